@@ -1,0 +1,345 @@
+"""Pre-flight checks: every mapped row against Help Scout's rules, before anything is sent.
+
+The rules come from :mod:`importer.schema`; here they are applied a whole column at a time with
+pandas string operations (pyarrow-backed, so the work runs in C++), and only the failing cells are
+touched one by one, to write their messages. Duplicate keys are tracked across chunks with 64-bit
+hashes in sorted numpy arrays, so memory stays small on files of millions of rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from importer import schema
+from importer.mapping import Mapping
+from importer.source import Chunk
+
+ISSUE_COLUMNS = ["row", "column", "field", "value", "rule", "severity", "message"]
+STRING = pd.StringDtype("pyarrow")
+ERROR, WARNING = "error", "warning"
+
+
+def empty_issues() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else STRING) for c in ISSUE_COLUMNS})
+
+
+@dataclass
+class CheckedChunk:
+    """A chunk after mapping and validation."""
+
+    rows: pd.Index
+    """Every data row of the chunk, well-formed or not, in file order."""
+    mapped: pd.DataFrame
+    """The payload fields of the well-formed rows (enums in canonical lower case)."""
+    issues: pd.DataFrame
+    """One line per (row, field) problem; columns :data:`ISSUE_COLUMNS`."""
+    invalid: pd.Index
+    """Rows with at least one error: they will not be sent."""
+    keys: pd.Series
+    """Each well-formed row's identity across runs (NA when it has none)."""
+
+    @property
+    def valid_rows(self) -> pd.Index:
+        return self.mapped.index.difference(self.invalid)
+
+
+class Validator:
+    """Checks chunk after chunk of one file; remembers keys to find duplicates across chunks."""
+
+    def __init__(self, mapping: Mapping, *, duplicates: str = "error") -> None:
+        self.mapping = mapping
+        self.duplicates = duplicates
+        self._seen = _SeenKeys()
+
+    def check(self, chunk: Chunk) -> CheckedChunk:
+        mapped, mapping_issues = self.mapping.apply(chunk.frame)
+        found = [mapping_issues, _ragged_issues(chunk)]
+        for path in mapped.columns:
+            rule = _rule_for(path, self.mapping)
+            if rule is not None:
+                found.append(rule(mapped, path, self.mapping.sources.get(path, "")))
+        found.append(_address_needs_country(mapped, self.mapping))
+        found.append(_no_identity(mapped))
+        keys = self.mapping.key_of(mapped)
+        if self.duplicates == "error":
+            found.append(self._duplicate_keys(keys))
+        issues = pd.concat([f for f in found if len(f)] or [empty_issues()], ignore_index=True)
+        issues = issues.drop_duplicates(["row", "field", "severity"], keep="first")
+        issues = issues.sort_values("row", kind="stable", ignore_index=True)
+        invalid = pd.Index(issues.loc[issues["severity"] == ERROR, "row"].unique(), name="row")
+        rows = mapped.index.append(pd.Index([r.row for r in chunk.ragged], dtype="int64"))
+        return CheckedChunk(rows.sort_values(), mapped, issues, invalid, keys)
+
+    def _duplicate_keys(self, keys: pd.Series) -> pd.DataFrame:
+        present = keys.dropna()
+        if present.empty:
+            return empty_issues()
+        hashes = pd.util.hash_array(present.to_numpy(dtype=object))
+        first = self._seen.first_rows(hashes, present.index.to_numpy(dtype="int64"))
+        dup = first > 0
+        if not dup.any():
+            return empty_issues()
+        rows = present.index[dup]
+        values = present[dup]
+        column = self.mapping.sources.get(self.mapping.key_field, "")
+        messages = [
+            f"the same {self.mapping.key_name} as row {r}: this row would create a duplicate; "
+            "remove or merge it"
+            for r in first[dup]
+        ]
+        return _issues(rows, column, self.mapping.key_field, values, "duplicate_key", ERROR, messages)
+
+
+class _SeenKeys:
+    """Sorted 64-bit key hashes with the row that first had each one."""
+
+    def __init__(self) -> None:
+        self._hashes = np.empty(0, dtype="uint64")
+        self._rows = np.empty(0, dtype="int64")
+
+    def first_rows(self, hashes: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """For each (hash, row): the earlier row with the same hash, or 0; then remember the new."""
+        order = np.lexsort((rows, hashes))
+        h, r = hashes[order], rows[order]
+        first = np.zeros(len(h), dtype="int64")
+        # within the chunk: every entry after the first of its run of equal hashes
+        starts = np.r_[True, h[1:] != h[:-1]]
+        run_first = r[np.maximum.accumulate(np.where(starts, np.arange(len(h)), 0))]
+        first[~starts] = run_first[~starts]
+        # across chunks: anything already seen
+        pos = np.searchsorted(self._hashes, h)
+        pos_ok = pos < len(self._hashes)
+        hit = np.zeros(len(h), dtype=bool)
+        hit[pos_ok] = self._hashes[pos[pos_ok]] == h[pos_ok]
+        first[hit] = self._rows[pos[hit]]
+        new = starts & ~hit
+        merged_h = np.concatenate([self._hashes, h[new]])
+        merged_r = np.concatenate([self._rows, r[new]])
+        keep = np.argsort(merged_h, kind="stable")
+        self._hashes, self._rows = merged_h[keep], merged_r[keep]
+        result = np.empty_like(first)
+        result[order] = first
+        return result
+
+
+# --- building issue frames ----------------------------------------------------------------------
+def _issues(rows, column, field, values, rule, severity, messages) -> pd.DataFrame:
+    n = len(rows)
+    messages = [messages] * n if isinstance(messages, str) else list(messages)
+    return pd.DataFrame(
+        {
+            "row": np.asarray(rows, dtype="int64"),
+            "column": pd.array([column] * n, dtype=STRING),
+            "field": pd.array([field] * n, dtype=STRING),
+            "value": pd.array(np.asarray(values, dtype=object), dtype=STRING),
+            "rule": pd.array([rule] * n, dtype=STRING),
+            "severity": pd.array([severity] * n, dtype=STRING),
+            "message": pd.array(messages, dtype=STRING),
+        }
+    )
+
+
+def _failing(values: pd.Series, bad: pd.Series, column: str, field: str, rule: str,
+             message: str | Callable[[str], str], severity: str = ERROR) -> pd.DataFrame:
+    """Issues for the cells where ``bad`` is true; ``message`` may be made from each value."""
+    bad = bad.fillna(False).astype(bool)
+    if not bad.any():
+        return empty_issues()
+    hit = values[bad]
+    texts = message if isinstance(message, str) else [message(v) for v in hit]
+    return _issues(hit.index, column, field, hit, rule, severity, texts)
+
+
+def _ragged_issues(chunk: Chunk) -> pd.DataFrame:
+    if not chunk.ragged:
+        return empty_issues()
+    rows = [r.row for r in chunk.ragged]
+    values = [r.text for r in chunk.ragged]
+    messages = [
+        f"this row has {r.actual} fields but the header has {r.expected}"
+        + (f" (line {r.line})" if r.line else "")
+        + ": a delimiter or quote is missing or extra; fix the row so its values line up"
+        for r in chunk.ragged
+    ]
+    return _issues(rows, "", "", values, "ragged_row", ERROR, messages)
+
+
+# --- the rules, one per kind of field -----------------------------------------------------------
+Rule = Callable[[pd.DataFrame, str, str], pd.DataFrame]
+
+
+def _rule_for(path: str, mapping: Mapping) -> Rule | None:
+    parts = path.split(".")
+    top = parts[0]
+    if top in schema.SCALARS:
+        spec = schema.SCALARS[top]
+    elif top in schema.ENTRIES:
+        entries = schema.ENTRIES[top]
+        if parts[-1] == "type":
+            spec = schema.Field(path, "enum", choices=entries.types)
+        else:
+            spec = entries.value
+    elif top == "address":
+        spec = schema.ADDRESS.get(parts[1]) if len(parts) > 1 else None
+    elif top == "properties":
+        prop = mapping.properties.get(parts[1])
+        if prop is None:
+            return None
+        check = _PROPERTY_RULES[prop.type]
+        return lambda mapped, p, column: check(mapped[p], p, column, prop)
+    else:
+        spec = None
+    if spec is None:
+        return None
+    return lambda mapped, p, column: _check_field(spec, mapped, p, column)
+
+
+def _check_field(spec: schema.Field, mapped: pd.DataFrame, path: str, column: str) -> pd.DataFrame:
+    values = mapped[path]
+    present = values.notna()
+    if not present.any():
+        return empty_issues()
+    found = []
+    if spec.kind == "enum":
+        lowered = values.str.lower()
+        known = lowered.isin(spec.choices)
+        mapped[path] = values.where(~known, lowered)
+        found.append(_failing(values, present & ~known, column, path, "enum",
+                              f"must be one of: {', '.join(spec.choices)}; "
+                              "add a map: to translate other values"))
+    lengths = values.str.len()
+    if spec.min_len and spec.kind == "text":
+        found.append(_failing(values, present & (lengths < spec.min_len), column, path,
+                              "min_length", f"{path} must not be empty"))
+    if spec.max_len is not None:
+        found.append(_failing(
+            values, present & (lengths > spec.max_len), column, path, "max_length",
+            lambda v: f"{len(v)} characters; Help Scout allows at most {spec.max_len} "
+                      f"for {path}: shorten it"))
+    kind_check = _KIND_CHECKS.get(spec.kind)
+    if kind_check:
+        found.append(kind_check(values, present, column, path))
+    return pd.concat([f for f in found if len(f)] or [empty_issues()], ignore_index=True)
+
+
+def _check_email(values: pd.Series, present: pd.Series, column: str, path: str) -> pd.DataFrame:
+    fast = values.str.fullmatch(schema.EMAIL_FAST)
+    tld = values.str.rsplit(".", n=1).str[-1].str.lower()
+    unsure = present & ~(fast.fillna(False) & ~tld.isin(schema.SPECIAL_USE_TLDS))
+    if not unsure.any():
+        return empty_issues()
+    problems = values[unsure].map(schema.email_problem)
+    bad = problems.notna().reindex(values.index, fill_value=False)
+    return _failing(values, bad, column, path, "email",
+                    lambda v: f"not a valid email address: {schema.email_problem(v)}")
+
+
+def _check_url(values: pd.Series, present: pd.Series, column: str, path: str) -> pd.DataFrame:
+    ok = values.str.fullmatch(schema.URL_PATTERN)
+    return _failing(values, present & ~ok, column, path, "url",
+                    "not a valid web address: write it like https://www.example.com/page")
+
+
+def _check_phone(values: pd.Series, present: pd.Series, column: str, path: str) -> pd.DataFrame:
+    mangled = values.str.fullmatch(schema.PHONE_MANGLED)
+    return _failing(values, present & mangled, column, path, "phone",
+                    "looks like the result of a spreadsheet formula or number format, not a phone "
+                    "number: re-export the column as text from the original data")
+
+
+def _check_country(values: pd.Series, present: pd.Series, column: str, path: str) -> pd.DataFrame:
+    ok = values.isin(sorted(schema._ALPHA2))
+    return _failing(values, present & ~ok, column, path, "country",
+                    "not an ISO 3166-1 alpha-2 country code: write a code like US or DE, "
+                    "or add transform: [country_code] to the mapping")
+
+
+_KIND_CHECKS = {
+    "email": _check_email,
+    "url": _check_url,
+    "phone": _check_phone,
+    "country": _check_country,
+}
+
+
+# --- properties ----------------------------------------------------------------------------------
+PropertyRule = Callable[[pd.Series, str, str, object], pd.DataFrame]
+
+
+def _check_number(values: pd.Series, path: str, column: str, prop: object) -> pd.DataFrame:
+    text = values.str.strip()
+    ok = text.str.fullmatch(schema.INTEGER_PATTERN).fillna(False)
+    # 19 digits can still overflow int64: compare those few exactly
+    long = ok & (text.str.lstrip("+-").str.len() >= 19)
+    if long.any():
+        ok[long] = text[long].map(lambda v: schema.parse_int(v) is not None).astype(bool)
+    return _failing(values, values.notna() & ~ok, column, path, "number",
+                    "not a whole number in the signed 64-bit range: write digits only, like 42")
+
+
+def _check_bool(values: pd.Series, path: str, column: str, prop: object) -> pd.DataFrame:
+    ok = values.str.strip().str.lower().isin(schema.TRUE_WORDS + schema.FALSE_WORDS)
+    return _failing(values, values.notna() & ~ok, column, path, "bool",
+                    "not a yes/no value: write true/false, yes/no or 1/0")
+
+
+def _check_date(values: pd.Series, path: str, column: str, prop: object) -> pd.DataFrame:
+    parsed = pd.to_datetime(values.astype(object), format="%Y-%m-%d", errors="coerce")
+    ok = values.str.fullmatch(schema.DATE_PATTERN).fillna(False) & parsed.notna()
+    fmt = getattr(prop, "format", None)
+    how = (f"it must match the mapping's format {fmt}" if fmt
+           else "write it like 2024-01-31, or set format: in the mapping to read other forms")
+    return _failing(values, values.notna() & ~ok, column, path, "date",
+                    f"not a valid date: {how}")
+
+
+def _check_prop_url(values: pd.Series, path: str, column: str, prop: object) -> pd.DataFrame:
+    return _check_url(values, values.notna(), column, path)
+
+
+def _check_text(values: pd.Series, path: str, column: str, prop: object) -> pd.DataFrame:
+    limit = schema.PROPERTY_TEXT_MAX
+    return _failing(values, values.notna() & (values.str.len() > limit), column, path,
+                    "max_length",
+                    lambda v: f"{len(v)} characters; a text property holds at most {limit}: "
+                              "shorten it")
+
+
+_PROPERTY_RULES: dict[str, PropertyRule] = {
+    "number": _check_number,
+    "bool": _check_bool,
+    "date": _check_date,
+    "url": _check_prop_url,
+    "text": _check_text,
+    "dropdown": _check_text,
+}
+
+
+# --- rules across fields --------------------------------------------------------------------------
+def _address_needs_country(mapped: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
+    parts = [c for c in mapped.columns if c.startswith("address.")]
+    if not parts:
+        return empty_issues()
+    has_address = mapped[parts].notna().any(axis=1)
+    country = mapped["address.country"] if "address.country" in mapped else None
+    missing = has_address & (country.isna() if country is not None else True)
+    values = country if country is not None else pd.Series(pd.NA, index=mapped.index, dtype=STRING)
+    return _failing(values, missing, mapping.sources.get("address.country", ""), "address.country",
+                    "country_required",
+                    "an address needs a country: fill the country cell, or give the mapping's "
+                    "country a default")
+
+
+def _no_identity(mapped: pd.DataFrame) -> pd.DataFrame:
+    who = [c for c in mapped.columns if c in ("firstName", "lastName") or c.startswith("emails.")]
+    anonymous = (
+        ~mapped[who].notna().any(axis=1) if who else pd.Series(True, index=mapped.index)
+    )
+    empty = pd.Series(pd.NA, index=mapped.index, dtype=STRING)
+    return _failing(empty, anonymous, "", "", "no_identity",
+                    "no name and no email: Help Scout will create a nameless customer nobody can "
+                    "find; fill a name or an email", WARNING)
