@@ -79,7 +79,9 @@ def main() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write every issue to this file; the suffix picks the format: .csv, .json or .html.",
 )
-@click.option("--show", type=int, default=0, metavar="N", help="Print the first N payloads as sent.")
+@click.option(
+    "--show", type=int, default=0, metavar="N", help="Print the first N payloads as sent."
+)
 @friendly_errors
 def validate(
     file: Path,
@@ -145,5 +147,112 @@ def init(file: Path, output: Path | None, encoding: str | None, delimiter: str |
     if output.exists():
         raise click.UsageError(f"{output} exists already: choose another name or remove it")
     output.write_text(text, encoding="utf-8")
-    click.echo(f"Mapping written to {output}: check it, then run "
-               f"helpscout-import validate {file} -m {output}")
+    click.echo(
+        f"Mapping written to {output}: check it, then run "
+        f"helpscout-import validate {file} -m {output}"
+    )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=0, show_default=True, help="Port (0: any free port).")
+@click.option(
+    "--rate-limit",
+    type=int,
+    default=0,
+    metavar="N",
+    help="The account's budget in requests per minute (writes count 2); 0: none.",
+)
+@click.option("--latency-ms", type=float, default=0.0, metavar="MS", help="Delay per request.")
+@click.option("--jitter-ms", type=float, default=0.0, metavar="MS", help="Random +/- on the delay.")
+@click.option(
+    "--fail-rate",
+    type=float,
+    default=0.0,
+    metavar="P",
+    help="Probability of a 500/503 before doing anything.",
+)
+@click.option(
+    "--drop-rate",
+    type=float,
+    default=0.0,
+    metavar="P",
+    help="Probability of dropping the connection after doing the work.",
+)
+@click.option(
+    "--timeout-rate",
+    type=float,
+    default=0.0,
+    metavar="P",
+    help="Probability of a 504 after doing the work.",
+)
+@click.option(
+    "--token-ttl",
+    type=float,
+    default=172800.0,
+    show_default=True,
+    metavar="S",
+    help="Seconds an access token lives.",
+)
+@click.option(
+    "--duplicate-email",
+    type=click.Choice(["allow", "conflict"]),
+    default="allow",
+    show_default=True,
+    help="Create a second customer with a known email, or answer 409.",
+)
+@click.option(
+    "--retry-after-header",
+    is_flag=True,
+    help="Send a standard Retry-After beside X-RateLimit-Retry-After on 429.",
+)
+@click.option(
+    "--properties",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON or YAML file of customer property definitions.",
+)
+@click.option("--seed", type=int, help="Seed for reproducible faults.")
+@friendly_errors
+def sandbox(
+    host: str,
+    port: int,
+    rate_limit: int,
+    latency_ms: float,
+    jitter_ms: float,
+    fail_rate: float,
+    drop_rate: float,
+    timeout_rate: float,
+    token_ttl: float,
+    duplicate_email: str,
+    retry_after_header: bool,
+    properties: Path | None,
+    seed: int | None,
+) -> None:
+    """Serve a local Help Scout API to rehearse an import; Ctrl-C stops it.
+
+    The first three lines printed are the environment to paste into the shell that runs the import.
+    """
+    from importer.sandbox import SandboxConfig, load_properties, serve
+
+    extra = {"properties": load_properties(properties)} if properties else {}
+    config = SandboxConfig(
+        rate_limit=rate_limit or None,
+        latency_ms=latency_ms,
+        jitter_ms=jitter_ms,
+        fail_rate=fail_rate,
+        drop_rate=drop_rate,
+        gateway_timeout_rate=timeout_rate,
+        token_ttl=token_ttl,
+        duplicate_email=duplicate_email,
+        retry_after_header=retry_after_header,
+        seed=seed,
+        **extra,
+    )
+
+    def ready(url: str) -> None:
+        click.echo(f"export HELPSCOUT_API_URL={url}")
+        click.echo(f"export HELPSCOUT_APP_ID={config.app_id}")
+        click.echo(f"export HELPSCOUT_APP_SECRET={config.app_secret}")
+        click.echo(f"# Help Scout sandbox listening on {url} (Ctrl-C to stop)", err=True)
+
+    serve(config, host=host, port=port, on_ready=ready)

@@ -1,7 +1,8 @@
 """Validation reports: CSV for spreadsheets, JSON for machines, HTML for people.
 
-Writers stream: issues are added chunk by chunk and written at once (the HTML page keeps the first
-:data:`HTML_MAX_ROWS` for its table), so a report on millions of rows needs no more memory than a chunk.
+Writers stream: issues are added chunk by chunk and written at once (the HTML page keeps the
+first :data:`HTML_MAX_ROWS` for its table), so a report on millions of rows needs no more memory
+than a chunk.
 """
 
 from __future__ import annotations
@@ -136,7 +137,8 @@ def open_report(path: str | Path) -> ReportWriter:
     kind = _FORMATS.get(path.suffix.lower())
     if kind is None:
         raise ConfigError(
-            f"cannot tell the report format from '{path.name}': end the name in .csv, .json or .html"
+            f"cannot tell the report format from '{path.name}': "
+            "end the name in .csv, .json or .html"
         )
     try:
         return kind(path)
@@ -158,7 +160,8 @@ h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #d5dbe1;padding:.3em .6em;
 text-align:left;vertical-align:top}th{background:#f1f4f7}
 .error{color:#b3261e;font-weight:600}.warning{color:#8a5a00;font-weight:600}
-.totals td:last-child{text-align:right}.value{font-family:ui-monospace,monospace;white-space:pre-wrap}
+.totals td:last-child{text-align:right}
+.value{font-family:ui-monospace,monospace;white-space:pre-wrap}
 """
 
 

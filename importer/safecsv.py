@@ -1,7 +1,8 @@
 """CSV output that a spreadsheet opens as data, never as formulas.
 
-A cell that starts with ``=``, ``+``, ``-``, ``@``, TAB or CR is run as a formula by Excel, LibreOffice
-and Google Sheets (CSV injection). Such cells get a leading apostrophe, which spreadsheets show as text.
+A cell that starts with ``=``, ``+``, ``-``, ``@``, TAB or CR is run as a formula by Excel,
+LibreOffice and Google Sheets (CSV injection). Such cells get a leading apostrophe, which
+spreadsheets show as text.
 Both the validation report and the results file write through here.
 """
 

@@ -1,7 +1,8 @@
 """Help Scout's Create Customer rules, as data.
 
-One source for the validator (vectorised over pandas columns), the sandbox (one JSON payload at a time)
-and the docs. Each rule has a name (the report's ``rule`` column) and a message that says how to fix it.
+One source for the validator (vectorised over pandas columns), the sandbox (one JSON payload at a
+time) and the docs. Each rule has a name (the report's ``rule`` column) and a message that says how
+to fix it.
 Facts come from HELPSCOUT_API.md; where Help Scout's limits are unknown, no limit is invented.
 """
 
@@ -247,12 +248,17 @@ def check_value(spec: Field, value: object, path: str | None = None) -> Violatio
     if not isinstance(value, str):
         return Violation(path, "type", "must be a string", value)
     if spec.kind == "text" and len(value) < spec.min_len:
-        return Violation(path, "min_length", f"size must be between {spec.min_len} and "
-                         f"{spec.max_len or 'any'}", value)
+        return Violation(
+            path,
+            "min_length",
+            f"size must be between {spec.min_len} and {spec.max_len or 'any'}",
+            value,
+        )
     if spec.max_len is not None and len(value) > spec.max_len:
         lower = spec.min_len
-        return Violation(path, "max_length", f"size must be between {lower} and {spec.max_len}",
-                         value)
+        return Violation(
+            path, "max_length", f"size must be between {lower} and {spec.max_len}", value
+        )
     if spec.kind == "enum" and value not in spec.choices:
         return Violation(path, "enum", f"must be one of: {describe_choices(spec.choices)}", value)
     if spec.kind == "email" and (detail := email_problem(value)):
@@ -276,7 +282,9 @@ def check_property(
         ok = ok and INT64_MIN <= value <= INT64_MAX
         return None if ok else Violation(path, "number", "must be an integer", value)
     if prop_type == "bool":
-        return None if isinstance(value, bool) else Violation(path, "bool", "must be a boolean", value)
+        return (
+            None if isinstance(value, bool) else Violation(path, "bool", "must be a boolean", value)
+        )
     if not isinstance(value, str):
         return Violation(path, "type", "must be a string", value)
     if prop_type == "date" and not is_iso_date(value):
@@ -328,9 +336,14 @@ def _check_entries(spec: Entries, items: object) -> list[Violation]:
             found.append(Violation(path, "type", "must be an object with a value", item))
             continue
         if spec.types and item.get("type") not in spec.types:
-            found.append(Violation(f"{path}.type", "enum",
-                                   f"must be one of: {describe_choices(spec.types)}",
-                                   item.get("type")))
+            found.append(
+                Violation(
+                    f"{path}.type",
+                    "enum",
+                    f"must be one of: {describe_choices(spec.types)}",
+                    item.get("type"),
+                )
+            )
         if violation := check_value(spec.value, item["value"], f"{path}.value"):
             found.append(violation)
     return found
@@ -345,8 +358,9 @@ def _check_address(address: object) -> list[Violation]:
             found.append(Violation(f"address.{name}", "unknown_field", "unknown field", value))
         elif name == "lines":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                found.append(Violation("address.lines", "type", "must be an array of strings",
-                                       value))
+                found.append(
+                    Violation("address.lines", "type", "must be an array of strings", value)
+                )
         elif violation := check_value(ADDRESS[name], value, f"address.{name}"):
             found.append(violation)
     if "country" not in address:
@@ -363,9 +377,16 @@ def _check_properties(values: object, definitions: dict[str, dict] | None) -> li
             continue
         definition = definitions.get(slug)
         if definition is None:
-            found.append(Violation(f"properties.{slug}", "unknown_property",
-                                   "customer property does not exist", value))
-        elif violation := check_property(slug, value, definition["type"],
-                                         definition.get("options", ())):
+            found.append(
+                Violation(
+                    f"properties.{slug}",
+                    "unknown_property",
+                    "customer property does not exist",
+                    value,
+                )
+            )
+        elif violation := check_property(
+            slug, value, definition["type"], definition.get("options", ())
+        ):
             found.append(violation)
     return found

@@ -24,7 +24,9 @@ ERROR, WARNING = "error", "warning"
 
 
 def empty_issues() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else STRING) for c in ISSUE_COLUMNS})
+    return pd.DataFrame(
+        {c: pd.Series(dtype="int64" if c == "row" else STRING) for c in ISSUE_COLUMNS}
+    )
 
 
 @dataclass
@@ -91,7 +93,9 @@ class Validator:
             "remove or merge it"
             for r in first[dup]
         ]
-        return _issues(rows, column, self.mapping.key_field, values, "duplicate_key", ERROR, messages)
+        return _issues(
+            rows, column, self.mapping.key_field, values, "duplicate_key", ERROR, messages
+        )
 
 
 class _SeenKeys:
@@ -143,8 +147,15 @@ def _issues(rows, column, field, values, rule, severity, messages) -> pd.DataFra
     )
 
 
-def _failing(values: pd.Series, bad: pd.Series, column: str, field: str, rule: str,
-             message: str | Callable[[str], str], severity: str = ERROR) -> pd.DataFrame:
+def _failing(
+    values: pd.Series,
+    bad: pd.Series,
+    column: str,
+    field: str,
+    rule: str,
+    message: str | Callable[[str], str],
+    severity: str = ERROR,
+) -> pd.DataFrame:
     """Issues for the cells where ``bad`` is true; ``message`` may be made from each value."""
     bad = bad.fillna(False).astype(bool)
     if not bad.any():
@@ -208,18 +219,42 @@ def _check_field(spec: schema.Field, mapped: pd.DataFrame, path: str, column: st
         lowered = values.str.lower()
         known = lowered.isin(spec.choices)
         mapped[path] = values.where(~known, lowered)
-        found.append(_failing(values, present & ~known, column, path, "enum",
-                              f"must be one of: {', '.join(spec.choices)}; "
-                              "add a map: to translate other values"))
+        found.append(
+            _failing(
+                values,
+                present & ~known,
+                column,
+                path,
+                "enum",
+                f"must be one of: {', '.join(spec.choices)}; add a map: to translate other values",
+            )
+        )
     lengths = values.str.len()
     if spec.min_len and spec.kind == "text":
-        found.append(_failing(values, present & (lengths < spec.min_len), column, path,
-                              "min_length", f"{path} must not be empty"))
+        found.append(
+            _failing(
+                values,
+                present & (lengths < spec.min_len),
+                column,
+                path,
+                "min_length",
+                f"{path} must not be empty",
+            )
+        )
     if spec.max_len is not None:
-        found.append(_failing(
-            values, present & (lengths > spec.max_len), column, path, "max_length",
-            lambda v: f"{len(v)} characters; Help Scout allows at most {spec.max_len} "
-                      f"for {path}: shorten it"))
+        found.append(
+            _failing(
+                values,
+                present & (lengths > spec.max_len),
+                column,
+                path,
+                "max_length",
+                lambda v: (
+                    f"{len(v)} characters; Help Scout allows at most {spec.max_len} "
+                    f"for {path}: shorten it"
+                ),
+            )
+        )
     kind_check = _KIND_CHECKS.get(spec.kind)
     if kind_check:
         found.append(kind_check(values, present, column, path))
@@ -234,28 +269,52 @@ def _check_email(values: pd.Series, present: pd.Series, column: str, path: str) 
         return empty_issues()
     problems = values[unsure].map(schema.email_problem)
     bad = problems.notna().reindex(values.index, fill_value=False)
-    return _failing(values, bad, column, path, "email",
-                    lambda v: f"not a valid email address: {schema.email_problem(v)}")
+    return _failing(
+        values,
+        bad,
+        column,
+        path,
+        "email",
+        lambda v: f"not a valid email address: {schema.email_problem(v)}",
+    )
 
 
 def _check_url(values: pd.Series, present: pd.Series, column: str, path: str) -> pd.DataFrame:
     ok = values.str.fullmatch(schema.URL_PATTERN)
-    return _failing(values, present & ~ok, column, path, "url",
-                    "not a valid web address: write it like https://www.example.com/page")
+    return _failing(
+        values,
+        present & ~ok,
+        column,
+        path,
+        "url",
+        "not a valid web address: write it like https://www.example.com/page",
+    )
 
 
 def _check_phone(values: pd.Series, present: pd.Series, column: str, path: str) -> pd.DataFrame:
     mangled = values.str.fullmatch(schema.PHONE_MANGLED)
-    return _failing(values, present & mangled, column, path, "phone",
-                    "looks like the result of a spreadsheet formula or number format, not a phone "
-                    "number: re-export the column as text from the original data")
+    return _failing(
+        values,
+        present & mangled,
+        column,
+        path,
+        "phone",
+        "looks like the result of a spreadsheet formula or number format, not a phone "
+        "number: re-export the column as text from the original data",
+    )
 
 
 def _check_country(values: pd.Series, present: pd.Series, column: str, path: str) -> pd.DataFrame:
     ok = values.isin(sorted(schema._ALPHA2))
-    return _failing(values, present & ~ok, column, path, "country",
-                    "not an ISO 3166-1 alpha-2 country code: write a code like US or DE, "
-                    "or add transform: [country_code] to the mapping")
+    return _failing(
+        values,
+        present & ~ok,
+        column,
+        path,
+        "country",
+        "not an ISO 3166-1 alpha-2 country code: write a code like US or DE, "
+        "or add transform: [country_code] to the mapping",
+    )
 
 
 _KIND_CHECKS = {
@@ -277,24 +336,38 @@ def _check_number(values: pd.Series, path: str, column: str, prop: object) -> pd
     long = ok & (text.str.lstrip("+-").str.len() >= 19)
     if long.any():
         ok[long] = text[long].map(lambda v: schema.parse_int(v) is not None).astype(bool)
-    return _failing(values, values.notna() & ~ok, column, path, "number",
-                    "not a whole number in the signed 64-bit range: write digits only, like 42")
+    return _failing(
+        values,
+        values.notna() & ~ok,
+        column,
+        path,
+        "number",
+        "not a whole number in the signed 64-bit range: write digits only, like 42",
+    )
 
 
 def _check_bool(values: pd.Series, path: str, column: str, prop: object) -> pd.DataFrame:
     ok = values.str.strip().str.lower().isin(schema.TRUE_WORDS + schema.FALSE_WORDS)
-    return _failing(values, values.notna() & ~ok, column, path, "bool",
-                    "not a yes/no value: write true/false, yes/no or 1/0")
+    return _failing(
+        values,
+        values.notna() & ~ok,
+        column,
+        path,
+        "bool",
+        "not a yes/no value: write true/false, yes/no or 1/0",
+    )
 
 
 def _check_date(values: pd.Series, path: str, column: str, prop: object) -> pd.DataFrame:
     parsed = pd.to_datetime(values.astype(object), format="%Y-%m-%d", errors="coerce")
     ok = values.str.fullmatch(schema.DATE_PATTERN).fillna(False) & parsed.notna()
     fmt = getattr(prop, "format", None)
-    how = (f"it must match the mapping's format {fmt}" if fmt
-           else "write it like 2024-01-31, or set format: in the mapping to read other forms")
-    return _failing(values, values.notna() & ~ok, column, path, "date",
-                    f"not a valid date: {how}")
+    how = (
+        f"it must match the mapping's format {fmt}"
+        if fmt
+        else "write it like 2024-01-31, or set format: in the mapping to read other forms"
+    )
+    return _failing(values, values.notna() & ~ok, column, path, "date", f"not a valid date: {how}")
 
 
 def _check_prop_url(values: pd.Series, path: str, column: str, prop: object) -> pd.DataFrame:
@@ -303,10 +376,14 @@ def _check_prop_url(values: pd.Series, path: str, column: str, prop: object) -> 
 
 def _check_text(values: pd.Series, path: str, column: str, prop: object) -> pd.DataFrame:
     limit = schema.PROPERTY_TEXT_MAX
-    return _failing(values, values.notna() & (values.str.len() > limit), column, path,
-                    "max_length",
-                    lambda v: f"{len(v)} characters; a text property holds at most {limit}: "
-                              "shorten it")
+    return _failing(
+        values,
+        values.notna() & (values.str.len() > limit),
+        column,
+        path,
+        "max_length",
+        lambda v: f"{len(v)} characters; a text property holds at most {limit}: shorten it",
+    )
 
 
 _PROPERTY_RULES: dict[str, PropertyRule] = {
@@ -325,21 +402,31 @@ def _address_needs_country(mapped: pd.DataFrame, mapping: Mapping) -> pd.DataFra
     if not parts:
         return empty_issues()
     has_address = mapped[parts].notna().any(axis=1)
-    country = mapped["address.country"] if "address.country" in mapped else None
-    missing = has_address & (country.isna() if country is not None else True)
-    values = country if country is not None else pd.Series(pd.NA, index=mapped.index, dtype=STRING)
-    return _failing(values, missing, mapping.sources.get("address.country", ""), "address.country",
-                    "country_required",
-                    "an address needs a country: fill the country cell, or give the mapping's "
-                    "country a default")
+    empty = pd.Series(pd.NA, index=mapped.index, dtype=STRING)
+    country = mapped.get("address.country", empty)
+    missing = has_address & country.isna()
+    return _failing(
+        country,
+        missing,
+        mapping.sources.get("address.country", ""),
+        "address.country",
+        "country_required",
+        "an address needs a country: fill the country cell, or give the mapping's "
+        "country a default",
+    )
 
 
 def _no_identity(mapped: pd.DataFrame) -> pd.DataFrame:
     who = [c for c in mapped.columns if c in ("firstName", "lastName") or c.startswith("emails.")]
-    anonymous = (
-        ~mapped[who].notna().any(axis=1) if who else pd.Series(True, index=mapped.index)
-    )
+    anonymous = ~mapped[who].notna().any(axis=1) if who else pd.Series(True, index=mapped.index)
     empty = pd.Series(pd.NA, index=mapped.index, dtype=STRING)
-    return _failing(empty, anonymous, "", "", "no_identity",
-                    "no name and no email: Help Scout will create a nameless customer nobody can "
-                    "find; fill a name or an email", WARNING)
+    return _failing(
+        empty,
+        anonymous,
+        "",
+        "",
+        "no_identity",
+        "no name and no email: Help Scout will create a nameless customer nobody can "
+        "find; fill a name or an email",
+        WARNING,
+    )

@@ -1,0 +1,135 @@
+"""Validate N generated rows and compare with pandas alone reading the same file.
+
+    python benchmarks/validate_bench.py [--rows 1000000] [--keep FILE]
+
+Prints the seconds to validate (read, map, check, no report), the seconds for
+``pandas.read_csv(path, dtype=str)`` (C engine), their ratio, and the peak RSS of each, every figure
+measured in a fresh child process so one does not warm the other. Targets (DESIGN.md): ratio <= 3,
+validate peak RSS < 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import multiprocessing as mp
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HEADER = [
+    "First Name", "Last Name", "Email", "Personal Email", "Phone", "Mobile", "Company", "Title",
+    "Street", "City", "Zip", "Country", "Website", "Plan", "Signed Up", "Seats",
+]  # fmt: skip
+MAPPING = """\
+customer:
+  firstName: First Name
+  lastName: Last Name
+  jobTitle: {column: Title, transform: [title]}
+  organization: Company
+  emails:
+    - {column: Email, type: work}
+    - {column: Personal Email, type: home}
+  phones:
+    - {column: Phone, type: work}
+    - {column: Mobile, type: mobile}
+  websites:
+    - {column: Website}
+  address:
+    lines: [Street]
+    city: City
+    postalCode: Zip
+    country: {column: Country, transform: [country_code]}
+  properties:
+    plan: {column: Plan, type: text}
+    signup-date: {column: Signed Up, type: date, format: "%d/%m/%Y"}
+    seats: {column: Seats, type: number}
+"""
+FIRST = ["Ana", "Bruno", "Chloé", "Dmitri", "Emeka", "Fatima", "Giulia", "Hiroshi", "Ingrid"]
+LAST = ["Almeida", "Berger", "Chen", "Dubois", "Eze", "Fischer", "García", "Hoffmann"]
+COUNTRIES = ["Germany", "US", "France", "United Kingdom", "JPN", "Canada", "Brazil", "Atlantis"]
+
+
+def generate(path: Path, rows: int, seed: int = 1) -> None:
+    """A customers file with about 1% of rows breaking a rule, as real exports do."""
+    rnd = random.Random(seed)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(HEADER)
+        for i in range(rows):
+            first, last = rnd.choice(FIRST), rnd.choice(LAST)
+            bad = rnd.random() < 0.01
+            writer.writerow([
+                first, last,
+                f"{first.lower()}.{i}@example.com" if not bad else f"{first}@@example.com",
+                f"{i}@mail.example.org" if i % 3 == 0 else "",
+                f"+1 415 555 {i % 10000:04d}", "" if i % 4 else f"0170 {i:07d}",
+                f"Company {i % 5000}", "support lead", f"{i % 999} Main Street",
+                "Springfield", f"{i % 99999:05d}", rnd.choice(COUNTRIES),
+                f"https://www.site{i % 777}.example.com/", rnd.choice(["free", "pro"]),
+                f"{rnd.randint(1, 28):02d}/{rnd.randint(1, 12):02d}/20{rnd.randint(10, 24)}",
+                str(rnd.randint(1, 500)) if not bad else "many",
+            ])  # fmt: skip
+
+
+def _validate(path: str, mapping: str, out: mp.Queue) -> None:
+    from importer.pipeline import validate_csv
+
+    start = time.perf_counter()
+    result = validate_csv(path, mapping)
+    seconds = time.perf_counter() - start
+    out.put((seconds, _peak_mb(), result.summary.line()))
+
+
+def _pandas(path: str, mapping: str, out: mp.Queue) -> None:
+    import pandas as pd
+
+    start = time.perf_counter()
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    seconds = time.perf_counter() - start
+    out.put((seconds, _peak_mb(), f"{len(frame):,} rows"))
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(target, path: Path, mapping: Path) -> tuple[float, float, str]:
+    """Run ``target`` in a fresh process and return (seconds, peak RSS MB, note)."""
+    queue: mp.Queue = mp.get_context("spawn").Queue()
+    process = mp.get_context("spawn").Process(target=target, args=(str(path), str(mapping), queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--keep", type=Path, help="write the generated CSV here and keep it")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.keep or Path(tmp) / "customers.csv"
+        mapping = Path(tmp) / "mapping.yaml"
+        mapping.write_text(MAPPING, encoding="utf-8")
+        start = time.perf_counter()
+        generate(path, args.rows)
+        size = path.stat().st_size / 1e6
+        print(f"generated {args.rows:,} rows x {len(HEADER)} columns ({size:.0f} MB) "
+              f"in {time.perf_counter() - start:.1f} s")  # fmt: skip
+        v_sec, v_mb, v_note = measure(_validate, path, mapping)
+        p_sec, p_mb, _ = measure(_pandas, path, mapping)
+    print(f"validate:            {v_sec:7.2f} s  peak RSS {v_mb:6.0f} MB   ({v_note})")
+    print(f"pandas read (str):   {p_sec:7.2f} s  peak RSS {p_mb:6.0f} MB")
+    print(f"ratio validate/read: {v_sec / p_sec:7.2f}   (target <= 3)")
+    verdict = "OK" if v_sec / p_sec <= 3 and v_mb < 300 else "MISSED"
+    print(f"targets: {verdict}")
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
