@@ -1,0 +1,601 @@
+"""The ledger: what was sent to Help Scout and what came back, in SQLite, to resume and re-run.
+
+A 50,000-row migration takes hours at Help Scout's rate limit; laptops sleep, cron jobs overlap and
+processes get killed. The ledger is what lets the same command continue where it stopped without
+sending anyone twice, and lets a scheduled re-run send only new or changed rows.
+
+API (the uploader is the one caller)::
+
+    with Ledger.open(state_path, source=str(csv_path)) as ledger:   # StateLockedError if in use
+        run = ledger.begin_run(fingerprint)        # RunInfo; run.resuming after an unfinished run
+        for entry in ledger.in_flight():           # rows whose outcome is unknown: reconcile first
+            ...                                    # look the email up; settle, or send if absent
+        for chunk in chunks:
+            known = ledger.get_many(keys)          # {key: Entry} for the keys already seen
+            ...                                    # decide per row (see "Decisions" below)
+            ledger.mark_in_flight([(key, row, payload_hash(payload)), ...])  # durable on return
+            ...                                    # only now send the requests
+            ledger.settle(key, status="created", customer_id="123", http_status=201, attempts=1)
+        ledger.finish_run("finished")              # or "stopped"; close() records "stopped"
+
+- ``payload_hash(payload) -> str``: sha256 hex of the payload's canonical JSON (sorted keys, no
+  whitespace, UTF-8, NaN refused). Pinned by a test: changing it would make every row look changed.
+- ``default_state_path(results_path) -> Path``: ``results.csv`` -> ``results.state.sqlite``.
+- ``Ledger.open(path, *, source, lock=True, settle_batch=200, settle_interval=1.0, clock=...)``:
+  open or create the state; ``lock=False`` is for read-only inspection beside a running import;
+  ``clock`` (default ``time.monotonic``) times ``settle_interval``, tests pass a fake one.
+  ``ledger.source`` is the source file the state was created for (a different one is allowed:
+  exports keep growing under new names; the caller may warn).
+- ``begin_run(source_fingerprint) -> RunInfo`` (kept as ``ledger.run``) / ``finish_run(status)``:
+  one line per run in the ``runs`` table.
+- ``get_many(keys) -> dict[str, Entry]``, ``in_flight()``, ``failed()`` (``--retry-failed``),
+  ``counts() -> dict[Status, int]``: reads; they first write any buffered settles, so they see them.
+- ``mark_in_flight(items)`` and ``settle(key, *, status, ...)``: the writes, described below.
+
+Rows are keyed by the row key (first email lower-cased, or the mapping's ``key:``). An ``Entry``
+holds the key, the last row number seen, the hash of the payload last sent (for a ``skipped`` row,
+still the one Help Scout has), the status (``in_flight``, then ``created``, ``updated``,
+``skipped``, ``failed`` or ``exists``), the customer id, HTTP status, attempts, last error (for a
+``skipped`` row the reason: ``unchanged`` or ``changed``), logRef, the run that wrote it, and two
+timestamps (ISO 8601, UTC). ``mark_in_flight`` keeps a row's customer id and last result, so an
+update can find its customer.
+
+Decisions (the uploader's; the ledger only records): no entry -> send. ``in_flight`` -> the outcome
+is unknown: look the email up (exact match), send only if absent. Settled by this import
+(``run.owns(entry)``, which covers the unfinished runs this one resumes) -> report it as recorded,
+with its customer id, and send nothing. Settled by an earlier, finished import -> a re-run: same
+``payload_hash`` -> ``skipped`` (``unchanged``); different -> update with ``--on-existing update``,
+else ``skipped`` (``changed``) without passing ``payload_hash``, so the row stays "changed".
+``failed()`` lists the rows for ``--retry-failed``.
+
+Durability. The database is in WAL mode with ``synchronous=NORMAL``: a commit is durable against a
+crash of the process (exception, Ctrl-C, kill -9) because the WAL pages are in the OS before
+``COMMIT`` returns. A power loss or OS crash may lose the commits since the last fsync, but never
+corrupts the file. Because of that, ``mark_in_flight`` commits with ``synchronous=FULL`` (and
+``fullfsync`` on macOS): when it returns, the marks and everything committed before them are on
+disk, even across a power loss, and only then are requests sent. A request is therefore never sent
+for a row the ledger could forget. ``settle`` is buffered and committed every ``settle_batch``
+settles, when ``settle_interval`` seconds have passed since the last commit (checked on each
+settle), and on every read, ``mark_in_flight``, ``flush()``, ``finish_run()`` and ``close()``.
+A lost settle leaves its row ``in_flight``, which is exactly what resume reconciles: a crash costs
+at most a look-up per row in flight, never a duplicate. Keep the state on a local disk: SQLite's
+WAL needs shared memory, which network filesystems do not reliably give.
+
+Locking. ``open`` takes ``fcntl.flock`` on ``<state>.lock``, which holds the holder's pid. The OS
+drops the lock when the holder dies, even by SIGKILL, so a lock file left behind blocks nobody;
+the file itself is never deleted (deleting lock files races). A second run on the same state gets
+``StateLockedError`` naming the other run's pid. The lock belongs to the open file: a process
+forked (not spawned) while holding it shares it.
+
+Threads: one ``sqlite3`` connection, used from the thread that opened it (the uploader's asyncio
+thread). Calls are short; ``mark_in_flight`` blocks for one fsync. A write SQLite cannot make (disk
+full, I/O error) raises ``RunStopped``: what was committed stays, and the same command resumes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Self, get_args
+
+from importer.errors import ConfigError, RunStopped, StateLockedError
+
+APPLICATION = "helpscout-importer"
+SCHEMA_VERSION = 1
+GET_MANY_CHUNK = 500
+"""Keys per ``IN (...)`` query: far below SQLite's variable limit (999 on old builds)."""
+
+Status = Literal["in_flight", "created", "updated", "skipped", "failed", "exists"]
+SettledStatus = Literal["created", "updated", "skipped", "failed", "exists"]
+RunStatus = Literal["running", "stopped", "finished"]
+STATUSES: tuple[Status, ...] = get_args(Status)
+SETTLED_STATUSES: frozenset[str] = frozenset(get_args(SettledStatus))
+
+# MIGRATIONS[n] takes a state from schema version n to n + 1, in one transaction.
+MIGRATIONS: list[list[str]] = [
+    [
+        "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            pid INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('running', 'stopped', 'finished')),
+            source TEXT NOT NULL,
+            source_fingerprint TEXT NOT NULL
+        )""",
+        """CREATE TABLE rows (
+            key TEXT PRIMARY KEY,
+            row INTEGER NOT NULL,
+            payload_hash TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN
+                ('in_flight', 'created', 'updated', 'skipped', 'failed', 'exists')),
+            customer_id TEXT,
+            http_status INTEGER,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            log_ref TEXT,
+            run_id INTEGER NOT NULL,
+            first_seen TEXT NOT NULL,
+            updated TEXT NOT NULL
+        ) WITHOUT ROWID""",
+    ],
+]
+
+_ENTRY_COLUMNS = (
+    "key, row, payload_hash, status, customer_id, http_status, attempts, last_error, log_ref, "
+    "run_id, first_seen, updated"
+)
+_CANNOT_WRITE = {
+    sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_BUSY,
+    sqlite3.SQLITE_LOCKED,
+}
+"""Primary SQLite error codes that mean the disk or another process, not a bug in this module."""
+_RUN_COLUMNS = "id, started_at, finished_at, pid, status, source, source_fingerprint"
+_MARK_SQL = """
+    INSERT INTO rows (key, row, payload_hash, status, run_id, first_seen, updated)
+    VALUES (?, ?, ?, 'in_flight', ?, ?, ?)
+    ON CONFLICT (key) DO UPDATE SET
+        row = excluded.row, payload_hash = excluded.payload_hash, status = 'in_flight',
+        run_id = excluded.run_id, updated = excluded.updated
+"""
+_SETTLE_SQL = """
+    UPDATE rows SET
+        status = ?, customer_id = COALESCE(?, customer_id), http_status = ?, last_error = ?,
+        log_ref = ?, attempts = ?, row = COALESCE(?, row), payload_hash = COALESCE(?, payload_hash),
+        run_id = ?, updated = ?
+    WHERE key = ?
+"""
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    """The payload's fingerprint, equal for equal payloads whatever their key order."""
+    text = json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def default_state_path(results_path: str | Path) -> Path:
+    """Where the state lives when ``--state`` is not given: beside the results file."""
+    results = Path(results_path)
+    return results.with_name(results.stem + ".state.sqlite")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One row key's record in the ledger."""
+
+    key: str
+    row: int
+    payload_hash: str
+    status: Status
+    customer_id: str | None
+    http_status: int | None
+    attempts: int
+    last_error: str | None
+    log_ref: str | None
+    run_id: int
+    first_seen: str
+    updated: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One earlier run, as the state recorded it."""
+
+    id: int
+    started_at: str
+    finished_at: str | None
+    pid: int
+    status: RunStatus
+    source: str
+    source_fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """The run in progress, and the unfinished runs it continues."""
+
+    id: int
+    started_at: str
+    pid: int
+    source: str
+    source_fingerprint: str
+    previous: RunRecord | None
+    """The run before this one as found (``status="running"`` means it died without a word)."""
+    continues: tuple[int, ...]
+    """Ids of the unfinished runs since the last finished one, newest first."""
+
+    @property
+    def resuming(self) -> bool:
+        """True when the previous run did not finish: this run completes its import."""
+        return bool(self.continues)
+
+    def owns(self, entry: Entry) -> bool:
+        """Whether ``entry`` was written by this import (this run or one it resumes)."""
+        return entry.run_id == self.id or entry.run_id in self.continues
+
+
+def _refuse(path: Path, why: str) -> ConfigError:
+    return ConfigError(f"{path} {why}: choose another --state path")
+
+
+def _acquire_lock(path: Path) -> int:
+    """Lock ``<state>.lock`` for this process and write our pid in it; return the descriptor."""
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise _refuse(path, f"cannot be used ({exc.strerror})") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").split("\n")[0].strip()
+        os.close(fd)
+        raise StateLockedError(
+            f"another import (pid {holder or 'unknown'}) is using the state file {path}: "
+            "wait for it to finish, or stop it"
+        ) from None
+    # Overwrite in place, then cut: a reader racing us sees a whole pid on the first line.
+    pid = f"{os.getpid()}\n".encode()
+    os.pwrite(fd, pid, 0)
+    os.ftruncate(fd, len(pid))
+    return fd
+
+
+def _unusable(path: Path, exc: sqlite3.Error) -> ConfigError:
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    damaged = code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
+    return _refuse(
+        path, f"{'is not an importer state file' if damaged else 'cannot be used'} ({exc})"
+    )
+
+
+def _connect(path: Path, source: str) -> sqlite3.Connection:
+    """Open the state, refusing anything that is not one, and bring its schema up to date."""
+    try:
+        db = sqlite3.connect(path, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise _unusable(path, exc) from exc
+    try:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
+        version = 0
+        if tables:
+            meta = dict(db.execute("SELECT name, value FROM meta")) if "meta" in tables else {}
+            if meta.get("application") != APPLICATION:
+                raise _refuse(path, "is an SQLite database but not an importer state file")
+            version = int(meta["schema_version"])
+        if version > SCHEMA_VERSION:
+            raise ConfigError(
+                f"{path} was written by a newer helpscout-importer (state schema {version}, "
+                f"this one knows {SCHEMA_VERSION}): upgrade helpscout-importer"
+            )
+        # Only now that the file is known to be ours (or empty) may anything change it.
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA fullfsync = ON")  # macOS: make fsync reach the disk; elsewhere a no-op
+        if version < SCHEMA_VERSION:
+            db.execute("BEGIN IMMEDIATE")
+            for step in MIGRATIONS[version:]:
+                for statement in step:
+                    db.execute(statement)
+            if version == 0:
+                db.execute(
+                    "INSERT INTO meta VALUES ('application', ?), ('created_at', ?), ('source', ?)",
+                    (APPLICATION, _now(), source),
+                )
+            db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+            db.execute("COMMIT")
+    except sqlite3.Error as exc:
+        db.close()
+        raise _unusable(path, exc) from exc
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+class Ledger:
+    """The state of imports into one results file: rows, their outcomes, and the runs."""
+
+    def __init__(
+        self,
+        path: Path,
+        db: sqlite3.Connection,
+        lock_fd: int | None,
+        *,
+        source: str,
+        settle_batch: int,
+        settle_interval: float,
+        clock: Callable[[], float],
+    ) -> None:
+        """Use ``Ledger.open``; this only assembles what it prepared."""
+        self.path = path
+        self._db = db
+        self._lock_fd = lock_fd
+        self._source = source
+        self._settle_batch = settle_batch
+        self._settle_interval = settle_interval
+        self._clock = clock
+        self._last_commit = clock()
+        self._pending: dict[str, tuple[Any, ...]] = {}
+        self._closed = False
+        self.run: RunInfo | None = None
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        source: str,
+        lock: bool = True,
+        settle_batch: int = 200,
+        settle_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> Ledger:
+        """Open (creating or upgrading) the state at ``path`` for a run on ``source``.
+
+        ``lock`` takes the run's exclusive lock (``StateLockedError`` if another process holds it);
+        a corrupt or foreign file raises ``ConfigError``. ``clock`` times ``settle_interval``.
+        """
+        path = Path(path)
+        lock_fd = _acquire_lock(path) if lock else None
+        try:
+            db = _connect(path, source)
+        except BaseException:
+            if lock_fd is not None:
+                os.close(lock_fd)
+            raise
+        return cls(
+            path,
+            db,
+            lock_fd,
+            source=source,
+            settle_batch=settle_batch,
+            settle_interval=settle_interval,
+            clock=clock,
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def source(self) -> str:
+        """The source file this state was created for (the caller's may differ: allowed)."""
+        return self._db.execute("SELECT value FROM meta WHERE name = 'source'").fetchone()[0]
+
+    @property
+    def schema_version(self) -> int:
+        """The state's schema version (``SCHEMA_VERSION`` once opened)."""
+        row = self._db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+        return int(row[0])
+
+    # --- runs -----------------------------------------------------------------------------------
+
+    def begin_run(self, source_fingerprint: str) -> RunInfo:
+        """Record the start of a run and tell whether it resumes an unfinished one."""
+        if self.run is not None:
+            raise RuntimeError("begin_run() was already called on this ledger")
+        found = self._db.execute(
+            f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        previous = RunRecord(*found) if found else None
+        continues = tuple(
+            r[0]
+            for r in self._db.execute(
+                "SELECT id FROM runs WHERE id > "
+                "(SELECT COALESCE(MAX(id), 0) FROM runs WHERE status = 'finished') ORDER BY id DESC"
+            )
+        )
+        started_at, pid = _now(), os.getpid()
+        with self._transaction():
+            # We hold the lock, so a run still marked running is dead.
+            self._db.execute("UPDATE runs SET status = 'stopped' WHERE status = 'running'")
+            run_id = self._db.execute(
+                "INSERT INTO runs (started_at, pid, status, source, source_fingerprint) "
+                "VALUES (?, ?, 'running', ?, ?)",
+                (started_at, pid, self._source, source_fingerprint),
+            ).lastrowid
+        assert run_id is not None
+        self.run = RunInfo(
+            run_id, started_at, pid, self._source, source_fingerprint, previous, continues
+        )
+        return self.run
+
+    def finish_run(self, status: Literal["finished", "stopped"]) -> None:
+        """Write the buffered settles and record how the run ended."""
+        if status not in ("finished", "stopped"):
+            raise ValueError(f"a run ends 'finished' or 'stopped', not {status!r}")
+        run_id = self._run_id()
+        with self._transaction():
+            self._db.execute(
+                "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?",
+                (status, _now(), run_id),
+            )
+
+    # --- rows -----------------------------------------------------------------------------------
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, Entry]:
+        """The entries of those ``keys`` the ledger knows, by key (unknown keys are absent)."""
+        self.flush()
+        found: dict[str, Entry] = {}
+        for start in range(0, len(keys), GET_MANY_CHUNK):
+            chunk = keys[start : start + GET_MANY_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for entry in self._entries(f"WHERE key IN ({marks})", tuple(chunk)):
+                found[entry.key] = entry
+        return found
+
+    def in_flight(self) -> list[Entry]:
+        """Rows sent (or about to be) whose outcome was never recorded: reconcile these first."""
+        self.flush()
+        return list(self._entries("WHERE status = 'in_flight' ORDER BY row"))
+
+    def failed(self) -> list[Entry]:
+        """Rows whose last attempt failed, for ``--retry-failed``."""
+        self.flush()
+        return list(self._entries("WHERE status = 'failed' ORDER BY row"))
+
+    def counts(self) -> dict[Status, int]:
+        """How many rows have each status (every status present, zero included)."""
+        self.flush()
+        counts = dict.fromkeys(STATUSES, 0)
+        counts.update(self._db.execute("SELECT status, COUNT(*) FROM rows GROUP BY status"))
+        return counts
+
+    def mark_in_flight(self, items: Sequence[tuple[str, int, str]]) -> None:
+        """Record ``(key, row, payload_hash)`` rows as about to be sent, durably, before sending.
+
+        Committed with ``synchronous=FULL`` together with the buffered settles: once this returns,
+        a crash or power loss cannot make the ledger forget these rows.
+        """
+        run_id = self._run_id()
+        now = _now()
+        params = [(key, row, digest, run_id, now, now) for key, row, digest in items]
+        with self._transaction(durable=True):
+            self._db.executemany(_MARK_SQL, params)
+
+    def settle(
+        self,
+        key: str,
+        *,
+        status: SettledStatus,
+        attempts: int,
+        customer_id: str | None = None,
+        http_status: int | None = None,
+        error: str | None = None,
+        log_ref: str | None = None,
+        row: int | None = None,
+        payload_hash: str | None = None,
+    ) -> None:
+        """Record a row's outcome (buffered; see the module docstring for when it is committed).
+
+        ``key`` must be in the ledger already (marked in flight, now or by an earlier run).
+        ``attempts`` is the requests this run sent for the row; ``error`` the message, or a skip's
+        reason. ``customer_id``, ``row`` and ``payload_hash`` left ``None`` keep their values.
+        """
+        if status not in SETTLED_STATUSES:
+            raise ValueError(
+                f"cannot settle {key!r} as {status!r}: one of {sorted(SETTLED_STATUSES)}"
+            )
+        if (
+            key not in self._pending
+            and not self._db.execute("SELECT 1 FROM rows WHERE key = ?", (key,)).fetchone()
+        ):
+            raise ValueError(f"cannot settle {key!r}: it was never marked in flight")
+        self._pending[key] = (
+            status,
+            customer_id,
+            http_status,
+            error,
+            log_ref,
+            attempts,
+            row,
+            payload_hash,
+            self._run_id(),
+        )
+        if (
+            len(self._pending) >= self._settle_batch
+            or self._clock() - self._last_commit >= self._settle_interval
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit the buffered settles now."""
+        if self._pending:
+            with self._transaction():
+                pass  # the transaction writes the buffer
+
+    def close(self) -> None:
+        """Write what is buffered, record an unfinished run as stopped, and release the lock."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self.run is not None:
+                with self._transaction():
+                    self._db.execute(
+                        "UPDATE runs SET status = 'stopped', finished_at = ? "
+                        "WHERE id = ? AND status = 'running'",
+                        (_now(), self.run.id),
+                    )
+        finally:
+            self._db.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)  # releases the flock
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _run_id(self) -> int:
+        if self.run is None:
+            raise RuntimeError("call begin_run() before writing rows or ending the run")
+        return self.run.id
+
+    def _entries(self, where: str, params: tuple[Any, ...] = ()) -> Iterator[Entry]:
+        for found in self._db.execute(f"SELECT {_ENTRY_COLUMNS} FROM rows {where}", params):
+            yield Entry(*found)
+
+    @contextmanager
+    def _transaction(self, *, durable: bool = False) -> Iterator[None]:
+        """One write transaction, buffered settles first; ``durable`` commits with an fsync.
+
+        The buffer is emptied only once committed. SQLite unable to write (disk full, I/O error,
+        read-only) becomes ``RunStopped``: the run cannot go on, and the same command resumes it.
+        """
+        db = self._db
+        try:
+            if durable:
+                db.execute("PRAGMA synchronous = FULL")  # not allowed inside a transaction
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                if self._pending:
+                    now = _now()
+                    db.executemany(
+                        _SETTLE_SQL, [(*values, now, key) for key, values in self._pending.items()]
+                    )
+                yield
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            finally:
+                if durable:
+                    db.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF not in _CANNOT_WRITE:
+                raise
+            raise RunStopped(
+                f"cannot write the state file {self.path} ({exc}): "
+                "fix that, then run the same command again to resume"
+            ) from exc
+        self._pending.clear()
+        self._last_commit = self._clock()
