@@ -1,4 +1,4 @@
-"""Shared fixtures: paths to the project's own data and to the external material in ../shared/data."""
+"""Shared fixtures: the project's own test data and the external material in ../shared/data."""
 
 from __future__ import annotations
 
