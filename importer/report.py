@@ -62,9 +62,13 @@ class Summary:
     def line(self) -> str:
         """The console's closing line."""
         return (
-            f"{self.rows:,} rows read: {self.valid:,} valid, {self.invalid:,} invalid, "
-            f"{self.warnings:,} warnings."
+            f"{plural(self.rows, 'row')} read: {self.valid:,} valid, {self.invalid:,} invalid, "
+            f"{plural(self.warnings, 'warning')}."
         )
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 class ReportWriter:

@@ -121,9 +121,12 @@ TOP_LEVEL_FIELDS = (*SCALARS, *ENTRIES, "address", "properties")
 # so the same text serves the per-value checks and the vectorised ones.
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# no "--" in a label: "xn--" (Punycode) and "ab--" forms are for email-validator to judge
+_LABEL = r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*"
 #: Plain ASCII addresses that email-validator surely accepts; anything else is asked of it.
 EMAIL_FAST = rf"{_ATEXT}+(?:\.{_ATEXT}+)*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}"
+#: Addresses this short cannot break a length limit (local part 64, domain 253, whole 254).
+EMAIL_FAST_MAX_LEN = 64
 #: Top-level domains email-validator refuses as special-use (RFC 6761 and friends).
 SPECIAL_USE_TLDS = ("arpa", "invalid", "local", "localhost", "onion", "test")
 
@@ -153,7 +156,11 @@ _phone_mangled = re.compile(PHONE_MANGLED)
 @lru_cache(maxsize=65536)
 def email_problem(value: str) -> str | None:
     """Why ``value`` is not a deliverable-looking address, or None when it is fine."""
-    if _email_fast.fullmatch(value) and value.rsplit(".", 1)[1].lower() not in SPECIAL_USE_TLDS:
+    if (
+        len(value) <= EMAIL_FAST_MAX_LEN
+        and _email_fast.fullmatch(value)
+        and value.rsplit(".", 1)[1].lower() not in SPECIAL_USE_TLDS
+    ):
         return None
     try:
         email_validator.validate_email(value, check_deliverability=False)

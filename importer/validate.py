@@ -264,7 +264,8 @@ def _check_field(spec: schema.Field, mapped: pd.DataFrame, path: str, column: st
 def _check_email(values: pd.Series, present: pd.Series, column: str, path: str) -> pd.DataFrame:
     fast = values.str.fullmatch(schema.EMAIL_FAST)
     tld = values.str.rsplit(".", n=1).str[-1].str.lower()
-    unsure = present & ~(fast.fillna(False) & ~tld.isin(schema.SPECIAL_USE_TLDS))
+    short = values.str.len() <= schema.EMAIL_FAST_MAX_LEN
+    unsure = present & ~(fast.fillna(False) & short & ~tld.isin(schema.SPECIAL_USE_TLDS))
     if not unsure.any():
         return empty_issues()
     problems = values[unsure].map(schema.email_problem)

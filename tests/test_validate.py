@@ -118,10 +118,14 @@ FIELD_CASES = [
 
 
 def field_mapping(line: str) -> str:
-    """The base mapping with one more field; an extra emails list replaces the base one."""
-    if line.lstrip().startswith("emails:"):
-        return "customer:\n  firstName: First\n" + line + "\n"
-    return BASE_MAPPING + line + "\n"
+    """The base mapping with ``line`` in place of the base's entry for the same field."""
+    field = line.split(":", 1)[0]
+    base = BASE_MAPPING.replace(
+        "  firstName: First\n", "" if field == "  firstName" else "  firstName: First\n"
+    )
+    if field == "  emails":
+        base = base.split("  emails:", 1)[0]
+    return base + line + "\n"
 
 
 @pytest.mark.parametrize(
