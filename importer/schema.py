@@ -117,34 +117,40 @@ ADDRESS: dict[str, Field] = {
 TOP_LEVEL_FIELDS = (*SCALARS, *ENTRIES, "address", "properties")
 
 # --- value rules -------------------------------------------------------------------------------
-# The patterns below use only syntax shared by Python's ``re`` and RE2 (pyarrow's regex engine),
-# so the same text serves the per-value checks and the vectorised ones.
+# The patterns below use only syntax that Python's ``re`` and RE2 (pyarrow's regex engine) read
+# alike (no \s, \d or \w, whose meanings differ on non-ASCII text), so the same text serves the
+# per-value checks and the vectorised ones.
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
 # no "--" in a label: "xn--" (Punycode) and "ab--" forms are for email-validator to judge
 _LABEL = r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*"
 #: Plain ASCII addresses that email-validator surely accepts; anything else is asked of it.
 EMAIL_FAST = rf"{_ATEXT}+(?:\.{_ATEXT}+)*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}"
+#: The same, for RE2 only: letters and digits of any script in the local part ("chloé@", "伊昭傑@"),
+#: which email-validator accepts as internationalized addresses.
+_ATEXT_INTL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\p{L}\p{N}-]"
+EMAIL_FAST_INTL = rf"{_ATEXT_INTL}+(?:\.{_ATEXT_INTL}+)*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}"
 #: Addresses this short cannot break a length limit (local part 64, domain 253, whole 254).
 EMAIL_FAST_MAX_LEN = 64
 #: Top-level domains email-validator refuses as special-use (RFC 6761 and friends).
 SPECIAL_USE_TLDS = ("arpa", "invalid", "local", "localhost", "onion", "test")
+SPECIAL_USE_SUFFIX = r"(?i)\.(?:" + "|".join(SPECIAL_USE_TLDS) + ")$"
 
 _UNI = "\u00a1-\U0010ffff"
 _HOST_LABEL = rf"[A-Za-z0-9{_UNI}](?:[A-Za-z0-9{_UNI}-]{{0,61}}[A-Za-z0-9{_UNI}])?"
 URL_PATTERN = (
     r"(?:[Hh][Tt][Tt][Pp][Ss]?://)?"
-    r"(?:[^\s/?#@]+@)?"
+    r"(?:[^\x00-\x20\x7f/?#@]+@)?"
     rf"(?:(?:{_HOST_LABEL}\.)+(?:[A-Za-z{_UNI}]{{2,63}}|[Xx][Nn]--[A-Za-z0-9-]{{1,59}})"
-    r"|\d{1,3}(?:\.\d{1,3}){3}|localhost)"
-    r"(?::\d{1,5})?"
-    r"(?:[/?#]\S*)?"
+    r"|[0-9]{1,3}(?:\.[0-9]{1,3}){3}|localhost)"
+    r"(?::[0-9]{1,5})?"
+    r"(?:[/?#][^\x00-\x20\x7f]*)?"
 )
 #: What a spreadsheet leaves in a phone cell after evaluating it as a formula or a number:
 #: "+1-313-882-4167" becomes "-5361", "4915112345678" becomes "4.91511E+12", errors become "#NAME?".
-PHONE_MANGLED = r"-\d+(?:\.\d+)?|[+-]?\d+(?:\.\d+)?[Ee][+-]?\d+|#[A-Z/0!?]+|=.*"
-DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
-INTEGER_PATTERN = r"[+-]?\d{1,19}"
+PHONE_MANGLED = r"-[0-9]+(?:\.[0-9]+)?|[+-]?[0-9]+(?:\.[0-9]+)?[Ee][+-]?[0-9]+|#[A-Z/0!?]+|=.*"
+DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+INTEGER_PATTERN = r"[+-]?[0-9]{1,19}"
 TRUE_WORDS = ("true", "yes", "y", "1", "on", "t")
 FALSE_WORDS = ("false", "no", "n", "0", "off", "f")
 
@@ -155,7 +161,10 @@ _phone_mangled = re.compile(PHONE_MANGLED)
 
 @lru_cache(maxsize=65536)
 def email_problem(value: str) -> str | None:
-    """Why ``value`` is not a deliverable-looking address, or None when it is fine."""
+    """Why ``value`` is not a well-formed address (email-validator's words), or None."""
+    if value.count("@") != 1:
+        # quoted local parts, the only place a second "@" may stand, are refused anyway
+        return "An email address must have exactly one @-sign."
     if (
         len(value) <= EMAIL_FAST_MAX_LEN
         and _email_fast.fullmatch(value)

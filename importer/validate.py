@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from importer import schema
 from importer.mapping import Mapping
@@ -27,6 +29,31 @@ def empty_issues() -> pd.DataFrame:
     return pd.DataFrame(
         {c: pd.Series(dtype="int64" if c == "row" else STRING) for c in ISSUE_COLUMNS}
     )
+
+
+_NONE = empty_issues()  # the shared "no issues" answer: building an empty frame takes milliseconds
+
+
+def fullmatch(values: pd.Series, pattern: str) -> pd.Series:
+    """Where ``values`` match ``pattern`` whole (False for NA), run by RE2 in pyarrow.
+
+    pandas' ``str.fullmatch`` falls back to Python's ``re`` cell by cell for some patterns; calling
+    pyarrow directly keeps every rule in C++ and allows RE2-only classes such as ``\\p{L}``.
+    """
+    return search(values, f"^(?:{pattern})$")
+
+
+def search(values: pd.Series, pattern: str) -> pd.Series:
+    """Where ``pattern`` matches anywhere in ``values`` (False for NA), by RE2 in pyarrow."""
+    array = pa.array(values.array, type=pa.large_string())
+    hit = pc.match_substring_regex(array, pattern)
+    return pd.Series(hit.fill_null(False).to_numpy(zero_copy_only=False), index=values.index)
+
+
+def combine(found: list[pd.DataFrame]) -> pd.DataFrame:
+    """One issues frame from several; the shared empty one when there is nothing."""
+    found = [f for f in found if len(f)]
+    return pd.concat(found, ignore_index=True) if found else _NONE
 
 
 @dataclass
@@ -69,7 +96,7 @@ class Validator:
         keys = self.mapping.key_of(mapped)
         if self.duplicates == "error":
             found.append(self._duplicate_keys(keys))
-        issues = pd.concat([f for f in found if len(f)] or [empty_issues()], ignore_index=True)
+        issues = combine(found)
         issues = issues.drop_duplicates(["row", "field", "severity"], keep="first")
         issues = issues.sort_values("row", kind="stable", ignore_index=True)
         invalid = pd.Index(issues.loc[issues["severity"] == ERROR, "row"].unique(), name="row")
@@ -79,12 +106,12 @@ class Validator:
     def _duplicate_keys(self, keys: pd.Series) -> pd.DataFrame:
         present = keys.dropna()
         if present.empty:
-            return empty_issues()
-        hashes = pd.util.hash_array(present.to_numpy(dtype=object))
+            return _NONE
+        hashes = pd.util.hash_array(present.to_numpy(dtype=object), categorize=False)
         first = self._seen.first_rows(hashes, present.index.to_numpy(dtype="int64"))
         dup = first > 0
         if not dup.any():
-            return empty_issues()
+            return _NONE
         rows = present.index[dup]
         values = present[dup]
         column = self.mapping.sources.get(self.mapping.key_field, "")
@@ -159,7 +186,7 @@ def _failing(
     """Issues for the cells where ``bad`` is true; ``message`` may be made from each value."""
     bad = bad.fillna(False).astype(bool)
     if not bad.any():
-        return empty_issues()
+        return _NONE
     hit = values[bad]
     texts = message if isinstance(message, str) else [message(v) for v in hit]
     return _issues(hit.index, column, field, hit, rule, severity, texts)
@@ -167,7 +194,7 @@ def _failing(
 
 def _ragged_issues(chunk: Chunk) -> pd.DataFrame:
     if not chunk.ragged:
-        return empty_issues()
+        return _NONE
     rows = [r.row for r in chunk.ragged]
     values = [r.text for r in chunk.ragged]
     messages = [
@@ -213,7 +240,7 @@ def _check_field(spec: schema.Field, mapped: pd.DataFrame, path: str, column: st
     values = mapped[path]
     present = values.notna()
     if not present.any():
-        return empty_issues()
+        return _NONE
     found = []
     if spec.kind == "enum":
         lowered = values.str.lower()
@@ -258,30 +285,27 @@ def _check_field(spec: schema.Field, mapped: pd.DataFrame, path: str, column: st
     kind_check = _KIND_CHECKS.get(spec.kind)
     if kind_check:
         found.append(kind_check(values, present, column, path))
-    return pd.concat([f for f in found if len(f)] or [empty_issues()], ignore_index=True)
+    return combine(found)
 
 
 def _check_email(values: pd.Series, present: pd.Series, column: str, path: str) -> pd.DataFrame:
-    fast = values.str.fullmatch(schema.EMAIL_FAST)
-    tld = values.str.rsplit(".", n=1).str[-1].str.lower()
-    short = values.str.len() <= schema.EMAIL_FAST_MAX_LEN
-    unsure = present & ~(fast.fillna(False) & short & ~tld.isin(schema.SPECIAL_USE_TLDS))
-    if not unsure.any():
-        return empty_issues()
-    problems = values[unsure].map(schema.email_problem)
-    bad = problems.notna().reindex(values.index, fill_value=False)
-    return _failing(
-        values,
-        bad,
-        column,
-        path,
-        "email",
-        lambda v: f"not a valid email address: {schema.email_problem(v)}",
+    fast = (
+        fullmatch(values, schema.EMAIL_FAST_INTL)
+        & (values.str.len() <= schema.EMAIL_FAST_MAX_LEN).fillna(False)
+        & ~search(values, schema.SPECIAL_USE_SUFFIX)
     )
+    unsure = values[present & ~fast]
+    if unsure.empty:
+        return _NONE
+    problems = unsure.map(schema.email_problem).dropna()
+    if problems.empty:
+        return _NONE
+    messages = [f"not a valid email address: {p}" for p in problems]
+    return _issues(problems.index, column, path, unsure[problems.index], "email", ERROR, messages)
 
 
 def _check_url(values: pd.Series, present: pd.Series, column: str, path: str) -> pd.DataFrame:
-    ok = values.str.fullmatch(schema.URL_PATTERN)
+    ok = fullmatch(values, schema.URL_PATTERN)
     return _failing(
         values,
         present & ~ok,
@@ -293,7 +317,7 @@ def _check_url(values: pd.Series, present: pd.Series, column: str, path: str) ->
 
 
 def _check_phone(values: pd.Series, present: pd.Series, column: str, path: str) -> pd.DataFrame:
-    mangled = values.str.fullmatch(schema.PHONE_MANGLED)
+    mangled = fullmatch(values, schema.PHONE_MANGLED)
     return _failing(
         values,
         present & mangled,
@@ -332,7 +356,7 @@ PropertyRule = Callable[[pd.Series, str, str, object], pd.DataFrame]
 
 def _check_number(values: pd.Series, path: str, column: str, prop: object) -> pd.DataFrame:
     text = values.str.strip()
-    ok = text.str.fullmatch(schema.INTEGER_PATTERN).fillna(False)
+    ok = fullmatch(text, schema.INTEGER_PATTERN)
     # 19 digits can still overflow int64: compare those few exactly
     long = ok & (text.str.lstrip("+-").str.len() >= 19)
     if long.any():
@@ -361,7 +385,7 @@ def _check_bool(values: pd.Series, path: str, column: str, prop: object) -> pd.D
 
 def _check_date(values: pd.Series, path: str, column: str, prop: object) -> pd.DataFrame:
     parsed = pd.to_datetime(values.astype(object), format="%Y-%m-%d", errors="coerce")
-    ok = values.str.fullmatch(schema.DATE_PATTERN).fillna(False) & parsed.notna()
+    ok = fullmatch(values, schema.DATE_PATTERN) & parsed.notna()
     fmt = getattr(prop, "format", None)
     how = (
         f"it must match the mapping's format {fmt}"
@@ -401,7 +425,7 @@ _PROPERTY_RULES: dict[str, PropertyRule] = {
 def _address_needs_country(mapped: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
     parts = [c for c in mapped.columns if c.startswith("address.")]
     if not parts:
-        return empty_issues()
+        return _NONE
     has_address = mapped[parts].notna().any(axis=1)
     empty = pd.Series(pd.NA, index=mapped.index, dtype=STRING)
     country = mapped.get("address.country", empty)
