@@ -1,0 +1,626 @@
+"""The Help Scout API client: one session, the access token, pacing, retries, parsed errors.
+
+Every API call goes through :meth:`HelpScoutClient.request`, which
+
+1. takes the call's cost (writes 2, reads 1) from the :class:`Pacer`, shared by the whole run, so
+   the account's per-minute budget is spent evenly and a 429 pauses every worker, not just one;
+2. sends it with the current token; on 401 one new token is fetched for everyone (single flight),
+   and the call is sent again; a fresh token refused at once, or a 403, is an :class:`AuthError`
+   that stops the run;
+3. re-sends after 5xx answers and lost connections with exponential backoff and jitter, but never
+   re-sends a POST whose fate is unknown (504, or the connection lost after sending): Help Scout
+   may have created the customer, and sending it again would create a twin.
+
+It returns a :class:`Reply` (the last answer, how many sends it took, and the error as an
+:class:`~importer.errors.ApiError` or :class:`~importer.errors.TransportError`): a row's failure is
+data for the results file, not an exception. Only what must stop the run raises.
+
+Secrets stay inside: credentials and tokens never appear in a repr, a message or a log line, and
+aiohttp's exceptions (whose request info carries the headers) are not kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import math
+import os
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from http import HTTPStatus
+from typing import Any
+
+import aiohttp
+from aiolimiter import AsyncLimiter
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from importer.errors import ApiError, AuthError, ConfigError, FieldError, TransportError
+
+DEFAULT_API_URL = "https://api.helpscout.net"
+TOKEN_PATH = "/v2/oauth2/token"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+WRITE_COST, READ_COST = 2, 1
+CREDENTIALS_HINT = (
+    "check HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Help Scout: Your Profile > My Apps)"
+)
+NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
+
+
+# --- where to send, and as whom --------------------------------------------------------------
+def check_api_url(url: str) -> str:
+    """The API's base URL, refused unless it is https or plain http to this machine."""
+    parsed = URL(url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ConfigError(
+            f"API URL {url!r} is not a web address: give one like https://api.helpscout.net"
+        )
+    if parsed.user or parsed.password:
+        raise ConfigError("the API URL must not carry credentials: set them in the environment")
+    if parsed.scheme == "http" and not _is_loopback(parsed.host):
+        raise ConfigError(
+            f"refusing plain http to {parsed.host}: the token would cross the network unencrypted; "
+            "use https:// (plain http is only allowed to 127.0.0.1, ::1 or localhost)"
+        )
+    return str(parsed.with_query(None).with_fragment(None)).rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An app's id and secret (tokens are fetched as needed), a ready access token, or both.
+
+    The secret and the token are left out of the repr, so they cannot leak through a log line.
+    """
+
+    app_id: str | None = None
+    app_secret: str | None = field(default=None, repr=False)
+    access_token: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if bool(self.app_id) != bool(self.app_secret):
+            missing = "HELPSCOUT_APP_SECRET" if self.app_id else "HELPSCOUT_APP_ID"
+            raise ConfigError(f"{missing} is not set: the app id and secret go together")
+        if not self.app_id and not self.access_token:
+            raise ConfigError(
+                "no credentials: set HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Help Scout: Your "
+                "Profile > My Apps), or HELPSCOUT_ACCESS_TOKEN, in the environment"
+            )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
+        """Read ``HELPSCOUT_APP_ID``/``HELPSCOUT_APP_SECRET`` and ``HELPSCOUT_ACCESS_TOKEN``."""
+        env = os.environ if environ is None else environ
+        return cls(
+            env.get("HELPSCOUT_APP_ID") or None,
+            env.get("HELPSCOUT_APP_SECRET") or None,
+            env.get("HELPSCOUT_ACCESS_TOKEN") or None,
+        )
+
+    @property
+    def can_fetch_tokens(self) -> bool:
+        return bool(self.app_id and self.app_secret)
+
+
+# --- answers -------------------------------------------------------------------------------
+def api_error(status: int, body: Any) -> ApiError:
+    """Help Scout's error body as an ApiError: message, field errors and logRef.
+
+    Both recorded shapes are read: ``_embedded.errors[]`` items with a ``_links`` object (the live
+    API) or a ``links`` list (the PHP SDK's fixtures); OAuth errors carry ``error_description``.
+    """
+    body = body if isinstance(body, dict) else {}
+    embedded = body.get("_embedded")
+    items = embedded.get("errors") if isinstance(embedded, dict) else None
+    fields = [
+        FieldError(str(item.get("path") or ""), str(item.get("message") or ""),
+                   item.get("rejectedValue"))
+        for item in items or ()
+        if isinstance(item, dict)
+    ]  # fmt: skip
+    message = body.get("message") or body.get("error_description") or body.get("error")
+    if not isinstance(message, str) or not message:
+        message = _reason(status)
+    log_ref = body.get("logRef")
+    return ApiError(status, message, log_ref if isinstance(log_ref, str) else None, fields)
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
+
+
+@dataclass
+class Reply:
+    """The last answer to one API call, after any retries."""
+
+    status: int
+    """HTTP status; 0 when no answer came at all."""
+    headers: CIMultiDictProxy[str]
+    body: Any
+    """The parsed JSON body; None when empty."""
+    attempts: int
+    """Requests sent for this call (re-sends after 401, 429, 5xx and lost connections included)."""
+    error: ApiError | TransportError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def resource_id(self) -> str | None:
+        """The id of what a 201 created: ``Resource-ID`` (any case), else the ``Location``'s end."""
+        found = self.headers.get("Resource-ID")
+        if found:
+            return found.strip()
+        location = self.headers.get("Location")
+        if location:
+            return URL(location.strip()).path.rstrip("/").rpartition("/")[2] or None
+        return None
+
+    def raise_for_error(self) -> Reply:
+        if self.error is not None:
+            raise self.error
+        return self
+
+
+class _NoAnswer(Exception):
+    """A request that got no HTTP answer; ``maybe_done`` when it may have reached the server."""
+
+    def __init__(self, message: str, *, maybe_done: bool) -> None:
+        super().__init__(message)
+        self.maybe_done = maybe_done
+
+
+# --- pacing --------------------------------------------------------------------------------
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    try:
+        return int(headers[name])
+    except (KeyError, ValueError):
+        return None
+
+
+def retry_after(headers: Mapping[str, str], default: float = 60.0) -> float:
+    """Seconds a 429 asks to wait: ``X-RateLimit-Retry-After``, else ``Retry-After``."""
+    for name in ("X-RateLimit-Retry-After", "Retry-After"):
+        try:
+            return max(0.0, float(headers[name]))
+        except (KeyError, ValueError):
+            continue
+    return default
+
+
+class Pacer:
+    """Spends the account's per-minute budget evenly across every request of the run.
+
+    ``rate`` is the requests per minute this run may spend; None learns the budget from the first
+    answer's ``X-RateLimit-Limit-Minute`` and keeps ``share`` of it, so agents and other
+    integrations on the account keep working (no header: no limit). Until that first answer, one
+    request is in flight.
+
+    An ``AsyncLimiter(budget, 60)`` would let a whole minute's budget through in one burst; here
+    the bucket holds one second's worth (at least one write), so requests leave evenly and no
+    60-second window of the server, wherever it starts, gets more than the budget. The pace is
+    :data:`SAFETY` of the budget: latency jitter can carry a request into the next minute.
+
+    ``X-RateLimit-Remaining-Minute`` lower than what is already in flight plus one write means
+    someone else is spending the account's budget: everyone holds for :data:`HOLD` seconds rather
+    than run into 429s. A 429 calls :meth:`pause`, which holds every request, not just one.
+    """
+
+    SAFETY = 0.98
+    HOLD = 1.0
+
+    def __init__(self, rate: float | None = None, *, share: float = 0.9) -> None:
+        if rate is not None and rate <= 0:
+            raise ConfigError("the rate must be a positive number of requests per minute")
+        if not 0 < share <= 1:
+            raise ConfigError("the budget share must be more than 0 and at most 1")
+        self.rate = rate
+        self.share = share
+        self.limit: int | None = None
+        """The budget the API reported (learning mode only)."""
+        self.pace: float | None = None
+        """Requests per minute being spent; None: no limit."""
+        self.in_flight = 0
+        self._limiter: AsyncLimiter | None = None
+        self._resume_at = 0.0
+        self._learning = rate is None
+        self._probing = False
+        self._learned = asyncio.Event()
+        if rate is not None:
+            self._set_pace(rate)
+
+    def _set_pace(self, budget: float | None) -> None:
+        if not budget:
+            self.pace, self._limiter = None, None
+            return
+        self.pace = budget * self.SAFETY
+        per_second = self.pace / 60
+        period = max(1.0, WRITE_COST / per_second)
+        self._limiter = AsyncLimiter(per_second * period, period)
+
+    async def acquire(self, cost: int) -> None:
+        """Wait until a request of ``cost`` may leave."""
+        loop = asyncio.get_running_loop()
+        while True:
+            while (wait := self._resume_at - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            if self._learning:
+                if not self._probing:
+                    self._probing = True
+                    break
+                await self._learned.wait()
+                continue
+            if self._limiter is not None:
+                await self._limiter.acquire(cost)
+            if loop.time() >= self._resume_at:  # no pause began while we waited
+                break
+        self.in_flight += cost
+
+    def settle(self, cost: int, headers: Mapping[str, str] | None) -> None:
+        """Account for a request's answer (``headers``), or for its lack of one (None)."""
+        self.in_flight -= cost
+        if headers is None:
+            if self._learning:  # let another request ask
+                self._probing = False
+                self._wake()
+            return
+        limit = _int_header(headers, "X-RateLimit-Limit-Minute")
+        if self._learning or (self.rate is None and limit != self.limit):
+            self.limit = limit  # the first answer, or the account's plan changed
+            self._set_pace(limit * self.share if limit else None)
+            if self._learning:
+                self._learning = False
+                self._wake()
+        remaining = _int_header(headers, "X-RateLimit-Remaining-Minute")
+        if remaining is not None and remaining < self.in_flight + WRITE_COST:
+            self.pause(self.HOLD)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request for ``seconds`` from now (or longer, if already held longer)."""
+        now = asyncio.get_running_loop().time()
+        self._resume_at = max(self._resume_at, now + seconds)
+
+    def _wake(self) -> None:
+        woken, self._learned = self._learned, asyncio.Event()
+        woken.set()
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to re-send after a 5xx answer or a lost connection."""
+
+    max_attempts: int = 5
+    base: float = 0.5
+    cap: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ConfigError("--max-attempts must be at least 1")
+
+    def delay(self, failures: int) -> float:
+        """Full jitter: workers that failed together do not come back together."""
+        return random.uniform(0, min(self.cap, self.base * 2 ** (failures - 1)))
+
+
+#: Statuses after which a POST may have done its work: it is not re-sent.
+UNSURE_STATUSES = frozenset({502, 504})
+UNSURE_NOTE = "the customer may have been created; look it up before sending the row again"
+
+
+# --- the client ----------------------------------------------------------------------------
+class HelpScoutClient:
+    """The Mailbox API v2, as the importer uses it; an async context manager::
+
+        async with HelpScoutClient(url, Credentials.from_env(), pacer=Pacer(400)) as client:
+            reply = await client.create_customer({"firstName": "Ada"})
+
+    ``connections`` bounds the pool (keep it at the uploader's concurrency or a little above).
+    TLS certificates are always verified.
+    """
+
+    def __init__(
+        self,
+        api_url: str = DEFAULT_API_URL,
+        credentials: Credentials | None = None,
+        *,
+        pacer: Pacer | None = None,
+        retry: RetryPolicy | None = None,
+        connections: int = 16,
+        timeout: float = 60.0,
+        trace_configs: list[aiohttp.TraceConfig] | None = None,
+    ) -> None:
+        self.api_url = check_api_url(api_url)
+        self.credentials = credentials if credentials is not None else Credentials.from_env()
+        self.pacer = pacer if pacer is not None else Pacer()
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.requests = 0
+        """API requests sent (token requests not included)."""
+        self.rate_limited = 0
+        """429 answers received."""
+        self.token_requests = 0
+        self._connections = connections
+        self._timeout = timeout
+        self._trace_configs = trace_configs
+        self._session: aiohttp.ClientSession | None = None
+        self._token = self.credentials.access_token
+        self._generation = 0
+        self._expires_at = math.inf
+        self._trusted = False
+        self._after_401 = False
+        self._token_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"<HelpScoutClient {self.api_url}>"
+
+    async def __aenter__(self) -> HelpScoutClient:
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self._connections),
+            timeout=aiohttp.ClientTimeout(total=self._timeout, sock_connect=min(self._timeout, 10)),
+            trace_configs=self._trace_configs,
+            raise_for_status=False,
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # --- one call, with everything around it ---
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Reply:
+        """Send one API call; see the module's docstring for what happens around it.
+
+        Raises :class:`AuthError` (the credentials or the account refuse) and nothing else on
+        purpose: other failures come back in ``Reply.error``.
+        """
+        method = method.upper()
+        cost = WRITE_COST if method in WRITE_METHODS else READ_COST
+        url = self.api_url + path
+        sends = failures = 0
+        while True:
+            token, generation = await self._current_token()
+            await self.pacer.acquire(cost)
+            sends += 1
+            self.requests += 1
+            try:
+                status, headers, body = await self._send(
+                    method, url, token, json=json, params=params
+                )
+            except _NoAnswer as lost:
+                self.pacer.settle(cost, None)
+                failures += 1
+                unsure = lost.maybe_done and method == "POST"
+                if unsure or failures >= self.retry.max_attempts:
+                    note = f": {UNSURE_NOTE}" if unsure else ""
+                    return Reply(0, NO_HEADERS, None, sends, TransportError(f"{lost}{note}"))
+                await asyncio.sleep(self.retry.delay(failures))
+                continue
+            self.pacer.settle(cost, headers)
+            if status == 401:
+                await self._token_refused(generation, body)
+                continue
+            if generation == self._generation:
+                self._trusted = True
+            if status == 403:
+                error = api_error(status, body)
+                raise AuthError(
+                    403,
+                    f"{error.message}: Help Scout denies this account access to the API; check "
+                    "that the app's user may manage customers and that the plan includes the API",
+                    error.log_ref,
+                )
+            if status == 429:
+                self.rate_limited += 1
+                self.pacer.pause(max(1.0, retry_after(headers)))
+                continue
+            if status >= 500:
+                failures += 1
+                unsure = method == "POST" and status in UNSURE_STATUSES
+                if not unsure and failures < self.retry.max_attempts:
+                    await asyncio.sleep(self.retry.delay(failures))
+                    continue
+            error = api_error(status, body) if status >= 400 else None
+            if error is not None and method == "POST" and status in UNSURE_STATUSES:
+                error = replace(error, message=f"{error.message}: {UNSURE_NOTE}")
+            return Reply(status, headers, body, sends, error)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        token: str | None,
+        *,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> tuple[int, CIMultiDictProxy[str], Any]:
+        """One HTTP exchange: (status, headers, parsed body), or _NoAnswer."""
+        if self._session is None:
+            raise RuntimeError("use the client as 'async with HelpScoutClient(...) as client'")
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        try:
+            async with self._session.request(
+                method, url, json=json, data=data, params=params, headers=headers
+            ) as response:
+                raw = await response.read()
+                status, answer_headers = response.status, response.headers
+        except aiohttp.ClientConnectorError as exc:
+            raise _NoAnswer(f"cannot connect to {exc.host}:{exc.port}", maybe_done=False) from None
+        except TimeoutError:
+            raise _NoAnswer(f"no answer within {self._timeout:g} s", maybe_done=True) from None
+        except aiohttp.ClientError as exc:
+            raise _NoAnswer(f"connection lost ({type(exc).__name__})", maybe_done=True) from None
+        return status, answer_headers, _parse_body(raw)
+
+    # --- the token ---
+    async def _current_token(self) -> tuple[str | None, int]:
+        if self._token is None or asyncio.get_running_loop().time() >= self._expires_at:
+            await self._refresh(self._generation, after_401=False)
+        return self._token, self._generation
+
+    async def _token_refused(self, generation: int, body: Any) -> None:
+        """A 401: one new token for everyone, unless this one is fresh and was refused at once."""
+        if generation != self._generation:
+            return  # someone fetched a new token since this request left: just send it again
+        if (self._after_401 and not self._trusted) or not self.credentials.can_fetch_tokens:
+            error = api_error(401, body)
+            hint = (
+                CREDENTIALS_HINT
+                if self.credentials.can_fetch_tokens
+                else "HELPSCOUT_ACCESS_TOKEN has expired or was revoked: set a fresh one, or set "
+                "HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET so the importer can fetch its own"
+            )
+            raise AuthError(401, f"{error.message}; refused twice in a row: {hint}", error.log_ref)
+        await self._refresh(generation, after_401=True)
+
+    async def _refresh(self, generation: int, *, after_401: bool) -> None:
+        async with self._token_lock:
+            if generation != self._generation:
+                return  # another request refreshed while this one waited for the lock
+            token, lifetime = await self._fetch_token()
+            loop = asyncio.get_running_loop()
+            self._token, self._generation = token, generation + 1
+            self._expires_at = loop.time() + lifetime - min(60.0, lifetime / 10)
+            self._trusted, self._after_401 = False, after_401
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        """OAuth2 client credentials: (access token, seconds it lives)."""
+        creds = self.credentials
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": creds.app_id or "",
+            "client_secret": creds.app_secret or "",
+        }
+        url = self.api_url + TOKEN_PATH
+        failures = 0
+        while True:
+            self.token_requests += 1
+            try:
+                status, _, body = await self._send("POST", url, None, data=form)
+            except _NoAnswer as lost:
+                failures += 1
+                if failures >= self.retry.max_attempts:
+                    raise TransportError(f"no access token from {url}: {lost}") from None
+            else:
+                if status == 200 and isinstance(body, dict) and body.get("access_token"):
+                    return str(body["access_token"]), _lifetime(body.get("expires_in"))
+                failures += 1
+                if status < 500 or failures >= self.retry.max_attempts:
+                    error = api_error(status, body)
+                    raise AuthError(status, f"{error.message}: {CREDENTIALS_HINT}", error.log_ref)
+            await asyncio.sleep(self.retry.delay(failures))
+
+    # --- the calls ---
+    async def create_customer(self, payload: Mapping[str, Any]) -> Reply:
+        """``POST /v2/customers``; the new id is ``reply.resource_id``."""
+        return await self.request("POST", "/v2/customers", json=payload)
+
+    async def get_customer(self, customer_id: int | str) -> dict[str, Any]:
+        """``GET /v2/customers/{id}``: the customer, entries under ``_embedded``."""
+        reply = await self.request("GET", f"/v2/customers/{customer_id}")
+        return reply.raise_for_error().body
+
+    async def find_customers_by_email(
+        self, emails: Iterable[str], *, batch: int = 10
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The customers that have each email, compared exactly (case-insensitive).
+
+        Help Scout's search matches emails *containing* the text, so the answers are filtered
+        here; ``batch`` emails go in one query: ``(email:("a@x.com" OR "b@y.com"))``. Every email
+        asked for is a key of the result (an empty list when nobody has it).
+        """
+        wanted = sorted({e.strip().lower() for e in emails if e and e.strip()})
+        found: dict[str, dict[int, dict[str, Any]]] = {email: {} for email in wanted}
+        searchable = [e for e in wanted if '"' not in e]  # a quote cannot be searched for
+        for start in range(0, len(searchable), batch):
+            group = searchable[start : start + batch]
+            terms = " OR ".join(f'"{e}"' for e in group)
+            query = f"(email:{terms})" if len(group) == 1 else f"(email:({terms}))"
+            page = pages = 1
+            while page <= pages:
+                params = {"query": query, "page": str(page)}
+                body = (await self.request("GET", "/v2/customers", params=params)).raise_for_error()
+                for customer in _embedded(body.body, "customers"):
+                    for entry in _embedded(customer, "emails"):
+                        email = str(entry.get("value", "")).lower()
+                        if email in found:
+                            found[email][customer["id"]] = customer
+                pages = int((body.body or {}).get("page", {}).get("totalPages") or 1)
+                page += 1
+        return {email: list(customers.values()) for email, customers in found.items()}
+
+    async def update_customer(self, customer_id: int | str, fields: Mapping[str, Any]) -> Reply:
+        """``PUT /v2/customers/{id}``: replaces the customer's own fields (those left out become
+        null); entries (emails, phones...) are not touched."""
+        return await self.request("PUT", f"/v2/customers/{customer_id}", json=dict(fields))
+
+    async def set_properties(self, customer_id: int | str, values: Mapping[str, Any]) -> Reply:
+        """``PATCH /v2/customers/{id}/properties``: each slug to its value; None removes it."""
+        ops = [
+            {"op": "remove", "path": f"/{slug}"}
+            if value is None
+            else {"op": "replace", "path": f"/{slug}", "value": value}
+            for slug, value in values.items()
+        ]
+        return await self.request("PATCH", f"/v2/customers/{customer_id}/properties", json=ops)
+
+    async def add_entry(self, customer_id: int | str, kind: str, entry: Mapping[str, Any]) -> Reply:
+        """``POST /v2/customers/{id}/{kind}``: kind is emails, phones, chats, social-profiles or
+        websites; the new entry's id is ``reply.resource_id``."""
+        return await self.request("POST", f"/v2/customers/{customer_id}/{kind}", json=dict(entry))
+
+    async def customer_properties(self) -> list[dict[str, Any]]:
+        """``GET /v2/customer-properties``: the account's property definitions."""
+        reply = (await self.request("GET", "/v2/customer-properties")).raise_for_error()
+        return _embedded(reply.body, "customer-properties")
+
+
+def _embedded(body: Any, key: str) -> list[dict[str, Any]]:
+    """``body["_embedded"][key]``, or [] when absent (Help Scout leaves it out when empty)."""
+    embedded = body.get("_embedded") if isinstance(body, dict) else None
+    items = embedded.get(key) if isinstance(embedded, dict) else None
+    return [item for item in items or () if isinstance(item, dict)]
+
+
+def _parse_body(raw: bytes) -> Any:
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _lifetime(expires_in: Any) -> float:
+    """``expires_in`` as seconds (7200 in 2019, 172800 now: read, never assumed)."""
+    try:
+        seconds = float(expires_in)
+    except (TypeError, ValueError):
+        return 7200.0
+    return seconds if seconds > 0 else 7200.0

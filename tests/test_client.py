@@ -1,0 +1,617 @@
+"""The API client against the real sandbox over loopback, and its pacer on a virtual clock.
+
+Pacing is tested on an event loop whose clock jumps to the next timer instead of sleeping (the
+aiolimiter way), so minutes of pacing take milliseconds; everything that talks HTTP talks to a
+running :class:`~importer.sandbox.Sandbox`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import selectors
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from importer.client import (
+    Credentials,
+    HelpScoutClient,
+    Pacer,
+    Reply,
+    RetryPolicy,
+    api_error,
+    check_api_url,
+    retry_after,
+)
+from importer.errors import ApiError, AuthError, ConfigError, TransportError
+from importer.sandbox import Sandbox, SandboxConfig
+
+FIXTURES = Path(__file__).resolve().parent / "data" / "helpscout-fixtures"
+FAST = RetryPolicy(max_attempts=8, base=0.005)
+
+
+# --- helpers -------------------------------------------------------------------------------
+class VirtualClockLoop(asyncio.SelectorEventLoop):
+    """An event loop whose clock jumps to the next timer instead of waiting for it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        loop = self
+
+        class Jumping(selectors.DefaultSelector):
+            def select(self, timeout: float | None = None) -> list:
+                if timeout is not None:  # a microsecond at least: real clocks never stand still
+                    loop.now += max(timeout, 1e-6)
+                return super().select(0)
+
+        super().__init__(Jumping())
+
+    def time(self) -> float:
+        return self.now
+
+
+def virtual_time(main: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    with asyncio.Runner(loop_factory=VirtualClockLoop) as runner:
+        return runner.run(main())
+
+
+def short_minutes(period: float) -> Callable[[], float]:
+    """A sandbox clock whose minutes last ``period`` real seconds: each is the last ``period``
+    seconds of a minute, so the Retry-After it gives (seconds to the minute's end) is true."""
+    start = time.monotonic()
+
+    def clock() -> float:
+        elapsed = time.monotonic() - start
+        return 60 * (elapsed // period) + 60 - period + elapsed % period
+
+    return clock
+
+
+def client_of(box: Sandbox, **options: Any) -> HelpScoutClient:
+    options.setdefault("retry", FAST)
+    return HelpScoutClient(box.url, Credentials(box.app_id, box.app_secret), **options)
+
+
+def person(i: int, **fields: Any) -> dict[str, Any]:
+    return {"firstName": "Ann", "lastName": f"Lee{i}",
+            "emails": [{"type": "work", "value": f"ann.lee{i}@example.com"}], **fields}  # fmt: skip
+
+
+def headers(**values: str) -> CIMultiDictProxy[str]:
+    return CIMultiDictProxy(CIMultiDict({k.replace("_", "-"): v for k, v in values.items()}))
+
+
+class Timeline:
+    """When each request started and each answer ended, from aiohttp's tracing (client side)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[float, str, Any]] = []
+        self.config = aiohttp.TraceConfig()
+        self.config.on_request_start.append(self._start)
+        self.config.on_request_end.append(self._end)
+
+    async def _start(self, session: Any, context: Any, params: Any) -> None:
+        self.events.append((time.monotonic(), "start", params.url.path))
+
+    async def _end(self, session: Any, context: Any, params: Any) -> None:
+        self.events.append((time.monotonic(), "end", params.response))
+
+
+# --- where to send, as whom ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.helpscout.net",
+        "https://api.helpscout.net/",
+        "http://127.0.0.1:8080",
+        "http://127.9.9.9",
+        "http://localhost:5000",
+        "http://[::1]:5000",
+    ],
+)
+def test_accepted_api_urls(url: str) -> None:
+    assert check_api_url(url) == url.rstrip("/")
+
+
+@pytest.mark.parametrize(
+    "url, says",
+    [
+        ("http://api.helpscout.net", "refusing plain http to api.helpscout.net"),
+        ("http://10.0.0.7:8080", "refusing plain http to 10.0.0.7"),
+        ("http://localhost.example.com", "refusing plain http"),
+        ("ftp://api.helpscout.net", "is not a web address"),
+        ("api.helpscout.net", "is not a web address"),
+        ("https://id:secret@api.helpscout.net", "must not carry credentials"),
+    ],
+)
+def test_refused_api_urls(url: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=says) as caught:
+        check_api_url(url)
+    assert "\n" not in str(caught.value)
+    assert "secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({"HELPSCOUT_APP_ID": "id", "HELPSCOUT_APP_SECRET": "s3"}, Credentials("id", "s3")),
+        ({"HELPSCOUT_ACCESS_TOKEN": "t0k"}, Credentials(access_token="t0k")),
+        ({"HELPSCOUT_APP_ID": "id", "HELPSCOUT_APP_SECRET": "s3", "HELPSCOUT_ACCESS_TOKEN": "t0k"},
+         Credentials("id", "s3", "t0k")),
+    ],
+)  # fmt: skip
+def test_credentials_from_the_environment(env: dict[str, str], expected: Credentials) -> None:
+    credentials = Credentials.from_env(env)
+    assert credentials == expected
+    assert "s3" not in repr(credentials) and "t0k" not in repr(credentials)
+
+
+@pytest.mark.parametrize(
+    "env, says",
+    [
+        ({}, "no credentials: set HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET"),
+        ({"HELPSCOUT_APP_ID": "id"}, "HELPSCOUT_APP_SECRET is not set"),
+        ({"HELPSCOUT_APP_SECRET": "s3"}, "HELPSCOUT_APP_ID is not set"),
+    ],
+)
+def test_missing_credentials(env: dict[str, str], says: str) -> None:
+    with pytest.raises(ConfigError, match=says) as caught:
+        Credentials.from_env(env)
+    assert "s3" not in str(caught.value)
+
+
+# --- answers -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "found, expected",
+    [
+        (headers(Resource_ID="42"), "42"),
+        (headers(resource_id="43"), "43"),
+        (headers(Location="https://api.helpscout.net/v2/customers/44"), "44"),
+        (headers(Location="https://api.helpscout.net/v2/customers/45/"), "45"),
+        (headers(), None),
+    ],
+)
+def test_resource_id_from_either_header(found: CIMultiDictProxy[str], expected: str) -> None:
+    assert Reply(201, found, None, 1).resource_id == expected
+
+
+def test_error_shape_with_a_links_list() -> None:
+    """The PHP SDK's fixture: ``links`` lists instead of ``_links`` objects."""
+    body = json.loads((FIXTURES / "php-sdk/json/error_validation_400.json").read_text())
+    error = api_error(400, body)
+    assert (error.status, error.message, error.log_ref) == (
+        400,
+        "Validation error",
+        "cb73aad3-9a81-44fd-bf70-48250ea256ff#12",
+    )
+    assert [str(e) for e in error.field_errors] == ["country: may not be empty"]
+    assert str(error) == (
+        "HTTP 400 Validation error: country: may not be empty "
+        "(logRef cb73aad3-9a81-44fd-bf70-48250ea256ff#12)"
+    )
+
+
+@pytest.mark.parametrize(
+    "status, body, message",
+    [
+        (500, {"logRef": "r#1", "message": "Internal error"}, "Internal error"),
+        (401, {"error": "invalid_client", "error_description": "Bad client credentials"},
+         "Bad client credentials"),
+        (502, None, "Bad Gateway"),
+        (599, ["not", "an", "object"], "error"),
+    ],
+)  # fmt: skip
+def test_other_error_bodies(status: int, body: Any, message: str) -> None:
+    error = api_error(status, body)
+    assert (error.status, error.message, error.field_errors) == (status, message, [])
+
+
+@pytest.mark.parametrize(
+    "found, seconds",
+    [
+        (headers(X_RateLimit_Retry_After="7"), 7.0),
+        (headers(Retry_After="3"), 3.0),
+        (headers(X_RateLimit_Retry_After="5", Retry_After="9"), 5.0),
+        (headers(Retry_After="Wed, 21 Oct 2015 07:28:00 GMT"), 60.0),
+        (headers(), 60.0),
+    ],
+)
+def test_retry_after(found: CIMultiDictProxy[str], seconds: float) -> None:
+    assert retry_after(found) == seconds
+
+
+# --- the pacer, on a virtual clock ---------------------------------------------------------
+def test_pacer_spreads_the_budget_evenly() -> None:
+    """--rate 600: 300 creates leave one every 2/9.8 s after a burst of one second's worth, and
+    no 60 s window holds more than the budget."""
+
+    async def main() -> list[float]:
+        pacer, loop, starts = Pacer(600), asyncio.get_running_loop(), []
+
+        async def create() -> None:
+            await pacer.acquire(2)
+            starts.append(loop.time())
+
+        await asyncio.gather(*(create() for _ in range(300)))
+        return starts
+
+    starts = virtual_time(main)
+    per_second = 600 * Pacer.SAFETY / 60
+    assert starts[:4] == pytest.approx(
+        [0.0] * 4, abs=1e-3
+    )  # the bucket holds one second: 9.8 units, 4 creates
+    assert starts[-1] == pytest.approx((300 * 2 - 4 * 2) / per_second, rel=0.01)
+    gaps = [b - a for a, b in itertools.pairwise(starts[4:])]
+    assert gaps == pytest.approx([2 / per_second] * len(gaps), abs=1e-3)
+    for i, start in enumerate(starts):
+        window = [s for s in starts[i:] if s < start + 60]
+        assert len(window) * 2 <= 600
+
+
+def test_pacer_learns_the_budget_from_the_first_answer() -> None:
+    """One request goes first; its X-RateLimit-Limit-Minute sets the pace at the share."""
+
+    async def main() -> tuple[list[float], Pacer]:
+        pacer, loop, starts = Pacer(share=0.5), asyncio.get_running_loop(), []
+
+        async def create(i: int) -> None:
+            await pacer.acquire(2)
+            starts.append(loop.time())
+            await asyncio.sleep(0.1)
+            pacer.settle(2, headers(X_RateLimit_Limit_Minute="120"))
+
+        await asyncio.gather(*(create(i) for i in range(5)))
+        return starts, pacer
+
+    starts, pacer = virtual_time(main)
+    assert pacer.limit == 120
+    assert pacer.pace == pytest.approx(60 * Pacer.SAFETY)
+    assert starts[:2] == pytest.approx([0.0, 0.1], abs=1e-3)  # the others wait for the first answer
+    assert starts[-1] - starts[1] == pytest.approx(3 * 2 / Pacer.SAFETY, rel=0.01)
+
+
+def test_pacer_without_a_limit_header_does_not_pace() -> None:
+    async def main() -> list[float]:
+        pacer, loop, starts = Pacer(), asyncio.get_running_loop(), []
+        await pacer.acquire(2)
+        await asyncio.sleep(0.05)
+        pacer.settle(2, headers())
+        for _ in range(100):
+            await pacer.acquire(2)
+            starts.append(loop.time())
+        return starts
+
+    assert virtual_time(main) == pytest.approx([0.05] * 100, abs=1e-3)
+
+
+def test_a_lost_first_answer_lets_another_request_ask() -> None:
+    async def main() -> list[float]:
+        pacer, loop, starts = Pacer(), asyncio.get_running_loop(), []
+
+        async def first() -> None:
+            await pacer.acquire(1)
+            await asyncio.sleep(1)
+            pacer.settle(1, None)
+
+        async def second() -> None:
+            await asyncio.sleep(0.01)
+            await pacer.acquire(1)
+            starts.append(loop.time())
+            pacer.settle(1, headers())
+
+        await asyncio.gather(first(), second())
+        return starts
+
+    assert virtual_time(main) == pytest.approx([1.0], abs=1e-3)
+
+
+def test_a_pause_holds_every_request() -> None:
+    """A 429's Retry-After holds everyone, also those already waiting in the limiter."""
+
+    async def main() -> list[float]:
+        pacer, loop, starts = Pacer(6000), asyncio.get_running_loop(), []
+        pacer.pause(5)
+
+        async def create() -> None:
+            await pacer.acquire(2)
+            starts.append(loop.time())
+
+        await asyncio.gather(*(create() for _ in range(3)))
+        return starts
+
+    assert virtual_time(main) == pytest.approx([5.0] * 3, abs=1e-3)
+
+
+def test_little_remaining_budget_holds_requests() -> None:
+    """Someone else spends the account's budget: hold instead of running into 429s."""
+
+    async def main() -> list[float]:
+        pacer, loop, starts = Pacer(6000), asyncio.get_running_loop(), []
+        await pacer.acquire(2)
+        await pacer.acquire(2)
+        pacer.settle(2, headers(X_RateLimit_Remaining_Minute="3"))  # 2 in flight + 2 > 3
+        await pacer.acquire(2)
+        starts.append(loop.time())
+        pacer.settle(2, headers(X_RateLimit_Remaining_Minute="300"))
+        await pacer.acquire(2)
+        starts.append(loop.time())
+        return starts
+
+    assert virtual_time(main) == pytest.approx([Pacer.HOLD] * 2, abs=1e-3)
+
+
+@pytest.mark.parametrize("rate, share", [(0, 0.9), (-5, 0.9), (None, 0), (None, 1.5)])
+def test_unusable_pacing(rate: float | None, share: float) -> None:
+    with pytest.raises(ConfigError):
+        Pacer(rate, share=share)
+
+
+# --- against the sandbox -------------------------------------------------------------------
+async def test_create_gives_the_sandboxs_id() -> None:
+    async with Sandbox() as box, client_of(box) as client:
+        replies = [await client.create_customer(person(i)) for i in range(3)]
+    assert [r.resource_id for r in replies] == [str(i) for i in box.state.customers]
+    assert [(r.status, r.attempts, r.error) for r in replies] == [(201, 1, None)] * 3
+    assert client.token_requests == 1
+
+
+async def test_a_400_comes_back_with_field_messages_and_log_ref_and_is_not_retried() -> None:
+    async with Sandbox() as box, client_of(box) as client:
+        reply = await client.create_customer(person(1, firstName="A" * 41, gender="robot"))
+    error = reply.error
+    assert (reply.status, reply.attempts, error.status) == (400, 1, 400)
+    assert {e.path for e in error.field_errors} == {"firstName", "gender"}
+    assert error.log_ref and error.log_ref.count("#") == 1
+    assert box.state.customers == {}
+
+
+async def test_500_and_503_are_retried_until_they_succeed() -> None:
+    config = SandboxConfig(schedule={1: "500", 2: "503", 3: "500", 5: "503"})
+    async with Sandbox(config) as box, client_of(box) as client:
+        replies = [await client.create_customer(person(i)) for i in range(3)]
+    assert [(r.status, r.attempts) for r in replies] == [(201, 4), (201, 2), (201, 1)]
+    assert len(box.state.customers) == 3
+
+
+async def test_retries_stop_after_max_attempts() -> None:
+    config = SandboxConfig(fail_rate=1.0, fail_statuses=(503,))
+    retry = RetryPolicy(max_attempts=3, base=0.001)
+    async with Sandbox(config) as box, client_of(box, retry=retry) as client:
+        reply = await client.create_customer(person(1))
+    assert (reply.status, reply.attempts, reply.error.message) == (503, 3, "Service unavailable")
+
+
+@pytest.mark.parametrize(
+    "fault, status, error",
+    [
+        ("504", 504, "Gateway timeout: the customer may have been created"),
+        ("drop", 0, "connection lost (ServerDisconnectedError): the customer may have been"),
+    ],
+)
+async def test_a_create_whose_fate_is_unknown_is_not_sent_again(
+    fault: str, status: int, error: str
+) -> None:
+    """Help Scout may have created the customer: a second POST would create a twin."""
+    async with Sandbox(SandboxConfig(schedule={1: fault})) as box, client_of(box) as client:
+        reply = await client.create_customer(person(1))
+        again = await client.get_customer(next(iter(box.state.customers)))
+    assert (reply.status, reply.attempts) == (status, 1)
+    assert str(reply.error).find(error) >= 0
+    assert len(box.state.customers) == 1 and again["lastName"] == "Lee1"
+
+
+async def test_reads_are_retried_after_a_lost_connection() -> None:
+    async with Sandbox(SandboxConfig(drop_rate=0.5, seed=3)) as box, client_of(box) as client:
+        customer_id = box.state.seed([person(1)])[0]
+        found = [await client.get_customer(customer_id) for _ in range(6)]
+    assert {c["id"] for c in found} == {customer_id}
+    assert box.state.stats["GET", r"/v2/customers/{id}", "dropped"] > 0
+
+
+async def test_nobody_listening_is_a_transport_error() -> None:
+    async with Sandbox() as box:
+        url = box.url
+    client = HelpScoutClient(url, Credentials("id", "s3"), retry=RetryPolicy(2, base=0.001))
+    async with client:
+        with pytest.raises(TransportError, match=r"no access token from .*: cannot connect to"):
+            await client.create_customer(person(1))
+    assert client.token_requests == 2
+
+
+# --- tokens --------------------------------------------------------------------------------
+async def test_many_401s_at_once_cause_one_token_request() -> None:
+    """Every 25th request kills every token: the requests in flight all get 401, one of them
+    fetches a token, all of them are sent again."""
+    config = SandboxConfig(token_revoke_every=25, latency_ms=5)
+    async with Sandbox(config) as box, client_of(box) as client:
+        replies = await asyncio.gather(*(client.create_customer(person(i)) for i in range(120)))
+    assert all(r.status == 201 for r in replies)
+    assert len(box.state.customers) == 120
+    revocations = box.state.authorized_seen // 25
+    assert revocations >= 4
+    assert box.state.tokens_issued == client.token_requests == 1 + revocations
+
+
+async def test_a_token_that_expires_mid_run_is_fetched_once_per_expiry() -> None:
+    """Tokens die 0.1 s after issue whatever expires_in says: one new token per dead one."""
+    timeline = Timeline()
+    config = SandboxConfig(token_revoke_after=0.1, latency_ms=20, jitter_ms=10)
+    async with Sandbox(config) as box, client_of(box, trace_configs=[timeline.config]) as client:
+        for _ in range(8):
+            await asyncio.gather(*(client.create_customer(person(i)) for i in range(12)))
+    refused = {
+        (response.request_info.headers["Authorization"])
+        for _, kind, response in timeline.events
+        if kind == "end" and response.status == 401
+    }
+    assert len(box.state.customers) == 96
+    assert len(refused) >= 2
+    assert box.state.tokens_issued == 1 + len(refused)
+
+
+async def test_a_fresh_token_refused_at_once_stops_the_run() -> None:
+    config = SandboxConfig(token_revoke_every=1)
+    async with Sandbox(config) as box, client_of(box) as client:
+        with pytest.raises(AuthError) as caught:
+            await client.create_customer(person(1))
+    assert caught.value.exit_code == 3
+    assert box.state.tokens_issued == 2
+    assert str(caught.value) == (
+        "HTTP 401 The access token was revoked; refused twice in a row: check HELPSCOUT_APP_ID "
+        "and HELPSCOUT_APP_SECRET (Help Scout: Your Profile > My Apps)"
+    )
+
+
+async def test_wrong_app_credentials() -> None:
+    async with Sandbox() as box:
+        client = HelpScoutClient(box.url, Credentials(box.app_id, "not-the-s3cret"), retry=FAST)
+        async with client:
+            with pytest.raises(AuthError) as caught:
+                await client.create_customer(person(1))
+    assert str(caught.value) == (
+        "HTTP 401 Bad client credentials: check HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET "
+        "(Help Scout: Your Profile > My Apps)"
+    )
+    assert client.token_requests == 1
+
+
+async def test_a_refused_access_token_without_app_credentials() -> None:
+    async with Sandbox() as box:
+        client = HelpScoutClient(box.url, Credentials(access_token="expired-t0ken"))
+        async with client:
+            with pytest.raises(AuthError, match="HELPSCOUT_ACCESS_TOKEN has expired") as caught:
+                await client.create_customer(person(1))
+    assert "expired-t0ken" not in str(caught.value)
+    assert client.token_requests == 0
+
+
+async def test_a_ready_access_token_is_used_then_replaced_with_app_credentials() -> None:
+    async with Sandbox(SandboxConfig(token_revoke_every=3)) as box:
+        token = box.state.issue_token()
+        client = HelpScoutClient(box.url, Credentials(box.app_id, box.app_secret, token))
+        async with client:
+            replies = [await client.create_customer(person(i)) for i in range(4)]
+    assert [r.status for r in replies] == [201] * 4
+    assert client.token_requests == 1
+
+
+@web.middleware
+async def no_api_access(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A plan without API access: every call but the token's is denied."""
+    if request.path.startswith("/v2/") and not request.path.endswith("/oauth2/token"):
+        body = {"logRef": "denied#1", "message": "Access denied"}
+        return web.json_response(body, status=403)
+    return await handler(request)
+
+
+def denying_sandbox() -> Sandbox:
+    box = Sandbox()
+    box.app.middlewares.insert(0, no_api_access)
+    return box
+
+
+async def test_403_stops_the_run() -> None:
+    async with denying_sandbox() as box, client_of(box) as client:
+        with pytest.raises(AuthError) as caught:
+            await client.create_customer(person(1))
+    assert caught.value.exit_code == 3
+    assert str(caught.value) == (
+        "HTTP 403 Access denied: Help Scout denies this account access to the API; check that "
+        "the app's user may manage customers and that the plan includes the API (logRef denied#1)"
+    )
+
+
+# --- 429 -----------------------------------------------------------------------------------
+async def test_429_holds_every_request_until_retry_after() -> None:
+    """A budget of 10 per (1-second) minute and 15 creates sent at once: after each 429 answer,
+    no request leaves before its Retry-After has passed."""
+    timeline = Timeline()
+    config = SandboxConfig(rate_limit=10, clock=short_minutes(1.0))
+    pacer = Pacer(100_000)
+    async with (
+        Sandbox(config) as box,
+        client_of(box, pacer=pacer, trace_configs=[timeline.config]) as client,
+    ):
+        replies = await asyncio.gather(*(client.create_customer(person(i)) for i in range(15)))
+    assert [r.status for r in replies] == [201] * 15
+    assert client.rate_limited >= 1
+    limited = [
+        (at, retry_after(response.headers))
+        for at, kind, response in timeline.events
+        if kind == "end" and response.status == 429
+    ]
+    assert limited and all(wait == 1.0 for _, wait in limited)
+    starts = [
+        at for at, kind, path in timeline.events if kind == "start" and path != "/v2/oauth2/token"
+    ]
+    for answered, wait in limited:
+        assert not [s for s in starts if answered < s < answered + wait]
+
+
+# --- the other calls -----------------------------------------------------------------------
+async def test_find_customers_by_email_compares_exactly_across_pages() -> None:
+    """The search matches emails containing the text: 61 hits, two pages, one exact."""
+    async with Sandbox() as box:
+        ids = box.state.seed(
+            [person(0, emails=[{"type": "work", "value": "A1@x.com"}])]
+            + [person(i, emails=[{"type": "work", "value": f"{i}a1@x.com"}]) for i in range(1, 61)]
+            + [person(99, emails=[{"type": "home", "value": "b@y.com"}])]
+        )
+        async with client_of(box) as client:
+            found = await client.find_customers_by_email(
+                ["a1@x.com", "B@y.com", "nobody@x.com", ""], batch=2
+            )
+    assert {email: [c["id"] for c in hits] for email, hits in found.items()} == {
+        "a1@x.com": [ids[0]],
+        "b@y.com": [ids[-1]],
+        "nobody@x.com": [],
+    }
+    pages = box.state.stats["GET", "/v2/customers", 200]
+    assert pages == 3  # two pages for the first pair, one for the second
+
+
+async def test_get_update_properties_and_entries() -> None:
+    async with Sandbox() as box, client_of(box) as client:
+        customer_id = (await client.create_customer(person(1))).resource_id
+        put = await client.update_customer(customer_id, {"firstName": "Anna", "jobTitle": "CTO"})
+        patched = await client.set_properties(customer_id, {"plan": "pro", "seats": 3})
+        removed = await client.set_properties(customer_id, {"seats": None})
+        added = await client.add_entry(customer_id, "phones", {"type": "work", "value": "+1 555"})
+        customer = await client.get_customer(customer_id)
+        definitions = await client.customer_properties()
+    assert [r.status for r in (put, patched, removed, added)] == [204, 204, 204, 201]
+    assert added.resource_id
+    assert (customer["firstName"], customer["lastName"], customer["jobTitle"]) == (
+        "Anna",
+        None,
+        "CTO",
+    )
+    assert [(p["slug"], p["value"]) for p in customer["_embedded"]["properties"]] == [
+        ("plan", "pro")
+    ]
+    assert [p["value"] for p in customer["_embedded"]["phones"]] == ["+1 555"]
+    assert {"plan", "seats", "signup-date"} <= {d["slug"] for d in definitions}
+
+
+async def test_a_missing_customer_raises_a_404_api_error() -> None:
+    async with Sandbox() as box, client_of(box) as client:
+        with pytest.raises(ApiError) as caught:
+            await client.get_customer(999)
+    assert str(caught.value).startswith("HTTP 404 Resource not found (logRef ")
+
+
+async def test_nothing_secret_in_reprs() -> None:
+    async with Sandbox() as box, client_of(box) as client:
+        await client.create_customer(person(1))
+        token = next(iter(box.state.tokens))
+        shown = repr(client) + repr(client.credentials)
+    assert box.app_secret not in shown
+    assert token not in shown
