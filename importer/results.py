@@ -1,0 +1,117 @@
+"""The results CSV: one line per input row, in input order, written as rows finish.
+
+Columns: ``row,status,customer_id,http_status,error,log_ref,attempts`` (the DESIGN contract), then
+``reason`` (why a row was ``skipped``: ``exists``, ``unchanged``...). With ``source_columns`` the
+row's original cells follow, under the CSV's own header names, so the file can be filtered to the
+failed and invalid rows, fixed and imported again with the same mapping; a source column whose name
+is a results column's gets the prefix ``source.``.
+
+Rows finish out of order (workers run concurrently), so :class:`ResultsWriter` keeps a reorder
+buffer: a line is written as soon as every earlier row is written, and the file is flushed then, so
+a crash leaves a valid CSV of the rows before the first unfinished one. Cells cannot run as
+spreadsheet formulas (see :mod:`importer.safecsv`).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Literal
+
+from importer.safecsv import SafeCsvWriter
+
+RESULT_COLUMNS = ["row", "status", "customer_id", "http_status", "error", "log_ref", "attempts"]
+EXTRA_COLUMNS = ["reason"]
+SOURCE_PREFIX = "source."
+Status = Literal["created", "updated", "skipped", "invalid", "failed"]
+
+
+@dataclass
+class Outcome:
+    """How one input row ended."""
+
+    row: int
+    status: Status
+    customer_id: str | None = None
+    http_status: int | None = None
+    error: str = ""
+    log_ref: str | None = None
+    attempts: int = 0
+    reason: str = ""
+    source: Sequence[str] | None = None
+    """The row's cells as read from the CSV (only with ``--include-source``)."""
+
+    def cells(self) -> list[object]:
+        return [
+            self.row,
+            self.status,
+            self.customer_id or "",
+            self.http_status or "",
+            self.error,
+            self.log_ref or "",
+            self.attempts,
+            self.reason,
+        ]
+
+
+def header(source_columns: Sequence[str] | None = None) -> list[str]:
+    """The results file's header, with the source's columns when they are included."""
+    own = RESULT_COLUMNS + EXTRA_COLUMNS
+    taken = set(own)
+    return own + [SOURCE_PREFIX + c if c in taken else c for c in source_columns or ()]
+
+
+class ResultsWriter:
+    """Writes outcomes in input order, whatever order they finish in.
+
+    Call :meth:`expect` for every row in input order before its outcome can arrive, and
+    :meth:`add` as outcomes come. :meth:`close` also writes the rows that finished after one that
+    never did (a stopped run), still in order.
+    """
+
+    def __init__(self, path: str | Path, *, source_columns: Sequence[str] | None = None) -> None:
+        self.path = Path(path)
+        self._width = len(source_columns) if source_columns is not None else None
+        self._file: IO[str] = self.path.open("w", encoding="utf-8", newline="")
+        self._writer = SafeCsvWriter(self._file, header(source_columns))
+        self._order: deque[int] = deque()
+        self._done: dict[int, Outcome] = {}
+        self.written = 0
+
+    def expect(self, row: int) -> None:
+        self._order.append(row)
+
+    def add(self, outcome: Outcome) -> None:
+        self._done[outcome.row] = outcome
+        order, done = self._order, self._done
+        if not order or order[0] not in done:
+            return
+        while order and order[0] in done:
+            self._write(done.pop(order.popleft()))
+        self._writer.flush()
+
+    def close(self) -> None:
+        """Write what finished (in row order) and close the file."""
+        if self._file.closed:
+            return
+        for row in self._order:
+            if row in self._done:
+                self._write(self._done.pop(row))
+        self._order.clear()
+        self._file.close()
+
+    def __enter__(self) -> ResultsWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _write(self, outcome: Outcome) -> None:
+        cells = outcome.cells()
+        if self._width is not None:
+            source = list(outcome.source or ())
+            cells += source + [""] * (self._width - len(source))
+        self._writer.write_row(cells)
+        self.written += 1

@@ -1,0 +1,212 @@
+"""The uploader and the results writer, against the real sandbox over loopback."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_client import denying_sandbox, person
+
+from importer.client import Credentials, HelpScoutClient, Pacer, RetryPolicy
+from importer.errors import AuthError, RunStopped
+from importer.results import Outcome, ResultsWriter, header
+from importer.sandbox import Sandbox, SandboxConfig
+from importer.upload import (
+    LOST_IN_A_ROW,
+    Job,
+    Tally,
+    Uploader,
+    default_concurrency,
+    estimate_seconds,
+)
+
+FAST = RetryPolicy(max_attempts=8, base=0.005)
+
+
+def read(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def jobs(rows: Sequence[int], **fields: Any) -> list[Job]:
+    return [Job(row, person(row, **fields), key=f"ann.lee{row}@example.com") for row in rows]
+
+
+async def upload(
+    box: Sandbox, batches: list[list[Job | Outcome]], path: Path, **options: Any
+) -> tuple[Uploader, list[dict[str, str]]]:
+    client = HelpScoutClient(box.url, Credentials(box.app_id, box.app_secret), retry=FAST)
+    options.setdefault("concurrency", 4)
+    with ResultsWriter(path) as results:
+        async with client:
+            uploader = Uploader(client, results, **options)
+            try:
+                await uploader.run(batches)
+            finally:
+                results.close()
+    return uploader, read(path)
+
+
+# --- the results file ----------------------------------------------------------------------
+def test_rows_are_written_in_input_order_as_soon_as_they_can_be(tmp_path: Path) -> None:
+    path = tmp_path / "results.csv"
+    writer = ResultsWriter(path)
+    for row in range(1, 6):
+        writer.expect(row)
+    written = []
+    for row in (3, 1, 2, 5, 4):
+        writer.add(Outcome(row, "created", customer_id=str(100 + row), http_status=201, attempts=1))
+        written.append([line["row"] for line in read(path)])
+    writer.close()
+    assert written == [[], ["1"], ["1", "2", "3"], ["1", "2", "3"], ["1", "2", "3", "4", "5"]]
+
+
+def test_closing_after_a_stop_writes_what_finished_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "results.csv"
+    with ResultsWriter(path) as writer:
+        for row in range(1, 6):
+            writer.expect(row)
+        for row in (5, 3, 1):
+            writer.add(Outcome(row, "created", customer_id=str(row), attempts=1))
+    assert [line["row"] for line in read(path)] == ["1", "3", "5"]
+
+
+def test_cells_cannot_run_as_formulas_and_source_columns_follow(tmp_path: Path) -> None:
+    path = tmp_path / "results.csv"
+    with ResultsWriter(path, source_columns=["Name", "status", "Phone"]) as writer:
+        writer.expect(1)
+        writer.expect(2)
+        writer.add(Outcome(1, "invalid", error="=HYPERLINK(x)", source=["@Ann", "ok", "+1 555"]))
+        writer.add(Outcome(2, "failed", error="-", source=["Bob"]))
+    assert path.read_text(encoding="utf-8").splitlines() == [
+        "row,status,customer_id,http_status,error,log_ref,attempts,reason,Name,source.status,Phone",
+        "1,invalid,,,'=HYPERLINK(x),,0,,'@Ann,ok,'+1 555",
+        "2,failed,,,'-,,0,,Bob,,",
+    ]
+
+
+def test_header_without_source() -> None:
+    assert header() == [
+        "row", "status", "customer_id", "http_status", "error", "log_ref", "attempts", "reason",
+    ]  # fmt: skip
+
+
+# --- the uploader against the sandbox ------------------------------------------------------
+async def test_every_row_is_created_once_and_written_in_order(tmp_path: Path) -> None:
+    batches: list[list[Job | Outcome]] = [
+        [*jobs(range(1, 4)), Outcome(4, "invalid", error="Email: not an email")],
+        jobs(range(5, 30)),
+        [Outcome(30, "invalid", error="First Name: too long"), *jobs(range(31, 41))],
+    ]
+    config = SandboxConfig(latency_ms=5, jitter_ms=5, seed=1)
+    async with Sandbox(config) as box:
+        uploader, lines = await upload(box, batches, tmp_path / "r.csv", concurrency=8)
+        by_id = {str(i): c for i, c in box.state.customers.items()}
+    assert [line["row"] for line in lines] == [str(r) for r in range(1, 41)]
+    created = [line for line in lines if line["status"] == "created"]
+    assert len(created) == len(by_id) == 38
+    for line in created:
+        assert by_id[line["customer_id"]]["lastName"] == f"Lee{line['row']}"
+        assert (line["http_status"], line["attempts"], line["error"]) == ("201", "1", "")
+    assert [(line["row"], line["error"]) for line in lines if line["status"] == "invalid"] == [
+        ("4", "Email: not an email"),
+        ("30", "First Name: too long"),
+    ]
+    assert uploader.tally.line() == "40 rows: 38 created, 2 invalid, 0 failed."
+    assert uploader.tally.requests == 38
+
+
+async def test_api_400s_fail_the_row_with_field_messages_and_log_ref(tmp_path: Path) -> None:
+    batches: list[list[Job | Outcome]] = [[*jobs([1]), *jobs([2], firstName="A" * 41), *jobs([3])]]
+    async with Sandbox() as box:
+        _, lines = await upload(box, batches, tmp_path / "r.csv")
+    failed = lines[1]
+    assert (failed["status"], failed["http_status"], failed["attempts"]) == ("failed", "400", "1")
+    assert failed["error"].startswith("Bad request: firstName: ")
+    assert failed["log_ref"].count("#") == 1
+    assert [line["status"] for line in lines] == ["created", "failed", "created"]
+
+
+async def test_500_and_503_are_retried_to_success(tmp_path: Path) -> None:
+    config = SandboxConfig(fail_rate=0.3, seed=7)
+    async with Sandbox(config) as box:
+        uploader, lines = await upload(box, [jobs(range(1, 41))], tmp_path / "r.csv")
+        stats = box.state.stats
+    assert {line["status"] for line in lines} == {"created"}
+    assert len(box.state.customers) == 40
+    faults = stats["POST", "/v2/customers", 500] + stats["POST", "/v2/customers", 503]
+    assert faults > 5
+    assert sum(int(line["attempts"]) for line in lines) == 40 + faults
+    assert uploader.tally.requests == 40 + faults
+
+
+async def test_the_journal_hears_of_each_batch_before_any_of_it_is_sent(tmp_path: Path) -> None:
+    async with Sandbox() as box:
+
+        class Journal:
+            def __init__(self) -> None:
+                self.events: list[tuple[str, Any, int]] = []
+
+            def sending(self, batch: Sequence[Job]) -> None:
+                self.events.append(("sending", [j.key for j in batch], len(box.state.customers)))
+
+            def settled(self, outcome: Outcome) -> None:
+                self.events.append(("settled", outcome.row, len(box.state.customers)))
+
+        journal = Journal()
+        batches: list[list[Job | Outcome]] = [jobs(range(1, 6)), jobs(range(6, 11))]
+        await upload(box, batches, tmp_path / "r.csv", journal=journal)
+    sendings = [(keys, seen) for kind, keys, seen in journal.events if kind == "sending"]
+    assert sendings[0] == ([f"ann.lee{r}@example.com" for r in range(1, 6)], 0)
+    assert sendings[1][0] == [f"ann.lee{r}@example.com" for r in range(6, 11)]
+    assert sendings[1][1] <= 5  # nothing of the second batch had reached the sandbox
+    assert sorted(row for kind, row, _ in journal.events if kind == "settled") == list(range(1, 11))
+
+
+async def test_403_stops_the_run_and_keeps_what_finished(tmp_path: Path) -> None:
+    async with denying_sandbox() as box:
+        with pytest.raises(AuthError, match="HTTP 403 Access denied"):
+            await upload(box, [jobs(range(1, 20))], tmp_path / "r.csv")
+    assert read(tmp_path / "r.csv") == []
+
+
+async def test_a_run_with_no_answers_stops(tmp_path: Path) -> None:
+    """Every connection drops after the work: no create is sent twice, and the run gives up."""
+    config = SandboxConfig(drop_rate=1.0)
+    async with Sandbox(config) as box:
+        with pytest.raises(RunStopped, match=f"{LOST_IN_A_ROW} rows in a row got no answer"):
+            await upload(box, [jobs(range(1, 100))], tmp_path / "r.csv", concurrency=2)
+        created = len(box.state.customers)
+    lines = read(tmp_path / "r.csv")
+    assert created == len(lines) >= LOST_IN_A_ROW
+    assert {(line["status"], line["attempts"]) for line in lines} == {("failed", "1")}
+    assert "the customer may have been created" in lines[0]["error"]
+
+
+async def test_the_pace_comes_from_the_pacer(tmp_path: Path) -> None:
+    """--rate 600 with a one-second bucket: 12 creates take at least (24 - 9.8) / 9.8 s."""
+    async with Sandbox() as box:
+        client = HelpScoutClient(box.url, Credentials(box.app_id, box.app_secret), pacer=Pacer(600))
+        with ResultsWriter(tmp_path / "r.csv") as results:
+            async with client:
+                uploader = Uploader(client, results, concurrency=6)
+                tally = await uploader.run([jobs(range(1, 13))])
+    assert tally.created == 12
+    assert tally.seconds >= (24 - 9.8) / 9.8
+
+
+# --- figures -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "rate, workers", [(None, 16), (200, 6), (400, 9), (800, 16), (6000, 64), (10, 3)]
+)
+def test_default_concurrency(rate: float | None, workers: int) -> None:
+    assert default_concurrency(rate) == workers
+
+
+def test_estimate_and_tally_line() -> None:
+    assert estimate_seconds(98, 200) == pytest.approx(60)
+    tally = Tally(rows=1200, created=1000, updated=3, invalid=190, failed=7)
+    assert tally.line() == "1,200 rows: 1,000 created, 3 updated, 190 invalid, 7 failed."
