@@ -389,12 +389,34 @@ def _date(cells: pd.Series, step: _Step) -> pd.Series:
     failed = np.append(parsed.isna().to_numpy(), False)[codes]
     if failed.any():
         examples = " or ".join(dt.date(2024, 1, 31).strftime(f) for f in formats)
-        message = (
-            f"not a date written like {examples} (format {' or '.join(formats)}): "
-            "fix the date, or change format: in the mapping"
+        fits = guess_date_formats(texts[parsed.isna()])
+        how = (
+            f'these dates read as {" or ".join(fits)}: set format: "{fits[0]}" in the mapping'
+            if fits
+            else "fix the date, or change format: in the mapping"
         )
+        message = f"not a date written like {examples} (format {' or '.join(formats)}): {how}"
         step.run.add_issues(cells[failed], step, "date", [message] * int(failed.sum()))
     return result
+
+
+COMMON_DATE_FORMATS = (
+    "%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%m-%d-%Y", "%d.%m.%Y", "%Y/%m/%d",
+    "%d/%m/%y", "%m/%d/%y", "%d %b %Y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y", "%Y%m%d",
+)  # fmt: skip
+
+
+def guess_date_formats(texts: pd.Series) -> list[str]:
+    """The common formats that read every one of ``texts``: a hint for a wrong ``format:``.
+
+    Day-first and month-first both fit when no day is above 12; then both are named.
+    """
+    sample = texts.head(1000).astype(object)
+    return [
+        fmt
+        for fmt in COMMON_DATE_FORMATS
+        if pd.to_datetime(sample, format=fmt, errors="coerce").notna().all()
+    ]
 
 
 def _split_name(cells: pd.Series, step: _Step) -> pd.Series:

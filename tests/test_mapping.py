@@ -933,3 +933,20 @@ def test_issue_rows_follow_the_chunk_index(load):
     _, issues = mapping.apply(chunk({"C": ["DE", "Korea"]}, first_row=1001))
     assert issues["row"].tolist() == [1002]
     assert issues["row"].dtype == "int64"
+
+
+@pytest.mark.parametrize(
+    ("values", "hint"),
+    [
+        (["26-08-2020", "02-07-2020"], 'these dates read as %d-%m-%Y: set format: "%d-%m-%Y"'),
+        (["08/26/2020"], 'these dates read as %m/%d/%Y: set format: "%m/%d/%Y"'),
+        (["02/07/2020"], "these dates read as %d/%m/%Y or %m/%d/%Y"),
+        (["soon"], "fix the date, or change format: in the mapping"),
+    ],
+)
+def test_a_date_in_another_format_names_the_format_that_fits(load, values, hint):
+    _, issues = mapped_of(
+        load, "customer:\n  properties:\n    since: {column: D, type: date}\n", {"D": values}
+    )
+    assert len(issues) == len(values)
+    assert all(hint in message for message in issues["message"])
