@@ -1,0 +1,654 @@
+"""Open a CSV export and stream its rows as text, each with its exact row number.
+
+Every later stage leans on three promises made here:
+
+* a file that cannot be read faithfully is refused up front, before anything is sent, with one
+  line saying what is wrong, where, and what to do (:class:`~importer.errors.SourceError`);
+* every cell comes back exactly as written, as text: leading zeros, ``NA``, ``NULL`` stay, and
+  an empty cell is ``""``;
+* every data row keeps its 1-based number (header excluded, blank lines not counted); a row with
+  too many or too few fields comes back as a :class:`RaggedRow`, never shifted into the columns.
+
+How, and why that way:
+
+1. One streaming pass over the bytes settles the encoding (a BOM, else UTF-8, else cp1252, else
+   latin-1), refuses NUL bytes, and flags quotes that may be broken. The encoding must be known
+   before the first row goes out: a file that turns out not to be UTF-8 near its end must be read
+   as cp1252 from its start.
+2. Only when that pass saw an odd number of quotes, or a quote neither at a field's edge nor
+   doubled, does the csv module read the file strictly to find the broken quote and its line.
+   pyarrow would silently swallow an unclosed quote to the end of the file.
+3. The header is read with the csv module, which copes with a BOM, a quoted newline in a name,
+   and blank lines before it; names are trimmed and must be unique.
+4. The rows are parsed by pyarrow's streaming reader (C++, several times faster than pandas'
+   C engine), which reports each ragged row with its record number, from which the numbers of
+   the well-formed rows follow.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import dataclasses
+import io
+import re
+from collections import Counter, deque
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from importer.errors import SourceError
+
+__all__ = ["DELIMITERS", "TEXT", "Chunk", "CsvSource", "RaggedRow", "open_csv"]
+
+#: The delimiters tried when none is given, in order of preference on a tie.
+DELIMITERS = (",", ";", "\t", "|")
+#: The dtype of every column of every frame.
+TEXT = pd.StringDtype("pyarrow")
+
+_SCAN_BYTES = 1 << 20
+_SNIFF_BYTES = 1 << 16
+_SNIFF_RECORDS = 50
+_BLOCK_BYTES = 1 << 20  # bigger blocks cost memory and gain no speed
+# Checked in this order: the UTF-32 LE mark begins with the UTF-16 LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32", "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32", "utf-32"),
+    (codecs.BOM_UTF8, "utf-8", "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16", "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16", "utf-16"),
+)
+_DELIMITER_NAMES = {"\\t": "\t", "tab": "\t"}
+_TO_TEXT = {pa.string(): TEXT}.get
+
+
+@dataclass(frozen=True)
+class RaggedRow:
+    """A data row whose field count differs from the header's: reported, never forced into shape."""
+
+    row: int
+    line: int | None
+    expected: int
+    actual: int
+    text: str
+
+
+@dataclass
+class Chunk:
+    """Up to ``chunk_rows`` well-formed rows, and the ragged rows numbered among or just after them.
+
+    ``frame`` is indexed by data row number (index name ``row``, int64); its columns are the
+    source's, each of dtype :data:`TEXT`.
+    """
+
+    frame: pd.DataFrame
+    ragged: list[RaggedRow]
+
+
+@dataclass
+class CsvSource:
+    """A CSV file whose header has been read and checked; iterate it for :class:`Chunk` objects.
+
+    Each iteration reads the file again from the start, so the same source can be validated and
+    then imported.
+    """
+
+    path: Path
+    columns: list[str]
+    encoding: str
+    delimiter: str
+    warnings: list[str]
+    _codec: str = field(repr=False)
+    _header_text: str = field(repr=False)
+    _chunk_rows: int = field(repr=False)
+    _block_size: int = field(repr=False)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        # A record longer than a block stops pyarrow; read again with bigger blocks, skipping
+        # the rows already handed out (rows come out in order, so a number says which).
+        block_size, done = self._block_size, 0
+        while True:
+            try:
+                for chunk in self._read(block_size, done):
+                    done = max([done, *chunk.frame.index[-1:], *(r.row for r in chunk.ragged)])
+                    yield chunk
+                return
+            except pa.ArrowInvalid as error:
+                message = str(error).splitlines()[0]
+                if "straddl" not in message:
+                    raise SourceError(
+                        f"cannot be parsed after data row {done}: {message}", path=str(self.path)
+                    ) from None
+                block_size *= 4
+
+    def _read(self, block_size: int, done: int) -> Iterator[Chunk]:
+        with ExitStack() as stack:
+            raw = stack.enter_context(self.path.open("rb"))
+            rows = _Rows(self, stack, done)
+            reader = pacsv.open_csv(
+                _Utf8Stream(raw, self._codec, self._header_text),
+                read_options=pacsv.ReadOptions(
+                    use_threads=False, block_size=block_size, column_names=self.columns
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=self.delimiter,
+                    newlines_in_values=True,
+                    invalid_row_handler=rows.reported,
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(self.columns, pa.string()),
+                    null_values=[],
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                    check_utf8=False,  # the scan checked it, or _Utf8Stream transcoded it
+                ),
+            )
+            for batch in reader:
+                rows.add(batch)
+                yield from rows.chunks(final=False)
+            yield from rows.chunks(final=True)
+
+
+def open_csv(
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    chunk_rows: int = 50_000,
+    block_size: int = _BLOCK_BYTES,
+) -> CsvSource:
+    """Check a CSV file and read its header; refuse it now, with one clear line, if it is unusable.
+
+    ``encoding`` and ``delimiter`` override the detection. ``chunk_rows`` bounds the rows per
+    chunk; ``block_size`` the bytes pyarrow parses at a time (tests make it small to cross
+    block boundaries).
+    """
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
+    path = Path(path)
+    where = str(path)
+    try:
+        with path.open("rb") as file:
+            head = file.read(_SNIFF_BYTES)
+            whole = not file.read(1)
+    except FileNotFoundError:
+        raise SourceError("no such file: check the path", path=where) from None
+    except IsADirectoryError:
+        raise SourceError("is a directory, not a CSV file", path=where) from None
+    except PermissionError:
+        raise SourceError("cannot be read: permission denied", path=where) from None
+    except OSError as error:
+        raise SourceError(f"cannot be read: {error.strerror or error}", path=where) from None
+    if not head:
+        raise SourceError("is empty: expected a header row and data rows", path=where)
+
+    if encoding is None:
+        codec, name, strict = _from_bom(head)
+    else:
+        codec, name, strict = _known_codec(encoding, where), encoding, True
+    if delimiter is None:
+        delimiter = _sniff(head, codec, whole)
+    else:
+        delimiter = _checked_delimiter(delimiter, where)
+
+    scan = _scan(path, codec, name, strict, delimiter)
+    if scan.quotes_suspect:
+        _check_quoting(path, scan.codec, delimiter)
+    columns, header_line, header_text, has_data = _read_header(path, scan.codec, delimiter)
+    _check_names(columns, where, header_line)
+    if not has_data:
+        raise SourceError(
+            "has a header but no data rows: nothing to import", path=where, line=header_line
+        )
+    return CsvSource(
+        path=path,
+        columns=columns,
+        encoding=scan.encoding,
+        delimiter=delimiter,
+        warnings=scan.warnings,
+        _codec=scan.codec,
+        _header_text=header_text,
+        _chunk_rows=chunk_rows,
+        _block_size=block_size,
+    )
+
+
+# --- encoding and delimiter ---------------------------------------------------------------------
+
+
+def _from_bom(head: bytes) -> tuple[str, str, bool]:
+    """(codec, name to report, strict): a BOM settles the encoding; without one UTF-8 is a guess."""
+    for bom, codec, name in _BOMS:
+        if head.startswith(bom):
+            return codec, name, True
+    return "utf-8", "utf-8", False
+
+
+def _known_codec(encoding: str, where: str) -> str:
+    """The codec Python uses for a name given by the user (utf-8-sig is read as utf-8, which
+    skips a BOM anyway)."""
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        info = None
+    if info is None or not info._is_text_encoding:
+        raise SourceError(
+            f"unknown encoding {encoding!r}: pass a name Python knows, such as utf-8, cp1252, "
+            "latin-1 or utf-16",
+            path=where,
+        )
+    return "utf-8" if info.name == "utf-8-sig" else info.name
+
+
+def _checked_delimiter(delimiter: str, where: str) -> str:
+    """One character to split fields on (``\\t`` and ``tab`` mean TAB, as typed in a shell)."""
+    delimiter = _DELIMITER_NAMES.get(delimiter.lower(), delimiter)
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        raise SourceError(
+            f"cannot use {delimiter!r} as the delimiter: pass one character such as , ; | or tab",
+            path=where,
+        )
+    return delimiter
+
+
+def _sniff(head: bytes, codec: str, whole: bool) -> str:
+    """The delimiter that splits the header into the most fields and most rows into as many.
+
+    A candidate must split the header at all; a file no candidate splits has one column, and
+    then the delimiter does not matter (",").
+    """
+    sample = codecs.getincrementaldecoder(codec)(errors="replace").decode(head, whole)
+    best, choice = (0.0, 0, 0), ","
+    for rank, delimiter in enumerate(DELIMITERS):
+        records = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter) if r]
+        if not whole:
+            records = records[:-1]  # the sample may end inside the last record
+        records = records[:_SNIFF_RECORDS]
+        if not records or len(records[0]) < 2:
+            continue
+        width = len(records[0])
+        score = (sum(len(r) == width for r in records) / len(records), width, -rank)
+        if score > best:
+            best, choice = score, delimiter
+    return choice
+
+
+@dataclass
+class _Scan:
+    codec: str
+    encoding: str
+    warnings: list[str]
+    quotes_suspect: bool
+
+
+def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -> _Scan:
+    """Stream over the bytes once: settle the encoding, refuse NUL bytes, flag doubtful quotes.
+
+    A quote is doubtful when the number of quotes is odd, or when one is neither next to a
+    delimiter or line end nor doubled (``"He said "hi" then"``). Valid files can have either
+    (``6" tall`` unquoted), so a doubtful file gets a closer, slower look, not a refusal.
+    """
+    d = re.escape(delimiter)
+    doubtful = re.compile(rf'"(?<=[^{d}\r\n"]")(?![{d}\r\n"])')
+    fallbacks = [] if strict else ["cp1252", "latin-1"]
+    decoder = codecs.getincrementaldecoder(codec)()
+    first_bad = ""
+    quotes = done = chars = 0
+    tail = "\n\n"  # the last two characters seen: context for the quote checks
+    suspect = False
+    with path.open("rb") as file:
+        while True:
+            data = file.read(_SCAN_BYTES)
+            done += len(data)
+            piece = data
+            while True:
+                try:
+                    text = decoder.decode(piece, not data)
+                    break
+                except UnicodeDecodeError as error:
+                    piece = error.object
+                    good = piece[: error.start].decode(codec, errors="replace")
+                    line = _line_at(path, codec, chars + len(good))
+                    if not fallbacks:
+                        at = done - len(piece) + error.start
+                        raise SourceError(
+                            f"cannot be decoded as {encoding} at byte {at}: pass the right "
+                            "--encoding (cp1252 is common for Windows exports)",
+                            path=str(path),
+                            line=line,
+                        ) from None
+                    first_bad = first_bad or f"byte 0x{piece[error.start]:02X} on line {line}"
+                    codec = encoding = fallbacks.pop(0)
+                    decoder = codecs.getincrementaldecoder(codec)()
+            if not chars:
+                text = text.removeprefix("\ufeff")
+            nul = text.find("\0")
+            if nul >= 0:
+                raise SourceError(
+                    "contains a NUL byte, so it is not plain text: if it is UTF-16 without a "
+                    "byte-order mark pass --encoding utf-16-le, else export it again as CSV",
+                    path=str(path),
+                    line=_line_at(path, codec, chars + nul),
+                )
+            if '"' in text or tail[-1] == '"':
+                quotes += text.count('"')
+                window = tail + text
+                found = doubtful.search(window, 1)
+                # a quote ending the window is judged with the next one, or is the file's end
+                suspect = suspect or (found is not None and found.start() < len(window) - 1)
+            tail = (tail + text)[-2:]
+            chars += len(text)
+            if not data:
+                break
+    warnings = []
+    if first_bad:
+        warnings.append(
+            f"file is not UTF-8 ({first_bad}); read it as {encoding}: "
+            "pass --encoding to choose another"
+        )
+    return _Scan(codec, encoding, warnings, suspect or quotes % 2 == 1)
+
+
+def _line_at(path: Path, codec: str, offset: int) -> int:
+    """The line holding character ``offset`` of the text (BOM excluded), for an error message."""
+    number = 1
+    with ExitStack() as stack:
+        for line in _Lines(path, codec, stack, errors="replace"):
+            offset -= len(line)
+            if offset < 0:
+                break
+            number += 1
+    return number
+
+
+def _breaks(text: str) -> int:
+    """Line ends in ``text``: LF, CRLF or a bare CR."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+# --- quotes and header, read with the csv module -------------------------------------------------
+
+
+class _Lines:
+    """The file's physical lines as text (LF, CRLF or a bare CR ends one), as the csv module wants.
+
+    Drops a leading BOM, and keeps what it handed out while ``kept`` is a list, so that callers
+    can tell where a record started and how much text the header took.
+    """
+
+    def __init__(self, path: Path, codec: str, stack: ExitStack, errors: str = "strict") -> None:
+        self._text = stack.enter_context(path.open(encoding=codec, errors=errors, newline=""))
+        self._first = True
+        self.bom = ""
+        self.kept: list[str] | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._text)
+        if self._first:
+            self._first = False
+            if line.startswith("\ufeff"):
+                self.bom, line = "\ufeff", line[1:]
+        if self.kept is not None:
+            self.kept.append(line)
+        return line
+
+
+def _check_quoting(path: Path, codec: str, delimiter: str) -> None:
+    """Find the first broken quote with the strict csv module and refuse the file, naming its line.
+
+    Returns quietly when the quotes that made the scan doubtful are fine (``6" tall`` unquoted).
+    """
+    d = re.escape(delimiter)
+    opening = re.compile(rf'(?:\A|(?<=[{d}\r\n]))"(?:[^"]|"")*\Z')
+    with ExitStack() as stack:
+        lines = _Lines(path, codec, stack)
+        reader = csv.reader(lines, delimiter=delimiter, strict=True)
+        while True:
+            lines.kept = []
+            start = reader.line_num + 1
+            try:
+                if next(reader, None) is None:
+                    return
+            except csv.Error as error:
+                if "expected after" in str(error):
+                    raise SourceError(
+                        "text follows the closing quote of a field: inside a quoted field write "
+                        'each " as "" (or remove the quotes around the field)',
+                        path=str(path),
+                        line=reader.line_num,
+                    ) from None
+                # the end of the file, or the csv module's field size limit, came inside quotes
+                text = "".join(lines.kept)
+                found = opening.search(text)
+                line = start + (_breaks(text[: found.start()]) if found else 0)
+                raise SourceError(
+                    'a quoted field starts on this line and is never closed: add the closing " '
+                    'or write each " inside it as ""',
+                    path=str(path),
+                    line=line,
+                ) from None
+
+
+def _read_header(path: Path, codec: str, delimiter: str) -> tuple[list[str], int, str, bool]:
+    """(trimmed names, line of the header, text up to the header's end, any data row after it)."""
+    with ExitStack() as stack:
+        lines = _Lines(path, codec, stack)
+        lines.kept = []
+        reader = csv.reader(lines, delimiter=delimiter)
+        header: list[str] = []
+        try:
+            while not header:
+                line = reader.line_num + 1
+                record = next(reader, None)
+                if record is None:
+                    raise SourceError(
+                        "has no header row, only blank lines: expected a header row and data rows",
+                        path=str(path),
+                    )
+                header = record
+        except csv.Error as error:
+            raise SourceError(f"header row cannot be read: {error}", path=str(path)) from None
+        text = lines.bom + "".join(lines.kept)
+        lines.kept = None
+        try:
+            has_data = any(reader)  # stops at the first record that is not a blank line
+        except csv.Error:
+            has_data = True  # there is a record; reading the rows will say what is wrong with it
+    return [name.strip() for name in header], line, text, has_data
+
+
+def _check_names(columns: list[str], where: str, line: int) -> None:
+    """Each column needs a name of its own, or a mapping could not tell which one it means."""
+    unnamed = [str(i) for i, name in enumerate(columns, 1) if not name]
+    if unnamed:
+        which = f"columns {', '.join(unnamed)}" if len(unnamed) > 1 else f"column {unnamed[0]}"
+        raise SourceError(
+            f"the header has no name for {which}: name the column or delete it",
+            path=where,
+            line=line,
+        )
+    twice = [name for name, count in Counter(columns).items() if count > 1]
+    if twice:
+        listed = "; ".join(
+            f"{name!r} (columns {', '.join(str(i) for i, c in enumerate(columns, 1) if c == name)})"
+            for name in twice
+        )
+        raise SourceError(
+            f"duplicate column names in the header: {listed}: rename them so each is unique",
+            path=where,
+            line=line,
+        )
+
+
+# --- the rows, parsed by pyarrow -----------------------------------------------------------------
+
+
+class _Utf8Stream(io.RawIOBase):
+    """What pyarrow reads: the text after the header, as UTF-8, never cut just after a CR.
+
+    pyarrow drops a LF that starts a buffer when the previous buffer ended with a CR, even inside
+    a quoted value (apache/arrow#51368), which would turn a note's CRLF into a bare CR.
+    """
+
+    def __init__(self, raw: BinaryIO, codec: str, header_text: str) -> None:
+        self._raw = raw
+        self._decoder = None
+        self._skip = 0
+        if codec == "utf-8":
+            raw.seek(len(header_text.encode("utf-8")))
+        else:
+            self._decoder = codecs.getincrementaldecoder(codec)()
+            self._skip = len(header_text)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._next(size)
+        while data.endswith(b"\r"):
+            more = self._next(size)
+            if not more:
+                break
+            data += more
+        return data
+
+    def _next(self, size: int) -> bytes:
+        while True:
+            data = self._raw.read(size)
+            if self._decoder is None:
+                return data
+            text = self._decoder.decode(data, not data)
+            if self._skip:
+                skipped = min(self._skip, len(text))
+                text, self._skip = text[skipped:], self._skip - skipped
+            if text or not data:
+                return text.encode("utf-8")
+
+
+class _Rows:
+    """Numbers the rows pyarrow returns and packs them, with the ragged ones, into chunks.
+
+    pyarrow reports a ragged row (through :meth:`reported`) before it returns the batch of the
+    block holding it, with its record number counted from the first row after the header. The
+    well-formed rows take the numbers in between, in order.
+    """
+
+    def __init__(self, source: CsvSource, stack: ExitStack, done: int) -> None:
+        self._source = source
+        self._stack = stack
+        self._done = done  # rows up to this number went out in an earlier reading: drop them
+        self._schema = pa.schema([(name, pa.string()) for name in source.columns])
+        self._lines: _RecordLines | None = None
+        self._ahead: deque[RaggedRow] = deque()  # reported, numbered past the rows placed so far
+        self._ready: deque[RaggedRow] = deque()  # reported and placed
+        self._batches: deque[tuple[pa.RecordBatch, np.ndarray]] = deque()
+        self._count = 0
+        self._next = 1  # the number the next row will take
+
+    def reported(self, row: pacsv.InvalidRow) -> str:
+        self._ahead.append(
+            RaggedRow(row.number, None, row.expected_columns, row.actual_columns, row.text)
+        )
+        return "skip"
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        """Number the batch's rows: they take the next numbers that no ragged row took."""
+        numbers = np.empty(batch.num_rows, dtype=np.int64)
+        placed, number = 0, self._next
+        while placed < batch.num_rows:
+            stop = self._ahead[0].row if self._ahead else number + batch.num_rows - placed
+            if stop < number:
+                raise RuntimeError(f"pyarrow reported row {stop} after rows numbered past it")
+            take = min(batch.num_rows - placed, stop - number)
+            numbers[placed : placed + take] = np.arange(number, number + take)
+            placed, number = placed + take, number + take
+            if placed < batch.num_rows:  # a ragged row holds this number
+                self._ready.append(self._ahead.popleft())
+                number += 1
+        while self._ahead and self._ahead[0].row == number:  # ragged rows right after the batch
+            self._ready.append(self._ahead.popleft())
+            number += 1
+        self._next = number
+        skip = int(np.searchsorted(numbers, self._done, side="right"))
+        if skip < batch.num_rows:
+            self._batches.append((batch.slice(skip), numbers[skip:]))
+            self._count += batch.num_rows - skip
+
+    def chunks(self, final: bool) -> Iterator[Chunk]:
+        """Full chunks; at the end, everything left. Rows never come out of order."""
+        size = self._source._chunk_rows
+        if final:
+            self._ready.extend(self._ahead)
+            self._ahead.clear()
+        while (
+            self._count >= size
+            or len(self._ready) >= size
+            or (final and (self._count or self._ready))
+        ):
+            batches, numbers = self._take(min(size, self._count))
+            limit = self._batches[0][1][0] if self._batches else None
+            ragged = []
+            while self._ready and (limit is None or self._ready[0].row < limit):
+                row = self._ready.popleft()
+                if row.row > self._done:
+                    ragged.append(self._with_line(row))
+            frame = pa.Table.from_batches(batches, self._schema).to_pandas(types_mapper=_TO_TEXT)
+            frame.index = pd.Index(numbers, dtype="int64", name="row")
+            yield Chunk(frame, ragged)
+
+    def _take(self, count: int) -> tuple[list[pa.RecordBatch], np.ndarray]:
+        batches, numbers = [], [np.empty(0, dtype=np.int64)]
+        while count:
+            batch, rows = self._batches[0]
+            if len(rows) <= count:
+                self._batches.popleft()
+            else:
+                self._batches[0] = (batch.slice(count), rows[count:])
+                batch, rows = batch.slice(0, count), rows[:count]
+            batches.append(batch)
+            numbers.append(rows)
+            count -= len(rows)
+            self._count -= len(rows)
+        return batches, np.concatenate(numbers)
+
+    def _with_line(self, ragged: RaggedRow) -> RaggedRow:
+        if self._lines is None:
+            self._lines = _RecordLines(self._source, self._stack)
+        return dataclasses.replace(ragged, line=self._lines.line_of(ragged.row))
+
+
+class _RecordLines:
+    """The line where each data row starts, found by reading the file again with the csv module.
+
+    Only ragged rows need it, and they are rare, so the common case pays nothing.
+    """
+
+    def __init__(self, source: CsvSource, stack: ExitStack) -> None:
+        self._reader = csv.reader(
+            _Lines(source.path, source._codec, stack), delimiter=source.delimiter
+        )
+        self._row = -1  # the header is record 0
+        self._line: int | None = None
+        self._lost = False
+
+    def line_of(self, row: int) -> int | None:
+        while self._row < row and not self._lost:
+            start = self._reader.line_num + 1
+            try:
+                record = next(self._reader)
+            except (StopIteration, csv.Error):  # e.g. a field over the csv module's size limit
+                self._lost = True
+                break
+            if record:
+                self._row, self._line = self._row + 1, start
+        return None if self._lost else self._line
