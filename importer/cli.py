@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,8 +18,10 @@ import click
 from tqdm import tqdm
 
 from importer import __version__
-from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, ImporterError
-from importer.pipeline import validate_csv
+from importer.client import DEFAULT_API_URL, check_api_url
+from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, EXIT_STOPPED, ImporterError
+from importer.pipeline import import_csv, validate_csv
+from importer.upload import Tally, estimate_seconds
 
 READABLE_FILE = click.Path(exists=False, dir_okay=True, path_type=Path)
 
@@ -151,6 +154,215 @@ def init(file: Path, output: Path | None, encoding: str | None, delimiter: str |
         f"Mapping written to {output}: check it, then run "
         f"helpscout-import validate {file} -m {output}"
     )
+
+
+@main.command()
+@input_options
+@click.option(
+    "-o",
+    "--output",
+    "results",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write one line per input row here (CSV); required unless --dry-run.",
+)
+@click.option(
+    "--api-url",
+    envvar="HELPSCOUT_API_URL",
+    show_envvar=True,
+    default=DEFAULT_API_URL,
+    show_default=True,
+    help="Where the Help Scout API is (plain http only to this machine).",
+)
+@click.option(
+    "--sandbox",
+    "use_sandbox",
+    is_flag=True,
+    help="Start the built-in sandbox in this process and import into it: nothing reaches "
+    "Help Scout, no credentials needed.",
+)
+@click.option(
+    "--rate",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Requests per minute to spend (the plan's budget: Standard 200, Plus 400, Pro 800; a "
+    "create costs 2). Default: --budget-share of the budget Help Scout reports.",
+)
+@click.option(
+    "--budget-share",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.9,
+    show_default=True,
+    help="Without --rate, the share of the reported budget to use; the rest stays for agents "
+    "and other integrations.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Requests in flight at once (default: enough to keep up with the rate).",
+)
+@click.option(
+    "--max-attempts",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Sends per row when Help Scout answers 5xx or the connection is lost.",
+)
+@click.option(
+    "--include-source",
+    is_flag=True,
+    help="Append each row's original columns to the results, so the rows that failed can be "
+    "fixed and imported again with the same mapping.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Validate and print the plan (customers, requests, time at the budget); send nothing.",
+)
+@friendly_errors
+def run(
+    file: Path,
+    mapping: Path,
+    encoding: str | None,
+    delimiter: str | None,
+    results: Path | None,
+    api_url: str,
+    use_sandbox: bool,
+    rate: int | None,
+    budget_share: float,
+    concurrency: int | None,
+    max_attempts: int,
+    include_source: bool,
+    dry_run: bool,
+) -> None:
+    """Import FILE: check every row, create a customer for each valid one, write the results.
+
+    Credentials come from the environment only: HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Help
+    Scout: Your Profile > My Apps), or HELPSCOUT_ACCESS_TOKEN.
+
+    Exits 0 when every row was created, 1 when some are invalid or failed (see the results), 2
+    when nothing could be attempted, 3 when the run stopped early (what finished is in the
+    results).
+    """
+    delimiter = unescape_delimiter(delimiter)
+    if dry_run:
+        if not use_sandbox:
+            check_api_url(api_url)
+        print_plan(file, mapping, encoding=encoding, delimiter=delimiter, rate=rate,
+                   share=budget_share)  # fmt: skip
+        return
+    if results is None:
+        raise click.UsageError("Missing option '-o' / '--output': the results file to write.")
+    sandbox = None
+    if use_sandbox:
+        from importer.sandbox import SandboxConfig
+
+        sandbox = SandboxConfig()
+    with progress_bar("rows") as bar:
+        bar.total = count_rows(file)
+
+        def show(tally: Tally) -> None:
+            per_minute = round(tally.requests_per_minute)
+            bar.set_postfix(created=tally.created, failed=tally.failed, req_min=per_minute,
+                            refresh=False)  # fmt: skip
+            bar.update(tally.rows - bar.n)
+
+        try:
+            result = import_csv(
+                file,
+                mapping,
+                results,
+                api_url=api_url,
+                rate=rate,
+                budget_share=budget_share,
+                concurrency=concurrency,
+                max_attempts=max_attempts,
+                include_source=include_source,
+                encoding=encoding,
+                delimiter=delimiter,
+                sandbox=sandbox,
+                progress=show,
+            )
+        except KeyboardInterrupt:
+            bar.close()
+            click.echo(f"Interrupted: what finished is in {results}", err=True)
+            sys.exit(EXIT_STOPPED)
+    for note in result.notes:
+        click.echo(f"Warning: {note}", err=True)
+    if use_sandbox:
+        click.echo("Imported into the built-in sandbox: nothing was sent to Help Scout.", err=True)
+    click.echo(result.line())
+    click.echo(f"Results written to {results}")
+    click.echo(
+        f"{result.requests:,} requests in {duration(result.seconds)} "
+        f"({result.requests_per_minute:,.0f} a minute; {result.rate_limited:,} answered 429)",
+        err=True,
+    )
+    if result.stopped:
+        click.echo(f"Error: {result.stopped}", err=True)
+        click.echo(f"Stopped early: what finished is in {results}", err=True)
+    sys.exit(result.exit_code)
+
+
+def print_plan(
+    file: Path,
+    mapping: Path,
+    *,
+    encoding: str | None,
+    delimiter: str | None,
+    rate: int | None,
+    share: float,
+) -> None:
+    """--dry-run: what run would send, and how long that takes at the budget."""
+    with progress_bar("rows") as bar:
+        checked = validate_csv(
+            file, mapping, encoding=encoding, delimiter=delimiter, progress=bar.update
+        )
+    for note in checked.summary.notes:
+        click.echo(f"Warning: {note}", err=True)
+    creates = checked.summary.valid
+    click.echo(checked.summary.line())
+    click.echo(
+        f"Plan: create {creates:,} customers with {creates:,} requests "
+        f"({creates * 2:,} of the per-minute budget: a create costs 2)."
+    )
+    if rate is not None:
+        click.echo(
+            f"At {rate:,} requests a minute: about {duration(estimate_seconds(creates, rate))}."
+        )
+    else:
+        times = ", ".join(
+            f"{duration(estimate_seconds(creates, budget * share))} on {plan} ({budget}/min)"
+            for plan, budget in PLAN_BUDGETS.items()
+        )
+        click.echo(f"At {share:.0%} of the account's budget: about {times}.")
+    click.echo("Nothing was sent (--dry-run).")
+    sys.exit(EXIT_OK if checked.ok else EXIT_ROWS_FAILED)
+
+
+PLAN_BUDGETS = {"Standard": 200, "Plus": 400, "Pro": 800}
+
+
+def duration(seconds: float) -> str:
+    """``45 s``, ``2 min 5 s``, ``3 h 20 min``."""
+    whole = math.ceil(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def count_rows(path: Path) -> int | None:
+    """Lines after the header, for the progress bar's ETA (quoted line breaks overcount)."""
+    try:
+        with path.open("rb") as fh:
+            lines = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
+    except OSError:
+        return None
+    return max(lines - 1, 0)
 
 
 @main.command()

@@ -1,0 +1,314 @@
+"""``helpscout-import run`` through CliRunner: exact output lines and exit codes, against the real
+sandbox served on loopback from a background thread (or in-process with ``--sandbox``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from test_client import no_api_access, short_minutes
+
+from importer.cli import main
+from importer.pipeline import import_csv
+from importer.sandbox import Sandbox, SandboxConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data" / "customers.csv"
+EXAMPLE = ROOT / "mappings" / "example.yaml"
+INVALID_ROWS = [12, 15, 18, 21, 23, 26, 28, 34, 37]
+NO_ENV = {name: None for name in ("HELPSCOUT_APP_ID", "HELPSCOUT_APP_SECRET",
+                                  "HELPSCOUT_ACCESS_TOKEN", "HELPSCOUT_API_URL")}  # fmt: skip
+
+
+@contextlib.contextmanager
+def serving(config: SandboxConfig | None = None, *, deny: bool = False) -> Iterator[Sandbox]:
+    """The sandbox on 127.0.0.1, run by its own event loop in a thread (the CLI runs its own)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    box = Sandbox(config)
+    if deny:
+        box.app.middlewares.insert(0, no_api_access)
+    asyncio.run_coroutine_threadsafe(box.__aenter__(), loop).result(10)
+    try:
+        yield box
+    finally:
+        asyncio.run_coroutine_threadsafe(box.__aexit__(None, None, None), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def env_of(box: Sandbox, **extra: str | None) -> dict[str, str | None]:
+    return {**NO_ENV, "HELPSCOUT_API_URL": box.url, "HELPSCOUT_APP_ID": box.app_id,
+            "HELPSCOUT_APP_SECRET": box.app_secret, **extra}  # fmt: skip
+
+
+def invoke(*args: Any, env: dict[str, str | None] | None = None) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args], env=NO_ENV if env is None else env)
+
+
+def read(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def sample_people() -> dict[int, tuple[str, list[str]]]:
+    """Each sample row's last name and emails, as the sandbox should hold them."""
+    with SAMPLE.open(newline="", encoding="utf-8") as fh:
+        return {
+            i: (" ".join(line["Last Name"].split()),
+                [e for e in (line["Email"], line["Personal Email"]) if e])
+            for i, line in enumerate(csv.DictReader(fh), 1)
+        }  # fmt: skip
+
+
+def assert_sample_imported(lines: list[dict[str, str]], box: Sandbox) -> None:
+    """One line per input row in order; every valid row created once, with the sandbox's id."""
+    assert [int(line["row"]) for line in lines] == list(range(1, 41))
+    assert [int(x["row"]) for x in lines if x["status"] == "invalid"] == INVALID_ROWS
+    created = {int(x["row"]): x["customer_id"] for x in lines if x["status"] == "created"}
+    assert len(created) == 31 == len(box.state.customers)
+    people = sample_people()
+    for row, customer_id in created.items():
+        customer = box.state.customers[int(customer_id)]
+        emails = [e["value"] for e in customer["emails"]]
+        assert (customer["lastName"] or "", emails) == people[row]
+
+
+# --- the sample file -----------------------------------------------------------------------
+def test_the_readme_command_imports_the_sample_into_the_built_in_sandbox(tmp_path: Path) -> None:
+    results = tmp_path / "results.csv"
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "--sandbox", "-o", results)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "40 rows: 31 created, 9 invalid, 0 failed.",
+        f"Results written to {results}",
+    ]
+    stderr = result.stderr.splitlines()
+    assert stderr[0] == "Imported into the built-in sandbox: nothing was sent to Help Scout."
+    assert stderr[1].startswith("31 requests in ")
+    assert stderr[1].endswith(" a minute; 0 answered 429)")
+    lines = read(results)
+    assert [int(x["row"]) for x in lines] == list(range(1, 41))
+    assert len({x["customer_id"] for x in lines if x["status"] == "created"}) == 31
+
+
+def test_every_valid_row_is_created_once_with_the_sandboxs_id(tmp_path: Path) -> None:
+    results = tmp_path / "results.csv"
+    with serving(SandboxConfig(latency_ms=10, jitter_ms=10, seed=2)) as box:
+        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env_of(box))
+        assert_sample_imported(read(results), box)
+        assert box.state.tokens_issued == 1
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == "40 rows: 31 created, 9 invalid, 0 failed."
+    invalid = read(results)[11]
+    assert (invalid["status"], invalid["attempts"], invalid["http_status"]) == ("invalid", "0", "")
+    assert invalid["error"].startswith("Email: not a valid email address: ")  # Column: message
+
+
+def test_500_and_503_are_retried_to_success(tmp_path: Path) -> None:
+    results = tmp_path / "results.csv"
+    with serving(SandboxConfig(fail_rate=0.25, seed=11)) as box:
+        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, "--max-attempts", "10",
+                        env=env_of(box))  # fmt: skip
+        lines = read(results)
+        assert_sample_imported(lines, box)
+        faults = sum(n for (_, _, status), n in box.state.stats.items() if status in (500, 503))
+    assert result.exit_code == 1
+    assert faults > 3
+    assert sum(int(x["attempts"]) for x in lines) == 31 + faults
+
+
+def test_429s_are_honoured_for_everyone(tmp_path: Path) -> None:
+    """--rate far above the budget (20 per one-second minute): 429s come, every row is created."""
+    results = tmp_path / "results.csv"
+    config = SandboxConfig(rate_limit=20, clock=short_minutes(1.0))
+    with serving(config) as box:
+        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, "--rate", "100000",
+                        env=env_of(box))  # fmt: skip
+        assert_sample_imported(read(results), box)
+        limited = box.state.stats["POST", "/v2/customers", 429]
+    assert result.exit_code == 1
+    assert limited > 0
+    assert result.stderr.splitlines()[-1].endswith(f"; {limited} answered 429)")
+
+
+def test_a_token_that_expires_mid_run_is_fetched_once_per_expiry(tmp_path: Path) -> None:
+    results = tmp_path / "results.csv"
+    with serving(SandboxConfig(token_revoke_every=7, latency_ms=5)) as box:
+        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env_of(box))
+        assert_sample_imported(read(results), box)
+        revocations = box.state.authorized_seen // 7
+    assert result.exit_code == 1
+    assert revocations >= 4
+    assert box.state.tokens_issued == 1 + revocations
+
+
+def test_an_access_token_from_the_environment(tmp_path: Path) -> None:
+    results = tmp_path / "results.csv"
+    with serving() as box:
+        token = box.state.issue_token()
+        env = {**NO_ENV, "HELPSCOUT_API_URL": box.url, "HELPSCOUT_ACCESS_TOKEN": token}
+        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env)
+        assert_sample_imported(read(results), box)
+    assert result.exit_code == 1
+    assert box.state.tokens_issued == 1
+
+
+# --- stopping ------------------------------------------------------------------------------
+def test_403_stops_with_exit_3(tmp_path: Path) -> None:
+    results = tmp_path / "results.csv"
+    with serving(deny=True) as box:
+        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env_of(box))
+    assert result.exit_code == 3
+    assert result.stderr.splitlines()[-2:] == [
+        "Error: HTTP 403 Access denied: Help Scout denies this account access to the API; check "
+        "that the app's user may manage customers and that the plan includes the API "
+        "(logRef denied#1)",
+        f"Stopped early: what finished is in {results}",
+    ]
+    written = [int(x["row"]) for x in read(results)]
+    assert written == sorted(written) and set(written) <= set(INVALID_ROWS)
+
+
+def test_wrong_credentials_stop_with_exit_3(tmp_path: Path) -> None:
+    results = tmp_path / "results.csv"
+    with serving() as box:
+        env = env_of(box, HELPSCOUT_APP_SECRET="wrong-s3cret")
+        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env)
+    assert result.exit_code == 3
+    assert result.stderr.splitlines()[-2] == (
+        "Error: HTTP 401 Bad client credentials: check HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET "
+        "(Help Scout: Your Profile > My Apps)"
+    )
+    assert "wrong-s3cret" not in result.output
+
+
+# --- nothing attempted: exit 2 -------------------------------------------------------------
+@pytest.mark.parametrize(
+    "args, env, message",
+    [
+        (["--api-url", "http://example.com"], {"HELPSCOUT_ACCESS_TOKEN": "t"},
+         "Error: refusing plain http to example.com: the token would cross the network "
+         "unencrypted; use https:// (plain http is only allowed to 127.0.0.1, ::1 or localhost)"),
+        ([], {"HELPSCOUT_API_URL": "http://10.1.2.3:8080", "HELPSCOUT_ACCESS_TOKEN": "t"},
+         "Error: refusing plain http to 10.1.2.3: the token would cross the network "
+         "unencrypted; use https:// (plain http is only allowed to 127.0.0.1, ::1 or localhost)"),
+        ([], {}, "Error: no credentials: set HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Help "
+         "Scout: Your Profile > My Apps), or HELPSCOUT_ACCESS_TOKEN, in the environment"),
+        ([], {"HELPSCOUT_APP_ID": "id"},
+         "Error: HELPSCOUT_APP_SECRET is not set: the app id and secret go together"),
+    ],
+)  # fmt: skip
+def test_unusable_settings_exit_2_and_write_nothing(
+    tmp_path: Path, args: list[str], env: dict[str, str], message: str
+) -> None:
+    results = tmp_path / "results.csv"
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, *args, env={**NO_ENV, **env})
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", message + "\n")
+    assert not results.exists()
+
+
+def test_the_results_file_is_required(tmp_path: Path) -> None:
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "--sandbox")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: Missing option '-o' / '--output': the results file to write."
+    )
+
+
+def test_a_bad_mapping_exits_2(tmp_path: Path) -> None:
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("customer:\n  firstName: Nope\n", encoding="utf-8")
+    result = invoke("run", SAMPLE, "-m", mapping, "--sandbox", "-o", tmp_path / "r.csv")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {mapping}, line 2: column 'Nope' is not in the CSV")
+
+
+# --- dry run -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "args, estimate",
+    [
+        (["--rate", "400"], "At 400 requests a minute: about 10 s."),
+        ([], "At 90% of the account's budget: about 22 s on Standard (200/min), 11 s on Plus "
+         "(400/min), 6 s on Pro (800/min)."),
+        (["--budget-share", "0.5"], "At 50% of the account's budget: about 38 s on Standard "
+         "(200/min), 19 s on Plus (400/min), 10 s on Pro (800/min)."),
+    ],
+)  # fmt: skip
+def test_dry_run_prints_the_plan_and_sends_nothing(args: list[str], estimate: str) -> None:
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "--dry-run", *args)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "40 rows read: 31 valid, 9 invalid, 1 warning.",
+        "Plan: create 31 customers with 31 requests (62 of the per-minute budget: a create "
+        "costs 2).",
+        estimate,
+        "Nothing was sent (--dry-run).",
+    ]
+
+
+# --- the results file, fed back ------------------------------------------------------------
+def test_include_source_gives_a_file_to_fix_and_import_again(tmp_path: Path) -> None:
+    results = tmp_path / "results.csv"
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "--sandbox", "-o", results, "--include-source")
+    assert result.exit_code == 1
+    with SAMPLE.open(newline="", encoding="utf-8") as fh:
+        source = list(csv.reader(fh))
+    with results.open(newline="", encoding="utf-8") as fh:
+        written = list(csv.reader(fh))
+    assert written[0][8:] == source[0]
+    assert written[12][:2] == ["12", "invalid"]
+    assert written[12][8 + source[0].index("Email")] == source[12][source[0].index("Email")]
+    # the same mapping reads it (cells that began with = + - @ carry safecsv's apostrophe)
+    again = invoke("validate", results, "-m", EXAMPLE)
+    assert again.stdout.splitlines()[-1].startswith("40 rows read: ")
+
+
+# --- secrets -------------------------------------------------------------------------------
+def test_no_secret_or_token_in_any_output_log_or_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run with token refreshes, 400s, retries and a stop: grep everything it left."""
+    caplog.set_level(logging.DEBUG)
+    secret = "Zq9-very-secret-app-secret"
+    config = SandboxConfig(app_secret=secret, token_revoke_every=5, fail_rate=0.2, seed=5)
+    tokens: list[str] = []
+    outputs = []
+    with serving(config) as box:
+        issue = box.state.issue_token
+
+        def recording() -> str:
+            tokens.append(issue())
+            return tokens[-1]
+
+        box.state.issue_token = recording  # type: ignore[method-assign]
+        for n, extra in enumerate([[], ["--include-source", "--dry-run"], ["--include-source"]]):
+            out = tmp_path / f"results{n}.csv"
+            result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", out, *extra, env=env_of(box))
+            outputs += [result.output, repr(result.exception)]
+    with serving(deny=True) as box:
+        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", tmp_path / "r.csv", env=env_of(box))
+        outputs += [result.output]
+    assert len(tokens) >= 3
+    files = [p.read_text(encoding="utf-8") for p in tmp_path.iterdir()]
+    everything = "\n".join([*outputs, *files, caplog.text])
+    for needle in [secret, *tokens]:
+        assert needle not in everything
+
+
+# --- the library form ----------------------------------------------------------------------
+def test_import_csv_returns_the_counts(tmp_path: Path) -> None:
+    result = import_csv(SAMPLE, EXAMPLE, tmp_path / "r.csv", sandbox=SandboxConfig())
+    assert (result.rows, result.created, result.invalid, result.failed) == (40, 31, 9, 0)
+    assert (result.requests, result.stopped, result.exit_code, result.ok) == (31, None, 1, False)
+    assert result.budget is None  # the sandbox set no limit
