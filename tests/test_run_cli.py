@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 from test_client import no_api_access, short_minutes
 
-from importer.cli import main
+from importer.cli import duration, main
 from importer.pipeline import import_csv
 from importer.sandbox import Sandbox, SandboxConfig
 
@@ -312,3 +312,23 @@ def test_import_csv_returns_the_counts(tmp_path: Path) -> None:
     assert (result.rows, result.created, result.invalid, result.failed) == (40, 31, 9, 0)
     assert (result.requests, result.stopped, result.exit_code, result.ok) == (31, None, 1, False)
     assert result.budget is None  # the sandbox set no limit
+
+
+def test_the_input_file_is_never_the_results_file(tmp_path: Path) -> None:
+    data = tmp_path / "in.csv"
+    data.write_bytes(SAMPLE.read_bytes())
+    result = invoke("run", data, "-m", EXAMPLE, "--sandbox", "-o", data)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: {data} is the file being imported: write the results elsewhere\n",
+    )
+    assert data.read_bytes() == SAMPLE.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "seconds, text",
+    [(0.2, "1 s"), (59.5, "1 min"), (61, "1 min 1 s"), (120, "2 min"), (3600, "1 h"),
+     (3 * 3600 + 20 * 60 + 5, "3 h 20 min")],
+)  # fmt: skip
+def test_durations(seconds: float, text: str) -> None:
+    assert duration(seconds) == text
