@@ -287,6 +287,7 @@ def run(
             bar.close()
             click.echo(f"Interrupted: what finished is in {results}", err=True)
             sys.exit(EXIT_STOPPED)
+        bar.total = bar.n  # the total was counted from line breaks: an estimate
     for note in result.notes:
         click.echo(f"Warning: {note}", err=True)
     if use_sandbox:
