@@ -9,13 +9,16 @@ exit code without knowing where the failure came from::
     │   ├── MappingError          the mapping is wrong (names file, YAML line, what to do)
     │   ├── ConfigError           options, credentials or URL are unusable
     │   └── StateLockedError      another run holds the state file (names its pid)
-    ├── ApiError                  Help Scout answered with an error (status, message, field errors, logRef)
+    ├── ApiError                  Help Scout answered with an error (status, message, field
+    │   │                         errors, logRef)
     │   ├── AuthError             401 twice in a row, or 403: exit 3, check the credentials or plan
     │   └── RateLimitError        429 (carries the seconds to wait)
     ├── TransportError            no answer: connection refused or dropped, timeout
-    └── RunStopped                exit 3: the run stopped early (interrupted or fatal answer); resumable
+    └── RunStopped                exit 3: the run stopped early (interrupted or fatal answer);
+                                  the same command resumes it
 
-Messages never contain a token or secret: API errors keep only status, message, field errors and logRef.
+Messages never contain a token or secret: API errors keep only status, message, field errors and
+logRef.
 """
 
 from __future__ import annotations
