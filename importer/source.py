@@ -161,7 +161,7 @@ def open_csv(
     *,
     encoding: str | None = None,
     delimiter: str | None = None,
-    chunk_rows: int = 50_000,
+    chunk_rows: int = 25_000,
     block_size: int = _BLOCK_BYTES,
 ) -> CsvSource:
     """Check a CSV file and read its header; refuse it now, with one clear line, if it is unusable.

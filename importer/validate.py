@@ -126,11 +126,15 @@ class Validator:
 
 
 class _SeenKeys:
-    """Sorted 64-bit key hashes with the row that first had each one."""
+    """64-bit key hashes seen so far, with the row that first had each one.
+
+    Kept as a few sorted runs of halving sizes (merged like a binary counter), so adding a chunk
+    costs about its own size in sorting, not the size of everything seen: a million keys take
+    12 MB and stay fast to add to and to search.
+    """
 
     def __init__(self) -> None:
-        self._hashes = np.empty(0, dtype="uint64")
-        self._rows = np.empty(0, dtype="int64")
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []
 
     def first_rows(self, hashes: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """For each (hash, row): the earlier row with the same hash, or 0; then remember the new."""
@@ -141,20 +145,39 @@ class _SeenKeys:
         starts = np.r_[True, h[1:] != h[:-1]]
         run_first = r[np.maximum.accumulate(np.where(starts, np.arange(len(h)), 0))]
         first[~starts] = run_first[~starts]
-        # across chunks: anything already seen
-        pos = np.searchsorted(self._hashes, h)
-        pos_ok = pos < len(self._hashes)
-        hit = np.zeros(len(h), dtype=bool)
-        hit[pos_ok] = self._hashes[pos[pos_ok]] == h[pos_ok]
-        first[hit] = self._rows[pos[hit]]
-        new = starts & ~hit
-        merged_h = np.concatenate([self._hashes, h[new]])
-        merged_r = np.concatenate([self._rows, r[new]])
-        keep = np.argsort(merged_h, kind="stable")
-        self._hashes, self._rows = merged_h[keep], merged_r[keep]
+        # across chunks: anything already seen (earlier chunks hold earlier rows)
+        seen = np.zeros(len(h), dtype=bool)
+        for run_h, run_r in self._runs:
+            pos = np.minimum(np.searchsorted(run_h, h), len(run_h) - 1)
+            hit = run_h[pos] == h
+            first[hit] = run_r[pos[hit]]
+            seen |= hit
+        self._add(h[starts & ~seen], r[starts & ~seen])
         result = np.empty_like(first)
         result[order] = first
         return result
+
+    def _add(self, h: np.ndarray, r: np.ndarray) -> None:
+        if not len(h):
+            return
+        self._runs.append((h, r.astype("int32")))
+        while len(self._runs) > 1 and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0]):
+            newer = self._runs.pop()
+            self._runs.append(_merge(self._runs.pop(), newer))
+
+
+def _merge(
+    a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two sorted (hashes, rows) runs as one, placing ``b`` by binary search (no argsort copy)."""
+    (a_h, a_r), (b_h, b_r) = a, b
+    at = np.searchsorted(a_h, b_h) + np.arange(len(b_h))
+    from_a = np.ones(len(a_h) + len(b_h), dtype=bool)
+    from_a[at] = False
+    h, r = np.empty(len(from_a), a_h.dtype), np.empty(len(from_a), a_r.dtype)
+    h[at], r[at] = b_h, b_r
+    h[from_a], r[from_a] = a_h, a_r
+    return h, r
 
 
 # --- building issue frames ----------------------------------------------------------------------

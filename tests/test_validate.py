@@ -259,3 +259,20 @@ def test_vectorised_email_check_agrees_with_the_per_value_one(shared_data):
     flagged = set(_check_email(series, series.notna(), "E", "emails.0.value")["value"])
     per_value = {v for v in values if schema.email_problem(v) is not None}
     assert flagged == per_value
+
+
+def test_seen_keys_agrees_with_a_dict_over_many_chunks():
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    hashes = rng.integers(0, 500, 20_000).astype("uint64")  # many repeats, within and across
+    seen, expected, first_of = _SeenKeys(), [], {}
+    got = []
+    for start in range(0, len(hashes), 700):
+        chunk = hashes[start : start + 700]
+        rows = np.arange(start + 1, start + 1 + len(chunk))
+        got.extend(seen.first_rows(chunk, rows).tolist())
+        for h, row in zip(chunk.tolist(), rows.tolist(), strict=True):
+            expected.append(first_of.get(h, 0))
+            first_of.setdefault(h, row)
+    assert got == expected
