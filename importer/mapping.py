@@ -19,8 +19,10 @@ A mapping is a YAML file (the format is DESIGN.md's; this module accepts all of 
 
 What happens to a cell, in order:
 
-1. It is stripped of surrounding white space (``strip`` is always on); an empty cell is absent,
-   then ``default`` (if any) takes its place as if it had been written there.
+1. It is stripped of surrounding white space (``strip`` is always on), and loses the apostrophe
+   this tool's own CSV files put before a value starting with = + - @ (so a results file can be
+   fixed and fed back); an empty cell is absent, then ``default`` (if any) takes its place as if
+   it had been written there.
 2. With ``separator``, the cell is cut into several values, each stripped; empty pieces add
    nothing.
 3. ``map`` replaces values found among its keys (compared case-insensitively); others pass as
@@ -85,6 +87,7 @@ import yaml
 
 from importer import schema
 from importer.errors import MappingError
+from importer.safecsv import ESCAPED_FORMULA
 
 STRING = pd.StringDtype("pyarrow")
 ISSUE_COLUMNS = ["row", "column", "field", "value", "rule", "severity", "message"]
@@ -264,7 +267,8 @@ class _Run:
         else:
             if value.column not in self._cells:
                 column = self.frame[value.column].astype(STRING)
-                self._cells[value.column] = _absent_if_empty(column.str.strip())
+                cells = column.str.strip().str.replace(ESCAPED_FORMULA, r"\1", regex=True)
+                self._cells[value.column] = _absent_if_empty(cells)
             cells = self._cells[value.column]
         return cells if value.default is None else cells.fillna(value.default)
 

@@ -15,6 +15,8 @@ from typing import IO
 import pandas as pd
 
 FORMULA_START = r"^([=+\-@\t\r])"
+#: A cell as this module wrote it: read back (a results file fed in again), the apostrophe goes.
+ESCAPED_FORMULA = r"^'([=+\-@])"
 
 
 def safe_cell(value: object) -> object:

@@ -950,3 +950,15 @@ def test_a_date_in_another_format_names_the_format_that_fits(load, values, hint)
     )
     assert len(issues) == len(values)
     assert all(hint in message for message in issues["message"])
+
+
+def test_the_apostrophe_our_csv_files_put_before_formulas_is_dropped_on_reading(load):
+    """A results file with --include-source, fixed in a spreadsheet and fed back, sends the
+    phone as it was, not "'+1 415..." (safecsv escapes cells starting with = + - @)."""
+    mapped, _ = mapped_of(
+        load,
+        "customer:\n  phone: P\n",
+        {"P": ["'+1 415 555 0100", "'-5361", "'=SUM(A1)", "it's", "'quoted'", "'@handle"]},
+    )
+    assert cells(mapped, "phone") == ["+1 415 555 0100", "-5361", "=SUM(A1)", "it's", "'quoted'",
+                                      "@handle"]  # fmt: skip
