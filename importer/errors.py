@@ -5,8 +5,9 @@ exit code without knowing where the failure came from::
 
     ImporterError                 base; ``exit_code`` tells the CLI how to end
     ├── InputError                exit 2: nothing was attempted
-    │   ├── SourceError           the CSV cannot be read (names file, line, what to do)
-    │   ├── MappingError          the mapping is wrong (names file, YAML line, what to do)
+    │   ├── LocatedError          ... at a place in a file ("path, line N: what to do")
+    │   │   ├── SourceError       the CSV cannot be read
+    │   │   └── MappingError      the mapping is wrong (the YAML line)
     │   ├── ConfigError           options, credentials or URL are unusable
     │   └── StateLockedError      another run holds the state file (names its pid)
     ├── ApiError                  Help Scout answered with an error (status, message, field
@@ -43,28 +44,28 @@ class InputError(ImporterError):
     exit_code = EXIT_USAGE
 
 
-class SourceError(InputError):
-    """The CSV file cannot be read as a table of customers."""
+class LocatedError(InputError):
+    """An input error at a place in a file; the message starts with "path, line N:"."""
+
+    what = ""
+    """What to call the file when no path is known."""
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
         self.path = path
         self.line = line
-        where = path or ""
-        if line is not None:
-            where = f"{where}, line {line}" if where else f"line {line}"
+        parts = [path or self.what, f"line {line}" if line is not None else ""]
+        where = ", ".join(p for p in parts if p)
         super().__init__(f"{where}: {message}" if where else message)
 
 
-class MappingError(InputError):
+class SourceError(LocatedError):
+    """The CSV file cannot be read as a table of customers."""
+
+
+class MappingError(LocatedError):
     """The mapping file is not valid YAML or does not fit the CSV."""
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
-        self.path = path
-        self.line = line
-        where = path or "mapping"
-        if line is not None:
-            where = f"{where}, line {line}"
-        super().__init__(f"{where}: {message}")
+    what = "mapping"
 
 
 class ConfigError(InputError):
