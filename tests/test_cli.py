@@ -171,3 +171,66 @@ def test_sandbox_prints_the_environment_first_and_stops_on_sigterm():
     assert lines[1] == "export HELPSCOUT_APP_ID=sandbox-app-id"
     assert lines[2] == "export HELPSCOUT_APP_SECRET=sandbox-secret"
     assert process.returncode == 0
+
+
+# --- the external customer exports (../shared/data/customers) ------------------------------------
+DATABLIST = ROOT / "mappings" / "datablist-customers.yaml"
+
+
+def report_of(tmp_path: Path, data: Path) -> dict:
+    report = tmp_path / "report.json"
+    result = invoke("validate", data, "-m", DATABLIST, "--report", report)
+    assert result.exit_code == 1, result.output
+    return json.loads(report.read_text(encoding="utf-8"))
+
+
+def test_clean_export_reports_only_the_countries_that_name_no_single_country(tmp_path, shared_data):
+    body = report_of(tmp_path, shared_data / "customers" / "customers-10000.csv")
+    assert {i["rule"] for i in body["issues"]} == {"country"}
+    assert {i["value"] for i in body["issues"]} == {"Korea", "Congo", "Netherlands Antilles"}
+    assert body["summary"]["rows"] == 10_000 and body["summary"]["warnings"] == 0
+
+
+def test_dirty_export_reports_duplicated_emails_and_shifted_rows(tmp_path, shared_data):
+    path = shared_data / "customers" / "customers-1000.hadoop-dirty.csv"
+    body = report_of(tmp_path, path)
+    by_rule: dict[str, list[dict]] = {}
+    for issue in body["issues"]:
+        by_rule.setdefault(issue["rule"], []).append(issue)
+    assert set(by_rule) == {"duplicate_key", "ragged_row", "country"}
+    assert [i["row"] for i in by_rule["ragged_row"]] == [814, 853]
+    assert [i["message"].split(" (")[0] for i in by_rule["ragged_row"]] == [
+        "this row has 13 fields but the header has 12",
+        "this row has 14 fields but the header has 12",
+    ]
+    # every later copy of an email is flagged, naming the row that had it first
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    first: dict[str, int] = {}
+    expected = set()
+    for number, row in enumerate(rows, start=1):
+        if None in row:  # a shifted row: its fields do not line up, so its email is unknown
+            continue
+        email = row["Email"].lower()
+        if email in first:
+            expected.add((number, first[email]))
+        first.setdefault(email, number)
+    found = {(i["row"], int(i["message"].split("as row ")[1].split(":")[0]))
+             for i in by_rule["duplicate_key"]}  # fmt: skip
+    assert found == expected and len(found) == 38
+
+
+def test_mangled_export_flags_exactly_the_phones_a_spreadsheet_computed(tmp_path, shared_data):
+    folder = shared_data / "customers"
+    body = report_of(tmp_path, folder / "customers-10000.excel-mangled.csv")
+    flagged = {(i["row"], i["column"]) for i in body["issues"] if i["rule"] == "phone"}
+    clean = {r["Customer Id"]: r for r in csv.DictReader((folder / "customers-10000.csv").open())}
+    mangled = list(csv.DictReader((folder / "customers-10000.excel-mangled.csv").open()))
+    computed = set()
+    for number, row in enumerate(mangled, start=1):
+        for column in ("Phone 1", "Phone 2"):
+            before, after = clean[row["Customer Id"]][column], row[column]
+            if after != before and after != before.lstrip("0"):  # lost zeros cannot be told
+                computed.add((number, column))
+    assert flagged == computed and len(computed) == 764
+    dates = [i for i in body["issues"] if i["rule"] == "date"]
+    assert len(dates) == 10_000 and 'set format: "%d-%m-%Y"' in dates[0]["message"]
