@@ -117,6 +117,8 @@ class SandboxConfig:
     (that request gets the 401 and every token dies). ``seed`` makes the dice reproducible.
     ``duplicate_email="conflict"`` answers 409 to a create (or a new email entry) whose email a
     customer already has; ``"allow"`` creates a second profile (Help Scout's choice is unknown).
+    ``deny_api`` is an account whose plan has no API access: tokens are issued, then every API
+    request answers 403.
     """
 
     app_id: str = "sandbox-app-id"
@@ -135,6 +137,7 @@ class SandboxConfig:
     token_revoke_after: float | None = None
     token_revoke_every: int | None = None
     duplicate_email: Literal["allow", "conflict"] = "allow"
+    deny_api: bool = False
     seed: int | None = None
     first_id: int = 100_000_001
     properties: Sequence[Mapping[str, Any]] = DEFAULT_PROPERTIES
@@ -623,6 +626,8 @@ class _Api:
         if every and state.authorized_seen % every == 0:
             state.tokens.clear()
             return self._unauthorized("The access token was revoked")
+        if self.config.deny_api:
+            return _error(403, "Access denied")
         if state.limiter:
             wait = state.limiter.take(2 if request.method in WRITE_METHODS else 1, now)
             if wait is not None:

@@ -292,6 +292,15 @@ async def test_forced_expiry_every_n_requests(start: Start, every: int) -> None:
     assert statuses == ([200] * (every - 1) + [401]) * 2
 
 
+async def test_an_account_without_api_access_gets_tokens_then_403(start: Start) -> None:
+    api = await start(deny_api=True)
+    denied = [await api.get("/v2/customer-properties"), await api.create(person(1))]
+    assert [(r.status, r.json()["message"]) for r in denied] == [(403, "Access denied")] * 2
+    assert api.state.customers == {}
+    api.bearer = "not-a-token"
+    assert (await api.get("/v2/customer-properties")).status == 401  # the token is checked first
+
+
 # --- create --------------------------------------------------------------------------------------
 async def test_create_answers_201_with_empty_body_and_id_headers(start: Start) -> None:
     api = await start(rate_limit=400)
