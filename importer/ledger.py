@@ -33,12 +33,16 @@ API (the uploader is the one caller)::
 - ``mark_in_flight(items)`` and ``settle(key, *, status, ...)``: the writes, described below.
 
 Rows are keyed by the row key (first email lower-cased, or the mapping's ``key:``). An ``Entry``
-holds the key, the last row number seen, the hash of the payload last sent (for a ``skipped`` row,
-still the one Help Scout has), the status (``in_flight``, then ``created``, ``updated``,
-``skipped``, ``failed`` or ``exists``), the customer id, HTTP status, attempts, last error (for a
-``skipped`` row the reason: ``unchanged`` or ``changed``), logRef, the run that wrote it, and two
-timestamps (ISO 8601, UTC). ``mark_in_flight`` keeps a row's customer id and last result, so an
-update can find its customer.
+holds the key, the last row number seen, the payload hash, the status (``in_flight``, then
+``created``, ``updated``, ``skipped``, ``failed`` or ``exists``), the customer id, HTTP status,
+attempts, last error (for a ``skipped`` row the reason: ``unchanged`` or ``changed``), logRef, the
+run that wrote it, and two timestamps (ISO 8601, UTC).
+
+The payload hash is the one Help Scout holds, as far as the ledger knows: the first
+``mark_in_flight`` of a key records the hash being sent; marking an existing key again keeps the
+hash (and the customer id and last result), so an update that never completes (crash, failure)
+still compares the row with what Help Scout has; ``settle(..., payload_hash=...)`` records the new
+one once Help Scout has it.
 
 Decisions (the uploader's; the ledger only records): no entry -> send. ``in_flight`` -> the outcome
 is unknown: look the email up (exact match), send only if absent. Settled by this import
@@ -149,8 +153,8 @@ _MARK_SQL = """
     INSERT INTO rows (key, row, payload_hash, status, run_id, first_seen, updated)
     VALUES (?, ?, ?, 'in_flight', ?, ?, ?)
     ON CONFLICT (key) DO UPDATE SET
-        row = excluded.row, payload_hash = excluded.payload_hash, status = 'in_flight',
-        run_id = excluded.run_id, updated = excluded.updated
+        row = excluded.row, status = 'in_flight', run_id = excluded.run_id,
+        updated = excluded.updated
 """
 _SETTLE_SQL = """
     UPDATE rows SET
@@ -474,8 +478,10 @@ class Ledger:
     def mark_in_flight(self, items: Sequence[tuple[str, int, str]]) -> None:
         """Record ``(key, row, payload_hash)`` rows as about to be sent, durably, before sending.
 
-        Committed with ``synchronous=FULL`` together with the buffered settles: once this returns,
-        a crash or power loss cannot make the ledger forget these rows.
+        ``payload_hash`` is stored for a key the ledger does not know yet; a known key keeps its
+        hash until a settle gives a new one. Committed with ``synchronous=FULL`` together with
+        the buffered settles: once this returns, a crash or power loss cannot make the ledger
+        forget these rows.
         """
         run_id = self._run_id()
         now = _now()

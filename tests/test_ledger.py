@@ -263,7 +263,7 @@ def test_get_many_answers_for_more_keys_than_one_query_takes(state: Path) -> Non
     )
 
 
-def test_marking_again_keeps_the_customer_id_and_skips_can_keep_the_old_hash(state: Path) -> None:
+def test_marking_again_keeps_the_customer_id_and_the_hash_help_scout_has(state: Path) -> None:
     with Ledger.open(state, source="x.csv") as ledger:
         ledger.begin_run("fp")
         ledger.mark_in_flight([("a@example.com", 1, "old")])
@@ -274,16 +274,16 @@ def test_marking_again_keeps_the_customer_id_and_skips_can_keep_the_old_hash(sta
             "in_flight",
             "7",
             5,
-            "new",
+            "old",
         )
 
-        ledger.settle("a@example.com", status="skipped", error="changed", row=6, attempts=0)
+        ledger.settle("a@example.com", status="failed", error="HTTP 500", row=6, attempts=1)
         entry = ledger.get_many(["a@example.com"])["a@example.com"]
         assert (entry.status, entry.last_error, entry.row, entry.payload_hash) == (
-            "skipped",
-            "changed",
+            "failed",
+            "HTTP 500",
             6,
-            "new",
+            "old",
         )
         ledger.settle("a@example.com", status="updated", payload_hash="newer", attempts=2)
         entry = ledger.get_many(["a@example.com"])["a@example.com"]
