@@ -8,8 +8,10 @@ Every API call goes through :meth:`HelpScoutClient.request`, which
    and the call is sent again; a fresh token refused at once, or a 403, is an :class:`AuthError`
    that stops the run;
 3. re-sends after 5xx answers and lost connections with exponential backoff and jitter, but never
-   re-sends a POST whose fate is unknown (504, or the connection lost after sending): Help Scout
-   may have created the customer, and sending it again would create a twin.
+   re-sends a POST whose fate is unknown (502/504, or the connection lost after sending): Help
+   Scout may have created the customer, and sending it again would create a twin. Such a reply is
+   ``uncertain``: the caller looks the customer up before sending again (see
+   :mod:`importer.upload`).
 
 It returns a :class:`Reply` (the last answer, how many sends it took, and the error as an
 :class:`~importer.errors.ApiError` or :class:`~importer.errors.TransportError`): a row's failure is
@@ -28,7 +30,7 @@ import math
 import os
 import random
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
@@ -37,6 +39,7 @@ from aiolimiter import AsyncLimiter
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from importer import schema
 from importer.errors import ApiError, AuthError, ConfigError, FieldError, TransportError
 
 DEFAULT_API_URL = "https://api.helpscout.net"
@@ -154,6 +157,9 @@ class Reply:
     attempts: int
     """Requests sent for this call (re-sends after 401, 429, 5xx and lost connections included)."""
     error: ApiError | TransportError | None = None
+    uncertain: bool = False
+    """A POST that may have been carried out although no success came back (502, 504, no
+    answer after the request left)."""
 
     @property
     def ok(self) -> bool:
@@ -318,7 +324,6 @@ class RetryPolicy:
 
 #: Statuses after which a POST may have done its work: it is not re-sent.
 UNSURE_STATUSES = frozenset({502, 504})
-UNSURE_NOTE = "the customer may have been created; look it up before sending the row again"
 
 
 # --- the client ----------------------------------------------------------------------------
@@ -351,6 +356,8 @@ class HelpScoutClient:
         """API requests sent (token requests not included)."""
         self.rate_limited = 0
         """429 answers received."""
+        self.lookups = 0
+        """Search requests sent to find customers by email (part of ``requests``)."""
         self.token_requests = 0
         self._connections = connections
         self._timeout = timeout
@@ -415,8 +422,8 @@ class HelpScoutClient:
                 failures += 1
                 unsure = lost.maybe_done and method == "POST"
                 if unsure or failures >= self.retry.max_attempts:
-                    note = f": {UNSURE_NOTE}" if unsure else ""
-                    return Reply(0, NO_HEADERS, None, sends, TransportError(f"{lost}{note}"))
+                    error = TransportError(str(lost))
+                    return Reply(0, NO_HEADERS, None, sends, error, uncertain=unsure)
                 await asyncio.sleep(self.retry.delay(failures))
                 continue
             self.pacer.settle(cost, headers)
@@ -444,9 +451,8 @@ class HelpScoutClient:
                     await asyncio.sleep(self.retry.delay(failures))
                     continue
             error = api_error(status, body) if status >= 400 else None
-            if error is not None and method == "POST" and status in UNSURE_STATUSES:
-                error = replace(error, message=f"{error.message}: {UNSURE_NOTE}")
-            return Reply(status, headers, body, sends, error)
+            unsure = method == "POST" and status in UNSURE_STATUSES
+            return Reply(status, headers, body, sends, error, uncertain=unsure)
 
     async def _send(
         self,
@@ -565,7 +571,9 @@ class HelpScoutClient:
             page = pages = 1
             while page <= pages:
                 params = {"query": query, "page": str(page)}
-                body = (await self.request("GET", "/v2/customers", params=params)).raise_for_error()
+                body = await self.request("GET", "/v2/customers", params=params)
+                self.lookups += body.attempts
+                body.raise_for_error()
                 for customer in _embedded(body.body, "customers"):
                     for entry in _embedded(customer, "emails"):
                         email = str(entry.get("value", "")).lower()
@@ -579,6 +587,36 @@ class HelpScoutClient:
         """``PUT /v2/customers/{id}``: replaces the customer's own fields (those left out become
         null); entries (emails, phones...) are not touched."""
         return await self.request("PUT", f"/v2/customers/{customer_id}", json=dict(fields))
+
+    async def update_from(self, customer_id: int | str, payload: Mapping[str, Any]) -> Update:
+        """Make the customer hold what a create ``payload`` says, sending only what differs.
+
+        Reads the customer, then sends :func:`changes_for`'s requests. An entry POST whose fate is
+        unknown (``uncertain``) starts over from the read, so no entry is added twice; at most
+        :data:`UPDATE_ROUNDS` reads.
+        """
+        changed: list[str] = []
+        attempts = 0
+        for _ in range(UPDATE_ROUNDS):
+            reply = await self.request("GET", f"/v2/customers/{customer_id}")
+            attempts += reply.attempts
+            if reply.error is not None:
+                return Update(changed, attempts, reply.status, reply.error)
+            status = reply.status
+            for change in changes_for(reply.body, payload):
+                path = f"/v2/customers/{customer_id}{change.path}"
+                reply = await self.request(change.method, path, json=change.body)
+                attempts += reply.attempts
+                if reply.uncertain:
+                    break
+                if reply.error is not None:
+                    return Update(changed, attempts, reply.status, reply.error)
+                changed.append(change.what)
+                status = reply.status
+            else:
+                return Update(list(dict.fromkeys(changed)), attempts, status)
+        error = TransportError(f"no certain answer to {UPDATE_ROUNDS} updates in a row")
+        return Update(changed, attempts, 0, error)
 
     async def set_properties(self, customer_id: int | str, values: Mapping[str, Any]) -> Reply:
         """``PATCH /v2/customers/{id}/properties``: each slug to its value; None removes it."""
@@ -599,6 +637,111 @@ class HelpScoutClient:
         """``GET /v2/customer-properties``: the account's property definitions."""
         reply = (await self.request("GET", "/v2/customer-properties")).raise_for_error()
         return _embedded(reply.body, "customer-properties")
+
+
+# --- bringing a customer up to date ----------------------------------------------------------
+#: The customer's own fields (what ``PATCH /v2/customers/{id}`` changes); ``phone`` only adds a
+#: phone entry.
+OWN_FIELDS = tuple(name for name in schema.SCALARS if name != "phone")
+#: Fields Help Scout answers in its own case ("Male" for "male").
+CASELESS = frozenset({"gender", "photoType"})
+#: Payload list field -> (its key under a customer's ``_embedded``, its endpoint's URL segment).
+ENTRY_ENDPOINTS = {
+    "emails": ("emails", "emails"),
+    "phones": ("phones", "phones"),
+    "chats": ("chats", "chats"),
+    "socialProfiles": ("social_profiles", "social-profiles"),
+    "websites": ("websites", "websites"),
+}
+#: Reads an update may start from (see ``HelpScoutClient.update_from``).
+UPDATE_ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class Change:
+    """One request that brings part of a customer up to date."""
+
+    what: str
+    """What it changes: the own fields' names, ``properties``, ``emails``..., ``address``."""
+    method: str
+    path: str
+    """Under ``/v2/customers/{id}``."""
+    body: Any
+
+
+@dataclass
+class Update:
+    """What bringing one customer up to date did and took."""
+
+    changed: list[str]
+    """What changed (see ``Change.what``); empty when Help Scout held it all already."""
+    attempts: int
+    status: int
+    """The last HTTP status (0: no answer)."""
+    error: ApiError | TransportError | None = None
+
+
+def changes_for(customer: Mapping[str, Any], payload: Mapping[str, Any]) -> list[Change]:
+    """The requests that make ``customer`` (as GET answers it) hold what ``payload`` says.
+
+    Only what the payload gives is compared: a field the row leaves empty stays as Help Scout has
+    it (an empty cell means "absent", never "erase"), which is why own fields change by JSON Patch
+    and not by PUT (which nulls every field left out). Entries (emails, phones...) the customer
+    lacks are added one by one; those it has beyond the row's are kept. A differing address is
+    replaced whole.
+    """
+    changes: list[Change] = []
+    own = {
+        name: payload[name]
+        for name in OWN_FIELDS
+        if name in payload and not _same(customer.get(name), payload[name], name in CASELESS)
+    }
+    if own:
+        ops = [{"op": "replace", "path": f"/{name}", "value": v} for name, v in own.items()]
+        changes.append(Change(", ".join(own), "PATCH", "", ops))
+    embedded = customer.get("_embedded") if isinstance(customer.get("_embedded"), dict) else {}
+    held = {p.get("slug"): p.get("value") for p in _embedded(customer, "properties")}
+    properties = {
+        slug: value
+        for slug, value in (payload.get("properties") or {}).items()
+        if slug not in held or _text(held[slug]) != _text(value)
+    }
+    if properties:
+        ops = [{"op": "replace", "path": f"/{slug}", "value": v} for slug, v in properties.items()]
+        changes.append(Change("properties", "PATCH", "/properties", ops))
+    wanted = {name: list(payload.get(name) or ()) for name in ENTRY_ENDPOINTS}
+    if payload.get("phone"):
+        phone_type = schema.ENTRIES["phones"].default_type
+        wanted["phones"].append({"type": phone_type, "value": payload["phone"]})
+    for name, (key, segment) in ENTRY_ENDPOINTS.items():
+        have = {_entry_text(name, e.get("value")) for e in _embedded(customer, key)}
+        for item in wanted[name]:
+            value = _entry_text(name, item.get("value"))
+            if value not in have:
+                have.add(value)
+                changes.append(Change(name, "POST", f"/{segment}", dict(item)))
+    address, current = payload.get("address"), embedded.get("address")
+    if address and (
+        not isinstance(current, dict) or any(current.get(k) != v for k, v in address.items())
+    ):
+        changes.append(Change("address", "PUT" if current else "POST", "/address", address))
+    return changes
+
+
+def _same(held: Any, wanted: Any, caseless: bool) -> bool:
+    if caseless and isinstance(held, str) and isinstance(wanted, str):
+        return held.casefold() == wanted.casefold()
+    return held == wanted
+
+
+def _text(value: Any) -> str:
+    """A property value as text, so 4 and "4", True and "true" compare equal."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _entry_text(name: str, value: Any) -> str:
+    text = str(value or "").strip()
+    return text.lower() if name == "emails" else text
 
 
 def _embedded(body: Any, key: str) -> list[dict[str, Any]]:

@@ -18,7 +18,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from importer.client import (
@@ -28,6 +27,7 @@ from importer.client import (
     Reply,
     RetryPolicy,
     api_error,
+    changes_for,
     check_api_url,
     retry_after,
 )
@@ -392,20 +392,33 @@ async def test_retries_stop_after_max_attempts() -> None:
 @pytest.mark.parametrize(
     "fault, status, error",
     [
-        ("504", 504, "Gateway timeout: the customer may have been created"),
-        ("drop", 0, "connection lost (ServerDisconnectedError): the customer may have been"),
+        ("504", 504, "HTTP 504 Gateway timeout (logRef "),
+        ("drop", 0, "connection lost (ServerDisconnectedError)"),
     ],
 )
-async def test_a_create_whose_fate_is_unknown_is_not_sent_again(
+async def test_a_create_whose_fate_is_unknown_is_not_sent_again_and_says_so(
     fault: str, status: int, error: str
 ) -> None:
     """Help Scout may have created the customer: a second POST would create a twin."""
     async with Sandbox(SandboxConfig(schedule={1: fault})) as box, client_of(box) as client:
         reply = await client.create_customer(person(1))
         again = await client.get_customer(next(iter(box.state.customers)))
-    assert (reply.status, reply.attempts) == (status, 1)
-    assert str(reply.error).find(error) >= 0
-    assert len(box.state.customers) == 1 and again["lastName"] == "Lee1"
+        later = await client.create_customer(person(2))
+    assert (reply.status, reply.attempts, reply.uncertain) == (status, 1, True)
+    assert str(reply.error).startswith(error)
+    assert len(box.state.customers) == 2 and again["lastName"] == "Lee1"
+    assert (later.ok, later.uncertain) == (True, False)
+
+
+async def test_only_creates_are_uncertain() -> None:
+    """A 503 did nothing (retried); a lost read is read again; neither is uncertain."""
+    config = SandboxConfig(schedule={1: "503"}, fail_rate=0)
+    async with Sandbox(config) as box, client_of(box) as client:
+        created = await client.create_customer(person(1))
+        box.state.config.drop_rate = 0.5
+        reads = [await client.request("GET", "/v2/customer-properties") for _ in range(4)]
+    assert (created.status, created.attempts, created.uncertain) == (201, 2, False)
+    assert [(r.status, r.uncertain) for r in reads] == [(200, False)] * 4
 
 
 async def test_reads_are_retried_after_a_lost_connection() -> None:
@@ -503,30 +516,17 @@ async def test_a_ready_access_token_is_used_then_replaced_with_app_credentials()
     assert client.token_requests == 1
 
 
-@web.middleware
-async def no_api_access(request: web.Request, handler: Any) -> web.StreamResponse:
-    """A plan without API access: every call but the token's is denied."""
-    if request.path.startswith("/v2/") and not request.path.endswith("/oauth2/token"):
-        body = {"logRef": "denied#1", "message": "Access denied"}
-        return web.json_response(body, status=403)
-    return await handler(request)
-
-
-def denying_sandbox() -> Sandbox:
-    box = Sandbox()
-    box.app.middlewares.insert(0, no_api_access)
-    return box
-
-
 async def test_403_stops_the_run() -> None:
-    async with denying_sandbox() as box, client_of(box) as client:
+    async with Sandbox(SandboxConfig(deny_api=True)) as box, client_of(box) as client:
         with pytest.raises(AuthError) as caught:
             await client.create_customer(person(1))
     assert caught.value.exit_code == 3
     assert str(caught.value) == (
         "HTTP 403 Access denied: Help Scout denies this account access to the API; check that "
-        "the app's user may manage customers and that the plan includes the API (logRef denied#1)"
+        f"the app's user may manage customers and that the plan includes the API (logRef "
+        f"{caught.value.log_ref})"
     )
+    assert caught.value.log_ref
 
 
 # --- 429 -----------------------------------------------------------------------------------
@@ -599,6 +599,102 @@ async def test_get_update_properties_and_entries() -> None:
     ]
     assert [p["value"] for p in customer["_embedded"]["phones"]] == ["+1 555"]
     assert {"plan", "seats", "signup-date"} <= {d["slug"] for d in definitions}
+
+
+HELD = {
+    "id": 7,
+    "firstName": "Ann",
+    "lastName": "Lee",
+    "jobTitle": "CTO",
+    "gender": "Female",
+    "_embedded": {
+        "emails": [{"id": 1, "type": "work", "value": "Ann@Example.com"}],
+        "phones": [{"id": 2, "type": "work", "value": "+1 555 0100"}],
+        "websites": [],
+        "properties": [{"slug": "seats", "value": 4}, {"slug": "vip", "value": True}],
+        "address": {"lines": ["1 Main St"], "city": "Boston", "country": "US"},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "payload, expected",
+    [
+        # what Help Scout holds already, in its own case and types: nothing to send
+        ({"firstName": "Ann", "gender": "female", "emails": [{"type": "work",
+          "value": "ann@example.com"}], "properties": {"seats": "4", "vip": "true"},
+          "address": {"lines": ["1 Main St"], "city": "Boston", "country": "US"}}, []),
+        # fields the row leaves out are not erased; only what differs is sent
+        ({"firstName": "Anna", "jobTitle": "CEO"},
+         [("firstName, jobTitle", "PATCH", "", [
+             {"op": "replace", "path": "/firstName", "value": "Anna"},
+             {"op": "replace", "path": "/jobTitle", "value": "CEO"}])]),
+        ({"properties": {"seats": 5, "plan": "pro"}},
+         [("properties", "PATCH", "/properties", [
+             {"op": "replace", "path": "/seats", "value": 5},
+             {"op": "replace", "path": "/plan", "value": "pro"}])]),
+        # new entries are added, known ones are not, a top-level phone is a phone entry
+        ({"emails": [{"type": "work", "value": "ANN@example.com"},
+                     {"type": "home", "value": "a@home.example"}],
+          "phone": "+1 555 0199", "websites": [{"value": "https://ann.example"}]},
+         [("emails", "POST", "/emails", {"type": "home", "value": "a@home.example"}),
+          ("phones", "POST", "/phones", {"type": "work", "value": "+1 555 0199"}),
+          ("websites", "POST", "/websites", {"value": "https://ann.example"})]),
+        ({"address": {"lines": ["2 Main St"], "city": "Boston", "country": "US"}},
+         [("address", "PUT", "/address",
+           {"lines": ["2 Main St"], "city": "Boston", "country": "US"})]),
+    ],
+)  # fmt: skip
+def test_changes_for_sends_only_what_differs(payload: dict, expected: list) -> None:
+    changes = [(c.what, c.method, c.path, c.body) for c in changes_for(HELD, payload)]
+    assert changes == expected
+
+
+def test_an_address_is_created_when_there_is_none() -> None:
+    held = {"id": 7, "_embedded": {}}
+    address = {"lines": ["1 Main St"], "country": "US"}
+    assert [(c.method, c.path) for c in changes_for(held, {"address": address})] == [
+        ("POST", "/address")
+    ]
+
+
+async def test_update_from_brings_the_customer_up_to_date_once() -> None:
+    """A dropped entry POST (added, no answer) starts over from a read: not added twice."""
+    async with Sandbox() as box, client_of(box) as client:
+        customer_id = box.state.seed([person(1, jobTitle="CTO")])[0]
+        payload = person(1, firstName="Anna", properties={"plan": "pro"},
+                         phones=[{"type": "work", "value": "+1 555"}])  # fmt: skip
+        first = await client.update_from(customer_id, payload)
+        again = await client.update_from(customer_id, payload)
+        customer = box.state.customers[customer_id]
+    assert (first.changed, first.error, first.status) == (
+        ["firstName", "properties", "phones"],
+        None,
+        201,
+    )
+    assert first.attempts == 4  # the read and three writes
+    assert (again.changed, again.attempts, again.status) == ([], 1, 200)
+    assert (customer["firstName"], customer["jobTitle"]) == ("Anna", "CTO")
+    assert [p["value"] for p in customer["phones"]] == ["+1 555"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+async def test_an_uncertain_entry_post_is_read_again_not_sent_twice(seed: int) -> None:
+    """Answers lost after the work (504s, drops) on reads and writes: each email added once."""
+    config = SandboxConfig(gateway_timeout_rate=0.3, drop_rate=0.2, seed=seed)
+    async with Sandbox(config) as box, client_of(box) as client:
+        customer_id = box.state.seed([person(1)])[0]
+        emails = [f"ann{i}@home.example" for i in range(4)]
+        payload = person(1, emails=[{"type": "home", "value": e} for e in emails])
+        update = await client.update_from(customer_id, payload)
+        held = [e["value"] for e in box.state.customers[customer_id]["emails"]]
+        unsure = sum(n for (method, route, status), n in box.state.stats.items()
+                     if method == "POST" and status in (504, "dropped"))  # fmt: skip
+    assert unsure > 0
+    assert sorted(held) == sorted({"ann.lee1@example.com", *held}) and len(held) <= 5
+    assert update.error is None or "no certain answer to 3 updates" in str(update.error)
+    if update.error is None:
+        assert sorted(held) == sorted(["ann.lee1@example.com", *emails])
 
 
 async def test_a_missing_customer_raises_a_404_api_error() -> None:
