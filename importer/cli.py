@@ -10,6 +10,7 @@ import contextlib
 import functools
 import json
 import math
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -224,12 +225,48 @@ def init(file: Path, output: Path | None, encoding: str | None, delimiter: str |
     "fixed and imported again with the same mapping.",
 )
 @click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The ledger (SQLite) that makes runs resumable and re-runs cheap. Default: beside the "
+    "results, RESULTS.state.sqlite. Keep it on a local disk.",
+)
+@click.option(
+    "--on-existing",
+    type=click.Choice(["skip", "update"]),
+    default="skip",
+    show_default=True,
+    help="A row imported before whose data changed, or whose customer exists already: leave "
+    "the customer as it is (skipped) or update it.",
+)
+@click.option(
+    "--check-existing",
+    is_flag=True,
+    help="Look up the emails of rows no earlier run imported, so customers created elsewhere "
+    "are not created again (a look-up per 20 rows).",
+)
+@click.option(
+    "--duplicates",
+    type=click.Choice(["error", "first", "last"]),
+    default="error",
+    show_default=True,
+    help="Rows with the same key (email): invalid after the first (error), import the first "
+    "and skip the others (first), or import the last (last).",
+)
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Send again only the rows that failed last time; the others are skipped "
+    "(reason not-retried).",
+)
+@click.option(
     "--dry-run",
     is_flag=True,
     help="Validate and print the plan (customers, requests, time at the budget); send nothing.",
 )
+@click.pass_context
 @friendly_errors
 def run(
+    ctx: click.Context,
     file: Path,
     mapping: Path,
     encoding: str | None,
@@ -242,6 +279,11 @@ def run(
     concurrency: int | None,
     max_attempts: int,
     include_source: bool,
+    state: Path | None,
+    on_existing: str,
+    check_existing: bool,
+    duplicates: str,
+    retry_failed: bool,
     dry_run: bool,
 ) -> None:
     """Import FILE: check every row, create a customer for each valid one, write the results.
@@ -249,9 +291,13 @@ def run(
     Credentials come from the environment only: HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Help
     Scout: Your Profile > My Apps), or HELPSCOUT_ACCESS_TOKEN.
 
-    Exits 0 when every row was created, 1 when some are invalid or failed (see the results), 2
-    when nothing could be attempted, 3 when the run stopped early (what finished is in the
-    results).
+    Every row is imported once, whatever happens: the state file records each row before it is
+    sent. After a crash, Ctrl-C or reboot, the same command resumes; run again later, it sends only
+    new and changed rows. Ctrl-C stops after the requests in flight (twice: at once).
+
+    Exits 0 when every row ended well, 1 when some are invalid or failed (see the results), 2
+    when nothing could be attempted (another run uses the state file, for one), 3 when the run
+    stopped early (the same command resumes it).
     """
     if dry_run:
         if not use_sandbox:
@@ -266,6 +312,7 @@ def run(
         from importer.sandbox import SandboxConfig
 
         sandbox = SandboxConfig()
+    resume = f"To resume, run the same command:\n  {command_line(ctx)}"
     with progress_bar("rows") as bar:
         bar.total = count_rows(file)
 
@@ -274,6 +321,10 @@ def run(
             bar.set_postfix(created=tally.created, failed=tally.failed, req_min=per_minute,
                             refresh=False)  # fmt: skip
             bar.update(tally.rows - bar.n)
+
+        def notice(message: str) -> None:
+            bar.clear()
+            click.echo(message, err=True)
 
         try:
             result = import_csv(
@@ -288,16 +339,28 @@ def run(
                 include_source=include_source,
                 encoding=encoding,
                 delimiter=delimiter,
+                state=state,
+                on_existing=on_existing,
+                check_existing=check_existing,
+                duplicates=duplicates,
+                retry_failed=retry_failed,
                 sandbox=sandbox,
                 progress=show,
+                notice=notice,
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # before any row was sent (reading the file)
             bar.close()
-            click.echo(f"Interrupted: what finished is in {results}", err=True)
+            click.echo(f"Interrupted before sending anything.\n{resume}", err=True)
             sys.exit(EXIT_STOPPED)
         bar.total = bar.n  # the total was counted from line breaks: an estimate
     for note in result.notes:
         click.echo(f"Warning: {note}", err=True)
+    if result.resumed:
+        click.echo(
+            "Resumed an import that had stopped: the rows it finished are reported as they "
+            "ended, not sent again.",
+            err=True,
+        )
     if use_sandbox:
         click.echo("Imported into the built-in sandbox: nothing was sent to Help Scout.", err=True)
     click.echo(result.line())
@@ -308,9 +371,32 @@ def run(
         err=True,
     )
     if result.stopped:
-        click.echo(f"Error: {result.stopped}", err=True)
-        click.echo(f"Stopped early: what finished is in {results}", err=True)
+        kept = f"{results} and {result.state}" if result.state else str(results)
+        if result.interrupted:
+            click.echo(f"Interrupted: what finished is in {kept}.", err=True)
+        else:
+            click.echo(f"Error: {result.stopped}", err=True)
+            click.echo(f"Stopped early: what finished is in {kept}.", err=True)
+        if result.state:
+            click.echo(resume, err=True)
     sys.exit(result.exit_code)
+
+
+def command_line(ctx: click.Context) -> str:
+    """The command as the user gave it (only what came from the command line, never the
+    environment, so no secret can appear), to print as the way to resume."""
+    words = ["helpscout-import", ctx.info_name or "run"]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if ctx.get_parameter_source(param.name or "") != click.core.ParameterSource.COMMANDLINE:
+            continue
+        if isinstance(param, click.Argument):
+            words.append(str(value))
+        elif isinstance(param, click.Option) and param.is_flag:
+            words.append(param.opts[-1])
+        elif isinstance(param, click.Option):
+            words += [param.opts[-1], str(value)]
+    return shlex.join(words)
 
 
 def print_plan(

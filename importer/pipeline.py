@@ -11,11 +11,13 @@ import contextlib
 import csv
 import io
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from importer.client import (
@@ -27,12 +29,13 @@ from importer.client import (
     check_api_url,
 )
 from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, EXIT_STOPPED, ConfigError, ImporterError
+from importer.ledger import Ledger, default_state_path, payload_hash
 from importer.mapping import Mapping, load_mapping
 from importer.report import Summary, open_report
 from importer.results import Outcome, ResultsWriter
 from importer.source import Chunk, CsvSource, open_csv
-from importer.upload import Job, Tally, Uploader, default_concurrency
-from importer.validate import CheckedChunk, Validator
+from importer.upload import Job, Policy, Tally, Uploader, default_concurrency
+from importer.validate import CheckedChunk, Validator, _SeenKeys
 
 if TYPE_CHECKING:
     from importer.sandbox import SandboxConfig
@@ -129,6 +132,8 @@ def validate_csv(
 # --- import ----------------------------------------------------------------------------------
 #: Rows per batch handed from the reading thread to the uploader (payloads are built per batch).
 BATCH_ROWS = 1000
+DUPLICATES = ("error", "first", "last")
+ON_EXISTING = ("skip", "update")
 
 
 @dataclass
@@ -136,8 +141,14 @@ class ImportResult(Tally):
     """What ``import_csv`` did: rows by outcome, requests, and whether the run went to the end."""
 
     results: Path | None = None
+    state: Path | None = None
+    """The ledger the run kept (None: a throwaway one, for the built-in sandbox)."""
+    resumed: bool = False
+    """The run continued an import that had stopped before its end."""
     stopped: str | None = None
-    """Why the run stopped before the end (credentials refused, access denied...), else None."""
+    """Why the run stopped before the end (interrupted, credentials refused...), else None."""
+    interrupted: bool = False
+    """Stopped by Ctrl-C or SIGTERM."""
     budget: float | None = None
     """Requests per minute the run was paced at; None when the API set no limit."""
     notes: list[str] = field(default_factory=list)
@@ -167,35 +178,62 @@ def import_csv(
     include_source: bool = False,
     encoding: str | None = None,
     delimiter: str | None = None,
+    state: str | Path | None = None,
+    on_existing: str = "skip",
+    check_existing: bool = False,
+    duplicates: str = "error",
+    retry_failed: bool = False,
     sandbox: SandboxConfig | None = None,
     progress: Callable[[Tally], None] | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> ImportResult:
-    """Create a Help Scout customer for every valid row of ``path``; write one results line per row.
+    """Import every valid row of ``path`` exactly once; write one results line per row.
 
     ``api_url`` defaults to ``HELPSCOUT_API_URL``, then https://api.helpscout.net; ``credentials``
     to the environment's (see :class:`~importer.client.Credentials`). ``rate`` is the requests per
     minute to spend; without it the budget Help Scout reports is learned from the first answer and
-    ``budget_share`` of it is used. ``sandbox`` imports into a fresh in-process sandbox instead.
+    ``budget_share`` of it is used. ``sandbox`` imports into a fresh in-process sandbox instead
+    (with a throwaway ledger unless ``state`` is given).
+
+    The ledger (``state``, default :func:`~importer.ledger.default_state_path` of ``results``)
+    makes the same call resume a run that stopped, and a later call a re-run: see
+    :mod:`importer.upload` for what happens to each row, ``on_existing`` (skip, update),
+    ``check_existing`` and ``retry_failed``. ``duplicates`` says what to do with rows whose key an
+    earlier row has: ``error`` (invalid, as the validator reports), ``first`` (import the first,
+    skip the others) or ``last`` (import the last; costs a first pass over the file).
+    ``notice`` hears one-line messages while the run goes (a stop under way).
 
     Raises :class:`~importer.errors.InputError` when nothing can be attempted (options, credentials,
-    mapping, file). Once sending has begun, everything is reported in the result: rows by outcome in
-    the results file, and ``stopped`` when the run ended early (what finished is in the file).
+    mapping, file, a state file in use by another run). Once sending has begun, everything is
+    reported in the result: rows by outcome in the results file, and ``stopped`` when the run ended
+    early (what finished is in the results and the ledger; the same call resumes).
     """
     pacer = Pacer(rate, share=budget_share)
     retry = RetryPolicy(max_attempts)
     if concurrency is not None and concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
+    if duplicates not in DUPLICATES:
+        raise ConfigError(f"--duplicates must be one of {', '.join(DUPLICATES)}")
+    if on_existing not in ON_EXISTING:
+        raise ConfigError(f"--on-existing must be one of {', '.join(ON_EXISTING)}")
+    policy = Policy(on_existing, check_existing, retry_failed)  # type: ignore[arg-type]
     workers = concurrency or default_concurrency(rate)
     if sandbox is None:
         api_url = check_api_url(api_url or os.environ.get("HELPSCOUT_API_URL") or DEFAULT_API_URL)
         credentials = credentials if credentials is not None else Credentials.from_env()
+    state_path = Path(state) if state is not None else default_state_path(results)
+    taken = {
+        Path(path).resolve(): "the file being imported",
+        Path(results).resolve(): "the results",
+    }
     if Path(results).resolve() == Path(path).resolve():
         raise ConfigError(f"{results} is the file being imported: write the results elsewhere")
+    if state is not None and state_path.resolve() in taken:
+        raise ConfigError(f"{state} is {taken[state_path.resolve()]}: keep the state elsewhere")
     source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter)
-    batches = _batches(source, mapping, include_source=include_source)
     result = ImportResult(results=Path(results), notes=list(source.warnings))
 
-    async def run(writer: ResultsWriter) -> None:
+    async def run(writer: ResultsWriter, ledger: Ledger) -> None:
         async with contextlib.AsyncExitStack() as stack:
             url, creds = api_url, credentials
             if sandbox is not None:
@@ -207,8 +245,11 @@ def import_csv(
             uploader = Uploader(
                 await stack.enter_async_context(client),
                 writer,
+                ledger,
                 concurrency=workers,
+                policy=policy,
                 progress=progress,
+                notice=notice,
             )
             try:
                 await uploader.run(batches)
@@ -218,17 +259,51 @@ def import_csv(
                 for counted in fields(Tally):
                     setattr(result, counted.name, getattr(uploader.tally, counted.name))
                 result.budget = pacer.pace
+                result.interrupted = uploader.interrupted
 
-    with ResultsWriter(results, source_columns=source.columns if include_source else None) as w:
-        asyncio.run(run(w))
+    with contextlib.ExitStack() as stack:
+        if sandbox is not None and state is None:
+            state_path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "state.sqlite"
+        else:
+            result.state = state_path
+        # The lock first: a second run on the same state must not touch the first one's results.
+        ledger = stack.enter_context(Ledger.open(state_path, source=str(path)))
+        superseded = _superseded(source, mapping) if duplicates == "last" else {}
+        batches = _batches(source, mapping, include_source=include_source, duplicates=duplicates,
+                           superseded=superseded)  # fmt: skip
+        result.resumed = ledger.begin_run(_fingerprint(Path(path))).resuming
+        columns = source.columns if include_source else None
+        with ResultsWriter(results, source_columns=columns) as writer:
+            asyncio.run(run(writer, ledger))
+        ledger.finish_run("stopped" if result.stopped else "finished")
     return result
 
 
+def _fingerprint(path: Path) -> str:
+    """The source file's size and modification time, recorded with each run."""
+    info = path.stat()
+    return f"size={info.st_size} mtime_ns={info.st_mtime_ns}"
+
+
 def _batches(
-    source: CsvSource, mapping: Mapping, *, include_source: bool
+    source: CsvSource,
+    mapping: Mapping,
+    *,
+    include_source: bool,
+    duplicates: str = "error",
+    superseded: dict[int, int] | None = None,
 ) -> Iterator[list[Job | Outcome]]:
-    """Every row in input order: a Job for each valid row, an ``invalid`` Outcome for the rest."""
-    validator = Validator(mapping)
+    """Every row in input order: a Job for each valid row to import, an Outcome for the rest.
+
+    A row's key is the mapping's (``Mapping.key_of``); a row without one is keyed by its payload's
+    hash, so that it too is imported once. A valid row whose key an earlier valid row had is
+    ``skipped`` (``duplicate``); with ``duplicates="last"``, so is a row ``superseded`` names (the
+    row a later one replaces, see :func:`_superseded`).
+    """
+    validator = Validator(mapping, duplicates=duplicates)
+    seen = _SeenKeys()
+    superseded = superseded or {}
+    same = f"the same {mapping.key_name} as row"
     for chunk in source:
         checked = validator.check(chunk)
         errors = _error_messages(checked.issues)
@@ -237,17 +312,63 @@ def _batches(
         for start in range(0, len(rows), BATCH_ROWS):
             part = rows[start : start + BATCH_ROWS]
             valid = part[~part.isin(checked.invalid)]
-            payloads = dict(mapping.payloads(checked.mapped.loc[valid]))
-            keys = {
-                row: None if pd.isna(key) else key
-                for row, key in zip(valid.tolist(), checked.keys.loc[valid].tolist(), strict=True)
-            }
-            yield [
-                Job(row, payloads[row], keys[row], cells.get(row))
-                if row in payloads
-                else Outcome(row, "invalid", error=errors.get(row, ""), source=cells.get(row))
-                for row in part.tolist()
-            ]
+            keys = checked.keys.loc[valid].tolist()
+            jobs: dict[int, Job] = {}
+            for (row, payload), key in zip(mapping.payloads(checked.mapped.loc[valid]), keys,
+                                           strict=True):  # fmt: skip
+                digest = payload_hash(payload)
+                key = f"#payload:{digest}" if pd.isna(key) else key
+                jobs[row] = Job(row, payload, key, cells.get(row), digest)
+            earlier = _earlier_rows(seen, list(jobs.values()))
+            batch: list[Job | Outcome] = []
+            for row in part.tolist():
+                job = jobs.get(row)
+                if job is None:
+                    batch.append(Outcome(row, "invalid", error=errors.get(row, ""),
+                                         source=cells.get(row)))  # fmt: skip
+                elif row in superseded or row in earlier:
+                    other = superseded.get(row) or earlier[row]
+                    batch.append(Outcome(row, "skipped", error=f"{same} {other}",
+                                         reason="duplicate", source=job.source))  # fmt: skip
+                else:
+                    batch.append(job)
+            yield batch
+
+
+def _key_hashes(keys: list[str]) -> np.ndarray:
+    return pd.util.hash_array(np.array(keys, dtype=object), categorize=False)
+
+
+def _earlier_rows(seen: _SeenKeys, jobs: list[Job]) -> dict[int, int]:
+    """The jobs whose key an earlier job of the run had: row -> that earlier row."""
+    if not jobs:
+        return {}
+    rows = np.array([job.row for job in jobs], dtype="int64")
+    first = seen.first_rows(_key_hashes([job.key for job in jobs]), rows)
+    return {int(r): int(f) for r, f in zip(rows[first > 0], first[first > 0], strict=True)}
+
+
+def _superseded(source: CsvSource, mapping: Mapping) -> dict[int, int]:
+    """For ``--duplicates last``: each valid row whose key a later valid row has -> the last one.
+
+    A first pass over the file that keeps only 64-bit key hashes and row numbers (16 bytes a row).
+    """
+    validator = Validator(mapping, duplicates="last")
+    hashes, rows = [], []
+    for chunk in source:
+        checked = validator.check(chunk)
+        keys = checked.keys.loc[checked.valid_rows].dropna()
+        hashes.append(_key_hashes(keys.tolist()))
+        rows.append(keys.index.to_numpy(dtype="int64"))
+    if not hashes:
+        return {}
+    h, r = np.concatenate(hashes), np.concatenate(rows)
+    order = np.lexsort((r, h))
+    h, r = h[order], r[order]
+    ends = np.flatnonzero(np.r_[h[1:] != h[:-1], True])  # the last row of each key
+    last = r[ends[np.searchsorted(ends, np.arange(len(h)))]]
+    earlier = last != r
+    return dict(zip(r[earlier].tolist(), last[earlier].tolist(), strict=True))
 
 
 def _error_messages(issues: pd.DataFrame) -> dict[int, str]:

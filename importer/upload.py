@@ -1,57 +1,129 @@
-"""The uploader: rows from the validator to Help Scout through N workers, outcomes to the results.
+"""The uploader: every valid row to Help Scout exactly once, whatever happens, with the ledger.
 
-The validated rows come as batches (one per CSV chunk), read in a worker thread so that mapping
-and checking the next chunk never stalls the requests in flight. Rows that will be sent become
-:class:`Job` objects in a bounded queue (so memory stays flat whatever the file's size); rows that
-will not (invalid ones) come as finished :class:`~importer.results.Outcome` objects and go straight
-to the results, which put everything back in input order.
+The validated rows come as batches from a reading thread (so mapping and checking the next chunk
+never stalls the requests in flight). Each batch is planned against the ledger as it arrives: a
+row either ends at once (invalid, skipped, or settled already by the import this run resumes) or
+becomes a :class:`Task` (create, reconcile, check, update). ``concurrency`` workers take the tasks
+in input order. Before a task's first request, it and the next tasks are marked in flight in the
+ledger (one fsync per group of ``concurrency``), so no request leaves for a row the ledger could
+forget. Outcomes are settled in the ledger (buffered) and written to the results, which put every
+row back in input order. Pacing, token refresh and retries are the client's.
 
-Pacing, token refresh and retries are the client's (:mod:`importer.client`): every worker shares
-one :class:`~importer.client.Pacer`, so a 429 stops them all.
+Decisions, from the row's ledger entry (``digest``: the row's payload hash):
 
-A :class:`Journal` (the SQLite ledger) can follow the run: it hears about each batch of jobs
-before any of them is sent, and about each outcome as it settles; a row whose request may have
-left is therefore never forgotten.
+- none: create; with ``check_existing`` look the email up first (found: ``exists``).
+- settled by this import (this run, or an unfinished one it resumes): reported as recorded, with
+  its customer id; nothing is sent (a ``failed`` one is, with ``retry_failed``).
+- ``in_flight``, ``failed``, or no customer id: an earlier create's fate is unknown or it failed:
+  *reconcile*: look the email up (exact match); found: ``created`` with that id; absent: create.
+- a customer id (created, updated, exists, skipped before): the same digest: ``skipped``
+  (``unchanged``), nothing sent; else ``on_existing="update"`` updates the customer (only what
+  differs: :meth:`~importer.client.HelpScoutClient.update_from`), else ``skipped`` (``changed``).
+- ``retry_failed``: every row but ``failed`` and ``in_flight`` ones is ``skipped``
+  (``not-retried``).
+
+An answer that leaves a create's fate unknown (no answer after the request left, 502, 504) is
+followed by a look-up, and the create is sent again only if nobody has the email, at most
+:data:`LOOKUP_ROUNDS` times. A 409 on create: the customer found is recorded as ``exists`` (or
+updated). Look-ups from every worker are batched: one search for up to :data:`LOOKUP_BATCH`
+emails (:class:`Lookups`). A row whose fate stays unknown ends ``failed`` in the results and stays
+``in_flight`` in the ledger, which the next run reconciles.
+
+Stopping: :meth:`Uploader.stop` (SIGINT or SIGTERM, when running in the main thread) stops taking
+rows and gives the requests in flight :data:`GRACE` seconds; a second stop, or the end of the grace,
+cancels them. A fatal answer (AuthError, RunStopped) cancels at once. Every row read so far still
+gets its results line: rows not sent, and rows cut off in flight, are ``failed`` with a message
+saying to run the same command, and the ledger keeps them ``in_flight`` for it to reconcile.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import math
+import signal
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal
 
 from importer.client import WRITE_COST, HelpScoutClient, Pacer, Reply
-from importer.errors import ApiError, ImporterError, RunStopped
+from importer.errors import ApiError, AuthError, ImporterError, RunStopped, TransportError
+from importer.ledger import Entry, Ledger, RunInfo, payload_hash
 from importer.results import Outcome, ResultsWriter
 
 #: Requests a worker is assumed to wait for an answer, to size the default concurrency.
 ASSUMED_LATENCY = 2.0
-#: Rows in a row that got no answer at all before the run stops (Help Scout is unreachable).
+#: Rows in a row whose fate stayed unknown before the run stops (Help Scout is unreachable).
 LOST_IN_A_ROW = 20
+#: Emails per search request (``(email:("a" OR "b" ...))``).
+LOOKUP_BATCH = 20
+#: Seconds a look-up waits for others to share its search request.
+LOOKUP_WINDOW = 0.02
+#: Creates sent for one row whose answers left its fate unknown, each followed by a look-up.
+LOOKUP_ROUNDS = 3
+#: Seconds a stopped run waits for the requests in flight.
+GRACE = 5.0
+
+RERUN = "run the same command, which looks it up before sending it again"
+NOT_SENT = "not sent: the run stopped; run the same command to resume"
+CUT_OFF = f"the run stopped before this row finished: it may have been created; {RERUN}"
+NO_RESOURCE_ID = "created, but Help Scout sent no Resource-ID"
+
+Action = Literal["create", "reconcile", "check", "update"]
 
 
 @dataclass
 class Job:
-    """One row to send."""
+    """One valid row to import."""
 
     row: int
     payload: dict[str, Any]
-    key: str | None = None
+    key: str
     """What identifies the row across runs (the ledger's key)."""
     source: Sequence[str] | None = None
+    digest: str = ""
+    """The payload's hash (computed when not given)."""
+
+    def __post_init__(self) -> None:
+        if not self.digest:
+            self.digest = payload_hash(self.payload)
 
 
-class Journal(Protocol):
-    """Something that records the run as it goes (the ledger)."""
+@dataclass(frozen=True)
+class Policy:
+    """What a run does with rows that the ledger or Help Scout knows already."""
 
-    def sending(self, jobs: Sequence[Job]) -> None:
-        """Called with a batch of jobs before any of them is sent."""
+    on_existing: Literal["skip", "update"] = "skip"
+    check_existing: bool = False
+    """Look up the emails of rows the ledger does not know before creating them."""
+    retry_failed: bool = False
+    """Send only the rows that failed (and those whose fate is unknown); skip the others."""
 
-    def settled(self, outcome: Outcome) -> None:
-        """Called as each sent row ends."""
+
+@dataclass
+class Task:
+    """A row that needs requests, and what to do."""
+
+    job: Job
+    action: Action
+    customer_id: str | None = None
+    """The customer an update changes."""
+    sent_digest: str | None = None
+    """Reconcile: the hash of what the earlier run sent, recorded if the customer is found."""
+    marked: bool = False
+    attempts: int = 0
+
+    @property
+    def row(self) -> int:
+        return self.job.row
+
+
+class _Unknown(Exception):
+    """The row's fate could not be learnt: it stays in flight in the ledger."""
 
 
 @dataclass
@@ -65,6 +137,7 @@ class Tally:
     invalid: int = 0
     failed: int = 0
     requests: int = 0
+    lookups: int = 0
     rate_limited: int = 0
     seconds: float = 0.0
 
@@ -96,106 +169,437 @@ def default_concurrency(rate: float | None) -> int:
     return max(2, min(64, math.ceil(creates_per_second * ASSUMED_LATENCY) + 2))
 
 
-def outcome_of(job: Job, reply: Reply) -> Outcome:
-    """The results line for a create's reply."""
-    base = {"row": job.row, "attempts": reply.attempts, "source": job.source}
-    if reply.ok:
-        return Outcome(
-            status="created",
-            customer_id=reply.resource_id,
-            http_status=reply.status,
-            error="" if reply.resource_id else "created, but Help Scout sent no Resource-ID",
-            **base,
-        )
-    error = reply.error
+def email_of(payload: dict[str, Any]) -> str | None:
+    """The email a customer is looked up by (the first), or None when it cannot be searched."""
+    emails = payload.get("emails") or ()
+    email = str(emails[0].get("value") or "").strip().lower() if emails else ""
+    return email if email and '"' not in email else None
+
+
+def recorded(job: Job, entry: Entry) -> Outcome:
+    """The results line of a row the ledger holds as settled by this import."""
+    status, reason, error = "failed", "", entry.last_error or ""
+    if entry.status in ("created", "updated"):
+        status = entry.status
+    elif entry.status == "exists":
+        status, reason, error = "skipped", "exists", ""
+    elif entry.status == "skipped":
+        status, reason, error = "skipped", entry.last_error or "", ""
+    return Outcome(job.row, status, entry.customer_id, entry.http_status, error, entry.log_ref,
+                   entry.attempts, reason, job.source)  # fmt: skip
+
+
+def error_text(error: ApiError | TransportError | None) -> str:
+    """An API error as one results cell: the message, then the field errors."""
     if isinstance(error, ApiError):
         fields = "; ".join(str(e) for e in error.field_errors)
-        text = f"{error.message}: {fields}" if fields else error.message
-        return Outcome(
-            status="failed", http_status=error.status, error=text, log_ref=error.log_ref, **base
-        )
-    return Outcome(status="failed", error=str(error), **base)
+        return f"{error.message}: {fields}" if fields else error.message
+    return str(error or "")
+
+
+class Lookups:
+    """Finds customers by exact email for every worker: one search for up to ``batch`` emails."""
+
+    def __init__(
+        self, client: HelpScoutClient, *, batch: int = LOOKUP_BATCH, window: float = LOOKUP_WINDOW
+    ) -> None:
+        self.client = client
+        self.batch = batch
+        self.window = window
+        self._waiting: dict[str, list[asyncio.Future[str | None]]] = {}
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def find(self, email: str) -> str | None:
+        """The id of the newest customer with exactly this email, or None when nobody has it.
+
+        Raises what the search raised (ApiError, TransportError, AuthError).
+        """
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(email.lower(), []).append(future)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await future
+
+    def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(self.window)  # let other workers' look-ups join this search
+        while self._waiting:
+            emails = list(itertools.islice(self._waiting, self.batch))
+            waiting = {email: self._waiting.pop(email) for email in emails}
+            try:
+                found = await self.client.find_customers_by_email(emails, batch=len(emails))
+            except ImporterError as exc:
+                for futures in waiting.values():
+                    for future in futures:
+                        if not future.done():
+                            future.set_exception(exc)
+                continue
+            for email, futures in waiting.items():
+                newest = max(found.get(email, ()), key=lambda c: int(c["id"]), default=None)
+                for future in futures:
+                    if not future.done():
+                        future.set_result(None if newest is None else str(newest["id"]))
 
 
 class Uploader:
-    """Sends jobs with ``concurrency`` workers; every row's outcome goes to ``results``."""
+    """Imports planned rows with ``concurrency`` workers, recording everything in ``ledger``.
+
+    The ledger must be open with a run begun (``ledger.begin_run``); ``notice`` hears one-line
+    messages for the user (a stop under way).
+    """
 
     def __init__(
         self,
         client: HelpScoutClient,
         results: ResultsWriter,
+        ledger: Ledger,
         *,
         concurrency: int,
-        journal: Journal | None = None,
+        policy: Policy | None = None,
         progress: Progress | None = None,
+        notice: Callable[[str], None] | None = None,
+        grace: float = GRACE,
     ) -> None:
+        if ledger.run is None:
+            raise RuntimeError("begin the ledger's run before uploading")
         self.client = client
         self.results = results
+        self.ledger = ledger
+        self.run_info: RunInfo = ledger.run
         self.concurrency = concurrency
-        self.journal = journal
+        self.policy = policy or Policy()
         self.progress = progress
+        self.notice = notice
+        self.grace = grace
         self.tally = Tally()
-        self._lost_in_a_row = 0
+        self.interrupted = False
+        self._lookups = Lookups(client)
+        self._backlog: deque[Task | Outcome] = deque()
+        self._current: dict[int, Task | None] = {}
+        self._workers: list[asyncio.Task[None]] = []
+        self._refill = asyncio.Lock()
+        self._reading: asyncio.Future[Sequence[Job | Outcome] | None] | None = None
+        self._batches: Iterator[Sequence[Job | Outcome]] = iter(())
+        self._exhausted = False
+        self._stopping = False
+        self._grace_timer: asyncio.TimerHandle | None = None
+        self._unknown_in_a_row = 0
         self._started = time.monotonic()
 
+    # --- running --------------------------------------------------------------------------------
     async def run(self, batches: Iterable[Sequence[Job | Outcome]]) -> Tally:
-        """Send every job of every batch; raises what stopped the run (AuthError, RunStopped)."""
+        """Import every row of every batch; raises what stopped the run (AuthError, RunStopped)."""
         self._started = time.monotonic()
-        queue: asyncio.Queue[Job | None] = asyncio.Queue(self.concurrency * 2)
-        try:
-            async with asyncio.TaskGroup() as group:
-                for _ in range(self.concurrency):
-                    group.create_task(self._work(queue))
-                await self._feed(iter(batches), queue)
-                for _ in range(self.concurrency):
-                    await queue.put(None)
-        except ExceptionGroup as failures:
-            stop = next((e for e in failures.exceptions if isinstance(e, ImporterError)), None)
-            if stop is None:
-                raise
-            raise stop from None
-        finally:
-            self._update_tally()
+        self._batches = iter(batches)
+        self._reading = self._read_next()
+        self._workers = [asyncio.create_task(self._work(i)) for i in range(self.concurrency)]
+        failure: BaseException | None = None
+        with self._signals():
+            try:
+                done, _ = await asyncio.wait(self._workers, return_when=asyncio.FIRST_EXCEPTION)
+                failure = next(
+                    (t.exception() for t in done if not t.cancelled() and t.exception()), None
+                )
+                if failure is not None:
+                    self._cancel_all()
+                await asyncio.wait(self._workers)
+            finally:
+                self._cancel_all()
+                self._lookups.close()
+                self._reading.cancel()
+                if self._grace_timer is not None:
+                    self._grace_timer.cancel()
+                self._write_leftovers()
+                self._update_tally()
+        if failure is not None:
+            raise failure
+        if self.interrupted:
+            raise RunStopped("interrupted")
         return self.tally
 
-    async def _feed(self, batches: Iterator[Sequence[Job | Outcome]], queue: asyncio.Queue) -> None:
-        while (batch := await asyncio.to_thread(next, batches, None)) is not None:
-            jobs = [item for item in batch if isinstance(item, Job)]
-            if self.journal is not None and jobs:
-                self.journal.sending(jobs)
-            for item in batch:
-                self.results.expect(item.row)
-                if isinstance(item, Job):
-                    await queue.put(item)
-                else:
-                    self._settle(item)
+    def stop(self) -> None:
+        """Stop taking rows; the requests in flight get ``grace`` seconds (a second stop: none)."""
+        self.interrupted = True
+        if self._stopping:
+            self._cancel_all()
+            return
+        self._stopping = True
+        if self.notice is not None:
+            self.notice(
+                f"Stopping: waiting up to {self.grace:g} s for the requests in flight "
+                "(press Ctrl-C again to stop at once)"
+            )
+        for slot, worker in enumerate(self._workers):
+            if self._current.get(slot) is None:
+                worker.cancel()
+        loop = asyncio.get_running_loop()
+        self._grace_timer = loop.call_later(self.grace, self._cancel_all)
 
-    async def _work(self, queue: asyncio.Queue) -> None:
-        while (job := await queue.get()) is not None:
-            reply = await self.client.create_customer(job.payload)
-            outcome = outcome_of(job, reply)
-            self._settle(outcome)
-            if self.journal is not None:
-                self.journal.settled(outcome)
-            if reply.ok or reply.status:
-                self._lost_in_a_row = 0
-                continue
-            self._lost_in_a_row += 1
-            if self._lost_in_a_row >= LOST_IN_A_ROW:
+    def _cancel_all(self) -> None:
+        for worker in self._workers:
+            worker.cancel()
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        """SIGINT and SIGTERM call :meth:`stop` (main thread only); the old handlers come back."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        for sig in previous:
+            loop.add_signal_handler(sig, self.stop)
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                loop.remove_signal_handler(sig)
+                signal.signal(sig, handler)
+
+    async def _work(self, slot: int) -> None:
+        while not self._stopping and (task := await self._next_task()) is not None:
+            self._current[slot] = task
+            if not task.marked:
+                self._mark(task)
+            try:
+                outcome = await self._perform(task)
+                self._unknown_in_a_row = 0
+            except _Unknown as unknown:
+                outcome = self._outcome(task, "failed", error=str(unknown))
+                self._unknown_in_a_row += 1
+            self._current[slot] = None
+            self._emit(outcome)
+            if self._unknown_in_a_row >= LOST_IN_A_ROW:
                 raise RunStopped(
-                    f"{self._lost_in_a_row} rows in a row got no answer from "
-                    f"{self.client.api_url} ({reply.error}): check the network and the API URL"
+                    f"{self._unknown_in_a_row} rows in a row got no certain answer from "
+                    f"{self.client.api_url} ({outcome.error}): check the network and the API URL"
                 )
 
-    def _settle(self, outcome: Outcome) -> None:
+    # --- rows in, in input order ----------------------------------------------------------------
+    def _read_next(self) -> asyncio.Future[Sequence[Job | Outcome] | None]:
+        return asyncio.ensure_future(asyncio.to_thread(next, self._batches, None))
+
+    async def _next_task(self) -> Task | None:
+        """The next row that needs requests; the rows before it that need none are written."""
+        while True:
+            while self._backlog:
+                item = self._backlog.popleft()
+                self.results.expect(item.row)
+                if isinstance(item, Task):
+                    return item
+                self._emit(item)
+            if self._exhausted or self._stopping:
+                return None
+            async with self._refill:
+                if self._backlog or self._exhausted or self._stopping:
+                    continue
+                assert self._reading is not None
+                batch = await self._reading
+                if batch is None:
+                    self._exhausted = True
+                else:
+                    self._reading = self._read_next()  # read ahead while this batch is sent
+                    self._backlog.extend(self._plan(batch))
+
+    def _mark(self, task: Task) -> None:
+        """Mark ``task`` and the next unmarked tasks (``concurrency`` in all) in flight, durably."""
+        following = (t for t in self._backlog if isinstance(t, Task) and not t.marked)
+        group = [task, *itertools.islice(following, self.concurrency - 1)]
+        self.ledger.mark_in_flight([(t.job.key, t.job.row, t.job.digest) for t in group])
+        for t in group:
+            t.marked = True
+
+    def _plan(self, batch: Sequence[Job | Outcome]) -> list[Task | Outcome]:
+        jobs = [item for item in batch if isinstance(item, Job)]
+        known = self.ledger.get_many([job.key for job in jobs]) if jobs else {}
+        return [
+            self._decide(item, known.get(item.key)) if isinstance(item, Job) else item
+            for item in batch
+        ]
+
+    def _decide(self, job: Job, entry: Entry | None) -> Task | Outcome:
+        """What to do with a valid row, from its ledger entry (see the module's docstring)."""
+        policy = self.policy
+        if entry is None:
+            if policy.retry_failed:
+                return self._skipped(job, "not-retried")
+            return Task(job, "check" if policy.check_existing else "create")
+        unsettled = entry.status in ("in_flight", "failed")
+        retry = entry.status == "failed" and policy.retry_failed
+        if entry.status != "in_flight" and self.run_info.owns(entry) and not retry:
+            return recorded(job, entry)
+        if policy.retry_failed and not unsettled:
+            return self._skipped(job, "not-retried", entry)
+        if entry.customer_id is None:
+            return Task(job, "reconcile", sent_digest=entry.payload_hash)
+        if job.digest == entry.payload_hash:
+            return self._skipped(job, "unchanged", entry)
+        if policy.on_existing == "update":
+            return Task(job, "update", customer_id=entry.customer_id)
+        return self._skipped(job, "changed", entry)
+
+    def _skipped(self, job: Job, reason: str, entry: Entry | None = None) -> Outcome:
+        """A row that needs no request; an entry left in flight (a stopped update) is settled."""
+        customer_id = entry.customer_id if entry is not None else None
+        if entry is not None and entry.status == "in_flight":
+            self.ledger.settle(job.key, status="skipped", error=reason, attempts=0, row=job.row)
+        return Outcome(job.row, "skipped", customer_id, reason=reason, source=job.source)
+
+    # --- one row's requests ---------------------------------------------------------------------
+    async def _perform(self, task: Task) -> Outcome:
+        """Do what ``task`` says; raises _Unknown when the row's fate cannot be learnt."""
+        if task.action == "update":
+            assert task.customer_id is not None
+            return await self._update(task, task.customer_id)
+        if task.action == "reconcile" or (task.action == "check" and email_of(task.job.payload)):
+            found = await self._look_up(task, f"{task.action} before creating")
+            if found is not None and task.action == "reconcile":
+                return self._settle(task, "created", customer_id=found, digest=task.sent_digest)
+            if found is not None:
+                return await self._existing(task, found, None)
+        return await self._create(task)
+
+    async def _create(self, task: Task) -> Outcome:
+        reply: Reply | None = None
+        for round_ in range(1, LOOKUP_ROUNDS + 1):
+            reply = await self.client.create_customer(task.job.payload)
+            task.attempts += reply.attempts
+            if reply.ok:
+                found = reply.resource_id
+                return self._settle(task, "created", customer_id=found, http_status=reply.status,
+                                    error="" if found else NO_RESOURCE_ID)  # fmt: skip
+            if reply.status == 409:
+                found = await self._look_up(task, "the create answered 409")
+                if found is None:
+                    return self._failed(task, reply)
+                if round_ > 1:  # an earlier create of ours did it after all
+                    return self._settle(task, "created", customer_id=found)
+                return await self._existing(task, found, reply.status)
+            if not reply.uncertain:
+                return self._failed(task, reply)
+            found = await self._look_up(task, f"the create got no certain answer ({reply.error})")
+            if found is not None:
+                return self._settle(task, "created", customer_id=found)
+        assert reply is not None
+        raise _Unknown(
+            f"{LOOKUP_ROUNDS} creates got no certain answer ({reply.error}) and the customer "
+            f"was not found after any of them: it may have been created; {RERUN}"
+        )
+
+    async def _look_up(self, task: Task, why: str) -> str | None:
+        email = email_of(task.job.payload)
+        if email is None:
+            raise _Unknown(
+                f"{why}: it may have been created, and a row without a searchable email cannot "
+                "be looked up: check in Help Scout"
+            )
+        try:
+            return await self._lookups.find(email)
+        except AuthError:
+            raise
+        except (ApiError, TransportError) as exc:
+            raise _Unknown(
+                f"{why}; looking it up failed ({exc}): it may have been created; {RERUN}"
+            ) from None
+
+    async def _existing(self, task: Task, customer_id: str, http_status: int | None) -> Outcome:
+        """A customer that has the row's email was there before: record it, or update it."""
+        if self.policy.on_existing == "update":
+            return await self._update(task, customer_id)
+        return self._settle(task, "exists", customer_id=customer_id, http_status=http_status)
+
+    async def _update(self, task: Task, customer_id: str) -> Outcome:
+        update = await self.client.update_from(customer_id, task.job.payload)
+        task.attempts += update.attempts
+        if update.error is not None:
+            error = error_text(update.error)
+            if update.status == 404:
+                error = f"customer {customer_id} is no longer in Help Scout: {error}"
+            log_ref = update.error.log_ref if isinstance(update.error, ApiError) else None
+            status = update.status or None
+            return self._settle(task, "failed", customer_id=customer_id, http_status=status,
+                                error=error, log_ref=log_ref)  # fmt: skip
+        if not update.changed:
+            return self._settle(task, "skipped", customer_id=customer_id, error="unchanged")
+        return self._settle(task, "updated", customer_id=customer_id, http_status=update.status)
+
+    def _failed(self, task: Task, reply: Reply) -> Outcome:
+        log_ref = reply.error.log_ref if isinstance(reply.error, ApiError) else None
+        return self._settle(task, "failed", http_status=reply.status or None,
+                            error=error_text(reply.error), log_ref=log_ref)  # fmt: skip
+
+    def _settle(
+        self,
+        task: Task,
+        status: Literal["created", "updated", "skipped", "failed", "exists"],
+        *,
+        customer_id: str | None = None,
+        http_status: int | None = None,
+        error: str = "",
+        log_ref: str | None = None,
+        digest: str | None = "",
+    ) -> Outcome:
+        """Record the row's outcome in the ledger, and give its results line.
+
+        ``digest`` is the hash Help Scout now holds: the row's (default) when it was created or
+        updated from it; another (reconciled rows); None to keep the recorded one (failures).
+        """
+        job = task.job
+        if digest == "":
+            digest = None if status == "failed" else job.digest
+        self.ledger.settle(job.key, status=status, attempts=task.attempts, customer_id=customer_id,
+                           http_status=http_status, error=error or None, log_ref=log_ref,
+                           row=job.row, payload_hash=digest)  # fmt: skip
+        if status == "exists":
+            return self._outcome(task, "skipped", customer_id, http_status, reason="exists")
+        if status == "skipped":
+            return self._outcome(task, "skipped", customer_id, http_status, reason=error)
+        return self._outcome(task, status, customer_id, http_status, error, log_ref)
+
+    def _outcome(
+        self,
+        task: Task,
+        status: Literal["created", "updated", "skipped", "failed"],
+        customer_id: str | None = None,
+        http_status: int | None = None,
+        error: str = "",
+        log_ref: str | None = None,
+        reason: str = "",
+    ) -> Outcome:
+        job = task.job
+        return Outcome(job.row, status, customer_id, http_status, error, log_ref, task.attempts,
+                       reason, job.source)  # fmt: skip
+
+    # --- rows out -------------------------------------------------------------------------------
+    def _emit(self, outcome: Outcome) -> None:
         self.tally.count(outcome)
         self.results.add(outcome)
         if self.progress is not None:
             self._update_tally()
             self.progress(self.tally)
 
+    def _write_leftovers(self) -> None:
+        """After a stop: a results line for every row read but not finished (the ledger keeps
+        them in flight; the resumed run reconciles them)."""
+        for slot, task in self._current.items():
+            if task is not None:
+                self._current[slot] = None
+                self._emit(
+                    self._outcome(task, "failed", error=CUT_OFF if task.marked else NOT_SENT)
+                )
+        while self._backlog:
+            item = self._backlog.popleft()
+            self.results.expect(item.row)
+            self._emit(
+                self._outcome(item, "failed", error=NOT_SENT) if isinstance(item, Task) else item
+            )
+
     def _update_tally(self) -> None:
         self.tally.requests = self.client.requests
+        self.tally.lookups = self.client.lookups
         self.tally.rate_limited = self.client.rate_limited
         self.tally.seconds = time.monotonic() - self._started
 

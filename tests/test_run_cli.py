@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import csv
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from test_client import no_api_access, short_minutes
+from test_client import short_minutes
 
 from importer.cli import duration, main
 from importer.pipeline import import_csv
@@ -29,14 +30,12 @@ NO_ENV = {name: None for name in ("HELPSCOUT_APP_ID", "HELPSCOUT_APP_SECRET",
 
 
 @contextlib.contextmanager
-def serving(config: SandboxConfig | None = None, *, deny: bool = False) -> Iterator[Sandbox]:
+def serving(config: SandboxConfig | None = None) -> Iterator[Sandbox]:
     """The sandbox on 127.0.0.1, run by its own event loop in a thread (the CLI runs its own)."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     box = Sandbox(config)
-    if deny:
-        box.app.middlewares.insert(0, no_api_access)
     asyncio.run_coroutine_threadsafe(box.__aenter__(), loop).result(10)
     try:
         yield box
@@ -167,17 +166,26 @@ def test_an_access_token_from_the_environment(tmp_path: Path) -> None:
 # --- stopping ------------------------------------------------------------------------------
 def test_403_stops_with_exit_3(tmp_path: Path) -> None:
     results = tmp_path / "results.csv"
-    with serving(deny=True) as box:
+    with serving(SandboxConfig(deny_api=True)) as box:
         result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env_of(box))
     assert result.exit_code == 3
-    assert result.stderr.splitlines()[-2:] == [
-        "Error: HTTP 403 Access denied: Help Scout denies this account access to the API; check "
-        "that the app's user may manage customers and that the plan includes the API "
-        "(logRef denied#1)",
-        f"Stopped early: what finished is in {results}",
+    stderr = result.stderr.splitlines()
+    assert re.fullmatch(
+        r"Error: HTTP 403 Access denied: Help Scout denies this account access to the API; check "
+        r"that the app's user may manage customers and that the plan includes the API "
+        r"\(logRef \S+#\d+\)",
+        stderr[-4],
+    )
+    assert stderr[-3:] == [
+        f"Stopped early: what finished is in {results} and {tmp_path / 'results.state.sqlite'}.",
+        "To resume, run the same command:",
+        f"  helpscout-import run {SAMPLE} --mapping {EXAMPLE} --output {results}",
     ]
-    written = [int(x["row"]) for x in read(results)]
-    assert written == sorted(written) and set(written) <= set(INVALID_ROWS)
+    lines = read(results)
+    assert [int(x["row"]) for x in lines] == list(range(1, 41))  # every row has its line
+    assert [int(x["row"]) for x in lines if x["status"] == "invalid"] == INVALID_ROWS
+    assert {x["status"] for x in lines if int(x["row"]) not in INVALID_ROWS} == {"failed"}
+    assert box.state.customers == {}
 
 
 def test_wrong_credentials_stop_with_exit_3(tmp_path: Path) -> None:
@@ -186,7 +194,7 @@ def test_wrong_credentials_stop_with_exit_3(tmp_path: Path) -> None:
         env = env_of(box, HELPSCOUT_APP_SECRET="wrong-s3cret")
         result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env)
     assert result.exit_code == 3
-    assert result.stderr.splitlines()[-2] == (
+    assert result.stderr.splitlines()[-4] == (
         "Error: HTTP 401 Bad client credentials: check HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET "
         "(Help Scout: Your Profile > My Apps)"
     )
@@ -296,14 +304,16 @@ def test_no_secret_or_token_in_any_output_log_or_file(
             out = tmp_path / f"results{n}.csv"
             result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", out, *extra, env=env_of(box))
             outputs += [result.output, repr(result.exception)]
-    with serving(deny=True) as box:
+    with serving(SandboxConfig(deny_api=True)) as box:
         result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", tmp_path / "r.csv", env=env_of(box))
         outputs += [result.output]
     assert len(tokens) >= 3
-    files = [p.read_text(encoding="utf-8") for p in tmp_path.iterdir()]
-    everything = "\n".join([*outputs, *files, caplog.text])
+    assert {p.suffix for p in tmp_path.iterdir()} == {".csv", ".sqlite", ".lock"}
+    files = b"\n".join(p.read_bytes() for p in tmp_path.iterdir())  # the ledgers too
+    everything = "\n".join([*outputs, caplog.text])
     for needle in [secret, *tokens]:
         assert needle not in everything
+        assert needle.encode() not in files
 
 
 # --- the library form ----------------------------------------------------------------------

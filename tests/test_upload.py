@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import csv
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_client import denying_sandbox, person
+from aiohttp import web
+from test_client import person
 
 from importer.client import Credentials, HelpScoutClient, Pacer, RetryPolicy
 from importer.errors import AuthError, RunStopped
+from importer.ledger import Ledger, default_state_path
 from importer.results import Outcome, ResultsWriter, header
 from importer.sandbox import Sandbox, SandboxConfig
 from importer.upload import (
+    CUT_OFF,
     LOST_IN_A_ROW,
+    NOT_SENT,
     Job,
     Tally,
     Uploader,
@@ -32,22 +37,32 @@ def read(path: Path) -> list[dict[str, str]]:
 
 
 def jobs(rows: Sequence[int], **fields: Any) -> list[Job]:
-    return [Job(row, person(row, **fields), key=f"ann.lee{row}@example.com") for row in rows]
+    return [Job(row, person(row, **fields), f"ann.lee{row}@example.com") for row in rows]
 
 
 async def upload(
     box: Sandbox, batches: list[list[Job | Outcome]], path: Path, **options: Any
 ) -> tuple[Uploader, list[dict[str, str]]]:
+    """One run into ``box``, with the ledger beside ``path``; returns the results' lines."""
     client = HelpScoutClient(box.url, Credentials(box.app_id, box.app_secret), retry=FAST)
     options.setdefault("concurrency", 4)
-    with ResultsWriter(path) as results:
-        async with client:
-            uploader = Uploader(client, results, **options)
-            try:
-                await uploader.run(batches)
-            finally:
-                results.close()
+    with Ledger.open(default_state_path(path), source="customers.csv") as ledger:
+        ledger.begin_run("fp")
+        with ResultsWriter(path) as results:
+            async with client:
+                uploader = Uploader(client, results, ledger, **options)
+                try:
+                    await uploader.run(batches)
+                finally:
+                    results.close()
+                    ledger.finish_run("stopped" if uploader.interrupted else "finished")
     return uploader, read(path)
+
+
+def ledger_rows(path: Path) -> dict[str, tuple[str, str | None]]:
+    """key -> (status, customer_id) as committed in the ledger beside ``path``."""
+    with sqlite3.connect(default_state_path(path)) as db:
+        return {k: (s, c) for k, s, c in db.execute("SELECT key, status, customer_id FROM rows")}
 
 
 # --- the results file ----------------------------------------------------------------------
@@ -143,47 +158,59 @@ async def test_500_and_503_are_retried_to_success(tmp_path: Path) -> None:
     assert uploader.tally.requests == 40 + faults
 
 
-async def test_the_journal_hears_of_each_batch_before_any_of_it_is_sent(tmp_path: Path) -> None:
-    async with Sandbox() as box:
+async def test_each_row_is_marked_in_the_ledger_before_its_create_leaves(tmp_path: Path) -> None:
+    """The sandbox reads the ledger (another connection: only what was committed) as each create
+    arrives: the row is already there, in flight."""
+    path = tmp_path / "r.csv"
+    seen: list[tuple[str, str]] = []
 
-        class Journal:
-            def __init__(self) -> None:
-                self.events: list[tuple[str, Any, int]] = []
+    @web.middleware
+    async def peek(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.method == "POST" and request.path == "/v2/customers":
+            email = (await request.json())["emails"][0]["value"]
+            seen.append((email, ledger_rows(path).get(email, ("absent", None))[0]))
+        return await handler(request)
 
-            def sending(self, batch: Sequence[Job]) -> None:
-                self.events.append(("sending", [j.key for j in batch], len(box.state.customers)))
-
-            def settled(self, outcome: Outcome) -> None:
-                self.events.append(("settled", outcome.row, len(box.state.customers)))
-
-        journal = Journal()
-        batches: list[list[Job | Outcome]] = [jobs(range(1, 6)), jobs(range(6, 11))]
-        await upload(box, batches, tmp_path / "r.csv", journal=journal)
-    sendings = [(keys, seen) for kind, keys, seen in journal.events if kind == "sending"]
-    assert sendings[0] == ([f"ann.lee{r}@example.com" for r in range(1, 6)], 0)
-    assert sendings[1][0] == [f"ann.lee{r}@example.com" for r in range(6, 11)]
-    assert sendings[1][1] <= 5  # nothing of the second batch had reached the sandbox
-    assert sorted(row for kind, row, _ in journal.events if kind == "settled") == list(range(1, 11))
+    box = Sandbox()
+    box.app.middlewares.insert(0, peek)
+    async with box:
+        _, lines = await upload(box, [jobs(range(1, 6)), jobs(range(6, 31))], path, concurrency=8)
+    assert sorted(email for email, _ in seen) == sorted(f"ann.lee{r}@example.com" for r in
+                                                         range(1, 31))  # fmt: skip
+    assert {status for _, status in seen} == {"in_flight"}
+    assert ledger_rows(path) == {
+        f"ann.lee{line['row']}@example.com": ("created", line["customer_id"]) for line in lines
+    }
 
 
-async def test_403_stops_the_run_and_keeps_what_finished(tmp_path: Path) -> None:
-    async with denying_sandbox() as box:
+async def test_403_stops_the_run_and_every_row_read_gets_its_line(tmp_path: Path) -> None:
+    batches: list[list[Job | Outcome]] = [[*jobs(range(1, 20)), Outcome(20, "invalid")]]
+    async with Sandbox(SandboxConfig(deny_api=True)) as box:
         with pytest.raises(AuthError, match="HTTP 403 Access denied"):
-            await upload(box, [jobs(range(1, 20))], tmp_path / "r.csv")
-    assert read(tmp_path / "r.csv") == []
-
-
-async def test_a_run_with_no_answers_stops(tmp_path: Path) -> None:
-    """Every connection drops after the work: no create is sent twice, and the run gives up."""
-    config = SandboxConfig(drop_rate=1.0)
-    async with Sandbox(config) as box:
-        with pytest.raises(RunStopped, match=f"{LOST_IN_A_ROW} rows in a row got no answer"):
-            await upload(box, [jobs(range(1, 100))], tmp_path / "r.csv", concurrency=2)
-        created = len(box.state.customers)
+            await upload(box, batches, tmp_path / "r.csv")
     lines = read(tmp_path / "r.csv")
-    assert created == len(lines) >= LOST_IN_A_ROW
-    assert {(line["status"], line["attempts"]) for line in lines} == {("failed", "1")}
-    assert "the customer may have been created" in lines[0]["error"]
+    assert [line["row"] for line in lines] == [str(r) for r in range(1, 21)]
+    errors = {line["error"] for line in lines[:19]}
+    assert errors <= {CUT_OFF, NOT_SENT} and NOT_SENT in errors
+    assert lines[19]["status"] == "invalid"
+    # marked rows stay in flight: the resumed run looks them up before sending them
+    assert {status for status, _ in ledger_rows(tmp_path / "r.csv").values()} == {"in_flight"}
+
+
+async def test_a_run_with_no_answers_stops_and_creates_nobody_twice(tmp_path: Path) -> None:
+    """Every connection drops after the work: each create is looked up (the look-ups drop too),
+    never sent again, and after LOST_IN_A_ROW such rows the run gives up."""
+    async with Sandbox(SandboxConfig(drop_rate=1.0)) as box:
+        with pytest.raises(RunStopped, match=f"{LOST_IN_A_ROW} rows in a row got no certain"):
+            await upload(box, [jobs(range(1, 100))], tmp_path / "r.csv", concurrency=2)
+        creates = box.state.stats["POST", "/v2/customers", "dropped"]
+        emails = [c["emails"][0]["value"] for c in box.state.customers.values()]
+    lines = read(tmp_path / "r.csv")
+    assert len(emails) == len(set(emails)) == creates >= LOST_IN_A_ROW
+    assert [line["row"] for line in lines] == [str(r) for r in range(1, 100)]
+    assert {line["status"] for line in lines} == {"failed"}
+    assert "looking it up failed" in lines[0]["error"]
+    assert set(ledger_rows(tmp_path / "r.csv").values()) == {("in_flight", None)}
 
 
 async def test_the_pace_comes_from_the_pacer(tmp_path: Path) -> None:
@@ -192,8 +219,10 @@ async def test_the_pace_comes_from_the_pacer(tmp_path: Path) -> None:
         client = HelpScoutClient(box.url, Credentials(box.app_id, box.app_secret), pacer=Pacer(600))
         with ResultsWriter(tmp_path / "r.csv") as results:
             async with client:
-                uploader = Uploader(client, results, concurrency=6)
-                tally = await uploader.run([jobs(range(1, 13))])
+                with Ledger.open(tmp_path / "state.sqlite", source="x.csv") as ledger:
+                    ledger.begin_run("fp")
+                    uploader = Uploader(client, results, ledger, concurrency=6)
+                    tally = await uploader.run([jobs(range(1, 13))])
     assert tally.created == 12
     assert tally.seconds >= (24 - 9.8) / 9.8
 
