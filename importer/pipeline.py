@@ -319,7 +319,7 @@ def _batches(
                 digest = payload_hash(payload)
                 key = f"#payload:{digest}" if pd.isna(key) else key
                 jobs[row] = Job(row, payload, key, cells.get(row), digest)
-            earlier = _earlier_rows(seen, list(jobs.values()))
+            earlier = _earlier_rows(seen, [j for j in jobs.values() if j.row not in superseded])
             batch: list[Job | Outcome] = []
             for row in part.tolist():
                 job = jobs.get(row)

@@ -114,6 +114,9 @@ class Task:
     """The customer an update changes."""
     sent_digest: str | None = None
     """Reconcile: the hash of what the earlier run sent, recorded if the customer is found."""
+    looked_up: bool = False
+    found: str | None = None
+    """The customer that has the row's email, when ``looked_up``."""
     marked: bool = False
     attempts: int = 0
 
@@ -281,7 +284,7 @@ class Uploader:
         self._current: dict[int, Task | None] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._refill = asyncio.Lock()
-        self._reading: asyncio.Future[Sequence[Job | Outcome] | None] | None = None
+        self._reading: asyncio.Task[list[Task | Outcome] | None] | None = None
         self._batches: Iterator[Sequence[Job | Outcome]] = iter(())
         self._exhausted = False
         self._stopping = False
@@ -310,6 +313,8 @@ class Uploader:
                 self._cancel_all()
                 self._lookups.close()
                 self._reading.cancel()
+                if self._reading.done() and not self._reading.cancelled():
+                    self._reading.exception()  # seen: a stopped run does not care
                 if self._grace_timer is not None:
                     self._grace_timer.cancel()
                 self._write_leftovers()
@@ -379,8 +384,14 @@ class Uploader:
                 )
 
     # --- rows in, in input order ----------------------------------------------------------------
-    def _read_next(self) -> asyncio.Future[Sequence[Job | Outcome] | None]:
-        return asyncio.ensure_future(asyncio.to_thread(next, self._batches, None))
+    def _read_next(self) -> asyncio.Task[list[Task | Outcome] | None]:
+        """Read and plan the next batch in the background (None: no more)."""
+
+        async def read() -> list[Task | Outcome] | None:
+            batch = await asyncio.to_thread(next, self._batches, None)
+            return None if batch is None else await self._plan(batch)
+
+        return asyncio.create_task(read())
 
     async def _next_task(self) -> Task | None:
         """The next row that needs requests; the rows before it that need none are written."""
@@ -397,12 +408,12 @@ class Uploader:
                 if self._backlog or self._exhausted or self._stopping:
                     continue
                 assert self._reading is not None
-                batch = await self._reading
-                if batch is None:
+                planned = await self._reading
+                if planned is None:
                     self._exhausted = True
                 else:
                     self._reading = self._read_next()  # read ahead while this batch is sent
-                    self._backlog.extend(self._plan(batch))
+                    self._backlog.extend(planned)
 
     def _mark(self, task: Task) -> None:
         """Mark ``task`` and the next unmarked tasks (``concurrency`` in all) in flight, durably."""
@@ -412,13 +423,30 @@ class Uploader:
         for t in group:
             t.marked = True
 
-    def _plan(self, batch: Sequence[Job | Outcome]) -> list[Task | Outcome]:
+    async def _plan(self, batch: Sequence[Job | Outcome]) -> list[Task | Outcome]:
+        """Decide each row of ``batch``; look up together the emails of the rows to reconcile or
+        check, LOOKUP_BATCH to a search (a look-up that fails is tried again by the worker)."""
         jobs = [item for item in batch if isinstance(item, Job)]
         known = self.ledger.get_many([job.key for job in jobs]) if jobs else {}
-        return [
+        planned = [
             self._decide(item, known.get(item.key)) if isinstance(item, Job) else item
             for item in batch
         ]
+        looking = [
+            (task, email)
+            for task in planned
+            if isinstance(task, Task) and task.action in ("reconcile", "check")
+            if (email := email_of(task.job.payload))
+        ]
+        answers = await asyncio.gather(
+            *(self._lookups.find(email) for _, email in looking), return_exceptions=True
+        )
+        for (task, _), answer in zip(looking, answers, strict=True):
+            if isinstance(answer, AuthError | RunStopped):
+                raise answer
+            if not isinstance(answer, BaseException):
+                task.looked_up, task.found = True, answer
+        return planned
 
     def _decide(self, job: Job, entry: Entry | None) -> Task | Outcome:
         """What to do with a valid row, from its ledger entry (see the module's docstring)."""
@@ -455,7 +483,9 @@ class Uploader:
             assert task.customer_id is not None
             return await self._update(task, task.customer_id)
         if task.action == "reconcile" or (task.action == "check" and email_of(task.job.payload)):
-            found = await self._look_up(task, f"{task.action} before creating")
+            found = task.found
+            if not task.looked_up:
+                found = await self._look_up(task, f"{task.action} before creating")
             if found is not None and task.action == "reconcile":
                 return self._settle(task, "created", customer_id=found, digest=task.sent_digest)
             if found is not None:

@@ -1,0 +1,153 @@
+"""Kill the importer at random moments, run the same command again, count what went wrong.
+
+    python benchmarks/chaos_bench.py [--rows 2000] [--kills 12] [--seed 1] [--concurrency 16]
+        [--drop-rate 0.03] [--timeout-rate 0.03] [--fail-rate 0.05] [--revoke-every 150]
+
+The sandbox runs in its own process (``helpscout-import sandbox`` would do the same), with
+connections dropped and 504s answered after the customer was created, 503s before, and every
+token revoked every N requests. The importer runs as ``python -m importer run`` and is killed
+with SIGKILL ``--kills`` times, each time once it has created a random number of customers (the
+sandbox's request counts say when), plus a random fraction of a second; then the same command
+runs to the end. Seeded: the same seed kills at the same points of progress.
+
+It prints the figures issue 5 asks for: rows, kills, customers created twice (must be 0), rows lost
+(a valid row with no customer, or whose results line lacks the customer's id: must be 0), and the
+search requests spent on look-ups against the rows. Not a test: it prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import multiprocessing
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+
+from importer.sandbox import SandboxConfig, serve
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MAPPING = """\
+customer:
+  firstName: First Name
+  lastName: Last Name
+  emails:
+    - {column: Email, type: work}
+  properties:
+    plan: {column: Plan, type: text}
+"""
+
+
+def _serve(ready: Any, config: SandboxConfig) -> None:
+    # A killed importer leaves requests half sent: aiohttp logs each with a traceback.
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
+    serve(config, on_ready=ready.put)
+
+
+def _get(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return json.load(answer)
+
+
+def _creates(url: str) -> int:
+    """Create requests the sandbox has answered (or dropped) so far."""
+    return sum(_get(f"{url}/_sandbox/stats")["requests"].get("POST /v2/customers", {}).values())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--kills", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--latency-ms", type=float, default=5.0)
+    parser.add_argument("--drop-rate", type=float, default=0.03)
+    parser.add_argument("--timeout-rate", type=float, default=0.03)
+    parser.add_argument("--fail-rate", type=float, default=0.05)
+    parser.add_argument("--revoke-every", type=int, default=150)
+    args = parser.parse_args()
+    config = SandboxConfig(latency_ms=args.latency_ms, jitter_ms=args.latency_ms / 2,
+                           drop_rate=args.drop_rate, gateway_timeout_rate=args.timeout_rate,
+                           fail_rate=args.fail_rate, fail_statuses=(503,),
+                           token_revoke_every=args.revoke_every, seed=args.seed)  # fmt: skip
+    dice = random.Random(args.seed)
+    context = multiprocessing.get_context("spawn")
+    ready = context.Queue()
+    server = context.Process(target=_serve, args=(ready, config), daemon=True)
+    server.start()
+    with tempfile.TemporaryDirectory() as folder:
+        data, mapping, results = (Path(folder) / n for n in ("in.csv", "m.yaml", "results.csv"))
+        with data.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["First Name", "Last Name", "Email", "Plan"])
+            writer.writerows(["Ada", f"Lovelace{i}", f"ada.{i}@example.com", "pro"]
+                             for i in range(args.rows))  # fmt: skip
+        mapping.write_text(MAPPING, encoding="utf-8")
+        try:
+            url = ready.get(timeout=30)
+            env = {**os.environ, "HELPSCOUT_API_URL": url, "HELPSCOUT_APP_ID": config.app_id,
+                   "HELPSCOUT_APP_SECRET": config.app_secret}  # fmt: skip
+            command = [sys.executable, "-m", "importer", "run", str(data), "-m", str(mapping),
+                       "-o", str(results), "--concurrency", str(args.concurrency)]  # fmt: skip
+            share = max(1, args.rows // (3 * args.kills))  # creates between kills, on average
+            kills, started = 0, time.monotonic()
+            while kills < args.kills:
+                child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)  # fmt: skip
+                goal = _creates(url) + dice.randint(1, 2 * share)
+                while child.poll() is None and _creates(url) < goal:
+                    time.sleep(0.01)
+                time.sleep(dice.uniform(0, 0.05))
+                child.send_signal(signal.SIGKILL)
+                kills += child.wait() == -signal.SIGKILL
+                if child.returncode == 0:
+                    break  # the import ended before the kill: nothing left to interrupt
+            last = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+            seconds = time.monotonic() - started
+            customers = _get(f"{url}/_sandbox/customers")["customers"]
+            requests = _get(f"{url}/_sandbox/stats")["requests"]
+        finally:
+            server.terminate()
+            server.join(timeout=10)
+        with results.open(newline="", encoding="utf-8") as fh:
+            lines = list(csv.DictReader(fh))
+    ids: dict[str, list[str]] = {}
+    for customer in customers:
+        for entry in customer["_embedded"]["emails"]:
+            ids.setdefault(entry["value"], []).append(str(customer["id"]))
+    twice = sum(len(found) - 1 for found in ids.values())
+    by_row = {int(line["row"]): line for line in lines}
+    lost = sum(
+        1
+        for i in range(args.rows)
+        if len(ids.get(f"ada.{i}@example.com", ())) != 1
+        or by_row.get(i + 1, {}).get("customer_id") not in ids.get(f"ada.{i}@example.com", ())
+    )
+    lookups = sum(requests.get("GET /v2/customers", {}).values())
+    creates = requests.get("POST /v2/customers", {})
+    print(f"rows: {args.rows:,}")
+    summary = last.stdout.splitlines()[0] if last.stdout else "-"
+    print(f"kills: {kills} (SIGKILL at random points), then a run to the end "
+          f"(exit {last.returncode}: {summary})")  # fmt: skip
+    print(f"customers created twice: {twice}")
+    print(f"rows lost: {lost}")
+    print(f"look-up requests: {lookups:,} for {args.rows:,} rows "
+          f"({lookups / args.rows:.3f} a row)")  # fmt: skip
+    faults = ", ".join(f"{creates.get(s, 0)} {s}" for s in ("dropped", "504", "503", "401"))
+    print(f"create requests: {sum(creates.values()):,} ({faults}); {seconds:.0f} s in all")
+
+
+if __name__ == "__main__":
+    main()
