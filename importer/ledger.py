@@ -44,13 +44,12 @@ hash (and the customer id and last result), so an update that never completes (c
 still compares the row with what Help Scout has; ``settle(..., payload_hash=...)`` records the new
 one once Help Scout has it.
 
-Decisions (the uploader's; the ledger only records): no entry -> send. ``in_flight`` -> the outcome
-is unknown: look the email up (exact match), send only if absent. Settled by this import
-(``run.owns(entry)``, which covers the unfinished runs this one resumes) -> report it as recorded,
-with its customer id, and send nothing. Settled by an earlier, finished import -> a re-run: same
-``payload_hash`` -> ``skipped`` (``unchanged``); different -> update with ``--on-existing update``,
-else ``skipped`` (``changed``) without passing ``payload_hash``, so the row stays "changed".
-``failed()`` lists the rows for ``--retry-failed``.
+Decisions are the uploader's (:mod:`importer.upload` lists them); the ledger only records. In
+short: no entry -> send; ``in_flight`` -> the outcome is unknown: look the email up (exact
+match), send only if absent; settled by this import (``run.owns(entry)``, which covers the
+unfinished runs this one resumes) -> report it as recorded; settled by an earlier, finished
+import -> a re-run: same ``payload_hash`` -> ``skipped`` (``unchanged``), different -> update or
+``skipped`` (``changed``); ``failed()`` lists the rows for ``--retry-failed``.
 
 Durability. The database is in WAL mode with ``synchronous=NORMAL``: a commit is durable against a
 crash of the process (exception, Ctrl-C, kill -9) because the WAL pages are in the OS before

@@ -1,7 +1,8 @@
 """The results CSV: one line per input row, in input order, written as rows finish.
 
 Columns: ``row,status,customer_id,http_status,error,log_ref,attempts`` (the DESIGN contract), then
-``reason`` (why a row was ``skipped``: ``exists``, ``unchanged``...). With ``source_columns`` the
+``reason`` (why a row was ``skipped``: ``unchanged``, ``changed``, ``exists``, ``duplicate``,
+``not-retried``; see :mod:`importer.upload`). With ``source_columns`` the
 row's original cells follow, under the CSV's own header names, so the file can be filtered to the
 failed and invalid rows, fixed and imported again with the same mapping; a source column whose name
 is a results column's gets the prefix ``source.``.

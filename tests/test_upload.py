@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from importer.upload import (
     LOST_IN_A_ROW,
     NOT_SENT,
     Job,
+    Policy,
     Tally,
     Uploader,
     default_concurrency,
@@ -55,7 +58,7 @@ async def upload(
                     await uploader.run(batches)
                 finally:
                     results.close()
-                    ledger.finish_run("stopped" if uploader.interrupted else "finished")
+                ledger.finish_run("finished")  # not reached when the run stopped
     return uploader, read(path)
 
 
@@ -225,6 +228,201 @@ async def test_the_pace_comes_from_the_pacer(tmp_path: Path) -> None:
                     tally = await uploader.run([jobs(range(1, 13))])
     assert tally.created == 12
     assert tally.seconds >= (24 - 9.8) / 9.8
+
+
+def searches(box: Sandbox) -> int:
+    return sum(n for (method, route, _), n in box.state.stats.items()
+               if (method, route) == ("GET", "/v2/customers"))  # fmt: skip
+
+
+def held_ids(box: Sandbox) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for customer in box.state.customers.values():
+        found.setdefault(customer["emails"][0]["value"], []).append(str(customer["id"]))
+    return found
+
+
+async def test_creates_without_a_certain_answer_are_looked_up_not_sent_again(
+    tmp_path: Path,
+) -> None:
+    """504 after the work, connections dropped after it: the customers are found, in one or two
+    searches shared by the workers, and nobody is created twice."""
+    config = SandboxConfig(schedule={2: "504", 3: "drop", 4: "504", 6: "drop"})
+    async with Sandbox(config) as box:
+        uploader, lines = await upload(box, [jobs(range(1, 13))], tmp_path / "r.csv")
+        held = held_ids(box)
+        creates = box.state.creates_seen
+        looked = searches(box)
+    assert creates == 12
+    assert [[line["customer_id"]] for line in lines] == [held[f"ann.lee{r}@example.com"]
+                                                         for r in range(1, 13)]  # fmt: skip
+    assert {line["status"] for line in lines} == {"created"}
+    assert 1 <= looked <= 2 and uploader.tally.lookups == looked
+    assert set(ledger_rows(tmp_path / "r.csv").values()) == {
+        ("created", line["customer_id"]) for line in lines
+    }
+
+
+async def test_a_create_sent_again_after_an_empty_look_up(tmp_path: Path) -> None:
+    """A 502 from a gateway that never reached Help Scout: nobody has the email, so the row is
+    sent again, once."""
+    refused: list[str] = []
+
+    @web.middleware
+    async def bad_gateway_once(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.method == "POST" and request.path == "/v2/customers" and not refused:
+            refused.append(request.path)
+            return web.json_response({"message": "Bad gateway"}, status=502)
+        return await handler(request)
+
+    box = Sandbox()
+    box.app.middlewares.insert(0, bad_gateway_once)
+    async with box:
+        _, lines = await upload(box, [jobs([1])], tmp_path / "r.csv")
+        held = held_ids(box)
+    assert (lines[0]["status"], lines[0]["attempts"]) == ("created", "2")
+    assert held == {"ann.lee1@example.com": [lines[0]["customer_id"]]}
+
+
+def history(state: Path, entries: list[tuple[str, str, str | None, str]], ending: str) -> None:
+    """An earlier run that left ``(key, status, customer_id, payload_hash)`` and ended so."""
+    with Ledger.open(state, source="customers.csv") as ledger:
+        ledger.begin_run("fp")
+        ledger.mark_in_flight([(key, i, digest) for i, (key, _, _, digest) in enumerate(entries)])
+        for key, status, customer_id, _ in entries:
+            if status != "in_flight":
+                error = "HTTP 400 Bad request" if status == "failed" else None
+                ledger.settle(key, status=status, customer_id=customer_id, attempts=1,  # type: ignore[arg-type]
+                              error=error)  # fmt: skip
+        if ending == "finished":
+            ledger.finish_run("finished")
+
+
+@pytest.mark.parametrize(
+    "ending, options, expected, requests",
+    [
+        # a re-run: unchanged rows cost nothing, the changed one is left alone, the failed and
+        # the unknown ones are looked up first (one search), the new one created
+        ("finished", {}, [("skipped", "unchanged", "A"), ("skipped", "changed", "B"),
+                          ("created", "", "new"), ("created", "", "D"), ("created", "", "new")],
+         {"search": 1, "get": 0, "create": 2, "patch": 0}),
+        ("finished", {"on_existing": "update"},
+         [("skipped", "unchanged", "A"), ("updated", "", "B"), ("created", "", "new"),
+          ("created", "", "D"), ("created", "", "new")],
+         {"search": 1, "get": 1, "create": 2, "patch": 1}),
+        ("finished", {"retry_failed": True},
+         [("skipped", "not-retried", "A"), ("skipped", "not-retried", "B"),
+          ("created", "", "new"), ("created", "", "D"), ("skipped", "not-retried", "")],
+         {"search": 1, "get": 0, "create": 1, "patch": 0}),
+        # resuming: what the stopped run settled is reported as it ended; the unknown is looked up
+        ("stopped", {}, [("created", "", "A"), ("created", "", "B"), ("failed", "", ""),
+                         ("created", "", "D"), ("created", "", "new")],
+         {"search": 1, "get": 0, "create": 1, "patch": 0}),
+    ],
+)  # fmt: skip
+async def test_what_each_row_costs_depends_on_the_ledger(
+    tmp_path: Path, ending: str, options: dict[str, Any], expected: list, requests: dict
+) -> None:
+    path = tmp_path / "r.csv"
+    rows = jobs(range(1, 6))
+    a, b, c, d, _ = rows
+    async with Sandbox() as box:
+        seeded = box.state.seed([person(1), person(2, firstName="Anne"), person(4)])
+        ids = dict(zip("ABD", map(str, seeded), strict=True))
+        history(default_state_path(path), [
+            (a.key, "created", ids["A"], a.digest),
+            (b.key, "created", ids["B"], "an older payload"),
+            (c.key, "failed", None, c.digest),
+            (d.key, "in_flight", None, d.digest),
+        ], ending)  # fmt: skip
+        box.state.stats.clear()
+        _, lines = await upload(box, [list(rows)], path, policy=Policy(**options))
+        held = held_ids(box)
+        stats = box.state.stats
+        counted = {
+            "search": stats["GET", "/v2/customers", 200],
+            "get": stats["GET", "/v2/customers/{id}", 200],
+            "create": stats["POST", "/v2/customers", 201],
+            "patch": stats["PATCH", "/v2/customers/{id}", 204],
+        }
+    got = [(x["status"], x["reason"], x["customer_id"]) for x in lines]
+    named = {v: k for k, v in ids.items()}
+    assert [(status, reason, named.get(cid, "new" if cid else "")) for status, reason, cid in got
+            ] == expected  # fmt: skip
+    assert counted == requests
+    assert all(len(found) == 1 for found in held.values())
+    if ending == "stopped":
+        assert lines[2]["error"] == "HTTP 400 Bad request"
+
+
+async def test_a_stop_lets_requests_in_flight_finish_and_a_resume_completes(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "r.csv"
+    async with Sandbox(SandboxConfig(latency_ms=60)) as box:
+        stopper: list[Uploader] = []
+
+        def progress(tally: Tally) -> None:
+            if tally.created == 5 and not stopper[0].interrupted:
+                stopper[0].stop()
+
+        client = HelpScoutClient(box.url, Credentials(box.app_id, box.app_secret), retry=FAST)
+        with Ledger.open(default_state_path(path), source="x.csv") as ledger:
+            ledger.begin_run("fp")
+            with ResultsWriter(path) as results:
+                async with client:
+                    uploader = Uploader(client, results, ledger, concurrency=4,
+                                        progress=progress)  # fmt: skip
+                    stopper.append(uploader)
+                    with pytest.raises(RunStopped, match="interrupted"):
+                        await uploader.run([jobs(range(1, 21)), jobs(range(21, 41))])
+        stopped = read(path)
+        _, lines = await upload(box, [jobs(range(1, 21)), jobs(range(21, 41))], path)
+        held = held_ids(box)
+    assert [line["row"] for line in stopped] == [str(r) for r in range(1, len(stopped) + 1)]
+    finished = [line for line in stopped if line["status"] == "created"]
+    assert 8 <= len(finished) < 20  # the five, and those in flight at the stop
+    assert {line["error"] for line in stopped if line["status"] == "failed"} == {NOT_SENT}
+    assert [line["status"] for line in lines] == ["created"] * 40
+    assert all([line["customer_id"]] == held[f"ann.lee{line['row']}@example.com"]
+               for line in lines)  # fmt: skip
+    assert all(lines[int(x["row"]) - 1]["customer_id"] == x["customer_id"] for x in finished)
+
+
+async def test_a_second_stop_cuts_requests_off_and_the_resume_looks_them_up(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "r.csv"
+    async with Sandbox(SandboxConfig(latency_ms=300)) as box:
+        client = HelpScoutClient(box.url, Credentials(box.app_id, box.app_secret), retry=FAST)
+        with Ledger.open(default_state_path(path), source="x.csv") as ledger:
+            ledger.begin_run("fp")
+            with ResultsWriter(path) as results:
+                async with client:
+                    uploader = Uploader(client, results, ledger, concurrency=4)
+                    running = asyncio.ensure_future(uploader.run([jobs(range(1, 11))]))
+                    while box.state.tokens_issued == 0:
+                        await asyncio.sleep(0.01)
+                    await asyncio.sleep(0.1)  # the first create is on its way
+                    started = time.monotonic()
+                    uploader.stop()
+                    uploader.stop()
+                    with pytest.raises(RunStopped, match="interrupted"):
+                        await running
+                    took = time.monotonic() - started
+        stopped = read(path)
+        in_flight = ledger_rows(path)
+        box.state.stats.clear()
+        _, lines = await upload(box, [jobs(range(1, 11))], path)
+        held = held_ids(box)
+        looked = searches(box)
+    assert took < 0.2  # no grace
+    assert [line["error"] for line in stopped] == [CUT_OFF] * 4 + [NOT_SENT] * 6
+    assert set(in_flight) == {f"ann.lee{r}@example.com" for r in range(1, 5)}
+    assert set(in_flight.values()) == {("in_flight", None)}
+    assert looked == 1  # the four marked rows, in one search, before any is sent again
+    assert [line["status"] for line in lines] == ["created"] * 10
+    assert all(len(ids) == 1 for ids in held.values()) and len(held) == 10
 
 
 # --- figures -------------------------------------------------------------------------------
