@@ -16,9 +16,10 @@ Decisions, from the row's ledger entry (``digest``: the row's payload hash):
   its customer id; nothing is sent (a ``failed`` one is, with ``retry_failed``).
 - ``in_flight``, ``failed``, or no customer id: an earlier create's fate is unknown or it failed:
   *reconcile*: look the email up (exact match); found: ``created`` with that id; absent: create.
-- a customer id (created, updated, exists, skipped before): the same digest: ``skipped``
+- a customer id (created, updated, skipped before): the same digest: ``skipped``
   (``unchanged``), nothing sent; else ``on_existing="update"`` updates the customer (only what
   differs: :meth:`~importer.client.HelpScoutClient.update_from`), else ``skipped`` (``changed``).
+  A customer found to exist (created elsewhere): updated, or ``skipped`` (``exists``).
 - ``retry_failed``: every row but ``failed`` and ``in_flight`` ones is ``skipped``
   (``not-retried``).
 
@@ -463,6 +464,10 @@ class Uploader:
             return self._skipped(job, "not-retried", entry)
         if entry.customer_id is None:
             return Task(job, "reconcile", sent_digest=entry.payload_hash)
+        if entry.status == "exists":  # created elsewhere: the hash says nothing of its data
+            if policy.on_existing == "update":
+                return Task(job, "update", customer_id=entry.customer_id)
+            return self._skipped(job, "exists", entry)
         if job.digest == entry.payload_hash:
             return self._skipped(job, "unchanged", entry)
         if policy.on_existing == "update":

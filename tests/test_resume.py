@@ -162,9 +162,13 @@ def test_killed_at_random_moments_every_row_ends_in_exactly_one_customer(
 
 
 # --- Ctrl-C -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("presses", [1, 2])
+@pytest.mark.parametrize(
+    "sent, presses",
+    [(signal.SIGINT, 1), (signal.SIGINT, 2), (signal.SIGTERM, 1)],
+    ids=["ctrl-c", "ctrl-c-twice", "sigterm"],
+)
 def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
-    files: tuple[Path, Path, Path], presses: int
+    files: tuple[Path, Path, Path], sent: signal.Signals, presses: int
 ) -> None:
     data, mapping, results = files
     rows = 60
@@ -174,7 +178,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
         child = importer(box, *command)
         wait_for(lambda: len(box.state.customers) >= 8, child, 60)
         for _ in range(presses):
-            child.send_signal(signal.SIGINT)
+            child.send_signal(sent)
         started = time.monotonic()
         _, err = child.communicate(timeout=30)
         took = time.monotonic() - started

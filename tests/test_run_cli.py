@@ -101,6 +101,17 @@ def test_the_readme_command_imports_the_sample_into_the_built_in_sandbox(tmp_pat
     assert len({x["customer_id"] for x in lines if x["status"] == "created"}) == 31
 
 
+def test_the_built_in_sandbox_keeps_no_state_between_runs(tmp_path: Path) -> None:
+    """Each --sandbox run starts an empty account: a ledger kept beside the results would call
+    every row "unchanged" the second time. So its ledger is thrown away with it."""
+    results = tmp_path / "results.csv"
+    runs = [invoke("run", SAMPLE, "-m", EXAMPLE, "--sandbox", "-o", results) for _ in range(2)]
+    assert [r.stdout.splitlines()[0] for r in runs] == [
+        "40 rows: 31 created, 9 invalid, 0 failed."
+    ] * 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv"]
+
+
 def test_every_valid_row_is_created_once_with_the_sandboxs_id(tmp_path: Path) -> None:
     results = tmp_path / "results.csv"
     with serving(SandboxConfig(latency_ms=10, jitter_ms=10, seed=2)) as box:

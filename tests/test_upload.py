@@ -355,6 +355,28 @@ async def test_what_each_row_costs_depends_on_the_ledger(
         assert lines[2]["error"] == "HTTP 400 Bad request"
 
 
+@pytest.mark.parametrize(
+    "on_existing, outcome, writes",
+    [("skip", ("skipped", "exists"), 0), ("update", ("updated", ""), 1)],
+)
+async def test_a_customer_found_to_exist_is_updated_on_a_later_run_only_on_request(
+    tmp_path: Path, on_existing: str, outcome: tuple[str, str], writes: int
+) -> None:
+    path = tmp_path / "r.csv"
+    job = jobs([1])[0]
+    async with Sandbox() as box:
+        customer_id = str(box.state.seed([person(1, firstName="Someone")])[0])
+        history(default_state_path(path), [(job.key, "exists", customer_id, job.digest)],
+                "finished")  # fmt: skip
+        _, lines = await upload(box, [[job]], path, policy=Policy(on_existing))  # type: ignore[arg-type]
+        patches = box.state.stats["PATCH", "/v2/customers/{id}", 204]
+    assert (lines[0]["status"], lines[0]["reason"], lines[0]["customer_id"]) == (
+        *outcome,
+        customer_id,
+    )
+    assert patches == writes
+
+
 async def test_a_stop_lets_requests_in_flight_finish_and_a_resume_completes(
     tmp_path: Path,
 ) -> None:
