@@ -222,14 +222,11 @@ def import_csv(
         api_url = check_api_url(api_url or os.environ.get("HELPSCOUT_API_URL") or DEFAULT_API_URL)
         credentials = credentials if credentials is not None else Credentials.from_env()
     state_path = Path(state) if state is not None else default_state_path(results)
-    taken = {
-        Path(path).resolve(): "the file being imported",
-        Path(results).resolve(): "the results",
-    }
     if Path(results).resolve() == Path(path).resolve():
         raise ConfigError(f"{results} is the file being imported: write the results elsewhere")
-    if state is not None and state_path.resolve() in taken:
-        raise ConfigError(f"{state} is {taken[state_path.resolve()]}: keep the state elsewhere")
+    if state_path.resolve() in (Path(path).resolve(), Path(results).resolve()):
+        raise ConfigError(f"{state_path} is the file being imported or the results: keep the "
+                          "state elsewhere")  # fmt: skip
     source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter)
     result = ImportResult(results=Path(results), notes=list(source.warnings))
 
