@@ -71,7 +71,7 @@ def _write_input(folder: Path, rows: int) -> tuple[Path, Path]:
 def _import(done: Any, url: str, data: str, mapping: str, results: str, rate: int | None) -> None:
     """In a child process: import, then report the figures and this process's peak RSS."""
     from importer.client import Credentials
-    from importer.pipeline import import_csv
+    from importer.run import import_csv
 
     config = SandboxConfig()
     result = import_csv(data, mapping, results, api_url=url, rate=rate, budget_share=SHARE,

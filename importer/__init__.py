@@ -12,12 +12,17 @@ __version__ = "0.1.0"
 __all__ = ["import_csv", "validate_csv"]
 
 if TYPE_CHECKING:
-    from importer.pipeline import import_csv, validate_csv
+    from importer.pipeline import validate_csv
+    from importer.run import import_csv
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from importer import pipeline
+    if name == "validate_csv":
+        from importer.pipeline import validate_csv
 
-        return getattr(pipeline, name)
+        return validate_csv
+    if name == "import_csv":
+        from importer.run import import_csv
+
+        return import_csv
     raise AttributeError(f"module 'importer' has no attribute {name!r}")

@@ -82,7 +82,7 @@ class Validator:
     def __init__(self, mapping: Mapping, *, duplicates: str = "error") -> None:
         self.mapping = mapping
         self.duplicates = duplicates
-        self._seen = _SeenKeys()
+        self._seen = SeenKeys()
 
     def check(self, chunk: Chunk) -> CheckedChunk:
         mapped, mapping_issues = self.mapping.apply(chunk.frame)
@@ -125,7 +125,7 @@ class Validator:
         )
 
 
-class _SeenKeys:
+class SeenKeys:
     """64-bit key hashes seen so far, with the row that first had each one.
 
     Kept as a few sorted runs of halving sizes (merged like a binary counter), so adding a chunk

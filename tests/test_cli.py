@@ -234,3 +234,18 @@ def test_mangled_export_flags_exactly_the_phones_a_spreadsheet_computed(tmp_path
     assert flagged == computed and len(computed) == 764
     dates = [i for i in body["issues"] if i["rule"] == "date"]
     assert len(dates) == 10_000 and 'set format: "%d-%m-%Y"' in dates[0]["message"]
+
+
+def test_validate_does_not_load_the_http_side_and_run_defaults_to_help_scout():
+    """validate's peak memory depends on it; the literal in cli.py must match the client's."""
+    code = (
+        "import sys; from click.testing import CliRunner; from importer.cli import main; "
+        f"CliRunner().invoke(main, ['validate', {str(SAMPLE)!r}, '-m', {str(EXAMPLE)!r}]); "
+        "print('aiohttp' in sys.modules)"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert loaded.stdout.strip() == "False"
+    from importer.client import DEFAULT_API_URL
+
+    api_url = next(p for p in main.commands["run"].params if p.name == "api_url")
+    assert api_url.default == DEFAULT_API_URL

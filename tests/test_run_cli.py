@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 from test_client import short_minutes
 
 from importer.cli import duration, main
-from importer.pipeline import import_csv
+from importer.run import import_csv
 from importer.sandbox import Sandbox, SandboxConfig
 
 ROOT = Path(__file__).resolve().parent.parent

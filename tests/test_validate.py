@@ -10,7 +10,7 @@ import pytest
 
 from importer import schema
 from importer.pipeline import validate_csv
-from importer.validate import _SeenKeys
+from importer.validate import SeenKeys
 
 BASE_MAPPING = """\
 customer:
@@ -237,7 +237,7 @@ def test_email_corpus_is_judged_as_its_authors_judge_it(shared_data):
 def test_seen_keys_finds_duplicates_within_and_across_chunks():
     import numpy as np
 
-    seen = _SeenKeys()
+    seen = SeenKeys()
     first = seen.first_rows(np.array([5, 7, 5], dtype="uint64"), np.array([1, 2, 3]))
     assert first.tolist() == [0, 0, 1]
     again = seen.first_rows(np.array([7, 9, 9, 5], dtype="uint64"), np.array([4, 5, 6, 7]))
@@ -266,7 +266,7 @@ def test_seen_keys_agrees_with_a_dict_over_many_chunks():
 
     rng = np.random.default_rng(7)
     hashes = rng.integers(0, 500, 20_000).astype("uint64")  # many repeats, within and across
-    seen, expected, first_of = _SeenKeys(), [], {}
+    seen, expected, first_of = SeenKeys(), [], {}
     got = []
     for start in range(0, len(hashes), 700):
         chunk = hashes[start : start + 700]

@@ -1,0 +1,312 @@
+"""The ``run`` command's library form: ``import_csv`` creates a customer for every valid row.
+
+It checks rows as ``validate_csv`` does (``importer.pipeline``), plans each row against the ledger,
+uploads with the client, and writes the results file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from importer.client import (
+    DEFAULT_API_URL,
+    Credentials,
+    HelpScoutClient,
+    Pacer,
+    RetryPolicy,
+    check_api_url,
+)
+from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, EXIT_STOPPED, ConfigError, ImporterError
+from importer.ledger import Ledger, default_state_path, payload_hash
+from importer.mapping import Mapping
+from importer.pipeline import open_input
+from importer.results import Outcome, ResultsWriter
+from importer.source import Chunk, CsvSource
+from importer.upload import Job, Policy, Tally, Uploader, default_concurrency
+from importer.validate import SeenKeys, Validator
+
+if TYPE_CHECKING:
+    from importer.sandbox import SandboxConfig
+
+Progress = Callable[[int], None]
+
+
+# --- import ----------------------------------------------------------------------------------
+#: Rows per batch handed from the reading thread to the uploader (payloads are built per batch).
+BATCH_ROWS = 1000
+DUPLICATES = ("error", "first", "last")
+ON_EXISTING = ("skip", "update")
+
+
+@dataclass
+class ImportResult(Tally):
+    """What ``import_csv`` did: rows by outcome, requests, and whether the run went to the end."""
+
+    results: Path | None = None
+    state: Path | None = None
+    """The ledger the run kept (None: a throwaway one, for the built-in sandbox)."""
+    resumed: bool = False
+    """The run continued an import that had stopped before its end."""
+    stopped: str | None = None
+    """Why the run stopped before the end (interrupted, credentials refused...), else None."""
+    interrupted: bool = False
+    """Stopped by Ctrl-C or SIGTERM."""
+    budget: float | None = None
+    """Requests per minute the run was paced at; None when the API set no limit."""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if self.stopped:
+            return EXIT_STOPPED
+        return EXIT_ROWS_FAILED if self.invalid or self.failed else EXIT_OK
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == EXIT_OK
+
+
+def import_csv(
+    path: str | Path,
+    mapping: str | Path | Mapping,
+    results: str | Path,
+    *,
+    api_url: str | None = None,
+    credentials: Credentials | None = None,
+    rate: float | None = None,
+    budget_share: float = 0.9,
+    concurrency: int | None = None,
+    max_attempts: int = 5,
+    include_source: bool = False,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    state: str | Path | None = None,
+    on_existing: str = "skip",
+    check_existing: bool = False,
+    duplicates: str = "error",
+    retry_failed: bool = False,
+    sandbox: SandboxConfig | None = None,
+    progress: Callable[[Tally], None] | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> ImportResult:
+    """Import every valid row of ``path`` exactly once; write one results line per row.
+
+    ``api_url`` defaults to ``HELPSCOUT_API_URL``, then https://api.helpscout.net; ``credentials``
+    to the environment's (see :class:`~importer.client.Credentials`). ``rate`` is the requests per
+    minute to spend; without it the budget Help Scout reports is learned from the first answer and
+    ``budget_share`` of it is used. ``sandbox`` imports into a fresh in-process sandbox instead
+    (with a throwaway ledger unless ``state`` is given).
+
+    The ledger (``state``, default :func:`~importer.ledger.default_state_path` of ``results``)
+    makes the same call resume a run that stopped, and a later call a re-run: see
+    :mod:`importer.upload` for what happens to each row, ``on_existing`` (skip, update),
+    ``check_existing`` and ``retry_failed``. ``duplicates`` says what to do with rows whose key an
+    earlier row has: ``error`` (invalid, as the validator reports), ``first`` (import the first,
+    skip the others) or ``last`` (import the last; costs a first pass over the file).
+    ``notice`` hears one-line messages while the run goes (a stop under way).
+
+    Raises :class:`~importer.errors.InputError` when nothing can be attempted (options, credentials,
+    mapping, file, a state file in use by another run). Once sending has begun, everything is
+    reported in the result: rows by outcome in the results file, and ``stopped`` when the run ended
+    early (what finished is in the results and the ledger; the same call resumes).
+    """
+    pacer = Pacer(rate, share=budget_share)
+    retry = RetryPolicy(max_attempts)
+    if concurrency is not None and concurrency < 1:
+        raise ConfigError("--concurrency must be at least 1")
+    if duplicates not in DUPLICATES:
+        raise ConfigError(f"--duplicates must be one of {', '.join(DUPLICATES)}")
+    if on_existing not in ON_EXISTING:
+        raise ConfigError(f"--on-existing must be one of {', '.join(ON_EXISTING)}")
+    policy = Policy(on_existing, check_existing, retry_failed)  # type: ignore[arg-type]
+    workers = concurrency or default_concurrency(rate)
+    if sandbox is None:
+        api_url = check_api_url(api_url or os.environ.get("HELPSCOUT_API_URL") or DEFAULT_API_URL)
+        credentials = credentials if credentials is not None else Credentials.from_env()
+    state_path = Path(state) if state is not None else default_state_path(results)
+    if Path(results).resolve() == Path(path).resolve():
+        raise ConfigError(f"{results} is the file being imported: write the results elsewhere")
+    if state_path.resolve() in (Path(path).resolve(), Path(results).resolve()):
+        raise ConfigError(f"{state_path} is the file being imported or the results: keep the "
+                          "state elsewhere")  # fmt: skip
+    source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter)
+    result = ImportResult(results=Path(results), notes=list(source.warnings))
+
+    async def run(writer: ResultsWriter, ledger: Ledger) -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            url, creds = api_url, credentials
+            if sandbox is not None:
+                from importer.sandbox import Sandbox
+
+                box = await stack.enter_async_context(Sandbox(sandbox))
+                url, creds = box.url, Credentials(box.app_id, box.app_secret)
+            client = HelpScoutClient(url, creds, pacer=pacer, retry=retry, connections=workers)
+            uploader = Uploader(
+                await stack.enter_async_context(client),
+                writer,
+                ledger,
+                concurrency=workers,
+                policy=policy,
+                progress=progress,
+                notice=notice,
+            )
+            try:
+                await uploader.run(batches)
+            except ImporterError as exc:
+                result.stopped = str(exc)
+            finally:
+                for counted in fields(Tally):
+                    setattr(result, counted.name, getattr(uploader.tally, counted.name))
+                result.budget = pacer.pace
+                result.interrupted = uploader.interrupted
+
+    with contextlib.ExitStack() as stack:
+        if sandbox is not None and state is None:
+            state_path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "state.sqlite"
+        else:
+            result.state = state_path
+        # The lock first: a second run on the same state must not touch the first one's results.
+        ledger = stack.enter_context(Ledger.open(state_path, source=str(path)))
+        superseded = _superseded(source, mapping) if duplicates == "last" else {}
+        batches = _batches(source, mapping, include_source=include_source, duplicates=duplicates,
+                           superseded=superseded)  # fmt: skip
+        result.resumed = ledger.begin_run(_fingerprint(Path(path))).resuming
+        columns = source.columns if include_source else None
+        with ResultsWriter(results, source_columns=columns) as writer:
+            asyncio.run(run(writer, ledger))
+        ledger.finish_run("stopped" if result.stopped else "finished")
+    return result
+
+
+def _fingerprint(path: Path) -> str:
+    """The source file's size and modification time, recorded with each run."""
+    info = path.stat()
+    return f"size={info.st_size} mtime_ns={info.st_mtime_ns}"
+
+
+def _batches(
+    source: CsvSource,
+    mapping: Mapping,
+    *,
+    include_source: bool,
+    duplicates: str = "error",
+    superseded: dict[int, int] | None = None,
+) -> Iterator[list[Job | Outcome]]:
+    """Every row in input order: a Job for each valid row to import, an Outcome for the rest.
+
+    A row's key is the mapping's (``Mapping.key_of``); a row without one is keyed by its payload's
+    hash, so that it too is imported once. A valid row whose key an earlier valid row had is
+    ``skipped`` (``duplicate``); with ``duplicates="last"``, so is a row ``superseded`` names (the
+    row a later one replaces, see :func:`_superseded`).
+    """
+    validator = Validator(mapping, duplicates=duplicates)
+    seen = SeenKeys()
+    superseded = superseded or {}
+    same = f"the same {mapping.key_name} as row"
+    for chunk in source:
+        checked = validator.check(chunk)
+        errors = _error_messages(checked.issues)
+        cells = _source_cells(chunk, source) if include_source else {}
+        rows = checked.rows
+        for start in range(0, len(rows), BATCH_ROWS):
+            part = rows[start : start + BATCH_ROWS]
+            valid = part[~part.isin(checked.invalid)]
+            keys = checked.keys.loc[valid].tolist()
+            jobs: dict[int, Job] = {}
+            for (row, payload), key in zip(mapping.payloads(checked.mapped.loc[valid]), keys,
+                                           strict=True):  # fmt: skip
+                digest = payload_hash(payload)
+                key = f"#payload:{digest}" if pd.isna(key) else key
+                jobs[row] = Job(row, payload, key, cells.get(row), digest)
+            earlier = _earlier_rows(seen, [j for j in jobs.values() if j.row not in superseded])
+            batch: list[Job | Outcome] = []
+            for row in part.tolist():
+                job = jobs.get(row)
+                if job is None:
+                    batch.append(Outcome(row, "invalid", error=errors.get(row, ""),
+                                         source=cells.get(row)))  # fmt: skip
+                elif row in superseded or row in earlier:
+                    other = superseded.get(row) or earlier[row]
+                    batch.append(Outcome(row, "skipped", error=f"{same} {other}",
+                                         reason="duplicate", source=job.source))  # fmt: skip
+                else:
+                    batch.append(job)
+            yield batch
+
+
+def _key_hashes(keys: list[str]) -> np.ndarray:
+    return pd.util.hash_array(np.array(keys, dtype=object), categorize=False)
+
+
+def _earlier_rows(seen: SeenKeys, jobs: list[Job]) -> dict[int, int]:
+    """The jobs whose key an earlier job of the run had: row -> that earlier row."""
+    if not jobs:
+        return {}
+    rows = np.array([job.row for job in jobs], dtype="int64")
+    first = seen.first_rows(_key_hashes([job.key for job in jobs]), rows)
+    return {int(r): int(f) for r, f in zip(rows[first > 0], first[first > 0], strict=True)}
+
+
+def _superseded(source: CsvSource, mapping: Mapping) -> dict[int, int]:
+    """For ``--duplicates last``: each valid row whose key a later valid row has -> the last one.
+
+    A first pass over the file that keeps only 64-bit key hashes and row numbers (16 bytes a row).
+    """
+    validator = Validator(mapping, duplicates="last")
+    hashes, rows = [], []
+    for chunk in source:
+        checked = validator.check(chunk)
+        keys = checked.keys.loc[checked.valid_rows].dropna()
+        hashes.append(_key_hashes(keys.tolist()))
+        rows.append(keys.index.to_numpy(dtype="int64"))
+    if not hashes:
+        return {}
+    h, r = np.concatenate(hashes), np.concatenate(rows)
+    order = np.lexsort((r, h))
+    h, r = h[order], r[order]
+    ends = np.flatnonzero(np.r_[h[1:] != h[:-1], True])  # the last row of each key
+    last = r[ends[np.searchsorted(ends, np.arange(len(h)))]]
+    earlier = last != r
+    return dict(zip(r[earlier].tolist(), last[earlier].tolist(), strict=True))
+
+
+def _error_messages(issues: pd.DataFrame) -> dict[int, str]:
+    """Each invalid row's errors in one cell: ``Column: message; Column: message``."""
+    errors = issues[issues["severity"] == "error"].fillna({"column": "", "field": ""})
+    messages: dict[int, list[str]] = {}
+    for row, column, path, message in errors[["row", "column", "field", "message"]].itertuples(
+        index=False, name=None
+    ):
+        place = column or path
+        messages.setdefault(row, []).append(f"{place}: {message}" if place else message)
+    return {row: "; ".join(texts) for row, texts in messages.items()}
+
+
+def _source_cells(chunk: Chunk, source: CsvSource) -> dict[int, list[str]]:
+    """The row's cells as read; a ragged row's extra fields stay together in its last cell."""
+    frame = chunk.frame
+    cells = {
+        row: list(values)
+        for row, values in zip(
+            frame.index.tolist(), frame.itertuples(index=False, name=None), strict=True
+        )
+    }
+    width = len(source.columns)
+    for ragged in chunk.ragged:
+        fields = next(csv.reader(io.StringIO(ragged.text), delimiter=source.delimiter), [])
+        if len(fields) > width:
+            fields = [*fields[: width - 1], source.delimiter.join(fields[width - 1 :])]
+        cells[ragged.row] = fields
+    return cells
