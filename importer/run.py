@@ -28,7 +28,17 @@ from importer.client import (
     RetryPolicy,
     check_api_url,
 )
-from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, EXIT_STOPPED, ConfigError, ImporterError
+from importer.errors import (
+    EXIT_OK,
+    EXIT_ROWS_FAILED,
+    EXIT_STOPPED,
+    ApiError,
+    AuthError,
+    ConfigError,
+    ImporterError,
+    MappingError,
+    TransportError,
+)
 from importer.ledger import Ledger, default_state_path, payload_hash
 from importer.mapping import Mapping
 from importer.pipeline import open_input
@@ -152,9 +162,13 @@ def import_csv(
 
                 box = await stack.enter_async_context(Sandbox(sandbox))
                 url, creds = box.url, Credentials(box.app_id, box.app_secret)
-            client = HelpScoutClient(url, creds, pacer=pacer, retry=retry, connections=workers)
+            client = await stack.enter_async_context(
+                HelpScoutClient(url, creds, pacer=pacer, retry=retry, connections=workers)
+            )
+            if mapping.properties:
+                await _check_properties(client, mapping, notice)
             uploader = Uploader(
-                await stack.enter_async_context(client),
+                client,
                 writer,
                 ledger,
                 concurrency=workers,
@@ -188,6 +202,36 @@ def import_csv(
             asyncio.run(run(writer, ledger))
         ledger.finish_run("stopped" if result.stopped else "finished")
     return result
+
+
+async def _check_properties(
+    client: HelpScoutClient, mapping: Mapping, notice: Callable[[str], None] | None
+) -> None:
+    """Refuse, before any create, a mapping that fills properties the account does not have:
+    Help Scout would answer 400 to every row. An account whose definitions cannot be read
+    (an older API, a proxy) is not refused: the rows will say what Help Scout thinks, and refused
+    credentials are met again, and reported, by the first create."""
+    try:
+        definitions = {d.get("slug"): d for d in await client.customer_properties()}
+    except (ApiError, TransportError) as exc:
+        if notice and not isinstance(exc, AuthError):
+            notice(f"could not read the account's customer properties ({exc}): sending anyway")
+        return
+    missing = sorted(set(mapping.properties) - set(definitions))
+    if missing:
+        known = ", ".join(sorted(str(slug) for slug in definitions)) or "none"
+        raise MappingError(
+            f"properties: {', '.join(missing)} {'is not a' if len(missing) == 1 else 'are not'} "
+            f"customer {'property' if len(missing) == 1 else 'properties'} of this Help Scout "
+            f"account (it has: {known}): create {'it' if len(missing) == 1 else 'them'} in Help "
+            "Scout (Manage > Company > Customer Properties) or take "
+            f"{'it' if len(missing) == 1 else 'them'} out of the mapping",
+            path=str(mapping.path),
+        )
+    for slug, prop in mapping.properties.items():
+        kind = definitions[slug].get("type")
+        if notice and kind and kind != prop.type:
+            notice(f"property {slug} is {kind} in the account but {prop.type} in the mapping")
 
 
 def _fingerprint(path: Path) -> str:

@@ -94,7 +94,7 @@ def test_the_readme_command_imports_the_sample_into_the_built_in_sandbox(tmp_pat
     ]
     stderr = result.stderr.splitlines()
     assert stderr[0] == "Imported into the built-in sandbox: nothing was sent to Help Scout."
-    assert stderr[1].startswith("31 requests in ")
+    assert stderr[1].startswith("32 requests in ")  # 31 creates and the property definitions
     assert stderr[1].endswith(" a minute; 0 answered 429)")
     lines = read(results)
     assert [int(x["row"]) for x in lines] == list(range(1, 41))
@@ -331,7 +331,7 @@ def test_no_secret_or_token_in_any_output_log_or_file(
 def test_import_csv_returns_the_counts(tmp_path: Path) -> None:
     result = import_csv(SAMPLE, EXAMPLE, tmp_path / "r.csv", sandbox=SandboxConfig())
     assert (result.rows, result.created, result.invalid, result.failed) == (40, 31, 9, 0)
-    assert (result.requests, result.stopped, result.exit_code, result.ok) == (31, None, 1, False)
+    assert (result.requests, result.stopped, result.exit_code, result.ok) == (32, None, 1, False)
     assert result.budget is None  # the sandbox set no limit
 
 
@@ -367,3 +367,17 @@ def test_the_state_is_neither_the_input_nor_the_results(tmp_path: Path, which: s
 )  # fmt: skip
 def test_durations(seconds: float, text: str) -> None:
     assert duration(seconds) == text
+
+
+def test_properties_the_account_lacks_stop_the_run_before_any_create(tmp_path: Path) -> None:
+    results = tmp_path / "results.csv"
+    config = SandboxConfig(properties=[{"type": "text", "slug": "plan", "name": "Plan"}])
+    with serving(config) as box:
+        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env_of(box))
+        assert box.state.customers == {}
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: {EXAMPLE}: properties: seats, signup-date are not customer properties of this "
+        "Help Scout account (it has: plan): create them in Help Scout (Manage > Company > "
+        "Customer Properties) or take them out of the mapping"
+    )
