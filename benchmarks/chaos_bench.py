@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import logging
 import multiprocessing
 import os
 import random
@@ -51,8 +50,6 @@ customer:
 
 
 def _serve(ready: Any, config: SandboxConfig) -> None:
-    # A killed importer leaves requests half sent: aiohttp logs each with a traceback.
-    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     serve(config, on_ready=ready.put)
 
 

@@ -34,6 +34,7 @@ import binascii
 import contextlib
 import itertools
 import json
+import logging
 import math
 import random
 import re
@@ -1029,6 +1030,20 @@ def create_app(config: SandboxConfig | None = None) -> web.Application:
         ]
     )
     return app
+
+
+class _ClientGone(logging.Filter):
+    """Drop aiohttp's "Error handling request" for a client that went away mid-request (a killed
+    importer, a test that drops its connection): for the sandbox that is a normal day."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, ConnectionResetError | asyncio.CancelledError)
+
+
+_server_log = logging.getLogger("aiohttp.server")
+if not any(isinstance(f, _ClientGone) for f in _server_log.filters):
+    _server_log.addFilter(_ClientGone())
 
 
 class Sandbox:
