@@ -232,7 +232,7 @@ def init(file: Path, output: Path | None, encoding: str | None, delimiter: str |
     "--state",
     type=click.Path(dir_okay=False, path_type=Path),
     help="The ledger (SQLite) that makes runs resumable and re-runs cheap. Default: beside the "
-    "results, RESULTS.state.sqlite. Keep it on a local disk.",
+    "results, named after FILE (export.csv: export.state.sqlite). Keep it on a local disk.",
 )
 @click.option(
     "--on-existing",

@@ -172,10 +172,12 @@ def payload_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def default_state_path(results_path: str | Path) -> Path:
-    """Where the state lives when ``--state`` is not given: beside the results file."""
+def default_state_path(results_path: str | Path, source: str | Path | None = None) -> Path:
+    """Where the state lives when ``--state`` is not given: beside the results file, named after
+    the file imported when it is known, so a nightly run writing ``results-<date>.csv`` still
+    finds last night's state (``export.csv -o out/results.csv`` -> ``out/export.state.sqlite``)."""
     results = Path(results_path)
-    return results.with_name(results.stem + ".state.sqlite")
+    return results.with_name(Path(source or results).stem + ".state.sqlite")
 
 
 def _now() -> str:

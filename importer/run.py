@@ -119,7 +119,8 @@ def import_csv(
     ``budget_share`` of it is used. ``sandbox`` imports into a fresh in-process sandbox instead
     (with a throwaway ledger unless ``state`` is given).
 
-    The ledger (``state``, default :func:`~importer.ledger.default_state_path` of ``results``)
+    The ledger (``state``, default :func:`~importer.ledger.default_state_path`: beside
+    ``results``, named after ``path``)
     makes the same call resume a run that stopped, and a later call a re-run: see
     :mod:`importer.upload` for what happens to each row, ``on_existing`` (skip, update),
     ``check_existing`` and ``retry_failed``. ``duplicates`` says what to do with rows whose key an
@@ -145,7 +146,7 @@ def import_csv(
     if sandbox is None:
         api_url = check_api_url(api_url or os.environ.get("HELPSCOUT_API_URL") or DEFAULT_API_URL)
         credentials = credentials if credentials is not None else Credentials.from_env()
-    state_path = Path(state) if state is not None else default_state_path(results)
+    state_path = Path(state) if state is not None else default_state_path(results, path)
     if Path(results).resolve() == Path(path).resolve():
         raise ConfigError(f"{results} is the file being imported: write the results elsewhere")
     if state_path.resolve() in (Path(path).resolve(), Path(results).resolve()):

@@ -458,3 +458,15 @@ def test_payload_hash_refuses_nan() -> None:
 )
 def test_the_default_state_sits_beside_the_results(results: str, expected: str) -> None:
     assert default_state_path(results) == Path(expected)
+
+
+@pytest.mark.parametrize(
+    ("results", "source", "expected"),
+    [
+        ("out/results-2026-11-27.csv", "exports/customers.csv", "out/customers.state.sqlite"),
+        ("results.csv", "export.tsv", "export.state.sqlite"),
+    ],
+)
+def test_the_default_state_is_named_after_the_input(results, source, expected) -> None:
+    """A nightly job writing a dated results file must find last night's state."""
+    assert default_state_path(results, source) == Path(expected)

@@ -187,7 +187,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
         held = by_email(box)
     assert child.returncode == 3
     messages = err.splitlines()
-    state = results.with_name("results.state.sqlite")
+    state = results.with_name("customers.state.sqlite")  # named after the input
     assert messages[-3:] == [
         f"Interrupted: what finished is in {results} and {state}.",
         "To resume, run the same command:",
@@ -232,7 +232,7 @@ def test_a_second_run_on_the_same_state_is_refused_and_touches_nothing(
     assert (second.exit_code, second.stdout) == (2, "")
     assert second.stderr == (
         f"Error: another import (pid {first.pid}) is using the state file "
-        f"{results.with_name('results.state.sqlite')}: wait for it to finish, or stop it\n"
+        f"{results.with_name('customers.state.sqlite')}: wait for it to finish, or stop it\n"
     )
 
 
@@ -396,9 +396,9 @@ def test_duplicate_rows_keep_the_first_or_the_last(
     with serving() as box:
         refused = invoke("run", data, "-m", mapping, "-o", results, env=env_of(box))
         box.state.reset()
-        again = results.with_name("again.csv")  # a state of its own
+        again = results.with_name("again.csv")
         result = invoke("run", data, "-m", mapping, "-o", again, "--duplicates", policy,
-                        env=env_of(box))  # fmt: skip
+                        "--state", again.with_suffix(".sqlite"), env=env_of(box))  # fmt: skip
         plans_held = {c["emails"][0]["value"]: c["properties"]["plan"]
                       for c in box.state.customers.values()}  # fmt: skip
     assert refused.exit_code == 1
@@ -413,3 +413,17 @@ def test_duplicate_rows_keep_the_first_or_the_last(
         (int(x["row"]), x["reason"], x["error"]) for x in lines if x["status"] == "skipped"
     ] == [(row, "duplicate", f"the same email as row {other}") for row, other in skipped]
     assert plans_held == {email(same[r - 1]): plans[r - 1] for r in kept}
+
+
+def test_a_nightly_run_with_a_new_results_name_creates_nobody_again(
+    files: tuple[Path, Path, Path],
+) -> None:
+    data, mapping, results = files
+    write_csv(data, [person(i) for i in range(5)])
+    with serving() as box:
+        first = invoke("run", data, "-m", mapping, "-o", results, env=env_of(box))
+        nightly = results.with_name("results-2026-11-28.csv")
+        second = invoke("run", data, "-m", mapping, "-o", nightly, env=env_of(box))
+        assert len(box.state.customers) == 5
+    assert (first.exit_code, second.exit_code) == (0, 0)
+    assert {x["reason"] for x in read(nightly)} == {"unchanged"}

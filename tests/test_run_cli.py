@@ -188,7 +188,7 @@ def test_403_stops_with_exit_3(tmp_path: Path) -> None:
         stderr[-4],
     )
     assert stderr[-3:] == [
-        f"Stopped early: what finished is in {results} and {tmp_path / 'results.state.sqlite'}.",
+        f"Stopped early: what finished is in {results} and {tmp_path / 'customers.state.sqlite'}.",
         "To resume, run the same command:",
         f"  helpscout-import run {SAMPLE} --mapping {EXAMPLE} --output {results}",
     ]
