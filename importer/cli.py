@@ -21,7 +21,7 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from importer import __version__
-from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, EXIT_STOPPED, ImporterError
+from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, EXIT_STOPPED, ConfigError, ImporterError
 from importer.pipeline import validate_csv
 
 if TYPE_CHECKING:
@@ -43,8 +43,16 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except ImporterError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted: stopped before the end.", err=True)
+            sys.exit(EXIT_STOPPED)
 
     return wrapper
+
+
+def shorten(text: str, width: int = 60) -> str:
+    """A cell as the console shows it: a 20 MB cell is not printed whole."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def progress_bar(unit: str) -> tqdm:
@@ -129,7 +137,7 @@ def validate(
     if result.first_issues is not None and not report:
         for issue in result.first_issues.itertuples():
             where = f"row {issue.row}" + (f", {issue.column}" if issue.column else "")
-            value = f" {issue.value!r}" if isinstance(issue.value, str) else ""
+            value = f" {shorten(issue.value)!r}" if isinstance(issue.value, str) else ""
             click.echo(f"{where}: {issue.severity}: {issue.rule}:{value} {issue.message}")
         more = result.summary.errors + result.summary.warnings - len(result.first_issues)
         if more > 0:
@@ -163,7 +171,10 @@ def init(file: Path, output: Path | None, encoding: str | None, delimiter: str |
         return
     if output.exists():
         raise click.UsageError(f"{output} exists already: choose another name or remove it")
-    output.write_text(text, encoding="utf-8")
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(
         f"Mapping written to {output}: check it, then run "
         f"helpscout-import validate {file} -m {output}"
@@ -471,7 +482,13 @@ def count_rows(path: Path) -> int | None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=int, default=0, show_default=True, help="Port (0: any free port).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port (0: any free port).",
+)
 @click.option(
     "--rate-limit",
     type=int,
@@ -504,7 +521,7 @@ def count_rows(path: Path) -> int | None:
 )
 @click.option(
     "--token-ttl",
-    type=float,
+    type=click.FloatRange(min=0, min_open=True),
     default=172800.0,
     show_default=True,
     metavar="S",
@@ -566,9 +583,14 @@ def sandbox(
     )
 
     def ready(url: str) -> None:
+        if host in ("0.0.0.0", "::", ""):  # listening everywhere: this machine reaches it here
+            url = url.replace(f"//{host}:", "//127.0.0.1:").replace("//[::]:", "//127.0.0.1:")
         click.echo(f"export HELPSCOUT_API_URL={url}")
         click.echo(f"export HELPSCOUT_APP_ID={config.app_id}")
         click.echo(f"export HELPSCOUT_APP_SECRET={config.app_secret}")
         click.echo(f"# Help Scout sandbox listening on {url} (Ctrl-C to stop)", err=True)
 
-    serve(config, host=host, port=port, on_ready=ready)
+    try:
+        serve(config, host=host, port=port, on_ready=ready)
+    except OSError as exc:  # the port is taken, the host unknown...
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

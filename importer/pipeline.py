@@ -102,6 +102,9 @@ def validate_csv(
                 result.samples.extend(mapping.payloads(valid))
             if progress:
                 progress(len(checked.rows))
+    except KeyboardInterrupt:
+        summary.notes.append(f"interrupted: only the first {summary.rows:,} rows were checked")
+        raise
     finally:
         summary.valid = summary.rows - summary.invalid
         if writer:

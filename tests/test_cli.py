@@ -249,3 +249,56 @@ def test_validate_does_not_load_the_http_side_and_run_defaults_to_help_scout():
 
     api_url = next(p for p in main.commands["run"].params if p.name == "api_url")
     assert api_url.default == DEFAULT_API_URL
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["init", SAMPLE, "-o", "/nonexistent/dir/m.yaml"], "Error: cannot write /nonexistent"),
+        (["sandbox", "--port", "70000"], "Usage:"),
+        (["sandbox", "--token-ttl", "0"], "Usage:"),
+    ],
+)
+def test_bad_places_and_settings_exit_2_without_a_traceback(args, message):
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert result.output.startswith(message) and "Traceback" not in result.output
+
+
+def test_a_sandbox_port_in_use_is_one_line_and_exit_2():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = invoke("sandbox", "--port", str(port))
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: cannot listen on 127.0.0.1:{port}: ")
+    assert result.output.endswith("address already in use\n")
+
+
+def test_interrupting_validate_exits_3_and_marks_the_report(tmp_path):
+    big = tmp_path / "big.csv"
+    with big.open("w", encoding="utf-8") as fh:
+        fh.write("First Name,Email\n")
+        fh.writelines(f"N{i},n{i}@example.com\n" for i in range(1_500_000))
+    mapping = write(tmp_path / "m.yaml", "customer:\n  firstName: First Name\n"
+                    "  emails: [{column: Email}]\n")  # fmt: skip
+    report = tmp_path / "r.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "importer", "validate", big, "-m", mapping, "--report", report],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    import time
+
+    deadline = time.monotonic() + 30
+    while not report.exists() and time.monotonic() < deadline:  # opened once checking starts
+        time.sleep(0.05)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 3, err
+    assert err.splitlines()[-1] == "Interrupted: stopped before the end."
+    notes = json.loads(report.read_text(encoding="utf-8"))["summary"]["notes"]
+    assert notes and notes[-1].startswith("interrupted: only the first")
