@@ -55,7 +55,12 @@ NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
 # --- where to send, and as whom --------------------------------------------------------------
 def check_api_url(url: str) -> str:
     """The API's base URL, refused unless it is https or plain http to this machine."""
-    parsed = URL(url.strip())
+    try:
+        parsed = URL(url.strip())
+    except ValueError as exc:  # a broken [IPv6] host, a port out of range: not echoed (secrets)
+        raise ConfigError(
+            f"not a usable API URL: {exc}; give one like https://api.helpscout.net"
+        ) from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ConfigError(
             f"API URL {url!r} is not a web address: give one like https://api.helpscout.net"

@@ -130,6 +130,9 @@ def test_accepted_api_urls(url: str) -> None:
         ("ftp://api.helpscout.net", "is not a web address"),
         ("api.helpscout.net", "is not a web address"),
         ("https://id:secret@api.helpscout.net", "must not carry credentials"),
+        ("http://[::1", "not a usable API URL: Invalid IPv6 URL"),
+        ("http://127.0.0.1:99999", "not a usable API URL: Port out of range"),
+        ("https://id:secret@[::1", "not a usable API URL"),
     ],
 )
 def test_refused_api_urls(url: str, says: str) -> None:
