@@ -92,6 +92,7 @@ class Validator:
             if rule is not None:
                 found.append(rule(mapped, path, self.mapping.sources.get(path, "")))
         found.append(_address_needs_country(mapped, self.mapping))
+        found.append(_empty_rows(mapped, self.mapping))
         found.append(_no_identity(mapped))
         keys = self.mapping.key_of(mapped)
         if self.duplicates == "error":
@@ -462,6 +463,18 @@ def _address_needs_country(mapped: pd.DataFrame, mapping: Mapping) -> pd.DataFra
         "an address needs a country: fill the country cell, or give the mapping's "
         "country a default",
     )
+
+
+def _empty_rows(mapped: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
+    """Rows whose mapped cells are all empty (",,,"): nothing of theirs would reach Help Scout
+    but the mapping's constants, a customer nobody could tell from the next."""
+    from_cells = [c for c in mapped.columns if mapping.sources.get(c)]
+    if not from_cells:
+        return _NONE
+    empty = ~mapped[from_cells].notna().any(axis=1)
+    blank = pd.Series(pd.NA, index=mapped.index, dtype=STRING)
+    message = "every mapped cell of this row is empty: delete the row or fill it"
+    return _failing(blank, empty, "", "", "empty_row", message)
 
 
 def _no_identity(mapped: pd.DataFrame) -> pd.DataFrame:

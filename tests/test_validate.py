@@ -276,3 +276,15 @@ def test_seen_keys_agrees_with_a_dict_over_many_chunks():
             expected.append(first_of.get(h, 0))
             first_of.setdefault(h, row)
     assert got == expected
+
+
+def test_a_row_of_empty_cells_is_an_error_not_a_blank_customer(tmp_path):
+    mapping = BASE_MAPPING + "  photoType: {value: unknown}\n  organization: Org\n"
+    issues, summary = issues_of(
+        tmp_path, ["First", "Email", "Org"], [["Ann", "a@example.com", ""], ["", "", ""]], mapping
+    )
+    assert [(i["row"], i["rule"], i["severity"]) for i in issues] == [
+        (2, "empty_row", "error"),
+        (2, "no_identity", "warning"),
+    ]
+    assert summary["invalid"] == 1
