@@ -329,6 +329,8 @@ class RetryPolicy:
 
 #: Statuses after which a POST may have done its work: it is not re-sent.
 UNSURE_STATUSES = frozenset({502, 504})
+#: 401s in a row one request accepts, each answered with a new token, before the run stops.
+MAX_REFUSALS = 6
 
 
 # --- the client ----------------------------------------------------------------------------
@@ -412,10 +414,14 @@ class HelpScoutClient:
         method = method.upper()
         cost = WRITE_COST if method in WRITE_METHODS else READ_COST
         url = self.api_url + path
-        sends = failures = 0
+        sends = failures = refusals = 0
         while True:
-            token, generation = await self._current_token()
             await self.pacer.acquire(cost)
+            try:  # the token is taken after pacing, so it cannot die while the request waits
+                token, generation = await self._current_token()
+            except BaseException:
+                self.pacer.settle(cost, None)
+                raise
             sends += 1
             self.requests += 1
             try:
@@ -433,8 +439,10 @@ class HelpScoutClient:
                 continue
             self.pacer.settle(cost, headers)
             if status == 401:
-                await self._token_refused(generation, body)
+                refusals += 1
+                await self._token_refused(generation, body, refusals)
                 continue
+            refusals = 0
             if generation == self._generation:
                 self._trusted = True
             if status == 403:
@@ -495,19 +503,32 @@ class HelpScoutClient:
             await self._refresh(self._generation, after_401=False)
         return self._token, self._generation
 
-    async def _token_refused(self, generation: int, body: Any) -> None:
-        """A 401: one new token for everyone, unless this one is fresh and was refused at once."""
+    async def _token_refused(self, generation: int, body: Any, refusals: int) -> None:
+        """A 401 (the ``refusals``-th in a row for one request): one new token for everyone,
+        unless this one is fresh and was refused at once, or tokens keep dying under the
+        request (MAX_REFUSALS): either would otherwise loop for ever."""
+        error = api_error(401, body)
+        if not self.credentials.can_fetch_tokens:
+            raise AuthError(
+                401,
+                f"{error.message}: the access token was refused (HELPSCOUT_ACCESS_TOKEN has "
+                "expired or was revoked): set a new one, or set HELPSCOUT_APP_ID and "
+                "HELPSCOUT_APP_SECRET so the importer can fetch its own",
+                error.log_ref,
+            )
+        if refusals >= MAX_REFUSALS:
+            raise AuthError(
+                401,
+                f"{error.message}; {refusals} access tokens in a row were refused for one "
+                f"request: {CREDENTIALS_HINT}",
+                error.log_ref,
+            )
         if generation != self._generation:
             return  # someone fetched a new token since this request left: just send it again
-        if (self._after_401 and not self._trusted) or not self.credentials.can_fetch_tokens:
-            error = api_error(401, body)
-            hint = (
-                CREDENTIALS_HINT
-                if self.credentials.can_fetch_tokens
-                else "HELPSCOUT_ACCESS_TOKEN has expired or was revoked: set a fresh one, or set "
-                "HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET so the importer can fetch its own"
+        if self._after_401 and not self._trusted:
+            raise AuthError(
+                401, f"{error.message}; refused twice in a row: {CREDENTIALS_HINT}", error.log_ref
             )
-            raise AuthError(401, f"{error.message}; refused twice in a row: {hint}", error.log_ref)
         await self._refresh(generation, after_401=True)
 
     async def _refresh(self, generation: int, *, after_401: bool) -> None:
@@ -541,6 +562,12 @@ class HelpScoutClient:
             else:
                 if status == 200 and isinstance(body, dict) and body.get("access_token"):
                     return str(body["access_token"]), _lifetime(body.get("expires_in"))
+                if 200 <= status < 300:  # not Help Scout's token endpoint: the URL is wrong
+                    raise AuthError(
+                        status,
+                        f"{_reason(status)}, but {url} answered something that is not an "
+                        f"access token: check the API URL (Help Scout's is {DEFAULT_API_URL})",
+                    )
                 failures += 1
                 if status < 500 or failures >= self.retry.max_attempts:
                     error = api_error(status, body)

@@ -8,19 +8,23 @@ running :class:`~importer.sandbox.Sandbox`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import selectors
 import time
-from collections.abc import Callable, Coroutine
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from importer.client import (
+    MAX_REFUSALS,
     Credentials,
     HelpScoutClient,
     Pacer,
@@ -87,6 +91,27 @@ def person(i: int, **fields: Any) -> dict[str, Any]:
 
 def headers(**values: str) -> CIMultiDictProxy[str]:
     return CIMultiDictProxy(CIMultiDict({k.replace("_", "-"): v for k, v in values.items()}))
+
+
+@contextlib.asynccontextmanager
+async def tiny_api(*routes: web.RouteDef) -> AsyncIterator[str]:
+    """A small aiohttp app on 127.0.0.1 answering ``routes`` (and tokens to anyone, unless a
+    route answers them); its URL."""
+
+    async def token(request: web.Request) -> web.Response:
+        return web.json_response({"access_token": uuid.uuid4().hex, "expires_in": 172800})
+
+    app = web.Application()
+    if not any(route.path == "/v2/oauth2/token" for route in routes):
+        app.add_routes([web.post("/v2/oauth2/token", token)])
+    app.add_routes(routes)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
 
 
 class Timeline:
@@ -506,7 +531,67 @@ async def test_a_refused_access_token_without_app_credentials() -> None:
             with pytest.raises(AuthError, match="HELPSCOUT_ACCESS_TOKEN has expired") as caught:
                 await client.create_customer(person(1))
     assert "expired-t0ken" not in str(caught.value)
+    assert "the access token was refused" in str(caught.value)
+    assert "twice" not in str(caught.value)  # it was refused once: nothing else to try
     assert client.token_requests == 0
+
+
+async def test_tokens_are_taken_after_pacing_so_a_short_lived_one_never_leaves_expired() -> None:
+    """expires_in=1 and one create a second: creates wait in the pacer longer than a token
+    lives, yet each leaves with a live token (a new one fetched before the old one dies)."""
+    async with Sandbox(SandboxConfig(token_ttl=1)) as box:
+        async with client_of(box, pacer=Pacer(120)) as client:
+            replies = await asyncio.gather(*(client.create_customer(person(i)) for i in range(3)))
+        refused = box.state.stats["POST", "/v2/customers", 401]
+    assert [(r.status, r.attempts) for r in replies] == [(201, 1)] * 3
+    assert refused == 0
+    assert 2 <= box.state.tokens_issued == client.token_requests <= 4
+
+
+async def test_a_request_whose_tokens_keep_being_refused_stops_after_max_refusals() -> None:
+    """Creates are refused with every token while reads succeed with it: each 401 fetches a
+    new token, and after MAX_REFUSALS of them the run stops instead of looping for ever."""
+    refusals: list[str] = []
+
+    async def create(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.05)  # a read succeeds with the new token meanwhile
+        refusals.append(request.headers["Authorization"])
+        return web.json_response({"error": "invalid_token"}, status=401)
+
+    async def properties(request: web.Request) -> web.Response:
+        return web.json_response({})
+
+    routes = (web.post("/v2/customers", create), web.get("/v2/customer-properties", properties))
+    async with (
+        tiny_api(*routes) as url,
+        HelpScoutClient(url, Credentials("id", "s3"), pacer=Pacer(100_000)) as client,
+    ):
+        creating = asyncio.ensure_future(client.create_customer(person(1)))
+        while not creating.done():
+            await client.request("GET", "/v2/customer-properties")
+            await asyncio.sleep(0.005)
+        with pytest.raises(AuthError, match=f"{MAX_REFUSALS} access tokens in a row") as caught:
+            await creating
+    assert caught.value.exit_code == 3
+    assert len(refusals) == len(set(refusals)) == MAX_REFUSALS
+    assert client.token_requests == MAX_REFUSALS
+
+
+async def test_a_token_endpoint_answering_200_without_a_token_names_the_url() -> None:
+    async def not_a_token(request: web.Request) -> web.Response:
+        return web.Response(text="<html>hi</html>", content_type="text/html")
+
+    async with (
+        tiny_api(web.post("/v2/oauth2/token", not_a_token)) as url,
+        HelpScoutClient(url, Credentials("id", "s3")) as client,
+    ):
+        with pytest.raises(AuthError) as caught:
+            await client.create_customer(person(1))
+    assert str(caught.value) == (
+        f"HTTP 200 OK, but {url}/v2/oauth2/token answered something that is not an access "
+        "token: check the API URL (Help Scout's is https://api.helpscout.net)"
+    )
+    assert client.token_requests == 1 and client.requests == 0
 
 
 async def test_a_ready_access_token_is_used_then_replaced_with_app_credentials() -> None:
