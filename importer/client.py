@@ -40,7 +40,14 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from importer import schema
-from importer.errors import ApiError, AuthError, ConfigError, FieldError, TransportError
+from importer.errors import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    FieldError,
+    RateLimitError,
+    TransportError,
+)
 
 DEFAULT_API_URL = "https://api.helpscout.net"
 TOKEN_PATH = "/v2/oauth2/token"
@@ -312,15 +319,19 @@ class Pacer:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how patiently to re-send after a 5xx answer or a lost connection."""
+    """How often and how patiently to re-send after a 5xx answer or a lost connection, and
+    how many 429s one call waits out before it fails (never retrying for ever)."""
 
     max_attempts: int = 5
     base: float = 0.5
     cap: float = 30.0
+    max_rate_limited: int = 10
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ConfigError("--max-attempts must be at least 1")
+        if self.max_rate_limited < 1:
+            raise ConfigError("max_rate_limited must be at least 1")
 
     def delay(self, failures: int) -> float:
         """Full jitter: workers that failed together do not come back together."""
@@ -414,7 +425,7 @@ class HelpScoutClient:
         method = method.upper()
         cost = WRITE_COST if method in WRITE_METHODS else READ_COST
         url = self.api_url + path
-        sends = failures = refusals = 0
+        sends = failures = refusals = limited = 0
         while True:
             await self.pacer.acquire(cost)
             try:  # the token is taken after pacing, so it cannot die while the request waits
@@ -455,8 +466,19 @@ class HelpScoutClient:
                 )
             if status == 429:
                 self.rate_limited += 1
-                self.pacer.pause(max(1.0, retry_after(headers)))
-                continue
+                limited += 1
+                wait = max(1.0, retry_after(headers))
+                self.pacer.pause(wait)  # every worker holds, even when this call gives up
+                if limited < self.retry.max_rate_limited:
+                    continue
+                error = api_error(status, body)
+                message = (
+                    f"{error.message}: Help Scout kept answering 429 (rate limit) to {limited} "
+                    "tries in a row; something else is spending the account's budget: lower "
+                    "--rate or import later"
+                )
+                error = RateLimitError(status, message, error.log_ref, retry_after=wait)
+                return Reply(status, headers, body, sends, error)
             if status >= 500:
                 failures += 1
                 unsure = method == "POST" and status in UNSURE_STATUSES

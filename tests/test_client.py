@@ -35,7 +35,7 @@ from importer.client import (
     check_api_url,
     retry_after,
 )
-from importer.errors import ApiError, AuthError, ConfigError, TransportError
+from importer.errors import ApiError, AuthError, ConfigError, RateLimitError, TransportError
 from importer.sandbox import Sandbox, SandboxConfig
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "helpscout-fixtures"
@@ -642,6 +642,32 @@ async def test_429_holds_every_request_until_retry_after() -> None:
     ]
     for answered, wait in limited:
         assert not [s for s in starts if answered < s < answered + wait]
+
+
+async def test_429s_are_not_retried_for_ever() -> None:
+    """An account whose budget never comes back: after max_rate_limited 429s in a row the call
+    fails with a message that says so."""
+
+    async def create(request: web.Request) -> web.Response:
+        headers = {"X-RateLimit-Retry-After": "0"}
+        body = {"message": "API rate limit exceeded"}
+        return web.json_response(body, status=429, headers=headers)
+
+    retry = RetryPolicy(max_rate_limited=2)
+    async with (
+        tiny_api(web.post("/v2/customers", create)) as url,
+        HelpScoutClient(url, Credentials("id", "s3"), pacer=Pacer(100_000), retry=retry) as client,
+    ):
+        started = time.monotonic()
+        reply = await client.create_customer(person(1))
+        took = time.monotonic() - started
+    assert (reply.status, reply.attempts, client.rate_limited) == (429, 2, 2)
+    assert isinstance(reply.error, RateLimitError) and not reply.uncertain
+    assert reply.error.message == (
+        "API rate limit exceeded: Help Scout kept answering 429 (rate limit) to 2 tries in a "
+        "row; something else is spending the account's budget: lower --rate or import later"
+    )
+    assert took >= 1.0  # the first 429 was waited out (at least a second)
 
 
 # --- the other calls -----------------------------------------------------------------------
