@@ -29,7 +29,7 @@ import json
 import math
 import os
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -614,6 +614,9 @@ class HelpScoutClient:
         Help Scout's search matches emails *containing* the text, so the answers are filtered
         here; ``batch`` emails go in one query: ``(email:("a@x.com" OR "b@y.com"))``. Every email
         asked for is a key of the result (an empty list when nobody has it).
+
+        An answer that cannot be read (not a search result, or a customer with a matching email
+        but no usable id) raises an ApiError: taking it for "nobody" could create a twin.
         """
         wanted = sorted({e.strip().lower() for e in emails if e and e.strip()})
         found: dict[str, dict[int, dict[str, Any]]] = {email: {} for email in wanted}
@@ -625,15 +628,19 @@ class HelpScoutClient:
             page = pages = 1
             while page <= pages:
                 params = {"query": query, "page": str(page)}
-                body = await self.request("GET", "/v2/customers", params=params)
-                self.lookups += body.attempts
-                body.raise_for_error()
-                for customer in _embedded(body.body, "customers"):
-                    for entry in _embedded(customer, "emails"):
-                        email = str(entry.get("value", "")).lower()
-                        if email in found:
-                            found[email][customer["id"]] = customer
-                pages = int((body.body or {}).get("page", {}).get("totalPages") or 1)
+                reply = await self.request("GET", "/v2/customers", params=params)
+                self.lookups += reply.attempts
+                reply.raise_for_error()
+                try:
+                    customers, pages = _search_page(reply.body, found)
+                except ValueError as exc:
+                    message = f"Help Scout's search answer is malformed: {exc}"
+                    raise ApiError(reply.status, message) from None
+                for customer_id, customer, emails in customers:
+                    for email in emails:
+                        found[email][customer_id] = customer
+                if not customers:
+                    break  # an empty page ends the search, whatever totalPages says
                 page += 1
         return {email: list(customers.values()) for email, customers in found.items()}
 
@@ -803,6 +810,47 @@ def _embedded(body: Any, key: str) -> list[dict[str, Any]]:
     embedded = body.get("_embedded") if isinstance(body, dict) else None
     items = embedded.get(key) if isinstance(embedded, dict) else None
     return [item for item in items or () if isinstance(item, dict)]
+
+
+def _search_page(
+    body: Any, wanted: Container[str]
+) -> tuple[list[tuple[int, dict[str, Any], list[str]]], int]:
+    """A search answer's customers that have a ``wanted`` email, each as (id, customer, those
+    emails), and its number of pages; ValueError says what makes it no search answer."""
+    if not isinstance(body, dict):
+        raise ValueError("not a JSON object")
+    embedded = body.get("_embedded", {})  # absent when nobody matched
+    customers = embedded.get("customers", []) if isinstance(embedded, dict) else None
+    if not isinstance(customers, list) or not all(isinstance(c, dict) for c in customers):
+        raise ValueError("_embedded.customers is not a list of customers")
+    page = body.get("page", {})
+    pages = page.get("totalPages", 1) if isinstance(page, dict) else None
+    if not isinstance(pages, int) or isinstance(pages, bool):
+        raise ValueError("page.totalPages is not a number")
+    matches = []
+    for customer in customers:
+        embedded = customer.get("_embedded", {})
+        entries = embedded.get("emails", []) if isinstance(embedded, dict) else None
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise ValueError("a customer's _embedded.emails is not a list of emails")
+        emails = [e for e in (str(x.get("value", "")).lower() for x in entries) if e in wanted]
+        if not emails:
+            continue
+        customer_id = _customer_id(customer.get("id"))
+        if customer_id is None:
+            raise ValueError(f"the customer with {emails[0]} has no usable id")
+        matches.append((customer_id, customer, emails))
+    return matches, pages
+
+
+def _customer_id(value: Any) -> int | None:
+    """A customer id as Help Scout gives it (a positive integer, maybe as text), else None."""
+    if isinstance(value, str):
+        try:
+            value = int(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def _parse_body(raw: bytes) -> Any:

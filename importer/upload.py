@@ -229,23 +229,38 @@ class Lookups:
             self._flusher.cancel()
 
     async def _flush(self) -> None:
+        """Search for the waiting emails until none waits. Whatever goes wrong is handed to
+        every look-up of the search: a flusher that died would leave its workers waiting for
+        ever."""
         await asyncio.sleep(self.window)  # let other workers' look-ups join this search
         while self._waiting:
             emails = list(itertools.islice(self._waiting, self.batch))
             waiting = {email: self._waiting.pop(email) for email in emails}
             try:
-                found = await self.client.find_customers_by_email(emails, batch=len(emails))
+                newest = await self._newest(emails)
             except ImporterError as exc:
-                for futures in waiting.values():
+                failure: ImporterError = exc
+            except Exception as exc:  # only a 2xx answer gets this far: its body was unreadable
+                failure = ApiError(200, f"Help Scout's search answer is malformed: {exc!r}")
+            else:
+                for email, futures in waiting.items():
                     for future in futures:
                         if not future.done():
-                            future.set_exception(exc)
+                            future.set_result(newest.get(email))
                 continue
-            for email, futures in waiting.items():
-                newest = max(found.get(email, ()), key=lambda c: int(c["id"]), default=None)
+            for futures in waiting.values():
                 for future in futures:
                     if not future.done():
-                        future.set_result(None if newest is None else str(newest["id"]))
+                        future.set_exception(failure)
+
+    async def _newest(self, emails: list[str]) -> dict[str, str]:
+        """Each email's newest customer (the highest id), for the emails somebody has."""
+        found = await self.client.find_customers_by_email(emails, batch=len(emails))
+        return {
+            email: str(max(customers, key=lambda c: int(c["id"]))["id"])
+            for email, customers in found.items()
+            if customers
+        }
 
 
 class Uploader:

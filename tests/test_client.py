@@ -692,6 +692,76 @@ async def test_find_customers_by_email_compares_exactly_across_pages() -> None:
     assert pages == 3  # two pages for the first pair, one for the second
 
 
+def search_answer(*customers: dict[str, Any]) -> dict[str, Any]:
+    page = {"size": 50, "totalElements": len(customers), "totalPages": 1, "number": 1}
+    return {"_embedded": {"customers": list(customers)}, "page": page}
+
+
+def emails(*values: str) -> dict[str, Any]:
+    return {"emails": [{"id": 1, "type": "work", "value": v} for v in values]}
+
+
+@pytest.mark.parametrize(
+    "body, says",
+    [
+        ([1, 2], "not a JSON object"),
+        (None, "not a JSON object"),
+        ({"page": "one"}, "page.totalPages is not a number"),
+        ({"page": {"totalPages": "lots"}}, "page.totalPages is not a number"),
+        ({"_embedded": "none"}, "_embedded.customers is not a list of customers"),
+        ({"_embedded": {"customers": [7]}}, "_embedded.customers is not a list of customers"),
+        (search_answer({"id": 1, "_embedded": {"emails": ["a@x.com"]}}),
+         "a customer's _embedded.emails is not a list of emails"),
+        (search_answer({"_embedded": emails("a@x.com")}),
+         "the customer with a@x.com has no usable id"),
+        (search_answer({"id": "12ab", "_embedded": emails("a@x.com")}),
+         "the customer with a@x.com has no usable id"),
+    ],
+)  # fmt: skip
+async def test_a_malformed_search_answer_is_an_api_error_not_nobody(body: Any, says: str) -> None:
+    """Taking an unreadable answer for "nobody has it" would create a twin: it is an error."""
+
+    async def search(request: web.Request) -> web.Response:
+        return web.json_response(body)
+
+    async with (
+        tiny_api(web.get("/v2/customers", search)) as url,
+        HelpScoutClient(url, Credentials("id", "s3"), pacer=Pacer(100_000)) as client,
+    ):
+        with pytest.raises(ApiError) as caught:
+            await client.find_customers_by_email(["a@x.com"])
+    assert str(caught.value) == f"HTTP 200 Help Scout's search answer is malformed: {says}"
+    assert not isinstance(caught.value, AuthError)
+
+
+async def test_a_search_answer_is_read_leniently_where_it_is_harmless() -> None:
+    """Customers without the email are ignored whatever their shape; a text id is an id; no
+    ``page`` is one page; an empty page ends the search even if totalPages says more."""
+    answers = [
+        {"_embedded": {"customers": [{"_embedded": emails("xa@x.com")},
+                                     {"id": "7", "_embedded": emails("A@x.com")}]}},
+        {**search_answer({"id": 8, "_embedded": emails("b@x.com")}), "page": {"totalPages": 10**6}},
+        {"page": {"totalPages": 10**6}},
+    ]  # fmt: skip
+    asked: list[str] = []
+
+    async def search(request: web.Request) -> web.Response:
+        asked.append(request.query["page"])
+        return web.json_response(answers[len(asked) - 1])
+
+    async with (
+        tiny_api(web.get("/v2/customers", search)) as url,
+        HelpScoutClient(url, Credentials("id", "s3"), pacer=Pacer(100_000)) as client,
+    ):
+        first = await client.find_customers_by_email(["a@x.com"])
+        second = await client.find_customers_by_email(["b@x.com"])
+    assert {e: [c["id"] for c in found] for e, found in (first | second).items()} == {
+        "a@x.com": ["7"],
+        "b@x.com": [8],
+    }
+    assert asked == ["1", "1", "2"]
+
+
 async def test_get_update_properties_and_entries() -> None:
     async with Sandbox() as box, client_of(box) as client:
         customer_id = (await client.create_customer(person(1))).resource_id

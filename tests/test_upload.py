@@ -284,6 +284,34 @@ async def test_a_create_sent_again_after_an_empty_look_up(tmp_path: Path) -> Non
     assert held == {"ann.lee1@example.com": [lines[0]["customer_id"]]}
 
 
+@pytest.mark.parametrize("body", [[1, 2], {"page": "one"}, {"_embedded": {"customers": [7]}}])
+async def test_a_malformed_search_answer_fails_the_rows_and_the_run_ends(
+    tmp_path: Path, body: Any
+) -> None:
+    """The look-ups (in planning, then by the workers) get an answer that is no search result:
+    every row ends failed saying so, nothing is created, and the run does not hang."""
+
+    @web.middleware
+    async def malformed(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.method == "GET" and request.path == "/v2/customers":
+            return web.json_response(body)
+        return await handler(request)
+
+    box = Sandbox()
+    box.app.middlewares.insert(0, malformed)
+    async with box:
+        running = upload(box, [jobs(range(1, 6))], tmp_path / "r.csv",
+                         policy=Policy(check_existing=True))  # fmt: skip
+        uploader, lines = await asyncio.wait_for(running, 30)
+        created = len(box.state.customers)
+    assert [line["status"] for line in lines] == ["failed"] * 5
+    assert all(
+        "looking it up failed (HTTP 200 Help Scout's search answer is malformed: " in line["error"]
+        for line in lines
+    )
+    assert created == 0 and uploader.tally.failed == 5
+
+
 def history(state: Path, entries: list[tuple[str, str, str | None, str]], ending: str) -> None:
     """An earlier run that left ``(key, status, customer_id, payload_hash)`` and ended so."""
     with Ledger.open(state, source="customers.csv") as ledger:
