@@ -24,6 +24,7 @@ aiohttp's exceptions (whose request info carries the headers) are not kept.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import ipaddress
 import json
 import math
@@ -344,6 +345,23 @@ UNSURE_STATUSES = frozenset({502, 504})
 MAX_REFUSALS = 6
 
 
+class Sends:
+    """The requests that left for one piece of work, counted as they leave: a Reply counts
+    them only when the call returns, too late for a call cut off in flight."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+_sends: contextvars.ContextVar[Sends | None] = contextvars.ContextVar("sends", default=None)
+
+
+def count_sends(sends: Sends) -> None:
+    """Count in ``sends`` the API requests the current asyncio task sends from now on (not
+    those other tasks send for it, such as batched look-ups)."""
+    _sends.set(sends)
+
+
 # --- the client ----------------------------------------------------------------------------
 class HelpScoutClient:
     """The Mailbox API v2, as the importer uses it; an async context manager::
@@ -435,6 +453,8 @@ class HelpScoutClient:
                 raise
             sends += 1
             self.requests += 1
+            if (counting := _sends.get()) is not None:
+                counting.count += 1
             try:
                 status, headers, body = await self._send(
                     method, url, token, json=json, params=params

@@ -33,8 +33,10 @@ emails (:class:`Lookups`). A row whose fate stays unknown ends ``failed`` in the
 Stopping: :meth:`Uploader.stop` (SIGINT or SIGTERM, when running in the main thread) stops taking
 rows and gives the requests in flight :data:`GRACE` seconds; a second stop, or the end of the grace,
 cancels them. A fatal answer (AuthError, RunStopped) cancels at once. Every row read so far still
-gets its results line: rows not sent, and rows cut off in flight, are ``failed`` with a message
-saying to run the same command, and the ledger keeps them ``in_flight`` for it to reconcile.
+gets its results line: rows not sent (NOT_SENT), and rows cut off in flight (CUT_OFF: they may
+have been created), are ``failed`` with a message saying to run the same command; a row whose
+request got the fatal answer shows it (status, message, logRef). The ledger keeps them all
+``in_flight`` for the next run to reconcile.
 """
 
 from __future__ import annotations
@@ -48,10 +50,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from importer.client import WRITE_COST, HelpScoutClient, Pacer, Reply
+from importer.client import WRITE_COST, HelpScoutClient, Pacer, Reply, Sends, count_sends
 from importer.errors import ApiError, AuthError, ImporterError, RunStopped, TransportError
 from importer.ledger import Entry, Ledger, RunInfo, payload_hash
 from importer.results import Outcome, ResultsWriter
@@ -120,6 +122,10 @@ class Task:
     """The customer that has the row's email, when ``looked_up``."""
     marked: bool = False
     attempts: int = 0
+    sends: Sends = field(default_factory=Sends)
+    """Requests sent for the row so far, counted as they leave (see ``_cut_off``)."""
+    refusal: AuthError | None = None
+    """The answer that stopped the run, when this row's request got it."""
 
     @property
     def row(self) -> int:
@@ -385,9 +391,13 @@ class Uploader:
             self._current[slot] = task
             if not task.marked:
                 self._mark(task)
+            count_sends(task.sends)
             try:
                 outcome = await self._perform(task)
                 self._unknown_in_a_row = 0
+            except AuthError as refusal:
+                task.refusal = refusal  # its results line says so (see _cut_off)
+                raise
             except _Unknown as unknown:
                 outcome = self._outcome(task, "failed", error=str(unknown))
                 self._unknown_in_a_row += 1
@@ -637,15 +647,23 @@ class Uploader:
         for slot, task in self._current.items():
             if task is not None:
                 self._current[slot] = None
-                self._emit(
-                    self._outcome(task, "failed", error=CUT_OFF if task.marked else NOT_SENT)
-                )
+                self._emit(self._cut_off(task))
         while self._backlog:
             item = self._backlog.popleft()
             self.results.expect(item.row)
             self._emit(
                 self._outcome(item, "failed", error=NOT_SENT) if isinstance(item, Task) else item
             )
+
+    def _cut_off(self, task: Task) -> Outcome:
+        """The results line of a row the stop caught unfinished: the refusal its request got,
+        else CUT_OFF when a request left for it (its fate is unknown), else NOT_SENT."""
+        task.attempts = max(task.attempts, task.sends.count)  # with those cut off in flight
+        refusal = task.refusal
+        if refusal is not None and task.sends.count:
+            return self._outcome(task, "failed", http_status=refusal.status,
+                                 error=error_text(refusal), log_ref=refusal.log_ref)  # fmt: skip
+        return self._outcome(task, "failed", error=CUT_OFF if task.sends.count else NOT_SENT)
 
     def _update_tally(self) -> None:
         self.tally.requests = self.client.requests

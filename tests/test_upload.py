@@ -44,10 +44,16 @@ def jobs(rows: Sequence[int], **fields: Any) -> list[Job]:
 
 
 async def upload(
-    box: Sandbox, batches: list[list[Job | Outcome]], path: Path, **options: Any
+    box: Sandbox,
+    batches: list[list[Job | Outcome]],
+    path: Path,
+    credentials: Credentials | None = None,
+    **options: Any,
 ) -> tuple[Uploader, list[dict[str, str]]]:
-    """One run into ``box``, with the ledger beside ``path``; returns the results' lines."""
-    client = HelpScoutClient(box.url, Credentials(box.app_id, box.app_secret), retry=FAST)
+    """One run into ``box`` (as the box's app, unless ``credentials`` say otherwise), with the
+    ledger beside ``path``; returns the results' lines."""
+    credentials = credentials or Credentials(box.app_id, box.app_secret)
+    client = HelpScoutClient(box.url, credentials, retry=FAST)
     options.setdefault("concurrency", 4)
     with Ledger.open(default_state_path(path), source="customers.csv") as ledger:
         ledger.begin_run("fp")
@@ -193,11 +199,31 @@ async def test_403_stops_the_run_and_every_row_read_gets_its_line(tmp_path: Path
             await upload(box, batches, tmp_path / "r.csv")
     lines = read(tmp_path / "r.csv")
     assert [line["row"] for line in lines] == [str(r) for r in range(1, 21)]
-    errors = {line["error"] for line in lines[:19]}
+    refused = [line for line in lines[:19] if line["http_status"] == "403"]
+    assert refused and all(
+        line["error"].startswith("Access denied: Help Scout denies this account access")
+        and line["log_ref"]
+        and line["attempts"] == "1"
+        for line in refused
+    )
+    errors = {line["error"] for line in lines[:19] if line not in refused}
     assert errors <= {CUT_OFF, NOT_SENT} and NOT_SENT in errors
+    assert all(line["attempts"] == "0" for line in lines[:19] if line["error"] == NOT_SENT)
     assert lines[19]["status"] == "invalid"
     # marked rows stay in flight: the resumed run looks them up before sending them
     assert {status for status, _ in ledger_rows(tmp_path / "r.csv").values()} == {"in_flight"}
+
+
+async def test_a_token_refused_at_the_start_leaves_every_row_not_sent(tmp_path: Path) -> None:
+    """No request left for any row: none may "have been created"."""
+    async with Sandbox() as box:
+        wrong = Credentials(box.app_id, "not-the-s3cret")
+        with pytest.raises(AuthError, match="Bad client credentials"):
+            await upload(box, [jobs(range(1, 9))], tmp_path / "r.csv", wrong)
+    lines = read(tmp_path / "r.csv")
+    assert [(line["status"], line["error"], line["attempts"]) for line in lines] == [
+        ("failed", NOT_SENT, "0")
+    ] * 8
 
 
 async def test_a_run_with_no_answers_stops_and_creates_nobody_twice(tmp_path: Path) -> None:
@@ -444,7 +470,9 @@ async def test_a_second_stop_cuts_requests_off_and_the_resume_looks_them_up(
 ) -> None:
     path = tmp_path / "r.csv"
     async with Sandbox(SandboxConfig(latency_ms=300)) as box:
-        client = HelpScoutClient(box.url, Credentials(box.app_id, box.app_secret), retry=FAST)
+        client = HelpScoutClient(
+            box.url, Credentials(box.app_id, box.app_secret), retry=FAST, pacer=Pacer(100_000)
+        )  # all four creates leave at once
         with Ledger.open(default_state_path(path), source="x.csv") as ledger:
             ledger.begin_run("fp")
             with ResultsWriter(path) as results:
@@ -453,7 +481,7 @@ async def test_a_second_stop_cuts_requests_off_and_the_resume_looks_them_up(
                     running = asyncio.ensure_future(uploader.run([jobs(range(1, 11))]))
                     while box.state.tokens_issued == 0:
                         await asyncio.sleep(0.01)
-                    await asyncio.sleep(0.1)  # the first create is on its way
+                    await asyncio.sleep(0.1)  # the first creates are on their way
                     started = time.monotonic()
                     uploader.stop()
                     uploader.stop()
