@@ -304,7 +304,8 @@ def run(
     """Import FILE: check every row, create a customer for each valid one, write the results.
 
     Credentials come from the environment only: HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Help
-    Scout: Your Profile > My Apps), or HELPSCOUT_ACCESS_TOKEN.
+    Scout: Your Profile > My Apps), or HELPSCOUT_ACCESS_TOKEN; or from a file of NAME=value lines
+    that HELPSCOUT_CREDENTIALS_FILE names.
 
     Every row is imported once, whatever happens: the state file records each row before it is
     sent. After a crash, Ctrl-C or reboot, the same command resumes; run again later, it sends only

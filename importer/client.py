@@ -33,6 +33,7 @@ import random
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -115,8 +116,15 @@ class Credentials:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
-        """Read ``HELPSCOUT_APP_ID``/``HELPSCOUT_APP_SECRET`` and ``HELPSCOUT_ACCESS_TOKEN``."""
-        env = os.environ if environ is None else environ
+        """Read ``HELPSCOUT_APP_ID``/``HELPSCOUT_APP_SECRET`` and ``HELPSCOUT_ACCESS_TOKEN``.
+
+        ``HELPSCOUT_CREDENTIALS_FILE`` names a file of ``NAME=value`` lines holding the same
+        names (a ``.env`` file, readable by its owner only), for a cron job whose environment
+        should not carry the secret; names set in the environment win.
+        """
+        env = dict(os.environ if environ is None else environ)
+        if path := env.get("HELPSCOUT_CREDENTIALS_FILE"):
+            env = {**read_env_file(path), **{k: v for k, v in env.items() if v}}
         return cls(
             env.get("HELPSCOUT_APP_ID") or None,
             env.get("HELPSCOUT_APP_SECRET") or None,
@@ -126,6 +134,34 @@ class Credentials:
     @property
     def can_fetch_tokens(self) -> bool:
         return bool(self.app_id and self.app_secret)
+
+
+def read_env_file(path: str) -> dict[str, str]:
+    """``NAME=value`` lines (``export`` and quotes allowed, ``#`` comments) as a dict.
+
+    Errors name the file and line but never echo a line: it may hold the secret.
+    """
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise ConfigError(f"HELPSCOUT_CREDENTIALS_FILE {path}: cannot be read: {reason}") from None
+    found = {}
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        name, sep, value = text.removeprefix("export ").partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(
+                f"HELPSCOUT_CREDENTIALS_FILE {path}, line {number}: write NAME=value, "
+                "like HELPSCOUT_APP_ID=..."
+            )
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        found[name.strip()] = value
+    return found
 
 
 # --- answers -------------------------------------------------------------------------------

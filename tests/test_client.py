@@ -895,3 +895,34 @@ async def test_nothing_secret_in_reprs() -> None:
         shown = repr(client) + repr(client.credentials)
     assert box.app_secret not in shown
     assert token not in shown
+
+
+def test_credentials_can_come_from_a_file_named_in_the_environment(tmp_path) -> None:
+    secret_file = tmp_path / "helpscout.env"
+    secret_file.write_text(
+        "# Help Scout app\nexport HELPSCOUT_APP_ID=app-1\nHELPSCOUT_APP_SECRET='s3cr3t=x'\n",
+        encoding="utf-8",
+    )
+    creds = Credentials.from_env({"HELPSCOUT_CREDENTIALS_FILE": str(secret_file)})
+    assert (creds.app_id, creds.app_secret, creds.access_token) == ("app-1", "s3cr3t=x", None)
+    # the environment wins over the file
+    env = {"HELPSCOUT_CREDENTIALS_FILE": str(secret_file), "HELPSCOUT_APP_ID": "app-2"}
+    assert Credentials.from_env(env).app_id == "app-2"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("HELPSCOUT_APP_SECRET s3cr3t\n", "line 1: write NAME=value"),
+        (None, "cannot be read"),
+    ],
+)
+def test_a_bad_credentials_file_is_one_line_that_never_shows_the_secret(
+    tmp_path, text, message
+) -> None:
+    path = tmp_path / "helpscout.env"
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        Credentials.from_env({"HELPSCOUT_CREDENTIALS_FILE": str(path)})
+    assert message in str(caught.value) and "s3cr3t" not in str(caught.value)
