@@ -271,11 +271,15 @@ class _Run:
         return cells if value.default is None else cells.fillna(value.default)
 
     def clean(self, cells: pd.Series, value: Value, path: str) -> pd.Series:
-        """``map`` then the transforms, in order."""
+        """``map`` then the transforms, in order; an enum field's known values in lower case,
+        as Help Scout wants them ("Male" is sent as "male"; unknown ones stay for the validator)."""
         if value.aliases:
             cells = _replace_aliases(cells, value.aliases)
         for name in value.transforms:
             cells = TRANSFORMS[name](cells, _Step(value, path, self))
+        if choices := _ENUM_CHOICES.get(path):
+            lowered = cells.str.lower()
+            cells = cells.where(~lowered.isin(choices), lowered)
         return cells
 
     def add_issues(self, bad: pd.Series, step: _Step, rule: str, messages: Iterable[str]) -> None:

@@ -267,9 +267,7 @@ def _check_field(spec: schema.Field, mapped: pd.DataFrame, path: str, column: st
         return _NONE
     found = []
     if spec.kind == "enum":
-        lowered = values.str.lower()
-        known = lowered.isin(spec.choices)
-        mapped[path] = values.where(~known, lowered)
+        known = values.isin(spec.choices)
         found.append(
             _failing(
                 values,
