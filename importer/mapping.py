@@ -88,8 +88,10 @@ import yaml
 from importer import schema
 from importer.errors import MappingError
 from importer.safecsv import ESCAPED_FORMULA
+from importer.source import TEXT
 
-STRING = pd.StringDtype("pyarrow")
+STRING = TEXT
+#: The columns of every issues table (validation report, mapping problems).
 ISSUE_COLUMNS = ["row", "column", "field", "value", "rule", "severity", "message"]
 SPLIT_NAME_FIELDS = ("firstName", "lastName")
 _ENUM_CHOICES = {name: spec.choices for name, spec in schema.SCALARS.items() if spec.kind == "enum"}

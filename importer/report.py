@@ -17,9 +17,10 @@ from typing import IO
 import pandas as pd
 
 from importer.errors import ConfigError
+from importer.mapping import ISSUE_COLUMNS
 from importer.safecsv import SafeCsvWriter
 
-REPORT_COLUMNS = ["row", "column", "field", "value", "rule", "severity", "message"]
+REPORT_COLUMNS = ISSUE_COLUMNS
 HTML_MAX_ROWS = 5000
 
 

@@ -1,8 +1,8 @@
 """Help Scout's Create Customer rules, as data.
 
-One source for the validator (vectorised over pandas columns), the sandbox (one JSON payload at a
-time) and the docs. Each rule has a name (the report's ``rule`` column) and a message that says how
-to fix it.
+One source for the validator (vectorised over pandas columns, with messages that say how to fix a
+cell) and the sandbox (one JSON payload at a time, answering as Help Scout does). Each rule has a
+name: the report's ``rule`` column.
 Facts come from HELPSCOUT_API.md; where Help Scout's limits are unknown, no limit is invented.
 """
 
@@ -156,7 +156,6 @@ FALSE_WORDS = ("false", "no", "n", "0", "off", "f")
 
 _email_fast = re.compile(EMAIL_FAST)
 _url = re.compile(URL_PATTERN)
-_phone_mangled = re.compile(PHONE_MANGLED)
 
 
 @lru_cache(maxsize=65536)
@@ -180,10 +179,6 @@ def email_problem(value: str) -> str | None:
 
 def is_url(value: str) -> bool:
     return _url.fullmatch(value) is not None
-
-
-def is_mangled_phone(value: str) -> bool:
-    return _phone_mangled.fullmatch(value) is not None
 
 
 def parse_int(value: str) -> int | None:
@@ -214,37 +209,14 @@ def is_iso_date(value: str) -> bool:
     return True
 
 
-_ALPHA2 = frozenset(c.alpha_2 for c in pycountry.countries)
+#: Every current ISO 3166-1 alpha-2 code, sorted (the validator checks whole columns against it).
+ALPHA2 = tuple(sorted(c.alpha_2 for c in pycountry.countries))
+_ALPHA2 = frozenset(ALPHA2)
 
 
 def is_country_code(value: str) -> bool:
     """Help Scout wants an ISO 3166-1 alpha-2 code, upper case."""
     return value in _ALPHA2
-
-
-# --- messages ---------------------------------------------------------------------------------
-def describe_choices(choices: Iterable[str]) -> str:
-    return ", ".join(choices)
-
-
-MESSAGES = {
-    "min_length": "{field} must not be empty",
-    "max_length": "{field} is {length} characters; Help Scout allows at most {max_len}: shorten it",
-    "enum": "{field} must be one of: {choices}",
-    "email": "not a valid email address ({detail})",
-    "url": "not a valid web address: use a form like https://example.com/page",
-    "phone": "looks like a number a spreadsheet computed, not a phone number: "
-    "re-export the column as text",
-    "phone_empty": "phone number is empty",
-    "country": "not an ISO 3166-1 country code: use a two-letter code like US or DE, "
-    "or add the country_code transform",
-    "country_required": "an address needs a country: map a country column or set a default",
-    "number": "not a whole number in the signed 64-bit range (write digits only, like 42)",
-    "bool": "not a yes/no value: use true/false, yes/no or 1/0",
-    "date": "not a date in YYYY-MM-DD form{hint}",
-    "dropdown": "not an option of this dropdown property: use one of {choices}",
-    "unknown_property": "no customer property with slug '{slug}' exists in the account",
-}
 
 
 # --- whole payloads (the sandbox's check) ------------------------------------------------------
@@ -276,7 +248,7 @@ def check_value(spec: Field, value: object, path: str | None = None) -> Violatio
             path, "max_length", f"size must be between {lower} and {spec.max_len}", value
         )
     if spec.kind == "enum" and value not in spec.choices:
-        return Violation(path, "enum", f"must be one of: {describe_choices(spec.choices)}", value)
+        return Violation(path, "enum", f"must be one of: {', '.join(spec.choices)}", value)
     if spec.kind == "email" and (detail := email_problem(value)):
         return Violation(path, "email", f"must be a well-formed email address ({detail})", value)
     if spec.kind == "url" and not is_url(value):
@@ -356,7 +328,7 @@ def _check_entries(spec: Entries, items: object) -> list[Violation]:
                 Violation(
                     f"{path}.type",
                     "enum",
-                    f"must be one of: {describe_choices(spec.types)}",
+                    f"must be one of: {', '.join(spec.types)}",
                     item.get("type"),
                 )
             )

@@ -17,11 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from importer import schema
-from importer.mapping import Mapping
+from importer.mapping import ISSUE_COLUMNS, STRING, Mapping
 from importer.source import Chunk
 
-ISSUE_COLUMNS = ["row", "column", "field", "value", "rule", "severity", "message"]
-STRING = pd.StringDtype("pyarrow")
 ERROR, WARNING = "error", "warning"
 
 
@@ -251,7 +249,9 @@ def _rule_for(path: str, mapping: Mapping) -> Rule | None:
         prop = mapping.properties.get(parts[1])
         if prop is None:
             return None
-        check = _PROPERTY_RULES[prop.type]
+        check = _PROPERTY_RULES.get(prop.type)  # dates: the mapping's date transform checks them
+        if check is None:
+            return None
         return lambda mapped, p, column: check(mapped[p], p, column, prop)
     else:
         spec = None
@@ -352,7 +352,7 @@ def _check_phone(values: pd.Series, present: pd.Series, column: str, path: str) 
 
 
 def _check_country(values: pd.Series, present: pd.Series, column: str, path: str) -> pd.DataFrame:
-    ok = values.isin(sorted(schema._ALPHA2))
+    ok = values.isin(schema.ALPHA2)
     return _failing(
         values,
         present & ~ok,
@@ -405,18 +405,6 @@ def _check_bool(values: pd.Series, path: str, column: str, prop: object) -> pd.D
     )
 
 
-def _check_date(values: pd.Series, path: str, column: str, prop: object) -> pd.DataFrame:
-    parsed = pd.to_datetime(values.astype(object), format="%Y-%m-%d", errors="coerce")
-    ok = fullmatch(values, schema.DATE_PATTERN) & parsed.notna()
-    fmt = getattr(prop, "format", None)
-    how = (
-        f"it must match the mapping's format {fmt}"
-        if fmt
-        else "write it like 2024-01-31, or set format: in the mapping to read other forms"
-    )
-    return _failing(values, values.notna() & ~ok, column, path, "date", f"not a valid date: {how}")
-
-
 def _check_prop_url(values: pd.Series, path: str, column: str, prop: object) -> pd.DataFrame:
     return _check_url(values, values.notna(), column, path)
 
@@ -436,7 +424,6 @@ def _check_text(values: pd.Series, path: str, column: str, prop: object) -> pd.D
 _PROPERTY_RULES: dict[str, PropertyRule] = {
     "number": _check_number,
     "bool": _check_bool,
-    "date": _check_date,
     "url": _check_prop_url,
     "text": _check_text,
     "dropdown": _check_text,
