@@ -8,11 +8,10 @@ API (the uploader is the one caller)::
 
     with Ledger.open(state_path, source=str(csv_path)) as ledger:   # StateLockedError if in use
         run = ledger.begin_run(fingerprint)        # RunInfo; run.resuming after an unfinished run
-        for entry in ledger.in_flight():           # rows whose outcome is unknown: reconcile first
-            ...                                    # look the email up; settle, or send if absent
         for chunk in chunks:
             known = ledger.get_many(keys)          # {key: Entry} for the keys already seen
-            ...                                    # decide per row (see "Decisions" below)
+            ...                                    # decide per row (see "Decisions" below): an
+            ...                                    # in-flight entry is looked up before sending
             ledger.mark_in_flight([(key, row, payload_hash(payload)), ...])  # durable on return
             ...                                    # only now send the requests
             ledger.settle(key, status="created", customer_id="123", http_status=201, attempts=1)
@@ -20,7 +19,8 @@ API (the uploader is the one caller)::
 
 - ``payload_hash(payload) -> str``: sha256 hex of the payload's canonical JSON (sorted keys, no
   whitespace, UTF-8, NaN refused). Pinned by a test: changing it would make every row look changed.
-- ``default_state_path(results_path) -> Path``: ``results.csv`` -> ``results.state.sqlite``.
+- ``default_state_path(results_path, source) -> Path``: beside the results, named after the
+  source: ``export.csv`` -> ``export.state.sqlite``.
 - ``Ledger.open(path, *, source, lock=True, settle_batch=200, settle_interval=1.0, clock=...)``:
   open or create the state; ``lock=False`` is for read-only inspection beside a running import;
   ``clock`` (default ``time.monotonic``) times ``settle_interval``, tests pass a fake one.
@@ -28,8 +28,9 @@ API (the uploader is the one caller)::
   exports keep growing under new names; the caller may warn).
 - ``begin_run(source_fingerprint) -> RunInfo`` (kept as ``ledger.run``) / ``finish_run(status)``:
   one line per run in the ``runs`` table.
-- ``get_many(keys) -> dict[str, Entry]``, ``in_flight()``, ``failed()`` (``--retry-failed``),
-  ``counts() -> dict[Status, int]``: reads; they first write any buffered settles, so they see them.
+- ``get_many(keys) -> dict[str, Entry]`` (what the uploader plans with), and for inspecting a
+  state file: ``in_flight()``, ``failed()``, ``counts() -> dict[Status, int]``. Reads first write
+  any buffered settles, so they see them.
 - ``mark_in_flight(items)`` and ``settle(key, *, status, ...)``: the writes, described below.
 
 Rows are keyed by the row key (first email lower-cased, or the mapping's ``key:``). An ``Entry``

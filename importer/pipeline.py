@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -18,9 +17,6 @@ from importer.mapping import Mapping, load_mapping
 from importer.report import Summary, open_report
 from importer.source import CsvSource, open_csv
 from importer.validate import CheckedChunk, Validator
-
-if TYPE_CHECKING:
-    pass
 
 Progress = Callable[[int], None]
 
