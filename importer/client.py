@@ -53,7 +53,7 @@ from importer.errors import (
 
 DEFAULT_API_URL = "https://api.helpscout.net"
 TOKEN_PATH = "/v2/oauth2/token"
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+WRITE_METHODS = schema.WRITE_METHODS
 WRITE_COST, READ_COST = 2, 1
 CREDENTIALS_HINT = (
     "check HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Help Scout: Your Profile > My Apps)"
@@ -759,17 +759,10 @@ class HelpScoutClient:
 # --- bringing a customer up to date ----------------------------------------------------------
 #: The customer's own fields (what ``PATCH /v2/customers/{id}`` changes); ``phone`` only adds a
 #: phone entry.
-OWN_FIELDS = tuple(name for name in schema.SCALARS if name != "phone")
+OWN_FIELDS = schema.OWN_FIELDS
 #: Fields Help Scout answers in its own case ("Male" for "male").
 CASELESS = frozenset({"gender", "photoType"})
-#: Payload list field -> (its key under a customer's ``_embedded``, its endpoint's URL segment).
-ENTRY_ENDPOINTS = {
-    "emails": ("emails", "emails"),
-    "phones": ("phones", "phones"),
-    "chats": ("chats", "chats"),
-    "socialProfiles": ("social_profiles", "social-profiles"),
-    "websites": ("websites", "websites"),
-}
+ENTRY_ENDPOINTS = schema.ENTRY_PATHS
 #: Reads an update may start from (see ``HelpScoutClient.update_from``).
 UPDATE_ROUNDS = 3
 

@@ -45,7 +45,7 @@ from importer.pipeline import open_input
 from importer.results import Outcome, ResultsWriter
 from importer.source import Chunk, CsvSource
 from importer.upload import Job, Policy, Tally, Uploader, default_concurrency
-from importer.validate import SeenKeys, Validator
+from importer.validate import SeenKeys, Validator, hash_keys
 
 if TYPE_CHECKING:
     from importer.sandbox import SandboxConfig
@@ -291,16 +291,12 @@ def _batches(
             yield batch
 
 
-def _key_hashes(keys: list[str]) -> np.ndarray:
-    return pd.util.hash_array(np.array(keys, dtype=object), categorize=False)
-
-
 def _earlier_rows(seen: SeenKeys, jobs: list[Job]) -> dict[int, int]:
     """The jobs whose key an earlier job of the run had: row -> that earlier row."""
     if not jobs:
         return {}
     rows = np.array([job.row for job in jobs], dtype="int64")
-    first = seen.first_rows(_key_hashes([job.key for job in jobs]), rows)
+    first = seen.first_rows(hash_keys([job.key for job in jobs]), rows)
     return {int(r): int(f) for r, f in zip(rows[first > 0], first[first > 0], strict=True)}
 
 
@@ -314,7 +310,7 @@ def _superseded(source: CsvSource, mapping: Mapping) -> dict[int, int]:
     for chunk in source:
         checked = validator.check(chunk)
         keys = checked.keys.loc[checked.valid_rows].dropna()
-        hashes.append(_key_hashes(keys.tolist()))
+        hashes.append(hash_keys(keys.tolist()))
         rows.append(keys.index.to_numpy(dtype="int64"))
     if not hashes:
         return {}

@@ -60,7 +60,7 @@ TOKEN_PATH = "/v2/oauth2/token"
 INSPECT_PREFIX = "/_sandbox/"
 PAGE_SIZE = 50
 WINDOW = 60.0
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+WRITE_METHODS = schema.WRITE_METHODS
 ERRORS_DOC = "https://developer.helpscout.com/mailbox-api/overview/errors/"
 HAL_JSON = "application/hal+json;charset=UTF-8"
 VND_ERROR = "application/vnd.error+json"
@@ -68,15 +68,10 @@ PLAIN_JSON = "application/json;charset=UTF-8"
 BEFORE_FAULTS = ("500", "503")
 AFTER_FAULTS = ("504", "drop")
 
-#: The customer's own fields (what PUT replaces); ``phone`` only adds a phone entry on create.
-OWN_FIELDS = tuple(name for name in schema.SCALARS if name != "phone")
+OWN_FIELDS = schema.OWN_FIELDS
 #: URL segment of an entry endpoint -> (payload field, key under the customer's ``_embedded``).
 ENTRY_KINDS = {
-    "emails": ("emails", "emails"),
-    "phones": ("phones", "phones"),
-    "chats": ("chats", "chats"),
-    "social-profiles": ("socialProfiles", "social_profiles"),
-    "websites": ("websites", "websites"),
+    segment: (field, embedded) for field, (embedded, segment) in schema.ENTRY_PATHS.items()
 }
 EMBEDDED_OF = {payload_field: key for payload_field, key in ENTRY_KINDS.values()}
 LINK_RELS = ("address", "chats", "emails", "phones", "social-profiles", "websites")

@@ -113,6 +113,19 @@ ADDRESS: dict[str, Field] = {
     )
 }
 
+#: The customer's own fields (what PUT replaces); ``phone`` only adds a phone entry on create.
+OWN_FIELDS = tuple(name for name in SCALARS if name != "phone")
+#: Payload list field -> (its key under a customer's ``_embedded``, its endpoint's URL segment).
+ENTRY_PATHS = {
+    "emails": ("emails", "emails"),
+    "phones": ("phones", "phones"),
+    "chats": ("chats", "chats"),
+    "socialProfiles": ("social_profiles", "social-profiles"),
+    "websites": ("websites", "websites"),
+}
+#: Requests that cost 2 of the per-minute budget.
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
 #: Every top-level field a mapping may fill, for "did you mean" suggestions.
 TOP_LEVEL_FIELDS = (*SCALARS, *ENTRIES, "address", "properties")
 

@@ -106,7 +106,7 @@ class Validator:
         present = keys.dropna()
         if present.empty:
             return _NONE
-        hashes = pd.util.hash_array(present.to_numpy(dtype=object), categorize=False)
+        hashes = hash_keys(present.to_numpy(dtype=object))
         first = self._seen.first_rows(hashes, present.index.to_numpy(dtype="int64"))
         dup = first > 0
         if not dup.any():
@@ -122,6 +122,11 @@ class Validator:
         return _issues(
             rows, column, self.mapping.key_field, values, "duplicate_key", ERROR, messages
         )
+
+
+def hash_keys(keys: object) -> np.ndarray:
+    """64-bit hashes of row keys (a sequence of str), the form :class:`SeenKeys` remembers."""
+    return pd.util.hash_array(np.asarray(keys, dtype=object), categorize=False)
 
 
 class SeenKeys:
