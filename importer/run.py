@@ -209,14 +209,19 @@ async def _check_properties(
     client: HelpScoutClient, mapping: Mapping, notice: Callable[[str], None] | None
 ) -> None:
     """Refuse, before any create, a mapping that fills properties the account does not have:
-    Help Scout would answer 400 to every row. An account whose definitions cannot be read
-    (an older API, a proxy) is not refused: the rows will say what Help Scout thinks, and refused
-    credentials are met again, and reported, by the first create."""
+    Help Scout would answer 400 to every row. An account whose definitions cannot be read, or
+    that lists none (an older API, a proxy, a stand-in server), is not refused: the rows will say
+    what Help Scout thinks, and refused credentials are met again, and reported, by the first
+    create."""
     try:
         definitions = {d.get("slug"): d for d in await client.customer_properties()}
     except (ApiError, TransportError) as exc:
         if notice and not isinstance(exc, AuthError):
             notice(f"could not read the account's customer properties ({exc}): sending anyway")
+        return
+    if not definitions:
+        if notice:
+            notice("the account lists no customer properties: sending anyway")
         return
     missing = sorted(set(mapping.properties) - set(definitions))
     if missing:

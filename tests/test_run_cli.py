@@ -381,3 +381,15 @@ def test_properties_the_account_lacks_stop_the_run_before_any_create(tmp_path: P
         "Help Scout account (it has: plan): create them in Help Scout (Manage > Company > "
         "Customer Properties) or take them out of the mapping"
     )
+
+
+def test_an_account_that_lists_no_properties_is_not_refused(tmp_path: Path) -> None:
+    """Nothing to compare with: the rows go out and Help Scout's answers say what is wrong."""
+    results = tmp_path / "results.csv"
+    with serving(SandboxConfig(properties=[])) as box:
+        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env_of(box))
+    assert result.exit_code == 1
+    assert "the account lists no customer properties: sending anyway" in result.stderr
+    sent = [x for x in read(results) if x["status"] != "invalid"]
+    assert {x["status"] for x in sent} == {"failed"} and {x["http_status"] for x in sent} == {"400"}
+    assert all("customer property does not exist" in x["error"] for x in sent)
