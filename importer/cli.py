@@ -23,6 +23,7 @@ from tqdm import tqdm
 from importer import __version__
 from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, EXIT_STOPPED, ConfigError, ImporterError
 from importer.pipeline import validate_csv
+from importer.report import plural
 
 if TYPE_CHECKING:
     from importer.upload import Tally
@@ -385,7 +386,7 @@ def run(
     click.echo(result.line())
     click.echo(f"Results written to {results}")
     click.echo(
-        f"{result.requests:,} requests in {duration(result.seconds)} "
+        f"{plural(result.requests, 'request')} in {duration(result.seconds)} "
         f"({result.requests_per_minute:,.0f} a minute; {result.rate_limited:,} answered 429)",
         err=True,
     )
