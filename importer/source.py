@@ -228,7 +228,23 @@ def _from_bom(head: bytes) -> tuple[str, str, bool]:
     for bom, codec, name in _BOMS:
         if head.startswith(bom):
             return codec, name, True
+    if utf16 := _utf16_without_bom(head):
+        return utf16, utf16, True
     return "utf-8", "utf-8", False
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """UTF-16 saved without a BOM: mostly-ASCII text puts a NUL in every other byte (odd ones
+    for little-endian, even ones for big-endian), which no other text encoding does."""
+    pairs = len(head) // 2
+    if pairs < 8:
+        return None
+    even, odd = head[0 : 2 * pairs : 2].count(0), head[1 : 2 * pairs : 2].count(0)
+    if odd > 0.6 * pairs and even == 0:
+        return "utf-16-le"
+    if even > 0.6 * pairs and odd == 0:
+        return "utf-16-be"
+    return None
 
 
 def _known_codec(encoding: str, where: str) -> str:

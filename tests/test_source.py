@@ -336,11 +336,15 @@ def test_a_forced_encoding_wins(tmp_path: Path) -> None:
     assert rows[1][1] == "JosÃ©"
 
 
-def test_a_forced_utf16_reads_a_file_without_bom(tmp_path: Path) -> None:
-    path = write(tmp_path, SAMPLE.encode("utf-16-le"))
-    assert "--encoding utf-16-le" in str(refusal(path))  # NUL bytes everywhere without it
-    rows, _, _ = read(open_csv(path, encoding="utf-16-le"))
-    assert rows[1] == ["1", "José", "Zürich “office” €5"]
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_detected_or_forced(tmp_path: Path, codec: str) -> None:
+    """Its NUL in every other byte tells UTF-16 apart from any other text encoding."""
+    path = write(tmp_path, SAMPLE.encode(codec))
+    detected = open_csv(path)
+    assert detected.encoding == codec
+    for source in (detected, open_csv(path, encoding=codec)):
+        rows, _, _ = read(source)
+        assert rows[1] == ["1", "José", "Zürich “office” €5"]
 
 
 def test_a_forced_encoding_that_does_not_fit_is_refused_naming_byte_and_line(
