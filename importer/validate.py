@@ -17,19 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from importer import schema
-from importer.mapping import ISSUE_COLUMNS, STRING, Mapping
+from importer.mapping import NO_ISSUES, STRING, Mapping, issue_table
 from importer.source import Chunk
 
 ERROR, WARNING = "error", "warning"
-
-
-def empty_issues() -> pd.DataFrame:
-    return pd.DataFrame(
-        {c: pd.Series(dtype="int64" if c == "row" else STRING) for c in ISSUE_COLUMNS}
-    )
-
-
-_NONE = empty_issues()  # the shared "no issues" answer: building an empty frame takes milliseconds
 
 
 def fullmatch(values: pd.Series, pattern: str) -> pd.Series:
@@ -51,7 +42,7 @@ def search(values: pd.Series, pattern: str) -> pd.Series:
 def combine(found: list[pd.DataFrame]) -> pd.DataFrame:
     """One issues frame from several; the shared empty one when there is nothing."""
     found = [f for f in found if len(f)]
-    return pd.concat(found, ignore_index=True) if found else _NONE
+    return pd.concat(found, ignore_index=True) if found else NO_ISSUES
 
 
 @dataclass
@@ -105,12 +96,12 @@ class Validator:
     def _duplicate_keys(self, keys: pd.Series) -> pd.DataFrame:
         present = keys.dropna()
         if present.empty:
-            return _NONE
+            return NO_ISSUES
         hashes = hash_keys(present.to_numpy(dtype=object))
         first = self._seen.first_rows(hashes, present.index.to_numpy(dtype="int64"))
         dup = first > 0
         if not dup.any():
-            return _NONE
+            return NO_ISSUES
         rows = present.index[dup]
         values = present[dup]
         column = self.mapping.sources.get(self.mapping.key_field, "")
@@ -119,7 +110,7 @@ class Validator:
             "remove or merge it"
             for r in first[dup]
         ]
-        return _issues(
+        return issue_table(
             rows, column, self.mapping.key_field, values, "duplicate_key", ERROR, messages
         )
 
@@ -185,22 +176,6 @@ def _merge(
 
 
 # --- building issue frames ----------------------------------------------------------------------
-def _issues(rows, column, field, values, rule, severity, messages) -> pd.DataFrame:
-    n = len(rows)
-    messages = [messages] * n if isinstance(messages, str) else list(messages)
-    return pd.DataFrame(
-        {
-            "row": np.asarray(rows, dtype="int64"),
-            "column": pd.array([column] * n, dtype=STRING),
-            "field": pd.array([field] * n, dtype=STRING),
-            "value": pd.array(np.asarray(values, dtype=object), dtype=STRING),
-            "rule": pd.array([rule] * n, dtype=STRING),
-            "severity": pd.array([severity] * n, dtype=STRING),
-            "message": pd.array(messages, dtype=STRING),
-        }
-    )
-
-
 def _failing(
     values: pd.Series,
     bad: pd.Series,
@@ -213,15 +188,15 @@ def _failing(
     """Issues for the cells where ``bad`` is true; ``message`` may be made from each value."""
     bad = bad.fillna(False).astype(bool)
     if not bad.any():
-        return _NONE
+        return NO_ISSUES
     hit = values[bad]
     texts = message if isinstance(message, str) else [message(v) for v in hit]
-    return _issues(hit.index, column, field, hit, rule, severity, texts)
+    return issue_table(hit.index, column, field, hit, rule, severity, texts)
 
 
 def _ragged_issues(chunk: Chunk) -> pd.DataFrame:
     if not chunk.ragged:
-        return _NONE
+        return NO_ISSUES
     rows = [r.row for r in chunk.ragged]
     values = [r.text for r in chunk.ragged]
     messages = [
@@ -230,7 +205,7 @@ def _ragged_issues(chunk: Chunk) -> pd.DataFrame:
         + ": a delimiter or quote is missing or extra; fix the row so its values line up"
         for r in chunk.ragged
     ]
-    return _issues(rows, "", "", values, "ragged_row", ERROR, messages)
+    return issue_table(rows, "", "", values, "ragged_row", ERROR, messages)
 
 
 # --- the rules, one per kind of field -----------------------------------------------------------
@@ -269,7 +244,7 @@ def _check_field(spec: schema.Field, mapped: pd.DataFrame, path: str, column: st
     values = mapped[path]
     present = values.notna()
     if not present.any():
-        return _NONE
+        return NO_ISSUES
     found = []
     if spec.kind == "enum":
         known = values.isin(spec.choices)
@@ -323,12 +298,14 @@ def _check_email(values: pd.Series, present: pd.Series, column: str, path: str) 
     )
     unsure = values[present & ~fast]
     if unsure.empty:
-        return _NONE
+        return NO_ISSUES
     problems = unsure.map(schema.email_problem).dropna()
     if problems.empty:
-        return _NONE
+        return NO_ISSUES
     messages = [f"not a valid email address: {p}" for p in problems]
-    return _issues(problems.index, column, path, unsure[problems.index], "email", ERROR, messages)
+    return issue_table(
+        problems.index, column, path, unsure[problems.index], "email", ERROR, messages
+    )
 
 
 def _check_url(values: pd.Series, present: pd.Series, column: str, path: str) -> pd.DataFrame:
@@ -439,7 +416,7 @@ _PROPERTY_RULES: dict[str, PropertyRule] = {
 def _address_needs_country(mapped: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
     parts = [c for c in mapped.columns if c.startswith("address.")]
     if not parts:
-        return _NONE
+        return NO_ISSUES
     has_address = mapped[parts].notna().any(axis=1)
     empty = pd.Series(pd.NA, index=mapped.index, dtype=STRING)
     country = mapped.get("address.country", empty)
@@ -460,7 +437,7 @@ def _empty_rows(mapped: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
     but the mapping's constants, a customer nobody could tell from the next."""
     from_cells = [c for c in mapped.columns if mapping.sources.get(c)]
     if not from_cells:
-        return _NONE
+        return NO_ISSUES
     empty = ~mapped[from_cells].notna().any(axis=1)
     blank = pd.Series(pd.NA, index=mapped.index, dtype=STRING)
     message = "every mapped cell of this row is empty: delete the row or fill it"
