@@ -218,11 +218,9 @@ def _rule_for(path: str, mapping: Mapping) -> Rule | None:
     if top in schema.SCALARS:
         spec = schema.SCALARS[top]
     elif top in schema.ENTRIES:
-        entries = schema.ENTRIES[top]
         if parts[-1] == "type":
-            spec = schema.Field(path, "enum", choices=entries.types)
-        else:
-            spec = entries.value
+            return None  # a constant of the mapping's, checked against the enum when it loaded
+        spec = schema.ENTRIES[top].value
     elif top == "address":
         spec = schema.ADDRESS.get(parts[1]) if len(parts) > 1 else None
     elif top == "properties":
