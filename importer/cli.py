@@ -136,10 +136,11 @@ def validate(
     for row, payload in result.samples:
         click.echo(f"row {row}: {json.dumps(payload, ensure_ascii=False)}")
     if result.first_issues is not None and not report:
-        for issue in result.first_issues.itertuples():
-            where = f"row {issue.row}" + (f", {issue.column}" if issue.column else "")
-            value = f" {shorten(issue.value)!r}" if isinstance(issue.value, str) else ""
-            click.echo(f"{where}: {issue.severity}: {issue.rule}:{value} {issue.message}")
+        for issue in result.first_issues.to_dict("records"):
+            where = f"row {issue['row']}" + (f", {issue['column']}" if issue["column"] else "")
+            cell = issue["value"]
+            value = f" {shorten(cell)!r}" if isinstance(cell, str) else ""
+            click.echo(f"{where}: {issue['severity']}: {issue['rule']}:{value} {issue['message']}")
         more = result.summary.errors + result.summary.warnings - len(result.first_issues)
         if more > 0:
             click.echo(f"... and {more:,} more: add --report issues.html to see them all")
@@ -567,9 +568,8 @@ def sandbox(
 
     The first three lines printed are the environment to paste into the shell that runs the import.
     """
-    from importer.sandbox import SandboxConfig, load_properties, serve
+    from importer.sandbox import DEFAULT_PROPERTIES, SandboxConfig, load_properties, serve
 
-    extra = {"properties": load_properties(properties)} if properties else {}
     config = SandboxConfig(
         rate_limit=rate_limit or None,
         latency_ms=latency_ms,
@@ -578,10 +578,10 @@ def sandbox(
         drop_rate=drop_rate,
         gateway_timeout_rate=timeout_rate,
         token_ttl=token_ttl,
-        duplicate_email=duplicate_email,
+        duplicate_email="conflict" if duplicate_email == "conflict" else "allow",
         retry_after_header=retry_after_header,
         seed=seed,
-        **extra,
+        properties=load_properties(properties) if properties else DEFAULT_PROPERTIES,
     )
 
     def ready(url: str) -> None:

@@ -500,8 +500,8 @@ class HelpScoutClient:
                 failures += 1
                 unsure = lost.maybe_done and method == "POST"
                 if unsure or failures >= self.retry.max_attempts:
-                    error = TransportError(str(lost))
-                    return Reply(0, NO_HEADERS, None, sends, error, uncertain=unsure)
+                    lost_error = TransportError(str(lost))
+                    return Reply(0, NO_HEADERS, None, sends, lost_error, uncertain=unsure)
                 await asyncio.sleep(self.retry.delay(failures))
                 continue
             self.pacer.settle(cost, headers)
@@ -533,17 +533,17 @@ class HelpScoutClient:
                     "tries in a row; something else is spending the account's budget: lower "
                     "--rate or import later"
                 )
-                error = RateLimitError(status, message, error.log_ref, retry_after=wait)
-                return Reply(status, headers, body, sends, error)
+                limit = RateLimitError(status, message, error.log_ref, retry_after=wait)
+                return Reply(status, headers, body, sends, limit)
             if status >= 500:
                 failures += 1
                 unsure = method == "POST" and status in UNSURE_STATUSES
                 if not unsure and failures < self.retry.max_attempts:
                     await asyncio.sleep(self.retry.delay(failures))
                     continue
-            error = api_error(status, body) if status >= 400 else None
             unsure = method == "POST" and status in UNSURE_STATUSES
-            return Reply(status, headers, body, sends, error, uncertain=unsure)
+            failure = api_error(status, body) if status >= 400 else None
+            return Reply(status, headers, body, sends, failure, uncertain=unsure)
 
     async def _send(
         self,
@@ -809,7 +809,9 @@ def changes_for(customer: Mapping[str, Any], payload: Mapping[str, Any]) -> list
     if own:
         ops = [{"op": "replace", "path": f"/{name}", "value": v} for name, v in own.items()]
         changes.append(Change(", ".join(own), "PATCH", "", ops))
-    embedded = customer.get("_embedded") if isinstance(customer.get("_embedded"), dict) else {}
+    embedded = customer.get("_embedded")
+    if not isinstance(embedded, dict):
+        embedded = {}
     held = {p.get("slug"): p.get("value") for p in _embedded(customer, "properties")}
     properties = {
         slug: value

@@ -73,10 +73,11 @@ import difflib
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -254,7 +255,8 @@ class Mapping:
     def payloads(self, mapped: pd.DataFrame) -> Iterator[tuple[int, dict]]:
         """The JSON bodies to POST to /v2/customers, row by row; absent fields are left out."""
         build = _PayloadPlan(list(mapped.columns), self.properties)
-        columns = [mapped[c].to_numpy(dtype=object, na_value=None) for c in mapped.columns]
+        # pandas-stubs do not list na_value=None, which pandas takes (absent -> None)
+        columns = [mapped[c].to_numpy(dtype=object, na_value=None) for c in mapped.columns]  # type: ignore[call-overload]
         for row, *cells in zip(mapped.index.tolist(), *columns, strict=True):
             yield row, build(cells)
 
@@ -376,7 +378,7 @@ def _split(cells: pd.Series, separator: str) -> list[pd.Series]:
     ]
 
 
-def _spread(results: list[str | None], codes: np.ndarray, index: pd.Index) -> pd.Series:
+def _spread(results: Sequence[str | None], codes: np.ndarray, index: pd.Index) -> pd.Series:
     """Per-distinct results (from ``pd.factorize``'s uniques) back on every row, in C++."""
     taken = pa.array(results, type=pa.large_string()).take(pa.array(codes, mask=codes < 0))
     return _from_arrow(taken, index)
@@ -427,7 +429,7 @@ def _date(cells: pd.Series, step: _Step) -> pd.Series:
     for fmt in formats[1:]:
         parsed = parsed.fillna(pd.to_datetime(texts, format=fmt, errors="coerce"))
     iso = parsed.dt.strftime("%Y-%m-%d").where(parsed.notna(), texts)
-    result = _spread(iso.tolist(), codes, cells.index)
+    result = _spread(list(iso), codes, cells.index)
     failed = np.append(parsed.isna().to_numpy(), False)[codes]
     if failed.any():
         examples = " or ".join(dt.date(2024, 1, 31).strftime(f) for f in formats)
@@ -552,7 +554,7 @@ def _name_forms(name: str) -> set[str]:
 
 
 @cache
-def _country_index() -> tuple[dict[str, set[str]], dict[str, object]]:
+def _country_index() -> tuple[dict[str, set[str]], dict[str, Any]]:
     current: dict[str, set[str]] = {}
     for country in pycountry.countries:
         names = [getattr(country, a, None) for a in ("name", "official_name", "common_name")]
@@ -562,7 +564,7 @@ def _country_index() -> tuple[dict[str, set[str]], dict[str, object]]:
             current.setdefault(form, set()).add(country.alpha_2)
     for alias, code in COUNTRY_ALIASES.items():
         current.setdefault(_fold(alias), set()).add(code)
-    historic: dict[str, object] = {}
+    historic: dict[str, Any] = {}
     by_alpha4 = {c.alpha_4: c for c in pycountry.historic_countries}
     for country in by_alpha4.values():
         for form in _name_forms(country.name) | {country.alpha_3.lower(), country.alpha_2.lower()}:
@@ -570,6 +572,11 @@ def _country_index() -> tuple[dict[str, set[str]], dict[str, object]]:
     for alias, alpha4 in HISTORIC_ALIASES.items():
         historic[_fold(alias)] = by_alpha4[alpha4]
     return current, historic
+
+
+def _country_name(code: str) -> str:
+    country = pycountry.countries.get(alpha_2=code)
+    return country.name if country is not None else code
 
 
 @lru_cache(maxsize=4096)
@@ -583,9 +590,7 @@ def resolve_country(text: str) -> tuple[str | None, str | None]:
         if len(codes := current.get(form, ())) == 1:
             return next(iter(codes)), None
         if codes:
-            choices = " or ".join(
-                f"{c} ({pycountry.countries.get(alpha_2=c).name})" for c in sorted(codes)
-            )
+            choices = " or ".join(f"{c} ({_country_name(c)})" for c in sorted(codes))
             return None, f"'{text}' could be {choices}: write the two-letter code you mean"
         if form in historic:
             return None, _historic_message(text, historic[form])
@@ -593,14 +598,14 @@ def resolve_country(text: str) -> tuple[str | None, str | None]:
     hint = ""
     if close:
         code = next(iter(current[close[0]]))
-        hint = f" (did you mean {pycountry.countries.get(alpha_2=code).name}, {code}?)"
+        hint = f" (did you mean {_country_name(code)}, {code}?)"
     return None, (
         f"'{text}' is not a country name or ISO code{hint}: "
         "write the two-letter ISO 3166-1 code, like US or DE"
     )
 
 
-def _historic_message(text: str, country: object) -> str:
+def _historic_message(text: str, country: Any) -> str:
     year = country.withdrawal_date[:4]
     successors = SUCCESSORS.get(country.alpha_4, "").split()
     if not successors and pycountry.countries.get(alpha_2=country.alpha_4[2:]) is not None:
@@ -609,7 +614,7 @@ def _historic_message(text: str, country: object) -> str:
     if not successors:
         return f"{said}: write the two-letter code of the country the address is in today"
     if len(successors) == 1:
-        name = pycountry.countries.get(alpha_2=successors[0]).name
+        name = _country_name(successors[0])
         return f"{said}: its territory is now {name}; write {successors[0]}"
     return (
         f"{said}: its territory is now {', '.join(successors[:-1])} or {successors[-1]}; "
@@ -679,7 +684,7 @@ class _PayloadPlan:
         for slug, i, convert in self.properties:
             text = cells[i]
             if text is not None:
-                converted = convert(text) if convert else text
+                converted = convert(str(text)) if convert else text
                 props[slug] = text if converted is None else converted
         if props:
             payload["properties"] = props
@@ -775,14 +780,17 @@ class _Reader:
     def key(self, mapping: Mapping, node: yaml.Node | None) -> None:
         """Fill in what identifies a row: the first email, a field path, or a column's field."""
         emails = [t for t in mapping.targets if t.field == "emails"]
-        key = "email" if node is None else self.text(node, "the key (email, a field or a column)")
-        if key == "email":
+        if node is None:
             if emails:
                 mapping.key_field = "emails.0.value"
-            elif node is not None:
+            return
+        key = self.text(node, "the key (email, a field or a column)")
+        if key == "email":
+            if not emails:
                 raise self.fail(
                     "key: email, but the mapping fills no emails: map an email column", node
                 )
+            mapping.key_field = "emails.0.value"
             return
         paths = [p for p in mapping.sources if not p.endswith(".type")]
         by_column = [p for p in paths if mapping.sources[p] == key]
@@ -893,11 +901,11 @@ class _Reader:
 
     def value_with(
         self, node: yaml.Node, path: str, extra: tuple[str, ...], *, date_format: bool = False
-    ) -> tuple[Value, dict[str, yaml.ScalarNode]]:
+    ) -> tuple[Value, dict[str, yaml.Node]]:
         """A column name, or ``{column|value, transform, map, default, format}`` and ``extra``."""
         if isinstance(node, yaml.ScalarNode):
-            column = self.text(node, f"a column name for {path}")
-            return Value(column, None, (), {}, None, (), _line(node)), {}
+            name = self.text(node, f"a column name for {path}")
+            return Value(name, None, (), {}, None, (), _line(node)), {}
         allowed = (*_VALUE_KEYS, *extra)
         parts: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         for key, key_node, value_node in self.items(node, path):
@@ -912,7 +920,9 @@ class _Reader:
                 f"{path} needs either column: (a CSV column) or value: (a constant)", node
             )
         choices = _ENUM_CHOICES.get(path)
-        column = constant = default = None
+        column: str | None = None
+        constant: str | None = None
+        default: str | None = None
         line = _line(node)
         if "column" in parts:
             column_node = parts["column"][1]
@@ -958,7 +968,7 @@ class _Reader:
 
     def aliases(
         self, node: yaml.Node, path: str, choices: tuple[str, ...] | None
-    ) -> dict[str, str]:
+    ) -> dict[str, str | None]:
         found: dict[str, str | None] = {}
         for key, _, value_node in self.items(node, f"map: of {path}"):
             if _is_empty(value_node):

@@ -18,7 +18,7 @@ from importer.report import Summary, open_report
 from importer.source import CsvSource, open_csv
 from importer.validate import CheckedChunk, Validator
 
-Progress = Callable[[int], None]
+Progress = Callable[[int], object]
 
 
 @dataclass

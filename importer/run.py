@@ -50,8 +50,6 @@ from importer.validate import SeenKeys, Validator, hash_keys
 if TYPE_CHECKING:
     from importer.sandbox import SandboxConfig
 
-Progress = Callable[[int], None]
-
 
 # --- import ----------------------------------------------------------------------------------
 #: Rows per batch handed from the reading thread to the uploader (payloads are built per batch).
@@ -157,7 +155,7 @@ def import_csv(
 
     async def run(writer: ResultsWriter, ledger: Ledger) -> None:
         async with contextlib.AsyncExitStack() as stack:
-            url, creds = api_url, credentials
+            url, creds = api_url or DEFAULT_API_URL, credentials
             if sandbox is not None:
                 from importer.sandbox import Sandbox
 

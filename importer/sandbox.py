@@ -589,14 +589,16 @@ class _Api:
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "(unknown)"
         if request.path == TOKEN_PATH:
-            response = await self._run(handler, request)
-            state.stats[method, route, response.status] += 1
-            return response
+            issued = await self._run(handler, request)
+            state.stats[method, route, issued.status] += 1
+            return issued
         now = cfg.clock()
         is_create = method == "POST" and route == "/v2/customers"
-        response = self._refusal(request, is_create, now)
+        refusal = self._refusal(request, is_create, now)
         fault = None
-        if response is None:
+        if refusal is not None:
+            response: web.StreamResponse = refusal
+        else:
             response = await self._run(handler, request)
             fault = state.fault_after(is_create)
         if fault == "drop":
@@ -802,7 +804,7 @@ class _Api:
         def at(number: int) -> dict[str, str]:
             return {"href": str(url.with_query({**keep, "page": number}))}
 
-        links = {"self": at(page), "first": at(1), "last": at(pages)}
+        links: dict[str, dict[str, Any]] = {"self": at(page), "first": at(1), "last": at(pages)}
         if page < pages:
             links["next"] = at(page + 1)
         if page > 1:

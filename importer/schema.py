@@ -279,8 +279,11 @@ def check_property(
     """Check a property value as the API receives it (already converted to JSON types)."""
     path = f"properties.{slug}"
     if prop_type == "number":
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        ok = ok and INT64_MIN <= value <= INT64_MAX
+        ok = (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and INT64_MIN <= value <= INT64_MAX
+        )
         return None if ok else Violation(path, "number", "must be an integer", value)
     if prop_type == "bool":
         return (

@@ -56,7 +56,7 @@ from typing import Any, Literal
 from importer.client import WRITE_COST, HelpScoutClient, Pacer, Reply, Sends, count_sends
 from importer.errors import ApiError, AuthError, ImporterError, RunStopped, TransportError
 from importer.ledger import Entry, Ledger, RunInfo, payload_hash
-from importer.results import Outcome, ResultsWriter
+from importer.results import Outcome, ResultsWriter, Status
 
 #: Requests a worker is assumed to wait for an answer, to size the default concurrency.
 ASSUMED_LATENCY = 2.0
@@ -188,8 +188,9 @@ def email_of(payload: dict[str, Any]) -> str | None:
 
 def recorded(job: Job, entry: Entry) -> Outcome:
     """The results line of a row the ledger holds as settled by this import."""
-    status, reason, error = "failed", "", entry.last_error or ""
-    if entry.status in ("created", "updated"):
+    status: Status = "failed"
+    reason, error = "", entry.last_error or ""
+    if entry.status == "created" or entry.status == "updated":
         status = entry.status
     elif entry.status == "exists":
         status, reason, error = "skipped", "exists", ""

@@ -104,15 +104,14 @@ class Validator:
             return NO_ISSUES
         rows = present.index[dup]
         values = present[dup]
-        column = self.mapping.sources.get(self.mapping.key_field, "")
+        field = self.mapping.key_field or ""
+        column = self.mapping.sources.get(field, "")
         messages = [
             f"the same {self.mapping.key_name} as row {r}: this row would create a duplicate; "
             "remove or merge it"
             for r in first[dup]
         ]
-        return issue_table(
-            rows, column, self.mapping.key_field, values, "duplicate_key", ERROR, messages
-        )
+        return issue_table(rows, column, field, values, "duplicate_key", ERROR, messages)
 
 
 def hash_keys(keys: object) -> np.ndarray:
@@ -215,6 +214,7 @@ Rule = Callable[[pd.DataFrame, str, str], pd.DataFrame]
 def _rule_for(path: str, mapping: Mapping) -> Rule | None:
     parts = path.split(".")
     top = parts[0]
+    spec: schema.Field | None
     if top in schema.SCALARS:
         spec = schema.SCALARS[top]
     elif top in schema.ENTRIES:
