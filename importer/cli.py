@@ -430,7 +430,7 @@ def print_plan(
     share: float,
 ) -> None:
     """--dry-run: what run would send, and how long that takes at the budget."""
-    from importer.upload import estimate_seconds
+    from importer.pacing import PLAN_BUDGETS, estimate_seconds
 
     with progress_bar("rows") as bar:
         checked = validate_csv(
@@ -456,9 +456,6 @@ def print_plan(
         click.echo(f"At {share:.0%} of the account's budget: about {times}.")
     click.echo("Nothing was sent (--dry-run).")
     sys.exit(EXIT_OK if checked.ok else EXIT_ROWS_FAILED)
-
-
-PLAN_BUDGETS = {"Standard": 200, "Plus": 400, "Pro": 800}
 
 
 def duration(seconds: float) -> str:

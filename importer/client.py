@@ -2,8 +2,9 @@
 
 Every API call goes through :meth:`HelpScoutClient.request`, which
 
-1. takes the call's cost (writes 2, reads 1) from the :class:`Pacer`, shared by the whole run, so
-   the account's per-minute budget is spent evenly and a 429 pauses every worker, not just one;
+1. takes the call's cost (writes 2, reads 1) from the :class:`~importer.pacing.Pacer`, shared
+   by the whole run, so the account's per-minute budget is spent evenly and a 429 pauses every
+   worker, not just one;
 2. sends it with the current token; on 401 one new token is fetched for everyone (single flight),
    and the call is sent again; a fresh token refused at once, or a 403, is an :class:`AuthError`
    that stops the run;
@@ -37,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiolimiter import AsyncLimiter
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
@@ -50,11 +50,11 @@ from importer.errors import (
     RateLimitError,
     TransportError,
 )
+from importer.pacing import READ_COST, WRITE_COST, Pacer, retry_after
 
 DEFAULT_API_URL = "https://api.helpscout.net"
 TOKEN_PATH = "/v2/oauth2/token"
 WRITE_METHODS = schema.WRITE_METHODS
-WRITE_COST, READ_COST = 2, 1
 CREDENTIALS_HINT = (
     "check HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Help Scout: Your Profile > My Apps)"
 )
@@ -237,121 +237,6 @@ class _NoAnswer(Exception):
     def __init__(self, message: str, *, maybe_done: bool) -> None:
         super().__init__(message)
         self.maybe_done = maybe_done
-
-
-# --- pacing --------------------------------------------------------------------------------
-def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    try:
-        return int(headers[name])
-    except (KeyError, ValueError):
-        return None
-
-
-def retry_after(headers: Mapping[str, str], default: float = 60.0) -> float:
-    """Seconds a 429 asks to wait: ``X-RateLimit-Retry-After``, else ``Retry-After``."""
-    for name in ("X-RateLimit-Retry-After", "Retry-After"):
-        try:
-            return max(0.0, float(headers[name]))
-        except (KeyError, ValueError):
-            continue
-    return default
-
-
-class Pacer:
-    """Spends the account's per-minute budget evenly across every request of the run.
-
-    ``rate`` is the requests per minute this run may spend; None learns the budget from the first
-    answer's ``X-RateLimit-Limit-Minute`` and keeps ``share`` of it, so agents and other
-    integrations on the account keep working (no header: no limit). Until that first answer, one
-    request is in flight.
-
-    An ``AsyncLimiter(budget, 60)`` would let a whole minute's budget through in one burst; here
-    the bucket holds one second's worth (at least one write), so requests leave evenly and no
-    60-second window of the server, wherever it starts, gets more than the budget. The pace is
-    :data:`SAFETY` of the budget: latency jitter can carry a request into the next minute.
-
-    ``X-RateLimit-Remaining-Minute`` lower than what is already in flight plus one write means
-    someone else is spending the account's budget: everyone holds for :data:`HOLD` seconds rather
-    than run into 429s. A 429 calls :meth:`pause`, which holds every request, not just one.
-    """
-
-    SAFETY = 0.98
-    HOLD = 1.0
-
-    def __init__(self, rate: float | None = None, *, share: float = 0.9) -> None:
-        if rate is not None and rate <= 0:
-            raise ConfigError("the rate must be a positive number of requests per minute")
-        if not 0 < share <= 1:
-            raise ConfigError("the budget share must be more than 0 and at most 1")
-        self.rate = rate
-        self.share = share
-        self.limit: int | None = None
-        """The budget the API reported (learning mode only)."""
-        self.pace: float | None = None
-        """Requests per minute being spent; None: no limit."""
-        self.in_flight = 0
-        self._limiter: AsyncLimiter | None = None
-        self._resume_at = 0.0
-        self._learning = rate is None
-        self._probing = False
-        self._learned = asyncio.Event()
-        if rate is not None:
-            self._set_pace(rate)
-
-    def _set_pace(self, budget: float | None) -> None:
-        if not budget:
-            self.pace, self._limiter = None, None
-            return
-        self.pace = budget * self.SAFETY
-        per_second = self.pace / 60
-        period = max(1.0, WRITE_COST / per_second)
-        self._limiter = AsyncLimiter(per_second * period, period)
-
-    async def acquire(self, cost: int) -> None:
-        """Wait until a request of ``cost`` may leave."""
-        loop = asyncio.get_running_loop()
-        while True:
-            while (wait := self._resume_at - loop.time()) > 0:
-                await asyncio.sleep(wait)
-            if self._learning:
-                if not self._probing:
-                    self._probing = True
-                    break
-                await self._learned.wait()
-                continue
-            if self._limiter is not None:
-                await self._limiter.acquire(cost)
-            if loop.time() >= self._resume_at:  # no pause began while we waited
-                break
-        self.in_flight += cost
-
-    def settle(self, cost: int, headers: Mapping[str, str] | None) -> None:
-        """Account for a request's answer (``headers``), or for its lack of one (None)."""
-        self.in_flight -= cost
-        if headers is None:
-            if self._learning:  # let another request ask
-                self._probing = False
-                self._wake()
-            return
-        limit = _int_header(headers, "X-RateLimit-Limit-Minute")
-        if self._learning or (self.rate is None and limit != self.limit):
-            self.limit = limit  # the first answer, or the account's plan changed
-            self._set_pace(limit * self.share if limit else None)
-            if self._learning:
-                self._learning = False
-                self._wake()
-        remaining = _int_header(headers, "X-RateLimit-Remaining-Minute")
-        if remaining is not None and remaining < self.in_flight + WRITE_COST:
-            self.pause(self.HOLD)
-
-    def pause(self, seconds: float) -> None:
-        """Hold every request for ``seconds`` from now (or longer, if already held longer)."""
-        now = asyncio.get_running_loop().time()
-        self._resume_at = max(self._resume_at, now + seconds)
-
-    def _wake(self) -> None:
-        woken, self._learned = self._learned, asyncio.Event()
-        woken.set()
 
 
 @dataclass(frozen=True)

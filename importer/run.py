@@ -24,7 +24,6 @@ from importer.client import (
     DEFAULT_API_URL,
     Credentials,
     HelpScoutClient,
-    Pacer,
     RetryPolicy,
     check_api_url,
 )
@@ -41,6 +40,7 @@ from importer.errors import (
 )
 from importer.ledger import Ledger, default_state_path, payload_hash
 from importer.mapping import Mapping
+from importer.pacing import Pacer
 from importer.pipeline import open_input
 from importer.results import Outcome, ResultsWriter
 from importer.source import Chunk, CsvSource

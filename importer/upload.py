@@ -53,7 +53,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from importer.client import WRITE_COST, HelpScoutClient, Pacer, Reply, Sends, count_sends
+from importer.client import HelpScoutClient, Reply, Sends, count_sends
 from importer.errors import ApiError, AuthError, ImporterError, RunStopped, TransportError
 from importer.ledger import Entry, Ledger, RunInfo, payload_hash
 from importer.results import Outcome, ResultsWriter, Status
@@ -671,8 +671,3 @@ class Uploader:
         self.tally.lookups = self.client.lookups
         self.tally.rate_limited = self.client.rate_limited
         self.tally.seconds = time.monotonic() - self._started
-
-
-def estimate_seconds(creates: int, rate: float) -> float:
-    """How long ``creates`` take at ``rate`` requests a minute (each create costs 2)."""
-    return creates * WRITE_COST / (rate * Pacer.SAFETY) * 60

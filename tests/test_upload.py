@@ -14,9 +14,10 @@ import pytest
 from aiohttp import web
 from test_client import person
 
-from importer.client import Credentials, HelpScoutClient, Pacer, RetryPolicy
+from importer.client import Credentials, HelpScoutClient, RetryPolicy
 from importer.errors import AuthError, RunStopped
 from importer.ledger import Ledger, default_state_path
+from importer.pacing import Pacer
 from importer.results import Outcome, ResultsWriter, header
 from importer.sandbox import Sandbox, SandboxConfig
 from importer.upload import (
@@ -28,7 +29,6 @@ from importer.upload import (
     Tally,
     Uploader,
     default_concurrency,
-    estimate_seconds,
 )
 
 FAST = RetryPolicy(max_attempts=8, base=0.005)
@@ -511,7 +511,6 @@ def test_default_concurrency(rate: float | None, workers: int) -> None:
     assert default_concurrency(rate) == workers
 
 
-def test_estimate_and_tally_line() -> None:
-    assert estimate_seconds(98, 200) == pytest.approx(60)
+def test_tally_line() -> None:
     tally = Tally(rows=1200, created=1000, updated=3, invalid=190, failed=7)
     assert tally.line() == "1,200 rows: 1,000 created, 3 updated, 190 invalid, 7 failed."
