@@ -21,6 +21,16 @@ and reads 1. ``rate_window="fixed"`` (default) resets the budget at every multip
 clock; ``"sliding"`` gives each request's cost back 60 s after it was spent (stricter on bursts).
 Requests refused with 401 or 429 spend nothing; 500/503 faults do (the request reached the API).
 Every API answer carries the ``X-RateLimit-*`` headers when a limit is set (none when unlimited).
+``burst=(N, S)`` adds a write limit on top: at most N writes in any S seconds, then 429 with
+``X-RateLimit-Retry-After``. ``background_load=P`` is another client of the same account (an
+agent) spending the share P of the budget on reads, evenly spread, from the same window: the
+importer sees ``X-RateLimit-Remaining-Minute`` drop, and the agent's requests and 429s are in
+``GET /_sandbox/stats`` under ``background``; ``POST /_sandbox/background-load {"share": P}``
+starts, changes or stops it mid-run.
+
+Search lags (``search_lag``): a new customer shows in list and search answers (v2 and v3) only that
+many seconds after its create, on the sandbox's clock; ``GET /v2/customers/{id}`` and the duplicate
+policy see it at once, as behind a search index that lags.
 
 Order of work for an API request: latency, the token check (401), the budget (429), faults before
 the handler (500/503), the handler, faults after it (504 or a dropped connection: work done).
@@ -43,7 +53,7 @@ import signal
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -114,7 +124,11 @@ class SandboxConfig:
     ``duplicate_email="conflict"`` answers 409 to a create (or a new email entry) whose email a
     customer already has; ``"allow"`` creates a second profile (Help Scout's choice is unknown).
     ``deny_api`` is an account whose plan has no API access: tokens are issued, then every API
-    request answers 403.
+    request answers 403. ``search_lag`` is how many seconds a new customer stays out of list and
+    search answers (v2 and v3) after its create, as a search index that lags behind writes would;
+    ``GET /v2/customers/{id}`` finds it at once. ``burst=(N, S)`` allows at most N writes in any S
+    seconds (Help Scout's older API: 12 per 5 s); more answer 429. ``background_load`` is the
+    share of ``rate_limit`` a simulated agent of the same account spends on reads, evenly spread.
     """
 
     app_id: str = "sandbox-app-id"
@@ -134,6 +148,9 @@ class SandboxConfig:
     token_revoke_every: int | None = None
     duplicate_email: Literal["allow", "conflict"] = "allow"
     deny_api: bool = False
+    search_lag: float = 0.0
+    burst: tuple[int, float] | None = None
+    background_load: float = 0.0
     seed: int | None = None
     first_id: int = 100_000_001
     properties: Sequence[Mapping[str, Any]] = DEFAULT_PROPERTIES
@@ -165,7 +182,31 @@ class SandboxConfig:
                 )
         if self.token_revoke_every is not None and self.token_revoke_every < 1:
             raise ConfigError("token_revoke_every must be at least 1")
+        if not 0.0 <= self.search_lag < math.inf:
+            raise ConfigError("search_lag must be 0 or more seconds")
+        if self.burst is not None:
+            count, seconds = self.burst
+            if count < 1 or not 0 < seconds < math.inf:
+                raise ConfigError("burst must be N writes per S seconds, both above 0 (e.g. 12/5)")
+        if not 0.0 <= self.background_load <= 1.0:
+            raise ConfigError("background_load must be a share of the budget between 0 and 1")
+        if self.background_load and not self.rate_limit:
+            raise ConfigError(
+                "background_load needs a rate_limit (--rate-limit N): it is a share of that budget"
+            )
         property_definitions(self.properties)
+
+
+def parse_burst(text: str) -> tuple[int, float]:
+    """``"12/5"`` -> ``(12, 5.0)``: at most 12 writes in any 5 seconds."""
+    count, slash, seconds = text.partition("/")
+    try:
+        burst = (int(count), float(seconds))
+    except ValueError:
+        burst = (0, 0.0)
+    if not slash or burst[0] < 1 or not 0 < burst[1] < math.inf:
+        raise ConfigError(f"burst {text!r}: write it N/S, N writes in any S seconds (e.g. 12/5)")
+    return burst
 
 
 def property_definitions(properties: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -268,6 +309,62 @@ class _SlidingWindow:
         return None
 
 
+class _Burst:
+    """At most ``count`` writes in any ``seconds``: a limit on top of the minute's budget."""
+
+    def __init__(self, count: int, seconds: float) -> None:
+        self.count, self.seconds = count, seconds
+        self._writes: deque[float] = deque()
+
+    def wait(self, now: float) -> float | None:
+        """None when one more write fits now, else the seconds until it would."""
+        writes = self._writes
+        while writes and writes[0] <= now - self.seconds:
+            writes.popleft()
+        if len(writes) < self.count:
+            return None
+        return writes[0] + self.seconds - now
+
+    def record(self, now: float) -> None:
+        self._writes.append(now)
+
+
+class _Agent:
+    """A simulated agent of the same account: reads spending ``share`` of the minute's budget,
+    one every ``60 / (share x limit)`` seconds, from the same window as every other client.
+
+    It is simulated lazily: ``catch_up(now)`` makes the reads that fell due since the last call,
+    each at its own time, so a fake clock drives it exactly and a live sandbox (which calls it on
+    every request and a few times a second) is the same account as with a real agent.
+    """
+
+    def __init__(self, limiter: _FixedWindow | _SlidingWindow, share: float, now: float) -> None:
+        self.limiter = limiter
+        self.requests = self.rate_limited = 0
+        self.share = 0.0
+        self.set_share(share, now)
+
+    def set_share(self, share: float, now: float) -> None:
+        """Change the load from now on (what fell due before is spent at the old one)."""
+        self.catch_up(now)
+        self.share, self._origin, self._done = share, now, 0
+
+    def catch_up(self, now: float) -> None:
+        if not self.share:
+            return
+        interval = WINDOW / (self.share * self.limiter.limit)
+        due = math.floor((now - self._origin) / interval) + 1
+        while self._done < due:
+            at = self._origin + self._done * interval
+            self._done += 1
+            self.requests += 1
+            if self.limiter.take(1, at) is not None:
+                self.rate_limited += 1
+
+    def summary(self) -> dict[str, float | int]:
+        return {"share": self.share, "requests": self.requests, "rate_limited": self.rate_limited}
+
+
 # --- email look-ups ----------------------------------------------------------------------------
 class _EmailIndex:
     """Emails to customer ids: exact (v3 filter, duplicate policy) and Help Scout's "containing"
@@ -313,21 +410,21 @@ class InvalidSeed(ValueError):
 
 
 # --- state ---------------------------------------------------------------------------------------
-def _now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
 class SandboxState:
     """Everything the sandbox holds: customers, tokens, budget, fault dice, request counts.
 
-    ``customers`` maps id to a stored record (own fields, ``createdAt``/``updatedAt``, entry lists
-    under their ``_embedded`` names, ``address`` or None, ``properties`` by slug); ``stats`` counts
-    answers by ``(method, route, status)`` where route is the route's pattern and status an int
-    or ``"dropped"``.
+    ``customers`` maps id to a stored record (own fields, ``created``/``updated`` on the
+    sandbox's clock, entry lists under their ``_embedded`` names, ``address`` or None,
+    ``properties`` by slug); ``stats`` counts answers by ``(method, route, status)`` where route
+    is the route's pattern and status an int or ``"dropped"``.
+
+    Timestamps are the sandbox's clock plus a fixed offset taken at start, so ``createdAt`` reads
+    as the wall-clock time and moves when a test's fake clock does.
     """
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
+        self.wall_offset = time.time() - config.clock()
         self.properties = property_definitions(config.properties)
         self.tokens: dict[str, float] = {}
         self.tokens_issued = 0
@@ -341,9 +438,12 @@ class SandboxState:
         self.stats: Counter[tuple[str, str, int | str]] = Counter()
         self.emails = _EmailIndex()
         self.limiter: _FixedWindow | _SlidingWindow | None = None
+        self.agent: _Agent | None = None
         if cfg.rate_limit:
             window = _FixedWindow if cfg.rate_window == "fixed" else _SlidingWindow
             self.limiter = window(cfg.rate_limit)
+            self.agent = _Agent(self.limiter, cfg.background_load, cfg.clock())
+        self.burst = _Burst(*cfg.burst) if cfg.burst else None
         self.creates_seen = 0
         self.authorized_seen = 0
         self.fault_dice = random.Random(cfg.seed)
@@ -355,11 +455,10 @@ class SandboxState:
     def add_customer(self, payload: Mapping[str, Any]) -> int:
         """Store a valid Create Customer payload; returns the new id."""
         customer_id, self._next_id = self._next_id, self._next_id + 1
-        stamp = _now_iso()
         customer: dict[str, Any] = {"id": customer_id}
         for name in OWN_FIELDS:
             customer[name] = payload.get(name)
-        customer["createdAt"] = customer["updatedAt"] = stamp
+        customer["created"] = customer["updated"] = self.config.clock()
         for key in EMBEDDED_OF.values():
             customer[key] = []
         customer["address"] = None
@@ -383,12 +482,28 @@ class SandboxState:
         customer[key].append(entry)
         if key == "emails":
             self.emails.add(item["value"], customer["id"])
-        customer["updatedAt"] = _now_iso()
+        self.touch(customer)
         return entry_id
 
     def set_address(self, customer: dict[str, Any], address: Mapping[str, Any]) -> None:
         customer["address"] = {name: address.get(name) for name in schema.ADDRESS}
-        customer["updatedAt"] = _now_iso()
+        self.touch(customer)
+
+    def touch(self, customer: dict[str, Any]) -> None:
+        """Record a change: ``updatedAt`` moves to now."""
+        customer["updated"] = self.config.clock()
+
+    def iso(self, stamp: float) -> str:
+        """A time on the sandbox's clock as Help Scout writes it: ISO 8601 UTC, whole seconds."""
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp + self.wall_offset))
+
+    def searchable(self, customer_ids: Iterable[int], now: float) -> list[int]:
+        """The ids the search index has caught up with (``search_lag`` after their create)."""
+        lag = self.config.search_lag
+        if not lag:
+            return list(customer_ids)
+        customers = self.customers
+        return [i for i in customer_ids if customers[i]["created"] + lag <= now]
 
     def email_taken(self, emails: Iterable[str]) -> bool:
         return any(e.lower() in self.emails.exact for e in emails)
@@ -456,18 +571,37 @@ class SandboxState:
         jitter = self.latency_dice.uniform(-cfg.jitter_ms, cfg.jitter_ms) if cfg.jitter_ms else 0.0
         return max(0.0, cfg.latency_ms + jitter) / 1000
 
+    # time
+    def catch_up(self, now: float) -> None:
+        """Do what fell due by ``now``: the background agent's reads."""
+        if self.agent is not None:
+            self.agent.catch_up(now)
+
+    def set_background_load(self, share: float) -> None:
+        """Start, change or stop (0) the simulated agent mid-run."""
+        if not 0.0 <= share <= 1.0:
+            raise ValueError("the share must be between 0 and 1")
+        if self.agent is None:
+            raise ValueError("the sandbox has no rate limit: there is no budget to share")
+        self.agent.set_share(share, self.config.clock())
+
     # inspection
     def stats_summary(self) -> dict[str, Any]:
-        """Counts for ``GET /_sandbox/stats``: ``requests["POST /v2/customers"]["201"] == 3``."""
+        """Counts for ``GET /_sandbox/stats``: ``requests["POST /v2/customers"]["201"] == 3``;
+        ``background`` is the simulated agent's ``{share, requests, rate_limited}``."""
+        now = self.config.clock()
+        self.catch_up(now)
         requests: dict[str, dict[str, int]] = {}
         for (method, route, status), count in sorted(self.stats.items(), key=str):
             requests.setdefault(f"{method} {route}", {})[str(status)] = count
         limiter = self.limiter
+        idle = {"share": 0.0, "requests": 0, "rate_limited": 0}
         return {
             "requests": requests,
             "customers": len(self.customers),
             "tokens_issued": self.tokens_issued,
-            "rate_limit_remaining": limiter.remaining(self.config.clock()) if limiter else None,
+            "rate_limit_remaining": limiter.remaining(now) if limiter else None,
+            "background": self.agent.summary() if self.agent else idle,
         }
 
 
@@ -593,6 +727,7 @@ class _Api:
             state.stats[method, route, issued.status] += 1
             return issued
         now = cfg.clock()
+        state.catch_up(now)
         is_create = method == "POST" and route == "/v2/customers"
         refusal = self._refusal(request, is_create, now)
         fault = None
@@ -626,10 +761,17 @@ class _Api:
             return self._unauthorized("The access token was revoked")
         if self.config.deny_api:
             return _error(403, "Access denied")
-        if state.limiter:
-            wait = state.limiter.take(2 if request.method in WRITE_METHODS else 1, now)
+        is_write = request.method in WRITE_METHODS
+        if is_write and state.burst:
+            wait = state.burst.wait(now)
             if wait is not None:
                 return self._rate_limited(wait)
+        if state.limiter:
+            wait = state.limiter.take(2 if is_write else 1, now)
+            if wait is not None:
+                return self._rate_limited(wait)
+        if is_write and state.burst:
+            state.burst.record(now)
         status = state.fault_before(is_create)
         if status is not None:
             return _error(status, "Internal error" if status == 500 else "Service unavailable")
@@ -674,7 +816,8 @@ class _Api:
             out[name] = customer[name]
         if out["gender"]:
             out["gender"] = out["gender"].capitalize()  # real answers say "Male" for "male"
-        out["createdAt"], out["updatedAt"] = customer["createdAt"], customer["updatedAt"]
+        out["createdAt"] = self.state.iso(customer["created"])
+        out["updatedAt"] = self.state.iso(customer["updated"])
         embedded = {key: customer[key] for key in EMBEDDED_OF.values()}
         if customer["address"]:
             embedded["address"] = customer["address"]
@@ -788,6 +931,7 @@ class _Api:
                     )
                 ]
             )
+        ids = state.searchable(ids, self.config.clock())
         total = len(ids)
         pages = math.ceil(total / PAGE_SIZE)
         base = _base(request)
@@ -818,7 +962,7 @@ class _Api:
         state = self.state
         email = request.query.get("email")
         ids = state.emails.exact.get(email.lower(), []) if email else state.customers
-        ids = sorted(set(ids), reverse=True)
+        ids = state.searchable(sorted(set(ids), reverse=True), self.config.clock())
         cursor = request.query.get("cursor")
         if cursor:
             try:
@@ -851,7 +995,7 @@ class _Api:
             return _bad_request(violations)
         for name in OWN_FIELDS:
             customer[name] = given.get(name)
-        customer["updatedAt"] = _now_iso()
+        self.state.touch(customer)
         return web.Response(status=204)
 
     async def patch(self, request: web.Request) -> web.Response:
@@ -872,7 +1016,7 @@ class _Api:
         if violations:
             return _bad_request(violations)
         customer.update(changes)
-        customer["updatedAt"] = _now_iso()
+        self.state.touch(customer)
         return web.Response(status=204)
 
     async def patch_properties(self, request: web.Request) -> web.Response:
@@ -898,7 +1042,7 @@ class _Api:
         for slug in removed:
             customer["properties"].pop(slug, None)
         customer["properties"].update(changes)
-        customer["updatedAt"] = _now_iso()
+        self.state.touch(customer)
         return web.Response(status=204)
 
     @staticmethod
@@ -990,12 +1134,45 @@ class _Api:
     async def stats(self, request: web.Request) -> web.Response:
         return _json_response(self.state.stats_summary(), content_type=PLAIN_JSON)
 
+    async def background_load(self, request: web.Request) -> web.Response:
+        """``{"share": 0.3}`` starts or changes the simulated agent; 0 stops it."""
+        try:
+            body = await _json_body(request)
+        except _Answer as answer:
+            return answer.response
+        share = body.get("share") if isinstance(body, dict) else None
+        try:
+            if isinstance(share, bool) or not isinstance(share, int | float):
+                raise ValueError('send {"share": P}, P between 0 and 1')
+            self.state.set_background_load(float(share))
+        except ValueError as exc:
+            return _bad_request([_request_error("share", str(exc), share)])
+        return _json_response(self.state.stats_summary()["background"], content_type=PLAIN_JSON)
+
     async def reset(self, request: web.Request) -> web.Response:
         self.state.reset()
         return web.Response(status=204)
 
 
 STATE_KEY = web.AppKey("sandbox_state", SandboxState)
+TICK = 0.25
+
+
+async def _ticking(app: web.Application) -> AsyncIterator[None]:
+    """While serving, let time pass a few times a second even when nobody asks (the background
+    agent's reads), so ``/_sandbox/stats`` is current; requests catch up on their own too."""
+    state = app[STATE_KEY]
+
+    async def tick() -> None:
+        while True:
+            state.catch_up(state.config.clock())
+            await asyncio.sleep(TICK)
+
+    task = asyncio.create_task(tick())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def create_app(config: SandboxConfig | None = None) -> web.Application:
@@ -1004,6 +1181,7 @@ def create_app(config: SandboxConfig | None = None) -> web.Application:
     api = _Api(state)
     app = web.Application(middlewares=[api.middleware])
     app[STATE_KEY] = state
+    app.cleanup_ctx.append(_ticking)
     customer = r"/v2/customers/{id:\d+}"
     kinds = "|".join(ENTRY_KINDS)
     app.router.add_routes(
@@ -1023,6 +1201,7 @@ def create_app(config: SandboxConfig | None = None) -> web.Application:
             web.get(INSPECT_PREFIX + "customers", api.inspect_customers, allow_head=False),
             web.post(INSPECT_PREFIX + "customers", api.seed),
             web.get(INSPECT_PREFIX + "stats", api.stats, allow_head=False),
+            web.post(INSPECT_PREFIX + "background-load", api.background_load),
             web.post(INSPECT_PREFIX + "reset", api.reset),
         ]
     )

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
@@ -25,9 +26,11 @@ from typing import Any
 import aiohttp
 import pytest
 import yaml
+from click.testing import CliRunner
 from multidict import CIMultiDictProxy
 
 from importer import schema
+from importer.cli import main
 from importer.errors import ConfigError
 from importer.sandbox import (
     DEFAULT_PROPERTIES,
@@ -37,6 +40,7 @@ from importer.sandbox import (
     SandboxState,
     create_app,
     load_properties,
+    parse_burst,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -468,6 +472,12 @@ def test_bad_property_files_are_config_errors(tmp_path: Path, content: str) -> N
         {"schedule": {3: "418"}},
         {"token_revoke_every": 0},
         {"properties": [{"slug": "x", "type": "colour"}]},
+        {"search_lag": -1},
+        {"search_lag": float("nan")},
+        {"burst": (0, 5.0)},
+        {"burst": (12, 0.0)},
+        {"rate_limit": 100, "background_load": 1.5},
+        {"background_load": 0.3},  # no budget to share
     ],
 )
 def test_unusable_settings_are_config_errors(config: dict[str, Any]) -> None:
@@ -859,6 +869,57 @@ async def test_address_endpoints(api: Api) -> None:
     assert [e["path"] for e in refused.json()["_embedded"]["errors"]] == [recorded[0]["path"]]
 
 
+# --- search lag ----------------------------------------------------------------------------------
+def found(body: dict[str, Any]) -> list[int]:
+    return [c["id"] for c in body.get("_embedded", {}).get("customers", [])]
+
+
+@pytest.mark.parametrize("lag", [2.0, 10.0])
+async def test_a_new_customer_is_searchable_only_after_the_lag(start: Start, lag: float) -> None:
+    clock = FakeClock(100.0)
+    api = await start(search_lag=lag, clock=clock)
+    old = api.state.seed([person(1)])[0]
+    clock.advance(lag)
+    new = await api.created_id(person(2))
+    lookups = {
+        "v2 search": ("/v2/customers", {"query": '(email:("ada1@example.com" OR "ada2@"))'}),
+        "v2 list": ("/v2/customers", {}),
+        "v3 email": ("/v3/customers", {"email": "ada2@example.com"}),
+        "v3 list": ("/v3/customers", {}),
+    }
+
+    async def seen() -> dict[str, set[int]]:
+        """Who each look-up finds (order is not the point here)."""
+        answers = {name: await api.get(path, params=q) for name, (path, q) in lookups.items()}
+        return {name: set(found(reply.json())) for name, reply in answers.items()}
+
+    assert (await api.get(f"/v2/customers/{new}")).status == 200  # by id: at once
+    clock.advance(lag - 0.001)
+    assert await seen() == {
+        "v2 search": {old},
+        "v2 list": {old},
+        "v3 email": set(),
+        "v3 list": {old},
+    }
+    clock.advance(0.001)
+    both = {new, old}
+    assert await seen() == {"v2 search": both, "v2 list": both, "v3 email": {new}, "v3 list": both}
+
+
+async def test_without_a_lag_a_create_is_found_at_once(start: Start) -> None:
+    api = await start(clock=FakeClock())
+    new = await api.created_id(person(1))
+    body = (await api.get("/v3/customers", params={"email": "ada1@example.com"})).json()
+    assert found(body) == [new]
+
+
+async def test_the_lag_does_not_hide_a_customer_from_the_duplicate_policy(start: Start) -> None:
+    """The index lags; the account's own uniqueness check (409) does not."""
+    api = await start(search_lag=30, duplicate_email="conflict", clock=FakeClock())
+    await api.created_id(person(1))
+    assert (await api.create(person(1))).status == 409
+
+
 # --- rate limit ----------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("window", "started", "retry"),
@@ -949,6 +1010,128 @@ async def test_rate_headers_are_on_every_api_answer(start: Start) -> None:
 async def test_no_rate_headers_without_a_limit(api: Api) -> None:
     reply = await api.create(person(1))
     assert reply.status == 201 and "X-RateLimit-Limit-Minute" not in reply.headers
+
+
+@pytest.mark.parametrize(
+    ("text", "burst"),
+    [("12/5", (12, 5.0)), ("3/0.5", (3, 0.5)), (" 12 / 5 ", (12, 5.0))],
+)
+def test_burst_is_written_n_per_s(text: str, burst: tuple[int, float]) -> None:
+    assert parse_burst(text) == burst
+
+
+@pytest.mark.parametrize(
+    "text", ["12", "12/", "/5", "a/5", "0/5", "12/0", "12/-1", "12/5/3", "1.5/5"]
+)
+def test_unreadable_bursts_say_how_to_write_one(text: str) -> None:
+    with pytest.raises(ConfigError, match="N/S"):
+        parse_burst(text)
+
+
+async def test_writes_over_the_burst_limit_get_429_with_the_retry_header(start: Start) -> None:
+    clock = FakeClock(100.0)
+    api = await start(rate_limit=1000, burst=(12, 5.0), clock=clock)
+    statuses = []
+    for i in range(12):
+        statuses.append((await api.create(person(i))).status)
+        clock.advance(0.25)  # 12 writes in 3 s
+    refused = await api.create(person(12))
+    assert statuses == [201] * 12 and refused.status == 429
+    assert refused.json() == fixture("php-sdk/json/error_rate_limit_429.json")
+    assert refused.headers["X-RateLimit-Retry-After"] == "2"  # the first write leaves at 105
+    assert int(refused.headers["X-RateLimit-Remaining-Minute"]) == 1000 - 24  # a 429 costs nothing
+    assert (await api.get("/v2/customer-properties")).status == 200  # reads are not limited
+    clock.advance(1.99)
+    assert (await api.create(person(13))).status == 429
+    clock.advance(0.01)
+    assert (await api.create(person(14))).status == 201
+    assert (await api.create(person(15))).status == 429  # the second write left at 105.25
+    assert len(api.state.customers) == 13
+
+
+async def test_a_burst_limit_counts_every_write_method(start: Start) -> None:
+    api = await start(burst=(2, 5.0), clock=FakeClock())
+    customer_id = await api.created_id(person(1))
+    path = f"/v2/customers/{customer_id}"
+    assert (await api.call("PUT", path, json={"firstName": "A"})).status == 204
+    assert (await api.call("PATCH", path, json=[])).status == 429
+
+
+def agent(api: Api) -> dict[str, Any]:
+    return api.state.stats_summary()["background"]
+
+
+@pytest.mark.parametrize("window", ["fixed", "sliding"])
+async def test_the_background_agent_spends_its_share_evenly(start: Start, window: str) -> None:
+    clock = FakeClock(0.0)
+    api = await start(rate_limit=600, background_load=0.25, rate_window=window, clock=clock)
+    clock.advance(29.9)  # one read every 0.4 s, the first at 0
+    reply = await api.get("/v2/customer-properties")
+    assert agent(api) == {"share": 0.25, "requests": 75, "rate_limited": 0}
+    assert reply.headers["X-RateLimit-Remaining-Minute"] == str(600 - 75 - 1)
+    clock.advance(30)
+    assert agent(api)["requests"] == 150  # 150 a minute: a quarter of 600
+    stats = (await api.get("/_sandbox/stats", auth=False)).json()
+    assert stats["background"] == agent(api) and stats["rate_limit_remaining"] == 600 - 151
+    assert stats["requests"] == {  # the importer's only
+        "POST /v2/oauth2/token": {"200": 1},
+        "GET /v2/customer-properties": {"200": 1},
+    }
+
+
+@pytest.mark.parametrize("window", ["fixed", "sliding"])
+async def test_the_agent_gets_429s_when_the_importer_overspends(start: Start, window: str) -> None:
+    clock = FakeClock(0.0)
+    api = await start(rate_limit=100, background_load=0.5, rate_window=window, clock=clock)
+    for i in range(50):  # 49 creates fit beside the agent's first read: 98 + 1 of 100
+        await api.create(person(i))
+    assert (await api.get("/v2/customer-properties")).status == 200  # the last one
+    assert len(api.state.customers) == 49
+    clock.advance(59.9)  # the agent's reads fall due every 1.2 s: 50 this minute
+    assert agent(api) == {"share": 0.5, "requests": 50, "rate_limited": 49}
+    clock.advance(0.1)  # a new minute (fixed) / what was spent at 0 comes back (sliding)
+    assert agent(api) == {"share": 0.5, "requests": 51, "rate_limited": 49}
+
+
+async def test_the_agent_can_be_started_and_stopped_mid_run(start: Start) -> None:
+    clock = FakeClock(0.0)
+    api = await start(rate_limit=1200, clock=clock)
+    clock.advance(10)
+    assert agent(api)["requests"] == 0
+    set_load = "/_sandbox/background-load"
+    started = await api.call("POST", set_load, auth=False, json={"share": 0.5})
+    assert started.status == 200 and started.json() == {
+        "share": 0.5,
+        "requests": 1,
+        "rate_limited": 0,
+    }
+    clock.advance(9.95)  # ten reads a second
+    assert agent(api)["requests"] == 100
+    stopped = await api.call("POST", set_load, auth=False, json={"share": 0})
+    assert stopped.json() == {"share": 0.0, "requests": 100, "rate_limited": 0}
+    clock.advance(30)
+    assert agent(api)["requests"] == 100
+    reply = await api.get("/v2/customer-properties")
+    assert reply.headers["X-RateLimit-Remaining-Minute"] == str(1200 - 100 - 1)
+
+
+@pytest.mark.parametrize(
+    ("config", "body", "problem"),
+    [
+        ({"rate_limit": 100}, {"share": 2}, "between 0 and 1"),
+        ({"rate_limit": 100}, {"share": "half"}, "share"),
+        ({"rate_limit": 100}, {"share": True}, "share"),
+        ({"rate_limit": 100}, [0.5], "share"),
+        ({}, {"share": 0.5}, "no rate limit"),
+    ],
+)
+async def test_bad_background_loads_are_400(
+    start: Start, config: dict, body: Any, problem: str
+) -> None:
+    api = await start(**config)
+    reply = await api.call("POST", "/_sandbox/background-load", auth=False, json=body)
+    assert reply.status == 400
+    assert problem in reply.json()["_embedded"]["errors"][0]["message"]
 
 
 # --- duplicate emails ----------------------------------------------------------------------------
@@ -1112,6 +1295,7 @@ async def test_stats_count_requests_by_method_route_and_status(start: Start) -> 
         "customers": 1,
         "tokens_issued": 1,
         "rate_limit_remaining": 0,
+        "background": {"share": 0.0, "requests": 0, "rate_limited": 0},
     }
     assert api.state.stats_summary() == stats
 
@@ -1175,3 +1359,74 @@ def test_serve_reports_its_url_and_stops_on_sigterm() -> None:
             server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=10) == 0
         assert server.stdout.read() == "" and server.stderr.read() == ""
+
+
+@contextlib.contextmanager
+def sandbox_command(*options: str) -> Any:
+    """``helpscout-import sandbox`` in its own process; yields the lines it printed first."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "importer", "sandbox", "--port", "0", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"},
+    ) as server:
+        try:
+            yield [server.stdout.readline().rstrip("\n") for _ in range(3)]
+        finally:
+            server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=10) == 0
+
+
+def call(url: str, method: str = "GET", body: Any = None, token: str | None = None) -> Any:
+    """One blocking request (the sandbox runs in another process); the JSON answer or None."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data, headers, method=method)
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        text = answer.read()
+    return json.loads(text) if text else None
+
+
+def test_the_command_passes_its_options_on() -> None:
+    options = ["--search-lag", "600", "--rate-limit", "600", "--rate-window", "sliding"]
+    with sandbox_command(*options, "--burst", "1/600", "--background-load", "0.5") as lines:
+        url = lines[0].removeprefix("export HELPSCOUT_API_URL=")
+        login = {"grant_type": "client_credentials", "client_id": "sandbox-app-id"}
+        token = call(f"{url}/v2/oauth2/token", "POST", {**login, "client_secret": "sandbox-secret"})
+        bearer = token["access_token"]
+        call(f"{url}/v2/customers", "POST", person(1), bearer)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            call(f"{url}/v2/customers", "POST", person(2), bearer)
+        listed = call(f"{url}/v3/customers?email=ada1%40example.com", token=bearer)
+        inspected = call(f"{url}/_sandbox/customers")
+        stats = call(f"{url}/_sandbox/stats")
+    assert refused.value.code == 429
+    assert 590 <= int(refused.value.headers["X-RateLimit-Retry-After"]) <= 600
+    assert "_embedded" not in listed  # not searchable for ten minutes
+    assert [c["lastName"] for c in inspected["customers"]] == ["Lovelace1"]
+    assert stats["background"]["share"] == 0.5 and stats["background"]["requests"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            ["--burst", "12"],
+            "Error: Invalid value for '--burst': burst '12': write it N/S, "
+            "N writes in any S seconds (e.g. 12/5)",
+        ),
+        (["--background-load", "1.5"], "Error: Invalid value for '--background-load'"),
+        (
+            ["--background-load", "0.3"],
+            "Error: background_load needs a rate_limit (--rate-limit N): "
+            "it is a share of that budget",
+        ),
+    ],
+)
+def test_unusable_command_options_are_one_line_and_exit_2(options: list, message: str) -> None:
+    result = CliRunner().invoke(main, ["sandbox", *options])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1].startswith(message)
