@@ -50,11 +50,10 @@ from importer.errors import (
     RateLimitError,
     TransportError,
 )
-from importer.pacing import READ_COST, WRITE_COST, Pacer, retry_after
+from importer.pacing import Pacer, request_cost
 
 DEFAULT_API_URL = "https://api.helpscout.net"
 TOKEN_PATH = "/v2/oauth2/token"
-WRITE_METHODS = schema.WRITE_METHODS
 CREDENTIALS_HINT = (
     "check HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Help Scout: Your Profile > My Apps)"
 )
@@ -362,15 +361,15 @@ class HelpScoutClient:
         purpose: other failures come back in ``Reply.error``.
         """
         method = method.upper()
-        cost = WRITE_COST if method in WRITE_METHODS else READ_COST
+        cost = request_cost(method)
         url = self.api_url + path
         sends = failures = refusals = limited = 0
         while True:
-            await self.pacer.acquire(cost)
+            ticket = await self.pacer.acquire(cost)
             try:  # the token is taken after pacing, so it cannot die while the request waits
                 token, generation = await self._current_token()
             except BaseException:
-                self.pacer.settle(cost, None)
+                self.pacer.withdraw(ticket)
                 raise
             sends += 1
             self.requests += 1
@@ -381,7 +380,7 @@ class HelpScoutClient:
                     method, url, token, json=json, params=params
                 )
             except _NoAnswer as lost:
-                self.pacer.settle(cost, None)
+                self.pacer.settle(ticket, 0, None)
                 failures += 1
                 unsure = lost.maybe_done and method == "POST"
                 if unsure or failures >= self.retry.max_attempts:
@@ -389,7 +388,7 @@ class HelpScoutClient:
                     return Reply(0, NO_HEADERS, None, sends, lost_error, uncertain=unsure)
                 await asyncio.sleep(self.retry.delay(failures))
                 continue
-            self.pacer.settle(cost, headers)
+            hold = self.pacer.settle(ticket, status, headers)  # a 429 holds every worker
             if status == 401:
                 refusals += 1
                 await self._token_refused(generation, body, refusals)
@@ -408,8 +407,6 @@ class HelpScoutClient:
             if status == 429:
                 self.rate_limited += 1
                 limited += 1
-                wait = max(1.0, retry_after(headers))
-                self.pacer.pause(wait)  # every worker holds, even when this call gives up
                 if limited < self.retry.max_rate_limited:
                     continue
                 error = api_error(status, body)
@@ -418,7 +415,7 @@ class HelpScoutClient:
                     "tries in a row; something else is spending the account's budget: lower "
                     "--rate or import later"
                 )
-                limit = RateLimitError(status, message, error.log_ref, retry_after=wait)
+                limit = RateLimitError(status, message, error.log_ref, retry_after=hold)
                 return Reply(status, headers, body, sends, limit)
             if status >= 500:
                 failures += 1

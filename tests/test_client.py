@@ -9,7 +9,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -37,18 +37,6 @@ FAST = RetryPolicy(max_attempts=8, base=0.005)
 
 
 # --- helpers -------------------------------------------------------------------------------
-def short_minutes(period: float) -> Callable[[], float]:
-    """A sandbox clock whose minutes last ``period`` real seconds: each is the last ``period``
-    seconds of a minute, so the Retry-After it gives (seconds to the minute's end) is true."""
-    start = time.monotonic()
-
-    def clock() -> float:
-        elapsed = time.monotonic() - start
-        return 60 * (elapsed // period) + 60 - period + elapsed % period
-
-    return clock
-
-
 def client_of(box: Sandbox, **options: Any) -> HelpScoutClient:
     options.setdefault("retry", FAST)
     return HelpScoutClient(box.url, Credentials(box.app_id, box.app_secret), **options)
@@ -449,10 +437,10 @@ async def test_403_stops_the_run() -> None:
 
 # --- 429 -----------------------------------------------------------------------------------
 async def test_429_holds_every_request_until_retry_after() -> None:
-    """A budget of 10 per (1-second) minute and 15 creates sent at once: after each 429 answer,
-    no request leaves before its Retry-After has passed."""
+    """An undocumented limit of 10 writes a second and 15 creates sent at once: after each 429
+    answer, no request leaves before its Retry-After has passed."""
     timeline = Timeline()
-    config = SandboxConfig(rate_limit=10, clock=short_minutes(1.0))
+    config = SandboxConfig(burst=(10, 1.0))
     pacer = Pacer(100_000)
     async with (
         Sandbox(config) as box,
