@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import math
 import shlex
 import sys
 from collections.abc import Callable
@@ -23,7 +22,6 @@ from tqdm import tqdm
 from importer import __version__
 from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, EXIT_STOPPED, ConfigError, ImporterError
 from importer.pipeline import validate_csv
-from importer.report import plural
 
 if TYPE_CHECKING:
     from importer.upload import Tally
@@ -223,6 +221,14 @@ def init(file: Path, output: Path | None, encoding: str | None, delimiter: str |
     "and other integrations.",
 )
 @click.option(
+    "--headroom",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.1,
+    show_default=True,
+    help="The share of the account's budget kept free for people's bursts: the importer slows "
+    "down while others spend the rest, and speeds up when they stop.",
+)
+@click.option(
     "--concurrency",
     type=click.IntRange(min=1),
     metavar="N",
@@ -293,6 +299,7 @@ def run(
     use_sandbox: bool,
     rate: int | None,
     budget_share: float,
+    headroom: float,
     concurrency: int | None,
     max_attempts: int,
     include_source: bool,
@@ -324,7 +331,7 @@ def run(
         if not use_sandbox:
             check_api_url(api_url)
         print_plan(file, mapping, encoding=encoding, delimiter=delimiter, rate=rate,
-                   share=budget_share)  # fmt: skip
+                   share=min(budget_share, 1 - headroom))  # fmt: skip
         return
     if results is None:
         raise click.UsageError("Missing option '-o' / '--output': the results file to write.")
@@ -338,9 +345,7 @@ def run(
         bar.total = count_rows(file)
 
         def show(tally: Tally) -> None:
-            per_minute = round(tally.requests_per_minute)
-            bar.set_postfix(created=tally.created, failed=tally.failed, req_min=per_minute,
-                            refresh=False)  # fmt: skip
+            bar.set_postfix_str(tally.postfix(), refresh=False)
             bar.update(tally.rows - bar.n)
 
         def notice(message: str) -> None:
@@ -355,6 +360,7 @@ def run(
                 api_url=api_url,
                 rate=rate,
                 budget_share=budget_share,
+                headroom=headroom,
                 concurrency=concurrency,
                 max_attempts=max_attempts,
                 include_source=include_source,
@@ -386,11 +392,7 @@ def run(
         click.echo("Imported into the built-in sandbox: nothing was sent to Help Scout.", err=True)
     click.echo(result.line())
     click.echo(f"Results written to {results}")
-    click.echo(
-        f"{plural(result.requests, 'request')} in {duration(result.seconds)} "
-        f"({result.requests_per_minute:,.0f} a minute; {result.rate_limited:,} answered 429)",
-        err=True,
-    )
+    click.echo(result.pacing_line(), err=True)
     if result.stopped:
         kept = f"{results} and {result.state}" if result.state else str(results)
         if result.interrupted:
@@ -430,7 +432,7 @@ def print_plan(
     share: float,
 ) -> None:
     """--dry-run: what run would send, and how long that takes at the budget."""
-    from importer.pacing import PLAN_BUDGETS, estimate_seconds
+    from importer.pacing import PLAN_BUDGETS, duration, estimate_seconds
 
     with progress_bar("rows") as bar:
         checked = validate_csv(
@@ -456,18 +458,6 @@ def print_plan(
         click.echo(f"At {share:.0%} of the account's budget: about {times}.")
     click.echo("Nothing was sent (--dry-run).")
     sys.exit(EXIT_OK if checked.ok else EXIT_ROWS_FAILED)
-
-
-def duration(seconds: float) -> str:
-    """``45 s``, ``2 min 5 s``, ``3 h 20 min``."""
-    whole = math.ceil(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    minutes, rest = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 def count_rows(path: Path) -> int | None:

@@ -85,6 +85,7 @@ __all__ = [
     "after_429",
     "allowance",
     "backoff_cap",
+    "duration",
     "estimate_seconds",
     "next_window",
     "others_rate",
@@ -153,6 +154,18 @@ def retry_after(headers: Mapping[str, str], default: float = 60.0) -> float:
 def estimate_seconds(creates: int, rate: float) -> float:
     """How long ``creates`` take at ``rate`` requests a minute (each create costs 2)."""
     return creates * WRITE_COST / (rate * SAFETY) * 60
+
+
+def duration(seconds: float) -> str:
+    """A time as people say it: ``45 s``, ``2 min 5 s``, ``3 h 20 min``."""
+    whole = math.ceil(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 # --- decisions -------------------------------------------------------------------------------

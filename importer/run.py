@@ -40,7 +40,7 @@ from importer.errors import (
 )
 from importer.ledger import Ledger, default_state_path, payload_hash
 from importer.mapping import Mapping
-from importer.pacing import Pacer
+from importer.pacing import DEFAULT_HEADROOM, DEFAULT_SHARE, Pacer
 from importer.pipeline import open_input
 from importer.results import Outcome, ResultsWriter
 from importer.source import Chunk, CsvSource
@@ -72,7 +72,8 @@ class ImportResult(Tally):
     interrupted: bool = False
     """Stopped by Ctrl-C or SIGTERM."""
     budget: float | None = None
-    """Requests per minute the run was paced at; None when the API set no limit."""
+    """The most the run allowed itself a minute (``rate``, or ``budget_share`` of the limit
+    Help Scout reported); None when neither was known (no pacing)."""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -94,7 +95,8 @@ def import_csv(
     api_url: str | None = None,
     credentials: Credentials | None = None,
     rate: float | None = None,
-    budget_share: float = 0.9,
+    budget_share: float = DEFAULT_SHARE,
+    headroom: float = DEFAULT_HEADROOM,
     concurrency: int | None = None,
     max_attempts: int = 5,
     include_source: bool = False,
@@ -113,8 +115,10 @@ def import_csv(
 
     ``api_url`` defaults to ``HELPSCOUT_API_URL``, then https://api.helpscout.net; ``credentials``
     to the environment's (see :class:`~importer.client.Credentials`). ``rate`` is the requests per
-    minute to spend; without it the budget Help Scout reports is learned from the first answer and
-    ``budget_share`` of it is used. ``sandbox`` imports into a fresh in-process sandbox instead
+    minute to spend at most; without it the budget Help Scout reports is learned from the first
+    answer and ``budget_share`` of it is used. Either way the run yields to the account's other
+    clients (agents, integrations), leaving them ``headroom`` of the budget free (see
+    :mod:`importer.pacing`). ``sandbox`` imports into a fresh in-process sandbox instead
     (with a throwaway ledger unless ``state`` is given).
 
     The ledger (``state``, default :func:`~importer.ledger.default_state_path`: beside
@@ -131,7 +135,7 @@ def import_csv(
     reported in the result: rows by outcome in the results file, and ``stopped`` when the run ended
     early (what finished is in the results and the ledger; the same call resumes).
     """
-    pacer = Pacer(rate, share=budget_share)
+    pacer = Pacer(rate, share=budget_share, headroom=headroom)
     retry = RetryPolicy(max_attempts)
     if concurrency is not None and concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
@@ -182,7 +186,7 @@ def import_csv(
             finally:
                 for counted in fields(Tally):
                     setattr(result, counted.name, getattr(uploader.tally, counted.name))
-                result.budget = pacer.pace
+                result.budget = pacer.ceiling
                 result.interrupted = uploader.interrupted
 
     with contextlib.ExitStack() as stack:

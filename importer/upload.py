@@ -56,6 +56,8 @@ from typing import Any, Literal
 from importer.client import HelpScoutClient, Reply, Sends, count_sends
 from importer.errors import ApiError, AuthError, ImporterError, RunStopped, TransportError
 from importer.ledger import Entry, Ledger, RunInfo, payload_hash
+from importer.pacing import duration
+from importer.report import plural
 from importer.results import Outcome, ResultsWriter, Status
 
 #: Requests a worker is assumed to wait for an answer, to size the default concurrency.
@@ -138,7 +140,7 @@ class _Unknown(Exception):
 
 @dataclass
 class Tally:
-    """Rows by outcome so far, and what it took."""
+    """Rows by outcome so far, and what it took: requests, the budget, the pace."""
 
     rows: int = 0
     created: int = 0
@@ -149,7 +151,22 @@ class Tally:
     requests: int = 0
     lookups: int = 0
     rate_limited: int = 0
+    """Answers 429 (rate limit) the run got."""
     seconds: float = 0.0
+    limit: int | None = None
+    """The account's budget a minute, as Help Scout last reported it (None: no limit seen)."""
+    budget_spent: float = 0.0
+    """Budget the run spent: writes 2, reads 1; requests refused with 401 or 429 spend none."""
+    pace: float | None = None
+    """The pace now (budget a minute); None: not paced."""
+    others_share: float = 0.0
+    """The share of the limit everyone else on the account spends now, as the answers tell."""
+    others_peak: float = 0.0
+    """The most ``others_share`` was during the run."""
+    yielding: bool = False
+    """The pace is held below the run's share because others spend the budget."""
+    slowed: bool = False
+    """The pace is held down after a 429 (it climbs back)."""
 
     def count(self, outcome: Outcome) -> None:
         self.rows += 1
@@ -157,7 +174,15 @@ class Tally:
 
     @property
     def requests_per_minute(self) -> float:
+        """Requests sent a minute, on average over the run."""
         return self.requests / self.seconds * 60 if self.seconds else 0.0
+
+    @property
+    def budget_used(self) -> float | None:
+        """The share of the account's budget the run spent, on average (None: no limit)."""
+        if not self.limit or not self.seconds:
+            return None
+        return self.budget_spent / self.seconds * 60 / self.limit
 
     def line(self) -> str:
         """The console's closing line."""
@@ -166,6 +191,33 @@ class Tally:
                                                   ("skipped", self.skipped)) if n]  # fmt: skip
         parts += [f"{self.invalid:,} invalid", f"{self.failed:,} failed"]
         return f"{self.rows:,} rows: {', '.join(parts)}."
+
+    def pacing_line(self) -> str:
+        """What the run took from the account: ``1,180 requests in 2 min 5 s (566 a minute,
+        88% of the budget of 1,200 a minute; others used up to 31%; 0 answered 429)``."""
+        minute = f"{self.requests_per_minute:,.0f} a minute"
+        if self.budget_used is not None:
+            minute += f", {self.budget_used:.0%} of the budget of {self.limit:,} a minute"
+        others = f"; others used up to {self.others_peak:.0%}" if self.others_peak else ""
+        return (
+            f"{plural(self.requests, 'request')} in {duration(self.seconds)} ({minute}{others}; "
+            f"{self.rate_limited:,} answered 429)"
+        )
+
+    def postfix(self) -> str:
+        """The progress bar's: ``12 created, 0 failed, pace 705/min of 1,200, yielding: others
+        use 31%``."""
+        parts = [f"{self.created:,} created", f"{self.failed:,} failed"]
+        if self.pace is None:
+            parts.append(f"{self.requests_per_minute:,.0f} req/min")
+        else:
+            limit = f" of {self.limit:,}" if self.limit else ""
+            parts.append(f"pace {self.pace:,.0f}/min{limit}")
+        if self.yielding:
+            parts.append(f"yielding: others use {self.others_share:.0%}")
+        if self.slowed:
+            parts.append("slowed by a 429")
+        return ", ".join(parts)
 
 
 Progress = Callable[[Tally], None]
@@ -667,7 +719,10 @@ class Uploader:
         return self._outcome(task, "failed", error=CUT_OFF if task.sends.count else NOT_SENT)
 
     def _update_tally(self) -> None:
-        self.tally.requests = self.client.requests
-        self.tally.lookups = self.client.lookups
-        self.tally.rate_limited = self.client.rate_limited
-        self.tally.seconds = time.monotonic() - self._started
+        tally, client, pacer = self.tally, self.client, self.client.pacer
+        tally.requests, tally.lookups = client.requests, client.lookups
+        tally.rate_limited = client.rate_limited
+        tally.seconds = time.monotonic() - self._started
+        tally.limit, tally.budget_spent, tally.pace = pacer.limit, pacer.spending.spent, pacer.pace
+        tally.others_share, tally.others_peak = pacer.others_share, pacer.others_peak
+        tally.yielding, tally.slowed = pacer.yielding, pacer.slowed

@@ -38,6 +38,7 @@ from importer.pacing import (
     after_429,
     allowance,
     backoff_cap,
+    duration,
     estimate_seconds,
     next_window,
     others_rate,
@@ -110,6 +111,15 @@ def test_retry_after(found: CIMultiDictProxy[str], seconds: float) -> None:
 
 def test_estimate_seconds() -> None:
     assert estimate_seconds(98, 200) == pytest.approx(60)
+
+
+@pytest.mark.parametrize(
+    "seconds, text",
+    [(0.2, "1 s"), (59.5, "1 min"), (61, "1 min 1 s"), (120, "2 min"), (3600, "1 h"),
+     (3 * 3600 + 20 * 60 + 5, "3 h 20 min")],
+)  # fmt: skip
+def test_durations(seconds: float, text: str) -> None:
+    assert duration(seconds) == text
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from importer.cli import duration, main
+from importer.cli import main
 from importer.run import import_csv
 from importer.sandbox import Sandbox, SandboxConfig
 
@@ -151,6 +151,31 @@ def test_429s_are_honoured_for_everyone(tmp_path: Path) -> None:
     assert result.stderr.splitlines()[-1].endswith(f"; {limited} answered 429)")
 
 
+def test_the_closing_line_says_how_much_of_the_budget_the_run_took(tmp_path: Path) -> None:
+    """A budget of 6,000 a minute, a third of it spent by the sandbox's simulated agent."""
+    results = tmp_path / "results.csv"
+    config = SandboxConfig(rate_limit=6000, background_load=0.3, rate_window="sliding")
+    with serving(config) as box:
+        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env_of(box))
+        assert_sample_imported(read(results), box)
+        agent = box.state.stats_summary()["background"]
+    assert result.exit_code == 1
+    assert agent["requests"] > 0 and agent["rate_limited"] == 0
+    assert re.fullmatch(
+        r"32 requests in \d+ s \([\d,]+ a minute, \d+% of the budget of 6,000 a minute"
+        r"(; others used up to \d+%)?; 0 answered 429\)",
+        result.stderr.splitlines()[-1],
+    )
+
+
+@pytest.mark.parametrize("headroom", ["1", "-0.1", "lots"])
+def test_an_unusable_headroom_is_refused(headroom: str, tmp_path: Path) -> None:
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "--sandbox", "-o", tmp_path / "r.csv",
+                    "--headroom", headroom)  # fmt: skip
+    assert result.exit_code == 2
+    assert "Invalid value for '--headroom'" in result.stderr
+
+
 def test_a_token_that_expires_mid_run_is_fetched_once_per_expiry(tmp_path: Path) -> None:
     results = tmp_path / "results.csv"
     with serving(SandboxConfig(token_revoke_every=7, latency_ms=5)) as box:
@@ -261,6 +286,8 @@ def test_a_bad_mapping_exits_2(tmp_path: Path) -> None:
          "(400/min), 6 s on Pro (800/min)."),
         (["--budget-share", "0.5"], "At 50% of the account's budget: about 38 s on Standard "
          "(200/min), 19 s on Plus (400/min), 10 s on Pro (800/min)."),
+        (["--headroom", "0.2"], "At 80% of the account's budget: about 24 s on Standard "
+         "(200/min), 12 s on Plus (400/min), 6 s on Pro (800/min)."),
     ],
 )  # fmt: skip
 def test_dry_run_prints_the_plan_and_sends_nothing(args: list[str], estimate: str) -> None:
@@ -357,15 +384,6 @@ def test_the_state_is_neither_the_input_nor_the_results(tmp_path: Path, which: s
         f"Error: {state} is the file being imported or the results: keep the state elsewhere\n",
     )
     assert data.read_bytes() == SAMPLE.read_bytes() and not results.exists()
-
-
-@pytest.mark.parametrize(
-    "seconds, text",
-    [(0.2, "1 s"), (59.5, "1 min"), (61, "1 min 1 s"), (120, "2 min"), (3600, "1 h"),
-     (3 * 3600 + 20 * 60 + 5, "3 h 20 min")],
-)  # fmt: skip
-def test_durations(seconds: float, text: str) -> None:
-    assert duration(seconds) == text
 
 
 def test_properties_the_account_lacks_stop_the_run_before_any_create(tmp_path: Path) -> None:
