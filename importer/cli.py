@@ -164,8 +164,10 @@ def validate(
 def init(file: Path, output: Path | None, encoding: str | None, delimiter: str | None) -> None:
     """Suggest a mapping from FILE's headers; edit it, then run validate."""
     from importer.mapping import suggest_mapping
+    from importer.outputs import check_outputs
     from importer.source import open_csv
 
+    check_outputs([("FILE", file)], [("--output", output)])
     source = open_csv(file, encoding=encoding, delimiter=delimiter)
     text = suggest_mapping(source.columns)
     if output is None:

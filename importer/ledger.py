@@ -20,7 +20,8 @@ API (the uploader is the one caller)::
 - ``payload_hash(payload) -> str``: sha256 hex of the payload's canonical JSON (sorted keys, no
   whitespace, UTF-8, NaN refused). Pinned by a test: changing it would make every row look changed.
 - ``default_state_path(results_path, source) -> Path``: beside the results, named after the
-  source: ``export.csv`` -> ``export.state.sqlite``.
+  source: ``export.csv`` -> ``export.state.sqlite``; ``state_files(path)``: it and the files kept
+  beside it (``-wal``, ``-shm``, ``.lock``), for the output guard.
 - ``Ledger.open(path, *, source, lock=True, settle_batch=200, settle_interval=1.0, clock=...)``:
   open or create the state; ``lock=False`` is for read-only inspection beside a running import;
   ``clock`` (default ``time.monotonic``) times ``settle_interval``, tests pass a fake one.
@@ -179,6 +180,16 @@ def default_state_path(results_path: str | Path, source: str | Path | None = Non
     finds last night's state (``export.csv -o out/results.csv`` -> ``out/export.state.sqlite``)."""
     results = Path(results_path)
     return results.with_name(Path(source or results).stem + ".state.sqlite")
+
+
+def state_files(path: str | Path) -> list[tuple[str, Path]]:
+    """The state and the files SQLite and the lock keep beside it, named for the output guard
+    (:func:`importer.outputs.check_outputs`)."""
+    path = Path(path)
+    return [("--state", path)] + [
+        (f"--state's {what}", path.with_name(path.name + suffix))
+        for what, suffix in (("journal", "-wal"), ("shared memory", "-shm"), ("lock", ".lock"))
+    ]
 
 
 def _now() -> str:

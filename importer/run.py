@@ -39,9 +39,10 @@ from importer.errors import (
     MappingError,
     TransportError,
 )
-from importer.ledger import Ledger, default_state_path, payload_hash
+from importer.ledger import Ledger, default_state_path, payload_hash, state_files
 from importer.mapping import Mapping
-from importer.pipeline import open_input
+from importer.outputs import check_outputs
+from importer.pipeline import inputs_of, open_input
 from importer.results import Outcome, ResultsWriter
 from importer.source import Chunk, CsvSource
 from importer.upload import Job, Policy, Tally, Uploader, default_concurrency
@@ -131,6 +132,9 @@ def import_csv(
     reported in the result: rows by outcome in the results file, and ``stopped`` when the run ended
     early (what finished is in the results and the ledger; the same call resumes).
     """
+    state_path = Path(state) if state is not None else default_state_path(results, path)
+    kept_state = state_files(state_path) if sandbox is None or state is not None else []
+    check_outputs(inputs_of(path, mapping), [("--output", results), *kept_state])
     pacer = Pacer(rate, share=budget_share)
     retry = RetryPolicy(max_attempts)
     if concurrency is not None and concurrency < 1:
@@ -144,12 +148,6 @@ def import_csv(
     if sandbox is None:
         api_url = check_api_url(api_url or os.environ.get("HELPSCOUT_API_URL") or DEFAULT_API_URL)
         credentials = credentials if credentials is not None else Credentials.from_env()
-    state_path = Path(state) if state is not None else default_state_path(results, path)
-    if Path(results).resolve() == Path(path).resolve():
-        raise ConfigError(f"{results} is the file being imported: write the results elsewhere")
-    if state_path.resolve() in (Path(path).resolve(), Path(results).resolve()):
-        raise ConfigError(f"{state_path} is the file being imported or the results: keep the "
-                          "state elsewhere")  # fmt: skip
     source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter)
     result = ImportResult(results=Path(results), notes=list(source.warnings))
 
