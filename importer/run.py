@@ -22,6 +22,7 @@ import pandas as pd
 
 from importer.client import (
     DEFAULT_API_URL,
+    REQUEST_TIMEOUT,
     Credentials,
     HelpScoutClient,
     Pacer,
@@ -34,6 +35,7 @@ from importer.errors import (
     EXIT_STOPPED,
     ApiError,
     AuthError,
+    CertificateError,
     ConfigError,
     ImporterError,
     MappingError,
@@ -45,7 +47,7 @@ from importer.outputs import check_outputs
 from importer.pipeline import inputs_of, open_input
 from importer.results import Outcome, ResultsWriter
 from importer.source import Chunk, CsvSource
-from importer.upload import Job, Policy, Tally, Uploader, default_concurrency
+from importer.upload import ROW_TIMEOUT, Job, Policy, Tally, Uploader, default_concurrency
 from importer.validate import SeenKeys, Validator, hash_keys
 
 if TYPE_CHECKING:
@@ -106,6 +108,8 @@ def import_csv(
     check_existing: bool = False,
     duplicates: str = "error",
     retry_failed: bool = False,
+    request_timeout: float = REQUEST_TIMEOUT,
+    row_timeout: float = ROW_TIMEOUT,
     sandbox: SandboxConfig | None = None,
     progress: Callable[[Tally], None] | None = None,
     notice: Callable[[str], None] | None = None,
@@ -126,6 +130,8 @@ def import_csv(
     earlier row has: ``error`` (invalid, as the validator reports), ``first`` (import the first,
     skip the others) or ``last`` (import the last; costs a first pass over the file).
     ``notice`` hears one-line messages while the run goes (a stop under way).
+    ``request_timeout`` bounds each request, ``row_timeout`` each row's requests in all (a row
+    past it ends ``failed``, kept in flight for the next run).
 
     Raises :class:`~importer.errors.InputError` when nothing can be attempted (options, credentials,
     mapping, file, a state file in use by another run). Once sending has begun, everything is
@@ -160,7 +166,14 @@ def import_csv(
                 box = await stack.enter_async_context(Sandbox(sandbox))
                 url, creds = box.url, Credentials(box.app_id, box.app_secret)
             client = await stack.enter_async_context(
-                HelpScoutClient(url, creds, pacer=pacer, retry=retry, connections=workers)
+                HelpScoutClient(
+                    url,
+                    creds,
+                    pacer=pacer,
+                    retry=retry,
+                    connections=workers,
+                    timeout=request_timeout,
+                )
             )
             if mapping.properties:
                 await _check_properties(client, mapping, notice)
@@ -172,6 +185,7 @@ def import_csv(
                 policy=policy,
                 progress=progress,
                 notice=notice,
+                row_timeout=row_timeout,
             )
             try:
                 await uploader.run(batches)
@@ -212,6 +226,8 @@ async def _check_properties(
     try:
         definitions = {d.get("slug"): d for d in await client.customer_properties()}
     except (ApiError, TransportError) as exc:
+        if isinstance(exc, CertificateError):
+            raise
         if notice and not isinstance(exc, AuthError):
             notice(f"could not read the account's customer properties ({exc}): sending anyway")
         return

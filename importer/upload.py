@@ -54,7 +54,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from importer.client import WRITE_COST, HelpScoutClient, Pacer, Reply, Sends, count_sends
-from importer.errors import ApiError, AuthError, ImporterError, RunStopped, TransportError
+from importer.errors import (
+    ApiError,
+    AuthError,
+    CertificateError,
+    ImporterError,
+    RunStopped,
+    TransportError,
+)
 from importer.ledger import Entry, Ledger, RunInfo, payload_hash
 from importer.results import Outcome, ResultsWriter, Status
 
@@ -70,11 +77,17 @@ LOOKUP_WINDOW = 0.02
 LOOKUP_ROUNDS = 3
 #: Seconds a stopped run waits for the requests in flight.
 GRACE = 5.0
+#: Seconds one row's requests may take in all (creates, look-ups, retries; not the waits for
+#: the rate budget or for search to catch up): then it ends ``failed``, kept in flight.
+ROW_TIMEOUT = 180.0
 
 RERUN = "run the same command, which looks it up before sending it again"
 NOT_SENT = "not sent: the run stopped; run the same command to resume"
-CUT_OFF = f"the run stopped before this row finished: it may have been created; {RERUN}"
-NO_RESOURCE_ID = "created, but Help Scout sent no Resource-ID"
+CUT_OFF_REASON = f"it may have been created; {RERUN}"
+CUT_OFF = f"the run stopped before this row finished: {CUT_OFF_REASON}"
+NO_ID = "created, but Help Scout sent no usable id: check {email} in Help Scout"
+#: What stops the run at once, wherever it is met: the credentials, the certificate, a stop.
+FATAL = (AuthError, CertificateError, RunStopped)
 
 Action = Literal["create", "reconcile", "check", "update"]
 
@@ -134,6 +147,10 @@ class Task:
 
 class _Unknown(Exception):
     """The row's fate could not be learnt: it stays in flight in the ledger."""
+
+    def __init__(self, message: str, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.http_status = http_status
 
 
 @dataclass
@@ -288,6 +305,7 @@ class Uploader:
         progress: Progress | None = None,
         notice: Callable[[str], None] | None = None,
         grace: float = GRACE,
+        row_timeout: float = ROW_TIMEOUT,
     ) -> None:
         if ledger.run is None:
             raise RuntimeError("begin the ledger's run before uploading")
@@ -300,6 +318,7 @@ class Uploader:
         self.progress = progress
         self.notice = notice
         self.grace = grace
+        self.row_timeout = row_timeout
         self.tally = Tally()
         self.interrupted = False
         self._lookups = Lookups(client)
@@ -394,13 +413,21 @@ class Uploader:
                 self._mark(task)
             count_sends(task.sends)
             try:
-                outcome = await self._perform(task)
+                async with asyncio.timeout(self.row_timeout) as deadline:
+                    outcome = await self._perform(task)
                 self._unknown_in_a_row = 0
             except AuthError as refusal:
                 task.refusal = refusal  # its results line says so (see _cut_off)
                 raise
             except _Unknown as unknown:
-                outcome = self._outcome(task, "failed", error=str(unknown))
+                outcome = self._outcome(task, "failed", http_status=unknown.http_status,
+                                        error=str(unknown))  # fmt: skip
+                self._unknown_in_a_row += 1
+            except TimeoutError:
+                if not deadline.expired():
+                    raise
+                error = f"no certain answer within {self.row_timeout:g} s: {CUT_OFF_REASON}"
+                outcome = self._outcome(task, "failed", error=error)
                 self._unknown_in_a_row += 1
             self._current[slot] = None
             self._emit(outcome)
@@ -469,7 +496,7 @@ class Uploader:
             *(self._lookups.find(email) for _, email in looking), return_exceptions=True
         )
         for (task, _), answer in zip(looking, answers, strict=True):
-            if isinstance(answer, AuthError | RunStopped):
+            if isinstance(answer, FATAL):
                 raise answer
             if not isinstance(answer, BaseException):
                 task.looked_up, task.found = True, answer
@@ -530,8 +557,10 @@ class Uploader:
             task.attempts += reply.attempts
             if reply.ok:
                 found = reply.resource_id
-                return self._settle(task, "created", customer_id=found, http_status=reply.status,
-                                    error="" if found else NO_RESOURCE_ID)  # fmt: skip
+                if found is None:  # kept in flight: the next run looks it up
+                    email = email_of(task.job.payload) or "this row's customer"
+                    raise _Unknown(NO_ID.format(email=email), reply.status)
+                return self._settle(task, "created", customer_id=found, http_status=reply.status)
             if reply.status == 409:
                 found = await self._look_up(task, "the create answered 409")
                 if found is None:
@@ -559,7 +588,7 @@ class Uploader:
             )
         try:
             return await self._lookups.find(email)
-        except AuthError:
+        except FATAL:
             raise
         except (ApiError, TransportError) as exc:
             raise _Unknown(
