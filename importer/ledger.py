@@ -94,6 +94,7 @@ from types import TracebackType
 from typing import Any, Literal, Self, get_args
 
 from importer.errors import ConfigError, RunStopped, StateLockedError
+from importer.redact import redact
 
 APPLICATION = "helpscout-importer"
 SCHEMA_VERSION = 1
@@ -534,8 +535,8 @@ class Ledger:
             status,
             customer_id,
             http_status,
-            error,
-            log_ref,
+            redact(error) if error else error,  # belt and braces: see importer.redact
+            redact(log_ref) if log_ref else log_ref,
             attempts,
             row,
             payload_hash,

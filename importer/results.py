@@ -10,7 +10,8 @@ is a results column's gets the prefix ``source.``.
 Rows finish out of order (workers run concurrently), so :class:`ResultsWriter` keeps a reorder
 buffer: a line is written as soon as every earlier row is written, and the file is flushed then, so
 a crash leaves a valid CSV of the rows before the first unfinished one. Cells cannot run as
-spreadsheet formulas (see :mod:`importer.safecsv`).
+spreadsheet formulas (see :mod:`importer.safecsv`) and hold no token or secret (see
+:mod:`importer.redact`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
+from importer.redact import redact
 from importer.safecsv import SafeCsvWriter
 
 RESULT_COLUMNS = ["row", "status", "customer_id", "http_status", "error", "log_ref", "attempts"]
@@ -114,5 +116,5 @@ class ResultsWriter:
         if self._width is not None:
             source = list(outcome.source or ())
             cells += source + [""] * (self._width - len(source))
-        self._writer.write_row(cells)
+        self._writer.write_row([redact(c) if isinstance(c, str) else c for c in cells])
         self.written += 1
