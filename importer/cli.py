@@ -548,6 +548,13 @@ def count_rows(path: Path) -> int | None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="JSON or YAML file of customer property definitions.",
 )
+@click.option(
+    "--search-lag",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    metavar="S",
+    help="Seconds before a new customer shows in search and list answers (GET by id: at once).",
+)
 @click.option("--seed", type=int, help="Seed for reproducible faults.")
 @friendly_errors
 def sandbox(
@@ -563,6 +570,7 @@ def sandbox(
     duplicate_email: str,
     retry_after_header: bool,
     properties: Path | None,
+    search_lag: float,
     seed: int | None,
 ) -> None:
     """Serve a local Help Scout API to rehearse an import; Ctrl-C stops it.
@@ -581,6 +589,7 @@ def sandbox(
         token_ttl=token_ttl,
         duplicate_email="conflict" if duplicate_email == "conflict" else "allow",
         retry_after_header=retry_after_header,
+        search_lag=search_lag,
         seed=seed,
         properties=load_properties(properties) if properties else DEFAULT_PROPERTIES,
     )

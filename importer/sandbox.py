@@ -22,6 +22,10 @@ clock; ``"sliding"`` gives each request's cost back 60 s after it was spent (str
 Requests refused with 401 or 429 spend nothing; 500/503 faults do (the request reached the API).
 Every API answer carries the ``X-RateLimit-*`` headers when a limit is set (none when unlimited).
 
+Search lags (``search_lag``): a new customer shows in list and search answers (v2 and v3) only that
+many seconds after its create, on the sandbox's clock; ``GET /v2/customers/{id}`` and the duplicate
+policy see it at once, as behind a search index that lags.
+
 Order of work for an API request: latency, the token check (401), the budget (429), faults before
 the handler (500/503), the handler, faults after it (504 or a dropped connection: work done).
 """
@@ -114,7 +118,9 @@ class SandboxConfig:
     ``duplicate_email="conflict"`` answers 409 to a create (or a new email entry) whose email a
     customer already has; ``"allow"`` creates a second profile (Help Scout's choice is unknown).
     ``deny_api`` is an account whose plan has no API access: tokens are issued, then every API
-    request answers 403.
+    request answers 403. ``search_lag`` is how many seconds a new customer stays out of list and
+    search answers (v2 and v3) after its create, as a search index that lags behind writes would;
+    ``GET /v2/customers/{id}`` finds it at once.
     """
 
     app_id: str = "sandbox-app-id"
@@ -134,6 +140,7 @@ class SandboxConfig:
     token_revoke_every: int | None = None
     duplicate_email: Literal["allow", "conflict"] = "allow"
     deny_api: bool = False
+    search_lag: float = 0.0
     seed: int | None = None
     first_id: int = 100_000_001
     properties: Sequence[Mapping[str, Any]] = DEFAULT_PROPERTIES
@@ -165,6 +172,8 @@ class SandboxConfig:
                 )
         if self.token_revoke_every is not None and self.token_revoke_every < 1:
             raise ConfigError("token_revoke_every must be at least 1")
+        if not 0.0 <= self.search_lag < math.inf:
+            raise ConfigError("search_lag must be 0 or more seconds")
         property_definitions(self.properties)
 
 
@@ -313,21 +322,21 @@ class InvalidSeed(ValueError):
 
 
 # --- state ---------------------------------------------------------------------------------------
-def _now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
 class SandboxState:
     """Everything the sandbox holds: customers, tokens, budget, fault dice, request counts.
 
-    ``customers`` maps id to a stored record (own fields, ``createdAt``/``updatedAt``, entry lists
-    under their ``_embedded`` names, ``address`` or None, ``properties`` by slug); ``stats`` counts
-    answers by ``(method, route, status)`` where route is the route's pattern and status an int
-    or ``"dropped"``.
+    ``customers`` maps id to a stored record (own fields, ``created``/``updated`` on the
+    sandbox's clock, entry lists under their ``_embedded`` names, ``address`` or None,
+    ``properties`` by slug); ``stats`` counts answers by ``(method, route, status)`` where route
+    is the route's pattern and status an int or ``"dropped"``.
+
+    Timestamps are the sandbox's clock plus a fixed offset taken at start, so ``createdAt`` reads
+    as the wall-clock time and moves when a test's fake clock does.
     """
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
+        self.wall_offset = time.time() - config.clock()
         self.properties = property_definitions(config.properties)
         self.tokens: dict[str, float] = {}
         self.tokens_issued = 0
@@ -355,11 +364,10 @@ class SandboxState:
     def add_customer(self, payload: Mapping[str, Any]) -> int:
         """Store a valid Create Customer payload; returns the new id."""
         customer_id, self._next_id = self._next_id, self._next_id + 1
-        stamp = _now_iso()
         customer: dict[str, Any] = {"id": customer_id}
         for name in OWN_FIELDS:
             customer[name] = payload.get(name)
-        customer["createdAt"] = customer["updatedAt"] = stamp
+        customer["created"] = customer["updated"] = self.config.clock()
         for key in EMBEDDED_OF.values():
             customer[key] = []
         customer["address"] = None
@@ -383,12 +391,28 @@ class SandboxState:
         customer[key].append(entry)
         if key == "emails":
             self.emails.add(item["value"], customer["id"])
-        customer["updatedAt"] = _now_iso()
+        self.touch(customer)
         return entry_id
 
     def set_address(self, customer: dict[str, Any], address: Mapping[str, Any]) -> None:
         customer["address"] = {name: address.get(name) for name in schema.ADDRESS}
-        customer["updatedAt"] = _now_iso()
+        self.touch(customer)
+
+    def touch(self, customer: dict[str, Any]) -> None:
+        """Record a change: ``updatedAt`` moves to now."""
+        customer["updated"] = self.config.clock()
+
+    def iso(self, stamp: float) -> str:
+        """A time on the sandbox's clock as Help Scout writes it: ISO 8601 UTC, whole seconds."""
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp + self.wall_offset))
+
+    def searchable(self, customer_ids: Iterable[int], now: float) -> list[int]:
+        """The ids the search index has caught up with (``search_lag`` after their create)."""
+        lag = self.config.search_lag
+        if not lag:
+            return list(customer_ids)
+        customers = self.customers
+        return [i for i in customer_ids if customers[i]["created"] + lag <= now]
 
     def email_taken(self, emails: Iterable[str]) -> bool:
         return any(e.lower() in self.emails.exact for e in emails)
@@ -674,7 +698,8 @@ class _Api:
             out[name] = customer[name]
         if out["gender"]:
             out["gender"] = out["gender"].capitalize()  # real answers say "Male" for "male"
-        out["createdAt"], out["updatedAt"] = customer["createdAt"], customer["updatedAt"]
+        out["createdAt"] = self.state.iso(customer["created"])
+        out["updatedAt"] = self.state.iso(customer["updated"])
         embedded = {key: customer[key] for key in EMBEDDED_OF.values()}
         if customer["address"]:
             embedded["address"] = customer["address"]
@@ -788,6 +813,7 @@ class _Api:
                     )
                 ]
             )
+        ids = state.searchable(ids, self.config.clock())
         total = len(ids)
         pages = math.ceil(total / PAGE_SIZE)
         base = _base(request)
@@ -818,7 +844,7 @@ class _Api:
         state = self.state
         email = request.query.get("email")
         ids = state.emails.exact.get(email.lower(), []) if email else state.customers
-        ids = sorted(set(ids), reverse=True)
+        ids = state.searchable(sorted(set(ids), reverse=True), self.config.clock())
         cursor = request.query.get("cursor")
         if cursor:
             try:
@@ -851,7 +877,7 @@ class _Api:
             return _bad_request(violations)
         for name in OWN_FIELDS:
             customer[name] = given.get(name)
-        customer["updatedAt"] = _now_iso()
+        self.state.touch(customer)
         return web.Response(status=204)
 
     async def patch(self, request: web.Request) -> web.Response:
@@ -872,7 +898,7 @@ class _Api:
         if violations:
             return _bad_request(violations)
         customer.update(changes)
-        customer["updatedAt"] = _now_iso()
+        self.state.touch(customer)
         return web.Response(status=204)
 
     async def patch_properties(self, request: web.Request) -> web.Response:
@@ -898,7 +924,7 @@ class _Api:
         for slug in removed:
             customer["properties"].pop(slug, None)
         customer["properties"].update(changes)
-        customer["updatedAt"] = _now_iso()
+        self.state.touch(customer)
         return web.Response(status=204)
 
     @staticmethod

@@ -468,6 +468,8 @@ def test_bad_property_files_are_config_errors(tmp_path: Path, content: str) -> N
         {"schedule": {3: "418"}},
         {"token_revoke_every": 0},
         {"properties": [{"slug": "x", "type": "colour"}]},
+        {"search_lag": -1},
+        {"search_lag": float("nan")},
     ],
 )
 def test_unusable_settings_are_config_errors(config: dict[str, Any]) -> None:
@@ -859,6 +861,57 @@ async def test_address_endpoints(api: Api) -> None:
     assert [e["path"] for e in refused.json()["_embedded"]["errors"]] == [recorded[0]["path"]]
 
 
+# --- search lag ----------------------------------------------------------------------------------
+def found(body: dict[str, Any]) -> list[int]:
+    return [c["id"] for c in body.get("_embedded", {}).get("customers", [])]
+
+
+@pytest.mark.parametrize("lag", [2.0, 10.0])
+async def test_a_new_customer_is_searchable_only_after_the_lag(start: Start, lag: float) -> None:
+    clock = FakeClock(100.0)
+    api = await start(search_lag=lag, clock=clock)
+    old = api.state.seed([person(1)])[0]
+    clock.advance(lag)
+    new = await api.created_id(person(2))
+    lookups = {
+        "v2 search": ("/v2/customers", {"query": '(email:("ada1@example.com" OR "ada2@"))'}),
+        "v2 list": ("/v2/customers", {}),
+        "v3 email": ("/v3/customers", {"email": "ada2@example.com"}),
+        "v3 list": ("/v3/customers", {}),
+    }
+
+    async def seen() -> dict[str, set[int]]:
+        """Who each look-up finds (order is not the point here)."""
+        answers = {name: await api.get(path, params=q) for name, (path, q) in lookups.items()}
+        return {name: set(found(reply.json())) for name, reply in answers.items()}
+
+    assert (await api.get(f"/v2/customers/{new}")).status == 200  # by id: at once
+    clock.advance(lag - 0.001)
+    assert await seen() == {
+        "v2 search": {old},
+        "v2 list": {old},
+        "v3 email": set(),
+        "v3 list": {old},
+    }
+    clock.advance(0.001)
+    both = {new, old}
+    assert await seen() == {"v2 search": both, "v2 list": both, "v3 email": {new}, "v3 list": both}
+
+
+async def test_without_a_lag_a_create_is_found_at_once(start: Start) -> None:
+    api = await start(clock=FakeClock())
+    new = await api.created_id(person(1))
+    body = (await api.get("/v3/customers", params={"email": "ada1@example.com"})).json()
+    assert found(body) == [new]
+
+
+async def test_the_lag_does_not_hide_a_customer_from_the_duplicate_policy(start: Start) -> None:
+    """The index lags; the account's own uniqueness check (409) does not."""
+    api = await start(search_lag=30, duplicate_email="conflict", clock=FakeClock())
+    await api.created_id(person(1))
+    assert (await api.create(person(1))).status == 409
+
+
 # --- rate limit ----------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("window", "started", "retry"),
@@ -1175,3 +1228,45 @@ def test_serve_reports_its_url_and_stops_on_sigterm() -> None:
             server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=10) == 0
         assert server.stdout.read() == "" and server.stderr.read() == ""
+
+
+@contextlib.contextmanager
+def sandbox_command(*options: str) -> Any:
+    """``helpscout-import sandbox`` in its own process; yields the lines it printed first."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "importer", "sandbox", "--port", "0", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"},
+    ) as server:
+        try:
+            yield [server.stdout.readline().rstrip("\n") for _ in range(3)]
+        finally:
+            server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=10) == 0
+
+
+def call(url: str, method: str = "GET", body: Any = None, token: str | None = None) -> Any:
+    """One blocking request (the sandbox runs in another process); the JSON answer or None."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data, headers, method=method)
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        text = answer.read()
+    return json.loads(text) if text else None
+
+
+def test_the_command_passes_its_options_on() -> None:
+    with sandbox_command("--search-lag", "600") as lines:
+        url = lines[0].removeprefix("export HELPSCOUT_API_URL=")
+        login = {"grant_type": "client_credentials", "client_id": "sandbox-app-id"}
+        token = call(f"{url}/v2/oauth2/token", "POST", {**login, "client_secret": "sandbox-secret"})
+        bearer = token["access_token"]
+        call(f"{url}/v2/customers", "POST", person(1), bearer)
+        listed = call(f"{url}/v3/customers?email=ada1%40example.com", token=bearer)
+        inspected = call(f"{url}/_sandbox/customers")
+    assert "_embedded" not in listed  # not searchable for ten minutes
+    assert [c["lastName"] for c in inspected["customers"]] == ["Lovelace1"]
