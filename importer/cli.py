@@ -277,6 +277,16 @@ def init(file: Path, output: Path | None, encoding: str | None, delimiter: str |
     "(reason not-retried).",
 )
 @click.option(
+    "--settle-time",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    metavar="S",
+    help="Seconds after a create that got no certain answer (504, a dropped connection, a kill) "
+    "before a look-up that finds nobody is believed and the row is sent again: Help Scout's "
+    "search may lag behind creates. Other rows go on meanwhile.",
+)
+@click.option(
     "--dry-run",
     is_flag=True,
     help="Validate and print the plan (customers, requests, time at the budget); send nothing.",
@@ -302,6 +312,7 @@ def run(
     check_existing: bool,
     duplicates: str,
     retry_failed: bool,
+    settle_time: float,
     dry_run: bool,
 ) -> None:
     """Import FILE: check every row, create a customer for each valid one, write the results.
@@ -366,6 +377,7 @@ def run(
                 check_existing=check_existing,
                 duplicates=duplicates,
                 retry_failed=retry_failed,
+                settle_time=settle_time,
                 sandbox=sandbox,
                 progress=show,
                 notice=notice,
