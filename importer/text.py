@@ -18,7 +18,7 @@ import re
 __all__ = ["MESSAGE_WIDTH", "VALUE_WIDTH", "for_terminal"]
 
 #: Characters longer messages are cut to (an error line stays readable).
-MESSAGE_WIDTH = 500
+MESSAGE_WIDTH = 1500
 #: Characters longer values (a cell, a header name) are cut to in a listing.
 VALUE_WIDTH = 60
 
