@@ -25,7 +25,14 @@ Decisions, from the row's ledger entry (``digest``: the row's payload hash):
 
 An answer that leaves a create's fate unknown (no answer after the request left, 502, 504) is
 followed by a look-up, and the create is sent again only if nobody has the email, at most
-:data:`LOOKUP_ROUNDS` times. A 409 on create: the customer found is recorded as ``exists`` (or
+:data:`LOOKUP_ROUNDS` times. Search is an index that may lag behind creates, so "nobody" is
+believed only from a look-up made ``settle_time`` (:data:`SETTLE_TIME`, ``--settle-time``) or
+more after that create ended (:func:`after_look_up`); a look-up made sooner sends the row to
+wait (other rows go on; at the end the run waits for it, and a stop leaves it in flight:
+STILL_UNSURE). The same holds for rows an earlier run left in flight: their create may have left
+until that run ended or, if it died, until its last heartbeat (``Ledger.unsure_since``). A 2xx
+to a create without a usable id (``Reply.resource_id``) ends ``failed`` (NO_ID) and stays in
+flight, so the next run looks it up. A 409 on create: the customer found is recorded as ``exists`` (or
 updated). Look-ups from every worker are batched: one search for up to :data:`LOOKUP_BATCH`
 emails (:class:`Lookups`). A row whose fate stays unknown ends ``failed`` in the results and stays
 ``in_flight`` in the ledger, which the next run reconciles.
