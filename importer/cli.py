@@ -608,7 +608,8 @@ def sandbox(
 ) -> None:
     """Serve a local Help Scout API to rehearse an import; Ctrl-C stops it.
 
-    The first three lines printed are the environment to paste into the shell that runs the import.
+    The first three lines printed are the environment to paste into the shell that runs the import;
+    a fourth gives a refresh token, for tools that use the authorization-code flow.
     """
     from importer.sandbox import DEFAULT_PROPERTIES, SandboxConfig, load_properties, serve
 
@@ -636,6 +637,7 @@ def sandbox(
         click.echo(f"export HELPSCOUT_API_URL={url}")
         click.echo(f"export HELPSCOUT_APP_ID={config.app_id}")
         click.echo(f"export HELPSCOUT_APP_SECRET={config.app_secret}")
+        click.echo(f"export HELPSCOUT_REFRESH_TOKEN={config.refresh_token}")
         click.echo(f"# Help Scout sandbox listening on {url} (Ctrl-C to stop)", err=True)
 
     try:
