@@ -1247,9 +1247,10 @@ class _Api:
     # cross-cutting: latency, auth, budget, faults, headers, counts
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith(INSPECT_PREFIX):
-            return await handler(request)
         state, cfg = self.state, self.config
+        if request.path.startswith(INSPECT_PREFIX):
+            state.catch_up(cfg.clock())
+            return await handler(request)
         if cfg.latency_ms or cfg.jitter_ms:
             await asyncio.sleep(state.latency())
         method = request.method
