@@ -32,10 +32,10 @@ wait (other rows go on; at the end the run waits for it, and a stop leaves it in
 STILL_UNSURE). The same holds for rows an earlier run left in flight: their create may have left
 until that run ended or, if it died, until its last heartbeat (``Ledger.unsure_since``). A 2xx
 to a create without a usable id (``Reply.resource_id``) ends ``failed`` (NO_ID) and stays in
-flight, so the next run looks it up. A 409 on create: the customer found is recorded as ``exists`` (or
-updated). Look-ups from every worker are batched: one search for up to :data:`LOOKUP_BATCH`
-emails (:class:`Lookups`). A row whose fate stays unknown ends ``failed`` in the results and stays
-``in_flight`` in the ledger, which the next run reconciles.
+flight, so the next run looks it up. A 409 on create: the customer found is recorded as
+``exists`` (or updated). Look-ups from every worker are batched: one search for up to
+:data:`LOOKUP_BATCH` emails (:class:`Lookups`). A row whose fate stays unknown ends ``failed``
+in the results and stays ``in_flight`` in the ledger, which the next run reconciles.
 
 Stopping: :meth:`Uploader.stop` (SIGINT or SIGTERM, when running in the main thread) stops taking
 rows and gives the requests in flight :data:`GRACE` seconds; a second stop, or the end of the grace,

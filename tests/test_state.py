@@ -39,6 +39,11 @@ def run(box: Sandbox, *args: object) -> Result:
     return CliRunner().invoke(main, ["run", *map(str, args)], env=env)
 
 
+def ids(results: Path) -> list[str]:
+    with results.open(newline="", encoding="utf-8") as fh:
+        return [line["customer_id"] for line in csv.DictReader(fh)]
+
+
 def twice(box: Sandbox) -> int:
     emails = [e["value"] for c in box.state.customers.values() for e in c["emails"]]
     return len(emails) - len(set(emails))
@@ -55,7 +60,7 @@ def test_a_lost_state_stops_the_run_and_check_existing_goes_on_without_doubles(
     box = serve_sandbox(SandboxConfig())
     first = run(box, data, "-m", mapping, "-o", results)
     assert first.exit_code == 0
-    written = results.read_bytes()
+    written, created = results.read_bytes(), ids(results)
     if loss == "deleted":
         state.unlink()
     else:
@@ -64,9 +69,9 @@ def test_a_lost_state_stops_the_run_and_check_existing_goes_on_without_doubles(
     assert (refused.exit_code, refused.stdout) == (2, "")
     assert refused.stderr == (
         f"Error: the state file {state} does not know 12 customers that {results} lists (row 1: "
-        "customer 100000001, row 2: customer 100000002, row 3: customer 100000003, ...): it was "
-        f"deleted, emptied or damaged since, and importing now could create them again; {GO_ON} "
-        "(or, if results.csv is from another import, move it away)\n"
+        f"customer {created[0]}, row 2: customer {created[1]}, row 3: customer {created[2]}, ...): "
+        "it was deleted, emptied or damaged since, and importing now could create them again; "
+        f"{GO_ON} (or, if results.csv is from another import, move it away)\n"
     )
     assert results.read_bytes() == written  # not overwritten
     checked = run(box, data, "-m", mapping, "-o", results, "--check-existing")
@@ -89,11 +94,12 @@ def test_a_state_restored_from_before_the_last_run_stops_it(
     write_people(data, 9)
     assert run(box, data, "-m", mapping, "-o", results).exit_code == 0
     shutil.copy(old, state)
+    created = ids(results)
     refused = run(box, data, "-m", mapping, "-o", results)
     assert refused.exit_code == 2
     assert refused.stderr.startswith(
         f"Error: the state file {state} does not know 4 customers that {results} lists (row 6: "
-        "customer 100000006, row 7: customer 100000007, row 8: customer 100000008, ...): "
+        f"customer {created[5]}, row 7: customer {created[6]}, row 8: customer {created[7]}, ...): "
     )
     assert (len(box.state.customers), twice(box)) == (9, 0)
 
