@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from importer.mapping import Mapping, load_mapping
+from importer.outputs import Named, check_outputs
 from importer.report import Summary, open_report
 from importer.source import CsvSource, open_csv
 from importer.validate import CheckedChunk, Validator
@@ -52,6 +53,14 @@ def open_input(
     return source, mapping
 
 
+def inputs_of(path: str | Path, mapping: str | Path | Mapping) -> list[Named]:
+    """The files a command reads, named as its options, for the output guard."""
+    return [
+        ("FILE", path),
+        ("--mapping", mapping.path if isinstance(mapping, Mapping) else mapping),
+    ]
+
+
 def check_rows(
     source: CsvSource, mapping: Mapping, *, duplicates: str = "error"
 ) -> Iterator[CheckedChunk]:
@@ -72,7 +81,11 @@ def validate_csv(
     keep_issues: int = 20,
     progress: Progress | None = None,
 ) -> ValidationResult:
-    """Map and check every row of ``path``; write the report (format from its suffix)."""
+    """Map and check every row of ``path``; write the report (format from its suffix).
+
+    The report may be neither the CSV nor the mapping (:func:`~importer.outputs.check_outputs`).
+    """
+    check_outputs(inputs_of(path, mapping), [("--report", report)])
     source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter)
     summary = Summary(
         file=str(path),
