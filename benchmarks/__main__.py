@@ -58,6 +58,7 @@ def bad_input() -> list[Figure]:
     """``bad_input_bench.py``'s verdict, when the script exists."""
     script = BENCHES / "bad_input_bench.py"
     if not script.exists():
+        print(f"bad-input: {script.name} is not in this checkout: skipped", file=sys.stderr)
         return []
     run = measure([sys.executable, str(script)])
     verdict = re.search(r"^targets: (.*)$", run.stdout, re.M)

@@ -108,8 +108,10 @@ SAFETY = 0.98
 BURST = 1.0
 #: Seconds over which others' rate is read.
 SPAN = 8.0
-#: Seconds of answers whose median is one reading (at least three answers).
-BAND = 1.0
+#: Seconds of answers whose median is one reading (at least 3 answers, at most READING).
+BAND, READING = 1.0, 15
+#: Answers a rate is fitted through, at most (evenly picked when more came).
+FIT_POINTS = 200
 #: Others' rate below this share of the limit counts as nobody.
 DEADBAND = 0.02
 #: The pace never drops below this share of the limit (answers must keep coming to learn from).
@@ -432,8 +434,9 @@ class _Account:
         self._at.append(at)
         self._share.append(share)
         self._total.append(self._base + share)
-        while self._at[0] < at - WINDOW - SPAN - 2 * BAND:
-            del self._at[0], self._share[0], self._total[0]
+        old = bisect_left(self._at, at - WINDOW - SPAN - 2 * BAND)
+        if old > 256 or 2 * old > len(self._at):  # in slices: thousands a second at high limits
+            del self._at[:old], self._share[:old], self._total[:old]
         self._estimate(at, limit, tolerance / 2)
 
     def _estimate(self, at: float, limit: int, noise: float) -> None:
@@ -475,7 +478,8 @@ class _Account:
         lo, hi = bisect_left(self._at, start), bisect_right(self._at, end)
         if hi - lo < 3:
             return self._reading(values, end) - self._reading(values, start)
-        points = list(zip(self._at[lo:hi], values[lo:hi], strict=True))
+        step = max(1, (hi - lo) // FIT_POINTS)
+        points = list(zip(self._at[lo:hi:step], values[lo:hi:step], strict=True))
         groups = [points]
         if self.window.kind == "fixed":
             groups = [list(g) for _, g in itertools.groupby(points, self._window_of)]
@@ -488,9 +492,10 @@ class _Account:
         return self.window.start(point[0])
 
     def _reading(self, values: list[float], at: float) -> float:
-        """The median of ``values`` over the BAND seconds up to ``at`` (at least 3 answers)."""
+        """The median of ``values`` over the BAND seconds up to ``at`` (at least 3 answers, at
+        most READING of them)."""
         hi = bisect_right(self._at, at)
-        lo = min(bisect_left(self._at, at - BAND), max(0, hi - 3))
+        lo = max(min(bisect_left(self._at, at - BAND), hi - 3), hi - READING, 0)
         return statistics.median(values[lo:hi] or values[:1])
 
     def room(self, now: float) -> float:
@@ -512,10 +517,11 @@ def _accumulate(
     points: list[tuple[float, float]], spread: float, covariance: float
 ) -> tuple[float, float]:
     """Add ``points``' spread in time and covariance, about their own means, to the sums."""
-    if len(points) < 2:
+    n = len(points)
+    if n < 2:
         return spread, covariance
-    mean_t = statistics.fmean(t for t, _ in points)
-    mean_y = statistics.fmean(y for _, y in points)
+    mean_t = sum(t for t, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
     for t, y in points:
         spread += (t - mean_t) ** 2
         covariance += (t - mean_t) * (y - mean_y)
