@@ -17,7 +17,7 @@ from typing import IO
 import pandas as pd
 
 from importer.errors import ConfigError
-from importer.mapping import ISSUE_COLUMNS
+from importer.issues import ISSUE_COLUMNS
 from importer.safecsv import SafeCsvWriter
 
 REPORT_COLUMNS = ISSUE_COLUMNS

@@ -17,7 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from importer import schema
-from importer.mapping import NO_ISSUES, STRING, Mapping, issue_table
+from importer.issues import NO_ISSUES, STRING, combine, issue_table
+from importer.mapping import Mapping
 from importer.source import Chunk
 
 ERROR, WARNING = "error", "warning"
@@ -37,12 +38,6 @@ def search(values: pd.Series, pattern: str) -> pd.Series:
     array = pa.array(values.array, type=pa.large_string())
     hit = pc.match_substring_regex(array, pattern)
     return pd.Series(hit.fill_null(False).to_numpy(zero_copy_only=False), index=values.index)
-
-
-def combine(found: list[pd.DataFrame]) -> pd.DataFrame:
-    """One issues frame from several; the shared empty one when there is nothing."""
-    found = [f for f in found if len(f)]
-    return pd.concat(found, ignore_index=True) if found else NO_ISSUES
 
 
 @dataclass

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from importer.errors import EXIT_USAGE, MappingError
+from importer.issues import ISSUE_COLUMNS
 from importer.mapping import (
-    ISSUE_COLUMNS,
     Mapping,
     Property,
     load_mapping,

@@ -1,0 +1,69 @@
+"""Column operations the mapping is built from, each over a whole column in pyarrow or pandas."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from importer.issues import STRING
+from importer.safecsv import ESCAPED_FORMULA
+
+
+def read_cells(column: pd.Series) -> pd.Series:
+    """A CSV column as fields see it: stripped, without our formula guard, empty as absent.
+
+    Straight in pyarrow: this runs on every mapped column of every row, the stage's hot spot.
+    """
+    text = pc.utf8_trim_whitespace(to_arrow(column.astype(STRING)))
+    if pc.any(pc.starts_with(text, "'")).as_py():
+        text = pc.replace_substring_regex(text, ESCAPED_FORMULA, r"\1")
+    absent = pa.scalar(None, text.type)
+    return from_arrow(pc.if_else(pc.equal(text, ""), absent, text), column.index)
+
+
+def absent_if_empty(cells: pd.Series) -> pd.Series:
+    return cells.mask(cells == "")
+
+
+def to_arrow(cells: pd.Series) -> pa.Array:
+    return pa.array(cells.array)
+
+
+def from_arrow(array: pa.Array, index: pd.Index) -> pd.Series:
+    return pd.Series(pd.array(array, dtype=STRING), index=index)
+
+
+def list_item(lists: pa.Array, position: int) -> pa.Array:
+    """Item ``position`` of each list (null where the list is shorter or null), without a loop."""
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()
+    starts = lists.offsets.to_numpy()[:-1]
+    return lists.values.take(pa.array(starts + position, mask=lengths <= position))
+
+
+def split(cells: pd.Series, separator: str) -> list[pd.Series]:
+    """One stripped column per position of a ``separator``-joined cell (as many as the longest)."""
+    lists = pc.split_pattern(to_arrow(cells), separator)
+    longest = pc.max(pc.list_value_length(lists)).as_py() or 0
+    return [
+        absent_if_empty(from_arrow(list_item(lists, i), cells.index).str.strip())
+        for i in range(longest)
+    ]
+
+
+def spread(results: Sequence[str | None], codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """Per-distinct results (from ``pd.factorize``'s uniques) back on every row, in C++."""
+    taken = pa.array(results, type=pa.large_string()).take(pa.array(codes, mask=codes < 0))
+    return from_arrow(taken, index)
+
+
+def replace_aliases(cells: pd.Series, aliases: dict[str, str | None]) -> pd.Series:
+    lowered = cells.str.lower()
+    hit = lowered.isin(list(aliases))
+    if not hit.any():
+        return cells
+    codes, uniques = pd.factorize(lowered[hit])
+    return cells.mask(hit, spread([aliases[u] for u in uniques], codes, lowered[hit].index))

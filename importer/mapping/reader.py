@@ -1,0 +1,369 @@
+"""Reading a mapping file: the YAML node tree checked into a :class:`Mapping`, naming lines."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+
+import yaml
+
+from importer import schema
+from importer.errors import MappingError
+from importer.mapping.apply import ENUM_CHOICES
+from importer.mapping.model import (
+    SPLIT_NAME_FIELDS,
+    Mapping,
+    Property,
+    Target,
+    Value,
+    did_you_mean,
+)
+from importer.mapping.transforms import TRANSFORMS
+
+_VALUE_KEYS = ("column", "value", "transform", "map", "default", "format")
+_NULL_TAG = "tag:yaml.org,2002:null"
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    """Read and check a mapping file alone (the CSV is checked later, by :meth:`Mapping.bind`)."""
+    where = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MappingError(f"cannot read the mapping file: {exc}", path=where) from exc
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise MappingError(
+            f"not valid YAML: {exc.problem or exc.context} (check the indentation and quotes)",
+            path=where,
+            line=mark.line + 1 if mark else None,
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise MappingError(f"not valid YAML: {exc}", path=where) from exc
+    return _Reader(where).mapping(root)
+
+
+class _Reader:
+    """Turns the YAML node tree into a :class:`Mapping`, naming the line of anything wrong."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.properties_found: dict[str, Property] = {}
+
+    def fail(self, message: str, node: yaml.Node) -> MappingError:
+        return MappingError(message, path=self.path, line=node.start_mark.line + 1)
+
+    # --- YAML shapes ---
+    def items(self, node: yaml.Node, what: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
+        """A YAML mapping's (key, key node, value node), refusing repeated keys."""
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(f"{what} must be a mapping of names to values (name: value)", node)
+        seen: dict[str, yaml.Node] = {}
+        found = []
+        for key_node, value_node in node.value:
+            key = self.text(key_node, "a name")
+            if key in seen:
+                first = seen[key].start_mark.line + 1
+                raise self.fail(
+                    f"'{key}' is given twice (first on line {first}): keep one", key_node
+                )
+            seen[key] = key_node
+            found.append((key, key_node, value_node))
+        return found
+
+    def text(self, node: yaml.Node, what: str) -> str:
+        """A scalar as written (YAML 1.1's yes/no/octal never apply); null or empty refused."""
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.fail(f"expected {what} here, not a list or mapping", node)
+        if _is_empty(node):
+            raise self.fail(f"{what} is missing here", node)
+        return node.value
+
+    def texts(self, node: yaml.Node, what: str) -> list[tuple[str, yaml.Node]]:
+        """A scalar or a list of scalars."""
+        nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        return [(self.text(n, what), n) for n in nodes]
+
+    # --- the file ---
+    def mapping(self, root: yaml.Node | None) -> Mapping:
+        if root is None:
+            raise MappingError(
+                "the mapping file is empty: it needs a customer: section", path=self.path
+            )
+        if not isinstance(root, yaml.MappingNode):
+            raise self.fail(
+                "the mapping file must be a YAML mapping with a customer: section", root
+            )
+        sections = {}
+        for name, key_node, value_node in self.items(root, "the mapping file"):
+            if name not in ("customer", "key"):
+                hint = did_you_mean(name, ("customer", "key"))
+                raise self.fail(f"unknown section '{name}'{hint}: use customer: and key:", key_node)
+            sections[name] = value_node
+        if "customer" not in sections:
+            raise self.fail("no customer: section: it says which column fills which field", root)
+        targets = self.customer(sections["customer"])
+        mapping = Mapping(self.path, tuple(targets), self.properties_found, "email", None, "email")
+        self.key(mapping, sections.get("key"))
+        return mapping
+
+    def key(self, mapping: Mapping, node: yaml.Node | None) -> None:
+        """Fill in what identifies a row: the first email, a field path, or a column's field."""
+        emails = [t for t in mapping.targets if t.field == "emails"]
+        if node is None:
+            if emails:
+                mapping.key_field = "emails.0.value"
+            return
+        key = self.text(node, "the key (email, a field or a column)")
+        if key == "email":
+            if not emails:
+                raise self.fail(
+                    "key: email, but the mapping fills no emails: map an email column", node
+                )
+            mapping.key_field = "emails.0.value"
+            return
+        paths = [p for p in mapping.sources if not p.endswith(".type")]
+        by_column = [p for p in paths if mapping.sources[p] == key]
+        if key in paths:
+            mapping.key_field = key
+        elif by_column:
+            mapping.key_field = by_column[0]
+        else:
+            raise self.fail(
+                f"key '{key}' is neither a field the mapping fills nor a column it reads: "
+                f"use email, one of {', '.join(paths)}, or a column mapped to a field "
+                "(a text property, for instance)",
+                node,
+            )
+        mapping.key = key
+        mapping.key_name = key
+
+    # --- customer: ---
+    def customer(self, node: yaml.Node) -> list[Target]:
+        if isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG:
+            raise self.fail("the customer: section is empty: map at least one field", node)
+        targets: list[Target] = []
+        names = [name for name, _, _ in self.items(node, "customer:")]
+        for name, key_node, value_node in self.items(node, "customer:"):
+            if name in schema.SCALARS:
+                targets.append(Target(name, self.value(value_node, name)))
+            elif name in schema.ENTRIES:
+                targets += self.entries(value_node, name, schema.ENTRIES[name].types)
+            elif name == "address":
+                targets += self.address(value_node)
+            elif name == "properties":
+                targets += self.properties(value_node)
+            elif name == "name":
+                twice = [n for n in SPLIT_NAME_FIELDS if n in names]
+                if twice:
+                    raise self.fail(
+                        f"name: fills firstName and lastName; {twice[0]}: too", key_node
+                    )
+                for part in SPLIT_NAME_FIELDS:
+                    value = self.value(value_node, part)
+                    if "split_name" not in value.transforms:
+                        value = replace(value, transforms=("split_name", *value.transforms))
+                    targets.append(Target(part, value))
+            else:
+                hint = did_you_mean(name, (*schema.TOP_LEVEL_FIELDS, "name"))
+                raise self.fail(
+                    f"unknown field '{name}'{hint}; Help Scout customers have: "
+                    f"{', '.join(schema.TOP_LEVEL_FIELDS)}",
+                    key_node,
+                )
+        if not targets:
+            raise self.fail("the customer: section maps no field: map at least one", node)
+        return targets
+
+    def entries(self, node: yaml.Node, name: str, types: tuple[str, ...]) -> list[Target]:
+        """A list field: one entry per column (an item holds several values with ``separator``)."""
+        extra = ("type", "separator") if types else ("separator",)
+        found = []
+        for item in node.value if isinstance(node, yaml.SequenceNode) else [node]:
+            value, more = self.value_with(item, name, extra)
+            entry_type = schema.ENTRIES[name].default_type if name in schema.ENTRIES else None
+            if "type" in more:
+                entry_type = self.choice(more["type"], types, f"type for {name}").lower()
+            separator = None
+            if "separator" in more:
+                separator = more["separator"].value
+                if not separator:
+                    raise self.fail("separator must not be empty", more["separator"])
+            found.append(Target(name, value, True, entry_type, separator))
+        return found
+
+    def address(self, node: yaml.Node) -> list[Target]:
+        found = []
+        for name, key_node, value_node in self.items(node, "address:"):
+            if name == "lines":
+                found += self.entries(value_node, "address.lines", ())
+            elif name in schema.ADDRESS:
+                found.append(Target(f"address.{name}", self.value(value_node, f"address.{name}")))
+            else:
+                hint = did_you_mean(name, tuple(schema.ADDRESS))
+                raise self.fail(
+                    f"unknown address field '{name}'{hint}; an address has: "
+                    f"{', '.join(schema.ADDRESS)}",
+                    key_node,
+                )
+        return found
+
+    def properties(self, node: yaml.Node) -> list[Target]:
+        found = []
+        for slug, _, value_node in self.items(node, "properties:"):
+            path = f"properties.{slug}"
+            kind = "text"
+            type_node = _child(value_node, "type")
+            if type_node is not None:
+                kind = self.choice(type_node, schema.PROPERTY_TYPES, "property type").lower()
+            value, _ = self.value_with(value_node, path, ("type",), date_format=kind == "date")
+            if kind == "date" and "date" not in value.transforms:
+                formats = value.formats or ("%Y-%m-%d",)
+                value = replace(value, transforms=(*value.transforms, "date"), formats=formats)
+            found.append(Target(path, value))
+            formats_text = " or ".join(value.formats) or None
+            self.properties_found[slug] = Property(slug, kind, formats_text, value.source)
+        return found
+
+    # --- one field's value ---
+    def value(self, node: yaml.Node, path: str) -> Value:
+        return self.value_with(node, path, ())[0]
+
+    def value_with(
+        self, node: yaml.Node, path: str, extra: tuple[str, ...], *, date_format: bool = False
+    ) -> tuple[Value, dict[str, yaml.Node]]:
+        """A column name, or ``{column|value, transform, map, default, format}`` and ``extra``."""
+        if isinstance(node, yaml.ScalarNode):
+            name = self.text(node, f"a column name for {path}")
+            return Value(name, None, (), {}, None, (), _line(node)), {}
+        allowed = (*_VALUE_KEYS, *extra)
+        parts: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key, key_node, value_node in self.items(node, path):
+            if key not in allowed:
+                hint = did_you_mean(key, allowed)
+                raise self.fail(
+                    f"unknown setting '{key}' for {path}{hint}; use {', '.join(allowed)}", key_node
+                )
+            parts[key] = (key_node, value_node)
+        if ("column" in parts) == ("value" in parts):
+            raise self.fail(
+                f"{path} needs either column: (a CSV column) or value: (a constant)", node
+            )
+        choices = ENUM_CHOICES.get(path)
+        column: str | None = None
+        constant: str | None = None
+        default: str | None = None
+        line = _line(node)
+        if "column" in parts:
+            column_node = parts["column"][1]
+            column = self.text(column_node, f"a column name for {path}")
+            line = _line(column_node)
+        aliases = self.aliases(parts["map"][1], path, choices) if "map" in parts else {}
+        if "value" in parts:
+            constant = self.enum_value(parts["value"][1], path, choices, aliases, "value")
+        if "default" in parts:
+            default = self.enum_value(parts["default"][1], path, choices, aliases, "default")
+        transforms = self.transforms(parts["transform"][1], path) if "transform" in parts else ()
+        formats: tuple[str, ...] = ()
+        if "format" in parts:
+            key_node, format_node = parts["format"]
+            if not (date_format or "date" in transforms):
+                raise self.fail(
+                    "format: is only read by the date transform or a date property", key_node
+                )
+            formats = tuple(
+                self.date_format(text, n) for text, n in self.texts(format_node, "a date format")
+            )
+        elif "date" in transforms:
+            raise self.fail(
+                f"the date transform needs format: (how {path} is written, "
+                'e.g. format: "%d/%m/%Y")',
+                parts["transform"][1],
+            )
+        more = {k: v for k, (_, v) in parts.items() if k in extra}
+        return Value(column, constant, transforms, aliases, default, formats, line), more
+
+    def transforms(self, node: yaml.Node, path: str) -> tuple[str, ...]:
+        names = []
+        for name, item in self.texts(node, "a transform name"):
+            if name not in TRANSFORMS:
+                hint = did_you_mean(name, tuple(TRANSFORMS))
+                raise self.fail(
+                    f"unknown transform '{name}'{hint}; known: {', '.join(TRANSFORMS)}", item
+                )
+            if name == "split_name" and path not in SPLIT_NAME_FIELDS:
+                raise self.fail("split_name only fills firstName and lastName", item)
+            names.append(name)
+        return tuple(names)
+
+    def aliases(
+        self, node: yaml.Node, path: str, choices: tuple[str, ...] | None
+    ) -> dict[str, str | None]:
+        found: dict[str, str | None] = {}
+        for key, _, value_node in self.items(node, f"map: of {path}"):
+            if _is_empty(value_node):
+                found[key.lower()] = None
+            elif choices:
+                found[key.lower()] = self.choice(value_node, choices, path).lower()
+            else:
+                found[key.lower()] = self.text(value_node, f"the value '{key}' becomes")
+        return found
+
+    def enum_value(
+        self,
+        node: yaml.Node,
+        path: str,
+        choices: tuple[str, ...] | None,
+        aliases: dict[str, str | None],
+        what: str,
+    ) -> str:
+        text = self.text(node, f"the {what} of {path}")
+        if not choices:
+            return text
+        if text.lower() in aliases:
+            return text
+        return self.choice(node, choices, path).lower()
+
+    def choice(self, node: yaml.Node, choices: tuple[str, ...], what: str) -> str:
+        """One of ``choices`` (case-insensitively), or an error listing them."""
+        text = self.text(node, what)
+        if text.lower() in choices:
+            return text
+        hint = did_you_mean(text.lower(), choices)
+        raise self.fail(f"'{text}' is not a {what}{hint}; use one of: {', '.join(choices)}", node)
+
+    def date_format(self, text: str, node: yaml.Node) -> str:
+        example = dt.datetime(2024, 1, 31, 13, 45).strftime(text)
+        try:
+            dt.datetime.strptime(example, text)
+        except ValueError:
+            raise self.fail(
+                f"'{text}' is not a usable date format: "
+                "write it with strftime codes, e.g. %d/%m/%Y",
+                node,
+            ) from None
+        if text == example:
+            raise self.fail(f"'{text}' has no date codes: write it like %d/%m/%Y", node)
+        return text
+
+
+def _is_empty(node: yaml.Node) -> bool:
+    """A null (``~``, ``null`` or nothing) or an empty string."""
+    if not isinstance(node, yaml.ScalarNode):
+        return False
+    return (node.tag == _NULL_TAG and node.style is None) or node.value == ""
+
+
+def _child(node: yaml.Node, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+                return value_node
+    return None
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
