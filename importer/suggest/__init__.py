@@ -18,12 +18,13 @@ Every suggested field carries its evidence as comments; the text loads with
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from importer.suggest.draft import Draft, emit, trim
-from importer.suggest.engine import suggest
+from importer.suggest.engine import empty_columns, leftovers, read_columns, suggest
 from importer.suggest.presets import Match, Preset, fingerprint, preset, presets, recognise
 from importer.suggest.values import SAMPLE_ROWS
 
@@ -70,35 +71,46 @@ def suggest_mapping(
             f"Suggested by helpscout-import init from the headers and the first {SAMPLE_ROWS} "
             f"rows of {source}:",
             "no preset fits, so each field says why it was chosen. Check every line.",
+            *draft.notes,
         ]
         return Suggestion(emit(draft), None, draft)
     draft = trim(match.preset.draft(), columns)
-    known = {c.casefold() for c in match.preset.header}
-    others = [c for c in columns if c.casefold() not in known]
-    _add_others(draft, suggest(others, sample), set(columns))
+    known = {_fold(c) for c in (*match.preset.header, *match.preset.optional)}
+    others = [c for c in columns if _fold(c) not in known]
+    _add_others(draft, suggest(others, sample))
+    read = read_columns(columns, sample or {})
+    empty = ", ".join(empty_columns(read))
+    skip = {*draft.columns(), *empty_columns(read)}
+    draft.leftovers = leftovers([c for c in read if c.name not in skip])
     draft.notes = [
-        f"{source} {match.describe()}: this is the {match.preset.name} preset,",
-        "trimmed to the columns the file has. Check every line.",
+        f"{source} {match.describe()}:",
+        f"the {match.preset.name} preset, trimmed to the columns the file has. Check every line.",
+        *_wrapped(f"Empty in every sampled row, so not offered below: {empty}." if empty else ""),
         "",
         *draft.notes,
     ]
     return Suggestion(emit(draft), match, draft)
 
 
-def _add_others(draft: Draft, extra: Draft, columns: set[str]) -> None:
+def _wrapped(text: str) -> list[str]:
+    return textwrap.wrap(text, 96, break_on_hyphens=False) if text else []
+
+
+def _fold(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def _add_others(draft: Draft, extra: Draft) -> None:
     """Columns the preset does not know: emails, phones and websites the engine found join the
-    preset's; a field the preset leaves empty is taken; the rest are offered as properties."""
+    preset's; a field or an address the preset leaves empty is taken."""
     for name, items in extra.entries.items():
         for item in items:
             item.notes = [*item.notes, "not a column of the preset: found by its header"]
         draft.entries.setdefault(name, []).extend(items)
     for name, item in extra.fields.items():
-        if name not in draft.fields:
-            draft.fields[name] = item
+        draft.fields.setdefault(name, item)
     if not draft.addresses:
         draft.addresses = extra.addresses
-    for slug, item in extra.leftovers.items():
-        draft.leftovers.setdefault(slug, item)
     if extra.settings.get("null_values") and "null_values" not in draft.settings:
         draft.settings["null_values"] = extra.settings["null_values"]
     if draft.entries.get("emails") and draft.key is None:

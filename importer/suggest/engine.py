@@ -22,6 +22,7 @@ Every field carries its evidence as comment lines. Pure functions of the headers
 from __future__ import annotations
 
 import re
+import textwrap
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from importer.suggest.draft import AddressGroup, Draft, Field
 from importer.suggest.headers import ENTRY_TYPE_WORDS, HeaderReading, read_header, words
 from importer.suggest.values import NULL_MARKERS, Sniff, sniff
 
-__all__ = ["Column", "read_columns", "suggest"]
+__all__ = ["Column", "empty_columns", "leftovers", "read_columns", "suggest"]
 
 #: Label text (Google's "E-mail 1 - Type", Outlook's "E-mail Type") -> entry type, by list.
 LABEL_MAPS = {
@@ -388,14 +389,27 @@ def _group_parts(group: _Group) -> dict[str, Field]:
 
 # --- what is left -------------------------------------------------------------------------------
 def _leftovers(read: list[Column], draft: Draft, used: set[str]) -> None:
-    slugs: set[str] = set()
-    for column in read:
-        if column.name in used:
-            continue
+    empty = set(empty_columns(read))
+    draft.leftovers.update(leftovers([c for c in read if c.name not in used | empty]))
+    if empty:
+        names = ", ".join(c.name for c in read if c.name in empty)
+        text = f"Empty in every sampled row, so left out: {names}."
+        draft.notes += textwrap.wrap(text, 96, break_on_hyphens=False)
+
+
+def empty_columns(read: list[Column]) -> list[str]:
+    """Columns sampled and found empty in every row (not offered: nothing to import)."""
+    return [c.name for c in read if c.cells and not c.filled]
+
+
+def leftovers(columns: list[Column]) -> dict[str, Field]:
+    """Columns no field reads, as commented-out properties (slug -> spec, with what the values
+    look like): a date property with its format, a number, a URL, else text."""
+    out: dict[str, Field] = {}
+    for column in columns:
         slug = _slug(column.name)
-        while slug in slugs:
+        while slug in out:
             slug += "-2"
-        slugs.add(slug)
         values = column.values
         notes = []
         if column.kind in ("ignore", "id", "label") and column.header.phrase:
@@ -416,7 +430,8 @@ def _leftovers(read: list[Column], draft: Draft, used: set[str]) -> None:
             spec = {"column": column.name, "type": "url"}
         else:
             spec = {"column": column.name, "type": "text"}
-        draft.leftovers[slug] = Field(spec, notes)
+        out[slug] = Field(spec, notes)
+    return out
 
 
 def _slug(name: str) -> str:

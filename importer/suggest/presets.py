@@ -63,9 +63,9 @@ class Match:
 
     def describe(self) -> str:
         """``looks like a Shopify customers export (18 of 19 columns)``."""
-        return (
-            f"looks like a {self.preset.title} export ({self.present} of {self.expected} columns)"
-        )
+        article = "an" if self.preset.title[:1].lower() in "aeiou" else "a"
+        count = f"({self.present} of {self.expected} columns)"
+        return f"looks like {article} {self.preset.title} export {count}"
 
 
 def _fold(name: str) -> str:
