@@ -475,6 +475,8 @@ def duration(seconds: float) -> str:
 
 def count_rows(path: Path) -> int | None:
     """Lines after the header, for the progress bar's ETA (quoted line breaks overcount)."""
+    if not path.is_file():  # a FIFO would block, /dev/zero never end: open_csv refuses them
+        return None
     try:
         with path.open("rb") as fh:
             lines = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))

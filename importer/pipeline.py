@@ -43,13 +43,17 @@ def open_input(
     *,
     encoding: str | None = None,
     delimiter: str | None = None,
+    all_columns: bool = False,
 ) -> tuple[CsvSource, Mapping]:
-    """Load the mapping, open the CSV and check they fit, before any row is read."""
+    """Load the mapping, open the CSV and check they fit, before any row is read.
+
+    The chunks hold only the columns the mapping reads, unless ``all_columns``.
+    """
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping)
     source = open_csv(path, encoding=encoding, delimiter=delimiter)
     mapping.bind(source.columns)
-    return source, mapping
+    return (source if all_columns else source.select(mapping.columns)), mapping
 
 
 def check_rows(

@@ -150,7 +150,8 @@ def import_csv(
     if state_path.resolve() in (Path(path).resolve(), Path(results).resolve()):
         raise ConfigError(f"{state_path} is the file being imported or the results: keep the "
                           "state elsewhere")  # fmt: skip
-    source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter)
+    source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter,
+                                 all_columns=include_source)  # fmt: skip
     result = ImportResult(results=Path(results), notes=list(source.warnings))
 
     async def run(writer: ResultsWriter, ledger: Ledger) -> None:

@@ -741,7 +741,19 @@ def test_bind_names_the_missing_column_its_line_and_the_headers(load, columns, h
     assert caught.value.line == 4
     assert str(caught.value).endswith(
         f"line 4: column 'Email' is not in the CSV file{hint}; its columns are: "
-        f"{', '.join(columns)}"
+        + ", ".join(f"'{c}'" for c in columns)
+    )
+
+
+def test_bind_cuts_long_column_names_in_its_message(load):
+    long = "Customer " + "very " * 30 + "long name"
+    mapping = load(f"customer:\n  firstName: {long}x\n")
+    with pytest.raises(MappingError) as caught:
+        mapping.bind([long, "Email"])
+    cut = f"'{long[:59]}…'"
+    assert str(caught.value).endswith(
+        f"column {cut} is not in the CSV file (did you mean {cut}?); its columns are: "
+        f"{cut}, 'Email'"
     )
 
 

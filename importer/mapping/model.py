@@ -14,6 +14,7 @@ from importer.issues import STRING
 from importer.mapping.apply import Run
 from importer.mapping.columns import split
 from importer.mapping.payloads import PayloadPlan
+from importer.source import shown_name
 
 SPLIT_NAME_FIELDS = ("firstName", "lastName")
 
@@ -77,13 +78,18 @@ class Mapping:
         self.sources = self._static_sources()
 
     # --- against the CSV ---
+    @property
+    def columns(self) -> list[str]:
+        """The CSV columns the mapping reads, each once, in the mapping's order."""
+        return list(dict.fromkeys(t.value.column for t in self.targets if t.value.column))
+
     def bind(self, columns: list[str]) -> None:
         """Check that every column the mapping reads is in the CSV's header."""
         present = set(columns)
         for value in sorted((t.value for t in self.targets), key=lambda v: v.line):
             if value.column is not None and value.column not in present:
                 raise MappingError(
-                    f"column '{value.column}' is not in the CSV file"
+                    f"column {shown_name(value.column)} is not in the CSV file"
                     f"{did_you_mean_column(value.column, columns)}; its columns are: "
                     f"{list_columns(columns)}",
                     path=self.path,
@@ -187,9 +193,9 @@ def _squash(text: str) -> str:
 def did_you_mean_column(column: str, columns: list[str]) -> str:
     same = [c for c in columns if _squash(c) == _squash(column)]
     close = same or difflib.get_close_matches(column, columns, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return f" (did you mean {shown_name(close[0])}?)" if close else ""
 
 
 def list_columns(columns: list[str], limit: int = 60) -> str:
-    shown = ", ".join(columns[:limit])
+    shown = ", ".join(shown_name(c) for c in columns[:limit])
     return shown + (f" ... and {len(columns) - limit} more" if len(columns) > limit else "")
