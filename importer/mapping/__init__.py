@@ -56,7 +56,11 @@ file is loaded and kept in canonical lower case. Every YAML scalar is read as th
 has, lower-cased; otherwise a field path (``properties.customer-id``, ``phone``) or the name of a
 column the mapping reads (the first field filled from it). An email key is compared lower-cased.
 
-A key given twice at the same level is refused (YAML would silently keep the last one).
+A key given twice at the same level is refused (YAML would silently keep the last one). Every
+value is checked for its shape (a list where text is due, a mapping where a list is due, an
+empty ``format: []``...) with one line naming its YAML line; a plain number where a column name
+is due is refused (quote it, ``"2024"``, if a column is named so). A mapping file is a regular
+UTF-8 file of at most 1 MB whose YAML nests at most 32 levels.
 
 Extensions to DESIGN.md's core: ``separator``; ``format`` as a list; ``date`` as a transform on any
 field; ``map`` to nothing; the ``name`` shorthand; a constant ``value`` on entries and properties;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import stat
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,17 +24,47 @@ from importer.mapping.transforms import TRANSFORMS
 
 _VALUE_KEYS = ("column", "value", "transform", "map", "default", "format")
 _NULL_TAG = "tag:yaml.org,2002:null"
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+#: A mapping is a short file; one this big is something else.
+MAX_MAPPING_BYTES = 1 << 20
+#: How deep YAML may nest (a mapping needs about 7 levels); deeper is refused before
+#: PyYAML's recursive composer runs out of stack.
+MAX_DEPTH = 32
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark: yaml.Mark) -> None:
+        self.mark = mark
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, composing no deeper than :data:`MAX_DEPTH`."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def load_mapping(path: str | Path) -> Mapping:
     """Read and check a mapping file alone (the CSV is checked later, by :meth:`Mapping.bind`)."""
     where = str(path)
+    text = _read_text(Path(path), where)
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MappingError(f"cannot read the mapping file: {exc}", path=where) from exc
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_Loader)
+    except _TooDeep as exc:
+        raise MappingError(
+            f"the YAML nests more than {MAX_DEPTH} levels deep: a mapping needs a handful "
+            "(check the brackets and indentation)",
+            path=where,
+            line=exc.mark.line + 1,
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise MappingError(
@@ -44,6 +75,40 @@ def load_mapping(path: str | Path) -> Mapping:
     except yaml.YAMLError as exc:
         raise MappingError(f"not valid YAML: {exc}", path=where) from exc
     return _Reader(where).mapping(root)
+
+
+def _read_text(path: Path, where: str) -> str:
+    """The file's text: a regular file of at most :data:`MAX_MAPPING_BYTES`, in UTF-8."""
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise MappingError("is a directory, not a mapping file", path=where)
+        if not stat.S_ISREG(info.st_mode):
+            raise MappingError(
+                "is not a regular file (a pipe or a device): save the mapping to a file",
+                path=where,
+            )
+        if info.st_size > MAX_MAPPING_BYTES:
+            raise MappingError(
+                f"is {info.st_size:,} bytes: a mapping is a short YAML file (at most 1 MB)",
+                path=where,
+            )
+        with path.open("rb") as file:
+            data = file.read(MAX_MAPPING_BYTES + 1)
+    except FileNotFoundError:
+        raise MappingError("no such mapping file: check the path", path=where) from None
+    except OSError as exc:
+        raise MappingError(
+            f"cannot read the mapping file: {exc.strerror or exc}", path=where
+        ) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise MappingError(
+            f"byte 0x{data[exc.start]:02X} is not UTF-8: save the mapping as UTF-8 text",
+            path=where,
+            line=data.count(b"\n", 0, exc.start) + 1,
+        ) from None
 
 
 class _Reader:
@@ -77,7 +142,8 @@ class _Reader:
     def text(self, node: yaml.Node, what: str) -> str:
         """A scalar as written (YAML 1.1's yes/no/octal never apply); null or empty refused."""
         if not isinstance(node, yaml.ScalarNode):
-            raise self.fail(f"expected {what} here, not a list or mapping", node)
+            shape = "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
+            raise self.fail(f"expected {what} here, not {shape}", node)
         if _is_empty(node):
             raise self.fail(f"{what} is missing here", node)
         return node.value
@@ -86,6 +152,18 @@ class _Reader:
         """A scalar or a list of scalars."""
         nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
         return [(self.text(n, what), n) for n in nodes]
+
+    def column_name(self, node: yaml.Node, path: str) -> str:
+        """A CSV column's name; a plain number is refused (``firstName: 1`` is no column
+        anyone names), a quoted one is a name."""
+        name = self.text(node, f"a column name for {path}")
+        if node.tag in _NUMBER_TAGS and node.style is None:  # type: ignore[attr-defined]
+            raise self.fail(
+                f"expected a column name for {path} here, not the number {name}: if a column "
+                f'is named so, quote it ("{name}")',
+                node,
+            )
+        return name
 
     # --- the file ---
     def mapping(self, root: yaml.Node | None) -> Mapping:
@@ -189,9 +267,10 @@ class _Reader:
                 entry_type = self.choice(more["type"], types, f"type for {name}").lower()
             separator = None
             if "separator" in more:
-                separator = more["separator"].value
-                if not separator:
-                    raise self.fail("separator must not be empty", more["separator"])
+                node_ = more["separator"]
+                if _is_empty(node_):
+                    raise self.fail("separator must not be empty", node_)
+                separator = self.text(node_, "the separator (text such as ; or a space)")
             found.append(Target(name, value, True, entry_type, separator))
         return found
 
@@ -237,7 +316,7 @@ class _Reader:
     ) -> tuple[Value, dict[str, yaml.Node]]:
         """A column name, or ``{column|value, transform, map, default, format}`` and ``extra``."""
         if isinstance(node, yaml.ScalarNode):
-            name = self.text(node, f"a column name for {path}")
+            name = self.column_name(node, path)
             return Value(name, None, (), {}, None, (), _line(node)), {}
         allowed = (*_VALUE_KEYS, *extra)
         parts: dict[str, tuple[yaml.Node, yaml.Node]] = {}
@@ -259,7 +338,7 @@ class _Reader:
         line = _line(node)
         if "column" in parts:
             column_node = parts["column"][1]
-            column = self.text(column_node, f"a column name for {path}")
+            column = self.column_name(column_node, path)
             line = _line(column_node)
         aliases = self.aliases(parts["map"][1], path, choices) if "map" in parts else {}
         if "value" in parts:
@@ -277,6 +356,11 @@ class _Reader:
             formats = tuple(
                 self.date_format(text, n) for text, n in self.texts(format_node, "a date format")
             )
+            if not formats:
+                raise self.fail(
+                    'format: is an empty list: give the date format, e.g. format: "%d/%m/%Y"',
+                    format_node,
+                )
         elif "date" in transforms:
             raise self.fail(
                 f"the date transform needs format: (how {path} is written, "
@@ -336,8 +420,8 @@ class _Reader:
         raise self.fail(f"'{text}' is not a {what}{hint}; use one of: {', '.join(choices)}", node)
 
     def date_format(self, text: str, node: yaml.Node) -> str:
-        example = dt.datetime(2024, 1, 31, 13, 45).strftime(text)
         try:
+            example = dt.datetime(2024, 1, 31, 13, 45).strftime(text)
             dt.datetime.strptime(example, text)
         except ValueError:
             raise self.fail(
