@@ -61,8 +61,18 @@ def progress_bar(unit: str) -> tqdm:
     return tqdm(unit=f" {unit}", unit_scale=True, file=sys.stderr, disable=not sys.stderr.isatty())
 
 
+def skip_lines_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--skip-lines",
+        type=click.IntRange(min=0),
+        metavar="N",
+        help="Lines before the header row (a title, an export date); default: detected.",
+    )(command)
+
+
 def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options every command that reads a CSV shares."""
+    command = skip_lines_option(command)
     command = click.option(
         "--delimiter",
         help="Field delimiter, when sniffing guesses wrong (use '\\t' for TAB).",
@@ -114,6 +124,7 @@ def validate(
     mapping: Path,
     encoding: str | None,
     delimiter: str | None,
+    skip_lines: int | None,
     report: Path | None,
     show: int,
 ) -> None:
@@ -128,6 +139,7 @@ def validate(
             report=report,
             encoding=encoding,
             delimiter=delimiter,
+            skip_lines=skip_lines,
             show=show,
             progress=bar.update,
         )
@@ -160,13 +172,20 @@ def validate(
 )
 @click.option("--encoding", help="Text encoding of the CSV (default: detected).")
 @click.option("--delimiter", help="Field delimiter (default: sniffed).")
+@skip_lines_option
 @friendly_errors
-def init(file: Path, output: Path | None, encoding: str | None, delimiter: str | None) -> None:
+def init(
+    file: Path,
+    output: Path | None,
+    encoding: str | None,
+    delimiter: str | None,
+    skip_lines: int | None,
+) -> None:
     """Suggest a mapping from FILE's headers; edit it, then run validate."""
     from importer.mapping import suggest_mapping
     from importer.source import open_csv
 
-    source = open_csv(file, encoding=encoding, delimiter=delimiter)
+    source = open_csv(file, encoding=encoding, delimiter=delimiter, skip_lines=skip_lines)
     text = suggest_mapping(source.columns)
     if output is None:
         click.echo(text, nl=False)
@@ -288,6 +307,7 @@ def run(
     mapping: Path,
     encoding: str | None,
     delimiter: str | None,
+    skip_lines: int | None,
     results: Path | None,
     api_url: str,
     use_sandbox: bool,
@@ -323,8 +343,8 @@ def run(
     if dry_run:
         if not use_sandbox:
             check_api_url(api_url)
-        print_plan(file, mapping, encoding=encoding, delimiter=delimiter, rate=rate,
-                   share=budget_share)  # fmt: skip
+        print_plan(file, mapping, encoding=encoding, delimiter=delimiter, skip_lines=skip_lines,
+                   rate=rate, share=budget_share)  # fmt: skip
         return
     if results is None:
         raise click.UsageError("Missing option '-o' / '--output': the results file to write.")
@@ -360,6 +380,7 @@ def run(
                 include_source=include_source,
                 encoding=encoding,
                 delimiter=delimiter,
+                skip_lines=skip_lines,
                 state=state,
                 on_existing=on_existing,
                 check_existing=check_existing,
@@ -426,6 +447,7 @@ def print_plan(
     *,
     encoding: str | None,
     delimiter: str | None,
+    skip_lines: int | None,
     rate: int | None,
     share: float,
 ) -> None:
@@ -433,9 +455,8 @@ def print_plan(
     from importer.upload import estimate_seconds
 
     with progress_bar("rows") as bar:
-        checked = validate_csv(
-            file, mapping, encoding=encoding, delimiter=delimiter, progress=bar.update
-        )
+        checked = validate_csv(file, mapping, encoding=encoding, delimiter=delimiter,
+                               skip_lines=skip_lines, progress=bar.update)  # fmt: skip
     for note in checked.summary.notes:
         click.echo(f"Warning: {note}", err=True)
     creates = checked.summary.valid

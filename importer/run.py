@@ -100,6 +100,7 @@ def import_csv(
     include_source: bool = False,
     encoding: str | None = None,
     delimiter: str | None = None,
+    skip_lines: int | None = None,
     state: str | Path | None = None,
     on_existing: str = "skip",
     check_existing: bool = False,
@@ -151,7 +152,7 @@ def import_csv(
         raise ConfigError(f"{state_path} is the file being imported or the results: keep the "
                           "state elsewhere")  # fmt: skip
     source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter,
-                                 all_columns=include_source)  # fmt: skip
+                                 skip_lines=skip_lines, all_columns=include_source)  # fmt: skip
     result = ImportResult(results=Path(results), notes=list(source.warnings))
 
     async def run(writer: ResultsWriter, ledger: Ledger) -> None:

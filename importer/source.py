@@ -7,7 +7,14 @@ Every later stage leans on three promises made here:
 * every cell comes back exactly as written, as text: leading zeros, ``NA``, ``NULL`` stay, and
   an empty cell is ``""``;
 * every data row keeps its 1-based number (header excluded, blank lines not counted); a row with
-  too many or too few fields comes back as a :class:`RaggedRow`, never shifted into the columns.
+  too many fields comes back as a :class:`RaggedRow`, never shifted into the columns; a row with
+  too few (what Outlook and spreadsheets write when the last cells are empty) is read with the
+  missing cells empty and listed in :attr:`Chunk.short` for a warning, unless its values could
+  be in the wrong columns (one field only; two rows that add up to one cut by a line break);
+* what real exporters put around the table is read, and said in :attr:`CsvSource.warnings`:
+  lines before the header (a title, an export date: :func:`find_header`, or ``skip_lines``), a
+  repeated header name (read as ``Phone Number (2)``), a column without a name (a trailing
+  delimiter on every line: left out; a value in it is a :class:`StrayValue`);
 
 * the work is bounded whatever the bytes: only a regular file is read (a FIFO would block, a
   device never end); a line is at most :data:`MAX_LINE_CHARS`, a field :data:`MAX_FIELD_CHARS`,
@@ -66,11 +73,14 @@ __all__ = [
     "MAX_COLUMNS",
     "MAX_FIELD_CHARS",
     "MAX_LINE_CHARS",
+    "MAX_PREAMBLE",
     "MAX_ROW_BYTES",
     "TEXT",
     "Chunk",
     "CsvSource",
     "RaggedRow",
+    "StrayValue",
+    "find_header",
     "open_csv",
     "shown_name",
 ]
@@ -132,6 +142,21 @@ class Chunk:
 
     frame: pd.DataFrame
     ragged: list[RaggedRow]
+    """Rows with more fields than the header (values would shift): not in ``frame``."""
+    short: list[RaggedRow] = field(default_factory=list)
+    """Rows with fewer fields, the missing ones read as empty: in ``frame`` too."""
+    stray: list[StrayValue] = field(default_factory=list)
+    """Values in columns the header leaves unnamed (so in no column of ``frame``)."""
+
+
+@dataclass(frozen=True)
+class StrayValue:
+    """A value in a column without a name: it would be lost, so its row is not imported."""
+
+    row: int
+    column: int
+    """The column's position, 1-based."""
+    value: str
 
 
 @dataclass
@@ -147,12 +172,24 @@ class CsvSource:
     encoding: str
     delimiter: str
     warnings: list[str]
+    skip_lines: int
+    """Lines before the header (a title, an export date), given or detected."""
     _codec: str = field(repr=False)
     _header: _Header = field(repr=False)
+    _unnamed: dict[int, str] = field(repr=False)
+    """Columns the header leaves unnamed: position (1-based) -> the name pyarrow reads them by."""
     _chunk_rows: int = field(repr=False)
     _chunk_bytes: int = field(repr=False)
     _block_size: int = field(repr=False)
     _selected: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def _all_names(self) -> list[str]:
+        """Every column of the file in order, the unnamed ones by their stand-in names."""
+        names, named = [], iter(self.columns)
+        for position in range(1, len(self.columns) + len(self._unnamed) + 1):
+            names.append(self._unnamed.get(position) or next(named))
+        return names
 
     @property
     def frame_columns(self) -> list[str]:
@@ -204,7 +241,7 @@ class CsvSource:
             reader = pacsv.open_csv(
                 stream,
                 read_options=pacsv.ReadOptions(
-                    use_threads=False, block_size=block_size, column_names=self.columns
+                    use_threads=False, block_size=block_size, column_names=self._all_names
                 ),
                 parse_options=pacsv.ParseOptions(
                     delimiter=self.delimiter,
@@ -212,8 +249,8 @@ class CsvSource:
                     invalid_row_handler=rows.reported,
                 ),
                 convert_options=pacsv.ConvertOptions(
-                    include_columns=self.frame_columns,
-                    column_types=dict.fromkeys(self.frame_columns, pa.string()),
+                    include_columns=[*self.frame_columns, *self._unnamed.values()],
+                    column_types=dict.fromkeys(self._all_names, pa.string()),
                     null_values=[],
                     strings_can_be_null=False,
                     quoted_strings_can_be_null=False,
@@ -236,19 +273,24 @@ def open_csv(
     *,
     encoding: str | None = None,
     delimiter: str | None = None,
+    skip_lines: int | None = None,
     chunk_rows: int = 25_000,
     chunk_bytes: int = CHUNK_BYTES,
     block_size: int = _BLOCK_BYTES,
 ) -> CsvSource:
     """Check a CSV file and read its header; refuse it now, with one clear line, if it is unusable.
 
-    ``encoding`` and ``delimiter`` override the detection. ``chunk_rows`` bounds the rows per
-    chunk, and ``chunk_bytes`` their cells' bytes (a chunk ends at whichever comes first);
+    ``encoding`` and ``delimiter`` override the detection. ``skip_lines`` says how many lines
+    come before the header (default: detected, see :func:`find_header`). ``chunk_rows`` bounds
+    the rows per chunk, and ``chunk_bytes`` their cells' bytes (a chunk ends at whichever comes
+    first);
     ``block_size`` the bytes pyarrow parses at a time (tests make it small to cross block
     boundaries).
     """
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
+    if skip_lines is not None and skip_lines < 0:
+        raise ValueError(f"skip_lines must be at least 0, not {skip_lines}")
     path = Path(path)
     where = str(path)
     _check_regular(path, where)
@@ -271,28 +313,40 @@ def open_csv(
         codec, name, strict = _from_bom(head)
     else:
         codec, name, strict = _known_codec(encoding, where), encoding, True
+    sample = _sample(head, codec, whole)
     if delimiter is None:
-        delimiter = _sniff(head, codec, whole)
+        delimiter = _sniff(sample, whole, skip_lines or 0)
     else:
         delimiter = _checked_delimiter(delimiter, where)
+    notes = []
+    if skip_lines is None:
+        skip_lines = _preamble_lines(sample, whole, delimiter)
+        if skip_lines:
+            notes.append(
+                f"{'line 1 is' if skip_lines == 1 else f'lines 1-{skip_lines} are'} not the "
+                f"header (too few values for column names): read the header from line "
+                f"{skip_lines + 1}; pass --skip-lines N to say how many lines come before it"
+            )
 
     scan = _scan(path, codec, name, strict, delimiter)
     if scan.quotes_suspect:
-        _check_quoting(path, scan.codec, delimiter)
-    header = _read_header(path, scan.codec, delimiter)
-    _check_names(header.names, where, header.line)
+        _check_quoting(path, scan.codec, delimiter, skip_lines)
+    header = _read_header(path, scan.codec, delimiter, skip_lines)
+    columns, unnamed, said = _named(header.names, where, header.line)
     if not header.has_data:
         raise SourceError(
             "has a header but no data rows: nothing to import", path=where, line=header.line
         )
     return CsvSource(
         path=path,
-        columns=header.names,
+        columns=columns,
         encoding=scan.encoding,
         delimiter=delimiter,
-        warnings=scan.warnings,
+        warnings=[*notes, *scan.warnings, *said],
+        skip_lines=skip_lines,
         _codec=scan.codec,
         _header=header,
+        _unnamed=unnamed,
         _chunk_rows=chunk_rows,
         _chunk_bytes=chunk_bytes,
         _block_size=block_size,
@@ -387,26 +441,95 @@ def _checked_delimiter(delimiter: str, where: str) -> str:
     return delimiter
 
 
-def _sniff(head: bytes, codec: str, whole: bool) -> str:
-    """The delimiter that splits the header into the most fields and most rows into as many.
+def _sample(head: bytes, codec: str, whole: bool) -> str:
+    """The first bytes as text, for sniffing (undecodable bytes replaced: only a guess)."""
+    return codecs.getincrementaldecoder(codec)(errors="replace").decode(head, whole)
 
-    A candidate must split the header at all; a file no candidate splits has one column, and
-    then the delimiter does not matter (",").
+
+def _records(
+    sample: str, whole: bool, delimiter: str, skip: int = 0
+) -> list[tuple[int, list[str]]]:
+    """The sample's first records that are not blank lines, each with the line it starts on."""
+    lines = io.StringIO(sample, newline="")
+    for _ in range(skip):
+        lines.readline()
+    reader = csv.reader(lines, delimiter=delimiter)
+    found: list[tuple[int, list[str]]] = []
+    try:
+        while len(found) <= _SNIFF_RECORDS:
+            start = skip + reader.line_num + 1
+            record = next(reader, None)
+            if record is None:
+                break
+            if record:
+                found.append((start, record))
+    except csv.Error:
+        pass  # a broken quote: the scan will say where
+    if not whole and found:
+        found.pop()  # the sample may end inside the last record
+    return found
+
+
+def _sniff(sample: str, whole: bool, skip: int) -> str:
+    """The delimiter that splits most rows into the same number of fields, the most fields.
+
+    Counted on the body's usual width (the most common), so a title line before the header
+    does not decide; a file no candidate splits has one column, and then the delimiter does
+    not matter (",").
     """
-    sample = codecs.getincrementaldecoder(codec)(errors="replace").decode(head, whole)
     best, choice = (0.0, 0, 0), ","
     for rank, delimiter in enumerate(DELIMITERS):
-        records = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter) if r]
-        if not whole:
-            records = records[:-1]  # the sample may end inside the last record
-        records = records[:_SNIFF_RECORDS]
-        if not records or len(records[0]) < 2:
+        records = [record for _, record in _records(sample, whole, delimiter, skip)]
+        width = _usual_width(records)
+        if width < 2:
             continue
-        width = len(records[0])
         score = (sum(len(r) == width for r in records) / len(records), width, -rank)
         if score > best:
             best, choice = score, delimiter
     return choice
+
+
+def _usual_width(records: list[list[str]]) -> int:
+    """The most common field count after the first record (the larger on a tie); 0 for none."""
+    widths = Counter(len(r) for r in records[1:] or records)
+    return max(widths, key=lambda w: (widths[w], w)) if widths else 0
+
+
+#: How many lines a preamble may have before the header.
+MAX_PREAMBLE = 20
+
+
+def find_header(records: list[list[str]]) -> int:
+    """Which of a file's first records is its header: 0, unless a preamble comes first.
+
+    A preamble (a title, "Exported on ...", an account name) is a few records that fill fewer
+    than half the columns the body has. The header is the first record as wide as the body's
+    usual row, at least half filled, with distinct values that look like names (no numbers,
+    dates or emails). A first record that is at least half filled is the header whatever it
+    holds, so a file without preamble is never read from a later line.
+    """
+    width = _usual_width(records)
+    if width < 2:
+        return 0
+    for index, record in enumerate(records[: MAX_PREAMBLE + 1]):
+        cells = [c.strip() for c in record if c.strip()]
+        if 2 * len(cells) < width:
+            continue  # too empty for a header: preamble
+        names = len(set(cells)) == len(cells) and not any(
+            "@" in c or _NUMBER_LIKE.fullmatch(c) for c in cells
+        )
+        return index if index and len(record) == width and names else 0
+    return 0
+
+
+_NUMBER_LIKE = re.compile(r"[\d\s.,:;/+\-()]+")
+
+
+def _preamble_lines(sample: str, whole: bool, delimiter: str) -> int:
+    """Lines before the header that :func:`find_header` finds in the sample (0: none)."""
+    records = _records(sample, whole, delimiter)
+    index = find_header([record for _, record in records])
+    return records[index][0] - 1 if index else 0
 
 
 @dataclass
@@ -544,13 +667,19 @@ class _Lines:
     can tell where a record started and how much text the header took.
     """
 
-    def __init__(self, path: Path, codec: str, stack: ExitStack) -> None:
+    def __init__(self, path: Path, codec: str, stack: ExitStack, skip: int = 0) -> None:
         self._path = path
         self._text = stack.enter_context(path.open(encoding=codec, newline=""))
         self._first = True
         self._number = 0
         self.bom = ""
         self.kept: list[str] | None = None
+        self.skipped_chars = self.skipped_bytes = 0
+        """The size of the ``skip`` lines before the header, handed out to nobody."""
+        for _ in range(skip):
+            line = next(self, "")
+            self.skipped_chars += len(line)
+            self.skipped_bytes += len(line.encode("utf-8", "surrogatepass"))
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -576,20 +705,21 @@ class _Lines:
         return line
 
 
-def _check_quoting(path: Path, codec: str, delimiter: str) -> None:
+def _check_quoting(path: Path, codec: str, delimiter: str, skip: int) -> None:
     """Find the first broken quote with the strict csv module and refuse the file, naming its line.
 
     Returns quietly when the quotes that made the scan doubtful are fine (``6" tall`` unquoted).
+    The ``skip`` lines before the header are not CSV and not looked at.
     """
     d = re.escape(delimiter)
     # possessive: no backtracking state per character on a 16 MB record
     opening = re.compile(rf'(?:\A|(?<=[{d}\r\n]))"(?:[^"]++|"")*+\Z')
     with ExitStack() as stack:
-        lines = _Lines(path, codec, stack)
+        lines = _Lines(path, codec, stack, skip)
         reader = csv.reader(lines, delimiter=delimiter, strict=True)
         while True:
             lines.kept = []
-            start = reader.line_num + 1
+            start = skip + reader.line_num + 1
             try:
                 if next(reader, None) is None:
                     return
@@ -599,7 +729,7 @@ def _check_quoting(path: Path, codec: str, delimiter: str) -> None:
                         "text follows the closing quote of a field: inside a quoted field write "
                         'each " as "" (or remove the quotes around the field)',
                         path=str(path),
-                        line=reader.line_num,
+                        line=skip + reader.line_num,
                     ) from None
                 # the end of the file, or the csv module's field size limit, came inside quotes
                 text = "".join(lines.kept)
@@ -625,8 +755,8 @@ class _Header:
     has_data: bool
 
 
-def _read_header(path: Path, codec: str, delimiter: str) -> _Header:
-    """The first record that is not a blank line, and where it ends.
+def _read_header(path: Path, codec: str, delimiter: str, skip: int) -> _Header:
+    """The first record after ``skip`` lines that is not a blank line, and where it ends.
 
     Bounded: counts what it passes instead of keeping it, and stops at :data:`MAX_COLUMNS`
     delimiters before the csv module makes millions of names.
@@ -638,8 +768,6 @@ def _read_header(path: Path, codec: str, delimiter: str) -> _Header:
         nonlocal chars, utf8_bytes, delimiters
         for text in lines:
             if in_header:
-                if not chars and lines.bom:
-                    chars, utf8_bytes = 1, 3
                 chars += len(text)
                 utf8_bytes += len(text.encode("utf-8", "surrogatepass"))
                 delimiters += text.count(delimiter)
@@ -648,17 +776,18 @@ def _read_header(path: Path, codec: str, delimiter: str) -> _Header:
             yield text
 
     with ExitStack() as stack:
-        lines = _Lines(path, codec, stack)
+        lines = _Lines(path, codec, stack, skip)
         reader = csv.reader(measured(lines), delimiter=delimiter)
         header: list[str] = []
-        line = 1
+        line = skip + 1
         try:
             while not header:
-                line = reader.line_num + 1
+                line = skip + reader.line_num + 1
                 record = next(reader, None)
                 if record is None:
                     raise SourceError(
-                        "has no header row, only blank lines: expected a header row and data rows",
+                        "has no header row, only blank lines: expected a header row and data rows"
+                        + (f" (after the {skip} lines skipped)" if skip else ""),
                         path=str(path),
                     )
                 header = record
@@ -672,6 +801,8 @@ def _read_header(path: Path, codec: str, delimiter: str) -> _Header:
                 ) from None
             raise SourceError(f"header row cannot be read: {error}", path=str(path)) from None
         in_header = False
+        chars += lines.skipped_chars + len(lines.bom)
+        utf8_bytes += lines.skipped_bytes + len(lines.bom.encode())
         try:
             has_data = any(reader)  # stops at the first record that is not a blank line
         except csv.Error:
@@ -689,30 +820,54 @@ def _too_wide(count: str, where: str, line: int) -> SourceError:
     )
 
 
-def _check_names(columns: list[str], where: str, line: int) -> None:
-    """Each column needs a name of its own, or a mapping could not tell which one it means."""
-    if len(columns) > MAX_COLUMNS:
-        raise _too_wide(f"{len(columns):,}", where, line)
-    unnamed = [str(i) for i, name in enumerate(columns, 1) if not name]
+def _named(names: list[str], where: str, line: int) -> tuple[list[str], dict[int, str], list[str]]:
+    """(the columns by name, the unnamed ones, what to warn): every column gets a name of its
+    own, so a mapping can tell which one it means.
+
+    A repeated name is read with its count (``Phone Number``, ``Phone Number (2)``); a column
+    without a name (a trailing delimiter on every line) is left out of the columns, and a row
+    with a value in it is an error on that row (see :attr:`Chunk.stray`).
+    """
+    if len(names) > MAX_COLUMNS:
+        raise _too_wide(f"{len(names):,}", where, line)
+    unnamed = {i: f"\0unnamed {i}" for i, name in enumerate(names, 1) if not name}
+    if len(unnamed) == len(names):
+        raise SourceError(
+            "the header names no column: expected a header row of column names",
+            path=where,
+            line=line,
+        )
+    said = []
     if unnamed:
-        which = f"columns {', '.join(unnamed)}" if len(unnamed) > 1 else f"column {unnamed[0]}"
-        raise SourceError(
-            f"the header has no name for {which}: name the column or delete it",
-            path=where,
-            line=line,
+        positions = [str(i) for i in unnamed]
+        which = (
+            f"columns {', '.join(positions)}" if len(positions) > 1 else f"column {positions[0]}"
         )
-    twice = [name for name, count in Counter(columns).items() if count > 1]
-    if twice:
-        listed = "; ".join(
-            f"{shown_name(name)} (columns "
-            f"{', '.join(str(i) for i, c in enumerate(columns, 1) if c == name)})"
-            for name in twice
+        said.append(
+            f"the header has no name for {which}: ignored (a row with a value there is an "
+            "error; name the column to import it)"
         )
-        raise SourceError(
-            f"duplicate column names in the header: {listed}: rename them so each is unique",
-            path=where,
-            line=line,
+    taken = set(names)
+    columns: list[str] = []
+    first: dict[str, int] = {}
+    for position, name in enumerate(names, 1):
+        if not name:
+            continue
+        if name not in first:
+            first[name] = position
+            columns.append(name)
+            continue
+        count = 2
+        while f"{name} ({count})" in taken:
+            count += 1
+        renamed = f"{name} ({count})"
+        taken.add(renamed)
+        columns.append(renamed)
+        said.append(
+            f"column {position} repeats the name {shown_name(name)} of column {first[name]}: "
+            f"read as {shown_name(renamed)}"
         )
+    return columns, unnamed, said
 
 
 # --- the rows, parsed by pyarrow -----------------------------------------------------------------
@@ -799,7 +954,9 @@ class _Rows:
         self._bytes = 0
         self._stack = stack
         self._done = done  # rows up to this number went out in an earlier reading: drop them
-        self._schema = pa.schema([(name, pa.string()) for name in source.frame_columns])
+        self._unnamed = list(source._unnamed.values())
+        wanted = [*source.frame_columns, *self._unnamed]
+        self._schema = pa.schema([(name, pa.string()) for name in wanted])
         self._lines: _RecordLines | None = None
         self._ahead: deque[RaggedRow] = deque()  # reported, numbered past the rows placed so far
         self._ready: deque[RaggedRow] = deque()  # reported and placed
@@ -852,16 +1009,57 @@ class _Rows:
             batches, numbers = self._take(min(size, self._count))
             self._bytes = sum(b.get_total_buffer_size() for b, _ in self._batches)
             limit = self._batches[0][1][0] if self._batches else None
-            ragged = []
+            placed = []
             while self._ready and (limit is None or self._ready[0].row < limit):
                 row = self._ready.popleft()
                 if row.row > self._done:
-                    ragged.append(self._with_line(row))
+                    placed.append(row)
+            short = _padded(placed)
+            ragged = [self._with_line(r) for r in placed if r not in short]
             table = pa.Table.from_batches(batches, self._schema)
             self._refuse_long_fields(table, numbers)
-            frame = table.to_pandas(types_mapper=_TO_TEXT)
+            stray = self._stray(table, numbers)
+            frame = table.drop_columns(self._unnamed).to_pandas(types_mapper=_TO_TEXT)
             frame.index = pd.Index(numbers, dtype="int64", name="row")
-            yield Chunk(frame, ragged)
+            if short:
+                frame, stray, short = self._with_short(frame, stray, short)
+            yield Chunk(frame, ragged, short, stray)
+
+    def _stray(self, table: pa.Table, numbers: np.ndarray) -> list[StrayValue]:
+        found = []
+        for position, name in self._source._unnamed.items():
+            cells = table.column(name)
+            filled = pc.not_equal(pc.utf8_trim_whitespace(cells), "")
+            for at in np.flatnonzero(filled.to_numpy(zero_copy_only=False)):
+                found.append(StrayValue(int(numbers[at]), position, cells[at].as_py()))
+        return found
+
+    def _with_short(
+        self, frame: pd.DataFrame, stray: list[StrayValue], short: list[RaggedRow]
+    ) -> tuple[pd.DataFrame, list[StrayValue], list[RaggedRow]]:
+        """The short rows parsed, padded with empty cells and placed in the frame by number.
+
+        Only the rows that miss a named column are kept to be warned about."""
+        names = self._source._all_names
+        unnamed = self._source._unnamed
+        rows: dict[int, list[str]] = {}
+        warned = []
+        for row in short:
+            fields = next(
+                csv.reader(io.StringIO(row.text, newline=""), delimiter=self._source.delimiter), []
+            )
+            fields += [""] * (len(names) - len(fields))
+            rows[row.row] = [fields[names.index(c)] for c in frame.columns]
+            stray += [
+                StrayValue(row.row, p, fields[p - 1]) for p in unnamed if fields[p - 1].strip()
+            ]
+            if any(p not in unnamed for p in range(row.actual + 1, row.expected + 1)):
+                warned.append(row)
+        extra = pd.DataFrame.from_dict(rows, orient="index", columns=list(frame.columns))
+        extra = extra.astype(TEXT)
+        joined = pd.concat([frame, extra]).sort_index(kind="stable")
+        joined.index = pd.Index(joined.index, dtype="int64", name="row")
+        return joined, sorted(stray, key=lambda s: s.row), warned
 
     def _refuse_long_fields(self, table: pa.Table, numbers: np.ndarray) -> None:
         """A field over :data:`MAX_FIELD_CHARS` is refused (a record may take two blocks, so
@@ -900,6 +1098,23 @@ class _Rows:
         return dataclasses.replace(ragged, line=self._lines.line_of(ragged.row))
 
 
+def _padded(rows: list[RaggedRow]) -> list[RaggedRow]:
+    """The rows with too few fields that are read with the missing ones empty (what Outlook
+    and spreadsheets write when a row's last cells are empty).
+
+    Not a row of one field (a different delimiter, or the rest of a row cut by a line break),
+    nor two rows in a row whose fields add up to one row and one more (a row cut in two by a
+    line break in an unquoted field): their values would land in the wrong columns.
+    """
+    short = {r.row: r for r in rows if 2 <= r.actual < r.expected}
+    cut = set()
+    for row in short.values():
+        after = short.get(row.row + 1)
+        if after is not None and row.actual + after.actual == row.expected + 1:
+            cut |= {row.row, after.row}
+    return [r for r in rows if r.row in short and r.row not in cut]
+
+
 class _RecordLines:
     """The line where each data row starts, found by reading the file again with the csv module.
 
@@ -907,8 +1122,9 @@ class _RecordLines:
     """
 
     def __init__(self, source: CsvSource, stack: ExitStack) -> None:
+        self._skip = source.skip_lines
         self._reader = csv.reader(
-            _Lines(source.path, source._codec, stack), delimiter=source.delimiter
+            _Lines(source.path, source._codec, stack, self._skip), delimiter=source.delimiter
         )
         self._row = -1  # the header is record 0
         self._line: int | None = None
@@ -916,7 +1132,7 @@ class _RecordLines:
 
     def line_of(self, row: int) -> int | None:
         while self._row < row and not self._lost:
-            start = self._reader.line_num + 1
+            start = self._skip + self._reader.line_num + 1
             try:
                 record = next(self._reader)
             except (StopIteration, csv.Error):  # e.g. a field over the csv module's size limit

@@ -54,6 +54,8 @@ class CheckedChunk:
     """Rows with at least one error: they will not be sent."""
     keys: pd.Series
     """Each well-formed row's identity across runs (NA when it has none)."""
+    apostrophes: int = 0
+    """Text apostrophes the mapping removed ('02134 read as 02134)."""
 
     @property
     def valid_rows(self) -> pd.Index:
@@ -70,7 +72,7 @@ class Validator:
 
     def check(self, chunk: Chunk) -> CheckedChunk:
         mapped, mapping_issues = self.mapping.apply(chunk.frame)
-        found = [mapping_issues, _ragged_issues(chunk)]
+        found = [mapping_issues, _ragged_issues(chunk), _short_rows(chunk), _stray_values(chunk)]
         for path in mapped.columns:
             rule = _rule_for(path, self.mapping)
             if rule is not None:
@@ -86,7 +88,9 @@ class Validator:
         issues = issues.sort_values("row", kind="stable", ignore_index=True)
         invalid = pd.Index(issues.loc[issues["severity"] == ERROR, "row"].unique(), name="row")
         rows = mapped.index.append(pd.Index([r.row for r in chunk.ragged], dtype="int64"))
-        return CheckedChunk(rows.sort_values(), mapped, issues, invalid, keys)
+        return CheckedChunk(
+            rows.sort_values(), mapped, issues, invalid, keys, self.mapping.apostrophes
+        )
 
     def _duplicate_keys(self, keys: pd.Series) -> pd.DataFrame:
         present = keys.dropna()
@@ -200,6 +204,30 @@ def _ragged_issues(chunk: Chunk) -> pd.DataFrame:
         for r in chunk.ragged
     ]
     return issue_table(rows, "", "", values, "ragged_row", ERROR, messages)
+
+
+def _short_rows(chunk: Chunk) -> pd.DataFrame:
+    if not chunk.short:
+        return NO_ISSUES
+    messages = [
+        f"this row has {r.actual} fields but the header has {r.expected}: the last "
+        f"{r.expected - r.actual} are read as empty; check nothing is missing"
+        for r in chunk.short
+    ]
+    rows = [r.row for r in chunk.short]
+    return issue_table(rows, "", "", [r.text for r in chunk.short], "short_row", WARNING, messages)
+
+
+def _stray_values(chunk: Chunk) -> pd.DataFrame:
+    if not chunk.stray:
+        return NO_ISSUES
+    messages = [
+        f"a value in column {s.column}, which has no name in the header: it would be lost; "
+        "name the column in the header (and map it), or delete the value"
+        for s in chunk.stray
+    ]
+    rows, values = [s.row for s in chunk.stray], [s.value for s in chunk.stray]
+    return issue_table(rows, "", "", values, "unnamed_column", ERROR, messages)
 
 
 # --- the rules, one per kind of field -----------------------------------------------------------

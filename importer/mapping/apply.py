@@ -25,6 +25,8 @@ class Run:
         self.frame = frame
         self._cells: dict[str, pd.Series] = {}
         self.issues: list[pd.DataFrame] = []
+        self.apostrophes = 0
+        """Text apostrophes removed from the columns read ('02134 read as 02134)."""
 
     def read(self, value: Value) -> pd.Series:
         """The stripped cells (absent when empty), with the default in place of absent ones."""
@@ -32,7 +34,8 @@ class Run:
             cells = pd.Series(value.constant, index=self.frame.index, dtype=STRING)
         else:
             if value.column not in self._cells:
-                self._cells[value.column] = read_cells(self.frame[value.column])
+                self._cells[value.column], removed = read_cells(self.frame[value.column])
+                self.apostrophes += removed
             cells = self._cells[value.column]
         return cells if value.default is None else cells.fillna(value.default)
 

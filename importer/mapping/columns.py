@@ -12,17 +12,25 @@ import pyarrow.compute as pc
 from importer.issues import STRING
 from importer.safecsv import ESCAPED_FORMULA
 
+#: The apostrophe a spreadsheet or an exporter puts before a value that starts with a digit or
+#: "+" to keep it text (Shopify's ``'02134``, ``'+1 555 0100``): a mark, not part of the value.
+TEXT_APOSTROPHE = r"^'([0-9+])"
 
-def read_cells(column: pd.Series) -> pd.Series:
-    """A CSV column as fields see it: stripped, without our formula guard, empty as absent.
+
+def read_cells(column: pd.Series) -> tuple[pd.Series, int]:
+    """A CSV column as fields see it: stripped, without our formula guard or a text
+    apostrophe, empty as absent; and how many text apostrophes went.
 
     Straight in pyarrow: this runs on every mapped column of every row, the stage's hot spot.
     """
     text = pc.utf8_trim_whitespace(to_arrow(column.astype(STRING)))
+    removed = 0
     if pc.any(pc.starts_with(text, "'")).as_py():
+        removed = pc.sum(pc.match_substring_regex(text, TEXT_APOSTROPHE)).as_py() or 0
         text = pc.replace_substring_regex(text, ESCAPED_FORMULA, r"\1")
+        text = pc.replace_substring_regex(text, TEXT_APOSTROPHE, r"\1")
     absent = pa.scalar(None, text.type)
-    return from_arrow(pc.if_else(pc.equal(text, ""), absent, text), column.index)
+    return from_arrow(pc.if_else(pc.equal(text, ""), absent, text), column.index), removed
 
 
 def absent_if_empty(cells: pd.Series) -> pd.Series:

@@ -73,6 +73,8 @@ class Mapping:
     sources: dict[str, str] = field(default_factory=dict)
     """Field path -> CSV column ("" for constants). Separator lists add paths per chunk: after
     :meth:`apply` it describes the chunk just mapped."""
+    apostrophes: int = 0
+    """Text apostrophes removed from the cells of the chunk just mapped ('02134 -> 02134)."""
 
     def __post_init__(self) -> None:
         self.sources = self._static_sources()
@@ -124,6 +126,7 @@ class Mapping:
                     out[type_path] = kinds.where(values.notna())
                     sources[type_path] = ""
         self.sources = sources
+        self.apostrophes = run.apostrophes
         mapped = pd.DataFrame(out, index=frame.index)
         mapped.index.name = "row"
         return mapped, run.issue_frame()

@@ -1,0 +1,152 @@
+"""What real exporters write, read as a user expects: validate through the CLI on small files.
+
+Each file is made here, with invented people, in the shape an exporter writes (a text apostrophe,
+a trailing delimiter, a repeated header name, a preamble, short rows).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from importer.cli import main
+
+
+def validate(tmp_path: Path, csv_text: str, mapping: str, *options: str):
+    data = tmp_path / "export.csv"
+    data.write_bytes(csv_text.encode("utf-8"))
+    (tmp_path / "m.yaml").write_text(mapping, encoding="utf-8")
+    args = ["validate", str(data), "-m", str(tmp_path / "m.yaml"), *options]
+    return CliRunner().invoke(main, args)
+
+
+def payloads(output: str) -> list[dict]:
+    return [
+        json.loads(line.split(": ", 1)[1]) for line in output.splitlines() if line[:4] == "row "
+    ]
+
+
+def test_a_text_apostrophe_before_digits_is_removed_and_counted(tmp_path: Path) -> None:
+    text = (
+        "Email,Phone,Zip,City\r\n"
+        "ann@example.com,'+1 555 0100,'02134,'s-Hertogenbosch\r\n"
+        "bo@example.com,555 0101,'07030,Hoboken\r\n"
+    )
+    mapping = (
+        "customer:\n  emails: [{column: Email}]\n  phones: [{column: Phone}]\n"
+        "  address: {postalCode: Zip, city: City, country: {value: US}}\n"
+    )
+    result = validate(tmp_path, text, mapping, "--show", "2")
+    assert result.exit_code == 0, result.output
+    assert [(p["phones"], p["address"]) for p in payloads(result.output)] == [
+        ([{"type": "work", "value": "+1 555 0100"}],
+         {"city": "'s-Hertogenbosch", "postalCode": "02134", "country": "US"}),
+        ([{"type": "work", "value": "555 0101"}],
+         {"city": "Hoboken", "postalCode": "07030", "country": "US"}),
+    ]  # fmt: skip
+    assert result.stderr == (
+        "Warning: 3 leading apostrophes removed (the mark spreadsheets put before a number kept "
+        "as text, as in '02134): the values are sent without it\n"
+    )
+
+
+def test_a_trailing_delimiter_on_every_line_is_dropped_with_a_warning(tmp_path: Path) -> None:
+    text = "First Name,Primary Email,\nAnn,ann@example.com,\nBo,bo@example.com,\n"
+    mapping = "customer:\n  firstName: First Name\n  emails: [{column: Primary Email}]\n"
+    result = validate(tmp_path, text, mapping)
+    assert (result.exit_code, result.stdout) == (
+        0,
+        "2 rows read: 2 valid, 0 invalid, 0 warnings.\n",
+    )
+    assert result.stderr == (
+        "Warning: the header has no name for column 3: ignored (a row with a value there is an "
+        "error; name the column to import it)\n"
+    )
+
+
+def test_a_value_under_an_unnamed_column_is_an_error_on_its_row(tmp_path: Path) -> None:
+    text = "First Name,Primary Email,\nAnn,ann@example.com,\nBo,bo@example.com,VIP\n"
+    mapping = "customer:\n  firstName: First Name\n  emails: [{column: Primary Email}]\n"
+    result = validate(tmp_path, text, mapping)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "row 2: error: unnamed_column: 'VIP' a value in column 3, which has no name in the "
+        "header: it would be lost; name the column in the header (and map it), or delete the "
+        "value",
+        "2 rows read: 1 valid, 1 invalid, 0 warnings.",
+    ]
+
+
+def test_a_repeated_header_name_is_read_numbered_and_mappable(tmp_path: Path) -> None:
+    text = "Email,Phone Number,Phone Number\nann@example.com,555 0100,555 0199\n"
+    mapping = (
+        "customer:\n  emails: [{column: Email}]\n  phones:\n"
+        "    - {column: Phone Number, type: work}\n    - {column: Phone Number (2), type: mobile}\n"
+    )
+    result = validate(tmp_path, text, mapping, "--show", "1")
+    assert result.exit_code == 0, result.output
+    assert payloads(result.output)[0]["phones"] == [
+        {"type": "work", "value": "555 0100"},
+        {"type": "mobile", "value": "555 0199"},
+    ]
+    assert result.stderr == (
+        "Warning: column 3 repeats the name 'Phone Number' of column 2: read as "
+        "'Phone Number (2)'\n"
+    )
+
+
+PREAMBLE = (
+    "Client Report\nExported on 2024-05-01 by Invoice Ninja\n\n"
+    "Name,Email,Phone\nAnn Lee,ann@example.com,555 0100\nBo Ray,bo@example.com,555 0101\n"
+)
+PREAMBLE_MAPPING = "customer:\n  name: Name\n  emails: [{column: Email}]\n"
+
+
+def test_preamble_lines_are_found_and_said(tmp_path: Path) -> None:
+    result = validate(tmp_path, PREAMBLE, PREAMBLE_MAPPING)
+    assert (result.exit_code, result.stdout) == (
+        0,
+        "2 rows read: 2 valid, 0 invalid, 0 warnings.\n",
+    )
+    assert result.stderr == (
+        "Warning: lines 1-3 are not the header (too few values for column names): read the "
+        "header from line 4; pass --skip-lines N to say how many lines come before it\n"
+    )
+
+
+@pytest.mark.parametrize(("skip", "code"), [("3", 0), ("0", 2)])
+def test_skip_lines_says_where_the_header_is(tmp_path: Path, skip: str, code: int) -> None:
+    result = validate(tmp_path, PREAMBLE, PREAMBLE_MAPPING, "--skip-lines", skip)
+    assert result.exit_code == code
+    if code == 0:
+        assert result.stderr == ""
+    else:  # line 1 as the header: the mapping's columns are not there
+        assert result.stderr.startswith(f"Error: {tmp_path / 'm.yaml'}, line 2: column 'Name'")
+
+
+def test_short_rows_read_as_empty_with_a_warning_and_long_ones_stay_errors(
+    tmp_path: Path,
+) -> None:
+    text = (
+        "First Name,Last Name,E-mail Address,Business Phone,Notes\r\n"
+        "Ann,Lee,ann@example.com\r\n"
+        "Bo,Ray,bo@example.com,555 0101,met at a fair\r\n"
+        "Cy,Wu,cy@example.com,555 0102,note,extra\r\n"
+    )
+    mapping = (
+        "customer:\n  firstName: First Name\n  lastName: Last Name\n"
+        "  emails: [{column: E-mail Address}]\n  phones: [{column: Business Phone, type: work}]\n"
+    )
+    result = validate(tmp_path, text, mapping)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "row 1: warning: short_row: 'Ann,Lee,ann@example.com' this row has 3 fields but the "
+        "header has 5: the last 2 are read as empty; check nothing is missing",
+        "row 3: error: ragged_row: 'Cy,Wu,cy@example.com,555 0102,note,extra' this row has 6 "
+        "fields but the header has 5 (line 4): a delimiter or quote is missing or extra; fix the "
+        "row so its values line up",
+        "3 rows read: 2 valid, 1 invalid, 1 warning.",
+    ]
