@@ -7,6 +7,8 @@ import stat
 from dataclasses import replace
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from importer import schema
@@ -17,12 +19,17 @@ from importer.mapping.model import (
     Mapping,
     Property,
     Target,
+    TypeFrom,
     Value,
     did_you_mean,
 )
 from importer.mapping.transforms import TRANSFORMS
 
-_VALUE_KEYS = ("column", "value", "transform", "map", "default", "format")
+_VALUE_KEYS = (
+    "column", "value", "transform", "map", "default", "format", "null_values", "replace"
+)  # fmt: skip
+_SECTIONS = ("customer", "key", "null_values")
+ON_INCOMPLETE = ("error", "drop")
 _NULL_TAG = "tag:yaml.org,2002:null"
 _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 #: A mapping is a short file; one this big is something else.
@@ -117,6 +124,8 @@ class _Reader:
     def __init__(self, path: str) -> None:
         self.path = path
         self.properties_found: dict[str, Property] = {}
+        self.null_values: frozenset[str] = frozenset()
+        self.on_incomplete: list[str] = ["error"]
 
     def fail(self, message: str, node: yaml.Node) -> MappingError:
         return MappingError(message, path=self.path, line=node.start_mark.line + 1)
@@ -177,14 +186,20 @@ class _Reader:
             )
         sections = {}
         for name, key_node, value_node in self.items(root, "the mapping file"):
-            if name not in ("customer", "key"):
-                hint = did_you_mean(name, ("customer", "key"))
-                raise self.fail(f"unknown section '{name}'{hint}: use customer: and key:", key_node)
+            if name not in _SECTIONS:
+                hint = did_you_mean(name, _SECTIONS)
+                raise self.fail(
+                    f"unknown section '{name}'{hint}: use customer:, key: and null_values:",
+                    key_node,
+                )
             sections[name] = value_node
         if "customer" not in sections:
             raise self.fail("no customer: section: it says which column fills which field", root)
+        if "null_values" in sections:
+            self.null_values = self.nulls(sections["null_values"])
         targets = self.customer(sections["customer"])
         mapping = Mapping(self.path, tuple(targets), self.properties_found, "email", None, "email")
+        mapping.on_incomplete = tuple(self.on_incomplete)
         self.key(mapping, sections.get("key"))
         return mapping
 
@@ -256,14 +271,20 @@ class _Reader:
             raise self.fail("the customer: section maps no field: map at least one", node)
         return targets
 
-    def entries(self, node: yaml.Node, name: str, types: tuple[str, ...]) -> list[Target]:
+    def entries(
+        self, node: yaml.Node, name: str, types: tuple[str, ...], group: int = 0
+    ) -> list[Target]:
         """A list field: one entry per column (an item holds several values with ``separator``)."""
         extra = ("type", "separator") if types else ("separator",)
         found = []
         for item in node.value if isinstance(node, yaml.SequenceNode) else [node]:
             value, more = self.value_with(item, name, extra)
             entry_type = schema.ENTRIES[name].default_type if name in schema.ENTRIES else None
-            if "type" in more:
+            type_from = None
+            if "type" in more and isinstance(more["type"], yaml.MappingNode):
+                type_from = self.type_from(more["type"], name, types)
+                entry_type = type_from.default
+            elif "type" in more:
                 entry_type = self.choice(more["type"], types, f"type for {name}").lower()
             separator = None
             if "separator" in more:
@@ -271,23 +292,70 @@ class _Reader:
                 if _is_empty(node_):
                     raise self.fail("separator must not be empty", node_)
                 separator = self.text(node_, "the separator (text such as ; or a space)")
-            found.append(Target(name, value, True, entry_type, separator))
+            found.append(Target(name, value, True, entry_type, separator, type_from, group))
         return found
 
+    def type_from(self, node: yaml.Node, name: str, types: tuple[str, ...]) -> TypeFrom:
+        """``type: {column: ..., map: {cell: type}, default: type}``."""
+        parts = {key: value for key, _, value in self.items(node, f"type for {name}")}
+        unknown = [k for k in parts if k not in ("column", "map", "default")]
+        if unknown:
+            raise self.fail(
+                f"unknown setting '{unknown[0]}' for the type of {name}; use column, map, default",
+                node,
+            )
+        if "column" not in parts:
+            raise self.fail(
+                f"the type of {name} needs column: (the column that says the type), or is one "
+                f"of: {', '.join(types)}",
+                node,
+            )
+        column_node = parts["column"]
+        column = self.column_name(column_node, f"the type of {name}")
+        aliases: dict[str, str] = {}
+        if "map" in parts:
+            for key, _, value_node in self.items(parts["map"], f"map: of the type of {name}"):
+                aliases[key.strip().lower()] = self.choice(value_node, types, f"type for {name}")
+        default = schema.ENTRIES[name].default_type or types[0]
+        if "default" in parts:
+            default = self.choice(parts["default"], types, f"type for {name}")
+        aliases = {k: v.lower() for k, v in aliases.items()}
+        return TypeFrom(column, aliases, default.lower(), _line(column_node))
+
     def address(self, node: yaml.Node) -> list[Target]:
+        """One address group, or a list of them tried in order."""
+        if not isinstance(node, yaml.SequenceNode):
+            return self.address_group(node, 0)
+        if not node.value:
+            raise self.fail("address: is an empty list: give at least one address", node)
+        self.on_incomplete = []
         found = []
+        for group, item in enumerate(node.value):
+            found += self.address_group(item, group)
+        return found
+
+    def address_group(self, node: yaml.Node, group: int) -> list[Target]:
+        found = []
+        policy = "error"
+        fields = (*schema.ADDRESS, "on_incomplete")
         for name, key_node, value_node in self.items(node, "address:"):
             if name == "lines":
-                found += self.entries(value_node, "address.lines", ())
+                found += self.entries(value_node, "address.lines", (), group)
+            elif name == "on_incomplete":
+                policy = self.choice(value_node, ON_INCOMPLETE, "on_incomplete value").lower()
             elif name in schema.ADDRESS:
-                found.append(Target(f"address.{name}", self.value(value_node, f"address.{name}")))
+                value = self.value(value_node, f"address.{name}")
+                found.append(Target(f"address.{name}", value, group=group))
             else:
-                hint = did_you_mean(name, tuple(schema.ADDRESS))
+                hint = did_you_mean(name, fields)
                 raise self.fail(
-                    f"unknown address field '{name}'{hint}; an address has: "
-                    f"{', '.join(schema.ADDRESS)}",
+                    f"unknown address field '{name}'{hint}; an address has: {', '.join(fields)}",
                     key_node,
                 )
+        if group == len(self.on_incomplete):
+            self.on_incomplete.append(policy)
+        else:
+            self.on_incomplete[group] = policy
         return found
 
     def properties(self, node: yaml.Node) -> list[Target]:
@@ -317,7 +385,7 @@ class _Reader:
         """A column name, or ``{column|value, transform, map, default, format}`` and ``extra``."""
         if isinstance(node, yaml.ScalarNode):
             name = self.column_name(node, path)
-            return Value(name, None, (), {}, None, (), _line(node)), {}
+            return Value(name, None, (), {}, None, (), _line(node), (), self.null_values), {}
         allowed = (*_VALUE_KEYS, *extra)
         parts: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         for key, key_node, value_node in self.items(node, path):
@@ -336,10 +404,25 @@ class _Reader:
         constant: str | None = None
         default: str | None = None
         line = _line(node)
+        fallbacks: tuple[str, ...] = ()
         if "column" in parts:
             column_node = parts["column"][1]
-            column = self.column_name(column_node, path)
+            names = [
+                (self.column_name(n, path), n)
+                for n in (
+                    column_node.value
+                    if isinstance(column_node, yaml.SequenceNode)
+                    else [column_node]
+                )
+            ]
+            if not names:
+                raise self.fail(f"column: of {path} is an empty list: name a column", column_node)
+            column, fallbacks = names[0][0], tuple(n for n, _ in names[1:])
             line = _line(column_node)
+        nulls = self.null_values
+        if "null_values" in parts:
+            nulls = nulls | self.nulls(parts["null_values"][1])
+        patterns = self.patterns(parts["replace"][1], path) if "replace" in parts else ()
         aliases = self.aliases(parts["map"][1], path, choices) if "map" in parts else {}
         if "value" in parts:
             constant = self.enum_value(parts["value"][1], path, choices, aliases, "value")
@@ -368,7 +451,50 @@ class _Reader:
                 parts["transform"][1],
             )
         more = {k: v for k, (_, v) in parts.items() if k in extra}
-        return Value(column, constant, transforms, aliases, default, formats, line), more
+        value = Value(
+            column,
+            constant,
+            transforms,
+            aliases,
+            default,
+            formats,
+            line,
+            fallbacks,
+            nulls,
+            patterns,
+        )
+        return value, more
+
+    def nulls(self, node: yaml.Node) -> frozenset[str]:
+        """``null_values``: a list of cells that mean "absent" (compared in lower case)."""
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.fail(
+                'null_values: must be a list of cells that mean "absent", like ["N/A", "-"]', node
+            )
+        texts = []
+        for item in node.value:
+            if not isinstance(item, yaml.ScalarNode):
+                texts.append(self.text(item, "a cell that means absent"))  # refuses it
+            texts.append(item.value.strip().lower())
+        return frozenset(texts) - {""}
+
+    def patterns(self, node: yaml.Node, path: str) -> tuple[tuple[str, str], ...]:
+        """``replace: {pattern: text}``: RE2 patterns (checked now), each with its replacement
+        (``\\1`` is the first group)."""
+        found = []
+        for pattern, key_node, value_node in self.items(node, f"replace: of {path}"):
+            replacement = "" if _is_empty(value_node) else self.text(value_node, "the replacement")
+            try:
+                pc.replace_substring_regex(pa.array([""]), pattern, replacement)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                reason = str(exc).split(":", 1)[-1].strip()
+                raise self.fail(
+                    f"'{pattern}' is not a regular expression this tool reads ({reason}): "
+                    "write it in RE2 syntax (no look-ahead or back-references)",
+                    key_node,
+                ) from None
+            found.append((pattern, replacement))
+        return tuple(found)
 
     def transforms(self, node: yaml.Node, path: str) -> tuple[str, ...]:
         names = []
