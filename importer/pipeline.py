@@ -16,7 +16,7 @@ import pandas as pd
 from importer.mapping import Mapping, load_mapping
 from importer.report import Summary, open_report, plural
 from importer.source import CsvSource, open_csv
-from importer.validate import CheckedChunk, Validator
+from importer.validate import CheckedChunk, Validator, file_warnings
 
 Progress = Callable[[int], object]
 
@@ -87,7 +87,7 @@ def validate_csv(
         mapping=str(mapping.path),
         encoding=source.encoding,
         delimiter=source.delimiter,
-        notes=list(source.warnings),
+        notes=[*source.warnings, *file_warnings(mapping, source.sample())],
     )
     writer = open_report(report) if report else None
     result = ValidationResult(summary, Path(report) if report else None)

@@ -45,7 +45,7 @@ from importer.pipeline import open_input
 from importer.results import Outcome, ResultsWriter
 from importer.source import Chunk, CsvSource
 from importer.upload import Job, Policy, Tally, Uploader, default_concurrency
-from importer.validate import SeenKeys, Validator, hash_keys
+from importer.validate import SeenKeys, Validator, file_warnings, hash_keys
 
 if TYPE_CHECKING:
     from importer.sandbox import SandboxConfig
@@ -153,7 +153,8 @@ def import_csv(
                           "state elsewhere")  # fmt: skip
     source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter,
                                  skip_lines=skip_lines, all_columns=include_source)  # fmt: skip
-    result = ImportResult(results=Path(results), notes=list(source.warnings))
+    notes = [*source.warnings, *file_warnings(mapping, source.sample())]
+    result = ImportResult(results=Path(results), notes=notes)
 
     async def run(writer: ResultsWriter, ledger: Ledger) -> None:
         async with contextlib.AsyncExitStack() as stack:

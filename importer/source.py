@@ -196,6 +196,27 @@ class CsvSource:
         """The columns each chunk's frame holds: all, or those :meth:`select` kept."""
         return self.columns if self._selected is None else self._selected
 
+    def sample(self, rows: int = 200) -> pd.DataFrame:
+        """The first ``rows`` data rows, every named column, for a look at the values (ragged
+        rows left out, short ones padded): read with the csv module, bounded like the rest."""
+        names = self._all_names
+        records: list[list[str]] = []
+        with ExitStack() as stack:
+            reader = csv.reader(
+                _Lines(self.path, self._codec, stack, self.skip_lines), delimiter=self.delimiter
+            )
+            try:
+                header = next((r for r in reader if r), None)
+                for record in reader if header is not None else ():
+                    if record and 2 <= len(record) <= len(names):
+                        records.append(record + [""] * (len(names) - len(record)))
+                    if len(records) >= rows:
+                        break
+            except csv.Error:
+                pass  # what was read is the sample; reading the rows says what is wrong
+        frame = pd.DataFrame(records, columns=names, dtype=TEXT)
+        return frame.drop(columns=list(self._unnamed.values())).set_axis(self.columns, axis=1)
+
     def select(self, columns: Iterable[str]) -> CsvSource:
         """The same source, its chunks holding only ``columns`` (in the file's order).
 

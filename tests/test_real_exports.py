@@ -102,7 +102,7 @@ PREAMBLE = (
     "Client Report\nExported on 2024-05-01 by Invoice Ninja\n\n"
     "Name,Email,Phone\nAnn Lee,ann@example.com,555 0100\nBo Ray,bo@example.com,555 0101\n"
 )
-PREAMBLE_MAPPING = "customer:\n  name: Name\n  emails: [{column: Email}]\n"
+PREAMBLE_MAPPING = "customer:\n  name: Name\n  emails: [{column: Email}]\n  phones: [Phone]\n"
 
 
 def test_preamble_lines_are_found_and_said(tmp_path: Path) -> None:
@@ -150,3 +150,83 @@ def test_short_rows_read_as_empty_with_a_warning_and_long_ones_stay_errors(
         "row so its values line up",
         "3 rows read: 2 valid, 1 invalid, 1 warning.",
     ]
+
+
+# --- what the file will lose -------------------------------------------------------------------
+CONTACTS = (
+    "First,Last,Work Email,Mobile,Street,Notes\n"
+    "Ann,Lee,ann@example.com,+1 555 0100,12 Main St,likes tea\n"
+    "Bo,Ray,bo@example.com,555-0101,4 Rue de la Paix,\n"
+    "Cy,Wu,cy@example.com,pager,Hauptstraße 5,called twice\n"
+)
+
+
+def test_a_mapping_that_fills_no_email_and_leaves_lookalike_columns_is_warned_once(
+    tmp_path: Path,
+) -> None:
+    result = validate(tmp_path, CONTACTS, "customer:\n  firstName: First\n  lastName: Last\n")
+    assert (result.exit_code, result.stdout) == (
+        0,
+        "3 rows read: 3 valid, 0 invalid, 0 warnings.\n",
+    )
+    assert result.stderr.splitlines() == [
+        "Warning: the mapping fills no email: a re-run cannot recognise the customers it created "
+        "and Help Scout cannot tell them from existing ones; map an email column (emails: - "
+        "{column: ...})",
+        "Warning: column 'Work Email' looks like emails (3 of 3 values sampled) but the mapping "
+        "reads it nowhere, so it is not imported: map it (emails) if it should be",
+        "Warning: column 'Mobile' looks like phone numbers (2 of 3 values sampled) but the "
+        "mapping reads it nowhere, so it is not imported: map it (phones) if it should be",
+        "Warning: column 'Street' looks like street addresses (3 of 3 values sampled) but the "
+        "mapping reads it nowhere, so it is not imported: map it (address: lines) if it should be",
+    ]
+
+
+def test_run_warns_the_same_once(tmp_path: Path) -> None:
+    data = tmp_path / "export.csv"
+    data.write_text(CONTACTS, encoding="utf-8")
+    (tmp_path / "m.yaml").write_text("customer:\n  firstName: First\n  emails: [Work Email]\n")
+    args = ["run", str(data), "-m", str(tmp_path / "m.yaml"), "--sandbox", "-o"]
+    result = CliRunner().invoke(main, [*args, str(tmp_path / "results.csv")])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    assert [w.split(" looks like")[0] for w in warnings] == [
+        "Warning: column 'Mobile'",
+        "Warning: column 'Street'",
+    ]
+
+
+def test_a_phone_without_a_digit_is_a_warning_on_its_row(tmp_path: Path) -> None:
+    mapping = (
+        "customer:\n  emails: [Work Email]\n  phones: [Mobile]\n"
+        "  address: {lines: [Street], country: {value: DE}}\n"
+    )
+    result = validate(tmp_path, CONTACTS, mapping)
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        "row 3, Mobile: warning: phone_no_digit: 'pager' has no digit, so it is no phone "
+        "number; it is sent as written: add it to the mapping's null_values to leave it out",
+        "3 rows read: 3 valid, 0 invalid, 1 warning.",
+    ]
+
+
+def test_an_address_without_a_country_column_says_the_mapping_lacks_it(tmp_path: Path) -> None:
+    text = "Email,City,Country/Region\nann@example.com,Oslo,Norway\n"
+    mapping = "customer:\n  emails: [Email]\n  address: {city: City}\n"
+    result = validate(tmp_path, text, mapping)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == (
+        "row 1: error: country_required: an address needs a country, and the mapping fills "
+        "none: map the file's country column (address: country: ...), or give country: {value: "
+        "US}, or on_incomplete: drop to send the customers without their address"
+    )
+
+
+def test_a_duplicate_email_names_the_option_that_imports_one(tmp_path: Path) -> None:
+    text = "Email\nann@example.com\nANN@example.com\n"
+    result = validate(tmp_path, text, "customer:\n  emails: [Email]\n")
+    assert result.stdout.splitlines()[0] == (
+        "row 2, Email: error: duplicate_key: 'ann@example.com' the same email as row 1: this "
+        "row would create a duplicate; remove or merge it, or run with --duplicates first (or "
+        "last) to import one of them"
+    )
