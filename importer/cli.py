@@ -227,6 +227,12 @@ def init(
     "Help Scout, no credentials needed.",
 )
 @click.option(
+    "--properties",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --sandbox: the customer property definitions of the account being rehearsed "
+    "(JSON or YAML, or a saved GET /v2/customer-properties answer).",
+)
+@click.option(
     "--rate",
     type=click.IntRange(min=1),
     metavar="N",
@@ -311,6 +317,7 @@ def run(
     results: Path | None,
     api_url: str,
     use_sandbox: bool,
+    properties: Path | None,
     rate: int | None,
     budget_share: float,
     concurrency: int | None,
@@ -348,11 +355,17 @@ def run(
         return
     if results is None:
         raise click.UsageError("Missing option '-o' / '--output': the results file to write.")
+    if properties is not None and not use_sandbox:
+        raise click.UsageError(
+            "--properties describes the sandbox's account: it goes with --sandbox (a real "
+            "account's properties are read from Help Scout)"
+        )
     sandbox = None
     if use_sandbox:
-        from importer.sandbox import SandboxConfig
+        from importer.sandbox import DEFAULT_PROPERTIES, SandboxConfig, load_properties
 
-        sandbox = SandboxConfig()
+        defined = load_properties(properties) if properties else DEFAULT_PROPERTIES
+        sandbox = SandboxConfig(properties=defined)
     resume = f"To resume, run the same command:\n  {command_line(ctx)}"
     with progress_bar("rows") as bar:
         bar.total = count_rows(file)

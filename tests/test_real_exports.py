@@ -230,3 +230,42 @@ def test_a_duplicate_email_names_the_option_that_imports_one(tmp_path: Path) -> 
         "row would create a duplicate; remove or merge it, or run with --duplicates first (or "
         "last) to import one of them"
     )
+
+
+# --- rehearsing with the account's property definitions ----------------------------------------
+PLAN = "customer:\n  emails: [Email]\n  properties:\n    plan: {column: Plan, type: text}\n"
+
+
+@pytest.mark.parametrize(
+    ("definitions", "code"),
+    [
+        ('[{"type": "text", "slug": "plan", "name": "Plan"}]', 0),
+        ('[{"type": "text", "slug": "tier", "name": "Tier"}]', 2),
+    ],
+)
+def test_run_sandbox_takes_the_accounts_property_definitions(
+    tmp_path: Path, definitions: str, code: int
+) -> None:
+    data = tmp_path / "export.csv"
+    data.write_text("Email,Plan\nann@example.com,pro\n", encoding="utf-8")
+    (tmp_path / "m.yaml").write_text(PLAN, encoding="utf-8")
+    (tmp_path / "props.json").write_text(definitions, encoding="utf-8")
+    args = ["run", str(data), "-m", str(tmp_path / "m.yaml"), "--sandbox"]
+    args += ["--properties", str(tmp_path / "props.json"), "-o", str(tmp_path / "out.csv")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == code, result.output
+    if code:
+        assert result.stderr.startswith(
+            f"Error: {tmp_path / 'm.yaml'}: properties: plan is not a customer property of "
+            "this Help Scout account (it has: tier)"
+        )
+
+
+def test_properties_without_the_sandbox_is_a_usage_error(tmp_path: Path) -> None:
+    data = tmp_path / "export.csv"
+    data.write_text("Email,Plan\nann@example.com,pro\n", encoding="utf-8")
+    (tmp_path / "m.yaml").write_text(PLAN, encoding="utf-8")
+    args = ["run", str(data), "-m", str(tmp_path / "m.yaml"), "-o", str(tmp_path / "out.csv")]
+    result = CliRunner().invoke(main, [*args, "--properties", str(tmp_path / "p.json")])
+    assert result.exit_code == 2
+    assert "--properties describes the sandbox's account: it goes with --sandbox" in result.output
