@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from importer.mapping import Mapping, load_mapping
-from importer.report import Summary, open_report
+from importer.report import Summary, open_report, plural
 from importer.source import CsvSource, open_csv
-from importer.validate import CheckedChunk, Validator
+from importer.validate import CheckedChunk, Validator, file_warnings
 
 Progress = Callable[[int], object]
 
@@ -43,13 +43,18 @@ def open_input(
     *,
     encoding: str | None = None,
     delimiter: str | None = None,
+    skip_lines: int | None = None,
+    all_columns: bool = False,
 ) -> tuple[CsvSource, Mapping]:
-    """Load the mapping, open the CSV and check they fit, before any row is read."""
+    """Load the mapping, open the CSV and check they fit, before any row is read.
+
+    The chunks hold only the columns the mapping reads, unless ``all_columns``.
+    """
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping)
-    source = open_csv(path, encoding=encoding, delimiter=delimiter)
+    source = open_csv(path, encoding=encoding, delimiter=delimiter, skip_lines=skip_lines)
     mapping.bind(source.columns)
-    return source, mapping
+    return (source if all_columns else source.select(mapping.columns)), mapping
 
 
 def check_rows(
@@ -68,18 +73,21 @@ def validate_csv(
     report: str | Path | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    skip_lines: int | None = None,
     show: int = 0,
     keep_issues: int = 20,
     progress: Progress | None = None,
 ) -> ValidationResult:
     """Map and check every row of ``path``; write the report (format from its suffix)."""
-    source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter)
+    source, mapping = open_input(
+        path, mapping, encoding=encoding, delimiter=delimiter, skip_lines=skip_lines
+    )
     summary = Summary(
         file=str(path),
         mapping=str(mapping.path),
         encoding=source.encoding,
         delimiter=source.delimiter,
-        notes=list(source.warnings),
+        notes=[*source.warnings, *file_warnings(mapping, source.sample())],
     )
     writer = open_report(report) if report else None
     result = ValidationResult(summary, Path(report) if report else None)
@@ -88,6 +96,7 @@ def validate_csv(
         for checked in check_rows(source, mapping):
             summary.rows += len(checked.rows)
             summary.invalid += len(checked.invalid)
+            summary.apostrophes_removed += checked.apostrophes
             summary.add(checked.issues)
             if writer:
                 writer.add(checked.issues)
@@ -103,6 +112,12 @@ def validate_csv(
         raise
     finally:
         summary.valid = summary.rows - summary.invalid
+        if summary.apostrophes_removed:
+            summary.notes.append(
+                f"{plural(summary.apostrophes_removed, 'leading apostrophe')} removed (the "
+                "mark spreadsheets put before a number kept as text, as in '02134): the values "
+                "are sent without it"
+            )
         if writer:
             writer.close(summary)
     if kept:

@@ -45,7 +45,7 @@ from importer.pipeline import open_input
 from importer.results import Outcome, ResultsWriter
 from importer.source import Chunk, CsvSource
 from importer.upload import Job, Policy, Tally, Uploader, default_concurrency
-from importer.validate import SeenKeys, Validator, hash_keys
+from importer.validate import SeenKeys, Validator, file_warnings, hash_keys
 
 if TYPE_CHECKING:
     from importer.sandbox import SandboxConfig
@@ -100,6 +100,7 @@ def import_csv(
     include_source: bool = False,
     encoding: str | None = None,
     delimiter: str | None = None,
+    skip_lines: int | None = None,
     state: str | Path | None = None,
     on_existing: str = "skip",
     check_existing: bool = False,
@@ -150,8 +151,10 @@ def import_csv(
     if state_path.resolve() in (Path(path).resolve(), Path(results).resolve()):
         raise ConfigError(f"{state_path} is the file being imported or the results: keep the "
                           "state elsewhere")  # fmt: skip
-    source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter)
-    result = ImportResult(results=Path(results), notes=list(source.warnings))
+    source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter,
+                                 skip_lines=skip_lines, all_columns=include_source)  # fmt: skip
+    notes = [*source.warnings, *file_warnings(mapping, source.sample())]
+    result = ImportResult(results=Path(results), notes=notes)
 
     async def run(writer: ResultsWriter, ledger: Ledger) -> None:
         async with contextlib.AsyncExitStack() as stack:

@@ -17,12 +17,48 @@ A mapping is a YAML file (the format is DESIGN.md's; this module accepts all of 
         signup-date: {column: Signed Up, type: date, format: "%d/%m/%Y"}
     key: email
 
+For real exports (issue 9) a mapping can also say::
+
+    null_values: ["null", "N/A", "-"]             # cells that mean "absent", for every field
+    customer:
+      firstName: {column: [First Name, Display Name]}   # the first non-empty cell wins
+      lastName: {column: Last Name, null_values: [unknown]}   # added to the list above
+      jobTitle: {column: Job Title, replace: {"^(Mr|Ms|Dr)\\.? +": ""}}  # pattern: text
+      emails:
+        - column: E-mail 1 - Value
+          type: {column: E-mail 1 - Type, map: {"* Home": home, "* Work": work}, default: other}
+      address:                                    # one group, or a list tried in order
+        - {lines: [Ship 1, Ship 2], city: Ship City, country: Ship Country, on_incomplete: drop}
+        - {lines: {column: Billing Address, separator: "\n"}, country: Billing Country}
+
+* ``null_values`` (top level, and per field, added to it): cells equal to one of them after
+  the strip, in any case, are absent; ``default`` then takes their place.
+* ``column: [A, B, ...]``: per row, the first column whose cell is not absent (after
+  ``null_values``). Every column of the list must be in the file.
+* ``replace: {pattern: text}``: RE2 regular expressions (checked when the file is loaded; no
+  look-ahead), each replaced by its text in the order written (``\\1`` is the first group);
+  a cell left empty is absent.
+* An entry's ``type`` is a constant, or ``{column, map, default}``: the type read from another
+  column of the row (stripped, in any case), through ``map``; a value that is a type of the list
+  is taken as it is, any other (or none) takes ``default`` (else the list's own default type):
+  never an error. ``map`` and ``default`` must name types of the list.
+* ``address`` is one group or a list of groups. A group is *complete* when it has a country;
+  per row the first complete group is sent. When none is, the first group that has any value
+  decides by its ``on_incomplete``: ``error`` (the default, as before: the row is invalid,
+  "an address needs a country") or ``drop`` (the customer is sent without the address, with an
+  ``address_dropped`` warning on the row).
+* ``separator: "\n"`` (or ``"\r\n"``, ``"\r"``) cuts at every line break, CRLF, CR or LF
+  alike: a one-cell postal address (Outlook's ``Business Address``, Google's ``Address 1 -
+  Formatted``) becomes ``lines``; empty pieces are dropped.
+
 What happens to a cell, in order:
 
 1. It is stripped of surrounding white space (``strip`` is always on), and loses the apostrophe
    this tool's own CSV files put before a value starting with = + - @ (so a results file can be
-   fixed and fed back); an empty cell is absent, then ``default`` (if any) takes its place as if
-   it had been written there.
+   fixed and fed back) and the text apostrophe a spreadsheet or an exporter puts before a digit
+   or + (``'02134``, ``'+44 20...``; counted in the summary); an empty cell is absent, and so is
+   one of ``null_values``; with a list of columns, the first non-absent one is taken; then
+   ``default`` (if any) takes its place as if it had been written there; then ``replace``.
 2. With ``separator``, the cell is cut into several values, each stripped; empty pieces add
    nothing.
 3. ``map`` replaces values found among its keys (compared case-insensitively); others pass as
@@ -56,11 +92,17 @@ file is loaded and kept in canonical lower case. Every YAML scalar is read as th
 has, lower-cased; otherwise a field path (``properties.customer-id``, ``phone``) or the name of a
 column the mapping reads (the first field filled from it). An email key is compared lower-cased.
 
-A key given twice at the same level is refused (YAML would silently keep the last one).
+A key given twice at the same level is refused (YAML would silently keep the last one). Every
+value is checked for its shape (a list where text is due, a mapping where a list is due, an
+empty ``format: []``...) with one line naming its YAML line; a plain number where a column name
+is due is refused (quote it, ``"2024"``, if a column is named so). A mapping file is a regular
+UTF-8 file of at most 1 MB whose YAML nests at most 32 levels.
 
 Extensions to DESIGN.md's core: ``separator``; ``format`` as a list; ``date`` as a transform on any
 field; ``map`` to nothing; the ``name`` shorthand; a constant ``value`` on entries and properties;
-a bare string as a property means a text property; ``lines`` and list fields take a single item.
+a bare string as a property means a text property; ``lines`` and list fields take a single item;
+and the options above (``null_values``, column lists, ``replace``, ``type`` from a column,
+address groups, ``on_incomplete``, line-break separators).
 
 Speed: every step is a pandas or pyarrow operation over a whole column; ``map``,
 ``country_code`` and ``date`` do their Python work once per distinct value of the chunk.

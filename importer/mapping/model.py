@@ -14,6 +14,7 @@ from importer.issues import STRING
 from importer.mapping.apply import Run
 from importer.mapping.columns import split
 from importer.mapping.payloads import PayloadPlan
+from importer.source import shown_name
 
 SPLIT_NAME_FIELDS = ("firstName", "lastName")
 
@@ -30,10 +31,32 @@ class Value:
     formats: tuple[str, ...]
     line: int
     """The YAML line of the column's name (of the field, for a constant): for bind()'s errors."""
+    fallbacks: tuple[str, ...] = ()
+    """Columns tried in order where ``column``'s cell is empty (``column: [A, B]``)."""
+    null_values: frozenset[str] = frozenset()
+    """Cells that mean "absent" (lower case), this field's and the mapping's."""
+    replace: tuple[tuple[str, str], ...] = ()
+    """(RE2 pattern, replacement) pairs, applied in order."""
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column the value reads, the first first."""
+        return (self.column, *self.fallbacks) if self.column else ()
 
     @property
     def source(self) -> str:
         return self.column or ""
+
+
+@dataclass(frozen=True)
+class TypeFrom:
+    """An entry's type read from a column of the row: ``map`` of its values, else ``default``."""
+
+    column: str
+    aliases: dict[str, str]
+    """Cell (lower case) -> entry type."""
+    default: str
+    line: int
 
 
 @dataclass(frozen=True)
@@ -46,6 +69,10 @@ class Target:
     entry: bool = False
     entry_type: str | None = None
     separator: str | None = None
+    type_from: TypeFrom | None = None
+    """The entry's type from another column (``entry_type`` is then the list's default)."""
+    group: int = 0
+    """For address fields: which address group (``address:`` as a list) the field is in."""
 
 
 @dataclass(frozen=True)
@@ -72,52 +99,70 @@ class Mapping:
     sources: dict[str, str] = field(default_factory=dict)
     """Field path -> CSV column ("" for constants). Separator lists add paths per chunk: after
     :meth:`apply` it describes the chunk just mapped."""
+    apostrophes: int = 0
+    """Text apostrophes removed from the cells of the chunk just mapped ('02134 -> 02134)."""
+    on_incomplete: tuple[str, ...] = ("error",)
+    """Per address group: what to do with an address that has no country (error, drop)."""
 
     def __post_init__(self) -> None:
         self.sources = self._static_sources()
 
     # --- against the CSV ---
+    @property
+    def columns(self) -> list[str]:
+        """The CSV columns the mapping reads, each once, in the mapping's order."""
+        return list(dict.fromkeys(c for _, c in self._reads()))
+
+    def _reads(self) -> list[tuple[int, str]]:
+        """(YAML line, column) of every column read: values, fallbacks, entry types."""
+        found = [(t.value.line, c) for t in self.targets for c in t.value.columns]
+        found += [(t.type_from.line, t.type_from.column) for t in self.targets if t.type_from]
+        return found
+
     def bind(self, columns: list[str]) -> None:
         """Check that every column the mapping reads is in the CSV's header."""
         present = set(columns)
-        for value in sorted((t.value for t in self.targets), key=lambda v: v.line):
-            if value.column is not None and value.column not in present:
+        for line, column in sorted(self._reads(), key=lambda read: read[0]):
+            if column not in present:
                 raise MappingError(
-                    f"column '{value.column}' is not in the CSV file"
-                    f"{did_you_mean_column(value.column, columns)}; its columns are: "
+                    f"column {shown_name(column)} is not in the CSV file"
+                    f"{did_you_mean_column(column, columns)}; its columns are: "
                     f"{list_columns(columns)}",
                     path=self.path,
-                    line=value.line,
+                    line=line,
                 )
 
     def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Map one chunk: (one column per payload field path, issues transforms ran into)."""
         self.bind(list(frame.columns))
         run = Run(frame)
+        groups: list[dict[str, pd.Series]] = [{} for _ in self.on_incomplete]
         out: dict[str, pd.Series] = {}
         sources = self._static_sources()
-        counts: dict[str, int] = {}
+        counts: dict[tuple[int, str], int] = {}
         for target in self.targets:
+            into = groups[target.group] if target.field.startswith("address") else out
             base = run.read(target.value)
             if not target.entry:
-                out[target.field] = run.clean(base, target.value, target.field)
+                into[target.field] = run.clean(base, target.value, target.field)
                 continue
             pieces = split(base, target.separator) if target.separator else [base]
             for piece in pieces:
                 if target.separator and not piece.notna().any():
                     continue
-                position = counts.get(target.field, 0)
-                counts[target.field] = position + 1
+                position = counts.get((target.group, target.field), 0)
+                counts[target.group, target.field] = position + 1
                 path = _entry_path(target.field, position)
                 values = run.clean(piece, target.value, path)
-                out[path] = values
-                sources[path] = target.value.source
+                into[path] = values
+                sources.setdefault(path, target.value.source)
                 if target.entry_type is not None:
                     type_path = f"{target.field}.{position}.type"
-                    kinds = pd.Series(target.entry_type, index=frame.index, dtype=STRING)
-                    out[type_path] = kinds.where(values.notna())
-                    sources[type_path] = ""
+                    into[type_path] = run.entry_types(target).where(values.notna())
+                    sources[type_path] = target.type_from.column if target.type_from else ""
+        out.update(run.choose_address(groups, self.on_incomplete, sources))
         self.sources = sources
+        self.apostrophes = run.apostrophes
         mapped = pd.DataFrame(out, index=frame.index)
         mapped.index.name = "row"
         return mapped, run.issue_frame()
@@ -146,17 +191,19 @@ class Mapping:
             yield row, build(cells)
 
     def _static_sources(self) -> dict[str, str]:
+        """Field path -> the column it is read from (an address group's: the first group's)."""
         sources: dict[str, str] = {}
-        counts: dict[str, int] = {}
+        counts: dict[tuple[int, str], int] = {}
         for target in self.targets:
             if not target.entry:
-                sources[target.field] = target.value.source
+                sources.setdefault(target.field, target.value.source)
             elif not target.separator:
-                position = counts.get(target.field, 0)
-                counts[target.field] = position + 1
-                sources[_entry_path(target.field, position)] = target.value.source
+                position = counts.get((target.group, target.field), 0)
+                counts[target.group, target.field] = position + 1
+                sources.setdefault(_entry_path(target.field, position), target.value.source)
                 if target.entry_type is not None:
-                    sources[f"{target.field}.{position}.type"] = ""
+                    type_column = target.type_from.column if target.type_from else ""
+                    sources.setdefault(f"{target.field}.{position}.type", type_column)
         return sources
 
 
@@ -187,9 +234,9 @@ def _squash(text: str) -> str:
 def did_you_mean_column(column: str, columns: list[str]) -> str:
     same = [c for c in columns if _squash(c) == _squash(column)]
     close = same or difflib.get_close_matches(column, columns, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return f" (did you mean {shown_name(close[0])}?)" if close else ""
 
 
 def list_columns(columns: list[str], limit: int = 60) -> str:
-    shown = ", ".join(columns[:limit])
+    shown = ", ".join(shown_name(c) for c in columns[:limit])
     return shown + (f" ... and {len(columns) - limit} more" if len(columns) > limit else "")
