@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 import pytest
+from click.testing import CliRunner, Result
 
 from importer import schema
-from importer.suggest import presets, recognise, suggest_mapping
+from importer.cli import main
+from importer.mapping import Mapping, load_mapping
+from importer.source import TEXT
+from importer.suggest import presets, recognise, suggest_file, suggest_mapping
 from importer.suggest.draft import Draft, Field, columns_of, emit, flow, iter_specs, parse, trim
 from importer.suggest.engine import suggest
 from importer.suggest.headers import read_header, words
 from importer.suggest.presets import MIN_SHARE, fingerprint
 from importer.suggest.values import country_code, date_formats, is_phone, sniff
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 # --- header words -------------------------------------------------------------------------------
@@ -423,3 +432,149 @@ def test_entry_types_in_presets_are_help_scout_types():
                 if isinstance(kind, dict):
                     kinds = [*kind["map"].values(), kind["default"]]
                 assert set(kinds) <= set(allowed.get(name, ())), (preset.name, item.spec)
+
+
+# --- the suggestion as a mapping file -------------------------------------------------------------
+SAMPLE = ROOT / "sample_data" / "customers.csv"
+HEADER_SETS = [
+    ["First Name", "Last Name", "Email", "Personal Email", "Phone", "Mobile", "Company", "Title",
+     "Street", "Street 2", "City", "State", "Zip", "Country", "Website", "Plan", "Signed Up",
+     "Seats", "Notes", "Sex"],
+    ["Index", "Customer Id", "First Name", "Last Name", "Company", "City", "Country", "Phone 1",
+     "Phone 2", "Email", "Subscription Date", "Website"],
+    ["Full Name", "E-mail Address", "Emails", "Cell Phone", "Fax", "organisation", "JobTitle",
+     "Address Line 1", "Address Line 2", "Postal Code", "Province", "Homepage", "twitter",
+     "Skype ID", "gender", "Yes", "a: b", "Plan #", "Plan #", "Member since", "Notes"],
+    ["foo", "Bar"],
+    ["name", "Name"],
+    [f"col{i}" for i in range(1, 10)],
+]  # fmt: skip
+
+
+def load_text(tmp_path: Path, text: str) -> Mapping:
+    path = tmp_path / "mapping.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_mapping(path)
+
+
+@pytest.mark.parametrize("columns", HEADER_SETS)
+def test_a_suggestion_loads_and_binds(tmp_path, columns):
+    mapping = load_text(tmp_path, suggest_mapping(columns).text)
+    mapping.bind(columns)
+    assert mapping.sources
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_every_preset_loads_as_a_mapping_whole_and_trimmed(tmp_path, name):
+    preset = presets()[name]
+    load_text(tmp_path, preset.text).bind([*preset.header, *preset.optional])
+    required = [c for c in preset.header if c not in preset.optional]
+    load_text(tmp_path, suggest_mapping(required, preset_name=name).text).bind(required)
+
+
+def test_the_sample_file_is_mapped_by_words_and_values(tmp_path):
+    suggestion = suggest_file(SAMPLE)
+    assert suggestion.match is None
+    mapping = load_text(tmp_path, suggestion.text)
+    assert mapping.sources == {
+        "firstName": "First Name", "lastName": "Last Name", "organization": "Company",
+        "jobTitle": "Title", "background": "Notes", "gender": "Sex",
+        "emails.0.value": "Email", "emails.0.type": "", "emails.1.value": "Personal Email",
+        "emails.1.type": "", "phones.0.value": "Phone", "phones.0.type": "",
+        "phones.1.value": "Mobile", "phones.1.type": "", "websites.0.value": "Website",
+        "address.lines.0": "Street", "address.lines.1": "Street 2", "address.city": "City",
+        "address.state": "State", "address.postalCode": "Zip", "address.country": "Country",
+    }  # fmt: skip
+    assert mapping.key == "email"
+    # the values told the date format: offered, commented out, as a date property
+    assert '#   signed-up: {column: Signed Up, type: date, format: "%d/%m/%Y"}' in suggestion.text
+
+
+def test_unrecognised_columns_are_listed_as_commented_properties():
+    text = suggest_mapping(["Email", "Plan", "Signed Up On", "Yes"]).text
+    assert "  # properties:\n" in text
+    assert "  #   plan: {column: Plan, type: text}\n" in text
+    assert '  #   signed-up-on: {column: Signed Up On, type: date, format: "%Y-%m-%d"}' in text
+    assert '  #   "yes": {column: "Yes", type: text}\n' in text
+    assert text.endswith("key: email\n")
+
+
+def test_a_file_with_nothing_recognised_still_loads():
+    text = suggest_mapping(["foo", "Bar"]).text
+    assert "\n  properties:\n    foo: {column: foo, type: text}\n" in text
+
+
+@pytest.mark.parametrize(
+    ("header", "path", "kind"),
+    [
+        ("Given Name", "firstName", None), ("surname", "lastName", None),
+        ("EmailAddress", "emails.0.value", "work"), ("Home Email", "emails.0.value", "home"),
+        ("Mobile Phone", "phones.0.value", "mobile"), ("Telephone", "phones.0.value", "work"),
+        ("Fax Number", "phones.0.value", "fax"), ("Organization Name", "organization", None),
+        ("Job Title", "jobTitle", None), ("Street Address", "address.lines.0", None),
+        ("Zip Code", "address.postalCode", None), ("Country Code", "address.country", None),
+        ("URL", "websites.0.value", None), ("LinkedIn", "socialProfiles.0.value", "linkedin"),
+        ("Comments", "background", None), ("Avatar URL", "photoUrl", None),
+        ("Business Phone", "phones.0.value", "work"), ("Home Fax", "phones.0.value", "fax"),
+        ("E-mail 2 Address", "emails.0.value", "other"), ("Skype ID", "chats.0.value", "skype"),
+    ],
+)  # fmt: skip
+def test_header_spellings_feed_their_field_with_its_type(tmp_path, header, path, kind):
+    mapping = load_text(tmp_path, suggest_mapping([header]).text)
+    assert mapping.sources[path] == header
+    if kind:
+        frame = pd.DataFrame({header: pd.array(["v"], dtype=TEXT)}, index=pd.RangeIndex(1, 2))
+        mapped, _ = mapping.apply(frame)
+        type_path = path.rsplit(".", 1)[0] + ".type"
+        assert [None if pd.isna(v) else v for v in mapped[type_path]] == [kind]
+
+
+# --- the init command ---------------------------------------------------------------------------
+def invoke(*args: object) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_init_lists_the_presets():
+    result = invoke("init", "--list-presets")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(presets())
+    assert "shopify-customers            Shopify customers (20 columns)" in lines
+
+
+def test_init_says_which_export_it_recognised(tmp_path):
+    export = tmp_path / "customers_export.csv"
+    header = [c for c in presets()["shopify-customers"].header if c != "Tags"]
+    export.write_text(",".join(header) + "\n" + ",".join(["x"] * len(header)) + "\n")
+    result = invoke("init", export)
+    assert result.exit_code == 0
+    assert result.stderr == (
+        f"{export} looks like a Shopify customers export (19 of 20 columns): "
+        "the shopify-customers preset, trimmed to its columns.\n"
+    )
+    assert result.stdout.startswith("# customers_export.csv looks like a Shopify customers export")
+
+
+def test_init_uses_the_preset_it_is_told(tmp_path):
+    out = tmp_path / "m.yaml"
+    result = invoke("init", SAMPLE, "--preset", "helpscout-customers", "-o", out)
+    assert result.exit_code == 0
+    assert result.stdout == (
+        f"Mapping written to {out}: check it, then run "
+        f"helpscout-import validate {SAMPLE} -m {out}\n"
+    )
+    assert "looks like a Help Scout customers export (10 of 16 columns)" in result.stderr
+    assert load_mapping(out).sources["organization"] == "Company"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["init", SAMPLE, "--preset", "shopfy"], "Error: no preset called 'shopfy': choose one of"),
+        (["init"], "Error: Missing argument 'FILE' (or give --list-presets)."),
+    ],
+)
+def test_init_refuses_what_it_cannot_do_with_exit_2(args, message):
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output

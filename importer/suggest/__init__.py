@@ -123,11 +123,14 @@ def suggest_file(
     preset_name: str | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    skip_lines: int | None = None,
 ) -> Suggestion:
     """Read ``path``'s header and first :data:`SAMPLE_ROWS` rows, and suggest a mapping."""
     from importer.source import open_csv
 
-    source = open_csv(path, encoding=encoding, delimiter=delimiter, chunk_rows=SAMPLE_ROWS)
+    source = open_csv(
+        path, encoding=encoding, delimiter=delimiter, skip_lines=skip_lines, chunk_rows=SAMPLE_ROWS
+    )
     sample: dict[str, list[str]] = {}
     for chunk in source:
         frame = chunk.frame.head(SAMPLE_ROWS)

@@ -219,8 +219,8 @@ def customer(
 ) -> dict[str, Any]:
     """The customer Help Scout must hold: only the fields the export carries."""
     out: dict[str, Any] = {
-        "firstName": p["first"] if first is None else first,
-        "lastName": p["last"] if last is None else last,
+        "firstName": p["first"] if first is None else first or None,
+        "lastName": p["last"] if last is None else last or None,
         "emails": sorted([t, v] for t, v in emails if v),
         "phones": sorted([t, v] for t, v in phones if v),
     }
@@ -833,7 +833,7 @@ def zoho_books(people):
                 "Contact ID": str(460000000 + n),
             }
         )
-        names = {"first": p["org"], "last": None} if company_only else {}
+        names = {"first": p["org"], "last": ""} if company_only else {}
         c = customer(
             p,
             emails=[("work", p["email"])],
@@ -1095,7 +1095,7 @@ def thunderbird(people):
             }
         )
         rows.append(row)
-        names = {"first": f"{p['first']} {p['last']}", "last": None} if n == 3 else {}
+        names = {"first": f"{p['first']} {p['last']}", "last": ""} if n == 3 else {}
         out.append(
             customer(
                 p,
