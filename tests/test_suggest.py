@@ -176,7 +176,8 @@ def test_what_a_phone_looks_like(text, phone):
         ("Germany", "DE"), ("DE", "DE"), ("deu", "DE"), ("Deutschland", "DE"),
         ("Allemagne", "DE"), ("Alemania", "DE"), ("Germania", "DE"), ("Duitsland", "DE"),
         ("Alemanha", "DE"), ("Royaume-Uni", "GB"), ("España", "ES"), ("Österreich", "AT"),
-        ("Vereinigte Staaten", "US"), ("Schweiz", "CH"), ("Nowhere", None),
+        ("Vereinigte Staaten", "US"), ("Schweiz", "CH"), ("U.S.A", "US"), ("U.K.", "GB"),
+        ("Polska", "PL"), ("Sverige", "SE"), ("Česko", "CZ"), ("Nowhere", None),
     ],
 )  # fmt: skip
 def test_country_names_in_the_main_european_languages(text, code):

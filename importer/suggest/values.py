@@ -7,8 +7,9 @@ evidence ("97% of 200 sampled values look like emails"). A kind is claimed only 
 :data:`THRESHOLD` of the values have it; a column that is mostly empty says nothing.
 
 Countries are recognised by name or ISO code in English (as the mapping's ``country_code``
-reads them) and, from pycountry's translations, in German, French, Spanish, Italian, Dutch and
-Portuguese ("Deutschland", "Royaume-Uni", "España"); :attr:`Sniff.country_map` lists the names
+reads them), dotted ("U.S.A") and, from pycountry's translations, in German, French, Spanish,
+Italian, Dutch, Portuguese and most other European languages ("Deutschland", "Royaume-Uni",
+"España", "Polska"); :attr:`Sniff.country_map` lists the names
 the mapping cannot resolve itself, so the suggestion can ``map`` them.
 
 Every function is pure: tested as tables.
@@ -56,8 +57,10 @@ DATE_FORMATS = (
     "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d.%m.%Y %H:%M", "%d/%m/%Y %H:%M:%S",
     "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%d-%m-%Y %H:%M",
 )  # fmt: skip
-#: Languages whose country names are recognised besides English.
-LANGUAGES = ("de", "fr", "es", "it", "nl", "pt")
+#: Languages whose country names are recognised besides English: the main European ones first
+#: (a name two languages give different countries keeps the first language's).
+LANGUAGES = ("de", "fr", "es", "it", "nl", "pt", "pl", "sv", "da", "nb", "fi", "cs", "sk", "hu",
+             "ro", "el", "tr", "ru", "uk", "bg", "hr", "sl", "et", "lv", "lt", "ca")  # fmt: skip
 SALUTATIONS = frozenset(
     [
         "mr",
@@ -247,6 +250,8 @@ def _reads(text: str, fmt: str) -> bool:
 def country_code(text: str) -> str | None:
     """The ISO alpha-2 code of a country name or code, in English or a main European language."""
     code, _ = resolve_country(text)
+    if code is None and "." in text and len(text) <= 8:  # U.S.A, U.K.
+        code, _ = resolve_country(text.replace(".", ""))
     if code is None and len(text) > 3:
         code = _local_names().get(_fold(text))
     return code

@@ -810,7 +810,8 @@ def zoho_books(people):
                 "Billing Street2": p["street2"],
                 "Billing City": p["city"],
                 "Billing State": p["state_name"],
-                "Billing Country": p["country_name"],
+                # Zoho's own country list writes "U.S.A"
+                "Billing Country": "U.S.A" if p["country"] == "US" else p["country_name"],
                 "Billing Code": p["zip"],
                 "Billing Phone": "",
                 "Billing Fax": p["fax"],
