@@ -579,3 +579,14 @@ def test_init_refuses_what_it_cannot_do_with_exit_2(args, message):
     result = invoke(*args)
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_a_recognised_export_gets_null_values_for_the_markers_its_cells_hold():
+    header = list(presets()["hubspot-contacts"].header)
+    sample = {c: ["x", "y", "z"] for c in header} | {
+        "Phone Number": ["null", "+1 555 0100 11", "null"]
+    }
+    suggestion = suggest_mapping(header, sample)
+    assert suggestion.match is not None
+    assert suggestion.draft.settings["null_values"].spec == ["null"]
+    assert "null (2 cells)" in suggestion.text

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from importer.suggest.draft import Draft, emit, trim
-from importer.suggest.engine import empty_columns, leftovers, read_columns, suggest
+from importer.suggest.engine import empty_columns, leftovers, null_values, read_columns, suggest
 from importer.suggest.presets import Match, Preset, fingerprint, preset, presets, recognise
 from importer.suggest.values import SAMPLE_ROWS
 
@@ -79,6 +79,8 @@ def suggest_mapping(
     others = [c for c in columns if _fold(c) not in known]
     _add_others(draft, suggest(others, sample))
     read = read_columns(columns, sample or {})
+    if found := null_values([c for c in read if c.name in draft.columns()]):
+        draft.settings.setdefault("null_values", found)
     empty = ", ".join(empty_columns(read))
     skip = {*draft.columns(), *empty_columns(read)}
     draft.leftovers = leftovers([c for c in read if c.name not in skip])
@@ -111,8 +113,6 @@ def _add_others(draft: Draft, extra: Draft) -> None:
         draft.fields.setdefault(name, item)
     if not draft.addresses:
         draft.addresses = extra.addresses
-    if extra.settings.get("null_values") and "null_values" not in draft.settings:
-        draft.settings["null_values"] = extra.settings["null_values"]
     if draft.entries.get("emails") and draft.key is None:
         draft.key = "email"
 

@@ -32,7 +32,7 @@ from importer.suggest.draft import AddressGroup, Draft, Field
 from importer.suggest.headers import ENTRY_TYPE_WORDS, HeaderReading, read_header, words
 from importer.suggest.values import NULL_MARKERS, Sniff, sniff
 
-__all__ = ["Column", "empty_columns", "leftovers", "read_columns", "suggest"]
+__all__ = ["Column", "empty_columns", "leftovers", "null_values", "read_columns", "suggest"]
 
 #: Label text (Google's "E-mail 1 - Type", Outlook's "E-mail Type") -> entry type, by list.
 LABEL_MAPS = {
@@ -442,14 +442,19 @@ def _slug(name: str) -> str:
 
 
 def _null_values(read: list[Column], draft: Draft, used: set[str]) -> None:
+    if found := null_values([c for c in read if c.name in used]):
+        draft.settings["null_values"] = found
+
+
+def null_values(columns: list[Column]) -> Field | None:
+    """``null_values`` for the markers of absence ("null", "N/A", "-"...) seen in these columns'
+    sampled cells, with how many; None when there are none."""
     seen: dict[str, int] = {}
-    for column in read:
-        if column.name in used:
-            for cell in column.cells:
-                if cell and cell.strip().lower() in NULL_MARKERS:
-                    seen[cell.strip().lower()] = seen.get(cell.strip().lower(), 0) + 1
-    if seen:
-        counts = ", ".join(f"{v} ({n} cells)" for v, n in sorted(seen.items()))
-        draft.settings["null_values"] = Field(
-            sorted(seen), [f"cells that mean 'absent' in this file's sample: {counts}"]
-        )
+    for column in columns:
+        for cell in column.cells:
+            if cell and (marker := cell.strip().lower()) in NULL_MARKERS:
+                seen[marker] = seen.get(marker, 0) + 1
+    if not seen:
+        return None
+    counts = ", ".join(f"{v} ({n} cells)" for v, n in sorted(seen.items()))
+    return Field(sorted(seen), [f"cells that mean 'absent' in this file's sample: {counts}"])
