@@ -121,7 +121,7 @@ def bar_chart(
     title: str,
     colors: dict[str, str] | None = None,
     top: int = 15,
-    width: int = 460,
+    width: int = 420,
     ordered: bool = False,
 ) -> str:
     """Horizontal bars, one per (label, count), largest first (``ordered``: as given); past
@@ -164,7 +164,7 @@ def line_chart(
     y_label: str,
     guide: float | None = None,
     guide_label: str = "",
-    width: int = 560,
+    width: int = 520,
     height: int = 220,
 ) -> str:
     """A line through ``points`` (x, y), with axes from 0, and a dashed level at ``guide``."""

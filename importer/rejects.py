@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import pandas as pd
 
 from importer.errors import ConfigError
@@ -50,6 +51,8 @@ __all__ = [
 ]
 
 ROW, ERROR = "row", "error"
+#: Rows turned into text at a time: a chunk of invalid rows made text at once costs ~30 MB.
+WRITE_ROWS = 5000
 #: Help Scout's answers that refuse a row for its content: fixing the cells is the remedy.
 REFUSED_STATUSES = frozenset({400, 413, 422})
 
@@ -87,17 +90,18 @@ def row_errors(issues: pd.DataFrame) -> pd.Series:
     errors = issues[issues["severity"] == "error"]
     if errors.empty:
         return pd.Series([], index=pd.Index([], dtype="int64", name="row"), dtype=object)
-    place = errors["column"].fillna("").where(errors["column"].fillna("") != "", errors["field"])
-    place = place.fillna("")
+    column = errors["column"].fillna("")
+    place = column.where(column != "", errors["field"].fillna(""))
     message = errors["message"].fillna("")
-    text = (place + ": " + message).where(place != "", message).astype(object)
-    rows = errors["row"].to_numpy()
-    once = ~errors["row"].duplicated(keep=False).to_numpy()
-    single = pd.Series(text.to_numpy()[once], index=rows[once])
-    if once.all():
-        return single.sort_index()
-    joined = text[~once].groupby(rows[~once], sort=False).agg("; ".join)
-    return pd.concat([single, joined]).sort_index()
+    text = (place + ": " + message).where(place != "", message).to_numpy(dtype=object)
+    rows = errors["row"].to_numpy(dtype="int64")
+    order = np.argsort(rows, kind="stable")  # a row's errors stay in the order found
+    rows, text = rows[order], text[order]
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    separators = np.full(len(rows), "; ", dtype=object)
+    separators[np.r_[starts[1:] - 1, len(rows) - 1]] = ""
+    joined = np.add.reduceat(text + separators, starts)  # string sums, looped in C
+    return pd.Series(joined, index=pd.Index(rows[starts], name="row"), dtype=object)
 
 
 def ragged_cells(ragged: RaggedRow, width: int, delimiter: str) -> list[str]:
@@ -181,5 +185,6 @@ class RejectsWriter:
         else:
             out = pd.concat([rows, pd.Series(errors.to_numpy(), dtype=object), out], axis=1)
         out.columns = pd.RangeIndex(out.shape[1])
-        self._writer.write_frame(out)
+        for start in range(0, len(out), WRITE_ROWS):  # the text copies of a slice at a time
+            self._writer.write_frame(out.iloc[start : start + WRITE_ROWS])
         self.written += len(out)

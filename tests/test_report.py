@@ -486,3 +486,34 @@ def test_report_json_and_csv_keep_their_contract(hostile, tmp_path):
     lines = read_csv(tmp_path / "r.csv")
     assert lines[0] == ["row", "column", "field", "value", "rule", "severity", "message"]
     assert len(lines) - 1 == len(body["issues"]) == body["summary"]["errors"] == 6
+
+
+def test_the_readmes_rows_to_fix_recipe_runs_as_written(hostile, tmp_path, monkeypatch):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### Rows to fix, as a file", 1)[1].split("```sh\n", 1)[1].split("```")[0]
+    commands = [line.split("#")[0].split() for line in block.splitlines() if line[:1] != "#"]
+    assert [c[:3] for c in commands] == [["helpscout-import", "validate", "export.csv"],
+                                         ["helpscout-import", "validate", "to-fix.csv"],
+                                         ["helpscout-import", "run", "to-fix.csv"]]  # fmt: skip
+    data, mapping = hostile
+    monkeypatch.chdir(tmp_path)
+    data.rename("export.csv")
+    mapping.rename("mapping.yaml")
+    first = invoke(*commands[0][1:])
+    assert first.exit_code == 1 and first.stdout.endswith("6 rows to fix written to to-fix.csv\n")
+    fix(Path("to-fix.csv")).replace("to-fix.csv")
+    assert invoke(*commands[1][1:]).exit_code == 0
+    done = invoke(*commands[2][1:], "--sandbox")  # the account here: the built-in sandbox
+    assert done.exit_code == 0, done.output
+    assert done.stdout.splitlines()[0] == "6 rows: 6 created, 0 invalid, 0 failed."
+
+
+def test_json_report_keeps_cells_with_line_breaks_and_quotes_whole(tmp_path):
+    cells = ["two\nlines@example.com", 'a "quoted"/slashed é@@example.com', "tab\there@x"]
+    data = write_csv(tmp_path / "x.csv", ["Email"], [[c] for c in cells])
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("customer:\n  emails: [{column: Email}]\n", encoding="utf-8")
+    validate_csv(data, mapping, report=tmp_path / "r.json")
+    body = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert [issue["value"] for issue in body["issues"]] == cells
+    assert [issue["row"] for issue in body["issues"]] == [1, 2, 3]
