@@ -518,6 +518,16 @@ def count_rows(path: Path) -> int | None:
     return max(lines - 1, 0)
 
 
+def _burst(value: str | None) -> tuple[int, float] | None:
+    """``--burst 12/5`` read as (12, 5.0); a usage error (exit 2) when unreadable."""
+    from importer.sandbox import parse_burst
+
+    try:
+        return None if value is None else parse_burst(value)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
@@ -533,6 +543,27 @@ def count_rows(path: Path) -> int | None:
     default=0,
     metavar="N",
     help="The account's budget in requests per minute (writes count 2); 0: none.",
+)
+@click.option(
+    "--rate-window",
+    type=click.Choice(["fixed", "sliding"]),
+    default="fixed",
+    show_default=True,
+    help="Budget back at each clock minute, or each request's cost back 60 s after it.",
+)
+@click.option(
+    "--burst",
+    callback=lambda _ctx, _param, value: _burst(value),
+    metavar="N/S",
+    help="Also at most N writes in any S seconds (Help Scout's older API: 12/5).",
+)
+@click.option(
+    "--background-load",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    metavar="P",
+    help="Share of the budget a simulated agent spends on reads (needs --rate-limit); "
+    "POST /_sandbox/background-load changes it while running.",
 )
 @click.option("--latency-ms", type=float, default=0.0, metavar="MS", help="Delay per request.")
 @click.option("--jitter-ms", type=float, default=0.0, metavar="MS", help="Random +/- on the delay.")
@@ -582,12 +613,22 @@ def count_rows(path: Path) -> int | None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="JSON or YAML file of customer property definitions.",
 )
+@click.option(
+    "--search-lag",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    metavar="S",
+    help="Seconds before a new customer shows in search and list answers (GET by id: at once).",
+)
 @click.option("--seed", type=int, help="Seed for reproducible faults.")
 @friendly_errors
 def sandbox(
     host: str,
     port: int,
     rate_limit: int,
+    rate_window: str,
+    burst: tuple[int, float] | None,
+    background_load: float,
     latency_ms: float,
     jitter_ms: float,
     fail_rate: float,
@@ -597,16 +638,21 @@ def sandbox(
     duplicate_email: str,
     retry_after_header: bool,
     properties: Path | None,
+    search_lag: float,
     seed: int | None,
 ) -> None:
     """Serve a local Help Scout API to rehearse an import; Ctrl-C stops it.
 
-    The first three lines printed are the environment to paste into the shell that runs the import.
+    The first three lines printed are the environment to paste into the shell that runs the import;
+    a fourth gives a refresh token, for tools that use the authorization-code flow.
     """
     from importer.sandbox import DEFAULT_PROPERTIES, SandboxConfig, load_properties, serve
 
     config = SandboxConfig(
         rate_limit=rate_limit or None,
+        rate_window="sliding" if rate_window == "sliding" else "fixed",
+        burst=burst,
+        background_load=background_load,
         latency_ms=latency_ms,
         jitter_ms=jitter_ms,
         fail_rate=fail_rate,
@@ -615,6 +661,7 @@ def sandbox(
         token_ttl=token_ttl,
         duplicate_email="conflict" if duplicate_email == "conflict" else "allow",
         retry_after_header=retry_after_header,
+        search_lag=search_lag,
         seed=seed,
         properties=load_properties(properties) if properties else DEFAULT_PROPERTIES,
     )
@@ -625,6 +672,7 @@ def sandbox(
         click.echo(f"export HELPSCOUT_API_URL={url}")
         click.echo(f"export HELPSCOUT_APP_ID={config.app_id}")
         click.echo(f"export HELPSCOUT_APP_SECRET={config.app_secret}")
+        click.echo(f"export HELPSCOUT_REFRESH_TOKEN={config.refresh_token}")
         click.echo(f"# Help Scout sandbox listening on {url} (Ctrl-C to stop)", err=True)
 
     try:
