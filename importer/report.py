@@ -295,6 +295,9 @@ class HtmlReport(ReportWriter):
         return f"<details{' open' if opened else ''}>{head}{table}{tail}</details>\n"
 
 
+NOT_READ = "—"
+
+
 class _Context:
     """A chunk's issues with each row's key and name, looked up only when a row is listed."""
 
@@ -306,12 +309,16 @@ class _Context:
         self.messages = issues["message"].fillna("")
         self.keys = checked.keys.reindex(rows)
         mapped = checked.mapped
-        names = [mapped[c].reindex(rows) for c in ("firstName", "lastName") if c in mapped]
-        self.names = names
+        self.names = [mapped[c].reindex(rows) for c in ("firstName", "lastName") if c in mapped]
+        self.mapped = rows.isin(mapped.index).to_numpy()
 
     def listed(self, position: int) -> Listed:
-        key = self.keys.iloc[position]
-        name = " ".join(str(n.iloc[position]) for n in self.names if not pd.isna(n.iloc[position]))
+        if not self.mapped[position]:  # a ragged row: never mapped, so no key or name
+            key, name = NOT_READ, NOT_READ
+        else:
+            key = self.keys.iloc[position]
+            name = " ".join(str(n.iloc[position]) for n in self.names
+                            if not pd.isna(n.iloc[position]))  # fmt: skip
         value, length = clip(self.values.iloc[position])
         message, _ = clip(self.messages.iloc[position])
         return Listed(
