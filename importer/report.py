@@ -66,6 +66,8 @@ REPORT_COLUMNS = ISSUE_COLUMNS
 ROWS_PER_GROUP = 100
 #: Groups of issues the HTML page tells apart.
 MAX_GROUPS = 200
+#: Issues the JSON writer encodes at a time.
+JSON_ROWS = 5000
 
 
 @dataclass
@@ -149,11 +151,14 @@ class JsonReport(ReportWriter):
         issues = checked.issues
         if issues.empty:
             return
-        # one record a line (pandas' C encoder; newlines inside values come escaped), then commas
-        lines = issues[REPORT_COLUMNS].to_json(orient="records", lines=True, force_ascii=False)
-        self._file.write("\n  " if self._first else ",\n  ")
-        self._file.write(lines.rstrip("\n").replace("\n", ",\n  "))
-        self._first = False
+        # one record a line (pandas' C encoder; newlines inside values come escaped), then
+        # commas; a slice at a time, as the encoder's copies of a whole chunk weigh ~70 MB
+        for start in range(0, len(issues), JSON_ROWS):
+            part = issues[REPORT_COLUMNS].iloc[start : start + JSON_ROWS]
+            lines = part.to_json(orient="records", lines=True, force_ascii=False)
+            self._file.write("\n  " if self._first else ",\n  ")
+            self._file.write(lines.rstrip("\n").replace("\n", ",\n  "))
+            self._first = False
 
     def close(self, summary: Summary) -> None:
         self._file.write('\n],\n"summary": ')
