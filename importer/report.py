@@ -200,13 +200,12 @@ class HtmlReport(ReportWriter):
             return
         # the pattern of each distinct message (regexes cost: most messages repeat), then one
         # group id per issue from the five parts, factorized one after the other (C all along)
+        parts = [pd.factorize(issues[c].fillna("")) for c in GROUP_COLUMNS]
         messages, distinct = pd.factorize(issues["message"].fillna(""))
-        blanked = message_pattern(pd.Series(distinct, dtype="string")).to_numpy(dtype=object)
-        parts = [issues[c].fillna("").to_numpy(dtype=object) for c in GROUP_COLUMNS]
-        parts.append(blanked[messages])
+        blanked, patterns = pd.factorize(message_pattern(pd.Series(distinct, dtype="string")))
+        parts.append((blanked[messages], patterns))
         ids = np.zeros(len(issues), dtype="int64")
-        for part in parts:
-            codes, uniques = pd.factorize(part)
+        for codes, uniques in parts:
             ids, _ = pd.factorize(ids * len(uniques) + codes)
         first = pd.Series(ids).drop_duplicates().index.to_numpy()  # each group's first issue
         counts = np.bincount(ids)
@@ -214,7 +213,8 @@ class HtmlReport(ReportWriter):
         starts = np.searchsorted(ids[order], np.arange(len(first)))
         context: _Context | None = None
         for i, at in enumerate(first):
-            key = self.groups.key(tuple(str(part[at]) for part in parts))  # type: ignore[arg-type]
+            found = tuple(str(uniques[codes[at]]) for codes, uniques in parts)
+            key = self.groups.key(found)  # type: ignore[arg-type]
             room = min(self.groups.room(key), int(counts[i]))
             listed: list[Listed] = []
             if room > 0:
