@@ -68,9 +68,13 @@ class PaceSamples:
 
     def add(self, seconds: float, requests: int, *, last: bool = False) -> None:
         """Record a point, unless it comes sooner than ``every`` after the previous one
-        (``last``: the run's end, always recorded)."""
+        (``last``: the run's end, always recorded, in place of a previous one too close)."""
         previous = self.points[-1][0]
-        if seconds <= previous or (seconds - previous < self.every and not last):
+        soon = seconds - previous < self.every
+        if seconds <= previous or (soon and not last):
+            return
+        if soon and len(self.points) > 1:  # a rate over a few microseconds would mean nothing
+            self.points[-1] = (seconds, requests)
             return
         self.points.append((seconds, requests))
         if len(self.points) > self.LIMIT:

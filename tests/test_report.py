@@ -472,6 +472,10 @@ def test_pace_samples_stay_few_and_evenly_spread_on_a_long_run():
         samples.add(second + 0.5, second)  # too soon: not kept
     samples.add(10_000.7, 10_001, last=True)
     assert len(samples.points) <= PaceSamples.LIMIT
+    end = PaceSamples(every=1.0)
+    for second, requests, last in [(1.0, 10, False), (1.5, 15, False), (1.6, 16, True)]:
+        end.add(second, requests, last=last)
+    assert end.points == [(0.0, 0), (1.6, 16)]  # the end replaces a point too close to it
     gaps = {round(b[0] - a[0]) for a, b in zip(samples.points, samples.points[1:-1], strict=False)}
     assert gaps == {64}
     assert {round(rate) for _, rate in samples.per_minute()[:-1]} == {60}
