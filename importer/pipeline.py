@@ -1,7 +1,7 @@
 """The library's front door: the same jobs as the command line, as functions.
 
 ``validate_csv`` reads, maps and checks a whole file and writes a report; nothing is sent.
-``open_input``, ``check_outputs`` and ``check_rows`` are the steps it shares with
+``open_input``, ``inputs_of`` and ``check_rows`` are the steps it shares with
 ``importer.run.import_csv``, which lives apart so that validating never loads the HTTP client.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from importer.errors import ConfigError
 from importer.mapping import Mapping, load_mapping
+from importer.outputs import Named, check_outputs
 from importer.rejects import RejectsWriter
 from importer.report import Summary, open_report
 from importer.source import Chunk, CsvSource, open_csv
@@ -55,19 +55,12 @@ def open_input(
     return source, mapping
 
 
-def check_outputs(path: str | Path, **outputs: str | Path | None) -> None:
-    """Refuse, before anything is written, an output that is the input or another output.
-
-    ``outputs`` are named as the option that gives them (``report``, ``rejects``...).
-    """
-    seen = {Path(path).resolve(): f"{path}, the file being read"}
-    for option, output in outputs.items():
-        if output is None:
-            continue
-        where = Path(output).resolve()
-        if where in seen:
-            raise ConfigError(f"--{option} {output} is {seen[where]}: write it elsewhere")
-        seen[where] = f"the --{option} file"
+def inputs_of(path: str | Path, mapping: str | Path | Mapping) -> list[Named]:
+    """The files a command reads, named as its options, for the output guard."""
+    return [
+        ("FILE", path),
+        ("--mapping", mapping.path if isinstance(mapping, Mapping) else mapping),
+    ]
 
 
 def check_rows(
@@ -92,8 +85,12 @@ def validate_csv(
     progress: Progress | None = None,
 ) -> ValidationResult:
     """Map and check every row of ``path``; write the report (format from its suffix), and the
-    invalid rows to ``rejects`` (see :mod:`importer.rejects`)."""
-    check_outputs(path, report=report, rejects=rejects)
+    invalid rows to ``rejects`` (see :mod:`importer.rejects`).
+
+    The report and the rejects may be neither the CSV, nor the mapping, nor each other
+    (:func:`~importer.outputs.check_outputs`).
+    """
+    check_outputs(inputs_of(path, mapping), [("--report", report), ("--rejects", rejects)])
     source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter)
     summary = Summary(
         file=str(path),

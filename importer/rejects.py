@@ -17,6 +17,7 @@ the fixed rows go through.
   the same command retries them, where feeding them back as a new file could create them twice.
 - **Cells as read.** A ragged row (a field too many or too few) comes back padded to the header,
   its extra fields kept together in its last cell (:func:`ragged_cells`), so it reads as one row.
+- **No secret.** A run's lines pass :func:`importer.redact.redact`, as the results file's do.
 - **Safe to open.** UTF-8 with a byte-order mark, so spreadsheets show accents right; cells that
   would run as formulas get :mod:`importer.safecsv`'s apostrophe, which the importer drops again
   when it reads the file back. Rows are in input order.
@@ -34,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from importer.errors import ConfigError
+from importer.redact import redact
 from importer.results import Outcome
 from importer.safecsv import SafeCsvWriter
 from importer.source import Chunk, RaggedRow
@@ -158,8 +160,9 @@ class RejectsWriter:
         if outcome.source is None:
             raise ValueError("a rejected row needs its cells: give the results their source")
         width = len(self.columns)
-        cells = (list(outcome.source) + [""] * width)[:width]
-        error = outcome.error if outcome.status == "invalid" else refusal_text(outcome)
+        cells = [redact(c) if isinstance(c, str) else c
+                 for c in (list(outcome.source) + [""] * width)[:width]]  # fmt: skip
+        error = redact(outcome.error if outcome.status == "invalid" else refusal_text(outcome))
         if self._again:
             self._writer.write_row([cells[0] or outcome.row, error, *cells[2:]])
         else:

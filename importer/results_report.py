@@ -13,7 +13,8 @@
   with the budget the run was paced at.
 
 The page is what :mod:`importer.page` promises: self-contained, nothing fetched, no script, every
-cell escaped. The API is named by its host only: a URL's user, password or query never appear.
+cell escaped. The API is named by its host only: a URL's user, password or query never appear;
+messages pass :func:`importer.redact.redact`, as the results file's cells do.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from urllib.parse import urlsplit
 
 from importer.errors import ConfigError
 from importer.page import Groups, bar_chart, cell, clip, esc, line_chart, page, pattern
+from importer.redact import redact
 from importer.results import Outcome
 from importer.upload import Tally
 
@@ -129,12 +131,12 @@ class ResultsReport:
             self.reasons[outcome.reason or "(none)"] += 1
         if outcome.status not in ("failed", "invalid"):
             return
-        message = outcome.error or "(no message)"
+        message = redact(outcome.error) or "(no message)"
         key = self.groups.key((outcome.status, outcome.http_status or 0, pattern(message)))
         listed: tuple[Listed, ...] = ()
         if self.groups.room(key) > 0:
             text, _ = clip(message)
-            log_ref = clip(outcome.log_ref)[0] if outcome.log_ref else None
+            log_ref = clip(redact(outcome.log_ref))[0] if outcome.log_ref else None
             listed = (Listed(outcome.row, outcome.http_status, log_ref, text or ""),)
         self.groups.add(key, 1, listed)
 

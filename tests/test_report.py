@@ -302,21 +302,23 @@ def test_run_leaves_rows_that_failed_for_the_network_out_of_the_rejects(tmp_path
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--rejects", "{data}"], "Error: --rejects {data} is {data}, the file being read: "),
-        (["--report", "{data}"], "Error: --report {data} is {data}, the file being read: "),
+        (["--rejects", "{data}"],
+         "Error: --rejects {data} is the same file as FILE {data}, which is read: "),
+        (["--rejects", "{mapping}"],
+         "Error: --rejects {mapping} is the same file as --mapping {mapping}, which is read: "),
         (["--report", "{tmp}/x.csv", "--rejects", "{tmp}/x.csv"],
-         "Error: --rejects {tmp}/x.csv is the --report file: write it elsewhere"),
+         "Error: --rejects {tmp}/x.csv is the same file as --report {tmp}/x.csv: "),
         (["--rejects", "{tmp}/x.html"], "Error: the rejects file is a CSV: end its name in .csv"),
     ],
 )  # fmt: skip
-def test_an_output_that_would_overwrite_the_input_or_another_exits_2(hostile, tmp_path, args,
+def test_rejects_that_would_overwrite_an_input_or_another_output_exit_2(hostile, tmp_path, args,
                                                                     message):  # fmt: skip
     data, mapping = hostile
     before = data.read_bytes()
-    filled = [a.format(data=data, tmp=tmp_path) for a in args]
-    result = invoke("validate", data, "-m", mapping, *filled)
+    names = {"data": data, "tmp": tmp_path, "mapping": mapping}
+    result = invoke("validate", data, "-m", mapping, *[a.format(**names) for a in args])
     assert result.exit_code == 2
-    assert result.stderr.startswith(message.format(data=data, tmp=tmp_path))
+    assert result.stderr.startswith(message.format(**names))
     assert data.read_bytes() == before
 
 
