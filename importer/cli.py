@@ -95,6 +95,16 @@ def lean_arrow_memory() -> None:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
+def rejects_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--rejects",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE.csv",
+        help="Write the rows to fix here: their own columns, with their row number and what is "
+        "wrong; fix them in a spreadsheet and give the file back with the same mapping.",
+    )(command)
+
+
 @main.command()
 @input_options
 @click.option(
@@ -102,6 +112,7 @@ def lean_arrow_memory() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write every issue to this file; the suffix picks the format: .csv, .json or .html.",
 )
+@rejects_option
 @click.option(
     "--show", type=int, default=0, metavar="N", help="Print the first N payloads as sent."
 )
@@ -112,6 +123,7 @@ def validate(
     encoding: str | None,
     delimiter: str | None,
     report: Path | None,
+    rejects: Path | None,
     show: int,
 ) -> None:
     """Check every row of FILE against the mapping and Help Scout's rules; send nothing.
@@ -123,6 +135,7 @@ def validate(
             file,
             mapping,
             report=report,
+            rejects=rejects,
             encoding=encoding,
             delimiter=delimiter,
             show=show,
@@ -146,7 +159,13 @@ def validate(
     click.echo(result.summary.line())
     if report:
         click.echo(f"Report written to {for_terminal(report, None)}")
+    if rejects:
+        click.echo(rejects_line(result.summary.invalid, rejects))
     sys.exit(EXIT_OK if result.ok else EXIT_ROWS_FAILED)
+
+
+def rejects_line(count: int, path: Path) -> str:
+    return f"{plural(count, 'row')} to fix written to {for_terminal(path, None)}"
 
 
 @main.command()
@@ -291,6 +310,14 @@ def init(file: Path, output: Path | None, encoding: str | None, delimiter: str |
     is_flag=True,
     help="Validate and print the plan (customers, requests, time at the budget); send nothing.",
 )
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="RESULTS.html",
+    help="Write a results report here: rows by outcome, failures by reason with their logRefs, "
+    "the pace over time (one HTML page).",
+)
+@rejects_option
 @click.pass_context
 @friendly_errors
 def run(
@@ -314,6 +341,8 @@ def run(
     retry_failed: bool,
     settle_time: float,
     dry_run: bool,
+    report: Path | None,
+    rejects: Path | None,
 ) -> None:
     """Import FILE: check every row, create a customer for each valid one, write the results.
 
@@ -381,6 +410,8 @@ def run(
                 sandbox=sandbox,
                 progress=show,
                 notice=notice,
+                report=report,
+                rejects=rejects,
             )
         except KeyboardInterrupt:  # before any row was sent (reading the file)
             bar.close()
@@ -399,6 +430,10 @@ def run(
         click.echo("Imported into the built-in sandbox: nothing was sent to Help Scout.", err=True)
     click.echo(result.line())
     click.echo(f"Results written to {for_terminal(results, None)}")
+    if result.report:
+        click.echo(f"Report written to {for_terminal(result.report, None)}")
+    if result.rejects:
+        click.echo(rejects_line(result.rejected, result.rejects))
     click.echo(
         f"{plural(result.requests, 'request')} in {duration(result.seconds)} "
         f"({result.requests_per_minute:,.0f} a minute; {result.rate_limited:,} answered 429)",
