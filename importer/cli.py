@@ -23,7 +23,9 @@ from tqdm import tqdm
 from importer import __version__
 from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, EXIT_STOPPED, ConfigError, ImporterError
 from importer.pipeline import validate_csv
+from importer.redact import redact
 from importer.report import plural
+from importer.text import VALUE_WIDTH, for_terminal
 
 if TYPE_CHECKING:
     from importer.upload import Tally
@@ -42,18 +44,13 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except ImporterError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {for_terminal(redact(str(exc)))}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted: stopped before the end.", err=True)
             sys.exit(EXIT_STOPPED)
 
     return wrapper
-
-
-def shorten(text: str, width: int = 60) -> str:
-    """A cell as the console shows it: a 20 MB cell is not printed whole."""
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def progress_bar(unit: str) -> tqdm:
@@ -108,6 +105,16 @@ def lean_arrow_memory() -> None:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
+def rejects_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--rejects",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE.csv",
+        help="Write the rows to fix here: their own columns, with their row number and what is "
+        "wrong; fix them in a spreadsheet and give the file back with the same mapping.",
+    )(command)
+
+
 @main.command()
 @input_options
 @click.option(
@@ -115,6 +122,7 @@ def lean_arrow_memory() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write every issue to this file; the suffix picks the format: .csv, .json or .html.",
 )
+@rejects_option
 @click.option(
     "--show", type=int, default=0, metavar="N", help="Print the first N payloads as sent."
 )
@@ -126,6 +134,7 @@ def validate(
     delimiter: str | None,
     skip_lines: int | None,
     report: Path | None,
+    rejects: Path | None,
     show: int,
 ) -> None:
     """Check every row of FILE against the mapping and Help Scout's rules; send nothing.
@@ -137,6 +146,7 @@ def validate(
             file,
             mapping,
             report=report,
+            rejects=rejects,
             encoding=encoding,
             delimiter=delimiter,
             skip_lines=skip_lines,
@@ -144,22 +154,30 @@ def validate(
             progress=bar.update,
         )
     for note in result.summary.notes:
-        click.echo(f"Warning: {note}", err=True)
+        click.echo(f"Warning: {for_terminal(note)}", err=True)
     for row, payload in result.samples:
-        click.echo(f"row {row}: {json.dumps(payload, ensure_ascii=False)}")
+        click.echo(f"row {row}: {for_terminal(json.dumps(payload, ensure_ascii=False), None)}")
     if result.first_issues is not None and not report:
         for issue in result.first_issues.to_dict("records"):
-            where = f"row {issue['row']}" + (f", {issue['column']}" if issue["column"] else "")
+            column = for_terminal(issue["column"], VALUE_WIDTH) if issue["column"] else ""
+            where = f"row {issue['row']}" + (f", {column}" if column else "")
             cell = issue["value"]
-            value = f" {shorten(cell)!r}" if isinstance(cell, str) else ""
-            click.echo(f"{where}: {issue['severity']}: {issue['rule']}:{value} {issue['message']}")
+            value = f" {for_terminal(repr(cell), VALUE_WIDTH)}" if isinstance(cell, str) else ""
+            message = for_terminal(issue["message"])
+            click.echo(f"{where}: {issue['severity']}: {issue['rule']}:{value} {message}")
         more = result.summary.errors + result.summary.warnings - len(result.first_issues)
         if more > 0:
             click.echo(f"... and {more:,} more: add --report issues.html to see them all")
     click.echo(result.summary.line())
     if report:
-        click.echo(f"Report written to {report}")
+        click.echo(f"Report written to {for_terminal(report, None)}")
+    if rejects:
+        click.echo(rejects_line(result.summary.invalid, rejects))
     sys.exit(EXIT_OK if result.ok else EXIT_ROWS_FAILED)
+
+
+def rejects_line(count: int, path: Path) -> str:
+    return f"{plural(count, 'row')} to fix written to {for_terminal(path, None)}"
 
 
 @main.command()
@@ -183,8 +201,10 @@ def init(
 ) -> None:
     """Suggest a mapping from FILE's headers; edit it, then run validate."""
     from importer.mapping import suggest_mapping
+    from importer.outputs import check_outputs
     from importer.source import open_csv
 
+    check_outputs([("FILE", file)], [("--output", output)])
     source = open_csv(file, encoding=encoding, delimiter=delimiter, skip_lines=skip_lines)
     text = suggest_mapping(source.columns)
     if output is None:
@@ -301,10 +321,28 @@ def init(
     "(reason not-retried).",
 )
 @click.option(
+    "--settle-time",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    metavar="S",
+    help="Seconds after a create that got no certain answer (504, a dropped connection, a kill) "
+    "before a look-up that finds nobody is believed and the row is sent again: Help Scout's "
+    "search may lag behind creates. Other rows go on meanwhile.",
+)
+@click.option(
     "--dry-run",
     is_flag=True,
     help="Validate and print the plan (customers, requests, time at the budget); send nothing.",
 )
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="RESULTS.html",
+    help="Write a results report here: rows by outcome, failures by reason with their logRefs, "
+    "the pace over time (one HTML page).",
+)
+@rejects_option
 @click.pass_context
 @friendly_errors
 def run(
@@ -328,7 +366,10 @@ def run(
     check_existing: bool,
     duplicates: str,
     retry_failed: bool,
+    settle_time: float,
     dry_run: bool,
+    report: Path | None,
+    rejects: Path | None,
 ) -> None:
     """Import FILE: check every row, create a customer for each valid one, write the results.
 
@@ -378,7 +419,7 @@ def run(
 
         def notice(message: str) -> None:
             bar.clear()
-            click.echo(message, err=True)
+            click.echo(for_terminal(redact(message)), err=True)
 
         try:
             result = import_csv(
@@ -399,9 +440,12 @@ def run(
                 check_existing=check_existing,
                 duplicates=duplicates,
                 retry_failed=retry_failed,
+                settle_time=settle_time,
                 sandbox=sandbox,
                 progress=show,
                 notice=notice,
+                report=report,
+                rejects=rejects,
             )
         except KeyboardInterrupt:  # before any row was sent (reading the file)
             bar.close()
@@ -409,7 +453,7 @@ def run(
             sys.exit(EXIT_STOPPED)
         bar.total = bar.n  # the total was counted from line breaks: an estimate
     for note in result.notes:
-        click.echo(f"Warning: {note}", err=True)
+        click.echo(f"Warning: {for_terminal(note)}", err=True)
     if result.resumed:
         click.echo(
             "Resumed an import that had stopped: the rows it finished are reported as they "
@@ -419,18 +463,22 @@ def run(
     if use_sandbox:
         click.echo("Imported into the built-in sandbox: nothing was sent to Help Scout.", err=True)
     click.echo(result.line())
-    click.echo(f"Results written to {results}")
+    click.echo(f"Results written to {for_terminal(results, None)}")
+    if result.report:
+        click.echo(f"Report written to {for_terminal(result.report, None)}")
+    if result.rejects:
+        click.echo(rejects_line(result.rejected, result.rejects))
     click.echo(
         f"{plural(result.requests, 'request')} in {duration(result.seconds)} "
         f"({result.requests_per_minute:,.0f} a minute; {result.rate_limited:,} answered 429)",
         err=True,
     )
     if result.stopped:
-        kept = f"{results} and {result.state}" if result.state else str(results)
+        kept = for_terminal(f"{results} and {result.state}" if result.state else results, None)
         if result.interrupted:
             click.echo(f"Interrupted: what finished is in {kept}.", err=True)
         else:
-            click.echo(f"Error: {result.stopped}", err=True)
+            click.echo(f"Error: {for_terminal(redact(result.stopped))}", err=True)
             click.echo(f"Stopped early: what finished is in {kept}.", err=True)
         if result.state:
             click.echo(resume, err=True)
@@ -451,7 +499,7 @@ def command_line(ctx: click.Context) -> str:
             words.append(param.opts[-1])
         elif isinstance(param, click.Option):
             words += [param.opts[-1], str(value)]
-    return shlex.join(words)
+    return for_terminal(shlex.join(words), None)
 
 
 def print_plan(
@@ -471,7 +519,7 @@ def print_plan(
         checked = validate_csv(file, mapping, encoding=encoding, delimiter=delimiter,
                                skip_lines=skip_lines, progress=bar.update)  # fmt: skip
     for note in checked.summary.notes:
-        click.echo(f"Warning: {note}", err=True)
+        click.echo(f"Warning: {for_terminal(note)}", err=True)
     creates = checked.summary.valid
     click.echo(checked.summary.line())
     click.echo(
@@ -519,6 +567,16 @@ def count_rows(path: Path) -> int | None:
     return max(lines - 1, 0)
 
 
+def _burst(value: str | None) -> tuple[int, float] | None:
+    """``--burst 12/5`` read as (12, 5.0); a usage error (exit 2) when unreadable."""
+    from importer.sandbox import parse_burst
+
+    try:
+        return None if value is None else parse_burst(value)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
@@ -534,6 +592,27 @@ def count_rows(path: Path) -> int | None:
     default=0,
     metavar="N",
     help="The account's budget in requests per minute (writes count 2); 0: none.",
+)
+@click.option(
+    "--rate-window",
+    type=click.Choice(["fixed", "sliding"]),
+    default="fixed",
+    show_default=True,
+    help="Budget back at each clock minute, or each request's cost back 60 s after it.",
+)
+@click.option(
+    "--burst",
+    callback=lambda _ctx, _param, value: _burst(value),
+    metavar="N/S",
+    help="Also at most N writes in any S seconds (Help Scout's older API: 12/5).",
+)
+@click.option(
+    "--background-load",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    metavar="P",
+    help="Share of the budget a simulated agent spends on reads (needs --rate-limit); "
+    "POST /_sandbox/background-load changes it while running.",
 )
 @click.option("--latency-ms", type=float, default=0.0, metavar="MS", help="Delay per request.")
 @click.option("--jitter-ms", type=float, default=0.0, metavar="MS", help="Random +/- on the delay.")
@@ -583,12 +662,22 @@ def count_rows(path: Path) -> int | None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="JSON or YAML file of customer property definitions.",
 )
+@click.option(
+    "--search-lag",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    metavar="S",
+    help="Seconds before a new customer shows in search and list answers (GET by id: at once).",
+)
 @click.option("--seed", type=int, help="Seed for reproducible faults.")
 @friendly_errors
 def sandbox(
     host: str,
     port: int,
     rate_limit: int,
+    rate_window: str,
+    burst: tuple[int, float] | None,
+    background_load: float,
     latency_ms: float,
     jitter_ms: float,
     fail_rate: float,
@@ -598,16 +687,21 @@ def sandbox(
     duplicate_email: str,
     retry_after_header: bool,
     properties: Path | None,
+    search_lag: float,
     seed: int | None,
 ) -> None:
     """Serve a local Help Scout API to rehearse an import; Ctrl-C stops it.
 
-    The first three lines printed are the environment to paste into the shell that runs the import.
+    The first three lines printed are the environment to paste into the shell that runs the import;
+    a fourth gives a refresh token, for tools that use the authorization-code flow.
     """
     from importer.sandbox import DEFAULT_PROPERTIES, SandboxConfig, load_properties, serve
 
     config = SandboxConfig(
         rate_limit=rate_limit or None,
+        rate_window="sliding" if rate_window == "sliding" else "fixed",
+        burst=burst,
+        background_load=background_load,
         latency_ms=latency_ms,
         jitter_ms=jitter_ms,
         fail_rate=fail_rate,
@@ -616,6 +710,7 @@ def sandbox(
         token_ttl=token_ttl,
         duplicate_email="conflict" if duplicate_email == "conflict" else "allow",
         retry_after_header=retry_after_header,
+        search_lag=search_lag,
         seed=seed,
         properties=load_properties(properties) if properties else DEFAULT_PROPERTIES,
     )
@@ -626,6 +721,7 @@ def sandbox(
         click.echo(f"export HELPSCOUT_API_URL={url}")
         click.echo(f"export HELPSCOUT_APP_ID={config.app_id}")
         click.echo(f"export HELPSCOUT_APP_SECRET={config.app_secret}")
+        click.echo(f"export HELPSCOUT_REFRESH_TOKEN={config.refresh_token}")
         click.echo(f"# Help Scout sandbox listening on {url} (Ctrl-C to stop)", err=True)
 
     try:

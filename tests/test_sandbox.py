@@ -10,10 +10,12 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
@@ -25,18 +27,24 @@ from typing import Any
 import aiohttp
 import pytest
 import yaml
+from click.testing import CliRunner
 from multidict import CIMultiDictProxy
+from yarl import URL
 
 from importer import schema
+from importer.cli import main
 from importer.errors import ConfigError
 from importer.sandbox import (
     DEFAULT_PROPERTIES,
     InvalidSeed,
+    QueryError,
     Sandbox,
     SandboxConfig,
     SandboxState,
     create_app,
     load_properties,
+    parse_burst,
+    parse_query,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,6 +157,12 @@ class Api:
 
     async def get(self, path: str, **kwargs: Any) -> Reply:
         return await self.call("GET", path, **kwargs)
+
+    async def follow(self, href: str) -> Reply:
+        """GET an absolute link as an answer gave it (as python-helpscout follows ``next``)."""
+        headers = {"Authorization": f"Bearer {self.bearer}"}
+        async with self.session.get(href, headers=headers) as answer:
+            return Reply(answer.status, answer.headers, await answer.read())
 
 
 Start = Callable[..., Awaitable[Api]]
@@ -468,6 +482,19 @@ def test_bad_property_files_are_config_errors(tmp_path: Path, content: str) -> N
         {"schedule": {3: "418"}},
         {"token_revoke_every": 0},
         {"properties": [{"slug": "x", "type": "colour"}]},
+        {"search_lag": -1},
+        {"search_lag": float("nan")},
+        {"burst": (0, 5.0)},
+        {"burst": (12, 0.0)},
+        {"rate_limit": 100, "background_load": 1.5},
+        {"background_load": 0.3},  # no budget to share
+        {"refresh_token": ""},
+        {"async_delete_after": -1},
+        {"conversations": [{"customerId": 100_000_001, "status": "archived"}]},
+        {"conversations": [{"customerId": 100_000_001, "mailboxId": "support"}]},
+        {"conversations": [{"customerId": 100_000_001, "folder": 3}]},
+        {"conversations": [{"customerId": 100_000_001, "type": "fax"}]},
+        {"conversations": [{"customerId": 100_000_001, "subject": 3}]},
     ],
 )
 def test_unusable_settings_are_config_errors(config: dict[str, Any]) -> None:
@@ -505,9 +532,12 @@ async def test_get_customer_has_the_recorded_shape(api: Api) -> None:
 async def test_get_customer_matches_a_real_recorded_answer(api: Api) -> None:
     recorded = cassette("customer_get_200.yml")[1]["response"]
     real = json.loads(recorded["body"]["string"].replace("<TEST_CUSTOMER_ID>", "1"))
+    own = ("firstName", "lastName", "gender", "jobTitle", "location", "organization", "photoType")
     customer_id = await api.created_id(
         {
-            "firstName": "Andre",
+            **{name: real[name].lower() if name == "gender" else real[name] for name in own},
+            "photoUrl": "https://example.com/a.jpg",
+            "background": "",
             "emails": [{"type": "work", "value": "andre@example.com"}],
             "websites": [{"value": "http://BruiserConversions.com"}],
             "socialProfiles": [{"type": "flickr", "value": "https://flickr.com/people/x"}],
@@ -516,8 +546,8 @@ async def test_get_customer_matches_a_real_recorded_answer(api: Api) -> None:
     reply = await api.get(f"/v2/customers/{customer_id}")
     assert reply.headers["Content-Type"] == recorded["headers"]["Content-Type"][0]
     ours = reply.json()
-    assert_covers(shape(ours), shape(real))
-    assert set(ours) - set(real) == {"age"}  # the recorded customer had no age
+    assert shape(ours) == shape(real)  # no age key: never set, as the recorded customer's
+    assert ours["background"] == ""  # set empty is not never set
 
 
 async def test_get_customer_shows_every_entry_the_create_gave(api: Api) -> None:
@@ -609,7 +639,7 @@ async def test_search_by_email_means_containing(api: Api, query: str, expected: 
     assert reply.status == 200
     body = reply.json()
     found = [c["id"] for c in body.get("_embedded", {}).get("customers", [])]
-    assert found == [ids[i] for i in expected]
+    assert found == [ids[i] for i in reversed(expected)]  # newest first
     assert body["page"] == {
         "size": 50,
         "totalElements": len(expected),
@@ -630,21 +660,22 @@ async def test_search_finds_emails_added_after_many_customers(api: Api) -> None:
 
 
 async def test_list_pages_have_the_recorded_shape(api: Api) -> None:
-    ids = api.state.seed([{"firstName": f"N{i}"} for i in range(60)])
+    listed = fixture("ruby-sdk/fixtures/customer/list.json")["_embedded"]["customers"][0]
+    own = {k: v for k, v in listed.items() if k in schema.OWN_FIELDS}
+    ids = api.state.seed([{**own, "gender": "male", "lastName": f"N{i}"} for i in range(60)])
     first = (await api.get("/v2/customers")).json()
     recorded = fixture("php-sdk/json/customers_list_page1_total25.json")
     assert set(first) == set(recorded)
     assert set(first["page"]) == set(recorded["page"])
     assert set(first["_links"]) == set(recorded["_links"])
     assert first["_links"]["page"]["templated"] is True
-    assert shape(first["_embedded"]["customers"][0]) == shape(
-        fixture("ruby-sdk/fixtures/customer/list.json")["_embedded"]["customers"][0]
-    )
+    assert shape(first["_embedded"]["customers"][0]) == shape(listed)
     second = (await api.get("/v2/customers", params={"page": "2"})).json()
     assert first["page"] == {"size": 50, "totalElements": 60, "totalPages": 2, "number": 1}
     assert second["page"]["number"] == 2 and "next" not in second["_links"]
+    assert second["_links"]["previous"]["href"] == first["_links"]["self"]["href"]
     seen = [c["id"] for page in (first, second) for c in page["_embedded"]["customers"]]
-    assert seen == ids
+    assert seen == ids[::-1]  # newest first, as the docs say
 
 
 async def test_empty_list_has_no_embedded_key(api: Api) -> None:
@@ -656,13 +687,33 @@ async def test_empty_list_has_no_embedded_key(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
-    "params",
-    [{"query": '(firstName:"Ada")'}, {"query": "ada@example.com"}, {"page": "0"}, {"page": "two"}],
+    ("params", "message"),
+    [
+        ({"query": '(age:"30")'}, "age: the sandbox searches firstName, lastName, email, phone"),
+        ({"query": "ada@example.com"}, "unexpected 'ada@example.com': write field:value"),
+        ({"query": '(email:"ada@example.com"'}, "a parenthesis is not closed"),
+        ({"query": '(email:"ada@example.com)'}, "a quote is not closed"),
+        ({"query": '(firstName:"Ada" lastName:"L")'}, "join terms with AND or OR"),
+        ({"query": "(firstName:[a TO b])"}, "ranges are searched on createdAt, modifiedAt only"),
+        ({"query": "(modifiedAt:[2019-01-01 TO *])"}, "expected an ISO 8601 time"),
+        ({"page": "0"}, "must be a positive integer"),
+        ({"page": "two"}, "must be a positive integer"),
+        ({"sortField": "age"}, "must be one of createdAt, firstName, lastName, modifiedAt, score"),
+        ({"sortOrder": "up"}, "must be one of asc, desc"),
+        ({"modifiedSince": "2019-01-01"}, "expected an ISO 8601 time like 2019-05-21T12:00:00Z"),
+        ({"modifiedSince": "2019-01-01T00:00:00.123Z"}, "no milliseconds"),
+        ({"modifiedSince": "2019-01-01T00:00:00 01:00"}, "a + offset is written %2B"),
+        ({"mailbox": "inbox"}, "must be a positive integer"),
+    ],
 )
-async def test_searches_the_sandbox_cannot_answer_are_400(api: Api, params: dict) -> None:
+async def test_searches_the_sandbox_cannot_answer_are_400(
+    api: Api, params: dict, message: str
+) -> None:
     reply = await api.get("/v2/customers", params=params)
     assert reply.status == 400
-    assert reply.json()["_embedded"]["errors"][0]["path"] in params
+    [error] = reply.json()["_embedded"]["errors"]
+    assert error["path"] in params and message in error["message"]
+    assert error["rejectedValue"] == next(iter(params.values()))
 
 
 @pytest.mark.parametrize(
@@ -847,16 +898,694 @@ async def test_address_endpoints(api: Api) -> None:
     updated = await api.call("PUT", path, json={"city": "Austin", "country": "US"})
     assert updated.status == 204
     embedded = (await api.get(f"/v2/customers/{customer_id}")).json()["_embedded"]
-    assert embedded["address"] == {
-        "lines": None,
-        "city": "Austin",
-        "state": None,
-        "postalCode": None,
-        "country": "US",
-    }
+    assert embedded["address"] == {"city": "Austin", "country": "US"}  # nothing set: left out
     refused = await api.call("PUT", path, json={"city": "Paris"})
     recorded = fixture("php-sdk/json/error_validation_400.json")["_embedded"]["errors"]
     assert [e["path"] for e in refused.json()["_embedded"]["errors"]] == [recorded[0]["path"]]
+
+
+# --- listing and searching, in the shapes real clients send ---------------------------------------
+# python-helpscout (santiher/python-helpscout-v2, PyPI python-helpscout) joins its params unencoded
+# and follows ``_links.next.href`` as given; tap-helpscout (singer-io) sends a raw query string
+# ``sortField=modifiedAt&sortOrder=asc&modifiedSince=...&page=N`` and pages by ``page.totalPages``;
+# helpscout-mailbox (Connectify) sends ``query=(...)&status=all&sortField=createdAt&sortOrder=desc``
+# to list conversations.
+PEOPLE = [
+    # firstName, lastName, email, phone
+    ("Ada", "Lovelace", "ada@engines.example", "+44 20 7946 0001"),
+    ("Grace", "Hopper", "grace@navy.example", "+1 555 0102"),
+    ("ada", "Byron", "a.byron@poets.example", None),
+    ("Alan", "Turing", "alan@bletchley.example", "+44 20 7946 0004"),
+    ("Grace", "Murray", "gm@navy.example", "+1 555 0105"),
+    (None, "Anonymous", "anon+tag@example.com", None),
+]
+
+
+def seed_people(api: Api) -> list[int]:
+    payloads = []
+    for first, last, email, phone in PEOPLE:
+        payload: dict[str, Any] = {"lastName": last, "emails": [{"type": "work", "value": email}]}
+        if first is not None:
+            payload["firstName"] = first
+        if phone is not None:
+            payload["phones"] = [{"type": "work", "value": phone}]
+        payloads.append(payload)
+    return api.state.seed(payloads)
+
+
+@pytest.mark.parametrize(
+    ("query", "parsed"),
+    [
+        ('(email:"a@b.com")', ("match", "email", "a@b.com")),
+        ("email:a@b.com", ("match", "email", "a@b.com")),
+        (
+            '(email:("a@b.com" OR "c@d.com"))',
+            ("or", (("match", "email", "a@b.com"), ("match", "email", "c@d.com"))),
+        ),
+        (
+            '(firstName:"Ann Lee" AND lastName:"X" OR phone:"555")',
+            (
+                "or",
+                (
+                    ("and", (("match", "firstName", "Ann Lee"), ("match", "lastName", "X"))),
+                    ("match", "phone", "555"),
+                ),
+            ),
+        ),
+        (
+            '(firstName:"A" AND (lastName:"X" OR lastName:"Y"))',
+            (
+                "and",
+                (
+                    ("match", "firstName", "A"),
+                    ("or", (("match", "lastName", "X"), ("match", "lastName", "Y"))),
+                ),
+            ),
+        ),
+        (
+            "modifiedAt:[2013-11-20T00:00:00Z TO *]",
+            ("range", "modifiedAt", "2013-11-20T00:00:00Z", None),
+        ),
+        ("(customerIds:123)", ("match", "customerIds", "123")),
+    ],
+)
+def test_the_search_syntax(query: str, parsed: tuple) -> None:
+    assert parse_query(query) == parsed
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ("", "the query is empty"),
+        ('(email:"a"', "a parenthesis is not closed"),
+        ('email:"a', "a quote is not closed"),
+        ('email:"a" OR', "the query ends too soon"),
+        ('(firstName:"a" lastName:"b")', "unexpected 'lastName': join terms with AND or OR"),
+        ("a@b.com", "write field:value"),
+        ("email:(firstName:a)", "a field inside email:(...) is not understood"),
+        ("modifiedAt:[2019]", "a range is written [FROM TO UNTIL]"),
+    ],
+)
+def test_unreadable_queries_say_what_to_write(query: str, problem: str) -> None:
+    with pytest.raises(QueryError, match=re.escape(problem)):
+        parse_query(query)
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, [5, 4, 3, 2, 1, 0]),  # newest first
+        ({"firstName": "ada"}, [2, 0]),  # equal, ignoring case
+        ({"firstName": "Ad"}, []),  # a filter is not a prefix search
+        ({"lastName": "HOPPER"}, [1]),
+        ({"firstName": "Grace", "lastName": "Murray"}, [4]),  # filters are joined by AND
+        ({"query": '(firstName:"Grace")'}, [4, 1]),
+        ({"query": '(lastName:"Turing")'}, [3]),
+        ({"query": '(firstName:"Grace" OR firstName:"Alan")'}, [4, 3, 1]),
+        ({"query": '(firstName:"Grace" AND lastName:"Hopper")'}, [1]),
+        ({"query": '(email:"navy.example")'}, [4, 1]),  # containing
+        ({"query": '(email:("ada@" OR "alan@"))'}, [3, 0]),
+        ({"query": '(phone:"7946")'}, [3, 0]),
+        ({"query": '(phone:"555-0102")'}, []),
+        ({"query": '((firstName:"Grace" OR firstName:"Ada") AND phone:"+1")'}, [4, 1]),
+        ({"query": '(firstName:"Ada" OR firstName:"Grace" AND lastName:"Murray")'}, [4, 2, 0]),
+        ({"query": "(lastName:Turing)"}, [3]),  # a bare word
+        ({"query": '(email:"navy.example")', "firstName": "grace", "lastName": "hopper"}, [1]),
+        ({"query": '(email:"anon+tag@example.com")'}, [5]),  # sent as %2B: found
+    ],
+)
+async def test_list_filters_and_queries(api: Api, params: dict, expected: list[int]) -> None:
+    ids = seed_people(api)
+    body = (await api.get("/v2/customers", params=params)).json()
+    assert found(body) == [ids[i] for i in expected]
+    assert body["page"]["totalElements"] == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ({"sortField": "createdAt", "sortOrder": "asc"}, [0, 1, 2, 3, 4, 5]),
+        ({"sortField": "createdAt"}, [5, 4, 3, 2, 1, 0]),  # desc by default
+        ({"sortField": "score"}, [5, 4, 3, 2, 1, 0]),  # all matches score alike
+        ({"sortField": "firstName", "sortOrder": "asc"}, [0, 2, 3, 1, 4, 5]),  # no name: last
+        ({"sortField": "firstName", "sortOrder": "desc"}, [4, 1, 3, 2, 0, 5]),
+        ({"sortField": "lastName", "sortOrder": "ASC"}, [5, 2, 1, 0, 4, 3]),
+        ({"sortField": "lastName", "sortOrder": "desc"}, [3, 4, 0, 1, 2, 5]),
+    ],
+)
+async def test_sort_field_and_order(api: Api, sort: dict, expected: list[int]) -> None:
+    ids = seed_people(api)
+    body = (await api.get("/v2/customers", params=sort)).json()
+    assert found(body) == [ids[i] for i in expected]
+
+
+async def test_modified_at_order_and_since_follow_every_change(start: Start) -> None:
+    """The Singer tap's incremental read: modifiedAt ascending, from a bookmark, raw query."""
+    clock = FakeClock(1000.0)
+    api = await start(clock=clock)
+    ids = []
+    for i in range(3):
+        ids.append(await api.created_id(person(i)))
+        clock.advance(10)
+    bookmark = api.state.iso(1010.0)
+    await api.call("PUT", f"/v2/customers/{ids[0]}", json={"firstName": "Ada", "lastName": "L"})
+    raw = f"sortField=modifiedAt&sortOrder=asc&modifiedSince={bookmark}&page=1"
+    body = (await api.get(f"/v2/customers?{raw}")).json()
+    assert found(body) == [ids[1], ids[2], ids[0]]  # at or after the bookmark, oldest change first
+    assert body["page"] == {"size": 50, "totalElements": 3, "totalPages": 1, "number": 1}
+    ranged = f"(modifiedAt:[{api.state.iso(1015.0)} TO *])"
+    assert found((await api.get("/v2/customers", params={"query": ranged})).json()) == [
+        ids[2],
+        ids[0],
+    ]
+    created = f"(createdAt:[* TO {bookmark}])"
+    assert found((await api.get("/v2/customers", params={"query": created})).json()) == [
+        ids[1],
+        ids[0],
+    ]
+
+
+async def test_the_mailbox_filter_means_a_conversation_there(api: Api) -> None:
+    ids = seed_people(api)
+    api.state.add_conversation({"customerId": ids[1], "mailboxId": 7})
+    api.state.add_conversation({"customerId": ids[3], "mailboxId": 8, "status": "closed"})
+    assert found((await api.get("/v2/customers", params={"mailbox": "7"})).json()) == [ids[1]]
+    assert found((await api.get("/v2/customers", params={"mailbox": "9"})).json()) == []
+
+
+async def test_paging_by_next_through_1000_filtered_customers_gets_each_once(api: Api) -> None:
+    people = []
+    for i in range(3504):
+        grace = i % 5 in (1, 3)
+        people.append(
+            {
+                "firstName": "Grace" if grace else "Ada",
+                "lastName": f"L{i % 7}",
+                "emails": [
+                    {"type": "work", "value": f"p{i}@{'navy' if i % 3 else 'army'}.example"}
+                ],
+            }
+        )
+    ids = api.state.seed(people)
+    wanted = {
+        ids[i]
+        for i, p in enumerate(people)
+        if p["firstName"] == "Grace" and (i % 3 or p["lastName"] == "L2")
+    }
+    assert len(wanted) == 1000
+    params = {
+        "firstName": "grace",
+        "query": '(email:"@navy.example" OR lastName:"L2")',
+        "sortField": "lastName",  # many ties: the id breaks them, so pages never overlap
+        "sortOrder": "asc",
+    }
+    seen: list[int] = []
+    href = str(URL(api.sandbox.url + "/v2/customers").with_query(params))
+    pages = 0
+    while href:
+        body = (await api.follow(href)).json()
+        pages += 1
+        seen += found(body)
+        assert body["page"]["number"] == pages and body["page"]["totalElements"] == 1000
+        link = body["_links"].get("next")
+        href = link["href"] if link else ""
+        if link:  # absolute, and keeps every filter
+            assert URL(href).query == {**params, "page": str(pages + 1)}
+    assert pages == 20 and len(seen) == 1000 and set(seen) == wanted
+    keys = [(api.state.customers[i]["lastName"], i) for i in seen]
+    assert keys == sorted(keys)
+
+
+async def test_page_links_are_absolute_and_keep_every_parameter(api: Api) -> None:
+    api.state.seed([person(i) for i in range(120)])
+    params = {"query": '(email:"ada")', "sortOrder": "asc", "page": "2"}
+    links = (await api.get("/v2/customers", params=params)).json()["_links"]
+    keep = {k: v for k, v in params.items() if k != "page"}
+    for rel, page in [("self", 2), ("first", 1), ("last", 3), ("next", 3), ("previous", 1)]:
+        url = URL(links[rel]["href"])
+        assert str(url.origin()) == api.sandbox.url, rel
+        assert url.path == "/v2/customers" and url.query == {**keep, "page": str(page)}, rel
+    assert links["page"]["templated"] is True and links["page"]["href"].endswith("{&page}")
+
+
+async def test_python_helpscout_sends_params_unencoded(api: Api) -> None:
+    """It joins ``k=v`` pairs as they are: ``+`` then reaches the server as a space, as with any
+    server that reads a query string the standard way; ``%2B`` is how a plus is sent."""
+    ids = seed_people(api)
+    headers = {"content-type": "application/json", "charset": "UTF-8"}
+    plain = await api.get('/v2/customers?query=(email:"anon+tag@example.com")', headers=headers)
+    encoded = await api.get('/v2/customers?query=(email:"anon%2Btag@example.com")', headers=headers)
+    assert found(plain.json()) == [] and found(encoded.json()) == [ids[5]]
+    v3 = await api.get("/v3/customers?email=anon%2Btag%40example.com")
+    assert found(v3.json()) == [ids[5]]
+
+
+EMBEDDED_KEYS = {"emails", "phones", "chats", "social_profiles", "websites"}
+
+
+async def test_list_items_carry_what_get_one_shows(api: Api) -> None:
+    customer_id = await api.created_id(
+        {
+            **person(1, properties={"plan": "pro"}),
+            "phone": "+1 555 0100",
+            "address": {"city": "Dallas", "country": "US"},
+        }
+    )
+    one = (await api.get(f"/v2/customers/{customer_id}")).json()
+    listed = (await api.get("/v2/customers")).json()["_embedded"]["customers"][0]
+    v3 = (await api.get("/v3/customers")).json()["_embedded"]["customers"][0]
+    assert listed == one == v3
+    assert set(one["_embedded"]) == {*EMBEDDED_KEYS, "address", "properties"}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"firstName": "grace"}, [4, 1]),
+        ({"lastName": "byron", "email": "A.Byron@poets.example"}, [2]),
+        ({"query": '(email:"navy")'}, [4, 1]),
+        ({"email": "navy.example"}, []),  # v3's email filter is exact here
+    ],
+)
+async def test_v3_filters(api: Api, params: dict, expected: list[int]) -> None:
+    ids = seed_people(api)
+    body = (await api.get("/v3/customers", params=params)).json()
+    assert found(body) == [ids[i] for i in expected]
+
+
+async def test_v3_created_since_and_a_cursor_that_keeps_the_filters(start: Start) -> None:
+    clock = FakeClock(0.0)
+    api = await start(clock=clock)
+    ids = api.state.seed([person(i, firstName="Old" if i % 2 else "Ada") for i in range(70)])
+    clock.advance(5)
+    newer = api.state.seed([person(i) for i in range(100, 160)])
+    since = api.state.iso(5.0)
+    params = {"firstName": "Ada", "createdSince": since}
+    first = (await api.get("/v3/customers", params=params)).json()
+    next_url = URL(first["_links"]["next"]["href"])
+    assert {k: v for k, v in next_url.query.items() if k != "cursor"} == params
+    second = (await api.follow(str(next_url))).json()
+    assert found(first) + found(second) == newer[::-1]
+    assert "next" not in second["_links"] and len(ids) == 70  # the old ones were left out
+
+
+# --- timestamps and fields never set --------------------------------------------------------------
+ISO_SECONDS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PUT", "", {"firstName": "Ann"}),
+        ("PATCH", "", [{"op": "replace", "path": "/jobTitle", "value": "CTO"}]),
+        ("PATCH", "/properties", [{"op": "replace", "path": "/plan", "value": "pro"}]),
+        ("POST", "/emails", {"type": "home", "value": "ann@home.example"}),
+        ("PUT", "/emails/{email}", {"type": "home", "value": "ann@home.example"}),
+        ("DELETE", "/emails/{email}", None),
+        ("POST", "/address", {"city": "Paris", "country": "FR"}),
+        ("PUT", "/address", {"city": "Paris", "country": "FR"}),
+        ("DELETE", "/address", None),
+    ],
+)
+async def test_updated_at_moves_on_every_change(
+    start: Start, method: str, path: str, body: Any
+) -> None:
+    clock = FakeClock(0.0)
+    api = await start(clock=clock)
+    customer_id = await api.created_id(person(1, address={"city": "Dallas", "country": "US"}))
+    before = (await api.get(f"/v2/customers/{customer_id}")).json()
+    assert (
+        re.fullmatch(ISO_SECONDS, before["createdAt"])
+        and before["updatedAt"] == before["createdAt"]
+    )
+    clock.advance(61)
+    email = before["_embedded"]["emails"][0]["id"]
+    reply = await api.call(
+        method, f"/v2/customers/{customer_id}{path.format(email=email)}", json=body
+    )
+    assert reply.status in (201, 204)
+    after = (await api.get(f"/v2/customers/{customer_id}")).json()
+    assert after["createdAt"] == before["createdAt"]
+    assert after["updatedAt"] == api.state.iso(61.0) != before["updatedAt"]
+
+
+async def test_fields_never_set_are_left_out_and_those_cleared_are_null(api: Api) -> None:
+    customer_id = await api.created_id(
+        {"firstName": "Ann", "emails": [{"type": "work", "value": "a@x.com"}]}
+    )
+    fresh = (await api.get(f"/v2/customers/{customer_id}")).json()
+    assert set(fresh) == {"id", "firstName", "createdAt", "updatedAt", "_embedded", "_links"}
+    assert set(fresh["_embedded"]) == EMBEDDED_KEYS  # lists, even empty; no address, no properties
+    await api.call("PUT", f"/v2/customers/{customer_id}", json={"lastName": "Lee"})
+    replaced = (await api.get(f"/v2/customers/{customer_id}")).json()
+    assert replaced["lastName"] == "Lee" and replaced["firstName"] is None  # PUT: left out is null
+    assert all(replaced[name] is None for name in schema.OWN_FIELDS if name != "lastName")
+
+
+# --- entries and the address ----------------------------------------------------------------------
+def typed(kind: str, value: str) -> dict[str, str]:
+    return {"type": kind, "value": value}
+
+
+@pytest.mark.parametrize(
+    ("segment", "key", "first", "second", "bad"),
+    [
+        (
+            "emails",
+            "emails",
+            typed("work", "a@x.com"),
+            typed("home", "b@y.com"),
+            typed("work", "no"),
+        ),
+        ("phones", "phones", typed("work", "+1 555"), typed("fax", "+1 556"), typed("car", "1")),
+        ("chats", "chats", typed("skype", "ann"), typed("aim", "ann2"), typed("skype", "")),
+        (
+            "social-profiles",
+            "social_profiles",
+            typed("twitter", "ann"),
+            typed("other", "x"),
+            typed("myspace", "x"),
+        ),
+        (
+            "websites",
+            "websites",
+            {"value": "https://a.example"},
+            {"value": "https://b.example"},
+            {"value": "x"},
+        ),
+    ],
+)
+async def test_entries_are_listed_replaced_and_deleted(
+    api: Api, segment: str, key: str, first: dict, second: dict, bad: dict
+) -> None:
+    customer_id = await api.created_id(
+        {"firstName": "Ann", {"social-profiles": "socialProfiles"}.get(segment, segment): [first]}
+    )
+    path = f"/v2/customers/{customer_id}/{segment}"
+    listed = (await api.get(path)).json()
+    [entry] = listed["_embedded"][segment]
+    recorded = fixture(f"php-sdk/json/customer_{segment.replace('-', '_')}.json")
+    assert shape(listed) == shape(recorded)
+    assert entry["_links"]["self"]["href"] == f"{api.sandbox.url}{path}/{entry['id']}"
+    assert (await api.get(path + "/")).json() == listed  # as real answers link it
+    assert (await api.call("PUT", f"{path}/{entry['id']}", json=second)).status == 204
+    refused = await api.call("PUT", f"{path}/{entry['id']}", json=bad)
+    assert refused.status == 400
+    held = (await api.get(f"/v2/customers/{customer_id}")).json()["_embedded"][key]
+    assert held == [{"id": entry["id"], **second}]
+    assert (await api.call("PUT", f"{path}/999", json=second)).status == 404
+    assert (await api.call("DELETE", f"{path}/{entry['id']}")).status == 204
+    assert (await api.call("DELETE", f"{path}/{entry['id']}")).status == 404
+    assert (await api.get(path)).json()["_embedded"][segment] == []
+
+
+async def test_changed_and_removed_emails_leave_the_search(api: Api) -> None:
+    customer_id = await api.created_id(person(1))
+    entry = api.state.customers[customer_id]["emails"][0]["id"]
+    path = f"/v2/customers/{customer_id}/emails/{entry}"
+
+    async def search(email: str) -> tuple[list[int], list[int]]:
+        v2 = await api.get("/v2/customers", params={"query": f'(email:"{email}")'})
+        v3 = await api.get("/v3/customers", params={"email": email})
+        return found(v2.json()), found(v3.json())
+
+    await api.call("PUT", path, json={"type": "work", "value": "ann@new.example"})
+    assert await search("ada1@example.com") == ([], [])
+    assert await search("ann@new.example") == ([customer_id], [customer_id])
+    await api.call("DELETE", path)
+    assert await search("ann@new.example") == ([], [])
+
+
+async def test_an_email_entry_changed_to_anothers_conflicts_when_asked(start: Start) -> None:
+    api = await start(duplicate_email="conflict")
+    await api.created_id(person(1))
+    other = await api.created_id(person(2))
+    entry = api.state.customers[other]["emails"][0]["id"]
+    path = f"/v2/customers/{other}/emails/{entry}"
+    assert (
+        await api.call("PUT", path, json={"type": "home", "value": "ADA1@example.com"})
+    ).status == 409
+    assert (
+        await api.call("PUT", path, json={"type": "home", "value": "ada2@example.com"})
+    ).status == 204
+
+
+async def test_the_address_is_read_and_deleted(api: Api) -> None:
+    address = fixture("php-sdk/json/customer_address.json")
+    customer_id = await api.created_id(
+        person(1, address={k: v for k, v in address.items() if k != "_links"})
+    )
+    path = f"/v2/customers/{customer_id}/address"
+    read = (await api.get(path)).json()
+    assert read == {**address, "_links": {"self": {"href": api.sandbox.url + path}}}
+    assert (await api.call("DELETE", path)).status == 204
+    assert (await api.get(path)).status == 404
+    assert (await api.call("DELETE", path)).status == 404
+    assert "address" not in (await api.get(f"/v2/customers/{customer_id}")).json()["_embedded"]
+
+
+# --- deleting customers ---------------------------------------------------------------------------
+async def test_delete_is_204_then_404_and_the_email_is_no_longer_found(api: Api) -> None:
+    customer_id = await api.created_id(person(1))
+    api.state.add_conversation({"customerId": customer_id})
+    headers = {"content-type": "application/json"}  # python-helpscout sends one with no body
+    reply = await api.call("DELETE", f"/v2/customers/{customer_id}", headers=headers)
+    assert reply.status == 204 and reply.body == b""
+    assert (await api.get(f"/v2/customers/{customer_id}")).status == 404
+    assert (await api.call("DELETE", f"/v2/customers/{customer_id}")).status == 404
+    search = await api.get("/v2/customers", params={"query": '(email:"ada1@example.com")'})
+    assert found(search.json()) == []
+    v3 = await api.get("/v3/customers", params={"email": "ada1@example.com"})
+    assert found(v3.json()) == []
+    assert api.state.conversations == {}  # a hard delete takes the conversations along
+    again = await api.created_id(person(1))
+    assert found((await api.get("/v3/customers", params={"email": "ada1@example.com"})).json()) == [
+        again
+    ]
+
+
+@pytest.mark.parametrize("delay", [0.0, 2.0, 30.0])
+async def test_an_async_delete_is_202_then_the_customer_goes(start: Start, delay: float) -> None:
+    clock = FakeClock(0.0)
+    api = await start(async_delete_after=delay, clock=clock)
+    customer_id = await api.created_id(person(1))
+    reply = await api.call("DELETE", f"/v2/customers/{customer_id}", params={"async": "true"})
+    assert reply.status == 202 and reply.body == b""
+    if delay:
+        clock.advance(delay - 0.01)
+        assert (await api.get(f"/v2/customers/{customer_id}")).status == 200
+        clock.advance(0.01)
+    assert (await api.get("/_sandbox/customers", auth=False)).json() == {"customers": []}
+    assert (await api.get(f"/v2/customers/{customer_id}")).status == 404
+
+
+# --- conversations --------------------------------------------------------------------------------
+async def test_conversations_of_a_customer_by_status(api: Api) -> None:
+    ann, bob = api.state.seed([person(1), person(2)])
+    seeds = [
+        {"customerId": ann, "status": "active", "subject": "Where is my order?"},
+        {"customerId": ann, "status": "closed", "mailboxId": 2},
+        {"customerId": bob, "status": "pending"},
+        {"customerId": ann, "status": "spam"},
+        {"customerId": ann, "status": "pending", "type": "chat"},
+    ]
+    reply = await api.call("POST", "/_sandbox/conversations", auth=False, json=seeds)
+    assert reply.status == 201
+    ids = reply.json()["ids"]
+
+    async def listed(**params: str) -> list[int]:
+        body = (await api.get("/v2/conversations", params=params)).json()
+        return [c["id"] for c in body.get("_embedded", {}).get("conversations", [])]
+
+    query = f"(customerIds:{ann})"
+    assert await listed(query=query, status="all") == [ids[4], ids[3], ids[1], ids[0]]
+    assert await listed(query=query) == [ids[0]]  # active by default
+    assert await listed(query=query, status="pending") == [ids[4]]
+    assert await listed(query=query, status="closed") == [ids[1]]
+    assert await listed(query=query, status="spam") == [ids[3]]
+    assert await listed(status="pending") == [ids[4], ids[2]]
+    assert (
+        await listed(
+            query=f"(customerIds:{ann} OR customerIds:{bob})", status="all", sortOrder="asc"
+        )
+        == ids
+    )
+    assert await listed(query='(subject:"order")', status="all") == [ids[0]]
+    assert await listed(query='(email:"ada2@")', status="all", mailbox="1") == [ids[2]]
+    one = (await api.get(f"/v2/conversations/{ids[1]}")).json()
+    assert (one["status"], one["mailboxId"], one["primaryCustomer"]["id"]) == ("closed", 2, ann)
+    assert one["primaryCustomer"]["email"] == "ada1@example.com"
+    assert one["closedAt"] == one["userUpdatedAt"] and one["customerWaitingSince"]["time"]
+    assert (await api.get("/v2/conversations/999")).status == 404
+
+
+async def test_conversations_page_like_customers(api: Api) -> None:
+    [ann] = api.state.seed([person(1)])
+    for _ in range(60):
+        api.state.add_conversation({"customerId": ann, "status": "closed"})
+    params = {"query": f"(customerIds:{ann})", "status": "all"}
+    first = (await api.get("/v2/conversations", params=params)).json()
+    assert first["page"] == {"size": 50, "totalElements": 60, "totalPages": 2, "number": 1}
+    second = (await api.follow(first["_links"]["next"]["href"])).json()
+    seen = [c["id"] for page in (first, second) for c in page["_embedded"]["conversations"]]
+    assert sorted(seen) == sorted(api.state.conversations) and len(set(seen)) == 60
+    empty = (
+        await api.get("/v2/conversations", params={"query": "(customerIds:1)", "status": "all"})
+    ).json()
+    assert "_embedded" not in empty and empty["page"]["totalElements"] == 0
+
+
+@pytest.mark.parametrize(
+    ("params", "path"),
+    [
+        ({"status": "open-ish"}, "status"),
+        ({"query": "(customerIds:ann)"}, "query"),
+        ({"query": "(tag:vip)"}, "query"),
+        ({"sortField": "customerEmail"}, "sortField"),
+    ],
+)
+async def test_conversation_lists_the_sandbox_cannot_answer_are_400(
+    api: Api, params: dict, path: str
+) -> None:
+    reply = await api.get("/v2/conversations", params=params)
+    assert reply.status == 400 and reply.json()["_embedded"]["errors"][0]["path"] == path
+
+
+@pytest.mark.parametrize(
+    ("seed", "problem"),
+    [
+        ({"customerId": 999}, "no customer 999"),
+        ({"customerId": "x"}, "customerId must be a customer's id"),
+        ({"status": "active"}, "customerId must be a customer's id"),
+        ({"customerId": 0, "status": "open"}, "customerId"),
+        ({"customerId": None}, "customerId"),
+        ("hello", "expected an object"),
+    ],
+)
+async def test_bad_conversation_seeds_are_refused_whole(api: Api, seed: Any, problem: str) -> None:
+    [ann] = api.state.seed([person(1)])
+    reply = await api.call(
+        "POST", "/_sandbox/conversations", auth=False, json=[{"customerId": ann}, seed]
+    )
+    assert reply.status == 400
+    [error] = reply.json()["_embedded"]["errors"]
+    assert error["path"] == "[1]" and problem in error["message"]
+    assert api.state.conversations == {}
+
+
+async def test_configured_conversations_exist_from_the_start_and_after_reset(start: Start) -> None:
+    api = await start(conversations=[{"customerId": 100_000_002, "status": "closed"}])
+    await api.created_id(person(1))
+    second = await api.created_id(person(2))
+    params = {"query": f"(customerIds:{second})", "status": "all"}
+    assert (await api.get("/v2/conversations", params=params)).json()["page"]["totalElements"] == 1
+    await api.call("POST", "/_sandbox/reset", auth=False)
+    assert [c["customerId"] for c in api.state.conversations.values()] == [100_000_002]
+
+
+# --- the authorization-code flow's refresh token --------------------------------------------------
+async def test_a_refresh_token_gives_a_new_access_token_and_is_rotated(start: Start) -> None:
+    api = await start(token_ttl=7200)
+    first = api.sandbox.refresh_token
+    assert first == api.sandbox.config.refresh_token == "sandbox-refresh-token"
+    form = {
+        "grant_type": "refresh_token",
+        "client_id": "sandbox-app-id",
+        "client_secret": "sandbox-secret",
+    }
+    reply = await api.call(
+        "POST", "/v2/oauth2/token", auth=False, data={**form, "refresh_token": first}
+    )
+    assert reply.status == 200
+    body = reply.json()
+    assert set(body) == {"token_type", "access_token", "expires_in", "refresh_token"}
+    assert body["expires_in"] == 7200 and body["refresh_token"] != first
+    api.bearer = body["access_token"]
+    assert (await api.get("/v2/customer-properties")).status == 200
+    reused = await api.call(
+        "POST", "/v2/oauth2/token", auth=False, data={**form, "refresh_token": first}
+    )
+    assert reused.status == 400 and reused.json()["error"] == "invalid_grant"
+    rotated = await api.call(
+        "POST",
+        "/v2/oauth2/token",
+        auth=False,
+        json={**form, "refresh_token": body["refresh_token"]},
+    )
+    assert rotated.status == 200 and rotated.json()["refresh_token"] != body["refresh_token"]
+    assert "refresh_token" not in (await api.token()).json()  # client credentials: none
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "error"),
+    [
+        ({"client_secret": "wrong"}, 401, "invalid_client"),
+        ({"refresh_token": ""}, 400, "invalid_request"),
+        ({"refresh_token": "made-up"}, 400, "invalid_grant"),
+    ],
+)
+async def test_refresh_token_refusals(api: Api, form: dict, status: int, error: str) -> None:
+    given = {
+        "grant_type": "refresh_token",
+        "client_id": "sandbox-app-id",
+        "client_secret": "sandbox-secret",
+        "refresh_token": "sandbox-refresh-token",
+        **form,
+    }
+    reply = await api.call("POST", "/v2/oauth2/token", auth=False, data=given)
+    assert (reply.status, reply.json()["error"]) == (status, error)
+    assert api.state.refresh_tokens == {"sandbox-refresh-token"}  # a refusal rotates nothing
+
+
+# --- search lag ----------------------------------------------------------------------------------
+def found(body: dict[str, Any]) -> list[int]:
+    return [c["id"] for c in body.get("_embedded", {}).get("customers", [])]
+
+
+@pytest.mark.parametrize("lag", [2.0, 10.0])
+async def test_a_new_customer_is_searchable_only_after_the_lag(start: Start, lag: float) -> None:
+    clock = FakeClock(100.0)
+    api = await start(search_lag=lag, clock=clock)
+    old = api.state.seed([person(1)])[0]
+    clock.advance(lag)
+    new = await api.created_id(person(2))
+    lookups = {
+        "v2 search": ("/v2/customers", {"query": '(email:("ada1@example.com" OR "ada2@"))'}),
+        "v2 list": ("/v2/customers", {}),
+        "v3 email": ("/v3/customers", {"email": "ada2@example.com"}),
+        "v3 list": ("/v3/customers", {}),
+    }
+
+    async def seen() -> dict[str, set[int]]:
+        """Who each look-up finds (order is not the point here)."""
+        answers = {name: await api.get(path, params=q) for name, (path, q) in lookups.items()}
+        return {name: set(found(reply.json())) for name, reply in answers.items()}
+
+    assert (await api.get(f"/v2/customers/{new}")).status == 200  # by id: at once
+    clock.advance(lag - 0.001)
+    assert await seen() == {
+        "v2 search": {old},
+        "v2 list": {old},
+        "v3 email": set(),
+        "v3 list": {old},
+    }
+    clock.advance(0.001)
+    both = {new, old}
+    assert await seen() == {"v2 search": both, "v2 list": both, "v3 email": {new}, "v3 list": both}
+
+
+async def test_without_a_lag_a_create_is_found_at_once(start: Start) -> None:
+    api = await start(clock=FakeClock())
+    new = await api.created_id(person(1))
+    body = (await api.get("/v3/customers", params={"email": "ada1@example.com"})).json()
+    assert found(body) == [new]
+
+
+async def test_the_lag_does_not_hide_a_customer_from_the_duplicate_policy(start: Start) -> None:
+    """The index lags; the account's own uniqueness check (409) does not."""
+    api = await start(search_lag=30, duplicate_email="conflict", clock=FakeClock())
+    await api.created_id(person(1))
+    assert (await api.create(person(1))).status == 409
 
 
 # --- rate limit ----------------------------------------------------------------------------------
@@ -949,6 +1678,128 @@ async def test_rate_headers_are_on_every_api_answer(start: Start) -> None:
 async def test_no_rate_headers_without_a_limit(api: Api) -> None:
     reply = await api.create(person(1))
     assert reply.status == 201 and "X-RateLimit-Limit-Minute" not in reply.headers
+
+
+@pytest.mark.parametrize(
+    ("text", "burst"),
+    [("12/5", (12, 5.0)), ("3/0.5", (3, 0.5)), (" 12 / 5 ", (12, 5.0))],
+)
+def test_burst_is_written_n_per_s(text: str, burst: tuple[int, float]) -> None:
+    assert parse_burst(text) == burst
+
+
+@pytest.mark.parametrize(
+    "text", ["12", "12/", "/5", "a/5", "0/5", "12/0", "12/-1", "12/5/3", "1.5/5"]
+)
+def test_unreadable_bursts_say_how_to_write_one(text: str) -> None:
+    with pytest.raises(ConfigError, match="N/S"):
+        parse_burst(text)
+
+
+async def test_writes_over_the_burst_limit_get_429_with_the_retry_header(start: Start) -> None:
+    clock = FakeClock(100.0)
+    api = await start(rate_limit=1000, burst=(12, 5.0), clock=clock)
+    statuses = []
+    for i in range(12):
+        statuses.append((await api.create(person(i))).status)
+        clock.advance(0.25)  # 12 writes in 3 s
+    refused = await api.create(person(12))
+    assert statuses == [201] * 12 and refused.status == 429
+    assert refused.json() == fixture("php-sdk/json/error_rate_limit_429.json")
+    assert refused.headers["X-RateLimit-Retry-After"] == "2"  # the first write leaves at 105
+    assert int(refused.headers["X-RateLimit-Remaining-Minute"]) == 1000 - 24  # a 429 costs nothing
+    assert (await api.get("/v2/customer-properties")).status == 200  # reads are not limited
+    clock.advance(1.99)
+    assert (await api.create(person(13))).status == 429
+    clock.advance(0.01)
+    assert (await api.create(person(14))).status == 201
+    assert (await api.create(person(15))).status == 429  # the second write left at 105.25
+    assert len(api.state.customers) == 13
+
+
+async def test_a_burst_limit_counts_every_write_method(start: Start) -> None:
+    api = await start(burst=(2, 5.0), clock=FakeClock())
+    customer_id = await api.created_id(person(1))
+    path = f"/v2/customers/{customer_id}"
+    assert (await api.call("PUT", path, json={"firstName": "A"})).status == 204
+    assert (await api.call("PATCH", path, json=[])).status == 429
+
+
+def agent(api: Api) -> dict[str, Any]:
+    return api.state.stats_summary()["background"]
+
+
+@pytest.mark.parametrize("window", ["fixed", "sliding"])
+async def test_the_background_agent_spends_its_share_evenly(start: Start, window: str) -> None:
+    clock = FakeClock(0.0)
+    api = await start(rate_limit=600, background_load=0.25, rate_window=window, clock=clock)
+    clock.advance(29.9)  # one read every 0.4 s, the first at 0
+    reply = await api.get("/v2/customer-properties")
+    assert agent(api) == {"share": 0.25, "requests": 75, "rate_limited": 0}
+    assert reply.headers["X-RateLimit-Remaining-Minute"] == str(600 - 75 - 1)
+    clock.advance(30)
+    assert agent(api)["requests"] == 150  # 150 a minute: a quarter of 600
+    stats = (await api.get("/_sandbox/stats", auth=False)).json()
+    assert stats["background"] == agent(api) and stats["rate_limit_remaining"] == 600 - 151
+    assert stats["requests"] == {  # the importer's only
+        "POST /v2/oauth2/token": {"200": 1},
+        "GET /v2/customer-properties": {"200": 1},
+    }
+
+
+@pytest.mark.parametrize("window", ["fixed", "sliding"])
+async def test_the_agent_gets_429s_when_the_importer_overspends(start: Start, window: str) -> None:
+    clock = FakeClock(0.0)
+    api = await start(rate_limit=100, background_load=0.5, rate_window=window, clock=clock)
+    for i in range(50):  # 49 creates fit beside the agent's first read: 98 + 1 of 100
+        await api.create(person(i))
+    assert (await api.get("/v2/customer-properties")).status == 200  # the last one
+    assert len(api.state.customers) == 49
+    clock.advance(59.9)  # the agent's reads fall due every 1.2 s: 50 this minute
+    assert agent(api) == {"share": 0.5, "requests": 50, "rate_limited": 49}
+    clock.advance(0.1)  # a new minute (fixed) / what was spent at 0 comes back (sliding)
+    assert agent(api) == {"share": 0.5, "requests": 51, "rate_limited": 49}
+
+
+async def test_the_agent_can_be_started_and_stopped_mid_run(start: Start) -> None:
+    clock = FakeClock(0.0)
+    api = await start(rate_limit=1200, clock=clock)
+    clock.advance(10)
+    assert agent(api)["requests"] == 0
+    set_load = "/_sandbox/background-load"
+    started = await api.call("POST", set_load, auth=False, json={"share": 0.5})
+    assert started.status == 200 and started.json() == {
+        "share": 0.5,
+        "requests": 1,
+        "rate_limited": 0,
+    }
+    clock.advance(9.95)  # ten reads a second
+    assert agent(api)["requests"] == 100
+    stopped = await api.call("POST", set_load, auth=False, json={"share": 0})
+    assert stopped.json() == {"share": 0.0, "requests": 100, "rate_limited": 0}
+    clock.advance(30)
+    assert agent(api)["requests"] == 100
+    reply = await api.get("/v2/customer-properties")
+    assert reply.headers["X-RateLimit-Remaining-Minute"] == str(1200 - 100 - 1)
+
+
+@pytest.mark.parametrize(
+    ("config", "body", "problem"),
+    [
+        ({"rate_limit": 100}, {"share": 2}, "between 0 and 1"),
+        ({"rate_limit": 100}, {"share": "half"}, "share"),
+        ({"rate_limit": 100}, {"share": True}, "share"),
+        ({"rate_limit": 100}, [0.5], "share"),
+        ({}, {"share": 0.5}, "no rate limit"),
+    ],
+)
+async def test_bad_background_loads_are_400(
+    start: Start, config: dict, body: Any, problem: str
+) -> None:
+    api = await start(**config)
+    reply = await api.call("POST", "/_sandbox/background-load", auth=False, json=body)
+    assert reply.status == 400
+    assert problem in reply.json()["_embedded"]["errors"][0]["message"]
 
 
 # --- duplicate emails ----------------------------------------------------------------------------
@@ -1112,6 +1963,7 @@ async def test_stats_count_requests_by_method_route_and_status(start: Start) -> 
         "customers": 1,
         "tokens_issued": 1,
         "rate_limit_remaining": 0,
+        "background": {"share": 0.0, "requests": 0, "rate_limited": 0},
     }
     assert api.state.stats_summary() == stats
 
@@ -1175,3 +2027,79 @@ def test_serve_reports_its_url_and_stops_on_sigterm() -> None:
             server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=10) == 0
         assert server.stdout.read() == "" and server.stderr.read() == ""
+
+
+@contextlib.contextmanager
+def sandbox_command(*options: str) -> Any:
+    """``helpscout-import sandbox`` in its own process; yields the lines it printed first."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "importer", "sandbox", "--port", "0", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"},
+    ) as server:
+        try:
+            yield [server.stdout.readline().rstrip("\n") for _ in range(4)]
+        finally:
+            server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=10) == 0
+
+
+def call(url: str, method: str = "GET", body: Any = None, token: str | None = None) -> Any:
+    """One blocking request (the sandbox runs in another process); the JSON answer or None."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data, headers, method=method)
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        text = answer.read()
+    return json.loads(text) if text else None
+
+
+def test_the_command_passes_its_options_on() -> None:
+    options = ["--search-lag", "600", "--rate-limit", "600", "--rate-window", "sliding"]
+    with sandbox_command(*options, "--burst", "1/600", "--background-load", "0.5") as lines:
+        url = lines[0].removeprefix("export HELPSCOUT_API_URL=")
+        login = {"grant_type": "client_credentials", "client_id": "sandbox-app-id"}
+        token = call(f"{url}/v2/oauth2/token", "POST", {**login, "client_secret": "sandbox-secret"})
+        bearer = token["access_token"]
+        call(f"{url}/v2/customers", "POST", person(1), bearer)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            call(f"{url}/v2/customers", "POST", person(2), bearer)
+        listed = call(f"{url}/v3/customers?email=ada1%40example.com", token=bearer)
+        inspected = call(f"{url}/_sandbox/customers")
+        stats = call(f"{url}/_sandbox/stats")
+    assert lines[1:] == [  # the three contract lines, then the refresh token
+        "export HELPSCOUT_APP_ID=sandbox-app-id",
+        "export HELPSCOUT_APP_SECRET=sandbox-secret",
+        "export HELPSCOUT_REFRESH_TOKEN=sandbox-refresh-token",
+    ]
+    assert refused.value.code == 429
+    assert 590 <= int(refused.value.headers["X-RateLimit-Retry-After"]) <= 600
+    assert "_embedded" not in listed  # not searchable for ten minutes
+    assert [c["lastName"] for c in inspected["customers"]] == ["Lovelace1"]
+    assert stats["background"]["share"] == 0.5 and stats["background"]["requests"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            ["--burst", "12"],
+            "Error: Invalid value for '--burst': burst '12': write it N/S, "
+            "N writes in any S seconds (e.g. 12/5)",
+        ),
+        (["--background-load", "1.5"], "Error: Invalid value for '--background-load'"),
+        (
+            ["--background-load", "0.3"],
+            "Error: background_load needs a rate_limit (--rate-limit N): "
+            "it is a share of that budget",
+        ),
+    ],
+)
+def test_unusable_command_options_are_one_line_and_exit_2(options: list, message: str) -> None:
+    result = CliRunner().invoke(main, ["sandbox", *options])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1].startswith(message)
