@@ -58,8 +58,18 @@ def progress_bar(unit: str) -> tqdm:
     return tqdm(unit=f" {unit}", unit_scale=True, file=sys.stderr, disable=not sys.stderr.isatty())
 
 
+def skip_lines_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--skip-lines",
+        type=click.IntRange(min=0),
+        metavar="N",
+        help="Lines before the header row (a title, an export date); default: detected.",
+    )(command)
+
+
 def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options every command that reads a CSV shares."""
+    command = skip_lines_option(command)
     command = click.option(
         "--delimiter",
         help="Field delimiter, when sniffing guesses wrong (use '\\t' for TAB).",
@@ -122,6 +132,7 @@ def validate(
     mapping: Path,
     encoding: str | None,
     delimiter: str | None,
+    skip_lines: int | None,
     report: Path | None,
     rejects: Path | None,
     show: int,
@@ -138,6 +149,7 @@ def validate(
             rejects=rejects,
             encoding=encoding,
             delimiter=delimiter,
+            skip_lines=skip_lines,
             show=show,
             progress=bar.update,
         )
@@ -178,15 +190,22 @@ def rejects_line(count: int, path: Path) -> str:
 )
 @click.option("--encoding", help="Text encoding of the CSV (default: detected).")
 @click.option("--delimiter", help="Field delimiter (default: sniffed).")
+@skip_lines_option
 @friendly_errors
-def init(file: Path, output: Path | None, encoding: str | None, delimiter: str | None) -> None:
+def init(
+    file: Path,
+    output: Path | None,
+    encoding: str | None,
+    delimiter: str | None,
+    skip_lines: int | None,
+) -> None:
     """Suggest a mapping from FILE's headers; edit it, then run validate."""
     from importer.mapping import suggest_mapping
     from importer.outputs import check_outputs
     from importer.source import open_csv
 
     check_outputs([("FILE", file)], [("--output", output)])
-    source = open_csv(file, encoding=encoding, delimiter=delimiter)
+    source = open_csv(file, encoding=encoding, delimiter=delimiter, skip_lines=skip_lines)
     text = suggest_mapping(source.columns)
     if output is None:
         click.echo(text, nl=False)
@@ -226,6 +245,12 @@ def init(file: Path, output: Path | None, encoding: str | None, delimiter: str |
     is_flag=True,
     help="Start the built-in sandbox in this process and import into it: nothing reaches "
     "Help Scout, no credentials needed.",
+)
+@click.option(
+    "--properties",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --sandbox: the customer property definitions of the account being rehearsed "
+    "(JSON or YAML, or a saved GET /v2/customer-properties answer).",
 )
 @click.option(
     "--rate",
@@ -326,9 +351,11 @@ def run(
     mapping: Path,
     encoding: str | None,
     delimiter: str | None,
+    skip_lines: int | None,
     results: Path | None,
     api_url: str,
     use_sandbox: bool,
+    properties: Path | None,
     rate: int | None,
     budget_share: float,
     concurrency: int | None,
@@ -364,16 +391,22 @@ def run(
     if dry_run:
         if not use_sandbox:
             check_api_url(api_url)
-        print_plan(file, mapping, encoding=encoding, delimiter=delimiter, rate=rate,
-                   share=budget_share)  # fmt: skip
+        print_plan(file, mapping, encoding=encoding, delimiter=delimiter, skip_lines=skip_lines,
+                   rate=rate, share=budget_share)  # fmt: skip
         return
     if results is None:
         raise click.UsageError("Missing option '-o' / '--output': the results file to write.")
+    if properties is not None and not use_sandbox:
+        raise click.UsageError(
+            "--properties describes the sandbox's account: it goes with --sandbox (a real "
+            "account's properties are read from Help Scout)"
+        )
     sandbox = None
     if use_sandbox:
-        from importer.sandbox import SandboxConfig
+        from importer.sandbox import DEFAULT_PROPERTIES, SandboxConfig, load_properties
 
-        sandbox = SandboxConfig()
+        defined = load_properties(properties) if properties else DEFAULT_PROPERTIES
+        sandbox = SandboxConfig(properties=defined)
     resume = f"To resume, run the same command:\n  {command_line(ctx)}"
     with progress_bar("rows") as bar:
         bar.total = count_rows(file)
@@ -401,6 +434,7 @@ def run(
                 include_source=include_source,
                 encoding=encoding,
                 delimiter=delimiter,
+                skip_lines=skip_lines,
                 state=state,
                 on_existing=on_existing,
                 check_existing=check_existing,
@@ -474,6 +508,7 @@ def print_plan(
     *,
     encoding: str | None,
     delimiter: str | None,
+    skip_lines: int | None,
     rate: int | None,
     share: float,
 ) -> None:
@@ -481,9 +516,8 @@ def print_plan(
     from importer.upload import estimate_seconds
 
     with progress_bar("rows") as bar:
-        checked = validate_csv(
-            file, mapping, encoding=encoding, delimiter=delimiter, progress=bar.update
-        )
+        checked = validate_csv(file, mapping, encoding=encoding, delimiter=delimiter,
+                               skip_lines=skip_lines, progress=bar.update)  # fmt: skip
     for note in checked.summary.notes:
         click.echo(f"Warning: {for_terminal(note)}", err=True)
     creates = checked.summary.valid
@@ -523,6 +557,8 @@ def duration(seconds: float) -> str:
 
 def count_rows(path: Path) -> int | None:
     """Lines after the header, for the progress bar's ETA (quoted line breaks overcount)."""
+    if not path.is_file():  # a FIFO would block, /dev/zero never end: open_csv refuses them
+        return None
     try:
         with path.open("rb") as fh:
             lines = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))

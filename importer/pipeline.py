@@ -16,9 +16,9 @@ import pandas as pd
 from importer.mapping import Mapping, load_mapping
 from importer.outputs import Named, check_outputs
 from importer.rejects import RejectsWriter
-from importer.report import Summary, open_report
+from importer.report import Summary, open_report, plural
 from importer.source import Chunk, CsvSource, open_csv
-from importer.validate import CheckedChunk, Validator
+from importer.validate import CheckedChunk, Validator, file_warnings
 
 Progress = Callable[[int], object]
 
@@ -46,13 +46,18 @@ def open_input(
     *,
     encoding: str | None = None,
     delimiter: str | None = None,
+    skip_lines: int | None = None,
+    all_columns: bool = False,
 ) -> tuple[CsvSource, Mapping]:
-    """Load the mapping, open the CSV and check they fit, before any row is read."""
+    """Load the mapping, open the CSV and check they fit, before any row is read.
+
+    The chunks hold only the columns the mapping reads, unless ``all_columns``.
+    """
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping)
-    source = open_csv(path, encoding=encoding, delimiter=delimiter)
+    source = open_csv(path, encoding=encoding, delimiter=delimiter, skip_lines=skip_lines)
     mapping.bind(source.columns)
-    return source, mapping
+    return (source if all_columns else source.select(mapping.columns)), mapping
 
 
 def inputs_of(path: str | Path, mapping: str | Path | Mapping) -> list[Named]:
@@ -80,6 +85,7 @@ def validate_csv(
     rejects: str | Path | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    skip_lines: int | None = None,
     show: int = 0,
     keep_issues: int = 20,
     progress: Progress | None = None,
@@ -91,13 +97,20 @@ def validate_csv(
     (:func:`~importer.outputs.check_outputs`).
     """
     check_outputs(inputs_of(path, mapping), [("--report", report), ("--rejects", rejects)])
-    source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter)
+    source, mapping = open_input(
+        path,
+        mapping,
+        encoding=encoding,
+        delimiter=delimiter,
+        skip_lines=skip_lines,
+        all_columns=rejects is not None,
+    )
     summary = Summary(
         file=str(path),
         mapping=str(mapping.path),
         encoding=source.encoding,
         delimiter=source.delimiter,
-        notes=list(source.warnings),
+        notes=[*source.warnings, *file_warnings(mapping, source.sample())],
     )
     writer = open_report(report, key_name=mapping.key_name) if report else None
     rejected = RejectsWriter(rejects, source.columns) if rejects else None
@@ -108,6 +121,7 @@ def validate_csv(
         for chunk, checked in check_rows(source, mapping):
             summary.rows += len(checked.rows)
             summary.invalid += len(checked.invalid)
+            summary.apostrophes_removed += checked.apostrophes
             summary.add(checked.issues)
             if writer:
                 writer.add(checked)
@@ -125,6 +139,12 @@ def validate_csv(
         raise
     finally:
         summary.valid = summary.rows - summary.invalid
+        if summary.apostrophes_removed:
+            summary.notes.append(
+                f"{plural(summary.apostrophes_removed, 'leading apostrophe')} removed (the "
+                "mark spreadsheets put before a number kept as text, as in '02134): the values "
+                "are sent without it"
+            )
         if writer:
             writer.close(summary)
         if rejected:

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from importer.errors import ConfigError
-from importer.mapping import ISSUE_COLUMNS
+from importer.issues import ISSUE_COLUMNS
 from importer.page import (
     NUMBER,
     NUMBER_BLANK,
@@ -82,6 +82,8 @@ class Summary:
     errors: int = 0
     warnings: int = 0
     rows_with_warnings: int = 0
+    apostrophes_removed: int = 0
+    """Leading text apostrophes taken off mapped cells ('02134 read as 02134)."""
     encoding: str = ""
     delimiter: str = ""
     notes: list[str] = field(default_factory=list)

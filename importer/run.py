@@ -63,7 +63,7 @@ from importer.upload import (
     Uploader,
     default_concurrency,
 )
-from importer.validate import SeenKeys, Validator, hash_keys
+from importer.validate import SeenKeys, Validator, file_warnings, hash_keys
 
 if TYPE_CHECKING:
     from importer.sandbox import SandboxConfig
@@ -123,6 +123,7 @@ def import_csv(
     include_source: bool = False,
     encoding: str | None = None,
     delimiter: str | None = None,
+    skip_lines: int | None = None,
     state: str | Path | None = None,
     on_existing: str = "skip",
     check_existing: bool = False,
@@ -186,8 +187,11 @@ def import_csv(
     if sandbox is None:
         api_url = check_api_url(api_url or os.environ.get("HELPSCOUT_API_URL") or DEFAULT_API_URL)
         credentials = credentials if credentials is not None else Credentials.from_env()
-    source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter)
-    result = ImportResult(results=Path(results), notes=list(source.warnings))
+    source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter,
+                                 skip_lines=skip_lines,
+                                 all_columns=include_source or rejects is not None)  # fmt: skip
+    notes = [*source.warnings, *file_warnings(mapping, source.sample())]
+    result = ImportResult(results=Path(results), notes=notes)
     listeners: list[Callable[[Outcome], None]] = []
     reporting: ResultsReport | None = None
 
