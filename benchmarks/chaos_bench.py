@@ -2,10 +2,14 @@
 
     python benchmarks/chaos_bench.py [--rows 2000] [--kills 12] [--seed 1] [--concurrency 16]
         [--drop-rate 0.03] [--timeout-rate 0.03] [--fail-rate 0.05] [--revoke-every 150]
+        [--search-lag 0] [--settle-time S]
 
 The sandbox runs in its own process (``helpscout-import sandbox`` would do the same), with
 connections dropped and 504s answered after the customer was created, 503s before, and every
-token revoked every N requests. The importer runs as ``python -m importer run`` and is killed
+token revoked every N requests, and a search index that shows a new customer only
+``--search-lag`` seconds after its create. The importer runs as ``python -m importer run``
+(with ``--settle-time``: by default just above the lag, so the last run does not wait the
+default minute for nothing) and is killed
 with SIGKILL ``--kills`` times, each time once it has created a random number of customers (the
 sandbox's request counts say when), plus a random fraction of a second; then the same command
 runs to the end. Seeded: the same seed kills at the same points of progress.
@@ -74,11 +78,15 @@ def main() -> None:
     parser.add_argument("--timeout-rate", type=float, default=0.03)
     parser.add_argument("--fail-rate", type=float, default=0.05)
     parser.add_argument("--revoke-every", type=int, default=150)
+    parser.add_argument("--search-lag", type=float, default=0.0)
+    parser.add_argument("--settle-time", type=float, help="default: the lag plus 20%% and 1 s")
     args = parser.parse_args()
+    settle = args.settle_time if args.settle_time is not None else args.search_lag * 1.2 + 1
     config = SandboxConfig(latency_ms=args.latency_ms, jitter_ms=args.latency_ms / 2,
                            drop_rate=args.drop_rate, gateway_timeout_rate=args.timeout_rate,
                            fail_rate=args.fail_rate, fail_statuses=(503,),
-                           token_revoke_every=args.revoke_every, seed=args.seed)  # fmt: skip
+                           token_revoke_every=args.revoke_every, search_lag=args.search_lag,
+                           seed=args.seed)  # fmt: skip
     dice = random.Random(args.seed)
     context = multiprocessing.get_context("spawn")
     ready = context.Queue()
@@ -97,7 +105,8 @@ def main() -> None:
             env = {**os.environ, "HELPSCOUT_API_URL": url, "HELPSCOUT_APP_ID": config.app_id,
                    "HELPSCOUT_APP_SECRET": config.app_secret}  # fmt: skip
             command = [sys.executable, "-m", "importer", "run", str(data), "-m", str(mapping),
-                       "-o", str(results), "--concurrency", str(args.concurrency)]  # fmt: skip
+                       "-o", str(results), "--concurrency", str(args.concurrency),
+                       "--settle-time", str(settle)]  # fmt: skip
             share = max(1, args.rows // (3 * args.kills))  # creates between kills, on average
             kills, started = 0, time.monotonic()
             while kills < args.kills:
@@ -134,7 +143,7 @@ def main() -> None:
     )
     lookups = sum(requests.get("GET /v2/customers", {}).values())
     creates = requests.get("POST /v2/customers", {})
-    print(f"rows: {args.rows:,}")
+    print(f"rows: {args.rows:,}; search lag {args.search_lag:g} s, --settle-time {settle:g} s")
     summary = last.stdout.splitlines()[0] if last.stdout else "-"
     print(f"kills: {kills} (SIGKILL at random points), then a run to the end "
           f"(exit {last.returncode}: {summary})")  # fmt: skip

@@ -23,7 +23,9 @@ from tqdm import tqdm
 from importer import __version__
 from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, EXIT_STOPPED, ConfigError, ImporterError
 from importer.pipeline import validate_csv
+from importer.redact import redact
 from importer.report import plural
+from importer.text import VALUE_WIDTH, for_terminal
 
 if TYPE_CHECKING:
     from importer.upload import Tally
@@ -42,18 +44,13 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except ImporterError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {for_terminal(redact(str(exc)))}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted: stopped before the end.", err=True)
             sys.exit(EXIT_STOPPED)
 
     return wrapper
-
-
-def shorten(text: str, width: int = 60) -> str:
-    """A cell as the console shows it: a 20 MB cell is not printed whole."""
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def progress_bar(unit: str) -> tqdm:
@@ -108,6 +105,16 @@ def lean_arrow_memory() -> None:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
+def rejects_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--rejects",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE.csv",
+        help="Write the rows to fix here: their own columns, with their row number and what is "
+        "wrong; fix them in a spreadsheet and give the file back with the same mapping.",
+    )(command)
+
+
 @main.command()
 @input_options
 @click.option(
@@ -115,6 +122,7 @@ def lean_arrow_memory() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write every issue to this file; the suffix picks the format: .csv, .json or .html.",
 )
+@rejects_option
 @click.option(
     "--show", type=int, default=0, metavar="N", help="Print the first N payloads as sent."
 )
@@ -126,6 +134,7 @@ def validate(
     delimiter: str | None,
     skip_lines: int | None,
     report: Path | None,
+    rejects: Path | None,
     show: int,
 ) -> None:
     """Check every row of FILE against the mapping and Help Scout's rules; send nothing.
@@ -137,6 +146,7 @@ def validate(
             file,
             mapping,
             report=report,
+            rejects=rejects,
             encoding=encoding,
             delimiter=delimiter,
             skip_lines=skip_lines,
@@ -144,22 +154,30 @@ def validate(
             progress=bar.update,
         )
     for note in result.summary.notes:
-        click.echo(f"Warning: {note}", err=True)
+        click.echo(f"Warning: {for_terminal(note)}", err=True)
     for row, payload in result.samples:
-        click.echo(f"row {row}: {json.dumps(payload, ensure_ascii=False)}")
+        click.echo(f"row {row}: {for_terminal(json.dumps(payload, ensure_ascii=False), None)}")
     if result.first_issues is not None and not report:
         for issue in result.first_issues.to_dict("records"):
-            where = f"row {issue['row']}" + (f", {issue['column']}" if issue["column"] else "")
+            column = for_terminal(issue["column"], VALUE_WIDTH) if issue["column"] else ""
+            where = f"row {issue['row']}" + (f", {column}" if column else "")
             cell = issue["value"]
-            value = f" {shorten(cell)!r}" if isinstance(cell, str) else ""
-            click.echo(f"{where}: {issue['severity']}: {issue['rule']}:{value} {issue['message']}")
+            value = f" {for_terminal(repr(cell), VALUE_WIDTH)}" if isinstance(cell, str) else ""
+            message = for_terminal(issue["message"])
+            click.echo(f"{where}: {issue['severity']}: {issue['rule']}:{value} {message}")
         more = result.summary.errors + result.summary.warnings - len(result.first_issues)
         if more > 0:
             click.echo(f"... and {more:,} more: add --report issues.html to see them all")
     click.echo(result.summary.line())
     if report:
-        click.echo(f"Report written to {report}")
+        click.echo(f"Report written to {for_terminal(report, None)}")
+    if rejects:
+        click.echo(rejects_line(result.summary.invalid, rejects))
     sys.exit(EXIT_OK if result.ok else EXIT_ROWS_FAILED)
+
+
+def rejects_line(count: int, path: Path) -> str:
+    return f"{plural(count, 'row')} to fix written to {for_terminal(path, None)}"
 
 
 @main.command()
@@ -192,6 +210,7 @@ def init(
 ) -> None:
     """Suggest a mapping for FILE: recognise the export's source system, or map its columns by
     their header words and sampled values. Edit it, then run validate."""
+    from importer.outputs import check_outputs
     from importer.suggest import presets, suggest_file
 
     if list_presets:
@@ -201,6 +220,7 @@ def init(
         return
     if file is None:
         raise click.UsageError("Missing argument 'FILE' (or give --list-presets).")
+    check_outputs([("FILE", file)], [("--output", output)])
     if output is not None and output.exists():
         raise click.UsageError(f"{output} exists already: choose another name or remove it")
     suggestion = suggest_file(
@@ -330,10 +350,28 @@ def init(
     "(reason not-retried).",
 )
 @click.option(
+    "--settle-time",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    metavar="S",
+    help="Seconds after a create that got no certain answer (504, a dropped connection, a kill) "
+    "before a look-up that finds nobody is believed and the row is sent again: Help Scout's "
+    "search may lag behind creates. Other rows go on meanwhile.",
+)
+@click.option(
     "--dry-run",
     is_flag=True,
     help="Validate and print the plan (customers, requests, time at the budget); send nothing.",
 )
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="RESULTS.html",
+    help="Write a results report here: rows by outcome, failures by reason with their logRefs, "
+    "the pace over time (one HTML page).",
+)
+@rejects_option
 @click.pass_context
 @friendly_errors
 def run(
@@ -357,7 +395,10 @@ def run(
     check_existing: bool,
     duplicates: str,
     retry_failed: bool,
+    settle_time: float,
     dry_run: bool,
+    report: Path | None,
+    rejects: Path | None,
 ) -> None:
     """Import FILE: check every row, create a customer for each valid one, write the results.
 
@@ -407,7 +448,7 @@ def run(
 
         def notice(message: str) -> None:
             bar.clear()
-            click.echo(message, err=True)
+            click.echo(for_terminal(redact(message)), err=True)
 
         try:
             result = import_csv(
@@ -428,9 +469,12 @@ def run(
                 check_existing=check_existing,
                 duplicates=duplicates,
                 retry_failed=retry_failed,
+                settle_time=settle_time,
                 sandbox=sandbox,
                 progress=show,
                 notice=notice,
+                report=report,
+                rejects=rejects,
             )
         except KeyboardInterrupt:  # before any row was sent (reading the file)
             bar.close()
@@ -438,7 +482,7 @@ def run(
             sys.exit(EXIT_STOPPED)
         bar.total = bar.n  # the total was counted from line breaks: an estimate
     for note in result.notes:
-        click.echo(f"Warning: {note}", err=True)
+        click.echo(f"Warning: {for_terminal(note)}", err=True)
     if result.resumed:
         click.echo(
             "Resumed an import that had stopped: the rows it finished are reported as they "
@@ -448,18 +492,22 @@ def run(
     if use_sandbox:
         click.echo("Imported into the built-in sandbox: nothing was sent to Help Scout.", err=True)
     click.echo(result.line())
-    click.echo(f"Results written to {results}")
+    click.echo(f"Results written to {for_terminal(results, None)}")
+    if result.report:
+        click.echo(f"Report written to {for_terminal(result.report, None)}")
+    if result.rejects:
+        click.echo(rejects_line(result.rejected, result.rejects))
     click.echo(
         f"{plural(result.requests, 'request')} in {duration(result.seconds)} "
         f"({result.requests_per_minute:,.0f} a minute; {result.rate_limited:,} answered 429)",
         err=True,
     )
     if result.stopped:
-        kept = f"{results} and {result.state}" if result.state else str(results)
+        kept = for_terminal(f"{results} and {result.state}" if result.state else results, None)
         if result.interrupted:
             click.echo(f"Interrupted: what finished is in {kept}.", err=True)
         else:
-            click.echo(f"Error: {result.stopped}", err=True)
+            click.echo(f"Error: {for_terminal(redact(result.stopped))}", err=True)
             click.echo(f"Stopped early: what finished is in {kept}.", err=True)
         if result.state:
             click.echo(resume, err=True)
@@ -480,7 +528,7 @@ def command_line(ctx: click.Context) -> str:
             words.append(param.opts[-1])
         elif isinstance(param, click.Option):
             words += [param.opts[-1], str(value)]
-    return shlex.join(words)
+    return for_terminal(shlex.join(words), None)
 
 
 def print_plan(
@@ -500,7 +548,7 @@ def print_plan(
         checked = validate_csv(file, mapping, encoding=encoding, delimiter=delimiter,
                                skip_lines=skip_lines, progress=bar.update)  # fmt: skip
     for note in checked.summary.notes:
-        click.echo(f"Warning: {note}", err=True)
+        click.echo(f"Warning: {for_terminal(note)}", err=True)
     creates = checked.summary.valid
     click.echo(checked.summary.line())
     click.echo(

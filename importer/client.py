@@ -17,8 +17,20 @@ It returns a :class:`Reply` (the last answer, how many sends it took, and the er
 :class:`~importer.errors.ApiError` or :class:`~importer.errors.TransportError`): a row's failure is
 data for the results file, not an exception. Only what must stop the run raises.
 
+Answers are bounded, whatever the server does: redirects are never followed (a 3xx is an error
+naming where it pointed: following one could carry the token, or a customer's data, to another
+host or over plain http); a body is read in pieces up to :data:`MAX_BODY` bytes decompressed (a
+gzip bomb or an endless body is cut off, not read); headers are capped by :data:`MAX_HEADERS`,
+:data:`MAX_HEADER_LINE` and :data:`MAX_HEADER_FIELD`; every request ends within ``timeout``
+seconds (:data:`REQUEST_TIMEOUT`). A TLS certificate that fails verification raises
+:class:`~importer.errors.CertificateError`, which stops the run: sending again cannot fix it.
+
 Secrets stay inside: credentials and tokens never appear in a repr, a message or a log line, and
-aiohttp's exceptions (whose request info carries the headers) are not kept.
+aiohttp's exceptions (whose request info carries the headers) are not kept. Every token and the
+app secret are registered with :mod:`importer.redact`, and every answer's body is redacted before
+it is parsed, so nothing a server echoes (``Authorization: Bearer ...`` in a 401's body) reaches
+an error message, a results cell or the ledger. A token answer whose ``access_token`` is not a
+token (RFC 6750 characters only: no CR, LF or spaces) is an :class:`~importer.errors.AuthError`.
 """
 
 from __future__ import annotations
@@ -30,6 +42,7 @@ import json
 import math
 import os
 import random
+import re
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -45,11 +58,13 @@ from importer import schema
 from importer.errors import (
     ApiError,
     AuthError,
+    CertificateError,
     ConfigError,
     FieldError,
     RateLimitError,
     TransportError,
 )
+from importer.redact import redact, redact_bytes, register
 
 DEFAULT_API_URL = "https://api.helpscout.net"
 TOKEN_PATH = "/v2/oauth2/token"
@@ -59,6 +74,19 @@ CREDENTIALS_HINT = (
     "check HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Help Scout: Your Profile > My Apps)"
 )
 NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
+#: Seconds one request may take, from connecting to the last byte of the answer.
+REQUEST_TIMEOUT = 30.0
+#: Seconds to open a connection (part of the request's time).
+CONNECT_TIMEOUT = 10.0
+#: Bytes of an answer's body read at most, after decompression (Help Scout's largest, a page of
+#: 50 customers with their entries, is well under 1 MB).
+MAX_BODY = 2 * 1024 * 1024
+#: Limits on an answer's headers: how many, and the bytes of the status line and of one header.
+MAX_HEADERS, MAX_HEADER_LINE, MAX_HEADER_FIELD = 100, 8190, 8190
+#: An access token as RFC 6750 writes it (``b64token``): anything else cannot go in a header.
+TOKEN_SYNTAX = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+#: The largest customer id a Resource-ID may carry: a signed 64-bit integer.
+MAX_ID = 2**63 - 1
 
 
 # --- where to send, and as whom --------------------------------------------------------------
@@ -113,6 +141,13 @@ class Credentials:
                 "no credentials: set HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Help Scout: Your "
                 "Profile > My Apps), or HELPSCOUT_ACCESS_TOKEN, in the environment"
             )
+        if self.access_token and not TOKEN_SYNTAX.fullmatch(self.access_token):
+            raise ConfigError(
+                "HELPSCOUT_ACCESS_TOKEN holds characters an access token cannot have (a line "
+                "break or a space?): set it to the token alone"
+            )
+        register(self.app_secret)
+        register(self.access_token)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
@@ -216,19 +251,64 @@ class Reply:
 
     @property
     def resource_id(self) -> str | None:
-        """The id of what a 201 created: ``Resource-ID`` (any case), else the ``Location``'s end."""
-        found = self.headers.get("Resource-ID")
+        """The id of what a 201 created: ``Resource-ID`` (any case), else the ``Location``'s last
+        path segment; None unless it is one positive integer (a signed 64-bit one)."""
+        found = self.headers.getall("Resource-ID", [])
         if found:
-            return found.strip()
-        location = self.headers.get("Location")
-        if location:
-            return URL(location.strip()).path.rstrip("/").rpartition("/")[2] or None
-        return None
+            return _usable_id(found)
+        locations = self.headers.getall("Location", [])
+        if len(locations) != 1:
+            return None
+        try:
+            segment = URL(locations[0].strip()).path.rstrip("/").rpartition("/")[2]
+        except ValueError:
+            return None
+        return _usable_id([segment])
 
     def raise_for_error(self) -> Reply:
         if self.error is not None:
             raise self.error
         return self
+
+
+def _usable_id(values: list[str]) -> str | None:
+    """The one id ``values`` hold, as digits, or None (several, not a positive integer, too big)."""
+    if len(values) != 1:
+        return None
+    text = values[0].strip()
+    if not text.isascii() or not text.isdigit() or text.startswith("0") or int(text) > MAX_ID:
+        return None
+    return text
+
+
+def redirect_error(status: int, headers: Mapping[str, str]) -> ApiError:
+    """A 3xx as the error it is for an API call: never followed (see the module's docstring)."""
+    where = redact(headers.get("Location", "").strip()) or "nowhere"
+    return ApiError(
+        status,
+        f"{_reason(status)}: Help Scout's API does not redirect, and this answer pointed to "
+        f"{where[:200]}: not followed, nothing was sent there; check the API URL",
+    )
+
+
+async def _read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, read in pieces, decompressed; _NoAnswer when it grows past ``limit`` bytes."""
+    parts, size = [], 0
+    async for piece in response.content.iter_chunked(64 * 1024):
+        size += len(piece)
+        if size > limit:
+            response.close()  # the connection goes: the rest is never read
+            raise _NoAnswer(
+                f"an answer ({response.status}) larger than {limit / 1024 / 1024:g} MB: not read",
+                maybe_done=True,
+            )
+        parts.append(piece)
+    return b"".join(parts)
+
+
+def _certificate_reason(exc: aiohttp.ClientConnectorCertificateError) -> str:
+    error = exc.certificate_error
+    return str(getattr(error, "verify_message", "") or getattr(error, "reason", "") or error)
 
 
 class _NoAnswer(Exception):
@@ -417,7 +497,8 @@ class HelpScoutClient:
         pacer: Pacer | None = None,
         retry: RetryPolicy | None = None,
         connections: int = 16,
-        timeout: float = 60.0,
+        timeout: float = REQUEST_TIMEOUT,
+        max_body: int = MAX_BODY,
         trace_configs: list[aiohttp.TraceConfig] | None = None,
     ) -> None:
         self.api_url = check_api_url(api_url)
@@ -433,6 +514,7 @@ class HelpScoutClient:
         self.token_requests = 0
         self._connections = connections
         self._timeout = timeout
+        self._max_body = max_body
         self._trace_configs = trace_configs
         self._session: aiohttp.ClientSession | None = None
         self._token = self.credentials.access_token
@@ -448,9 +530,14 @@ class HelpScoutClient:
     async def __aenter__(self) -> HelpScoutClient:
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self._connections),
-            timeout=aiohttp.ClientTimeout(total=self._timeout, sock_connect=min(self._timeout, 10)),
+            timeout=aiohttp.ClientTimeout(
+                total=self._timeout, sock_connect=min(self._timeout, CONNECT_TIMEOUT)
+            ),
             trace_configs=self._trace_configs,
             raise_for_status=False,
+            max_line_size=MAX_HEADER_LINE,
+            max_field_size=MAX_HEADER_FIELD,
+            max_headers=MAX_HEADERS,
         )
         return self
 
@@ -495,6 +582,12 @@ class HelpScoutClient:
                 status, headers, body = await self._send(
                     method, url, token, json=json, params=params
                 )
+            except CertificateError:
+                self.pacer.settle(cost, None)
+                self.requests -= 1  # refused before anything was sent
+                if counting is not None:
+                    counting.count -= 1
+                raise
             except _NoAnswer as lost:
                 self.pacer.settle(cost, None)
                 failures += 1
@@ -543,6 +636,8 @@ class HelpScoutClient:
                     continue
             unsure = method == "POST" and status in UNSURE_STATUSES
             failure = api_error(status, body) if status >= 400 else None
+            if 300 <= status < 400:
+                failure = redirect_error(status, headers)
             return Reply(status, headers, body, sends, failure, uncertain=unsure)
 
     async def _send(
@@ -554,8 +649,13 @@ class HelpScoutClient:
         json: Any = None,
         data: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
+        redacting: bool = True,
     ) -> tuple[int, CIMultiDictProxy[str], Any]:
-        """One HTTP exchange: (status, headers, parsed body), or _NoAnswer."""
+        """One HTTP exchange: (status, headers, parsed body), or _NoAnswer.
+
+        The body is redacted before it is parsed, unless ``redacting`` is False (the token's
+        answer, which holds the token: its caller redacts what it keeps). Raises
+        CertificateError when the server's TLS certificate is refused."""
         if self._session is None:
             raise RuntimeError("use the client as 'async with HelpScoutClient(...) as client'")
         headers = {"Accept": "application/json"}
@@ -563,17 +663,27 @@ class HelpScoutClient:
             headers["Authorization"] = f"Bearer {token}"
         try:
             async with self._session.request(
-                method, url, json=json, data=data, params=params, headers=headers
-            ) as response:
-                raw = await response.read()
+                method, url, json=json, data=data, params=params, headers=headers,
+                allow_redirects=False,
+            ) as response:  # fmt: skip
                 status, answer_headers = response.status, response.headers
+                raw = await _read_body(response, self._max_body)
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise CertificateError(
+                f"the TLS certificate of {exc.host}:{exc.port} was refused "
+                f"({_certificate_reason(exc)}): not retried; check the API URL, or give the "
+                "machine the certificate authority that signed it (SSL_CERT_FILE)"
+            ) from None
         except aiohttp.ClientConnectorError as exc:
             raise _NoAnswer(f"cannot connect to {exc.host}:{exc.port}", maybe_done=False) from None
         except TimeoutError:
             raise _NoAnswer(f"no answer within {self._timeout:g} s", maybe_done=True) from None
+        except aiohttp.ClientResponseError as exc:  # the answer broke HTTP: huge headers...
+            reason = redact(str(exc.message))[:200]
+            raise _NoAnswer(f"an answer that is not HTTP ({reason})", maybe_done=True) from None
         except aiohttp.ClientError as exc:
             raise _NoAnswer(f"connection lost ({type(exc).__name__})", maybe_done=True) from None
-        return status, answer_headers, _parse_body(raw)
+        return status, answer_headers, _parse_body(redact_bytes(raw) if redacting else raw)
 
     # --- the token ---
     async def _current_token(self) -> tuple[str | None, int]:
@@ -632,14 +742,29 @@ class HelpScoutClient:
         while True:
             self.token_requests += 1
             try:
-                status, _, body = await self._send("POST", url, None, data=form)
+                status, headers, body = await self._send(
+                    "POST", url, None, data=form, redacting=False
+                )
             except _NoAnswer as lost:
                 failures += 1
                 if failures >= self.retry.max_attempts:
                     raise TransportError(f"no access token from {url}: {lost}") from None
             else:
                 if status == 200 and isinstance(body, dict) and body.get("access_token"):
-                    return str(body["access_token"]), _lifetime(body.get("expires_in"))
+                    token = body["access_token"]
+                    if not isinstance(token, str) or not TOKEN_SYNTAX.fullmatch(token):
+                        raise AuthError(
+                            status,
+                            f"{url} answered an access token that cannot be one (it holds "
+                            "characters a token cannot have, such as a line break): check the "
+                            f"API URL (Help Scout's is {DEFAULT_API_URL})",
+                        )
+                    register(token)
+                    return token, _lifetime(body.get("expires_in"))
+                body = _redacted(body)  # no token in it: what it says may be kept
+                if 300 <= status < 400:
+                    raise AuthError(status, f"{redirect_error(status, headers).message} "
+                                            f"({url})")  # fmt: skip
                 if 200 <= status < 300:  # not Help Scout's token endpoint: the URL is wrong
                     raise AuthError(
                         status,
@@ -911,6 +1036,17 @@ def _parse_body(raw: bytes) -> Any:
         return json.loads(raw)
     except ValueError:
         return None
+
+
+def _redacted(body: Any) -> Any:
+    """A parsed JSON body with every string redacted (see :mod:`importer.redact`)."""
+    if isinstance(body, str):
+        return redact(body)
+    if isinstance(body, list):
+        return [_redacted(item) for item in body]
+    if isinstance(body, dict):
+        return {redact(str(k)): _redacted(v) for k, v in body.items()}
+    return body
 
 
 def _lifetime(expires_in: Any) -> float:

@@ -15,6 +15,7 @@ exit code without knowing where the failure came from::
     │   ├── AuthError             401 twice in a row, or 403: exit 3, check the credentials or plan
     │   └── RateLimitError        429 (carries the seconds to wait)
     ├── TransportError            no answer: connection refused or dropped, timeout
+    │   └── CertificateError      exit 3: the server's TLS certificate was refused (never retried)
     └── RunStopped                exit 3: the run stopped early (interrupted or fatal answer);
                                   the same command resumes it
 
@@ -127,6 +128,13 @@ class RateLimitError(ApiError):
 
 class TransportError(ImporterError):
     """The request got no HTTP answer (refused, dropped, timed out); it may or may not have run."""
+
+
+class CertificateError(TransportError):
+    """The server's TLS certificate failed verification: the run stops, sending again cannot
+    help."""
+
+    exit_code = EXIT_STOPPED
 
 
 class RunStopped(ImporterError):

@@ -43,12 +43,21 @@ def issue_table(
             "row": np.asarray(rows, dtype="int64"),
             "column": pd.array([column] * n, dtype=STRING),
             "field": pd.array([field] * n, dtype=STRING),
-            "value": pd.array(np.asarray(values, dtype=object), dtype=STRING),
+            "value": _texts(values),
             "rule": pd.array([rule] * n, dtype=STRING),
             "severity": pd.array([severity] * n, dtype=STRING),
             "message": pd.array(messages, dtype=STRING),
         }
     )
+
+
+def _texts(values: object) -> pd.api.extensions.ExtensionArray:
+    """The values as a text array; a text column's own array is taken as it is (iterating it
+    in Python cost a quarter of a second per 200,000 issues)."""
+    array = values.array if isinstance(values, pd.Series) else values
+    if getattr(array, "dtype", None) == STRING:
+        return array  # type: ignore[return-value]
+    return pd.array(np.asarray(values, dtype=object), dtype=STRING)
 
 
 def combine(found: list[pd.DataFrame]) -> pd.DataFrame:

@@ -20,7 +20,8 @@ API (the uploader is the one caller)::
 - ``payload_hash(payload) -> str``: sha256 hex of the payload's canonical JSON (sorted keys, no
   whitespace, UTF-8, NaN refused). Pinned by a test: changing it would make every row look changed.
 - ``default_state_path(results_path, source) -> Path``: beside the results, named after the
-  source: ``export.csv`` -> ``export.state.sqlite``.
+  source: ``export.csv`` -> ``export.state.sqlite``; ``state_files(path)``: it and the files kept
+  beside it (``-wal``, ``-shm``, ``.lock``), for the output guard.
 - ``Ledger.open(path, *, source, lock=True, settle_batch=200, settle_interval=1.0, clock=...)``:
   open or create the state; ``lock=False`` is for read-only inspection beside a running import;
   ``clock`` (default ``time.monotonic``) times ``settle_interval``, tests pass a fake one.
@@ -84,7 +85,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -93,9 +94,10 @@ from types import TracebackType
 from typing import Any, Literal, Self, get_args
 
 from importer.errors import ConfigError, RunStopped, StateLockedError
+from importer.redact import redact
 
 APPLICATION = "helpscout-importer"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 GET_MANY_CHUNK = 500
 """Keys per ``IN (...)`` query: far below SQLite's variable limit (999 on old builds)."""
 
@@ -134,11 +136,16 @@ MIGRATIONS: list[list[str]] = [
             updated TEXT NOT NULL
         ) WITHOUT ROWID""",
     ],
+    [  # 2: when sends left and runs were last alive (search lag); the results each run wrote
+        "ALTER TABLE rows ADD COLUMN sent_at TEXT",
+        "ALTER TABLE runs ADD COLUMN alive_at TEXT",
+        "ALTER TABLE runs ADD COLUMN results TEXT",
+    ],
 ]
 
 _ENTRY_COLUMNS = (
     "key, row, payload_hash, status, customer_id, http_status, attempts, last_error, log_ref, "
-    "run_id, first_seen, updated"
+    "run_id, first_seen, updated, sent_at"
 )
 _CANNOT_WRITE = {
     sqlite3.SQLITE_FULL,
@@ -150,11 +157,11 @@ _CANNOT_WRITE = {
 """Primary SQLite error codes that mean the disk or another process, not a bug in this module."""
 _RUN_COLUMNS = "id, started_at, finished_at, pid, status, source, source_fingerprint"
 _MARK_SQL = """
-    INSERT INTO rows (key, row, payload_hash, status, run_id, first_seen, updated)
-    VALUES (?, ?, ?, 'in_flight', ?, ?, ?)
+    INSERT INTO rows (key, row, payload_hash, status, run_id, first_seen, updated, sent_at)
+    VALUES (?, ?, ?, 'in_flight', ?, ?, ?, ?)
     ON CONFLICT (key) DO UPDATE SET
         row = excluded.row, status = 'in_flight', run_id = excluded.run_id,
-        updated = excluded.updated
+        updated = excluded.updated, sent_at = excluded.sent_at
 """
 _SETTLE_SQL = """
     UPDATE rows SET
@@ -181,8 +188,30 @@ def default_state_path(results_path: str | Path, source: str | Path | None = Non
     return results.with_name(Path(source or results).stem + ".state.sqlite")
 
 
+def state_files(path: str | Path) -> list[tuple[str, Path]]:
+    """The state and the files SQLite and the lock keep beside it, named for the output guard
+    (:func:`importer.outputs.check_outputs`)."""
+    path = Path(path)
+    return [("--state", path)] + [
+        (f"--state's {what}", path.with_name(path.name + suffix))
+        for what, suffix in (("journal", "-wal"), ("shared memory", "-shm"), ("lock", ".lock"))
+    ]
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _seconds(stamp: str) -> float:
+    """One of the ledger's timestamps as Unix seconds."""
+    return datetime.fromisoformat(stamp).timestamp()
+
+
+#: Seconds between a run's heartbeats (``Ledger.heartbeat``).
+HEARTBEAT = 1.0
+#: How long after its last heartbeat a dead run may still have sent a request: two beats (one
+#: missed while the loop was busy with an fsync).
+ALIVE_SLACK = 2 * HEARTBEAT
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +230,8 @@ class Entry:
     run_id: int
     first_seen: str
     updated: str
+    sent_at: str | None = None
+    """When the row was last marked in flight: its request left after this."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,9 +300,29 @@ def _acquire_lock(path: Path) -> int:
 
 def _unusable(path: Path, exc: sqlite3.Error) -> ConfigError:
     code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-    damaged = code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
+    if code == sqlite3.SQLITE_CORRUPT:
+        return _damaged(path, str(exc))
+    damaged = code == sqlite3.SQLITE_NOTADB
     return _refuse(
         path, f"{'is not an importer state file' if damaged else 'cannot be used'} ({exc})"
+    )
+
+
+#: How to go on when the state cannot be trusted (see :class:`DamagedStateError`).
+GO_ON = (
+    "restore the state file from a backup, or run with --check-existing, which looks every row "
+    "up before creating it"
+)
+
+
+class DamagedStateError(ConfigError):
+    """The state is damaged, or knows less than a results file of its import says was done."""
+
+
+def _damaged(path: Path, why: str) -> DamagedStateError:
+    return DamagedStateError(
+        f"the state file {path} is damaged ({why}): importing now could create customers again; "
+        f"move it aside, then {GO_ON}"
     )
 
 
@@ -294,6 +345,10 @@ def _connect(path: Path, source: str) -> sqlite3.Connection:
                 f"{path} was written by a newer helpscout-importer (state schema {version}, "
                 f"this one knows {SCHEMA_VERSION}): upgrade helpscout-importer"
             )
+        if tables:
+            verdict = [row[0] for row in db.execute("PRAGMA quick_check(3)")]
+            if verdict != ["ok"]:
+                raise _damaged(path, f"quick_check: {'; '.join(map(str, verdict))}")
         # Only now that the file is known to be ours (or empty) may anything change it.
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
@@ -447,6 +502,89 @@ class Ledger:
                 (status, _now(), run_id),
             )
 
+    def heartbeat(self) -> None:
+        """Record that this run is alive now (see :meth:`unsure_since`); call every
+        :data:`HEARTBEAT` seconds while requests may leave."""
+        with self._transaction():
+            self._db.execute("UPDATE runs SET alive_at = ? WHERE id = ?", (_now(), self._run_id()))
+
+    def record_results(self, path: str | Path) -> None:
+        """Record the results file this run writes (see :meth:`results_files`)."""
+        with self._transaction():
+            self._db.execute(
+                "UPDATE runs SET results = ? WHERE id = ?", (str(path), self._run_id())
+            )
+
+    def results_files(self) -> list[Path]:
+        """The results file the latest earlier run that recorded one wrote (none: [])."""
+        found = self._db.execute(
+            "SELECT results FROM runs WHERE results IS NOT NULL AND id != ? "
+            "ORDER BY id DESC LIMIT 1",
+            (self.run.id if self.run else 0,),
+        ).fetchone()
+        return [Path(found[0])] if found else []
+
+    @property
+    def is_new(self) -> bool:
+        """No run has used this state yet (it was just created, or emptied)."""
+        return self._db.execute("SELECT 1 FROM runs LIMIT 1").fetchone() is None
+
+    def unsure_since(self, entry: Entry) -> float:
+        """The latest time (Unix seconds) a request for ``entry`` may have reached Help Scout.
+
+        A request for a row leaves after its mark and before its run ended: when the run ended
+        (``finished_at``), or, for a run that died (killed, power cut), its last heartbeat plus
+        :data:`ALIVE_SLACK`. A run that left no trace of its end (written by a version before
+        heartbeats): now, which is never too early.
+        """
+        found = self._db.execute(
+            "SELECT finished_at, alive_at FROM runs WHERE id = ?", (entry.run_id,)
+        ).fetchone()
+        finished, alive = found if found else (None, None)
+        if finished:
+            until = _seconds(finished)
+        elif alive:
+            until = _seconds(alive) + ALIVE_SLACK
+        else:
+            until = time.time()
+        return max(until, _seconds(entry.sent_at) if entry.sent_at else 0.0)
+
+    def unknown_customers(
+        self, listed: Iterable[tuple[int, str]]
+    ) -> tuple[int, list[tuple[int, str]]]:
+        """Of ``listed`` (row, customer id) pairs from a results file of this import, those this
+        state neither holds (no entry has the id) nor has in flight at that row (a kill between
+        the results line and the settle): how many, and the first few.
+
+        A state that knows less than its results file was deleted, emptied or damaged since.
+        """
+        db = self._db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS listed (row INTEGER, customer_id TEXT)")
+        db.execute("DELETE FROM temp.listed")
+        batch: list[tuple[int, str]] = []
+        for pair in listed:
+            batch.append(pair)
+            if len(batch) >= 10_000:
+                db.executemany("INSERT INTO temp.listed VALUES (?, ?)", batch)
+                batch.clear()
+        db.executemany("INSERT INTO temp.listed VALUES (?, ?)", batch)
+        # rows has no index on these columns (settles would pay for one): temporary ones
+        db.execute("CREATE TEMP TABLE known AS SELECT customer_id FROM rows "
+                   "WHERE customer_id IS NOT NULL")  # fmt: skip
+        db.execute("CREATE INDEX temp.known_id ON known (customer_id)")
+        db.execute("CREATE TEMP TABLE flying AS SELECT row FROM rows WHERE status = 'in_flight'")
+        db.execute("CREATE INDEX temp.flying_row ON flying (row)")
+        try:
+            unknown = db.execute(
+                "SELECT l.row, l.customer_id FROM temp.listed l "
+                "WHERE NOT EXISTS (SELECT 1 FROM temp.known k WHERE k.customer_id = l.customer_id)"
+                " AND NOT EXISTS (SELECT 1 FROM temp.flying f WHERE f.row = l.row) ORDER BY l.row"
+            ).fetchall()
+        finally:
+            for table in ("listed", "known", "flying"):
+                db.execute(f"DROP TABLE temp.{table}")
+        return len(unknown), [(int(row), str(cid)) for row, cid in unknown[:3]]
+
     # --- rows -----------------------------------------------------------------------------------
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Entry]:
@@ -487,7 +625,7 @@ class Ledger:
         """
         run_id = self._run_id()
         now = _now()
-        params = [(key, row, digest, run_id, now, now) for key, row, digest in items]
+        params = [(key, row, digest, run_id, now, now, now) for key, row, digest in items]
         with self._transaction(durable=True):
             self._db.executemany(_MARK_SQL, params)
 
@@ -523,8 +661,8 @@ class Ledger:
             status,
             customer_id,
             http_status,
-            error,
-            log_ref,
+            redact(error) if error else error,  # belt and braces: see importer.redact
+            redact(log_ref) if log_ref else log_ref,
             attempts,
             row,
             payload_hash,

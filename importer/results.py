@@ -10,17 +10,20 @@ is a results column's gets the prefix ``source.``.
 Rows finish out of order (workers run concurrently), so :class:`ResultsWriter` keeps a reorder
 buffer: a line is written as soon as every earlier row is written, and the file is flushed then, so
 a crash leaves a valid CSV of the rows before the first unfinished one. Cells cannot run as
-spreadsheet formulas (see :mod:`importer.safecsv`).
+spreadsheet formulas (see :mod:`importer.safecsv`) and hold no token or secret (see
+:mod:`importer.redact`).
 """
 
 from __future__ import annotations
 
+import csv
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
+from importer.redact import redact
 from importer.safecsv import SafeCsvWriter
 
 RESULT_COLUMNS = ["row", "status", "customer_id", "http_status", "error", "log_ref", "attempts"]
@@ -64,19 +67,41 @@ def header(source_columns: Sequence[str] | None = None) -> list[str]:
     return own + [SOURCE_PREFIX + c if c in taken else c for c in source_columns or ()]
 
 
+def listed_customers(path: str | Path) -> Iterator[tuple[int, str]]:
+    """(row, customer id) of every line of a results file that names a customer, streamed; a
+    line cut short (a killed run's last) or not a results line is passed over."""
+    with Path(path).open(newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        if header[: len(RESULT_COLUMNS)] != RESULT_COLUMNS:
+            return
+        at = RESULT_COLUMNS.index("customer_id")
+        for line in reader:
+            if len(line) > at and line[0].isdigit() and line[at].isdigit():
+                yield int(line[0]), line[at]
+
+
 class ResultsWriter:
     """Writes outcomes in input order, whatever order they finish in.
 
     Call :meth:`expect` for every row in input order before its outcome can arrive, and
     :meth:`add` as outcomes come. :meth:`close` also writes the rows that finished after one that
-    never did (a stopped run), still in order.
+    never did (a stopped run), still in order. Each of ``observers`` is called with every outcome
+    as its line is written (so in input order): the rejects file and the results report listen.
     """
 
-    def __init__(self, path: str | Path, *, source_columns: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        source_columns: Sequence[str] | None = None,
+        observers: Sequence[Callable[[Outcome], None]] = (),
+    ) -> None:
         self.path = Path(path)
         self._width = len(source_columns) if source_columns is not None else None
         self._file: IO[str] = self.path.open("w", encoding="utf-8", newline="")
         self._writer = SafeCsvWriter(self._file, header(source_columns))
+        self._observers = list(observers)
         self._order: deque[int] = deque()
         self._done: dict[int, Outcome] = {}
         self.written = 0
@@ -114,5 +139,7 @@ class ResultsWriter:
         if self._width is not None:
             source = list(outcome.source or ())
             cells += source + [""] * (self._width - len(source))
-        self._writer.write_row(cells)
+        self._writer.write_row([redact(c) if isinstance(c, str) else c for c in cells])
         self.written += 1
+        for observe in self._observers:
+            observe(outcome)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
-import io
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -22,6 +20,7 @@ import pandas as pd
 
 from importer.client import (
     DEFAULT_API_URL,
+    REQUEST_TIMEOUT,
     Credentials,
     HelpScoutClient,
     Pacer,
@@ -34,17 +33,36 @@ from importer.errors import (
     EXIT_STOPPED,
     ApiError,
     AuthError,
+    CertificateError,
     ConfigError,
     ImporterError,
     MappingError,
     TransportError,
 )
-from importer.ledger import Ledger, default_state_path, payload_hash
+from importer.ledger import (
+    GO_ON,
+    DamagedStateError,
+    Ledger,
+    default_state_path,
+    payload_hash,
+    state_files,
+)
 from importer.mapping import Mapping
-from importer.pipeline import open_input
-from importer.results import Outcome, ResultsWriter
+from importer.outputs import check_outputs
+from importer.pipeline import inputs_of, open_input
+from importer.rejects import RejectsWriter, ragged_cells, row_errors
+from importer.results import Outcome, ResultsWriter, listed_customers
+from importer.results_report import ResultsReport, api_host
 from importer.source import Chunk, CsvSource
-from importer.upload import Job, Policy, Tally, Uploader, default_concurrency
+from importer.upload import (
+    ROW_TIMEOUT,
+    SETTLE_TIME,
+    Job,
+    Policy,
+    Tally,
+    Uploader,
+    default_concurrency,
+)
 from importer.validate import SeenKeys, Validator, file_warnings, hash_keys
 
 if TYPE_CHECKING:
@@ -74,6 +92,11 @@ class ImportResult(Tally):
     budget: float | None = None
     """Requests per minute the run was paced at; None when the API set no limit."""
     notes: list[str] = field(default_factory=list)
+    report: Path | None = None
+    """The results report written (``report=``), if any."""
+    rejects: Path | None = None
+    """The rejects file written (``rejects=``), if any, and how many rows it holds."""
+    rejected: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -106,9 +129,14 @@ def import_csv(
     check_existing: bool = False,
     duplicates: str = "error",
     retry_failed: bool = False,
+    request_timeout: float = REQUEST_TIMEOUT,
+    row_timeout: float = ROW_TIMEOUT,
+    settle_time: float = SETTLE_TIME,
     sandbox: SandboxConfig | None = None,
     progress: Callable[[Tally], None] | None = None,
     notice: Callable[[str], None] | None = None,
+    report: str | Path | None = None,
+    rejects: str | Path | None = None,
 ) -> ImportResult:
     """Import every valid row of ``path`` exactly once; write one results line per row.
 
@@ -126,18 +154,32 @@ def import_csv(
     earlier row has: ``error`` (invalid, as the validator reports), ``first`` (import the first,
     skip the others) or ``last`` (import the last; costs a first pass over the file).
     ``notice`` hears one-line messages while the run goes (a stop under way).
+    ``request_timeout`` bounds each request, ``row_timeout`` each row's requests in all (a row
+    past it ends ``failed``, kept in flight for the next run). ``settle_time``: seconds after a
+    create whose fate is unknown before a look-up that finds nobody is believed (see
+    :func:`~importer.upload.after_look_up`).
+    ``report`` writes the results report there (HTML, :mod:`importer.results_report`); ``rejects``
+    the rows to fix (:mod:`importer.rejects`): the invalid ones and those Help Scout refused.
 
     Raises :class:`~importer.errors.InputError` when nothing can be attempted (options, credentials,
     mapping, file, a state file in use by another run). Once sending has begun, everything is
     reported in the result: rows by outcome in the results file, and ``stopped`` when the run ended
     early (what finished is in the results and the ledger; the same call resumes).
     """
+    state_path = Path(state) if state is not None else default_state_path(results, path)
+    kept_state = state_files(state_path) if sandbox is None or state is not None else []
+    check_outputs(
+        inputs_of(path, mapping),
+        [("--output", results), *kept_state, ("--report", report), ("--rejects", rejects)],
+    )
     pacer = Pacer(rate, share=budget_share)
     retry = RetryPolicy(max_attempts)
     if concurrency is not None and concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
     if duplicates not in DUPLICATES:
         raise ConfigError(f"--duplicates must be one of {', '.join(DUPLICATES)}")
+    if not 0 <= settle_time < float("inf"):
+        raise ConfigError("--settle-time must be 0 or more seconds")
     if on_existing not in ON_EXISTING:
         raise ConfigError(f"--on-existing must be one of {', '.join(ON_EXISTING)}")
     policy = Policy(on_existing, check_existing, retry_failed)  # type: ignore[arg-type]
@@ -145,16 +187,19 @@ def import_csv(
     if sandbox is None:
         api_url = check_api_url(api_url or os.environ.get("HELPSCOUT_API_URL") or DEFAULT_API_URL)
         credentials = credentials if credentials is not None else Credentials.from_env()
-    state_path = Path(state) if state is not None else default_state_path(results, path)
-    if Path(results).resolve() == Path(path).resolve():
-        raise ConfigError(f"{results} is the file being imported: write the results elsewhere")
-    if state_path.resolve() in (Path(path).resolve(), Path(results).resolve()):
-        raise ConfigError(f"{state_path} is the file being imported or the results: keep the "
-                          "state elsewhere")  # fmt: skip
     source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter,
-                                 skip_lines=skip_lines, all_columns=include_source)  # fmt: skip
+                                 skip_lines=skip_lines,
+                                 all_columns=include_source or rejects is not None)  # fmt: skip
     notes = [*source.warnings, *file_warnings(mapping, source.sample())]
     result = ImportResult(results=Path(results), notes=notes)
+    listeners: list[Callable[[Outcome], None]] = []
+    reporting: ResultsReport | None = None
+
+    def progressed(tally: Tally) -> None:
+        if reporting is not None:
+            reporting.sample(tally)
+        if progress is not None:
+            progress(tally)
 
     async def run(writer: ResultsWriter, ledger: Ledger) -> None:
         async with contextlib.AsyncExitStack() as stack:
@@ -165,7 +210,14 @@ def import_csv(
                 box = await stack.enter_async_context(Sandbox(sandbox))
                 url, creds = box.url, Credentials(box.app_id, box.app_secret)
             client = await stack.enter_async_context(
-                HelpScoutClient(url, creds, pacer=pacer, retry=retry, connections=workers)
+                HelpScoutClient(
+                    url,
+                    creds,
+                    pacer=pacer,
+                    retry=retry,
+                    connections=workers,
+                    timeout=request_timeout,
+                )
             )
             if mapping.properties:
                 await _check_properties(client, mapping, notice)
@@ -175,8 +227,10 @@ def import_csv(
                 ledger,
                 concurrency=workers,
                 policy=policy,
-                progress=progress,
+                progress=progressed if report or progress else None,
                 notice=notice,
+                row_timeout=row_timeout,
+                settle_time=settle_time,
             )
             try:
                 await uploader.run(batches)
@@ -195,15 +249,69 @@ def import_csv(
             result.state = state_path
         # The lock first: a second run on the same state must not touch the first one's results.
         ledger = stack.enter_context(Ledger.open(state_path, source=str(path)))
+        if result.state is not None:
+            _check_state_is_whole(ledger, Path(results), check_existing, notice)
+        # --- the report and the rejects listen to every results line
+        if report is not None:
+            where = "the built-in sandbox" if sandbox is not None else api_host(api_url or "")
+            reporting = ResultsReport(report, file=str(path), mapping=str(mapping.path), api=where)
+            stack.callback(reporting.discard)
+            listeners.append(reporting.add)
+        if rejects is not None:
+            rejected = stack.enter_context(
+                RejectsWriter(rejects, source.columns, delimiter=source.delimiter)
+            )
+            listeners.append(rejected.add)
+        # ---
         superseded = _superseded(source, mapping) if duplicates == "last" else {}
-        batches = _batches(source, mapping, include_source=include_source, duplicates=duplicates,
-                           superseded=superseded)  # fmt: skip
+        batches = _batches(source, mapping, include_source=include_source or rejects is not None,
+                           duplicates=duplicates, superseded=superseded)  # fmt: skip
         result.resumed = ledger.begin_run(_fingerprint(Path(path))).resuming
+        ledger.record_results(Path(results).resolve())
         columns = source.columns if include_source else None
-        with ResultsWriter(results, source_columns=columns) as writer:
+        with ResultsWriter(results, source_columns=columns, observers=listeners) as writer:
             asyncio.run(run(writer, ledger))
         ledger.finish_run("stopped" if result.stopped else "finished")
+        if reporting is not None:
+            reporting.close(result)
+            result.report = reporting.path
+        if rejects is not None:
+            result.rejects, result.rejected = rejected.path, rejected.written
     return result
+
+
+def _check_state_is_whole(
+    ledger: Ledger, results: Path, check_existing: bool, notice: Callable[[str], None] | None
+) -> None:
+    """Stop (DamagedStateError, exit 2) when a results file of this import lists customers the
+    state does not know: the state was deleted, emptied or damaged (a lost WAL) since, and
+    trusting it would create them again. ``--check-existing`` goes on: it looks every row up.
+
+    The results files of "this import": the one the state's latest run recorded writing (it
+    may have another name than ``results``: nightly runs), and, when the state is new (missing
+    or emptied), ``results`` itself, the file this run is about to overwrite.
+    """
+    candidates = ledger.results_files() + ([results.resolve()] if ledger.is_new else [])
+    for listed in dict.fromkeys(candidates):
+        if not listed.is_file():
+            continue
+        count, first = ledger.unknown_customers(listed_customers(listed))
+        if not count:
+            continue
+        examples = ", ".join(f"row {row}: customer {cid}" for row, cid in first)
+        what = (
+            f"the state file {ledger.path} does not know {count:,} "
+            f"customer{'s' if count != 1 else ''} that {listed} lists ({examples}"
+            f"{', ...' if count > len(first) else ''})"
+        )
+        if check_existing:
+            if notice:
+                notice(f"{what}: --check-existing looks every row up before creating it")
+            return
+        raise DamagedStateError(
+            f"{what}: it was deleted, emptied or damaged since, and importing now could create "
+            f"them again; {GO_ON} (or, if {listed.name} is from another import, move it away)"
+        )
 
 
 async def _check_properties(
@@ -217,6 +325,8 @@ async def _check_properties(
     try:
         definitions = {d.get("slug"): d for d in await client.customer_properties()}
     except (ApiError, TransportError) as exc:
+        if isinstance(exc, CertificateError):
+            raise
         if notice and not isinstance(exc, AuthError):
             notice(f"could not read the account's customer properties ({exc}): sending anyway")
         return
@@ -268,7 +378,7 @@ def _batches(
     same = f"the same {mapping.key_name} as row"
     for chunk in source:
         checked = validator.check(chunk)
-        errors = _error_messages(checked.issues)
+        errors = row_errors(checked.issues).to_dict()
         cells = _source_cells(chunk, source) if include_source else {}
         rows = checked.rows
         for start in range(0, len(rows), BATCH_ROWS):
@@ -329,18 +439,6 @@ def _superseded(source: CsvSource, mapping: Mapping) -> dict[int, int]:
     return dict(zip(r[earlier].tolist(), last[earlier].tolist(), strict=True))
 
 
-def _error_messages(issues: pd.DataFrame) -> dict[int, str]:
-    """Each invalid row's errors in one cell: ``Column: message; Column: message``."""
-    errors = issues[issues["severity"] == "error"].fillna({"column": "", "field": ""})
-    messages: dict[int, list[str]] = {}
-    for row, column, path, message in errors[["row", "column", "field", "message"]].itertuples(
-        index=False, name=None
-    ):
-        place = column or path
-        messages.setdefault(row, []).append(f"{place}: {message}" if place else message)
-    return {row: "; ".join(texts) for row, texts in messages.items()}
-
-
 def _source_cells(chunk: Chunk, source: CsvSource) -> dict[int, list[str]]:
     """The row's cells as read; a ragged row's extra fields stay together in its last cell."""
     frame = chunk.frame
@@ -350,10 +448,6 @@ def _source_cells(chunk: Chunk, source: CsvSource) -> dict[int, list[str]]:
             frame.index.tolist(), frame.itertuples(index=False, name=None), strict=True
         )
     }
-    width = len(source.columns)
     for ragged in chunk.ragged:
-        fields = next(csv.reader(io.StringIO(ragged.text), delimiter=source.delimiter), [])
-        if len(fields) > width:
-            fields = [*fields[: width - 1], source.delimiter.join(fields[width - 1 :])]
-        cells[ragged.row] = fields
+        cells[ragged.row] = ragged_cells(ragged, len(source.columns), source.delimiter)
     return cells

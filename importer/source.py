@@ -197,9 +197,11 @@ class CsvSource:
         return self.columns if self._selected is None else self._selected
 
     def sample(self, rows: int = 200) -> pd.DataFrame:
-        """The first ``rows`` data rows, every named column, for a look at the values (ragged
-        rows left out, short ones padded): read with the csv module, bounded like the rest."""
+        """The first data rows, every named column (as object dtype), for a look at the values
+        (ragged rows left out, short ones padded): read with the csv module, at most ``rows``
+        rows and 200,000 cells, so a wide file costs no more than a narrow one."""
         names = self._all_names
+        rows = max(10, min(rows, 200_000 // len(names)))
         records: list[list[str]] = []
         with ExitStack() as stack:
             reader = csv.reader(
@@ -214,7 +216,7 @@ class CsvSource:
                         break
             except csv.Error:
                 pass  # what was read is the sample; reading the rows says what is wrong
-        frame = pd.DataFrame(records, columns=names, dtype=TEXT)
+        frame = pd.DataFrame(records, columns=names, dtype=object)
         return frame.drop(columns=list(self._unnamed.values())).set_axis(self.columns, axis=1)
 
     def select(self, columns: Iterable[str]) -> CsvSource:

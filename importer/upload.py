@@ -25,10 +25,17 @@ Decisions, from the row's ledger entry (``digest``: the row's payload hash):
 
 An answer that leaves a create's fate unknown (no answer after the request left, 502, 504) is
 followed by a look-up, and the create is sent again only if nobody has the email, at most
-:data:`LOOKUP_ROUNDS` times. A 409 on create: the customer found is recorded as ``exists`` (or
-updated). Look-ups from every worker are batched: one search for up to :data:`LOOKUP_BATCH`
-emails (:class:`Lookups`). A row whose fate stays unknown ends ``failed`` in the results and stays
-``in_flight`` in the ledger, which the next run reconciles.
+:data:`LOOKUP_ROUNDS` times. Search is an index that may lag behind creates, so "nobody" is
+believed only from a look-up made ``settle_time`` (:data:`SETTLE_TIME`, ``--settle-time``) or
+more after that create ended (:func:`after_look_up`); a look-up made sooner sends the row to
+wait (other rows go on; at the end the run waits for it, and a stop leaves it in flight:
+STILL_UNSURE). The same holds for rows an earlier run left in flight: their create may have left
+until that run ended or, if it died, until its last heartbeat (``Ledger.unsure_since``). A 2xx
+to a create without a usable id (``Reply.resource_id``) ends ``failed`` (NO_ID) and stays in
+flight, so the next run looks it up. A 409 on create: the customer found is recorded as
+``exists`` (or updated). Look-ups from every worker are batched: one search for up to
+:data:`LOOKUP_BATCH` emails (:class:`Lookups`). A row whose fate stays unknown ends ``failed``
+in the results and stays ``in_flight`` in the ledger, which the next run reconciles.
 
 Stopping: :meth:`Uploader.stop` (SIGINT or SIGTERM, when running in the main thread) stops taking
 rows and gives the requests in flight :data:`GRACE` seconds; a second stop, or the end of the grace,
@@ -43,6 +50,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import itertools
 import math
 import signal
@@ -54,8 +62,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from importer.client import WRITE_COST, HelpScoutClient, Pacer, Reply, Sends, count_sends
-from importer.errors import ApiError, AuthError, ImporterError, RunStopped, TransportError
-from importer.ledger import Entry, Ledger, RunInfo, payload_hash
+from importer.errors import (
+    ApiError,
+    AuthError,
+    CertificateError,
+    ImporterError,
+    RunStopped,
+    TransportError,
+)
+from importer.ledger import HEARTBEAT, Entry, Ledger, RunInfo, payload_hash
 from importer.results import Outcome, ResultsWriter, Status
 
 #: Requests a worker is assumed to wait for an answer, to size the default concurrency.
@@ -70,11 +85,25 @@ LOOKUP_WINDOW = 0.02
 LOOKUP_ROUNDS = 3
 #: Seconds a stopped run waits for the requests in flight.
 GRACE = 5.0
+#: Seconds after a create whose fate is unknown before a look-up that finds nobody is believed
+#: (Help Scout's search is an index that may lag behind creates; how much is not documented).
+SETTLE_TIME = 60.0
+#: Seconds one row's requests may take in all (creates, look-ups, retries; not the waits for
+#: the rate budget or for search to catch up): then it ends ``failed``, kept in flight.
+ROW_TIMEOUT = 180.0
 
 RERUN = "run the same command, which looks it up before sending it again"
 NOT_SENT = "not sent: the run stopped; run the same command to resume"
-CUT_OFF = f"the run stopped before this row finished: it may have been created; {RERUN}"
-NO_RESOURCE_ID = "created, but Help Scout sent no Resource-ID"
+CUT_OFF_REASON = f"it may have been created; {RERUN}"
+CUT_OFF = f"the run stopped before this row finished: {CUT_OFF_REASON}"
+STILL_UNSURE = (
+    "the run stopped while this row waited for Help Scout's search to catch up (its create got "
+    "no certain answer, and search may lag behind creates): kept in flight; run the same "
+    "command, which looks it up again before sending it"
+)
+NO_ID = "created, but Help Scout sent no usable id: check {email} in Help Scout"
+#: What stops the run at once, wherever it is met: the credentials, the certificate, a stop.
+FATAL = (AuthError, CertificateError, RunStopped)
 
 Action = Literal["create", "reconcile", "check", "update"]
 
@@ -126,14 +155,51 @@ class Task:
     """Requests sent for the row so far, counted as they leave (see ``_cut_off``)."""
     refusal: AuthError | None = None
     """The answer that stopped the run, when this row's request got it."""
+    unsure_since: float | None = None
+    """When (Unix seconds) the latest request that may have created the customer ended: a
+    create of this run that got no certain answer, or one an earlier run left in flight."""
+    unsure_creates: int = 0
+    """Creates of this run whose fate stayed unknown (at most LOOKUP_ROUNDS)."""
+    looked_up_at: float = 0.0
+    """When the look-up whose answer is ``found`` was sent (Unix seconds)."""
 
     @property
     def row(self) -> int:
         return self.job.row
 
 
+class _Wait(Exception):
+    """The row's look-up found nobody too soon after an unsure create: look again at ``due``."""
+
+    def __init__(self, due: float) -> None:
+        super().__init__(due)
+        self.due = due
+
+
+def after_look_up(
+    found: str | None, looked_at: float, unsure_since: float | None, settle_time: float
+) -> tuple[Literal["found", "create", "wait"], float]:
+    """What a look-up's answer means for a row, and when to look again (Unix seconds).
+
+    Found: the customer exists. Nobody, with no create of unknown fate behind it (a new row,
+    ``--check-existing``): create. Nobody, looked up ``settle_time`` or more after the last
+    create of unknown fate ended: search has caught up, so it was never created: create. Nobody,
+    sooner: the index may not show it yet: wait, and look again at ``unsure_since +
+    settle_time``.
+    """
+    if found is not None:
+        return "found", 0.0
+    if unsure_since is None or looked_at >= unsure_since + settle_time:
+        return "create", 0.0
+    return "wait", unsure_since + settle_time
+
+
 class _Unknown(Exception):
     """The row's fate could not be learnt: it stays in flight in the ledger."""
+
+    def __init__(self, message: str, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.http_status = http_status
 
 
 @dataclass
@@ -288,6 +354,8 @@ class Uploader:
         progress: Progress | None = None,
         notice: Callable[[str], None] | None = None,
         grace: float = GRACE,
+        row_timeout: float = ROW_TIMEOUT,
+        settle_time: float = SETTLE_TIME,
     ) -> None:
         if ledger.run is None:
             raise RuntimeError("begin the ledger's run before uploading")
@@ -300,7 +368,12 @@ class Uploader:
         self.progress = progress
         self.notice = notice
         self.grace = grace
+        self.row_timeout = row_timeout
+        self.settle_time = settle_time
         self.tally = Tally()
+        self._deferred: list[tuple[float, int, Task]] = []
+        """Rows waiting for search to catch up: (due, row, task), a heap."""
+        self._told_wait = 0.0
         self.interrupted = False
         self._lookups = Lookups(client)
         self._backlog: deque[Task | Outcome] = deque()
@@ -322,6 +395,7 @@ class Uploader:
         self._batches = iter(batches)
         self._reading = self._read_next()
         self._workers = [asyncio.create_task(self._work(i)) for i in range(self.concurrency)]
+        beating = asyncio.create_task(self._heartbeat())
         failure: BaseException | None = None
         with self._signals():
             try:
@@ -334,6 +408,7 @@ class Uploader:
                 await asyncio.wait(self._workers)
             finally:
                 self._cancel_all()
+                beating.cancel()
                 self._lookups.close()
                 self._reading.cancel()
                 if self._reading.done() and not self._reading.cancelled():
@@ -394,13 +469,25 @@ class Uploader:
                 self._mark(task)
             count_sends(task.sends)
             try:
-                outcome = await self._perform(task)
+                async with asyncio.timeout(self.row_timeout) as deadline:
+                    outcome = await self._perform(task)
                 self._unknown_in_a_row = 0
             except AuthError as refusal:
                 task.refusal = refusal  # its results line says so (see _cut_off)
                 raise
+            except _Wait as wait:
+                self._current[slot] = None
+                heapq.heappush(self._deferred, (wait.due, task.row, task))
+                continue
             except _Unknown as unknown:
-                outcome = self._outcome(task, "failed", error=str(unknown))
+                outcome = self._outcome(task, "failed", http_status=unknown.http_status,
+                                        error=str(unknown))  # fmt: skip
+                self._unknown_in_a_row += 1
+            except TimeoutError:
+                if not deadline.expired():
+                    raise
+                error = f"no certain answer within {self.row_timeout:g} s: {CUT_OFF_REASON}"
+                outcome = self._outcome(task, "failed", error=error)
                 self._unknown_in_a_row += 1
             self._current[slot] = None
             self._emit(outcome)
@@ -421,16 +508,26 @@ class Uploader:
         return asyncio.create_task(read())
 
     async def _next_task(self) -> Task | None:
-        """The next row that needs requests; the rows before it that need none are written."""
+        """The next row that needs requests; the rows before it that need none are written.
+
+        A row waiting for search to catch up comes back when due; when nothing else is left,
+        the worker sleeps until then."""
         while True:
+            if self._deferred and self._deferred[0][0] <= time.time() and not self._stopping:
+                return heapq.heappop(self._deferred)[2]
             while self._backlog:
                 item = self._backlog.popleft()
                 self.results.expect(item.row)
                 if isinstance(item, Task):
                     return item
                 self._emit(item)
-            if self._exhausted or self._stopping:
+            if self._stopping:
                 return None
+            if self._exhausted:
+                if not self._deferred:
+                    return None
+                await self._wait_for_search()
+                continue
             async with self._refill:
                 if self._backlog or self._exhausted or self._stopping:
                     continue
@@ -441,6 +538,28 @@ class Uploader:
                 else:
                     self._reading = self._read_next()  # read ahead while this batch is sent
                     self._backlog.extend(planned)
+
+    async def _wait_for_search(self) -> None:
+        """Sleep until the first waiting row is due (or a little, when rows are still read)."""
+        due = self._deferred[0][0]
+        if self.notice is not None and due > self._told_wait + 1:
+            self._told_wait = due
+            rows = len(self._deferred)
+            self.notice(
+                f"waiting {max(0, due - time.time()):.0f} s for Help Scout's search to catch up "
+                f"on {rows} row{'s' if rows != 1 else ''} whose create got no certain answer "
+                f"(--settle-time {self.settle_time:g}); Ctrl-C leaves "
+                f"{'them' if rows != 1 else 'it'} in flight for the next run"
+            )
+        await asyncio.sleep(max(0.0, min(due - time.time(), HEARTBEAT)))
+
+    async def _heartbeat(self) -> None:
+        """Tell the ledger this run is alive, so a run after a kill knows when its requests may
+        have left (see ``Ledger.unsure_since``)."""
+        with contextlib.suppress(RunStopped):  # the disk is full: marks and settles say so
+            while True:
+                self.ledger.heartbeat()
+                await asyncio.sleep(HEARTBEAT)
 
     def _mark(self, task: Task) -> None:
         """Mark ``task`` and the next unmarked tasks (``concurrency`` in all) in flight, durably."""
@@ -465,14 +584,15 @@ class Uploader:
             if isinstance(task, Task) and task.action in ("reconcile", "check")
             if (email := email_of(task.job.payload))
         ]
+        asked = time.time()
         answers = await asyncio.gather(
             *(self._lookups.find(email) for _, email in looking), return_exceptions=True
         )
         for (task, _), answer in zip(looking, answers, strict=True):
-            if isinstance(answer, AuthError | RunStopped):
+            if isinstance(answer, FATAL):
                 raise answer
             if not isinstance(answer, BaseException):
-                task.looked_up, task.found = True, answer
+                task.looked_up, task.found, task.looked_up_at = True, answer, asked
         return planned
 
     def _decide(self, job: Job, entry: Entry | None) -> Task | Outcome:
@@ -489,7 +609,8 @@ class Uploader:
         if policy.retry_failed and not unsettled:
             return self._skipped(job, "not-retried", entry)
         if entry.customer_id is None:
-            return Task(job, "reconcile", sent_digest=entry.payload_hash)
+            unsure = self.ledger.unsure_since(entry) if entry.status == "in_flight" else None
+            return Task(job, "reconcile", sent_digest=entry.payload_hash, unsure_since=unsure)
         if entry.status == "exists":  # created elsewhere: the hash says nothing of its data
             if policy.on_existing == "update":
                 return Task(job, "update", customer_id=entry.customer_id)
@@ -514,40 +635,57 @@ class Uploader:
             assert task.customer_id is not None
             return await self._update(task, task.customer_id)
         if task.action == "reconcile" or (task.action == "check" and email_of(task.job.payload)):
-            found = task.found
-            if not task.looked_up:
-                found = await self._look_up(task, f"{task.action} before creating")
+            found = await self._trusted_look_up(task, f"{task.action} before creating")
             if found is not None and task.action == "reconcile":
                 return self._settle(task, "created", customer_id=found, digest=task.sent_digest)
             if found is not None:
                 return await self._existing(task, found, None)
         return await self._create(task)
 
+    async def _trusted_look_up(self, task: Task, why: str) -> str | None:
+        """The customer with the row's email, once a look-up's answer can be trusted (see
+        :func:`after_look_up`); raises _Wait when it cannot be yet."""
+        if not task.looked_up:
+            task.looked_up_at = time.time()
+            task.found, task.looked_up = await self._look_up(task, why), True
+        verdict, due = after_look_up(
+            task.found, task.looked_up_at, task.unsure_since, self.settle_time
+        )
+        if verdict == "wait":
+            task.looked_up = False  # look again when due
+            raise _Wait(due)
+        return task.found
+
     async def _create(self, task: Task) -> Outcome:
         reply: Reply | None = None
-        for round_ in range(1, LOOKUP_ROUNDS + 1):
+        for round_ in range(task.unsure_creates + 1, LOOKUP_ROUNDS + 1):
             reply = await self.client.create_customer(task.job.payload)
             task.attempts += reply.attempts
             if reply.ok:
                 found = reply.resource_id
-                return self._settle(task, "created", customer_id=found, http_status=reply.status,
-                                    error="" if found else NO_RESOURCE_ID)  # fmt: skip
+                if found is None:  # kept in flight: the next run looks it up
+                    email = email_of(task.job.payload) or "this row's customer"
+                    raise _Unknown(NO_ID.format(email=email), reply.status)
+                return self._settle(task, "created", customer_id=found, http_status=reply.status)
             if reply.status == 409:
                 found = await self._look_up(task, "the create answered 409")
                 if found is None:
                     return self._failed(task, reply)
-                if round_ > 1:  # an earlier create of ours did it after all
+                if task.unsure_creates:  # an earlier create of ours did it after all
                     return self._settle(task, "created", customer_id=found)
                 return await self._existing(task, found, reply.status)
             if not reply.uncertain:
                 return self._failed(task, reply)
-            found = await self._look_up(task, f"the create got no certain answer ({reply.error})")
+            task.unsure_since, task.unsure_creates = time.time(), round_
+            task.action, task.sent_digest, task.looked_up = "reconcile", task.job.digest, False
+            why = f"the create got no certain answer ({reply.error})"
+            found = await self._trusted_look_up(task, why)  # _Wait: other rows go on meanwhile
             if found is not None:
                 return self._settle(task, "created", customer_id=found)
-        assert reply is not None
         raise _Unknown(
-            f"{LOOKUP_ROUNDS} creates got no certain answer ({reply.error}) and the customer "
-            f"was not found after any of them: it may have been created; {RERUN}"
+            f"{LOOKUP_ROUNDS} creates got no certain answer"
+            f"{f' ({reply.error})' if reply is not None else ''} and the customer was not found "
+            f"after any of them: it may have been created; {RERUN}"
         )
 
     async def _look_up(self, task: Task, why: str) -> str | None:
@@ -559,7 +697,7 @@ class Uploader:
             )
         try:
             return await self._lookups.find(email)
-        except AuthError:
+        except FATAL:
             raise
         except (ApiError, TransportError) as exc:
             raise _Unknown(
@@ -649,6 +787,10 @@ class Uploader:
             if task is not None:
                 self._current[slot] = None
                 self._emit(self._cut_off(task))
+        while self._deferred:
+            task = heapq.heappop(self._deferred)[2]
+            task.attempts = max(task.attempts, task.sends.count)
+            self._emit(self._outcome(task, "failed", error=STILL_UNSURE))
         while self._backlog:
             item = self._backlog.popleft()
             self.results.expect(item.row)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,18 +25,27 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
-def served_sandbox() -> Iterator[Sandbox]:
-    """The sandbox on 127.0.0.1, run by its own event loop in a thread, so that a CliRunner
-    command (which runs its own loop) can import into it and a test can read its state."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    box = Sandbox(SandboxConfig())
-    asyncio.run_coroutine_threadsafe(box.__aenter__(), loop).result(10)
-    try:
-        yield box
-    finally:
-        asyncio.run_coroutine_threadsafe(box.__aexit__(None, None, None), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+def serve_sandbox() -> Iterator[Callable[..., Sandbox]]:
+    """Start sandboxes on 127.0.0.1, each run by its own event loop in a thread (so the CLI, which
+    runs its own loop, can talk to them); stopped at the end of the test."""
+    stops: list[Callable[[], None]] = []
+
+    def start(config: SandboxConfig | None = None) -> Sandbox:
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, daemon=True)
+        thread.start()
+        box = Sandbox(config)
+        asyncio.run_coroutine_threadsafe(box.__aenter__(), loop).result(10)
+
+        def stop() -> None:
+            asyncio.run_coroutine_threadsafe(box.__aexit__(None, None, None), loop).result(10)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(10)
+            loop.close()
+
+        stops.append(stop)
+        return box
+
+    yield start
+    for stop in reversed(stops):
+        stop()

@@ -94,7 +94,7 @@ def test_validate_writes_the_report_in_the_format_of_its_suffix(tmp_path, suffix
         assert len(body["issues"]) == 10
     else:
         assert text.startswith("<!DOCTYPE html>")
-        assert "<td>duplicate_key</td>" in text and "Issues per column" in text
+        assert "1 row</b>: duplicate_key in <b>Email</b>" in text and "Issues per column" in text
 
 
 def test_html_report_escapes_cell_values(tmp_path):

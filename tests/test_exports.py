@@ -96,21 +96,21 @@ def import_everything(name: str, mapping: Path, tmp_path: Path, box: Sandbox) ->
 
 
 @pytest.mark.parametrize("name", PRESET_FILES)
-def test_an_export_is_recognised_and_imported_whole(name, tmp_path, served_sandbox):
+def test_an_export_is_recognised_and_imported_whole(name, tmp_path, serve_sandbox):
     mapping, result = init(name, tmp_path)
     preset = EXPECTED[name]["preset"]
     assert f"{EXPORTS / name} looks like a" in result.stderr  # "a" or "an"
     assert f": the {preset} preset, trimmed to its columns." in result.stderr
     assert mapping.read_text("utf-8").startswith(f"# {name} looks like a")
     load_mapping(mapping)
-    import_everything(name, mapping, tmp_path, served_sandbox)
+    import_everything(name, mapping, tmp_path, serve_sandbox())
 
 
 @pytest.mark.parametrize("name", OTHER_FILES)
-def test_a_file_no_preset_fits_is_mapped_by_header_words_and_values(name, tmp_path, served_sandbox):
+def test_a_file_no_preset_fits_is_mapped_by_header_words_and_values(name, tmp_path, serve_sandbox):
     mapping, result = init(name, tmp_path)
     assert "no preset fits" in result.stderr
-    import_everything(name, mapping, tmp_path, served_sandbox)
+    import_everything(name, mapping, tmp_path, serve_sandbox())
 
 
 @pytest.mark.parametrize(

@@ -24,9 +24,8 @@ def validate(tmp_path: Path, csv_text: str, mapping: str, *options: str):
 
 
 def payloads(output: str) -> list[dict]:
-    return [
-        json.loads(line.split(": ", 1)[1]) for line in output.splitlines() if line[:4] == "row "
-    ]
+    shown = [line.split(": ", 1) for line in output.splitlines() if line[:4] == "row "]
+    return [json.loads(body) for _, body in shown if body.startswith("{")]
 
 
 def test_a_text_apostrophe_before_digits_is_removed_and_counted(tmp_path: Path) -> None:
@@ -269,3 +268,18 @@ def test_properties_without_the_sandbox_is_a_usage_error(tmp_path: Path) -> None
     result = CliRunner().invoke(main, [*args, "--properties", str(tmp_path / "p.json")])
     assert result.exit_code == 2
     assert "--properties describes the sandbox's account: it goes with --sandbox" in result.output
+
+
+def test_short_rows_joined_into_a_chunk_still_split_their_cells(tmp_path: Path) -> None:
+    """Found by tests/test_fuzz.py: a frame joined from pieces holds chunked columns."""
+    text = 'Email,Notes,Country\nann@example.com,"1 Main St\nApt 2",US\nbo@example.com,2 High St\n'
+    mapping = (
+        "customer:\n  emails: [Email]\n  address:\n"
+        '    lines: {column: Notes, separator: "\\n"}\n    country: {value: US}\n'
+    )
+    result = validate(tmp_path, text, mapping, "--show", "2")
+    assert result.exit_code == 0, result.output
+    assert [p["address"]["lines"] for p in payloads(result.output)] == [
+        ["1 Main St", "Apt 2"],
+        ["2 High St"],
+    ]

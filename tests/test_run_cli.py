@@ -335,31 +335,6 @@ def test_import_csv_returns_the_counts(tmp_path: Path) -> None:
     assert result.budget is None  # the sandbox set no limit
 
 
-def test_the_input_file_is_never_the_results_file(tmp_path: Path) -> None:
-    data = tmp_path / "in.csv"
-    data.write_bytes(SAMPLE.read_bytes())
-    result = invoke("run", data, "-m", EXAMPLE, "--sandbox", "-o", data)
-    assert (result.exit_code, result.stderr) == (
-        2,
-        f"Error: {data} is the file being imported: write the results elsewhere\n",
-    )
-    assert data.read_bytes() == SAMPLE.read_bytes()
-
-
-@pytest.mark.parametrize("which", ["input", "results"])
-def test_the_state_is_neither_the_input_nor_the_results(tmp_path: Path, which: str) -> None:
-    data = tmp_path / "in.csv"
-    data.write_bytes(SAMPLE.read_bytes())
-    results = tmp_path / "r.csv"
-    state = data if which == "input" else results
-    result = invoke("run", data, "-m", EXAMPLE, "--sandbox", "-o", results, "--state", state)
-    assert (result.exit_code, result.stderr) == (
-        2,
-        f"Error: {state} is the file being imported or the results: keep the state elsewhere\n",
-    )
-    assert data.read_bytes() == SAMPLE.read_bytes() and not results.exists()
-
-
 @pytest.mark.parametrize(
     "seconds, text",
     [(0.2, "1 s"), (59.5, "1 min"), (61, "1 min 1 s"), (120, "2 min"), (3600, "1 h"),

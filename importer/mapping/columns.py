@@ -38,7 +38,9 @@ def absent_if_empty(cells: pd.Series) -> pd.Series:
 
 
 def to_arrow(cells: pd.Series) -> pa.Array:
-    return pa.array(cells.array)
+    """The column as one pyarrow array (a frame joined from pieces holds chunked ones)."""
+    array = pa.array(cells.array)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def from_arrow(array: pa.Array, index: pd.Index) -> pd.Series:

@@ -1,0 +1,61 @@
+"""The one guard for the files a command writes: never over what it reads, never two in one.
+
+Every command calls :func:`check_outputs` once, before it reads anything, with every file it reads
+(the CSV, the mapping) and every file it will write (results, reports, rejects, the state and its
+companions, the summary JSON, the log file), each as ``(option name, path)``; a path of None is an
+option not given and is ignored::
+
+    check_outputs([("FILE", csv_path), ("--mapping", mapping_path)],
+                  [("--output", results), ("--state", state), ("--report", report)])
+
+It raises :class:`~importer.errors.ConfigError` (exit 2, one line naming both options) when an
+output is an input or another output. "The same file" means the same path, or the same file
+reached another way: through a symlink, a hard link, ``..`` or a case-insensitive file system.
+Two files that exist are the same when ``os.stat`` gives the same device and inode; a file that
+does not exist yet is compared by its resolved path (symlinks of its folders followed).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from importer.errors import ConfigError
+
+__all__ = ["Named", "check_outputs", "same_file"]
+
+Named = tuple[str, str | os.PathLike[str] | None]
+"""An option's name as the user typed it (``--report``, ``FILE``) and its path (None: not given)."""
+
+
+def _identity(path: Path) -> tuple[int, int] | Path:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return path.resolve()
+    return (info.st_dev, info.st_ino)
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether ``a`` and ``b`` name one file (same path, symlink or hard link)."""
+    return _identity(Path(a)) == _identity(Path(b))
+
+
+def check_outputs(inputs: Sequence[Named], outputs: Sequence[Named]) -> None:
+    """Refuse outputs that are an input or one another (see the module's docstring)."""
+    reads = [(name, Path(path), _identity(Path(path))) for name, path in inputs if path]
+    writes = [(name, Path(path), _identity(Path(path))) for name, path in outputs if path]
+    for index, (name, path, identity) in enumerate(writes):
+        for other, other_path, other_identity in reads:
+            if identity == other_identity:
+                raise ConfigError(
+                    f"{name} {path} is the same file as {other} {other_path}, which is read: "
+                    f"write {name} elsewhere"
+                )
+        for other, other_path, other_identity in writes[:index]:
+            if identity == other_identity:
+                raise ConfigError(
+                    f"{name} {path} is the same file as {other} {other_path}: give each its own "
+                    "path"
+                )
