@@ -23,7 +23,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 import pycountry
 
@@ -178,8 +178,11 @@ def sniff(values: Iterable[str]) -> Sniff:
         return Sniff("bool", s, count)
     if (s := share(is_phone)) >= THRESHOLD:
         return Sniff("phone", s, count)
-    codes = [country_code(t) for t in texts]
-    if (s := sum(1 for c in codes if c) / count) >= THRESHOLD:
+    # A few values first: resolving a name that is no country is slow (its "did you mean").
+    probe = [country_code(t) for t in texts[:20] if not any(c.isdigit() for c in t)]
+    likely = len(probe) >= len(texts[:20]) / 2 and sum(map(bool, probe)) >= len(probe) / 2
+    codes = [country_code(t) for t in texts] if likely else []
+    if codes and (s := sum(1 for c in codes if c) / count) >= THRESHOLD:
         local = {
             t: c for t, c in zip(texts, codes, strict=True) if c and resolve_country(t)[0] is None
         }
@@ -247,6 +250,7 @@ def _reads(text: str, fmt: str) -> bool:
         return False
 
 
+@lru_cache(maxsize=4096)
 def country_code(text: str) -> str | None:
     """The ISO alpha-2 code of a country name or code, in English or a main European language."""
     code, _ = resolve_country(text)
