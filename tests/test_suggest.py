@@ -164,6 +164,7 @@ def test_a_date_column_carries_its_format_in_the_evidence():
         ("+1 (555) 010-0199", True), ("030 1234567", True), ("555-0100 x12", True),
         ("+4915112345678", True), ("5550100123", True), ("12345", False), ("pager", False),
         ("null", False), ("2024-01-05", False), ("02134-1234", False), ("8779761975521", False),
+        ("192.168.10.21", False), ("13.02.2021", False),
     ],
 )  # fmt: skip
 def test_what_a_phone_looks_like(text, phone):

@@ -37,7 +37,9 @@ __all__ = [
     "THRESHOLD",
     "Sniff",
     "country_code",
+    "emails_in",
     "is_phone",
+    "is_street",
     "sniff",
 ]
 
@@ -110,6 +112,13 @@ _PHONE = re.compile(
     r"\+?[\d\s().\-/]+((x|ext\.?|extension|#)\s*\d{1,6})?", re.IGNORECASE
 )  # fmt: skip
 _ZIP_PLUS4 = re.compile(r"\d{5}-\d{4}")
+_IPV4 = re.compile(r"\d{1,3}(\.\d{1,3}){3}")
+_STREET = re.compile(
+    r"(?=.*\d).*(\b(street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|way|"
+    r"court|ct|place|pl|square|sq|highway|hwy|rue|chemin|calle|avenida|via|viale|piazza|"
+    r"plaza|carrer)|(strasse|straße|str|weg|platz|gasse|allee|laan|straat|gatan|vej))\b.*",
+    re.IGNORECASE,
+)
 _NUMBER = re.compile(r"[-+]?(\d+([.,]\d+)?|\d{1,3}(,\d{3})+(\.\d+)?)")
 
 
@@ -159,7 +168,7 @@ def sniff(values: Iterable[str]) -> Sniff:
     def share(test: Callable[[str], object]) -> float:
         return sum(1 for t in texts if test(t)) / count
 
-    emails = [_emails_in(t) for t in texts]
+    emails = [emails_in(t) for t in texts]
     if (s := sum(1 for e in emails if e) / count) >= THRESHOLD:
         several = [t for t, e in zip(texts, emails, strict=True) if len(e) > 1]
         if several:
@@ -202,7 +211,7 @@ def _clean(value: object) -> str:
     return text[1:].strip() if text.startswith("'") else text
 
 
-def _emails_in(text: str) -> list[str]:
+def emails_in(text: str) -> list[str]:
     """The emails ``text`` is made of; [] when anything else is in it."""
     found = _EMAIL.findall(text)
     rest = _EMAIL.sub("", text)
@@ -215,7 +224,9 @@ def _is_url(text: str) -> bool:
 
 def is_phone(text: str) -> bool:
     """A phone number as people write them: 7 to 15 digits with + ( ) - . / and spaces."""
-    if not _PHONE.fullmatch(text) or _ZIP_PLUS4.fullmatch(text) or date_formats([text]):
+    if not _PHONE.fullmatch(text) or _ZIP_PLUS4.fullmatch(text) or _IPV4.fullmatch(text):
+        return False
+    if date_formats([text]):
         return False
     digits = sum(
         c.isdigit() for c in re.sub(r"(x|ext\.?|extension|#)\s*\d+$", "", text, flags=re.I)
@@ -223,6 +234,11 @@ def is_phone(text: str) -> bool:
     if text.isdigit() and digits > 12:
         return False  # a record number (Shopify's customer ids), not a phone written bare
     return 7 <= digits <= 15 and not re.fullmatch(r"\d+[.,]\d{1,2}", text)
+
+
+def is_street(text: str) -> bool:
+    """A street line: a number and a street word in one of the main European languages."""
+    return _STREET.fullmatch(text) is not None
 
 
 def is_salutation(text: str) -> bool:
