@@ -10,7 +10,8 @@ one that cannot run says why in its line, and the others still run. Exit status:
 figure held, 1 otherwise. The benchmarks, in the order they run:
 
 - validate: ``validate_bench.py`` (time against pandas reading the file as text; peak RSS).
-- bad-input: ``bad_input_bench.py``, when present (hostile files: one line, exit 2, < 300 MB).
+- bad-input: ``bad_input_bench.py`` (hostile files: one line, exit 2, < 300 MB each).
+- reports: ``report_bench.py`` (every report format on rows that all have issues: < 300 MB).
 - sandbox: ``sandbox_bench.py`` (creates a second the sandbox answers).
 - chaos: ``chaos_bench.py`` (killed and resumed: nobody created twice, nobody lost).
 - pacing: ``upload_bench.py`` rate, alone, beside, burst (the budget shared with others).
@@ -54,19 +55,18 @@ def validate(rows: int) -> list[Figure]:
     ]
 
 
-def bad_input() -> list[Figure]:
-    """``bad_input_bench.py``'s verdict, when the script exists."""
-    script = BENCHES / "bad_input_bench.py"
-    if not script.exists():
-        print(f"bad-input: {script.name} is not in this checkout: skipped", file=sys.stderr)
+def verdict(script: str, label: str, target: str, *args: str) -> list[Figure]:
+    """The verdict a script prints as its last word (``targets: OK ...``), when it exists."""
+    path = BENCHES / script
+    if not path.exists():
+        print(f"{script} is not in this checkout: skipped", file=sys.stderr)
         return []
-    run = measure([sys.executable, str(script)])
-    verdict = re.search(r"^targets: (.*)$", run.stdout, re.M)
-    label = "hostile files: one line, exit 2, peak RSS < 300 MB each"
-    if not verdict:
+    run = measure([sys.executable, str(path), *args])
+    found = re.search(r"^targets: (.*)$", run.stdout, re.M)
+    if not found:
         why = (run.stderr.strip() or f"exit {run.code}").splitlines()[-1]
-        return [Figure(label, f"could not run: {why}", "every case", None)]
-    return [Figure(label, verdict[1], "every case", verdict[1] == "OK")]
+        return [Figure(label, f"could not run: {why}", target, None)]
+    return [Figure(label, found[1], target, found[1].startswith("OK"))]
 
 
 def main() -> None:
@@ -74,13 +74,22 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="big-file benchmarks' rows")
     parser.add_argument("--minutes", type=float, default=3.0, help="each paced scenario's length")
     parser.add_argument("--limit", type=int, default=1200, help="the paced scenarios' budget")
-    names = ["validate", "bad-input", "sandbox", "chaos", "pacing", "run"]
+    names = ["validate", "bad-input", "reports", "sandbox", "chaos", "pacing", "run"]
     parser.add_argument("--only", nargs="+", choices=names, default=names)
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args()
     benches: dict[str, Callable[[], list[Figure]]] = {
         "validate": lambda: validate(args.rows),
-        "bad-input": bad_input,
+        "bad-input": lambda: verdict(
+            "bad_input_bench.py", "hostile files: one line, exit 2", "< 300 MB each"
+        ),
+        "reports": lambda: verdict(
+            "report_bench.py",
+            f"reports, {args.rows:,} rows all with issues: peak RSS",
+            "< 300 MB each",
+            "--rows",
+            str(args.rows),
+        ),
         "sandbox": sandbox_bench.figures,
         "chaos": chaos_bench.figures,
         "pacing": lambda: upload_bench.figures(
