@@ -81,7 +81,7 @@ def main() -> None:
     benches: dict[str, Callable[[], list[Figure]]] = {
         "validate": lambda: validate(args.rows),
         "bad-input": lambda: verdict(
-            "bad_input_bench.py", "hostile files: one line, exit 2", "< 300 MB each"
+            "bad_input_bench.py", "hostile files: exit 2 in one line, peak RSS", "< 300 MB each"
         ),
         "reports": lambda: verdict(
             "report_bench.py",
