@@ -284,8 +284,9 @@ def init(
     "--rate",
     type=click.IntRange(min=1),
     metavar="N",
-    help="Requests per minute to spend (the plan's budget: Standard 200, Plus 400, Pro 800; a "
-    "create costs 2). Default: --budget-share of the budget Help Scout reports.",
+    help="The most to spend a minute (the plan's budget: Standard 200, Plus 400, Pro 800; a "
+    "create costs 2); the importer still slows down for others under it. Default: "
+    "--budget-share of the budget Help Scout reports.",
 )
 @click.option(
     "--budget-share",
