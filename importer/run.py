@@ -52,7 +52,7 @@ from importer.ledger import (
 from importer.mapping import Mapping
 from importer.outputs import check_outputs
 from importer.pipeline import inputs_of, open_input
-from importer.results import Outcome, ResultsWriter, listed_customers
+from importer.results import ResultsWriter, listed_customers
 from importer.source import Chunk, CsvSource
 from importer.upload import (
     ROW_TIMEOUT,
@@ -149,7 +149,7 @@ def import_csv(
     ``request_timeout`` bounds each request, ``row_timeout`` each row's requests in all (a row
     past it ends ``failed``, kept in flight for the next run). ``settle_time``: seconds after a
     create whose fate is unknown before a look-up that finds nobody is believed (see
-    :func:`~importer.upload.after_look_up`).
+    :func:`~importer.decide.after_look_up`).
 
     Raises :class:`~importer.errors.InputError` when nothing can be attempted (options, credentials,
     mapping, file, a state file in use by another run). Once sending has begun, everything is
@@ -323,13 +323,14 @@ def _batches(
     include_source: bool,
     duplicates: str = "error",
     superseded: dict[int, int] | None = None,
-) -> Iterator[list[Job | Outcome]]:
-    """Every row in input order: a Job for each valid row to import, an Outcome for the rest.
+) -> Iterator[list[Job]]:
+    """Every row in input order, as a Job: what :func:`~importer.decide.decide` needs of it.
 
     A row's key is the mapping's (``Mapping.key_of``); a row without one is keyed by its payload's
-    hash, so that it too is imported once. A valid row whose key an earlier valid row had is
-    ``skipped`` (``duplicate``); with ``duplicates="last"``, so is a row ``superseded`` names (the
-    row a later one replaces, see :func:`_superseded`).
+    hash, so that it too is imported once. An invalid row's Job says so (``valid``, and the
+    validator's messages as ``error``). A valid row whose key an earlier valid row had names it
+    (``duplicate_of``); with ``duplicates="last"``, so does a row ``superseded`` names (the row a
+    later one replaces, see :func:`_superseded`).
     """
     validator = Validator(mapping, duplicates=duplicates)
     seen = SeenKeys()
@@ -351,18 +352,15 @@ def _batches(
                 key = f"#payload:{digest}" if pd.isna(key) else key
                 jobs[row] = Job(row, payload, key, cells.get(row), digest)
             earlier = _earlier_rows(seen, [j for j in jobs.values() if j.row not in superseded])
-            batch: list[Job | Outcome] = []
+            batch: list[Job] = []
             for row in part.tolist():
                 job = jobs.get(row)
                 if job is None:
-                    batch.append(Outcome(row, "invalid", error=errors.get(row, ""),
-                                         source=cells.get(row)))  # fmt: skip
+                    job = Job(row, {}, "", cells.get(row), valid=False, error=errors.get(row, ""))
                 elif row in superseded or row in earlier:
-                    other = superseded.get(row) or earlier[row]
-                    batch.append(Outcome(row, "skipped", error=f"{same} {other}",
-                                         reason="duplicate", source=job.source))  # fmt: skip
-                else:
-                    batch.append(job)
+                    job.duplicate_of = superseded.get(row) or earlier[row]
+                    job.error = f"{same} {job.duplicate_of}"
+                batch.append(job)
             yield batch
 
 

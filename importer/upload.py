@@ -9,19 +9,9 @@ ledger (one fsync per group of ``concurrency``), so no request leaves for a row 
 forget. Outcomes are settled in the ledger (buffered) and written to the results, which put every
 row back in input order. Pacing, token refresh and retries are the client's.
 
-Decisions, from the row's ledger entry (``digest``: the row's payload hash):
-
-- none: create; with ``check_existing`` look the email up first (found: ``exists``).
-- settled by this import (this run, or an unfinished one it resumes): reported as recorded, with
-  its customer id; nothing is sent (a ``failed`` one is, with ``retry_failed``).
-- ``in_flight``, ``failed``, or no customer id: an earlier create's fate is unknown or it failed:
-  *reconcile*: look the email up (exact match); found: ``created`` with that id; absent: create.
-- a customer id (created, updated, skipped before): the same digest: ``skipped``
-  (``unchanged``), nothing sent; else ``on_existing="update"`` updates the customer (only what
-  differs: :meth:`~importer.client.HelpScoutClient.update_from`), else ``skipped`` (``changed``).
-  A customer found to exist (created elsewhere): updated, or ``skipped`` (``exists``).
-- ``retry_failed``: every row but ``failed`` and ``in_flight`` ones is ``skipped``
-  (``not-retried``).
+What happens to each row is :func:`importer.decide.decide`'s, a pure function whose docstring
+is the table (invalid, duplicate, new, resumed, re-run, exists...); this module carries it out.
+An update sends only what differs (:meth:`~importer.client.HelpScoutClient.update_from`).
 
 An answer that leaves a create's fate unknown (no answer after the request left, 502, 504) is
 followed by a look-up, and the create is sent again only if nobody has the email, at most
@@ -62,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from importer.client import WRITE_COST, HelpScoutClient, Pacer, Reply, Sends, count_sends
+from importer.decide import Job, Policy, after_look_up, decide
 from importer.errors import (
     ApiError,
     AuthError,
@@ -70,7 +61,7 @@ from importer.errors import (
     RunStopped,
     TransportError,
 )
-from importer.ledger import HEARTBEAT, Entry, Ledger, RunInfo, payload_hash
+from importer.ledger import HEARTBEAT, Entry, Ledger, RunInfo
 from importer.results import Outcome, ResultsWriter, Status
 
 #: Requests a worker is assumed to wait for an answer, to size the default concurrency.
@@ -105,35 +96,24 @@ NO_ID = "created, but Help Scout sent no usable id: check {email} in Help Scout"
 #: What stops the run at once, wherever it is met: the credentials, the certificate, a stop.
 FATAL = (AuthError, CertificateError, RunStopped)
 
-Action = Literal["create", "reconcile", "check", "update"]
+TaskKind = Literal["create", "reconcile", "check", "update"]
 
-
-@dataclass
-class Job:
-    """One valid row to import."""
-
-    row: int
-    payload: dict[str, Any]
-    key: str
-    """What identifies the row across runs (the ledger's key)."""
-    source: Sequence[str] | None = None
-    digest: str = ""
-    """The payload's hash (computed when not given)."""
-
-    def __post_init__(self) -> None:
-        if not self.digest:
-            self.digest = payload_hash(self.payload)
-
-
-@dataclass(frozen=True)
-class Policy:
-    """What a run does with rows that the ledger or Help Scout knows already."""
-
-    on_existing: Literal["skip", "update"] = "skip"
-    check_existing: bool = False
-    """Look up the emails of rows the ledger does not know before creating them."""
-    retry_failed: bool = False
-    """Send only the rows that failed (and those whose fate is unknown); skip the others."""
+__all__ = [
+    "CUT_OFF",
+    "LOST_IN_A_ROW",
+    "NOT_SENT",
+    "SETTLE_TIME",
+    "Job",
+    "Lookups",
+    "Policy",
+    "Tally",
+    "Task",
+    "Uploader",
+    "after_look_up",
+    "default_concurrency",
+    "email_of",
+    "estimate_seconds",
+]
 
 
 @dataclass
@@ -141,7 +121,7 @@ class Task:
     """A row that needs requests, and what to do."""
 
     job: Job
-    action: Action
+    action: TaskKind
     customer_id: str | None = None
     """The customer an update changes."""
     sent_digest: str | None = None
@@ -174,24 +154,6 @@ class _Wait(Exception):
     def __init__(self, due: float) -> None:
         super().__init__(due)
         self.due = due
-
-
-def after_look_up(
-    found: str | None, looked_at: float, unsure_since: float | None, settle_time: float
-) -> tuple[Literal["found", "create", "wait"], float]:
-    """What a look-up's answer means for a row, and when to look again (Unix seconds).
-
-    Found: the customer exists. Nobody, with no create of unknown fate behind it (a new row,
-    ``--check-existing``): create. Nobody, looked up ``settle_time`` or more after the last
-    create of unknown fate ended: search has caught up, so it was never created: create. Nobody,
-    sooner: the index may not show it yet: wait, and look again at ``unsure_since +
-    settle_time``.
-    """
-    if found is not None:
-        return "found", 0.0
-    if unsure_since is None or looked_at >= unsure_since + settle_time:
-        return "create", 0.0
-    return "wait", unsure_since + settle_time
 
 
 class _Unknown(Exception):
@@ -572,10 +534,10 @@ class Uploader:
     async def _plan(self, batch: Sequence[Job | Outcome]) -> list[Task | Outcome]:
         """Decide each row of ``batch``; look up together the emails of the rows to reconcile or
         check, LOOKUP_BATCH to a search (a look-up that fails is tried again by the worker)."""
-        jobs = [item for item in batch if isinstance(item, Job)]
+        jobs = [item for item in batch if isinstance(item, Job) and item.valid]
         known = self.ledger.get_many([job.key for job in jobs]) if jobs else {}
         planned = [
-            self._decide(item, known.get(item.key)) if isinstance(item, Job) else item
+            self._carry_out(item, known.get(item.key)) if isinstance(item, Job) else item
             for item in batch
         ]
         looking = [
@@ -595,38 +557,28 @@ class Uploader:
                 task.looked_up, task.found, task.looked_up_at = True, answer, asked
         return planned
 
-    def _decide(self, job: Job, entry: Entry | None) -> Task | Outcome:
-        """What to do with a valid row, from its ledger entry (see the module's docstring)."""
-        policy = self.policy
-        if entry is None:
-            if policy.retry_failed:
-                return self._skipped(job, "not-retried")
-            return Task(job, "check" if policy.check_existing else "create")
-        unsettled = entry.status in ("in_flight", "failed")
-        retry = entry.status == "failed" and policy.retry_failed
-        if entry.status != "in_flight" and self.run_info.owns(entry) and not retry:
+    def _carry_out(self, job: Job, entry: Entry | None) -> Task | Outcome:
+        """The row's decision (:func:`~importer.decide.decide`) as a task for the workers, or
+        its results line when it needs no request (a skip over an entry left in flight is
+        settled)."""
+        action = decide(job, entry, self.policy, self.run_info)
+        kind = action.kind
+        if kind == "invalid":
+            return Outcome(job.row, "invalid", error=job.error, source=job.source)
+        if kind == "recorded":
+            assert entry is not None
             return recorded(job, entry)
-        if policy.retry_failed and not unsettled:
-            return self._skipped(job, "not-retried", entry)
-        if entry.customer_id is None:
-            unsure = self.ledger.unsure_since(entry) if entry.status == "in_flight" else None
-            return Task(job, "reconcile", sent_digest=entry.payload_hash, unsure_since=unsure)
-        if entry.status == "exists":  # created elsewhere: the hash says nothing of its data
-            if policy.on_existing == "update":
-                return Task(job, "update", customer_id=entry.customer_id)
-            return self._skipped(job, "exists", entry)
-        if job.digest == entry.payload_hash:
-            return self._skipped(job, "unchanged", entry)
-        if policy.on_existing == "update":
-            return Task(job, "update", customer_id=entry.customer_id)
-        return self._skipped(job, "changed", entry)
-
-    def _skipped(self, job: Job, reason: str, entry: Entry | None = None) -> Outcome:
-        """A row that needs no request; an entry left in flight (a stopped update) is settled."""
-        customer_id = entry.customer_id if entry is not None else None
-        if entry is not None and entry.status == "in_flight":
-            self.ledger.settle(job.key, status="skipped", error=reason, attempts=0, row=job.row)
-        return Outcome(job.row, "skipped", customer_id, reason=reason, source=job.source)
+        if kind == "skip":
+            if action.settle:
+                self.ledger.settle(job.key, status="skipped", error=action.reason, attempts=0,
+                                   row=job.row)  # fmt: skip
+            return Outcome(job.row, "skipped", action.customer_id, error=job.error,
+                           reason=action.reason, source=job.source)  # fmt: skip
+        if kind == "reconcile":
+            assert entry is not None
+            unsure = self.ledger.unsure_since(entry) if action.unsure else None
+            return Task(job, kind, sent_digest=action.sent_digest, unsure_since=unsure)
+        return Task(job, kind, customer_id=action.customer_id)
 
     # --- one row's requests ---------------------------------------------------------------------
     async def _perform(self, task: Task) -> Outcome:
