@@ -289,7 +289,9 @@ def init(file: Path, output: Path | None, encoding: str | None, delimiter: str |
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Validate and print the plan (customers, requests, time at the budget); send nothing.",
+    help="Validate and print the plan (customers, requests, time at the budget); send nothing. "
+    "With --check-existing: the plan against the account, row by row (create, update and "
+    "what would change, skip), from reads only; -o writes it as 'planned' lines.",
 )
 @click.pass_context
 @friendly_errors
@@ -332,6 +334,13 @@ def run(
     from importer.client import check_api_url
     from importer.run import import_csv
 
+    if dry_run and check_existing:
+        print_account_plan(
+            file, mapping, results, api_url=api_url, use_sandbox=use_sandbox, rate=rate,
+            share=budget_share, state=state, on_existing=on_existing, duplicates=duplicates,
+            retry_failed=retry_failed, include_source=include_source, encoding=encoding,
+            delimiter=delimiter,
+        )  # fmt: skip
     if dry_run:
         if not use_sandbox:
             check_api_url(api_url)
@@ -469,6 +478,52 @@ def print_plan(
         click.echo(f"At {share:.0%} of the account's budget: about {times}.")
     click.echo("Nothing was sent (--dry-run).")
     sys.exit(EXIT_OK if checked.ok else EXIT_ROWS_FAILED)
+
+
+def print_account_plan(
+    file: Path,
+    mapping: Path,
+    results: Path | None,
+    *,
+    api_url: str,
+    use_sandbox: bool,
+    rate: int | None,
+    share: float,
+    **options: Any,
+) -> None:
+    """--dry-run --check-existing: the plan against the account, row by row; reads only."""
+    from importer.plan import plan_import
+
+    sandbox = None
+    if use_sandbox:
+        from importer.sandbox import SandboxConfig
+
+        sandbox = SandboxConfig()
+
+    def notice(message: str) -> None:
+        click.echo(for_terminal(redact(message)), err=True)
+
+    plan = plan_import(file, mapping, results, api_url=api_url, rate=rate, budget_share=share,
+                       sandbox=sandbox, notice=notice, **options)  # fmt: skip
+    for note in plan.notes:
+        click.echo(f"Warning: {for_terminal(note)}", err=True)
+    for line in plan.lines():
+        click.echo(for_terminal(line, None))
+    if plan.rate is not None:
+        at = f"{plan.rate:,.0f} requests a minute"
+        if rate is None:
+            at = f"{share:.0%} of the account's budget of {plan.limit:,} a minute"
+        click.echo(f"At {at}: about {duration(plan.seconds(plan.rate))}.")
+    else:
+        times = ", ".join(
+            f"{duration(plan.seconds(budget * share))} on {name} ({budget}/min)"
+            for name, budget in PLAN_BUDGETS.items()
+        )
+        click.echo(f"At {share:.0%} of the account's budget: about {times}.")
+    if plan.results is not None:
+        click.echo(f"Plan written to {for_terminal(plan.results, None)}")
+    click.echo("Nothing was sent but reads (--dry-run): Help Scout and the state are unchanged.")
+    sys.exit(plan.exit_code)
 
 
 PLAN_BUDGETS = {"Standard": 200, "Plus": 400, "Pro": 800}

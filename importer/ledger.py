@@ -22,13 +22,17 @@ API (the uploader is the one caller)::
 - ``default_state_path(results_path, source) -> Path``: beside the results, named after the
   source: ``export.csv`` -> ``export.state.sqlite``; ``state_files(path)``: it and the files kept
   beside it (``-wal``, ``-shm``, ``.lock``), for the output guard.
-- ``Ledger.open(path, *, source, lock=True, settle_batch=200, settle_interval=1.0, clock=...)``:
-  open or create the state; ``lock=False`` is for read-only inspection beside a running import;
-  ``clock`` (default ``time.monotonic``) times ``settle_interval``, tests pass a fake one.
+- ``Ledger.open(path, *, source, lock=True, readonly=False, settle_batch=200,
+  settle_interval=1.0, clock=...)``: open or create the state; ``lock=False`` is for inspection
+  beside a running import; ``readonly=True`` (a dry run's plan) opens an existing state with
+  SQLite's ``mode=ro``, takes no lock and writes nothing, not even a schema upgrade (an older
+  state is upgraded in a copy in memory); ``clock`` (default ``time.monotonic``) times
+  ``settle_interval``, tests pass a fake one.
   ``ledger.source`` is the source file the state was created for (a different one is allowed:
   exports keep growing under new names; the caller may warn).
 - ``begin_run(source_fingerprint) -> RunInfo`` (kept as ``ledger.run``) / ``finish_run(status)``:
-  one line per run in the ``runs`` table.
+  one line per run in the ``runs`` table; ``preview_run(fingerprint)``: the RunInfo
+  ``begin_run`` would give now, recording nothing (what a plan decides with).
 - ``get_many(keys) -> dict[str, Entry]`` (what the uploader plans with), and for inspecting a
   state file: ``in_flight()``, ``failed()``, ``counts() -> dict[Status, int]``. Reads first write
   any buffered settles, so they see them.
@@ -79,6 +83,7 @@ full, I/O error) raises ``RunStopped``: what was committed stays, and the same c
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -326,10 +331,17 @@ def _damaged(path: Path, why: str) -> DamagedStateError:
     )
 
 
-def _connect(path: Path, source: str) -> sqlite3.Connection:
-    """Open the state, refusing anything that is not one, and bring its schema up to date."""
+def _connect(path: Path, source: str, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open the state, refusing anything that is not one, and bring its schema up to date.
+
+    ``readonly`` opens it read-only (``mode=ro``: nothing can be written to it); a state of an
+    older schema is then copied into memory and brought up to date there."""
     try:
-        db = sqlite3.connect(path, isolation_level=None)
+        if readonly:
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                 isolation_level=None)  # fmt: skip
+        else:
+            db = sqlite3.connect(path, isolation_level=None)
     except sqlite3.Error as exc:
         raise _unusable(path, exc) from exc
     try:
@@ -349,10 +361,16 @@ def _connect(path: Path, source: str) -> sqlite3.Connection:
             verdict = [row[0] for row in db.execute("PRAGMA quick_check(3)")]
             if verdict != ["ok"]:
                 raise _damaged(path, f"quick_check: {'; '.join(map(str, verdict))}")
-        # Only now that the file is known to be ours (or empty) may anything change it.
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
-        db.execute("PRAGMA fullfsync = ON")  # macOS: make fsync reach the disk; elsewhere a no-op
+        if readonly and version < SCHEMA_VERSION:
+            copy = sqlite3.connect(":memory:", isolation_level=None)
+            db.backup(copy)
+            db.close()
+            db = copy
+        elif not readonly:
+            # Only now that the file is known to be ours (or empty) may anything change it.
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA fullfsync = ON")  # macOS: make fsync reach the disk
         if version < SCHEMA_VERSION:
             db.execute("BEGIN IMMEDIATE")
             for step in MIGRATIONS[version:]:
@@ -402,6 +420,8 @@ class Ledger:
         self._pending: dict[str, tuple[Any, ...]] = {}
         self._closed = False
         self.run: RunInfo | None = None
+        self.readonly = False
+        """Opened ``readonly``: every write raises RuntimeError."""
 
     @classmethod
     def open(
@@ -410,6 +430,7 @@ class Ledger:
         *,
         source: str,
         lock: bool = True,
+        readonly: bool = False,
         settle_batch: int = 200,
         settle_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
@@ -418,16 +439,20 @@ class Ledger:
 
         ``lock`` takes the run's exclusive lock (``StateLockedError`` if another process holds it);
         a corrupt or foreign file raises ``ConfigError``. ``clock`` times ``settle_interval``.
+        ``readonly`` (a dry run's plan) takes no lock and writes nothing, not even a schema
+        upgrade: the state must exist (``ConfigError`` otherwise); a write raises RuntimeError.
         """
         path = Path(path)
-        lock_fd = _acquire_lock(path) if lock else None
+        if readonly and not path.is_file():
+            raise _refuse(path, "does not exist")
+        lock_fd = _acquire_lock(path) if lock and not readonly else None
         try:
-            db = _connect(path, source)
+            db = _connect(path, source, readonly=readonly)
         except BaseException:
             if lock_fd is not None:
                 os.close(lock_fd)
             raise
-        return cls(
+        ledger = cls(
             path,
             db,
             lock_fd,
@@ -436,6 +461,8 @@ class Ledger:
             settle_interval=settle_interval,
             clock=clock,
         )
+        ledger.readonly = readonly
+        return ledger
 
     def __enter__(self) -> Self:
         return self
@@ -465,6 +492,22 @@ class Ledger:
         """Record the start of a run and tell whether it resumes an unfinished one."""
         if self.run is not None:
             raise RuntimeError("begin_run() was already called on this ledger")
+        preview = self.preview_run(source_fingerprint)
+        with self._transaction():
+            # We hold the lock, so a run still marked running is dead.
+            self._db.execute("UPDATE runs SET status = 'stopped' WHERE status = 'running'")
+            run_id = self._db.execute(
+                "INSERT INTO runs (started_at, pid, status, source, source_fingerprint) "
+                "VALUES (?, ?, 'running', ?, ?)",
+                (preview.started_at, preview.pid, self._source, source_fingerprint),
+            ).lastrowid
+        assert run_id is not None
+        self.run = dataclasses.replace(preview, id=run_id)
+        return self.run
+
+    def preview_run(self, source_fingerprint: str) -> RunInfo:
+        """The run :meth:`begin_run` would begin now (its id the next one), recording nothing:
+        what a dry run plans with."""
         found = self._db.execute(
             f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT 1"
         ).fetchone()
@@ -476,20 +519,10 @@ class Ledger:
                 "(SELECT COALESCE(MAX(id), 0) FROM runs WHERE status = 'finished') ORDER BY id DESC"
             )
         )
-        started_at, pid = _now(), os.getpid()
-        with self._transaction():
-            # We hold the lock, so a run still marked running is dead.
-            self._db.execute("UPDATE runs SET status = 'stopped' WHERE status = 'running'")
-            run_id = self._db.execute(
-                "INSERT INTO runs (started_at, pid, status, source, source_fingerprint) "
-                "VALUES (?, ?, 'running', ?, ?)",
-                (started_at, pid, self._source, source_fingerprint),
-            ).lastrowid
-        assert run_id is not None
-        self.run = RunInfo(
-            run_id, started_at, pid, self._source, source_fingerprint, previous, continues
+        next_id = (previous.id if previous else 0) + 1
+        return RunInfo(
+            next_id, _now(), os.getpid(), self._source, source_fingerprint, previous, continues
         )
-        return self.run
 
     def finish_run(self, status: Literal["finished", "stopped"]) -> None:
         """Write the buffered settles and record how the run ended."""
@@ -716,6 +749,8 @@ class Ledger:
         The buffer is emptied only once committed. SQLite unable to write (disk full, I/O error,
         read-only) becomes ``RunStopped``: the run cannot go on, and the same command resumes it.
         """
+        if self.readonly:
+            raise RuntimeError(f"{self.path} was opened read-only: nothing may be written")
         db = self._db
         try:
             if durable:

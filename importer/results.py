@@ -2,10 +2,13 @@
 
 Columns: ``row,status,customer_id,http_status,error,log_ref,attempts`` (the DESIGN contract), then
 ``reason`` (why a row was ``skipped``: ``unchanged``, ``changed``, ``exists``, ``duplicate``,
-``not-retried``; see :mod:`importer.upload`). With ``source_columns`` the
-row's original cells follow, under the CSV's own header names, so the file can be filtered to the
-failed and invalid rows, fixed and imported again with the same mapping; a source column whose name
-is a results column's gets the prefix ``source.``.
+``not-retried``; see :mod:`importer.decide`). A dry run's plan (``run --dry-run
+--check-existing``, :mod:`importer.plan`) writes ``planned`` lines in the same shape: ``reason``
+says what the import would do (``create``, ``update``, or why it would leave the row alone), with
+the details in ``error`` (what would change); invalid rows stay ``invalid``. With
+``source_columns`` the row's original cells follow, under the CSV's own header names, so the file
+can be filtered to the failed and invalid rows, fixed and imported again with the same mapping; a
+source column whose name is a results column's gets the prefix ``source.``.
 
 Rows finish out of order (workers run concurrently), so :class:`ResultsWriter` keeps a reorder
 buffer: a line is written as soon as every earlier row is written, and the file is flushed then, so
@@ -29,7 +32,7 @@ from importer.safecsv import SafeCsvWriter
 RESULT_COLUMNS = ["row", "status", "customer_id", "http_status", "error", "log_ref", "attempts"]
 EXTRA_COLUMNS = ["reason"]
 SOURCE_PREFIX = "source."
-Status = Literal["created", "updated", "skipped", "invalid", "failed"]
+Status = Literal["created", "updated", "skipped", "invalid", "failed", "planned"]
 
 
 @dataclass

@@ -196,7 +196,7 @@ def import_csv(
                 )
             )
             if mapping.properties:
-                await _check_properties(client, mapping, notice)
+                await check_properties(client, mapping, notice)
             uploader = Uploader(
                 client,
                 writer,
@@ -227,9 +227,8 @@ def import_csv(
         ledger = stack.enter_context(Ledger.open(state_path, source=str(path)))
         if result.state is not None:
             _check_state_is_whole(ledger, Path(results), check_existing, notice)
-        superseded = _superseded(source, mapping) if duplicates == "last" else {}
-        batches = _batches(source, mapping, include_source=include_source, duplicates=duplicates,
-                           superseded=superseded)  # fmt: skip
+        batches = row_batches(source, mapping, include_source=include_source,
+                              duplicates=duplicates)  # fmt: skip
         result.resumed = ledger.begin_run(_fingerprint(Path(path))).resuming
         ledger.record_results(Path(results).resolve())
         columns = source.columns if include_source else None
@@ -273,7 +272,7 @@ def _check_state_is_whole(
         )
 
 
-async def _check_properties(
+async def check_properties(
     client: HelpScoutClient, mapping: Mapping, notice: Callable[[str], None] | None
 ) -> None:
     """Refuse, before any create, a mapping that fills properties the account does not have:
@@ -314,6 +313,17 @@ def _fingerprint(path: Path) -> str:
     """The source file's size and modification time, recorded with each run."""
     info = path.stat()
     return f"size={info.st_size} mtime_ns={info.st_mtime_ns}"
+
+
+def row_batches(
+    source: CsvSource, mapping: Mapping, *, include_source: bool = False, duplicates: str = "error"
+) -> Iterator[list[Job]]:
+    """Every row of ``source`` as the import sees it, in input order and batches (see
+    :func:`_batches`); with ``duplicates="last"``, a first pass finds the rows later ones replace
+    (:func:`_superseded`) before this returns."""
+    superseded = _superseded(source, mapping) if duplicates == "last" else {}
+    return _batches(source, mapping, include_source=include_source, duplicates=duplicates,
+                    superseded=superseded)  # fmt: skip
 
 
 def _batches(

@@ -81,6 +81,10 @@ STILL_UNSURE = (
     "command, which looks it up again before sending it"
 )
 NO_ID = "created, but Help Scout sent no usable id: check {email} in Help Scout"
+UNSEARCHABLE = (
+    "it may have been created, and a row without a searchable email cannot be looked up: check "
+    "in Help Scout"
+)
 
 TaskKind = Literal["create", "reconcile", "check", "update"]
 
@@ -91,6 +95,7 @@ __all__ = [
     "NOT_SENT",
     "ROW_TIMEOUT",
     "SETTLE_TIME",
+    "UNSEARCHABLE",
     "Job",
     "Lookups",
     "Policy",
@@ -441,10 +446,7 @@ class Uploader(Workers[Task]):
     async def _look_up(self, task: Task, why: str) -> str | None:
         email = email_of(task.job.payload)
         if email is None:
-            raise Unknown(
-                f"{why}: it may have been created, and a row without a searchable email cannot "
-                "be looked up: check in Help Scout"
-            )
+            raise Unknown(f"{why}: {UNSEARCHABLE}")
         try:
             return await self._lookups.find(email)
         except FATAL:

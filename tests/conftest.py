@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,3 +53,44 @@ def serve_sandbox() -> Iterator[Callable[..., Sandbox]]:
     yield start
     for stop in reversed(stops):
         stop()
+
+
+def sandbox_call(box: Sandbox, method: str, path: str, body: object = None) -> Any:
+    """A request to the sandbox's own endpoints (``/_sandbox/...``) or its API with a token,
+    from a test's thread; the parsed JSON answer (None when empty)."""
+    headers = {"Content-Type": "application/json"}
+    if not path.startswith("/_sandbox/"):
+        form = urllib.parse.urlencode(
+            {
+                "grant_type": "client_credentials",
+                "client_id": box.app_id,
+                "client_secret": box.app_secret,
+            }
+        )
+        with urllib.request.urlopen(box.url + "/v2/oauth2/token", form.encode(), 10) as answer:
+            headers["Authorization"] = f"Bearer {json.load(answer)['access_token']}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(box.url + path, data, headers, method=method)
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        text = answer.read()
+    return json.loads(text) if text.strip() else None
+
+
+@pytest.fixture
+def sandbox_api() -> Callable[..., Any]:
+    """:func:`sandbox_call`: seed customers and conversations, change a customer as an agent
+    would, from a test (the sandbox served by ``serve_sandbox``)."""
+    return sandbox_call
+
+
+@pytest.fixture
+def sandbox_env() -> Callable[[Sandbox], dict[str, str | None]]:
+    """The environment a command run through CliRunner needs to import into ``box``, and
+    nothing from the test's own environment."""
+
+    def env(box: Sandbox) -> dict[str, str | None]:
+        return {"HELPSCOUT_API_URL": box.url, "HELPSCOUT_APP_ID": box.app_id,
+                "HELPSCOUT_APP_SECRET": box.app_secret, "HELPSCOUT_ACCESS_TOKEN": None,
+                "HELPSCOUT_CREDENTIALS_FILE": None}  # fmt: skip
+
+    return env

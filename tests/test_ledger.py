@@ -18,7 +18,13 @@ from pathlib import Path
 import pytest
 
 from importer.errors import ConfigError, RunStopped, StateLockedError
-from importer.ledger import SCHEMA_VERSION, Ledger, default_state_path, payload_hash
+from importer.ledger import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Ledger,
+    default_state_path,
+    payload_hash,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -470,3 +476,33 @@ def test_the_default_state_sits_beside_the_results(results: str, expected: str) 
 def test_the_default_state_is_named_after_the_input(results, source, expected) -> None:
     """A nightly job writing a dated results file must find last night's state."""
     assert default_state_path(results, source) == Path(expected)
+
+
+def test_a_read_only_state_plans_as_the_next_run_would_and_writes_nothing(tmp_path: Path) -> None:
+    """``readonly`` (the dry run's plan): the next run's id and the unfinished runs it would
+    resume, the entries, and not a byte written (not even the schema upgrade of an old state)."""
+    path = tmp_path / "s.sqlite"
+    with sqlite3.connect(path) as db:  # as the first version left it: a finished run, a stopped
+        for statement in MIGRATIONS[0]:
+            db.execute(statement)
+        db.executemany(
+            "INSERT INTO meta VALUES (?, ?)",
+            [("application", "helpscout-importer"), ("schema_version", "1"), ("source", "in.csv")],
+        )
+        db.executemany(
+            "INSERT INTO runs VALUES (?, 'now', NULL, 1, ?, 'in.csv', 'fp')",
+            [(1, "finished"), (2, "stopped")],
+        )
+        db.execute("INSERT INTO rows VALUES ('ann@example.com', 1, 'h', 'in_flight', NULL, NULL,"
+                   " 0, NULL, NULL, 2, 'now', 'now')")  # fmt: skip
+    before = path.read_bytes()
+    with Ledger.open(path, source="in.csv", readonly=True) as ledger:
+        preview = ledger.preview_run("fp")
+        assert (preview.id, preview.continues, preview.resuming) == (3, (2,), True)
+        assert ledger.get_many(["ann@example.com"])["ann@example.com"].status == "in_flight"
+        with pytest.raises(RuntimeError, match="opened read-only: nothing may be written"):
+            ledger.begin_run("fp")
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.sqlite"]
+    with pytest.raises(ConfigError, match="does not exist: choose another --state path"):
+        Ledger.open(tmp_path / "none.sqlite", source="in.csv", readonly=True)
