@@ -1,10 +1,12 @@
 """Validate N generated rows and compare with pandas alone reading the same file.
 
-    python benchmarks/validate_bench.py [--rows 1000000] [--keep FILE]
+    python benchmarks/validate_bench.py [--rows 1000000] [--keep FILE] [--report .html ...]
 
 Prints the seconds of ``helpscout-import validate`` (read, map, check, no report; start-up
 included), the seconds of a Python process doing only ``pandas.read_csv(path, dtype=str)`` (C
 engine), their ratio, and the peak RSS of each: every figure is one fresh child process.
+Each ``--report SUFFIX`` (``.csv``, ``.json``, ``.html``) adds a run that also writes that report,
+and ``--rejects`` one that writes the rejects file, with their seconds and peak RSS.
 Targets (DESIGN.md): ratio <= 3, validate peak RSS < 300 MB.
 """
 
@@ -99,7 +101,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="write the generated CSV here and keep it")
+    parser.add_argument(
+        "--report",
+        action="append",
+        default=[],
+        metavar="SUFFIX",
+        help="also time validate --report with this format (repeatable)",
+    )
+    parser.add_argument("--rejects", action="store_true", help="also time validate --rejects")
     args = parser.parse_args()
+    extra: list[tuple[str, list[str]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         path = args.keep or Path(tmp) / "customers.csv"
         mapping = Path(tmp) / "mapping.yaml"
@@ -114,7 +125,36 @@ def main() -> None:
             [sys.executable, "-m", "importer", "validate", str(path), "-m", str(mapping)]
         )
         p_sec, p_mb, _ = measure([sys.executable, "-c", PANDAS_READ, str(path)])
+        base = [sys.executable, "-m", "importer", "validate", str(path), "-m", str(mapping)]
+        for suffix in args.report:
+            out = Path(tmp) / f"report{suffix}"
+            sec, mb, _ = measure([*base, "--report", str(out)])
+            extra.append(
+                (
+                    f"validate --report {suffix}",
+                    [
+                        f"{sec:7.2f} s",
+                        f"peak RSS {mb:6.0f} MB",
+                        f"({out.stat().st_size / 1e6:.0f} MB)",
+                    ],
+                )
+            )
+        if args.rejects:
+            out = Path(tmp) / "rejects.csv"
+            sec, mb, _ = measure([*base, "--rejects", str(out)])
+            extra.append(
+                (
+                    "validate --rejects",
+                    [
+                        f"{sec:7.2f} s",
+                        f"peak RSS {mb:6.0f} MB",
+                        f"({out.stat().st_size / 1e6:.0f} MB)",
+                    ],
+                )
+            )
     print(f"validate:            {v_sec:7.2f} s  peak RSS {v_mb:6.0f} MB   ({v_note})")
+    for name, figures in extra:
+        print(f"{name + ':':<21}{'  '.join(figures)}")
     print(f"pandas read (str):   {p_sec:7.2f} s  peak RSS {p_mb:6.0f} MB")
     print(f"ratio validate/read: {v_sec / p_sec:7.2f}   (target <= 3)")
     verdict = "OK" if v_sec / p_sec <= 3 and v_mb < 300 else "MISSED"

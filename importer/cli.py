@@ -58,8 +58,18 @@ def progress_bar(unit: str) -> tqdm:
     return tqdm(unit=f" {unit}", unit_scale=True, file=sys.stderr, disable=not sys.stderr.isatty())
 
 
+def skip_lines_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--skip-lines",
+        type=click.IntRange(min=0),
+        metavar="N",
+        help="Lines before the header row (a title, an export date); default: detected.",
+    )(command)
+
+
 def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options every command that reads a CSV shares."""
+    command = skip_lines_option(command)
     command = click.option(
         "--delimiter",
         help="Field delimiter, when sniffing guesses wrong (use '\\t' for TAB).",
@@ -95,6 +105,16 @@ def lean_arrow_memory() -> None:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
+def rejects_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--rejects",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE.csv",
+        help="Write the rows to fix here: their own columns, with their row number and what is "
+        "wrong; fix them in a spreadsheet and give the file back with the same mapping.",
+    )(command)
+
+
 @main.command()
 @input_options
 @click.option(
@@ -102,6 +122,7 @@ def lean_arrow_memory() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write every issue to this file; the suffix picks the format: .csv, .json or .html.",
 )
+@rejects_option
 @click.option(
     "--show", type=int, default=0, metavar="N", help="Print the first N payloads as sent."
 )
@@ -111,7 +132,9 @@ def validate(
     mapping: Path,
     encoding: str | None,
     delimiter: str | None,
+    skip_lines: int | None,
     report: Path | None,
+    rejects: Path | None,
     show: int,
 ) -> None:
     """Check every row of FILE against the mapping and Help Scout's rules; send nothing.
@@ -123,8 +146,10 @@ def validate(
             file,
             mapping,
             report=report,
+            rejects=rejects,
             encoding=encoding,
             delimiter=delimiter,
+            skip_lines=skip_lines,
             show=show,
             progress=bar.update,
         )
@@ -146,7 +171,13 @@ def validate(
     click.echo(result.summary.line())
     if report:
         click.echo(f"Report written to {for_terminal(report, None)}")
+    if rejects:
+        click.echo(rejects_line(result.summary.invalid, rejects))
     sys.exit(EXIT_OK if result.ok else EXIT_ROWS_FAILED)
+
+
+def rejects_line(count: int, path: Path) -> str:
+    return f"{plural(count, 'row')} to fix written to {for_terminal(path, None)}"
 
 
 @main.command()
@@ -159,15 +190,22 @@ def validate(
 )
 @click.option("--encoding", help="Text encoding of the CSV (default: detected).")
 @click.option("--delimiter", help="Field delimiter (default: sniffed).")
+@skip_lines_option
 @friendly_errors
-def init(file: Path, output: Path | None, encoding: str | None, delimiter: str | None) -> None:
+def init(
+    file: Path,
+    output: Path | None,
+    encoding: str | None,
+    delimiter: str | None,
+    skip_lines: int | None,
+) -> None:
     """Suggest a mapping from FILE's headers; edit it, then run validate."""
     from importer.mapping import suggest_mapping
     from importer.outputs import check_outputs
     from importer.source import open_csv
 
     check_outputs([("FILE", file)], [("--output", output)])
-    source = open_csv(file, encoding=encoding, delimiter=delimiter)
+    source = open_csv(file, encoding=encoding, delimiter=delimiter, skip_lines=skip_lines)
     text = suggest_mapping(source.columns)
     if output is None:
         click.echo(text, nl=False)
@@ -207,6 +245,12 @@ def init(file: Path, output: Path | None, encoding: str | None, delimiter: str |
     is_flag=True,
     help="Start the built-in sandbox in this process and import into it: nothing reaches "
     "Help Scout, no credentials needed.",
+)
+@click.option(
+    "--properties",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --sandbox: the customer property definitions of the account being rehearsed "
+    "(JSON or YAML, or a saved GET /v2/customer-properties answer).",
 )
 @click.option(
     "--rate",
@@ -293,6 +337,14 @@ def init(file: Path, output: Path | None, encoding: str | None, delimiter: str |
     "With --check-existing: the plan against the account, row by row (create, update and "
     "what would change, skip), from reads only; -o writes it as 'planned' lines.",
 )
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="RESULTS.html",
+    help="Write a results report here: rows by outcome, failures by reason with their logRefs, "
+    "the pace over time (one HTML page).",
+)
+@rejects_option
 @click.pass_context
 @friendly_errors
 def run(
@@ -301,9 +353,11 @@ def run(
     mapping: Path,
     encoding: str | None,
     delimiter: str | None,
+    skip_lines: int | None,
     results: Path | None,
     api_url: str,
     use_sandbox: bool,
+    properties: Path | None,
     rate: int | None,
     budget_share: float,
     concurrency: int | None,
@@ -316,6 +370,8 @@ def run(
     retry_failed: bool,
     settle_time: float,
     dry_run: bool,
+    report: Path | None,
+    rejects: Path | None,
 ) -> None:
     """Import FILE: check every row, create a customer for each valid one, write the results.
 
@@ -344,16 +400,22 @@ def run(
     if dry_run:
         if not use_sandbox:
             check_api_url(api_url)
-        print_plan(file, mapping, encoding=encoding, delimiter=delimiter, rate=rate,
-                   share=budget_share)  # fmt: skip
+        print_plan(file, mapping, encoding=encoding, delimiter=delimiter, skip_lines=skip_lines,
+                   rate=rate, share=budget_share)  # fmt: skip
         return
     if results is None:
         raise click.UsageError("Missing option '-o' / '--output': the results file to write.")
+    if properties is not None and not use_sandbox:
+        raise click.UsageError(
+            "--properties describes the sandbox's account: it goes with --sandbox (a real "
+            "account's properties are read from Help Scout)"
+        )
     sandbox = None
     if use_sandbox:
-        from importer.sandbox import SandboxConfig
+        from importer.sandbox import DEFAULT_PROPERTIES, SandboxConfig, load_properties
 
-        sandbox = SandboxConfig()
+        defined = load_properties(properties) if properties else DEFAULT_PROPERTIES
+        sandbox = SandboxConfig(properties=defined)
     resume = f"To resume, run the same command:\n  {command_line(ctx)}"
     with progress_bar("rows") as bar:
         bar.total = count_rows(file)
@@ -381,6 +443,7 @@ def run(
                 include_source=include_source,
                 encoding=encoding,
                 delimiter=delimiter,
+                skip_lines=skip_lines,
                 state=state,
                 on_existing=on_existing,
                 check_existing=check_existing,
@@ -390,6 +453,8 @@ def run(
                 sandbox=sandbox,
                 progress=show,
                 notice=notice,
+                report=report,
+                rejects=rejects,
             )
         except KeyboardInterrupt:  # before any row was sent (reading the file)
             bar.close()
@@ -408,6 +473,10 @@ def run(
         click.echo("Imported into the built-in sandbox: nothing was sent to Help Scout.", err=True)
     click.echo(result.line())
     click.echo(f"Results written to {for_terminal(results, None)}")
+    if result.report:
+        click.echo(f"Report written to {for_terminal(result.report, None)}")
+    if result.rejects:
+        click.echo(rejects_line(result.rejected, result.rejects))
     click.echo(
         f"{plural(result.requests, 'request')} in {duration(result.seconds)} "
         f"({result.requests_per_minute:,.0f} a minute; {result.rate_limited:,} answered 429)",
@@ -448,6 +517,7 @@ def print_plan(
     *,
     encoding: str | None,
     delimiter: str | None,
+    skip_lines: int | None,
     rate: int | None,
     share: float,
 ) -> None:
@@ -455,9 +525,8 @@ def print_plan(
     from importer.upload import estimate_seconds
 
     with progress_bar("rows") as bar:
-        checked = validate_csv(
-            file, mapping, encoding=encoding, delimiter=delimiter, progress=bar.update
-        )
+        checked = validate_csv(file, mapping, encoding=encoding, delimiter=delimiter,
+                               skip_lines=skip_lines, progress=bar.update)  # fmt: skip
     for note in checked.summary.notes:
         click.echo(f"Warning: {for_terminal(note)}", err=True)
     creates = checked.summary.valid
@@ -543,6 +612,8 @@ def duration(seconds: float) -> str:
 
 def count_rows(path: Path) -> int | None:
     """Lines after the header, for the progress bar's ETA (quoted line breaks overcount)."""
+    if not path.is_file():  # a FIFO would block, /dev/zero never end: open_csv refuses them
+        return None
     try:
         with path.open("rb") as fh:
             lines = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))

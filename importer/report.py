@@ -1,27 +1,73 @@
 """Validation reports: CSV for spreadsheets, JSON for machines, HTML for people.
 
-Writers stream: issues are added chunk by chunk and written at once (the HTML page keeps the
-first :data:`HTML_MAX_ROWS` for its table), so a report on millions of rows needs no more memory
-than a chunk.
+Every writer streams: :meth:`ReportWriter.add` takes each checked chunk as it comes and
+:meth:`ReportWriter.close` the summary, so a report on millions of rows needs the memory of a
+chunk, whatever the file's size.
+
+- CSV: one line per (row, field) issue, :data:`REPORT_COLUMNS`, written as found; no cell can run
+  as a spreadsheet formula (:mod:`importer.safecsv`).
+- JSON: the same issues under ``"issues"``, the :class:`Summary` under ``"summary"``.
+- HTML: one self-contained page (:mod:`importer.page`: nothing fetched, no script, every cell
+  escaped): the totals, bar charts of the issues per rule and per column, then the issues grouped
+  by what is wrong: (severity, rule, column, field, message), with the message (what is wrong and
+  how to fix it) said once per group, its count, and its first :data:`ROWS_PER_GROUP` rows, each
+  with its key, name and the offending cell. Messages that differ only in numbers or quoted
+  values ("47 characters", "as row 3") fall in one group. At most :data:`MAX_GROUPS` groups are
+  kept; issues past them are counted under their (severity, rule, column, field).
 """
 
 from __future__ import annotations
 
-import html
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from importer.errors import ConfigError
-from importer.mapping import ISSUE_COLUMNS
+from importer.issues import ISSUE_COLUMNS
+from importer.page import (
+    NUMBER,
+    NUMBER_BLANK,
+    QUOTED,
+    QUOTED_BLANK,
+    Groups,
+    bar_chart,
+    cell,
+    clip,
+    esc,
+    page,
+)
 from importer.safecsv import SafeCsvWriter
+from importer.validate import CheckedChunk
+
+__all__ = [
+    "MAX_GROUPS",
+    "REPORT_COLUMNS",
+    "ROWS_PER_GROUP",
+    "CsvReport",
+    "HtmlReport",
+    "JsonReport",
+    "ReportWriter",
+    "Summary",
+    "message_pattern",
+    "open_report",
+    "plural",
+]
 
 REPORT_COLUMNS = ISSUE_COLUMNS
-HTML_MAX_ROWS = 5000
+#: Rows the HTML page lists under each group of issues (the CSV report has them all).
+ROWS_PER_GROUP = 100
+#: Groups of issues the HTML page tells apart.
+MAX_GROUPS = 200
+#: Issues the JSON writer encodes at a time.
+JSON_ROWS = 5000
 
 
 @dataclass
@@ -36,6 +82,8 @@ class Summary:
     errors: int = 0
     warnings: int = 0
     rows_with_warnings: int = 0
+    apostrophes_removed: int = 0
+    """Leading text apostrophes taken off mapped cells ('02134 read as 02134)."""
     encoding: str = ""
     delimiter: str = ""
     notes: list[str] = field(default_factory=list)
@@ -73,13 +121,13 @@ def plural(count: int, noun: str) -> str:
 
 
 class ReportWriter:
-    """Base of the three formats: ``add`` issue frames, then ``close`` with the summary."""
+    """Base of the three formats: ``add`` checked chunks, then ``close`` with the summary."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._file: IO[str] = path.open("w", encoding="utf-8", newline="")
 
-    def add(self, issues: pd.DataFrame) -> None:
+    def add(self, checked: CheckedChunk) -> None:
         raise NotImplementedError
 
     def close(self, summary: Summary) -> None:
@@ -91,8 +139,8 @@ class CsvReport(ReportWriter):
         super().__init__(path)
         self._writer = SafeCsvWriter(self._file, REPORT_COLUMNS)
 
-    def add(self, issues: pd.DataFrame) -> None:
-        self._writer.write_frame(issues[REPORT_COLUMNS])
+    def add(self, checked: CheckedChunk) -> None:
+        self._writer.write_frame(checked.issues[REPORT_COLUMNS])
 
 
 class JsonReport(ReportWriter):
@@ -101,10 +149,17 @@ class JsonReport(ReportWriter):
         self._file.write('{"issues": [')
         self._first = True
 
-    def add(self, issues: pd.DataFrame) -> None:
-        for record in _records(issues):
+    def add(self, checked: CheckedChunk) -> None:
+        issues = checked.issues
+        if issues.empty:
+            return
+        # one record a line (pandas' C encoder; newlines inside values come escaped), then
+        # commas; a slice at a time, as the encoder's copies of a whole chunk weigh ~70 MB
+        for start in range(0, len(issues), JSON_ROWS):
+            part = issues[REPORT_COLUMNS].iloc[start : start + JSON_ROWS]
+            lines = part.to_json(orient="records", lines=True, force_ascii=False)
             self._file.write("\n  " if self._first else ",\n  ")
-            self._file.write(json.dumps(record, ensure_ascii=False))
+            self._file.write(lines.rstrip("\n").replace("\n", ",\n  "))
             self._first = False
 
     def close(self, summary: Summary) -> None:
@@ -114,30 +169,189 @@ class JsonReport(ReportWriter):
         super().close(summary)
 
 
+@dataclass(frozen=True)
+class Listed:
+    """One issue as the HTML page lists it under its group (cells already cut, see ``clip``)."""
+
+    row: int
+    key: str | None
+    name: str | None
+    value: str | None
+    length: int
+    message: str
+
+
+#: (severity, rule, column, field, message pattern); the pattern is None for the overflow.
+GROUP_COLUMNS = ["severity", "rule", "column", "field"]
+GroupKey = tuple[str, str, str, str, str | None]
+
+
 class HtmlReport(ReportWriter):
-    """One self-contained page: totals, counts per rule and per column, then the issues."""
+    """One self-contained page: totals, charts per rule and per column, the issues in groups."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, key_name: str = "key") -> None:
         super().__init__(path)
-        self._rows: list[dict] = []
-        self._total = 0
+        self.key_name = key_name
+        self.groups: Groups[GroupKey, Listed] = Groups(
+            examples=ROWS_PER_GROUP, limit=MAX_GROUPS, overflow=lambda k: (*k[:4], None)
+        )
 
-    def add(self, issues: pd.DataFrame) -> None:
-        room = HTML_MAX_ROWS - len(self._rows)
-        if room > 0:
-            self._rows.extend(_records(issues.head(room)))
-        self._total += len(issues)
+    def add(self, checked: CheckedChunk) -> None:
+        issues = checked.issues
+        if issues.empty:
+            return
+        # the pattern of each distinct message (regexes cost: most messages repeat), then one
+        # group id per issue from the five parts, factorized one after the other (C all along)
+        parts = [pd.factorize(issues[c].fillna("")) for c in GROUP_COLUMNS]
+        messages, distinct = pd.factorize(issues["message"].fillna(""))
+        blanked, patterns = pd.factorize(message_pattern(pd.Series(distinct, dtype="string")))
+        parts.append((blanked[messages], patterns))
+        ids = np.zeros(len(issues), dtype="int64")
+        for codes, uniques in parts:
+            ids, _ = pd.factorize(ids * len(uniques) + codes)
+        first = pd.Series(ids).drop_duplicates().index.to_numpy()  # each group's first issue
+        counts = np.bincount(ids)
+        order = np.argsort(ids, kind="stable")  # positions of each group's issues, in file order
+        starts = np.searchsorted(ids[order], np.arange(len(first)))
+        context: _Context | None = None
+        for i, at in enumerate(first):
+            found = tuple(str(uniques[codes[at]]) for codes, uniques in parts)
+            key = self.groups.key(found)  # type: ignore[arg-type]
+            room = min(self.groups.room(key), int(counts[i]))
+            listed: list[Listed] = []
+            if room > 0:
+                context = context or _Context(checked)
+                listed = [context.listed(p) for p in order[starts[i] : starts[i] + room]]
+            self.groups.add(key, int(counts[i]), listed)
 
     def close(self, summary: Summary) -> None:
-        self._file.write(render_html(summary, self._rows, self._total))
+        self._file.writelines(self.render(summary))
         super().close(summary)
+
+    def render(self, summary: Summary) -> Iterator[str]:
+        """The page, piece by piece."""
+        return page(f"Validation report: {Path(summary.file).name}", self._body(summary))
+
+    def _body(self, summary: Summary) -> Iterator[str]:
+        yield (
+            "<h1>Validation report</h1>"
+            f'<p class="meta">File <b>{esc(summary.file)}</b>, mapping <b>{esc(summary.mapping)}'
+            f"</b>, encoding {esc(summary.encoding or '?')}, delimiter "
+            f"<code>{esc(summary.delimiter or '?')}</code>. Nothing was sent to Help Scout.</p>"
+        )
+        if summary.notes:
+            yield '<ul class="notes">' + "".join(f"<li>{esc(n)}</li>" for n in summary.notes)
+            yield "</ul>"
+        yield '<div class="cards">'
+        for label, count, kind in (
+            ("rows read", summary.rows, ""),
+            ("valid: will be sent", summary.valid, "good"),
+            ("invalid: will not be sent", summary.invalid, "bad" if summary.invalid else "good"),
+            ("errors", summary.errors, "bad" if summary.errors else ""),
+            ("warnings", summary.warnings, "warn" if summary.warnings else ""),
+        ):
+            yield f'<div class="card {kind}"><b>{count:,}</b><span>{esc(label)}</span></div>'
+        yield "</div>"
+        if not summary.errors + summary.warnings:
+            yield "<p>No issues: every row can be sent as it is.</p>"
+            return
+        yield '<div class="charts">'
+        yield bar_chart(list(summary.by_rule.items()), title="Issues per rule")
+        yield bar_chart(list(summary.by_column.items()), title="Issues per column")
+        yield "</div>"
+        yield (
+            "<h2>Issues, grouped by what is wrong</h2><p>Each group says once what is wrong and "
+            f"how to fix it, then lists its rows (the first {ROWS_PER_GROUP:,}); the offending "
+            "cell is highlighted. Errors keep the row from being sent; warnings do not.</p>"
+        )
+        ordered = sorted(self.groups.largest(), key=lambda kv: kv[0][0] != "error")
+        for n, (key, group) in enumerate(ordered):
+            yield self._group(key, group.count, group.examples, opened=n < 3)
+
+    def _group(self, key: GroupKey, count: int, listed: list[Listed], *, opened: bool) -> str:
+        severity, rule, column, field_, pattern = key
+        message = listed[0].message if listed and pattern is not None else ""
+        where = f" in <b>{esc(column)}</b>" if column else " (the whole row)"
+        if field_ and field_ != column:
+            where += f" &rarr; {esc(field_)}"
+        head = (
+            f'<summary><span class="badge {esc(severity)}">{esc(severity)}</span> '
+            f"<b>{plural(count, 'row')}</b>: {esc(rule)}{where}"
+            + (f'<div class="what">{esc(message)}</div>' if message else "")
+            + "</summary>"
+        )
+        rows = []
+        for item in listed:
+            own = f'<div class="own">{esc(item.message)}</div>' if item.message != message else ""
+            rows.append(
+                f'<tr><td class="n">{item.row}</td><td>{cell(item.key)}</td>'
+                f'<td>{cell(item.name)}</td><td class="value"><mark>'
+                f"{cell(item.value, item.length)}</mark>{own}</td></tr>"
+            )
+        more = count - len(listed)
+        tail = (
+            f'<p class="more">and {more:,} more: see the CSV report (--report issues.csv)</p>'
+            if more > 0
+            else ""
+        )
+        table = (
+            f"<table><thead><tr><th>row</th><th>{esc(self.key_name)}</th><th>name</th>"
+            f"<th>{esc(column or 'the row as read')}</th></tr></thead><tbody>{''.join(rows)}"
+            "</tbody></table>"
+        )
+        return f"<details{' open' if opened else ''}>{head}{table}{tail}</details>\n"
+
+
+NOT_READ = "—"
+
+
+class _Context:
+    """A chunk's issues with each row's key and name, looked up only when a row is listed."""
+
+    def __init__(self, checked: CheckedChunk) -> None:
+        issues = checked.issues
+        rows = issues["row"]
+        self.rows = rows.to_numpy()
+        self.values = issues["value"].astype(object).where(issues["value"].notna(), None)
+        self.messages = issues["message"].fillna("")
+        self.keys = checked.keys.reindex(rows)
+        mapped = checked.mapped
+        self.names = [mapped[c].reindex(rows) for c in ("firstName", "lastName") if c in mapped]
+        self.mapped = rows.isin(mapped.index).to_numpy()
+
+    def listed(self, position: int) -> Listed:
+        if not self.mapped[position]:  # a ragged row: never mapped, so no key or name
+            key, name = NOT_READ, NOT_READ
+        else:
+            key = self.keys.iloc[position]
+            name = " ".join(str(n.iloc[position]) for n in self.names
+                            if not pd.isna(n.iloc[position]))  # fmt: skip
+        value, length = clip(self.values.iloc[position])
+        message, _ = clip(self.messages.iloc[position])
+        return Listed(
+            row=int(self.rows[position]),
+            key=None if pd.isna(key) else clip(key)[0],
+            name=clip(name)[0] if name else None,
+            value=value,
+            length=length,
+            message=message or "",
+        )
+
+
+def message_pattern(messages: pd.Series) -> pd.Series:
+    """:func:`importer.page.pattern` of each message, vectorised: what the HTML page groups by."""
+    text = pa.array(messages.fillna("").array, type=pa.large_string())
+    text = pc.replace_substring_regex(text, QUOTED, QUOTED_BLANK)
+    text = pc.replace_substring_regex(text, NUMBER, NUMBER_BLANK)
+    return pd.Series(text.to_pylist(), index=messages.index, dtype="string")
 
 
 _FORMATS = {".csv": CsvReport, ".json": JsonReport, ".html": HtmlReport, ".htm": HtmlReport}
 
 
-def open_report(path: str | Path) -> ReportWriter:
-    """A writer for the format the path's suffix names."""
+def open_report(path: str | Path, *, key_name: str = "key") -> ReportWriter:
+    """A writer for the format the path's suffix names (``key_name``: what the HTML page calls
+    a row's key, the mapping's ``key_name``)."""
     path = Path(path)
     kind = _FORMATS.get(path.suffix.lower())
     if kind is None:
@@ -146,73 +360,6 @@ def open_report(path: str | Path) -> ReportWriter:
             "end the name in .csv, .json or .html"
         )
     try:
-        return kind(path)
+        return HtmlReport(path, key_name=key_name) if kind is HtmlReport else kind(path)
     except OSError as exc:
         raise ConfigError(f"cannot write the report {path}: {exc.strerror}") from exc
-
-
-def _records(issues: pd.DataFrame) -> list[dict]:
-    frame = issues[REPORT_COLUMNS].astype(object).where(issues[REPORT_COLUMNS].notna(), None)
-    records = frame.to_dict("records")
-    for record in records:
-        record["row"] = int(record["row"])
-    return records
-
-
-_CSS = """
-body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#1d2733}
-h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #d5dbe1;padding:.3em .6em;
-text-align:left;vertical-align:top}th{background:#f1f4f7}
-.error{color:#b3261e;font-weight:600}.warning{color:#8a5a00;font-weight:600}
-.totals td:last-child{text-align:right}
-.value{font-family:ui-monospace,monospace;white-space:pre-wrap}
-"""
-
-
-def render_html(summary: Summary, rows: list[dict], total: int) -> str:
-    e = html.escape
-
-    def counts(title: str, counter: Counter) -> str:
-        body = "".join(
-            f"<tr><td>{e(str(k))}</td><td>{v:,}</td></tr>" for k, v in counter.most_common()
-        )
-        return f"<h2>{e(title)}</h2><table class=totals>{body}</table>" if body else ""
-
-    totals = [
-        ("Rows read", summary.rows),
-        ("Valid rows (will be sent)", summary.valid),
-        ("Invalid rows (will not be sent)", summary.invalid),
-        ("Errors", summary.errors),
-        ("Warnings", summary.warnings),
-    ]
-    notes = "".join(f"<li>{e(n)}</li>" for n in summary.notes)
-    head = "".join(f"<th>{e(c)}</th>" for c in REPORT_COLUMNS)
-    body = "".join(
-        "<tr>"
-        + f"<td>{r['row']}</td><td>{e(r['column'] or '')}</td><td>{e(r['field'] or '')}</td>"
-        + f"<td class=value>{e(r['value'] or '')}</td><td>{e(r['rule'] or '')}</td>"
-        + f"<td class={e(r['severity'] or '')}>{e(r['severity'] or '')}</td>"
-        + f"<td>{e(r['message'] or '')}</td></tr>"
-        for r in rows
-    )
-    cut = (
-        f"<p>Showing the first {len(rows):,} of {total:,} issues: write a .csv or .json report "
-        "for all of them.</p>"
-        if total > len(rows)
-        else ""
-    )
-    return (
-        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
-        f"<title>Validation report: {e(summary.file)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>Validation report</h1><p>File <b>{e(summary.file)}</b>, mapping "
-        f"<b>{e(summary.mapping)}</b> (encoding {e(summary.encoding)}).</p>"
-        + (f"<ul>{notes}</ul>" if notes else "")
-        + "<table class=totals>"
-        + "".join(f"<tr><th>{e(k)}</th><td>{v:,}</td></tr>" for k, v in totals)
-        + "</table>"
-        + counts("Issues per rule", summary.by_rule)
-        + counts("Issues per column", summary.by_column)
-        + f"<h2>Issues</h2>{cut}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        + "</body></html>\n"
-    )

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import csv
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
@@ -89,14 +89,22 @@ class ResultsWriter:
 
     Call :meth:`expect` for every row in input order before its outcome can arrive, and
     :meth:`add` as outcomes come. :meth:`close` also writes the rows that finished after one that
-    never did (a stopped run), still in order.
+    never did (a stopped run), still in order. Each of ``observers`` is called with every outcome
+    as its line is written (so in input order): the rejects file and the results report listen.
     """
 
-    def __init__(self, path: str | Path, *, source_columns: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        source_columns: Sequence[str] | None = None,
+        observers: Sequence[Callable[[Outcome], None]] = (),
+    ) -> None:
         self.path = Path(path)
         self._width = len(source_columns) if source_columns is not None else None
         self._file: IO[str] = self.path.open("w", encoding="utf-8", newline="")
         self._writer = SafeCsvWriter(self._file, header(source_columns))
+        self._observers = list(observers)
         self._order: deque[int] = deque()
         self._done: dict[int, Outcome] = {}
         self.written = 0
@@ -136,3 +144,5 @@ class ResultsWriter:
             cells += source + [""] * (self._width - len(source))
         self._writer.write_row([redact(c) if isinstance(c, str) else c for c in cells])
         self.written += 1
+        for observe in self._observers:
+            observe(outcome)

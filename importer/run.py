@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
-import io
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -52,7 +50,9 @@ from importer.ledger import (
 from importer.mapping import Mapping
 from importer.outputs import check_outputs
 from importer.pipeline import inputs_of, open_input
-from importer.results import ResultsWriter, listed_customers
+from importer.rejects import RejectsWriter, ragged_cells, row_errors
+from importer.results import Outcome, ResultsWriter, listed_customers
+from importer.results_report import ResultsReport, api_host
 from importer.source import Chunk, CsvSource
 from importer.upload import (
     ROW_TIMEOUT,
@@ -63,7 +63,7 @@ from importer.upload import (
     Uploader,
     default_concurrency,
 )
-from importer.validate import SeenKeys, Validator, hash_keys
+from importer.validate import SeenKeys, Validator, file_warnings, hash_keys
 
 if TYPE_CHECKING:
     from importer.sandbox import SandboxConfig
@@ -92,6 +92,11 @@ class ImportResult(Tally):
     budget: float | None = None
     """Requests per minute the run was paced at; None when the API set no limit."""
     notes: list[str] = field(default_factory=list)
+    report: Path | None = None
+    """The results report written (``report=``), if any."""
+    rejects: Path | None = None
+    """The rejects file written (``rejects=``), if any, and how many rows it holds."""
+    rejected: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -118,6 +123,7 @@ def import_csv(
     include_source: bool = False,
     encoding: str | None = None,
     delimiter: str | None = None,
+    skip_lines: int | None = None,
     state: str | Path | None = None,
     on_existing: str = "skip",
     check_existing: bool = False,
@@ -129,6 +135,8 @@ def import_csv(
     sandbox: SandboxConfig | None = None,
     progress: Callable[[Tally], None] | None = None,
     notice: Callable[[str], None] | None = None,
+    report: str | Path | None = None,
+    rejects: str | Path | None = None,
 ) -> ImportResult:
     """Import every valid row of ``path`` exactly once; write one results line per row.
 
@@ -150,6 +158,8 @@ def import_csv(
     past it ends ``failed``, kept in flight for the next run). ``settle_time``: seconds after a
     create whose fate is unknown before a look-up that finds nobody is believed (see
     :func:`~importer.decide.after_look_up`).
+    ``report`` writes the results report there (HTML, :mod:`importer.results_report`); ``rejects``
+    the rows to fix (:mod:`importer.rejects`): the invalid ones and those Help Scout refused.
 
     Raises :class:`~importer.errors.InputError` when nothing can be attempted (options, credentials,
     mapping, file, a state file in use by another run). Once sending has begun, everything is
@@ -158,7 +168,10 @@ def import_csv(
     """
     state_path = Path(state) if state is not None else default_state_path(results, path)
     kept_state = state_files(state_path) if sandbox is None or state is not None else []
-    check_outputs(inputs_of(path, mapping), [("--output", results), *kept_state])
+    check_outputs(
+        inputs_of(path, mapping),
+        [("--output", results), *kept_state, ("--report", report), ("--rejects", rejects)],
+    )
     pacer = Pacer(rate, share=budget_share)
     retry = RetryPolicy(max_attempts)
     if concurrency is not None and concurrency < 1:
@@ -174,8 +187,19 @@ def import_csv(
     if sandbox is None:
         api_url = check_api_url(api_url or os.environ.get("HELPSCOUT_API_URL") or DEFAULT_API_URL)
         credentials = credentials if credentials is not None else Credentials.from_env()
-    source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter)
-    result = ImportResult(results=Path(results), notes=list(source.warnings))
+    source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter,
+                                 skip_lines=skip_lines,
+                                 all_columns=include_source or rejects is not None)  # fmt: skip
+    notes = [*source.warnings, *file_warnings(mapping, source.sample())]
+    result = ImportResult(results=Path(results), notes=notes)
+    listeners: list[Callable[[Outcome], None]] = []
+    reporting: ResultsReport | None = None
+
+    def progressed(tally: Tally) -> None:
+        if reporting is not None:
+            reporting.sample(tally)
+        if progress is not None:
+            progress(tally)
 
     async def run(writer: ResultsWriter, ledger: Ledger) -> None:
         async with contextlib.AsyncExitStack() as stack:
@@ -203,7 +227,7 @@ def import_csv(
                 ledger,
                 concurrency=workers,
                 policy=policy,
-                progress=progress,
+                progress=progressed if report or progress else None,
                 notice=notice,
                 row_timeout=row_timeout,
                 settle_time=settle_time,
@@ -227,14 +251,31 @@ def import_csv(
         ledger = stack.enter_context(Ledger.open(state_path, source=str(path)))
         if result.state is not None:
             _check_state_is_whole(ledger, Path(results), check_existing, notice)
-        batches = row_batches(source, mapping, include_source=include_source,
+        # --- the report and the rejects listen to every results line
+        if report is not None:
+            where = "the built-in sandbox" if sandbox is not None else api_host(api_url or "")
+            reporting = ResultsReport(report, file=str(path), mapping=str(mapping.path), api=where)
+            stack.callback(reporting.discard)
+            listeners.append(reporting.add)
+        if rejects is not None:
+            rejected = stack.enter_context(
+                RejectsWriter(rejects, source.columns, delimiter=source.delimiter)
+            )
+            listeners.append(rejected.add)
+        # ---
+        batches = row_batches(source, mapping, include_source=include_source or rejects is not None,
                               duplicates=duplicates)  # fmt: skip
         result.resumed = ledger.begin_run(_fingerprint(Path(path))).resuming
         ledger.record_results(Path(results).resolve())
         columns = source.columns if include_source else None
-        with ResultsWriter(results, source_columns=columns) as writer:
+        with ResultsWriter(results, source_columns=columns, observers=listeners) as writer:
             asyncio.run(run(writer, ledger))
         ledger.finish_run("stopped" if result.stopped else "finished")
+        if reporting is not None:
+            reporting.close(result)
+            result.report = reporting.path
+        if rejects is not None:
+            result.rejects, result.rejected = rejected.path, rejected.written
     return result
 
 
@@ -348,7 +389,7 @@ def _batches(
     same = f"the same {mapping.key_name} as row"
     for chunk in source:
         checked = validator.check(chunk)
-        errors = _error_messages(checked.issues)
+        errors = row_errors(checked.issues).to_dict()
         cells = _source_cells(chunk, source) if include_source else {}
         rows = checked.rows
         for start in range(0, len(rows), BATCH_ROWS):
@@ -406,18 +447,6 @@ def _superseded(source: CsvSource, mapping: Mapping) -> dict[int, int]:
     return dict(zip(r[earlier].tolist(), last[earlier].tolist(), strict=True))
 
 
-def _error_messages(issues: pd.DataFrame) -> dict[int, str]:
-    """Each invalid row's errors in one cell: ``Column: message; Column: message``."""
-    errors = issues[issues["severity"] == "error"].fillna({"column": "", "field": ""})
-    messages: dict[int, list[str]] = {}
-    for row, column, path, message in errors[["row", "column", "field", "message"]].itertuples(
-        index=False, name=None
-    ):
-        place = column or path
-        messages.setdefault(row, []).append(f"{place}: {message}" if place else message)
-    return {row: "; ".join(texts) for row, texts in messages.items()}
-
-
 def _source_cells(chunk: Chunk, source: CsvSource) -> dict[int, list[str]]:
     """The row's cells as read; a ragged row's extra fields stay together in its last cell."""
     frame = chunk.frame
@@ -427,10 +456,6 @@ def _source_cells(chunk: Chunk, source: CsvSource) -> dict[int, list[str]]:
             frame.index.tolist(), frame.itertuples(index=False, name=None), strict=True
         )
     }
-    width = len(source.columns)
     for ragged in chunk.ragged:
-        fields = next(csv.reader(io.StringIO(ragged.text), delimiter=source.delimiter), [])
-        if len(fields) > width:
-            fields = [*fields[: width - 1], source.delimiter.join(fields[width - 1 :])]
-        cells[ragged.row] = fields
+        cells[ragged.row] = ragged_cells(ragged, len(source.columns), source.delimiter)
     return cells

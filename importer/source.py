@@ -7,7 +7,21 @@ Every later stage leans on three promises made here:
 * every cell comes back exactly as written, as text: leading zeros, ``NA``, ``NULL`` stay, and
   an empty cell is ``""``;
 * every data row keeps its 1-based number (header excluded, blank lines not counted); a row with
-  too many or too few fields comes back as a :class:`RaggedRow`, never shifted into the columns.
+  too many fields comes back as a :class:`RaggedRow`, never shifted into the columns; a row with
+  too few (what Outlook and spreadsheets write when the last cells are empty) is read with the
+  missing cells empty and listed in :attr:`Chunk.short` for a warning, unless its values could
+  be in the wrong columns (one field only; two rows that add up to one cut by a line break);
+* what real exporters put around the table is read, and said in :attr:`CsvSource.warnings`:
+  lines before the header (a title, an export date: :func:`find_header`, or ``skip_lines``), a
+  repeated header name (read as ``Phone Number (2)``), a column without a name (a trailing
+  delimiter on every line: left out; a value in it is a :class:`StrayValue`);
+
+* the work is bounded whatever the bytes: only a regular file is read (a FIFO would block, a
+  device never end); a line is at most :data:`MAX_LINE_CHARS`, a field :data:`MAX_FIELD_CHARS`,
+  a row :data:`MAX_ROW_BYTES`, the header :data:`MAX_COLUMNS` names; past a limit the file is
+  refused with the limit and the line (a field only in a column that is read: the others are
+  split, never kept). Every scan reads blocks, never a whole "line", so
+  ``/dev/zero``-like content, a 2 GB sparse file or a 100,000-column header cost no memory.
 
 How, and why that way:
 
@@ -19,10 +33,13 @@ How, and why that way:
    doubled, does the csv module read the file strictly to find the broken quote and its line.
    pyarrow would silently swallow an unclosed quote to the end of the file.
 3. The header is read with the csv module, which copes with a BOM, a quoted newline in a name,
-   and blank lines before it; names are trimmed and must be unique.
+   and blank lines before it; names are trimmed and must be unique. (The csv module's own field
+   limit is process-wide; this module raises it to :data:`MAX_FIELD_CHARS`.)
 4. The rows are parsed by pyarrow's streaming reader (C++, several times faster than pandas'
    C engine), which reports each ragged row with its record number, from which the numbers of
-   the well-formed rows follow.
+   the well-formed rows follow. Only the columns asked for (:meth:`CsvSource.select`) are
+   converted; a chunk ends at ``chunk_rows`` rows or ``chunk_bytes`` bytes, so a wide file
+   keeps memory flat too.
 """
 
 from __future__ import annotations
@@ -32,26 +49,58 @@ import csv
 import dataclasses
 import io
 import re
+import stat
+import sys
+import threading
+import time
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from importer.errors import SourceError
 
-__all__ = ["DELIMITERS", "TEXT", "Chunk", "CsvSource", "RaggedRow", "open_csv"]
+__all__ = [
+    "CHUNK_BYTES",
+    "DELIMITERS",
+    "MAX_COLUMNS",
+    "MAX_FIELD_CHARS",
+    "MAX_LINE_CHARS",
+    "MAX_PREAMBLE",
+    "MAX_ROW_BYTES",
+    "TEXT",
+    "Chunk",
+    "CsvSource",
+    "RaggedRow",
+    "StrayValue",
+    "find_header",
+    "open_csv",
+    "shown_name",
+]
 
 #: The delimiters tried when none is given, in order of preference on a tie.
 DELIMITERS = (",", ";", "\t", "|")
 #: The dtype of every column of every frame.
 TEXT = pd.StringDtype("pyarrow")
+
+#: The longest physical line read (characters): a longer one is not a CSV's.
+MAX_LINE_CHARS = 16 << 20
+#: The longest data row (bytes, once UTF-8) and the longest field (characters or bytes).
+MAX_ROW_BYTES = 16 << 20
+MAX_FIELD_CHARS = 1 << 20
+#: The most columns a file may have (Excel stops at 16,384; exports with 10,000 are unheard of).
+MAX_COLUMNS = 10_000
+#: A chunk holds at most this many bytes of cells, whatever ``chunk_rows`` says (wide files).
+CHUNK_BYTES = 32 << 20
+#: Characters of a column name quoted in a message; longer names are cut with an ellipsis.
+NAME_WIDTH = 60
 
 _SCAN_BYTES = 1 << 20
 _SNIFF_BYTES = 1 << 16
@@ -66,6 +115,9 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16", "utf-16"),
 )
 _DELIMITER_NAMES = {"\\t": "\t", "tab": "\t"}
+# The csv module's own cap on a field is process-wide (128 KB by default): raised to ours, so
+# that every reader here stops at the same size.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
 _TO_TEXT = {pa.string(): TEXT}.get
 
 
@@ -90,6 +142,21 @@ class Chunk:
 
     frame: pd.DataFrame
     ragged: list[RaggedRow]
+    """Rows with more fields than the header (values would shift): not in ``frame``."""
+    short: list[RaggedRow] = field(default_factory=list)
+    """Rows with fewer fields, the missing ones read as empty: in ``frame`` too."""
+    stray: list[StrayValue] = field(default_factory=list)
+    """Values in columns the header leaves unnamed (so in no column of ``frame``)."""
+
+
+@dataclass(frozen=True)
+class StrayValue:
+    """A value in a column without a name: it would be lost, so its row is not imported."""
+
+    row: int
+    column: int
+    """The column's position, 1-based."""
+    value: str
 
 
 @dataclass
@@ -105,10 +172,64 @@ class CsvSource:
     encoding: str
     delimiter: str
     warnings: list[str]
+    skip_lines: int
+    """Lines before the header (a title, an export date), given or detected."""
     _codec: str = field(repr=False)
-    _header_text: str = field(repr=False)
+    _header: _Header = field(repr=False)
+    _unnamed: dict[int, str] = field(repr=False)
+    """Columns the header leaves unnamed: position (1-based) -> the name pyarrow reads them by."""
     _chunk_rows: int = field(repr=False)
+    _chunk_bytes: int = field(repr=False)
     _block_size: int = field(repr=False)
+    _selected: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def _all_names(self) -> list[str]:
+        """Every column of the file in order, the unnamed ones by their stand-in names."""
+        names, named = [], iter(self.columns)
+        for position in range(1, len(self.columns) + len(self._unnamed) + 1):
+            names.append(self._unnamed.get(position) or next(named))
+        return names
+
+    @property
+    def frame_columns(self) -> list[str]:
+        """The columns each chunk's frame holds: all, or those :meth:`select` kept."""
+        return self.columns if self._selected is None else self._selected
+
+    def sample(self, rows: int = 200) -> pd.DataFrame:
+        """The first data rows, every named column (as object dtype), for a look at the values
+        (ragged rows left out, short ones padded): read with the csv module, at most ``rows``
+        rows and 200,000 cells, so a wide file costs no more than a narrow one."""
+        names = self._all_names
+        rows = max(10, min(rows, 200_000 // len(names)))
+        records: list[list[str]] = []
+        with ExitStack() as stack:
+            reader = csv.reader(
+                _Lines(self.path, self._codec, stack, self.skip_lines), delimiter=self.delimiter
+            )
+            try:
+                header = next((r for r in reader if r), None)
+                for record in reader if header is not None else ():
+                    if record and 2 <= len(record) <= len(names):
+                        records.append(record + [""] * (len(names) - len(record)))
+                    if len(records) >= rows:
+                        break
+            except csv.Error:
+                pass  # what was read is the sample; reading the rows says what is wrong
+        frame = pd.DataFrame(records, columns=names, dtype=object)
+        return frame.drop(columns=list(self._unnamed.values())).set_axis(self.columns, axis=1)
+
+    def select(self, columns: Iterable[str]) -> CsvSource:
+        """The same source, its chunks holding only ``columns`` (in the file's order).
+
+        The other columns are still split into fields (so ragged rows are found) but never
+        converted: a 300-column export mapped by 12 reads several times faster.
+        """
+        wanted = set(columns)
+        unknown = wanted - set(self.columns)
+        if unknown:
+            raise ValueError(f"not columns of {self.path}: {sorted(unknown)}")
+        return dataclasses.replace(self, _selected=[c for c in self.columns if c in wanted])
 
     def __iter__(self) -> Iterator[Chunk]:
         # A record longer than a block stops pyarrow; read again with bigger blocks, skipping
@@ -126,16 +247,24 @@ class CsvSource:
                     raise SourceError(
                         f"cannot be parsed after data row {done}: {message}", path=str(self.path)
                     ) from None
-                block_size *= 4
+                if block_size >= MAX_ROW_BYTES:
+                    raise SourceError(
+                        f"data row {done + 1} is longer than {_size(MAX_ROW_BYTES)}: is a quote "
+                        'opened and never closed? (inside a quoted field write each " as "")',
+                        path=str(self.path),
+                    ) from None
+                block_size = min(block_size * 4, MAX_ROW_BYTES)
 
     def _read(self, block_size: int, done: int) -> Iterator[Chunk]:
         with ExitStack() as stack:
             raw = stack.enter_context(self.path.open("rb"))
             rows = _Rows(self, stack, done)
+            stream = _Utf8Stream(raw, self._codec, self._header)
+            stack.callback(stream.stop)  # before the file closes
             reader = pacsv.open_csv(
-                _Utf8Stream(raw, self._codec, self._header_text),
+                stream,
                 read_options=pacsv.ReadOptions(
-                    use_threads=False, block_size=block_size, column_names=self.columns
+                    use_threads=False, block_size=block_size, column_names=self._all_names
                 ),
                 parse_options=pacsv.ParseOptions(
                     delimiter=self.delimiter,
@@ -143,17 +272,23 @@ class CsvSource:
                     invalid_row_handler=rows.reported,
                 ),
                 convert_options=pacsv.ConvertOptions(
-                    column_types=dict.fromkeys(self.columns, pa.string()),
+                    include_columns=[*self.frame_columns, *self._unnamed.values()],
+                    column_types=dict.fromkeys(self._all_names, pa.string()),
                     null_values=[],
                     strings_can_be_null=False,
                     quoted_strings_can_be_null=False,
                     check_utf8=False,  # the scan checked it, or _Utf8Stream transcoded it
                 ),
             )
-            for batch in reader:
-                rows.add(batch)
-                yield from rows.chunks(final=False)
-            yield from rows.chunks(final=True)
+            try:
+                for batch in reader:
+                    rows.add(batch)
+                    yield from rows.chunks(final=False)
+                yield from rows.chunks(final=True)
+            finally:
+                # An error's traceback keeps this frame: a reader still alive at interpreter
+                # exit aborts the process (std::terminate), so it goes now.
+                del reader
 
 
 def open_csv(
@@ -161,19 +296,27 @@ def open_csv(
     *,
     encoding: str | None = None,
     delimiter: str | None = None,
+    skip_lines: int | None = None,
     chunk_rows: int = 25_000,
+    chunk_bytes: int = CHUNK_BYTES,
     block_size: int = _BLOCK_BYTES,
 ) -> CsvSource:
     """Check a CSV file and read its header; refuse it now, with one clear line, if it is unusable.
 
-    ``encoding`` and ``delimiter`` override the detection. ``chunk_rows`` bounds the rows per
-    chunk; ``block_size`` the bytes pyarrow parses at a time (tests make it small to cross
-    block boundaries).
+    ``encoding`` and ``delimiter`` override the detection. ``skip_lines`` says how many lines
+    come before the header (default: detected, see :func:`find_header`). ``chunk_rows`` bounds
+    the rows per chunk, and ``chunk_bytes`` their cells' bytes (a chunk ends at whichever comes
+    first);
+    ``block_size`` the bytes pyarrow parses at a time (tests make it small to cross block
+    boundaries).
     """
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
+    if skip_lines is not None and skip_lines < 0:
+        raise ValueError(f"skip_lines must be at least 0, not {skip_lines}")
     path = Path(path)
     where = str(path)
+    _check_regular(path, where)
     try:
         with path.open("rb") as file:
             head = file.read(_SNIFF_BYTES)
@@ -193,31 +336,78 @@ def open_csv(
         codec, name, strict = _from_bom(head)
     else:
         codec, name, strict = _known_codec(encoding, where), encoding, True
+    sample = _sample(head, codec, whole)
     if delimiter is None:
-        delimiter = _sniff(head, codec, whole)
+        delimiter = _sniff(sample, whole, skip_lines or 0)
     else:
         delimiter = _checked_delimiter(delimiter, where)
+    notes = []
+    if skip_lines is None:
+        skip_lines = _preamble_lines(sample, whole, delimiter)
+        if skip_lines:
+            notes.append(
+                f"{'line 1 is' if skip_lines == 1 else f'lines 1-{skip_lines} are'} not the "
+                f"header (too few values for column names): read the header from line "
+                f"{skip_lines + 1}; pass --skip-lines N to say how many lines come before it"
+            )
 
     scan = _scan(path, codec, name, strict, delimiter)
     if scan.quotes_suspect:
-        _check_quoting(path, scan.codec, delimiter)
-    columns, header_line, header_text, has_data = _read_header(path, scan.codec, delimiter)
-    _check_names(columns, where, header_line)
-    if not has_data:
+        _check_quoting(path, scan.codec, delimiter, skip_lines)
+    header = _read_header(path, scan.codec, delimiter, skip_lines)
+    columns, unnamed, said = _named(header.names, where, header.line)
+    if not header.has_data:
         raise SourceError(
-            "has a header but no data rows: nothing to import", path=where, line=header_line
+            "has a header but no data rows: nothing to import", path=where, line=header.line
         )
     return CsvSource(
         path=path,
         columns=columns,
         encoding=scan.encoding,
         delimiter=delimiter,
-        warnings=scan.warnings,
+        warnings=[*notes, *scan.warnings, *said],
+        skip_lines=skip_lines,
         _codec=scan.codec,
-        _header_text=header_text,
+        _header=header,
+        _unnamed=unnamed,
         _chunk_rows=chunk_rows,
+        _chunk_bytes=chunk_bytes,
         _block_size=block_size,
     )
+
+
+def shown_name(name: str) -> str:
+    """A column name as a message quotes it: in quotes, cut to :data:`NAME_WIDTH` characters.
+
+    Only cut: the CLI escapes control characters in whatever it prints.
+    """
+    cut = name if len(name) <= NAME_WIDTH else name[: NAME_WIDTH - 1] + "…"
+    return f"'{cut}'"
+
+
+def _size(limit: int) -> str:
+    return f"{limit >> 20} MB"
+
+
+def _check_regular(path: Path, where: str) -> None:
+    """Refuse a pipe, socket or device before opening it (opening a FIFO blocks until a writer
+    comes; ``/dev/zero`` never ends). The file is read several times (the encoding pass, the
+    rows, validate then import) and fingerprinted by size and time for re-runs: only a regular
+    file allows that, so a stream is refused rather than read once with a cap."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise SourceError("no such file: check the path", path=where) from None
+    except OSError as error:
+        raise SourceError(f"cannot be read: {error.strerror or error}", path=where) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise SourceError("is a directory, not a CSV file", path=where)
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a named pipe" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
+        raise SourceError(
+            f"is {kind}, not a regular file: save the export to a file and pass that file",
+            path=where,
+        )
 
 
 # --- encoding and delimiter ---------------------------------------------------------------------
@@ -274,26 +464,95 @@ def _checked_delimiter(delimiter: str, where: str) -> str:
     return delimiter
 
 
-def _sniff(head: bytes, codec: str, whole: bool) -> str:
-    """The delimiter that splits the header into the most fields and most rows into as many.
+def _sample(head: bytes, codec: str, whole: bool) -> str:
+    """The first bytes as text, for sniffing (undecodable bytes replaced: only a guess)."""
+    return codecs.getincrementaldecoder(codec)(errors="replace").decode(head, whole)
 
-    A candidate must split the header at all; a file no candidate splits has one column, and
-    then the delimiter does not matter (",").
+
+def _records(
+    sample: str, whole: bool, delimiter: str, skip: int = 0
+) -> list[tuple[int, list[str]]]:
+    """The sample's first records that are not blank lines, each with the line it starts on."""
+    lines = io.StringIO(sample, newline="")
+    for _ in range(skip):
+        lines.readline()
+    reader = csv.reader(lines, delimiter=delimiter)
+    found: list[tuple[int, list[str]]] = []
+    try:
+        while len(found) <= _SNIFF_RECORDS:
+            start = skip + reader.line_num + 1
+            record = next(reader, None)
+            if record is None:
+                break
+            if record:
+                found.append((start, record))
+    except csv.Error:
+        pass  # a broken quote: the scan will say where
+    if not whole and found:
+        found.pop()  # the sample may end inside the last record
+    return found
+
+
+def _sniff(sample: str, whole: bool, skip: int) -> str:
+    """The delimiter that splits most rows into the same number of fields, the most fields.
+
+    Counted on the body's usual width (the most common), so a title line before the header
+    does not decide; a file no candidate splits has one column, and then the delimiter does
+    not matter (",").
     """
-    sample = codecs.getincrementaldecoder(codec)(errors="replace").decode(head, whole)
     best, choice = (0.0, 0, 0), ","
     for rank, delimiter in enumerate(DELIMITERS):
-        records = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter) if r]
-        if not whole:
-            records = records[:-1]  # the sample may end inside the last record
-        records = records[:_SNIFF_RECORDS]
-        if not records or len(records[0]) < 2:
+        records = [record for _, record in _records(sample, whole, delimiter, skip)]
+        width = _usual_width(records)
+        if width < 2:
             continue
-        width = len(records[0])
         score = (sum(len(r) == width for r in records) / len(records), width, -rank)
         if score > best:
             best, choice = score, delimiter
     return choice
+
+
+def _usual_width(records: list[list[str]]) -> int:
+    """The most common field count after the first record (the larger on a tie); 0 for none."""
+    widths = Counter(len(r) for r in records[1:] or records)
+    return max(widths, key=lambda w: (widths[w], w)) if widths else 0
+
+
+#: How many lines a preamble may have before the header.
+MAX_PREAMBLE = 20
+
+
+def find_header(records: list[list[str]]) -> int:
+    """Which of a file's first records is its header: 0, unless a preamble comes first.
+
+    A preamble (a title, "Exported on ...", an account name) is a few records that fill fewer
+    than half the columns the body has. The header is the first record as wide as the body's
+    usual row, at least half filled, with distinct values that look like names (no numbers,
+    dates or emails). A first record that is at least half filled is the header whatever it
+    holds, so a file without preamble is never read from a later line.
+    """
+    width = _usual_width(records)
+    if width < 2:
+        return 0
+    for index, record in enumerate(records[: MAX_PREAMBLE + 1]):
+        cells = [c.strip() for c in record if c.strip()]
+        if 2 * len(cells) < width:
+            continue  # too empty for a header: preamble
+        names = len(set(cells)) == len(cells) and not any(
+            "@" in c or _NUMBER_LIKE.fullmatch(c) for c in cells
+        )
+        return index if index and len(record) == width and names else 0
+    return 0
+
+
+_NUMBER_LIKE = re.compile(r"[\d\s.,:;/+\-()]+")
+
+
+def _preamble_lines(sample: str, whole: bool, delimiter: str) -> int:
+    """Lines before the header that :func:`find_header` finds in the sample (0: none)."""
+    records = _records(sample, whole, delimiter)
+    index = find_header([record for _, record in records])
+    return records[index][0] - 1 if index else 0
 
 
 @dataclass
@@ -319,6 +578,7 @@ def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -
     quotes = done = chars = 0
     tail = "\n\n"  # the last two characters seen: context for the quote checks
     suspect = False
+    line_start = 0  # where the physical line being read starts (characters)
     with path.open("rb") as file:
         while True:
             data = file.read(_SCAN_BYTES)
@@ -353,6 +613,7 @@ def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -
                     path=str(path),
                     line=_line_at(path, codec, chars + nul),
                 )
+            line_start = _check_line_length(path, codec, text, chars, line_start)
             if '"' in text or tail[-1] == '"':
                 quotes += text.count('"')
                 window = tail + text
@@ -372,15 +633,45 @@ def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -
     return _Scan(codec, encoding, warnings, suspect or quotes % 2 == 1)
 
 
+def _check_line_length(path: Path, codec: str, text: str, chars: int, line_start: int) -> int:
+    """Refuse a line over :data:`MAX_LINE_CHARS`; return where the next line starts.
+
+    ``text`` starts at character ``chars`` of the file. A block is shorter than the limit, so
+    only the line that runs into the block can be too long: two searches a block, no loop.
+    """
+    lf = text.find("\n")
+    cr = text.find("\r", 0, lf if lf >= 0 else len(text))  # bounded: most files have no CR
+    breaks = [i for i in (lf, cr) if i >= 0]
+    end = chars + (min(breaks) if breaks else len(text))
+    if end - line_start > MAX_LINE_CHARS:
+        raise SourceError(
+            f"the line is longer than {_size(MAX_LINE_CHARS)}: is this a CSV? (a CSV has one "
+            "row per line; check the file is a text export)",
+            path=str(path),
+            line=_line_at(path, codec, line_start),
+        )
+    if not breaks:
+        return line_start
+    last_lf = text.rfind("\n")
+    return chars + max(last_lf, text.rfind("\r", max(last_lf, 0))) + 1
+
+
 def _line_at(path: Path, codec: str, offset: int) -> int:
-    """The line holding character ``offset`` of the text (BOM excluded), for an error message."""
-    number = 1
-    with ExitStack() as stack:
-        for line in _Lines(path, codec, stack, errors="replace"):
-            offset -= len(line)
-            if offset < 0:
+    """The line holding character ``offset`` of the text (BOM excluded), for an error message.
+
+    Counts line ends block by block: a file that is one endless line costs no memory.
+    """
+    number, before, first = 1, "", True
+    with path.open(encoding=codec, errors="replace", newline="") as file:
+        while offset > 0:
+            block = file.read(_SCAN_BYTES)
+            if not block:
                 break
-            number += 1
+            if first:
+                block, first = block.removeprefix("\ufeff"), False
+            part = block[:offset]
+            number += _breaks(before + part) - _breaks(before)
+            before, offset = part[-1:] or before, offset - len(part)
     return number
 
 
@@ -399,17 +690,35 @@ class _Lines:
     can tell where a record started and how much text the header took.
     """
 
-    def __init__(self, path: Path, codec: str, stack: ExitStack, errors: str = "strict") -> None:
-        self._text = stack.enter_context(path.open(encoding=codec, errors=errors, newline=""))
+    def __init__(self, path: Path, codec: str, stack: ExitStack, skip: int = 0) -> None:
+        self._path = path
+        self._text = stack.enter_context(path.open(encoding=codec, newline=""))
         self._first = True
+        self._number = 0
         self.bom = ""
         self.kept: list[str] | None = None
+        self.skipped_chars = self.skipped_bytes = 0
+        """The size of the ``skip`` lines before the header, handed out to nobody."""
+        for _ in range(skip):
+            line = next(self, "")
+            self.skipped_chars += len(line)
+            self.skipped_bytes += len(line.encode("utf-8", "surrogatepass"))
 
     def __iter__(self) -> Iterator[str]:
         return self
 
     def __next__(self) -> str:
-        line = next(self._text)
+        # bounded: the file may have grown since the scan measured its lines
+        line = self._text.readline(MAX_LINE_CHARS + 1)
+        if not line:
+            raise StopIteration
+        self._number += 1
+        if len(line) > MAX_LINE_CHARS:
+            raise SourceError(
+                f"the line is longer than {_size(MAX_LINE_CHARS)}: is this a CSV?",
+                path=str(self._path),
+                line=self._number,
+            )
         if self._first:
             self._first = False
             if line.startswith("\ufeff"):
@@ -419,19 +728,21 @@ class _Lines:
         return line
 
 
-def _check_quoting(path: Path, codec: str, delimiter: str) -> None:
+def _check_quoting(path: Path, codec: str, delimiter: str, skip: int) -> None:
     """Find the first broken quote with the strict csv module and refuse the file, naming its line.
 
     Returns quietly when the quotes that made the scan doubtful are fine (``6" tall`` unquoted).
+    The ``skip`` lines before the header are not CSV and not looked at.
     """
     d = re.escape(delimiter)
-    opening = re.compile(rf'(?:\A|(?<=[{d}\r\n]))"(?:[^"]|"")*\Z')
+    # possessive: no backtracking state per character on a 16 MB record
+    opening = re.compile(rf'(?:\A|(?<=[{d}\r\n]))"(?:[^"]++|"")*+\Z')
     with ExitStack() as stack:
-        lines = _Lines(path, codec, stack)
+        lines = _Lines(path, codec, stack, skip)
         reader = csv.reader(lines, delimiter=delimiter, strict=True)
         while True:
             lines.kept = []
-            start = reader.line_num + 1
+            start = skip + reader.line_num + 1
             try:
                 if next(reader, None) is None:
                     return
@@ -441,7 +752,7 @@ def _check_quoting(path: Path, codec: str, delimiter: str) -> None:
                         "text follows the closing quote of a field: inside a quoted field write "
                         'each " as "" (or remove the quotes around the field)',
                         path=str(path),
-                        line=reader.line_num,
+                        line=skip + reader.line_num,
                     ) from None
                 # the end of the file, or the csv module's field size limit, came inside quotes
                 text = "".join(lines.kept)
@@ -455,55 +766,131 @@ def _check_quoting(path: Path, codec: str, delimiter: str) -> None:
                 ) from None
 
 
-def _read_header(path: Path, codec: str, delimiter: str) -> tuple[list[str], int, str, bool]:
-    """(trimmed names, line of the header, text up to the header's end, any data row after it)."""
+@dataclass
+class _Header:
+    names: list[str]
+    line: int
+    """The line the header starts on."""
+    chars: int
+    """Characters up to the header's end, BOM included: where the rows start."""
+    utf8_bytes: int
+    """The same in UTF-8 bytes (the file's own bytes when it is UTF-8)."""
+    has_data: bool
+
+
+def _read_header(path: Path, codec: str, delimiter: str, skip: int) -> _Header:
+    """The first record after ``skip`` lines that is not a blank line, and where it ends.
+
+    Bounded: counts what it passes instead of keeping it, and stops at :data:`MAX_COLUMNS`
+    delimiters before the csv module makes millions of names.
+    """
+    chars = utf8_bytes = delimiters = 0
+    in_header = True
+
+    def measured(lines: _Lines) -> Iterator[str]:
+        nonlocal chars, utf8_bytes, delimiters
+        for text in lines:
+            if in_header:
+                chars += len(text)
+                utf8_bytes += len(text.encode("utf-8", "surrogatepass"))
+                delimiters += text.count(delimiter)
+                if delimiters >= 4 * MAX_COLUMNS:  # quoted names may hold delimiters
+                    raise _too_wide(f"more than {4 * MAX_COLUMNS:,}", str(path), line)
+            yield text
+
     with ExitStack() as stack:
-        lines = _Lines(path, codec, stack)
-        lines.kept = []
-        reader = csv.reader(lines, delimiter=delimiter)
+        lines = _Lines(path, codec, stack, skip)
+        reader = csv.reader(measured(lines), delimiter=delimiter)
         header: list[str] = []
+        line = skip + 1
         try:
             while not header:
-                line = reader.line_num + 1
+                line = skip + reader.line_num + 1
                 record = next(reader, None)
                 if record is None:
                     raise SourceError(
-                        "has no header row, only blank lines: expected a header row and data rows",
+                        "has no header row, only blank lines: expected a header row and data rows"
+                        + (f" (after the {skip} lines skipped)" if skip else ""),
                         path=str(path),
                     )
                 header = record
         except csv.Error as error:
+            if "field limit" in str(error):
+                raise SourceError(
+                    f"the header has a field longer than {_size(MAX_FIELD_CHARS)}: is this a "
+                    "CSV? (or a quote in the header is never closed)",
+                    path=str(path),
+                    line=line,
+                ) from None
             raise SourceError(f"header row cannot be read: {error}", path=str(path)) from None
-        text = lines.bom + "".join(lines.kept)
-        lines.kept = None
+        in_header = False
+        chars += lines.skipped_chars + len(lines.bom)
+        utf8_bytes += lines.skipped_bytes + len(lines.bom.encode())
         try:
             has_data = any(reader)  # stops at the first record that is not a blank line
         except csv.Error:
             has_data = True  # there is a record; reading the rows will say what is wrong with it
-    return [name.strip() for name in header], line, text, has_data
+    names = [name.strip() for name in header]
+    return _Header(names, line, chars, utf8_bytes, has_data)
 
 
-def _check_names(columns: list[str], where: str, line: int) -> None:
-    """Each column needs a name of its own, or a mapping could not tell which one it means."""
-    unnamed = [str(i) for i, name in enumerate(columns, 1) if not name]
+def _too_wide(count: str, where: str, line: int) -> SourceError:
+    return SourceError(
+        f"the header has {count} columns, and at most {MAX_COLUMNS:,} are read: is this a CSV? "
+        "(if its delimiter is not the one detected, pass --delimiter)",
+        path=where,
+        line=line,
+    )
+
+
+def _named(names: list[str], where: str, line: int) -> tuple[list[str], dict[int, str], list[str]]:
+    """(the columns by name, the unnamed ones, what to warn): every column gets a name of its
+    own, so a mapping can tell which one it means.
+
+    A repeated name is read with its count (``Phone Number``, ``Phone Number (2)``); a column
+    without a name (a trailing delimiter on every line) is left out of the columns, and a row
+    with a value in it is an error on that row (see :attr:`Chunk.stray`).
+    """
+    if len(names) > MAX_COLUMNS:
+        raise _too_wide(f"{len(names):,}", where, line)
+    unnamed = {i: f"\0unnamed {i}" for i, name in enumerate(names, 1) if not name}
+    if len(unnamed) == len(names):
+        raise SourceError(
+            "the header names no column: expected a header row of column names",
+            path=where,
+            line=line,
+        )
+    said = []
     if unnamed:
-        which = f"columns {', '.join(unnamed)}" if len(unnamed) > 1 else f"column {unnamed[0]}"
-        raise SourceError(
-            f"the header has no name for {which}: name the column or delete it",
-            path=where,
-            line=line,
+        positions = [str(i) for i in unnamed]
+        which = (
+            f"columns {', '.join(positions)}" if len(positions) > 1 else f"column {positions[0]}"
         )
-    twice = [name for name, count in Counter(columns).items() if count > 1]
-    if twice:
-        listed = "; ".join(
-            f"{name!r} (columns {', '.join(str(i) for i, c in enumerate(columns, 1) if c == name)})"
-            for name in twice
+        said.append(
+            f"the header has no name for {which}: ignored (a row with a value there is an "
+            "error; name the column to import it)"
         )
-        raise SourceError(
-            f"duplicate column names in the header: {listed}: rename them so each is unique",
-            path=where,
-            line=line,
+    taken = set(names)
+    columns: list[str] = []
+    first: dict[str, int] = {}
+    for position, name in enumerate(names, 1):
+        if not name:
+            continue
+        if name not in first:
+            first[name] = position
+            columns.append(name)
+            continue
+        count = 2
+        while f"{name} ({count})" in taken:
+            count += 1
+        renamed = f"{name} ({count})"
+        taken.add(renamed)
+        columns.append(renamed)
+        said.append(
+            f"column {position} repeats the name {shown_name(name)} of column {first[name]}: "
+            f"read as {shown_name(renamed)}"
         )
+    return columns, unnamed, said
 
 
 # --- the rows, parsed by pyarrow -----------------------------------------------------------------
@@ -516,39 +903,65 @@ class _Utf8Stream(io.RawIOBase):
     a quoted value (apache/arrow#51368), which would turn a note's CRLF into a bare CR.
     """
 
-    def __init__(self, raw: BinaryIO, codec: str, header_text: str) -> None:
+    def __init__(self, raw: io.BufferedReader, codec: str, header: _Header) -> None:
         self._raw = raw
         self._decoder = None
         self._skip = 0
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._lent: list[bytearray] = []
         if codec == "utf-8":
-            raw.seek(len(header_text.encode("utf-8")))
+            raw.seek(header.utf8_bytes)
         else:
             self._decoder = codecs.getincrementaldecoder(codec)()
-            self._skip = len(header_text)
+            self._skip = header.chars
 
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> bytes:
-        data = self._next(size)
-        while data.endswith(b"\r"):
-            more = self._next(size)
-            if not more:
-                break
-            data += more
+    def read(self, size: int = -1) -> bytearray:
+        with self._lock:
+            data = bytearray() if self._stopped else self._next(size)
+            while data.endswith(b"\r"):
+                more = self._next(size)
+                if not more:
+                    break
+                data += more
+            self._lent = [*self._held(), data]
         return data
 
-    def _next(self, size: int) -> bytes:
+    def _held(self) -> list[bytearray]:
+        """The buffers pyarrow still holds (CPython: more references than this list, the loop
+        variable and getrefcount's argument)."""
+        return [b for b in self._lent if sys.getrefcount(b) > 3]
+
+    def stop(self) -> None:
+        """End the stream, and wait (2 s at most) until pyarrow has let go of every buffer.
+
+        pyarrow reads ahead on a thread of its own and frees what it read there, which takes
+        the GIL; a thread taking the GIL while the interpreter exits aborts the process
+        (std::terminate), as happened when an error ended a command mid-file. So no command
+        goes on before that thread is done with Python.
+        """
+        with self._lock:
+            self._stopped = True
+        deadline = time.monotonic() + 2
+        while self._held() and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    def _next(self, size: int) -> bytearray:
+        if self._decoder is None:  # read straight into the buffer pyarrow gets
+            data = bytearray(size if size > 0 else _BLOCK_BYTES)
+            del data[self._raw.readinto(data) :]
+            return data
         while True:
-            data = self._raw.read(size)
-            if self._decoder is None:
-                return data
-            text = self._decoder.decode(data, not data)
+            raw = self._raw.read(size)
+            text = self._decoder.decode(raw, not raw)
             if self._skip:
                 skipped = min(self._skip, len(text))
                 text, self._skip = text[skipped:], self._skip - skipped
-            if text or not data:
-                return text.encode("utf-8")
+            if text or not raw:
+                return bytearray(text.encode("utf-8"))
 
 
 class _Rows:
@@ -561,9 +974,12 @@ class _Rows:
 
     def __init__(self, source: CsvSource, stack: ExitStack, done: int) -> None:
         self._source = source
+        self._bytes = 0
         self._stack = stack
         self._done = done  # rows up to this number went out in an earlier reading: drop them
-        self._schema = pa.schema([(name, pa.string()) for name in source.columns])
+        self._unnamed = list(source._unnamed.values())
+        wanted = [*source.frame_columns, *self._unnamed]
+        self._schema = pa.schema([(name, pa.string()) for name in wanted])
         self._lines: _RecordLines | None = None
         self._ahead: deque[RaggedRow] = deque()  # reported, numbered past the rows placed so far
         self._ready: deque[RaggedRow] = deque()  # reported and placed
@@ -599,6 +1015,7 @@ class _Rows:
         if skip < batch.num_rows:
             self._batches.append((batch.slice(skip), numbers[skip:]))
             self._count += batch.num_rows - skip
+            self._bytes += batch.get_total_buffer_size()
 
     def chunks(self, final: bool) -> Iterator[Chunk]:
         """Full chunks; at the end, everything left. Rows never come out of order."""
@@ -608,19 +1025,80 @@ class _Rows:
             self._ahead.clear()
         while (
             self._count >= size
+            or self._bytes >= self._source._chunk_bytes
             or len(self._ready) >= size
             or (final and (self._count or self._ready))
         ):
             batches, numbers = self._take(min(size, self._count))
+            self._bytes = sum(b.get_total_buffer_size() for b, _ in self._batches)
             limit = self._batches[0][1][0] if self._batches else None
-            ragged = []
+            placed = []
             while self._ready and (limit is None or self._ready[0].row < limit):
                 row = self._ready.popleft()
                 if row.row > self._done:
-                    ragged.append(self._with_line(row))
-            frame = pa.Table.from_batches(batches, self._schema).to_pandas(types_mapper=_TO_TEXT)
+                    placed.append(row)
+            short = _padded(placed)
+            ragged = [self._with_line(r) for r in placed if r not in short]
+            table = pa.Table.from_batches(batches, self._schema)
+            self._refuse_long_fields(table, numbers)
+            stray = self._stray(table, numbers)
+            frame = table.drop_columns(self._unnamed).to_pandas(types_mapper=_TO_TEXT)
             frame.index = pd.Index(numbers, dtype="int64", name="row")
-            yield Chunk(frame, ragged)
+            if short:
+                frame, stray, short = self._with_short(frame, stray, short)
+            yield Chunk(frame, ragged, short, stray)
+
+    def _stray(self, table: pa.Table, numbers: np.ndarray) -> list[StrayValue]:
+        found = []
+        for position, name in self._source._unnamed.items():
+            cells = table.column(name)
+            filled = pc.not_equal(pc.utf8_trim_whitespace(cells), "")
+            for at in np.flatnonzero(filled.to_numpy(zero_copy_only=False)):
+                found.append(StrayValue(int(numbers[at]), position, cells[at].as_py()))
+        return found
+
+    def _with_short(
+        self, frame: pd.DataFrame, stray: list[StrayValue], short: list[RaggedRow]
+    ) -> tuple[pd.DataFrame, list[StrayValue], list[RaggedRow]]:
+        """The short rows parsed, padded with empty cells and placed in the frame by number.
+
+        Only the rows that miss a named column are kept to be warned about."""
+        names = self._source._all_names
+        unnamed = self._source._unnamed
+        rows: dict[int, list[str]] = {}
+        warned = []
+        for row in short:
+            fields = next(
+                csv.reader(io.StringIO(row.text, newline=""), delimiter=self._source.delimiter), []
+            )
+            fields += [""] * (len(names) - len(fields))
+            rows[row.row] = [fields[names.index(c)] for c in frame.columns]
+            stray += [
+                StrayValue(row.row, p, fields[p - 1]) for p in unnamed if fields[p - 1].strip()
+            ]
+            if any(p not in unnamed for p in range(row.actual + 1, row.expected + 1)):
+                warned.append(row)
+        extra = pd.DataFrame.from_dict(rows, orient="index", columns=list(frame.columns))
+        extra = extra.astype(TEXT)
+        joined = pd.concat([frame, extra]).sort_index(kind="stable")
+        joined.index = pd.Index(joined.index, dtype="int64", name="row")
+        return joined, sorted(stray, key=lambda s: s.row), warned
+
+    def _refuse_long_fields(self, table: pa.Table, numbers: np.ndarray) -> None:
+        """A field over :data:`MAX_FIELD_CHARS` is refused (a record may take two blocks, so
+        the block size does not bound it); only a column holding that many bytes is measured."""
+        for name, column in zip(table.column_names, table.columns, strict=True):
+            if column.get_total_buffer_size() <= MAX_FIELD_CHARS:
+                continue
+            lengths = pc.binary_length(column)
+            if (pc.max(lengths).as_py() or 0) > MAX_FIELD_CHARS:
+                at = int(np.argmax(lengths.to_numpy() > MAX_FIELD_CHARS))  # the first
+                raise SourceError(
+                    f"data row {numbers[at]} has a field longer than {_size(MAX_FIELD_CHARS)} in "
+                    f"column {shown_name(name)}: is a quote opened and never closed? (Help Scout "
+                    "keeps no field that long: shorten the cell or delete the column)",
+                    path=str(self._source.path),
+                )
 
     def _take(self, count: int) -> tuple[list[pa.RecordBatch], np.ndarray]:
         batches, numbers = [], [np.empty(0, dtype=np.int64)]
@@ -643,6 +1121,23 @@ class _Rows:
         return dataclasses.replace(ragged, line=self._lines.line_of(ragged.row))
 
 
+def _padded(rows: list[RaggedRow]) -> list[RaggedRow]:
+    """The rows with too few fields that are read with the missing ones empty (what Outlook
+    and spreadsheets write when a row's last cells are empty).
+
+    Not a row of one field (a different delimiter, or the rest of a row cut by a line break),
+    nor two rows in a row whose fields add up to one row and one more (a row cut in two by a
+    line break in an unquoted field): their values would land in the wrong columns.
+    """
+    short = {r.row: r for r in rows if 2 <= r.actual < r.expected}
+    cut = set()
+    for row in short.values():
+        after = short.get(row.row + 1)
+        if after is not None and row.actual + after.actual == row.expected + 1:
+            cut |= {row.row, after.row}
+    return [r for r in rows if r.row in short and r.row not in cut]
+
+
 class _RecordLines:
     """The line where each data row starts, found by reading the file again with the csv module.
 
@@ -650,8 +1145,9 @@ class _RecordLines:
     """
 
     def __init__(self, source: CsvSource, stack: ExitStack) -> None:
+        self._skip = source.skip_lines
         self._reader = csv.reader(
-            _Lines(source.path, source._codec, stack), delimiter=source.delimiter
+            _Lines(source.path, source._codec, stack, self._skip), delimiter=source.delimiter
         )
         self._row = -1  # the header is record 0
         self._line: int | None = None
@@ -659,7 +1155,7 @@ class _RecordLines:
 
     def line_of(self, row: int) -> int | None:
         while self._row < row and not self._lost:
-            start = self._reader.line_num + 1
+            start = self._skip + self._reader.line_num + 1
             try:
                 record = next(self._reader)
             except (StopIteration, csv.Error):  # e.g. a field over the csv module's size limit

@@ -8,6 +8,7 @@ hashes in sorted numpy arrays, so memory stays small on files of millions of row
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,8 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from importer import schema
-from importer.mapping import NO_ISSUES, STRING, Mapping, issue_table
-from importer.source import Chunk
+from importer.issues import NO_ISSUES, STRING, combine, issue_table
+from importer.mapping import Mapping
+from importer.source import Chunk, shown_name
 
 ERROR, WARNING = "error", "warning"
 
@@ -39,12 +41,6 @@ def search(values: pd.Series, pattern: str) -> pd.Series:
     return pd.Series(hit.fill_null(False).to_numpy(zero_copy_only=False), index=values.index)
 
 
-def combine(found: list[pd.DataFrame]) -> pd.DataFrame:
-    """One issues frame from several; the shared empty one when there is nothing."""
-    found = [f for f in found if len(f)]
-    return pd.concat(found, ignore_index=True) if found else NO_ISSUES
-
-
 @dataclass
 class CheckedChunk:
     """A chunk after mapping and validation."""
@@ -59,6 +55,8 @@ class CheckedChunk:
     """Rows with at least one error: they will not be sent."""
     keys: pd.Series
     """Each well-formed row's identity across runs (NA when it has none)."""
+    apostrophes: int = 0
+    """Text apostrophes the mapping removed ('02134 read as 02134)."""
 
     @property
     def valid_rows(self) -> pd.Index:
@@ -75,7 +73,7 @@ class Validator:
 
     def check(self, chunk: Chunk) -> CheckedChunk:
         mapped, mapping_issues = self.mapping.apply(chunk.frame)
-        found = [mapping_issues, _ragged_issues(chunk)]
+        found = [mapping_issues, _ragged_issues(chunk), _short_rows(chunk), _stray_values(chunk)]
         for path in mapped.columns:
             rule = _rule_for(path, self.mapping)
             if rule is not None:
@@ -91,7 +89,9 @@ class Validator:
         issues = issues.sort_values("row", kind="stable", ignore_index=True)
         invalid = pd.Index(issues.loc[issues["severity"] == ERROR, "row"].unique(), name="row")
         rows = mapped.index.append(pd.Index([r.row for r in chunk.ragged], dtype="int64"))
-        return CheckedChunk(rows.sort_values(), mapped, issues, invalid, keys)
+        return CheckedChunk(
+            rows.sort_values(), mapped, issues, invalid, keys, self.mapping.apostrophes
+        )
 
     def _duplicate_keys(self, keys: pd.Series) -> pd.DataFrame:
         present = keys.dropna()
@@ -108,7 +108,7 @@ class Validator:
         column = self.mapping.sources.get(field, "")
         messages = [
             f"the same {self.mapping.key_name} as row {r}: this row would create a duplicate; "
-            "remove or merge it"
+            "remove or merge it, or run with --duplicates first (or last) to import one of them"
             for r in first[dup]
         ]
         return issue_table(rows, column, field, values, "duplicate_key", ERROR, messages)
@@ -174,6 +174,53 @@ def _merge(
     return h, r
 
 
+# --- once per file: what the mapping leaves out -------------------------------------------------
+#: (what the values look like, the field to map them to, a pattern their cells match whole).
+LOOKS_LIKE = (
+    ("emails", "emails", r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"),
+    ("phone numbers", "phones", r"(?=(?:\D*\d){7})\+?[\d\s().\-/]{7,}(?:\s*(?:x|ext\.?)\s*\d+)?"),
+    (
+        "street addresses",
+        "address: lines",
+        r"(?i)(?=.*\d).*(\b(street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|way|"
+        r"court|ct|place|pl|square|sq|highway|hwy|rue|chemin|calle|avenida|via|viale|piazza|"
+        r"plaza|carrer)|(strasse|straße|str|weg|platz|gasse|allee|laan|straat|gatan|vej))\b.*",
+    ),
+)
+#: The share of a column's sampled values that must look alike.
+LOOK_SHARE = 0.6
+
+
+def file_warnings(mapping: Mapping, sample: pd.DataFrame) -> list[str]:
+    """What the file will lose with this mapping, said once: no email at all (re-runs and Help
+    Scout cannot recognise anyone), and columns whose sampled values look like emails, phone
+    numbers or street addresses that no field reads."""
+    said = []
+    if not any(t.field == "emails" for t in mapping.targets):
+        said.append(
+            "the mapping fills no email: a re-run cannot recognise the customers it created and "
+            "Help Scout cannot tell them from existing ones; map an email column (emails: - "
+            "{column: ...})"
+        )
+    read = set(mapping.columns)
+    for column in sample.columns:
+        if column in read:
+            continue
+        values = [v.strip() for v in sample[column].tolist() if v.strip()]
+        if len(values) < 2:
+            continue
+        for kind, where, pattern in LOOKS_LIKE:
+            alike = sum(1 for v in values if re.fullmatch(pattern, v))  # Python's re: 200 cells
+            if alike >= LOOK_SHARE * len(values):
+                said.append(
+                    f"column {shown_name(column)} looks like {kind} ({alike} of {len(values)} "
+                    f"values sampled) but the mapping reads it nowhere, so it is not imported: "
+                    f"map it ({where}) if it should be"
+                )
+                break
+    return said
+
+
 # --- building issue frames ----------------------------------------------------------------------
 def _failing(
     values: pd.Series,
@@ -205,6 +252,30 @@ def _ragged_issues(chunk: Chunk) -> pd.DataFrame:
         for r in chunk.ragged
     ]
     return issue_table(rows, "", "", values, "ragged_row", ERROR, messages)
+
+
+def _short_rows(chunk: Chunk) -> pd.DataFrame:
+    if not chunk.short:
+        return NO_ISSUES
+    messages = [
+        f"this row has {r.actual} fields but the header has {r.expected}: the last "
+        f"{r.expected - r.actual} are read as empty; check nothing is missing"
+        for r in chunk.short
+    ]
+    rows = [r.row for r in chunk.short]
+    return issue_table(rows, "", "", [r.text for r in chunk.short], "short_row", WARNING, messages)
+
+
+def _stray_values(chunk: Chunk) -> pd.DataFrame:
+    if not chunk.stray:
+        return NO_ISSUES
+    messages = [
+        f"a value in column {s.column}, which has no name in the header: it would be lost; "
+        "name the column in the header (and map it), or delete the value"
+        for s in chunk.stray
+    ]
+    rows, values = [s.row for s in chunk.stray], [s.value for s in chunk.stray]
+    return issue_table(rows, "", "", values, "unnamed_column", ERROR, messages)
 
 
 # --- the rules, one per kind of field -----------------------------------------------------------
@@ -320,15 +391,28 @@ def _check_url(values: pd.Series, present: pd.Series, column: str, path: str) ->
 
 def _check_phone(values: pd.Series, present: pd.Series, column: str, path: str) -> pd.DataFrame:
     mangled = fullmatch(values, schema.PHONE_MANGLED)
-    return _failing(
-        values,
-        present & mangled,
-        column,
-        path,
-        "phone",
-        "looks like the result of a spreadsheet formula or number format, not a phone "
-        "number: re-export the column as text from the original data",
-    )
+    no_digit = present & ~search(values, "[0-9]")
+    return combine([
+        _failing(
+            values,
+            present & mangled,
+            column,
+            path,
+            "phone",
+            "looks like the result of a spreadsheet formula or number format, not a phone "
+            "number: re-export the column as text from the original data",
+        ),
+        _failing(
+            values,
+            no_digit,
+            column,
+            path,
+            "phone_no_digit",
+            "has no digit, so it is no phone number; it is sent as written: add it to the "
+            "mapping's null_values to leave it out",
+            WARNING,
+        ),
+    ])  # fmt: skip
 
 
 def _check_country(values: pd.Series, present: pd.Series, column: str, path: str) -> pd.DataFrame:
@@ -419,14 +503,24 @@ def _address_needs_country(mapped: pd.DataFrame, mapping: Mapping) -> pd.DataFra
     empty = pd.Series(pd.NA, index=mapped.index, dtype=STRING)
     country = mapped.get("address.country", empty)
     missing = has_address & country.isna()
+    if "address.country" in mapping.sources:
+        message = (
+            "an address needs a country: fill the country cell, or give the mapping's "
+            "country a default (or on_incomplete: drop to send the customer without it)"
+        )
+    else:  # no cell to fill: the mapping is what lacks it
+        message = (
+            "an address needs a country, and the mapping fills none: map the file's country "
+            "column (address: country: ...), or give country: {value: US}, or on_incomplete: "
+            "drop to send the customers without their address"
+        )
     return _failing(
         country,
         missing,
         mapping.sources.get("address.country", ""),
         "address.country",
         "country_required",
-        "an address needs a country: fill the country cell, or give the mapping's "
-        "country a default",
+        message,
     )
 
 
@@ -446,13 +540,13 @@ def _no_identity(mapped: pd.DataFrame) -> pd.DataFrame:
     who = [c for c in mapped.columns if c in ("firstName", "lastName") or c.startswith("emails.")]
     anonymous = ~mapped[who].notna().any(axis=1) if who else pd.Series(True, index=mapped.index)
     empty = pd.Series(pd.NA, index=mapped.index, dtype=STRING)
+    fix = "fill a name or an email" if who else "the mapping fills neither: map a name or email"
     return _failing(
         empty,
         anonymous,
         "",
         "",
         "no_identity",
-        "no name and no email: Help Scout will create a nameless customer nobody can "
-        "find; fill a name or an email",
+        f"no name and no email: Help Scout will create a nameless customer nobody can find; {fix}",
         WARNING,
     )

@@ -50,7 +50,8 @@ def test_validate_sample_lists_each_problem_and_the_summary():
     ]
     assert lines[5] == (
         "row 26, Email: error: duplicate_key: 'chloe.obrien2@example.com' the same email as row 3: "
-        "this row would create a duplicate; remove or merge it"
+        "this row would create a duplicate; remove or merge it, or run with --duplicates first "
+        "(or last) to import one of them"
     )
 
 
@@ -93,7 +94,7 @@ def test_validate_writes_the_report_in_the_format_of_its_suffix(tmp_path, suffix
         assert len(body["issues"]) == 10
     else:
         assert text.startswith("<!DOCTYPE html>")
-        assert "<td>duplicate_key</td>" in text and "Issues per column" in text
+        assert "1 row</b>: duplicate_key in <b>Email</b>" in text and "Issues per column" in text
 
 
 def test_html_report_escapes_cell_values(tmp_path):

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
+from click.testing import CliRunner
 
+from importer.cli import main
 from importer.errors import EXIT_USAGE, MappingError
+from importer.issues import ISSUE_COLUMNS
 from importer.mapping import (
-    ISSUE_COLUMNS,
     Mapping,
     Property,
     load_mapping,
@@ -711,14 +715,149 @@ def test_mapping_errors_name_the_yaml_line(write, case, text, line, words):
     assert caught.value.exit_code == EXIT_USAGE
 
 
+TYPE_ERRORS = [
+    ("format empty list",
+     "customer:\n  properties:\n    d: {column: D, type: date, format: []}\n", 3,
+     'format: is an empty list: give the date format, e.g. format: "%d/%m/%Y"'),
+    ("transform date format empty list",
+     "customer:\n  age: {column: A, transform: [date], format: []}\n", 2,
+     "format: is an empty list"),
+    ("separator list", "customer:\n  emails: [{column: E, separator: [x]}]\n", 2,
+     "expected the separator (text such as ; or a space) here, not a list"),
+    ("separator mapping", "customer:\n  emails: [{column: E, separator: {a: b}}]\n", 2,
+     "expected the separator (text such as ; or a space) here, not a mapping"),
+    ("number for a column", "customer:\n  firstName: 42\n", 2,
+     'expected a column name for firstName here, not the number 42: if a column is named so, '
+     'quote it ("42")'),
+    ("float for a column", "customer:\n  emails:\n    - {column: 1.5}\n", 3,
+     "not the number 1.5"),
+    ("mapping for a column", "customer:\n  firstName: {column: {a: b}}\n", 2,
+     "expected a column name for firstName here, not a mapping"),
+    ("list for a column", "customer:\n  firstName: {column: [[A]]}\n", 2,
+     "expected a column name for firstName here, not a list"),
+    ("mapping for a transform list", "customer:\n  jobTitle: {column: T, transform: {a: b}}\n",
+     2, "expected a transform name here, not a mapping"),
+    ("list for the key", "customer:\n  firstName: A\nkey: [email]\n", 3,
+     "expected the key (email, a field or a column) here, not a list"),
+    ("list for a map value", "customer:\n  jobTitle: {column: T, map: {a: [b]}}\n", 2,
+     "expected the value 'a' becomes here, not a list"),
+    ("mapping for a type", "customer:\n  phones: [{column: P, type: {a: b}}]\n", 2,
+     "unknown setting 'a' for the type of phones; use column, map, default"),
+    ("list for a type", "customer:\n  phones: [{column: P, type: [work]}]\n", 2,
+     "expected type for phones here, not a list"),
+    ("list for a property type", "customer:\n  properties:\n    p: {column: P, type: [text]}\n",
+     3, "expected property type here, not a list"),
+    ("list of lists for emails", "customer:\n  emails: [[E]]\n", 2,
+     "emails must be a mapping of names to values"),
+    ("nested 800 deep", "customer:\n  firstName: " + "[" * 800 + "]" * 800 + "\n", 2,
+     "the YAML nests more than 32 levels deep: a mapping needs a handful (check the brackets and "
+     "indentation)"),
+    ("mappings nested 800 deep", "customer:\n" + "".join(
+        f"{'  ' * (i + 1)}k{i}:\n" for i in range(800)) + "  " * 801 + "x\n", 32,
+     "the YAML nests more than 32 levels deep"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("case", "text", "line", "words"), TYPE_ERRORS, ids=[e[0] for e in TYPE_ERRORS]
+)
+def test_values_of_the_wrong_type_are_one_line_naming_the_yaml_line(write, case, text, line, words):
+    path = write(text)
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+    assert (caught.value.line, caught.value.exit_code) == (line, EXIT_USAGE)
+    assert str(caught.value).startswith(f"{path}, line {line}: ")
+    assert words in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_quoted_number_is_a_column_name(load):
+    assert load('customer:\n  firstName: "42"\n').columns == ["42"]
+
+
+WRONG_VALUES = [[], ["x"], [["x"]], {"a": "b"}, {"a": {"b": "c"}}, 42, 1.5, True, None, ""]
+
+
+def _positions(data: object, path: tuple = ()) -> list[tuple]:
+    """Every place in a YAML structure: the keys of mappings and the items of lists."""
+    found = [path]
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found += _positions(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            found += _positions(value, (*path, i))
+    return found
+
+
+def _replaced(data: object, path: tuple, new: object) -> object:
+    if not path:
+        return new
+    copy = dict(data) if isinstance(data, dict) else list(data)  # type: ignore[call-overload]
+    copy[path[0]] = _replaced(copy[path[0]], path[1:], new)
+    return copy
+
+
+@pytest.mark.parametrize("wrong", WRONG_VALUES, ids=repr)
+def test_any_value_replaced_by_any_type_loads_or_is_one_located_error(write, wrong):
+    """Every setting of a full mapping, in turn, given a list, a mapping, a number, nothing...:
+    the mapping is refused with one line naming a YAML line, or it loads and maps a chunk."""
+    data = yaml.safe_load(DESIGN_MAPPING)
+    for path in _positions(data)[1:]:
+        text = yaml.safe_dump(_replaced(data, path, wrong))
+        try:
+            mapping = load_mapping(write(text))
+        except MappingError as error:
+            assert error.line is not None, (path, str(error))
+            assert "\n" not in str(error)
+            continue
+        frame = chunk({c: ["x", "12/03/2020", ""] for c in DESIGN_COLUMNS + mapping.columns})
+        mapped, _ = mapping.apply(frame)
+        assert len(list(mapping.payloads(mapped))) == 3
+
+
 @pytest.mark.parametrize("text", ["", "# only a comment\n"])
 def test_an_empty_file_is_an_error(write, text):
     with pytest.raises(MappingError, match="the mapping file is empty"):
         load_mapping(write(text))
 
 
+def test_a_mapping_that_is_no_regular_short_utf8_file_is_refused_before_reading(tmp_path):
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)  # opening it would block: it is refused from its stat
+    big = tmp_path / "big.yaml"
+    big.write_text("customer:\n  firstName: A\n" + "# padding\n" * 120_000, encoding="utf-8")
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("customer:\n  firstName: Prénom\n".encode("latin-1"))
+    said = {}
+    for path in (fifo, big, latin, tmp_path):
+        with pytest.raises(MappingError) as caught:
+            load_mapping(path)
+        said[path.name] = str(caught.value).removeprefix(f"{path}").removeprefix(": ")
+        said[path.name] = said[path.name].removeprefix(", ")
+    assert said == {
+        "fifo.yaml": "is not a regular file (a pipe or a device): save the mapping to a file",
+        "big.yaml": "is 1,200,025 bytes: a mapping is a short YAML file (at most 1 MB)",
+        "latin.yaml": "line 2: byte 0xE9 is not UTF-8: save the mapping as UTF-8 text",
+        tmp_path.name: "is a directory, not a mapping file",
+    }
+
+
+def test_validate_with_a_mapping_nested_800_deep_is_one_line_and_exit_2(tmp_path):
+    data = tmp_path / "in.csv"
+    data.write_text("A\nx\n", encoding="utf-8")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("customer:\n  firstName: " + "{a: " * 800 + "b" + "}" * 800 + "\n")
+    result = CliRunner().invoke(main, ["validate", str(data), "-m", str(mapping)])
+    assert (result.exit_code, result.output) == (
+        2,
+        f"Error: {mapping}, line 2: the YAML nests more than 32 levels deep: a mapping needs a "
+        "handful (check the brackets and indentation)\n",
+    )
+
+
 def test_a_missing_file_is_a_mapping_error(tmp_path):
-    with pytest.raises(MappingError, match="cannot read the mapping file") as caught:
+    with pytest.raises(MappingError, match="no such mapping file: check the path") as caught:
         load_mapping(tmp_path / "nope.yaml")
     assert caught.value.exit_code == EXIT_USAGE
 
@@ -741,7 +880,19 @@ def test_bind_names_the_missing_column_its_line_and_the_headers(load, columns, h
     assert caught.value.line == 4
     assert str(caught.value).endswith(
         f"line 4: column 'Email' is not in the CSV file{hint}; its columns are: "
-        f"{', '.join(columns)}"
+        + ", ".join(f"'{c}'" for c in columns)
+    )
+
+
+def test_bind_cuts_long_column_names_in_its_message(load):
+    long = "Customer " + "very " * 30 + "long name"
+    mapping = load(f"customer:\n  firstName: {long}x\n")
+    with pytest.raises(MappingError) as caught:
+        mapping.bind([long, "Email"])
+    cut = f"'{long[:59]}…'"
+    assert str(caught.value).endswith(
+        f"column {cut} is not in the CSV file (did you mean {cut}?); its columns are: "
+        f"{cut}, 'Email'"
     )
 
 

@@ -413,7 +413,9 @@ def test_duplicate_rows_keep_the_first_or_the_last(
     assert [x["status"] for x in read(results)] == ["created", "created", "invalid", "created",
                                                     "invalid"]  # fmt: skip
     assert read(results)[2]["error"].endswith("the same email as row 1: this row would create a "
-                                              "duplicate; remove or merge it")  # fmt: skip
+                                              "duplicate; remove or merge it, or run with "
+                                              "--duplicates first (or last) to import one of "
+                                              "them")  # fmt: skip
     assert result.exit_code == 0
     lines = read(again)
     assert [int(x["row"]) for x in lines if x["status"] == "created"] == kept

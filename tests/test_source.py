@@ -13,7 +13,15 @@ import pandas as pd
 import pytest
 
 from importer.errors import SourceError
-from importer.source import _SCAN_BYTES, TEXT, Chunk, CsvSource, RaggedRow, open_csv
+from importer.source import (
+    _SCAN_BYTES,
+    TEXT,
+    Chunk,
+    CsvSource,
+    RaggedRow,
+    find_header,
+    open_csv,
+)
 
 DATA = Path(__file__).parent / "data"
 SPECTRUM = DATA / "csv-spectrum"
@@ -60,26 +68,38 @@ def write(tmp_path: Path, data: bytes | str, name: str = "in.csv") -> Path:
 
 
 def oracle(text: str, delimiter: str) -> tuple[dict[int, list[str]], list[tuple[int, int, int]]]:
-    """What the csv module reads: rows by number (no blank lines), ragged (row, line, fields)."""
+    """What the csv module reads: rows by number (no blank lines), ragged (row, line, fields).
+
+    A row of 2 or more fields but fewer than the header's is a row, padded with empty cells,
+    unless it and the next one add up to one row and a field more (a row cut in two).
+    """
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), delimiter=delimiter)
-    rows: dict[int, list[str]] = {}
-    ragged = []
+    records: list[tuple[int, int, list[str]]] = []
     width = number = 0
     while True:
         line = reader.line_num + 1
         record = next(reader, None)
         if record is None:
-            return rows, ragged
+            break
         if not record:
             continue
         if not width:
             width = len(record)
         else:
             number += 1
-            if len(record) == width:
-                rows[number] = record
-            else:
-                ragged.append((number, line, len(record)))
+            records.append((number, line, record))
+    counts = {n: len(r) for n, _, r in records}
+    short = {n for n, c in counts.items() if 2 <= c < width}
+    cut = {m for n in short if n + 1 in short and counts[n] + counts[n + 1] == width + 1
+           for m in (n, n + 1)}  # fmt: skip
+    rows: dict[int, list[str]] = {}
+    ragged = []
+    for n, line, record in records:
+        if len(record) == width or (n in short and n not in cut):
+            rows[n] = record + [""] * (width - len(record))
+        else:
+            ragged.append((n, line, len(record)))
+    return rows, ragged
 
 
 # --- external material --------------------------------------------------------------------------
@@ -108,13 +128,15 @@ def test_csv_spectrum_reads_as_its_json_says(name: str) -> None:
 CSVKIT_CASES: dict[str, dict] = {
     "bad.csv": dict(
         columns=["column_a", "column_b", "column_c"],
-        rows={3: ["0", "mixed types.... uh oh", "17"]},
-        ragged=[(1, 2, 4, '1,27,,"I\'m too long!"'), (2, 3, 2, ',"I\'m too short!"')],
+        rows={2: ["", "I'm too short!", ""], 3: ["0", "mixed types.... uh oh", "17"]},
+        ragged=[(1, 2, 4, '1,27,,"I\'m too long!"')],
+        short=[(2, 2)],
     ),
     "bad_skip_lines.csv": dict(
         columns=["column_a", "column_b", "column_c"],
-        rows={3: ["0", "mixed types.... uh oh", "17"]},
-        ragged=[(1, 5, 4, '1,27,,"I\'m too long!"'), (2, 6, 2, ',"I\'m too short!"')],
+        rows={2: ["", "I'm too short!", ""], 3: ["0", "mixed types.... uh oh", "17"]},
+        ragged=[(1, 5, 4, '1,27,,"I\'m too long!"')],
+        short=[(2, 2)],
     ),
     "blanks.csv": dict(columns=list("abcdef"), rows={1: ["", "NA", "N/A", "NONE", "NULL", "."]}),
     "date_like_number.csv": dict(columns=["a"], rows={1: ["4.5"]}),
@@ -131,8 +153,12 @@ CSVKIT_CASES: dict[str, dict] = {
     "test_empty_columns_long_row.csv": dict(
         columns=list("abc"), rows={}, ragged=[(1, 2, 4, ",,,")]
     ),
-    "test_empty_columns_short_row.csv": dict(columns=list("abc"), rows={}, ragged=[(1, 2, 2, ",")]),
-    "test_extra_header.csv": dict(columns=list("abcd"), rows={}, ragged=[(1, 2, 3, "1,2,3")]),
+    "test_empty_columns_short_row.csv": dict(
+        columns=list("abc"), rows={1: ["", "", ""]}, short=[(1, 2)]
+    ),
+    "test_extra_header.csv": dict(
+        columns=list("abcd"), rows={1: ["1", "2", "3", ""]}, short=[(1, 3)]
+    ),
     "test_header_newline.csv": dict(
         columns=["start \t\n\x0b\x0c\r end", "b", "c"], rows={1: ["d", "e", "f"]}
     ),
@@ -174,11 +200,13 @@ def test_csvkit_file_is_read_or_refused(name: str) -> None:
         assert error.line == expected["line"]
         return
     source = open_csv(path)
-    rows, ragged, _ = read(source)
+    rows, ragged, chunks = read(source)
     assert source.columns == expected["columns"]
     assert rows == expected["rows"]
     assert [(r.row, r.line, r.actual, r.text) for r in ragged] == expected.get("ragged", [])
     assert all(r.expected == len(source.columns) for r in ragged)
+    short = [(r.row, r.actual) for chunk in chunks for r in chunk.short]
+    assert short == expected.get("short", [])
     assert source.encoding == expected.get("encoding", "utf-8")
     assert source.delimiter == expected.get("delimiter", ",")
     assert bool(source.warnings) == (source.encoding == "cp1252")
@@ -200,9 +228,10 @@ BROKEN_CASES: dict[str, dict] = {
     "mixed-delimiters.csv": dict(rows=[1], ragged=[(2, 3, 1), (3, 4, 1)]),
     "newline-inside-unquoted-field.csv": dict(rows=[], ragged=[(2, 3, 1)]),
     "ragged-rows-extra-columns.csv": dict(rows=[1], ragged=[(2, 3, 4)]),
-    "ragged-rows-missing-columns.csv": dict(rows=[1], ragged=[(2, 3, 2)]),
+    "ragged-rows-missing-columns.csv": dict(short=[(2, 2)]),
     "duplicate-headers.csv": dict(
-        refused="duplicate column names in the header: 'Email' (columns 3, 4)", line=1
+        columns=["id", "name", "Email", "Email (2)"],
+        warning="column 4 repeats the name 'Email' of column 3: read as 'Email (2)'",
     ),
     "missing-closing-quote.csv": dict(
         refused="quoted field starts on this line and is never closed", line=2
@@ -227,8 +256,9 @@ def test_broken_file_is_read_as_fixed_or_refused(shared_data: Path, name: str) -
         return
     fixed = shared_data / "broken-csv" / "expected-fixed" / name
     source = open_csv(path)
-    rows, ragged, _ = read(source)
-    assert source.columns == next(csv.reader(fixed.open(encoding="utf-8", newline="")))
+    rows, ragged, chunks = read(source)
+    header = next(csv.reader(fixed.open(encoding="utf-8", newline="")))
+    assert source.columns == expected.get("columns", header)
     assert source.encoding == expected.get("encoding", "utf-8")
     assert source.delimiter == expected.get("delimiter", ",")
     if "warning" in expected:
@@ -243,6 +273,7 @@ def test_broken_file_is_read_as_fixed_or_refused(shared_data: Path, name: str) -
             want = {1: ["1", "Alice", "First line"], 3: ["2", "Bob", "Valid row"]}
     assert rows == want
     assert [(r.row, r.line, r.actual) for r in ragged] == expected.get("ragged", [])
+    assert [(r.row, r.actual) for c in chunks for r in c.short] == expected.get("short", [])
 
 
 def test_hadoop_dirty_customers_report_the_shifted_rows_where_pandas_does(
@@ -430,21 +461,54 @@ def test_header_names_are_trimmed_of_spaces_and_bom(tmp_path: Path) -> None:
     assert list(next(iter(source)).frame.columns) == ["id", "First Name", "Email"]
 
 
-def test_header_names_duplicated_after_trimming_are_refused_naming_them(tmp_path: Path) -> None:
-    error = refusal(write(tmp_path, "\n\nEmail,Name, Email,Phone,Name\n1,2,3,4,5\n"))
-    assert str(error) == (
-        f"{error.path}, line 3: duplicate column names in the header: 'Email' (columns 1, 3); "
-        "'Name' (columns 2, 5): rename them so each is unique"
-    )
+def test_repeated_header_names_are_read_with_their_count_and_said(tmp_path: Path) -> None:
+    text = "\n\nEmail,Name, Email,Phone,Name,Name (2),Email\n1,2,3,4,5,6,7\n"
+    source = open_csv(write(tmp_path, text))
+    assert source.columns == [
+        "Email", "Name", "Email (2)", "Phone", "Name (3)", "Name (2)", "Email (3)"
+    ]  # fmt: skip
+    assert source.warnings == [
+        "column 3 repeats the name 'Email' of column 1: read as 'Email (2)'",
+        "column 5 repeats the name 'Name' of column 2: read as 'Name (3)'",
+        "column 7 repeats the name 'Email' of column 1: read as 'Email (3)'",
+    ]
+    rows, _, _ = read(source)
+    assert rows == {1: ["1", "2", "3", "4", "5", "6", "7"]}
 
 
 @pytest.mark.parametrize(
-    ("header", "which"), [("id,,name", "column 2"), ("id,name, ,", "columns 3, 4")]
+    ("header", "which", "columns", "row"),
+    [
+        ("id,,name,x", "column 2", ["id", "name", "x"], ["1", "3", "4"]),
+        ("id,name, ,", "columns 3, 4", ["id", "name"], ["1", ""]),
+    ],
 )
-def test_header_names_left_empty_are_refused(tmp_path: Path, header: str, which: str) -> None:
-    error = refusal(write(tmp_path, f"{header}\n1,2,3,4\n"))
-    assert f"the header has no name for {which}: name the column or delete it" in str(error)
-    assert error.line == 1
+def test_unnamed_columns_are_left_out_and_said(
+    tmp_path: Path, header: str, which: str, columns: list[str], row: list[str]
+) -> None:
+    source = open_csv(write(tmp_path, f"{header}\n1,,3,4\n1,2,,\n"))
+    assert source.warnings == [
+        f"the header has no name for {which}: ignored (a row with a value there is an error; "
+        "name the column to import it)"
+    ]
+    assert source.columns == columns
+    chunks = list(source)
+    assert chunks[0].frame.loc[1].tolist() == row
+    stray = [(s.row, s.column, s.value) for s in chunks[0].stray]
+    assert stray == ([(2, 2, "2")] if which == "column 2" else [(1, 3, "3"), (1, 4, "4")])
+
+
+def test_a_trailing_delimiter_on_every_line_is_an_unnamed_empty_column(tmp_path: Path) -> None:
+    text = "First,Last,Email,\nAnn,Lee,ann@example.com,\nBo,Ray,bo@example.com\n"
+    source = open_csv(write(tmp_path, text))
+    assert source.columns == ["First", "Last", "Email"]
+    rows, ragged, chunks = read(source)
+    assert rows == {1: ["Ann", "Lee", "ann@example.com"], 2: ["Bo", "Ray", "bo@example.com"]}
+    assert (ragged, chunks[0].short, chunks[0].stray) == ([], [], [])
+
+
+def test_a_header_of_no_names_is_refused(tmp_path: Path) -> None:
+    assert "the header names no column" in str(refusal(write(tmp_path, ",,\n1,2,3\n")))
 
 
 # --- refusals -----------------------------------------------------------------------------------
@@ -570,7 +634,7 @@ def test_rows_and_ragged_rows_keep_their_numbers_across_blocks_and_chunks(
     assert rows == want_rows
     assert [(r.row, r.line, r.actual) for r in ragged] == want_ragged
     assert len(want_ragged) > 100
-    assert all(len(c.frame) <= chunk_rows for c in chunks)
+    assert all(len(c.frame) <= chunk_rows + len(c.short) for c in chunks)
     if chunk_rows < 3000:
         assert len(chunks) > 3000 // chunk_rows // 2
 
@@ -641,3 +705,99 @@ def test_frames_are_pandas_frames_of_pyarrow_strings(tmp_path: Path) -> None:
     assert isinstance(chunk.frame, pd.DataFrame)
     assert chunk.frame["b"].dtype == pd.StringDtype("pyarrow")
     assert chunk.frame.loc[1, "b"] == ""
+
+
+# --- preamble before the header ----------------------------------------------------------------
+H = ["First Name", "Last Name", "Email", "Phone"]
+ROW = ["Ann", "Lee", "ann@example.com", "555 0100"]
+
+
+@pytest.mark.parametrize(
+    ("records", "header"),
+    [
+        ([H, ROW, ROW], 0),  # no preamble
+        ([["Client list"], H, ROW, ROW], 1),
+        ([["Invoice Ninja"], ["Exported 2024-05-01"], [""], H, ROW, ROW], 3),
+        ([["Report", "", "", ""], H, ROW], 1),  # a title padded with delimiters
+        ([H[:3], ROW, ROW], 0),  # a full first record is the header, whatever its width
+        ([["Total"], ROW, ROW], 0),  # no record looks like names: the first stays the header
+        ([["x"], ["2024-05-01", "12", "3", "4"], ROW], 0),  # numbers are no names
+        ([["x"], ["a", "a", "b", "c"], ROW], 0),  # repeated values are no names
+        ([["only"]], 0),
+        ([], 0),
+    ],
+)
+def test_find_header_skips_a_preamble_only_before_a_row_of_names(
+    records: list[list[str]], header: int
+) -> None:
+    assert find_header(records) == header
+
+
+def test_a_preamble_is_detected_said_and_skipped(tmp_path: Path) -> None:
+    text = 'Acme Corp "client" export\nGenerated 2024-05-01\n\nName,Email,Phone\nAnn,a@x.org,1\n'
+    source = open_csv(write(tmp_path, text))
+    assert (source.columns, source.skip_lines) == (["Name", "Email", "Phone"], 3)
+    assert source.warnings == [
+        "lines 1-3 are not the header (too few values for column names): read the header from "
+        "line 4; pass --skip-lines N to say how many lines come before it"
+    ]
+    assert read(source)[0] == {1: ["Ann", "a@x.org", "1"]}
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_a_preamble_does_not_decide_the_delimiter(tmp_path: Path, delimiter: str) -> None:
+    body = "\n".join(delimiter.join(r) for r in [H, ROW, ROW])
+    source = open_csv(write(tmp_path, f"Contacts, all of them\n{body}\n"))
+    assert (source.delimiter, source.columns, source.skip_lines) == (delimiter, H, 1)
+
+
+def test_skip_lines_reads_the_header_after_them_and_counts_lines_from_the_top(
+    tmp_path: Path,
+) -> None:
+    text = "# exported\n# by hand, 3 cols\nid,name\n1,Ann\n2,Bo,extra\n"
+    source = open_csv(write(tmp_path, text), skip_lines=2)
+    assert (source.columns, source.warnings) == (["id", "name"], [])
+    rows, ragged, _ = read(source)
+    assert rows == {1: ["1", "Ann"]}
+    assert [(r.row, r.line) for r in ragged] == [(2, 5)]
+
+
+def test_skip_lines_0_reads_line_1_as_the_header(tmp_path: Path) -> None:
+    source = open_csv(write(tmp_path, "Title\nName,Email\nAnn,a@x.org\n"), skip_lines=0)
+    assert source.columns == ["Title"]
+
+
+def test_skipping_every_line_leaves_no_header(tmp_path: Path) -> None:
+    error = refusal(write(tmp_path, "a,b\n1,2\n"), skip_lines=5)
+    assert "has no header row, only blank lines" in str(error)
+    assert "(after the 5 lines skipped)" in str(error)
+
+
+def test_a_broken_quote_after_a_preamble_is_found_at_its_line(tmp_path: Path) -> None:
+    text = 'Report "Q1\nName,Note\nAnn,"open\nBo,x\n'
+    error = refusal(write(tmp_path, text), skip_lines=1)
+    assert error.line == 3
+
+
+# --- rows with too few fields ------------------------------------------------------------------
+def test_short_rows_read_as_empty_at_the_end_unless_their_values_would_shift(
+    tmp_path: Path,
+) -> None:
+    text = (
+        "id,name,email,phone\n"
+        "1,Ann\n"  # short: read, phone and email empty
+        "2,Bo,bo@x.org,5\n"
+        "3;Cy;cy@x.org\n"  # one field: another delimiter
+        "4,Di,first part\n"  # cut in two by a line break: 3 + 2 fields = 4 + 1
+        "of the note,6\n"
+        "5,Ed,ed@x.org,7,8\n"  # too many: values would shift
+    )
+    rows, ragged, chunks = read(open_csv(write(tmp_path, text)))
+    assert rows == {1: ["1", "Ann", "", ""], 2: ["2", "Bo", "bo@x.org", "5"]}
+    assert [(r.row, r.actual) for r in chunks[0].short] == [(1, 2)]
+    assert [(r.row, r.line, r.actual) for r in ragged] == [
+        (3, 4, 1),
+        (4, 5, 3),
+        (5, 6, 2),
+        (6, 7, 5),
+    ]

@@ -1,0 +1,121 @@
+"""The ``transform`` steps a mapping can name, each over a whole column."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+
+from importer.mapping.columns import absent_if_empty, from_arrow, list_item, spread, to_arrow
+from importer.mapping.countries import resolve_country
+
+if TYPE_CHECKING:
+    from importer.mapping.apply import Run
+    from importer.mapping.model import Value
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a transform needs besides the values: its field's spec, path, and where issues go."""
+
+    value: Value
+    path: str
+    run: Run
+
+
+Transform = Callable[[pd.Series, Step], pd.Series]
+
+
+def _keep(cells: pd.Series, step: Step) -> pd.Series:
+    """``strip`` runs on every cell when it is read; naming it in a mapping is allowed."""
+    return cells
+
+
+def _collapse_spaces(cells: pd.Series, step: Step) -> pd.Series:
+    return cells.str.replace(r"\s+", " ", regex=True)
+
+
+def _country_code(cells: pd.Series, step: Step) -> pd.Series:
+    codes, uniques = pd.factorize(cells)
+    found = [resolve_country(u) for u in uniques]
+    result = spread(
+        [code or u for u, (code, _) in zip(uniques, found, strict=True)], codes, cells.index
+    )
+    failed = np.array([code is None for code, _ in found] + [False])[codes]
+    if failed.any():
+        messages = np.array([problem for _, problem in found] + [None], dtype=object)
+        step.run.add_issues(cells[failed], step, "country", messages[codes[failed]])
+    return result
+
+
+def _date(cells: pd.Series, step: Step) -> pd.Series:
+    formats = step.value.formats
+    codes, uniques = pd.factorize(cells)
+    if not len(uniques):
+        return cells
+    texts = pd.Series(uniques, dtype=object)
+    parsed = pd.to_datetime(texts, format=formats[0], errors="coerce")
+    for fmt in formats[1:]:
+        parsed = parsed.fillna(pd.to_datetime(texts, format=fmt, errors="coerce"))
+    iso = parsed.dt.strftime("%Y-%m-%d").where(parsed.notna(), texts)
+    result = spread(list(iso), codes, cells.index)
+    failed = np.append(parsed.isna().to_numpy(), False)[codes]
+    if failed.any():
+        examples = " or ".join(dt.date(2024, 1, 31).strftime(f) for f in formats)
+        fits = guess_date_formats(texts[parsed.isna()])
+        how = (
+            f'these dates read as {" or ".join(fits)}: set format: "{fits[0]}" in the mapping'
+            if fits
+            else "fix the date, or change format: in the mapping"
+        )
+        message = f"not a date written like {examples} (format {' or '.join(formats)}): {how}"
+        step.run.add_issues(cells[failed], step, "date", [message] * int(failed.sum()))
+    return result
+
+
+COMMON_DATE_FORMATS = (
+    "%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%m-%d-%Y", "%d.%m.%Y", "%Y/%m/%d",
+    "%d/%m/%y", "%m/%d/%y", "%d %b %Y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y", "%Y%m%d",
+)  # fmt: skip
+
+
+def guess_date_formats(texts: pd.Series) -> list[str]:
+    """The common formats that read every one of ``texts``: a hint for a wrong ``format:``.
+
+    Day-first and month-first both fit when no day is above 12; then both are named.
+    """
+    sample = texts.head(1000).astype(object)
+    return [
+        fmt
+        for fmt in COMMON_DATE_FORMATS
+        if pd.to_datetime(sample, format=fmt, errors="coerce").notna().all()
+    ]
+
+
+def _split_name(cells: pd.Series, step: Step) -> pd.Series:
+    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(to_arrow(cells), r"\s+", " "))
+    has_comma = pc.fill_null(pc.match_substring(text, ","), False)
+    by_comma = pc.split_pattern(text, ",", max_splits=1)  # "Last, First"
+    by_space = pc.split_pattern(text, " ", max_splits=1)  # "First Rest of the name"
+    first = step.path == "firstName"
+    part = pc.if_else(
+        has_comma, list_item(by_comma, 1 if first else 0), list_item(by_space, 0 if first else 1)
+    )
+    return absent_if_empty(from_arrow(part, cells.index).str.strip())
+
+
+TRANSFORMS: dict[str, Transform] = {
+    "strip": _keep,
+    "lower": lambda cells, step: cells.str.lower(),
+    "upper": lambda cells, step: cells.str.upper(),
+    "title": lambda cells, step: cells.str.title(),
+    "collapse_spaces": _collapse_spaces,
+    "country_code": _country_code,
+    "date": _date,
+    "split_name": _split_name,
+}
