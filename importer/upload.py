@@ -497,14 +497,16 @@ class Uploader(Workers[Task]):
         """Record the row's outcome in the ledger, and give its results line.
 
         ``digest`` is the hash Help Scout now holds: the row's (default) when it was created or
-        updated from it; another (reconciled rows); None to keep the recorded one (failures).
+        updated from it; another (reconciled rows); None to keep the recorded one (failures). A
+        customer created from the row's payload has it recorded, for an undo to compare with.
         """
         job = task.job
         if digest == "":
             digest = None if status == "failed" else job.digest
+        sent = job.payload if status == "created" and digest == job.digest else None
         self.ledger.settle(job.key, status=status, attempts=task.attempts, customer_id=customer_id,
                            http_status=http_status, error=error or None, log_ref=log_ref,
-                           row=job.row, payload_hash=digest)  # fmt: skip
+                           row=job.row, payload_hash=digest, payload=sent)  # fmt: skip
         if status == "exists":
             return self._outcome(task, "skipped", customer_id, http_status, reason="exists")
         if status == "skipped":

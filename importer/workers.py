@@ -4,8 +4,9 @@ results line back in input order, and a clean stop.
 Both the import (:class:`importer.upload.Uploader`) and the undo (:class:`importer.undo.Undoer`)
 are :class:`Workers`; what is theirs are four methods:
 
-- ``_plan(batch)``: each item of a batch (read in a thread, ahead of the sending) becomes a task,
-  when it needs requests, or its results line (an :class:`~importer.results.Outcome`);
+- ``_plan(batch)``: a batch (taken in a thread, ahead of the sending: rows read from the file,
+  a range of the ledger) becomes its rows, each a task, when it needs requests, or its results
+  line (an :class:`~importer.results.Outcome`);
 - ``_record_in_flight(tasks)``: record the tasks in the ledger, durably, before their first
   request leaves (called for a task and the ``concurrency - 1`` unmarked tasks after it, so one
   fsync covers a group);
@@ -42,7 +43,7 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from importer.client import HelpScoutClient, Sends, count_sends
@@ -158,7 +159,7 @@ class Workers(Generic[T]):
         self._workers: list[asyncio.Task[None]] = []
         self._refill = asyncio.Lock()
         self._reading: asyncio.Task[list[T | Outcome] | None] | None = None
-        self._batches: Iterator[Sequence[Any]] = iter(())
+        self._batches: Iterator[Any] = iter(())
         self._exhausted = False
         self._stopping = False
         self._grace_timer: asyncio.TimerHandle | None = None
@@ -166,7 +167,7 @@ class Workers(Generic[T]):
         self._started = time.monotonic()
 
     # --- what each kind of work says ------------------------------------------------------------
-    async def _plan(self, batch: Sequence[Any]) -> list[T | Outcome]:
+    async def _plan(self, batch: Any) -> list[T | Outcome]:
         raise NotImplementedError
 
     def _record_in_flight(self, tasks: list[T]) -> None:
@@ -191,7 +192,7 @@ class Workers(Generic[T]):
         return None
 
     # --- running --------------------------------------------------------------------------------
-    async def run(self, batches: Iterable[Sequence[Any]]) -> Tally:
+    async def run(self, batches: Iterable[Any]) -> Tally:
         """Send every row of every batch; raises what stopped the run (AuthError, RunStopped)."""
         self._started = time.monotonic()
         self._batches = iter(batches)

@@ -7,7 +7,7 @@ import json
 import threading
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +34,14 @@ def serve_sandbox() -> Iterator[Callable[..., Sandbox]]:
     runs its own loop, can talk to them); stopped at the end of the test."""
     stops: list[Callable[[], None]] = []
 
-    def start(config: SandboxConfig | None = None) -> Sandbox:
+    def start(config: SandboxConfig | None = None, *, middlewares: Sequence[Any] = ()) -> Sandbox:
+        """``middlewares`` (aiohttp's) come before the sandbox's own: a test's faults."""
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, daemon=True)
         thread.start()
         box = Sandbox(config)
+        for middleware in reversed(middlewares):
+            box.app.middlewares.insert(0, middleware)
         asyncio.run_coroutine_threadsafe(box.__aenter__(), loop).result(10)
 
         def stop() -> None:
