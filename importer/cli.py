@@ -14,7 +14,7 @@ import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 import pyarrow as pa
@@ -29,6 +29,7 @@ from importer.text import VALUE_WIDTH, for_terminal
 
 if TYPE_CHECKING:
     from importer.results import Outcome
+    from importer.sandbox import SandboxConfig
     from importer.upload import Tally
 
 # The HTTP side (aiohttp, the uploader) is imported by the commands that send, so that validate
@@ -399,21 +400,12 @@ def run(
     from importer.client import check_api_url
     from importer.run import import_csv
 
-    if dry_run and check_existing:
-        print_account_plan(
-            file, mapping, results, api_url=api_url, use_sandbox=use_sandbox, rate=rate,
-            share=budget_share, state=state, on_existing=on_existing, duplicates=duplicates,
-            retry_failed=retry_failed, include_source=include_source, encoding=encoding,
-            delimiter=delimiter,
-        )  # fmt: skip
-    if dry_run:
+    if dry_run and not check_existing:
         if not use_sandbox:
             check_api_url(api_url)
         print_plan(file, mapping, encoding=encoding, delimiter=delimiter, skip_lines=skip_lines,
                    rate=rate, share=budget_share)  # fmt: skip
         return
-    if results is None:
-        raise click.UsageError("Missing option '-o' / '--output': the results file to write.")
     if properties is not None and not use_sandbox:
         raise click.UsageError(
             "--properties describes the sandbox's account: it goes with --sandbox (a real "
@@ -425,6 +417,15 @@ def run(
 
         defined = load_properties(properties) if properties else DEFAULT_PROPERTIES
         sandbox = SandboxConfig(properties=defined)
+    if dry_run:  # with --check-existing: the plan against the account
+        print_account_plan(
+            file, mapping, results, api_url=api_url, sandbox=sandbox, rate=rate,
+            share=budget_share, state=state, on_existing=on_existing, duplicates=duplicates,
+            retry_failed=retry_failed, include_source=include_source, encoding=encoding,
+            delimiter=delimiter, skip_lines=skip_lines,
+        )  # fmt: skip
+    if results is None:
+        raise click.UsageError("Missing option '-o' / '--output': the results file to write.")
     resume = f"To resume, run the same command:\n  {command_line(ctx)}"
     with progress_bar("rows") as bar:
         bar.total = count_rows(file)
@@ -564,19 +565,13 @@ def print_account_plan(
     results: Path | None,
     *,
     api_url: str,
-    use_sandbox: bool,
+    sandbox: SandboxConfig | None,
     rate: int | None,
     share: float,
     **options: Any,
-) -> None:
+) -> NoReturn:
     """--dry-run --check-existing: the plan against the account, row by row; reads only."""
     from importer.plan import plan_import
-
-    sandbox = None
-    if use_sandbox:
-        from importer.sandbox import SandboxConfig
-
-        sandbox = SandboxConfig()
 
     def notice(message: str) -> None:
         click.echo(for_terminal(redact(message)), err=True)

@@ -58,6 +58,7 @@ from importer.report import plural
 from importer.results import Outcome, ResultsWriter
 from importer.run import DUPLICATES, ON_EXISTING, check_properties, row_batches
 from importer.upload import FATAL, UNSEARCHABLE, Lookups, email_of, estimate_seconds, recorded
+from importer.validate import file_warnings
 from importer.workers import error_text
 
 if TYPE_CHECKING:
@@ -177,6 +178,7 @@ def plan_import(
     include_source: bool = False,
     encoding: str | None = None,
     delimiter: str | None = None,
+    skip_lines: int | None = None,
     sandbox: SandboxConfig | None = None,
     notice: Callable[[str], None] | None = None,
 ) -> Plan:
@@ -203,9 +205,10 @@ def plan_import(
     if sandbox is None:
         api_url = check_api_url(api_url or os.environ.get("HELPSCOUT_API_URL") or DEFAULT_API_URL)
         credentials = credentials if credentials is not None else Credentials.from_env()
-    source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter)
+    source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter,
+                                 skip_lines=skip_lines, all_columns=include_source)  # fmt: skip
     where = "the built-in sandbox" if sandbox is not None else str(api_url)
-    plan = Plan(where, notes=list(source.warnings))
+    plan = Plan(where, notes=[*source.warnings, *file_warnings(mapping, source.sample())])
     plan.results = Path(results) if results is not None else None
     with contextlib.ExitStack() as stack:
         ledger = None
