@@ -34,7 +34,9 @@ For real exports (issue 9) a mapping can also say::
 * ``null_values`` (top level, and per field, added to it): cells equal to one of them after
   the strip, in any case, are absent; ``default`` then takes their place.
 * ``column: [A, B, ...]``: per row, the first column whose cell is not absent (after
-  ``null_values``). Every column of the list must be in the file.
+  ``null_values``). Every column of the list must be in the file. With ``join: " "``, the
+  present cells of the list are joined with that text instead (Pipedrive's house number and
+  street into one line: ``{column: [House number, Street], join: " "}``).
 * ``replace: {pattern: text}``: RE2 regular expressions (checked when the file is loaded; no
   look-ahead), each replaced by its text in the order written (``\\1`` is the first group);
   a cell left empty is absent.
@@ -114,7 +116,6 @@ and :mod:`~importer.mapping.columns` (a chunk mapped in whole columns),
 :mod:`~importer.mapping.payloads` (mapped columns to JSON bodies).
 """
 
-from importer.mapping._suggest_legacy import suggest_mapping
 from importer.mapping.countries import resolve_country
 from importer.mapping.model import Mapping, Property, Target, Value
 from importer.mapping.reader import load_mapping
@@ -130,5 +131,4 @@ __all__ = [
     "guess_date_formats",
     "load_mapping",
     "resolve_country",
-    "suggest_mapping",
 ]
