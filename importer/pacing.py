@@ -648,7 +648,22 @@ class Pacer:
     async def acquire(self, cost: int) -> Ticket:
         """Wait until a request of ``cost`` may leave; the ticket goes back to :meth:`settle`."""
         loop = asyncio.get_running_loop()
-        async with self._turn:  # one request at a time waits for its turn: they leave in order
+        now = self._now = loop.time()
+        if self._learning or self._resume_at > now or self._pace(now) is not None:
+            now, pace = await self._wait_turn(cost, loop)
+        else:  # no limit, no pause: nothing to wait for, nobody to queue behind
+            pace = None
+        self.in_flight += cost
+        self.spending.add(now, cost)
+        if self._first_at is None:
+            self._first_at = now
+        return Ticket(now, cost, pace)
+
+    async def _wait_turn(
+        self, cost: int, loop: asyncio.AbstractEventLoop
+    ) -> tuple[float, float | None]:
+        """Wait, one request at a time, so they leave in order: (when it may leave, the pace)."""
+        async with self._turn:
             while True:
                 now = self._now = loop.time()
                 if (wait := self._resume_at - now) > 0:
@@ -672,11 +687,7 @@ class Pacer:
                     continue
                 self._tokens -= cost
                 break
-        self.in_flight += cost
-        self.spending.add(now, cost)
-        if self._first_at is None:
-            self._first_at = now
-        return Ticket(now, cost, pace)
+        return now, pace
 
     def _fill(self, now: float, pace: float, cost: int) -> None:
         """Refill the bucket at ``pace`` since the last fill; it holds BURST seconds' worth (one

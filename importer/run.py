@@ -161,7 +161,7 @@ def import_csv(
     ``request_timeout`` bounds each request, ``row_timeout`` each row's requests in all (a row
     past it ends ``failed``, kept in flight for the next run). ``settle_time``: seconds after a
     create whose fate is unknown before a look-up that finds nobody is believed (see
-    :func:`~importer.upload.after_look_up`).
+    :func:`~importer.decide.after_look_up`).
     ``report`` writes the results report there (HTML, :mod:`importer.results_report`); ``rejects``
     the rows to fix (:mod:`importer.rejects`): the invalid ones and those Help Scout refused.
 
@@ -224,7 +224,7 @@ def import_csv(
                 )
             )
             if mapping.properties:
-                await _check_properties(client, mapping, notice)
+                await check_properties(client, mapping, notice)
             uploader = Uploader(
                 client,
                 writer,
@@ -267,9 +267,8 @@ def import_csv(
             )
             listeners.append(rejected.add)
         # ---
-        superseded = _superseded(source, mapping) if duplicates == "last" else {}
-        batches = _batches(source, mapping, include_source=include_source or rejects is not None,
-                           duplicates=duplicates, superseded=superseded)  # fmt: skip
+        batches = row_batches(source, mapping, include_source=include_source or rejects is not None,
+                              duplicates=duplicates)  # fmt: skip
         result.resumed = ledger.begin_run(_fingerprint(Path(path))).resuming
         ledger.record_results(Path(results).resolve())
         columns = source.columns if include_source else None
@@ -318,7 +317,7 @@ def _check_state_is_whole(
         )
 
 
-async def _check_properties(
+async def check_properties(
     client: HelpScoutClient, mapping: Mapping, notice: Callable[[str], None] | None
 ) -> None:
     """Refuse, before any create, a mapping that fills properties the account does not have:
@@ -361,6 +360,17 @@ def _fingerprint(path: Path) -> str:
     return f"size={info.st_size} mtime_ns={info.st_mtime_ns}"
 
 
+def row_batches(
+    source: CsvSource, mapping: Mapping, *, include_source: bool = False, duplicates: str = "error"
+) -> Iterator[list[Job]]:
+    """Every row of ``source`` as the import sees it, in input order and batches (see
+    :func:`_batches`); with ``duplicates="last"``, a first pass finds the rows later ones replace
+    (:func:`_superseded`) before this returns."""
+    superseded = _superseded(source, mapping) if duplicates == "last" else {}
+    return _batches(source, mapping, include_source=include_source, duplicates=duplicates,
+                    superseded=superseded)  # fmt: skip
+
+
 def _batches(
     source: CsvSource,
     mapping: Mapping,
@@ -368,13 +378,14 @@ def _batches(
     include_source: bool,
     duplicates: str = "error",
     superseded: dict[int, int] | None = None,
-) -> Iterator[list[Job | Outcome]]:
-    """Every row in input order: a Job for each valid row to import, an Outcome for the rest.
+) -> Iterator[list[Job]]:
+    """Every row in input order, as a Job: what :func:`~importer.decide.decide` needs of it.
 
     A row's key is the mapping's (``Mapping.key_of``); a row without one is keyed by its payload's
-    hash, so that it too is imported once. A valid row whose key an earlier valid row had is
-    ``skipped`` (``duplicate``); with ``duplicates="last"``, so is a row ``superseded`` names (the
-    row a later one replaces, see :func:`_superseded`).
+    hash, so that it too is imported once. An invalid row's Job says so (``valid``, and the
+    validator's messages as ``error``). A valid row whose key an earlier valid row had names it
+    (``duplicate_of``); with ``duplicates="last"``, so does a row ``superseded`` names (the row a
+    later one replaces, see :func:`_superseded`).
     """
     validator = Validator(mapping, duplicates=duplicates)
     seen = SeenKeys()
@@ -396,18 +407,15 @@ def _batches(
                 key = f"#payload:{digest}" if pd.isna(key) else key
                 jobs[row] = Job(row, payload, key, cells.get(row), digest)
             earlier = _earlier_rows(seen, [j for j in jobs.values() if j.row not in superseded])
-            batch: list[Job | Outcome] = []
+            batch: list[Job] = []
             for row in part.tolist():
                 job = jobs.get(row)
                 if job is None:
-                    batch.append(Outcome(row, "invalid", error=errors.get(row, ""),
-                                         source=cells.get(row)))  # fmt: skip
+                    job = Job(row, {}, "", cells.get(row), valid=False, error=errors.get(row, ""))
                 elif row in superseded or row in earlier:
-                    other = superseded.get(row) or earlier[row]
-                    batch.append(Outcome(row, "skipped", error=f"{same} {other}",
-                                         reason="duplicate", source=job.source))  # fmt: skip
-                else:
-                    batch.append(job)
+                    job.duplicate_of = superseded.get(row) or earlier[row]
+                    job.error = f"{same} {job.duplicate_of}"
+                batch.append(job)
             yield batch
 
 
