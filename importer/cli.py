@@ -14,7 +14,7 @@ import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import click
 import pyarrow as pa
@@ -22,7 +22,16 @@ from tqdm import tqdm
 
 from importer import __version__
 from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, EXIT_STOPPED, ConfigError, ImporterError
-from importer.pipeline import validate_csv
+from importer.front import import_csv, validate_csv
+from importer.options import (
+    DEFAULT_API_URL,
+    DEFAULT_IMPORT,
+    DEFAULT_VALIDATE,
+    Duplicates,
+    ImportOptions,
+    OnExisting,
+    ValidateOptions,
+)
 from importer.redact import redact
 from importer.report import plural
 from importer.text import VALUE_WIDTH, for_terminal
@@ -124,7 +133,11 @@ def rejects_option(command: Callable[..., Any]) -> Callable[..., Any]:
 )
 @rejects_option
 @click.option(
-    "--show", type=int, default=0, metavar="N", help="Print the first N payloads as sent."
+    "--show",
+    type=click.IntRange(min=0),
+    default=DEFAULT_VALIDATE.show,
+    metavar="N",
+    help="Print the first N payloads as sent.",
 )
 @friendly_errors
 def validate(
@@ -142,17 +155,9 @@ def validate(
     Exits 0 when no row has an error, 1 when some do, 2 when the file or mapping is unusable.
     """
     with progress_bar("rows") as bar:
-        result = validate_csv(
-            file,
-            mapping,
-            report=report,
-            rejects=rejects,
-            encoding=encoding,
-            delimiter=delimiter,
-            skip_lines=skip_lines,
-            show=show,
-            progress=bar.update,
-        )
+        options = ValidateOptions(encoding=encoding, delimiter=delimiter, skip_lines=skip_lines,
+                                  report=report, rejects=rejects, show=show)  # fmt: skip
+        result = validate_csv(file, mapping, options, progress=bar.update)
     for note in result.summary.notes:
         click.echo(f"Warning: {for_terminal(note)}", err=True)
     for row, payload in result.samples:
@@ -235,7 +240,7 @@ def init(
     "--api-url",
     envvar="HELPSCOUT_API_URL",
     show_envvar=True,
-    default="https://api.helpscout.net",
+    default=DEFAULT_API_URL,
     show_default=True,
     help="Where the Help Scout API is (plain http only to this machine).",
 )
@@ -262,7 +267,7 @@ def init(
 @click.option(
     "--budget-share",
     type=click.FloatRange(0, 1, min_open=True),
-    default=0.9,
+    default=DEFAULT_IMPORT.budget_share,
     show_default=True,
     help="Without --rate, the share of the reported budget to use; the rest stays for agents "
     "and other integrations.",
@@ -276,7 +281,7 @@ def init(
 @click.option(
     "--max-attempts",
     type=click.IntRange(min=1),
-    default=5,
+    default=DEFAULT_IMPORT.max_attempts,
     show_default=True,
     help="Sends per row when Help Scout answers 5xx or the connection is lost.",
 )
@@ -294,8 +299,8 @@ def init(
 )
 @click.option(
     "--on-existing",
-    type=click.Choice(["skip", "update"]),
-    default="skip",
+    type=click.Choice(get_args(OnExisting)),
+    default=DEFAULT_IMPORT.on_existing,
     show_default=True,
     help="A row imported before whose data changed, or whose customer exists already: leave "
     "the customer as it is (skipped) or update it.",
@@ -308,8 +313,8 @@ def init(
 )
 @click.option(
     "--duplicates",
-    type=click.Choice(["error", "first", "last"]),
-    default="error",
+    type=click.Choice(get_args(Duplicates)),
+    default=DEFAULT_IMPORT.duplicates,
     show_default=True,
     help="Rows with the same key (email): invalid after the first (error), import the first "
     "and skip the others (first), or import the last (last).",
@@ -323,7 +328,7 @@ def init(
 @click.option(
     "--settle-time",
     type=click.FloatRange(min=0),
-    default=60.0,
+    default=DEFAULT_IMPORT.settle_time,
     show_default=True,
     metavar="S",
     help="Seconds after a create that got no certain answer (504, a dropped connection, a kill) "
@@ -362,9 +367,9 @@ def run(
     max_attempts: int,
     include_source: bool,
     state: Path | None,
-    on_existing: str,
+    on_existing: OnExisting,
     check_existing: bool,
-    duplicates: str,
+    duplicates: Duplicates,
     retry_failed: bool,
     settle_time: float,
     dry_run: bool,
@@ -386,13 +391,30 @@ def run(
     stopped early (the same command resumes it).
     """
     from importer.client import check_api_url
-    from importer.run import import_csv
 
+    options = ImportOptions(
+        encoding=encoding,
+        delimiter=delimiter,
+        skip_lines=skip_lines,
+        api_url=api_url,
+        rate=rate,
+        budget_share=budget_share,
+        concurrency=concurrency,
+        max_attempts=max_attempts,
+        include_source=include_source,
+        state=state,
+        on_existing=on_existing,
+        check_existing=check_existing,
+        duplicates=duplicates,
+        retry_failed=retry_failed,
+        settle_time=settle_time,
+        report=report,
+        rejects=rejects,
+    )
     if dry_run:
         if not use_sandbox:
             check_api_url(api_url)
-        print_plan(file, mapping, encoding=encoding, delimiter=delimiter, skip_lines=skip_lines,
-                   rate=rate, share=budget_share)  # fmt: skip
+        print_plan(file, mapping, options)
         return
     if results is None:
         raise click.UsageError("Missing option '-o' / '--output': the results file to write.")
@@ -423,29 +445,7 @@ def run(
 
         try:
             result = import_csv(
-                file,
-                mapping,
-                results,
-                api_url=api_url,
-                rate=rate,
-                budget_share=budget_share,
-                concurrency=concurrency,
-                max_attempts=max_attempts,
-                include_source=include_source,
-                encoding=encoding,
-                delimiter=delimiter,
-                skip_lines=skip_lines,
-                state=state,
-                on_existing=on_existing,
-                check_existing=check_existing,
-                duplicates=duplicates,
-                retry_failed=retry_failed,
-                settle_time=settle_time,
-                sandbox=sandbox,
-                progress=show,
-                notice=notice,
-                report=report,
-                rejects=rejects,
+                file, mapping, results, options, sandbox=sandbox, progress=show, notice=notice
             )
         except KeyboardInterrupt:  # before any row was sent (reading the file)
             bar.close()
@@ -502,22 +502,14 @@ def command_line(ctx: click.Context) -> str:
     return for_terminal(shlex.join(words), None)
 
 
-def print_plan(
-    file: Path,
-    mapping: Path,
-    *,
-    encoding: str | None,
-    delimiter: str | None,
-    skip_lines: int | None,
-    rate: int | None,
-    share: float,
-) -> None:
+def print_plan(file: Path, mapping: Path, options: ImportOptions) -> None:
     """--dry-run: what run would send, and how long that takes at the budget."""
     from importer.upload import estimate_seconds
 
     with progress_bar("rows") as bar:
-        checked = validate_csv(file, mapping, encoding=encoding, delimiter=delimiter,
-                               skip_lines=skip_lines, progress=bar.update)  # fmt: skip
+        reading = ValidateOptions(encoding=options.encoding, delimiter=options.delimiter,
+                                  skip_lines=options.skip_lines)  # fmt: skip
+        checked = validate_csv(file, mapping, reading, progress=bar.update)
     for note in checked.summary.notes:
         click.echo(f"Warning: {for_terminal(note)}", err=True)
     creates = checked.summary.valid
@@ -526,9 +518,10 @@ def print_plan(
         f"Plan: create {creates:,} customers with {creates:,} requests "
         f"({creates * 2:,} of the per-minute budget: a create costs 2)."
     )
+    rate, share = options.rate, options.budget_share
     if rate is not None:
         click.echo(
-            f"At {rate:,} requests a minute: about {duration(estimate_seconds(creates, rate))}."
+            f"At {rate:,.0f} requests a minute: about {duration(estimate_seconds(creates, rate))}."
         )
     else:
         times = ", ".join(

@@ -64,9 +64,9 @@ from importer.errors import (
     RateLimitError,
     TransportError,
 )
+from importer.options import DEFAULT_API_URL, DEFAULT_SHARE, MAX_ATTEMPTS, REQUEST_TIMEOUT
 from importer.redact import redact, redact_bytes, register
 
-DEFAULT_API_URL = "https://api.helpscout.net"
 TOKEN_PATH = "/v2/oauth2/token"
 WRITE_METHODS = schema.WRITE_METHODS
 WRITE_COST, READ_COST = 2, 1
@@ -74,8 +74,6 @@ CREDENTIALS_HINT = (
     "check HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Help Scout: Your Profile > My Apps)"
 )
 NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
-#: Seconds one request may take, from connecting to the last byte of the answer.
-REQUEST_TIMEOUT = 30.0
 #: Seconds to open a connection (part of the request's time).
 CONNECT_TIMEOUT = 10.0
 #: Bytes of an answer's body read at most, after decompression (Help Scout's largest, a page of
@@ -358,7 +356,7 @@ class Pacer:
     SAFETY = 0.98
     HOLD = 1.0
 
-    def __init__(self, rate: float | None = None, *, share: float = 0.9) -> None:
+    def __init__(self, rate: float | None = None, *, share: float = DEFAULT_SHARE) -> None:
         if rate is not None and rate <= 0:
             raise ConfigError("the rate must be a positive number of requests per minute")
         if not 0 < share <= 1:
@@ -439,7 +437,7 @@ class RetryPolicy:
     """How often and how patiently to re-send after a 5xx answer or a lost connection, and
     how many 429s one call waits out before it fails (never retrying for ever)."""
 
-    max_attempts: int = 5
+    max_attempts: int = MAX_ATTEMPTS
     base: float = 0.5
     cap: float = 30.0
     max_rate_limited: int = 10

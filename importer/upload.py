@@ -71,6 +71,7 @@ from importer.errors import (
     TransportError,
 )
 from importer.ledger import HEARTBEAT, Entry, Ledger, RunInfo, payload_hash
+from importer.options import ROW_TIMEOUT, SETTLE_TIME
 from importer.results import Outcome, ResultsWriter, Status
 
 #: Requests a worker is assumed to wait for an answer, to size the default concurrency.
@@ -85,12 +86,6 @@ LOOKUP_WINDOW = 0.02
 LOOKUP_ROUNDS = 3
 #: Seconds a stopped run waits for the requests in flight.
 GRACE = 5.0
-#: Seconds after a create whose fate is unknown before a look-up that finds nobody is believed
-#: (Help Scout's search is an index that may lag behind creates; how much is not documented).
-SETTLE_TIME = 60.0
-#: Seconds one row's requests may take in all (creates, look-ups, retries; not the waits for
-#: the rate budget or for search to catch up): then it ends ``failed``, kept in flight.
-ROW_TIMEOUT = 180.0
 
 RERUN = "run the same command, which looks it up before sending it again"
 NOT_SENT = "not sent: the run stopped; run the same command to resume"
