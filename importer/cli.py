@@ -186,45 +186,74 @@ def rejects_line(count: int, path: Path) -> str:
 
 
 @main.command()
-@click.argument("file", type=READABLE_FILE)
+@click.argument("file", type=READABLE_FILE, required=False)
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the suggested mapping here instead of printing it.",
 )
+@click.option(
+    "--preset",
+    "preset_name",
+    metavar="NAME",
+    help="Use this preset instead of recognising the export (see --list-presets).",
+)
+@click.option("--list-presets", is_flag=True, help="List the presets, then stop.")
 @click.option("--encoding", help="Text encoding of the CSV (default: detected).")
 @click.option("--delimiter", help="Field delimiter (default: sniffed).")
 @skip_lines_option
 @friendly_errors
 def init(
-    file: Path,
+    file: Path | None,
     output: Path | None,
+    preset_name: str | None,
+    list_presets: bool,
     encoding: str | None,
     delimiter: str | None,
     skip_lines: int | None,
 ) -> None:
-    """Suggest a mapping from FILE's headers; edit it, then run validate."""
-    from importer.mapping import suggest_mapping
+    """Suggest a mapping for FILE: recognise the export's source system, or map its columns by
+    their header words and sampled values. Edit it, then run validate."""
     from importer.outputs import check_outputs
-    from importer.source import open_csv
+    from importer.suggest import presets, suggest_file
 
-    check_outputs([("FILE", file)], [("--output", output)])
-    source = open_csv(file, encoding=encoding, delimiter=delimiter, skip_lines=skip_lines)
-    text = suggest_mapping(source.columns)
-    if output is None:
-        click.echo(text, nl=False)
+    if list_presets:
+        width = max(len(name) for name in presets())
+        for name, preset in presets().items():
+            click.echo(f"{name:<{width}}  {preset.title} ({len(preset.header)} columns)")
         return
-    if output.exists():
+    if file is None:
+        raise click.UsageError("Missing argument 'FILE' (or give --list-presets).")
+    check_outputs([("FILE", file)], [("--output", output)])
+    if output is not None and output.exists():
         raise click.UsageError(f"{output} exists already: choose another name or remove it")
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot write {output}: {exc.strerror or exc}") from None
-    click.echo(
-        f"Mapping written to {output}: check it, then run "
-        f"helpscout-import validate {file} -m {output}"
+    suggestion = suggest_file(
+        file,
+        preset_name=preset_name,
+        encoding=encoding,
+        delimiter=delimiter,
+        skip_lines=skip_lines,
     )
+    if output is None:
+        click.echo(suggestion.text, nl=False)
+    else:
+        try:
+            output.write_text(suggestion.text, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write {output}: {exc.strerror or exc}") from None
+        click.echo(
+            f"Mapping written to {output}: check it, then run "
+            f"helpscout-import validate {file} -m {output}"
+        )
+    if suggestion.match is None:
+        said = "no preset fits: suggested from its header words and the values of its first rows"
+    else:
+        said = (
+            f"{suggestion.match.describe()}: the {suggestion.match.preset.name} preset, "
+            "trimmed to its columns"
+        )
+    click.echo(f"{file} {said}.", err=True)
 
 
 @main.command()

@@ -8,7 +8,6 @@ hashes in sorted numpy arrays, so memory stays small on files of millions of row
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from importer import schema
 from importer.issues import NO_ISSUES, STRING, combine, issue_table
 from importer.mapping import Mapping
 from importer.source import Chunk, shown_name
+from importer.suggest.values import emails_in, is_phone, is_street
 
 ERROR, WARNING = "error", "warning"
 
@@ -189,17 +189,12 @@ def _merge(
 
 
 # --- once per file: what the mapping leaves out -------------------------------------------------
-#: (what the values look like, the field to map them to, a pattern their cells match whole).
-LOOKS_LIKE = (
-    ("emails", "emails", r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"),
-    ("phone numbers", "phones", r"(?=(?:\D*\d){7})\+?[\d\s().\-/]{7,}(?:\s*(?:x|ext\.?)\s*\d+)?"),
-    (
-        "street addresses",
-        "address: lines",
-        r"(?i)(?=.*\d).*(\b(street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|way|"
-        r"court|ct|place|pl|square|sq|highway|hwy|rue|chemin|calle|avenida|via|viale|piazza|"
-        r"plaza|carrer)|(strasse|straße|str|weg|platz|gasse|allee|laan|straat|gatan|vej))\b.*",
-    ),
+#: (what the values look like, the field to map them to, the test a cell passes): the same
+#: tests ``init``'s value sniffing uses (importer.suggest.values).
+LOOKS_LIKE: tuple[tuple[str, str, Callable[[str], object]], ...] = (
+    ("emails", "emails", emails_in),
+    ("phone numbers", "phones", is_phone),
+    ("street addresses", "address: lines", is_street),
 )
 #: The share of a column's sampled values that must look alike.
 LOOK_SHARE = 0.6
@@ -223,8 +218,8 @@ def file_warnings(mapping: Mapping, sample: pd.DataFrame) -> list[str]:
         values = [v.strip() for v in sample[column].tolist() if v.strip()]
         if len(values) < 2:
             continue
-        for kind, where, pattern in LOOKS_LIKE:
-            alike = sum(1 for v in values if re.fullmatch(pattern, v))  # Python's re: 200 cells
+        for kind, where, looks in LOOKS_LIKE:
+            alike = sum(1 for v in values if looks(v))
             if alike >= LOOK_SHARE * len(values):
                 said.append(
                     f"column {shown_name(column)} looks like {kind} ({alike} of {len(values)} "

@@ -1,4 +1,4 @@
-"""importer.mapping: loading and checking mapping files, mapping chunks, payloads, suggestions."""
+"""importer.mapping: loading and checking mapping files, mapping chunks, payloads."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from importer.mapping import (
     Property,
     load_mapping,
     resolve_country,
-    suggest_mapping,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -908,92 +907,6 @@ def test_bind_accepts_a_complete_header_and_apply_checks_it_too(load):
     mapping.bind([*DESIGN_COLUMNS, "Extra"])
     with pytest.raises(MappingError, match="column 'First Name'"):
         mapping.apply(chunk({"Last Name": ["x"]}))
-
-
-# --- suggest_mapping ------------------------------------------------------------------------------
-HEADER_SETS = [
-    SAMPLE_COLUMNS,
-    DATABLIST_COLUMNS,
-    ["Full Name", "E-mail Address", "Emails", "Cell Phone", "Fax", "organisation", "JobTitle",
-     "Address Line 1", "Address Line 2", "Postal Code", "Province", "Homepage", "twitter",
-     "Skype ID", "gender", "Yes", "a: b", "Plan #", "Plan #", "Member since", "Notes"],
-    ["foo", "Bar"],
-    ["name", "Name"],
-]  # fmt: skip
-
-
-@pytest.mark.parametrize("columns", HEADER_SETS)
-def test_suggested_mapping_loads_and_binds(write, columns):
-    mapping = load_mapping(write(suggest_mapping(columns)))
-    mapping.bind(columns)
-    assert mapping.sources
-
-
-def test_suggestion_for_the_sample_headers(write):
-    mapping = load_mapping(write(suggest_mapping(SAMPLE_COLUMNS)))
-    assert mapping.sources == {
-        "firstName": "First Name",
-        "lastName": "Last Name",
-        "organization": "Company",
-        "jobTitle": "Title",
-        "background": "Notes",
-        "gender": "Sex",
-        "emails.0.value": "Email",
-        "emails.0.type": "",
-        "emails.1.value": "Personal Email",
-        "emails.1.type": "",
-        "phones.0.value": "Phone",
-        "phones.0.type": "",
-        "phones.1.value": "Mobile",
-        "phones.1.type": "",
-        "websites.0.value": "Website",
-        "address.lines.0": "Street",
-        "address.lines.1": "Street 2",
-        "address.city": "City",
-        "address.state": "State",
-        "address.postalCode": "Zip",
-        "address.country": "Country",
-    }
-    assert mapping.key == "email"
-    mapped, _ = mapping.apply(
-        chunk({c: [v] for c, v in zip(SAMPLE_COLUMNS, _sample_row(), strict=True)})
-    )
-    payload = next(mapping.payloads(mapped))[1]
-    assert payload["gender"] == "male"
-    assert payload["phones"] == [{"type": "work", "value": "555-0100"},
-                                 {"type": "mobile", "value": "555-0101"}]  # fmt: skip
-    assert payload["address"]["country"] == "US"
-
-
-def test_suggestion_lists_unrecognised_columns_as_commented_properties():
-    text = suggest_mapping(["Email", "Plan", "Signed Up On", "Yes"])
-    assert "  # properties:\n" in text
-    assert "  #   plan: {column: Plan, type: text}\n" in text
-    assert '  #   signed-up-on: {column: Signed Up On, type: date, format: "%Y-%m-%d"}' in text
-    assert '  #   "yes": {column: "Yes", type: text}\n' in text
-    assert text.endswith("key: email\n")
-
-
-@pytest.mark.parametrize(
-    ("header", "path", "kind"),
-    [
-        ("Given Name", "firstName", None), ("surname", "lastName", None),
-        ("EmailAddress", "emails.0.value", "work"), ("Home Email", "emails.0.value", "home"),
-        ("Mobile Phone", "phones.0.value", "mobile"), ("Telephone", "phones.0.value", "work"),
-        ("Fax Number", "phones.0.value", "fax"), ("Organization Name", "organization", None),
-        ("Job Title", "jobTitle", None), ("Street Address", "address.lines.0", None),
-        ("Zip Code", "address.postalCode", None), ("Country Code", "address.country", None),
-        ("URL", "websites.0.value", None), ("LinkedIn", "socialProfiles.0.value", "linkedin"),
-        ("Comments", "background", None), ("Avatar URL", "photoUrl", None),
-    ],
-)  # fmt: skip
-def test_suggestion_recognises_header_spellings(write, header, path, kind):
-    mapping = load_mapping(write(suggest_mapping([header])))
-    assert mapping.sources[path] == header
-    if kind:
-        type_path = path.rsplit(".", 1)[0] + ".type"
-        mapped, _ = mapping.apply(chunk({header: ["v"]}))
-        assert cells(mapped, type_path) == [kind]
 
 
 def _sample_row() -> list[str]:

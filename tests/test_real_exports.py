@@ -181,6 +181,17 @@ def test_a_mapping_that_fills_no_email_and_leaves_lookalike_columns_is_warned_on
     ]
 
 
+def test_dates_and_ip_addresses_are_not_called_phone_numbers(tmp_path: Path) -> None:
+    data = (
+        "Email,Created Date,CONFIRM_IP,Birthday\n"
+        "ann@example.com,2023-01-05 10:22:11,192.168.10.21,13.02.1990\n"
+        "bo@example.com,2023-02-11 08:01:40,10.0.0.7,01.03.1985\n"
+        "cy@example.com,2023-03-30 17:45:02,172.16.4.200,24.12.1999\n"
+    )
+    result = validate(tmp_path, data, "customer:\n  emails: [Email]\n")
+    assert (result.exit_code, result.stderr) == (0, "")
+
+
 def test_run_warns_the_same_once(tmp_path: Path) -> None:
     data = tmp_path / "export.csv"
     data.write_text(CONTACTS, encoding="utf-8")

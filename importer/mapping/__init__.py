@@ -114,7 +114,6 @@ and :mod:`~importer.mapping.columns` (a chunk mapped in whole columns),
 :mod:`~importer.mapping.payloads` (mapped columns to JSON bodies).
 """
 
-from importer.mapping._suggest_legacy import suggest_mapping
 from importer.mapping.countries import resolve_country
 from importer.mapping.model import Mapping, Property, Target, Value
 from importer.mapping.reader import load_mapping
@@ -130,5 +129,4 @@ __all__ = [
     "guess_date_formats",
     "load_mapping",
     "resolve_country",
-    "suggest_mapping",
 ]

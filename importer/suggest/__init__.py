@@ -1,0 +1,139 @@
+"""``init``'s suggestion engine: a first mapping for the export a user has, with its evidence.
+
+Two ways, tried in order (:func:`suggest_file`):
+
+1. **Recognise the source.** The file's header is matched against the presets shipped in
+   ``importer/suggest/presets/`` (one mapping per system: Shopify, HubSpot, Salesforce, Google
+   Contacts, Outlook, Thunderbird...; :mod:`importer.suggest.presets`). The best fit, "looks like
+   a Shopify customers export (18 of 19 columns)", is written trimmed to the columns the file
+   has; columns the preset does not know go through the engine below.
+2. **Map unknown headers.** :func:`~importer.suggest.engine.suggest` reads each header by its
+   words (any of the main European languages; qualifiers such as Billing, Home, Mobile or 2 say
+   which address or entry type) and each column's first :data:`SAMPLE_ROWS` values (emails,
+   phones, web addresses, countries, dates and their format).
+
+Every suggested field carries its evidence as comments; the text loads with
+:func:`~importer.mapping.load_mapping`. Nothing here sends anything or writes a file.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from importer.suggest.draft import Draft, emit, trim
+from importer.suggest.engine import empty_columns, leftovers, null_values, read_columns, suggest
+from importer.suggest.presets import Match, Preset, fingerprint, preset, presets, recognise
+from importer.suggest.values import SAMPLE_ROWS
+
+__all__ = [
+    "SAMPLE_ROWS",
+    "Match",
+    "Preset",
+    "Suggestion",
+    "fingerprint",
+    "preset",
+    "presets",
+    "recognise",
+    "suggest",
+    "suggest_file",
+    "suggest_mapping",
+]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """The mapping text ``init`` writes, and the preset recognised (None: none fits)."""
+
+    text: str
+    match: Match | None
+    draft: Draft
+
+
+def suggest_mapping(
+    columns: Sequence[str],
+    sample: Mapping[str, Sequence[str]] | None = None,
+    *,
+    preset_name: str | None = None,
+    source: str = "the CSV",
+) -> Suggestion:
+    """The suggestion for a file with ``columns`` and ``sample`` (column -> first rows' cells).
+
+    ``preset_name`` forces a preset; otherwise the best-fitting one is used, if any fits.
+    """
+    columns = list(columns)
+    match = fingerprint(columns, preset(preset_name)) if preset_name else recognise(columns)
+    if match is None:
+        draft = suggest(columns, sample)
+        draft.notes = [
+            f"Suggested by helpscout-import init from the headers and the first {SAMPLE_ROWS} "
+            f"rows of {source}:",
+            "no preset fits, so each field says why it was chosen. Check every line.",
+            *draft.notes,
+        ]
+        return Suggestion(emit(draft), None, draft)
+    draft = trim(match.preset.draft(), columns)
+    known = {_fold(c) for c in (*match.preset.header, *match.preset.optional)}
+    others = [c for c in columns if _fold(c) not in known]
+    _add_others(draft, suggest(others, sample))
+    read = read_columns(columns, sample or {})
+    if found := null_values([c for c in read if c.name in draft.columns()]):
+        draft.settings.setdefault("null_values", found)
+    empty = ", ".join(empty_columns(read))
+    skip = {*draft.columns(), *empty_columns(read)}
+    draft.leftovers = leftovers([c for c in read if c.name not in skip])
+    draft.notes = [
+        f"{source} {match.describe()}:",
+        f"the {match.preset.name} preset, trimmed to the columns the file has. Check every line.",
+        *_wrapped(f"Empty in every sampled row, so not offered below: {empty}." if empty else ""),
+        "",
+        *draft.notes,
+    ]
+    return Suggestion(emit(draft), match, draft)
+
+
+def _wrapped(text: str) -> list[str]:
+    return textwrap.wrap(text, 96, break_on_hyphens=False) if text else []
+
+
+def _fold(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def _add_others(draft: Draft, extra: Draft) -> None:
+    """Columns the preset does not know: emails, phones and websites the engine found join the
+    preset's; a field or an address the preset leaves empty is taken."""
+    for name, items in extra.entries.items():
+        for item in items:
+            item.notes = [*item.notes, "not a column of the preset: found by its header"]
+        draft.entries.setdefault(name, []).extend(items)
+    for name, item in extra.fields.items():
+        draft.fields.setdefault(name, item)
+    if not draft.addresses:
+        draft.addresses = extra.addresses
+    if draft.entries.get("emails") and draft.key is None:
+        draft.key = "email"
+
+
+def suggest_file(
+    path: str | Path,
+    *,
+    preset_name: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    skip_lines: int | None = None,
+) -> Suggestion:
+    """Read ``path``'s header and first :data:`SAMPLE_ROWS` rows, and suggest a mapping."""
+    from importer.source import open_csv
+
+    source = open_csv(
+        path, encoding=encoding, delimiter=delimiter, skip_lines=skip_lines, chunk_rows=SAMPLE_ROWS
+    )
+    sample: dict[str, list[str]] = {}
+    for chunk in source:
+        frame = chunk.frame.head(SAMPLE_ROWS)
+        sample = {c: frame[c].astype(object).tolist() for c in source.columns}
+        break
+    return suggest_mapping(source.columns, sample, preset_name=preset_name, source=Path(path).name)

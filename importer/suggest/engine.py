@@ -1,0 +1,460 @@
+"""A mapping suggested from a file no preset fits: its header words, then its values.
+
+:func:`suggest` reads every header with :func:`~importer.suggest.headers.read_header` and every
+sampled column with :func:`~importer.suggest.values.sniff`, then decides, column by column:
+
+* the header's words name the field (``Billing City``, ``Vorname``, ``E-mail 2 Address``); the
+  values confirm it, or the comment says they disagree;
+* a header that says nothing (``col3``, ``Kontakt``) is mapped by its values alone: emails,
+  phones, web addresses, countries; a date column becomes a date property with its format;
+* "Title" is a job title unless its values are Mr/Ms; a full-name column is split; a "Name" next
+  to a first-name column and no last-name one is the last name (``Name``/``Vorname``,
+  ``Nom``/``Prénom``);
+* address parts are grouped by the address they belong to (billing, shipping, home, work, the
+  first or second one); every group is offered, most complete first (the mapping sends the first
+  complete one), each keeping the customer when its country is missing (``on_incomplete: drop``);
+* columns used by nothing are listed as commented-out properties, with what their values look
+  like.
+
+Every field carries its evidence as comment lines. Pure functions of the headers and the sample.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from importer import schema
+from importer.suggest.draft import AddressGroup, Draft, Field
+from importer.suggest.headers import ENTRY_TYPE_WORDS, HeaderReading, read_header, words
+from importer.suggest.values import NULL_MARKERS, Sniff, sniff
+
+__all__ = ["Column", "empty_columns", "leftovers", "null_values", "read_columns", "suggest"]
+
+#: Label text (Google's "E-mail 1 - Type", Outlook's "E-mail Type") -> entry type, by list.
+LABEL_MAPS = {
+    "emails": {"* Home": "home", "Home": "home", "* Work": "work", "Work": "work",
+               "* Other": "other", "Other": "other"},
+    "phones": {"* Mobile": "mobile", "Mobile": "mobile", "* Home": "home", "Home": "home",
+               "* Work": "work", "Work": "work", "Main": "work", "* Main": "work",
+               "Home Fax": "fax", "Work Fax": "fax", "Fax": "fax", "Pager": "pager",
+               "* Other": "other", "Other": "other"},
+}  # fmt: skip
+_MALE = "m male man mann mannlich männlich homme h hombre masculino maschio uomo masculin herr"
+_FEMALE = "f w female woman frau weiblich femme mujer femenino femmina donna vrouw v feminin"
+GENDER_WORDS = {**dict.fromkeys(_MALE.split(), "male"), **dict.fromkeys(_FEMALE.split(), "female")}
+_SCALARS = ("organization", "jobTitle", "background", "gender", "age", "location", "photoUrl")
+_PARTS = {"street": "lines", "city": "city", "state": "state", "postalCode": "postalCode",
+          "country": "country", "formatted": "lines", "code": "postalCode"}  # fmt: skip
+_AGREE = {"email": {"email", "emails"}, "phone": {"phone"}, "website": {"url"},
+          "photoUrl": {"url"}, "country": {"country"}, "date": {"date"}}  # fmt: skip
+_FROM_VALUES = {"email": "email", "emails": "email", "phone": "phone", "url": "website",
+                "country": "country", "date": "date"}  # fmt: skip
+
+
+@dataclass
+class Column:
+    """One column as read: its header, its values, the kind decided and the evidence."""
+
+    name: str
+    position: int
+    header: HeaderReading
+    values: Sniff
+    kind: str | None
+    notes: list[str] = field(default_factory=list)
+    cells: Sequence[str] = ()
+
+    @property
+    def filled(self) -> int:
+        return sum(1 for c in self.cells if c and c.strip())
+
+
+def read_columns(columns: Sequence[str], sample: Mapping[str, Sequence[str]]) -> list[Column]:
+    """Every column with the kind its header and values give, and why."""
+    out = []
+    for position, name in enumerate(columns):
+        header = read_header(name)
+        cells = list(sample.get(name, ()))
+        values = sniff(cells)
+        out.append(_decide(Column(name, position, header, values, header.kind, cells=cells)))
+    return out
+
+
+def _decide(column: Column) -> Column:
+    header, values, kind = column.header, column.values, column.kind
+    said = f'header "{column.name}"'
+    if kind is None and values.kind in _FROM_VALUES:
+        column.kind = _FROM_VALUES[values.kind]
+        column.notes = [f"{said} says nothing; {values.evidence()}"]
+        return column
+    if kind == "title":
+        if values.kind == "salutation":
+            column.kind = "ignore"
+            column.notes = [f"{said}: {values.evidence()}, not job titles"]
+        else:
+            column.kind = "jobTitle"
+            column.notes = [f"{said}: a job title (check: some exports write Mr/Ms there)"]
+        return column
+    whole = header.phrase == " ".join(header.words)
+    notes = [said if whole or not header.phrase else f'{said} ("{header.phrase}")']
+    if values.kind and kind in _AGREE:
+        if values.kind in _AGREE[kind]:
+            notes[0] += f"; {values.evidence()}"
+        elif values.share >= 0.9 and values.kind in _FROM_VALUES:
+            notes.append(f"check: {values.evidence()}")
+    column.notes = notes
+    return column
+
+
+def suggest(columns: Sequence[str], sample: Mapping[str, Sequence[str]] | None = None) -> Draft:
+    """A draft mapping for ``columns``; ``sample`` (column -> first rows' cells) adds evidence."""
+    read = read_columns(columns, sample or {})
+    draft = Draft()
+    used: set[str] = set()
+    _names(read, draft, used)
+    _scalars(read, draft, used)
+    _entries(read, draft, used)
+    _addresses(read, draft, used)
+    _leftovers(read, draft, used)
+    _null_values(read, draft, used)
+    if "emails" in draft.entries:
+        draft.key = "email"
+    return draft
+
+
+# --- names ----------------------------------------------------------------------------------------
+def _of(read: list[Column], *kinds: str) -> list[Column]:
+    """Columns of these kinds, the ungrouped ones ("Name") before "Billing Name", "Card Name"."""
+    found = (c for c in read if c.kind in kinds)
+    return sorted(found, key=lambda c: (c.header.group != "", c.position))
+
+
+def _column_spec(found: list[Column], **more: object) -> dict:
+    names = [c.name for c in found]
+    return {"column": names[0] if len(names) == 1 else names, **more}
+
+
+def _notes(found: list[Column], extra: str = "") -> list[str]:
+    notes = [n for c in found for n in c.notes]
+    if len(found) > 1:
+        notes.append("the first of these columns that is filled wins")
+    return notes + ([extra] if extra else [])
+
+
+def _names(read: list[Column], draft: Draft, used: set[str]) -> None:
+    first, last = _of(read, "firstName"), _of(read, "lastName")
+    full = _of(read, "fullName", "displayName")
+    named = full and full[0].header.kind == "fullName" and not full[0].header.group
+    if first and not last and named:
+        # "Name" beside "Vorname"/"Prénom": the family name, as German and French sheets write it.
+        last, full = full[:1], full[1:]
+        last[0].notes = [*last[0].notes, "the family name, beside a first-name column"]
+    if first and not last and _mostly_two_words(first[0]):
+        full, first = first + full, []
+        full[0].notes = [*full[0].notes, "its values are whole names: split in two"]
+    if first or last:
+        for name, found in (("firstName", first), ("lastName", last)):
+            if found:
+                draft.fields[name] = Field(_column_spec(found), _notes(found))
+                used.update(c.name for c in found)
+        display = [c for c in full if c.kind == "displayName"]
+        if first and display:
+            spec = draft.fields["firstName"].spec
+            columns = spec["column"] if isinstance(spec["column"], list) else [spec["column"]]
+            spec["column"] = [*columns, display[0].name]
+            draft.fields["firstName"].notes.append(
+                f'"{display[0].name}" when the first name is empty (it goes in whole)'
+            )
+            used.add(display[0].name)
+    elif full:
+        notes = _notes(full, "split: the first word is the first name, the rest the last name")
+        for name in ("firstName", "lastName"):
+            draft.fields[name] = Field(_column_spec(full, transform=["split_name"]), list(notes))
+        used.update(c.name for c in full)
+
+
+def _mostly_two_words(column: Column) -> bool:
+    filled = [c for c in column.cells if c and c.strip()]
+    return len(filled) >= 3 and sum(len(c.split()) >= 2 for c in filled) >= 0.8 * len(filled)
+
+
+# --- scalar fields --------------------------------------------------------------------------------
+def _scalars(read: list[Column], draft: Draft, used: set[str]) -> None:
+    for name in _SCALARS:
+        found = _of(read, name)
+        if not found:
+            continue
+        if name == "gender":
+            found = found[:1]
+            spec = _column_spec(found, map=_gender_map(found[0]))
+        else:
+            spec = _column_spec(found)
+        draft.fields[name] = Field(spec, _notes(found))
+        used.update(c.name for c in found)
+
+
+def _gender_map(column: Column) -> dict[str, str]:
+    """M/F and the words for them in the main languages; any other value seen -> unknown."""
+    seen = {c.strip() for c in column.cells if c and c.strip()}
+    mapping = {"M": "male", "F": "female"}
+    for value in sorted(seen):
+        if value.lower() not in ("m", "f", "male", "female", "unknown"):
+            mapping[value] = GENDER_WORDS.get(value.lower(), "unknown")
+    return mapping
+
+
+# --- emails, phones, websites, social profiles, chats --------------------------------------------
+def _entries(read: list[Column], draft: Draft, used: set[str]) -> None:
+    labels = [c for c in read if c.kind == "label"]
+    typed: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+        ("email", "emails", schema.EMAIL_TYPES),
+        ("phone", "phones", schema.PHONE_TYPES),
+    )
+    for kind, name, types in typed:
+        items = []
+        for position, column in enumerate(c for c in read if c.kind == kind):
+            fallback = _default_type(column, types, position)
+            spec: dict = {"column": column.name}
+            label = _label_for(column, kind, labels)
+            if label is not None:
+                spec["type"] = {"column": label.name, "map": _label_map(name, label),
+                                "default": fallback}  # fmt: skip
+                used.add(label.name)
+                column.notes.append(f'its type from "{label.name}"')
+            else:
+                spec["type"] = fallback
+            if column.values.kind == "emails" and column.values.separator:
+                spec["separator"] = column.values.separator
+            elif kind == "email" and column.header.words and column.header.words[0] == "emails":
+                spec["separator"] = ";"
+                column.notes.append("several emails in a cell: check the separator")
+            items.append(Field(spec, column.notes))
+            used.add(column.name)
+        if items:
+            draft.entries[name] = items
+    websites = [c for c in read if c.kind == "website"]
+    if websites:
+        draft.entries["websites"] = [Field({"column": c.name}, c.notes) for c in websites]
+        used.update(c.name for c in websites)
+    named: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+        ("social", "socialProfiles", schema.SOCIAL_TYPES),
+        ("chat", "chats", schema.CHAT_TYPES),
+    )
+    for kind, name, types in named:
+        found = [c for c in read if c.kind == kind]
+        if found:
+            draft.entries[name] = [
+                Field({"column": c.name, "type": _named_type(c, types)}, c.notes) for c in found
+            ]
+            used.update(c.name for c in found)
+
+
+def _default_type(column: Column, types: tuple[str, ...], position: int) -> str:
+    said = column.header.entry_type
+    if said in types:
+        return said
+    if said == "mobile":  # a "mobile" email is the person's own
+        return "home"
+    # "E-mail 2 Address" is a second email; "col3" says nothing about order
+    number = column.header.number if column.header.kind else None
+    return "work" if position == 0 and (number is None or number <= 1) else "other"
+
+
+def _label_for(column: Column, kind: str, labels: list[Column]) -> Column | None:
+    """The type column beside an entry: same list word, same number (Google, Outlook)."""
+    for label in labels:
+        if read_header_kind_word(label) == kind and label.header.number == column.header.number:
+            return label
+    return None
+
+
+def read_header_kind_word(label: Column) -> str | None:
+    """Which list a label column types: its email or phone word."""
+    folded = set(label.header.words)
+    if folded & {"email", "mail", "correo", "courriel"}:
+        return "email"
+    if folded & {"phone", "telephone", "tel", "telefon", "telefono", "telefoon"}:
+        return "phone"
+    return None
+
+
+def _label_map(name: str, label: Column) -> dict[str, str]:
+    """The label texts of the export's own vocabulary, plus those seen in the sample."""
+    types = schema.EMAIL_TYPES if name == "emails" else schema.PHONE_TYPES
+    mapping = dict(LABEL_MAPS[name])
+    for value in sorted({c.strip() for c in label.cells if c and c.strip()} - set(mapping)):
+        found = [ENTRY_TYPE_WORDS.get(w) for w in words(value)]
+        kind = next((k for k in found if k in types), None)
+        if kind:
+            mapping[value] = kind
+    return mapping
+
+
+def _named_type(column: Column, types: tuple[str, ...]) -> str:
+    word = next((w for w in column.header.words if w in types), None)
+    return word or ("skype" if "skype" in column.header.words else "other")
+
+
+# --- addresses --------------------------------------------------------------------------------
+@dataclass
+class _Group:
+    name: str
+    parts: dict[str, list[Column]] = field(default_factory=dict)
+
+    def columns(self) -> list[Column]:
+        return [c for found in self.parts.values() for c in found]
+
+    def score(self) -> tuple[int, int, int]:
+        """Complete first (a country), then the more rows filled, then the more parts."""
+        country = self.parts.get("country", [])
+        rows = max((c.filled for c in self.columns()), default=0)
+        filled = max((c.filled for c in country), default=rows)
+        return (1 if country else 0, filled, len(self.parts))
+
+
+_GROUP_NAMES = {"": "address", "billing": "billing address", "shipping": "shipping address",
+                "mailing": "mailing address", "card": "card address", "home": "home address",
+                "work": "work address", "other": "other address"}  # fmt: skip
+
+
+def _addresses(read: list[Column], draft: Draft, used: set[str]) -> None:
+    groups: dict[str, _Group] = {}
+    for column in read:
+        part = _PARTS.get(column.kind or "")
+        if part is None or (column.kind == "code" and not column.header.group):
+            continue
+        group = groups.setdefault(column.header.group, _Group(column.header.group))
+        group.parts.setdefault(part, []).append(column)
+    ranked = sorted(groups.values(), key=lambda g: g.score(), reverse=True)
+    for number, group in enumerate(ranked):
+        parts = _group_parts(group)
+        if not parts:
+            continue
+        label = _GROUP_NAMES.get(group.name, f"address {group.name}")
+        filled = max((c.filled for c in group.columns()), default=0)
+        sampled = max((len(c.cells) for c in group.columns()), default=0)
+        note = f"{label}: {len(group.parts)} parts" + (
+            f", filled in {filled} of {sampled} sampled rows" if sampled else ""
+        )
+        if len(ranked) > 1 and number == 0:
+            note += "; the first complete address (with a country) of these is sent"
+        notes = [note]
+        if "country" in parts:
+            notes.append("a row without a country is sent without this address, with a warning")
+        else:
+            notes.append(
+                "no country column: Help Scout needs one, so this address is dropped (with a "
+                "warning) unless you add one, e.g. country: {value: US}"
+            )
+        parts["on_incomplete"] = Field("drop")
+        draft.addresses.append(AddressGroup(parts, notes))
+        used.update(c.name for c in group.columns())
+
+
+def _group_parts(group: _Group) -> dict[str, Field]:
+    parts: dict[str, Field] = {}
+    streets = [c for c in group.parts.get("lines", []) if c.kind == "street"]
+    formatted = [c for c in group.parts.get("lines", []) if c.kind == "formatted"]
+    if streets:
+        if any(c.values.kind == "multiline" for c in streets) and len(streets) == 1:
+            parts["lines"] = Field(
+                {"column": streets[0].name, "separator": "\n"},
+                [*streets[0].notes, "several lines in one cell: cut at each line break"],
+            )
+        else:
+            parts["lines"] = Field([c.name for c in streets], [n for c in streets for n in c.notes])
+    elif formatted:
+        parts["lines"] = Field(
+            {"column": formatted[0].name, "separator": "\n"},
+            [*formatted[0].notes, "the whole address in one cell: each line becomes a line"],
+        )
+    for part in ("city", "state", "postalCode"):
+        found = group.parts.get(part, [])
+        if found:
+            parts[part] = Field(found[0].name, found[0].notes)
+    countries = group.parts.get("country", [])
+    if countries:
+        country = countries[0]
+        spec: dict = {"column": country.name}
+        if country.values.country_map:
+            spec["map"] = dict(country.values.country_map)
+            country.notes.append("names the country_code transform does not read, as seen")
+        spec["transform"] = ["country_code"]
+        parts["country"] = Field(spec, country.notes)
+    return parts
+
+
+# --- what is left -------------------------------------------------------------------------------
+def _leftovers(read: list[Column], draft: Draft, used: set[str]) -> None:
+    empty = set(empty_columns(read))
+    draft.leftovers.update(leftovers([c for c in read if c.name not in used | empty]))
+    if empty:
+        names = ", ".join(c.name for c in read if c.name in empty)
+        text = f"Empty in every sampled row, so left out: {names}."
+        draft.notes += textwrap.wrap(text, 96, break_on_hyphens=False)
+
+
+def empty_columns(read: list[Column]) -> list[str]:
+    """Columns sampled and found empty in every row (not offered: nothing to import)."""
+    return [c.name for c in read if c.cells and not c.filled]
+
+
+def leftovers(columns: list[Column]) -> dict[str, Field]:
+    """Columns no field reads, as commented-out properties (slug -> spec, with what the values
+    look like): a date property with its format, a number, a URL, else text."""
+    out: dict[str, Field] = {}
+    for column in columns:
+        slug = _slug(column.name)
+        while slug in out:
+            slug += "-2"
+        values = column.values
+        notes = []
+        if column.kind in ("ignore", "id", "label") and column.header.phrase:
+            notes.append(f'header "{column.name}" ("{column.header.phrase}"): not a customer field')
+        if values.kind:
+            notes.append(values.evidence())
+        if values.kind == "date" and values.date_formats:
+            fmt = values.date_formats[0]
+            if len(values.date_formats) > 1:
+                notes.append("day-first and month-first both fit: check the format")
+            spec = {"column": column.name, "type": "date", "format": fmt}
+        elif column.kind == "date":
+            spec = {"column": column.name, "type": "date", "format": "%Y-%m-%d"}
+            notes.append("check the format: the way the dates are written")
+        elif values.kind == "number":
+            spec = {"column": column.name, "type": "number"}
+        elif values.kind == "url":
+            spec = {"column": column.name, "type": "url"}
+        else:
+            spec = {"column": column.name, "type": "text"}
+        out[slug] = Field(spec, notes)
+    return out
+
+
+def _slug(name: str) -> str:
+    """A property slug from a header: lower case, accents dropped, other characters as dashes."""
+    folded = unicodedata.normalize("NFKD", name.replace("ß", "ss").lower())
+    ascii_only = "".join(c for c in folded if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9]+", "-", ascii_only).strip("-") or "column"
+
+
+def _null_values(read: list[Column], draft: Draft, used: set[str]) -> None:
+    if found := null_values([c for c in read if c.name in used]):
+        draft.settings["null_values"] = found
+
+
+def null_values(columns: list[Column]) -> Field | None:
+    """``null_values`` for the markers of absence ("null", "N/A", "-"...) seen in these columns'
+    sampled cells, with how many; None when there are none."""
+    seen: dict[str, int] = {}
+    for column in columns:
+        for cell in column.cells:
+            if cell and (marker := cell.strip().lower()) in NULL_MARKERS:
+                seen[marker] = seen.get(marker, 0) + 1
+    if not seen:
+        return None
+    counts = ", ".join(f"{v} ({n} cells)" for v, n in sorted(seen.items()))
+    return Field(sorted(seen), [f"cells that mean 'absent' in this file's sample: {counts}"])
