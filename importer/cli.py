@@ -21,7 +21,14 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from importer import __version__
-from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, EXIT_STOPPED, ConfigError, ImporterError
+from importer.errors import (
+    EXIT_OK,
+    EXIT_ROWS_FAILED,
+    EXIT_STOPPED,
+    ConfigError,
+    ImporterError,
+    NotConfirmed,
+)
 from importer.front import import_csv, validate_csv
 from importer.options import (
     DEFAULT_API_URL,
@@ -37,6 +44,7 @@ from importer.report import plural
 from importer.text import VALUE_WIDTH, for_terminal
 
 if TYPE_CHECKING:
+    from importer.importing import ImportResult
     from importer.upload import Tally
 
 # The HTTP side (aiohttp, the uploader) is imported by the commands that send, so that validate
@@ -62,9 +70,11 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def progress_bar(unit: str) -> tqdm:
-    """A bar on stderr when it is a terminal; a silent stand-in otherwise (cron, pipes, tests)."""
-    return tqdm(unit=f" {unit}", unit_scale=True, file=sys.stderr, disable=not sys.stderr.isatty())
+def progress_bar(unit: str, *, enabled: bool = True) -> tqdm:
+    """A bar on stderr when it is a terminal; a silent stand-in otherwise (cron, pipes, tests,
+    ``--quiet``)."""
+    shown = enabled and sys.stderr.isatty()
+    return tqdm(unit=f" {unit}", unit_scale=True, file=sys.stderr, disable=not shown)
 
 
 def skip_lines_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -377,6 +387,33 @@ def init(
     "the pace over time (one HTML page).",
 )
 @rejects_option
+@click.option(
+    "--summary-json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="Write what the run did here as JSON, however it ends: counts per status and reason, "
+    "durations, requests, 429s, pace, exit code, the files written (schema in the README).",
+)
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="Append one JSON line per HTTP request here: time, method, path, status, attempt, "
+    "latency, logRef (never a token or a customer's data).",
+)
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Print nothing but errors (on stderr): for cron, with --summary-json.",
+)
+@click.option(
+    "-y",
+    "--yes",
+    is_flag=True,
+    help="Do not ask before sending to a real Help Scout account (asked only when stdin is a "
+    "terminal and the API is not this machine's).",
+)
 @click.pass_context
 @friendly_errors
 def run(
@@ -404,6 +441,10 @@ def run(
     dry_run: bool,
     report: Path | None,
     rejects: Path | None,
+    summary_json: Path | None,
+    log_file: Path | None,
+    quiet: bool,
+    yes: bool,
 ) -> None:
     """Import FILE: check every row, create a customer for each valid one, write the results.
 
@@ -439,8 +480,14 @@ def run(
         settle_time=settle_time,
         report=report,
         rejects=rejects,
+        summary_json=summary_json,
+        log_file=log_file,
     )
     if dry_run:
+        if summary_json or log_file:
+            raise click.UsageError(
+                "--summary-json and --log-file describe an import that sends: not with --dry-run"
+            )
         if not use_sandbox:
             check_api_url(api_url)
         print_plan(file, mapping, options)
@@ -458,8 +505,11 @@ def run(
 
         defined = load_properties(properties) if properties else DEFAULT_PROPERTIES
         sandbox = SandboxConfig(properties=defined)
+    elif not yes and sys.stdin.isatty():
+        confirm_real_account(file, mapping, results, options)
+    say = Console(quiet)
     resume = f"To resume, run the same command:\n  {command_line(ctx)}"
-    with progress_bar("rows") as bar:
+    with progress_bar("rows", enabled=not quiet) as bar:
         bar.total = count_rows(file)
 
         def show(tally: Tally) -> None:
@@ -470,7 +520,7 @@ def run(
 
         def notice(message: str) -> None:
             bar.clear()
-            click.echo(for_terminal(redact(message)), err=True)
+            say.info(for_terminal(redact(message)))
 
         try:
             result = import_csv(
@@ -478,40 +528,94 @@ def run(
             )
         except KeyboardInterrupt:  # before any row was sent (reading the file)
             bar.close()
-            click.echo(f"Interrupted before sending anything.\n{resume}", err=True)
+            say.error("Interrupted before sending anything.", f"\n{resume}")
             sys.exit(EXIT_STOPPED)
         bar.total = bar.n  # the total was counted from line breaks: an estimate
     for note in result.notes:
-        click.echo(f"Warning: {for_terminal(note)}", err=True)
+        say.info(f"Warning: {for_terminal(note)}")
     if result.resumed:
-        click.echo(
+        say.info(
             "Resumed an import that had stopped: the rows it finished are reported as they "
-            "ended, not sent again.",
-            err=True,
+            "ended, not sent again."
         )
     if use_sandbox:
-        click.echo("Imported into the built-in sandbox: nothing was sent to Help Scout.", err=True)
-    click.echo(result.line())
-    click.echo(f"Results written to {for_terminal(results, None)}")
-    if result.report:
-        click.echo(f"Report written to {for_terminal(result.report, None)}")
+        say.info("Imported into the built-in sandbox: nothing was sent to Help Scout.")
+    say.out(result.line())
+    say.out(f"Results written to {for_terminal(results, None)}")
+    for written, what in ((result.report, "Report written"), (result.summary, "Summary written"),
+                          (result.log, "Requests logged")):  # fmt: skip
+        if written:
+            say.out(f"{what} to {for_terminal(written, None)}")
     if result.rejects:
-        click.echo(rejects_line(result.rejected, result.rejects))
-    click.echo(
+        say.out(rejects_line(result.rejected, result.rejects))
+    say.info(
         f"{plural(result.requests, 'request')} in {duration(result.seconds)} "
-        f"({result.requests_per_minute:,.0f} a minute; {result.rate_limited:,} answered 429)",
-        err=True,
+        f"({result.requests_per_minute:,.0f} a minute; {result.rate_limited:,} answered 429)"
     )
-    if result.stopped:
-        kept = for_terminal(f"{results} and {result.state}" if result.state else results, None)
-        if result.interrupted:
-            click.echo(f"Interrupted: what finished is in {kept}.", err=True)
-        else:
-            click.echo(f"Error: {for_terminal(redact(result.stopped))}", err=True)
-            click.echo(f"Stopped early: what finished is in {kept}.", err=True)
+    kept = for_terminal(f"{results} and {result.state}" if result.state else results, None)
+    if result.interrupted:
+        say.error(f"Interrupted: what finished is in {kept}.", f"\n{resume}" * bool(result.state))
+    elif result.stopped:
+        say.error(f"Error: {for_terminal(redact(result.stopped))}")
+        say.info(f"Stopped early: what finished is in {kept}.")
         if result.state:
-            click.echo(resume, err=True)
+            say.info(resume)
+    elif quiet and not result.ok:
+        say.error(f"Error: {rows_not_imported(result)}: see {for_terminal(results, None)}")
     sys.exit(result.exit_code)
+
+
+class Console:
+    """What a command prints: ``out`` (stdout) and ``info`` (stderr) only when not ``quiet``;
+    ``error`` always, on stderr (``more``: what follows it when not quiet)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def out(self, text: str) -> None:
+        if not self.quiet:
+            click.echo(text)
+
+    def info(self, text: str) -> None:
+        if not self.quiet:
+            click.echo(text, err=True)
+
+    def error(self, text: str, more: str = "") -> None:
+        click.echo(text if self.quiet else text + more, err=True)
+
+
+def rows_not_imported(result: ImportResult) -> str:
+    """``11 rows not imported (9 invalid, 2 failed)``."""
+    missed = result.invalid + result.failed
+    counts = f"{result.invalid:,} invalid, {result.failed:,} failed"
+    return f"{plural(missed, 'row')} not imported ({counts})"
+
+
+def confirm_real_account(file: Path, mapping: Path, results: Path, options: ImportOptions) -> None:
+    """Ask once before a run sends to an account that is not this machine's (stdin a terminal)."""
+    from urllib.parse import urlsplit
+
+    from importer.client import is_loopback
+    from importer.front import open_input
+    from importer.importing import count_plan
+    from importer.ledger import default_state_path
+
+    host = urlsplit(options.api_url or DEFAULT_API_URL).hostname or ""
+    if is_loopback(host):
+        return
+    state = Path(options.state or default_state_path(results, file))
+    source, bound = open_input(file, mapping, options)
+    planned = count_plan(source, bound, state, options)
+    at_most = "up to " if options.check_existing else ""
+    question = (
+        f"Send to the Help Scout account at {host}: create {at_most}"
+        f"{plural(planned.create, 'customer')} and update {planned.update:,} "
+        f"(of {plural(planned.rows, 'row')})?"
+    )
+    if not click.confirm(for_terminal(question, None), default=False, err=True):
+        raise NotConfirmed(
+            "nothing was sent: the import was not confirmed (--yes skips the question)"
+        )
 
 
 def command_line(ctx: click.Context) -> str:

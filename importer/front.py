@@ -23,11 +23,13 @@ import contextlib
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from importer.errors import EXIT_STOPPED, ConfigError, ImporterError
 from importer.ledger import Ledger, default_state_path, state_files
 from importer.mapping import Mapping, load_mapping
 from importer.options import (
@@ -48,7 +50,6 @@ if TYPE_CHECKING:
     from importer.client import Credentials
     from importer.importing import ImportResult
     from importer.results import Outcome
-    from importer.results_report import ResultsReport
     from importer.sandbox import SandboxConfig
     from importer.upload import Tally
 
@@ -212,22 +213,75 @@ def import_csv(
     ended early (what finished is in the results and the ledger; the same call resumes).
     """
     from importer import importing  # the sending side: see the module's docstring
-    from importer.results import ResultsWriter
+    from importer.summary import check_summary_path, summary_of, write_summary
 
     options = options or DEFAULT_IMPORT
-    report, rejects = options.report, options.rejects
     state_path = Path(options.state or default_state_path(results, path))
     kept_state = state_files(state_path) if sandbox is None or options.state else []
     check_outputs(
         inputs_of(path, mapping),
-        [("--output", results), *kept_state, ("--report", report), ("--rejects", rejects)],
+        [("--output", results), *kept_state, ("--report", options.report),
+         ("--rejects", options.rejects), ("--summary-json", options.summary_json),
+         ("--log-file", options.log_file)],
+    )  # fmt: skip
+    if options.summary_json is not None:
+        check_summary_path(options.summary_json)
+    result = importing.ImportResult(
+        results=Path(results),
+        started=datetime.now(UTC),
+        summary=None if options.summary_json is None else Path(options.summary_json),
     )
+    refused: tuple[int, str] | None = None
+    try:
+        _import(path, mapping, results, options, result, state_path, credentials=credentials,
+                sandbox=sandbox, progress=progress, notice=notice)  # fmt: skip
+    except ImporterError as exc:
+        refused = (exc.exit_code, str(exc))
+        raise
+    except KeyboardInterrupt:
+        refused = (EXIT_STOPPED, "interrupted before anything was sent")
+        raise
+    finally:
+        result.finished = datetime.now(UTC)
+        if options.summary_json is not None:
+            code, error = refused or (None, None)
+            where = mapping.path if isinstance(mapping, Mapping) else mapping
+            document = summary_of(result, file=path, mapping=where, exit_code=code, error=error)
+            try:
+                write_summary(options.summary_json, document)
+            except ConfigError as exc:  # the run is over: say so, keep its exit code
+                result.notes.append(str(exc))
+    return result
+
+
+def _import(
+    path: str | Path,
+    mapping: str | Path | Mapping,
+    results: str | Path,
+    options: ImportOptions,
+    result: ImportResult,
+    state_path: Path,
+    *,
+    credentials: Credentials | None,
+    sandbox: SandboxConfig | None,
+    progress: Callable[[Tally], None] | None,
+    notice: Callable[[str], None] | None,
+) -> None:
+    """import_csv once its outputs are known to be apart: fills ``result`` in."""
+    from importer import importing
+    from importer.requestlog import RequestLog
+    from importer.results import ResultsWriter
+    from importer.results_report import ResultsReport, api_host
+    from importer.summary import Reasons
+
+    report, rejects = options.report, options.rejects
     api_url, credentials = importing.endpoint(options.api_url, credentials, sandbox)
+    result.api = "sandbox" if sandbox is not None else api_host(api_url)
     all_cells = options.include_source or rejects is not None
     source, mapping = open_input(path, mapping, options, all_columns=all_cells)
-    notes = [*source.warnings, *file_warnings(mapping, source.sample())]
-    result = importing.ImportResult(results=Path(results), notes=notes)
-    listeners: list[Callable[[Outcome], None]] = []
+    result.notes += [*source.warnings, *file_warnings(mapping, source.sample())]
+    reasons = Reasons()
+    listeners: list[Callable[[Outcome], None]] = [reasons.add]
     reporting: ResultsReport | None = None
 
     def progressed(tally: Tally) -> None:
@@ -245,11 +299,12 @@ def import_csv(
         ledger = stack.enter_context(Ledger.open(state_path, source=str(path)))
         if result.state is not None:
             importing.check_state_is_whole(ledger, Path(results), options.check_existing, notice)
+        log = None
+        if options.log_file is not None:
+            log = stack.enter_context(RequestLog(options.log_file))
         # --- the report and the rejects listen to every results line
         if report is not None:
-            from importer.results_report import ResultsReport, api_host
-
-            where = "the built-in sandbox" if sandbox is not None else api_host(api_url)
+            where = "the built-in sandbox" if sandbox is not None else result.api
             reporting = ResultsReport(report, file=str(path), mapping=str(mapping.path), api=where)
             stack.callback(reporting.discard)
             listeners.append(reporting.add)
@@ -261,8 +316,11 @@ def import_csv(
         # ---
         batches = importing.row_batches(source, mapping, include_source=all_cells,
                                         duplicates=options.duplicates)  # fmt: skip
-        result.resumed = ledger.begin_run(importing.fingerprint(Path(path))).resuming
+        run = ledger.begin_run(importing.fingerprint(Path(path)))
+        result.resumed = run.resuming
         ledger.record_results(Path(results).resolve())
+        if log is not None:
+            log.run = run.id
         columns = source.columns if options.include_source else None
         with ResultsWriter(results, source_columns=columns, observers=listeners) as writer:
             asyncio.run(
@@ -270,12 +328,18 @@ def import_csv(
                     batches, mapping, writer, ledger, result, options, api_url=api_url,
                     credentials=credentials, sandbox=sandbox, notice=notice,
                     progress=progressed if report or progress else None,
+                    on_exchange=log,
                 )
             )  # fmt: skip
         ledger.finish_run("stopped" if result.stopped else "finished")
+        result.reasons = reasons.by_status()
         if reporting is not None:
             reporting.close(result)
             result.report = reporting.path
         if rejects is not None:
             result.rejects, result.rejected = rejected.path, rejected.written
-    return result
+        if log is not None:
+            log.close()
+            result.log = log.path
+            if log.failure:
+                result.notes.append(log.failure)

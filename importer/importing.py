@@ -12,7 +12,9 @@ only. What each step promises:
 - :func:`send_rows`: the client (or the built-in sandbox) and the uploader, for one run; what
   they did lands in the :class:`ImportResult`;
 - :func:`check_properties`: a mapping's properties the account lacks are refused before any
-  create.
+  create;
+- :func:`count_plan`: how many customers a run would create and update, for the question
+  ``run`` asks before it sends to a real account (reads the file and the state; sends nothing).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +32,7 @@ import pandas as pd
 
 from importer.client import (
     Credentials,
+    Exchange,
     HelpScoutClient,
     Pacer,
     RetryPolicy,
@@ -60,8 +64,10 @@ if TYPE_CHECKING:
 __all__ = [
     "BATCH_ROWS",
     "ImportResult",
+    "PlanCount",
     "check_properties",
     "check_state_is_whole",
+    "count_plan",
     "endpoint",
     "fingerprint",
     "row_batches",
@@ -88,11 +94,21 @@ class ImportResult(Tally):
     budget: float | None = None
     """Requests per minute the run was paced at; None when the API set no limit."""
     notes: list[str] = field(default_factory=list)
+    api: str | None = None
+    """The API's host (``sandbox`` for the built-in one); None until it is known."""
+    started: datetime | None = None
+    finished: datetime | None = None
+    reasons: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Rows per status and reason (see :func:`importer.summary.reason_of`)."""
     report: Path | None = None
     """The results report written (``report=``), if any."""
     rejects: Path | None = None
     """The rejects file written (``rejects=``), if any, and how many rows it holds."""
     rejected: int = 0
+    log: Path | None = None
+    """The request log appended to (``log_file=``), if any."""
+    summary: Path | None = None
+    """The summary JSON written (``summary_json=``), if any."""
 
     @property
     def exit_code(self) -> int:
@@ -129,9 +145,10 @@ async def send_rows(
     sandbox: SandboxConfig | None,
     progress: Progress | None,
     notice: Callable[[str], None] | None,
+    on_exchange: Callable[[Exchange], None] | None = None,
 ) -> None:
     """Send every row of ``batches`` (the run begun in ``ledger``); fill ``result`` in, also when
-    the run stops early (``result.stopped``: why)."""
+    the run stops early (``result.stopped``: why). ``on_exchange`` hears every HTTP request."""
     pacer = Pacer(options.rate, share=options.budget_share)
     workers = options.concurrency or default_concurrency(options.rate)
     async with contextlib.AsyncExitStack() as stack:
@@ -148,6 +165,7 @@ async def send_rows(
                 retry=RetryPolicy(options.max_attempts),
                 connections=workers,
                 timeout=options.request_timeout,
+                on_exchange=on_exchange,
             )
         )
         if mapping.properties:
@@ -172,6 +190,50 @@ async def send_rows(
                 setattr(result, counted.name, getattr(uploader.tally, counted.name))
             result.budget = pacer.pace
             result.interrupted = uploader.interrupted
+
+
+@dataclass(frozen=True)
+class PlanCount:
+    """What a run of the file would do, as far as the state knows (no look-up is made)."""
+
+    create: int
+    """Valid rows the state has not settled: new keys, and those left in flight or failed."""
+    update: int
+    """Rows imported before whose data changed, with ``on_existing="update"``."""
+    rows: int
+
+
+def count_plan(
+    source: CsvSource, mapping: Mapping, state: Path, options: ImportOptions
+) -> PlanCount:
+    """Count the customers a run would create and update: each valid row against the state's
+    entry for its key (none, in flight or failed: a create; settled with other data and
+    ``on_existing="update"``: an update; else nothing). ``retry_failed`` creates only what
+    failed; ``check_existing`` may find some creates exist already (the count is at most).
+
+    Reads the file once more and the state without its lock; writes nothing.
+    """
+    create = update = rows = 0
+    ledger = Ledger.open(state, source="", lock=False) if state.is_file() else None
+    try:
+        for batch in row_batches(source, mapping, duplicates=options.duplicates):
+            rows += len(batch)
+            jobs = [job for job in batch if isinstance(job, Job)]
+            known = ledger.get_many([job.key for job in jobs]) if ledger and jobs else {}
+            for job in jobs:
+                entry = known.get(job.key)
+                if entry is None:
+                    create += not options.retry_failed
+                elif entry.status in ("in_flight", "failed") and not entry.customer_id:
+                    create += 1
+                elif options.on_existing == "update" and (
+                    entry.status == "exists" or entry.payload_hash != job.digest
+                ):
+                    update += 1
+    finally:
+        if ledger is not None:
+            ledger.close()
+    return PlanCount(create, update, rows)
 
 
 def check_state_is_whole(

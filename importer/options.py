@@ -153,6 +153,10 @@ class ImportOptions(ReadOptions):
     """Write the results report here (HTML)."""
     rejects: PathLike | None = None
     """Write the rows to fix here: the invalid ones and those Help Scout refused."""
+    summary_json: PathLike | None = None
+    """Write the run's summary here (JSON, :mod:`importer.summary`), however it ends."""
+    log_file: PathLike | None = None
+    """Append one JSON line per HTTP request here (:mod:`importer.requestlog`)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
