@@ -45,6 +45,7 @@ from importer.text import VALUE_WIDTH, for_terminal
 
 if TYPE_CHECKING:
     from importer.importing import ImportResult
+    from importer.ledger import PastRun
     from importer.upload import Tally
 
 # The HTTP side (aiohttp, the uploader) is imported by the commands that send, so that validate
@@ -691,6 +692,99 @@ def count_rows(path: Path) -> int | None:
     except OSError:
         return None
     return max(lines - 1, 0)
+
+
+@main.command()
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The state file (default: the one *.state.sqlite in this folder).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON, for scripts.")
+@friendly_errors
+def history(state: Path | None, as_json: bool) -> None:
+    """List the imports a state file has seen, newest first: when each ran, its input file and
+    mapping, its rows by status and its exit code. Reads the state only."""
+    from importer.ledger import Ledger
+
+    state = state or only_state_here()
+    if not state.is_file():
+        raise ConfigError(f"no state file at {state}: give the --state a run used (or wrote)")
+    with Ledger.open(state, source="", lock=False) as ledger:
+        runs = ledger.history()
+    if as_json:
+        click.echo(json.dumps([run_as_json(run) for run in runs], indent=2, ensure_ascii=False))
+    elif not runs:
+        click.echo(f"No import has used {for_terminal(state, None)} yet.")
+    else:
+        for line in history_table(runs):
+            click.echo(for_terminal(line, None))
+
+
+def only_state_here() -> Path:
+    """The one state file in the current folder; a ConfigError when there are none or several."""
+    found = sorted(Path().glob("*.state.sqlite"))
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise ConfigError("no *.state.sqlite file in this folder: give one with --state FILE")
+    names = ", ".join(path.name for path in found)
+    raise ConfigError(f"several state files here ({names}): choose one with --state FILE")
+
+
+HISTORY_COUNTS = ("created", "updated", "skipped", "invalid", "failed")
+
+
+def _utc(stamp: str | None, *, iso: bool = False) -> str | None:
+    """A ledger timestamp as ``2025-05-04 02:00:00`` (UTC), or ISO 8601 with a Z (``iso``)."""
+    if stamp is None:
+        return None
+    from datetime import UTC, datetime
+
+    moment = datetime.fromisoformat(stamp).astimezone(UTC)
+    if iso:
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def run_as_json(run: PastRun) -> dict[str, Any]:
+    return {
+        "run": run.id,
+        "started": _utc(run.started_at, iso=True),
+        "finished": _utc(run.finished_at, iso=True),
+        "status": run.status,
+        "resumed": run.resumed,
+        "exit_code": run.exit_code,
+        "file": run.source,
+        "mapping": run.mapping,
+        "results": run.results,
+        "counts": run.counts,
+    }
+
+
+def history_table(runs: list[PastRun]) -> list[str]:
+    """The runs as an aligned table, numbers to the right; ``-`` where nothing was recorded."""
+    header = ["run", "started (UTC)", "ended", "status", "exit", *HISTORY_COUNTS, "file",
+              "mapping"]  # fmt: skip
+    rows = [header]
+    for run in runs:
+        counts = run.counts or {}
+        status = f"{run.status}, resumed" if run.resumed else run.status
+        rows.append([
+            str(run.id), _utc(run.started_at) or "-", _utc(run.finished_at) or "-", status,
+            "-" if run.exit_code is None else str(run.exit_code),
+            *(f"{counts[name]:,}" if name in counts else "-" for name in HISTORY_COUNTS),
+            run.source, run.mapping or "-",
+        ])  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    numeric = {0, 4, *range(5, 5 + len(HISTORY_COUNTS))}
+    return [
+        "  ".join(
+            cell.rjust(width) if i in numeric else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    ]
 
 
 def _burst(value: str | None) -> tuple[int, float] | None:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 import pandas as pd
 
@@ -43,6 +43,7 @@ from importer.options import (
 from importer.outputs import Named, check_outputs
 from importer.rejects import RejectsWriter
 from importer.report import Summary, open_report, plural
+from importer.results import Status
 from importer.source import CsvSource, open_csv
 from importer.validate import check_rows, file_warnings
 
@@ -319,6 +320,8 @@ def _import(
         run = ledger.begin_run(importing.fingerprint(Path(path)))
         result.resumed = run.resuming
         ledger.record_results(Path(results).resolve())
+        if mapping.path:
+            ledger.record_mapping(Path(mapping.path).resolve())
         if log is not None:
             log.run = run.id
         columns = source.columns if options.include_source else None
@@ -331,6 +334,8 @@ def _import(
                     on_exchange=log,
                 )
             )  # fmt: skip
+        counts = {status: getattr(result, status) for status in get_args(Status)}
+        ledger.record_outcome(counts, result.exit_code)
         ledger.finish_run("stopped" if result.stopped else "finished")
         result.reasons = reasons.by_status()
         if reporting is not None:
