@@ -292,6 +292,9 @@ def _import(
             progress(tally)
 
     with contextlib.ExitStack() as stack:
+        log = None
+        if options.log_file is not None:  # opened first: an unwritable one stops the run here
+            log = stack.enter_context(RequestLog(options.log_file))
         if sandbox is not None and options.state is None:
             state_path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "state.sqlite"
         else:
@@ -300,9 +303,6 @@ def _import(
         ledger = stack.enter_context(Ledger.open(state_path, source=str(path)))
         if result.state is not None:
             importing.check_state_is_whole(ledger, Path(results), options.check_existing, notice)
-        log = None
-        if options.log_file is not None:
-            log = stack.enter_context(RequestLog(options.log_file))
         # --- the report and the rejects listen to every results line
         if report is not None:
             where = "the built-in sandbox" if sandbox is not None else result.api
@@ -321,7 +321,7 @@ def _import(
         result.resumed = run.resuming
         ledger.record_results(Path(results).resolve())
         if mapping.path:
-            ledger.record_mapping(Path(mapping.path).resolve())
+            ledger.record_mapping(mapping.path)
         if log is not None:
             log.run = run.id
         columns = source.columns if options.include_source else None

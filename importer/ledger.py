@@ -545,7 +545,7 @@ class Ledger:
             )
 
     def record_mapping(self, path: str | Path) -> None:
-        """Record the mapping this run reads (what :meth:`history` lists)."""
+        """Record the mapping this run reads, as given (what :meth:`history` lists)."""
         with self._transaction():
             self._db.execute(
                 "UPDATE runs SET mapping = ? WHERE id = ?", (str(path), self._run_id())
