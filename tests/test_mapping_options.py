@@ -105,6 +105,32 @@ def test_a_fallback_column_missing_from_the_file_is_named_with_its_line(tmp_path
     assert "column 'Nick' is not in the CSV file" in str(caught.value)
 
 
+def test_join_puts_the_present_cells_of_a_column_list_together(tmp_path: Path) -> None:
+    mapping = (
+        "customer:\n  emails: [Email]\n  address:\n"
+        '    lines: [{column: [Number, Street], join: " "}, Suite]\n    country: Country\n'
+    )
+    rows = [["a@x.org", "12", "Main St", "Apt 4", "US"], ["b@x.org", "", "Ring 5", "", "DE"],
+            ["c@x.org", "7", "", "", "FR"], ["d@x.org", "", "", "Unit 9", "GB"]]  # fmt: skip
+    sent, issues = run(tmp_path, ["Email", "Number", "Street", "Suite", "Country"], rows, mapping)
+    assert [p["address"]["lines"] for p in sent] == [
+        ["12 Main St", "Apt 4"], ["Ring 5"], ["7"], ["Unit 9"]
+    ]  # fmt: skip
+    assert issues == []
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ('{column: Street, join: " "}', "join: puts the cells of several columns together"),
+        ("{column: [A, B], join: [x]}", "expected the text that joins the cells"),
+    ],
+)
+def test_join_is_checked_when_loaded(tmp_path: Path, spec: str, words: str) -> None:
+    error = refused(tmp_path, f"customer:\n  firstName: {spec}\n")
+    assert (error.line, words in str(error)) == (2, True)
+
+
 def test_an_empty_column_list_is_refused(tmp_path: Path) -> None:
     error = refused(tmp_path, "customer:\n  firstName: {column: []}\n")
     assert (error.line, "column: of firstName is an empty list" in str(error)) == (2, True)

@@ -34,7 +34,9 @@ For real exports (issue 9) a mapping can also say::
 * ``null_values`` (top level, and per field, added to it): cells equal to one of them after
   the strip, in any case, are absent; ``default`` then takes their place.
 * ``column: [A, B, ...]``: per row, the first column whose cell is not absent (after
-  ``null_values``). Every column of the list must be in the file.
+  ``null_values``). Every column of the list must be in the file. With ``join: " "``, the
+  present cells of the list are joined with that text instead (Pipedrive's house number and
+  street into one line: ``{column: [House number, Street], join: " "}``).
 * ``replace: {pattern: text}``: RE2 regular expressions (checked when the file is loaded; no
   look-ahead), each replaced by its text in the order written (``\\1`` is the first group);
   a cell left empty is absent.

@@ -10,7 +10,13 @@ import pandas as pd
 
 from importer import schema
 from importer.issues import NO_ISSUES, STRING, issue_table
-from importer.mapping.columns import absent_if_in, read_cells, replace_aliases, replace_patterns
+from importer.mapping.columns import (
+    absent_if_in,
+    join_cells,
+    read_cells,
+    replace_aliases,
+    replace_patterns,
+)
 from importer.mapping.transforms import TRANSFORMS, Step
 
 if TYPE_CHECKING:
@@ -34,6 +40,10 @@ class Run:
         non-empty of the columns, ``default`` in place of absent ones, ``replace`` done."""
         if value.column is None:
             cells = pd.Series(value.constant, index=self.frame.index, dtype=STRING)
+        elif value.join is not None:
+            cells = join_cells(
+                [self.cells(c, value.null_values) for c in value.columns], value.join
+            )
         else:
             cells = self.cells(value.column, value.null_values)
             for fallback in value.fallbacks:

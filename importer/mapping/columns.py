@@ -33,6 +33,20 @@ def read_cells(column: pd.Series) -> tuple[pd.Series, int]:
     return from_arrow(pc.if_else(pc.equal(text, ""), absent, text), column.index), removed
 
 
+def join_cells(columns: Sequence[pd.Series], separator: str) -> pd.Series:
+    """Each row's present cells of ``columns`` joined with ``separator`` (none: absent).
+
+    Pairwise, because pyarrow's ``binary_join_element_wise(null_handling="skip")`` drops the
+    rows where every input is null (seen in pyarrow 26) instead of answering null for them.
+    """
+    arrays = [to_arrow(c) for c in columns]
+    sep = pa.scalar(separator, arrays[0].type)
+    joined = arrays[0]
+    for more in arrays[1:]:
+        joined = pc.coalesce(pc.binary_join_element_wise(joined, more, sep), joined, more)
+    return from_arrow(joined, columns[0].index)
+
+
 def absent_if_empty(cells: pd.Series) -> pd.Series:
     return cells.mask(cells == "")
 

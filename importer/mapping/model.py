@@ -37,6 +37,8 @@ class Value:
     """Cells that mean "absent" (lower case), this field's and the mapping's."""
     replace: tuple[tuple[str, str], ...] = ()
     """(RE2 pattern, replacement) pairs, applied in order."""
+    join: str | None = None
+    """With a column list: the non-empty cells joined with this text, instead of the first."""
 
     @property
     def columns(self) -> tuple[str, ...]:

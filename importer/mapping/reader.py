@@ -26,7 +26,7 @@ from importer.mapping.model import (
 from importer.mapping.transforms import TRANSFORMS
 
 _VALUE_KEYS = (
-    "column", "value", "transform", "map", "default", "format", "null_values", "replace"
+    "column", "value", "transform", "map", "default", "format", "null_values", "replace", "join"
 )  # fmt: skip
 _SECTIONS = ("customer", "key", "null_values")
 ON_INCOMPLETE = ("error", "drop")
@@ -419,6 +419,16 @@ class _Reader:
                 raise self.fail(f"column: of {path} is an empty list: name a column", column_node)
             column, fallbacks = names[0][0], tuple(n for n, _ in names[1:])
             line = _line(column_node)
+        join: str | None = None
+        if "join" in parts:
+            key_node, join_node = parts["join"]
+            if not fallbacks:
+                raise self.fail(
+                    f"join: puts the cells of several columns together: give {path} a column "
+                    "list, e.g. column: [Street, House Number]",
+                    key_node,
+                )
+            join = self.text(join_node, 'the text that joins the cells (join: " ")')
         nulls = self.null_values
         if "null_values" in parts:
             nulls = nulls | self.nulls(parts["null_values"][1])
@@ -462,6 +472,7 @@ class _Reader:
             fallbacks,
             nulls,
             patterns,
+            join,
         )
         return value, more
 

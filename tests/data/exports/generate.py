@@ -890,7 +890,11 @@ def pipedrive(people):
                 emails=[("work", p["email"]), ("home", p["email2"])],
                 notes=False,
                 phones=[("work", p["phone"]), ("home", p["home"]), ("mobile", p["mobile"])],
-                addr=address(p, lines=[number, street, p["street2"]], state=p["state_name"]),
+                addr=address(
+                    p,
+                    lines=[" ".join(x for x in (number, street) if x), p["street2"]],
+                    state=p["state_name"],
+                ),
             )
         )
     return rows, out
