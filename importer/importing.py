@@ -206,30 +206,48 @@ class PlanCount:
 def count_plan(
     source: CsvSource, mapping: Mapping, state: Path, options: ImportOptions
 ) -> PlanCount:
-    """Count the customers a run would create and update: each valid row against the state's
-    entry for its key (none, in flight or failed: a create; settled with other data and
-    ``on_existing="update"``: an update; else nothing). ``retry_failed`` creates only what
-    failed; ``check_existing`` may find some creates exist already (the count is at most).
+    """Count the customers a run would create and update: each valid row's key (the first row of
+    a key only) against the state's entry for it (none, in flight or failed: a create; settled
+    with other data and ``on_existing="update"``: an update; else nothing). ``retry_failed``
+    creates only what failed; ``check_existing`` may find that some creates exist already (the
+    count is at most). With ``duplicates="last"`` a key's first row stands for its last.
 
-    Reads the file once more and the state without its lock; writes nothing.
+    Cheap: keys only, from the one loop over the rows (:func:`~importer.validate.check_rows`);
+    payloads are built only for rows without a key and for the settled rows an update would
+    compare. Reads the state without its lock; writes nothing, sends nothing.
     """
     create = update = rows = 0
+    seen = SeenKeys()
     ledger = Ledger.open(state, source="", lock=False) if state.is_file() else None
     try:
-        for batch in row_batches(source, mapping, duplicates=options.duplicates):
-            rows += len(batch)
-            jobs = [job for job in batch if isinstance(job, Job)]
-            known = ledger.get_many([job.key for job in jobs]) if ledger and jobs else {}
-            for job in jobs:
-                entry = known.get(job.key)
+        for _, checked in check_rows(source, mapping, duplicates=options.duplicates):
+            rows += len(checked.rows)
+            valid = checked.keys.loc[checked.valid_rows]
+            listed = dict(zip(valid.index.tolist(), valid.tolist(), strict=True))
+            unkeyed = [row for row, key in listed.items() if pd.isna(key)]
+            for row, payload in mapping.payloads(checked.mapped.loc[unkeyed]):
+                listed[row] = f"#payload:{payload_hash(payload)}"
+            if not listed:
+                continue
+            numbers = np.fromiter(listed, dtype="int64", count=len(listed))
+            first = seen.first_rows(hash_keys(list(listed.values())), numbers)
+            keys = {row: key for (row, key), earlier in zip(listed.items(), first, strict=True)
+                    if earlier == 0}  # fmt: skip
+            known = ledger.get_many(list(keys.values())) if ledger is not None else {}
+            compare: dict[int, str] = {}
+            for row, key in keys.items():
+                entry = known.get(key)
                 if entry is None:
                     create += not options.retry_failed
                 elif entry.status in ("in_flight", "failed") and not entry.customer_id:
                     create += 1
-                elif options.on_existing == "update" and (
-                    entry.status == "exists" or entry.payload_hash != job.digest
-                ):
-                    update += 1
+                elif options.on_existing == "update":
+                    if entry.status == "exists":
+                        update += 1
+                    else:
+                        compare[row] = entry.payload_hash
+            for row, payload in mapping.payloads(checked.mapped.loc[list(compare)]):
+                update += payload_hash(payload) != compare[row]
     finally:
         if ledger is not None:
             ledger.close()

@@ -20,7 +20,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from importer import ImportOptions, import_csv
 from importer.cli import main
+from importer.front import open_input
+from importer.importing import count_plan
 from importer.ledger import MIGRATIONS, Ledger
 from importer.sandbox import Sandbox, SandboxConfig
 
@@ -244,6 +247,36 @@ def test_the_question_counts_against_the_state(tmp_path: Path) -> None:
             "--api-url", "https://api.helpscout.net", "--on-existing", "update"]  # fmt: skip
     _, err = at_a_terminal(args, b"n\n", tmp_path)
     assert "create 1 customer and update 1 (of 41 rows)?" in err, err
+
+
+@pytest.mark.parametrize(
+    ("given", "counted"),
+    [
+        ({}, (1, 0)),  # the new row; the changed one is skipped (changed)
+        ({"on_existing": "update"}, (1, 1)),
+        ({"retry_failed": True}, (0, 0)),  # nothing failed; the new row is not retried
+        ({"duplicates": "first"}, (1, 0)),  # valid twice now, counted once
+    ],
+)
+def test_count_plan_counts_what_the_run_would_send(
+    tmp_path: Path, given: dict[str, Any], counted: tuple[int, int]
+) -> None:
+    state = tmp_path / "s.sqlite"
+    options = ImportOptions(state=state)
+    result = import_csv(SAMPLE, EXAMPLE, tmp_path / "r.csv", options, sandbox=SandboxConfig())
+    assert (result.created, result.invalid) == (31, 9)
+    with SAMPLE.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    rows[1][6] = "Acme Group"  # the first customer changed
+    new = ["Zoë", "New", "zoe.new@example.com", *[""] * 17]
+    rows += [new, new]  # a new customer, twice
+    changed = tmp_path / "changed.csv"
+    with changed.open("w", newline="", encoding="utf-8") as out:
+        csv.writer(out).writerows(rows)
+    chosen = ImportOptions(state=state, **given)
+    source, mapping = open_input(changed, EXAMPLE, chosen)
+    planned = count_plan(source, mapping, state, chosen)
+    assert ((planned.create, planned.update), planned.rows) == (counted, 42)
 
 
 @pytest.mark.parametrize(
