@@ -22,6 +22,8 @@ __all__ = [
     "ImportOptions",
     "ImportResult",
     "ReadOptions",
+    "SendOptions",
+    "UndoOptions",
     "ValidateOptions",
     "ValidationResult",
     "import_csv",
@@ -31,12 +33,20 @@ __all__ = [
 if TYPE_CHECKING:
     from importer.front import ValidationResult, import_csv, validate_csv
     from importer.importing import ImportResult
-    from importer.options import ImportOptions, ReadOptions, ValidateOptions
+    from importer.options import (
+        ImportOptions,
+        ReadOptions,
+        SendOptions,
+        UndoOptions,
+        ValidateOptions,
+    )
 
 #: Where each public name lives.
 _HOMES = {
     "ImportOptions": "importer.options",
     "ReadOptions": "importer.options",
+    "SendOptions": "importer.options",
+    "UndoOptions": "importer.options",
     "ValidateOptions": "importer.options",
     "ValidationResult": "importer.front",
     "import_csv": "importer.front",

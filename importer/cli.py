@@ -14,7 +14,7 @@ import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any, NoReturn, get_args
 
 import click
 import pyarrow as pa
@@ -37,6 +37,7 @@ from importer.options import (
     Duplicates,
     ImportOptions,
     OnExisting,
+    UndoOptions,
     ValidateOptions,
 )
 from importer.redact import redact
@@ -46,6 +47,8 @@ from importer.text import VALUE_WIDTH, for_terminal
 if TYPE_CHECKING:
     from importer.importing import ImportResult
     from importer.ledger import PastRun
+    from importer.results import Outcome
+    from importer.sandbox import SandboxConfig
     from importer.upload import Tally
 
 # The HTTP side (aiohttp, the uploader) is imported by the commands that send, so that validate
@@ -106,6 +109,45 @@ def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
         help="YAML file that maps CSV columns to customer fields (see mappings/).",
     )(command)
     return click.argument("file", type=READABLE_FILE)(command)
+
+
+# Options of the commands that send (run, undo).
+API_URL = click.option(
+    "--api-url",
+    envvar="HELPSCOUT_API_URL",
+    show_envvar=True,
+    default=DEFAULT_API_URL,
+    show_default=True,
+    help="Where the Help Scout API is (plain http only to this machine).",
+)
+RATE = click.option(
+    "--rate",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Requests per minute to spend (the plan's budget: Standard 200, Plus 400, Pro 800; a "
+    "create costs 2). Default: --budget-share of the budget Help Scout reports.",
+)
+BUDGET_SHARE = click.option(
+    "--budget-share",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=DEFAULT_IMPORT.budget_share,
+    show_default=True,
+    help="Without --rate, the share of the reported budget to use; the rest stays for agents "
+    "and other integrations.",
+)
+CONCURRENCY = click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Requests in flight at once (default: enough to keep up with the rate).",
+)
+MAX_ATTEMPTS = click.option(
+    "--max-attempts",
+    type=click.IntRange(min=1),
+    default=DEFAULT_IMPORT.max_attempts,
+    show_default=True,
+    help="Sends per row when Help Scout answers 5xx or the connection is lost.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -276,14 +318,7 @@ def init(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write one line per input row here (CSV); required unless --dry-run.",
 )
-@click.option(
-    "--api-url",
-    envvar="HELPSCOUT_API_URL",
-    show_envvar=True,
-    default=DEFAULT_API_URL,
-    show_default=True,
-    help="Where the Help Scout API is (plain http only to this machine).",
-)
+@API_URL
 @click.option(
     "--sandbox",
     "use_sandbox",
@@ -297,34 +332,10 @@ def init(
     help="With --sandbox: the customer property definitions of the account being rehearsed "
     "(JSON or YAML, or a saved GET /v2/customer-properties answer).",
 )
-@click.option(
-    "--rate",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="Requests per minute to spend (the plan's budget: Standard 200, Plus 400, Pro 800; a "
-    "create costs 2). Default: --budget-share of the budget Help Scout reports.",
-)
-@click.option(
-    "--budget-share",
-    type=click.FloatRange(0, 1, min_open=True),
-    default=DEFAULT_IMPORT.budget_share,
-    show_default=True,
-    help="Without --rate, the share of the reported budget to use; the rest stays for agents "
-    "and other integrations.",
-)
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="Requests in flight at once (default: enough to keep up with the rate).",
-)
-@click.option(
-    "--max-attempts",
-    type=click.IntRange(min=1),
-    default=DEFAULT_IMPORT.max_attempts,
-    show_default=True,
-    help="Sends per row when Help Scout answers 5xx or the connection is lost.",
-)
+@RATE
+@BUDGET_SHARE
+@CONCURRENCY
+@MAX_ATTEMPTS
 @click.option(
     "--include-source",
     is_flag=True,
@@ -378,7 +389,9 @@ def init(
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Validate and print the plan (customers, requests, time at the budget); send nothing.",
+    help="Validate and print the plan (customers, requests, time at the budget); send nothing. "
+    "With --check-existing: the plan against the account, row by row (create, update and "
+    "what would change, skip), from reads only; -o writes it as 'planned' lines.",
 )
 @click.option(
     "--report",
@@ -484,17 +497,15 @@ def run(
         summary_json=summary_json,
         log_file=log_file,
     )
-    if dry_run:
-        if summary_json or log_file:
-            raise click.UsageError(
-                "--summary-json and --log-file describe an import that sends: not with --dry-run"
-            )
+    if dry_run and (summary_json or log_file):
+        raise click.UsageError(
+            "--summary-json and --log-file describe an import that sends: not with --dry-run"
+        )
+    if dry_run and not check_existing:
         if not use_sandbox:
             check_api_url(api_url)
         print_plan(file, mapping, options)
         return
-    if results is None:
-        raise click.UsageError("Missing option '-o' / '--output': the results file to write.")
     if properties is not None and not use_sandbox:
         raise click.UsageError(
             "--properties describes the sandbox's account: it goes with --sandbox (a real "
@@ -506,7 +517,11 @@ def run(
 
         defined = load_properties(properties) if properties else DEFAULT_PROPERTIES
         sandbox = SandboxConfig(properties=defined)
-    elif not yes and sys.stdin.isatty():
+    if dry_run:  # with --check-existing: the plan against the account
+        print_account_plan(file, mapping, results, options, sandbox=sandbox)
+    if results is None:
+        raise click.UsageError("Missing option '-o' / '--output': the results file to write.")
+    if sandbox is None and not yes and sys.stdin.isatty():
         confirm_real_account(file, mapping, results, options)
     say = Console(quiet)
     resume = f"To resume, run the same command:\n  {command_line(ctx)}"
@@ -667,6 +682,43 @@ def print_plan(file: Path, mapping: Path, options: ImportOptions) -> None:
     sys.exit(EXIT_OK if checked.ok else EXIT_ROWS_FAILED)
 
 
+def print_account_plan(
+    file: Path,
+    mapping: Path,
+    results: Path | None,
+    options: ImportOptions,
+    *,
+    sandbox: SandboxConfig | None,
+) -> NoReturn:
+    """--dry-run --check-existing: the plan against the account, row by row; reads only."""
+    from importer.plan import plan_import
+
+    def notice(message: str) -> None:
+        click.echo(for_terminal(redact(message)), err=True)
+
+    rate, share = options.rate, options.budget_share
+    plan = plan_import(file, mapping, results, options, sandbox=sandbox, notice=notice)
+    for note in plan.notes:
+        click.echo(f"Warning: {for_terminal(note)}", err=True)
+    for line in plan.lines():
+        click.echo(for_terminal(line, None))
+    if plan.rate is not None:
+        at = f"{plan.rate:,.0f} requests a minute"
+        if rate is None:
+            at = f"{share:.0%} of the account's budget of {plan.limit:,} a minute"
+        click.echo(f"At {at}: about {duration(plan.seconds(plan.rate))}.")
+    else:
+        times = ", ".join(
+            f"{duration(plan.seconds(budget * share))} on {name} ({budget}/min)"
+            for name, budget in PLAN_BUDGETS.items()
+        )
+        click.echo(f"At {share:.0%} of the account's budget: about {times}.")
+    if plan.results is not None:
+        click.echo(f"Plan written to {for_terminal(plan.results, None)}")
+    click.echo("Nothing was sent but reads (--dry-run): Help Scout and the state are unchanged.")
+    sys.exit(plan.exit_code)
+
+
 PLAN_BUDGETS = {"Standard": 200, "Plus": 400, "Pro": 800}
 
 
@@ -697,6 +749,177 @@ def count_rows(path: Path) -> int | None:
 @main.command()
 @click.option(
     "--state",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The state file of the import to undo (run's --state; by default beside its results, "
+    "named after its FILE: export.state.sqlite).",
+)
+@click.option(
+    "--run",
+    "run_id",
+    type=click.IntRange(min=1),
+    metavar="ID",
+    help="Undo the import this run belongs to (with the runs it resumed). Default: the newest "
+    "import that created customers.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "results",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write one line per customer here (CSV). Default: beside the state, named after it "
+    "(export.undo.csv); in a dry run, none.",
+)
+@click.option(
+    "--only-listed",
+    "only",
+    type=READABLE_FILE,
+    metavar="RESULTS.csv",
+    help="Undo only the customers this results file of the import lists as created (filter "
+    "it to the rows to take back); customers the state does not record as created by the "
+    "import are never touched.",
+)
+@API_URL
+@RATE
+@BUDGET_SHARE
+@CONCURRENCY
+@MAX_ATTEMPTS
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Read each customer and its conversations and list what would be deleted or kept, "
+    "and why; delete nothing, write nothing to the state.",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before deleting (cron, scripts).")
+@click.pass_context
+@friendly_errors
+def undo(
+    ctx: click.Context,
+    state: Path,
+    run_id: int | None,
+    results: Path | None,
+    only: Path | None,
+    api_url: str,
+    rate: int | None,
+    budget_share: float,
+    concurrency: int | None,
+    max_attempts: int,
+    dry_run: bool,
+    yes: bool,
+) -> None:
+    """Delete the customers an import created: only those the state records as its own, and
+    of them only the ones nobody has touched since.
+
+    Each customer is read first and kept, never deleted, when it has a conversation, was
+    edited after the import, or no longer holds what the import sent; the results say why.
+    Help Scout's delete cannot be reversed: it removes the customer's conversations too. One
+    confirmation names the host and the count (--yes skips it; without a terminal, --yes is
+    required). Paced, retried and resumable as run: after Ctrl-C or a crash, the same command
+    goes on where it stopped.
+
+    Exits 0 when every customer was deleted or kept on purpose, 1 when some failed (see the
+    results), 2 when nothing was attempted, 3 when the undo stopped early.
+    """
+    from importer.undo import UndoScope, undo_import
+
+    options = UndoOptions(run=run_id, results=results, only=only, dry_run=dry_run,
+                          api_url=api_url, rate=rate, budget_share=budget_share,
+                          concurrency=concurrency, max_attempts=max_attempts)  # fmt: skip
+
+    def confirm(scope: UndoScope) -> bool:
+        target = scope.target
+        what = (
+            f"{plural(scope.count, 'customer')} from {scope.host} that the import of "
+            f"{target.label} ({target.started_at[:16].replace('T', ' ')} UTC) created"
+        )
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise ConfigError(
+                f"undo would delete up to {what}, and asks first: add --yes to confirm "
+                "without a terminal"
+            )
+        return click.confirm(
+            f"Delete up to {what}? Each is read first and kept if it has a conversation or "
+            "was changed since. Help Scout's delete cannot be undone: it takes the customer's "
+            "conversations along",
+            default=False,
+            err=True,
+        )
+
+    lines: dict[str, list[Outcome]] = {}
+
+    def listen(outcome: Outcome) -> None:
+        kind = outcome.reason if outcome.status == "planned" else outcome.status
+        shown = lines.setdefault("delete" if kind in ("delete", "deleted") else kind, [])
+        if len(shown) < SHOWN:
+            shown.append(outcome)
+
+    with progress_bar("customers") as bar:
+
+        def show(tally: Tally) -> None:
+            bar.set_postfix_str(tally.line(), refresh=False)
+            bar.update(tally.rows - bar.n)
+
+        def notice(message: str) -> None:
+            bar.clear()
+            click.echo(for_terminal(redact(message)), err=True)
+
+        result = undo_import(state, options, confirm=confirm, progress=show, notice=notice,
+                             on_line=listen)  # fmt: skip
+    if result.resumed:
+        click.echo("Resumed an undo that had stopped: the customers it deleted are reported "
+                   "as deleted, not sent again.", err=True)  # fmt: skip
+    target = result.target
+    assert target is not None
+    click.echo(
+        f"Undo of the import of {target.label} ({target.started_at[:16].replace('T', ' ')} UTC, "
+        f"{for_terminal(target.source, None)}): {plural(target.created, 'customer')} created."
+    )
+    for kind, outcomes in lines.items():
+        if kind == "delete" and not dry_run:
+            continue
+        for outcome in outcomes:
+            label = ("would delete" if kind == "delete" else
+                     "would keep" if outcome.status == "planned" else outcome.status)  # fmt: skip
+            because = f": {for_terminal(outcome.error)}" if outcome.error else ""
+            click.echo(f"  {label} row {outcome.row} customer {outcome.customer_id}{because}")
+    click.echo(result.line())
+    if dry_run:
+        deletes = result.planned
+        cost = result.requests + deletes * 2
+        click.echo(
+            f"The undo needs {plural(result.requests + deletes, 'request')}: "
+            f"{result.requests:,} reads (the dry run's own, again) and {deletes:,} deletes "
+            f"({cost:,} of the per-minute budget: a delete costs 2)."
+        )
+    if result.results is not None:
+        click.echo(f"Results written to {for_terminal(result.results, None)}")
+    click.echo(
+        f"{plural(result.requests, 'request')} in {duration(result.seconds)} "
+        f"({result.requests_per_minute:,.0f} a minute; {result.rate_limited:,} answered 429)",
+        err=True,
+    )
+    if dry_run:
+        click.echo("Nothing was deleted (--dry-run): only reads were sent.")
+    if result.stopped:
+        kept = for_terminal(f"{result.results} and {result.state}", None)
+        if result.interrupted:
+            click.echo(f"Interrupted: what finished is in {kept}.", err=True)
+        else:
+            click.echo(f"Error: {for_terminal(redact(result.stopped))}", err=True)
+            click.echo(f"Stopped early: what finished is in {kept}.", err=True)
+        click.echo(f"To resume, run the same command:\n  {command_line(ctx)}", err=True)
+    sys.exit(result.exit_code)
+
+
+#: Customers of each kind an undo lists on the console (all are in its results file).
+SHOWN = 20
+
+
+@main.command()
+@click.option(
+    "--state",
     type=click.Path(dir_okay=False, path_type=Path),
     help="The state file (default: the one *.state.sqlite in this folder).",
 )
@@ -710,7 +933,7 @@ def history(state: Path | None, as_json: bool) -> None:
     state = state or only_state_here()
     if not state.is_file():
         raise ConfigError(f"no state file at {state}: give the --state a run used (or wrote)")
-    with Ledger.open(state, source="", lock=False) as ledger:
+    with Ledger.open(state, source="", readonly=True) as ledger:
         runs = ledger.history()
     if as_json:
         click.echo(json.dumps([run_as_json(run) for run in runs], indent=2, ensure_ascii=False))

@@ -932,6 +932,36 @@ class HelpScoutClient:
         websites; the new entry's id is ``reply.resource_id``."""
         return await self.request("POST", f"/v2/customers/{customer_id}/{kind}", json=dict(entry))
 
+    async def delete_customer(self, customer_id: int | str) -> Reply:
+        """``DELETE /v2/customers/{id}?async=true``: Help Scout answers 202 and deletes the
+        customer, and its conversations, in the background (a later ``GET`` answers 404). There
+        is no undo."""
+        path = f"/v2/customers/{customer_id}"
+        return await self.request("DELETE", path, params={"async": "true"})
+
+    async def conversation_count(self, customer_id: int | str) -> int:
+        """How many conversations the customer has, in any status:
+        ``GET /v2/conversations?query=(customerIds:ID)&status=all``, page after page until one
+        lists some (or ``totalElements`` counts some) or the pages end.
+
+        Raises the ApiError or TransportError the search got, or an ApiError for an answer that
+        is no list of conversations: taking it for "none" could delete a customer who has some.
+        """
+        params = {"query": f"(customerIds:{customer_id})", "status": "all"}
+        page = pages = 1
+        while page <= min(pages, MAX_PAGES):
+            asked = {**params, "page": str(page)}
+            reply = (await self.request("GET", "/v2/conversations", params=asked)).raise_for_error()
+            try:
+                listed, counted, pages = _conversations_page(reply.body)
+            except ValueError as exc:
+                raise ApiError(reply.status, f"Help Scout's conversation search answer is "
+                                             f"malformed: {exc}") from None  # fmt: skip
+            if listed or counted:
+                return max(listed, counted)
+            page += 1
+        return 0
+
     async def customer_properties(self) -> list[dict[str, Any]]:
         """``GET /v2/customer-properties``: the account's property definitions."""
         reply = (await self.request("GET", "/v2/customer-properties")).raise_for_error()
@@ -945,6 +975,8 @@ OWN_FIELDS = schema.OWN_FIELDS
 #: Fields Help Scout answers in its own case ("Male" for "male").
 CASELESS = frozenset({"gender", "photoType"})
 ENTRY_ENDPOINTS = schema.ENTRY_PATHS
+#: Pages of one search read at most (50 a page).
+MAX_PAGES = 1000
 #: Reads an update may start from (see ``HelpScoutClient.update_from``).
 UPDATE_ROUNDS = 3
 
@@ -1074,6 +1106,25 @@ def _search_page(
             raise ValueError(f"the customer with {emails[0]} has no usable id")
         matches.append((customer_id, customer, emails))
     return matches, pages
+
+
+def _conversations_page(body: Any) -> tuple[int, int, int]:
+    """A conversation search answer's (conversations listed, ``totalElements``, ``totalPages``);
+    ValueError says what makes it no such answer."""
+    if not isinstance(body, dict):
+        raise ValueError("not a JSON object")
+    embedded = body.get("_embedded", {})  # absent when nothing matched
+    items = embedded.get("conversations", []) if isinstance(embedded, dict) else None
+    if not isinstance(items, list):
+        raise ValueError("_embedded.conversations is not a list")
+    page = body.get("page")
+    if not isinstance(page, dict):
+        raise ValueError("no page")
+    total, pages = page.get("totalElements", 0), page.get("totalPages", 1)
+    for value in (total, pages):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError("page.totalElements and page.totalPages are not counts")
+    return len(items), total, pages
 
 
 def _customer_id(value: Any) -> int | None:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -43,7 +43,7 @@ from importer.options import (
 from importer.outputs import Named, check_outputs
 from importer.rejects import RejectsWriter
 from importer.report import Summary, open_report, plural
-from importer.results import Status
+from importer.results import IMPORT_STATUSES
 from importer.source import CsvSource, open_csv
 from importer.validate import check_rows, file_warnings
 
@@ -334,7 +334,7 @@ def _import(
                     on_exchange=log,
                 )
             )  # fmt: skip
-        counts = {status: getattr(result, status) for status in get_args(Status)}
+        counts: dict[str, int] = {s: getattr(result, s) for s in IMPORT_STATUSES}
         ledger.record_outcome(counts, result.exit_code)
         ledger.finish_run("stopped" if result.stopped else "finished")
         result.reasons = reasons.by_status()

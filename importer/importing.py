@@ -5,8 +5,9 @@ validating never loads aiohttp, :mod:`importer.front` imports this module inside
 only. What each step promises:
 
 - :func:`endpoint`: where to send and as whom, refused (exit 2) before any file is read;
-- :func:`row_batches`: every row of the file, in input order and batches, as the uploader takes
-  it (a Job to send, an Outcome for the rest), from :func:`~importer.validate.check_rows`;
+- :func:`row_batches`: every row of the file, in input order and batches, as the uploader (and
+  the plan, :mod:`importer.plan`) takes it: a :class:`~importer.decide.Job` each, from
+  :func:`~importer.validate.check_rows`;
 - :func:`check_state_is_whole`: a state file that forgot customers a results file lists stops
   the import before anyone is created again;
 - :func:`send_rows`: the client (or the built-in sandbox) and the uploader, for one run; what
@@ -38,6 +39,7 @@ from importer.client import (
     RetryPolicy,
     check_api_url,
 )
+from importer.decide import Job, Policy
 from importer.errors import (
     EXIT_OK,
     EXIT_ROWS_FAILED,
@@ -53,9 +55,9 @@ from importer.ledger import GO_ON, DamagedStateError, Ledger, payload_hash
 from importer.mapping import Mapping
 from importer.options import DEFAULT_API_URL, Duplicates, ImportOptions
 from importer.rejects import ragged_cells, row_errors
-from importer.results import Outcome, ResultsWriter, listed_customers
+from importer.results import ResultsWriter, listed_customers
 from importer.source import Chunk, CsvSource
-from importer.upload import Job, Policy, Progress, Tally, Uploader, default_concurrency
+from importer.upload import Progress, Tally, Uploader, default_concurrency
 from importer.validate import SeenKeys, check_rows, hash_keys
 
 if TYPE_CHECKING:
@@ -133,7 +135,7 @@ def endpoint(
 
 
 async def send_rows(
-    batches: Iterable[Sequence[Job | Outcome]],
+    batches: Iterable[Sequence[Job]],
     mapping: Mapping,
     writer: ResultsWriter,
     ledger: Ledger,
@@ -214,11 +216,11 @@ def count_plan(
 
     Cheap: keys only, from the one loop over the rows (:func:`~importer.validate.check_rows`);
     payloads are built only for rows without a key and for the settled rows an update would
-    compare. Reads the state without its lock; writes nothing, sends nothing.
+    compare. Opens the state read-only (no lock); writes nothing, sends nothing.
     """
     create = update = rows = 0
     seen = SeenKeys()
-    ledger = Ledger.open(state, source="", lock=False) if state.is_file() else None
+    ledger = Ledger.open(state, source="", readonly=True) if state.is_file() else None
     try:
         for _, checked in check_rows(source, mapping, duplicates=options.duplicates):
             rows += len(checked.rows)
@@ -334,14 +336,16 @@ def fingerprint(path: Path) -> str:
 def row_batches(
     source: CsvSource, mapping: Mapping, *, include_source: bool = False,
     duplicates: Duplicates = "error",
-) -> Iterator[list[Job | Outcome]]:  # fmt: skip
-    """Every row in input order: a Job for each valid row to import, an Outcome for the rest.
+) -> Iterator[list[Job]]:  # fmt: skip
+    """Every row in input order and batches, as a Job: what :func:`~importer.decide.decide`
+    needs of it (the import's and the plan's).
 
     A row's key is the mapping's (``Mapping.key_of``); a row without one is keyed by its payload's
-    hash, so that it too is imported once. A valid row whose key an earlier valid row had is
-    ``skipped`` (``duplicate``); with ``duplicates="last"``, so is a row a later one replaces
-    (found by a first pass over the file, :func:`_superseded`, before this returns).
-    ``include_source`` keeps each row's cells as read (the results' source columns, the rejects).
+    hash, so that it too is imported once. An invalid row's Job says so (``valid``, and the
+    validator's messages as ``error``). A valid row whose key an earlier valid row had names it
+    (``duplicate_of``); with ``duplicates="last"``, so does a row a later one replaces (found by a
+    first pass over the file, :func:`_superseded`, before this returns). ``include_source`` keeps
+    each row's cells as read (the results' source columns, the rejects).
     """
     superseded = _superseded(source, mapping) if duplicates == "last" else {}
     return _batches(source, mapping, include_source, duplicates, superseded)
@@ -353,7 +357,7 @@ def _batches(
     include_source: bool,
     duplicates: Duplicates,
     superseded: dict[int, int],
-) -> Iterator[list[Job | Outcome]]:
+) -> Iterator[list[Job]]:
     seen = SeenKeys()
     same = f"the same {mapping.key_name} as row"
     for chunk, checked in check_rows(source, mapping, duplicates=duplicates):
@@ -371,18 +375,15 @@ def _batches(
                 key = f"#payload:{digest}" if pd.isna(key) else key
                 jobs[row] = Job(row, payload, key, cells.get(row), digest)
             earlier = _earlier_rows(seen, [j for j in jobs.values() if j.row not in superseded])
-            batch: list[Job | Outcome] = []
+            batch: list[Job] = []
             for row in part.tolist():
                 job = jobs.get(row)
                 if job is None:
-                    batch.append(Outcome(row, "invalid", error=errors.get(row, ""),
-                                         source=cells.get(row)))  # fmt: skip
+                    job = Job(row, {}, "", cells.get(row), valid=False, error=errors.get(row, ""))
                 elif row in superseded or row in earlier:
-                    other = superseded.get(row) or earlier[row]
-                    batch.append(Outcome(row, "skipped", error=f"{same} {other}",
-                                         reason="duplicate", source=job.source))  # fmt: skip
-                else:
-                    batch.append(job)
+                    job.duplicate_of = superseded.get(row) or earlier[row]
+                    job.error = f"{same} {job.duplicate_of}"
+                batch.append(job)
             yield batch
 
 

@@ -4,7 +4,7 @@ A 50,000-row migration takes hours at Help Scout's rate limit; laptops sleep, cr
 processes get killed. The ledger is what lets the same command continue where it stopped without
 sending anyone twice, and lets a scheduled re-run send only new or changed rows.
 
-API (the uploader is the one caller)::
+API (the uploader's; the undo's is below)::
 
     with Ledger.open(state_path, source=str(csv_path)) as ledger:   # StateLockedError if in use
         run = ledger.begin_run(fingerprint)        # RunInfo; run.resuming after an unfinished run
@@ -22,13 +22,17 @@ API (the uploader is the one caller)::
 - ``default_state_path(results_path, source) -> Path``: beside the results, named after the
   source: ``export.csv`` -> ``export.state.sqlite``; ``state_files(path)``: it and the files kept
   beside it (``-wal``, ``-shm``, ``.lock``), for the output guard.
-- ``Ledger.open(path, *, source, lock=True, settle_batch=200, settle_interval=1.0, clock=...)``:
-  open or create the state; ``lock=False`` is for read-only inspection beside a running import;
-  ``clock`` (default ``time.monotonic``) times ``settle_interval``, tests pass a fake one.
+- ``Ledger.open(path, *, source, lock=True, readonly=False, settle_batch=200,
+  settle_interval=1.0, clock=...)``: open or create the state; ``lock=False`` is for inspection
+  beside a running import; ``readonly=True`` (a dry run's plan) opens an existing state with
+  SQLite's ``mode=ro``, takes no lock and writes nothing, not even a schema upgrade (an older
+  state is upgraded in a copy in memory); ``clock`` (default ``time.monotonic``) times
+  ``settle_interval``, tests pass a fake one.
   ``ledger.source`` is the source file the state was created for (a different one is allowed:
   exports keep growing under new names; the caller may warn).
 - ``begin_run(source_fingerprint) -> RunInfo`` (kept as ``ledger.run``) / ``finish_run(status)``:
-  one line per run in the ``runs`` table.
+  one line per run in the ``runs`` table; ``preview_run(fingerprint)``: the RunInfo
+  ``begin_run`` would give now, recording nothing (what a plan decides with).
 - ``record_mapping(path)``, ``record_outcome(counts, exit_code)``: what the run read and how it
   ended, for ``history() -> list[PastRun]`` (every run, newest first: ``helpscout-import
   history``).
@@ -36,6 +40,27 @@ API (the uploader is the one caller)::
   state file: ``in_flight()``, ``failed()``, ``counts() -> dict[Status, int]``. Reads first write
   any buffered settles, so they see them.
 - ``mark_in_flight(items)`` and ``settle(key, *, status, ...)``: the writes, described below.
+  A ``created`` settle also records the run as the customer's creator (``created_run``, kept
+  whatever happens to the row later) and, given ``payload``, what the create sent
+  (``created_payload``, canonical JSON): what an undo compares the customer with.
+
+The undo's (:mod:`importer.undo`)::
+
+    with Ledger.open(state_path, source="") as ledger:           # readonly=True for a dry run
+        target = ledger.imports()[-1]              # ImportRecord: its runs, customers created
+        count, deleted = ledger.undo_targets(target.runs)        # gathered in row order
+        ledger.begin_undo(target.runs, results)    # UndoRun; .resuming after an unfinished undo
+        for created in ledger.undo_batch(0, 500):  # Created: id, key, row, status, payload...
+            ledger.mark_undo([created])            # durable on return; then read, delete
+            ledger.settle_undo(created, status="deleted", attempts=3)  # committed at once
+        ledger.finish_undo("finished")
+
+An import is a run and the unfinished runs before it that it resumed: a finished run ends one.
+``undos`` holds one line per undo (the runs of the import it undid, its results file), ``undone``
+one line per customer an undo took up (``in_flight``, then ``deleted``, ``kept`` or ``failed``,
+with the reason). Settling ``deleted`` removes the customer's row from ``rows`` in the same
+transaction, so a later import creates it again; the customer stays known to
+``unknown_customers``, so the results file that listed it does not make the state look damaged.
 
 Rows are keyed by the row key (first email lower-cased, or the mapping's ``key:``). An ``Entry``
 holds the key, the last row number seen, the payload hash, the status (``in_flight``, then
@@ -49,7 +74,7 @@ hash (and the customer id and last result), so an update that never completes (c
 still compares the row with what Help Scout has; ``settle(..., payload_hash=...)`` records the new
 one once Help Scout has it.
 
-Decisions are the uploader's (:mod:`importer.upload` lists them); the ledger only records. In
+Decisions are :mod:`importer.decide`'s (its table); the ledger only records. In
 short: no entry -> send; ``in_flight`` -> the outcome is unknown: look the email up (exact
 match), send only if absent; settled by this import (``run.owns(entry)``, which covers the
 unfinished runs this one resumes) -> report it as recorded; settled by an earlier, finished
@@ -82,12 +107,14 @@ full, I/O error) raises ``RunStopped``: what was committed stays, and the same c
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import json
 import os
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -100,7 +127,7 @@ from importer.errors import ConfigError, RunStopped, StateLockedError
 from importer.redact import redact
 
 APPLICATION = "helpscout-importer"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 GET_MANY_CHUNK = 500
 """Keys per ``IN (...)`` query: far below SQLite's variable limit (999 on old builds)."""
 
@@ -144,7 +171,37 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE runs ADD COLUMN alive_at TEXT",
         "ALTER TABLE runs ADD COLUMN results TEXT",
     ],
-    [  # 3: what history lists: the mapping each run used, its rows by status, its exit code
+    [  # 3: which run created each customer, and what it sent; undos and what each did
+        "ALTER TABLE rows ADD COLUMN created_run INTEGER",
+        "ALTER TABLE rows ADD COLUMN created_payload TEXT",
+        # a state from before: a row still 'created' was created by the run that last wrote it
+        "UPDATE rows SET created_run = run_id WHERE status = 'created'",
+        """CREATE TABLE undos (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            pid INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('running', 'stopped', 'finished')),
+            runs TEXT NOT NULL,
+            results TEXT
+        )""",
+        """CREATE TABLE undone (
+            customer_id TEXT PRIMARY KEY,
+            key TEXT NOT NULL,
+            row INTEGER NOT NULL,
+            created_run INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('in_flight', 'deleted', 'kept', 'failed')),
+            reason TEXT,
+            http_status INTEGER,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            log_ref TEXT,
+            undo_id INTEGER NOT NULL,
+            updated TEXT NOT NULL
+        ) WITHOUT ROWID""",
+        "CREATE INDEX undone_by_run ON undone (created_run)",
+    ],
+    [  # 4: what history lists: the mapping each run used, its rows by status, its exit code
         "ALTER TABLE runs ADD COLUMN mapping TEXT",
         "ALTER TABLE runs ADD COLUMN counts TEXT",
         "ALTER TABLE runs ADD COLUMN exit_code INTEGER",
@@ -173,19 +230,27 @@ _MARK_SQL = """
 """
 _SETTLE_SQL = """
     UPDATE rows SET
-        status = ?, customer_id = COALESCE(?, customer_id), http_status = ?, last_error = ?,
-        log_ref = ?, attempts = ?, row = COALESCE(?, row), payload_hash = COALESCE(?, payload_hash),
-        run_id = ?, updated = ?
-    WHERE key = ?
+        status = ?1, customer_id = COALESCE(?2, customer_id), http_status = ?3, last_error = ?4,
+        log_ref = ?5, attempts = ?6, row = COALESCE(?7, row),
+        payload_hash = COALESCE(?8, payload_hash), run_id = ?9,
+        created_run = CASE WHEN ?1 = 'created' THEN COALESCE(created_run, ?9) ELSE created_run END,
+        created_payload = CASE WHEN ?1 = 'created' THEN COALESCE(?10, created_payload)
+                               ELSE created_payload END,
+        updated = ?11
+    WHERE key = ?12
 """
 
 
-def payload_hash(payload: dict[str, Any]) -> str:
+def payload_hash(payload: Mapping[str, Any]) -> str:
     """The payload's fingerprint, equal for equal payloads whatever their key order."""
-    text = json.dumps(
+    return hashlib.sha256(_canonical(payload).encode("utf-8")).hexdigest()
+
+
+def _canonical(payload: Mapping[str, Any]) -> str:
+    """The payload as the text that is hashed: sorted keys, no whitespace, NaN refused."""
+    return json.dumps(
         payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def default_state_path(results_path: str | Path, source: str | Path | None = None) -> Path:
@@ -300,6 +365,63 @@ class RunInfo:
         return entry.run_id == self.id or entry.run_id in self.continues
 
 
+@dataclass(frozen=True, slots=True)
+class ImportRecord:
+    """One import: a run and the unfinished runs before it that it resumed (see :meth:`imports`)."""
+
+    runs: tuple[int, ...]
+    """Its runs' ids, oldest first."""
+    started_at: str
+    """When its first run began."""
+    finished_at: str | None
+    status: RunStatus
+    """How its last run ended (``running``: it still runs, or died without a word)."""
+    source: str
+    created: int
+    """Customers its runs recorded as created (those an undo deleted since included)."""
+    in_flight: int
+    """Rows it left in flight without a customer id: whether they were created is not known."""
+
+    @property
+    def label(self) -> str:
+        """``run 3`` or ``runs 3-5``."""
+        first, last = self.runs[0], self.runs[-1]
+        return f"run {first}" if first == last else f"runs {first}-{last}"
+
+
+UndoStatus = Literal["in_flight", "deleted", "kept", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """A customer an import created, as the ledger knows it, for an undo."""
+
+    customer_id: str
+    key: str
+    row: int
+    created_run: int
+    status: Status | None
+    """The row's status now; None when an undo deleted the customer (its entry went with it)."""
+    run_id: int | None
+    """The run that wrote the row last (a later import's, if one updated it since)."""
+    payload: dict[str, Any] | None
+    """What the create sent (None: not recorded, by a version before undo)."""
+    undone: UndoStatus | None
+    """What an undo did to it so far (None: nothing yet)."""
+    undo_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UndoRun:
+    """The undo in progress."""
+
+    id: int
+    runs: tuple[int, ...]
+    """The runs of the import it undoes."""
+    resuming: bool
+    """The undo before it, of the same import, did not finish: this one completes it."""
+
+
 def _refuse(path: Path, why: str) -> ConfigError:
     return ConfigError(f"{path} {why}: choose another --state path")
 
@@ -355,10 +477,17 @@ def _damaged(path: Path, why: str) -> DamagedStateError:
     )
 
 
-def _connect(path: Path, source: str) -> sqlite3.Connection:
-    """Open the state, refusing anything that is not one, and bring its schema up to date."""
+def _connect(path: Path, source: str, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open the state, refusing anything that is not one, and bring its schema up to date.
+
+    ``readonly`` opens it read-only (``mode=ro``: nothing can be written to it); a state of an
+    older schema is then copied into memory and brought up to date there."""
     try:
-        db = sqlite3.connect(path, isolation_level=None)
+        if readonly:
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                 isolation_level=None)  # fmt: skip
+        else:
+            db = sqlite3.connect(path, isolation_level=None)
     except sqlite3.Error as exc:
         raise _unusable(path, exc) from exc
     try:
@@ -378,10 +507,16 @@ def _connect(path: Path, source: str) -> sqlite3.Connection:
             verdict = [row[0] for row in db.execute("PRAGMA quick_check(3)")]
             if verdict != ["ok"]:
                 raise _damaged(path, f"quick_check: {'; '.join(map(str, verdict))}")
-        # Only now that the file is known to be ours (or empty) may anything change it.
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
-        db.execute("PRAGMA fullfsync = ON")  # macOS: make fsync reach the disk; elsewhere a no-op
+        if readonly and version < SCHEMA_VERSION:
+            copy = sqlite3.connect(":memory:", isolation_level=None)
+            db.backup(copy)
+            db.close()
+            db = copy
+        elif not readonly:
+            # Only now that the file is known to be ours (or empty) may anything change it.
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA fullfsync = ON")  # macOS: make fsync reach the disk
         if version < SCHEMA_VERSION:
             db.execute("BEGIN IMMEDIATE")
             for step in MIGRATIONS[version:]:
@@ -431,6 +566,9 @@ class Ledger:
         self._pending: dict[str, tuple[Any, ...]] = {}
         self._closed = False
         self.run: RunInfo | None = None
+        self.undo: UndoRun | None = None
+        self.readonly = False
+        """Opened ``readonly``: every write raises RuntimeError."""
 
     @classmethod
     def open(
@@ -439,6 +577,7 @@ class Ledger:
         *,
         source: str,
         lock: bool = True,
+        readonly: bool = False,
         settle_batch: int = 200,
         settle_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
@@ -447,16 +586,20 @@ class Ledger:
 
         ``lock`` takes the run's exclusive lock (``StateLockedError`` if another process holds it);
         a corrupt or foreign file raises ``ConfigError``. ``clock`` times ``settle_interval``.
+        ``readonly`` (a dry run's plan) takes no lock and writes nothing, not even a schema
+        upgrade: the state must exist (``ConfigError`` otherwise); a write raises RuntimeError.
         """
         path = Path(path)
-        lock_fd = _acquire_lock(path) if lock else None
+        if readonly and not path.is_file():
+            raise _refuse(path, "does not exist")
+        lock_fd = _acquire_lock(path) if lock and not readonly else None
         try:
-            db = _connect(path, source)
+            db = _connect(path, source, readonly=readonly)
         except BaseException:
             if lock_fd is not None:
                 os.close(lock_fd)
             raise
-        return cls(
+        ledger = cls(
             path,
             db,
             lock_fd,
@@ -465,6 +608,8 @@ class Ledger:
             settle_interval=settle_interval,
             clock=clock,
         )
+        ledger.readonly = readonly
+        return ledger
 
     def __enter__(self) -> Self:
         return self
@@ -494,6 +639,22 @@ class Ledger:
         """Record the start of a run and tell whether it resumes an unfinished one."""
         if self.run is not None:
             raise RuntimeError("begin_run() was already called on this ledger")
+        preview = self.preview_run(source_fingerprint)
+        with self._transaction():
+            # We hold the lock, so a run still marked running is dead.
+            self._db.execute("UPDATE runs SET status = 'stopped' WHERE status = 'running'")
+            run_id = self._db.execute(
+                "INSERT INTO runs (started_at, pid, status, source, source_fingerprint) "
+                "VALUES (?, ?, 'running', ?, ?)",
+                (preview.started_at, preview.pid, self._source, source_fingerprint),
+            ).lastrowid
+        assert run_id is not None
+        self.run = dataclasses.replace(preview, id=run_id)
+        return self.run
+
+    def preview_run(self, source_fingerprint: str) -> RunInfo:
+        """The run :meth:`begin_run` would begin now (its id the next one), recording nothing:
+        what a dry run plans with."""
         found = self._db.execute(
             f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT 1"
         ).fetchone()
@@ -505,20 +666,10 @@ class Ledger:
                 "(SELECT COALESCE(MAX(id), 0) FROM runs WHERE status = 'finished') ORDER BY id DESC"
             )
         )
-        started_at, pid = _now(), os.getpid()
-        with self._transaction():
-            # We hold the lock, so a run still marked running is dead.
-            self._db.execute("UPDATE runs SET status = 'stopped' WHERE status = 'running'")
-            run_id = self._db.execute(
-                "INSERT INTO runs (started_at, pid, status, source, source_fingerprint) "
-                "VALUES (?, ?, 'running', ?, ?)",
-                (started_at, pid, self._source, source_fingerprint),
-            ).lastrowid
-        assert run_id is not None
-        self.run = RunInfo(
-            run_id, started_at, pid, self._source, source_fingerprint, previous, continues
+        next_id = (previous.id if previous else 0) + 1
+        return RunInfo(
+            next_id, _now(), os.getpid(), self._source, source_fingerprint, previous, continues
         )
-        return self.run
 
     def finish_run(self, status: Literal["finished", "stopped"]) -> None:
         """Write the buffered settles and record how the run ended."""
@@ -613,8 +764,8 @@ class Ledger:
         self, listed: Iterable[tuple[int, str]]
     ) -> tuple[int, list[tuple[int, str]]]:
         """Of ``listed`` (row, customer id) pairs from a results file of this import, those this
-        state neither holds (no entry has the id) nor has in flight at that row (a kill between
-        the results line and the settle): how many, and the first few.
+        state neither holds (no entry has the id, and no undo took it back) nor has in flight at
+        that row (a kill between the results line and the settle): how many, and the first few.
 
         A state that knows less than its results file was deleted, emptied or damaged since.
         """
@@ -629,8 +780,8 @@ class Ledger:
                 batch.clear()
         db.executemany("INSERT INTO temp.listed VALUES (?, ?)", batch)
         # rows has no index on these columns (settles would pay for one): temporary ones
-        db.execute("CREATE TEMP TABLE known AS SELECT customer_id FROM rows "
-                   "WHERE customer_id IS NOT NULL")  # fmt: skip
+        db.execute("CREATE TEMP TABLE known AS SELECT customer_id FROM rows WHERE customer_id "
+                   "IS NOT NULL UNION SELECT customer_id FROM undone")  # fmt: skip
         db.execute("CREATE INDEX temp.known_id ON known (customer_id)")
         db.execute("CREATE TEMP TABLE flying AS SELECT row FROM rows WHERE status = 'in_flight'")
         db.execute("CREATE INDEX temp.flying_row ON flying (row)")
@@ -701,12 +852,15 @@ class Ledger:
         log_ref: str | None = None,
         row: int | None = None,
         payload_hash: str | None = None,
+        payload: Mapping[str, Any] | None = None,
     ) -> None:
         """Record a row's outcome (buffered; see the module docstring for when it is committed).
 
         ``key`` must be in the ledger already (marked in flight, now or by an earlier run).
         ``attempts`` is the requests this run sent for the row; ``error`` the message, or a skip's
         reason. ``customer_id``, ``row`` and ``payload_hash`` left ``None`` keep their values.
+        ``created`` records the run as the customer's creator (``created_run``, once) and
+        ``payload``, what the create sent (``created_payload``), for an undo to compare with.
         """
         if status not in SETTLED_STATUSES:
             raise ValueError(
@@ -727,6 +881,7 @@ class Ledger:
             row,
             payload_hash,
             self._run_id(),
+            None if payload is None else _canonical(payload),
         )
         if (
             len(self._pending) >= self._settle_batch
@@ -758,7 +913,166 @@ class Ledger:
             if self._lock_fd is not None:
                 os.close(self._lock_fd)  # releases the flock
 
+    # --- undos ----------------------------------------------------------------------------------
+
+    def imports(self) -> list[ImportRecord]:
+        """The imports this state has seen, oldest first: each a run and the unfinished runs
+        before it, which it resumed (a finished run ends an import)."""
+        db = self._db
+        created = Counter[int]()
+        created.update(dict(db.execute(
+            "SELECT created_run, COUNT(*) FROM rows WHERE created_run IS NOT NULL "
+            "GROUP BY created_run")))  # fmt: skip
+        created.update(dict(db.execute(
+            "SELECT created_run, COUNT(*) FROM undone WHERE status = 'deleted' "
+            "GROUP BY created_run")))  # fmt: skip
+        flying = dict(db.execute(
+            "SELECT run_id, COUNT(*) FROM rows WHERE status = 'in_flight' AND customer_id IS NULL "
+            "GROUP BY run_id"))  # fmt: skip
+        found: list[ImportRecord] = []
+        group: list[tuple[Any, ...]] = []
+        runs = db.execute(
+            "SELECT id, started_at, finished_at, status, source FROM runs ORDER BY id"
+        )
+        for run in [*runs, None]:
+            if run is not None:
+                group.append(run)
+            if group and (run is None or run[3] == "finished"):
+                ids = tuple(r[0] for r in group)
+                last = group[-1]
+                found.append(ImportRecord(
+                    ids, group[0][1], last[2], last[3], last[4],
+                    sum(created[i] for i in ids), sum(flying.get(i, 0) for i in ids)))  # fmt: skip
+                group = []
+        return found
+
+    def undo_targets(
+        self, runs: Sequence[int], only: Iterable[str] | None = None
+    ) -> tuple[int, int]:
+        """Gather the customers that the runs ``runs`` created (those an undo deleted included),
+        in row order, for :meth:`undo_batch`; ``only`` keeps those of these customer ids.
+        Returns how many, and how many of them an undo deleted already. Nothing is written but
+        temporary tables (read-only states too)."""
+        db = self._db
+        marks = ",".join("?" * len(runs))
+        db.execute("DROP TABLE IF EXISTS temp.undo_targets")
+        db.execute("CREATE TEMP TABLE undo_targets (seq INTEGER PRIMARY KEY, row INTEGER, "
+                   "customer_id TEXT, key TEXT)")  # fmt: skip
+        db.execute("DROP TABLE IF EXISTS temp.undo_only")
+        if only is not None:
+            db.execute("CREATE TEMP TABLE undo_only (customer_id TEXT PRIMARY KEY)")
+            db.executemany("INSERT OR IGNORE INTO temp.undo_only VALUES (?)",
+                           ((str(c),) for c in only))  # fmt: skip
+        keep = " AND customer_id IN (SELECT customer_id FROM temp.undo_only)" if only else ""
+        if only is not None and not keep:
+            keep = " AND 0"
+        db.execute(
+            "INSERT INTO temp.undo_targets (row, customer_id, key) SELECT row, customer_id, key "
+            f"FROM (SELECT row, customer_id, key FROM rows WHERE created_run IN ({marks}) "
+            f"AND customer_id IS NOT NULL{keep} UNION SELECT row, customer_id, key FROM undone "
+            f"WHERE created_run IN ({marks}) AND status = 'deleted'{keep}) "
+            "ORDER BY row, customer_id",
+            (*runs, *runs),
+        )
+        count, deleted = db.execute(
+            "SELECT COUNT(*), COUNT(u.customer_id) FROM temp.undo_targets t LEFT JOIN undone u "
+            "ON u.customer_id = t.customer_id AND u.status = 'deleted'"
+        ).fetchone()
+        return int(count), int(deleted)
+
+    def undo_batch(self, start: int, size: int) -> list[Created]:
+        """Customers ``start`` (0-based) to ``start + size`` of :meth:`undo_targets`'s, with what
+        the ledger knows of each."""
+        self.flush()
+        found = self._db.execute(
+            "SELECT t.customer_id, t.key, t.row, COALESCE(r.created_run, u.created_run), "
+            "r.status, r.run_id, r.created_payload, u.status, u.reason "
+            "FROM temp.undo_targets t LEFT JOIN rows r ON r.key = t.key "
+            "AND r.customer_id = t.customer_id LEFT JOIN undone u ON u.customer_id = t.customer_id "
+            "WHERE t.seq > ? AND t.seq <= ? ORDER BY t.seq",
+            (start, start + size),
+        )
+        return [
+            Created(cid, key, row, run, now, last, json.loads(sent) if sent else None, done, why)
+            for cid, key, row, run, now, last, sent, done, why in found
+        ]
+
+    def begin_undo(self, runs: Sequence[int], results: str | Path | None = None) -> UndoRun:
+        """Record the start of an undo of the import of ``runs`` (writing ``results``)."""
+        listed = ",".join(map(str, runs))
+        previous = self._db.execute(
+            "SELECT runs, status FROM undos ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        resuming = previous is not None and previous[0] == listed and previous[1] != "finished"
+        with self._transaction():
+            self._db.execute("UPDATE undos SET status = 'stopped' WHERE status = 'running'")
+            undo_id = self._db.execute(
+                "INSERT INTO undos (started_at, pid, status, runs, results) "
+                "VALUES (?, ?, 'running', ?, ?)",
+                (_now(), os.getpid(), listed, None if results is None else str(results)),
+            ).lastrowid
+        assert undo_id is not None
+        self.undo = UndoRun(undo_id, tuple(runs), resuming)
+        return self.undo
+
+    def finish_undo(self, status: Literal["finished", "stopped"]) -> None:
+        """Record how the undo ended."""
+        with self._transaction():
+            self._db.execute(
+                "UPDATE undos SET status = ?, finished_at = ? WHERE id = ?",
+                (status, _now(), self._undo_id()),
+            )
+
+    def mark_undo(self, customers: Sequence[Created]) -> None:
+        """Record ``customers`` as about to be undone, durably, before any request for them."""
+        undo_id, now = self._undo_id(), _now()
+        params = [(c.customer_id, c.key, c.row, c.created_run, undo_id, now) for c in customers]
+        with self._transaction(durable=True):
+            self._db.executemany(
+                "INSERT INTO undone (customer_id, key, row, created_run, status, undo_id, updated) "
+                "VALUES (?, ?, ?, ?, 'in_flight', ?, ?) ON CONFLICT (customer_id) DO UPDATE SET "
+                "status = 'in_flight', undo_id = excluded.undo_id, updated = excluded.updated",
+                params,
+            )
+
+    def settle_undo(
+        self,
+        customer: Created,
+        *,
+        status: Literal["deleted", "kept", "failed"],
+        attempts: int,
+        reason: str = "",
+        http_status: int | None = None,
+        error: str | None = None,
+        log_ref: str | None = None,
+    ) -> None:
+        """Record what the undo did to ``customer`` (committed at once). A deleted customer's row
+        leaves ``rows`` in the same transaction: a later import creates it again."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO undone (customer_id, key, row, created_run, status, reason, "
+                "http_status, attempts, error, log_ref, undo_id, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (customer_id) DO UPDATE "
+                "SET status = excluded.status, reason = excluded.reason, "
+                "http_status = excluded.http_status, attempts = excluded.attempts, "
+                "error = excluded.error, log_ref = excluded.log_ref, undo_id = excluded.undo_id, "
+                "updated = excluded.updated",
+                (customer.customer_id, customer.key, customer.row, customer.created_run, status,
+                 reason or None, http_status, attempts, redact(error) if error else None,
+                 redact(log_ref) if log_ref else None, self._undo_id(), _now()),
+            )  # fmt: skip
+            if status == "deleted":
+                self._db.execute(
+                    "DELETE FROM rows WHERE key = ? AND customer_id = ?",
+                    (customer.key, customer.customer_id),
+                )
+
     # --- internals ------------------------------------------------------------------------------
+
+    def _undo_id(self) -> int:
+        if self.undo is None:
+            raise RuntimeError("call begin_undo() before recording what an undo does")
+        return self.undo.id
 
     def _run_id(self) -> int:
         if self.run is None:
@@ -776,6 +1090,8 @@ class Ledger:
         The buffer is emptied only once committed. SQLite unable to write (disk full, I/O error,
         read-only) becomes ``RunStopped``: the run cannot go on, and the same command resumes it.
         """
+        if self.readonly:
+            raise RuntimeError(f"{self.path} was opened read-only: nothing may be written")
         db = self._db
         try:
             if durable:

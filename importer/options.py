@@ -1,9 +1,11 @@
-"""The options of the library's two jobs, as values: one set of defaults, checked once.
+"""The options of the library's jobs, as values: one set of defaults, checked once.
 
 :class:`ValidateOptions` is what :func:`~importer.front.validate_csv` takes, :class:`ImportOptions`
-what :func:`~importer.front.import_csv` takes; both share :class:`ReadOptions` (how to read the
-CSV). They are frozen dataclasses: a value is checked when the object is made (``__post_init__``,
-a :class:`~importer.errors.ConfigError` naming the command-line option), so an options object that
+what :func:`~importer.front.import_csv` (and :func:`~importer.plan.plan_import`) takes,
+:class:`UndoOptions` what :func:`~importer.undo.undo_import` takes. They share
+:class:`ReadOptions` (how to read the CSV) and :class:`SendOptions` (where to send, how fast).
+They are frozen dataclasses: a value is checked when the object is made (``__post_init__``, a
+:class:`~importer.errors.ConfigError` naming the command-line option), so an options object that
 exists is usable, and the same object can be reused for many files. The command line builds them
 from its options, whose defaults are read from here (``DEFAULT_IMPORT.budget_share``...): a
 default is written once, in this module.
@@ -31,6 +33,7 @@ __all__ = [
     "DEFAULT_IMPORT",
     "DEFAULT_READ",
     "DEFAULT_SHARE",
+    "DEFAULT_UNDO",
     "DEFAULT_VALIDATE",
     "MAX_ATTEMPTS",
     "REQUEST_TIMEOUT",
@@ -40,6 +43,8 @@ __all__ = [
     "ImportOptions",
     "OnExisting",
     "ReadOptions",
+    "SendOptions",
+    "UndoOptions",
     "ValidateOptions",
 ]
 
@@ -82,8 +87,15 @@ def _more_than(option: str, value: float | None, unit: str) -> None:
         raise ConfigError(f"{option} must be more than 0{unit}, not {value!r}")
 
 
+class _Checked:
+    """The end of the chain of ``__post_init__`` checks (each class checks its own fields)."""
+
+    def __post_init__(self) -> None:
+        pass
+
+
 @dataclass(frozen=True, kw_only=True)
-class ReadOptions:
+class ReadOptions(_Checked):
     """How to read the CSV; None: detected (see :func:`~importer.source.open_csv`)."""
 
     encoding: str | None = None
@@ -94,7 +106,38 @@ class ReadOptions:
     """Lines before the header row (a title, an export date); default: detected."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         _at_least("--skip-lines", self.skip_lines, 0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendOptions(_Checked):
+    """Where a command that sends (``run``, ``undo``) sends, and how fast and patiently."""
+
+    api_url: str | None = None
+    """Where the API is; None: ``HELPSCOUT_API_URL``, then :data:`DEFAULT_API_URL`."""
+    rate: float | None = None
+    """Requests per minute to spend; None: ``budget_share`` of the budget Help Scout reports."""
+    budget_share: float = DEFAULT_SHARE
+    """Without ``rate``, the share of the reported budget to use."""
+    concurrency: int | None = None
+    """Requests in flight at once; None: enough to keep up with the rate."""
+    max_attempts: int = MAX_ATTEMPTS
+    """Sends per call when Help Scout answers 5xx or the connection is lost."""
+    request_timeout: float = REQUEST_TIMEOUT
+    """Seconds one request may take."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.rate is not None and not (self.rate > 0 and math.isfinite(self.rate)):
+            raise ConfigError(f"--rate must be more than 0 requests a minute, not {self.rate!r}")
+        if not 0 < self.budget_share <= 1:
+            raise ConfigError(
+                f"--budget-share must be more than 0 and at most 1, not {self.budget_share!r}"
+            )
+        _at_least("--concurrency", self.concurrency, 1)
+        _at_least("--max-attempts", self.max_attempts, 1)
+        _more_than("request_timeout", self.request_timeout, " seconds")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,19 +160,10 @@ class ValidateOptions(ReadOptions):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ImportOptions(ReadOptions):
-    """How :func:`~importer.front.import_csv` sends, and what it writes besides the results."""
+class ImportOptions(ReadOptions, SendOptions):
+    """How :func:`~importer.front.import_csv` reads and sends, and what it writes besides the
+    results (the plan of ``run --dry-run --check-existing`` takes the same)."""
 
-    api_url: str | None = None
-    """Where the API is; None: ``HELPSCOUT_API_URL``, then :data:`DEFAULT_API_URL`."""
-    rate: float | None = None
-    """Requests per minute to spend; None: ``budget_share`` of the budget Help Scout reports."""
-    budget_share: float = DEFAULT_SHARE
-    """Without ``rate``, the share of the reported budget to use."""
-    concurrency: int | None = None
-    """Requests in flight at once; None: enough to keep up with the rate."""
-    max_attempts: int = MAX_ATTEMPTS
-    """Sends per row when Help Scout answers 5xx or the connection is lost."""
     include_source: bool = False
     """Append each row's original columns to the results."""
     state: PathLike | None = None
@@ -143,8 +177,6 @@ class ImportOptions(ReadOptions):
     """Rows with the same key: invalid after the first, import the first, or the last."""
     retry_failed: bool = False
     """Send again only the rows that failed last time; skip the others."""
-    request_timeout: float = REQUEST_TIMEOUT
-    """Seconds one request may take."""
     row_timeout: float = ROW_TIMEOUT
     """Seconds one row's requests may take in all."""
     settle_time: float = SETTLE_TIME
@@ -160,22 +192,32 @@ class ImportOptions(ReadOptions):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.rate is not None and not (self.rate > 0 and math.isfinite(self.rate)):
-            raise ConfigError(f"--rate must be more than 0 requests a minute, not {self.rate!r}")
-        if not 0 < self.budget_share <= 1:
-            raise ConfigError(
-                f"--budget-share must be more than 0 and at most 1, not {self.budget_share!r}"
-            )
-        _at_least("--concurrency", self.concurrency, 1)
-        _at_least("--max-attempts", self.max_attempts, 1)
         _one_of("--on-existing", self.on_existing, OnExisting)
         _one_of("--duplicates", self.duplicates, Duplicates)
-        _more_than("request_timeout", self.request_timeout, " seconds")
         _more_than("row_timeout", self.row_timeout, " seconds")
         _at_least("--settle-time", self.settle_time, 0, " seconds")
+
+
+@dataclass(frozen=True, kw_only=True)
+class UndoOptions(SendOptions):
+    """Which import :func:`~importer.undo.undo_import` takes back, and what it writes."""
+
+    run: int | None = None
+    """Undo the import this run belongs to; None: the newest import that created customers."""
+    results: PathLike | None = None
+    """One line per customer here; None: beside the state, named after it (none in a dry run)."""
+    only: PathLike | None = None
+    """Undo only the customers this results file of the import lists as created."""
+    dry_run: bool = False
+    """Read and list what would be deleted or kept; delete nothing, write nothing to the state."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _at_least("--run", self.run, 1)
 
 
 #: The defaults, as objects: the command line's options read theirs from these.
 DEFAULT_READ = ReadOptions()
 DEFAULT_VALIDATE = ValidateOptions()
 DEFAULT_IMPORT = ImportOptions()
+DEFAULT_UNDO = UndoOptions()

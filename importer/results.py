@@ -2,10 +2,15 @@
 
 Columns: ``row,status,customer_id,http_status,error,log_ref,attempts`` (the DESIGN contract), then
 ``reason`` (why a row was ``skipped``: ``unchanged``, ``changed``, ``exists``, ``duplicate``,
-``not-retried``; see :mod:`importer.upload`). With ``source_columns`` the
-row's original cells follow, under the CSV's own header names, so the file can be filtered to the
-failed and invalid rows, fixed and imported again with the same mapping; a source column whose name
-is a results column's gets the prefix ``source.``.
+``not-retried``; see :mod:`importer.decide`). A dry run's plan (``run --dry-run
+--check-existing``, :mod:`importer.plan`) writes ``planned`` lines in the same shape: ``reason``
+says what the import would do (``create``, ``update``, or why it would leave the row alone), with
+the details in ``error`` (what would change); invalid rows stay ``invalid``. An undo's results
+(:mod:`importer.undo`) have the same columns, a line per customer the import created: ``deleted``,
+``kept`` (``reason`` and, in ``error``, why) or ``failed``, ``planned`` in its dry run. With
+``source_columns`` the row's original cells follow, under the CSV's own header names, so the file
+can be filtered to the failed and invalid rows, fixed and imported again with the same mapping; a
+source column whose name is a results column's gets the prefix ``source.``.
 
 Rows finish out of order (workers run concurrently), so :class:`ResultsWriter` keeps a reorder
 buffer: a line is written as soon as every earlier row is written, and the file is flushed then, so
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import csv
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
@@ -29,7 +34,9 @@ from importer.safecsv import SafeCsvWriter
 RESULT_COLUMNS = ["row", "status", "customer_id", "http_status", "error", "log_ref", "attempts"]
 EXTRA_COLUMNS = ["reason"]
 SOURCE_PREFIX = "source."
-Status = Literal["created", "updated", "skipped", "invalid", "failed"]
+Status = Literal["created", "updated", "skipped", "invalid", "failed", "planned", "deleted", "kept"]
+#: The statuses an import's rows end in (DESIGN's five; the others are a plan's and an undo's).
+IMPORT_STATUSES: tuple[Status, ...] = ("created", "updated", "skipped", "invalid", "failed")
 
 
 @dataclass
@@ -67,17 +74,21 @@ def header(source_columns: Sequence[str] | None = None) -> list[str]:
     return own + [SOURCE_PREFIX + c if c in taken else c for c in source_columns or ()]
 
 
-def listed_customers(path: str | Path) -> Iterator[tuple[int, str]]:
-    """(row, customer id) of every line of a results file that names a customer, streamed; a
-    line cut short (a killed run's last) or not a results line is passed over."""
+def listed_customers(
+    path: str | Path, statuses: Container[str] | None = None
+) -> Iterator[tuple[int, str]]:
+    """(row, customer id) of every line of a results file that names a customer (with
+    ``statuses``: whose status is one of them), streamed; a line cut short (a killed run's last)
+    or not a results line is passed over."""
     with Path(path).open(newline="", encoding="utf-8", errors="replace") as fh:
         reader = csv.reader(fh)
         header = next(reader, [])
         if header[: len(RESULT_COLUMNS)] != RESULT_COLUMNS:
             return
-        at = RESULT_COLUMNS.index("customer_id")
+        at, status = RESULT_COLUMNS.index("customer_id"), RESULT_COLUMNS.index("status")
         for line in reader:
-            if len(line) > at and line[0].isdigit() and line[at].isdigit():
+            named = len(line) > at and line[0].isdigit() and line[at].isdigit()
+            if named and (statuses is None or line[status] in statuses):
                 yield int(line[0]), line[at]
 
 
@@ -103,19 +114,21 @@ class ResultsWriter:
         self._writer = SafeCsvWriter(self._file, header(source_columns))
         self._observers = list(observers)
         self._order: deque[int] = deque()
-        self._done: dict[int, Outcome] = {}
+        self._done: dict[int, deque[Outcome]] = {}
+        """Finished outcomes by row (a list: an undo may have two customers of one row number,
+        from an import whose file changed between its runs)."""
         self.written = 0
 
     def expect(self, row: int) -> None:
         self._order.append(row)
 
     def add(self, outcome: Outcome) -> None:
-        self._done[outcome.row] = outcome
+        self._done.setdefault(outcome.row, deque()).append(outcome)
         order, done = self._order, self._done
         if not order or order[0] not in done:
             return
         while order and order[0] in done:
-            self._write(done.pop(order.popleft()))
+            self._write(self._take(order.popleft()))
         self._writer.flush()
 
     def close(self) -> None:
@@ -124,9 +137,16 @@ class ResultsWriter:
             return
         for row in self._order:
             if row in self._done:
-                self._write(self._done.pop(row))
+                self._write(self._take(row))
         self._order.clear()
         self._file.close()
+
+    def _take(self, row: int) -> Outcome:
+        waiting = self._done[row]
+        outcome = waiting.popleft()
+        if not waiting:
+            del self._done[row]
+        return outcome
 
     def __enter__(self) -> ResultsWriter:
         return self

@@ -45,11 +45,11 @@ import os
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any
 
 from importer.errors import ConfigError
 from importer.redact import redact
-from importer.results import Outcome, Status
+from importer.results import IMPORT_STATUSES, Outcome
 
 if TYPE_CHECKING:
     from importer.importing import ImportResult
@@ -64,7 +64,6 @@ __all__ = [
 ]
 
 SUMMARY_VERSION = 1
-STATUSES: tuple[str, ...] = get_args(Status)
 
 
 def reason_of(outcome: Outcome) -> str:
@@ -137,7 +136,7 @@ def summary_of(
         "api": result.api,
         "resumed": result.resumed,
         "rows": result.rows,
-        "statuses": {status: getattr(result, status) for status in STATUSES},
+        "statuses": {status: getattr(result, status) for status in IMPORT_STATUSES},
         "reasons": result.reasons,
         "requests": {
             "sent": result.requests,

@@ -34,6 +34,8 @@ def test_all_lists_the_public_names_sorted_and_each_is_importable() -> None:
         "ImportOptions",
         "ImportResult",
         "ReadOptions",
+        "SendOptions",
+        "UndoOptions",
         "ValidateOptions",
         "ValidationResult",
         "import_csv",

@@ -18,7 +18,13 @@ from pathlib import Path
 import pytest
 
 from importer.errors import ConfigError, RunStopped, StateLockedError
-from importer.ledger import SCHEMA_VERSION, Ledger, default_state_path, payload_hash
+from importer.ledger import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Ledger,
+    default_state_path,
+    payload_hash,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -470,3 +476,78 @@ def test_the_default_state_sits_beside_the_results(results: str, expected: str) 
 def test_the_default_state_is_named_after_the_input(results, source, expected) -> None:
     """A nightly job writing a dated results file must find last night's state."""
     assert default_state_path(results, source) == Path(expected)
+
+
+def test_a_read_only_state_plans_as_the_next_run_would_and_writes_nothing(tmp_path: Path) -> None:
+    """``readonly`` (the dry run's plan): the next run's id and the unfinished runs it would
+    resume, the entries, and not a byte written (not even the schema upgrade of an old state)."""
+    path = tmp_path / "s.sqlite"
+    with sqlite3.connect(path) as db:  # as the first version left it: a finished run, a stopped
+        for statement in MIGRATIONS[0]:
+            db.execute(statement)
+        db.executemany(
+            "INSERT INTO meta VALUES (?, ?)",
+            [("application", "helpscout-importer"), ("schema_version", "1"), ("source", "in.csv")],
+        )
+        db.executemany(
+            "INSERT INTO runs VALUES (?, 'now', NULL, 1, ?, 'in.csv', 'fp')",
+            [(1, "finished"), (2, "stopped")],
+        )
+        db.execute("INSERT INTO rows VALUES ('ann@example.com', 1, 'h', 'in_flight', NULL, NULL,"
+                   " 0, NULL, NULL, 2, 'now', 'now')")  # fmt: skip
+    before = path.read_bytes()
+    with Ledger.open(path, source="in.csv", readonly=True) as ledger:
+        preview = ledger.preview_run("fp")
+        assert (preview.id, preview.continues, preview.resuming) == (3, (2,), True)
+        assert ledger.get_many(["ann@example.com"])["ann@example.com"].status == "in_flight"
+        with pytest.raises(RuntimeError, match="opened read-only: nothing may be written"):
+            ledger.begin_run("fp")
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.sqlite"]
+    with pytest.raises(ConfigError, match="does not exist: choose another --state path"):
+        Ledger.open(tmp_path / "none.sqlite", source="in.csv", readonly=True)
+
+
+def test_a_state_from_before_undo_learns_which_run_created_each_customer(tmp_path: Path) -> None:
+    """Schema 2 to 3: a row still ``created`` was created by the run that last wrote it; an
+    updated one's creator is unknown (an undo keeps it anyway: it changed)."""
+    path = tmp_path / "s.sqlite"
+    with sqlite3.connect(path) as db:
+        for step in MIGRATIONS[:2]:
+            for statement in step:
+                db.execute(statement)
+        meta = [("application", "helpscout-importer"), ("schema_version", "2"), ("source", "x")]
+        db.executemany("INSERT INTO meta VALUES (?, ?)", meta)
+        db.execute("INSERT INTO runs (id, started_at, pid, status, source, source_fingerprint) "
+                   "VALUES (1, 'now', 1, 'finished', 'in.csv', 'fp')")  # fmt: skip
+        db.executemany("INSERT INTO rows (key, row, payload_hash, status, customer_id, run_id, "
+                       "first_seen, updated) VALUES (?, ?, 'h', ?, ?, 1, 'now', 'now')",
+                       [("a", 1, "created", "11"), ("b", 2, "updated", "12"),
+                        ("c", 3, "exists", "13")])  # fmt: skip
+    with Ledger.open(path, source="in.csv") as ledger:
+        (imported,) = ledger.imports()
+        assert (imported.runs, imported.created, imported.status) == ((1,), 1, "finished")
+        assert ledger.undo_targets(imported.runs) == (1, 0)
+        (created,) = ledger.undo_batch(0, 10)
+    assert (created.customer_id, created.created_run, created.payload) == ("11", 1, None)
+
+
+def test_a_created_settle_records_its_run_and_what_was_sent_once(state: Path) -> None:
+    sent = {"firstName": "Ann", "emails": [{"type": "work", "value": "ann@example.com"}]}
+    with Ledger.open(state, source="in.csv") as ledger:
+        ledger.begin_run("fp")
+        ledger.mark_in_flight([("ann@example.com", 1, payload_hash(sent))])
+        ledger.settle("ann@example.com", status="created", customer_id="7", attempts=1,
+                      payload=sent)  # fmt: skip
+        ledger.finish_run("finished")
+    with Ledger.open(state, source="in.csv") as ledger:  # a later import updates her
+        ledger.begin_run("fp")
+        ledger.mark_in_flight([("ann@example.com", 1, "newer")])
+        ledger.settle("ann@example.com", status="updated", customer_id="7", attempts=2,
+                      payload={"firstName": "Anne"})  # fmt: skip
+        first, second = ledger.imports()
+        assert (first.created, second.created) == (1, 0)
+        ledger.undo_targets(first.runs)
+        (created,) = ledger.undo_batch(0, 10)
+    assert (created.created_run, created.status, created.run_id) == (1, "updated", 2)
+    assert created.payload == sent

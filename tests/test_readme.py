@@ -194,8 +194,9 @@ def test_every_inline_command_in_the_readme_runs(
 def test_the_readme_shows_commands_of_every_kind_and_names_its_placeholders() -> None:
     """The extraction above finds what it should: a test that runs nothing would pass."""
     shown = [c for block in BLOCKS for c in block.commands]
-    assert {c.words[1] for c in shown} >= {"run", "validate", "init", "history", "sandbox"}
-    assert {c.exit_code for c in shown} == {0, 1}
+    assert {c.words[1] for c in shown} >= {"run", "validate", "init", "history", "undo",
+                                           "sandbox"}  # fmt: skip
+    assert {c.exit_code for c in shown} == {0, 1, 2}
     cron = next(c for c in shown if "--summary-json" in c.words)
     assert {"--quiet", "--log-file"} <= set(cron.words) and cron.exit_code == 1
     named = re.findall(r"\(placeholders?:\s+((?:`[^`]+`(?:,\s+)?)+)\)", README)
@@ -240,7 +241,9 @@ def test_the_library_example_runs(
             monkeypatch.setenv(name, value)
     exec(compile(code, "README.md", "exec"), {})
     printed = capsys.readouterr().out.splitlines()
-    assert printed == ["40 rows read: 31 valid, 9 invalid, 1 warning.", "31 0 1"]
+    assert printed[:2] == ["40 rows read: 31 valid, 9 invalid, 1 warning.", "31 0 1"]
+    assert printed[2] == "Counter({'unchanged': 31, 'invalid': 9}) 1 0"  # the plan: no writes
+    assert printed[3].startswith("31 customers:") and len(printed) == 4, printed
     assert (folder / "issues.html").is_file() and (folder / "results.csv").is_file()
 
 

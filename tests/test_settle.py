@@ -2,7 +2,7 @@
 
 Help Scout's search is an index that may lag behind creates. After a create whose fate is
 unknown, the row is sent again only when a look-up made at least ``settle_time`` seconds after
-that create finds nobody (:func:`importer.upload.after_look_up`, a table here); the ledger keeps
+that create finds nobody (:func:`importer.decide.after_look_up`, a table here); the ledger keeps
 what a later run needs to know when an earlier run's requests may have left.
 """
 
@@ -18,9 +18,9 @@ import pytest
 
 from importer import ImportOptions, import_csv
 from importer.client import Credentials
+from importer.decide import after_look_up
 from importer.ledger import ALIVE_SLACK, Ledger
 from importer.sandbox import Sandbox, SandboxConfig
-from importer.upload import after_look_up
 
 T = 1_000_000.0  # an unsure create ended at T
 

@@ -1,0 +1,70 @@
+"""The decision per row, as the table in ``importer/decide.py``'s docstring: one case a line."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from importer.decide import Action, Job, Policy, decide
+from importer.ledger import Entry, RunInfo
+
+THIS, RESUMED, EARLIER = 7, 6, 3  # run ids: this run, the unfinished one it resumes, a finished one
+RUN = RunInfo(THIS, "2026-01-01T00:00:00+00:00", 1, "in.csv", "fp", None, (RESUMED,))
+SENT = "hash-of-the-row"  # the row's payload hash, as the ledger may hold it
+ROW = Job(4, {"firstName": "Ann"}, "ann@example.com", digest=SENT)
+INVALID = Job(4, {}, "", valid=False, error="Email: not an email")
+REPEATED = replace(ROW, duplicate_of=2, error="the same email as row 2")
+
+
+def entry(status: str, customer_id: str | None = "42", *, run: int = EARLIER,
+          digest: str = SENT) -> Entry:  # fmt: skip
+    return Entry("ann@example.com", 4, digest, status, customer_id, None, 1, None, None,  # type: ignore[arg-type]
+                 run, "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00")  # fmt: skip
+
+
+SKIP, CHECK, UPDATE, RETRY = (Policy(), Policy(check_existing=True), Policy("update"),
+                              Policy(retry_failed=True))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "line, job, known, policy, expected",
+    [
+        (1, INVALID, entry("created"), UPDATE, Action("invalid")),
+        (2, REPEATED, entry("failed", None), RETRY, Action("skip", "duplicate")),
+        (3, ROW, None, RETRY, Action("skip", "not-retried")),
+        (4, ROW, None, CHECK, Action("check")),
+        (5, ROW, None, SKIP, Action("create")),
+        (5, ROW, None, UPDATE, Action("create")),
+        (6, ROW, entry("created", run=THIS), SKIP, Action("recorded", customer_id="42")),
+        (6, ROW, entry("failed", None, run=RESUMED), SKIP, Action("recorded")),
+        (6, ROW, entry("exists", run=RESUMED, digest="other"), UPDATE,
+         Action("recorded", customer_id="42")),
+        (7, ROW, entry("created"), RETRY, Action("skip", "not-retried", "42")),
+        (7, ROW, entry("exists"), RETRY, Action("skip", "not-retried", "42")),
+        (8, ROW, entry("in_flight", None), SKIP,
+         Action("reconcile", sent_digest=SENT, unsure=True)),
+        (8, ROW, entry("in_flight", None, run=THIS, digest="sent before"), SKIP,
+         Action("reconcile", sent_digest="sent before", unsure=True)),
+        (8, ROW, entry("failed", None), SKIP, Action("reconcile", sent_digest=SENT)),
+        (8, ROW, entry("failed", None, run=RESUMED), RETRY, Action("reconcile", sent_digest=SENT)),
+        (9, ROW, entry("exists"), UPDATE, Action("update", customer_id="42")),
+        (10, ROW, entry("exists"), SKIP, Action("skip", "exists", "42")),
+        (11, ROW, entry("created"), UPDATE, Action("skip", "unchanged", "42")),
+        (11, ROW, entry("in_flight"), SKIP, Action("skip", "unchanged", "42", settle=True)),
+        (11, ROW, entry("failed", run=THIS), RETRY, Action("skip", "unchanged", "42")),
+        (12, ROW, entry("updated", digest="old"), UPDATE, Action("update", customer_id="42")),
+        (12, ROW, entry("in_flight", digest="old"), UPDATE, Action("update", customer_id="42")),
+        (13, ROW, entry("created", digest="old"), SKIP, Action("skip", "changed", "42")),
+        (13, ROW, entry("in_flight", digest="old"), CHECK,
+         Action("skip", "changed", "42", settle=True)),
+    ],
+)  # fmt: skip
+def test_decide(line: int, job: Job, known: Entry | None, policy: Policy, expected: Action) -> None:
+    assert decide(job, known, policy, RUN) == expected
+
+
+def test_a_jobs_digest_is_its_payloads_hash_and_an_invalid_row_has_none() -> None:
+    assert Job(1, {"firstName": "Ann"}, "k").digest == Job(1, {"firstName": "Ann"}, "j").digest
+    assert Job(1, {"firstName": "Ann"}, "k").digest != Job(1, {"firstName": "Bo"}, "k").digest
+    assert INVALID.digest == ""
