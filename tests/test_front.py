@@ -18,6 +18,7 @@ from importer.errors import ConfigError
 from importer.options import (
     DEFAULT_API_URL,
     DEFAULT_IMPORT,
+    DEFAULT_UNDO,
     DEFAULT_VALIDATE,
     ImportOptions,
     ValidateOptions,
@@ -70,20 +71,27 @@ def test_options_and_validating_never_load_the_http_side() -> None:
 
 
 @pytest.mark.parametrize(
-    ("command", "defaults"), [("run", DEFAULT_IMPORT), ("validate", DEFAULT_VALIDATE)]
+    ("command", "defaults", "library_only"),
+    [
+        ("run", DEFAULT_IMPORT, {"request_timeout", "row_timeout"}),
+        ("validate", DEFAULT_VALIDATE, {"keep_issues"}),
+        ("undo", DEFAULT_UNDO, {"request_timeout", "run"}),  # --run is run_id: same default
+    ],
 )
 def test_the_command_lines_defaults_are_the_options_own(
-    command: str, defaults: Any, monkeypatch: pytest.MonkeyPatch
+    command: str, defaults: Any, library_only: set[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What the command takes when given nothing is what its options object holds by default."""
     monkeypatch.delenv("HELPSCOUT_API_URL", raising=False)
-    ctx = main.commands[command].make_context(command, ["in.csv", "-m", "m.yaml"])
+    args = ["--state", "s.sqlite"] if command == "undo" else ["in.csv", "-m", "m.yaml"]
+    ctx = main.commands[command].make_context(command, args)
     fields = {f.name for f in dataclasses.fields(defaults)}
     given = {name: value for name, value in ctx.params.items() if name in fields}
-    library_only = {"request_timeout", "row_timeout"} if command == "run" else {"keep_issues"}
     assert set(given) == fields - library_only
     expected = {name: getattr(defaults, name) for name in given}
-    if command == "run":  # None means HELPSCOUT_API_URL, then Help Scout's: the option shows it
+    if (
+        "api_url" in expected
+    ):  # None means HELPSCOUT_API_URL, then Help Scout's: the option shows it
         expected["api_url"] = DEFAULT_API_URL
     assert given == expected
 
