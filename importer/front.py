@@ -232,20 +232,21 @@ def import_csv(
         started=datetime.now(UTC),
         summary=None if options.summary_json is None else Path(options.summary_json),
     )
-    refused: tuple[int, str] | None = None
+    ended: tuple[int | None, str | None] | None = None  # (exit code, error); None: a bug
     try:
         _import(path, mapping, results, options, result, state_path, credentials=credentials,
                 sandbox=sandbox, progress=progress, notice=notice)  # fmt: skip
+        ended = (None, None)
     except ImporterError as exc:
-        refused = (exc.exit_code, str(exc))
+        ended = (exc.exit_code, str(exc))
         raise
     except KeyboardInterrupt:
-        refused = (EXIT_STOPPED, "interrupted before anything was sent")
+        ended = (EXIT_STOPPED, "interrupted before anything was sent")
         raise
     finally:
         result.finished = datetime.now(UTC)
-        if options.summary_json is not None:
-            code, error = refused or (None, None)
+        if options.summary_json is not None and ended is not None:
+            code, error = ended
             where = mapping.path if isinstance(mapping, Mapping) else mapping
             document = summary_of(result, file=path, mapping=where, exit_code=code, error=error)
             try:
