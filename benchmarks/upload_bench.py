@@ -70,11 +70,12 @@ def _write_input(folder: Path, rows: int) -> tuple[Path, Path]:
 
 def _import(done: Any, url: str, data: str, mapping: str, results: str, rate: int | None) -> None:
     """In a child process: import, then report the figures and this process's peak RSS."""
+    from importer import ImportOptions, import_csv
     from importer.client import Credentials
-    from importer.run import import_csv
 
     config = SandboxConfig()
-    result = import_csv(data, mapping, results, api_url=url, rate=rate, budget_share=SHARE,
+    result = import_csv(data, mapping, results,
+                        ImportOptions(api_url=url, rate=rate, budget_share=SHARE),
                         credentials=Credentials(config.app_id, config.app_secret))  # fmt: skip
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     done.put({"created": result.created, "failed": result.failed, "seconds": result.seconds,

@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner, Result
 from test_client import short_minutes
 
+from importer import import_csv
 from importer.cli import duration, main
-from importer.run import import_csv
 from importer.sandbox import Sandbox, SandboxConfig
 
 ROOT = Path(__file__).resolve().parent.parent
