@@ -60,11 +60,11 @@ CREATE = "POST /v2/customers"
 
 def _import(url: str, data: str, mapping: str, results: str, rate: int | None) -> dict[str, Any]:
     """In a child process: import, and report what the run says of itself."""
+    from importer import ImportOptions, import_csv
     from importer.client import Credentials
-    from importer.run import import_csv
 
     config = SandboxConfig()
-    result = import_csv(data, mapping, results, api_url=url, rate=rate,
+    result = import_csv(data, mapping, results, ImportOptions(api_url=url, rate=rate),
                         credentials=Credentials(config.app_id, config.app_secret))  # fmt: skip
     return {"created": result.created, "failed": result.failed, "seconds": result.seconds,
             "rate_limited": result.rate_limited, "budget_used": result.budget_used,

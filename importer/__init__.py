@@ -1,28 +1,66 @@
 """Bulk-create Help Scout customers from CSV files.
 
-``validate_csv`` checks a file against a mapping and Help Scout's rules; ``import_csv`` creates the
-customers. Both are loaded on first use, so ``import importer.sandbox`` stays light.
+The front door (:mod:`importer.front`): ``validate_csv`` checks a file against a mapping and Help
+Scout's rules; ``import_csv`` creates the customers. Each takes one options object
+(:class:`ValidateOptions`, :class:`ImportOptions`, from :mod:`importer.options`)::
+
+    from importer import ImportOptions, import_csv
+
+    result = import_csv("export.csv", "mapping.yaml", "results.csv", ImportOptions(rate=400))
+
+The names are loaded on first use, so ``import importer.sandbox`` stays light (no pandas), and
+validating never loads the HTTP side (``ImportResult`` comes with it).
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["import_csv", "validate_csv"]
+__all__ = [
+    "ImportOptions",
+    "ImportResult",
+    "ReadOptions",
+    "SendOptions",
+    "UndoOptions",
+    "ValidateOptions",
+    "ValidationResult",
+    "import_csv",
+    "validate_csv",
+]
 
 if TYPE_CHECKING:
-    from importer.pipeline import validate_csv
-    from importer.run import import_csv
+    from importer.front import ValidationResult, import_csv, validate_csv
+    from importer.importing import ImportResult
+    from importer.options import (
+        ImportOptions,
+        ReadOptions,
+        SendOptions,
+        UndoOptions,
+        ValidateOptions,
+    )
+
+#: Where each public name lives.
+_HOMES = {
+    "ImportOptions": "importer.options",
+    "ReadOptions": "importer.options",
+    "SendOptions": "importer.options",
+    "UndoOptions": "importer.options",
+    "ValidateOptions": "importer.options",
+    "ValidationResult": "importer.front",
+    "import_csv": "importer.front",
+    "validate_csv": "importer.front",
+    "ImportResult": "importer.importing",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "validate_csv":
-        from importer.pipeline import validate_csv
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'importer' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)
 
-        return validate_csv
-    if name == "import_csv":
-        from importer.run import import_csv
 
-        return import_csv
-    raise AttributeError(f"module 'importer' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -13,20 +13,39 @@ import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, get_args
 
 import click
 import pyarrow as pa
 from tqdm import tqdm
 
 from importer import __version__
-from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, EXIT_STOPPED, ConfigError, ImporterError
-from importer.pipeline import validate_csv
+from importer.errors import (
+    EXIT_OK,
+    EXIT_ROWS_FAILED,
+    EXIT_STOPPED,
+    ConfigError,
+    ImporterError,
+    NotConfirmed,
+)
+from importer.front import import_csv, validate_csv
+from importer.options import (
+    DEFAULT_API_URL,
+    DEFAULT_IMPORT,
+    DEFAULT_VALIDATE,
+    Duplicates,
+    ImportOptions,
+    OnExisting,
+    UndoOptions,
+    ValidateOptions,
+)
 from importer.redact import redact
 from importer.report import plural
 from importer.text import VALUE_WIDTH, for_terminal
 
 if TYPE_CHECKING:
+    from importer.importing import ImportResult
+    from importer.ledger import PastRun
     from importer.results import Outcome
     from importer.sandbox import SandboxConfig
     from importer.upload import Tally
@@ -54,9 +73,11 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def progress_bar(unit: str) -> tqdm:
-    """A bar on stderr when it is a terminal; a silent stand-in otherwise (cron, pipes, tests)."""
-    return tqdm(unit=f" {unit}", unit_scale=True, file=sys.stderr, disable=not sys.stderr.isatty())
+def progress_bar(unit: str, *, enabled: bool = True) -> tqdm:
+    """A bar on stderr when it is a terminal; a silent stand-in otherwise (cron, pipes, tests,
+    ``--quiet``)."""
+    shown = enabled and sys.stderr.isatty()
+    return tqdm(unit=f" {unit}", unit_scale=True, file=sys.stderr, disable=not shown)
 
 
 def skip_lines_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -94,7 +115,7 @@ API_URL = click.option(
     "--api-url",
     envvar="HELPSCOUT_API_URL",
     show_envvar=True,
-    default="https://api.helpscout.net",
+    default=DEFAULT_API_URL,
     show_default=True,
     help="Where the Help Scout API is (plain http only to this machine).",
 )
@@ -109,7 +130,7 @@ RATE = click.option(
 BUDGET_SHARE = click.option(
     "--budget-share",
     type=click.FloatRange(0, 1, min_open=True),
-    default=0.9,
+    default=DEFAULT_IMPORT.budget_share,
     show_default=True,
     help="Without --rate, the share of the reported budget to use; the rest stays for agents "
     "and other integrations.",
@@ -117,7 +138,7 @@ BUDGET_SHARE = click.option(
 HEADROOM = click.option(
     "--headroom",
     type=click.FloatRange(0, 1, max_open=True),
-    default=0.1,
+    default=DEFAULT_IMPORT.headroom,
     show_default=True,
     help="The share of the account's budget kept free for people's bursts: the importer slows "
     "down while others spend the rest, and speeds up when they stop.",
@@ -131,7 +152,7 @@ CONCURRENCY = click.option(
 MAX_ATTEMPTS = click.option(
     "--max-attempts",
     type=click.IntRange(min=1),
-    default=5,
+    default=DEFAULT_IMPORT.max_attempts,
     show_default=True,
     help="Sends per row when Help Scout answers 5xx or the connection is lost.",
 )
@@ -173,7 +194,11 @@ def rejects_option(command: Callable[..., Any]) -> Callable[..., Any]:
 )
 @rejects_option
 @click.option(
-    "--show", type=int, default=0, metavar="N", help="Print the first N payloads as sent."
+    "--show",
+    type=click.IntRange(min=0),
+    default=DEFAULT_VALIDATE.show,
+    metavar="N",
+    help="Print the first N payloads as sent.",
 )
 @friendly_errors
 def validate(
@@ -191,17 +216,9 @@ def validate(
     Exits 0 when no row has an error, 1 when some do, 2 when the file or mapping is unusable.
     """
     with progress_bar("rows") as bar:
-        result = validate_csv(
-            file,
-            mapping,
-            report=report,
-            rejects=rejects,
-            encoding=encoding,
-            delimiter=delimiter,
-            skip_lines=skip_lines,
-            show=show,
-            progress=bar.update,
-        )
+        options = ValidateOptions(encoding=encoding, delimiter=delimiter, skip_lines=skip_lines,
+                                  report=report, rejects=rejects, show=show)  # fmt: skip
+        result = validate_csv(file, mapping, options, progress=bar.update)
     for note in result.summary.notes:
         click.echo(f"Warning: {for_terminal(note)}", err=True)
     for row, payload in result.samples:
@@ -342,8 +359,8 @@ def init(
 )
 @click.option(
     "--on-existing",
-    type=click.Choice(["skip", "update"]),
-    default="skip",
+    type=click.Choice(get_args(OnExisting)),
+    default=DEFAULT_IMPORT.on_existing,
     show_default=True,
     help="A row imported before whose data changed, or whose customer exists already: leave "
     "the customer as it is (skipped) or update it.",
@@ -356,8 +373,8 @@ def init(
 )
 @click.option(
     "--duplicates",
-    type=click.Choice(["error", "first", "last"]),
-    default="error",
+    type=click.Choice(get_args(Duplicates)),
+    default=DEFAULT_IMPORT.duplicates,
     show_default=True,
     help="Rows with the same key (email): invalid after the first (error), import the first "
     "and skip the others (first), or import the last (last).",
@@ -371,7 +388,7 @@ def init(
 @click.option(
     "--settle-time",
     type=click.FloatRange(min=0),
-    default=60.0,
+    default=DEFAULT_IMPORT.settle_time,
     show_default=True,
     metavar="S",
     help="Seconds after a create that got no certain answer (504, a dropped connection, a kill) "
@@ -393,6 +410,33 @@ def init(
     "the pace over time (one HTML page).",
 )
 @rejects_option
+@click.option(
+    "--summary-json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="Write what the run did here as JSON, however it ends: counts per status and reason, "
+    "durations, requests, 429s, pace, exit code, the files written (schema in the README).",
+)
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="Append one JSON line per HTTP request here: time, method, path, status, attempt, "
+    "latency, logRef (never a token or a customer's data).",
+)
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Print nothing but errors (on stderr): for cron, with --summary-json.",
+)
+@click.option(
+    "-y",
+    "--yes",
+    is_flag=True,
+    help="Do not ask before sending to a real Help Scout account (asked only when stdin is a "
+    "terminal and the API is not this machine's).",
+)
 @click.pass_context
 @friendly_errors
 def run(
@@ -413,14 +457,18 @@ def run(
     max_attempts: int,
     include_source: bool,
     state: Path | None,
-    on_existing: str,
+    on_existing: OnExisting,
     check_existing: bool,
-    duplicates: str,
+    duplicates: Duplicates,
     retry_failed: bool,
     settle_time: float,
     dry_run: bool,
     report: Path | None,
     rejects: Path | None,
+    summary_json: Path | None,
+    log_file: Path | None,
+    quiet: bool,
+    yes: bool,
 ) -> None:
     """Import FILE: check every row, create a customer for each valid one, write the results.
 
@@ -437,13 +485,37 @@ def run(
     stopped early (the same command resumes it).
     """
     from importer.client import check_api_url
-    from importer.run import import_csv
 
+    options = ImportOptions(
+        encoding=encoding,
+        delimiter=delimiter,
+        skip_lines=skip_lines,
+        api_url=api_url,
+        rate=rate,
+        budget_share=budget_share,
+        headroom=headroom,
+        concurrency=concurrency,
+        max_attempts=max_attempts,
+        include_source=include_source,
+        state=state,
+        on_existing=on_existing,
+        check_existing=check_existing,
+        duplicates=duplicates,
+        retry_failed=retry_failed,
+        settle_time=settle_time,
+        report=report,
+        rejects=rejects,
+        summary_json=summary_json,
+        log_file=log_file,
+    )
+    if dry_run and (summary_json or log_file):
+        raise click.UsageError(
+            "--summary-json and --log-file describe an import that sends: not with --dry-run"
+        )
     if dry_run and not check_existing:
         if not use_sandbox:
             check_api_url(api_url)
-        print_plan(file, mapping, encoding=encoding, delimiter=delimiter, skip_lines=skip_lines,
-                   rate=rate, share=min(budget_share, 1 - headroom))  # fmt: skip
+        print_plan(file, mapping, options)
         return
     if properties is not None and not use_sandbox:
         raise click.UsageError(
@@ -457,16 +529,14 @@ def run(
         defined = load_properties(properties) if properties else DEFAULT_PROPERTIES
         sandbox = SandboxConfig(properties=defined)
     if dry_run:  # with --check-existing: the plan against the account
-        print_account_plan(
-            file, mapping, results, api_url=api_url, sandbox=sandbox, rate=rate,
-            share=budget_share, state=state, on_existing=on_existing, duplicates=duplicates,
-            retry_failed=retry_failed, include_source=include_source, encoding=encoding,
-            delimiter=delimiter, skip_lines=skip_lines,
-        )  # fmt: skip
+        print_account_plan(file, mapping, results, options, sandbox=sandbox)
     if results is None:
         raise click.UsageError("Missing option '-o' / '--output': the results file to write.")
+    if sandbox is None and not yes and sys.stdin.isatty():
+        confirm_real_account(file, mapping, results, options)
+    say = Console(quiet)
     resume = f"To resume, run the same command:\n  {command_line(ctx)}"
-    with progress_bar("rows") as bar:
+    with progress_bar("rows", enabled=not quiet) as bar:
         bar.total = count_rows(file)
 
         def show(tally: Tally) -> None:
@@ -475,67 +545,99 @@ def run(
 
         def notice(message: str) -> None:
             bar.clear()
-            click.echo(for_terminal(redact(message)), err=True)
+            say.info(for_terminal(redact(message)))
 
         try:
             result = import_csv(
-                file,
-                mapping,
-                results,
-                api_url=api_url,
-                rate=rate,
-                budget_share=budget_share,
-                headroom=headroom,
-                concurrency=concurrency,
-                max_attempts=max_attempts,
-                include_source=include_source,
-                encoding=encoding,
-                delimiter=delimiter,
-                skip_lines=skip_lines,
-                state=state,
-                on_existing=on_existing,
-                check_existing=check_existing,
-                duplicates=duplicates,
-                retry_failed=retry_failed,
-                settle_time=settle_time,
-                sandbox=sandbox,
-                progress=show,
-                notice=notice,
-                report=report,
-                rejects=rejects,
+                file, mapping, results, options, sandbox=sandbox, progress=show, notice=notice
             )
         except KeyboardInterrupt:  # before any row was sent (reading the file)
             bar.close()
-            click.echo(f"Interrupted before sending anything.\n{resume}", err=True)
+            say.error("Interrupted before sending anything.", f"\n{resume}")
             sys.exit(EXIT_STOPPED)
         bar.total = bar.n  # the total was counted from line breaks: an estimate
     for note in result.notes:
-        click.echo(f"Warning: {for_terminal(note)}", err=True)
+        say.info(f"Warning: {for_terminal(note)}")
     if result.resumed:
-        click.echo(
+        say.info(
             "Resumed an import that had stopped: the rows it finished are reported as they "
-            "ended, not sent again.",
-            err=True,
+            "ended, not sent again."
         )
     if use_sandbox:
-        click.echo("Imported into the built-in sandbox: nothing was sent to Help Scout.", err=True)
-    click.echo(result.line())
-    click.echo(f"Results written to {for_terminal(results, None)}")
-    if result.report:
-        click.echo(f"Report written to {for_terminal(result.report, None)}")
+        say.info("Imported into the built-in sandbox: nothing was sent to Help Scout.")
+    say.out(result.line())
+    say.out(f"Results written to {for_terminal(results, None)}")
+    for written, what in ((result.report, "Report written"), (result.summary, "Summary written"),
+                          (result.log, "Requests logged")):  # fmt: skip
+        if written:
+            say.out(f"{what} to {for_terminal(written, None)}")
     if result.rejects:
-        click.echo(rejects_line(result.rejected, result.rejects))
-    click.echo(result.pacing_line(), err=True)
-    if result.stopped:
-        kept = for_terminal(f"{results} and {result.state}" if result.state else results, None)
-        if result.interrupted:
-            click.echo(f"Interrupted: what finished is in {kept}.", err=True)
-        else:
-            click.echo(f"Error: {for_terminal(redact(result.stopped))}", err=True)
-            click.echo(f"Stopped early: what finished is in {kept}.", err=True)
+        say.out(rejects_line(result.rejected, result.rejects))
+    say.info(result.pacing_line())
+    kept = for_terminal(f"{results} and {result.state}" if result.state else results, None)
+    if result.interrupted:
+        say.error(f"Interrupted: what finished is in {kept}.", f"\n{resume}" * bool(result.state))
+    elif result.stopped:
+        say.error(f"Error: {for_terminal(redact(result.stopped))}")
+        say.info(f"Stopped early: what finished is in {kept}.")
         if result.state:
-            click.echo(resume, err=True)
+            say.info(resume)
+    elif quiet and not result.ok:
+        say.error(f"Error: {rows_not_imported(result)}: see {for_terminal(results, None)}")
     sys.exit(result.exit_code)
+
+
+class Console:
+    """What a command prints: ``out`` (stdout) and ``info`` (stderr) only when not ``quiet``;
+    ``error`` always, on stderr (``more``: what follows it when not quiet)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def out(self, text: str) -> None:
+        if not self.quiet:
+            click.echo(text)
+
+    def info(self, text: str) -> None:
+        if not self.quiet:
+            click.echo(text, err=True)
+
+    def error(self, text: str, more: str = "") -> None:
+        click.echo(text if self.quiet else text + more, err=True)
+
+
+def rows_not_imported(result: ImportResult) -> str:
+    """``11 rows not imported (9 invalid, 2 failed)``."""
+    missed = result.invalid + result.failed
+    counts = f"{result.invalid:,} invalid, {result.failed:,} failed"
+    return f"{plural(missed, 'row')} not imported ({counts})"
+
+
+def confirm_real_account(file: Path, mapping: Path, results: Path, options: ImportOptions) -> None:
+    """Ask once before a run sends to an account that is not this machine's (stdin a terminal)."""
+    from urllib.parse import urlsplit
+
+    from importer.client import is_loopback
+    from importer.front import open_input
+    from importer.importing import count_plan
+    from importer.ledger import default_state_path
+
+    host = urlsplit(options.api_url or DEFAULT_API_URL).hostname or ""
+    if is_loopback(host):
+        return
+    state = Path(options.state or default_state_path(results, file))
+    source, bound = open_input(file, mapping, options)
+    planned = count_plan(source, bound, state, options)
+    at_most = "up to " if options.check_existing else ""
+    question = (
+        f"Send to the Help Scout account at {host}: create {at_most}"
+        f"{plural(planned.create, 'customer')} and update {planned.update:,} "
+        f"(of {plural(planned.rows, 'row')})?"
+    )
+    if not click.confirm(for_terminal(question, None), default=False, err=True):
+        raise NotConfirmed(
+            "nothing was sent: the import was not confirmed (--yes skips the question)"
+        )
 
 
 def command_line(ctx: click.Context) -> str:
@@ -555,22 +657,14 @@ def command_line(ctx: click.Context) -> str:
     return for_terminal(shlex.join(words), None)
 
 
-def print_plan(
-    file: Path,
-    mapping: Path,
-    *,
-    encoding: str | None,
-    delimiter: str | None,
-    skip_lines: int | None,
-    rate: int | None,
-    share: float,
-) -> None:
+def print_plan(file: Path, mapping: Path, options: ImportOptions) -> None:
     """--dry-run: what run would send, and how long that takes at the budget."""
     from importer.pacing import PLAN_BUDGETS, duration, estimate_seconds
 
     with progress_bar("rows") as bar:
-        checked = validate_csv(file, mapping, encoding=encoding, delimiter=delimiter,
-                               skip_lines=skip_lines, progress=bar.update)  # fmt: skip
+        reading = ValidateOptions(encoding=options.encoding, delimiter=options.delimiter,
+                                  skip_lines=options.skip_lines)  # fmt: skip
+        checked = validate_csv(file, mapping, reading, progress=bar.update)
     for note in checked.summary.notes:
         click.echo(f"Warning: {for_terminal(note)}", err=True)
     creates = checked.summary.valid
@@ -579,9 +673,10 @@ def print_plan(
         f"Plan: create {creates:,} customers with {creates:,} requests "
         f"({creates * 2:,} of the per-minute budget: a create costs 2)."
     )
+    rate, share = options.rate, min(options.budget_share, 1 - options.headroom)
     if rate is not None:
         click.echo(
-            f"At {rate:,} requests a minute: about {duration(estimate_seconds(creates, rate))}."
+            f"At {rate:,.0f} requests a minute: about {duration(estimate_seconds(creates, rate))}."
         )
     else:
         times = ", ".join(
@@ -597,12 +692,9 @@ def print_account_plan(
     file: Path,
     mapping: Path,
     results: Path | None,
+    options: ImportOptions,
     *,
-    api_url: str,
     sandbox: SandboxConfig | None,
-    rate: int | None,
-    share: float,
-    **options: Any,
 ) -> NoReturn:
     """--dry-run --check-existing: the plan against the account, row by row; reads only."""
     from importer.pacing import PLAN_BUDGETS, duration
@@ -611,8 +703,8 @@ def print_account_plan(
     def notice(message: str) -> None:
         click.echo(for_terminal(redact(message)), err=True)
 
-    plan = plan_import(file, mapping, results, api_url=api_url, rate=rate, budget_share=share,
-                       sandbox=sandbox, notice=notice, **options)  # fmt: skip
+    rate, share = options.rate, options.budget_share
+    plan = plan_import(file, mapping, results, options, sandbox=sandbox, notice=notice)
     for note in plan.notes:
         click.echo(f"Warning: {for_terminal(note)}", err=True)
     for line in plan.lines():
@@ -682,6 +774,7 @@ def count_rows(path: Path) -> int | None:
 @API_URL
 @RATE
 @BUDGET_SHARE
+@HEADROOM
 @CONCURRENCY
 @MAX_ATTEMPTS
 @click.option(
@@ -702,6 +795,7 @@ def undo(
     api_url: str,
     rate: int | None,
     budget_share: float,
+    headroom: float,
     concurrency: int | None,
     max_attempts: int,
     dry_run: bool,
@@ -721,6 +815,11 @@ def undo(
     results), 2 when nothing was attempted, 3 when the undo stopped early.
     """
     from importer.undo import UndoScope, undo_import
+
+    options = UndoOptions(run=run_id, results=results, only=only, dry_run=dry_run,
+                          api_url=api_url, rate=rate, budget_share=budget_share,
+                          headroom=headroom, concurrency=concurrency,
+                          max_attempts=max_attempts)  # fmt: skip
 
     def confirm(scope: UndoScope) -> bool:
         target = scope.target
@@ -761,10 +860,7 @@ def undo(
             bar.clear()
             click.echo(for_terminal(redact(message)), err=True)
 
-        result = undo_import(state, run=run_id, results=results, only=only, dry_run=dry_run,
-                             confirm=confirm, api_url=api_url, rate=rate,
-                             budget_share=budget_share, concurrency=concurrency,
-                             max_attempts=max_attempts, progress=show, notice=notice,
+        result = undo_import(state, options, confirm=confirm, progress=show, notice=notice,
                              on_line=listen)  # fmt: skip
     if result.resumed:
         click.echo("Resumed an undo that had stopped: the customers it deleted are reported "
@@ -810,6 +906,99 @@ def undo(
 
 #: Customers of each kind an undo lists on the console (all are in its results file).
 SHOWN = 20
+
+
+@main.command()
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The state file (default: the one *.state.sqlite in this folder).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON, for scripts.")
+@friendly_errors
+def history(state: Path | None, as_json: bool) -> None:
+    """List the imports a state file has seen, newest first: when each ran, its input file and
+    mapping, its rows by status and its exit code. Reads the state only."""
+    from importer.ledger import Ledger
+
+    state = state or only_state_here()
+    if not state.is_file():
+        raise ConfigError(f"no state file at {state}: give the --state a run used (or wrote)")
+    with Ledger.open(state, source="", readonly=True) as ledger:
+        runs = ledger.history()
+    if as_json:
+        click.echo(json.dumps([run_as_json(run) for run in runs], indent=2, ensure_ascii=False))
+    elif not runs:
+        click.echo(f"No import has used {for_terminal(state, None)} yet.")
+    else:
+        for line in history_table(runs):
+            click.echo(for_terminal(line, None))
+
+
+def only_state_here() -> Path:
+    """The one state file in the current folder; a ConfigError when there are none or several."""
+    found = sorted(Path().glob("*.state.sqlite"))
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise ConfigError("no *.state.sqlite file in this folder: give one with --state FILE")
+    names = ", ".join(path.name for path in found)
+    raise ConfigError(f"several state files here ({names}): choose one with --state FILE")
+
+
+HISTORY_COUNTS = ("created", "updated", "skipped", "invalid", "failed")
+
+
+def _utc(stamp: str | None, *, iso: bool = False) -> str | None:
+    """A ledger timestamp as ``2025-05-04 02:00:00`` (UTC), or ISO 8601 with a Z (``iso``)."""
+    if stamp is None:
+        return None
+    from datetime import UTC, datetime
+
+    moment = datetime.fromisoformat(stamp).astimezone(UTC)
+    if iso:
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def run_as_json(run: PastRun) -> dict[str, Any]:
+    return {
+        "run": run.id,
+        "started": _utc(run.started_at, iso=True),
+        "finished": _utc(run.finished_at, iso=True),
+        "status": run.status,
+        "resumed": run.resumed,
+        "exit_code": run.exit_code,
+        "file": run.source,
+        "mapping": run.mapping,
+        "results": run.results,
+        "counts": run.counts,
+    }
+
+
+def history_table(runs: list[PastRun]) -> list[str]:
+    """The runs as an aligned table, numbers to the right; ``-`` where nothing was recorded."""
+    header = ["run", "started (UTC)", "ended", "status", "exit", *HISTORY_COUNTS, "file",
+              "mapping"]  # fmt: skip
+    rows = [header]
+    for run in runs:
+        counts = run.counts or {}
+        status = f"{run.status}, resumed" if run.resumed else run.status
+        rows.append([
+            str(run.id), _utc(run.started_at) or "-", _utc(run.finished_at) or "-", status,
+            "-" if run.exit_code is None else str(run.exit_code),
+            *(f"{counts[name]:,}" if name in counts else "-" for name in HISTORY_COUNTS),
+            run.source, run.mapping or "-",
+        ])  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    numeric = {0, 4, *range(5, 5 + len(HISTORY_COUNTS))}
+    return [
+        "  ".join(
+            cell.rjust(width) if i in numeric else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    ]
 
 
 def _burst(value: str | None) -> tuple[int, float] | None:

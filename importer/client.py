@@ -32,6 +32,10 @@ app secret are registered with :mod:`importer.redact`, and every answer's body i
 it is parsed, so nothing a server echoes (``Authorization: Bearer ...`` in a 401's body) reaches
 an error message, a results cell or the ledger. A token answer whose ``access_token`` is not a
 token (RFC 6750 characters only: no CR, LF or spaces) is an :class:`~importer.errors.AuthError`.
+
+``on_exchange`` hears every HTTP request the client sends (API calls, their re-sends, token
+requests) as an :class:`Exchange`: method, path, status, attempt, latency, logRef; never a header,
+a body or a query string (``run --log-file`` writes them, :mod:`importer.requestlog`).
 """
 
 from __future__ import annotations
@@ -44,7 +48,8 @@ import math
 import os
 import random
 import re
-from collections.abc import Container, Iterable, Mapping
+import time
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -64,17 +69,15 @@ from importer.errors import (
     RateLimitError,
     TransportError,
 )
+from importer.options import DEFAULT_API_URL, MAX_ATTEMPTS, REQUEST_TIMEOUT
 from importer.pacing import Pacer, request_cost
 from importer.redact import redact, redact_bytes, register
 
-DEFAULT_API_URL = "https://api.helpscout.net"
 TOKEN_PATH = "/v2/oauth2/token"
 CREDENTIALS_HINT = (
     "check HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Help Scout: Your Profile > My Apps)"
 )
 NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
-#: Seconds one request may take, from connecting to the last byte of the answer.
-REQUEST_TIMEOUT = 30.0
 #: Seconds to open a connection (part of the request's time).
 CONNECT_TIMEOUT = 10.0
 #: Bytes of an answer's body read at most, after decompression (Help Scout's largest, a page of
@@ -103,7 +106,7 @@ def check_api_url(url: str) -> str:
         )
     if parsed.user or parsed.password:
         raise ConfigError("the API URL must not carry credentials: set them in the environment")
-    if parsed.scheme == "http" and not _is_loopback(parsed.host):
+    if parsed.scheme == "http" and not is_loopback(parsed.host):
         raise ConfigError(
             f"refusing plain http to {parsed.host}: the token would cross the network unencrypted; "
             "use https:// (plain http is only allowed to 127.0.0.1, ::1 or localhost)"
@@ -111,7 +114,8 @@ def check_api_url(url: str) -> str:
     return str(parsed.with_query(None).with_fragment(None)).rstrip("/")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
     if host.lower() == "localhost":
         return True
     try:
@@ -310,6 +314,27 @@ def _certificate_reason(exc: aiohttp.ClientConnectorCertificateError) -> str:
     return str(getattr(error, "verify_message", "") or getattr(error, "reason", "") or error)
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request and its answer, as an observer of the client hears it (``on_exchange``):
+    no header, no body, no query string, so neither a token nor a customer's data."""
+
+    sent: float
+    """When the request left (seconds since the epoch)."""
+    method: str
+    path: str
+    """The URL's path (``/v2/customers``, ``/v2/oauth2/token``)."""
+    status: int
+    """The answer's HTTP status; 0 when none came (``error`` says why)."""
+    attempt: int
+    """1 for a call's first request, 2 for its first re-send..."""
+    latency: float
+    """Seconds from sending to the answer's last byte (or to giving up)."""
+    log_ref: str | None = None
+    """Help Scout's ``logRef`` for an error answer, which its support asks for."""
+    error: str | None = None
+
+
 class _NoAnswer(Exception):
     """A request that got no HTTP answer; ``maybe_done`` when it may have reached the server."""
 
@@ -323,7 +348,7 @@ class RetryPolicy:
     """How often and how patiently to re-send after a 5xx answer or a lost connection, and
     how many 429s one call waits out before it fails (never retrying for ever)."""
 
-    max_attempts: int = 5
+    max_attempts: int = MAX_ATTEMPTS
     base: float = 0.5
     cap: float = 30.0
     max_rate_limited: int = 10
@@ -384,6 +409,7 @@ class HelpScoutClient:
         timeout: float = REQUEST_TIMEOUT,
         max_body: int = MAX_BODY,
         trace_configs: list[aiohttp.TraceConfig] | None = None,
+        on_exchange: Callable[[Exchange], None] | None = None,
     ) -> None:
         self.api_url = check_api_url(api_url)
         self.credentials = credentials if credentials is not None else Credentials.from_env()
@@ -400,6 +426,7 @@ class HelpScoutClient:
         self._timeout = timeout
         self._max_body = max_body
         self._trace_configs = trace_configs
+        self._on_exchange = on_exchange
         self._session: aiohttp.ClientSession | None = None
         self._token = self.credentials.access_token
         self._generation = 0
@@ -464,7 +491,7 @@ class HelpScoutClient:
                 counting.count += 1
             try:
                 status, headers, body = await self._send(
-                    method, url, token, json=json, params=params
+                    method, url, token, json=json, params=params, attempt=sends
                 )
             except CertificateError:
                 self.pacer.withdraw(ticket)
@@ -532,12 +559,42 @@ class HelpScoutClient:
         data: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         redacting: bool = True,
+        attempt: int = 1,
     ) -> tuple[int, CIMultiDictProxy[str], Any]:
-        """One HTTP exchange: (status, headers, parsed body), or _NoAnswer.
+        """One HTTP exchange: (status, headers, parsed body), or _NoAnswer; told to
+        ``on_exchange`` either way (``attempt``: which send of its call this is).
 
         The body is redacted before it is parsed, unless ``redacting`` is False (the token's
         answer, which holds the token: its caller redacts what it keeps). Raises
-        CertificateError when the server's TLS certificate is refused."""
+        CertificateError when the server's TLS certificate is refused (nothing was sent)."""
+        sent, began = time.time(), time.monotonic()
+        try:
+            status, answer_headers, raw = await self._exchange(
+                method, url, token, json=json, data=data, params=params
+            )
+        except _NoAnswer as lost:
+            if self._on_exchange is not None:
+                self._on_exchange(Exchange(sent, method, URL(url).path, 0, attempt,
+                                           time.monotonic() - began, error=str(lost)))  # fmt: skip
+            raise
+        body = _parse_body(redact_bytes(raw) if redacting else raw)
+        if self._on_exchange is not None:
+            log_ref = body.get("logRef") if isinstance(body, dict) else None
+            self._on_exchange(Exchange(sent, method, URL(url).path, status, attempt,
+                                       time.monotonic() - began,
+                                       log_ref if isinstance(log_ref, str) else None))  # fmt: skip
+        return status, answer_headers, body
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        token: str | None,
+        *,
+        json: Any,
+        data: Mapping[str, str] | None,
+        params: Mapping[str, str] | None,
+    ) -> tuple[int, CIMultiDictProxy[str], bytes]:
         if self._session is None:
             raise RuntimeError("use the client as 'async with HelpScoutClient(...) as client'")
         headers = {"Accept": "application/json"}
@@ -565,7 +622,7 @@ class HelpScoutClient:
             raise _NoAnswer(f"an answer that is not HTTP ({reason})", maybe_done=True) from None
         except aiohttp.ClientError as exc:
             raise _NoAnswer(f"connection lost ({type(exc).__name__})", maybe_done=True) from None
-        return status, answer_headers, _parse_body(redact_bytes(raw) if redacting else raw)
+        return status, answer_headers, raw
 
     # --- the token ---
     async def _current_token(self) -> tuple[str | None, int]:
@@ -625,7 +682,7 @@ class HelpScoutClient:
             self.token_requests += 1
             try:
                 status, headers, body = await self._send(
-                    "POST", url, None, data=form, redacting=False
+                    "POST", url, None, data=form, redacting=False, attempt=failures + 1
                 )
             except _NoAnswer as lost:
                 failures += 1

@@ -9,7 +9,8 @@ exit code without knowing where the failure came from::
     │   │   ├── SourceError       the CSV cannot be read
     │   │   └── MappingError      the mapping is wrong (the YAML line)
     │   ├── ConfigError           options, credentials or URL are unusable
-    │   └── StateLockedError      another run holds the state file (names its pid)
+    │   ├── StateLockedError      another run holds the state file (names its pid)
+    │   └── NotConfirmed          the question before a real account was answered no
     ├── ApiError                  Help Scout answered with an error (status, message, field
     │   │                         errors, logRef)
     │   ├── AuthError             401 twice in a row, or 403: exit 3, check the credentials or plan
@@ -75,6 +76,10 @@ class ConfigError(InputError):
 
 class StateLockedError(InputError):
     """Another run is using the same state file."""
+
+
+class NotConfirmed(InputError):
+    """Asked before sending to a real account, the user said no: nothing was sent."""
 
 
 @dataclass(frozen=True)

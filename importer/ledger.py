@@ -33,6 +33,9 @@ API (the uploader's; the undo's is below)::
 - ``begin_run(source_fingerprint) -> RunInfo`` (kept as ``ledger.run``) / ``finish_run(status)``:
   one line per run in the ``runs`` table; ``preview_run(fingerprint)``: the RunInfo
   ``begin_run`` would give now, recording nothing (what a plan decides with).
+- ``record_mapping(path)``, ``record_outcome(counts, exit_code)``: what the run read and how it
+  ended, for ``history() -> list[PastRun]`` (every run, newest first: ``helpscout-import
+  history``).
 - ``get_many(keys) -> dict[str, Entry]`` (what the uploader plans with), and for inspecting a
   state file: ``in_flight()``, ``failed()``, ``counts() -> dict[Status, int]``. Reads first write
   any buffered settles, so they see them.
@@ -124,7 +127,7 @@ from importer.errors import ConfigError, RunStopped, StateLockedError
 from importer.redact import redact
 
 APPLICATION = "helpscout-importer"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 GET_MANY_CHUNK = 500
 """Keys per ``IN (...)`` query: far below SQLite's variable limit (999 on old builds)."""
 
@@ -197,6 +200,11 @@ MIGRATIONS: list[list[str]] = [
             updated TEXT NOT NULL
         ) WITHOUT ROWID""",
         "CREATE INDEX undone_by_run ON undone (created_run)",
+    ],
+    [  # 4: what history lists: the mapping each run used, its rows by status, its exit code
+        "ALTER TABLE runs ADD COLUMN mapping TEXT",
+        "ALTER TABLE runs ADD COLUMN counts TEXT",
+        "ALTER TABLE runs ADD COLUMN exit_code INTEGER",
     ],
 ]
 
@@ -310,6 +318,27 @@ class RunRecord:
     status: RunStatus
     source: str
     source_fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class PastRun:
+    """One run as :meth:`Ledger.history` lists it; what a run of an older version did not
+    record (its mapping, counts, exit code) is None."""
+
+    id: int
+    started_at: str
+    finished_at: str | None
+    status: RunStatus
+    """``running`` for the run in progress, or one that died without a word."""
+    source: str
+    """The input file, as the run was given it."""
+    mapping: str | None
+    results: str | None
+    counts: dict[str, int] | None
+    """Rows by results status: created, updated, skipped, invalid, failed."""
+    exit_code: int | None
+    resumed: bool
+    """The run before it had not finished: this one went on with its import."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -665,6 +694,37 @@ class Ledger:
             self._db.execute(
                 "UPDATE runs SET results = ? WHERE id = ?", (str(path), self._run_id())
             )
+
+    def record_mapping(self, path: str | Path) -> None:
+        """Record the mapping this run reads, as given (what :meth:`history` lists)."""
+        with self._transaction():
+            self._db.execute(
+                "UPDATE runs SET mapping = ? WHERE id = ?", (str(path), self._run_id())
+            )
+
+    def record_outcome(self, counts: Mapping[str, int], exit_code: int) -> None:
+        """Record this run's rows by results status and its exit code (before finish_run)."""
+        with self._transaction():
+            self._db.execute(
+                "UPDATE runs SET counts = ?, exit_code = ? WHERE id = ?",
+                (json.dumps(dict(counts)), exit_code, self._run_id()),
+            )
+
+    def history(self) -> list[PastRun]:
+        """Every run this state has seen, newest first."""
+        self.flush()
+        found = self._db.execute(
+            "SELECT id, started_at, finished_at, status, source, mapping, results, counts, "
+            "exit_code FROM runs ORDER BY id DESC"
+        ).fetchall()
+        runs = []
+        for index, (run_id, started, finished, status, source, mapping, results, counts,
+                    code) in enumerate(found):  # fmt: skip
+            earlier = found[index + 1][3] if index + 1 < len(found) else "finished"
+            tally = json.loads(counts) if counts else None
+            runs.append(PastRun(run_id, started, finished, status, source, mapping, results,
+                                tally, code, resumed=earlier != "finished"))  # fmt: skip
+        return runs
 
     def results_files(self) -> list[Path]:
         """The results file the latest earlier run that recorded one wrote (none: [])."""

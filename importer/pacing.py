@@ -70,11 +70,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from importer.errors import ConfigError
+from importer.options import DEFAULT_HEADROOM, DEFAULT_SHARE
 from importer.schema import WRITE_METHODS
 
 __all__ = [
-    "DEFAULT_HEADROOM",
-    "DEFAULT_SHARE",
     "PLAN_BUDGETS",
     "READ_COST",
     "WRITE_COST",
@@ -98,8 +97,6 @@ __all__ = [
 WRITE_COST, READ_COST = 2, 1
 #: Requests per minute of each Help Scout plan (Free has no API).
 PLAN_BUDGETS = {"Standard": 200, "Plus": 400, "Pro": 800}
-#: The share of the reported limit a run allows itself, and the share kept free for people.
-DEFAULT_SHARE, DEFAULT_HEADROOM = 0.9, 0.1
 #: The server's window, in seconds.
 WINDOW = 60.0
 #: The pace is this share of the budget: latency jitter can carry a request into the next minute.

@@ -3,9 +3,10 @@
 :func:`plan_import` is ``run --dry-run --check-existing``. Every row goes the import's way up to
 its first write, and stops there:
 
-- rows are read, mapped, checked and keyed as the import does (:func:`importer.run.row_batches`),
-  and :func:`importer.decide.decide` decides each against the ledger, opened read-only (no lock,
-  nothing written, not even a schema upgrade; no state file: a first import);
+- rows are read, mapped, checked and keyed as the import does
+  (:func:`importer.importing.row_batches`), and :func:`importer.decide.decide` decides each
+  against the ledger, opened read-only (no lock, nothing written, not even a schema upgrade; no
+  state file: a first import);
 - the emails of the rows to ``check`` and to ``reconcile`` are looked up as the import looks them
   up (:class:`~importer.upload.Lookups`, 20 emails to a search): found, the row is skipped
   (``exists``, with the customer's id), updated (``--on-existing update``) or, reconciled,
@@ -32,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,22 +40,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from importer.client import (
-    DEFAULT_API_URL,
     Credentials,
     HelpScoutClient,
     changes_for,
-    check_api_url,
 )
 from importer.decide import Action, Job, Policy, decide
-from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, ApiError, ConfigError, TransportError
+from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, ApiError, TransportError
+from importer.front import inputs_of, open_input
+from importer.importing import check_properties, endpoint, row_batches
 from importer.ledger import Entry, Ledger, RunInfo, default_state_path
 from importer.mapping import Mapping
+from importer.options import DEFAULT_IMPORT, ImportOptions
 from importer.outputs import check_outputs
 from importer.pacing import WRITE_COST, Pacer, estimate_seconds
-from importer.pipeline import inputs_of, open_input
 from importer.report import plural
 from importer.results import Outcome, ResultsWriter
-from importer.run import DUPLICATES, ON_EXISTING, check_properties, row_batches
 from importer.upload import FATAL, UNSEARCHABLE, Lookups, email_of, recorded
 from importer.validate import file_warnings
 from importer.workers import error_text
@@ -165,47 +164,33 @@ def plan_import(
     path: str | Path,
     mapping: str | Path | Mapping,
     results: str | Path | None = None,
+    options: ImportOptions | None = None,
     *,
-    api_url: str | None = None,
     credentials: Credentials | None = None,
-    rate: float | None = None,
-    budget_share: float = 0.9,
-    state: str | Path | None = None,
-    on_existing: str = "skip",
-    duplicates: str = "error",
-    retry_failed: bool = False,
-    include_source: bool = False,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    skip_lines: int | None = None,
     sandbox: SandboxConfig | None = None,
     notice: Callable[[str], None] | None = None,
 ) -> Plan:
     """Plan importing ``path`` with ``--check-existing`` against the account: see the module.
 
-    The options are :func:`~importer.run.import_csv`'s, and mean the same. The ledger is
-    ``state``, else the one the import would keep beside ``results``; ``results`` (optional)
-    gets the plan, and may not be the results file that ledger's import wrote. ``sandbox`` plans
-    against a fresh in-process sandbox (an empty account). Raises
-    :class:`~importer.errors.InputError` when nothing can be planned (options, credentials,
-    mapping, file, state), and what refuses the reads (AuthError).
+    The options and keyword arguments are :func:`~importer.front.import_csv`'s, and mean the
+    same (``check_existing`` is implied; the writing ones are not used). The ledger is
+    ``options.state``, else the one the import would keep beside ``results``; ``results``
+    (optional) gets the plan, and may not be the results file that ledger's import wrote.
+    ``sandbox`` plans against a fresh in-process sandbox (an empty account). Raises
+    :class:`~importer.errors.InputError` when nothing can be planned (credentials, mapping, file,
+    state), and what refuses the reads (AuthError).
     """
-    if duplicates not in DUPLICATES:
-        raise ConfigError(f"--duplicates must be one of {', '.join(DUPLICATES)}")
-    if on_existing not in ON_EXISTING:
-        raise ConfigError(f"--on-existing must be one of {', '.join(ON_EXISTING)}")
+    options = options or DEFAULT_IMPORT
+    state, include_source, rate = options.state, options.include_source, options.rate
     if state is None and results is not None and sandbox is None:  # as the import would
         state = default_state_path(results, path)
     state_path = Path(state) if state is not None else None
     known_state = state_path is not None and state_path.is_file()
     check_outputs([*inputs_of(path, mapping), ("--state", state_path)], [("--output", results)])
-    policy = Policy(on_existing, True, retry_failed)  # type: ignore[arg-type]
-    pacer = Pacer(rate, share=budget_share)
-    if sandbox is None:
-        api_url = check_api_url(api_url or os.environ.get("HELPSCOUT_API_URL") or DEFAULT_API_URL)
-        credentials = credentials if credentials is not None else Credentials.from_env()
-    source, mapping = open_input(path, mapping, encoding=encoding, delimiter=delimiter,
-                                 skip_lines=skip_lines, all_columns=include_source)  # fmt: skip
+    policy = Policy(options.on_existing, True, options.retry_failed)
+    pacer = Pacer(rate, share=options.budget_share, headroom=options.headroom)
+    api_url, credentials = endpoint(options.api_url, credentials, sandbox)
+    source, mapping = open_input(path, mapping, options, all_columns=include_source)
     where = "the built-in sandbox" if sandbox is not None else str(api_url)
     plan = Plan(where, notes=[*source.warnings, *file_warnings(mapping, source.sample())])
     plan.results = Path(results) if results is not None else None
@@ -221,7 +206,7 @@ def plan_import(
             notice(f"{missing}: planned as a first import (every row is new to the ledger)")
         run = ledger.preview_run("") if ledger else RunInfo(1, "", 0, str(path), "", None, ())
         batches = row_batches(source, mapping, include_source=include_source,
-                              duplicates=duplicates)  # fmt: skip
+                              duplicates=options.duplicates)  # fmt: skip
         columns = source.columns if include_source else None
         writer = None
         if results is not None:
@@ -229,7 +214,7 @@ def plan_import(
 
         async def planning() -> None:
             async with contextlib.AsyncExitStack() as inner:
-                url, creds = api_url or DEFAULT_API_URL, credentials
+                url, creds = api_url, credentials
                 if sandbox is not None:
                     from importer.sandbox import Sandbox
 
@@ -247,7 +232,8 @@ def plan_import(
 
         asyncio.run(planning())
     plan.limit = pacer.limit
-    plan.rate = rate if rate is not None else (pacer.limit * budget_share if pacer.limit else None)
+    share = options.budget_share
+    plan.rate = rate if rate is not None else (pacer.limit * share if pacer.limit else None)
     return plan
 
 

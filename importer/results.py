@@ -35,6 +35,8 @@ RESULT_COLUMNS = ["row", "status", "customer_id", "http_status", "error", "log_r
 EXTRA_COLUMNS = ["reason"]
 SOURCE_PREFIX = "source."
 Status = Literal["created", "updated", "skipped", "invalid", "failed", "planned", "deleted", "kept"]
+#: The statuses an import's rows end in (DESIGN's five; the others are a plan's and an undo's).
+IMPORT_STATUSES: tuple[Status, ...] = ("created", "updated", "skipped", "invalid", "failed")
 
 
 @dataclass

@@ -34,7 +34,7 @@ from importer.results import Outcome
 from importer.upload import Tally
 
 if TYPE_CHECKING:
-    from importer.run import ImportResult
+    from importer.importing import ImportResult
 
 __all__ = ["ROWS_PER_GROUP", "STATUS_COLORS", "PaceSamples", "ResultsReport", "api_host"]
 

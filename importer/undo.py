@@ -68,14 +68,11 @@ from typing import Any, Literal
 from yarl import URL
 
 from importer.client import (
-    DEFAULT_API_URL,
-    REQUEST_TIMEOUT,
     Credentials,
     HelpScoutClient,
     RetryPolicy,
     Sends,
     changes_for,
-    check_api_url,
 )
 from importer.errors import (
     EXIT_OK,
@@ -85,10 +82,13 @@ from importer.errors import (
     AuthError,
     ConfigError,
     ImporterError,
+    NotConfirmed,
     RunStopped,
     TransportError,
 )
+from importer.importing import endpoint
 from importer.ledger import Created, ImportRecord, Ledger, state_files
+from importer.options import DEFAULT_UNDO, UndoOptions
 from importer.outputs import check_outputs
 from importer.pacing import Pacer
 from importer.report import plural
@@ -460,53 +460,43 @@ def default_results_path(state: str | Path) -> Path:
 
 def undo_import(
     state: str | Path,
+    options: UndoOptions | None = None,
     *,
-    run: int | None = None,
-    results: str | Path | None = None,
-    only: str | Path | None = None,
-    dry_run: bool = False,
     confirm: Callable[[UndoScope], bool] | None = None,
-    api_url: str | None = None,
     credentials: Credentials | None = None,
-    rate: float | None = None,
-    budget_share: float = 0.9,
-    concurrency: int | None = None,
-    max_attempts: int = 5,
-    request_timeout: float = REQUEST_TIMEOUT,
     progress: Callable[[Tally], None] | None = None,
     notice: Callable[[str], None] | None = None,
     on_line: Callable[[Outcome], None] | None = None,
 ) -> UndoResult:
-    """Delete the customers the import of ``run`` created, keeping the unsafe ones (see the
-    module's docstring); write a results line for each.
+    """Delete the customers the import of ``options.run`` created, keeping the unsafe ones (see
+    the module's docstring); write a results line for each.
 
-    ``state`` is the import's ledger; ``run`` any run of the import to undo (default: the newest
-    import that created customers); ``results`` the results file (default
-    :func:`default_results_path`; in a dry run, none unless given); ``only`` a results file of
-    that import: only the customers its ``created`` lines name are undone. ``confirm`` is asked
-    once before the first write (never in a dry run); None confirms. ``on_line`` hears every
-    results line as it is written (in order). ``api_url``, ``credentials``, ``rate``,
-    ``budget_share``, ``concurrency``, ``max_attempts``, ``request_timeout``, ``progress`` and
-    ``notice`` are :func:`~importer.run.import_csv`'s.
+    ``state`` is the import's ledger; ``options`` (:class:`~importer.options.UndoOptions`) says
+    which import (``run``: any run of it; default: the newest import that created customers), the
+    results file (``results``; default :func:`default_results_path`; in a dry run, none unless
+    given), ``only`` (a results file of that import: only the customers its ``created`` lines
+    name are undone), ``dry_run``, and where and how fast to send, as
+    :func:`~importer.front.import_csv`'s. ``confirm`` is asked once before the first write (never
+    in a dry run); None confirms. ``on_line`` hears every results line as it is written (in
+    order). ``credentials``, ``progress`` and ``notice`` are ``import_csv``'s.
 
     Raises :class:`~importer.errors.InputError` when nothing can be attempted (no such state or
     run, nothing the import created, options, credentials, not confirmed). Once requests have
     begun, everything is in the result (``stopped`` when the undo ended early: what finished is
     in the results and the ledger, and the same call resumes).
     """
+    options = options or DEFAULT_UNDO
+    run, results, only, dry_run = options.run, options.results, options.only, options.dry_run
     state = Path(state)
     if not state.is_file():
         raise ConfigError(f"no state file at {state}: give the --state of the import to undo")
     if results is None and not dry_run:
         results = default_results_path(state)
     check_outputs([("--only-listed", only)], [("--output", results), *state_files(state)])
-    if concurrency is not None and concurrency < 1:
-        raise ConfigError("--concurrency must be at least 1")
-    pacer = Pacer(rate, share=budget_share)
-    retry = RetryPolicy(max_attempts)
-    api_url = check_api_url(api_url or os.environ.get("HELPSCOUT_API_URL") or DEFAULT_API_URL)
-    credentials = credentials if credentials is not None else Credentials.from_env()
-    workers = concurrency or default_concurrency(rate)
+    pacer = Pacer(options.rate, share=options.budget_share, headroom=options.headroom)
+    retry = RetryPolicy(options.max_attempts)
+    api_url, credentials = endpoint(options.api_url, credentials, None)
+    workers = options.concurrency or default_concurrency(options.rate)
     result = UndoResult(state=state, dry_run=dry_run)
     with contextlib.ExitStack() as stack:
         ledger = stack.enter_context(Ledger.open(state, source="", readonly=dry_run))
@@ -530,7 +520,7 @@ def undo_import(
         host = f"{url.host}:{url.explicit_port}" if url.explicit_port else str(url.host)
         scope = UndoScope(host, count - deleted, target)
         if not dry_run and scope.count and confirm is not None and not confirm(scope):
-            raise ConfigError("not confirmed: nothing was deleted")
+            raise NotConfirmed("not confirmed: nothing was deleted")
         if not dry_run:
             result.resumed = ledger.begin_undo(target.runs, results).resuming
         result.results = Path(results) if results is not None else None
@@ -541,7 +531,8 @@ def undo_import(
 
         async def undoing() -> None:
             client = HelpScoutClient(api_url, credentials, pacer=pacer, retry=retry,
-                                     connections=workers, timeout=request_timeout)  # fmt: skip
+                                     connections=workers,
+                                     timeout=options.request_timeout)  # fmt: skip
             async with client:
                 undoer = Undoer(client, writer, ledger, target, concurrency=workers,
                                 dry_run=dry_run, progress=progress, notice=notice)  # fmt: skip

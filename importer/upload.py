@@ -46,6 +46,7 @@ from importer.client import HelpScoutClient, Reply, Sends
 from importer.decide import Job, Policy, after_look_up, decide
 from importer.errors import ApiError, AuthError, ImporterError, RunStopped, TransportError
 from importer.ledger import HEARTBEAT, Entry, Ledger, RunInfo
+from importer.options import SETTLE_TIME
 from importer.pacing import duration
 from importer.report import plural
 from importer.results import Outcome, ResultsWriter, Status
@@ -70,9 +71,6 @@ LOOKUP_BATCH = 20
 LOOKUP_WINDOW = 0.02
 #: Creates sent for one row whose answers left its fate unknown, each followed by a look-up.
 LOOKUP_ROUNDS = 3
-#: Seconds after a create whose fate is unknown before a look-up that finds nobody is believed
-#: (Help Scout's search is an index that may lag behind creates; how much is not documented).
-SETTLE_TIME = 60.0
 
 RERUN = "run the same command, which looks it up before sending it again"
 CUT_OFF_REASON = f"it may have been created; {RERUN}"

@@ -8,7 +8,7 @@ hashes in sorted numpy arrays, so memory stays small on files of millions of row
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,6 +112,20 @@ class Validator:
             for r in first[dup]
         ]
         return issue_table(rows, column, field, values, "duplicate_key", ERROR, messages)
+
+
+def check_rows(
+    chunks: Iterable[Chunk], mapping: Mapping, *, duplicates: str = "error"
+) -> Iterator[tuple[Chunk, CheckedChunk]]:
+    """Map and validate a file chunk by chunk: each chunk as read, and as checked.
+
+    The one loop over a file's rows: validating counts and reports what it yields, importing
+    turns it into jobs (:func:`~importer.importing.row_batches`), and ``--duplicates last``'s
+    first pass reads the keys from it.
+    """
+    validator = Validator(mapping, duplicates=duplicates)
+    for chunk in chunks:
+        yield chunk, validator.check(chunk)
 
 
 def hash_keys(keys: object) -> np.ndarray:

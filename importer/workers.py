@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from importer.client import HelpScoutClient, Sends, count_sends
 from importer.errors import ApiError, AuthError, CertificateError, RunStopped, TransportError
+from importer.options import ROW_TIMEOUT
 from importer.results import Outcome, ResultsWriter
 
 if TYPE_CHECKING:
@@ -71,9 +72,6 @@ __all__ = [
 LOST_IN_A_ROW = 20
 #: Seconds a stopped run waits for the requests in flight.
 GRACE = 5.0
-#: Seconds one row's requests may take in all (retries included; not the waits for the rate
-#: budget or a Deferred's time): then it ends ``failed``, kept in flight.
-ROW_TIMEOUT = 180.0
 NOT_SENT = "not sent: the run stopped; run the same command to resume"
 #: The results line of a row cut off in flight, with why its fate is unknown.
 STOPPED_IN_FLIGHT = "the run stopped before this row finished: {}"

@@ -32,8 +32,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from importer import validate_csv
-from importer.run import import_csv
+from importer import ImportOptions, ValidateOptions, import_csv, validate_csv
 from importer.sandbox import DEFAULT_PROPERTIES, SandboxConfig
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -289,7 +288,7 @@ async def test_validation_report_renders_with_hostile_cells_as_text(tmp_path: Pa
     async with tripwire() as wire:
         data, mapping = hostile_file(tmp_path, wire.url)
         report = tmp_path / "validation.html"
-        validate_csv(data, mapping, report=report)
+        validate_csv(data, mapping, ValidateOptions(report=report))
         rendered = await render(report, tmp_path / "profile")
         assert_only_itself(rendered, report, wire)
     assert rendered.title == "Validation report: hostile.csv"
@@ -310,8 +309,9 @@ async def test_results_report_renders_failures_logrefs_and_the_pace(tmp_path: Pa
         data, mapping = hostile_file(tmp_path, wire.url)
         report = tmp_path / "results.html"
         config = SandboxConfig(properties=props, latency_ms=60)
+        options = ImportOptions(report=report, concurrency=2)
         result = await asyncio.to_thread(import_csv, data, mapping, tmp_path / "results.csv",
-                                         report=report, sandbox=config, concurrency=2)  # fmt: skip
+                                         options, sandbox=config)  # fmt: skip
         rendered = await render(report, tmp_path / "profile")
         assert_only_itself(rendered, report, wire)
     assert (result.created, result.failed, result.invalid) == (10, 31, 4)

@@ -246,7 +246,7 @@ def test_validate_does_not_load_the_http_side_and_run_defaults_to_help_scout():
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert loaded.stdout.strip() == "False"
-    from importer.client import DEFAULT_API_URL
+    from importer.options import DEFAULT_API_URL
 
     api_url = next(p for p in main.commands["run"].params if p.name == "api_url")
     assert api_url.default == DEFAULT_API_URL

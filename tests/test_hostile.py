@@ -30,10 +30,10 @@ import pytest
 from aiohttp import web
 from click.testing import CliRunner
 
+from importer import ImportOptions, import_csv
 from importer.cli import main
 from importer.client import Credentials, HelpScoutClient, Reply, RetryPolicy
 from importer.errors import AuthError, CertificateError, ConfigError
-from importer.run import import_csv
 
 FAST = RetryPolicy(max_attempts=2, base=0.01)
 APP_ID, APP_SECRET = "hostile-app-id", "s3cret-app-secret-0123456789"
@@ -216,9 +216,11 @@ def test_an_import_against_a_server_that_never_answers_ends_in_bounded_time(
               "GET /v2/customer-properties": silent}  # fmt: skip
     with serving_in_a_thread(routes) as url:
         started = time.monotonic()
-        result = import_csv(data, mapping, results, api_url=url, max_attempts=2,
-                            credentials=Credentials(APP_ID, APP_SECRET), request_timeout=0.2,
-                            row_timeout=1.0)  # fmt: skip
+        result = import_csv(
+            data, mapping, results,
+            ImportOptions(api_url=url, max_attempts=2, request_timeout=0.2, row_timeout=1.0),
+            credentials=Credentials(APP_ID, APP_SECRET),
+        )  # fmt: skip
         took = time.monotonic() - started
     assert (result.failed, result.created, result.exit_code) == (3, 0, 1)
     assert took < 10
@@ -270,7 +272,7 @@ def test_a_run_behind_a_redirect_creates_nobody_there(tmp_path: Path) -> None:
     data, mapping = people_csv(tmp_path, 2)
     results = tmp_path / "results.csv"
     with serving_in_a_thread({"POST /v2/customers": moved}) as url:
-        result = import_csv(data, mapping, results, api_url=url,
+        result = import_csv(data, mapping, results, ImportOptions(api_url=url),
                             credentials=Credentials(APP_ID, APP_SECRET))  # fmt: skip
     assert (result.created, result.failed, result.exit_code) == (0, 2, 1)
     assert [(x["status"], x["http_status"], x["customer_id"]) for x in read_rows(results)] == [
@@ -375,10 +377,10 @@ def test_a_create_without_a_usable_id_fails_and_is_looked_up_next_run(
     routes = {"POST /v2/customers": created, "GET /v2/customers": search}
     creds = Credentials(APP_ID, APP_SECRET)
     with serving_in_a_thread(routes) as url:
-        first = import_csv(data, mapping, results, api_url=url, credentials=creds)
+        first = import_csv(data, mapping, results, ImportOptions(api_url=url), credentials=creds)
         line = read_rows(results)[0]
         kept = ledger_rows(results.with_name("in.state.sqlite"))
-        second = import_csv(data, mapping, results, api_url=url, credentials=creds)
+        second = import_csv(data, mapping, results, ImportOptions(api_url=url), credentials=creds)
     assert (first.created, first.failed, first.exit_code, searches[0] >= 1) == (0, 1, 1, True)
     assert (line["status"], line["http_status"], line["customer_id"], line["error"]) == (
         "failed", str(answer["status"]), "",

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from importer import ValidateOptions, validate_csv
 from importer.errors import MappingError
 from importer.mapping import load_mapping
-from importer.pipeline import validate_csv
 
 
 def run(tmp_path: Path, header: list[str], rows: list[list[str]], mapping: str):
@@ -22,7 +22,7 @@ def run(tmp_path: Path, header: list[str], rows: list[list[str]], mapping: str):
         csv.writer(fh).writerows([header, *rows])
     (tmp_path / "m.yaml").write_text(mapping, encoding="utf-8")
     report = tmp_path / "report.json"
-    result = validate_csv(data, tmp_path / "m.yaml", report=report, show=len(rows))
+    result = validate_csv(data, tmp_path / "m.yaml", ValidateOptions(report=report, show=len(rows)))
     issues = json.loads(report.read_text(encoding="utf-8"))["issues"]
     sent = dict(result.samples)
     found = [(i["row"], i["field"], i["rule"], i["severity"]) for i in issues]

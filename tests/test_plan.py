@@ -6,17 +6,18 @@ from __future__ import annotations
 import csv
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from importer import ImportOptions, import_csv
 from importer.cli import main
 from importer.client import Credentials
 from importer.ledger import Ledger
 from importer.plan import plan_import
-from importer.run import import_csv
 from importer.sandbox import Sandbox
 
 MAPPING = """\
@@ -114,15 +115,16 @@ def test_the_plan_is_what_the_import_then_does_row_for_row(
     credentials = Credentials(box.app_id, box.app_secret)
     mapping, state = tmp_path / "m.yaml", tmp_path / "state.sqlite"
     mapping.write_text(MAPPING, encoding="utf-8")
-    options: dict[str, Any] = {"api_url": box.url, "credentials": credentials, "state": state}
-    import_csv(write_csv(tmp_path / "first.csv", FIRST), mapping, tmp_path / "r1.csv", **options)
+    options = ImportOptions(api_url=box.url, state=state)
+    import_csv(write_csv(tmp_path / "first.csv", FIRST), mapping, tmp_path / "r1.csv", options,
+               credentials=credentials)  # fmt: skip
     seeded = customer("Cyrus", "cy@example.com", "Moe")
     elsewhere = sandbox_api(box, "POST", "/_sandbox/customers", seeded)["ids"][0]
     data = write_csv(tmp_path / "second.csv", SECOND)
     before, sent = digest(state), writes(box, sandbox_api)
-    options.update(on_existing=on_existing, duplicates="first")
+    options = replace(options, on_existing=on_existing, duplicates="first")
 
-    plan = plan_import(data, mapping, tmp_path / "plan.csv", **options)
+    plan = plan_import(data, mapping, tmp_path / "plan.csv", options, credentials=credentials)
 
     assert (digest(state), writes(box, sandbox_api)) == (before, sent)  # reads only
     planned = read(tmp_path / "plan.csv")
@@ -133,7 +135,8 @@ def test_the_plan_is_what_the_import_then_does_row_for_row(
         assert plan.fields == {"lastName": 1, "firstName": 1, "phones": 1}
     assert (plan.counts["create"], plan.counts["invalid"], plan.exit_code) == (2, 1, 1)
     assert plan.writes == 2 + (3 if on_existing == "update" else 0)
-    done = import_csv(data, mapping, tmp_path / "r2.csv", check_existing=True, **options)
+    done = import_csv(data, mapping, tmp_path / "r2.csv", replace(options, check_existing=True),
+                      credentials=credentials)  # fmt: skip
     assert done.requests == plan.reads + plan.writes  # the same reads again, and the writes
     assert_the_import_did_as_planned(planned, read(tmp_path / "r2.csv"))
 
@@ -154,15 +157,16 @@ def test_a_plan_that_resumes_a_stopped_import_reports_what_it_finished_and_finds
         ledger.mark_in_flight([(f"{name}@example.com", row, "sent") for row, name in
                                enumerate(["ann", "eve", "flo"], 1)])  # fmt: skip
         ledger.settle("ann@example.com", status="created", customer_id=str(ann), attempts=1)
-    options: dict[str, Any] = {"api_url": box.url, "state": state,
-                               "credentials": Credentials(box.app_id, box.app_secret)}  # fmt: skip
+    options = ImportOptions(api_url=box.url, state=state)
+    credentials = Credentials(box.app_id, box.app_secret)
 
-    plan_import(data, mapping, tmp_path / "plan.csv", **options)
+    plan_import(data, mapping, tmp_path / "plan.csv", options, credentials=credentials)
 
     planned = read(tmp_path / "plan.csv")
     assert [(x["reason"], x["customer_id"]) for x in planned] == [
         ("done", str(ann)), ("found", str(eve)), ("create", "")]  # fmt: skip
-    import_csv(data, mapping, tmp_path / "r.csv", settle_time=0, **options)
+    import_csv(data, mapping, tmp_path / "r.csv", replace(options, settle_time=0),
+               credentials=credentials)  # fmt: skip
     assert_the_import_did_as_planned(planned, read(tmp_path / "r.csv"))
     assert len(box.state.customers) == 3
 

@@ -20,14 +20,13 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
-from importer import validate_csv
+from importer import ImportOptions, ValidateOptions, import_csv, validate_csv
 from importer.cli import main
 from importer.page import CSS, Groups, bar_chart, cell, line_chart, pattern
 from importer.rejects import ERROR, ROW, is_rejected, layout, row_errors
 from importer.report import MAX_GROUPS, ROWS_PER_GROUP, message_pattern
 from importer.results import Outcome
 from importer.results_report import PaceSamples, api_host
-from importer.run import import_csv
 from importer.sandbox import DEFAULT_PROPERTIES, SandboxConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,12 +188,17 @@ def test_rejects_hold_each_invalid_row_as_read_with_its_number_and_errors(hostil
 def test_fixed_rejects_fed_back_with_the_same_mapping_validate(hostile, tmp_path):
     data, mapping = hostile
     rejects = tmp_path / "rejects.csv"
-    first = validate_csv(data, mapping, rejects=rejects)
+    first = validate_csv(data, mapping, ValidateOptions(rejects=rejects))
     assert (first.summary.invalid, first.rejects) == (6, rejects)
     # fed back as it is, the rows are rejected for the same reasons, under their first numbers;
     # but the duplicate (its first row is not in the file) and the ragged row (its spilled
     # fields are one cell now)
-    assert validate_csv(rejects, mapping, rejects=tmp_path / "again.csv").summary.invalid == 4
+    assert (
+        validate_csv(
+            rejects, mapping, ValidateOptions(rejects=tmp_path / "again.csv")
+        ).summary.invalid
+        == 4
+    )
     assert [line[:2] for line in read_csv(tmp_path / "again.csv")[1:]] == [
         line[:2] for line in read_csv(rejects)[1:5]
     ]
@@ -203,7 +207,7 @@ def test_fixed_rejects_fed_back_with_the_same_mapping_validate(hostile, tmp_path
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == ["6 rows read: 6 valid, 0 invalid, 0 warnings."]
     # and what will be sent is the person's cells, the formula guard taken off
-    shown = validate_csv(fixed, mapping, show=5).samples
+    shown = validate_csv(fixed, mapping, ValidateOptions(show=5)).samples
     assert [payload["emails"][0]["value"] for _, payload in shown][:2] == [
         "fixed2@example.com",
         "fixed3@example.com",
@@ -267,7 +271,7 @@ def test_run_rejects_the_invalid_rows_and_those_help_scout_refused(tmp_path):
     mapping sends as text. Those rows come back with Help Scout's words and logRef."""
     props = [dict(p, type="number") if p["slug"] == "plan" else p for p in DEFAULT_PROPERTIES]
     rejects = tmp_path / "rejects.csv"
-    result = import_csv(SAMPLE, EXAMPLE, tmp_path / "results.csv", rejects=rejects,
+    result = import_csv(SAMPLE, EXAMPLE, tmp_path / "results.csv", ImportOptions(rejects=rejects),
                         sandbox=SandboxConfig(properties=props))  # fmt: skip
     assert (result.invalid, result.failed, result.created) == (9, 31, 0)
     lines = read_csv(rejects)
@@ -293,8 +297,9 @@ def test_run_leaves_rows_that_failed_for_the_network_out_of_the_rejects(tmp_path
     assert result.stdout.splitlines()[-1] == f"9 rows to fix written to {rejects}"
     assert [line[0] for line in read_csv(rejects)[1:]] == ["12", "15", "18", "21", "23", "26",
                                                           "28", "34", "37"]  # fmt: skip
-    failing = import_csv(SAMPLE, EXAMPLE, tmp_path / "r2.csv", rejects=tmp_path / "rej2.csv",
-                         max_attempts=1, sandbox=SandboxConfig(fail_rate=1.0))  # fmt: skip
+    failing = import_csv(SAMPLE, EXAMPLE, tmp_path / "r2.csv",
+                         ImportOptions(rejects=tmp_path / "rej2.csv", max_attempts=1),
+                         sandbox=SandboxConfig(fail_rate=1.0))  # fmt: skip
     assert failing.failed == 31
     assert len(read_csv(tmp_path / "rej2.csv")) == 1 + 9  # the 500s stay in the results only
 
@@ -326,7 +331,7 @@ def test_rejects_that_would_overwrite_an_input_or_another_output_exit_2(hostile,
 def test_validation_page_shows_hostile_cells_as_text_and_fetches_nothing(hostile, tmp_path):
     data, mapping = hostile
     report = tmp_path / "report.html"
-    validate_csv(data, mapping, report=report)
+    validate_csv(data, mapping, ValidateOptions(report=report))
     page = assert_self_contained(report.read_text(encoding="utf-8"))
     text = "".join(page.text)
     for cell_text in ("<script>alert(1)</script>", '"><img src=x onerror=alert(3)>',
@@ -347,7 +352,7 @@ def many_issues(tmp_path: Path, rows: int) -> tuple[Path, Path]:
 def test_one_kind_of_issue_is_one_group_said_once_with_its_first_rows(tmp_path):
     data, mapping = many_issues(tmp_path, 252)
     report = tmp_path / "report.html"
-    validate_csv(data, mapping, report=report)
+    validate_csv(data, mapping, ValidateOptions(report=report))
     text = report.read_text(encoding="utf-8")
     assert text.count("<details") == 2  # email and max_length, whatever the lengths
     assert text.count("An email address must have exactly one @-sign.") == 1
@@ -369,7 +374,7 @@ def test_groups_stay_bounded_whatever_the_messages(tmp_path):
     mapping = tmp_path / "m.yaml"
     mapping.write_text("customer:\n  emails: [{column: Email}]\n", encoding="utf-8")
     report = tmp_path / "r.html"
-    result = validate_csv(data, mapping, report=report)
+    result = validate_csv(data, mapping, ValidateOptions(report=report))
     assert result.summary.by_rule["duplicate_key"] == 1500
     text = report.read_text(encoding="utf-8")
     assert text.count("<b>1,500 rows</b>: duplicate_key") == 1
@@ -403,7 +408,7 @@ def test_a_huge_cell_is_cut_on_the_page(tmp_path):
     mapping = tmp_path / "m.yaml"
     mapping.write_text("customer:\n  emails: [{column: Email}]\n", encoding="utf-8")
     report = tmp_path / "r.html"
-    validate_csv(data, mapping, report=report)
+    validate_csv(data, mapping, ValidateOptions(report=report))
     assert report.stat().st_size < 20_000
     assert "(99,800 more characters)" in report.read_text(encoding="utf-8")
     assert cell("<b>") == "&lt;b&gt;" and cell("") == cell(None) == (
@@ -426,7 +431,7 @@ def test_run_report_shows_outcomes_failures_with_logrefs_and_the_pace(tmp_path):
     props = [dict(p, type="number") if p["slug"] == "plan" else p for p in DEFAULT_PROPERTIES]
     report = tmp_path / "results.html"
     results = tmp_path / "results.csv"
-    result = import_csv(SAMPLE, EXAMPLE, results, report=report, concurrency=2,
+    result = import_csv(SAMPLE, EXAMPLE, results, ImportOptions(report=report, concurrency=2),
                         sandbox=SandboxConfig(properties=props, latency_ms=40))  # fmt: skip
     assert result.report == report
     page = assert_self_contained(report.read_text(encoding="utf-8"))
@@ -486,8 +491,8 @@ def test_pace_samples_stay_few_and_evenly_spread_on_a_long_run():
 
 def test_report_json_and_csv_keep_their_contract(hostile, tmp_path):
     data, mapping = hostile
-    validate_csv(data, mapping, report=tmp_path / "r.json")
-    validate_csv(data, mapping, report=tmp_path / "r.csv")
+    validate_csv(data, mapping, ValidateOptions(report=tmp_path / "r.json"))
+    validate_csv(data, mapping, ValidateOptions(report=tmp_path / "r.csv"))
     body = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     lines = read_csv(tmp_path / "r.csv")
     assert lines[0] == ["row", "column", "field", "value", "rule", "severity", "message"]
@@ -519,7 +524,7 @@ def test_json_report_keeps_cells_with_line_breaks_and_quotes_whole(tmp_path):
     data = write_csv(tmp_path / "x.csv", ["Email"], [[c] for c in cells])
     mapping = tmp_path / "m.yaml"
     mapping.write_text("customer:\n  emails: [{column: Email}]\n", encoding="utf-8")
-    validate_csv(data, mapping, report=tmp_path / "r.json")
+    validate_csv(data, mapping, ValidateOptions(report=tmp_path / "r.json"))
     body = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert [issue["value"] for issue in body["issues"]] == cells
     assert [issue["row"] for issue in body["issues"]] == [1, 2, 3]

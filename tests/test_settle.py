@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from importer import ImportOptions, import_csv
 from importer.client import Credentials
 from importer.decide import after_look_up
 from importer.ledger import ALIVE_SLACK, Ledger
-from importer.run import import_csv
 from importer.sandbox import Sandbox, SandboxConfig
 
 T = 1_000_000.0  # an unsure create ended at T
@@ -88,9 +88,10 @@ def test_a_dropped_create_behind_a_lagging_search_is_created_once_only_with_a_se
     box = serve_sandbox(SandboxConfig(search_lag=1.5, schedule={1: "drop"}))
     heard: list[str] = []
     started = time.monotonic()
-    result = import_csv(data, mapping, results, api_url=box.url, concurrency=1,
+    result = import_csv(data, mapping, results,
+                        ImportOptions(api_url=box.url, concurrency=1, settle_time=settle),
                         credentials=Credentials(box.app_id, box.app_secret),
-                        settle_time=settle, notice=heard.append)  # fmt: skip
+                        notice=heard.append)  # fmt: skip
     took = time.monotonic() - started
     anns = [c for c in box.state.customers.values()
             if c["emails"][0]["value"] == "ann@example.com"]  # fmt: skip

@@ -22,11 +22,11 @@ import pytest
 from aiohttp import web
 from click.testing import CliRunner
 
+from importer import ImportOptions, UndoOptions, import_csv
 from importer.cli import main
 from importer.client import Credentials
 from importer.ledger import Created, Ledger
 from importer.results import listed_customers
-from importer.run import import_csv
 from importer.sandbox import Sandbox, SandboxConfig
 from importer.undo import EDIT_SLACK, default_results_path, keep_reason, undo_action, undo_import
 
@@ -152,14 +152,14 @@ class Account:
     def imported(self, name: str, rows: list[list[str]]) -> dict[str, str]:
         """Import ``rows``; the row -> customer id of those it created."""
         results = self.dir / f"{name}.results.csv"
-        import_csv(write_csv(self.dir / name, rows), self.mapping, results, api_url=self.box.url,
-                   credentials=self.credentials, state=self.state, check_existing=True)  # fmt: skip
+        options = ImportOptions(api_url=self.box.url, state=self.state, check_existing=True)
+        import_csv(write_csv(self.dir / name, rows), self.mapping, results, options,
+                   credentials=self.credentials)  # fmt: skip
         return {x["row"]: x["customer_id"] for x in read(results) if x["status"] == "created"}
 
-    def undo(self, **options: Any) -> Any:
-        options.setdefault("results", self.dir / "undo.csv")
-        return undo_import(self.state, api_url=self.box.url, credentials=self.credentials,
-                           **options)  # fmt: skip
+    def undo(self, **given: Any) -> Any:
+        options = UndoOptions(api_url=self.box.url, **{"results": self.dir / "undo.csv", **given})
+        return undo_import(self.state, options, credentials=self.credentials)
 
 
 def test_an_undo_deletes_exactly_what_the_import_created_and_keeps_what_was_touched(
@@ -454,8 +454,8 @@ def test_rows_whose_creates_are_unknown_are_left_and_said(
         ledger.settle("ann@example.com", status="created", customer_id=str(ann), attempts=1)
     heard: list[str] = []
     credentials = Credentials(box.app_id, box.app_secret)
-    result = undo_import(state, api_url=box.url, credentials=credentials,
-                         results=tmp_path / "u.csv", notice=heard.append)  # fmt: skip
+    options = UndoOptions(api_url=box.url, results=tmp_path / "u.csv")
+    result = undo_import(state, options, credentials=credentials, notice=heard.append)
     assert (result.deleted, result.rows) == (1, 1)
     assert heard == [
         "1 row of this import got no certain answer to its create (in flight): the undo leaves "

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from importer import schema
-from importer.pipeline import validate_csv
+from importer import ValidateOptions, schema, validate_csv
 from importer.validate import SeenKeys
 
 BASE_MAPPING = """\
@@ -32,7 +31,7 @@ def issues_of(tmp_path: Path, header, rows, mapping: str) -> tuple[list[dict], d
     data = write_csv(tmp_path / "in.csv", header, rows)
     (tmp_path / "map.yaml").write_text(mapping, encoding="utf-8")
     report = tmp_path / "report.json"
-    validate_csv(data, tmp_path / "map.yaml", report=report)
+    validate_csv(data, tmp_path / "map.yaml", ValidateOptions(report=report))
     body = json.loads(report.read_text(encoding="utf-8"))
     return body["issues"], body["summary"]
 
@@ -167,7 +166,7 @@ def test_enums_are_sent_in_canonical_lower_case(tmp_path):
         tmp_path / "in.csv", ["First", "Email", "G"], [["Ann", "a@example.com", "FEMALE"]]
     )
     (tmp_path / "m.yaml").write_text(BASE_MAPPING + "  gender: G\n", encoding="utf-8")
-    result = validate_csv(data, tmp_path / "m.yaml", show=1)
+    result = validate_csv(data, tmp_path / "m.yaml", ValidateOptions(show=1))
     assert result.samples == [
         (
             1,

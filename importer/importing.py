@@ -1,0 +1,432 @@
+"""The import's own steps, beside :func:`~importer.front.import_csv`, which strings them together.
+
+Everything here belongs to sending: the HTTP client, the uploader, the ledger's checks. So that
+validating never loads aiohttp, :mod:`importer.front` imports this module inside ``import_csv``
+only. What each step promises:
+
+- :func:`endpoint`: where to send and as whom, refused (exit 2) before any file is read;
+- :func:`row_batches`: every row of the file, in input order and batches, as the uploader (and
+  the plan, :mod:`importer.plan`) takes it: a :class:`~importer.decide.Job` each, from
+  :func:`~importer.validate.check_rows`;
+- :func:`check_state_is_whole`: a state file that forgot customers a results file lists stops
+  the import before anyone is created again;
+- :func:`send_rows`: the client (or the built-in sandbox) and the uploader, for one run; what
+  they did lands in the :class:`ImportResult`;
+- :func:`check_properties`: a mapping's properties the account lacks are refused before any
+  create;
+- :func:`count_plan`: how many customers a run would create and update, for the question
+  ``run`` asks before it sends to a real account (reads the file and the state; sends nothing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from importer.client import (
+    Credentials,
+    Exchange,
+    HelpScoutClient,
+    RetryPolicy,
+    check_api_url,
+)
+from importer.decide import Job, Policy
+from importer.errors import (
+    EXIT_OK,
+    EXIT_ROWS_FAILED,
+    EXIT_STOPPED,
+    ApiError,
+    AuthError,
+    CertificateError,
+    ImporterError,
+    MappingError,
+    TransportError,
+)
+from importer.ledger import GO_ON, DamagedStateError, Ledger, payload_hash
+from importer.mapping import Mapping
+from importer.options import DEFAULT_API_URL, Duplicates, ImportOptions
+from importer.pacing import Pacer
+from importer.rejects import ragged_cells, row_errors
+from importer.results import ResultsWriter, listed_customers
+from importer.source import Chunk, CsvSource
+from importer.upload import Progress, Tally, Uploader, default_concurrency
+from importer.validate import SeenKeys, check_rows, hash_keys
+
+if TYPE_CHECKING:
+    from importer.sandbox import SandboxConfig
+
+__all__ = [
+    "BATCH_ROWS",
+    "ImportResult",
+    "PlanCount",
+    "check_properties",
+    "check_state_is_whole",
+    "count_plan",
+    "endpoint",
+    "fingerprint",
+    "row_batches",
+    "send_rows",
+]
+
+#: Rows per batch handed from the reading thread to the uploader (payloads are built per batch).
+BATCH_ROWS = 1000
+
+
+@dataclass
+class ImportResult(Tally):
+    """What ``import_csv`` did: rows by outcome, requests, and whether the run went to the end."""
+
+    results: Path | None = None
+    state: Path | None = None
+    """The ledger the run kept (None: a throwaway one, for the built-in sandbox)."""
+    resumed: bool = False
+    """The run continued an import that had stopped before its end."""
+    stopped: str | None = None
+    """Why the run stopped before the end (interrupted, credentials refused...), else None."""
+    interrupted: bool = False
+    """Stopped by Ctrl-C or SIGTERM."""
+    budget: float | None = None
+    """The most the run allowed itself a minute (``rate``, or ``budget_share`` of the limit
+    Help Scout reported); None when neither was known (no pacing)."""
+    notes: list[str] = field(default_factory=list)
+    api: str | None = None
+    """The API's host (``sandbox`` for the built-in one); None until it is known."""
+    started: datetime | None = None
+    finished: datetime | None = None
+    reasons: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Rows per status and reason (see :func:`importer.summary.reason_of`)."""
+    report: Path | None = None
+    """The results report written (``report=``), if any."""
+    rejects: Path | None = None
+    """The rejects file written (``rejects=``), if any, and how many rows it holds."""
+    rejected: int = 0
+    log: Path | None = None
+    """The request log appended to (``log_file=``), if any."""
+    summary: Path | None = None
+    """The summary JSON written (``summary_json=``), if any."""
+
+    @property
+    def exit_code(self) -> int:
+        if self.stopped:
+            return EXIT_STOPPED
+        return EXIT_ROWS_FAILED if self.invalid or self.failed else EXIT_OK
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == EXIT_OK
+
+
+def endpoint(
+    api_url: str | None, credentials: Credentials | None, sandbox: SandboxConfig | None
+) -> tuple[str, Credentials | None]:
+    """The API's URL (``api_url``, else ``HELPSCOUT_API_URL``, else Help Scout's), checked, and
+    the credentials (given, else the environment's); for the sandbox, both come when it starts."""
+    if sandbox is not None:
+        return DEFAULT_API_URL, credentials
+    url = check_api_url(api_url or os.environ.get("HELPSCOUT_API_URL") or DEFAULT_API_URL)
+    return url, credentials if credentials is not None else Credentials.from_env()
+
+
+async def send_rows(
+    batches: Iterable[Sequence[Job]],
+    mapping: Mapping,
+    writer: ResultsWriter,
+    ledger: Ledger,
+    result: ImportResult,
+    options: ImportOptions,
+    *,
+    api_url: str,
+    credentials: Credentials | None,
+    sandbox: SandboxConfig | None,
+    progress: Progress | None,
+    notice: Callable[[str], None] | None,
+    on_exchange: Callable[[Exchange], None] | None = None,
+) -> None:
+    """Send every row of ``batches`` (the run begun in ``ledger``); fill ``result`` in, also when
+    the run stops early (``result.stopped``: why). ``on_exchange`` hears every HTTP request."""
+    pacer = Pacer(options.rate, share=options.budget_share, headroom=options.headroom)
+    workers = options.concurrency or default_concurrency(options.rate)
+    async with contextlib.AsyncExitStack() as stack:
+        if sandbox is not None:
+            from importer.sandbox import Sandbox
+
+            box = await stack.enter_async_context(Sandbox(sandbox))
+            api_url, credentials = box.url, Credentials(box.app_id, box.app_secret)
+        client = await stack.enter_async_context(
+            HelpScoutClient(
+                api_url,
+                credentials,
+                pacer=pacer,
+                retry=RetryPolicy(options.max_attempts),
+                connections=workers,
+                timeout=options.request_timeout,
+                on_exchange=on_exchange,
+            )
+        )
+        if mapping.properties:
+            await check_properties(client, mapping, notice)
+        uploader = Uploader(
+            client,
+            writer,
+            ledger,
+            concurrency=workers,
+            policy=Policy(options.on_existing, options.check_existing, options.retry_failed),
+            progress=progress,
+            notice=notice,
+            row_timeout=options.row_timeout,
+            settle_time=options.settle_time,
+        )
+        try:
+            await uploader.run(batches)
+        except ImporterError as exc:
+            result.stopped = str(exc)
+        finally:
+            for counted in fields(Tally):
+                setattr(result, counted.name, getattr(uploader.tally, counted.name))
+            result.budget = pacer.ceiling
+            result.interrupted = uploader.interrupted
+
+
+@dataclass(frozen=True)
+class PlanCount:
+    """What a run of the file would do, as far as the state knows (no look-up is made)."""
+
+    create: int
+    """Valid rows the state has not settled: new keys, and those left in flight or failed."""
+    update: int
+    """Rows imported before whose data changed, with ``on_existing="update"``."""
+    rows: int
+
+
+def count_plan(
+    source: CsvSource, mapping: Mapping, state: Path, options: ImportOptions
+) -> PlanCount:
+    """Count the customers a run would create and update: each valid row's key (the first row of
+    a key only) against the state's entry for it (none, in flight or failed: a create; settled
+    with other data and ``on_existing="update"``: an update; else nothing). ``retry_failed``
+    creates only what failed; ``check_existing`` may find that some creates exist already (the
+    count is at most). With ``duplicates="last"`` a key's first row stands for its last.
+
+    Cheap: keys only, from the one loop over the rows (:func:`~importer.validate.check_rows`);
+    payloads are built only for rows without a key and for the settled rows an update would
+    compare. Opens the state read-only (no lock); writes nothing, sends nothing.
+    """
+    create = update = rows = 0
+    seen = SeenKeys()
+    ledger = Ledger.open(state, source="", readonly=True) if state.is_file() else None
+    try:
+        for _, checked in check_rows(source, mapping, duplicates=options.duplicates):
+            rows += len(checked.rows)
+            valid = checked.keys.loc[checked.valid_rows]
+            listed = dict(zip(valid.index.tolist(), valid.tolist(), strict=True))
+            unkeyed = [row for row, key in listed.items() if pd.isna(key)]
+            for row, payload in mapping.payloads(checked.mapped.loc[unkeyed]):
+                listed[row] = f"#payload:{payload_hash(payload)}"
+            if not listed:
+                continue
+            numbers = np.fromiter(listed, dtype="int64", count=len(listed))
+            first = seen.first_rows(hash_keys(list(listed.values())), numbers)
+            keys = {row: key for (row, key), earlier in zip(listed.items(), first, strict=True)
+                    if earlier == 0}  # fmt: skip
+            known = ledger.get_many(list(keys.values())) if ledger is not None else {}
+            compare: dict[int, str] = {}
+            for row, key in keys.items():
+                entry = known.get(key)
+                if entry is None:
+                    create += not options.retry_failed
+                elif entry.status in ("in_flight", "failed") and not entry.customer_id:
+                    create += 1
+                elif options.on_existing == "update":
+                    if entry.status == "exists":
+                        update += 1
+                    else:
+                        compare[row] = entry.payload_hash
+            for row, payload in mapping.payloads(checked.mapped.loc[list(compare)]):
+                update += payload_hash(payload) != compare[row]
+    finally:
+        if ledger is not None:
+            ledger.close()
+    return PlanCount(create, update, rows)
+
+
+def check_state_is_whole(
+    ledger: Ledger, results: Path, check_existing: bool, notice: Callable[[str], None] | None
+) -> None:
+    """Stop (DamagedStateError, exit 2) when a results file of this import lists customers the
+    state does not know: the state was deleted, emptied or damaged (a lost WAL) since, and
+    trusting it would create them again. ``--check-existing`` goes on: it looks every row up.
+
+    The results files of "this import": the one the state's latest run recorded writing (it
+    may have another name than ``results``: nightly runs), and, when the state is new (missing
+    or emptied), ``results`` itself, the file this run is about to overwrite.
+    """
+    candidates = ledger.results_files() + ([results.resolve()] if ledger.is_new else [])
+    for listed in dict.fromkeys(candidates):
+        if not listed.is_file():
+            continue
+        count, first = ledger.unknown_customers(listed_customers(listed))
+        if not count:
+            continue
+        examples = ", ".join(f"row {row}: customer {cid}" for row, cid in first)
+        what = (
+            f"the state file {ledger.path} does not know {count:,} "
+            f"customer{'s' if count != 1 else ''} that {listed} lists ({examples}"
+            f"{', ...' if count > len(first) else ''})"
+        )
+        if check_existing:
+            if notice:
+                notice(f"{what}: --check-existing looks every row up before creating it")
+            return
+        raise DamagedStateError(
+            f"{what}: it was deleted, emptied or damaged since, and importing now could create "
+            f"them again; {GO_ON} (or, if {listed.name} is from another import, move it away)"
+        )
+
+
+async def check_properties(
+    client: HelpScoutClient, mapping: Mapping, notice: Callable[[str], None] | None
+) -> None:
+    """Refuse, before any create, a mapping that fills properties the account does not have:
+    Help Scout would answer 400 to every row. An account whose definitions cannot be read, or
+    that lists none (an older API, a proxy, a stand-in server), is not refused: the rows will say
+    what Help Scout thinks, and refused credentials are met again, and reported, by the first
+    create."""
+    try:
+        definitions = {d.get("slug"): d for d in await client.customer_properties()}
+    except (ApiError, TransportError) as exc:
+        if isinstance(exc, CertificateError):
+            raise
+        if notice and not isinstance(exc, AuthError):
+            notice(f"could not read the account's customer properties ({exc}): sending anyway")
+        return
+    if not definitions:
+        if notice:
+            notice("the account lists no customer properties: sending anyway")
+        return
+    missing = sorted(set(mapping.properties) - set(definitions))
+    if missing:
+        known = ", ".join(sorted(str(slug) for slug in definitions)) or "none"
+        raise MappingError(
+            f"properties: {', '.join(missing)} {'is not a' if len(missing) == 1 else 'are not'} "
+            f"customer {'property' if len(missing) == 1 else 'properties'} of this Help Scout "
+            f"account (it has: {known}): create {'it' if len(missing) == 1 else 'them'} in Help "
+            "Scout (Manage > Company > Customer Properties) or take "
+            f"{'it' if len(missing) == 1 else 'them'} out of the mapping",
+            path=str(mapping.path),
+        )
+    for slug, prop in mapping.properties.items():
+        kind = definitions[slug].get("type")
+        if notice and kind and kind != prop.type:
+            notice(f"property {slug} is {kind} in the account but {prop.type} in the mapping")
+
+
+def fingerprint(path: Path) -> str:
+    """The source file's size and modification time, recorded with each run."""
+    info = path.stat()
+    return f"size={info.st_size} mtime_ns={info.st_mtime_ns}"
+
+
+def row_batches(
+    source: CsvSource, mapping: Mapping, *, include_source: bool = False,
+    duplicates: Duplicates = "error",
+) -> Iterator[list[Job]]:  # fmt: skip
+    """Every row in input order and batches, as a Job: what :func:`~importer.decide.decide`
+    needs of it (the import's and the plan's).
+
+    A row's key is the mapping's (``Mapping.key_of``); a row without one is keyed by its payload's
+    hash, so that it too is imported once. An invalid row's Job says so (``valid``, and the
+    validator's messages as ``error``). A valid row whose key an earlier valid row had names it
+    (``duplicate_of``); with ``duplicates="last"``, so does a row a later one replaces (found by a
+    first pass over the file, :func:`_superseded`, before this returns). ``include_source`` keeps
+    each row's cells as read (the results' source columns, the rejects).
+    """
+    superseded = _superseded(source, mapping) if duplicates == "last" else {}
+    return _batches(source, mapping, include_source, duplicates, superseded)
+
+
+def _batches(
+    source: CsvSource,
+    mapping: Mapping,
+    include_source: bool,
+    duplicates: Duplicates,
+    superseded: dict[int, int],
+) -> Iterator[list[Job]]:
+    seen = SeenKeys()
+    same = f"the same {mapping.key_name} as row"
+    for chunk, checked in check_rows(source, mapping, duplicates=duplicates):
+        errors = row_errors(checked.issues).to_dict()
+        cells = _source_cells(chunk, source) if include_source else {}
+        rows = checked.rows
+        for start in range(0, len(rows), BATCH_ROWS):
+            part = rows[start : start + BATCH_ROWS]
+            valid = part[~part.isin(checked.invalid)]
+            keys = checked.keys.loc[valid].tolist()
+            jobs: dict[int, Job] = {}
+            for (row, payload), key in zip(mapping.payloads(checked.mapped.loc[valid]), keys,
+                                           strict=True):  # fmt: skip
+                digest = payload_hash(payload)
+                key = f"#payload:{digest}" if pd.isna(key) else key
+                jobs[row] = Job(row, payload, key, cells.get(row), digest)
+            earlier = _earlier_rows(seen, [j for j in jobs.values() if j.row not in superseded])
+            batch: list[Job] = []
+            for row in part.tolist():
+                job = jobs.get(row)
+                if job is None:
+                    job = Job(row, {}, "", cells.get(row), valid=False, error=errors.get(row, ""))
+                elif row in superseded or row in earlier:
+                    job.duplicate_of = superseded.get(row) or earlier[row]
+                    job.error = f"{same} {job.duplicate_of}"
+                batch.append(job)
+            yield batch
+
+
+def _earlier_rows(seen: SeenKeys, jobs: list[Job]) -> dict[int, int]:
+    """The jobs whose key an earlier job of the run had: row -> that earlier row."""
+    if not jobs:
+        return {}
+    rows = np.array([job.row for job in jobs], dtype="int64")
+    first = seen.first_rows(hash_keys([job.key for job in jobs]), rows)
+    return {int(r): int(f) for r, f in zip(rows[first > 0], first[first > 0], strict=True)}
+
+
+def _superseded(source: CsvSource, mapping: Mapping) -> dict[int, int]:
+    """For ``--duplicates last``: each valid row whose key a later valid row has -> the last one.
+
+    A first pass over the file that keeps only 64-bit key hashes and row numbers (16 bytes a row).
+    """
+    hashes, rows = [], []
+    for _, checked in check_rows(source, mapping, duplicates="last"):
+        keys = checked.keys.loc[checked.valid_rows].dropna()
+        hashes.append(hash_keys(keys.tolist()))
+        rows.append(keys.index.to_numpy(dtype="int64"))
+    if not hashes:
+        return {}
+    h, r = np.concatenate(hashes), np.concatenate(rows)
+    order = np.lexsort((r, h))
+    h, r = h[order], r[order]
+    ends = np.flatnonzero(np.r_[h[1:] != h[:-1], True])  # the last row of each key
+    last = r[ends[np.searchsorted(ends, np.arange(len(h)))]]
+    earlier = last != r
+    return dict(zip(r[earlier].tolist(), last[earlier].tolist(), strict=True))
+
+
+def _source_cells(chunk: Chunk, source: CsvSource) -> dict[int, list[str]]:
+    """The row's cells as read; a ragged row's extra fields stay together in its last cell."""
+    frame = chunk.frame
+    cells = {
+        row: list(values)
+        for row, values in zip(
+            frame.index.tolist(), frame.itertuples(index=False, name=None), strict=True
+        )
+    }
+    for ragged in chunk.ragged:
+        cells[ragged.row] = ragged_cells(ragged, len(source.columns), source.delimiter)
+    return cells

@@ -1,0 +1,230 @@
+"""The options of the library's jobs, as values: one set of defaults, checked once.
+
+:class:`ValidateOptions` is what :func:`~importer.front.validate_csv` takes, :class:`ImportOptions`
+what :func:`~importer.front.import_csv` (and :func:`~importer.plan.plan_import`) takes,
+:class:`UndoOptions` what :func:`~importer.undo.undo_import` takes. They share
+:class:`ReadOptions` (how to read the CSV) and :class:`SendOptions` (where to send, how fast).
+They are frozen dataclasses: a value is checked when the object is made (``__post_init__``, a
+:class:`~importer.errors.ConfigError` naming the command-line option), so an options object that
+exists is usable, and the same object can be reused for many files. The command line builds them
+from its options, whose defaults are read from here (``DEFAULT_IMPORT.budget_share``...): a
+default is written once, in this module.
+
+The module is a leaf (it imports nothing of the importer but its errors): the client and the
+uploader take their own defaults from it too (as httpx's ``_config`` serves its client), and
+making options never loads pandas or aiohttp.
+
+What stays a keyword argument of the functions, not an option: callbacks (``progress``,
+``notice``), ``credentials`` and the sandbox's configuration; they are not values a user would
+save and reuse.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, get_args
+
+from importer.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "DEFAULT_IMPORT",
+    "DEFAULT_READ",
+    "DEFAULT_SHARE",
+    "DEFAULT_UNDO",
+    "DEFAULT_VALIDATE",
+    "MAX_ATTEMPTS",
+    "REQUEST_TIMEOUT",
+    "ROW_TIMEOUT",
+    "SETTLE_TIME",
+    "Duplicates",
+    "ImportOptions",
+    "OnExisting",
+    "ReadOptions",
+    "SendOptions",
+    "UndoOptions",
+    "ValidateOptions",
+]
+
+#: Where Help Scout's API is; ``HELPSCOUT_API_URL`` or ``--api-url`` say otherwise.
+DEFAULT_API_URL = "https://api.helpscout.net"
+#: Without ``--rate``, the share of the budget Help Scout reports that an import spends.
+DEFAULT_SHARE = 0.9
+#: The share of the account's budget kept free for the people and integrations beside the run.
+DEFAULT_HEADROOM = 0.1
+#: Sends per row when Help Scout answers 5xx or the connection is lost.
+MAX_ATTEMPTS = 5
+#: Seconds one request may take, from connecting to the last byte of the answer.
+REQUEST_TIMEOUT = 30.0
+#: Seconds one row's requests may take in all (creates, look-ups, retries; not the waits for
+#: the rate budget or for search to catch up): then it ends ``failed``, kept in flight.
+ROW_TIMEOUT = 180.0
+#: Seconds after a create whose fate is unknown before a look-up that finds nobody is believed
+#: (Help Scout's search is an index that may lag behind creates; how much is not documented).
+SETTLE_TIME = 60.0
+
+Duplicates = Literal["error", "first", "last"]
+"""Rows whose key an earlier row has: invalid (``error``), import the first, or the last."""
+OnExisting = Literal["skip", "update"]
+"""A customer that exists already (imported before, or found by ``check_existing``)."""
+
+PathLike = str | Path
+
+
+def _one_of(option: str, value: object, kind: object) -> None:
+    choices = get_args(kind)
+    if value not in choices:
+        raise ConfigError(f"{option} must be one of {', '.join(choices)}, not {value!r}")
+
+
+def _at_least(option: str, value: float | None, least: float, unit: str = "") -> None:
+    if value is not None and not (value >= least and math.isfinite(value)):
+        raise ConfigError(f"{option} must be at least {least:g}{unit}, not {value!r}")
+
+
+def _more_than(option: str, value: float | None, unit: str) -> None:
+    if value is not None and not (value > 0 and math.isfinite(value)):
+        raise ConfigError(f"{option} must be more than 0{unit}, not {value!r}")
+
+
+class _Checked:
+    """The end of the chain of ``__post_init__`` checks (each class checks its own fields)."""
+
+    def __post_init__(self) -> None:
+        pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadOptions(_Checked):
+    """How to read the CSV; None: detected (see :func:`~importer.source.open_csv`)."""
+
+    encoding: str | None = None
+    """A Python codec name (``cp1252``, ``latin-1``); default: detected."""
+    delimiter: str | None = None
+    """The field delimiter; default: sniffed."""
+    skip_lines: int | None = None
+    """Lines before the header row (a title, an export date); default: detected."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _at_least("--skip-lines", self.skip_lines, 0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendOptions(_Checked):
+    """Where a command that sends (``run``, ``undo``) sends, and how fast and patiently."""
+
+    api_url: str | None = None
+    """Where the API is; None: ``HELPSCOUT_API_URL``, then :data:`DEFAULT_API_URL`."""
+    rate: float | None = None
+    """Requests per minute to spend; None: ``budget_share`` of the budget Help Scout reports."""
+    budget_share: float = DEFAULT_SHARE
+    """Without ``rate``, the share of the reported budget to use."""
+    headroom: float = DEFAULT_HEADROOM
+    """The share of the account's budget left free for others' bursts: the run yields to what
+    the rest of the account spends, less this (see :mod:`importer.pacing`)."""
+    concurrency: int | None = None
+    """Requests in flight at once; None: enough to keep up with the rate."""
+    max_attempts: int = MAX_ATTEMPTS
+    """Sends per call when Help Scout answers 5xx or the connection is lost."""
+    request_timeout: float = REQUEST_TIMEOUT
+    """Seconds one request may take."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.rate is not None and not (self.rate > 0 and math.isfinite(self.rate)):
+            raise ConfigError(f"--rate must be more than 0 requests a minute, not {self.rate!r}")
+        if not 0 < self.budget_share <= 1:
+            raise ConfigError(
+                f"--budget-share must be more than 0 and at most 1, not {self.budget_share!r}"
+            )
+        if not 0 <= self.headroom < 1:
+            raise ConfigError(f"--headroom must be at least 0 and below 1, not {self.headroom!r}")
+        _at_least("--concurrency", self.concurrency, 1)
+        _at_least("--max-attempts", self.max_attempts, 1)
+        _more_than("request_timeout", self.request_timeout, " seconds")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValidateOptions(ReadOptions):
+    """What :func:`~importer.front.validate_csv` writes and keeps besides its totals."""
+
+    report: PathLike | None = None
+    """Write every issue here; the suffix picks the format: .csv, .json or .html."""
+    rejects: PathLike | None = None
+    """Write the invalid rows here, with their own columns and what is wrong."""
+    show: int = 0
+    """Keep the first N payloads exactly as they would be sent."""
+    keep_issues: int = 20
+    """Keep the first N issues, for a console listing."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _at_least("--show", self.show, 0)
+        _at_least("keep_issues", self.keep_issues, 0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportOptions(ReadOptions, SendOptions):
+    """How :func:`~importer.front.import_csv` reads and sends, and what it writes besides the
+    results (the plan of ``run --dry-run --check-existing`` takes the same)."""
+
+    include_source: bool = False
+    """Append each row's original columns to the results."""
+    state: PathLike | None = None
+    """The ledger; None: beside the results, named after the CSV
+    (:func:`~importer.ledger.default_state_path`)."""
+    on_existing: OnExisting = "skip"
+    """A row imported before whose data changed, or whose customer exists: skip or update it."""
+    check_existing: bool = False
+    """Look up the emails of rows no earlier run imported before creating them."""
+    duplicates: Duplicates = "error"
+    """Rows with the same key: invalid after the first, import the first, or the last."""
+    retry_failed: bool = False
+    """Send again only the rows that failed last time; skip the others."""
+    row_timeout: float = ROW_TIMEOUT
+    """Seconds one row's requests may take in all."""
+    settle_time: float = SETTLE_TIME
+    """Seconds after an unsure create before a look-up that finds nobody is believed."""
+    report: PathLike | None = None
+    """Write the results report here (HTML)."""
+    rejects: PathLike | None = None
+    """Write the rows to fix here: the invalid ones and those Help Scout refused."""
+    summary_json: PathLike | None = None
+    """Write the run's summary here (JSON, :mod:`importer.summary`), however it ends."""
+    log_file: PathLike | None = None
+    """Append one JSON line per HTTP request here (:mod:`importer.requestlog`)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _one_of("--on-existing", self.on_existing, OnExisting)
+        _one_of("--duplicates", self.duplicates, Duplicates)
+        _more_than("row_timeout", self.row_timeout, " seconds")
+        _at_least("--settle-time", self.settle_time, 0, " seconds")
+
+
+@dataclass(frozen=True, kw_only=True)
+class UndoOptions(SendOptions):
+    """Which import :func:`~importer.undo.undo_import` takes back, and what it writes."""
+
+    run: int | None = None
+    """Undo the import this run belongs to; None: the newest import that created customers."""
+    results: PathLike | None = None
+    """One line per customer here; None: beside the state, named after it (none in a dry run)."""
+    only: PathLike | None = None
+    """Undo only the customers this results file of the import lists as created."""
+    dry_run: bool = False
+    """Read and list what would be deleted or kept; delete nothing, write nothing to the state."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _at_least("--run", self.run, 1)
+
+
+#: The defaults, as objects: the command line's options read theirs from these.
+DEFAULT_READ = ReadOptions()
+DEFAULT_VALIDATE = ValidateOptions()
+DEFAULT_IMPORT = ImportOptions()
+DEFAULT_UNDO = UndoOptions()

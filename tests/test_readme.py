@@ -1,0 +1,283 @@
+"""The README as a test: every ``helpscout-import`` command it shows is run as written, and ends
+with the exit code it documents; every option it names exists; every mapping example loads.
+
+The conventions the README follows (and this file reads):
+
+- commands are the lines of ``sh`` and ``crontab`` code blocks that hold ``helpscout-import``, the
+  ``$ `` lines of ``console`` blocks, and inline code spans that start with ``helpscout-import``
+  and name no metavariable (``FILE``, ``[--report ...]``: those are synopses); only the
+  ``helpscout-import`` part of a line runs (not what ``&&``, ``>`` or ``|`` join to it);
+- a command's exit code is written ``exits N`` in its line's comment, or in the comment lines just
+  above it; a command that says nothing exits 0;
+- the files a command reads that are not in the repository are placeholders, named as such in
+  the README's text (``placeholders: `export.csv`, ...``); each block of commands runs in a
+  fresh folder holding them and a copy of ``sample_data/`` and ``mappings/``, in order;
+- commands that send do it to a sandbox started here, through the environment its ``export``
+  lines give (the README's ``export HELPSCOUT_...`` lines stand for them);
+- ``helpscout-import sandbox`` serves until Ctrl-C: it is started, its first lines are compared
+  with the README's, and it is interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from importer.cli import main
+from importer.mapping import TRANSFORMS, load_mapping
+from importer.sandbox import Sandbox
+from importer.schema import PROPERTY_TYPES, TOP_LEVEL_FIELDS
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+#: What each placeholder the README names is, here.
+PLACEHOLDERS = {
+    "export.csv": ROOT / "sample_data" / "customers.csv",
+    "mapping.yaml": ROOT / "mappings" / "example.yaml",
+    "customers_export.csv": ROOT / "tests" / "data" / "exports" / "shopify-customers.csv",
+}
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
+OPERATORS = {"&&", "||", ";", "|", ">", ">>", "<", "&", "2>&1"}
+EXITS = re.compile(r"\bexits (\d)\b")
+NO_ENV = ("HELPSCOUT_APP_ID", "HELPSCOUT_APP_SECRET", "HELPSCOUT_ACCESS_TOKEN",
+          "HELPSCOUT_API_URL", "HELPSCOUT_CREDENTIALS_FILE")  # fmt: skip
+
+
+@dataclass
+class Command:
+    words: list[str]
+    exit_code: int
+    line: str
+
+
+@dataclass
+class Block:
+    where: str
+    """The README's line number and the block's first command, for the test id."""
+    commands: list[Command] = field(default_factory=list)
+    output: list[str] = field(default_factory=list)
+    """A console block's lines that are not commands: what the command prints."""
+
+
+def helpscout_words(line: str) -> list[str]:
+    """The ``helpscout-import ...`` part of a shell line, as the shell would split it."""
+    lexer = shlex.shlex(line[line.index("helpscout-import") :], posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    words = []
+    for word in lexer:
+        if word in OPERATORS:
+            break
+        words.append(word)
+    return words
+
+
+def blocks() -> Iterator[Block]:
+    for match in FENCE.finditer(README):
+        lang, body = match.group(1), match.group(2)
+        if lang not in ("sh", "console", "crontab"):
+            continue
+        block = Block(f"README line {README[: match.start()].count(chr(10)) + 1}")
+        comments: list[str] = []
+        for line in body.splitlines():
+            text = line.strip()
+            if lang == "console" and not text.startswith("$ "):
+                block.output.append(line)
+                continue
+            text = text.removeprefix("$ ")
+            if text.startswith("#") or not text:
+                comments = [*comments, text] if text else []
+                continue
+            if "helpscout-import" in text:
+                said = EXITS.search(text.partition(" # ")[2]) or EXITS.search(" ".join(comments))
+                code = int(said.group(1)) if said else 0
+                block.commands.append(Command(helpscout_words(text), code, text))
+            comments = []
+        if block.commands:
+            block.where += ": " + " ".join(block.commands[0].words[:2])
+            yield block
+
+
+def inline_commands() -> list[str]:
+    """Inline ``helpscout-import ...`` spans that are commands, not synopses."""
+    spans = re.findall(r"(?<!`)`(helpscout-import [^`]+)`(?!`)", README)
+    synopsis = re.compile(r"\[|\.\.\.|\b[A-Z][A-Z_.]+\b")
+    return sorted({span for span in spans if not synopsis.search(span)})
+
+
+BLOCKS = list(blocks())
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh folder with the placeholders and a copy of the sample data and mappings."""
+    for name, source in PLACEHOLDERS.items():
+        shutil.copyfile(source, tmp_path / name)
+    shutil.copytree(ROOT / "sample_data", tmp_path / "sample_data")
+    shutil.copytree(ROOT / "mappings", tmp_path / "mappings")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def sandbox_env(serve_sandbox: Callable[..., Sandbox]) -> dict[str, str | None]:
+    """What the README's ``export`` lines set, for a sandbox started here."""
+    box = serve_sandbox()
+    return {**dict.fromkeys(NO_ENV), "HELPSCOUT_API_URL": box.url,
+            "HELPSCOUT_APP_ID": box.app_id, "HELPSCOUT_APP_SECRET": box.app_secret}  # fmt: skip
+
+
+def run_as_written(command: list[str], env: dict[str, str | None]) -> tuple[int, str]:
+    assert command[0] == "helpscout-import", command
+    done = CliRunner().invoke(main, command[1:], env=env)
+    return done.exit_code, done.output + done.stderr
+
+
+def serve_and_stop(words: list[str], output: list[str], cwd: Path) -> None:
+    """``helpscout-import sandbox ...``: its first lines as the README shows them, then Ctrl-C
+    (the README: it serves until then, and exits 0)."""
+    env = {k: v for k, v in os.environ.items() if k not in NO_ENV}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "importer", *words[1:]], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, cwd=cwd, env={**env, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None
+        printed = [child.stdout.readline().rstrip("\n") for _ in output or [""]]
+        port = re.compile(r"127\.0\.0\.1:\d+")
+        assert printed[0].startswith("export HELPSCOUT_API_URL=http://127.0.0.1:")
+        if output:
+            assert [port.sub("PORT", line) for line in printed] == [
+                port.sub("PORT", line) for line in output
+            ]
+    finally:
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=30)
+    assert child.returncode == 0, err
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=[block.where for block in BLOCKS])
+def test_every_command_in_the_readme_exits_as_documented(
+    block: Block, folder: Path, sandbox_env: dict[str, str | None]
+) -> None:
+    for command in block.commands:
+        if command.words[1] == "sandbox":
+            serve_and_stop(command.words, [line for line in block.output if line.strip()], folder)
+            continue
+        code, printed = run_as_written(command.words, sandbox_env)
+        assert code == command.exit_code, f"{command.line}\n{printed}"
+
+
+@pytest.mark.parametrize("span", inline_commands())
+def test_every_inline_command_in_the_readme_runs(
+    span: str, folder: Path, sandbox_env: dict[str, str | None]
+) -> None:
+    words = shlex.split(span)
+    if words[1] == "sandbox":
+        serve_and_stop(words, [], folder)
+        return
+    code, printed = run_as_written(words, sandbox_env)
+    assert code == 0, f"{span}\n{printed}"
+
+
+def test_the_readme_shows_commands_of_every_kind_and_names_its_placeholders() -> None:
+    """The extraction above finds what it should: a test that runs nothing would pass."""
+    shown = [c for block in BLOCKS for c in block.commands]
+    assert {c.words[1] for c in shown} >= {"run", "validate", "init", "history", "undo",
+                                           "sandbox"}  # fmt: skip
+    assert {c.exit_code for c in shown} == {0, 1, 2}
+    cron = next(c for c in shown if "--summary-json" in c.words)
+    assert {"--quiet", "--log-file"} <= set(cron.words) and cron.exit_code == 1
+    named = re.findall(r"\(placeholders?:\s+((?:`[^`]+`(?:,\s+)?)+)\)", README)
+    assert {name for names in named for name in re.findall(r"`([^`]+)`", names)} == set(
+        PLACEHOLDERS
+    )
+
+
+def all_options() -> set[str]:
+    found = {"--help", "--version"}
+    for command in main.commands.values():
+        for param in command.params:
+            found.update(opt for opt in getattr(param, "opts", []) if opt.startswith("--"))
+    return found
+
+
+def test_every_option_the_readme_names_exists() -> None:
+    """(The development section's are other tools' options: ruff's, pytest's.)"""
+    text = README[: README.index("## Development")]
+    named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", text))
+    assert named - all_options() == set()
+    assert len(named) > 30
+
+
+@pytest.mark.parametrize("command", sorted(main.commands))
+def test_every_command_has_help(command: str) -> None:
+    """``helpscout-import COMMAND --help``, for each COMMAND the README's table lists."""
+    assert f"`helpscout-import {command} " in README
+    done = CliRunner().invoke(main, [command, "--help"])
+    assert done.exit_code == 0 and done.output.startswith(f"Usage: main {command}")
+
+
+def test_the_library_example_runs(
+    folder: Path, sandbox_env: dict[str, str | None], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    (code,) = re.findall(r"^```python\n(.*?)^```", README, re.M | re.S)
+    for name, value in sandbox_env.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    exec(compile(code, "README.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[:2] == ["40 rows read: 31 valid, 9 invalid, 1 warning.", "31 0 1"]
+    assert printed[2] == "Counter({'unchanged': 31, 'invalid': 9}) 1 0"  # the plan: no writes
+    assert printed[3].startswith("31 customers:") and len(printed) == 4, printed
+    assert (folder / "issues.html").is_file() and (folder / "results.csv").is_file()
+
+
+# --- the mapping reference ---------------------------------------------------------------------
+REFERENCE = README[README.index("## Mapping reference") : README.index("### Starting from")]
+EXAMPLES = re.findall(r"^```yaml\n(.*?)^```", REFERENCE, re.M | re.S)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[f"example-{i}" for i in range(len(EXAMPLES))])
+def test_every_mapping_example_loads(example: str, tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(example, encoding="utf-8")
+    assert load_mapping(path).path == str(path)
+
+
+def test_the_reference_shows_every_field_transform_option_and_property_type() -> None:
+    shown = "\n".join(EXAMPLES)
+    keys = {key for example in EXAMPLES for key in _keys(yaml.safe_load(example))}
+    assert set(TOP_LEVEL_FIELDS) - keys == set()
+    assert {"name"} <= set(re.findall(r"`(\w+)`", REFERENCE))
+    assert {t for t in TRANSFORMS if not re.search(rf"\b{t}\b", shown)} == set()
+    options = {"column", "value", "transform", "map", "default", "format", "null_values",
+               "replace", "join", "type", "separator", "on_incomplete", "key", "lines", "city",
+               "state", "postalCode", "country"}  # fmt: skip
+    assert options - keys == set()
+    assert {t for t in PROPERTY_TYPES if f"type: {t}" not in shown} == {"text"}  # the default
+    assert "a text property" in shown
+
+
+def _keys(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield str(key)
+            yield from _keys(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _keys(item)
