@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
-import multiprocessing
 import os
 import random
 import signal
@@ -32,15 +30,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from importer.sandbox import SandboxConfig, serve
-
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.common import ROOT, Figure, figure, get_json, sandbox_process
+from importer.sandbox import SandboxConfig
 
 MAPPING = """\
 customer:
@@ -53,21 +49,12 @@ customer:
 """
 
 
-def _serve(ready: Any, config: SandboxConfig) -> None:
-    serve(config, on_ready=ready.put)
-
-
-def _get(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=30) as answer:
-        return json.load(answer)
-
-
 def _creates(url: str) -> int:
     """Create requests the sandbox has answered (or dropped) so far."""
-    return sum(_get(f"{url}/_sandbox/stats")["requests"].get("POST /v2/customers", {}).values())
+    return sum(get_json(f"{url}/_sandbox/stats")["requests"].get("POST /v2/customers", {}).values())
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--kills", type=int, default=12)
@@ -80,7 +67,11 @@ def main() -> None:
     parser.add_argument("--revoke-every", type=int, default=150)
     parser.add_argument("--search-lag", type=float, default=0.0)
     parser.add_argument("--settle-time", type=float, help="default: the lag plus 20%% and 1 s")
-    args = parser.parse_args()
+    return parser
+
+
+def chaos(args: argparse.Namespace) -> dict[str, Any]:
+    """The kill-and-resume loop ``args`` describe; what it found."""
     settle = args.settle_time if args.settle_time is not None else args.search_lag * 1.2 + 1
     config = SandboxConfig(latency_ms=args.latency_ms, jitter_ms=args.latency_ms / 2,
                            drop_rate=args.drop_rate, gateway_timeout_rate=args.timeout_rate,
@@ -88,11 +79,7 @@ def main() -> None:
                            token_revoke_every=args.revoke_every, search_lag=args.search_lag,
                            seed=args.seed)  # fmt: skip
     dice = random.Random(args.seed)
-    context = multiprocessing.get_context("spawn")
-    ready = context.Queue()
-    server = context.Process(target=_serve, args=(ready, config), daemon=True)
-    server.start()
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, sandbox_process(config) as url:
         data, mapping, results = (Path(folder) / n for n in ("in.csv", "m.yaml", "results.csv"))
         with data.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
@@ -100,33 +87,28 @@ def main() -> None:
             writer.writerows(["Ada", f"Lovelace{i}", f"ada.{i}@example.com", "pro"]
                              for i in range(args.rows))  # fmt: skip
         mapping.write_text(MAPPING, encoding="utf-8")
-        try:
-            url = ready.get(timeout=30)
-            env = {**os.environ, "HELPSCOUT_API_URL": url, "HELPSCOUT_APP_ID": config.app_id,
-                   "HELPSCOUT_APP_SECRET": config.app_secret}  # fmt: skip
-            command = [sys.executable, "-m", "importer", "run", str(data), "-m", str(mapping),
-                       "-o", str(results), "--concurrency", str(args.concurrency),
-                       "--settle-time", str(settle)]  # fmt: skip
-            share = max(1, args.rows // (3 * args.kills))  # creates between kills, on average
-            kills, started = 0, time.monotonic()
-            while kills < args.kills:
-                child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL)  # fmt: skip
-                goal = _creates(url) + dice.randint(1, 2 * share)
-                while child.poll() is None and _creates(url) < goal:
-                    time.sleep(0.01)
-                time.sleep(dice.uniform(0, 0.05))
-                child.send_signal(signal.SIGKILL)
-                kills += child.wait() == -signal.SIGKILL
-                if child.returncode == 0:
-                    break  # the import ended before the kill: nothing left to interrupt
-            last = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-            seconds = time.monotonic() - started
-            customers = _get(f"{url}/_sandbox/customers")["customers"]
-            requests = _get(f"{url}/_sandbox/stats")["requests"]
-        finally:
-            server.terminate()
-            server.join(timeout=10)
+        env = {**os.environ, "HELPSCOUT_API_URL": url, "HELPSCOUT_APP_ID": config.app_id,
+               "HELPSCOUT_APP_SECRET": config.app_secret}  # fmt: skip
+        command = [sys.executable, "-m", "importer", "run", str(data), "-m", str(mapping),
+                   "-o", str(results), "--concurrency", str(args.concurrency),
+                   "--settle-time", str(settle)]  # fmt: skip
+        share = max(1, args.rows // (3 * args.kills))  # creates between kills, on average
+        kills, started = 0, time.monotonic()
+        while kills < args.kills:
+            child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)  # fmt: skip
+            goal = _creates(url) + dice.randint(1, 2 * share)
+            while child.poll() is None and _creates(url) < goal:
+                time.sleep(0.01)
+            time.sleep(dice.uniform(0, 0.05))
+            child.send_signal(signal.SIGKILL)
+            kills += child.wait() == -signal.SIGKILL
+            if child.returncode == 0:
+                break  # the import ended before the kill: nothing left to interrupt
+        last = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+        seconds = time.monotonic() - started
+        customers = get_json(f"{url}/_sandbox/customers")["customers"]
+        requests = get_json(f"{url}/_sandbox/stats")["requests"]
         with results.open(newline="", encoding="utf-8") as fh:
             lines = list(csv.DictReader(fh))
     ids: dict[str, list[str]] = {}
@@ -142,17 +124,37 @@ def main() -> None:
         or by_row.get(i + 1, {}).get("customer_id") not in ids.get(f"ada.{i}@example.com", ())
     )
     lookups = sum(requests.get("GET /v2/customers", {}).values())
-    creates = requests.get("POST /v2/customers", {})
-    print(f"rows: {args.rows:,}; search lag {args.search_lag:g} s, --settle-time {settle:g} s")
     summary = last.stdout.splitlines()[0] if last.stdout else "-"
-    print(f"kills: {kills} (SIGKILL at random points), then a run to the end "
-          f"(exit {last.returncode}: {summary})")  # fmt: skip
-    print(f"customers created twice: {twice}")
-    print(f"rows lost: {lost}")
-    print(f"look-up requests: {lookups:,} for {args.rows:,} rows "
-          f"({lookups / args.rows:.3f} a row)")  # fmt: skip
+    return {"rows": args.rows, "kills": kills, "code": last.returncode, "summary": summary,
+            "twice": twice, "lost": lost, "lookups": lookups, "seconds": seconds,
+            "creates": requests.get("POST /v2/customers", {}), "settle": settle,
+            "search_lag": args.search_lag}  # fmt: skip
+
+
+def figures(rows: int = 2000, kills: int = 12, seed: int = 1) -> list[Figure]:
+    """The table's lines: customers created twice and rows lost, both 0."""
+    found = chaos(_parser().parse_args(["--rows", str(rows), "--kills", str(kills),
+                                        "--seed", str(seed)]))  # fmt: skip
+    label = f"chaos, {rows:,} rows, {found['kills']} kills"
+    return [
+        figure(f"{label}: customers created twice", found["twice"], "0", not found["twice"]),
+        figure(f"{label}: rows lost", found["lost"], "0", not found["lost"]),
+    ]
+
+
+def main() -> None:
+    found = chaos(_parser().parse_args())
+    rows, creates = found["rows"], found["creates"]
+    print(f"rows: {rows:,}; search lag {found['search_lag']:g} s, "
+          f"--settle-time {found['settle']:g} s")  # fmt: skip
+    print(f"kills: {found['kills']} (SIGKILL at random points), then a run to the end "
+          f"(exit {found['code']}: {found['summary']})")  # fmt: skip
+    print(f"customers created twice: {found['twice']}")
+    print(f"rows lost: {found['lost']}")
+    print(f"look-up requests: {found['lookups']:,} for {rows:,} rows "
+          f"({found['lookups'] / rows:.3f} a row)")  # fmt: skip
     faults = ", ".join(f"{creates.get(s, 0)} {s}" for s in ("dropped", "504", "503", "401"))
-    print(f"create requests: {sum(creates.values()):,} ({faults}); {seconds:.0f} s in all")
+    print(f"create requests: {sum(creates.values()):,} ({faults}); {found['seconds']:.0f} s in all")
 
 
 if __name__ == "__main__":

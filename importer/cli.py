@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import math
 import shlex
 import sys
 from collections.abc import Callable
@@ -124,8 +123,9 @@ RATE = click.option(
     "--rate",
     type=click.IntRange(min=1),
     metavar="N",
-    help="Requests per minute to spend (the plan's budget: Standard 200, Plus 400, Pro 800; a "
-    "create costs 2). Default: --budget-share of the budget Help Scout reports.",
+    help="The most to spend a minute (the plan's budget: Standard 200, Plus 400, Pro 800; a "
+    "create costs 2); the importer still slows down for others under it. Default: "
+    "--budget-share of the budget Help Scout reports.",
 )
 BUDGET_SHARE = click.option(
     "--budget-share",
@@ -134,6 +134,14 @@ BUDGET_SHARE = click.option(
     show_default=True,
     help="Without --rate, the share of the reported budget to use; the rest stays for agents "
     "and other integrations.",
+)
+HEADROOM = click.option(
+    "--headroom",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=DEFAULT_IMPORT.headroom,
+    show_default=True,
+    help="The share of the account's budget kept free for people's bursts: the importer slows "
+    "down while others spend the rest, and speeds up when they stop.",
 )
 CONCURRENCY = click.option(
     "--concurrency",
@@ -334,6 +342,7 @@ def init(
 )
 @RATE
 @BUDGET_SHARE
+@HEADROOM
 @CONCURRENCY
 @MAX_ATTEMPTS
 @click.option(
@@ -443,6 +452,7 @@ def run(
     properties: Path | None,
     rate: int | None,
     budget_share: float,
+    headroom: float,
     concurrency: int | None,
     max_attempts: int,
     include_source: bool,
@@ -483,6 +493,7 @@ def run(
         api_url=api_url,
         rate=rate,
         budget_share=budget_share,
+        headroom=headroom,
         concurrency=concurrency,
         max_attempts=max_attempts,
         include_source=include_source,
@@ -529,9 +540,7 @@ def run(
         bar.total = count_rows(file)
 
         def show(tally: Tally) -> None:
-            per_minute = round(tally.requests_per_minute)
-            bar.set_postfix(created=tally.created, failed=tally.failed, req_min=per_minute,
-                            refresh=False)  # fmt: skip
+            bar.set_postfix_str(tally.postfix(), refresh=False)
             bar.update(tally.rows - bar.n)
 
         def notice(message: str) -> None:
@@ -564,10 +573,7 @@ def run(
             say.out(f"{what} to {for_terminal(written, None)}")
     if result.rejects:
         say.out(rejects_line(result.rejected, result.rejects))
-    say.info(
-        f"{plural(result.requests, 'request')} in {duration(result.seconds)} "
-        f"({result.requests_per_minute:,.0f} a minute; {result.rate_limited:,} answered 429)"
-    )
+    say.info(result.pacing_line())
     kept = for_terminal(f"{results} and {result.state}" if result.state else results, None)
     if result.interrupted:
         say.error(f"Interrupted: what finished is in {kept}.", f"\n{resume}" * bool(result.state))
@@ -653,7 +659,7 @@ def command_line(ctx: click.Context) -> str:
 
 def print_plan(file: Path, mapping: Path, options: ImportOptions) -> None:
     """--dry-run: what run would send, and how long that takes at the budget."""
-    from importer.upload import estimate_seconds
+    from importer.pacing import PLAN_BUDGETS, duration, estimate_seconds
 
     with progress_bar("rows") as bar:
         reading = ValidateOptions(encoding=options.encoding, delimiter=options.delimiter,
@@ -667,7 +673,7 @@ def print_plan(file: Path, mapping: Path, options: ImportOptions) -> None:
         f"Plan: create {creates:,} customers with {creates:,} requests "
         f"({creates * 2:,} of the per-minute budget: a create costs 2)."
     )
-    rate, share = options.rate, options.budget_share
+    rate, share = options.rate, min(options.budget_share, 1 - options.headroom)
     if rate is not None:
         click.echo(
             f"At {rate:,.0f} requests a minute: about {duration(estimate_seconds(creates, rate))}."
@@ -691,6 +697,7 @@ def print_account_plan(
     sandbox: SandboxConfig | None,
 ) -> NoReturn:
     """--dry-run --check-existing: the plan against the account, row by row; reads only."""
+    from importer.pacing import PLAN_BUDGETS, duration
     from importer.plan import plan_import
 
     def notice(message: str) -> None:
@@ -717,21 +724,6 @@ def print_account_plan(
         click.echo(f"Plan written to {for_terminal(plan.results, None)}")
     click.echo("Nothing was sent but reads (--dry-run): Help Scout and the state are unchanged.")
     sys.exit(plan.exit_code)
-
-
-PLAN_BUDGETS = {"Standard": 200, "Plus": 400, "Pro": 800}
-
-
-def duration(seconds: float) -> str:
-    """``45 s``, ``2 min 5 s``, ``3 h 20 min``."""
-    whole = math.ceil(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    minutes, rest = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 def count_rows(path: Path) -> int | None:
@@ -782,6 +774,7 @@ def count_rows(path: Path) -> int | None:
 @API_URL
 @RATE
 @BUDGET_SHARE
+@HEADROOM
 @CONCURRENCY
 @MAX_ATTEMPTS
 @click.option(
@@ -802,6 +795,7 @@ def undo(
     api_url: str,
     rate: int | None,
     budget_share: float,
+    headroom: float,
     concurrency: int | None,
     max_attempts: int,
     dry_run: bool,
@@ -824,7 +818,8 @@ def undo(
 
     options = UndoOptions(run=run_id, results=results, only=only, dry_run=dry_run,
                           api_url=api_url, rate=rate, budget_share=budget_share,
-                          concurrency=concurrency, max_attempts=max_attempts)  # fmt: skip
+                          headroom=headroom, concurrency=concurrency,
+                          max_attempts=max_attempts)  # fmt: skip
 
     def confirm(scope: UndoScope) -> bool:
         target = scope.target
@@ -895,11 +890,7 @@ def undo(
         )
     if result.results is not None:
         click.echo(f"Results written to {for_terminal(result.results, None)}")
-    click.echo(
-        f"{plural(result.requests, 'request')} in {duration(result.seconds)} "
-        f"({result.requests_per_minute:,.0f} a minute; {result.rate_limited:,} answered 429)",
-        err=True,
-    )
+    click.echo(result.pacing_line(), err=True)
     if dry_run:
         click.echo("Nothing was deleted (--dry-run): only reads were sent.")
     if result.stopped:

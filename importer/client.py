@@ -2,8 +2,9 @@
 
 Every API call goes through :meth:`HelpScoutClient.request`, which
 
-1. takes the call's cost (writes 2, reads 1) from the :class:`Pacer`, shared by the whole run, so
-   the account's per-minute budget is spent evenly and a 429 pauses every worker, not just one;
+1. takes the call's cost (writes 2, reads 1) from the :class:`~importer.pacing.Pacer`, shared
+   by the whole run, so the account's per-minute budget is spent evenly and a 429 pauses every
+   worker, not just one;
 2. sends it with the current token; on 401 one new token is fetched for everyone (single flight),
    and the call is sent again; a fresh token refused at once, or a 403, is an :class:`AuthError`
    that stops the run;
@@ -55,7 +56,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiolimiter import AsyncLimiter
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
@@ -69,12 +69,11 @@ from importer.errors import (
     RateLimitError,
     TransportError,
 )
-from importer.options import DEFAULT_API_URL, DEFAULT_SHARE, MAX_ATTEMPTS, REQUEST_TIMEOUT
+from importer.options import DEFAULT_API_URL, MAX_ATTEMPTS, REQUEST_TIMEOUT
+from importer.pacing import Pacer, request_cost
 from importer.redact import redact, redact_bytes, register
 
 TOKEN_PATH = "/v2/oauth2/token"
-WRITE_METHODS = schema.WRITE_METHODS
-WRITE_COST, READ_COST = 2, 1
 CREDENTIALS_HINT = (
     "check HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Help Scout: Your Profile > My Apps)"
 )
@@ -344,121 +343,6 @@ class _NoAnswer(Exception):
         self.maybe_done = maybe_done
 
 
-# --- pacing --------------------------------------------------------------------------------
-def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    try:
-        return int(headers[name])
-    except (KeyError, ValueError):
-        return None
-
-
-def retry_after(headers: Mapping[str, str], default: float = 60.0) -> float:
-    """Seconds a 429 asks to wait: ``X-RateLimit-Retry-After``, else ``Retry-After``."""
-    for name in ("X-RateLimit-Retry-After", "Retry-After"):
-        try:
-            return max(0.0, float(headers[name]))
-        except (KeyError, ValueError):
-            continue
-    return default
-
-
-class Pacer:
-    """Spends the account's per-minute budget evenly across every request of the run.
-
-    ``rate`` is the requests per minute this run may spend; None learns the budget from the first
-    answer's ``X-RateLimit-Limit-Minute`` and keeps ``share`` of it, so agents and other
-    integrations on the account keep working (no header: no limit). Until that first answer, one
-    request is in flight.
-
-    An ``AsyncLimiter(budget, 60)`` would let a whole minute's budget through in one burst; here
-    the bucket holds one second's worth (at least one write), so requests leave evenly and no
-    60-second window of the server, wherever it starts, gets more than the budget. The pace is
-    :data:`SAFETY` of the budget: latency jitter can carry a request into the next minute.
-
-    ``X-RateLimit-Remaining-Minute`` lower than what is already in flight plus one write means
-    someone else is spending the account's budget: everyone holds for :data:`HOLD` seconds rather
-    than run into 429s. A 429 calls :meth:`pause`, which holds every request, not just one.
-    """
-
-    SAFETY = 0.98
-    HOLD = 1.0
-
-    def __init__(self, rate: float | None = None, *, share: float = DEFAULT_SHARE) -> None:
-        if rate is not None and rate <= 0:
-            raise ConfigError("the rate must be a positive number of requests per minute")
-        if not 0 < share <= 1:
-            raise ConfigError("the budget share must be more than 0 and at most 1")
-        self.rate = rate
-        self.share = share
-        self.limit: int | None = None
-        """The budget the API reported (learning mode only)."""
-        self.pace: float | None = None
-        """Requests per minute being spent; None: no limit."""
-        self.in_flight = 0
-        self._limiter: AsyncLimiter | None = None
-        self._resume_at = 0.0
-        self._learning = rate is None
-        self._probing = False
-        self._learned = asyncio.Event()
-        if rate is not None:
-            self._set_pace(rate)
-
-    def _set_pace(self, budget: float | None) -> None:
-        if not budget:
-            self.pace, self._limiter = None, None
-            return
-        self.pace = budget * self.SAFETY
-        per_second = self.pace / 60
-        period = max(1.0, WRITE_COST / per_second)
-        self._limiter = AsyncLimiter(per_second * period, period)
-
-    async def acquire(self, cost: int) -> None:
-        """Wait until a request of ``cost`` may leave."""
-        loop = asyncio.get_running_loop()
-        while True:
-            while (wait := self._resume_at - loop.time()) > 0:
-                await asyncio.sleep(wait)
-            if self._learning:
-                if not self._probing:
-                    self._probing = True
-                    break
-                await self._learned.wait()
-                continue
-            if self._limiter is not None:
-                await self._limiter.acquire(cost)
-            if loop.time() >= self._resume_at:  # no pause began while we waited
-                break
-        self.in_flight += cost
-
-    def settle(self, cost: int, headers: Mapping[str, str] | None) -> None:
-        """Account for a request's answer (``headers``), or for its lack of one (None)."""
-        self.in_flight -= cost
-        if headers is None:
-            if self._learning:  # let another request ask
-                self._probing = False
-                self._wake()
-            return
-        limit = _int_header(headers, "X-RateLimit-Limit-Minute")
-        if self._learning or (self.rate is None and limit != self.limit):
-            self.limit = limit  # the first answer, or the account's plan changed
-            self._set_pace(limit * self.share if limit else None)
-            if self._learning:
-                self._learning = False
-                self._wake()
-        remaining = _int_header(headers, "X-RateLimit-Remaining-Minute")
-        if remaining is not None and remaining < self.in_flight + WRITE_COST:
-            self.pause(self.HOLD)
-
-    def pause(self, seconds: float) -> None:
-        """Hold every request for ``seconds`` from now (or longer, if already held longer)."""
-        now = asyncio.get_running_loop().time()
-        self._resume_at = max(self._resume_at, now + seconds)
-
-    def _wake(self) -> None:
-        woken, self._learned = self._learned, asyncio.Event()
-        woken.set()
-
-
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often and how patiently to re-send after a 5xx answer or a lost connection, and
@@ -591,15 +475,15 @@ class HelpScoutClient:
         purpose: other failures come back in ``Reply.error``.
         """
         method = method.upper()
-        cost = WRITE_COST if method in WRITE_METHODS else READ_COST
+        cost = request_cost(method)
         url = self.api_url + path
         sends = failures = refusals = limited = 0
         while True:
-            await self.pacer.acquire(cost)
+            ticket = await self.pacer.acquire(cost)
             try:  # the token is taken after pacing, so it cannot die while the request waits
                 token, generation = await self._current_token()
             except BaseException:
-                self.pacer.settle(cost, None)
+                self.pacer.withdraw(ticket)
                 raise
             sends += 1
             self.requests += 1
@@ -610,13 +494,13 @@ class HelpScoutClient:
                     method, url, token, json=json, params=params, attempt=sends
                 )
             except CertificateError:
-                self.pacer.settle(cost, None)
+                self.pacer.withdraw(ticket)
                 self.requests -= 1  # refused before anything was sent
                 if counting is not None:
                     counting.count -= 1
                 raise
             except _NoAnswer as lost:
-                self.pacer.settle(cost, None)
+                self.pacer.settle(ticket, 0, None)
                 failures += 1
                 unsure = lost.maybe_done and method == "POST"
                 if unsure or failures >= self.retry.max_attempts:
@@ -624,7 +508,7 @@ class HelpScoutClient:
                     return Reply(0, NO_HEADERS, None, sends, lost_error, uncertain=unsure)
                 await asyncio.sleep(self.retry.delay(failures))
                 continue
-            self.pacer.settle(cost, headers)
+            hold = self.pacer.settle(ticket, status, headers)  # a 429 holds every worker
             if status == 401:
                 refusals += 1
                 await self._token_refused(generation, body, refusals)
@@ -643,8 +527,6 @@ class HelpScoutClient:
             if status == 429:
                 self.rate_limited += 1
                 limited += 1
-                wait = max(1.0, retry_after(headers))
-                self.pacer.pause(wait)  # every worker holds, even when this call gives up
                 if limited < self.retry.max_rate_limited:
                     continue
                 error = api_error(status, body)
@@ -653,7 +535,7 @@ class HelpScoutClient:
                     "tries in a row; something else is spending the account's budget: lower "
                     "--rate or import later"
                 )
-                limit = RateLimitError(status, message, error.log_ref, retry_after=wait)
+                limit = RateLimitError(status, message, error.log_ref, retry_after=hold)
                 return Reply(status, headers, body, sends, limit)
             if status >= 500:
                 failures += 1

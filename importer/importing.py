@@ -35,7 +35,6 @@ from importer.client import (
     Credentials,
     Exchange,
     HelpScoutClient,
-    Pacer,
     RetryPolicy,
     check_api_url,
 )
@@ -54,6 +53,7 @@ from importer.errors import (
 from importer.ledger import GO_ON, DamagedStateError, Ledger, payload_hash
 from importer.mapping import Mapping
 from importer.options import DEFAULT_API_URL, Duplicates, ImportOptions
+from importer.pacing import Pacer
 from importer.rejects import ragged_cells, row_errors
 from importer.results import ResultsWriter, listed_customers
 from importer.source import Chunk, CsvSource
@@ -94,7 +94,8 @@ class ImportResult(Tally):
     interrupted: bool = False
     """Stopped by Ctrl-C or SIGTERM."""
     budget: float | None = None
-    """Requests per minute the run was paced at; None when the API set no limit."""
+    """The most the run allowed itself a minute (``rate``, or ``budget_share`` of the limit
+    Help Scout reported); None when neither was known (no pacing)."""
     notes: list[str] = field(default_factory=list)
     api: str | None = None
     """The API's host (``sandbox`` for the built-in one); None until it is known."""
@@ -151,7 +152,7 @@ async def send_rows(
 ) -> None:
     """Send every row of ``batches`` (the run begun in ``ledger``); fill ``result`` in, also when
     the run stops early (``result.stopped``: why). ``on_exchange`` hears every HTTP request."""
-    pacer = Pacer(options.rate, share=options.budget_share)
+    pacer = Pacer(options.rate, share=options.budget_share, headroom=options.headroom)
     workers = options.concurrency or default_concurrency(options.rate)
     async with contextlib.AsyncExitStack() as stack:
         if sandbox is not None:
@@ -190,7 +191,7 @@ async def send_rows(
         finally:
             for counted in fields(Tally):
                 setattr(result, counted.name, getattr(uploader.tally, counted.name))
-            result.budget = pacer.pace
+            result.budget = pacer.ceiling
             result.interrupted = uploader.interrupted
 
 

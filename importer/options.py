@@ -52,6 +52,8 @@ __all__ = [
 DEFAULT_API_URL = "https://api.helpscout.net"
 #: Without ``--rate``, the share of the budget Help Scout reports that an import spends.
 DEFAULT_SHARE = 0.9
+#: The share of the account's budget kept free for the people and integrations beside the run.
+DEFAULT_HEADROOM = 0.1
 #: Sends per row when Help Scout answers 5xx or the connection is lost.
 MAX_ATTEMPTS = 5
 #: Seconds one request may take, from connecting to the last byte of the answer.
@@ -120,6 +122,9 @@ class SendOptions(_Checked):
     """Requests per minute to spend; None: ``budget_share`` of the budget Help Scout reports."""
     budget_share: float = DEFAULT_SHARE
     """Without ``rate``, the share of the reported budget to use."""
+    headroom: float = DEFAULT_HEADROOM
+    """The share of the account's budget left free for others' bursts: the run yields to what
+    the rest of the account spends, less this (see :mod:`importer.pacing`)."""
     concurrency: int | None = None
     """Requests in flight at once; None: enough to keep up with the rate."""
     max_attempts: int = MAX_ATTEMPTS
@@ -135,6 +140,8 @@ class SendOptions(_Checked):
             raise ConfigError(
                 f"--budget-share must be more than 0 and at most 1, not {self.budget_share!r}"
             )
+        if not 0 <= self.headroom < 1:
+            raise ConfigError(f"--headroom must be at least 0 and below 1, not {self.headroom!r}")
         _at_least("--concurrency", self.concurrency, 1)
         _at_least("--max-attempts", self.max_attempts, 1)
         _more_than("request_timeout", self.request_timeout, " seconds")

@@ -40,10 +40,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from importer.client import (
-    WRITE_COST,
     Credentials,
     HelpScoutClient,
-    Pacer,
     changes_for,
 )
 from importer.decide import Action, Job, Policy, decide
@@ -54,9 +52,10 @@ from importer.ledger import Entry, Ledger, RunInfo, default_state_path
 from importer.mapping import Mapping
 from importer.options import DEFAULT_IMPORT, ImportOptions
 from importer.outputs import check_outputs
+from importer.pacing import WRITE_COST, Pacer, estimate_seconds
 from importer.report import plural
 from importer.results import Outcome, ResultsWriter
-from importer.upload import FATAL, UNSEARCHABLE, Lookups, email_of, estimate_seconds, recorded
+from importer.upload import FATAL, UNSEARCHABLE, Lookups, email_of, recorded
 from importer.validate import file_warnings
 from importer.workers import error_text
 
@@ -189,7 +188,7 @@ def plan_import(
     known_state = state_path is not None and state_path.is_file()
     check_outputs([*inputs_of(path, mapping), ("--state", state_path)], [("--output", results)])
     policy = Policy(options.on_existing, True, options.retry_failed)
-    pacer = Pacer(rate, share=options.budget_share)
+    pacer = Pacer(rate, share=options.budget_share, headroom=options.headroom)
     api_url, credentials = endpoint(options.api_url, credentials, sandbox)
     source, mapping = open_input(path, mapping, options, all_columns=include_source)
     where = "the built-in sandbox" if sandbox is not None else str(api_url)

@@ -70,7 +70,6 @@ from yarl import URL
 from importer.client import (
     Credentials,
     HelpScoutClient,
-    Pacer,
     RetryPolicy,
     Sends,
     changes_for,
@@ -91,6 +90,7 @@ from importer.importing import endpoint
 from importer.ledger import Created, ImportRecord, Ledger, state_files
 from importer.options import DEFAULT_UNDO, UndoOptions
 from importer.outputs import check_outputs
+from importer.pacing import Pacer
 from importer.report import plural
 from importer.results import Outcome, ResultsWriter, Status, listed_customers
 from importer.upload import Tally, default_concurrency
@@ -493,7 +493,7 @@ def undo_import(
     if results is None and not dry_run:
         results = default_results_path(state)
     check_outputs([("--only-listed", only)], [("--output", results), *state_files(state)])
-    pacer = Pacer(options.rate, share=options.budget_share)
+    pacer = Pacer(options.rate, share=options.budget_share, headroom=options.headroom)
     retry = RetryPolicy(options.max_attempts)
     api_url, credentials = endpoint(options.api_url, credentials, None)
     workers = options.concurrency or default_concurrency(options.rate)

@@ -42,11 +42,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from importer.client import WRITE_COST, HelpScoutClient, Pacer, Reply, Sends
+from importer.client import HelpScoutClient, Reply, Sends
 from importer.decide import Job, Policy, after_look_up, decide
 from importer.errors import ApiError, AuthError, ImporterError, RunStopped, TransportError
 from importer.ledger import HEARTBEAT, Entry, Ledger, RunInfo
 from importer.options import SETTLE_TIME
+from importer.pacing import duration
+from importer.report import plural
 from importer.results import Outcome, ResultsWriter, Status
 from importer.workers import (
     FATAL,
@@ -103,7 +105,6 @@ __all__ = [
     "after_look_up",
     "default_concurrency",
     "email_of",
-    "estimate_seconds",
 ]
 
 
@@ -141,7 +142,7 @@ class Task:
 
 @dataclass
 class Tally:
-    """Rows by outcome so far, and what it took."""
+    """Rows by outcome so far, and what it took: requests, the budget, the pace."""
 
     rows: int = 0
     created: int = 0
@@ -152,7 +153,22 @@ class Tally:
     requests: int = 0
     lookups: int = 0
     rate_limited: int = 0
+    """Answers 429 (rate limit) the run got."""
     seconds: float = 0.0
+    limit: int | None = None
+    """The account's budget a minute, as Help Scout last reported it (None: no limit seen)."""
+    budget_spent: float = 0.0
+    """Budget the run spent: writes 2, reads 1; requests refused with 401 or 429 spend none."""
+    pace: float | None = None
+    """The pace now (budget a minute); None: not paced."""
+    others_share: float = 0.0
+    """The share of the limit everyone else on the account spends now, as the answers tell."""
+    others_peak: float = 0.0
+    """The most ``others_share`` was during the run."""
+    yielding: bool = False
+    """The pace is held below the run's share because others spend the budget."""
+    slowed: bool = False
+    """The pace is held down after a 429 (it climbs back)."""
 
     def count(self, outcome: Outcome) -> None:
         self.rows += 1
@@ -160,7 +176,15 @@ class Tally:
 
     @property
     def requests_per_minute(self) -> float:
+        """Requests sent a minute, on average over the run."""
         return self.requests / self.seconds * 60 if self.seconds else 0.0
+
+    @property
+    def budget_used(self) -> float | None:
+        """The share of the account's budget the run spent, on average (None: no limit)."""
+        if not self.limit or not self.seconds:
+            return None
+        return self.budget_spent / self.seconds * 60 / self.limit
 
     def line(self) -> str:
         """The console's closing line."""
@@ -169,6 +193,33 @@ class Tally:
                                                   ("skipped", self.skipped)) if n]  # fmt: skip
         parts += [f"{self.invalid:,} invalid", f"{self.failed:,} failed"]
         return f"{self.rows:,} rows: {', '.join(parts)}."
+
+    def pacing_line(self) -> str:
+        """What the run took from the account: ``1,180 requests in 2 min 5 s (566 a minute,
+        88% of the budget of 1,200 a minute; others used up to 31%; 0 answered 429)``."""
+        minute = f"{self.requests_per_minute:,.0f} a minute"
+        if self.budget_used is not None:
+            minute += f", {self.budget_used:.0%} of the budget of {self.limit:,} a minute"
+        others = f"; others used up to {self.others_peak:.0%}" if self.others_peak else ""
+        return (
+            f"{plural(self.requests, 'request')} in {duration(self.seconds)} ({minute}{others}; "
+            f"{self.rate_limited:,} answered 429)"
+        )
+
+    def postfix(self) -> str:
+        """The progress bar's: ``12 created, 0 failed, pace 705/min of 1,200, yielding: others
+        use 31%``."""
+        parts = [f"{self.created:,} created", f"{self.failed:,} failed"]
+        if self.pace is None:
+            parts.append(f"{self.requests_per_minute:,.0f} req/min")
+        else:
+            limit = f" of {self.limit:,}" if self.limit else ""
+            parts.append(f"pace {self.pace:,.0f}/min{limit}")
+        if self.yielding:
+            parts.append(f"yielding: others use {self.others_share:.0%}")
+        if self.slowed:
+            parts.append("slowed by a 429")
+        return ", ".join(parts)
 
 
 Progress = Callable[[Tally], None]
@@ -524,8 +575,3 @@ class Uploader(Workers[Task]):
         job = task.job
         return Outcome(job.row, status, customer_id, http_status, error, log_ref, task.attempts,
                        reason, job.source)  # fmt: skip
-
-
-def estimate_seconds(creates: int, rate: float) -> float:
-    """How long ``creates`` take at ``rate`` requests a minute (each create costs 2)."""
-    return creates * WRITE_COST / (rate * Pacer.SAFETY) * 60

@@ -392,7 +392,10 @@ class Workers(Generic[T]):
         return self._failure(task, NOT_SENT)
 
     def _update_tally(self) -> None:
-        self.tally.requests = self.client.requests
-        self.tally.lookups = self.client.lookups
-        self.tally.rate_limited = self.client.rate_limited
-        self.tally.seconds = time.monotonic() - self._started
+        tally, client, pacer = self.tally, self.client, self.client.pacer
+        tally.requests, tally.lookups = client.requests, client.lookups
+        tally.rate_limited = client.rate_limited
+        tally.seconds = time.monotonic() - self._started
+        tally.limit, tally.budget_spent, tally.pace = pacer.limit, pacer.spending.spent, pacer.pace
+        tally.others_share, tally.others_peak = pacer.others_share, pacer.others_peak
+        tally.yielding, tally.slowed = pacer.yielding, pacer.slowed

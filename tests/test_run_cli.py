@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from test_client import short_minutes
 
 from importer import import_csv
-from importer.cli import duration, main
+from importer.cli import main
 from importer.sandbox import Sandbox, SandboxConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,9 +138,9 @@ def test_500_and_503_are_retried_to_success(tmp_path: Path) -> None:
 
 
 def test_429s_are_honoured_for_everyone(tmp_path: Path) -> None:
-    """--rate far above the budget (20 per one-second minute): 429s come, every row is created."""
+    """An undocumented limit of 20 writes a second: 429s come, every row is created."""
     results = tmp_path / "results.csv"
-    config = SandboxConfig(rate_limit=20, clock=short_minutes(1.0))
+    config = SandboxConfig(burst=(20, 1.0))
     with serving(config) as box:
         result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, "--rate", "100000",
                         env=env_of(box))  # fmt: skip
@@ -150,6 +149,31 @@ def test_429s_are_honoured_for_everyone(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert limited > 0
     assert result.stderr.splitlines()[-1].endswith(f"; {limited} answered 429)")
+
+
+def test_the_closing_line_says_how_much_of_the_budget_the_run_took(tmp_path: Path) -> None:
+    """A budget of 6,000 a minute, a third of it spent by the sandbox's simulated agent."""
+    results = tmp_path / "results.csv"
+    config = SandboxConfig(rate_limit=6000, background_load=0.3, rate_window="sliding")
+    with serving(config) as box:
+        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env_of(box))
+        assert_sample_imported(read(results), box)
+        agent = box.state.stats_summary()["background"]
+    assert result.exit_code == 1
+    assert agent["requests"] > 0 and agent["rate_limited"] == 0
+    assert re.fullmatch(
+        r"32 requests in \d+ s \([\d,]+ a minute, \d+% of the budget of 6,000 a minute"
+        r"(; others used up to \d+%)?; 0 answered 429\)",
+        result.stderr.splitlines()[-1],
+    )
+
+
+@pytest.mark.parametrize("headroom", ["1", "-0.1", "lots"])
+def test_an_unusable_headroom_is_refused(headroom: str, tmp_path: Path) -> None:
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "--sandbox", "-o", tmp_path / "r.csv",
+                    "--headroom", headroom)  # fmt: skip
+    assert result.exit_code == 2
+    assert "Invalid value for '--headroom'" in result.stderr
 
 
 def test_a_token_that_expires_mid_run_is_fetched_once_per_expiry(tmp_path: Path) -> None:
@@ -262,6 +286,8 @@ def test_a_bad_mapping_exits_2(tmp_path: Path) -> None:
          "(400/min), 6 s on Pro (800/min)."),
         (["--budget-share", "0.5"], "At 50% of the account's budget: about 38 s on Standard "
          "(200/min), 19 s on Plus (400/min), 10 s on Pro (800/min)."),
+        (["--headroom", "0.2"], "At 80% of the account's budget: about 24 s on Standard "
+         "(200/min), 12 s on Plus (400/min), 6 s on Pro (800/min)."),
     ],
 )  # fmt: skip
 def test_dry_run_prints_the_plan_and_sends_nothing(args: list[str], estimate: str) -> None:
@@ -333,15 +359,6 @@ def test_import_csv_returns_the_counts(tmp_path: Path) -> None:
     assert (result.rows, result.created, result.invalid, result.failed) == (40, 31, 9, 0)
     assert (result.requests, result.stopped, result.exit_code, result.ok) == (32, None, 1, False)
     assert result.budget is None  # the sandbox set no limit
-
-
-@pytest.mark.parametrize(
-    "seconds, text",
-    [(0.2, "1 s"), (59.5, "1 min"), (61, "1 min 1 s"), (120, "2 min"), (3600, "1 h"),
-     (3 * 3600 + 20 * 60 + 5, "3 h 20 min")],
-)  # fmt: skip
-def test_durations(seconds: float, text: str) -> None:
-    assert duration(seconds) == text
 
 
 def test_properties_the_account_lacks_stop_the_run_before_any_create(tmp_path: Path) -> None:

@@ -14,9 +14,10 @@ import pytest
 from aiohttp import web
 from test_client import person
 
-from importer.client import Credentials, HelpScoutClient, Pacer, RetryPolicy
+from importer.client import Credentials, HelpScoutClient, RetryPolicy
 from importer.errors import AuthError, RunStopped
 from importer.ledger import Ledger, default_state_path
+from importer.pacing import Pacer
 from importer.results import Outcome, ResultsWriter, header
 from importer.sandbox import Sandbox, SandboxConfig
 from importer.upload import (
@@ -28,7 +29,6 @@ from importer.upload import (
     Tally,
     Uploader,
     default_concurrency,
-    estimate_seconds,
 )
 
 FAST = RetryPolicy(max_attempts=8, base=0.005)
@@ -512,7 +512,42 @@ def test_default_concurrency(rate: float | None, workers: int) -> None:
     assert default_concurrency(rate) == workers
 
 
-def test_estimate_and_tally_line() -> None:
-    assert estimate_seconds(98, 200) == pytest.approx(60)
+def test_tally_line() -> None:
     tally = Tally(rows=1200, created=1000, updated=3, invalid=190, failed=7)
     assert tally.line() == "1,200 rows: 1,000 created, 3 updated, 190 invalid, 7 failed."
+
+
+@pytest.mark.parametrize(
+    "figures, postfix",
+    [
+        ({"requests": 120, "seconds": 60}, "3 created, 1 failed, 120 req/min"),  # no limit
+        ({"pace": 1058.4, "limit": 1200}, "3 created, 1 failed, pace 1,058/min of 1,200"),
+        ({"pace": 588.0}, "3 created, 1 failed, pace 588/min"),  # --rate, no headers
+        ({"pace": 705.6, "limit": 1200, "yielding": True, "others_share": 0.306},
+         "3 created, 1 failed, pace 706/min of 1,200, yielding: others use 31%"),
+        ({"pace": 529.2, "limit": 1200, "slowed": True},
+         "3 created, 1 failed, pace 529/min of 1,200, slowed by a 429"),
+    ],
+)  # fmt: skip
+def test_progress_postfix(figures: dict[str, Any], postfix: str) -> None:
+    assert Tally(created=3, failed=1, **figures).postfix() == postfix
+
+
+@pytest.mark.parametrize(
+    "figures, line",
+    [
+        ({"requests": 32, "seconds": 0.4}, "32 requests in 1 s (4,800 a minute; 0 answered 429)"),
+        ({"requests": 1, "seconds": 2}, "1 request in 2 s (30 a minute; 0 answered 429)"),
+        ({"requests": 1180, "seconds": 125, "limit": 1200, "budget_spent": 2200,
+          "others_peak": 0.31, "rate_limited": 2},
+         "1,180 requests in 2 min 5 s (566 a minute, 88% of the budget of 1,200 a minute; "
+         "others used up to 31%; 2 answered 429)"),
+    ],
+)  # fmt: skip
+def test_pacing_line(figures: dict[str, Any], line: str) -> None:
+    assert Tally(**figures).pacing_line() == line
+
+
+def test_budget_used() -> None:
+    assert Tally(seconds=120, budget_spent=2160, limit=1200).budget_used == pytest.approx(0.9)
+    assert Tally(seconds=120, budget_spent=2160).budget_used is None
