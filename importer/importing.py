@@ -96,6 +96,10 @@ class ImportResult(Tally):
     budget: float | None = None
     """The most the run allowed itself a minute (``rate``, or ``budget_share`` of the limit
     Help Scout reported); None when neither was known (no pacing)."""
+    limit: int | None = None
+    """The account's budget a minute as Help Scout last reported it (None: never reported)."""
+    others_peak: float = 0.0
+    """The largest share of that budget others on the account were seen spending."""
     notes: list[str] = field(default_factory=list)
     api: str | None = None
     """The API's host (``sandbox`` for the built-in one); None until it is known."""
@@ -191,7 +195,8 @@ async def send_rows(
         finally:
             for counted in fields(Tally):
                 setattr(result, counted.name, getattr(uploader.tally, counted.name))
-            result.budget = pacer.ceiling
+            result.budget, result.limit = pacer.ceiling, pacer.limit
+            result.others_peak = pacer.others_peak
             result.interrupted = uploader.interrupted
 
 

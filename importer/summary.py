@@ -20,7 +20,8 @@ only when a key changes meaning or goes away (new keys may be added within a ver
       "statuses": {"created": 31, "updated": 0, "skipped": 0, "invalid": 9, "failed": 0},
       "reasons": {"skipped": {"unchanged": 3}, "failed": {"http 400": 2}},
       "requests": {"sent": 32, "lookups": 0, "rate_limited": 0},
-      "pace": {"average_per_minute": 10.4, "ceiling_per_minute": 360.0},
+      "pace": {"average_per_minute": 10.4, "ceiling_per_minute": 360.0,
+               "limit_per_minute": 400, "others_peak_share": 0.12},
       "files": {"results": "results.csv", "state": "export.state.sqlite", "report": null,
                 "rejects": null, "log": null, "summary": "summary.json"},
       "notes": []
@@ -30,8 +31,11 @@ only when a key changes meaning or goes away (new keys may be added within a ver
 input row ends in exactly one). ``reasons`` counts, per status, the results' ``reason`` column
 (``skipped``: unchanged, changed, exists, duplicate, not-retried) and, for ``failed`` rows, what
 failed them: ``http <status>`` or ``no answer``. ``requests.sent`` counts API requests (re-sends
-included, token requests not); ``rate_limited`` the 429 answers; ``pace`` the requests per minute
-the run averaged while sending and the most it allowed itself (null: no limit was known).
+included, token requests not); ``rate_limited`` the 429 answers. ``pace``: the requests a minute
+the run averaged while sending; the most budget it allowed itself a minute and the account's
+budget a minute as Help Scout reported it (both in budget units, where a write costs 2; null: not
+known); and the largest share of that budget the rest of the account (agents, other
+integrations) was seen spending during the run (0.0 when alone or never known).
 ``files`` names what the run wrote, as given (null: not asked for); ``state`` is null for the
 built-in sandbox's throwaway ledger. ``api`` is the host only (never a URL's user, password or
 query) or ``sandbox``. No value holds a token or a secret: every string passes
@@ -146,6 +150,8 @@ def summary_of(
         "pace": {
             "average_per_minute": round(result.requests_per_minute, 1),
             "ceiling_per_minute": None if result.budget is None else round(result.budget, 1),
+            "limit_per_minute": result.limit,
+            "others_peak_share": round(result.others_peak, 3),
         },
         "files": {
             "results": _path(result.results),

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import pty
@@ -103,6 +104,30 @@ def test_a_cron_run_writes_a_summary_that_matches_its_results_and_logs_every_req
     text = log.read_text(encoding="utf-8") + summary.read_text(encoding="utf-8")
     for secret in [box.app_secret, *box.state.tokens, "ana.almeida0@example.com", "Bearer"]:
         assert secret not in text
+
+
+@pytest.mark.parametrize(
+    ("limit", "options", "pace"),
+    [
+        (None, ImportOptions(), {"ceiling_per_minute": None, "limit_per_minute": None}),
+        (6000, ImportOptions(), {"ceiling_per_minute": 5400.0, "limit_per_minute": 6000}),
+        (6000, ImportOptions(budget_share=0.5), {"ceiling_per_minute": 3000.0,
+                                                 "limit_per_minute": 6000}),
+        (6000, ImportOptions(rate=1200), {"ceiling_per_minute": 1200.0, "limit_per_minute": 6000}),
+    ],
+)  # fmt: skip
+def test_the_summary_says_what_budget_the_run_saw_and_allowed_itself(
+    tmp_path: Path, limit: int | None, options: ImportOptions, pace: dict[str, Any]
+) -> None:
+    summary = tmp_path / "s.json"
+    options = dataclasses.replace(options, summary_json=summary)
+    import_csv(
+        SAMPLE, EXAMPLE, tmp_path / "r.csv", options, sandbox=SandboxConfig(rate_limit=limit)
+    )
+    document = json.loads(summary.read_text(encoding="utf-8"))["pace"]
+    assert {key: document[key] for key in pace} == pace
+    assert document["others_peak_share"] == 0.0  # alone on the sandbox's account
+    assert document["average_per_minute"] > 0
 
 
 def test_the_summary_is_written_when_the_run_is_refused(tmp_path: Path) -> None:
