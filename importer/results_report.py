@@ -28,6 +28,7 @@ from typing import IO, TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from importer.errors import ConfigError
+from importer.pacing import WRITE_COST
 from importer.page import Groups, bar_chart, cell, clip, esc, line_chart, page, pattern
 from importer.redact import redact
 from importer.results import Outcome
@@ -189,7 +190,12 @@ class ResultsReport:
                         ordered=True)  # fmt: skip
         yield self._pace_chart(result)
         yield "</div>"
-        budget = f"; paced at {result.budget:,.0f} a minute" if result.budget else ""
+        budget = (
+            f"; allowed {result.budget:,.0f} of the budget a minute, "
+            f"{result.budget / WRITE_COST:,.0f} writes (a write costs {WRITE_COST})"
+            if result.budget
+            else ""
+        )
         yield (
             f"<p>{result.requests:,} requests ({result.lookups:,} look-ups), "
             f"{result.requests_per_minute:,.0f} a minute on average{esc(budget)}; "
@@ -218,8 +224,11 @@ class ResultsReport:
             title="Pace: requests per minute",
             x_label="seconds since the upload began",
             y_label="requests / min",
-            guide=result.budget,
-            guide_label=f"budget {result.budget:,.0f}/min" if result.budget else "",
+            # the ceiling is budget units; the chart counts requests, nearly all writes
+            guide=result.budget / WRITE_COST if result.budget else None,
+            guide_label=f"ceiling {result.budget / WRITE_COST:,.0f} writes/min"
+            if result.budget
+            else "",
         )
 
     def _group(self, key: GroupKey, count: int, listed: list[Listed], *, opened: bool) -> str:
