@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import random
 import signal
 import subprocess
@@ -21,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_run_cli import env_of, invoke, read, serving
+from click.testing import Result
+from test_run_cli import read, serving
 
 from importer.sandbox import Sandbox, SandboxConfig
 
@@ -84,20 +84,24 @@ def by_email(box: Sandbox) -> dict[str, list[str]]:
     return found
 
 
-def importer(box: Sandbox, *args: Any, **popen: Any) -> subprocess.Popen[str]:
-    """The importer as a real process (``python -m importer run ...``) against ``box``."""
-    env = {**os.environ, **{k: v for k, v in env_of(box).items() if v is not None}}
-    for name in ("HELPSCOUT_ACCESS_TOKEN",):
-        env.pop(name, None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "importer", "run", *map(str, args)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **popen,
-    )
+@pytest.fixture
+def importer(
+    process_env: Callable[..., dict[str, str]], sandbox_env: Callable[..., dict[str, str | None]]
+) -> Callable[..., subprocess.Popen[str]]:
+    """The importer as a real process (``python -m importer run ARGS``) against ``box``."""
+
+    def start(box: Sandbox, *args: Any, **popen: Any) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "importer", "run", *map(str, args)],
+            cwd=ROOT,
+            env=process_env(**sandbox_env(box)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            **popen,
+        )
+
+    return start
 
 
 def wait_for(condition: Callable[[], bool], child: subprocess.Popen[str], seconds: float) -> None:
@@ -111,7 +115,10 @@ def wait_for(condition: Callable[[], bool], child: subprocess.Popen[str], second
 # --- SIGKILL at random moments --------------------------------------------------------------
 @pytest.mark.parametrize("lag, settle", [(2, 3), (10, 12)], ids=["lag-2s", "lag-10s"])
 def test_killed_at_random_moments_every_row_ends_in_exactly_one_customer(
-    files: tuple[Path, Path, Path], lag: float, settle: float
+    importer: Callable[..., subprocess.Popen[str]],
+    files: tuple[Path, Path, Path],
+    lag: float,
+    settle: float,
 ) -> None:
     """300 rows; drops and 504s after the create, 5% 503s, tokens revoked, and a search index
     that shows a new customer only ``lag`` seconds after its create: killed with SIGKILL at
@@ -176,7 +183,12 @@ def test_killed_at_random_moments_every_row_ends_in_exactly_one_customer(
     ids=["ctrl-c", "ctrl-c-twice", "sigterm"],
 )
 def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
-    files: tuple[Path, Path, Path], sent: signal.Signals, presses: int
+    importer: Callable[..., subprocess.Popen[str]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    files: tuple[Path, Path, Path],
+    sent: signal.Signals,
+    presses: int,
 ) -> None:
     data, mapping, results = files
     rows = 60
@@ -191,7 +203,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
         _, err = child.communicate(timeout=30)
         took = time.monotonic() - started
         stopped = read(results)
-        again = invoke("run", *command, env=env_of(box))
+        again = invoke("run", *command, env=sandbox_env(box))
         held = by_email(box)
     assert child.returncode == 3
     messages = err.splitlines()
@@ -223,6 +235,9 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
 
 # --- overlapping runs -------------------------------------------------------------------------
 def test_a_second_run_on_the_same_state_is_refused_and_touches_nothing(
+    importer: Callable[..., subprocess.Popen[str]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
     files: tuple[Path, Path, Path],
 ) -> None:
     data, mapping, results = files
@@ -232,7 +247,7 @@ def test_a_second_run_on_the_same_state_is_refused_and_touches_nothing(
         try:
             wait_for(lambda: len(box.state.customers) >= 1, first, 60)
             written = results.read_bytes()
-            second = invoke("run", data, "-m", mapping, "-o", results, env=env_of(box))
+            second = invoke("run", data, "-m", mapping, "-o", results, env=sandbox_env(box))
             assert results.read_bytes().startswith(written)  # not truncated by the second
         finally:
             first.kill()
@@ -245,15 +260,19 @@ def test_a_second_run_on_the_same_state_is_refused_and_touches_nothing(
 
 
 # --- re-runs ----------------------------------------------------------------------------------
-def test_re_runs_send_only_new_and_changed_rows(files: tuple[Path, Path, Path]) -> None:
+def test_re_runs_send_only_new_and_changed_rows(
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    files: tuple[Path, Path, Path],
+) -> None:
     data, mapping, results = files
     write_csv(data, [person(i) for i in range(40)])
     grown = [person(i, plan="pro" if i < 10 else "free") for i in range(50)]
     grown[3] = person(3, plan="pro", phone="+1 555 0103")  # a new phone too
     with serving() as box:
-        first = invoke("run", data, "-m", mapping, "-o", results, env=env_of(box))
+        first = invoke("run", data, "-m", mapping, "-o", results, env=sandbox_env(box))
         before = stats(box)
-        again = invoke("run", data, "-m", mapping, "-o", results, env=env_of(box))
+        again = invoke("run", data, "-m", mapping, "-o", results, env=sandbox_env(box))
         after = stats(box)
         # nothing written: the re-run only read a token and the account's property definitions
         assert after["POST /v2/customers"] == before["POST /v2/customers"]
@@ -263,16 +282,32 @@ def test_re_runs_send_only_new_and_changed_rows(files: tuple[Path, Path, Path]) 
             == {"POST /v2/oauth2/token", "GET /v2/customer-properties", "POST /v2/customers"}
         )
         write_csv(data, grown)
-        skipping = invoke("run", data, "-m", mapping, "-o", results, env=env_of(box))
+        skipping = invoke("run", data, "-m", mapping, "-o", results, env=sandbox_env(box))
         skipped = read(results)
         creates = count(box, "POST /v2/customers")
         updating = invoke(
-            "run", data, "-m", mapping, "-o", results, "--on-existing", "update", env=env_of(box)
+            "run",
+            data,
+            "-m",
+            mapping,
+            "-o",
+            results,
+            "--on-existing",
+            "update",
+            env=sandbox_env(box),
         )
         updated = read(results)
         requests = stats(box)
         last = invoke(
-            "run", data, "-m", mapping, "-o", results, "--on-existing", "update", env=env_of(box)
+            "run",
+            data,
+            "-m",
+            mapping,
+            "-o",
+            results,
+            "--on-existing",
+            "update",
+            env=sandbox_env(box),
         )
         held = {email: box.state.customers[int(ids[0])] for email, ids in by_email(box).items()}
     assert [r.exit_code for r in (first, again, skipping, updating, last)] == [0] * 5
@@ -299,14 +334,18 @@ def test_re_runs_send_only_new_and_changed_rows(files: tuple[Path, Path, Path]) 
     assert [p["value"] for p in held[email(3)]["phones"]] == ["+1 555 0103"]
 
 
-def test_retry_failed_sends_only_the_rows_that_failed(files: tuple[Path, Path, Path]) -> None:
+def test_retry_failed_sends_only_the_rows_that_failed(
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    files: tuple[Path, Path, Path],
+) -> None:
     data, mapping, results = files
     write_csv(data, [person(i) for i in range(10)])
     base = ("run", data, "-m", mapping, "-o", results, "--concurrency", "1")
     with serving(SandboxConfig(schedule={2: "503", 5: "503"})) as box:
-        first = invoke(*base, "--max-attempts", "1", env=env_of(box))
+        first = invoke(*base, "--max-attempts", "1", env=sandbox_env(box))
         failed = [line["row"] for line in read(results) if line["status"] == "failed"]
-        retry = invoke(*base, "--retry-failed", env=env_of(box))
+        retry = invoke(*base, "--retry-failed", env=sandbox_env(box))
         lines = read(results)
         held = by_email(box)
     assert (first.exit_code, failed) == (1, ["2", "5"])
@@ -345,7 +384,12 @@ def seed(box: Sandbox, rows: list[int]) -> dict[str, str]:
     ids=["409-conflict", "check-existing"],
 )
 def test_existing_customers_are_recorded_with_their_ids_and_not_created(
-    files: tuple[Path, Path, Path], config: SandboxConfig, options: list[str], lookups: int
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    files: tuple[Path, Path, Path],
+    config: SandboxConfig,
+    options: list[str],
+    lookups: int,
 ) -> None:
     data, mapping, results = files
     write_csv(data, [person(i) for i in range(30)])
@@ -353,7 +397,7 @@ def test_existing_customers_are_recorded_with_their_ids_and_not_created(
         existing = seed(box, [3, 5, 7, 11])
         result = invoke(
             "run", data, "-m", mapping, "-o", results, "--concurrency", "1", *options,
-            env=env_of(box),
+            env=sandbox_env(box),
         )  # fmt: skip
         held = by_email(box)
         searches = count(box, "GET /v2/customers")
@@ -370,13 +414,25 @@ def test_existing_customers_are_recorded_with_their_ids_and_not_created(
     assert searches <= lookups
 
 
-def test_existing_customers_are_updated_on_request(files: tuple[Path, Path, Path]) -> None:
+def test_existing_customers_are_updated_on_request(
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    files: tuple[Path, Path, Path],
+) -> None:
     data, mapping, results = files
     write_csv(data, [person(i, plan="pro") for i in range(5)])
     with serving(SandboxConfig(duplicate_email="conflict")) as box:
         existing = seed(box, [1])
         result = invoke(
-            "run", data, "-m", mapping, "-o", results, "--on-existing", "update", env=env_of(box)
+            "run",
+            data,
+            "-m",
+            mapping,
+            "-o",
+            results,
+            "--on-existing",
+            "update",
+            env=sandbox_env(box),
         )
         customer = box.state.customers[int(existing[email(1)])]
     assert result.stdout.splitlines()[0] == "5 rows: 4 created, 1 updated, 0 invalid, 0 failed."
@@ -395,18 +451,23 @@ def test_existing_customers_are_updated_on_request(files: tuple[Path, Path, Path
     [("first", [1, 2, 4], [(3, 1), (5, 2)]), ("last", [3, 4, 5], [(1, 3), (2, 5)])],
 )
 def test_duplicate_rows_keep_the_first_or_the_last(
-    files: tuple[Path, Path, Path], policy: str, kept: list[int], skipped: list[tuple[int, int]]
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    files: tuple[Path, Path, Path],
+    policy: str,
+    kept: list[int],
+    skipped: list[tuple[int, int]],
 ) -> None:
     data, mapping, results = files
     plans = ["a", "b", "c", "d", "e"]
     same = [0, 1, 0, 2, 1]  # rows 1 and 3 share an email, rows 2 and 5 too
     write_csv(data, [person(i, plan=p) for i, p in zip(same, plans, strict=True)])
     with serving() as box:
-        refused = invoke("run", data, "-m", mapping, "-o", results, env=env_of(box))
+        refused = invoke("run", data, "-m", mapping, "-o", results, env=sandbox_env(box))
         box.state.reset()
         again = results.with_name("again.csv")
         result = invoke("run", data, "-m", mapping, "-o", again, "--duplicates", policy,
-                        "--state", again.with_suffix(".sqlite"), env=env_of(box))  # fmt: skip
+                        "--state", again.with_suffix(".sqlite"), env=sandbox_env(box))  # fmt: skip
         plans_held = {c["emails"][0]["value"]: c["properties"]["plan"]
                       for c in box.state.customers.values()}  # fmt: skip
     assert refused.exit_code == 1
@@ -426,14 +487,16 @@ def test_duplicate_rows_keep_the_first_or_the_last(
 
 
 def test_a_nightly_run_with_a_new_results_name_creates_nobody_again(
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
     files: tuple[Path, Path, Path],
 ) -> None:
     data, mapping, results = files
     write_csv(data, [person(i) for i in range(5)])
     with serving() as box:
-        first = invoke("run", data, "-m", mapping, "-o", results, env=env_of(box))
+        first = invoke("run", data, "-m", mapping, "-o", results, env=sandbox_env(box))
         nightly = results.with_name("results-2026-11-28.csv")
-        second = invoke("run", data, "-m", mapping, "-o", nightly, env=env_of(box))
+        second = invoke("run", data, "-m", mapping, "-o", nightly, env=sandbox_env(box))
         assert len(box.state.customers) == 5
     assert (first.exit_code, second.exit_code) == (0, 0)
     assert {x["reason"] for x in read(nightly)} == {"unchanged"}
