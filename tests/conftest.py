@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import os
 import threading
@@ -137,3 +138,15 @@ def process_env() -> Callable[..., dict[str, str]]:
         return {**kept, **{k: v for k, v in given.items() if v is not None}}
 
     return env
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    """The lines of a CSV file the importer wrote (results, plans, undo results) as dicts."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture
+def read_rows() -> Callable[[Path], list[dict[str, str]]]:
+    """:func:`csv_rows`: a results file's lines, by column name."""
+    return csv_rows

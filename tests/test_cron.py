@@ -32,13 +32,9 @@ SAMPLE = ROOT / "sample_data" / "customers.csv"
 EXAMPLE = ROOT / "mappings" / "example.yaml"
 
 
-def read_results(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 # --- cron: stdin and stdout are not terminals ---------------------------------------------------
 def test_a_cron_run_writes_a_summary_that_matches_its_results_and_logs_every_request(
+    read_rows: Callable[[Path], list[dict[str, str]]],
     process_env: Callable[..., dict[str, str]],
     sandbox_env: Callable[..., dict[str, str | None]],
     tmp_path: Path,
@@ -57,7 +53,7 @@ def test_a_cron_run_writes_a_summary_that_matches_its_results_and_logs_every_req
     )  # fmt: skip
     assert "\r" not in done.stderr and "rows/s" not in done.stderr  # no bar
     assert "?" not in done.stderr  # no question
-    rows = read_results(results)
+    rows = read_rows(results)
     document = json.loads(summary.read_text(encoding="utf-8"))
     statuses = Counter(row["status"] for row in rows)
     assert statuses["failed"] > 0 and statuses["created"] > 0  # the faults did their part
@@ -186,7 +182,7 @@ def test_quiet_prints_only_the_error_line(invoke: Callable[..., Result], tmp_pat
 
 
 def test_quiet_says_nothing_when_every_row_ends_well(
-    invoke: Callable[..., Result], tmp_path: Path
+    read_rows: Callable[[Path], list[dict[str, str]]], invoke: Callable[..., Result], tmp_path: Path
 ) -> None:
     with (
         SAMPLE.open(newline="", encoding="utf-8") as fh,
@@ -196,7 +192,7 @@ def test_quiet_says_nothing_when_every_row_ends_well(
     done = invoke("run", tmp_path / "in.csv", "-m", EXAMPLE, "--sandbox", "-o",
                   tmp_path / "r.csv", "-q")  # fmt: skip
     assert (done.exit_code, done.stdout, done.stderr) == (0, "", "")
-    assert Counter(row["status"] for row in read_results(tmp_path / "r.csv")) == {"created": 8}
+    assert Counter(row["status"] for row in read_rows(tmp_path / "r.csv")) == {"created": 8}
 
 
 def test_quiet_keeps_the_reason_a_run_stopped(

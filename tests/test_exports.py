@@ -10,7 +10,6 @@ more into a sandbox served on loopback, whose state the test reads.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -26,11 +25,6 @@ EXPORTS = Path(__file__).resolve().parent / "data" / "exports"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((EXPORTS / "expected.json").read_text("utf-8"))
 PRESET_FILES = sorted(name for name, spec in EXPECTED.items() if spec["preset"])
 OTHER_FILES = sorted(name for name, spec in EXPECTED.items() if not spec["preset"])
-
-
-def results(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 def held(customer: dict[str, Any]) -> dict[str, Any]:
@@ -68,6 +62,7 @@ def init(tmp_path: Path, invoke: Callable[..., Result]) -> Callable[[str], tuple
 
 @pytest.fixture
 def import_everything(
+    read_rows: Callable[[Path], list[dict[str, str]]],
     tmp_path: Path,
     invoke: Callable[..., Result],
     serve_sandbox: Callable[..., Sandbox],
@@ -93,7 +88,7 @@ def import_everything(
         served = invoke("run", source, "-m", mapping, "-o", again, "--state", tmp_path / "s.db",
                         env=sandbox_env(box))  # fmt: skip
         assert served.exit_code == 0, served.output
-        lines = results(again)
+        lines = read_rows(again)
         assert [line["status"] for line in lines] == ["created"] * rows
         for line, expected in zip(lines, EXPECTED[name]["customers"], strict=True):
             customer = held(box.state.customers[int(line["customer_id"])])

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from test_run_cli import read, serving
+from test_run_cli import serving
 
 from importer.sandbox import Sandbox, SandboxConfig
 
@@ -115,6 +115,7 @@ def wait_for(condition: Callable[[], bool], child: subprocess.Popen[str], second
 # --- SIGKILL at random moments --------------------------------------------------------------
 @pytest.mark.parametrize("lag, settle", [(2, 3), (10, 12)], ids=["lag-2s", "lag-10s"])
 def test_killed_at_random_moments_every_row_ends_in_exactly_one_customer(
+    read_rows: Callable[[Path], list[dict[str, str]]],
     importer: Callable[..., subprocess.Popen[str]],
     files: tuple[Path, Path, Path],
     lag: float,
@@ -167,7 +168,7 @@ def test_killed_at_random_moments_every_row_ends_in_exactly_one_customer(
     ) in err.splitlines()
     assert sorted(held) == sorted(email(i) for i in range(rows))
     assert all(len(ids) == 1 for ids in held.values())  # nobody twice
-    lines = read(results)
+    lines = read_rows(results)
     assert [int(line["row"]) for line in lines] == list(range(1, rows + 1))
     assert {line["status"] for line in lines} == {"created"}
     assert all([line["customer_id"]] == held[email(i)] for i, line in enumerate(lines))
@@ -183,6 +184,7 @@ def test_killed_at_random_moments_every_row_ends_in_exactly_one_customer(
     ids=["ctrl-c", "ctrl-c-twice", "sigterm"],
 )
 def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
+    read_rows: Callable[[Path], list[dict[str, str]]],
     importer: Callable[..., subprocess.Popen[str]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
@@ -202,7 +204,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
         started = time.monotonic()
         _, err = child.communicate(timeout=30)
         took = time.monotonic() - started
-        stopped = read(results)
+        stopped = read_rows(results)
         again = invoke("run", *command, env=sandbox_env(box))
         held = by_email(box)
     assert child.returncode == 3
@@ -227,7 +229,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
     created_before = {line["row"]: line["customer_id"] for line in stopped if line["customer_id"]}
     assert again.exit_code == 0, again.output
     assert again.stdout.splitlines()[0] == f"{rows} rows: {rows} created, 0 invalid, 0 failed."
-    lines = read(results)
+    lines = read_rows(results)
     assert all([line["customer_id"]] == held[email(i)] for i, line in enumerate(lines))
     assert all(lines[int(row) - 1]["customer_id"] == cid for row, cid in created_before.items())
     assert sorted(held) == sorted(email(i) for i in range(rows))
@@ -261,6 +263,7 @@ def test_a_second_run_on_the_same_state_is_refused_and_touches_nothing(
 
 # --- re-runs ----------------------------------------------------------------------------------
 def test_re_runs_send_only_new_and_changed_rows(
+    read_rows: Callable[[Path], list[dict[str, str]]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
     files: tuple[Path, Path, Path],
@@ -283,7 +286,7 @@ def test_re_runs_send_only_new_and_changed_rows(
         )
         write_csv(data, grown)
         skipping = invoke("run", data, "-m", mapping, "-o", results, env=sandbox_env(box))
-        skipped = read(results)
+        skipped = read_rows(results)
         creates = count(box, "POST /v2/customers")
         updating = invoke(
             "run",
@@ -296,7 +299,7 @@ def test_re_runs_send_only_new_and_changed_rows(
             "update",
             env=sandbox_env(box),
         )
-        updated = read(results)
+        updated = read_rows(results)
         requests = stats(box)
         last = invoke(
             "run",
@@ -312,7 +315,7 @@ def test_re_runs_send_only_new_and_changed_rows(
         held = {email: box.state.customers[int(ids[0])] for email, ids in by_email(box).items()}
     assert [r.exit_code for r in (first, again, skipping, updating, last)] == [0] * 5
     assert again.stdout.splitlines()[0] == "40 rows: 0 created, 40 skipped, 0 invalid, 0 failed."
-    assert {(line["status"], line["reason"]) for line in read(results)} == {
+    assert {(line["status"], line["reason"]) for line in read_rows(results)} == {
         ("skipped", "unchanged")
     }
     assert skipping.stdout.splitlines()[0] == (
@@ -335,6 +338,7 @@ def test_re_runs_send_only_new_and_changed_rows(
 
 
 def test_retry_failed_sends_only_the_rows_that_failed(
+    read_rows: Callable[[Path], list[dict[str, str]]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
     files: tuple[Path, Path, Path],
@@ -344,9 +348,9 @@ def test_retry_failed_sends_only_the_rows_that_failed(
     base = ("run", data, "-m", mapping, "-o", results, "--concurrency", "1")
     with serving(SandboxConfig(schedule={2: "503", 5: "503"})) as box:
         first = invoke(*base, "--max-attempts", "1", env=sandbox_env(box))
-        failed = [line["row"] for line in read(results) if line["status"] == "failed"]
+        failed = [line["row"] for line in read_rows(results) if line["status"] == "failed"]
         retry = invoke(*base, "--retry-failed", env=sandbox_env(box))
-        lines = read(results)
+        lines = read_rows(results)
         held = by_email(box)
     assert (first.exit_code, failed) == (1, ["2", "5"])
     assert retry.exit_code == 0
@@ -384,6 +388,7 @@ def seed(box: Sandbox, rows: list[int]) -> dict[str, str]:
     ids=["409-conflict", "check-existing"],
 )
 def test_existing_customers_are_recorded_with_their_ids_and_not_created(
+    read_rows: Callable[[Path], list[dict[str, str]]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
     files: tuple[Path, Path, Path],
@@ -404,7 +409,7 @@ def test_existing_customers_are_recorded_with_their_ids_and_not_created(
         conflicts = count(box, "POST /v2/customers", "409")
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == "30 rows: 26 created, 4 skipped, 0 invalid, 0 failed."
-    lines = read(results)
+    lines = read_rows(results)
     assert [(x["row"], x["customer_id"]) for x in lines if x["reason"] == "exists"] == [
         (str(i + 1), existing[email(i)]) for i in (3, 5, 7, 11)
     ]
@@ -415,6 +420,7 @@ def test_existing_customers_are_recorded_with_their_ids_and_not_created(
 
 
 def test_existing_customers_are_updated_on_request(
+    read_rows: Callable[[Path], list[dict[str, str]]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
     files: tuple[Path, Path, Path],
@@ -436,7 +442,7 @@ def test_existing_customers_are_updated_on_request(
         )
         customer = box.state.customers[int(existing[email(1)])]
     assert result.stdout.splitlines()[0] == "5 rows: 4 created, 1 updated, 0 invalid, 0 failed."
-    assert read(results)[1]["customer_id"] == existing[email(1)]
+    assert read_rows(results)[1]["customer_id"] == existing[email(1)]
     assert (customer["firstName"], customer["lastName"], customer["properties"]) == (
         "Ada",
         "Lovelace1",
@@ -451,6 +457,7 @@ def test_existing_customers_are_updated_on_request(
     [("first", [1, 2, 4], [(3, 1), (5, 2)]), ("last", [3, 4, 5], [(1, 3), (2, 5)])],
 )
 def test_duplicate_rows_keep_the_first_or_the_last(
+    read_rows: Callable[[Path], list[dict[str, str]]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
     files: tuple[Path, Path, Path],
@@ -471,14 +478,14 @@ def test_duplicate_rows_keep_the_first_or_the_last(
         plans_held = {c["emails"][0]["value"]: c["properties"]["plan"]
                       for c in box.state.customers.values()}  # fmt: skip
     assert refused.exit_code == 1
-    assert [x["status"] for x in read(results)] == ["created", "created", "invalid", "created",
-                                                    "invalid"]  # fmt: skip
-    assert read(results)[2]["error"].endswith("the same email as row 1: this row would create a "
-                                              "duplicate; remove or merge it, or run with "
-                                              "--duplicates first (or last) to import one of "
-                                              "them")  # fmt: skip
+    first = read_rows(results)
+    assert [x["status"] for x in first] == ["created", "created", "invalid", "created", "invalid"]
+    assert first[2]["error"].endswith("the same email as row 1: this row would create a "
+                                      "duplicate; remove or merge it, or run with "
+                                      "--duplicates first (or last) to import one of "
+                                      "them")  # fmt: skip
     assert result.exit_code == 0
-    lines = read(again)
+    lines = read_rows(again)
     assert [int(x["row"]) for x in lines if x["status"] == "created"] == kept
     assert [
         (int(x["row"]), x["reason"], x["error"]) for x in lines if x["status"] == "skipped"
@@ -487,6 +494,7 @@ def test_duplicate_rows_keep_the_first_or_the_last(
 
 
 def test_a_nightly_run_with_a_new_results_name_creates_nobody_again(
+    read_rows: Callable[[Path], list[dict[str, str]]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
     files: tuple[Path, Path, Path],
@@ -499,4 +507,4 @@ def test_a_nightly_run_with_a_new_results_name_creates_nobody_again(
         second = invoke("run", data, "-m", mapping, "-o", nightly, env=sandbox_env(box))
         assert len(box.state.customers) == 5
     assert (first.exit_code, second.exit_code) == (0, 0)
-    assert {x["reason"] for x in read(nightly)} == {"unchanged"}
+    assert {x["reason"] for x in read_rows(nightly)} == {"unchanged"}

@@ -41,11 +41,6 @@ def serving(config: SandboxConfig | None = None) -> Iterator[Sandbox]:
         loop.close()
 
 
-def read(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 def sample_people() -> dict[int, tuple[str, list[str]]]:
     """Each sample row's last name and emails, as the sandbox should hold them."""
     with SAMPLE.open(newline="", encoding="utf-8") as fh:
@@ -71,7 +66,7 @@ def assert_sample_imported(lines: list[dict[str, str]], box: Sandbox) -> None:
 
 # --- the sample file -----------------------------------------------------------------------
 def test_the_readme_command_imports_the_sample_into_the_built_in_sandbox(
-    invoke: Callable[..., Result], tmp_path: Path
+    read_rows: Callable[[Path], list[dict[str, str]]], invoke: Callable[..., Result], tmp_path: Path
 ) -> None:
     results = tmp_path / "results.csv"
     result = invoke("run", SAMPLE, "-m", EXAMPLE, "--sandbox", "-o", results)
@@ -84,7 +79,7 @@ def test_the_readme_command_imports_the_sample_into_the_built_in_sandbox(
     assert stderr[0] == "Imported into the built-in sandbox: nothing was sent to Help Scout."
     assert stderr[1].startswith("32 requests in ")  # 31 creates and the property definitions
     assert stderr[1].endswith(" a minute; 0 answered 429)")
-    lines = read(results)
+    lines = read_rows(results)
     assert [int(x["row"]) for x in lines] == list(range(1, 41))
     assert len({x["customer_id"] for x in lines if x["status"] == "created"}) == 31
 
@@ -103,28 +98,34 @@ def test_the_built_in_sandbox_keeps_no_state_between_runs(
 
 
 def test_every_valid_row_is_created_once_with_the_sandboxs_id(
-    sandbox_env: Callable[..., dict[str, str | None]], invoke: Callable[..., Result], tmp_path: Path
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
 ) -> None:
     results = tmp_path / "results.csv"
     with serving(SandboxConfig(latency_ms=10, jitter_ms=10, seed=2)) as box:
         result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
-        assert_sample_imported(read(results), box)
+        assert_sample_imported(read_rows(results), box)
         assert box.state.tokens_issued == 1
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0] == "40 rows: 31 created, 9 invalid, 0 failed."
-    invalid = read(results)[11]
+    invalid = read_rows(results)[11]
     assert (invalid["status"], invalid["attempts"], invalid["http_status"]) == ("invalid", "0", "")
     assert invalid["error"].startswith("Email: not a valid email address: ")  # Column: message
 
 
 def test_500_and_503_are_retried_to_success(
-    sandbox_env: Callable[..., dict[str, str | None]], invoke: Callable[..., Result], tmp_path: Path
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
 ) -> None:
     results = tmp_path / "results.csv"
     with serving(SandboxConfig(fail_rate=0.25, seed=11)) as box:
         result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, "--max-attempts", "10",
                         env=sandbox_env(box))  # fmt: skip
-        lines = read(results)
+        lines = read_rows(results)
         assert_sample_imported(lines, box)
         faults = sum(n for (_, _, status), n in box.state.stats.items() if status in (500, 503))
     assert result.exit_code == 1
@@ -133,7 +134,10 @@ def test_500_and_503_are_retried_to_success(
 
 
 def test_429s_are_honoured_for_everyone(
-    sandbox_env: Callable[..., dict[str, str | None]], invoke: Callable[..., Result], tmp_path: Path
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
 ) -> None:
     """An undocumented limit of 20 writes a second: 429s come, every row is created."""
     results = tmp_path / "results.csv"
@@ -141,7 +145,7 @@ def test_429s_are_honoured_for_everyone(
     with serving(config) as box:
         result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, "--rate", "100000",
                         env=sandbox_env(box))  # fmt: skip
-        assert_sample_imported(read(results), box)
+        assert_sample_imported(read_rows(results), box)
         limited = box.state.stats["POST", "/v2/customers", 429]
     assert result.exit_code == 1
     assert limited > 0
@@ -149,14 +153,17 @@ def test_429s_are_honoured_for_everyone(
 
 
 def test_the_closing_line_says_how_much_of_the_budget_the_run_took(
-    sandbox_env: Callable[..., dict[str, str | None]], invoke: Callable[..., Result], tmp_path: Path
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
 ) -> None:
     """A budget of 6,000 a minute, a third of it spent by the sandbox's simulated agent."""
     results = tmp_path / "results.csv"
     config = SandboxConfig(rate_limit=6000, background_load=0.3, rate_window="sliding")
     with serving(config) as box:
         result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
-        assert_sample_imported(read(results), box)
+        assert_sample_imported(read_rows(results), box)
         agent = box.state.stats_summary()["background"]
     assert result.exit_code == 1
     assert agent["requests"] > 0 and agent["rate_limited"] == 0
@@ -178,12 +185,15 @@ def test_an_unusable_headroom_is_refused(
 
 
 def test_a_token_that_expires_mid_run_is_fetched_once_per_expiry(
-    sandbox_env: Callable[..., dict[str, str | None]], invoke: Callable[..., Result], tmp_path: Path
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
 ) -> None:
     results = tmp_path / "results.csv"
     with serving(SandboxConfig(token_revoke_every=7, latency_ms=5)) as box:
         result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
-        assert_sample_imported(read(results), box)
+        assert_sample_imported(read_rows(results), box)
         revocations = box.state.authorized_seen // 7
     assert result.exit_code == 1
     assert revocations >= 4
@@ -191,21 +201,24 @@ def test_a_token_that_expires_mid_run_is_fetched_once_per_expiry(
 
 
 def test_an_access_token_from_the_environment(
-    invoke: Callable[..., Result], tmp_path: Path
+    read_rows: Callable[[Path], list[dict[str, str]]], invoke: Callable[..., Result], tmp_path: Path
 ) -> None:
     results = tmp_path / "results.csv"
     with serving() as box:
         token = box.state.issue_token()
         env = {"HELPSCOUT_API_URL": box.url, "HELPSCOUT_ACCESS_TOKEN": token}
         result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env)
-        assert_sample_imported(read(results), box)
+        assert_sample_imported(read_rows(results), box)
     assert result.exit_code == 1
     assert box.state.tokens_issued == 1
 
 
 # --- stopping ------------------------------------------------------------------------------
 def test_403_stops_with_exit_3(
-    sandbox_env: Callable[..., dict[str, str | None]], invoke: Callable[..., Result], tmp_path: Path
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
 ) -> None:
     results = tmp_path / "results.csv"
     with serving(SandboxConfig(deny_api=True)) as box:
@@ -223,7 +236,7 @@ def test_403_stops_with_exit_3(
         "To resume, run the same command:",
         f"  helpscout-import run {SAMPLE} --mapping {EXAMPLE} --output {results}",
     ]
-    lines = read(results)
+    lines = read_rows(results)
     assert [int(x["row"]) for x in lines] == list(range(1, 41))  # every row has its line
     assert [int(x["row"]) for x in lines if x["status"] == "invalid"] == INVALID_ROWS
     assert {x["status"] for x in lines if int(x["row"]) not in INVALID_ROWS} == {"failed"}
@@ -400,7 +413,10 @@ def test_properties_the_account_lacks_stop_the_run_before_any_create(
 
 
 def test_an_account_that_lists_no_properties_is_not_refused(
-    sandbox_env: Callable[..., dict[str, str | None]], invoke: Callable[..., Result], tmp_path: Path
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
 ) -> None:
     """Nothing to compare with: the rows go out and Help Scout's answers say what is wrong."""
     results = tmp_path / "results.csv"
@@ -408,6 +424,6 @@ def test_an_account_that_lists_no_properties_is_not_refused(
         result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
     assert result.exit_code == 1
     assert "the account lists no customer properties: sending anyway" in result.stderr
-    sent = [x for x in read(results) if x["status"] != "invalid"]
+    sent = [x for x in read_rows(results) if x["status"] != "invalid"]
     assert {x["status"] for x in sent} == {"failed"} and {x["http_status"] for x in sent} == {"400"}
     assert all("customer property does not exist" in x["error"] for x in sent)
