@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from test_run_cli import serving
 
 from importer.sandbox import Sandbox, SandboxConfig
 
@@ -115,6 +114,7 @@ def wait_for(condition: Callable[[], bool], child: subprocess.Popen[str], second
 # --- SIGKILL at random moments --------------------------------------------------------------
 @pytest.mark.parametrize("lag, settle", [(2, 3), (10, 12)], ids=["lag-2s", "lag-10s"])
 def test_killed_at_random_moments_every_row_ends_in_exactly_one_customer(
+    serve_sandbox: Callable[..., Sandbox],
     read_rows: Callable[[Path], list[dict[str, str]]],
     importer: Callable[..., subprocess.Popen[str]],
     files: tuple[Path, Path, Path],
@@ -145,20 +145,20 @@ def test_killed_at_random_moments_every_row_ends_in_exactly_one_customer(
     dice = random.Random(20240601)
     command = (data, "-m", mapping, "-o", results, "--concurrency", "6", "--settle-time", settle)
     kills = 0
-    with serving(config) as box:
-        for _ in range(6):
-            child = importer(box, *command)
-            start, step = box.state.creates_seen, dice.randint(5, 40)
-            wait_for(lambda: box.state.creates_seen >= start + step, child, 60)  # noqa: B023
-            time.sleep(dice.uniform(0, 0.03))
-            child.kill()
-            child.communicate()
-            kills += child.returncode == -signal.SIGKILL
-        last = importer(box, *command)
-        out, err = last.communicate(timeout=120)
-        held = by_email(box)
-        faults = {s: count(box, "POST /v2/customers", s) for s in ("dropped", "504", "503")}
-        lookups = count(box, "GET /v2/customers")
+    box = serve_sandbox(config)
+    for _ in range(6):
+        child = importer(box, *command)
+        start, step = box.state.creates_seen, dice.randint(5, 40)
+        wait_for(lambda: box.state.creates_seen >= start + step, child, 60)  # noqa: B023
+        time.sleep(dice.uniform(0, 0.03))
+        child.kill()
+        child.communicate()
+        kills += child.returncode == -signal.SIGKILL
+    last = importer(box, *command)
+    out, err = last.communicate(timeout=120)
+    held = by_email(box)
+    faults = {s: count(box, "POST /v2/customers", s) for s in ("dropped", "504", "503")}
+    lookups = count(box, "GET /v2/customers")
     assert kills == 6
     assert last.returncode == 0, err
     assert out.splitlines()[0] == f"{rows} rows: {rows} created, 0 invalid, 0 failed."
@@ -184,6 +184,7 @@ def test_killed_at_random_moments_every_row_ends_in_exactly_one_customer(
     ids=["ctrl-c", "ctrl-c-twice", "sigterm"],
 )
 def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
+    serve_sandbox: Callable[..., Sandbox],
     read_rows: Callable[[Path], list[dict[str, str]]],
     importer: Callable[..., subprocess.Popen[str]],
     sandbox_env: Callable[..., dict[str, str | None]],
@@ -196,17 +197,17 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
     rows = 60
     write_csv(data, [person(i) for i in range(rows)])
     command = (data, "-m", mapping, "-o", results, "--concurrency", "4")
-    with serving(SandboxConfig(latency_ms=150)) as box:
-        child = importer(box, *command)
-        wait_for(lambda: len(box.state.customers) >= 8, child, 60)
-        for _ in range(presses):
-            child.send_signal(sent)
-        started = time.monotonic()
-        _, err = child.communicate(timeout=30)
-        took = time.monotonic() - started
-        stopped = read_rows(results)
-        again = invoke("run", *command, env=sandbox_env(box))
-        held = by_email(box)
+    box = serve_sandbox(SandboxConfig(latency_ms=150))
+    child = importer(box, *command)
+    wait_for(lambda: len(box.state.customers) >= 8, child, 60)
+    for _ in range(presses):
+        child.send_signal(sent)
+    started = time.monotonic()
+    _, err = child.communicate(timeout=30)
+    took = time.monotonic() - started
+    stopped = read_rows(results)
+    again = invoke("run", *command, env=sandbox_env(box))
+    held = by_email(box)
     assert child.returncode == 3
     messages = err.splitlines()
     state = results.with_name("customers.state.sqlite")  # named after the input
@@ -237,6 +238,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
 
 # --- overlapping runs -------------------------------------------------------------------------
 def test_a_second_run_on_the_same_state_is_refused_and_touches_nothing(
+    serve_sandbox: Callable[..., Sandbox],
     importer: Callable[..., subprocess.Popen[str]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
@@ -244,16 +246,16 @@ def test_a_second_run_on_the_same_state_is_refused_and_touches_nothing(
 ) -> None:
     data, mapping, results = files
     write_csv(data, [person(i) for i in range(40)])
-    with serving(SandboxConfig(latency_ms=200)) as box:
-        first = importer(box, data, "-m", mapping, "-o", results, "--concurrency", "1")
-        try:
-            wait_for(lambda: len(box.state.customers) >= 1, first, 60)
-            written = results.read_bytes()
-            second = invoke("run", data, "-m", mapping, "-o", results, env=sandbox_env(box))
-            assert results.read_bytes().startswith(written)  # not truncated by the second
-        finally:
-            first.kill()
-            first.communicate()
+    box = serve_sandbox(SandboxConfig(latency_ms=200))
+    first = importer(box, data, "-m", mapping, "-o", results, "--concurrency", "1")
+    try:
+        wait_for(lambda: len(box.state.customers) >= 1, first, 60)
+        written = results.read_bytes()
+        second = invoke("run", data, "-m", mapping, "-o", results, env=sandbox_env(box))
+        assert results.read_bytes().startswith(written)  # not truncated by the second
+    finally:
+        first.kill()
+        first.communicate()
     assert (second.exit_code, second.stdout) == (2, "")
     assert second.stderr == (
         f"Error: another import (pid {first.pid}) is using the state file "
@@ -263,6 +265,7 @@ def test_a_second_run_on_the_same_state_is_refused_and_touches_nothing(
 
 # --- re-runs ----------------------------------------------------------------------------------
 def test_re_runs_send_only_new_and_changed_rows(
+    serve_sandbox: Callable[..., Sandbox],
     read_rows: Callable[[Path], list[dict[str, str]]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
@@ -272,47 +275,28 @@ def test_re_runs_send_only_new_and_changed_rows(
     write_csv(data, [person(i) for i in range(40)])
     grown = [person(i, plan="pro" if i < 10 else "free") for i in range(50)]
     grown[3] = person(3, plan="pro", phone="+1 555 0103")  # a new phone too
-    with serving() as box:
-        first = invoke("run", data, "-m", mapping, "-o", results, env=sandbox_env(box))
-        before = stats(box)
-        again = invoke("run", data, "-m", mapping, "-o", results, env=sandbox_env(box))
-        after = stats(box)
-        # nothing written: the re-run only read a token and the account's property definitions
-        assert after["POST /v2/customers"] == before["POST /v2/customers"]
-        assert (
-            set(after)
-            == set(before)
-            == {"POST /v2/oauth2/token", "GET /v2/customer-properties", "POST /v2/customers"}
-        )
-        write_csv(data, grown)
-        skipping = invoke("run", data, "-m", mapping, "-o", results, env=sandbox_env(box))
-        skipped = read_rows(results)
-        creates = count(box, "POST /v2/customers")
-        updating = invoke(
-            "run",
-            data,
-            "-m",
-            mapping,
-            "-o",
-            results,
-            "--on-existing",
-            "update",
-            env=sandbox_env(box),
-        )
-        updated = read_rows(results)
-        requests = stats(box)
-        last = invoke(
-            "run",
-            data,
-            "-m",
-            mapping,
-            "-o",
-            results,
-            "--on-existing",
-            "update",
-            env=sandbox_env(box),
-        )
-        held = {email: box.state.customers[int(ids[0])] for email, ids in by_email(box).items()}
+    box = serve_sandbox()
+    env = sandbox_env(box)
+    first = invoke("run", data, "-m", mapping, "-o", results, env=env)
+    before = stats(box)
+    again = invoke("run", data, "-m", mapping, "-o", results, env=env)
+    after = stats(box)
+    # nothing written: the re-run only read a token and the account's property definitions
+    assert after["POST /v2/customers"] == before["POST /v2/customers"]
+    assert (
+        set(after)
+        == set(before)
+        == {"POST /v2/oauth2/token", "GET /v2/customer-properties", "POST /v2/customers"}
+    )
+    write_csv(data, grown)
+    skipping = invoke("run", data, "-m", mapping, "-o", results, env=env)
+    skipped = read_rows(results)
+    creates = count(box, "POST /v2/customers")
+    updating = invoke("run", data, "-m", mapping, "-o", results, "--on-existing", "update", env=env)
+    updated = read_rows(results)
+    requests = stats(box)
+    last = invoke("run", data, "-m", mapping, "-o", results, "--on-existing", "update", env=env)
+    held = {email: box.state.customers[int(ids[0])] for email, ids in by_email(box).items()}
     assert [r.exit_code for r in (first, again, skipping, updating, last)] == [0] * 5
     assert again.stdout.splitlines()[0] == "40 rows: 0 created, 40 skipped, 0 invalid, 0 failed."
     assert {(line["status"], line["reason"]) for line in read_rows(results)} == {
@@ -338,6 +322,7 @@ def test_re_runs_send_only_new_and_changed_rows(
 
 
 def test_retry_failed_sends_only_the_rows_that_failed(
+    serve_sandbox: Callable[..., Sandbox],
     read_rows: Callable[[Path], list[dict[str, str]]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
@@ -346,12 +331,13 @@ def test_retry_failed_sends_only_the_rows_that_failed(
     data, mapping, results = files
     write_csv(data, [person(i) for i in range(10)])
     base = ("run", data, "-m", mapping, "-o", results, "--concurrency", "1")
-    with serving(SandboxConfig(schedule={2: "503", 5: "503"})) as box:
-        first = invoke(*base, "--max-attempts", "1", env=sandbox_env(box))
-        failed = [line["row"] for line in read_rows(results) if line["status"] == "failed"]
-        retry = invoke(*base, "--retry-failed", env=sandbox_env(box))
-        lines = read_rows(results)
-        held = by_email(box)
+    box = serve_sandbox(SandboxConfig(schedule={2: "503", 5: "503"}))
+    env = sandbox_env(box)
+    first = invoke(*base, "--max-attempts", "1", env=env)
+    failed = [line["row"] for line in read_rows(results) if line["status"] == "failed"]
+    retry = invoke(*base, "--retry-failed", env=env)
+    lines = read_rows(results)
+    held = by_email(box)
     assert (first.exit_code, failed) == (1, ["2", "5"])
     assert retry.exit_code == 0
     assert retry.stdout.splitlines()[0] == "10 rows: 2 created, 8 skipped, 0 invalid, 0 failed."
@@ -388,6 +374,7 @@ def seed(box: Sandbox, rows: list[int]) -> dict[str, str]:
     ids=["409-conflict", "check-existing"],
 )
 def test_existing_customers_are_recorded_with_their_ids_and_not_created(
+    serve_sandbox: Callable[..., Sandbox],
     read_rows: Callable[[Path], list[dict[str, str]]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
@@ -398,15 +385,13 @@ def test_existing_customers_are_recorded_with_their_ids_and_not_created(
 ) -> None:
     data, mapping, results = files
     write_csv(data, [person(i) for i in range(30)])
-    with serving(config) as box:
-        existing = seed(box, [3, 5, 7, 11])
-        result = invoke(
-            "run", data, "-m", mapping, "-o", results, "--concurrency", "1", *options,
-            env=sandbox_env(box),
-        )  # fmt: skip
-        held = by_email(box)
-        searches = count(box, "GET /v2/customers")
-        conflicts = count(box, "POST /v2/customers", "409")
+    box = serve_sandbox(config)
+    existing = seed(box, [3, 5, 7, 11])
+    result = invoke("run", data, "-m", mapping, "-o", results, "--concurrency", "1", *options,
+                    env=sandbox_env(box))  # fmt: skip
+    held = by_email(box)
+    searches = count(box, "GET /v2/customers")
+    conflicts = count(box, "POST /v2/customers", "409")
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == "30 rows: 26 created, 4 skipped, 0 invalid, 0 failed."
     lines = read_rows(results)
@@ -420,6 +405,7 @@ def test_existing_customers_are_recorded_with_their_ids_and_not_created(
 
 
 def test_existing_customers_are_updated_on_request(
+    serve_sandbox: Callable[..., Sandbox],
     read_rows: Callable[[Path], list[dict[str, str]]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
@@ -427,20 +413,12 @@ def test_existing_customers_are_updated_on_request(
 ) -> None:
     data, mapping, results = files
     write_csv(data, [person(i, plan="pro") for i in range(5)])
-    with serving(SandboxConfig(duplicate_email="conflict")) as box:
-        existing = seed(box, [1])
-        result = invoke(
-            "run",
-            data,
-            "-m",
-            mapping,
-            "-o",
-            results,
-            "--on-existing",
-            "update",
-            env=sandbox_env(box),
-        )
-        customer = box.state.customers[int(existing[email(1)])]
+    box = serve_sandbox(SandboxConfig(duplicate_email="conflict"))
+    existing = seed(box, [1])
+    result = invoke(
+        "run", data, "-m", mapping, "-o", results, "--on-existing", "update", env=sandbox_env(box)
+    )
+    customer = box.state.customers[int(existing[email(1)])]
     assert result.stdout.splitlines()[0] == "5 rows: 4 created, 1 updated, 0 invalid, 0 failed."
     assert read_rows(results)[1]["customer_id"] == existing[email(1)]
     assert (customer["firstName"], customer["lastName"], customer["properties"]) == (
@@ -457,6 +435,7 @@ def test_existing_customers_are_updated_on_request(
     [("first", [1, 2, 4], [(3, 1), (5, 2)]), ("last", [3, 4, 5], [(1, 3), (2, 5)])],
 )
 def test_duplicate_rows_keep_the_first_or_the_last(
+    serve_sandbox: Callable[..., Sandbox],
     read_rows: Callable[[Path], list[dict[str, str]]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
@@ -469,14 +448,15 @@ def test_duplicate_rows_keep_the_first_or_the_last(
     plans = ["a", "b", "c", "d", "e"]
     same = [0, 1, 0, 2, 1]  # rows 1 and 3 share an email, rows 2 and 5 too
     write_csv(data, [person(i, plan=p) for i, p in zip(same, plans, strict=True)])
-    with serving() as box:
-        refused = invoke("run", data, "-m", mapping, "-o", results, env=sandbox_env(box))
-        box.state.reset()
-        again = results.with_name("again.csv")
-        result = invoke("run", data, "-m", mapping, "-o", again, "--duplicates", policy,
-                        "--state", again.with_suffix(".sqlite"), env=sandbox_env(box))  # fmt: skip
-        plans_held = {c["emails"][0]["value"]: c["properties"]["plan"]
-                      for c in box.state.customers.values()}  # fmt: skip
+    box = serve_sandbox()
+    env = sandbox_env(box)
+    refused = invoke("run", data, "-m", mapping, "-o", results, env=env)
+    box.state.reset()
+    again = results.with_name("again.csv")
+    result = invoke("run", data, "-m", mapping, "-o", again, "--duplicates", policy,
+                    "--state", again.with_suffix(".sqlite"), env=env)  # fmt: skip
+    plans_held = {c["emails"][0]["value"]: c["properties"]["plan"]
+                  for c in box.state.customers.values()}  # fmt: skip
     assert refused.exit_code == 1
     first = read_rows(results)
     assert [x["status"] for x in first] == ["created", "created", "invalid", "created", "invalid"]
@@ -494,6 +474,7 @@ def test_duplicate_rows_keep_the_first_or_the_last(
 
 
 def test_a_nightly_run_with_a_new_results_name_creates_nobody_again(
+    serve_sandbox: Callable[..., Sandbox],
     read_rows: Callable[[Path], list[dict[str, str]]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
@@ -501,10 +482,11 @@ def test_a_nightly_run_with_a_new_results_name_creates_nobody_again(
 ) -> None:
     data, mapping, results = files
     write_csv(data, [person(i) for i in range(5)])
-    with serving() as box:
-        first = invoke("run", data, "-m", mapping, "-o", results, env=sandbox_env(box))
-        nightly = results.with_name("results-2026-11-28.csv")
-        second = invoke("run", data, "-m", mapping, "-o", nightly, env=sandbox_env(box))
-        assert len(box.state.customers) == 5
+    box = serve_sandbox()
+    env = sandbox_env(box)
+    first = invoke("run", data, "-m", mapping, "-o", results, env=env)
+    nightly = results.with_name("results-2026-11-28.csv")
+    second = invoke("run", data, "-m", mapping, "-o", nightly, env=env)
+    assert len(box.state.customers) == 5
     assert (first.exit_code, second.exit_code) == (0, 0)
     assert {x["reason"] for x in read_rows(nightly)} == {"unchanged"}

@@ -3,13 +3,10 @@ sandbox served on loopback from a background thread (or in-process with ``--sand
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import csv
 import logging
 import re
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,23 +19,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data" / "customers.csv"
 EXAMPLE = ROOT / "mappings" / "example.yaml"
 INVALID_ROWS = [12, 15, 18, 21, 23, 26, 28, 34, 37]
-
-
-@contextlib.contextmanager
-def serving(config: SandboxConfig | None = None) -> Iterator[Sandbox]:
-    """The sandbox on 127.0.0.1, run by its own event loop in a thread (the CLI runs its own)."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    box = Sandbox(config)
-    asyncio.run_coroutine_threadsafe(box.__aenter__(), loop).result(10)
-    try:
-        yield box
-    finally:
-        asyncio.run_coroutine_threadsafe(box.__aexit__(None, None, None), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 def sample_people() -> dict[int, tuple[str, list[str]]]:
@@ -98,16 +78,17 @@ def test_the_built_in_sandbox_keeps_no_state_between_runs(
 
 
 def test_every_valid_row_is_created_once_with_the_sandboxs_id(
+    serve_sandbox: Callable[..., Sandbox],
     read_rows: Callable[[Path], list[dict[str, str]]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
     tmp_path: Path,
 ) -> None:
     results = tmp_path / "results.csv"
-    with serving(SandboxConfig(latency_ms=10, jitter_ms=10, seed=2)) as box:
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
-        assert_sample_imported(read_rows(results), box)
-        assert box.state.tokens_issued == 1
+    box = serve_sandbox(SandboxConfig(latency_ms=10, jitter_ms=10, seed=2))
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
+    assert_sample_imported(read_rows(results), box)
+    assert box.state.tokens_issued == 1
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0] == "40 rows: 31 created, 9 invalid, 0 failed."
     invalid = read_rows(results)[11]
@@ -116,24 +97,26 @@ def test_every_valid_row_is_created_once_with_the_sandboxs_id(
 
 
 def test_500_and_503_are_retried_to_success(
+    serve_sandbox: Callable[..., Sandbox],
     read_rows: Callable[[Path], list[dict[str, str]]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
     tmp_path: Path,
 ) -> None:
     results = tmp_path / "results.csv"
-    with serving(SandboxConfig(fail_rate=0.25, seed=11)) as box:
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, "--max-attempts", "10",
-                        env=sandbox_env(box))  # fmt: skip
-        lines = read_rows(results)
-        assert_sample_imported(lines, box)
-        faults = sum(n for (_, _, status), n in box.state.stats.items() if status in (500, 503))
+    box = serve_sandbox(SandboxConfig(fail_rate=0.25, seed=11))
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, "--max-attempts", "10",
+                    env=sandbox_env(box))  # fmt: skip
+    lines = read_rows(results)
+    assert_sample_imported(lines, box)
+    faults = sum(n for (_, _, status), n in box.state.stats.items() if status in (500, 503))
     assert result.exit_code == 1
     assert faults > 3
     assert sum(int(x["attempts"]) for x in lines) == 31 + faults
 
 
 def test_429s_are_honoured_for_everyone(
+    serve_sandbox: Callable[..., Sandbox],
     read_rows: Callable[[Path], list[dict[str, str]]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
@@ -142,17 +125,18 @@ def test_429s_are_honoured_for_everyone(
     """An undocumented limit of 20 writes a second: 429s come, every row is created."""
     results = tmp_path / "results.csv"
     config = SandboxConfig(burst=(20, 1.0))
-    with serving(config) as box:
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, "--rate", "100000",
-                        env=sandbox_env(box))  # fmt: skip
-        assert_sample_imported(read_rows(results), box)
-        limited = box.state.stats["POST", "/v2/customers", 429]
+    box = serve_sandbox(config)
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, "--rate", "100000",
+                    env=sandbox_env(box))  # fmt: skip
+    assert_sample_imported(read_rows(results), box)
+    limited = box.state.stats["POST", "/v2/customers", 429]
     assert result.exit_code == 1
     assert limited > 0
     assert result.stderr.splitlines()[-1].endswith(f"; {limited} answered 429)")
 
 
 def test_the_closing_line_says_how_much_of_the_budget_the_run_took(
+    serve_sandbox: Callable[..., Sandbox],
     read_rows: Callable[[Path], list[dict[str, str]]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
@@ -161,10 +145,10 @@ def test_the_closing_line_says_how_much_of_the_budget_the_run_took(
     """A budget of 6,000 a minute, a third of it spent by the sandbox's simulated agent."""
     results = tmp_path / "results.csv"
     config = SandboxConfig(rate_limit=6000, background_load=0.3, rate_window="sliding")
-    with serving(config) as box:
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
-        assert_sample_imported(read_rows(results), box)
-        agent = box.state.stats_summary()["background"]
+    box = serve_sandbox(config)
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
+    assert_sample_imported(read_rows(results), box)
+    agent = box.state.stats_summary()["background"]
     assert result.exit_code == 1
     assert agent["requests"] > 0 and agent["rate_limited"] == 0
     assert re.fullmatch(
@@ -185,44 +169,49 @@ def test_an_unusable_headroom_is_refused(
 
 
 def test_a_token_that_expires_mid_run_is_fetched_once_per_expiry(
+    serve_sandbox: Callable[..., Sandbox],
     read_rows: Callable[[Path], list[dict[str, str]]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
     tmp_path: Path,
 ) -> None:
     results = tmp_path / "results.csv"
-    with serving(SandboxConfig(token_revoke_every=7, latency_ms=5)) as box:
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
-        assert_sample_imported(read_rows(results), box)
-        revocations = box.state.authorized_seen // 7
+    box = serve_sandbox(SandboxConfig(token_revoke_every=7, latency_ms=5))
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
+    assert_sample_imported(read_rows(results), box)
+    revocations = box.state.authorized_seen // 7
     assert result.exit_code == 1
     assert revocations >= 4
     assert box.state.tokens_issued == 1 + revocations
 
 
 def test_an_access_token_from_the_environment(
-    read_rows: Callable[[Path], list[dict[str, str]]], invoke: Callable[..., Result], tmp_path: Path
+    serve_sandbox: Callable[..., Sandbox],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
 ) -> None:
     results = tmp_path / "results.csv"
-    with serving() as box:
-        token = box.state.issue_token()
-        env = {"HELPSCOUT_API_URL": box.url, "HELPSCOUT_ACCESS_TOKEN": token}
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env)
-        assert_sample_imported(read_rows(results), box)
+    box = serve_sandbox()
+    token = box.state.issue_token()
+    env = {"HELPSCOUT_API_URL": box.url, "HELPSCOUT_ACCESS_TOKEN": token}
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env)
+    assert_sample_imported(read_rows(results), box)
     assert result.exit_code == 1
     assert box.state.tokens_issued == 1
 
 
 # --- stopping ------------------------------------------------------------------------------
 def test_403_stops_with_exit_3(
+    serve_sandbox: Callable[..., Sandbox],
     read_rows: Callable[[Path], list[dict[str, str]]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
     tmp_path: Path,
 ) -> None:
     results = tmp_path / "results.csv"
-    with serving(SandboxConfig(deny_api=True)) as box:
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
+    box = serve_sandbox(SandboxConfig(deny_api=True))
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
     assert result.exit_code == 3
     stderr = result.stderr.splitlines()
     assert re.fullmatch(
@@ -244,12 +233,15 @@ def test_403_stops_with_exit_3(
 
 
 def test_wrong_credentials_stop_with_exit_3(
-    sandbox_env: Callable[..., dict[str, str | None]], invoke: Callable[..., Result], tmp_path: Path
+    serve_sandbox: Callable[..., Sandbox],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
 ) -> None:
     results = tmp_path / "results.csv"
-    with serving() as box:
-        env = sandbox_env(box, HELPSCOUT_APP_SECRET="wrong-s3cret")
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env)
+    box = serve_sandbox()
+    env = sandbox_env(box, HELPSCOUT_APP_SECRET="wrong-s3cret")
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env)
     assert result.exit_code == 3
     assert result.stderr.splitlines()[-4] == (
         "Error: HTTP 401 Bad client credentials: check HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET "
@@ -351,6 +343,7 @@ def test_include_source_gives_a_file_to_fix_and_import_again(
 
 # --- secrets -------------------------------------------------------------------------------
 def test_no_secret_or_token_in_any_output_log_or_file(
+    serve_sandbox: Callable[..., Sandbox],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
     tmp_path: Path,
@@ -362,23 +355,21 @@ def test_no_secret_or_token_in_any_output_log_or_file(
     config = SandboxConfig(app_secret=secret, token_revoke_every=5, fail_rate=0.2, seed=5)
     tokens: list[str] = []
     outputs = []
-    with serving(config) as box:
-        issue = box.state.issue_token
+    box = serve_sandbox(config)
+    issue = box.state.issue_token
 
-        def recording() -> str:
-            tokens.append(issue())
-            return tokens[-1]
+    def recording() -> str:
+        tokens.append(issue())
+        return tokens[-1]
 
-        box.state.issue_token = recording  # type: ignore[method-assign]
-        for n, extra in enumerate([[], ["--include-source", "--dry-run"], ["--include-source"]]):
-            out = tmp_path / f"results{n}.csv"
-            result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", out, *extra, env=sandbox_env(box))
-            outputs += [result.output, repr(result.exception)]
-    with serving(SandboxConfig(deny_api=True)) as box:
-        result = invoke(
-            "run", SAMPLE, "-m", EXAMPLE, "-o", tmp_path / "r.csv", env=sandbox_env(box)
-        )
-        outputs += [result.output]
+    box.state.issue_token = recording  # type: ignore[method-assign]
+    for n, extra in enumerate([[], ["--include-source", "--dry-run"], ["--include-source"]]):
+        out = tmp_path / f"results{n}.csv"
+        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", out, *extra, env=sandbox_env(box))
+        outputs += [result.output, repr(result.exception)]
+    box = serve_sandbox(SandboxConfig(deny_api=True))
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", tmp_path / "r.csv", env=sandbox_env(box))
+    outputs += [result.output]
     assert len(tokens) >= 3
     assert {p.suffix for p in tmp_path.iterdir()} == {".csv", ".sqlite", ".lock"}
     files = b"\n".join(p.read_bytes() for p in tmp_path.iterdir())  # the ledgers too
@@ -397,13 +388,16 @@ def test_import_csv_returns_the_counts(tmp_path: Path) -> None:
 
 
 def test_properties_the_account_lacks_stop_the_run_before_any_create(
-    sandbox_env: Callable[..., dict[str, str | None]], invoke: Callable[..., Result], tmp_path: Path
+    serve_sandbox: Callable[..., Sandbox],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
 ) -> None:
     results = tmp_path / "results.csv"
     config = SandboxConfig(properties=[{"type": "text", "slug": "plan", "name": "Plan"}])
-    with serving(config) as box:
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
-        assert box.state.customers == {}
+    box = serve_sandbox(config)
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
+    assert box.state.customers == {}
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1] == (
         f"Error: {EXAMPLE}: properties: seats, signup-date are not customer properties of this "
@@ -413,6 +407,7 @@ def test_properties_the_account_lacks_stop_the_run_before_any_create(
 
 
 def test_an_account_that_lists_no_properties_is_not_refused(
+    serve_sandbox: Callable[..., Sandbox],
     read_rows: Callable[[Path], list[dict[str, str]]],
     sandbox_env: Callable[..., dict[str, str | None]],
     invoke: Callable[..., Result],
@@ -420,8 +415,8 @@ def test_an_account_that_lists_no_properties_is_not_refused(
 ) -> None:
     """Nothing to compare with: the rows go out and Help Scout's answers say what is wrong."""
     results = tmp_path / "results.csv"
-    with serving(SandboxConfig(properties=[])) as box:
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
+    box = serve_sandbox(SandboxConfig(properties=[]))
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
     assert result.exit_code == 1
     assert "the account lists no customer properties: sending anyway" in result.stderr
     sent = [x for x in read_rows(results) if x["status"] != "invalid"]
