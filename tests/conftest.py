@@ -150,3 +150,15 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
 def read_rows() -> Callable[[Path], list[dict[str, str]]]:
     """:func:`csv_rows`: a results file's lines, by column name."""
     return csv_rows
+
+
+def person_body(i: int, **fields: Any) -> dict[str, Any]:
+    """Customer ``i`` as the API takes it (Ann Lee{i}, one work email), ``fields`` over it."""
+    return {"firstName": "Ann", "lastName": f"Lee{i}",
+            "emails": [{"type": "work", "value": f"ann.lee{i}@example.com"}], **fields}  # fmt: skip
+
+
+@pytest.fixture
+def person() -> Callable[..., dict[str, Any]]:
+    """:func:`person_body`: a customer to create or seed, numbered."""
+    return person_body

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from test_client import person
 
 from importer.client import Credentials, HelpScoutClient, RetryPolicy
 from importer.errors import AuthError, RunStopped
@@ -33,8 +32,14 @@ from importer.upload import (
 FAST = RetryPolicy(max_attempts=8, base=0.005)
 
 
-def jobs(rows: Sequence[int], **fields: Any) -> list[Job]:
-    return [Job(row, person(row, **fields), f"ann.lee{row}@example.com") for row in rows]
+@pytest.fixture
+def jobs(person: Callable[..., dict[str, Any]]) -> Callable[..., list[Job]]:
+    """Rows to create: conftest's people numbered ``rows``, keyed by their email."""
+
+    def jobs(rows: Sequence[int], **fields: Any) -> list[Job]:
+        return [Job(row, person(row, **fields), f"ann.lee{row}@example.com") for row in rows]
+
+    return jobs
 
 
 @pytest.fixture
@@ -124,7 +129,7 @@ def test_header_without_source() -> None:
 
 # --- the uploader against the sandbox ------------------------------------------------------
 async def test_every_row_is_created_once_and_written_in_order(
-    upload: Callable[..., Any], tmp_path: Path
+    jobs: Callable[..., list[Job]], upload: Callable[..., Any], tmp_path: Path
 ) -> None:
     batches: list[list[Job | Outcome]] = [
         [*jobs(range(1, 4)), Outcome(4, "invalid", error="Email: not an email")],
@@ -150,7 +155,7 @@ async def test_every_row_is_created_once_and_written_in_order(
 
 
 async def test_api_400s_fail_the_row_with_field_messages_and_log_ref(
-    upload: Callable[..., Any], tmp_path: Path
+    jobs: Callable[..., list[Job]], upload: Callable[..., Any], tmp_path: Path
 ) -> None:
     batches: list[list[Job | Outcome]] = [[*jobs([1]), *jobs([2], firstName="A" * 41), *jobs([3])]]
     async with Sandbox() as box:
@@ -163,7 +168,7 @@ async def test_api_400s_fail_the_row_with_field_messages_and_log_ref(
 
 
 async def test_500_and_503_are_retried_to_success(
-    upload: Callable[..., Any], tmp_path: Path
+    jobs: Callable[..., list[Job]], upload: Callable[..., Any], tmp_path: Path
 ) -> None:
     config = SandboxConfig(fail_rate=0.3, seed=7)
     async with Sandbox(config) as box:
@@ -178,7 +183,7 @@ async def test_500_and_503_are_retried_to_success(
 
 
 async def test_each_row_is_marked_in_the_ledger_before_its_create_leaves(
-    upload: Callable[..., Any], tmp_path: Path
+    jobs: Callable[..., list[Job]], upload: Callable[..., Any], tmp_path: Path
 ) -> None:
     """The sandbox reads the ledger (another connection: only what was committed) as each create
     arrives: the row is already there, in flight."""
@@ -205,7 +210,10 @@ async def test_each_row_is_marked_in_the_ledger_before_its_create_leaves(
 
 
 async def test_403_stops_the_run_and_every_row_read_gets_its_line(
-    upload: Callable[..., Any], read_rows: Callable[[Path], list[dict[str, str]]], tmp_path: Path
+    jobs: Callable[..., list[Job]],
+    upload: Callable[..., Any],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    tmp_path: Path,
 ) -> None:
     batches: list[list[Job | Outcome]] = [[*jobs(range(1, 20)), Outcome(20, "invalid")]]
     async with Sandbox(SandboxConfig(deny_api=True)) as box:
@@ -229,7 +237,10 @@ async def test_403_stops_the_run_and_every_row_read_gets_its_line(
 
 
 async def test_a_token_refused_at_the_start_leaves_every_row_not_sent(
-    upload: Callable[..., Any], read_rows: Callable[[Path], list[dict[str, str]]], tmp_path: Path
+    jobs: Callable[..., list[Job]],
+    upload: Callable[..., Any],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    tmp_path: Path,
 ) -> None:
     """No request left for any row: none may "have been created"."""
     async with Sandbox() as box:
@@ -243,7 +254,10 @@ async def test_a_token_refused_at_the_start_leaves_every_row_not_sent(
 
 
 async def test_a_run_with_no_answers_stops_and_creates_nobody_twice(
-    upload: Callable[..., Any], read_rows: Callable[[Path], list[dict[str, str]]], tmp_path: Path
+    jobs: Callable[..., list[Job]],
+    upload: Callable[..., Any],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    tmp_path: Path,
 ) -> None:
     """Every connection drops after the work: each create is looked up (the look-ups drop too),
     never sent again, and after LOST_IN_A_ROW such rows the run gives up."""
@@ -260,7 +274,9 @@ async def test_a_run_with_no_answers_stops_and_creates_nobody_twice(
     assert set(ledger_rows(tmp_path / "r.csv").values()) == {("in_flight", None)}
 
 
-async def test_the_pace_comes_from_the_pacer(tmp_path: Path) -> None:
+async def test_the_pace_comes_from_the_pacer(
+    jobs: Callable[..., list[Job]], tmp_path: Path
+) -> None:
     """--rate 600 with a one-second bucket: 12 creates take at least (24 - 9.8) / 9.8 s."""
     async with Sandbox() as box:
         client = HelpScoutClient(box.url, Credentials(box.app_id, box.app_secret), pacer=Pacer(600))
@@ -287,6 +303,7 @@ def held_ids(box: Sandbox) -> dict[str, list[str]]:
 
 
 async def test_creates_without_a_certain_answer_are_looked_up_not_sent_again(
+    jobs: Callable[..., list[Job]],
     upload: Callable[..., Any],
     tmp_path: Path,
 ) -> None:
@@ -309,7 +326,7 @@ async def test_creates_without_a_certain_answer_are_looked_up_not_sent_again(
 
 
 async def test_a_create_sent_again_after_an_empty_look_up(
-    upload: Callable[..., Any], tmp_path: Path
+    jobs: Callable[..., list[Job]], upload: Callable[..., Any], tmp_path: Path
 ) -> None:
     """A 502 from a gateway that never reached Help Scout: nobody has the email, so the row is
     sent again, once."""
@@ -333,7 +350,7 @@ async def test_a_create_sent_again_after_an_empty_look_up(
 
 @pytest.mark.parametrize("body", [[1, 2], {"page": "one"}, {"_embedded": {"customers": [7]}}])
 async def test_a_malformed_search_answer_fails_the_rows_and_the_run_ends(
-    upload: Callable[..., Any], tmp_path: Path, body: Any
+    jobs: Callable[..., list[Job]], upload: Callable[..., Any], tmp_path: Path, body: Any
 ) -> None:
     """The look-ups (in planning, then by the workers) get an answer that is no search result:
     every row ends failed saying so, nothing is created, and the run does not hang."""
@@ -396,6 +413,8 @@ def history(state: Path, entries: list[tuple[str, str, str | None, str]], ending
     ],
 )  # fmt: skip
 async def test_what_each_row_costs_depends_on_the_ledger(
+    jobs: Callable[..., list[Job]],
+    person: Callable[..., dict[str, Any]],
     upload: Callable[..., Any],
     tmp_path: Path,
     ending: str,
@@ -440,6 +459,8 @@ async def test_what_each_row_costs_depends_on_the_ledger(
     [("skip", ("skipped", "exists"), 0), ("update", ("updated", ""), 1)],
 )
 async def test_a_customer_found_to_exist_is_updated_on_a_later_run_only_on_request(
+    jobs: Callable[..., list[Job]],
+    person: Callable[..., dict[str, Any]],
     upload: Callable[..., Any],
     tmp_path: Path,
     on_existing: str,
@@ -462,6 +483,7 @@ async def test_a_customer_found_to_exist_is_updated_on_a_later_run_only_on_reque
 
 
 async def test_a_stop_lets_requests_in_flight_finish_and_a_resume_completes(
+    jobs: Callable[..., list[Job]],
     upload: Callable[..., Any],
     read_rows: Callable[[Path], list[dict[str, str]]],
     tmp_path: Path,
@@ -498,6 +520,7 @@ async def test_a_stop_lets_requests_in_flight_finish_and_a_resume_completes(
 
 
 async def test_a_second_stop_cuts_requests_off_and_the_resume_looks_them_up(
+    jobs: Callable[..., list[Job]],
     upload: Callable[..., Any],
     read_rows: Callable[[Path], list[dict[str, str]]],
     tmp_path: Path,
