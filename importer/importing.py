@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,7 +46,6 @@ from importer.errors import (
     ApiError,
     AuthError,
     CertificateError,
-    ImporterError,
     MappingError,
     TransportError,
 )
@@ -96,8 +95,6 @@ class ImportResult(Tally):
     budget: float | None = None
     """The most the run allowed itself a minute (``rate``, or ``budget_share`` of the limit
     Help Scout reported); None when neither was known (no pacing)."""
-    limit: int | None = None
-    """The account's budget a minute as Help Scout last reported it (None: never reported)."""
     others_peak: float = 0.0
     """The largest share of that budget others on the account were seen spending."""
     notes: list[str] = field(default_factory=list)
@@ -189,15 +186,9 @@ async def send_rows(
             settle_time=options.settle_time,
         )
         try:
-            await uploader.run(batches)
-        except ImporterError as exc:
-            result.stopped = str(exc)
+            await uploader.run_into(batches, result)
         finally:
-            for counted in fields(Tally):
-                setattr(result, counted.name, getattr(uploader.tally, counted.name))
-            result.budget, result.limit = pacer.ceiling, pacer.limit
-            result.others_peak = pacer.others_peak
-            result.interrupted = uploader.interrupted
+            result.budget, result.others_peak = pacer.ceiling, pacer.others_peak
 
 
 @dataclass(frozen=True)
