@@ -659,7 +659,7 @@ def command_line(ctx: click.Context) -> str:
 
 def print_plan(file: Path, mapping: Path, options: ImportOptions) -> None:
     """--dry-run: what run would send, and how long that takes at the budget."""
-    from importer.pacing import PLAN_BUDGETS, duration, estimate_seconds
+    from importer.pacing import estimate_seconds
 
     with progress_bar("rows") as bar:
         reading = ValidateOptions(encoding=options.encoding, delimiter=options.delimiter,
@@ -673,19 +673,32 @@ def print_plan(file: Path, mapping: Path, options: ImportOptions) -> None:
         f"Plan: create {creates:,} customers with {creates:,} requests "
         f"({creates * 2:,} of the per-minute budget: a create costs 2)."
     )
-    rate, share = options.rate, min(options.budget_share, 1 - options.headroom)
-    if rate is not None:
-        click.echo(
-            f"At {rate:,.0f} requests a minute: about {duration(estimate_seconds(creates, rate))}."
-        )
-    else:
-        times = ", ".join(
-            f"{duration(estimate_seconds(creates, budget * share))} on {plan} ({budget}/min)"
-            for plan, budget in PLAN_BUDGETS.items()
-        )
-        click.echo(f"At {share:.0%} of the account's budget: about {times}.")
+    echo_duration(lambda rate: estimate_seconds(creates, rate), options)
     click.echo("Nothing was sent (--dry-run).")
     sys.exit(EXIT_OK if checked.ok else EXIT_ROWS_FAILED)
+
+
+def echo_duration(
+    seconds_at: Callable[[float], float], options: ImportOptions, limit: int | None = None
+) -> None:
+    """How long a plan's requests take (``seconds_at``: at a budget a minute): at ``--rate``, at
+    the share of the ``limit`` Help Scout reported, else on each plan's budget. Alone on the
+    account a run spends ``--budget-share`` of the budget, never the ``--headroom`` kept free."""
+    from importer.pacing import PLAN_BUDGETS, duration
+
+    share = min(options.budget_share, 1 - options.headroom)
+    if options.rate is not None:
+        at = f"a budget of {options.rate:,} a minute (--rate)"
+        click.echo(f"At {at}: about {duration(seconds_at(options.rate))}.")
+    elif limit:
+        at = f"{share:.0%} of the account's budget of {limit:,} a minute"
+        click.echo(f"At {at}: about {duration(seconds_at(share * limit))}.")
+    else:
+        times = ", ".join(
+            f"{duration(seconds_at(budget * share))} on {name} ({budget}/min)"
+            for name, budget in PLAN_BUDGETS.items()
+        )
+        click.echo(f"At {share:.0%} of the account's budget: about {times}.")
 
 
 def print_account_plan(
@@ -697,29 +710,17 @@ def print_account_plan(
     sandbox: SandboxConfig | None,
 ) -> NoReturn:
     """--dry-run --check-existing: the plan against the account, row by row; reads only."""
-    from importer.pacing import PLAN_BUDGETS, duration
     from importer.plan import plan_import
 
     def notice(message: str) -> None:
         click.echo(for_terminal(redact(message)), err=True)
 
-    rate, share = options.rate, options.budget_share
     plan = plan_import(file, mapping, results, options, sandbox=sandbox, notice=notice)
     for note in plan.notes:
         click.echo(f"Warning: {for_terminal(note)}", err=True)
     for line in plan.lines():
         click.echo(for_terminal(line, None))
-    if plan.rate is not None:
-        at = f"{plan.rate:,.0f} requests a minute"
-        if rate is None:
-            at = f"{share:.0%} of the account's budget of {plan.limit:,} a minute"
-        click.echo(f"At {at}: about {duration(plan.seconds(plan.rate))}.")
-    else:
-        times = ", ".join(
-            f"{duration(plan.seconds(budget * share))} on {name} ({budget}/min)"
-            for name, budget in PLAN_BUDGETS.items()
-        )
-        click.echo(f"At {share:.0%} of the account's budget: about {times}.")
+    echo_duration(plan.seconds, options, plan.limit)
     if plan.results is not None:
         click.echo(f"Plan written to {for_terminal(plan.results, None)}")
     click.echo("Nothing was sent but reads (--dry-run): Help Scout and the state are unchanged.")

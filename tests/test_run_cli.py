@@ -281,7 +281,7 @@ def test_a_bad_mapping_exits_2(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "args, estimate",
     [
-        (["--rate", "400"], "At 400 requests a minute: about 10 s."),
+        (["--rate", "400"], "At a budget of 400 a minute (--rate): about 10 s."),
         ([], "At 90% of the account's budget: about 22 s on Standard (200/min), 11 s on Plus "
          "(400/min), 6 s on Pro (800/min)."),
         (["--budget-share", "0.5"], "At 50% of the account's budget: about 38 s on Standard "
