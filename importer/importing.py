@@ -49,6 +49,7 @@ from importer.errors import (
     MappingError,
     TransportError,
 )
+from importer.issues import RowWarnings
 from importer.ledger import GO_ON, DamagedStateError, Ledger, payload_hash
 from importer.mapping import Mapping
 from importer.options import DEFAULT_API_URL, Duplicates, ImportOptions
@@ -332,7 +333,7 @@ def fingerprint(path: Path) -> str:
 
 def row_batches(
     source: CsvSource, mapping: Mapping, *, include_source: bool = False,
-    duplicates: Duplicates = "error",
+    duplicates: Duplicates = "error", warnings: RowWarnings | None = None,
 ) -> Iterator[list[Job]]:  # fmt: skip
     """Every row in input order and batches, as a Job: what :func:`~importer.decide.decide`
     needs of it (the import's and the plan's).
@@ -342,10 +343,11 @@ def row_batches(
     validator's messages as ``error``). A valid row whose key an earlier valid row had names it
     (``duplicate_of``); with ``duplicates="last"``, so does a row a later one replaces (found by a
     first pass over the file, :func:`_superseded`, before this returns). ``include_source`` keeps
-    each row's cells as read (the results' source columns, the rejects).
+    each row's cells as read (the results' source columns, the rejects). ``warnings`` hears each
+    chunk's row warnings (a dropped address, a phone without a digit) and removed apostrophes.
     """
     superseded = _superseded(source, mapping) if duplicates == "last" else {}
-    return _batches(source, mapping, include_source, duplicates, superseded)
+    return _batches(source, mapping, include_source, duplicates, superseded, warnings)
 
 
 def _batches(
@@ -354,10 +356,13 @@ def _batches(
     include_source: bool,
     duplicates: Duplicates,
     superseded: dict[int, int],
+    warnings: RowWarnings | None,
 ) -> Iterator[list[Job]]:
     seen = SeenKeys()
     same = f"the same {mapping.key_name} as row"
     for chunk, checked in check_rows(source, mapping, duplicates=duplicates):
+        if warnings is not None:
+            warnings.add(checked.issues, checked.apostrophes, checked.invalid)
         errors = row_errors(checked.issues).to_dict()
         cells = _source_cells(chunk, source) if include_source else {}
         rows = checked.rows
