@@ -16,6 +16,7 @@ figure held, 1 otherwise. The benchmarks, in the order they run:
 - chaos: ``chaos_bench.py`` (killed and resumed: nobody created twice, nobody lost).
 - pacing: ``upload_bench.py`` rate, alone, beside, burst (the budget shared with others).
 - run: ``upload_bench.py`` unlimited (``run`` on ``--rows`` rows: peak RSS, creates a second).
+- undo: ``undo_bench.py`` (an import of 5,000 taken back: all deleted, none left, < 300 MB).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import shlex
 import sys
 from collections.abc import Callable
 
-from benchmarks import chaos_bench, sandbox_bench, upload_bench
+from benchmarks import chaos_bench, sandbox_bench, undo_bench, upload_bench
 from benchmarks.common import ROOT, Figure, measure, table
 
 BENCHES = ROOT / "benchmarks"
@@ -74,7 +75,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="big-file benchmarks' rows")
     parser.add_argument("--minutes", type=float, default=3.0, help="each paced scenario's length")
     parser.add_argument("--limit", type=int, default=1200, help="the paced scenarios' budget")
-    names = ["validate", "bad-input", "reports", "sandbox", "chaos", "pacing", "run"]
+    names = ["validate", "bad-input", "reports", "sandbox", "chaos", "pacing", "run", "undo"]
     parser.add_argument("--only", nargs="+", choices=names, default=names)
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args()
@@ -96,6 +97,7 @@ def main() -> None:
             ("rate", "alone", "beside", "burst"), limit=args.limit, minutes=args.minutes
         ),
         "run": lambda: upload_bench.figures(("unlimited",), rows=args.rows),
+        "undo": undo_bench.figures,
     }
     figures: list[Figure] = []
     for name in args.only:

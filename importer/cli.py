@@ -41,19 +41,21 @@ from importer.options import (
 )
 from importer.redact import redact
 from importer.report import plural
+from importer.sandbox.config import DuplicateEmail, RateWindow, SandboxConfig
 from importer.text import VALUE_WIDTH, for_terminal
 
 if TYPE_CHECKING:
     from importer.importing import ImportResult
     from importer.ledger import PastRun
     from importer.results import Outcome
-    from importer.sandbox import SandboxConfig
     from importer.upload import Tally
 
 # The HTTP side (aiohttp, the uploader) is imported by the commands that send, so that validate
 # starts lighter: ~20 MB less at peak.
 
 READABLE_FILE = click.Path(exists=False, dir_okay=True, path_type=Path)
+#: The sandbox command's defaults: SandboxConfig's own (its server, aiohttp, loads on demand).
+SANDBOX = SandboxConfig()
 
 
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -524,7 +526,7 @@ def run(
         )
     sandbox = None
     if use_sandbox:
-        from importer.sandbox import DEFAULT_PROPERTIES, SandboxConfig, load_properties
+        from importer.sandbox import DEFAULT_PROPERTIES, load_properties
 
         defined = load_properties(properties) if properties else DEFAULT_PROPERTIES
         sandbox = SandboxConfig(properties=defined)
@@ -659,7 +661,7 @@ def command_line(ctx: click.Context) -> str:
 
 def print_plan(file: Path, mapping: Path, options: ImportOptions) -> None:
     """--dry-run: what run would send, and how long that takes at the budget."""
-    from importer.pacing import PLAN_BUDGETS, duration, estimate_seconds
+    from importer.pacing import estimate_seconds
 
     with progress_bar("rows") as bar:
         reading = ValidateOptions(encoding=options.encoding, delimiter=options.delimiter,
@@ -673,19 +675,32 @@ def print_plan(file: Path, mapping: Path, options: ImportOptions) -> None:
         f"Plan: create {creates:,} customers with {creates:,} requests "
         f"({creates * 2:,} of the per-minute budget: a create costs 2)."
     )
-    rate, share = options.rate, min(options.budget_share, 1 - options.headroom)
-    if rate is not None:
-        click.echo(
-            f"At {rate:,.0f} requests a minute: about {duration(estimate_seconds(creates, rate))}."
-        )
-    else:
-        times = ", ".join(
-            f"{duration(estimate_seconds(creates, budget * share))} on {plan} ({budget}/min)"
-            for plan, budget in PLAN_BUDGETS.items()
-        )
-        click.echo(f"At {share:.0%} of the account's budget: about {times}.")
+    echo_duration(lambda rate: estimate_seconds(creates, rate), options)
     click.echo("Nothing was sent (--dry-run).")
     sys.exit(EXIT_OK if checked.ok else EXIT_ROWS_FAILED)
+
+
+def echo_duration(
+    seconds_at: Callable[[float], float], options: ImportOptions, limit: int | None = None
+) -> None:
+    """How long a plan's requests take (``seconds_at``: at a budget a minute): at ``--rate``, at
+    the share of the ``limit`` Help Scout reported, else on each plan's budget. Alone on the
+    account a run spends ``--budget-share`` of the budget, never the ``--headroom`` kept free."""
+    from importer.pacing import PLAN_BUDGETS, duration
+
+    share = min(options.budget_share, 1 - options.headroom)
+    if options.rate is not None:
+        at = f"a budget of {options.rate:,} a minute (--rate)"
+        click.echo(f"At {at}: about {duration(seconds_at(options.rate))}.")
+    elif limit:
+        at = f"{share:.0%} of the account's budget of {limit:,} a minute"
+        click.echo(f"At {at}: about {duration(seconds_at(share * limit))}.")
+    else:
+        times = ", ".join(
+            f"{duration(seconds_at(budget * share))} on {name} ({budget}/min)"
+            for name, budget in PLAN_BUDGETS.items()
+        )
+        click.echo(f"At {share:.0%} of the account's budget: about {times}.")
 
 
 def print_account_plan(
@@ -697,29 +712,17 @@ def print_account_plan(
     sandbox: SandboxConfig | None,
 ) -> NoReturn:
     """--dry-run --check-existing: the plan against the account, row by row; reads only."""
-    from importer.pacing import PLAN_BUDGETS, duration
     from importer.plan import plan_import
 
     def notice(message: str) -> None:
         click.echo(for_terminal(redact(message)), err=True)
 
-    rate, share = options.rate, options.budget_share
     plan = plan_import(file, mapping, results, options, sandbox=sandbox, notice=notice)
     for note in plan.notes:
         click.echo(f"Warning: {for_terminal(note)}", err=True)
     for line in plan.lines():
         click.echo(for_terminal(line, None))
-    if plan.rate is not None:
-        at = f"{plan.rate:,.0f} requests a minute"
-        if rate is None:
-            at = f"{share:.0%} of the account's budget of {plan.limit:,} a minute"
-        click.echo(f"At {at}: about {duration(plan.seconds(plan.rate))}.")
-    else:
-        times = ", ".join(
-            f"{duration(plan.seconds(budget * share))} on {name} ({budget}/min)"
-            for name, budget in PLAN_BUDGETS.items()
-        )
-        click.echo(f"At {share:.0%} of the account's budget: about {times}.")
+    echo_duration(plan.seconds, options, plan.limit)
     if plan.results is not None:
         click.echo(f"Plan written to {for_terminal(plan.results, None)}")
     click.echo("Nothing was sent but reads (--dry-run): Help Scout and the state are unchanged.")
@@ -1022,15 +1025,15 @@ def _burst(value: str | None) -> tuple[int, float] | None:
 )
 @click.option(
     "--rate-limit",
-    type=int,
-    default=0,
+    type=click.IntRange(min=0),
+    default=SANDBOX.rate_limit or 0,
     metavar="N",
     help="The account's budget in requests per minute (writes count 2); 0: none.",
 )
 @click.option(
     "--rate-window",
-    type=click.Choice(["fixed", "sliding"]),
-    default="fixed",
+    type=click.Choice(get_args(RateWindow)),
+    default=SANDBOX.rate_window,
     show_default=True,
     help="Budget back at each clock minute, or each request's cost back 60 s after it.",
 )
@@ -1043,46 +1046,54 @@ def _burst(value: str | None) -> tuple[int, float] | None:
 @click.option(
     "--background-load",
     type=click.FloatRange(0, 1),
-    default=0.0,
+    default=SANDBOX.background_load,
     metavar="P",
     help="Share of the budget a simulated agent spends on reads (needs --rate-limit); "
     "POST /_sandbox/background-load changes it while running.",
 )
-@click.option("--latency-ms", type=float, default=0.0, metavar="MS", help="Delay per request.")
-@click.option("--jitter-ms", type=float, default=0.0, metavar="MS", help="Random +/- on the delay.")
+@click.option(
+    "--latency-ms", type=float, default=SANDBOX.latency_ms, metavar="MS", help="Delay per request."
+)
+@click.option(
+    "--jitter-ms",
+    type=float,
+    default=SANDBOX.jitter_ms,
+    metavar="MS",
+    help="Random +/- on the delay.",
+)
 @click.option(
     "--fail-rate",
     type=float,
-    default=0.0,
+    default=SANDBOX.fail_rate,
     metavar="P",
     help="Probability of a 500/503 before doing anything.",
 )
 @click.option(
     "--drop-rate",
     type=float,
-    default=0.0,
+    default=SANDBOX.drop_rate,
     metavar="P",
     help="Probability of dropping the connection after doing the work.",
 )
 @click.option(
     "--timeout-rate",
     type=float,
-    default=0.0,
+    default=SANDBOX.gateway_timeout_rate,
     metavar="P",
     help="Probability of a 504 after doing the work.",
 )
 @click.option(
     "--token-ttl",
     type=click.FloatRange(min=0, min_open=True),
-    default=172800.0,
+    default=SANDBOX.token_ttl,
     show_default=True,
     metavar="S",
     help="Seconds an access token lives.",
 )
 @click.option(
     "--duplicate-email",
-    type=click.Choice(["allow", "conflict"]),
-    default="allow",
+    type=click.Choice(get_args(DuplicateEmail)),
+    default=SANDBOX.duplicate_email,
     show_default=True,
     help="Create a second customer with a known email, or answer 409.",
 )
@@ -1099,7 +1110,7 @@ def _burst(value: str | None) -> tuple[int, float] | None:
 @click.option(
     "--search-lag",
     type=click.FloatRange(min=0),
-    default=0.0,
+    default=SANDBOX.search_lag,
     metavar="S",
     help="Seconds before a new customer shows in search and list answers (GET by id: at once).",
 )
@@ -1109,7 +1120,7 @@ def sandbox(
     host: str,
     port: int,
     rate_limit: int,
-    rate_window: str,
+    rate_window: RateWindow,
     burst: tuple[int, float] | None,
     background_load: float,
     latency_ms: float,
@@ -1118,7 +1129,7 @@ def sandbox(
     drop_rate: float,
     timeout_rate: float,
     token_ttl: float,
-    duplicate_email: str,
+    duplicate_email: DuplicateEmail,
     retry_after_header: bool,
     properties: Path | None,
     search_lag: float,
@@ -1129,11 +1140,11 @@ def sandbox(
     The first three lines printed are the environment to paste into the shell that runs the import;
     a fourth gives a refresh token, for tools that use the authorization-code flow.
     """
-    from importer.sandbox import DEFAULT_PROPERTIES, SandboxConfig, load_properties, serve
+    from importer.sandbox import DEFAULT_PROPERTIES, load_properties, serve
 
     config = SandboxConfig(
         rate_limit=rate_limit or None,
-        rate_window="sliding" if rate_window == "sliding" else "fixed",
+        rate_window=rate_window,
         burst=burst,
         background_load=background_load,
         latency_ms=latency_ms,
@@ -1142,7 +1153,7 @@ def sandbox(
         drop_rate=drop_rate,
         gateway_timeout_rate=timeout_rate,
         token_ttl=token_ttl,
-        duplicate_email="conflict" if duplicate_email == "conflict" else "allow",
+        duplicate_email=duplicate_email,
         retry_after_header=retry_after_header,
         search_lag=search_lag,
         seed=seed,

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from importer.errors import EXIT_STOPPED, ConfigError, ImporterError
+from importer.issues import RowWarnings, apostrophe_note
 from importer.ledger import Ledger, default_state_path, state_files
 from importer.mapping import Mapping, load_mapping
 from importer.options import (
@@ -42,7 +43,7 @@ from importer.options import (
 )
 from importer.outputs import Named, check_outputs
 from importer.rejects import RejectsWriter
-from importer.report import Summary, open_report, plural
+from importer.report import Summary, open_report
 from importer.results import IMPORT_STATUSES
 from importer.source import CsvSource, open_csv
 from importer.validate import check_rows, file_warnings
@@ -158,11 +159,7 @@ def validate_csv(
     finally:
         summary.valid = summary.rows - summary.invalid
         if summary.apostrophes_removed:
-            summary.notes.append(
-                f"{plural(summary.apostrophes_removed, 'leading apostrophe')} removed (the "
-                "mark spreadsheets put before a number kept as text, as in '02134): the values "
-                "are sent without it"
-            )
+            summary.notes.append(apostrophe_note(summary.apostrophes_removed))
         if writer:
             writer.close(summary)
         if rejected:
@@ -316,8 +313,9 @@ def _import(
             )
             listeners.append(rejected.add)
         # ---
+        warned = RowWarnings()
         batches = importing.row_batches(source, mapping, include_source=all_cells,
-                                        duplicates=options.duplicates)  # fmt: skip
+                                        duplicates=options.duplicates, warnings=warned)  # fmt: skip
         run = ledger.begin_run(importing.fingerprint(Path(path)))
         result.resumed = run.resuming
         ledger.record_results(Path(results).resolve())
@@ -339,6 +337,7 @@ def _import(
         ledger.record_outcome(counts, result.exit_code)
         ledger.finish_run("stopped" if result.stopped else "finished")
         result.reasons = reasons.by_status()
+        result.notes += warned.notes()
         if reporting is not None:
             reporting.close(result)
             result.report = reporting.path

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,10 +46,10 @@ from importer.errors import (
     ApiError,
     AuthError,
     CertificateError,
-    ImporterError,
     MappingError,
     TransportError,
 )
+from importer.issues import RowWarnings
 from importer.ledger import GO_ON, DamagedStateError, Ledger, payload_hash
 from importer.mapping import Mapping
 from importer.options import DEFAULT_API_URL, Duplicates, ImportOptions
@@ -96,8 +96,6 @@ class ImportResult(Tally):
     budget: float | None = None
     """The most the run allowed itself a minute (``rate``, or ``budget_share`` of the limit
     Help Scout reported); None when neither was known (no pacing)."""
-    limit: int | None = None
-    """The account's budget a minute as Help Scout last reported it (None: never reported)."""
     others_peak: float = 0.0
     """The largest share of that budget others on the account were seen spending."""
     notes: list[str] = field(default_factory=list)
@@ -189,15 +187,9 @@ async def send_rows(
             settle_time=options.settle_time,
         )
         try:
-            await uploader.run(batches)
-        except ImporterError as exc:
-            result.stopped = str(exc)
+            await uploader.run_into(batches, result)
         finally:
-            for counted in fields(Tally):
-                setattr(result, counted.name, getattr(uploader.tally, counted.name))
-            result.budget, result.limit = pacer.ceiling, pacer.limit
-            result.others_peak = pacer.others_peak
-            result.interrupted = uploader.interrupted
+            result.budget, result.others_peak = pacer.ceiling, pacer.others_peak
 
 
 @dataclass(frozen=True)
@@ -341,7 +333,7 @@ def fingerprint(path: Path) -> str:
 
 def row_batches(
     source: CsvSource, mapping: Mapping, *, include_source: bool = False,
-    duplicates: Duplicates = "error",
+    duplicates: Duplicates = "error", warnings: RowWarnings | None = None,
 ) -> Iterator[list[Job]]:  # fmt: skip
     """Every row in input order and batches, as a Job: what :func:`~importer.decide.decide`
     needs of it (the import's and the plan's).
@@ -351,10 +343,11 @@ def row_batches(
     validator's messages as ``error``). A valid row whose key an earlier valid row had names it
     (``duplicate_of``); with ``duplicates="last"``, so does a row a later one replaces (found by a
     first pass over the file, :func:`_superseded`, before this returns). ``include_source`` keeps
-    each row's cells as read (the results' source columns, the rejects).
+    each row's cells as read (the results' source columns, the rejects). ``warnings`` hears each
+    chunk's row warnings (a dropped address, a phone without a digit) and removed apostrophes.
     """
     superseded = _superseded(source, mapping) if duplicates == "last" else {}
-    return _batches(source, mapping, include_source, duplicates, superseded)
+    return _batches(source, mapping, include_source, duplicates, superseded, warnings)
 
 
 def _batches(
@@ -363,10 +356,13 @@ def _batches(
     include_source: bool,
     duplicates: Duplicates,
     superseded: dict[int, int],
+    warnings: RowWarnings | None,
 ) -> Iterator[list[Job]]:
     seen = SeenKeys()
     same = f"the same {mapping.key_name} as row"
     for chunk, checked in check_rows(source, mapping, duplicates=duplicates):
+        if warnings is not None:
+            warnings.add(checked.issues, checked.apostrophes, checked.invalid)
         errors = row_errors(checked.issues).to_dict()
         cells = _source_cells(chunk, source) if include_source else {}
         rows = checked.rows

@@ -13,7 +13,7 @@ import pandas as pd
 
 from importer.source import TEXT
 
-__all__ = ["ISSUE_COLUMNS", "NO_ISSUES", "combine", "issue_table"]
+__all__ = ["ISSUE_COLUMNS", "NO_ISSUES", "RowWarnings", "apostrophe_note", "combine", "issue_table"]
 
 STRING = TEXT
 #: The columns of every issues table (validation report, mapping problems).
@@ -64,3 +64,50 @@ def combine(found: list[pd.DataFrame]) -> pd.DataFrame:
     """One issues frame from several; the shared empty one when there is nothing."""
     found = [f for f in found if len(f)]
     return pd.concat(found, ignore_index=True) if found else NO_ISSUES
+
+
+class RowWarnings:
+    """The warnings of a run's rows, counted by rule, with the first rows of each and the first
+    message: what ``run`` says once at its end of what the rows lost on the way (``validate``
+    lists them row by row), and the text apostrophes the mapping removed."""
+
+    #: Rows named in a note; the rest are counted.
+    SHOWN = 5
+
+    def __init__(self) -> None:
+        self.by_rule: dict[str, tuple[int, list[int], str, str]] = {}
+        """rule -> (rows, the first rows, the first row's column and message)"""
+        self.apostrophes = 0
+
+    def add(self, issues: pd.DataFrame, apostrophes: int = 0, invalid: Iterable[int] = ()) -> None:
+        """One chunk's issue table and the apostrophes it lost; the rows ``invalid`` (not sent:
+        their errors say why) and errors are left out."""
+        self.apostrophes += apostrophes
+        warned = issues[(issues["severity"] == "warning") & ~issues["row"].isin(invalid)]
+        for rule, group in warned.groupby("rule", sort=False):
+            count, rows, column, message = self.by_rule.get(str(rule), (0, [], "", ""))
+            if not count:
+                column, message = str(group["column"].iat[0]), str(group["message"].iat[0])
+            rows = rows + group["row"].head(self.SHOWN - len(rows)).tolist()
+            self.by_rule[str(rule)] = (count + len(group), rows, column, message)
+
+    def notes(self) -> list[str]:
+        found = [apostrophe_note(self.apostrophes)] if self.apostrophes else []
+        for rule, (count, rows, column, message) in self.by_rule.items():
+            named = ", ".join(map(str, rows)) + (", ..." if count > len(rows) else "")
+            where = f"row {named}" if count == 1 else f"rows {named}"
+            where += f", column {column}" if column else ""
+            found.append(
+                f"{rule} on {count:,} row{'' if count == 1 else 's'} ({where}): {message} "
+                "(validate --report lists every row)"
+            )
+        return found
+
+
+def apostrophe_note(count: int) -> str:
+    """What a file's text apostrophes became, said once (validate and run)."""
+    marks = f"{count:,} leading apostrophe{'' if count == 1 else 's'}"
+    return (
+        f"{marks} removed (the mark spreadsheets put before a number kept as text, as in "
+        "'02134): the values are sent without it"
+    )

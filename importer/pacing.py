@@ -151,7 +151,7 @@ def retry_after(headers: Mapping[str, str], default: float = 60.0) -> float:
 
 
 def estimate_seconds(creates: int, rate: float) -> float:
-    """How long ``creates`` take at ``rate`` requests a minute (each create costs 2)."""
+    """How long ``creates`` take spending ``rate`` of the budget a minute (a create costs 2)."""
     return creates * WRITE_COST / (rate * SAFETY) * 60
 
 

@@ -25,7 +25,8 @@ row for row, as long as nobody changes the account or the file in between.
 
 The requests the import needs: the same reads (it looks the same emails up and reads the same
 customers), a write per create and per change (:attr:`Plan.writes`), and the time that takes at
-``rate``, or at ``budget_share`` of the budget Help Scout reported while planning.
+``rate``, or at ``budget_share`` of the budget Help Scout reported while planning
+(:meth:`Plan.seconds`, :attr:`Plan.limit`).
 """
 
 from __future__ import annotations
@@ -98,8 +99,6 @@ class Plan:
     """Reads the import sends again (the plan's own: searches, customers, properties)."""
     writes: int = 0
     """Writes the import sends: a create each, a request per change of an update."""
-    rate: float | None = None
-    """Requests a minute the import would spend; None when not known (no limit reported)."""
     limit: int | None = None
     """The account's budget a minute, as Help Scout reported it while planning."""
     results: Path | None = None
@@ -131,7 +130,7 @@ class Plan:
         return self.exit_code == EXIT_OK
 
     def seconds(self, rate: float) -> float:
-        """How long the import's requests take at ``rate`` requests a minute."""
+        """How long the import's requests take spending ``rate`` of the budget a minute."""
         return estimate_seconds(math.ceil(self.cost / WRITE_COST), rate)  # in creates, 2 each
 
     def lines(self) -> Iterator[str]:
@@ -232,8 +231,6 @@ def plan_import(
 
         asyncio.run(planning())
     plan.limit = pacer.limit
-    share = options.budget_share
-    plan.rate = rate if rate is not None else (pacer.limit * share if pacer.limit else None)
     return plan
 
 

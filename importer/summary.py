@@ -21,7 +21,7 @@ only when a key changes meaning or goes away (new keys may be added within a ver
       "reasons": {"skipped": {"unchanged": 3}, "failed": {"http 400": 2}},
       "requests": {"sent": 32, "lookups": 0, "rate_limited": 0},
       "pace": {"average_per_minute": 10.4, "ceiling_per_minute": 360.0,
-               "limit_per_minute": 400, "others_peak_share": 0.12},
+               "limit_per_minute": 400, "others_peak_share": 0.12, "budget_spent": 63.0},
       "files": {"results": "results.csv", "state": "export.state.sqlite", "report": null,
                 "rejects": null, "log": null, "summary": "summary.json"},
       "notes": []
@@ -35,7 +35,8 @@ included, token requests not); ``rate_limited`` the 429 answers. ``pace``: the r
 the run averaged while sending; the most budget it allowed itself a minute and the account's
 budget a minute as Help Scout reported it (both in budget units, where a write costs 2; null: not
 known); and the largest share of that budget the rest of the account (agents, other
-integrations) was seen spending during the run (0.0 when alone or never known).
+integrations) was seen spending during the run (0.0 when alone or never known); the budget the
+run spent in all (writes 2, reads 1; answers 401 and 429 spend none).
 ``files`` names what the run wrote, as given (null: not asked for); ``state`` is null for the
 built-in sandbox's throwaway ledger. ``api`` is the host only (never a URL's user, password or
 query) or ``sandbox``. No value holds a token or a secret: every string passes
@@ -152,6 +153,7 @@ def summary_of(
             "ceiling_per_minute": None if result.budget is None else round(result.budget, 1),
             "limit_per_minute": result.limit,
             "others_peak_share": round(result.others_peak, 3),
+            "budget_spent": round(result.budget_spent, 1),
         },
         "files": {
             "results": _path(result.results),

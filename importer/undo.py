@@ -60,7 +60,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -81,7 +81,6 @@ from importer.errors import (
     ApiError,
     AuthError,
     ConfigError,
-    ImporterError,
     NotConfirmed,
     RunStopped,
     TransportError,
@@ -536,14 +535,7 @@ def undo_import(
             async with client:
                 undoer = Undoer(client, writer, ledger, target, concurrency=workers,
                                 dry_run=dry_run, progress=progress, notice=notice)  # fmt: skip
-                try:
-                    await undoer.run(batches)
-                except ImporterError as exc:
-                    result.stopped = str(exc)
-                finally:
-                    for counted in fields(UndoTally):
-                        setattr(result, counted.name, getattr(undoer.tally, counted.name))
-                    result.interrupted = undoer.interrupted
+                await undoer.run_into(batches, result)
 
         asyncio.run(undoing())
         if not dry_run:

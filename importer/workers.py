@@ -44,10 +44,18 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from importer.client import HelpScoutClient, Sends, count_sends
-from importer.errors import ApiError, AuthError, CertificateError, RunStopped, TransportError
+from importer.errors import (
+    ApiError,
+    AuthError,
+    CertificateError,
+    ImporterError,
+    RunStopped,
+    TransportError,
+)
 from importer.options import ROW_TIMEOUT
 from importer.results import Outcome, ResultsWriter
 
@@ -223,6 +231,19 @@ class Workers(Generic[T]):
         if self.interrupted:
             raise RunStopped("interrupted")
         return self.tally
+
+    async def run_into(self, batches: Iterable[Any], result: Any) -> None:
+        """:meth:`run`, however it ends, with what it counted copied into ``result`` (a subclass
+        of the tally's type), and ``result.stopped`` (why it stopped: the ImporterError's
+        message) and ``result.interrupted`` set: what the import and the undo report."""
+        try:
+            await self.run(batches)
+        except ImporterError as exc:
+            result.stopped = str(exc)
+        finally:
+            for counted in fields(self.tally):
+                setattr(result, counted.name, getattr(self.tally, counted.name))
+            result.interrupted = self.interrupted
 
     def stop(self) -> None:
         """Stop taking rows; the requests in flight get ``grace`` seconds (a second stop: none)."""

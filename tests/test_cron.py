@@ -113,6 +113,7 @@ def test_the_summary_says_what_budget_the_run_saw_and_allowed_itself(
     assert {key: document[key] for key in pace} == pace
     assert document["others_peak_share"] == 0.0  # alone on the sandbox's account
     assert document["average_per_minute"] > 0
+    assert document["budget_spent"] == 2 * 31 + 1  # 31 creates and the properties read
 
 
 def test_the_summary_is_written_when_the_run_is_refused(

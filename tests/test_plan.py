@@ -208,7 +208,7 @@ def test_the_plan_on_the_command_line(
         # reads: 1 search (Cy, Eve, Flo) + 3 customers; writes: 2 creates + 3 patches or posts
         "The import needs 9 requests: 4 reads (the plan's own, again) and 5 writes (14 of the "
         "per-minute budget: a write costs 2).",
-        "At 120 requests a minute: about 8 s.",
+        "At a budget of 120 a minute (--rate): about 8 s.",
         f"Plan written to {plan_file}",
         "Nothing was sent but reads (--dry-run): Help Scout and the state are unchanged.",
     ]

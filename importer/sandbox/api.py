@@ -10,7 +10,7 @@ import itertools
 import json
 import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -173,6 +173,22 @@ def _page_links(request: web.Request, path: str, page: int, pages: int) -> dict[
     template = f"{url.with_query(keep)}{{&page}}" if keep else f"{url}{{?page}}"
     links["page"] = {"href": template, "templated": True}
     return links
+
+
+def _numbered_page(
+    request: web.Request,
+    path: str,
+    ids: Sequence[int],
+    page: int,
+    embed: Callable[[Sequence[int], str], dict[str, Any]],
+) -> web.Response:
+    """Page ``page`` of ``ids`` as v2 lists answer: ``embed``'s resources, ``page``, ``_links``."""
+    pages = math.ceil(len(ids) / PAGE_SIZE)
+    body = embed(ids[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], _base(request))
+    body["page"] = {"size": PAGE_SIZE, "totalElements": len(ids), "totalPages": pages,
+                    "number": page}  # fmt: skip
+    body["_links"] = _page_links(request, path, page, pages)
+    return _json_response(body)
 
 
 # --- handlers ------------------------------------------------------------------------------------
@@ -418,17 +434,7 @@ class Api:
         except QueryError as exc:
             return _bad_request([_request_error(exc.param, str(exc), query.get(exc.param))])
         ids = state.order_customers(ids, field, order == "desc")
-        pages = math.ceil(len(ids) / PAGE_SIZE)
-        chosen = ids[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-        body = self._customers_page(chosen, _base(request))
-        body["page"] = {
-            "size": PAGE_SIZE,
-            "totalElements": len(ids),
-            "totalPages": pages,
-            "number": page,
-        }
-        body["_links"] = _page_links(request, "/v2/customers", page, pages)
-        return _json_response(body)
+        return _numbered_page(request, "/v2/customers", ids, page, self._customers_page)
 
     async def list_v3(self, request: web.Request) -> web.Response:
         """v3 list: the same filters plus ``email`` (exact) and ``createdSince``, newest first
@@ -710,23 +716,16 @@ class Api:
         except QueryError as exc:
             return _bad_request([_request_error(exc.param, str(exc), query.get(exc.param))])
         ids = state.order_conversations(ids, field, order == "desc")
-        pages = math.ceil(len(ids) / PAGE_SIZE)
-        chosen = ids[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-        base = _base(request)
-        body: dict[str, Any] = {}
-        if chosen:
-            conversations = state.conversations
-            body["_embedded"] = {
-                "conversations": [self.render_conversation(conversations[i], base) for i in chosen]
-            }
-        body["page"] = {
-            "size": PAGE_SIZE,
-            "totalElements": len(ids),
-            "totalPages": pages,
-            "number": page,
+        return _numbered_page(request, "/v2/conversations", ids, page, self._conversations_page)
+
+    def _conversations_page(self, ids: Sequence[int], base: str) -> dict[str, Any]:
+        """``_embedded.conversations``, absent when nothing matched."""
+        if not ids:
+            return {}
+        found = self.state.conversations
+        return {
+            "_embedded": {"conversations": [self.render_conversation(found[i], base) for i in ids]}
         }
-        body["_links"] = _page_links(request, "/v2/conversations", page, pages)
-        return _json_response(body)
 
     async def get_conversation(self, request: web.Request) -> web.Response:
         conversation = self.state.conversations.get(int(request.match_info["id"]))
