@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
+import os
 import threading
 import urllib.parse
 import urllib.request
@@ -12,12 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 
+from importer.cli import main
 from importer.sandbox import Sandbox, SandboxConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA = ROOT / "tests" / "data"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+#: Every variable the importer reads its endpoint and credentials from, unset.
+CLEAN_ENV: dict[str, str | None] = dict.fromkeys(
+    ("HELPSCOUT_API_URL", "HELPSCOUT_APP_ID", "HELPSCOUT_APP_SECRET", "HELPSCOUT_ACCESS_TOKEN",
+     "HELPSCOUT_CREDENTIALS_FILE")
+)  # fmt: skip
 
 
 @pytest.fixture
@@ -87,13 +96,69 @@ def sandbox_api() -> Callable[..., Any]:
 
 
 @pytest.fixture
-def sandbox_env() -> Callable[[Sandbox], dict[str, str | None]]:
-    """The environment a command run through CliRunner needs to import into ``box``, and
-    nothing from the test's own environment."""
+def clean_env() -> dict[str, str | None]:
+    """The importer's variables (endpoint, credentials), every one unset: a command run with it
+    sees nothing of the test's own environment. A new dict each time, the test's to change."""
+    return dict(CLEAN_ENV)
 
-    def env(box: Sandbox) -> dict[str, str | None]:
-        return {"HELPSCOUT_API_URL": box.url, "HELPSCOUT_APP_ID": box.app_id,
-                "HELPSCOUT_APP_SECRET": box.app_secret, "HELPSCOUT_ACCESS_TOKEN": None,
-                "HELPSCOUT_CREDENTIALS_FILE": None}  # fmt: skip
+
+@pytest.fixture
+def invoke() -> Callable[..., Result]:
+    """Run ``helpscout-import ARGS`` through CliRunner, each argument as ``str``, in a clean
+    environment (``clean_env``) plus ``env``, where ``None`` unsets a variable."""
+
+    def run(*args: object, env: dict[str, str | None] | None = None, **kwargs: Any) -> Result:
+        return CliRunner().invoke(main, [str(a) for a in args], env={**CLEAN_ENV, **(env or {})},
+                                  **kwargs)  # fmt: skip
+
+    return run
+
+
+@pytest.fixture
+def sandbox_env() -> Callable[..., dict[str, str | None]]:
+    """The environment a command run through CliRunner needs to import into ``box``, and
+    nothing from the test's own environment; ``extra`` set (or unset: ``None``) over it."""
+
+    def env(box: Sandbox, **extra: str | None) -> dict[str, str | None]:
+        return {**CLEAN_ENV, "HELPSCOUT_API_URL": box.url, "HELPSCOUT_APP_ID": box.app_id,
+                "HELPSCOUT_APP_SECRET": box.app_secret, **extra}  # fmt: skip
 
     return env
+
+
+@pytest.fixture
+def process_env() -> Callable[..., dict[str, str]]:
+    """The environment for ``python -m importer`` as a real subprocess: the test's own without the
+    importer's variables (``clean_env``), the project on ``PYTHONPATH``, and ``given`` (those not
+    ``None``): ``process_env(**sandbox_env(box))`` imports into ``box``."""
+
+    def env(**given: str | None) -> dict[str, str]:
+        kept = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
+        kept["PYTHONPATH"] = str(ROOT)
+        return {**kept, **{k: v for k, v in given.items() if v is not None}}
+
+    return env
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    """The lines of a CSV file the importer wrote (results, plans, undo results) as dicts."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture
+def read_rows() -> Callable[[Path], list[dict[str, str]]]:
+    """:func:`csv_rows`: a results file's lines, by column name."""
+    return csv_rows
+
+
+def person_body(i: int, **fields: Any) -> dict[str, Any]:
+    """Customer ``i`` as the API takes it (Ann Lee{i}, one work email), ``fields`` over it."""
+    return {"firstName": "Ann", "lastName": f"Lee{i}",
+            "emails": [{"type": "work", "value": f"ann.lee{i}@example.com"}], **fields}  # fmt: skip
+
+
+@pytest.fixture
+def person() -> Callable[..., dict[str, Any]]:
+    """:func:`person_body`: a customer to create or seed, numbered."""
+    return person_body

@@ -8,10 +8,11 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import Result
 
 from importer.cli import main
 from importer.mapping import load_mapping
@@ -21,16 +22,12 @@ SAMPLE = ROOT / "sample_data" / "customers.csv"
 EXAMPLE = ROOT / "mappings" / "example.yaml"
 
 
-def invoke(*args: str):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
 
 
-def test_validate_sample_lists_each_problem_and_the_summary():
+def test_validate_sample_lists_each_problem_and_the_summary(invoke):
     result = invoke("validate", SAMPLE, "-m", EXAMPLE)
     assert result.exit_code == 1
     lines = result.output.splitlines()
@@ -55,7 +52,7 @@ def test_validate_sample_lists_each_problem_and_the_summary():
     )
 
 
-def test_validate_exit_0_and_show_prints_payloads_as_sent(tmp_path):
+def test_validate_exit_0_and_show_prints_payloads_as_sent(invoke, tmp_path):
     data = write(tmp_path / "ok.csv", "First Name,Email,Seats\nAda,ada@example.com,007\n")
     mapping = write(
         tmp_path / "m.yaml",
@@ -72,7 +69,7 @@ def test_validate_exit_0_and_show_prints_payloads_as_sent(tmp_path):
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".json", ".html"])
-def test_validate_writes_the_report_in_the_format_of_its_suffix(tmp_path, suffix):
+def test_validate_writes_the_report_in_the_format_of_its_suffix(invoke, tmp_path, suffix):
     report = tmp_path / f"issues{suffix}"
     result = invoke("validate", SAMPLE, "-m", EXAMPLE, "--report", report)
     assert result.exit_code == 1
@@ -97,7 +94,7 @@ def test_validate_writes_the_report_in_the_format_of_its_suffix(tmp_path, suffix
         assert "1 row</b>: duplicate_key in <b>Email</b>" in text and "Issues per column" in text
 
 
-def test_html_report_escapes_cell_values(tmp_path):
+def test_html_report_escapes_cell_values(invoke, tmp_path):
     data = write(tmp_path / "x.csv", "First Name,Email\nAda,<b>ada</b>@example.com\n")
     mapping = write(tmp_path / "m.yaml", "customer:\n  firstName: First Name\n"
                     "  emails: [{column: Email}]\n")  # fmt: skip
@@ -119,7 +116,7 @@ def test_html_report_escapes_cell_values(tmp_path):
         ),
     ],
 )
-def test_unusable_input_is_one_line_and_exit_2(tmp_path, monkeypatch, args, message):
+def test_unusable_input_is_one_line_and_exit_2(invoke, tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     result = invoke(*args)
     assert result.exit_code == 2
@@ -128,7 +125,7 @@ def test_unusable_input_is_one_line_and_exit_2(tmp_path, monkeypatch, args, mess
     assert "Traceback" not in result.output
 
 
-def test_mapping_error_names_the_yaml_line(tmp_path):
+def test_mapping_error_names_the_yaml_line(invoke, tmp_path):
     mapping = write(tmp_path / "m.yaml", "customer:\n  firstName: First Name\n  fristName: X\n")
     result = invoke("validate", SAMPLE, "-m", mapping)
     assert result.exit_code == 2
@@ -136,14 +133,14 @@ def test_mapping_error_names_the_yaml_line(tmp_path):
     assert "firstName" in result.output
 
 
-def test_missing_column_lists_the_headers(tmp_path):
+def test_missing_column_lists_the_headers(invoke, tmp_path):
     mapping = write(tmp_path / "m.yaml", "customer:\n  firstName: Given Name\n")
     result = invoke("validate", SAMPLE, "-m", mapping)
     assert result.exit_code == 2
     assert f"{mapping}, line 2" in result.output and "First Name" in result.output
 
 
-def test_init_suggests_a_mapping_that_validates(tmp_path):
+def test_init_suggests_a_mapping_that_validates(invoke, tmp_path):
     out = tmp_path / "suggested.yaml"
     result = invoke("init", SAMPLE, "-o", out)
     assert result.exit_code == 0
@@ -178,23 +175,31 @@ def test_sandbox_prints_the_environment_first_and_stops_on_sigterm():
 DATABLIST = ROOT / "mappings" / "datablist-customers.yaml"
 
 
-def report_of(tmp_path: Path, data: Path) -> dict:
-    report = tmp_path / "report.json"
-    result = invoke("validate", data, "-m", DATABLIST, "--report", report)
-    assert result.exit_code == 1, result.output
-    return json.loads(report.read_text(encoding="utf-8"))
+@pytest.fixture
+def report_of(tmp_path: Path, invoke: Callable[..., Result]) -> Callable[[Path], dict]:
+    """The JSON report of validating ``data`` with the Datablist mapping (which exits 1)."""
+
+    def report_of(data: Path) -> dict:
+        report = tmp_path / "report.json"
+        result = invoke("validate", data, "-m", DATABLIST, "--report", report)
+        assert result.exit_code == 1, result.output
+        return json.loads(report.read_text(encoding="utf-8"))
+
+    return report_of
 
 
-def test_clean_export_reports_only_the_countries_that_name_no_single_country(tmp_path, shared_data):
-    body = report_of(tmp_path, shared_data / "customers" / "customers-10000.csv")
+def test_clean_export_reports_only_the_countries_that_name_no_single_country(
+    report_of, shared_data
+):
+    body = report_of(shared_data / "customers" / "customers-10000.csv")
     assert {i["rule"] for i in body["issues"]} == {"country"}
     assert {i["value"] for i in body["issues"]} == {"Korea", "Congo", "Netherlands Antilles"}
     assert body["summary"]["rows"] == 10_000 and body["summary"]["warnings"] == 0
 
 
-def test_dirty_export_reports_duplicated_emails_and_shifted_rows(tmp_path, shared_data):
+def test_dirty_export_reports_duplicated_emails_and_shifted_rows(report_of, shared_data):
     path = shared_data / "customers" / "customers-1000.hadoop-dirty.csv"
-    body = report_of(tmp_path, path)
+    body = report_of(path)
     by_rule: dict[str, list[dict]] = {}
     for issue in body["issues"]:
         by_rule.setdefault(issue["rule"], []).append(issue)
@@ -220,9 +225,9 @@ def test_dirty_export_reports_duplicated_emails_and_shifted_rows(tmp_path, share
     assert found == expected and len(found) == 38
 
 
-def test_mangled_export_flags_exactly_the_phones_a_spreadsheet_computed(tmp_path, shared_data):
+def test_mangled_export_flags_exactly_the_phones_a_spreadsheet_computed(report_of, shared_data):
     folder = shared_data / "customers"
-    body = report_of(tmp_path, folder / "customers-10000.excel-mangled.csv")
+    body = report_of(folder / "customers-10000.excel-mangled.csv")
     flagged = {(i["row"], i["column"]) for i in body["issues"] if i["rule"] == "phone"}
     clean = {r["Customer Id"]: r for r in csv.DictReader((folder / "customers-10000.csv").open())}
     mangled = list(csv.DictReader((folder / "customers-10000.excel-mangled.csv").open()))
@@ -260,13 +265,13 @@ def test_validate_does_not_load_the_http_side_and_run_defaults_to_help_scout():
         (["sandbox", "--token-ttl", "0"], "Usage:"),
     ],
 )
-def test_bad_places_and_settings_exit_2_without_a_traceback(args, message):
+def test_bad_places_and_settings_exit_2_without_a_traceback(invoke, args, message):
     result = invoke(*args)
     assert result.exit_code == 2
     assert result.output.startswith(message) and "Traceback" not in result.output
 
 
-def test_a_sandbox_port_in_use_is_one_line_and_exit_2():
+def test_a_sandbox_port_in_use_is_one_line_and_exit_2(invoke):
     import socket
 
     with socket.socket() as taken:

@@ -9,7 +9,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +40,6 @@ FAST = RetryPolicy(max_attempts=8, base=0.005)
 def client_of(box: Sandbox, **options: Any) -> HelpScoutClient:
     options.setdefault("retry", FAST)
     return HelpScoutClient(box.url, Credentials(box.app_id, box.app_secret), **options)
-
-
-def person(i: int, **fields: Any) -> dict[str, Any]:
-    return {"firstName": "Ann", "lastName": f"Lee{i}",
-            "emails": [{"type": "work", "value": f"ann.lee{i}@example.com"}], **fields}  # fmt: skip
 
 
 def headers(**values: str) -> CIMultiDictProxy[str]:
@@ -201,7 +196,7 @@ def test_other_error_bodies(status: int, body: Any, message: str) -> None:
 
 
 # --- against the sandbox -------------------------------------------------------------------
-async def test_create_gives_the_sandboxs_id() -> None:
+async def test_create_gives_the_sandboxs_id(person: Callable[..., dict[str, Any]]) -> None:
     async with Sandbox() as box, client_of(box) as client:
         replies = [await client.create_customer(person(i)) for i in range(3)]
     assert [r.resource_id for r in replies] == [str(i) for i in box.state.customers]
@@ -209,7 +204,9 @@ async def test_create_gives_the_sandboxs_id() -> None:
     assert client.token_requests == 1
 
 
-async def test_a_400_comes_back_with_field_messages_and_log_ref_and_is_not_retried() -> None:
+async def test_a_400_comes_back_with_field_messages_and_log_ref_and_is_not_retried(
+    person: Callable[..., dict[str, Any]],
+) -> None:
     async with Sandbox() as box, client_of(box) as client:
         reply = await client.create_customer(person(1, firstName="A" * 41, gender="robot"))
     error = reply.error
@@ -219,7 +216,9 @@ async def test_a_400_comes_back_with_field_messages_and_log_ref_and_is_not_retri
     assert box.state.customers == {}
 
 
-async def test_500_and_503_are_retried_until_they_succeed() -> None:
+async def test_500_and_503_are_retried_until_they_succeed(
+    person: Callable[..., dict[str, Any]],
+) -> None:
     config = SandboxConfig(schedule={1: "500", 2: "503", 3: "500", 5: "503"})
     async with Sandbox(config) as box, client_of(box) as client:
         replies = [await client.create_customer(person(i)) for i in range(3)]
@@ -227,7 +226,7 @@ async def test_500_and_503_are_retried_until_they_succeed() -> None:
     assert len(box.state.customers) == 3
 
 
-async def test_retries_stop_after_max_attempts() -> None:
+async def test_retries_stop_after_max_attempts(person: Callable[..., dict[str, Any]]) -> None:
     config = SandboxConfig(fail_rate=1.0, fail_statuses=(503,))
     retry = RetryPolicy(max_attempts=3, base=0.001)
     async with Sandbox(config) as box, client_of(box, retry=retry) as client:
@@ -243,7 +242,7 @@ async def test_retries_stop_after_max_attempts() -> None:
     ],
 )
 async def test_a_create_whose_fate_is_unknown_is_not_sent_again_and_says_so(
-    fault: str, status: int, error: str
+    person: Callable[..., dict[str, Any]], fault: str, status: int, error: str
 ) -> None:
     """Help Scout may have created the customer: a second POST would create a twin."""
     async with Sandbox(SandboxConfig(schedule={1: fault})) as box, client_of(box) as client:
@@ -256,7 +255,7 @@ async def test_a_create_whose_fate_is_unknown_is_not_sent_again_and_says_so(
     assert (later.ok, later.uncertain) == (True, False)
 
 
-async def test_only_creates_are_uncertain() -> None:
+async def test_only_creates_are_uncertain(person: Callable[..., dict[str, Any]]) -> None:
     """A 503 did nothing (retried); a lost read is read again; neither is uncertain."""
     config = SandboxConfig(schedule={1: "503"}, fail_rate=0)
     async with Sandbox(config) as box, client_of(box) as client:
@@ -267,7 +266,9 @@ async def test_only_creates_are_uncertain() -> None:
     assert [(r.status, r.uncertain) for r in reads] == [(200, False)] * 4
 
 
-async def test_reads_are_retried_after_a_lost_connection() -> None:
+async def test_reads_are_retried_after_a_lost_connection(
+    person: Callable[..., dict[str, Any]],
+) -> None:
     async with Sandbox(SandboxConfig(drop_rate=0.5, seed=3)) as box, client_of(box) as client:
         customer_id = box.state.seed([person(1)])[0]
         found = [await client.get_customer(customer_id) for _ in range(6)]
@@ -275,7 +276,7 @@ async def test_reads_are_retried_after_a_lost_connection() -> None:
     assert box.state.stats["GET", r"/v2/customers/{id}", "dropped"] > 0
 
 
-async def test_nobody_listening_is_a_transport_error() -> None:
+async def test_nobody_listening_is_a_transport_error(person: Callable[..., dict[str, Any]]) -> None:
     async with Sandbox() as box:
         url = box.url
     client = HelpScoutClient(url, Credentials("id", "s3"), retry=RetryPolicy(2, base=0.001))
@@ -286,7 +287,9 @@ async def test_nobody_listening_is_a_transport_error() -> None:
 
 
 # --- tokens --------------------------------------------------------------------------------
-async def test_many_401s_at_once_cause_one_token_request() -> None:
+async def test_many_401s_at_once_cause_one_token_request(
+    person: Callable[..., dict[str, Any]],
+) -> None:
     """Every 25th request kills every token: the requests in flight all get 401, one of them
     fetches a token, all of them are sent again."""
     config = SandboxConfig(token_revoke_every=25, latency_ms=5)
@@ -299,7 +302,9 @@ async def test_many_401s_at_once_cause_one_token_request() -> None:
     assert box.state.tokens_issued == client.token_requests == 1 + revocations
 
 
-async def test_a_token_that_expires_mid_run_is_fetched_once_per_expiry() -> None:
+async def test_a_token_that_expires_mid_run_is_fetched_once_per_expiry(
+    person: Callable[..., dict[str, Any]],
+) -> None:
     """Tokens die 0.1 s after issue whatever expires_in says: one new token per dead one."""
     timeline = Timeline()
     config = SandboxConfig(token_revoke_after=0.1, latency_ms=20, jitter_ms=10)
@@ -316,7 +321,9 @@ async def test_a_token_that_expires_mid_run_is_fetched_once_per_expiry() -> None
     assert box.state.tokens_issued == 1 + len(refused)
 
 
-async def test_a_fresh_token_refused_at_once_stops_the_run() -> None:
+async def test_a_fresh_token_refused_at_once_stops_the_run(
+    person: Callable[..., dict[str, Any]],
+) -> None:
     config = SandboxConfig(token_revoke_every=1)
     async with Sandbox(config) as box, client_of(box) as client:
         with pytest.raises(AuthError) as caught:
@@ -329,7 +336,7 @@ async def test_a_fresh_token_refused_at_once_stops_the_run() -> None:
     )
 
 
-async def test_wrong_app_credentials() -> None:
+async def test_wrong_app_credentials(person: Callable[..., dict[str, Any]]) -> None:
     async with Sandbox() as box:
         client = HelpScoutClient(box.url, Credentials(box.app_id, "not-the-s3cret"), retry=FAST)
         async with client:
@@ -342,7 +349,9 @@ async def test_wrong_app_credentials() -> None:
     assert client.token_requests == 1
 
 
-async def test_a_refused_access_token_without_app_credentials() -> None:
+async def test_a_refused_access_token_without_app_credentials(
+    person: Callable[..., dict[str, Any]],
+) -> None:
     async with Sandbox() as box:
         client = HelpScoutClient(box.url, Credentials(access_token="expired-t0ken"))
         async with client:
@@ -354,7 +363,9 @@ async def test_a_refused_access_token_without_app_credentials() -> None:
     assert client.token_requests == 0
 
 
-async def test_tokens_are_taken_after_pacing_so_a_short_lived_one_never_leaves_expired() -> None:
+async def test_tokens_are_taken_after_pacing_so_a_short_lived_one_never_leaves_expired(
+    person: Callable[..., dict[str, Any]],
+) -> None:
     """expires_in=1 and one create a second: creates wait in the pacer longer than a token
     lives, yet each leaves with a live token (a new one fetched before the old one dies)."""
     async with Sandbox(SandboxConfig(token_ttl=1)) as box:
@@ -366,7 +377,9 @@ async def test_tokens_are_taken_after_pacing_so_a_short_lived_one_never_leaves_e
     assert 2 <= box.state.tokens_issued == client.token_requests <= 4
 
 
-async def test_a_request_whose_tokens_keep_being_refused_stops_after_max_refusals() -> None:
+async def test_a_request_whose_tokens_keep_being_refused_stops_after_max_refusals(
+    person: Callable[..., dict[str, Any]],
+) -> None:
     """Creates are refused with every token while reads succeed with it: each 401 fetches a
     new token, and after MAX_REFUSALS of them the run stops instead of looping for ever."""
     refusals: list[str] = []
@@ -395,7 +408,9 @@ async def test_a_request_whose_tokens_keep_being_refused_stops_after_max_refusal
     assert client.token_requests == MAX_REFUSALS
 
 
-async def test_a_token_endpoint_answering_200_without_a_token_names_the_url() -> None:
+async def test_a_token_endpoint_answering_200_without_a_token_names_the_url(
+    person: Callable[..., dict[str, Any]],
+) -> None:
     async def not_a_token(request: web.Request) -> web.Response:
         return web.Response(text="<html>hi</html>", content_type="text/html")
 
@@ -412,7 +427,9 @@ async def test_a_token_endpoint_answering_200_without_a_token_names_the_url() ->
     assert client.token_requests == 1 and client.requests == 0
 
 
-async def test_a_ready_access_token_is_used_then_replaced_with_app_credentials() -> None:
+async def test_a_ready_access_token_is_used_then_replaced_with_app_credentials(
+    person: Callable[..., dict[str, Any]],
+) -> None:
     async with Sandbox(SandboxConfig(token_revoke_every=3)) as box:
         token = box.state.issue_token()
         client = HelpScoutClient(box.url, Credentials(box.app_id, box.app_secret, token))
@@ -422,7 +439,7 @@ async def test_a_ready_access_token_is_used_then_replaced_with_app_credentials()
     assert client.token_requests == 1
 
 
-async def test_403_stops_the_run() -> None:
+async def test_403_stops_the_run(person: Callable[..., dict[str, Any]]) -> None:
     async with Sandbox(SandboxConfig(deny_api=True)) as box, client_of(box) as client:
         with pytest.raises(AuthError) as caught:
             await client.create_customer(person(1))
@@ -436,7 +453,9 @@ async def test_403_stops_the_run() -> None:
 
 
 # --- 429 -----------------------------------------------------------------------------------
-async def test_429_holds_every_request_until_retry_after() -> None:
+async def test_429_holds_every_request_until_retry_after(
+    person: Callable[..., dict[str, Any]],
+) -> None:
     """An undocumented limit of 10 writes a second and 15 creates sent at once: after each 429
     answer, no request leaves before its Retry-After has passed."""
     timeline = Timeline()
@@ -462,7 +481,7 @@ async def test_429_holds_every_request_until_retry_after() -> None:
         assert not [s for s in starts if answered < s < answered + wait]
 
 
-async def test_429s_are_not_retried_for_ever() -> None:
+async def test_429s_are_not_retried_for_ever(person: Callable[..., dict[str, Any]]) -> None:
     """An account whose budget never comes back: after max_rate_limited 429s in a row the call
     fails with a message that says so."""
 
@@ -489,7 +508,9 @@ async def test_429s_are_not_retried_for_ever() -> None:
 
 
 # --- the other calls -----------------------------------------------------------------------
-async def test_find_customers_by_email_compares_exactly_across_pages() -> None:
+async def test_find_customers_by_email_compares_exactly_across_pages(
+    person: Callable[..., dict[str, Any]],
+) -> None:
     """The search matches emails containing the text: 61 hits, two pages, one exact."""
     async with Sandbox() as box:
         ids = box.state.seed(
@@ -580,7 +601,7 @@ async def test_a_search_answer_is_read_leniently_where_it_is_harmless() -> None:
     assert asked == ["1", "1", "2"]
 
 
-async def test_get_update_properties_and_entries() -> None:
+async def test_get_update_properties_and_entries(person: Callable[..., dict[str, Any]]) -> None:
     async with Sandbox() as box, client_of(box) as client:
         customer_id = (await client.create_customer(person(1))).resource_id
         put = await client.update_customer(customer_id, {"firstName": "Anna", "jobTitle": "CTO"})
@@ -660,7 +681,9 @@ def test_an_address_is_created_when_there_is_none() -> None:
     ]
 
 
-async def test_update_from_brings_the_customer_up_to_date_once() -> None:
+async def test_update_from_brings_the_customer_up_to_date_once(
+    person: Callable[..., dict[str, Any]],
+) -> None:
     """A dropped entry POST (added, no answer) starts over from a read: not added twice."""
     async with Sandbox() as box, client_of(box) as client:
         customer_id = box.state.seed([person(1, jobTitle="CTO")])[0]
@@ -681,7 +704,9 @@ async def test_update_from_brings_the_customer_up_to_date_once() -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
-async def test_an_uncertain_entry_post_is_read_again_not_sent_twice(seed: int) -> None:
+async def test_an_uncertain_entry_post_is_read_again_not_sent_twice(
+    person: Callable[..., dict[str, Any]], seed: int
+) -> None:
     """Answers lost after the work (504s, drops) on reads and writes: each email added once."""
     config = SandboxConfig(gateway_timeout_rate=0.3, drop_rate=0.2, seed=seed)
     async with Sandbox(config) as box, client_of(box) as client:
@@ -706,7 +731,7 @@ async def test_a_missing_customer_raises_a_404_api_error() -> None:
     assert str(caught.value).startswith("HTTP 404 Resource not found (logRef ")
 
 
-async def test_nothing_secret_in_reprs() -> None:
+async def test_nothing_secret_in_reprs(person: Callable[..., dict[str, Any]]) -> None:
     async with Sandbox() as box, client_of(box) as client:
         await client.create_customer(person(1))
         token = next(iter(box.state.tokens))

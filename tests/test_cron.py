@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from importer import ImportOptions, import_csv
-from importer.cli import main
 from importer.front import open_input
 from importer.importing import count_plan
 from importer.ledger import MIGRATIONS, Ledger
@@ -31,28 +30,15 @@ from importer.sandbox import Sandbox, SandboxConfig
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data" / "customers.csv"
 EXAMPLE = ROOT / "mappings" / "example.yaml"
-NO_ENV = {name: None for name in ("HELPSCOUT_APP_ID", "HELPSCOUT_APP_SECRET",
-                                  "HELPSCOUT_ACCESS_TOKEN", "HELPSCOUT_API_URL",
-                                  "HELPSCOUT_CREDENTIALS_FILE")}  # fmt: skip
-
-
-def invoke(*args: Any, env: dict[str, str | None] | None = None) -> Result:
-    return CliRunner().invoke(main, [str(a) for a in args], env=env or NO_ENV)
-
-
-def read_results(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def process_env(**given: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in NO_ENV}
-    return {**env, "PYTHONPATH": str(ROOT), **given}
 
 
 # --- cron: stdin and stdout are not terminals ---------------------------------------------------
 def test_a_cron_run_writes_a_summary_that_matches_its_results_and_logs_every_request(
-    tmp_path: Path, serve_sandbox: Callable[..., Sandbox]
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    process_env: Callable[..., dict[str, str]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    tmp_path: Path,
+    serve_sandbox: Callable[..., Sandbox],
 ) -> None:
     """500s on a fifth of the requests, so re-sends, failed rows and their statuses are in
     both files; the log is compared with what the sandbox counted, request by request."""
@@ -63,12 +49,11 @@ def test_a_cron_run_writes_a_summary_that_matches_its_results_and_logs_every_req
          str(results), "--summary-json", str(summary), "--log-file", str(log),
          "--max-attempts", "2"],
         stdin=subprocess.DEVNULL, capture_output=True, text=True, cwd=tmp_path, timeout=120,
-        env=process_env(HELPSCOUT_API_URL=box.url, HELPSCOUT_APP_ID=box.app_id,
-                        HELPSCOUT_APP_SECRET=box.app_secret),
+        env=process_env(**sandbox_env(box)),
     )  # fmt: skip
     assert "\r" not in done.stderr and "rows/s" not in done.stderr  # no bar
     assert "?" not in done.stderr  # no question
-    rows = read_results(results)
+    rows = read_rows(results)
     document = json.loads(summary.read_text(encoding="utf-8"))
     statuses = Counter(row["status"] for row in rows)
     assert statuses["failed"] > 0 and statuses["created"] > 0  # the faults did their part
@@ -131,7 +116,9 @@ def test_the_summary_says_what_budget_the_run_saw_and_allowed_itself(
     assert document["budget_spent"] == 2 * 31 + 1  # 31 creates and the properties read
 
 
-def test_the_summary_is_written_when_the_run_is_refused(tmp_path: Path) -> None:
+def test_the_summary_is_written_when_the_run_is_refused(
+    invoke: Callable[..., Result], tmp_path: Path
+) -> None:
     summary = tmp_path / "s.json"
     done = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", tmp_path / "r.csv", "--summary-json",
                   summary, "--api-url", "https://api.helpscout.net")  # fmt: skip
@@ -142,7 +129,9 @@ def test_the_summary_is_written_when_the_run_is_refused(tmp_path: Path) -> None:
     assert document["error"] in done.stderr and "HELPSCOUT_APP_ID" in document["error"]
 
 
-def test_the_log_is_appended_to_and_each_line_names_its_run(tmp_path: Path) -> None:
+def test_the_log_is_appended_to_and_each_line_names_its_run(
+    invoke: Callable[..., Result], tmp_path: Path
+) -> None:
     log = tmp_path / "requests.jsonl"
     args = ["run", SAMPLE, "-m", EXAMPLE, "--sandbox", "--state", tmp_path / "s.sqlite",
             "--log-file", log, "-q"]  # fmt: skip
@@ -166,7 +155,11 @@ def test_the_log_is_appended_to_and_each_line_names_its_run(tmp_path: Path) -> N
     ],
 )
 def test_unusable_summary_and_log_paths_stop_before_anything_is_sent(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+    invoke: Callable[..., Result],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    message: str,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     done = invoke("run", SAMPLE, "-m", EXAMPLE, "--sandbox", *args)
@@ -175,7 +168,7 @@ def test_unusable_summary_and_log_paths_stop_before_anything_is_sent(
 
 
 # --- --quiet ------------------------------------------------------------------------------------
-def test_quiet_prints_only_the_error_line(tmp_path: Path) -> None:
+def test_quiet_prints_only_the_error_line(invoke: Callable[..., Result], tmp_path: Path) -> None:
     """Warnings (this file is cp1252), notes and the closing lines go; what failed stays."""
     data = tmp_path / "in.csv"
     data.write_bytes(SAMPLE.read_text(encoding="utf-8").encode("cp1252", errors="replace"))
@@ -189,7 +182,9 @@ def test_quiet_prints_only_the_error_line(tmp_path: Path) -> None:
     assert "Warning: file is not UTF-8" in loud.stderr and "Results written to" in loud.stdout
 
 
-def test_quiet_says_nothing_when_every_row_ends_well(tmp_path: Path) -> None:
+def test_quiet_says_nothing_when_every_row_ends_well(
+    read_rows: Callable[[Path], list[dict[str, str]]], invoke: Callable[..., Result], tmp_path: Path
+) -> None:
     with (
         SAMPLE.open(newline="", encoding="utf-8") as fh,
         (tmp_path / "in.csv").open("w", newline="", encoding="utf-8") as out,
@@ -198,15 +193,17 @@ def test_quiet_says_nothing_when_every_row_ends_well(tmp_path: Path) -> None:
     done = invoke("run", tmp_path / "in.csv", "-m", EXAMPLE, "--sandbox", "-o",
                   tmp_path / "r.csv", "-q")  # fmt: skip
     assert (done.exit_code, done.stdout, done.stderr) == (0, "", "")
-    assert Counter(row["status"] for row in read_results(tmp_path / "r.csv")) == {"created": 8}
+    assert Counter(row["status"] for row in read_rows(tmp_path / "r.csv")) == {"created": 8}
 
 
 def test_quiet_keeps_the_reason_a_run_stopped(
-    tmp_path: Path, serve_sandbox: Callable[..., Sandbox]
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
+    serve_sandbox: Callable[..., Sandbox],
 ) -> None:
     box = serve_sandbox()
-    env = {**NO_ENV, "HELPSCOUT_API_URL": box.url, "HELPSCOUT_APP_ID": box.app_id,
-           "HELPSCOUT_APP_SECRET": "not-the-secret-at-all"}  # fmt: skip
+    env = sandbox_env(box, HELPSCOUT_APP_SECRET="not-the-secret-at-all")
     done = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", tmp_path / "r.csv", "-q", env=env)
     assert done.exit_code == 3 and done.stdout == ""
     assert done.stderr.startswith("Error: ") and done.stderr.count("\n") == 1
@@ -214,22 +211,29 @@ def test_quiet_keeps_the_reason_a_run_stopped(
 
 
 # --- the question before a real account ------------------------------------------------------
-def at_a_terminal(args: list[str], answer: bytes, cwd: Path) -> tuple[int, str]:
-    """``helpscout-import run ...`` with stdin a pseudo-terminal fed ``answer``: (exit code,
-    stderr). Credentials are missing: a run that goes past the question stops at once, on
-    this machine (nothing can reach Help Scout)."""
-    leader, follower = pty.openpty()
-    try:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "importer", "run", *args], stdin=follower,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=process_env(),
-        )  # fmt: skip
-        os.write(leader, answer)
-        _, err = child.communicate(timeout=60)
-    finally:
-        os.close(leader)
-        os.close(follower)
-    return child.returncode, err.decode()
+@pytest.fixture
+def at_a_terminal(
+    tmp_path: Path, process_env: Callable[..., dict[str, str]]
+) -> Callable[[list[str], bytes], tuple[int, str]]:
+    """``helpscout-import run ...`` in tmp_path with stdin a pseudo-terminal fed ``answer``:
+    (exit code, stderr). Credentials are missing: a run that goes past the question stops at
+    once, on this machine (nothing can reach Help Scout)."""
+
+    def run(args: list[str], answer: bytes) -> tuple[int, str]:
+        leader, follower = pty.openpty()
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "importer", "run", *args], stdin=follower,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=process_env(),
+            )  # fmt: skip
+            os.write(leader, answer)
+            _, err = child.communicate(timeout=60)
+        finally:
+            os.close(leader)
+            os.close(follower)
+        return child.returncode, err.decode()
+
+    return run
 
 
 QUESTION = (
@@ -248,17 +252,25 @@ QUESTION = (
     ids=["no", "enter-means-no", "yes"],
 )
 def test_a_person_at_a_terminal_is_asked_once(
-    tmp_path: Path, answer: bytes, code: int, then: str
+    at_a_terminal: Callable[[list[str], bytes], tuple[int, str]],
+    tmp_path: Path,
+    answer: bytes,
+    code: int,
+    then: str,
 ) -> None:
     args = [str(SAMPLE), "-m", str(EXAMPLE), "-o", "r.csv", "--api-url",
             "https://api.helpscout.net"]  # fmt: skip
-    returned, err = at_a_terminal(args, answer, tmp_path)
+    returned, err = at_a_terminal(args, answer)
     assert err.count(QUESTION) == 1, err
     assert returned == code and then in err.split(QUESTION, 1)[1], err
     assert not (tmp_path / "r.csv").exists()
 
 
-def test_the_question_counts_against_the_state(tmp_path: Path) -> None:
+def test_the_question_counts_against_the_state(
+    at_a_terminal: Callable[[list[str], bytes], tuple[int, str]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
+) -> None:
     """Rows a run settled are not counted; with --on-existing update, changed ones are."""
     state = tmp_path / "s.sqlite"
     first = invoke("run", SAMPLE, "-m", EXAMPLE, "--sandbox", "--state", state, "-o",
@@ -271,7 +283,7 @@ def test_the_question_counts_against_the_state(tmp_path: Path) -> None:
                        encoding="utf-8")  # fmt: skip
     args = [str(changed), "-m", str(EXAMPLE), "-o", "r2.csv", "--state", str(state),
             "--api-url", "https://api.helpscout.net", "--on-existing", "update"]  # fmt: skip
-    _, err = at_a_terminal(args, b"n\n", tmp_path)
+    _, err = at_a_terminal(args, b"n\n")
     assert "create 1 customer and update 1 (of 41 rows)?" in err, err
 
 
@@ -310,15 +322,19 @@ def test_count_plan_counts_what_the_run_would_send(
     [["--yes"], ["--sandbox"], ["--api-url", "http://127.0.0.1:9"]],
     ids=["yes", "sandbox", "loopback"],
 )
-def test_no_question_with_yes_the_sandbox_or_this_machine(tmp_path: Path, extra: list[str]) -> None:
+def test_no_question_with_yes_the_sandbox_or_this_machine(
+    at_a_terminal: Callable[[list[str], bytes], tuple[int, str]], tmp_path: Path, extra: list[str]
+) -> None:
     args = [str(SAMPLE), "-m", str(EXAMPLE), "-o", "r.csv", *extra]
     if "--yes" in extra:
         args += ["--api-url", "https://api.helpscout.net"]
-    _, err = at_a_terminal(args, b"", tmp_path)
+    _, err = at_a_terminal(args, b"")
     assert "[y/N]" not in err and "Send to the Help Scout account" not in err, err
 
 
-def test_no_question_when_stdin_is_not_a_terminal(tmp_path: Path) -> None:
+def test_no_question_when_stdin_is_not_a_terminal(
+    process_env: Callable[..., dict[str, str]], tmp_path: Path
+) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "importer", "run", str(SAMPLE), "-m", str(EXAMPLE), "-o", "r.csv",
          "--api-url", "https://api.helpscout.net"],
@@ -344,7 +360,7 @@ def recorded_times(state: Path) -> list[tuple[str, str]]:
 
 
 def test_history_lists_the_runs_newest_first(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    invoke: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "in.csv").write_bytes(SAMPLE.read_bytes())
@@ -372,7 +388,9 @@ def test_history_lists_the_runs_newest_first(
     assert as_json[0]["started"].startswith(second_start.replace(" ", "T"))
 
 
-def test_history_reads_a_state_from_before_it_recorded_counts(tmp_path: Path) -> None:
+def test_history_reads_a_state_from_before_it_recorded_counts(
+    invoke: Callable[..., Result], tmp_path: Path
+) -> None:
     """A schema-2 state (an older version's): read as it is; what it lacks shows as -."""
     state = tmp_path / "old.state.sqlite"
     with sqlite3.connect(state) as db:
@@ -401,7 +419,7 @@ def test_history_reads_a_state_from_before_it_recorded_counts(tmp_path: Path) ->
 
 
 def test_history_of_an_unused_state_and_without_a_state(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    invoke: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert invoke("history").stderr == (

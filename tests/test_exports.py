@@ -10,34 +10,21 @@ more into a sandbox served on loopback, whose state the test reads.
 
 from __future__ import annotations
 
-import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from importer.cli import main
 from importer.mapping import load_mapping
 from importer.sandbox import Sandbox
 
 EXPORTS = Path(__file__).resolve().parent / "data" / "exports"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((EXPORTS / "expected.json").read_text("utf-8"))
-NO_ENV = dict.fromkeys(
-    ("HELPSCOUT_APP_ID", "HELPSCOUT_APP_SECRET", "HELPSCOUT_ACCESS_TOKEN", "HELPSCOUT_API_URL")
-)
 PRESET_FILES = sorted(name for name, spec in EXPECTED.items() if spec["preset"])
 OTHER_FILES = sorted(name for name, spec in EXPECTED.items() if not spec["preset"])
-
-
-def invoke(*args: object, env: dict[str, str | None] | None = None) -> Result:
-    return CliRunner().invoke(main, [str(a) for a in args], env={**NO_ENV, **(env or {})})
-
-
-def results(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 def held(customer: dict[str, Any]) -> dict[str, Any]:
@@ -60,57 +47,73 @@ def present(address: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if address is None else {k: v for k, v in address.items() if v is not None}
 
 
-def init(name: str, tmp_path: Path) -> tuple[Path, Result]:
-    mapping = tmp_path / "mapping.yaml"
-    result = invoke("init", EXPORTS / name, "-o", mapping)
-    assert result.exit_code == 0, result.output
-    return mapping, result
+@pytest.fixture
+def init(tmp_path: Path, invoke: Callable[..., Result]) -> Callable[[str], tuple[Path, Result]]:
+    """``init`` of the export ``name`` into tmp_path: the mapping written, and the result."""
+
+    def init(name: str) -> tuple[Path, Result]:
+        mapping = tmp_path / "mapping.yaml"
+        result = invoke("init", EXPORTS / name, "-o", mapping)
+        assert result.exit_code == 0, result.output
+        return mapping, result
+
+    return init
 
 
-def import_everything(name: str, mapping: Path, tmp_path: Path, box: Sandbox) -> None:
-    """validate, run --sandbox as written, then run into ``box``: every row created, each
-    customer holding what the export says."""
-    source = EXPORTS / name
-    checked = invoke("validate", source, "-m", mapping)
-    rows = len(EXPECTED[name]["customers"])
-    assert checked.exit_code == 0, checked.output
-    assert f"{rows} rows read: {rows} valid, 0 invalid" in checked.stdout
+@pytest.fixture
+def import_everything(
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    tmp_path: Path,
+    invoke: Callable[..., Result],
+    serve_sandbox: Callable[..., Sandbox],
+    sandbox_env: Callable[..., dict[str, str | None]],
+) -> Callable[[str, Path], None]:
+    """validate, run --sandbox as written, then run into a sandbox served: every row created,
+    each customer holding what the export says."""
 
-    written = tmp_path / "results.csv"
-    run = invoke("run", source, "-m", mapping, "--sandbox", "-o", written)
-    assert run.exit_code == 0, run.output
-    assert run.stdout.splitlines()[0] == f"{rows} rows: {rows} created, 0 invalid, 0 failed."
+    def import_everything(name: str, mapping: Path) -> None:
+        source = EXPORTS / name
+        checked = invoke("validate", source, "-m", mapping)
+        rows = len(EXPECTED[name]["customers"])
+        assert checked.exit_code == 0, checked.output
+        assert f"{rows} rows read: {rows} valid, 0 invalid" in checked.stdout
 
-    env = {"HELPSCOUT_API_URL": box.url, "HELPSCOUT_APP_ID": box.app_id,
-           "HELPSCOUT_APP_SECRET": box.app_secret}  # fmt: skip
-    again = tmp_path / "served.csv"
-    served = invoke("run", source, "-m", mapping, "-o", again, "--state", tmp_path / "s.db",
-                    env=env)  # fmt: skip
-    assert served.exit_code == 0, served.output
-    lines = results(again)
-    assert [line["status"] for line in lines] == ["created"] * rows
-    for line, expected in zip(lines, EXPECTED[name]["customers"], strict=True):
-        customer = held(box.state.customers[int(line["customer_id"])])
-        expected = {**expected, "address": present(expected["address"])}
-        assert {k: customer[k] for k in expected} == expected, f"{name} row {line['row']}"
+        written = tmp_path / "results.csv"
+        run = invoke("run", source, "-m", mapping, "--sandbox", "-o", written)
+        assert run.exit_code == 0, run.output
+        assert run.stdout.splitlines()[0] == f"{rows} rows: {rows} created, 0 invalid, 0 failed."
+
+        box = serve_sandbox()
+        again = tmp_path / "served.csv"
+        served = invoke("run", source, "-m", mapping, "-o", again, "--state", tmp_path / "s.db",
+                        env=sandbox_env(box))  # fmt: skip
+        assert served.exit_code == 0, served.output
+        lines = read_rows(again)
+        assert [line["status"] for line in lines] == ["created"] * rows
+        for line, expected in zip(lines, EXPECTED[name]["customers"], strict=True):
+            customer = held(box.state.customers[int(line["customer_id"])])
+            expected = {**expected, "address": present(expected["address"])}
+            assert {k: customer[k] for k in expected} == expected, f"{name} row {line['row']}"
+
+    return import_everything
 
 
 @pytest.mark.parametrize("name", PRESET_FILES)
-def test_an_export_is_recognised_and_imported_whole(name, tmp_path, serve_sandbox):
-    mapping, result = init(name, tmp_path)
+def test_an_export_is_recognised_and_imported_whole(name, init, import_everything):
+    mapping, result = init(name)
     preset = EXPECTED[name]["preset"]
     assert f"{EXPORTS / name} looks like a" in result.stderr  # "a" or "an"
     assert f": the {preset} preset, trimmed to its columns." in result.stderr
     assert mapping.read_text("utf-8").startswith(f"# {name} looks like a")
     load_mapping(mapping)
-    import_everything(name, mapping, tmp_path, serve_sandbox())
+    import_everything(name, mapping)
 
 
 @pytest.mark.parametrize("name", OTHER_FILES)
-def test_a_file_no_preset_fits_is_mapped_by_header_words_and_values(name, tmp_path, serve_sandbox):
-    mapping, result = init(name, tmp_path)
+def test_a_file_no_preset_fits_is_mapped_by_header_words_and_values(name, init, import_everything):
+    mapping, result = init(name)
     assert "no preset fits" in result.stderr
-    import_everything(name, mapping, tmp_path, serve_sandbox())
+    import_everything(name, mapping)
 
 
 @pytest.mark.parametrize(
@@ -124,9 +127,9 @@ def test_a_file_no_preset_fits_is_mapped_by_header_words_and_values(name, tmp_pa
     ],
 )
 def test_date_columns_are_offered_as_date_properties_with_their_format(
-    name, column, slug, date_format, tmp_path
+    name, column, slug, date_format, init, invoke
 ):
-    mapping, _ = init(name, tmp_path)
+    mapping, _ = init(name)
     text = mapping.read_text("utf-8")
     line = next(x for x in text.splitlines() if x.startswith(f"  #   {slug}:"))
     assert f'type: date, format: "{date_format}"' in line
@@ -142,8 +145,8 @@ def test_date_columns_are_offered_as_date_properties_with_their_format(
     assert f"properties.{slug}" in load_mapping(mapping).sources
 
 
-def test_headers_that_say_nothing_get_their_kind_from_their_values(tmp_path):
-    mapping, _ = init("no-headers-col1-col9.csv", tmp_path)
+def test_headers_that_say_nothing_get_their_kind_from_their_values(init):
+    mapping, _ = init("no-headers-col1-col9.csv")
     sources = load_mapping(mapping).sources
     assert sources["emails.0.value"] == "col2"
     assert sources["phones.0.value"] == "col3"

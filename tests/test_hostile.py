@@ -190,11 +190,6 @@ def people_csv(tmp_path: Path, rows: int) -> tuple[Path, Path]:
     return data, mapping
 
 
-def read_rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 def ledger_rows(path: Path) -> list[tuple[Any, ...]]:
     with contextlib.closing(sqlite3.connect(path)) as db:
         return db.execute("SELECT row, status, customer_id, last_error, log_ref FROM rows "
@@ -202,6 +197,7 @@ def ledger_rows(path: Path) -> list[tuple[Any, ...]]:
 
 
 def test_an_import_against_a_server_that_never_answers_ends_in_bounded_time(
+    read_rows: Callable[[Path], list[dict[str, str]]],
     tmp_path: Path,
 ) -> None:
     """Three rows that took 9 minutes: each request and each row has a deadline."""
@@ -265,7 +261,9 @@ async def test_a_redirecting_token_endpoint_is_an_auth_error() -> None:
     assert "pointed to http://evil.example/token: not followed" in str(caught.value)
 
 
-def test_a_run_behind_a_redirect_creates_nobody_there(tmp_path: Path) -> None:
+def test_a_run_behind_a_redirect_creates_nobody_there(
+    read_rows: Callable[[Path], list[dict[str, str]]], tmp_path: Path
+) -> None:
     async def moved(request: web.Request) -> web.Response:
         return web.Response(status=307, headers={"Location": "http://evil.example/v2/customers"})
 
@@ -359,7 +357,7 @@ async def test_only_a_positive_integer_is_an_id(headers: dict[str, str], expecte
     ids=["abc", "two", "zero", "none", "html-page"],
 )
 def test_a_create_without_a_usable_id_fails_and_is_looked_up_next_run(
-    tmp_path: Path, answer: dict[str, Any]
+    read_rows: Callable[[Path], list[dict[str, str]]], tmp_path: Path, answer: dict[str, Any]
 ) -> None:
     data, mapping = people_csv(tmp_path, 1)
     results = tmp_path / "results.csv"
@@ -477,7 +475,7 @@ async def test_a_self_signed_certificate_is_refused_once_and_said_so(
 
 
 def test_a_run_against_a_self_signed_server_stops_with_exit_3(
-    tmp_path: Path, self_signed: ssl.SSLContext
+    read_rows: Callable[[Path], list[dict[str, str]]], tmp_path: Path, self_signed: ssl.SSLContext
 ) -> None:
     data, mapping = people_csv(tmp_path, 2)
     results = tmp_path / "results.csv"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import Result
 
-from importer.cli import main
 from importer.errors import ConfigError
 from importer.outputs import check_outputs, same_file
 
@@ -26,16 +26,24 @@ def inputs(tmp_path: Path) -> tuple[Path, Path]:
     return data, mapping
 
 
-def run_cli(*args: object) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, [str(a) for a in args], env={"HELPSCOUT_API_URL": None})
-    return result.exit_code, result.stdout, result.stderr
+@pytest.fixture
+def run_cli(invoke: Callable[..., Result]) -> Callable[..., tuple[int, str, str]]:
+    """A command's (exit code, stdout, stderr)."""
+
+    def run(*args: object) -> tuple[int, str, str]:
+        result = invoke(*args)
+        return result.exit_code, result.stdout, result.stderr
+
+    return run
 
 
 def unchanged(data: Path, mapping: Path) -> bool:
     return data.read_bytes() == SAMPLE.read_bytes() and mapping.read_bytes() == EXAMPLE.read_bytes()
 
 
-def test_validate_refuses_a_report_over_the_csv(inputs: tuple[Path, Path]) -> None:
+def test_validate_refuses_a_report_over_the_csv(
+    run_cli: Callable[..., tuple[int, str, str]], inputs: tuple[Path, Path]
+) -> None:
     data, mapping = inputs
     assert run_cli("validate", data, "-m", mapping, "--report", data) == (
         2,
@@ -46,7 +54,9 @@ def test_validate_refuses_a_report_over_the_csv(inputs: tuple[Path, Path]) -> No
     assert unchanged(data, mapping)
 
 
-def test_run_refuses_results_over_the_mapping(inputs: tuple[Path, Path]) -> None:
+def test_run_refuses_results_over_the_mapping(
+    run_cli: Callable[..., tuple[int, str, str]], inputs: tuple[Path, Path]
+) -> None:
     data, mapping = inputs
     assert run_cli("run", data, "-m", mapping, "--sandbox", "-o", mapping) == (
         2,
@@ -60,7 +70,11 @@ def test_run_refuses_results_over_the_mapping(inputs: tuple[Path, Path]) -> None
 @pytest.mark.parametrize("link", ["symlink", "hard link", "dot-dot"])
 @pytest.mark.parametrize("target", ["FILE", "--mapping"])
 def test_another_name_for_an_input_is_refused(
-    inputs: tuple[Path, Path], tmp_path: Path, link: str, target: str
+    run_cli: Callable[..., tuple[int, str, str]],
+    inputs: tuple[Path, Path],
+    tmp_path: Path,
+    link: str,
+    target: str,
 ) -> None:
     data, mapping = inputs
     original = data if target == "FILE" else mapping
@@ -86,7 +100,10 @@ def test_another_name_for_an_input_is_refused(
 
 @pytest.mark.parametrize("which", ["a.csv", "results.csv", "mapping.yaml"])
 def test_the_state_is_neither_an_input_nor_the_results(
-    inputs: tuple[Path, Path], tmp_path: Path, which: str
+    run_cli: Callable[..., tuple[int, str, str]],
+    inputs: tuple[Path, Path],
+    tmp_path: Path,
+    which: str,
 ) -> None:
     data, mapping = inputs
     results, state = tmp_path / "results.csv", tmp_path / which
@@ -100,7 +117,9 @@ def test_the_state_is_neither_an_input_nor_the_results(
     assert unchanged(data, mapping) and not results.exists()
 
 
-def test_results_over_the_default_states_lock_are_refused(inputs: tuple[Path, Path]) -> None:
+def test_results_over_the_default_states_lock_are_refused(
+    run_cli: Callable[..., tuple[int, str, str]], inputs: tuple[Path, Path]
+) -> None:
     data, mapping = inputs
     lock = data.with_name("a.state.sqlite.lock")
     code, _, err = run_cli("run", data, "-m", mapping, "--api-url", "http://127.0.0.1:9", "-o",

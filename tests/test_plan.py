@@ -64,11 +64,6 @@ def write_csv(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
-def read(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 def writes(box: Sandbox, sandbox_api: Callable[..., Any]) -> int:
     """Every write the sandbox has answered (any status)."""
     counted = sandbox_api(box, "GET", "/_sandbox/stats")["requests"]
@@ -105,6 +100,7 @@ def assert_the_import_did_as_planned(plan: list[dict[str, str]], done: list[dict
     ],
 )  # fmt: skip
 def test_the_plan_is_what_the_import_then_does_row_for_row(
+    read_rows: Callable[[Path], list[dict[str, str]]],
     tmp_path: Path,
     serve_sandbox: Callable[..., Sandbox],
     sandbox_api: Callable[..., Any],
@@ -127,7 +123,7 @@ def test_the_plan_is_what_the_import_then_does_row_for_row(
     plan = plan_import(data, mapping, tmp_path / "plan.csv", options, credentials=credentials)
 
     assert (digest(state), writes(box, sandbox_api)) == (before, sent)  # reads only
-    planned = read(tmp_path / "plan.csv")
+    planned = read_rows(tmp_path / "plan.csv")
     assert [x["reason"] or x["status"] for x in planned] == reasons
     assert planned[2]["customer_id"] == str(elsewhere)
     if on_existing == "update":
@@ -138,11 +134,14 @@ def test_the_plan_is_what_the_import_then_does_row_for_row(
     done = import_csv(data, mapping, tmp_path / "r2.csv", replace(options, check_existing=True),
                       credentials=credentials)  # fmt: skip
     assert done.requests == plan.reads + plan.writes  # the same reads again, and the writes
-    assert_the_import_did_as_planned(planned, read(tmp_path / "r2.csv"))
+    assert_the_import_did_as_planned(planned, read_rows(tmp_path / "r2.csv"))
 
 
 def test_a_plan_that_resumes_a_stopped_import_reports_what_it_finished_and_finds_lost_creates(
-    tmp_path: Path, serve_sandbox: Callable[..., Sandbox], sandbox_api: Callable[..., Any]
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    tmp_path: Path,
+    serve_sandbox: Callable[..., Sandbox],
+    sandbox_api: Callable[..., Any],
 ) -> None:
     """A run stopped after creating Ann; Eve's create was carried out but its answer lost, and
     Flo's never left: the plan reports Ann as the run left her, finds Eve, creates Flo."""
@@ -162,16 +161,17 @@ def test_a_plan_that_resumes_a_stopped_import_reports_what_it_finished_and_finds
 
     plan_import(data, mapping, tmp_path / "plan.csv", options, credentials=credentials)
 
-    planned = read(tmp_path / "plan.csv")
+    planned = read_rows(tmp_path / "plan.csv")
     assert [(x["reason"], x["customer_id"]) for x in planned] == [
         ("done", str(ann)), ("found", str(eve)), ("create", "")]  # fmt: skip
     import_csv(data, mapping, tmp_path / "r.csv", replace(options, settle_time=0),
                credentials=credentials)  # fmt: skip
-    assert_the_import_did_as_planned(planned, read(tmp_path / "r.csv"))
+    assert_the_import_did_as_planned(planned, read_rows(tmp_path / "r.csv"))
     assert len(box.state.customers) == 3
 
 
 def test_the_plan_on_the_command_line(
+    read_rows: Callable[[Path], list[dict[str, str]]],
     tmp_path: Path,
     serve_sandbox: Callable[..., Sandbox],
     sandbox_api: Callable[..., Any],
@@ -186,7 +186,7 @@ def test_the_plan_on_the_command_line(
     imported = runner.invoke(main, ["run", str(first), "-m", str(mapping), "-o",
                                     str(tmp_path / "results.csv")], env=env)  # fmt: skip
     assert imported.exit_code == 0, imported.output
-    ids = {line["row"]: line["customer_id"] for line in read(tmp_path / "results.csv")}
+    ids = {line["row"]: line["customer_id"] for line in read_rows(tmp_path / "results.csv")}
     seeded = customer("Cyrus", "cy@example.com", "Moe")
     elsewhere = sandbox_api(box, "POST", "/_sandbox/customers", seeded)["ids"][0]
     data = write_csv(tmp_path / "first.csv", SECOND)  # the export grew (same name, same state)

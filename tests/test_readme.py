@@ -20,7 +20,6 @@ The conventions the README follows (and this file reads):
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
@@ -33,7 +32,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from importer.cli import main
 from importer.mapping import TRANSFORMS, load_mapping
@@ -51,8 +50,6 @@ PLACEHOLDERS = {
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
 OPERATORS = {"&&", "||", ";", "|", ">", ">>", "<", "&", "2>&1"}
 EXITS = re.compile(r"\bexits (\d)\b")
-NO_ENV = ("HELPSCOUT_APP_ID", "HELPSCOUT_APP_SECRET", "HELPSCOUT_ACCESS_TOKEN",
-          "HELPSCOUT_API_URL", "HELPSCOUT_CREDENTIALS_FILE")  # fmt: skip
 
 
 @dataclass
@@ -131,63 +128,82 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def sandbox_env(serve_sandbox: Callable[..., Sandbox]) -> dict[str, str | None]:
+def readme_env(
+    serve_sandbox: Callable[..., Sandbox], sandbox_env: Callable[..., dict[str, str | None]]
+) -> dict[str, str | None]:
     """What the README's ``export`` lines set, for a sandbox started here."""
-    box = serve_sandbox()
-    return {**dict.fromkeys(NO_ENV), "HELPSCOUT_API_URL": box.url,
-            "HELPSCOUT_APP_ID": box.app_id, "HELPSCOUT_APP_SECRET": box.app_secret}  # fmt: skip
+    return sandbox_env(serve_sandbox())
 
 
-def run_as_written(command: list[str], env: dict[str, str | None]) -> tuple[int, str]:
-    assert command[0] == "helpscout-import", command
-    done = CliRunner().invoke(main, command[1:], env=env)
-    return done.exit_code, done.output + done.stderr
+@pytest.fixture
+def run_as_written(
+    invoke: Callable[..., Result], readme_env: dict[str, str | None]
+) -> Callable[[list[str]], tuple[int, str]]:
+    """A ``helpscout-import ...`` command as written, with the README's exports: (exit code,
+    everything it printed)."""
+
+    def run(command: list[str]) -> tuple[int, str]:
+        assert command[0] == "helpscout-import", command
+        done = invoke(*command[1:], env=readme_env)
+        return done.exit_code, done.output + done.stderr
+
+    return run
 
 
-def serve_and_stop(words: list[str], output: list[str], cwd: Path) -> None:
-    """``helpscout-import sandbox ...``: its first lines as the README shows them, then Ctrl-C
-    (the README: it serves until then, and exits 0)."""
-    env = {k: v for k, v in os.environ.items() if k not in NO_ENV}
-    child = subprocess.Popen(
-        [sys.executable, "-m", "importer", *words[1:]], stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, cwd=cwd, env={**env, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
-    try:
-        assert child.stdout is not None
-        printed = [child.stdout.readline().rstrip("\n") for _ in output or [""]]
-        port = re.compile(r"127\.0\.0\.1:\d+")
-        assert printed[0].startswith("export HELPSCOUT_API_URL=http://127.0.0.1:")
-        if output:
-            assert [port.sub("PORT", line) for line in printed] == [
-                port.sub("PORT", line) for line in output
-            ]
-    finally:
-        child.send_signal(signal.SIGINT)
-        _, err = child.communicate(timeout=30)
-    assert child.returncode == 0, err
+@pytest.fixture
+def serve_and_stop(
+    folder: Path, process_env: Callable[..., dict[str, str]]
+) -> Callable[[list[str], list[str]], None]:
+    """``helpscout-import sandbox ...`` in ``folder``: its first lines as the README shows them
+    (``output``), then Ctrl-C (the README: it serves until then, and exits 0)."""
+
+    def serve_and_stop(words: list[str], output: list[str]) -> None:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "importer", *words[1:]], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, cwd=folder, env=process_env(),
+        )  # fmt: skip
+        try:
+            assert child.stdout is not None
+            printed = [child.stdout.readline().rstrip("\n") for _ in output or [""]]
+            port = re.compile(r"127\.0\.0\.1:\d+")
+            assert printed[0].startswith("export HELPSCOUT_API_URL=http://127.0.0.1:")
+            if output:
+                assert [port.sub("PORT", line) for line in printed] == [
+                    port.sub("PORT", line) for line in output
+                ]
+        finally:
+            child.send_signal(signal.SIGINT)
+            _, err = child.communicate(timeout=30)
+        assert child.returncode == 0, err
+
+    return serve_and_stop
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[block.where for block in BLOCKS])
 def test_every_command_in_the_readme_exits_as_documented(
-    block: Block, folder: Path, sandbox_env: dict[str, str | None]
+    block: Block,
+    run_as_written: Callable[[list[str]], tuple[int, str]],
+    serve_and_stop: Callable[[list[str], list[str]], None],
 ) -> None:
     for command in block.commands:
         if command.words[1] == "sandbox":
-            serve_and_stop(command.words, [line for line in block.output if line.strip()], folder)
+            serve_and_stop(command.words, [line for line in block.output if line.strip()])
             continue
-        code, printed = run_as_written(command.words, sandbox_env)
+        code, printed = run_as_written(command.words)
         assert code == command.exit_code, f"{command.line}\n{printed}"
 
 
 @pytest.mark.parametrize("span", inline_commands())
 def test_every_inline_command_in_the_readme_runs(
-    span: str, folder: Path, sandbox_env: dict[str, str | None]
+    span: str,
+    run_as_written: Callable[[list[str]], tuple[int, str]],
+    serve_and_stop: Callable[[list[str], list[str]], None],
 ) -> None:
     words = shlex.split(span)
     if words[1] == "sandbox":
-        serve_and_stop(words, [], folder)
+        serve_and_stop(words, [])
         return
-    code, printed = run_as_written(words, sandbox_env)
+    code, printed = run_as_written(words)
     assert code == 0, f"{span}\n{printed}"
 
 
@@ -230,11 +246,11 @@ def test_every_command_has_help(command: str) -> None:
 
 
 def test_the_library_example_runs(
-    folder: Path, sandbox_env: dict[str, str | None], monkeypatch: pytest.MonkeyPatch,
+    folder: Path, readme_env: dict[str, str | None], monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     (code,) = re.findall(r"^```python\n(.*?)^```", README, re.M | re.S)
-    for name, value in sandbox_env.items():
+    for name, value in readme_env.items():
         if value is None:
             monkeypatch.delenv(name, raising=False)
         else:

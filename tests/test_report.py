@@ -14,14 +14,11 @@ import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner, Result
 
 from importer import ImportOptions, ValidateOptions, import_csv, validate_csv
-from importer.cli import main
 from importer.page import CSS, Groups, bar_chart, cell, line_chart, pattern
 from importer.rejects import ERROR, ROW, is_rejected, layout, row_errors
 from importer.report import MAX_GROUPS, ROWS_PER_GROUP, message_pattern
@@ -32,8 +29,6 @@ from importer.sandbox import DEFAULT_PROPERTIES, SandboxConfig
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data" / "customers.csv"
 EXAMPLE = ROOT / "mappings" / "example.yaml"
-NO_ENV = {name: None for name in ("HELPSCOUT_APP_ID", "HELPSCOUT_APP_SECRET",
-                                  "HELPSCOUT_ACCESS_TOKEN", "HELPSCOUT_API_URL")}  # fmt: skip
 MAPPING = """\
 customer:
   firstName: First Name
@@ -55,10 +50,6 @@ HOSTILE = [
     ["Eve", "Ragged", "eve@example.com", "", "", "", "", "one", "two"],
     ["Flo", "Dup", "ada@example.com", "", "", "", "", ""],
 ]  # fmt: skip
-
-
-def invoke(*args: Any) -> Result:
-    return CliRunner().invoke(main, [str(a) for a in args], env=NO_ENV)
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
@@ -158,7 +149,9 @@ def fix(rejects: Path) -> Path:
     return fixed
 
 
-def test_rejects_hold_each_invalid_row_as_read_with_its_number_and_errors(hostile, tmp_path):
+def test_rejects_hold_each_invalid_row_as_read_with_its_number_and_errors(
+    invoke, hostile, tmp_path
+):
     data, mapping = hostile
     rejects = tmp_path / "rejects.csv"
     result = invoke("validate", data, "-m", mapping, "--rejects", rejects)
@@ -185,7 +178,7 @@ def test_rejects_hold_each_invalid_row_as_read_with_its_number_and_errors(hostil
     assert by_row["5"][1].startswith("Country: '<b>Narnia</b>' is not a country name")
 
 
-def test_fixed_rejects_fed_back_with_the_same_mapping_validate(hostile, tmp_path):
+def test_fixed_rejects_fed_back_with_the_same_mapping_validate(invoke, hostile, tmp_path):
     data, mapping = hostile
     rejects = tmp_path / "rejects.csv"
     first = validate_csv(data, mapping, ValidateOptions(rejects=rejects))
@@ -289,7 +282,7 @@ def test_run_rejects_the_invalid_rows_and_those_help_scout_refused(tmp_path):
     assert lines[12][1].startswith("Email: not a valid email address")
 
 
-def test_run_leaves_rows_that_failed_for_the_network_out_of_the_rejects(tmp_path):
+def test_run_leaves_rows_that_failed_for_the_network_out_of_the_rejects(invoke, tmp_path):
     rejects = tmp_path / "rejects.csv"
     result = invoke("run", SAMPLE, "-m", EXAMPLE, "--sandbox", "-o", tmp_path / "results.csv",
                     "--rejects", rejects, "--max-attempts", "1")  # fmt: skip
@@ -316,8 +309,9 @@ def test_run_leaves_rows_that_failed_for_the_network_out_of_the_rejects(tmp_path
         (["--rejects", "{tmp}/x.html"], "Error: the rejects file is a CSV: end its name in .csv"),
     ],
 )  # fmt: skip
-def test_rejects_that_would_overwrite_an_input_or_another_output_exit_2(hostile, tmp_path, args,
-                                                                    message):  # fmt: skip
+def test_rejects_that_would_overwrite_an_input_or_another_output_exit_2(
+    invoke, hostile, tmp_path, args, message
+):
     data, mapping = hostile
     before = data.read_bytes()
     names = {"data": data, "tmp": tmp_path, "mapping": mapping}
@@ -446,7 +440,7 @@ def test_run_report_shows_outcomes_failures_with_logrefs_and_the_pace(tmp_path):
     assert report.read_text(encoding="utf-8").count("<polyline") == 1  # the pace, ~0.6 s long
 
 
-def test_run_report_from_the_command_line(tmp_path):
+def test_run_report_from_the_command_line(invoke, tmp_path):
     report = tmp_path / "results.html"
     result = invoke("run", SAMPLE, "-m", EXAMPLE, "--sandbox", "-o", tmp_path / "results.csv",
                     "--report", report)  # fmt: skip
@@ -499,7 +493,7 @@ def test_report_json_and_csv_keep_their_contract(hostile, tmp_path):
     assert len(lines) - 1 == len(body["issues"]) == body["summary"]["errors"] == 6
 
 
-def test_the_readmes_rows_to_fix_recipe_runs_as_written(hostile, tmp_path, monkeypatch):
+def test_the_readmes_rows_to_fix_recipe_runs_as_written(invoke, hostile, tmp_path, monkeypatch):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = readme.split("### Rows to fix, as a file", 1)[1].split("```sh\n", 1)[1].split("```")[0]
     commands = [line.split("#")[0].split() for line in block.splitlines() if line[:1] != "#"]

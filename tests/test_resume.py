@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import random
 import signal
 import subprocess
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_run_cli import env_of, invoke, read, serving
+from click.testing import Result
 
 from importer.sandbox import Sandbox, SandboxConfig
 
@@ -84,20 +83,24 @@ def by_email(box: Sandbox) -> dict[str, list[str]]:
     return found
 
 
-def importer(box: Sandbox, *args: Any, **popen: Any) -> subprocess.Popen[str]:
-    """The importer as a real process (``python -m importer run ...``) against ``box``."""
-    env = {**os.environ, **{k: v for k, v in env_of(box).items() if v is not None}}
-    for name in ("HELPSCOUT_ACCESS_TOKEN",):
-        env.pop(name, None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "importer", "run", *map(str, args)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **popen,
-    )
+@pytest.fixture
+def importer(
+    process_env: Callable[..., dict[str, str]], sandbox_env: Callable[..., dict[str, str | None]]
+) -> Callable[..., subprocess.Popen[str]]:
+    """The importer as a real process (``python -m importer run ARGS``) against ``box``."""
+
+    def start(box: Sandbox, *args: Any, **popen: Any) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "importer", "run", *map(str, args)],
+            cwd=ROOT,
+            env=process_env(**sandbox_env(box)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            **popen,
+        )
+
+    return start
 
 
 def wait_for(condition: Callable[[], bool], child: subprocess.Popen[str], seconds: float) -> None:
@@ -111,7 +114,12 @@ def wait_for(condition: Callable[[], bool], child: subprocess.Popen[str], second
 # --- SIGKILL at random moments --------------------------------------------------------------
 @pytest.mark.parametrize("lag, settle", [(2, 3), (10, 12)], ids=["lag-2s", "lag-10s"])
 def test_killed_at_random_moments_every_row_ends_in_exactly_one_customer(
-    files: tuple[Path, Path, Path], lag: float, settle: float
+    serve_sandbox: Callable[..., Sandbox],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    importer: Callable[..., subprocess.Popen[str]],
+    files: tuple[Path, Path, Path],
+    lag: float,
+    settle: float,
 ) -> None:
     """300 rows; drops and 504s after the create, 5% 503s, tokens revoked, and a search index
     that shows a new customer only ``lag`` seconds after its create: killed with SIGKILL at
@@ -137,20 +145,20 @@ def test_killed_at_random_moments_every_row_ends_in_exactly_one_customer(
     dice = random.Random(20240601)
     command = (data, "-m", mapping, "-o", results, "--concurrency", "6", "--settle-time", settle)
     kills = 0
-    with serving(config) as box:
-        for _ in range(6):
-            child = importer(box, *command)
-            start, step = box.state.creates_seen, dice.randint(5, 40)
-            wait_for(lambda: box.state.creates_seen >= start + step, child, 60)  # noqa: B023
-            time.sleep(dice.uniform(0, 0.03))
-            child.kill()
-            child.communicate()
-            kills += child.returncode == -signal.SIGKILL
-        last = importer(box, *command)
-        out, err = last.communicate(timeout=120)
-        held = by_email(box)
-        faults = {s: count(box, "POST /v2/customers", s) for s in ("dropped", "504", "503")}
-        lookups = count(box, "GET /v2/customers")
+    box = serve_sandbox(config)
+    for _ in range(6):
+        child = importer(box, *command)
+        start, step = box.state.creates_seen, dice.randint(5, 40)
+        wait_for(lambda: box.state.creates_seen >= start + step, child, 60)  # noqa: B023
+        time.sleep(dice.uniform(0, 0.03))
+        child.kill()
+        child.communicate()
+        kills += child.returncode == -signal.SIGKILL
+    last = importer(box, *command)
+    out, err = last.communicate(timeout=120)
+    held = by_email(box)
+    faults = {s: count(box, "POST /v2/customers", s) for s in ("dropped", "504", "503")}
+    lookups = count(box, "GET /v2/customers")
     assert kills == 6
     assert last.returncode == 0, err
     assert out.splitlines()[0] == f"{rows} rows: {rows} created, 0 invalid, 0 failed."
@@ -160,7 +168,7 @@ def test_killed_at_random_moments_every_row_ends_in_exactly_one_customer(
     ) in err.splitlines()
     assert sorted(held) == sorted(email(i) for i in range(rows))
     assert all(len(ids) == 1 for ids in held.values())  # nobody twice
-    lines = read(results)
+    lines = read_rows(results)
     assert [int(line["row"]) for line in lines] == list(range(1, rows + 1))
     assert {line["status"] for line in lines} == {"created"}
     assert all([line["customer_id"]] == held[email(i)] for i, line in enumerate(lines))
@@ -176,23 +184,30 @@ def test_killed_at_random_moments_every_row_ends_in_exactly_one_customer(
     ids=["ctrl-c", "ctrl-c-twice", "sigterm"],
 )
 def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
-    files: tuple[Path, Path, Path], sent: signal.Signals, presses: int
+    serve_sandbox: Callable[..., Sandbox],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    importer: Callable[..., subprocess.Popen[str]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    files: tuple[Path, Path, Path],
+    sent: signal.Signals,
+    presses: int,
 ) -> None:
     data, mapping, results = files
     rows = 60
     write_csv(data, [person(i) for i in range(rows)])
     command = (data, "-m", mapping, "-o", results, "--concurrency", "4")
-    with serving(SandboxConfig(latency_ms=150)) as box:
-        child = importer(box, *command)
-        wait_for(lambda: len(box.state.customers) >= 8, child, 60)
-        for _ in range(presses):
-            child.send_signal(sent)
-        started = time.monotonic()
-        _, err = child.communicate(timeout=30)
-        took = time.monotonic() - started
-        stopped = read(results)
-        again = invoke("run", *command, env=env_of(box))
-        held = by_email(box)
+    box = serve_sandbox(SandboxConfig(latency_ms=150))
+    child = importer(box, *command)
+    wait_for(lambda: len(box.state.customers) >= 8, child, 60)
+    for _ in range(presses):
+        child.send_signal(sent)
+    started = time.monotonic()
+    _, err = child.communicate(timeout=30)
+    took = time.monotonic() - started
+    stopped = read_rows(results)
+    again = invoke("run", *command, env=sandbox_env(box))
+    held = by_email(box)
     assert child.returncode == 3
     messages = err.splitlines()
     state = results.with_name("customers.state.sqlite")  # named after the input
@@ -215,7 +230,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
     created_before = {line["row"]: line["customer_id"] for line in stopped if line["customer_id"]}
     assert again.exit_code == 0, again.output
     assert again.stdout.splitlines()[0] == f"{rows} rows: {rows} created, 0 invalid, 0 failed."
-    lines = read(results)
+    lines = read_rows(results)
     assert all([line["customer_id"]] == held[email(i)] for i, line in enumerate(lines))
     assert all(lines[int(row) - 1]["customer_id"] == cid for row, cid in created_before.items())
     assert sorted(held) == sorted(email(i) for i in range(rows))
@@ -223,20 +238,24 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
 
 # --- overlapping runs -------------------------------------------------------------------------
 def test_a_second_run_on_the_same_state_is_refused_and_touches_nothing(
+    serve_sandbox: Callable[..., Sandbox],
+    importer: Callable[..., subprocess.Popen[str]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
     files: tuple[Path, Path, Path],
 ) -> None:
     data, mapping, results = files
     write_csv(data, [person(i) for i in range(40)])
-    with serving(SandboxConfig(latency_ms=200)) as box:
-        first = importer(box, data, "-m", mapping, "-o", results, "--concurrency", "1")
-        try:
-            wait_for(lambda: len(box.state.customers) >= 1, first, 60)
-            written = results.read_bytes()
-            second = invoke("run", data, "-m", mapping, "-o", results, env=env_of(box))
-            assert results.read_bytes().startswith(written)  # not truncated by the second
-        finally:
-            first.kill()
-            first.communicate()
+    box = serve_sandbox(SandboxConfig(latency_ms=200))
+    first = importer(box, data, "-m", mapping, "-o", results, "--concurrency", "1")
+    try:
+        wait_for(lambda: len(box.state.customers) >= 1, first, 60)
+        written = results.read_bytes()
+        second = invoke("run", data, "-m", mapping, "-o", results, env=sandbox_env(box))
+        assert results.read_bytes().startswith(written)  # not truncated by the second
+    finally:
+        first.kill()
+        first.communicate()
     assert (second.exit_code, second.stdout) == (2, "")
     assert second.stderr == (
         f"Error: another import (pid {first.pid}) is using the state file "
@@ -245,39 +264,42 @@ def test_a_second_run_on_the_same_state_is_refused_and_touches_nothing(
 
 
 # --- re-runs ----------------------------------------------------------------------------------
-def test_re_runs_send_only_new_and_changed_rows(files: tuple[Path, Path, Path]) -> None:
+def test_re_runs_send_only_new_and_changed_rows(
+    serve_sandbox: Callable[..., Sandbox],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    files: tuple[Path, Path, Path],
+) -> None:
     data, mapping, results = files
     write_csv(data, [person(i) for i in range(40)])
     grown = [person(i, plan="pro" if i < 10 else "free") for i in range(50)]
     grown[3] = person(3, plan="pro", phone="+1 555 0103")  # a new phone too
-    with serving() as box:
-        first = invoke("run", data, "-m", mapping, "-o", results, env=env_of(box))
-        before = stats(box)
-        again = invoke("run", data, "-m", mapping, "-o", results, env=env_of(box))
-        after = stats(box)
-        # nothing written: the re-run only read a token and the account's property definitions
-        assert after["POST /v2/customers"] == before["POST /v2/customers"]
-        assert (
-            set(after)
-            == set(before)
-            == {"POST /v2/oauth2/token", "GET /v2/customer-properties", "POST /v2/customers"}
-        )
-        write_csv(data, grown)
-        skipping = invoke("run", data, "-m", mapping, "-o", results, env=env_of(box))
-        skipped = read(results)
-        creates = count(box, "POST /v2/customers")
-        updating = invoke(
-            "run", data, "-m", mapping, "-o", results, "--on-existing", "update", env=env_of(box)
-        )
-        updated = read(results)
-        requests = stats(box)
-        last = invoke(
-            "run", data, "-m", mapping, "-o", results, "--on-existing", "update", env=env_of(box)
-        )
-        held = {email: box.state.customers[int(ids[0])] for email, ids in by_email(box).items()}
+    box = serve_sandbox()
+    env = sandbox_env(box)
+    first = invoke("run", data, "-m", mapping, "-o", results, env=env)
+    before = stats(box)
+    again = invoke("run", data, "-m", mapping, "-o", results, env=env)
+    after = stats(box)
+    # nothing written: the re-run only read a token and the account's property definitions
+    assert after["POST /v2/customers"] == before["POST /v2/customers"]
+    assert (
+        set(after)
+        == set(before)
+        == {"POST /v2/oauth2/token", "GET /v2/customer-properties", "POST /v2/customers"}
+    )
+    write_csv(data, grown)
+    skipping = invoke("run", data, "-m", mapping, "-o", results, env=env)
+    skipped = read_rows(results)
+    creates = count(box, "POST /v2/customers")
+    updating = invoke("run", data, "-m", mapping, "-o", results, "--on-existing", "update", env=env)
+    updated = read_rows(results)
+    requests = stats(box)
+    last = invoke("run", data, "-m", mapping, "-o", results, "--on-existing", "update", env=env)
+    held = {email: box.state.customers[int(ids[0])] for email, ids in by_email(box).items()}
     assert [r.exit_code for r in (first, again, skipping, updating, last)] == [0] * 5
     assert again.stdout.splitlines()[0] == "40 rows: 0 created, 40 skipped, 0 invalid, 0 failed."
-    assert {(line["status"], line["reason"]) for line in read(results)} == {
+    assert {(line["status"], line["reason"]) for line in read_rows(results)} == {
         ("skipped", "unchanged")
     }
     assert skipping.stdout.splitlines()[0] == (
@@ -299,16 +321,23 @@ def test_re_runs_send_only_new_and_changed_rows(files: tuple[Path, Path, Path]) 
     assert [p["value"] for p in held[email(3)]["phones"]] == ["+1 555 0103"]
 
 
-def test_retry_failed_sends_only_the_rows_that_failed(files: tuple[Path, Path, Path]) -> None:
+def test_retry_failed_sends_only_the_rows_that_failed(
+    serve_sandbox: Callable[..., Sandbox],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    files: tuple[Path, Path, Path],
+) -> None:
     data, mapping, results = files
     write_csv(data, [person(i) for i in range(10)])
     base = ("run", data, "-m", mapping, "-o", results, "--concurrency", "1")
-    with serving(SandboxConfig(schedule={2: "503", 5: "503"})) as box:
-        first = invoke(*base, "--max-attempts", "1", env=env_of(box))
-        failed = [line["row"] for line in read(results) if line["status"] == "failed"]
-        retry = invoke(*base, "--retry-failed", env=env_of(box))
-        lines = read(results)
-        held = by_email(box)
+    box = serve_sandbox(SandboxConfig(schedule={2: "503", 5: "503"}))
+    env = sandbox_env(box)
+    first = invoke(*base, "--max-attempts", "1", env=env)
+    failed = [line["row"] for line in read_rows(results) if line["status"] == "failed"]
+    retry = invoke(*base, "--retry-failed", env=env)
+    lines = read_rows(results)
+    held = by_email(box)
     assert (first.exit_code, failed) == (1, ["2", "5"])
     assert retry.exit_code == 0
     assert retry.stdout.splitlines()[0] == "10 rows: 2 created, 8 skipped, 0 invalid, 0 failed."
@@ -345,22 +374,27 @@ def seed(box: Sandbox, rows: list[int]) -> dict[str, str]:
     ids=["409-conflict", "check-existing"],
 )
 def test_existing_customers_are_recorded_with_their_ids_and_not_created(
-    files: tuple[Path, Path, Path], config: SandboxConfig, options: list[str], lookups: int
+    serve_sandbox: Callable[..., Sandbox],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    files: tuple[Path, Path, Path],
+    config: SandboxConfig,
+    options: list[str],
+    lookups: int,
 ) -> None:
     data, mapping, results = files
     write_csv(data, [person(i) for i in range(30)])
-    with serving(config) as box:
-        existing = seed(box, [3, 5, 7, 11])
-        result = invoke(
-            "run", data, "-m", mapping, "-o", results, "--concurrency", "1", *options,
-            env=env_of(box),
-        )  # fmt: skip
-        held = by_email(box)
-        searches = count(box, "GET /v2/customers")
-        conflicts = count(box, "POST /v2/customers", "409")
+    box = serve_sandbox(config)
+    existing = seed(box, [3, 5, 7, 11])
+    result = invoke("run", data, "-m", mapping, "-o", results, "--concurrency", "1", *options,
+                    env=sandbox_env(box))  # fmt: skip
+    held = by_email(box)
+    searches = count(box, "GET /v2/customers")
+    conflicts = count(box, "POST /v2/customers", "409")
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == "30 rows: 26 created, 4 skipped, 0 invalid, 0 failed."
-    lines = read(results)
+    lines = read_rows(results)
     assert [(x["row"], x["customer_id"]) for x in lines if x["reason"] == "exists"] == [
         (str(i + 1), existing[email(i)]) for i in (3, 5, 7, 11)
     ]
@@ -370,17 +404,23 @@ def test_existing_customers_are_recorded_with_their_ids_and_not_created(
     assert searches <= lookups
 
 
-def test_existing_customers_are_updated_on_request(files: tuple[Path, Path, Path]) -> None:
+def test_existing_customers_are_updated_on_request(
+    serve_sandbox: Callable[..., Sandbox],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    files: tuple[Path, Path, Path],
+) -> None:
     data, mapping, results = files
     write_csv(data, [person(i, plan="pro") for i in range(5)])
-    with serving(SandboxConfig(duplicate_email="conflict")) as box:
-        existing = seed(box, [1])
-        result = invoke(
-            "run", data, "-m", mapping, "-o", results, "--on-existing", "update", env=env_of(box)
-        )
-        customer = box.state.customers[int(existing[email(1)])]
+    box = serve_sandbox(SandboxConfig(duplicate_email="conflict"))
+    existing = seed(box, [1])
+    result = invoke(
+        "run", data, "-m", mapping, "-o", results, "--on-existing", "update", env=sandbox_env(box)
+    )
+    customer = box.state.customers[int(existing[email(1)])]
     assert result.stdout.splitlines()[0] == "5 rows: 4 created, 1 updated, 0 invalid, 0 failed."
-    assert read(results)[1]["customer_id"] == existing[email(1)]
+    assert read_rows(results)[1]["customer_id"] == existing[email(1)]
     assert (customer["firstName"], customer["lastName"], customer["properties"]) == (
         "Ada",
         "Lovelace1",
@@ -395,29 +435,37 @@ def test_existing_customers_are_updated_on_request(files: tuple[Path, Path, Path
     [("first", [1, 2, 4], [(3, 1), (5, 2)]), ("last", [3, 4, 5], [(1, 3), (2, 5)])],
 )
 def test_duplicate_rows_keep_the_first_or_the_last(
-    files: tuple[Path, Path, Path], policy: str, kept: list[int], skipped: list[tuple[int, int]]
+    serve_sandbox: Callable[..., Sandbox],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    files: tuple[Path, Path, Path],
+    policy: str,
+    kept: list[int],
+    skipped: list[tuple[int, int]],
 ) -> None:
     data, mapping, results = files
     plans = ["a", "b", "c", "d", "e"]
     same = [0, 1, 0, 2, 1]  # rows 1 and 3 share an email, rows 2 and 5 too
     write_csv(data, [person(i, plan=p) for i, p in zip(same, plans, strict=True)])
-    with serving() as box:
-        refused = invoke("run", data, "-m", mapping, "-o", results, env=env_of(box))
-        box.state.reset()
-        again = results.with_name("again.csv")
-        result = invoke("run", data, "-m", mapping, "-o", again, "--duplicates", policy,
-                        "--state", again.with_suffix(".sqlite"), env=env_of(box))  # fmt: skip
-        plans_held = {c["emails"][0]["value"]: c["properties"]["plan"]
-                      for c in box.state.customers.values()}  # fmt: skip
+    box = serve_sandbox()
+    env = sandbox_env(box)
+    refused = invoke("run", data, "-m", mapping, "-o", results, env=env)
+    box.state.reset()
+    again = results.with_name("again.csv")
+    result = invoke("run", data, "-m", mapping, "-o", again, "--duplicates", policy,
+                    "--state", again.with_suffix(".sqlite"), env=env)  # fmt: skip
+    plans_held = {c["emails"][0]["value"]: c["properties"]["plan"]
+                  for c in box.state.customers.values()}  # fmt: skip
     assert refused.exit_code == 1
-    assert [x["status"] for x in read(results)] == ["created", "created", "invalid", "created",
-                                                    "invalid"]  # fmt: skip
-    assert read(results)[2]["error"].endswith("the same email as row 1: this row would create a "
-                                              "duplicate; remove or merge it, or run with "
-                                              "--duplicates first (or last) to import one of "
-                                              "them")  # fmt: skip
+    first = read_rows(results)
+    assert [x["status"] for x in first] == ["created", "created", "invalid", "created", "invalid"]
+    assert first[2]["error"].endswith("the same email as row 1: this row would create a "
+                                      "duplicate; remove or merge it, or run with "
+                                      "--duplicates first (or last) to import one of "
+                                      "them")  # fmt: skip
     assert result.exit_code == 0
-    lines = read(again)
+    lines = read_rows(again)
     assert [int(x["row"]) for x in lines if x["status"] == "created"] == kept
     assert [
         (int(x["row"]), x["reason"], x["error"]) for x in lines if x["status"] == "skipped"
@@ -426,14 +474,19 @@ def test_duplicate_rows_keep_the_first_or_the_last(
 
 
 def test_a_nightly_run_with_a_new_results_name_creates_nobody_again(
+    serve_sandbox: Callable[..., Sandbox],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
     files: tuple[Path, Path, Path],
 ) -> None:
     data, mapping, results = files
     write_csv(data, [person(i) for i in range(5)])
-    with serving() as box:
-        first = invoke("run", data, "-m", mapping, "-o", results, env=env_of(box))
-        nightly = results.with_name("results-2026-11-28.csv")
-        second = invoke("run", data, "-m", mapping, "-o", nightly, env=env_of(box))
-        assert len(box.state.customers) == 5
+    box = serve_sandbox()
+    env = sandbox_env(box)
+    first = invoke("run", data, "-m", mapping, "-o", results, env=env)
+    nightly = results.with_name("results-2026-11-28.csv")
+    second = invoke("run", data, "-m", mapping, "-o", nightly, env=env)
+    assert len(box.state.customers) == 5
     assert (first.exit_code, second.exit_code) == (0, 0)
-    assert {x["reason"] for x in read(nightly)} == {"unchanged"}
+    assert {x["reason"] for x in read_rows(nightly)} == {"unchanged"}

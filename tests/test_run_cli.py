@@ -3,60 +3,22 @@ sandbox served on loopback from a background thread (or in-process with ``--sand
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import csv
 import logging
 import re
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from importer import import_csv
-from importer.cli import main
 from importer.sandbox import Sandbox, SandboxConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data" / "customers.csv"
 EXAMPLE = ROOT / "mappings" / "example.yaml"
 INVALID_ROWS = [12, 15, 18, 21, 23, 26, 28, 34, 37]
-NO_ENV = {name: None for name in ("HELPSCOUT_APP_ID", "HELPSCOUT_APP_SECRET",
-                                  "HELPSCOUT_ACCESS_TOKEN", "HELPSCOUT_API_URL")}  # fmt: skip
-
-
-@contextlib.contextmanager
-def serving(config: SandboxConfig | None = None) -> Iterator[Sandbox]:
-    """The sandbox on 127.0.0.1, run by its own event loop in a thread (the CLI runs its own)."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    box = Sandbox(config)
-    asyncio.run_coroutine_threadsafe(box.__aenter__(), loop).result(10)
-    try:
-        yield box
-    finally:
-        asyncio.run_coroutine_threadsafe(box.__aexit__(None, None, None), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
-
-
-def env_of(box: Sandbox, **extra: str | None) -> dict[str, str | None]:
-    return {**NO_ENV, "HELPSCOUT_API_URL": box.url, "HELPSCOUT_APP_ID": box.app_id,
-            "HELPSCOUT_APP_SECRET": box.app_secret, **extra}  # fmt: skip
-
-
-def invoke(*args: Any, env: dict[str, str | None] | None = None) -> Result:
-    return CliRunner().invoke(main, [str(a) for a in args], env=NO_ENV if env is None else env)
-
-
-def read(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 def sample_people() -> dict[int, tuple[str, list[str]]]:
@@ -83,7 +45,9 @@ def assert_sample_imported(lines: list[dict[str, str]], box: Sandbox) -> None:
 
 
 # --- the sample file -----------------------------------------------------------------------
-def test_the_readme_command_imports_the_sample_into_the_built_in_sandbox(tmp_path: Path) -> None:
+def test_the_readme_command_imports_the_sample_into_the_built_in_sandbox(
+    read_rows: Callable[[Path], list[dict[str, str]]], invoke: Callable[..., Result], tmp_path: Path
+) -> None:
     results = tmp_path / "results.csv"
     result = invoke("run", SAMPLE, "-m", EXAMPLE, "--sandbox", "-o", results)
     assert result.exit_code == 1
@@ -97,12 +61,14 @@ def test_the_readme_command_imports_the_sample_into_the_built_in_sandbox(tmp_pat
     assert stderr[1] == "Imported into the built-in sandbox: nothing was sent to Help Scout."
     assert stderr[2].startswith("32 requests in ")  # 31 creates and the property definitions
     assert stderr[2].endswith(" a minute; 0 answered 429)")
-    lines = read(results)
+    lines = read_rows(results)
     assert [int(x["row"]) for x in lines] == list(range(1, 41))
     assert len({x["customer_id"] for x in lines if x["status"] == "created"}) == 31
 
 
-def test_the_built_in_sandbox_keeps_no_state_between_runs(tmp_path: Path) -> None:
+def test_the_built_in_sandbox_keeps_no_state_between_runs(
+    invoke: Callable[..., Result], tmp_path: Path
+) -> None:
     """Each --sandbox run starts an empty account: a ledger kept beside the results would call
     every row "unchanged" the second time. So its ledger is thrown away with it."""
     results = tmp_path / "results.csv"
@@ -113,54 +79,78 @@ def test_the_built_in_sandbox_keeps_no_state_between_runs(tmp_path: Path) -> Non
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv"]
 
 
-def test_every_valid_row_is_created_once_with_the_sandboxs_id(tmp_path: Path) -> None:
+def test_every_valid_row_is_created_once_with_the_sandboxs_id(
+    serve_sandbox: Callable[..., Sandbox],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
+) -> None:
     results = tmp_path / "results.csv"
-    with serving(SandboxConfig(latency_ms=10, jitter_ms=10, seed=2)) as box:
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env_of(box))
-        assert_sample_imported(read(results), box)
-        assert box.state.tokens_issued == 1
+    box = serve_sandbox(SandboxConfig(latency_ms=10, jitter_ms=10, seed=2))
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
+    assert_sample_imported(read_rows(results), box)
+    assert box.state.tokens_issued == 1
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0] == "40 rows: 31 created, 9 invalid, 0 failed."
-    invalid = read(results)[11]
+    invalid = read_rows(results)[11]
     assert (invalid["status"], invalid["attempts"], invalid["http_status"]) == ("invalid", "0", "")
     assert invalid["error"].startswith("Email: not a valid email address: ")  # Column: message
 
 
-def test_500_and_503_are_retried_to_success(tmp_path: Path) -> None:
+def test_500_and_503_are_retried_to_success(
+    serve_sandbox: Callable[..., Sandbox],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
+) -> None:
     results = tmp_path / "results.csv"
-    with serving(SandboxConfig(fail_rate=0.25, seed=11)) as box:
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, "--max-attempts", "10",
-                        env=env_of(box))  # fmt: skip
-        lines = read(results)
-        assert_sample_imported(lines, box)
-        faults = sum(n for (_, _, status), n in box.state.stats.items() if status in (500, 503))
+    box = serve_sandbox(SandboxConfig(fail_rate=0.25, seed=11))
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, "--max-attempts", "10",
+                    env=sandbox_env(box))  # fmt: skip
+    lines = read_rows(results)
+    assert_sample_imported(lines, box)
+    faults = sum(n for (_, _, status), n in box.state.stats.items() if status in (500, 503))
     assert result.exit_code == 1
     assert faults > 3
     assert sum(int(x["attempts"]) for x in lines) == 31 + faults
 
 
-def test_429s_are_honoured_for_everyone(tmp_path: Path) -> None:
+def test_429s_are_honoured_for_everyone(
+    serve_sandbox: Callable[..., Sandbox],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
+) -> None:
     """An undocumented limit of 20 writes a second: 429s come, every row is created."""
     results = tmp_path / "results.csv"
     config = SandboxConfig(burst=(20, 1.0))
-    with serving(config) as box:
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, "--rate", "100000",
-                        env=env_of(box))  # fmt: skip
-        assert_sample_imported(read(results), box)
-        limited = box.state.stats["POST", "/v2/customers", 429]
+    box = serve_sandbox(config)
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, "--rate", "100000",
+                    env=sandbox_env(box))  # fmt: skip
+    assert_sample_imported(read_rows(results), box)
+    limited = box.state.stats["POST", "/v2/customers", 429]
     assert result.exit_code == 1
     assert limited > 0
     assert result.stderr.splitlines()[-1].endswith(f"; {limited} answered 429)")
 
 
-def test_the_closing_line_says_how_much_of_the_budget_the_run_took(tmp_path: Path) -> None:
+def test_the_closing_line_says_how_much_of_the_budget_the_run_took(
+    serve_sandbox: Callable[..., Sandbox],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
+) -> None:
     """A budget of 6,000 a minute, a third of it spent by the sandbox's simulated agent."""
     results = tmp_path / "results.csv"
     config = SandboxConfig(rate_limit=6000, background_load=0.3, rate_window="sliding")
-    with serving(config) as box:
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env_of(box))
-        assert_sample_imported(read(results), box)
-        agent = box.state.stats_summary()["background"]
+    box = serve_sandbox(config)
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
+    assert_sample_imported(read_rows(results), box)
+    agent = box.state.stats_summary()["background"]
     assert result.exit_code == 1
     assert agent["requests"] > 0 and agent["rate_limited"] == 0
     assert re.fullmatch(
@@ -171,40 +161,59 @@ def test_the_closing_line_says_how_much_of_the_budget_the_run_took(tmp_path: Pat
 
 
 @pytest.mark.parametrize("headroom", ["1", "-0.1", "lots"])
-def test_an_unusable_headroom_is_refused(headroom: str, tmp_path: Path) -> None:
+def test_an_unusable_headroom_is_refused(
+    invoke: Callable[..., Result], headroom: str, tmp_path: Path
+) -> None:
     result = invoke("run", SAMPLE, "-m", EXAMPLE, "--sandbox", "-o", tmp_path / "r.csv",
                     "--headroom", headroom)  # fmt: skip
     assert result.exit_code == 2
     assert "Invalid value for '--headroom'" in result.stderr
 
 
-def test_a_token_that_expires_mid_run_is_fetched_once_per_expiry(tmp_path: Path) -> None:
+def test_a_token_that_expires_mid_run_is_fetched_once_per_expiry(
+    serve_sandbox: Callable[..., Sandbox],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
+) -> None:
     results = tmp_path / "results.csv"
-    with serving(SandboxConfig(token_revoke_every=7, latency_ms=5)) as box:
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env_of(box))
-        assert_sample_imported(read(results), box)
-        revocations = box.state.authorized_seen // 7
+    box = serve_sandbox(SandboxConfig(token_revoke_every=7, latency_ms=5))
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
+    assert_sample_imported(read_rows(results), box)
+    revocations = box.state.authorized_seen // 7
     assert result.exit_code == 1
     assert revocations >= 4
     assert box.state.tokens_issued == 1 + revocations
 
 
-def test_an_access_token_from_the_environment(tmp_path: Path) -> None:
+def test_an_access_token_from_the_environment(
+    serve_sandbox: Callable[..., Sandbox],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
+) -> None:
     results = tmp_path / "results.csv"
-    with serving() as box:
-        token = box.state.issue_token()
-        env = {**NO_ENV, "HELPSCOUT_API_URL": box.url, "HELPSCOUT_ACCESS_TOKEN": token}
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env)
-        assert_sample_imported(read(results), box)
+    box = serve_sandbox()
+    token = box.state.issue_token()
+    env = {"HELPSCOUT_API_URL": box.url, "HELPSCOUT_ACCESS_TOKEN": token}
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env)
+    assert_sample_imported(read_rows(results), box)
     assert result.exit_code == 1
     assert box.state.tokens_issued == 1
 
 
 # --- stopping ------------------------------------------------------------------------------
-def test_403_stops_with_exit_3(tmp_path: Path) -> None:
+def test_403_stops_with_exit_3(
+    serve_sandbox: Callable[..., Sandbox],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
+) -> None:
     results = tmp_path / "results.csv"
-    with serving(SandboxConfig(deny_api=True)) as box:
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env_of(box))
+    box = serve_sandbox(SandboxConfig(deny_api=True))
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
     assert result.exit_code == 3
     stderr = result.stderr.splitlines()
     assert re.fullmatch(
@@ -218,18 +227,23 @@ def test_403_stops_with_exit_3(tmp_path: Path) -> None:
         "To resume, run the same command:",
         f"  helpscout-import run {SAMPLE} --mapping {EXAMPLE} --output {results}",
     ]
-    lines = read(results)
+    lines = read_rows(results)
     assert [int(x["row"]) for x in lines] == list(range(1, 41))  # every row has its line
     assert [int(x["row"]) for x in lines if x["status"] == "invalid"] == INVALID_ROWS
     assert {x["status"] for x in lines if int(x["row"]) not in INVALID_ROWS} == {"failed"}
     assert box.state.customers == {}
 
 
-def test_wrong_credentials_stop_with_exit_3(tmp_path: Path) -> None:
+def test_wrong_credentials_stop_with_exit_3(
+    serve_sandbox: Callable[..., Sandbox],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
+) -> None:
     results = tmp_path / "results.csv"
-    with serving() as box:
-        env = env_of(box, HELPSCOUT_APP_SECRET="wrong-s3cret")
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env)
+    box = serve_sandbox()
+    env = sandbox_env(box, HELPSCOUT_APP_SECRET="wrong-s3cret")
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env)
     assert result.exit_code == 3
     assert result.stderr.splitlines()[-4] == (
         "Error: HTTP 401 Bad client credentials: check HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET "
@@ -255,15 +269,19 @@ def test_wrong_credentials_stop_with_exit_3(tmp_path: Path) -> None:
     ],
 )  # fmt: skip
 def test_unusable_settings_exit_2_and_write_nothing(
-    tmp_path: Path, args: list[str], env: dict[str, str], message: str
+    invoke: Callable[..., Result],
+    tmp_path: Path,
+    args: list[str],
+    env: dict[str, str],
+    message: str,
 ) -> None:
     results = tmp_path / "results.csv"
-    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, *args, env={**NO_ENV, **env})
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, *args, env=env)
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", message + "\n")
     assert not results.exists()
 
 
-def test_the_results_file_is_required(tmp_path: Path) -> None:
+def test_the_results_file_is_required(invoke: Callable[..., Result], tmp_path: Path) -> None:
     result = invoke("run", SAMPLE, "-m", EXAMPLE, "--sandbox")
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1] == (
@@ -271,7 +289,7 @@ def test_the_results_file_is_required(tmp_path: Path) -> None:
     )
 
 
-def test_a_bad_mapping_exits_2(tmp_path: Path) -> None:
+def test_a_bad_mapping_exits_2(invoke: Callable[..., Result], tmp_path: Path) -> None:
     mapping = tmp_path / "m.yaml"
     mapping.write_text("customer:\n  firstName: Nope\n", encoding="utf-8")
     result = invoke("run", SAMPLE, "-m", mapping, "--sandbox", "-o", tmp_path / "r.csv")
@@ -292,7 +310,9 @@ def test_a_bad_mapping_exits_2(tmp_path: Path) -> None:
          "(200/min), 12 s on Plus (400/min), 6 s on Pro (800/min)."),
     ],
 )  # fmt: skip
-def test_dry_run_prints_the_plan_and_sends_nothing(args: list[str], estimate: str) -> None:
+def test_dry_run_prints_the_plan_and_sends_nothing(
+    invoke: Callable[..., Result], args: list[str], estimate: str
+) -> None:
     result = invoke("run", SAMPLE, "-m", EXAMPLE, "--dry-run", *args)
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
@@ -305,7 +325,9 @@ def test_dry_run_prints_the_plan_and_sends_nothing(args: list[str], estimate: st
 
 
 # --- the results file, fed back ------------------------------------------------------------
-def test_include_source_gives_a_file_to_fix_and_import_again(tmp_path: Path) -> None:
+def test_include_source_gives_a_file_to_fix_and_import_again(
+    invoke: Callable[..., Result], tmp_path: Path
+) -> None:
     results = tmp_path / "results.csv"
     result = invoke("run", SAMPLE, "-m", EXAMPLE, "--sandbox", "-o", results, "--include-source")
     assert result.exit_code == 1
@@ -323,7 +345,11 @@ def test_include_source_gives_a_file_to_fix_and_import_again(tmp_path: Path) -> 
 
 # --- secrets -------------------------------------------------------------------------------
 def test_no_secret_or_token_in_any_output_log_or_file(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    serve_sandbox: Callable[..., Sandbox],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A run with token refreshes, 400s, retries and a stop: grep everything it left."""
     caplog.set_level(logging.DEBUG)
@@ -331,21 +357,21 @@ def test_no_secret_or_token_in_any_output_log_or_file(
     config = SandboxConfig(app_secret=secret, token_revoke_every=5, fail_rate=0.2, seed=5)
     tokens: list[str] = []
     outputs = []
-    with serving(config) as box:
-        issue = box.state.issue_token
+    box = serve_sandbox(config)
+    issue = box.state.issue_token
 
-        def recording() -> str:
-            tokens.append(issue())
-            return tokens[-1]
+    def recording() -> str:
+        tokens.append(issue())
+        return tokens[-1]
 
-        box.state.issue_token = recording  # type: ignore[method-assign]
-        for n, extra in enumerate([[], ["--include-source", "--dry-run"], ["--include-source"]]):
-            out = tmp_path / f"results{n}.csv"
-            result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", out, *extra, env=env_of(box))
-            outputs += [result.output, repr(result.exception)]
-    with serving(SandboxConfig(deny_api=True)) as box:
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", tmp_path / "r.csv", env=env_of(box))
-        outputs += [result.output]
+    box.state.issue_token = recording  # type: ignore[method-assign]
+    for n, extra in enumerate([[], ["--include-source", "--dry-run"], ["--include-source"]]):
+        out = tmp_path / f"results{n}.csv"
+        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", out, *extra, env=sandbox_env(box))
+        outputs += [result.output, repr(result.exception)]
+    box = serve_sandbox(SandboxConfig(deny_api=True))
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", tmp_path / "r.csv", env=sandbox_env(box))
+    outputs += [result.output]
     assert len(tokens) >= 3
     assert {p.suffix for p in tmp_path.iterdir()} == {".csv", ".sqlite", ".lock"}
     files = b"\n".join(p.read_bytes() for p in tmp_path.iterdir())  # the ledgers too
@@ -363,12 +389,17 @@ def test_import_csv_returns_the_counts(tmp_path: Path) -> None:
     assert result.budget is None  # the sandbox set no limit
 
 
-def test_properties_the_account_lacks_stop_the_run_before_any_create(tmp_path: Path) -> None:
+def test_properties_the_account_lacks_stop_the_run_before_any_create(
+    serve_sandbox: Callable[..., Sandbox],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
+) -> None:
     results = tmp_path / "results.csv"
     config = SandboxConfig(properties=[{"type": "text", "slug": "plan", "name": "Plan"}])
-    with serving(config) as box:
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env_of(box))
-        assert box.state.customers == {}
+    box = serve_sandbox(config)
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
+    assert box.state.customers == {}
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1] == (
         f"Error: {EXAMPLE}: properties: seats, signup-date are not customer properties of this "
@@ -377,13 +408,19 @@ def test_properties_the_account_lacks_stop_the_run_before_any_create(tmp_path: P
     )
 
 
-def test_an_account_that_lists_no_properties_is_not_refused(tmp_path: Path) -> None:
+def test_an_account_that_lists_no_properties_is_not_refused(
+    serve_sandbox: Callable[..., Sandbox],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Callable[..., Result],
+    tmp_path: Path,
+) -> None:
     """Nothing to compare with: the rows go out and Help Scout's answers say what is wrong."""
     results = tmp_path / "results.csv"
-    with serving(SandboxConfig(properties=[])) as box:
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=env_of(box))
+    box = serve_sandbox(SandboxConfig(properties=[]))
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", results, env=sandbox_env(box))
     assert result.exit_code == 1
     assert "the account lists no customer properties: sending anyway" in result.stderr
-    sent = [x for x in read(results) if x["status"] != "invalid"]
+    sent = [x for x in read_rows(results) if x["status"] != "invalid"]
     assert {x["status"] for x in sent} == {"failed"} and {x["http_status"] for x in sent} == {"400"}
     assert all("customer property does not exist" in x["error"] for x in sent)

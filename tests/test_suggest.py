@@ -6,10 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner, Result
 
 from importer import schema
-from importer.cli import main
 from importer.mapping import Mapping, load_mapping
 from importer.source import TEXT
 from importer.suggest import presets, recognise, suggest_file, suggest_mapping
@@ -532,11 +530,7 @@ def test_header_spellings_feed_their_field_with_its_type(tmp_path, header, path,
 
 
 # --- the init command ---------------------------------------------------------------------------
-def invoke(*args: object) -> Result:
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def test_init_lists_the_presets():
+def test_init_lists_the_presets(invoke):
     result = invoke("init", "--list-presets")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
@@ -544,7 +538,7 @@ def test_init_lists_the_presets():
     assert "shopify-customers            Shopify customers (20 columns)" in lines
 
 
-def test_init_says_which_export_it_recognised(tmp_path):
+def test_init_says_which_export_it_recognised(invoke, tmp_path):
     export = tmp_path / "customers_export.csv"
     header = [c for c in presets()["shopify-customers"].header if c != "Tags"]
     export.write_text(",".join(header) + "\n" + ",".join(["x"] * len(header)) + "\n")
@@ -557,7 +551,7 @@ def test_init_says_which_export_it_recognised(tmp_path):
     assert result.stdout.startswith("# customers_export.csv looks like a Shopify customers export")
 
 
-def test_init_uses_the_preset_it_is_told(tmp_path):
+def test_init_uses_the_preset_it_is_told(invoke, tmp_path):
     out = tmp_path / "m.yaml"
     result = invoke("init", SAMPLE, "--preset", "helpscout-customers", "-o", out)
     assert result.exit_code == 0
@@ -576,7 +570,7 @@ def test_init_uses_the_preset_it_is_told(tmp_path):
         (["init"], "Error: Missing argument 'FILE' (or give --list-presets)."),
     ],
 )
-def test_init_refuses_what_it_cannot_do_with_exit_2(args, message):
+def test_init_refuses_what_it_cannot_do_with_exit_2(invoke, args, message):
     result = invoke(*args)
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output

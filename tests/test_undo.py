@@ -117,11 +117,6 @@ def write_csv(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
-def read(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 def customers(box: Sandbox, sandbox_api: Callable[..., Any]) -> dict[str, str]:
     """Customer id -> first email, of every customer the sandbox holds (async deletes done)."""
     listed = sandbox_api(box, "GET", "/_sandbox/customers")["customers"]
@@ -136,9 +131,15 @@ class Account:
     """A sandbox account with three imports' worth of customers in one state file: one created
     elsewhere, an older import (rows 1-2), and the import to undo (rows 3 and on)."""
 
-    def __init__(self, tmp_path: Path, box: Sandbox, sandbox_api: Callable[..., Any],
-                 newer: int = 6) -> None:  # fmt: skip
-        self.box, self.api, self.dir = box, sandbox_api, tmp_path
+    def __init__(
+        self,
+        tmp_path: Path,
+        box: Sandbox,
+        sandbox_api: Callable[..., Any],
+        read_rows: Callable[[Path], list[dict[str, str]]],
+        newer: int = 6,
+    ) -> None:
+        self.box, self.api, self.dir, self.read = box, sandbox_api, tmp_path, read_rows
         self.mapping = tmp_path / "m.yaml"
         self.mapping.write_text(MAPPING, encoding="utf-8")
         self.state = tmp_path / "export.state.sqlite"
@@ -155,7 +156,7 @@ class Account:
         options = ImportOptions(api_url=self.box.url, state=self.state, check_existing=True)
         import_csv(write_csv(self.dir / name, rows), self.mapping, results, options,
                    credentials=self.credentials)  # fmt: skip
-        return {x["row"]: x["customer_id"] for x in read(results) if x["status"] == "created"}
+        return {x["row"]: x["customer_id"] for x in self.read(results) if x["status"] == "created"}
 
     def undo(self, **given: Any) -> Any:
         options = UndoOptions(api_url=self.box.url, **{"results": self.dir / "undo.csv", **given})
@@ -163,11 +164,14 @@ class Account:
 
 
 def test_an_undo_deletes_exactly_what_the_import_created_and_keeps_what_was_touched(
-    tmp_path: Path, serve_sandbox: Callable[..., Sandbox], sandbox_api: Callable[..., Any]
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    tmp_path: Path,
+    serve_sandbox: Callable[..., Sandbox],
+    sandbox_api: Callable[..., Any],
 ) -> None:
     shift = [0.0]
     box = serve_sandbox(SandboxConfig(clock=lambda: time.monotonic() + shift[0]))
-    account = Account(tmp_path, box, sandbox_api)
+    account = Account(tmp_path, box, sandbox_api, read_rows)
     mine = account.mine
     assert sorted(mine, key=int) == ["4", "5", "6", "7", "8", "9"]  # rows 1-3: p0, p1, p2
     talked, renamed, phoned = mine["4"], mine["5"], mine["6"]
@@ -181,7 +185,7 @@ def test_an_undo_deletes_exactly_what_the_import_created_and_keeps_what_was_touc
     result = account.undo()
 
     assert (result.deleted, result.kept, result.failed, result.exit_code) == (3, 3, 0, 0)
-    lines = read(tmp_path / "undo.csv")
+    lines = read_rows(tmp_path / "undo.csv")
     assert [(x["row"], x["customer_id"], x["status"], x["reason"]) for x in lines] == [
         ("4", talked, "kept", "conversations"), ("5", renamed, "kept", "changed"),
         ("6", phoned, "kept", "edited"), *[(row, mine[row], "deleted", "") for row in "789"],
@@ -206,10 +210,13 @@ def test_an_undo_deletes_exactly_what_the_import_created_and_keeps_what_was_touc
 
 
 def test_an_undo_run_again_reports_what_it_deleted_without_sending_it_again(
-    tmp_path: Path, serve_sandbox: Callable[..., Sandbox], sandbox_api: Callable[..., Any]
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    tmp_path: Path,
+    serve_sandbox: Callable[..., Sandbox],
+    sandbox_api: Callable[..., Any],
 ) -> None:
     box = serve_sandbox(SandboxConfig(async_delete_after=0))
-    account = Account(tmp_path, box, sandbox_api, newer=3)
+    account = Account(tmp_path, box, sandbox_api, read_rows, newer=3)
     kept = account.mine["4"]
     sandbox_api(box, "POST", "/_sandbox/conversations", {"customerId": int(kept)})
     first = account.undo()
@@ -223,6 +230,7 @@ def test_an_undo_run_again_reports_what_it_deleted_without_sending_it_again(
 
 
 def test_only_the_listed_customers_of_the_import_are_undone_and_an_older_import_on_request(
+    read_rows: Callable[[Path], list[dict[str, str]]],
     tmp_path: Path,
     serve_sandbox: Callable[..., Sandbox],
     sandbox_api: Callable[..., Any],
@@ -231,10 +239,10 @@ def test_only_the_listed_customers_of_the_import_are_undone_and_an_older_import_
     """A results file filtered to two rows (and one line naming a customer of the older
     import): only those two go; then ``--run 1`` undoes the older import."""
     box = serve_sandbox(SandboxConfig(async_delete_after=0))
-    account = Account(tmp_path, box, sandbox_api, newer=4)
-    lines = read(tmp_path / "export.csv.results.csv")
+    account = Account(tmp_path, box, sandbox_api, read_rows, newer=4)
+    lines = read_rows(tmp_path / "export.csv.results.csv")
     chosen = [x for x in lines if x["row"] in ("5", "7")]
-    older = read(tmp_path / "older.csv.results.csv")[0]
+    older = read_rows(tmp_path / "older.csv.results.csv")[0]
     listed = tmp_path / "to-undo.csv"
     with listed.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(lines[0]))
@@ -255,13 +263,14 @@ def test_only_the_listed_customers_of_the_import_are_undone_and_an_older_import_
 
 
 def test_a_dry_run_lists_what_it_would_delete_and_sends_only_reads(
+    read_rows: Callable[[Path], list[dict[str, str]]],
     tmp_path: Path,
     serve_sandbox: Callable[..., Sandbox],
     sandbox_api: Callable[..., Any],
     sandbox_env: Callable[[Sandbox], dict[str, str | None]],
 ) -> None:
     box = serve_sandbox()
-    account = Account(tmp_path, box, sandbox_api, newer=3)
+    account = Account(tmp_path, box, sandbox_api, read_rows, newer=3)
     mine = account.mine
     sandbox_api(box, "POST", "/_sandbox/conversations", [{"customerId": int(mine["5"])}] * 2)
     state = hashlib.sha256(account.state.read_bytes()).hexdigest()
@@ -284,7 +293,7 @@ def test_a_dry_run_lists_what_it_would_delete_and_sends_only_reads(
         f"Results written to {plan}",
         "Nothing was deleted (--dry-run): only reads were sent.",
     ]
-    assert [(x["status"], x["reason"]) for x in read(plan)] == [
+    assert [(x["status"], x["reason"]) for x in read_rows(plan)] == [
         ("planned", "delete"), ("planned", "conversations"), ("planned", "delete")]  # fmt: skip
     assert requests(box, sandbox_api, "DELETE /v2/customers/{id}") == {}
     assert hashlib.sha256(account.state.read_bytes()).hexdigest() == state
@@ -303,6 +312,7 @@ def test_a_dry_run_lists_what_it_would_delete_and_sends_only_reads(
     ],
 )  # fmt: skip
 def test_nothing_is_deleted_unconfirmed_or_for_an_import_that_is_not_there(
+    read_rows: Callable[[Path], list[dict[str, str]]],
     tmp_path: Path,
     serve_sandbox: Callable[..., Sandbox],
     sandbox_api: Callable[..., Any],
@@ -312,7 +322,7 @@ def test_nothing_is_deleted_unconfirmed_or_for_an_import_that_is_not_there(
     message: str,
 ) -> None:
     box = serve_sandbox()
-    account = Account(tmp_path, box, sandbox_api, newer=2)
+    account = Account(tmp_path, box, sandbox_api, read_rows, newer=2)
     with Ledger.open(account.state, source="", readonly=True) as ledger:
         when = ledger.imports()[0].started_at[:16].replace("T", " ")
     result = CliRunner().invoke(main, ["undo", "--state", str(account.state), *args],
@@ -326,13 +336,14 @@ def test_nothing_is_deleted_unconfirmed_or_for_an_import_that_is_not_there(
 
 
 def test_at_a_terminal_one_confirmation_names_the_host_and_the_count(
+    read_rows: Callable[[Path], list[dict[str, str]]],
     tmp_path: Path,
     serve_sandbox: Callable[..., Sandbox],
     sandbox_api: Callable[..., Any],
     sandbox_env: Callable[[Sandbox], dict[str, str | None]],
 ) -> None:
     box = serve_sandbox(SandboxConfig(async_delete_after=0))
-    account = Account(tmp_path, box, sandbox_api, newer=2)
+    account = Account(tmp_path, box, sandbox_api, read_rows, newer=2)
     env = {**os.environ, **{k: v for k, v in sandbox_env(box).items() if v is not None}}
     env.pop("HELPSCOUT_ACCESS_TOKEN", None)
     for answer, deleted in (("n", 0), ("y", 2)):
@@ -354,7 +365,10 @@ def test_at_a_terminal_one_confirmation_names_the_host_and_the_count(
 
 
 def test_a_refused_delete_fails_that_customer_and_a_lost_answer_is_settled_by_a_read(
-    tmp_path: Path, sandbox_api: Callable[..., Any], serve_sandbox: Callable[..., Sandbox]
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    tmp_path: Path,
+    sandbox_api: Callable[..., Any],
+    serve_sandbox: Callable[..., Sandbox],
 ) -> None:
     """The first customer's delete is refused (403): it fails, kept in the account. Every other
     delete is carried out and its answer lost: a read finds it gone, so it is deleted."""
@@ -373,9 +387,9 @@ def test_a_refused_delete_fails_that_customer_and_a_lost_answer_is_settled_by_a_
         return web.Response(status=202)
 
     box = serve_sandbox(SandboxConfig(async_delete_after=0), middlewares=[refuse_then_drop])
-    account = Account(tmp_path, box, sandbox_api, newer=3)
+    account = Account(tmp_path, box, sandbox_api, read_rows, newer=3)
     result = account.undo(max_attempts=1)
-    lines = read(tmp_path / "undo.csv")
+    lines = read_rows(tmp_path / "undo.csv")
     assert [(x["status"], x["http_status"]) for x in lines] == [
         ("failed", "403"), ("deleted", "404"), ("deleted", "404")]  # fmt: skip
     assert lines[0]["error"] == (
@@ -388,14 +402,17 @@ def test_a_refused_delete_fails_that_customer_and_a_lost_answer_is_settled_by_a_
 
 
 def test_killed_mid_way_and_run_again_every_customer_ends_deleted_or_kept_once(
-    tmp_path: Path, serve_sandbox: Callable[..., Sandbox], sandbox_api: Callable[..., Any]
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    tmp_path: Path,
+    serve_sandbox: Callable[..., Sandbox],
+    sandbox_api: Callable[..., Any],
 ) -> None:
     """40 customers, 2 of them with conversations, answers slow and some lost after the work
     (retried: the delete that went through answers 404): the undo is killed with SIGKILL twice
     mid-way, then run to the end with the same command."""
     box = serve_sandbox(SandboxConfig(latency_ms=15, drop_rate=0.1, async_delete_after=0.5,
                                       seed=4))  # fmt: skip
-    account = Account(tmp_path, box, sandbox_api, newer=40)
+    account = Account(tmp_path, box, sandbox_api, read_rows, newer=40)
     mine = account.mine
     talked = {mine["10"], mine["30"]}
     sandbox_api(box, "POST", "/_sandbox/conversations",
@@ -423,7 +440,7 @@ def test_killed_mid_way_and_run_again_every_customer_ends_deleted_or_kept_once(
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
     assert done.returncode == 0, done.stderr
-    lines = read(results)
+    lines = read_rows(results)
     assert sorted(x["customer_id"] for x in lines) == sorted(mine.values())  # each once
     assert {x["customer_id"] for x in lines if x["status"] == "kept"} == talked
     assert {x["status"] for x in lines} == {"deleted", "kept"}  # no 404 counted as a failure

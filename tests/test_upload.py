@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from test_client import person
 
 from importer.client import Credentials, HelpScoutClient, RetryPolicy
 from importer.errors import AuthError, RunStopped
@@ -34,39 +32,45 @@ from importer.upload import (
 FAST = RetryPolicy(max_attempts=8, base=0.005)
 
 
-def read(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+@pytest.fixture
+def jobs(person: Callable[..., dict[str, Any]]) -> Callable[..., list[Job]]:
+    """Rows to create: conftest's people numbered ``rows``, keyed by their email."""
+
+    def jobs(rows: Sequence[int], **fields: Any) -> list[Job]:
+        return [Job(row, person(row, **fields), f"ann.lee{row}@example.com") for row in rows]
+
+    return jobs
 
 
-def jobs(rows: Sequence[int], **fields: Any) -> list[Job]:
-    return [Job(row, person(row, **fields), f"ann.lee{row}@example.com") for row in rows]
-
-
-async def upload(
-    box: Sandbox,
-    batches: list[list[Job | Outcome]],
-    path: Path,
-    credentials: Credentials | None = None,
-    **options: Any,
-) -> tuple[Uploader, list[dict[str, str]]]:
+@pytest.fixture
+def upload(read_rows: Callable[[Path], list[dict[str, str]]]) -> Callable[..., Any]:
     """One run into ``box`` (as the box's app, unless ``credentials`` say otherwise), with the
-    ledger beside ``path``; returns the results' lines."""
-    credentials = credentials or Credentials(box.app_id, box.app_secret)
-    client = HelpScoutClient(box.url, credentials, retry=FAST)
-    options.setdefault("concurrency", 4)
-    options.setdefault("settle_time", 0)  # these sandboxes' search has no lag (see test_settle)
-    with Ledger.open(default_state_path(path), source="customers.csv") as ledger:
-        ledger.begin_run("fp")
-        with ResultsWriter(path) as results:
-            async with client:
-                uploader = Uploader(client, results, ledger, **options)
-                try:
-                    await uploader.run(batches)
-                finally:
-                    results.close()
-                ledger.finish_run("finished")  # not reached when the run stopped
-    return uploader, read(path)
+    ledger beside ``path``; returns the uploader and the results' lines."""
+
+    async def upload(
+        box: Sandbox,
+        batches: list[list[Job | Outcome]],
+        path: Path,
+        credentials: Credentials | None = None,
+        **options: Any,
+    ) -> tuple[Uploader, list[dict[str, str]]]:
+        credentials = credentials or Credentials(box.app_id, box.app_secret)
+        client = HelpScoutClient(box.url, credentials, retry=FAST)
+        options.setdefault("concurrency", 4)
+        options.setdefault("settle_time", 0)  # these sandboxes' search has no lag (see test_settle)
+        with Ledger.open(default_state_path(path), source="customers.csv") as ledger:
+            ledger.begin_run("fp")
+            with ResultsWriter(path) as results:
+                async with client:
+                    uploader = Uploader(client, results, ledger, **options)
+                    try:
+                        await uploader.run(batches)
+                    finally:
+                        results.close()
+                    ledger.finish_run("finished")  # not reached when the run stopped
+        return uploader, read_rows(path)
+
+    return upload
 
 
 def ledger_rows(path: Path) -> dict[str, tuple[str, str | None]]:
@@ -76,7 +80,9 @@ def ledger_rows(path: Path) -> dict[str, tuple[str, str | None]]:
 
 
 # --- the results file ----------------------------------------------------------------------
-def test_rows_are_written_in_input_order_as_soon_as_they_can_be(tmp_path: Path) -> None:
+def test_rows_are_written_in_input_order_as_soon_as_they_can_be(
+    read_rows: Callable[[Path], list[dict[str, str]]], tmp_path: Path
+) -> None:
     path = tmp_path / "results.csv"
     writer = ResultsWriter(path)
     for row in range(1, 6):
@@ -84,19 +90,21 @@ def test_rows_are_written_in_input_order_as_soon_as_they_can_be(tmp_path: Path) 
     written = []
     for row in (3, 1, 2, 5, 4):
         writer.add(Outcome(row, "created", customer_id=str(100 + row), http_status=201, attempts=1))
-        written.append([line["row"] for line in read(path)])
+        written.append([line["row"] for line in read_rows(path)])
     writer.close()
     assert written == [[], ["1"], ["1", "2", "3"], ["1", "2", "3"], ["1", "2", "3", "4", "5"]]
 
 
-def test_closing_after_a_stop_writes_what_finished_in_order(tmp_path: Path) -> None:
+def test_closing_after_a_stop_writes_what_finished_in_order(
+    read_rows: Callable[[Path], list[dict[str, str]]], tmp_path: Path
+) -> None:
     path = tmp_path / "results.csv"
     with ResultsWriter(path) as writer:
         for row in range(1, 6):
             writer.expect(row)
         for row in (5, 3, 1):
             writer.add(Outcome(row, "created", customer_id=str(row), attempts=1))
-    assert [line["row"] for line in read(path)] == ["1", "3", "5"]
+    assert [line["row"] for line in read_rows(path)] == ["1", "3", "5"]
 
 
 def test_cells_cannot_run_as_formulas_and_source_columns_follow(tmp_path: Path) -> None:
@@ -120,7 +128,9 @@ def test_header_without_source() -> None:
 
 
 # --- the uploader against the sandbox ------------------------------------------------------
-async def test_every_row_is_created_once_and_written_in_order(tmp_path: Path) -> None:
+async def test_every_row_is_created_once_and_written_in_order(
+    jobs: Callable[..., list[Job]], upload: Callable[..., Any], tmp_path: Path
+) -> None:
     batches: list[list[Job | Outcome]] = [
         [*jobs(range(1, 4)), Outcome(4, "invalid", error="Email: not an email")],
         jobs(range(5, 30)),
@@ -144,7 +154,9 @@ async def test_every_row_is_created_once_and_written_in_order(tmp_path: Path) ->
     assert uploader.tally.requests == 38
 
 
-async def test_api_400s_fail_the_row_with_field_messages_and_log_ref(tmp_path: Path) -> None:
+async def test_api_400s_fail_the_row_with_field_messages_and_log_ref(
+    jobs: Callable[..., list[Job]], upload: Callable[..., Any], tmp_path: Path
+) -> None:
     batches: list[list[Job | Outcome]] = [[*jobs([1]), *jobs([2], firstName="A" * 41), *jobs([3])]]
     async with Sandbox() as box:
         _, lines = await upload(box, batches, tmp_path / "r.csv")
@@ -155,7 +167,9 @@ async def test_api_400s_fail_the_row_with_field_messages_and_log_ref(tmp_path: P
     assert [line["status"] for line in lines] == ["created", "failed", "created"]
 
 
-async def test_500_and_503_are_retried_to_success(tmp_path: Path) -> None:
+async def test_500_and_503_are_retried_to_success(
+    jobs: Callable[..., list[Job]], upload: Callable[..., Any], tmp_path: Path
+) -> None:
     config = SandboxConfig(fail_rate=0.3, seed=7)
     async with Sandbox(config) as box:
         uploader, lines = await upload(box, [jobs(range(1, 41))], tmp_path / "r.csv")
@@ -168,7 +182,9 @@ async def test_500_and_503_are_retried_to_success(tmp_path: Path) -> None:
     assert uploader.tally.requests == 40 + faults
 
 
-async def test_each_row_is_marked_in_the_ledger_before_its_create_leaves(tmp_path: Path) -> None:
+async def test_each_row_is_marked_in_the_ledger_before_its_create_leaves(
+    jobs: Callable[..., list[Job]], upload: Callable[..., Any], tmp_path: Path
+) -> None:
     """The sandbox reads the ledger (another connection: only what was committed) as each create
     arrives: the row is already there, in flight."""
     path = tmp_path / "r.csv"
@@ -193,12 +209,17 @@ async def test_each_row_is_marked_in_the_ledger_before_its_create_leaves(tmp_pat
     }
 
 
-async def test_403_stops_the_run_and_every_row_read_gets_its_line(tmp_path: Path) -> None:
+async def test_403_stops_the_run_and_every_row_read_gets_its_line(
+    jobs: Callable[..., list[Job]],
+    upload: Callable[..., Any],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    tmp_path: Path,
+) -> None:
     batches: list[list[Job | Outcome]] = [[*jobs(range(1, 20)), Outcome(20, "invalid")]]
     async with Sandbox(SandboxConfig(deny_api=True)) as box:
         with pytest.raises(AuthError, match="HTTP 403 Access denied"):
             await upload(box, batches, tmp_path / "r.csv")
-    lines = read(tmp_path / "r.csv")
+    lines = read_rows(tmp_path / "r.csv")
     assert [line["row"] for line in lines] == [str(r) for r in range(1, 21)]
     refused = [line for line in lines[:19] if line["http_status"] == "403"]
     assert refused and all(
@@ -215,19 +236,29 @@ async def test_403_stops_the_run_and_every_row_read_gets_its_line(tmp_path: Path
     assert {status for status, _ in ledger_rows(tmp_path / "r.csv").values()} == {"in_flight"}
 
 
-async def test_a_token_refused_at_the_start_leaves_every_row_not_sent(tmp_path: Path) -> None:
+async def test_a_token_refused_at_the_start_leaves_every_row_not_sent(
+    jobs: Callable[..., list[Job]],
+    upload: Callable[..., Any],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    tmp_path: Path,
+) -> None:
     """No request left for any row: none may "have been created"."""
     async with Sandbox() as box:
         wrong = Credentials(box.app_id, "not-the-s3cret")
         with pytest.raises(AuthError, match="Bad client credentials"):
             await upload(box, [jobs(range(1, 9))], tmp_path / "r.csv", wrong)
-    lines = read(tmp_path / "r.csv")
+    lines = read_rows(tmp_path / "r.csv")
     assert [(line["status"], line["error"], line["attempts"]) for line in lines] == [
         ("failed", NOT_SENT, "0")
     ] * 8
 
 
-async def test_a_run_with_no_answers_stops_and_creates_nobody_twice(tmp_path: Path) -> None:
+async def test_a_run_with_no_answers_stops_and_creates_nobody_twice(
+    jobs: Callable[..., list[Job]],
+    upload: Callable[..., Any],
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    tmp_path: Path,
+) -> None:
     """Every connection drops after the work: each create is looked up (the look-ups drop too),
     never sent again, and after LOST_IN_A_ROW such rows the run gives up."""
     async with Sandbox(SandboxConfig(drop_rate=1.0)) as box:
@@ -235,7 +266,7 @@ async def test_a_run_with_no_answers_stops_and_creates_nobody_twice(tmp_path: Pa
             await upload(box, [jobs(range(1, 100))], tmp_path / "r.csv", concurrency=2)
         creates = box.state.stats["POST", "/v2/customers", "dropped"]
         emails = [c["emails"][0]["value"] for c in box.state.customers.values()]
-    lines = read(tmp_path / "r.csv")
+    lines = read_rows(tmp_path / "r.csv")
     assert len(emails) == len(set(emails)) == creates >= LOST_IN_A_ROW
     assert [line["row"] for line in lines] == [str(r) for r in range(1, 100)]
     assert {line["status"] for line in lines} == {"failed"}
@@ -243,7 +274,9 @@ async def test_a_run_with_no_answers_stops_and_creates_nobody_twice(tmp_path: Pa
     assert set(ledger_rows(tmp_path / "r.csv").values()) == {("in_flight", None)}
 
 
-async def test_the_pace_comes_from_the_pacer(tmp_path: Path) -> None:
+async def test_the_pace_comes_from_the_pacer(
+    jobs: Callable[..., list[Job]], tmp_path: Path
+) -> None:
     """--rate 600 with a one-second bucket: 12 creates take at least (24 - 9.8) / 9.8 s."""
     async with Sandbox() as box:
         client = HelpScoutClient(box.url, Credentials(box.app_id, box.app_secret), pacer=Pacer(600))
@@ -270,6 +303,8 @@ def held_ids(box: Sandbox) -> dict[str, list[str]]:
 
 
 async def test_creates_without_a_certain_answer_are_looked_up_not_sent_again(
+    jobs: Callable[..., list[Job]],
+    upload: Callable[..., Any],
     tmp_path: Path,
 ) -> None:
     """504 after the work, connections dropped after it: the customers are found, in one or two
@@ -290,7 +325,9 @@ async def test_creates_without_a_certain_answer_are_looked_up_not_sent_again(
     }
 
 
-async def test_a_create_sent_again_after_an_empty_look_up(tmp_path: Path) -> None:
+async def test_a_create_sent_again_after_an_empty_look_up(
+    jobs: Callable[..., list[Job]], upload: Callable[..., Any], tmp_path: Path
+) -> None:
     """A 502 from a gateway that never reached Help Scout: nobody has the email, so the row is
     sent again, once."""
     refused: list[str] = []
@@ -313,7 +350,7 @@ async def test_a_create_sent_again_after_an_empty_look_up(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("body", [[1, 2], {"page": "one"}, {"_embedded": {"customers": [7]}}])
 async def test_a_malformed_search_answer_fails_the_rows_and_the_run_ends(
-    tmp_path: Path, body: Any
+    jobs: Callable[..., list[Job]], upload: Callable[..., Any], tmp_path: Path, body: Any
 ) -> None:
     """The look-ups (in planning, then by the workers) get an answer that is no search result:
     every row ends failed saying so, nothing is created, and the run does not hang."""
@@ -376,7 +413,14 @@ def history(state: Path, entries: list[tuple[str, str, str | None, str]], ending
     ],
 )  # fmt: skip
 async def test_what_each_row_costs_depends_on_the_ledger(
-    tmp_path: Path, ending: str, options: dict[str, Any], expected: list, requests: dict
+    jobs: Callable[..., list[Job]],
+    person: Callable[..., dict[str, Any]],
+    upload: Callable[..., Any],
+    tmp_path: Path,
+    ending: str,
+    options: dict[str, Any],
+    expected: list,
+    requests: dict,
 ) -> None:
     path = tmp_path / "r.csv"
     rows = jobs(range(1, 6))
@@ -415,7 +459,13 @@ async def test_what_each_row_costs_depends_on_the_ledger(
     [("skip", ("skipped", "exists"), 0), ("update", ("updated", ""), 1)],
 )
 async def test_a_customer_found_to_exist_is_updated_on_a_later_run_only_on_request(
-    tmp_path: Path, on_existing: str, outcome: tuple[str, str], writes: int
+    jobs: Callable[..., list[Job]],
+    person: Callable[..., dict[str, Any]],
+    upload: Callable[..., Any],
+    tmp_path: Path,
+    on_existing: str,
+    outcome: tuple[str, str],
+    writes: int,
 ) -> None:
     path = tmp_path / "r.csv"
     job = jobs([1])[0]
@@ -433,6 +483,9 @@ async def test_a_customer_found_to_exist_is_updated_on_a_later_run_only_on_reque
 
 
 async def test_a_stop_lets_requests_in_flight_finish_and_a_resume_completes(
+    jobs: Callable[..., list[Job]],
+    upload: Callable[..., Any],
+    read_rows: Callable[[Path], list[dict[str, str]]],
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "r.csv"
@@ -453,7 +506,7 @@ async def test_a_stop_lets_requests_in_flight_finish_and_a_resume_completes(
                     stopper.append(uploader)
                     with pytest.raises(RunStopped, match="interrupted"):
                         await uploader.run([jobs(range(1, 21)), jobs(range(21, 41))])
-        stopped = read(path)
+        stopped = read_rows(path)
         _, lines = await upload(box, [jobs(range(1, 21)), jobs(range(21, 41))], path)
         held = held_ids(box)
     assert [line["row"] for line in stopped] == [str(r) for r in range(1, len(stopped) + 1)]
@@ -467,6 +520,9 @@ async def test_a_stop_lets_requests_in_flight_finish_and_a_resume_completes(
 
 
 async def test_a_second_stop_cuts_requests_off_and_the_resume_looks_them_up(
+    jobs: Callable[..., list[Job]],
+    upload: Callable[..., Any],
+    read_rows: Callable[[Path], list[dict[str, str]]],
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "r.csv"
@@ -489,7 +545,7 @@ async def test_a_second_stop_cuts_requests_off_and_the_resume_looks_them_up(
                     with pytest.raises(RunStopped, match="interrupted"):
                         await running
                     took = time.monotonic() - started
-        stopped = read(path)
+        stopped = read_rows(path)
         in_flight = ledger_rows(path)
         box.state.stats.clear()
         _, lines = await upload(box, [jobs(range(1, 11))], path)
