@@ -6,13 +6,13 @@ apostrophes removed. The counting is a pure table; the command is driven as a us
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
+from click.testing import Result
 
-from importer.cli import main
 from importer.issues import ISSUE_COLUMNS, RowWarnings
 
 MAPPING = """\
@@ -104,14 +104,14 @@ def test_row_warnings_are_counted_by_rule(
     assert all(note.startswith(start) for note, start in zip(found, notes, strict=True))
 
 
-def test_run_says_once_what_the_rows_lost(tmp_path: Path) -> None:
+def test_run_says_once_what_the_rows_lost(tmp_path: Path, invoke: Callable[..., Result]) -> None:
     data, mapping = tmp_path / "people.csv", tmp_path / "m.yaml"
     data.write_text(CSV, encoding="utf-8")
     mapping.write_text(MAPPING, encoding="utf-8")
     summary = tmp_path / "s.json"
     args = ["run", data, "-m", mapping, "--sandbox", "-o", tmp_path / "r.csv", "--summary-json",
             summary]  # fmt: skip
-    done = CliRunner().invoke(main, [str(a) for a in args])
+    done = invoke(*args)
     assert done.exit_code == 1  # row 3
     warnings = [line for line in done.stderr.splitlines() if line.startswith("Warning: ")]
     assert warnings == [f"Warning: {APOSTROPHES}", f"Warning: {DROPPED}", f"Warning: {NO_DIGIT}"]
