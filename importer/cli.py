@@ -41,19 +41,21 @@ from importer.options import (
 )
 from importer.redact import redact
 from importer.report import plural
+from importer.sandbox.config import DuplicateEmail, RateWindow, SandboxConfig
 from importer.text import VALUE_WIDTH, for_terminal
 
 if TYPE_CHECKING:
     from importer.importing import ImportResult
     from importer.ledger import PastRun
     from importer.results import Outcome
-    from importer.sandbox import SandboxConfig
     from importer.upload import Tally
 
 # The HTTP side (aiohttp, the uploader) is imported by the commands that send, so that validate
 # starts lighter: ~20 MB less at peak.
 
 READABLE_FILE = click.Path(exists=False, dir_okay=True, path_type=Path)
+#: The sandbox command's defaults: SandboxConfig's own (its server, aiohttp, loads on demand).
+SANDBOX = SandboxConfig()
 
 
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -524,7 +526,7 @@ def run(
         )
     sandbox = None
     if use_sandbox:
-        from importer.sandbox import DEFAULT_PROPERTIES, SandboxConfig, load_properties
+        from importer.sandbox import DEFAULT_PROPERTIES, load_properties
 
         defined = load_properties(properties) if properties else DEFAULT_PROPERTIES
         sandbox = SandboxConfig(properties=defined)
@@ -1023,15 +1025,15 @@ def _burst(value: str | None) -> tuple[int, float] | None:
 )
 @click.option(
     "--rate-limit",
-    type=int,
-    default=0,
+    type=click.IntRange(min=0),
+    default=SANDBOX.rate_limit or 0,
     metavar="N",
     help="The account's budget in requests per minute (writes count 2); 0: none.",
 )
 @click.option(
     "--rate-window",
-    type=click.Choice(["fixed", "sliding"]),
-    default="fixed",
+    type=click.Choice(get_args(RateWindow)),
+    default=SANDBOX.rate_window,
     show_default=True,
     help="Budget back at each clock minute, or each request's cost back 60 s after it.",
 )
@@ -1044,46 +1046,54 @@ def _burst(value: str | None) -> tuple[int, float] | None:
 @click.option(
     "--background-load",
     type=click.FloatRange(0, 1),
-    default=0.0,
+    default=SANDBOX.background_load,
     metavar="P",
     help="Share of the budget a simulated agent spends on reads (needs --rate-limit); "
     "POST /_sandbox/background-load changes it while running.",
 )
-@click.option("--latency-ms", type=float, default=0.0, metavar="MS", help="Delay per request.")
-@click.option("--jitter-ms", type=float, default=0.0, metavar="MS", help="Random +/- on the delay.")
+@click.option(
+    "--latency-ms", type=float, default=SANDBOX.latency_ms, metavar="MS", help="Delay per request."
+)
+@click.option(
+    "--jitter-ms",
+    type=float,
+    default=SANDBOX.jitter_ms,
+    metavar="MS",
+    help="Random +/- on the delay.",
+)
 @click.option(
     "--fail-rate",
     type=float,
-    default=0.0,
+    default=SANDBOX.fail_rate,
     metavar="P",
     help="Probability of a 500/503 before doing anything.",
 )
 @click.option(
     "--drop-rate",
     type=float,
-    default=0.0,
+    default=SANDBOX.drop_rate,
     metavar="P",
     help="Probability of dropping the connection after doing the work.",
 )
 @click.option(
     "--timeout-rate",
     type=float,
-    default=0.0,
+    default=SANDBOX.gateway_timeout_rate,
     metavar="P",
     help="Probability of a 504 after doing the work.",
 )
 @click.option(
     "--token-ttl",
     type=click.FloatRange(min=0, min_open=True),
-    default=172800.0,
+    default=SANDBOX.token_ttl,
     show_default=True,
     metavar="S",
     help="Seconds an access token lives.",
 )
 @click.option(
     "--duplicate-email",
-    type=click.Choice(["allow", "conflict"]),
-    default="allow",
+    type=click.Choice(get_args(DuplicateEmail)),
+    default=SANDBOX.duplicate_email,
     show_default=True,
     help="Create a second customer with a known email, or answer 409.",
 )
@@ -1100,7 +1110,7 @@ def _burst(value: str | None) -> tuple[int, float] | None:
 @click.option(
     "--search-lag",
     type=click.FloatRange(min=0),
-    default=0.0,
+    default=SANDBOX.search_lag,
     metavar="S",
     help="Seconds before a new customer shows in search and list answers (GET by id: at once).",
 )
@@ -1110,7 +1120,7 @@ def sandbox(
     host: str,
     port: int,
     rate_limit: int,
-    rate_window: str,
+    rate_window: RateWindow,
     burst: tuple[int, float] | None,
     background_load: float,
     latency_ms: float,
@@ -1119,7 +1129,7 @@ def sandbox(
     drop_rate: float,
     timeout_rate: float,
     token_ttl: float,
-    duplicate_email: str,
+    duplicate_email: DuplicateEmail,
     retry_after_header: bool,
     properties: Path | None,
     search_lag: float,
@@ -1130,11 +1140,11 @@ def sandbox(
     The first three lines printed are the environment to paste into the shell that runs the import;
     a fourth gives a refresh token, for tools that use the authorization-code flow.
     """
-    from importer.sandbox import DEFAULT_PROPERTIES, SandboxConfig, load_properties, serve
+    from importer.sandbox import DEFAULT_PROPERTIES, load_properties, serve
 
     config = SandboxConfig(
         rate_limit=rate_limit or None,
-        rate_window="sliding" if rate_window == "sliding" else "fixed",
+        rate_window=rate_window,
         burst=burst,
         background_load=background_load,
         latency_ms=latency_ms,
@@ -1143,7 +1153,7 @@ def sandbox(
         drop_rate=drop_rate,
         gateway_timeout_rate=timeout_rate,
         token_ttl=token_ttl,
-        duplicate_email="conflict" if duplicate_email == "conflict" else "allow",
+        duplicate_email=duplicate_email,
         retry_after_header=retry_after_header,
         search_lag=search_lag,
         seed=seed,

@@ -61,6 +61,8 @@ answers and route handlers), ``server`` (``create_app``, ``Sandbox``, ``serve``)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from importer.sandbox.config import (
     DEFAULT_PROPERTIES,
     SandboxConfig,
@@ -69,8 +71,10 @@ from importer.sandbox.config import (
     property_definitions,
 )
 from importer.sandbox.search import QueryError, parse_query
-from importer.sandbox.server import Sandbox, create_app, serve
 from importer.sandbox.state import InvalidSeed, SandboxState
+
+if TYPE_CHECKING:
+    from importer.sandbox.server import Sandbox, create_app, serve
 
 __all__ = [
     "DEFAULT_PROPERTIES",
@@ -86,3 +90,13 @@ __all__ = [
     "property_definitions",
     "serve",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """The server's names, loaded when first asked for: aiohttp stays out of the commands that
+    only read the sandbox's defaults (the CLI's help) or never serve (validate)."""
+    if name in ("Sandbox", "create_app", "serve"):
+        from importer.sandbox import server
+
+        return getattr(server, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 
@@ -63,6 +63,11 @@ DEFAULT_PROPERTIES: tuple[dict[str, Any], ...] = (
 )
 MAX_PROPERTIES = 50
 
+RateWindow = Literal["fixed", "sliding"]
+"""``fixed``: the budget comes back at each clock minute; ``sliding``: 60 s after each request."""
+DuplicateEmail = Literal["allow", "conflict"]
+"""What a create with a known email does: a second customer, or 409."""
+
 
 @dataclass
 class SandboxConfig:
@@ -96,7 +101,7 @@ class SandboxConfig:
     app_secret: str = "sandbox-secret"
     token_ttl: float = 172800.0
     rate_limit: int | None = None
-    rate_window: Literal["fixed", "sliding"] = "fixed"
+    rate_window: RateWindow = "fixed"
     retry_after_header: bool = False
     latency_ms: float = 0.0
     jitter_ms: float = 0.0
@@ -107,7 +112,7 @@ class SandboxConfig:
     schedule: Mapping[int, str] = field(default_factory=dict)
     token_revoke_after: float | None = None
     token_revoke_every: int | None = None
-    duplicate_email: Literal["allow", "conflict"] = "allow"
+    duplicate_email: DuplicateEmail = "allow"
     deny_api: bool = False
     search_lag: float = 0.0
     burst: tuple[int, float] | None = None
@@ -122,11 +127,11 @@ class SandboxConfig:
 
     def __post_init__(self) -> None:
         """Refuse settings that cannot work (ConfigError: exit 2 in the CLI)."""
-        if self.duplicate_email not in ("allow", "conflict"):
+        if self.duplicate_email not in get_args(DuplicateEmail):
             raise ConfigError(
                 f"duplicate_email must be allow or conflict, not {self.duplicate_email!r}"
             )
-        if self.rate_window not in ("fixed", "sliding"):
+        if self.rate_window not in get_args(RateWindow):
             raise ConfigError(f"rate_window must be fixed or sliding, not {self.rate_window!r}")
         if self.rate_limit is not None and self.rate_limit < 0:
             raise ConfigError("rate_limit must be 0 (unlimited) or a positive number per minute")
