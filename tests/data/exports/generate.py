@@ -1118,6 +1118,161 @@ def thunderbird(people):
     return rows, out
 
 
+#: Invoice Ninja v5 writes a country's full name (its CountriesSeeder's full_name)
+FULL_COUNTRY_NAMES = {
+    "US": "United States of America",
+    "DE": "Federal Republic of Germany",
+    "IE": "Ireland",
+    "FR": "French Republic",
+    "": "",
+}
+
+
+def invoice_ninja_row(p: dict[str, Any], n: int) -> dict[str, str]:
+    """One client of Invoice Ninja v5's export, all its default report keys."""
+    company_only = n == 4  # a client without a contact person's name
+    first, last = ("", "") if company_only else (p["first"], p["last"])
+    return {
+        "Name": p["org"],
+        "Number": f"{n + 1:04d}",
+        "Client User": "Dana Reyes",
+        "Client Assigned User": "",
+        "Balance": f"{100 * n}",
+        "Paid to Date": "1250",
+        "Client Currency": "USD",
+        "Website": p["web"],
+        "Private Notes": p["notes"],
+        "Industry": "",
+        "Client Size": "",
+        "Client Phone": p["phone"],
+        "Street": p["street"],
+        "Apt/Suite": p["street2"],
+        "City": p["city"],
+        "State/Province": p["state_name"],
+        "Postal Code": p["zip"],
+        "Country": FULL_COUNTRY_NAMES[p["country"]],
+        "Shipping Street": "",
+        "Shipping Apt/Suite": "",
+        "Shipping City": "",
+        "Shipping State/Province": "",
+        "Shipping Postal Code": "",
+        "Shipping Country": "",
+        "Client Payment Terms": "",
+        "VAT Number": "",
+        "ID Number": "",
+        # printed on invoices: joined after the private notes
+        "Public Notes": "Net 30." if n == 0 else "",
+        "Contact Phone": p["mobile"],
+        "First Name": first,
+        "Last Name": last,
+        "Email": p["email"],
+    }
+
+
+def invoice_ninja(people):
+    rows, out = [], []
+    for n, p in enumerate(people):
+        rows.append(invoice_ninja_row(p, n))
+        names = {"first": p["org"], "last": ""} if n == 4 else {}
+        c = customer(
+            p,
+            emails=[("work", p["email"])],
+            job=False,
+            web=True,
+            phones=[("work", p["phone"]), ("other", p["mobile"])],
+            addr=address(p, state=p["state_name"]),
+            **names,
+        )  # type: ignore[arg-type]
+        if n == 0:
+            c["background"] = f"{p['notes']}\nNet 30."
+        out.append(c)
+    return rows, out
+
+
+def wave(people):
+    rows, out = [], []
+    for n, p in enumerate(people):
+        company_only = n == 4
+        name = p["org"] or f"{p['first']} {p['last']}"
+        rows.append(
+            {
+                "customer_name": name,
+                "email": p["email"],
+                "contact_first_name": "" if company_only else p["first"],
+                "contact_last_name": "" if company_only else p["last"],
+                "customer_currency": "USD",
+                "account_number": f"C-{n + 1:03d}",
+                "phone": p["phone"],
+                "fax": p["fax"],
+                "mobile": p["mobile"],
+                "toll_free": "",
+                "website": p["web"],
+                "country": p["country_name"],
+                "province/state": p["state_name"],
+                "address_line_1": p["street"],
+                "address_line_2": p["street2"],
+                "city": p["city"],
+                "postal_code/zip_code": p["zip"],
+                "shipping_address": "False",
+                "ship-to_contact": "",
+                "ship-to_country": "",
+                "ship-to_province/state": "",
+                "ship-to_address_line_1": "",
+                "ship-to_address_line_2": "",
+                "ship-to_city": "",
+                "ship-to_postal_code/zip_code": "",
+                "ship-to_phone": "",
+                "delivery_instructions": p["notes"],
+            }
+        )
+        names = {"first": name, "last": ""} if company_only else {}
+        c = customer(
+            p,
+            emails=[("work", p["email"])],
+            job=False,
+            web=True,
+            phones=[("work", p["phone"]), ("mobile", p["mobile"]), ("fax", p["fax"])],
+            addr=address(p, state=p["state_name"]),
+            **names,
+        )  # type: ignore[arg-type]
+        c["organization"] = name  # a person's customer name is their whole name
+        out.append(c)
+    return rows, out
+
+
+def freshbooks(people):
+    rows, out = [], []
+    for n, p in enumerate(people):
+        company_only = n == 4
+        rows.append(
+            {
+                "Organization": p["org"],
+                "First Name": "" if company_only else p["first"],
+                "Last Name": "" if company_only else p["last"],
+                "Email": p["email"],
+                "Phone": p["phone"],
+                "Street": p["street"],
+                "City": p["city"],
+                "Province/State": p["state_name"],
+                "Country": p["country_name"],
+                "Postal Code": p["zip"],
+                "Notes": p["notes"],
+            }
+        )
+        names = {"first": p["org"], "last": ""} if company_only else {}
+        out.append(
+            customer(
+                p,
+                emails=[("work", p["email"])],
+                job=False,
+                phones=[("work", p["phone"])],
+                addr=address(p, lines=[p["street"]], state=p["state_name"]),
+                **names,
+            )  # type: ignore[arg-type]
+        )
+    return rows, out
+
+
 def helpscout(people):
     rows, out = [], []
     for n, p in enumerate(people):
@@ -1401,6 +1556,9 @@ FILES: dict[str, dict[str, Any]] = {
         "preset": "thunderbird-contacts",
         "trailing_comma": True,
     },
+    "invoice-ninja-clients.csv": {"writer": invoice_ninja, "preset": "invoice-ninja-clients"},
+    "wave-customers.csv": {"writer": wave, "preset": "wave-customers"},
+    "freshbooks-clients.csv": {"writer": freshbooks, "preset": "freshbooks-clients"},
     "helpscout-customers.csv": {"writer": helpscout, "preset": "helpscout-customers"},
     "renamed-headers.csv": {"writer": renamed, "preset": None},
     "kunden-de.csv": {
