@@ -527,9 +527,11 @@ def find_header(records: list[list[str]]) -> int:
 
     A preamble (a title, "Exported on ...", an account name) is a few records that fill fewer
     than half the columns the body has. The header is the first record as wide as the body's
-    usual row, at least half filled, with distinct values that look like names (no numbers,
-    dates or emails). A first record that is at least half filled is the header whatever it
-    holds, so a file without preamble is never read from a later line.
+    usual row, at least half filled, with values that look like names (no numbers, dates or
+    emails) and nearly all distinct: exporters repeat a name now and then (Invoice Ninja v4 writes
+    ``Phone`` for the client's and the contact's), data rows repeat far more. A first record that
+    is at least half filled is the header whatever it holds, so a file without preamble is never
+    read from a later line.
     """
     width = _usual_width(records)
     if width < 2:
@@ -538,7 +540,7 @@ def find_header(records: list[list[str]]) -> int:
         cells = [c.strip() for c in record if c.strip()]
         if 2 * len(cells) < width:
             continue  # too empty for a header: preamble
-        names = len(set(cells)) == len(cells) and not any(
+        names = len(set(cells)) >= DISTINCT_NAMES * len(cells) and not any(
             "@" in c or _NUMBER_LIKE.fullmatch(c) for c in cells
         )
         return index if index and len(record) == width and names else 0
@@ -546,6 +548,8 @@ def find_header(records: list[list[str]]) -> int:
 
 
 _NUMBER_LIKE = re.compile(r"[\d\s.,:;/+\-()]+")
+#: The share of a header's names after a preamble that must be distinct.
+DISTINCT_NAMES = 0.9
 
 
 def _preamble_lines(sample: str, whole: bool, delimiter: str) -> int:

@@ -710,6 +710,8 @@ def test_frames_are_pandas_frames_of_pyarrow_strings(tmp_path: Path) -> None:
 # --- preamble before the header ----------------------------------------------------------------
 H = ["First Name", "Last Name", "Email", "Phone"]
 ROW = ["Ann", "Lee", "ann@example.com", "555 0100"]
+WIDE = [f"Column {letter}" for letter in "ABCDEFGHIJ"]
+WIDE_ROW = [f"value {n}" for n in range(10)]
 
 
 @pytest.mark.parametrize(
@@ -723,6 +725,9 @@ ROW = ["Ann", "Lee", "ann@example.com", "555 0100"]
         ([["Total"], ROW, ROW], 0),  # no record looks like names: the first stays the header
         ([["x"], ["2024-05-01", "12", "3", "4"], ROW], 0),  # numbers are no names
         ([["x"], ["a", "a", "b", "c"], ROW], 0),  # repeated values are no names
+        # a name repeated once among many (Invoice Ninja v4's two "Phone" columns) is a header
+        ([["Clients"], [*WIDE, "Column A"], [*WIDE_ROW, "1"], [*WIDE_ROW, "2"]], 1),
+        ([["Clients"], [*WIDE[:7], "x", "x", "x"], WIDE_ROW, WIDE_ROW], 0),  # 3 of 10 alike: data
         ([["only"]], 0),
         ([], 0),
     ],
