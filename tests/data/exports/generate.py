@@ -1189,6 +1189,57 @@ def invoice_ninja(people):
     return rows, out
 
 
+#: Invoice Ninja v4 writes a country's short name (its countries table's name)
+SHORT_COUNTRY_NAMES = {"US": "United States", "DE": "Germany", "IE": "Ireland", "FR": "France",
+                       "": ""}  # fmt: skip
+
+
+def invoice_ninja_v4(people):
+    """Invoice Ninja v4's clients sheet: PHPExcel's CSV, every cell quoted, CRLF, after three
+    padded lines (title, empty, CLIENTS); the client's phone and its contact's both "Phone"."""
+    rows, out = [], []
+    for n, p in enumerate(people):
+        v5 = invoice_ninja_row(p, n)
+        rows.append(
+            {
+                "Name": p["org"],
+                "Balance": f"${100 * n:,.2f}",
+                "Paid to Date": "$1,250.00",
+                "Billing Street": p["street"],
+                "Billing Apt/Suite": p["street2"],
+                "Billing City": p["city"],
+                "Billing State/Province": p["state_name"],
+                "Billing Postal Code": p["zip"],
+                "Billing Country": SHORT_COUNTRY_NAMES[p["country"]],
+                "Shipping Street": "",
+                "Shipping Apt/Suite": "",
+                "Shipping City": "",
+                "Shipping State/Province": "",
+                "Shipping Postal Code": "",
+                "Shipping Country": "",
+                "ID Number": "",
+                "VAT Number": "",
+                "Website": p["web"],
+                "Phone": p["phone"],
+                "Currency": "USD",
+                "Public Notes": v5["Public Notes"],
+                "Private Notes": p["notes"],
+                "First Name": v5["First Name"],
+                "Last Name": v5["Last Name"],
+                "Email": p["email"],
+                "Phone (2)": p["mobile"],
+            }
+        )
+    _, out = invoice_ninja(people)  # the same customers as v5's export holds
+    return rows, out
+
+
+def v4_preamble(width: int) -> list[str]:
+    padding = ',""' * (width - 1)
+    return [f'"Invoice Ninja v4.5.50 - 05/02/2024 10:00 am"{padding}', f'""{padding}',
+            f'"CLIENTS"{padding}']  # fmt: skip
+
+
 def wave(people):
     rows, out = [], []
     for n, p in enumerate(people):
@@ -1557,6 +1608,14 @@ FILES: dict[str, dict[str, Any]] = {
         "trailing_comma": True,
     },
     "invoice-ninja-clients.csv": {"writer": invoice_ninja, "preset": "invoice-ninja-clients"},
+    "invoice-ninja-v4-clients.csv": {
+        "writer": invoice_ninja_v4,
+        "preset": "invoice-ninja-v4-clients",
+        "quote_all": True,
+        "newline": "\r\n",
+        "rename": {"Phone (2)": "Phone"},
+        "preamble": v4_preamble(26),
+    },
     "wave-customers.csv": {"writer": wave, "preset": "wave-customers"},
     "freshbooks-clients.csv": {"writer": freshbooks, "preset": "freshbooks-clients"},
     "helpscout-customers.csv": {"writer": helpscout, "preset": "helpscout-customers"},
