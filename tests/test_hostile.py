@@ -28,10 +28,9 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from click.testing import CliRunner
+from click.testing import Result
 
 from importer import ImportOptions, import_csv
-from importer.cli import main
 from importer.client import Credentials, HelpScoutClient, Reply, RetryPolicy
 from importer.errors import AuthError, CertificateError, ConfigError
 
@@ -290,18 +289,16 @@ def test_a_run_behind_a_redirect_creates_nobody_there(
     ids=["crlf", "space", "number", "list"],
 )
 def test_a_token_that_is_no_token_stops_the_run_with_exit_3(
-    tmp_path: Path, answer: dict[str, Any]
+    tmp_path: Path, answer: dict[str, Any], invoke: Callable[..., Result]
 ) -> None:
     async def bad_token(request: web.Request) -> web.Response:
         return web.json_response(answer)
 
     data, mapping = people_csv(tmp_path, 1)
-    env = {"HELPSCOUT_APP_ID": APP_ID, "HELPSCOUT_APP_SECRET": APP_SECRET,
-           "HELPSCOUT_ACCESS_TOKEN": None}  # fmt: skip
+    env = {"HELPSCOUT_APP_ID": APP_ID, "HELPSCOUT_APP_SECRET": APP_SECRET}
     with serving_in_a_thread({"POST /v2/oauth2/token": bad_token}) as url:
-        result = CliRunner().invoke(main, ["run", str(data), "-m", str(mapping), "-o",
-                                           str(tmp_path / "r.csv"), "--api-url", url],
-                                    env=env)  # fmt: skip
+        result = invoke("run", data, "-m", mapping, "-o", tmp_path / "r.csv", "--api-url", url,
+                        env=env)  # fmt: skip
     assert result.exit_code == 3
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert errors == [
@@ -390,7 +387,9 @@ def test_a_create_without_a_usable_id_fails_and_is_looked_up_next_run(
 
 
 # --- 9: redaction ----------------------------------------------------------------------------
-def test_a_token_or_secret_the_server_echoes_is_written_nowhere(tmp_path: Path) -> None:
+def test_a_token_or_secret_the_server_echoes_is_written_nowhere(
+    tmp_path: Path, invoke: Callable[..., Result]
+) -> None:
     echoes = [0]
 
     async def echo(request: web.Request) -> web.Response:
@@ -404,12 +403,10 @@ def test_a_token_or_secret_the_server_echoes_is_written_nowhere(tmp_path: Path) 
 
     data, mapping = people_csv(tmp_path, 3)
     results = tmp_path / "results.csv"
-    env = {"HELPSCOUT_APP_ID": APP_ID, "HELPSCOUT_APP_SECRET": APP_SECRET,
-           "HELPSCOUT_ACCESS_TOKEN": None}  # fmt: skip
+    env = {"HELPSCOUT_APP_ID": APP_ID, "HELPSCOUT_APP_SECRET": APP_SECRET}
     with serving_in_a_thread({"POST /v2/customers": echo}) as url:
-        result = CliRunner().invoke(main, ["run", str(data), "-m", str(mapping), "-o",
-                                           str(results), "--api-url", url, "--concurrency", "1"],
-                                    env=env)  # fmt: skip
+        result = invoke("run", data, "-m", mapping, "-o", results, "--api-url", url,
+                        "--concurrency", "1", env=env)  # fmt: skip
     assert result.exit_code == 3
     assert echoes[0] == 2  # the 400 failed its row, the 403 stopped the run
     files = [p.read_bytes().decode("utf-8", "replace") for p in tmp_path.iterdir() if p.is_file()]
@@ -475,15 +472,16 @@ async def test_a_self_signed_certificate_is_refused_once_and_said_so(
 
 
 def test_a_run_against_a_self_signed_server_stops_with_exit_3(
-    read_rows: Callable[[Path], list[dict[str, str]]], tmp_path: Path, self_signed: ssl.SSLContext
+    read_rows: Callable[[Path], list[dict[str, str]]],
+    tmp_path: Path,
+    self_signed: ssl.SSLContext,
+    invoke: Callable[..., Result],
 ) -> None:
     data, mapping = people_csv(tmp_path, 2)
     results = tmp_path / "results.csv"
-    env = {"HELPSCOUT_APP_ID": APP_ID, "HELPSCOUT_APP_SECRET": APP_SECRET,
-           "HELPSCOUT_ACCESS_TOKEN": None}  # fmt: skip
+    env = {"HELPSCOUT_APP_ID": APP_ID, "HELPSCOUT_APP_SECRET": APP_SECRET}
     with serving_in_a_thread({}, tls=self_signed) as url:
-        result = CliRunner().invoke(main, ["run", str(data), "-m", str(mapping), "-o",
-                                           str(results), "--api-url", url], env=env)  # fmt: skip
+        result = invoke("run", data, "-m", mapping, "-o", results, "--api-url", url, env=env)
     assert result.exit_code == 3
     error = next(line for line in result.stderr.splitlines() if line.startswith("Error:"))
     port = url.rsplit(":", 1)[1]

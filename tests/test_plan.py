@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from click.testing import Result
 
 from importer import ImportOptions, import_csv
-from importer.cli import main
 from importer.client import Credentials
 from importer.ledger import Ledger
 from importer.plan import plan_import
@@ -176,15 +175,14 @@ def test_the_plan_on_the_command_line(
     serve_sandbox: Callable[..., Sandbox],
     sandbox_api: Callable[..., Any],
     sandbox_env: Callable[[Sandbox], dict[str, str | None]],
+    invoke: Callable[..., Result],
 ) -> None:
     box = serve_sandbox()
     mapping = tmp_path / "m.yaml"
     mapping.write_text(MAPPING, encoding="utf-8")
     first = write_csv(tmp_path / "first.csv", FIRST)
-    runner = CliRunner()
     env = sandbox_env(box)
-    imported = runner.invoke(main, ["run", str(first), "-m", str(mapping), "-o",
-                                    str(tmp_path / "results.csv")], env=env)  # fmt: skip
+    imported = invoke("run", first, "-m", mapping, "-o", tmp_path / "results.csv", env=env)
     assert imported.exit_code == 0, imported.output
     ids = {line["row"]: line["customer_id"] for line in read_rows(tmp_path / "results.csv")}
     seeded = customer("Cyrus", "cy@example.com", "Moe")
@@ -194,7 +192,7 @@ def test_the_plan_on_the_command_line(
     args = ["run", str(data), "-m", str(mapping), "--dry-run", "--check-existing",
             "--on-existing", "update", "--duplicates", "first", "--rate", "120"]  # fmt: skip
 
-    result = runner.invoke(main, [*args, "-o", str(plan_file)], env=env)
+    result = invoke(*args, "-o", plan_file, env=env)
 
     assert result.exit_code == 1  # row 6 is invalid
     assert result.stdout.splitlines() == [
@@ -213,7 +211,7 @@ def test_the_plan_on_the_command_line(
         "Nothing was sent but reads (--dry-run): Help Scout and the state are unchanged.",
     ]
     # the plan never overwrites the results of the import it plans
-    over = runner.invoke(main, [*args, "-o", str(tmp_path / "results.csv")], env=env)
+    over = invoke(*args, "-o", tmp_path / "results.csv", env=env)
     assert over.exit_code == 2
     assert over.stderr == (
         f"Error: --output {tmp_path / 'results.csv'} is the same file as the import's results "
@@ -227,14 +225,15 @@ def test_without_a_state_file_every_row_is_planned_as_new(
     serve_sandbox: Callable[..., Sandbox],
     sandbox_api: Callable[..., Any],
     sandbox_env: Callable[[Sandbox], dict[str, str | None]],
+    invoke: Callable[..., Result],
 ) -> None:
     box = serve_sandbox()
     sandbox_api(box, "POST", "/_sandbox/customers", customer("Ann", "ann@example.com"))
     mapping = tmp_path / "m.yaml"
     mapping.write_text(MAPPING, encoding="utf-8")
     data = write_csv(tmp_path / "in.csv", FIRST)
-    result = CliRunner().invoke(main, ["run", str(data), "-m", str(mapping), "--dry-run",
-                                       "--check-existing"], env=sandbox_env(box))  # fmt: skip
+    result = invoke("run", data, "-m", mapping, "--dry-run", "--check-existing",
+                    env=sandbox_env(box))  # fmt: skip
     assert result.exit_code == 0
     assert result.stderr.splitlines() == [
         "no state file: planned as a first import (every row is new to the ledger)"
