@@ -772,13 +772,7 @@ class Ledger:
         db = self._db
         db.execute("CREATE TEMP TABLE IF NOT EXISTS listed (row INTEGER, customer_id TEXT)")
         db.execute("DELETE FROM temp.listed")
-        batch: list[tuple[int, str]] = []
-        for pair in listed:
-            batch.append(pair)
-            if len(batch) >= 10_000:
-                db.executemany("INSERT INTO temp.listed VALUES (?, ?)", batch)
-                batch.clear()
-        db.executemany("INSERT INTO temp.listed VALUES (?, ?)", batch)
+        db.executemany("INSERT INTO temp.listed VALUES (?, ?)", listed)  # streamed: one at a time
         # rows has no index on these columns (settles would pay for one): temporary ones
         db.execute("CREATE TEMP TABLE known AS SELECT customer_id FROM rows WHERE customer_id "
                    "IS NOT NULL UNION SELECT customer_id FROM undone")  # fmt: skip
@@ -963,9 +957,8 @@ class Ledger:
             db.execute("CREATE TEMP TABLE undo_only (customer_id TEXT PRIMARY KEY)")
             db.executemany("INSERT OR IGNORE INTO temp.undo_only VALUES (?)",
                            ((str(c),) for c in only))  # fmt: skip
-        keep = " AND customer_id IN (SELECT customer_id FROM temp.undo_only)" if only else ""
-        if only is not None and not keep:
-            keep = " AND 0"
+        only_listed = " AND customer_id IN (SELECT customer_id FROM temp.undo_only)"
+        keep = only_listed if only is not None else ""
         db.execute(
             "INSERT INTO temp.undo_targets (row, customer_id, key) SELECT row, customer_id, key "
             f"FROM (SELECT row, customer_id, key FROM rows WHERE created_run IN ({marks}) "
