@@ -52,7 +52,7 @@ from importer.errors import (
 from importer.issues import RowWarnings
 from importer.ledger import GO_ON, DamagedStateError, Ledger, payload_hash
 from importer.mapping import Mapping
-from importer.options import DEFAULT_API_URL, Duplicates, ImportOptions
+from importer.options import DEFAULT_API_URL, Duplicates, ImportOptions, SendOptions
 from importer.pacing import Pacer
 from importer.rejects import ragged_cells, row_errors
 from importer.results import ResultsWriter, listed_customers
@@ -72,8 +72,11 @@ __all__ = [
     "count_plan",
     "endpoint",
     "fingerprint",
+    "open_client",
+    "pacer_of",
     "row_batches",
     "send_rows",
+    "workers_of",
 ]
 
 #: Rows per batch handed from the reading thread to the uploader (payloads are built per batch).
@@ -137,6 +140,41 @@ def endpoint(
     return url, credentials if credentials is not None else Credentials.from_env()
 
 
+def pacer_of(options: SendOptions) -> Pacer:
+    """The pacer ``options`` ask for (the import's, the plan's and the undo's)."""
+    return Pacer(options.rate, share=options.budget_share, headroom=options.headroom)
+
+
+def workers_of(options: SendOptions) -> int:
+    """Requests in flight at once: ``--concurrency``, or enough to keep up with ``--rate``."""
+    return options.concurrency or default_concurrency(options.rate)
+
+
+async def open_client(
+    stack: contextlib.AsyncExitStack,
+    options: SendOptions,
+    api_url: str,
+    credentials: Credentials | None,
+    *,
+    pacer: Pacer,
+    sandbox: SandboxConfig | None = None,
+    on_exchange: Callable[[Exchange], None] | None = None,
+) -> HelpScoutClient:
+    """The client a run sends with, entered in ``stack`` (the built-in ``sandbox`` started
+    first, when given, and sent to instead): one set-up for the import, the plan and the undo,
+    with ``options``' retries, timeout and pool."""
+    if sandbox is not None:
+        from importer.sandbox import Sandbox
+
+        box = await stack.enter_async_context(Sandbox(sandbox))
+        api_url, credentials = box.url, Credentials(box.app_id, box.app_secret)
+    client = HelpScoutClient(api_url, credentials, pacer=pacer,
+                             retry=RetryPolicy(options.max_attempts),
+                             connections=workers_of(options), timeout=options.request_timeout,
+                             on_exchange=on_exchange)  # fmt: skip
+    return await stack.enter_async_context(client)
+
+
 async def send_rows(
     batches: Iterable[Sequence[Job]],
     mapping: Mapping,
@@ -154,25 +192,10 @@ async def send_rows(
 ) -> None:
     """Send every row of ``batches`` (the run begun in ``ledger``); fill ``result`` in, also when
     the run stops early (``result.stopped``: why). ``on_exchange`` hears every HTTP request."""
-    pacer = Pacer(options.rate, share=options.budget_share, headroom=options.headroom)
-    workers = options.concurrency or default_concurrency(options.rate)
+    pacer, workers = pacer_of(options), workers_of(options)
     async with contextlib.AsyncExitStack() as stack:
-        if sandbox is not None:
-            from importer.sandbox import Sandbox
-
-            box = await stack.enter_async_context(Sandbox(sandbox))
-            api_url, credentials = box.url, Credentials(box.app_id, box.app_secret)
-        client = await stack.enter_async_context(
-            HelpScoutClient(
-                api_url,
-                credentials,
-                pacer=pacer,
-                retry=RetryPolicy(options.max_attempts),
-                connections=workers,
-                timeout=options.request_timeout,
-                on_exchange=on_exchange,
-            )
-        )
+        client = await open_client(stack, options, api_url, credentials, pacer=pacer,
+                                   sandbox=sandbox, on_exchange=on_exchange)  # fmt: skip
         if mapping.properties:
             await check_properties(client, mapping, notice)
         uploader = Uploader(

@@ -48,12 +48,12 @@ from importer.client import (
 from importer.decide import Action, Job, Policy, decide
 from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, ApiError, TransportError
 from importer.front import inputs_of, open_input
-from importer.importing import check_properties, endpoint, row_batches
+from importer.importing import check_properties, endpoint, open_client, pacer_of, row_batches
 from importer.ledger import Entry, Ledger, RunInfo, default_state_path
 from importer.mapping import Mapping
 from importer.options import DEFAULT_IMPORT, ImportOptions
 from importer.outputs import check_outputs
-from importer.pacing import WRITE_COST, Pacer, estimate_seconds
+from importer.pacing import WRITE_COST, estimate_seconds
 from importer.report import plural
 from importer.results import Outcome, ResultsWriter
 from importer.upload import FATAL, UNSEARCHABLE, Lookups, email_of, recorded
@@ -180,14 +180,14 @@ def plan_import(
     state), and what refuses the reads (AuthError).
     """
     options = options or DEFAULT_IMPORT
-    state, include_source, rate = options.state, options.include_source, options.rate
+    state, include_source = options.state, options.include_source
     if state is None and results is not None and sandbox is None:  # as the import would
         state = default_state_path(results, path)
     state_path = Path(state) if state is not None else None
     known_state = state_path is not None and state_path.is_file()
     check_outputs([*inputs_of(path, mapping), ("--state", state_path)], [("--output", results)])
     policy = Policy(options.on_existing, True, options.retry_failed)
-    pacer = Pacer(rate, share=options.budget_share, headroom=options.headroom)
+    pacer = pacer_of(options)
     api_url, credentials = endpoint(options.api_url, credentials, sandbox)
     source, mapping = open_input(path, mapping, options, all_columns=include_source)
     where = "the built-in sandbox" if sandbox is not None else str(api_url)
@@ -213,13 +213,8 @@ def plan_import(
 
         async def planning() -> None:
             async with contextlib.AsyncExitStack() as inner:
-                url, creds = api_url, credentials
-                if sandbox is not None:
-                    from importer.sandbox import Sandbox
-
-                    box = await inner.enter_async_context(Sandbox(sandbox))
-                    url, creds = box.url, Credentials(box.app_id, box.app_secret)
-                client = await inner.enter_async_context(HelpScoutClient(url, creds, pacer=pacer))
+                client = await open_client(inner, options, api_url, credentials, pacer=pacer,
+                                           sandbox=sandbox)  # fmt: skip
                 if mapping.properties:
                     await check_properties(client, mapping, notice)
                 planner = _Planner(client, policy)

@@ -70,7 +70,6 @@ from yarl import URL
 from importer.client import (
     Credentials,
     HelpScoutClient,
-    RetryPolicy,
     Sends,
     changes_for,
 )
@@ -85,14 +84,13 @@ from importer.errors import (
     RunStopped,
     TransportError,
 )
-from importer.importing import endpoint
+from importer.importing import endpoint, open_client, pacer_of, workers_of
 from importer.ledger import Created, ImportRecord, Ledger, state_files
 from importer.options import DEFAULT_UNDO, UndoOptions
 from importer.outputs import check_outputs
-from importer.pacing import Pacer
 from importer.report import plural
 from importer.results import Outcome, ResultsWriter, Status, listed_customers
-from importer.upload import Tally, default_concurrency
+from importer.upload import Tally
 from importer.workers import ROW_TIMEOUT, Unknown, Workers, error_text
 
 __all__ = [
@@ -492,10 +490,8 @@ def undo_import(
     if results is None and not dry_run:
         results = default_results_path(state)
     check_outputs([("--only-listed", only)], [("--output", results), *state_files(state)])
-    pacer = Pacer(options.rate, share=options.budget_share, headroom=options.headroom)
-    retry = RetryPolicy(options.max_attempts)
+    pacer, workers = pacer_of(options), workers_of(options)
     api_url, credentials = endpoint(options.api_url, credentials, None)
-    workers = options.concurrency or default_concurrency(options.rate)
     result = UndoResult(state=state, dry_run=dry_run)
     with contextlib.ExitStack() as stack:
         ledger = stack.enter_context(Ledger.open(state, source="", readonly=dry_run))
@@ -529,10 +525,8 @@ def undo_import(
         batches = [(start, BATCH) for start in range(0, count, BATCH)]
 
         async def undoing() -> None:
-            client = HelpScoutClient(api_url, credentials, pacer=pacer, retry=retry,
-                                     connections=workers,
-                                     timeout=options.request_timeout)  # fmt: skip
-            async with client:
+            async with contextlib.AsyncExitStack() as inner:
+                client = await open_client(inner, options, api_url, credentials, pacer=pacer)
                 undoer = Undoer(client, writer, ledger, target, concurrency=workers,
                                 dry_run=dry_run, progress=progress, notice=notice)  # fmt: skip
                 await undoer.run_into(batches, result)
