@@ -41,6 +41,7 @@ from importer.options import (
 )
 from importer.redact import redact
 from importer.report import plural
+from importer.results import IMPORT_STATUSES
 from importer.sandbox.config import DuplicateEmail, RateWindow, SandboxConfig
 from importer.text import VALUE_WIDTH, for_terminal
 
@@ -949,9 +950,6 @@ def only_state_here() -> Path:
     raise ConfigError(f"several state files here ({names}): choose one with --state FILE")
 
 
-HISTORY_COUNTS = ("created", "updated", "skipped", "invalid", "failed")
-
-
 def _utc(stamp: str | None, *, iso: bool = False) -> str | None:
     """A ledger timestamp as ``2025-05-04 02:00:00`` (UTC), or ISO 8601 with a Z (``iso``)."""
     if stamp is None:
@@ -981,7 +979,7 @@ def run_as_json(run: PastRun) -> dict[str, Any]:
 
 def history_table(runs: list[PastRun]) -> list[str]:
     """The runs as an aligned table, numbers to the right; ``-`` where nothing was recorded."""
-    header = ["run", "started (UTC)", "ended", "status", "exit", *HISTORY_COUNTS, "file",
+    header = ["run", "started (UTC)", "ended", "status", "exit", *IMPORT_STATUSES, "file",
               "mapping"]  # fmt: skip
     rows = [header]
     for run in runs:
@@ -990,11 +988,11 @@ def history_table(runs: list[PastRun]) -> list[str]:
         rows.append([
             str(run.id), _utc(run.started_at) or "-", _utc(run.finished_at) or "-", status,
             "-" if run.exit_code is None else str(run.exit_code),
-            *(f"{counts[name]:,}" if name in counts else "-" for name in HISTORY_COUNTS),
+            *(f"{counts[name]:,}" if name in counts else "-" for name in IMPORT_STATUSES),
             run.source, run.mapping or "-",
         ])  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    numeric = {0, 4, *range(5, 5 + len(HISTORY_COUNTS))}
+    numeric = {0, 4, *range(5, 5 + len(IMPORT_STATUSES))}
     return [
         "  ".join(
             cell.rjust(width) if i in numeric else cell.ljust(width)

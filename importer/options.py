@@ -134,8 +134,7 @@ class SendOptions(_Checked):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.rate is not None and not (self.rate > 0 and math.isfinite(self.rate)):
-            raise ConfigError(f"--rate must be more than 0 requests a minute, not {self.rate!r}")
+        _more_than("--rate", self.rate, " requests a minute")
         if not 0 < self.budget_share <= 1:
             raise ConfigError(
                 f"--budget-share must be more than 0 and at most 1, not {self.budget_share!r}"

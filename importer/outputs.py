@@ -18,12 +18,12 @@ does not exist yet is compared by its resolved path (symlinks of its folders fol
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from importer.errors import ConfigError
 
-__all__ = ["Named", "check_outputs", "same_file"]
+__all__ = ["Named", "check_outputs", "check_recorded_results", "same_file"]
 
 Named = tuple[str, str | os.PathLike[str] | None]
 """An option's name as the user typed it (``--report``, ``FILE``) and its path (None: not given)."""
@@ -59,3 +59,10 @@ def check_outputs(inputs: Sequence[Named], outputs: Sequence[Named]) -> None:
                     f"{name} {path} is the same file as {other} {other_path}: give each its own "
                     "path"
                 )
+
+
+def check_recorded_results(recorded: Iterable[Path], output: str | os.PathLike[str] | None) -> None:
+    """Refuse an ``--output`` (a plan's, an undo's) over the results of an import a state
+    records (``Ledger.results_files``): they would be lost."""
+    check_outputs([("the import's results (recorded in --state)", p) for p in recorded],
+                  [("--output", output)])  # fmt: skip

@@ -52,7 +52,7 @@ from importer.importing import check_properties, endpoint, open_client, pacer_of
 from importer.ledger import Entry, Ledger, RunInfo, default_state_path
 from importer.mapping import Mapping
 from importer.options import DEFAULT_IMPORT, ImportOptions
-from importer.outputs import check_outputs
+from importer.outputs import check_outputs, check_recorded_results
 from importer.pacing import WRITE_COST, estimate_seconds
 from importer.report import plural
 from importer.results import Outcome, ResultsWriter
@@ -199,7 +199,7 @@ def plan_import(
             assert state_path is not None
             ledger = stack.enter_context(Ledger.open(state_path, source=str(path), readonly=True))
             plan.state = state_path
-            _refuse_the_imports_results(ledger, results)
+            check_recorded_results(ledger.results_files(), results)
         elif notice is not None and sandbox is None:
             missing = f"no state file at {state_path}" if state_path else "no state file"
             notice(f"{missing}: planned as a first import (every row is new to the ledger)")
@@ -227,12 +227,6 @@ def plan_import(
         asyncio.run(planning())
     plan.limit = pacer.limit
     return plan
-
-
-def _refuse_the_imports_results(ledger: Ledger, results: str | Path | None) -> None:
-    """A plan written over the results of the import it plans would lose them: refused."""
-    check_outputs([("the import's results (recorded in --state)", p)
-                   for p in ledger.results_files()], [("--output", results)])  # fmt: skip
 
 
 class _Planner:

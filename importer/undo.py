@@ -87,7 +87,7 @@ from importer.errors import (
 from importer.importing import endpoint, open_client, pacer_of, workers_of
 from importer.ledger import Created, ImportRecord, Ledger, state_files
 from importer.options import DEFAULT_UNDO, UndoOptions
-from importer.outputs import check_outputs
+from importer.outputs import check_outputs, check_recorded_results
 from importer.report import plural
 from importer.results import Outcome, ResultsWriter, Status, listed_customers
 from importer.upload import Tally
@@ -495,9 +495,7 @@ def undo_import(
     result = UndoResult(state=state, dry_run=dry_run)
     with contextlib.ExitStack() as stack:
         ledger = stack.enter_context(Ledger.open(state, source="", readonly=dry_run))
-        imported = [("the import's results (recorded in --state)", p)
-                    for p in ledger.results_files()]  # fmt: skip
-        check_outputs(imported, [("--output", results)])  # never over the import's results
+        check_recorded_results(ledger.results_files(), results)
         target = result.target = _target(ledger, state, run)
         listed = None
         if only is not None:
