@@ -1042,7 +1042,8 @@ class _Rows:
                 if row.row > self._done:
                     placed.append(row)
             short = _padded(placed)
-            ragged = [self._with_line(r) for r in placed if r not in short]
+            padded = {r.row for r in short}  # a set: a chunk may hold thousands of short rows
+            ragged = [self._with_line(r) for r in placed if r.row not in padded]
             table = pa.Table.from_batches(batches, self._schema)
             self._refuse_long_fields(table, numbers)
             stray = self._stray(table, numbers)
@@ -1071,12 +1072,13 @@ class _Rows:
         unnamed = self._source._unnamed
         rows: dict[int, list[str]] = {}
         warned = []
+        at = [names.index(c) for c in frame.columns]  # each column's field, found once
         for row in short:
             fields = next(
                 csv.reader(io.StringIO(row.text, newline=""), delimiter=self._source.delimiter), []
             )
             fields += [""] * (len(names) - len(fields))
-            rows[row.row] = [fields[names.index(c)] for c in frame.columns]
+            rows[row.row] = [fields[i] for i in at]
             stray += [
                 StrayValue(row.row, p, fields[p - 1]) for p in unnamed if fields[p - 1].strip()
             ]
