@@ -27,18 +27,24 @@ _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
 _BEARER_BYTES = re.compile(rb"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
 _secrets: set[str] = set()
 _lock = threading.Lock()
+_longest_first: tuple[str, ...] = ()
+"""The secrets, longest first (so one that holds another goes whole): rebuilt by each
+:func:`register`, read without the lock by :func:`redact` (a tuple is replaced, never changed),
+which every cell of a results file passes through."""
 
 
 def register(secret: str | None) -> None:
     """Remember ``secret`` so that :func:`redact` removes it from now on (in this process)."""
     if secret and len(secret) >= MIN_LENGTH:
+        global _longest_first
         with _lock:
             _secrets.add(secret)
+            _longest_first = tuple(sorted(_secrets, key=len, reverse=True))
 
 
 def redact(text: str) -> str:
     """``text`` without any registered secret or bearer token."""
-    for secret in _longest_first():
+    for secret in _longest_first:
         if secret in text:
             text = text.replace(secret, REDACTED)
     if "earer" in text or "EARER" in text:
@@ -48,13 +54,8 @@ def redact(text: str) -> str:
 
 def redact_bytes(raw: bytes) -> bytes:
     """:func:`redact` for a body as it came off the wire (before it is decoded and parsed)."""
-    for secret in _longest_first():
+    for secret in _longest_first:
         encoded = secret.encode("utf-8")
         if encoded in raw:
             raw = raw.replace(encoded, REDACTED.encode())
     return _BEARER_BYTES.sub(rb"\1 " + REDACTED.encode(), raw)
-
-
-def _longest_first() -> list[str]:
-    with _lock:  # a token registered by another thread while we iterate
-        return sorted(_secrets, key=len, reverse=True)
