@@ -226,14 +226,14 @@ def is_phone(text: str) -> bool:
     """A phone number as people write them: 7 to 15 digits with + ( ) - . / and spaces."""
     if not _PHONE.fullmatch(text) or _ZIP_PLUS4.fullmatch(text) or _IPV4.fullmatch(text):
         return False
-    if date_formats([text]):
-        return False
     digits = sum(
         c.isdigit() for c in re.sub(r"(x|ext\.?|extension|#)\s*\d+$", "", text, flags=re.I)
     )
     if text.isdigit() and digits > 12:
         return False  # a record number (Shopify's customer ids), not a phone written bare
-    return 7 <= digits <= 15 and not re.fullmatch(r"\d+[.,]\d{1,2}", text)
+    if not 7 <= digits <= 15 or re.fullmatch(r"\d+[.,]\d{1,2}", text):
+        return False
+    return not date_formats([text])  # the dearest test last: every date format is tried
 
 
 def is_street(text: str) -> bool:
