@@ -66,6 +66,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from importer.errors import SourceError
+from importer.text import VALUE_WIDTH
 
 __all__ = [
     "CHUNK_BYTES",
@@ -99,8 +100,6 @@ MAX_FIELD_CHARS = 1 << 20
 MAX_COLUMNS = 10_000
 #: A chunk holds at most this many bytes of cells, whatever ``chunk_rows`` says (wide files).
 CHUNK_BYTES = 32 << 20
-#: Characters of a column name quoted in a message; longer names are cut with an ellipsis.
-NAME_WIDTH = 60
 
 _SCAN_BYTES = 1 << 20
 _SNIFF_BYTES = 1 << 16
@@ -377,11 +376,11 @@ def open_csv(
 
 
 def shown_name(name: str) -> str:
-    """A column name as a message quotes it: in quotes, cut to :data:`NAME_WIDTH` characters.
+    """A column name as a message quotes it: in quotes, cut to ``VALUE_WIDTH`` characters.
 
     Only cut: the CLI escapes control characters in whatever it prints.
     """
-    cut = name if len(name) <= NAME_WIDTH else name[: NAME_WIDTH - 1] + "…"
+    cut = name if len(name) <= VALUE_WIDTH else name[: VALUE_WIDTH - 1] + "…"
     return f"'{cut}'"
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from importer.suggest.draft import Draft, emit, trim
 from importer.suggest.engine import empty_columns, leftovers, null_values, read_columns, suggest
-from importer.suggest.presets import Match, Preset, fingerprint, preset, presets, recognise
+from importer.suggest.presets import Match, Preset, fingerprint, fold, preset, presets, recognise
 from importer.suggest.values import SAMPLE_ROWS
 
 __all__ = [
@@ -75,8 +75,8 @@ def suggest_mapping(
         ]
         return Suggestion(emit(draft), None, draft)
     draft = trim(match.preset.draft(), columns)
-    known = {_fold(c) for c in (*match.preset.header, *match.preset.optional)}
-    others = [c for c in columns if _fold(c) not in known]
+    known = {fold(c) for c in (*match.preset.header, *match.preset.optional)}
+    others = [c for c in columns if fold(c) not in known]
     _add_others(draft, suggest(others, sample))
     read = read_columns(columns, sample or {})
     if found := null_values([c for c in read if c.name in draft.columns()]):
@@ -96,10 +96,6 @@ def suggest_mapping(
 
 def _wrapped(text: str) -> list[str]:
     return textwrap.wrap(text, 96, break_on_hyphens=False) if text else []
-
-
-def _fold(name: str) -> str:
-    return " ".join(name.casefold().split())
 
 
 def _add_others(draft: Draft, extra: Draft) -> None:

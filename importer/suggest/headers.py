@@ -32,16 +32,13 @@ from importer import schema
 
 __all__ = ["HeaderReading", "read_header", "words"]
 
-#: Kinds a header can name. ``title`` is "Title": a job title or a Mr/Ms salutation, as the
-#: values say; ``code`` is Zoho's "Billing Code", a postal code only beside an address group word;
-#: ``label`` is the type column beside an entry (Google's ``E-mail 1 - Type``); ``formatted`` a
-#: one-cell postal address; ``ignore`` a column known not to belong to the customer.
-KINDS = (
-    "ignore", "label", "email", "phone", "chat", "social", "photoUrl", "website", "postalCode",
-    "country", "state", "city", "formatted", "street", "code", "id", "jobTitle", "organization",
-    "title", "firstName", "lastName", "fullName", "displayName", "gender", "age", "location",
-    "background", "date",
-)  # fmt: skip
+# The kinds a header can name (``HeaderReading.kind``): ignore, label, email, phone, chat, social,
+# photoUrl, website, postalCode, country, state, city, formatted, street, code, id, jobTitle,
+# organization, title, firstName, lastName, fullName, displayName, gender, age, location,
+# background, date. ``title`` is "Title": a job title or a Mr/Ms salutation, as the values say;
+# ``code`` is Zoho's "Billing Code", a postal code only beside an address group word; ``label``
+# is the type column beside an entry (Google's ``E-mail 1 - Type``); ``formatted`` a one-cell
+# postal address; ``ignore`` a column known not to belong to the customer.
 
 
 def _phrases(priority: int, kind: str, *texts: str) -> dict[tuple[str, ...], tuple[int, str]]:

@@ -32,7 +32,16 @@ import yaml
 from importer.errors import ConfigError
 from importer.suggest.draft import Draft, parse
 
-__all__ = ["MIN_COLUMNS", "MIN_SHARE", "Match", "Preset", "fingerprint", "presets", "recognise"]
+__all__ = [
+    "MIN_COLUMNS",
+    "MIN_SHARE",
+    "Match",
+    "Preset",
+    "fingerprint",
+    "fold",
+    "presets",
+    "recognise",
+]
 
 MIN_SHARE = 0.6
 MIN_COLUMNS = 4
@@ -68,21 +77,22 @@ class Match:
         return f"looks like {article} {self.preset.title} export {count}"
 
 
-def _fold(name: str) -> str:
+def fold(name: str) -> str:
+    """A header as presets compare it: case and runs of white space ignored."""
     return " ".join(name.casefold().split())
 
 
 def fingerprint(columns: list[str], preset: Preset) -> Match:
     """The preset's columns present in ``columns`` (optional ones count only when there)."""
-    have = {_fold(c) for c in columns}
+    have = {fold(c) for c in columns}
     expected = [
         c for c in dict.fromkeys((*preset.header, *preset.optional))
-        if c not in preset.optional or _fold(c) in have
+        if c not in preset.optional or fold(c) in have
     ]  # fmt: skip
-    present = [c for c in expected if _fold(c) in have]
+    present = [c for c in expected if fold(c) in have]
     weight = _weights()
-    total = sum(weight[_fold(c)] for c in expected)
-    share = sum(weight[_fold(c)] for c in present) / total if total else 0.0
+    total = sum(weight[fold(c)] for c in expected)
+    share = sum(weight[fold(c)] for c in present) / total if total else 0.0
     return Match(preset, len(present), len(expected), share)
 
 
@@ -91,7 +101,7 @@ def _weights() -> dict[str, float]:
     """Each column name -> 1 / the number of presets that write it."""
     counts: dict[str, int] = {}
     for p in presets().values():
-        for name in {_fold(c) for c in (*p.header, *p.optional)}:
+        for name in {fold(c) for c in (*p.header, *p.optional)}:
             counts[name] = counts.get(name, 0) + 1
     return {name: 1 / n for name, n in counts.items()}
 
