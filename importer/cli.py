@@ -885,12 +885,14 @@ def undo(
             click.echo(f"  {label} row {outcome.row} customer {outcome.customer_id}{because}")
     click.echo(result.line())
     if dry_run:
+        from importer.pacing import READ_COST, WRITE_COST
+
         deletes = result.planned
-        cost = result.requests + deletes * 2
+        cost = result.requests * READ_COST + deletes * WRITE_COST
         click.echo(
             f"The undo needs {plural(result.requests + deletes, 'request')}: "
             f"{result.requests:,} reads (the dry run's own, again) and {deletes:,} deletes "
-            f"({cost:,} of the per-minute budget: a delete costs 2)."
+            f"({cost:,} of the per-minute budget: a delete costs {WRITE_COST})."
         )
     if result.results is not None:
         click.echo(f"Results written to {for_terminal(result.results, None)}")
@@ -956,10 +958,10 @@ def _utc(stamp: str | None, *, iso: bool = False) -> str | None:
         return None
     from datetime import UTC, datetime
 
+    from importer.summary import utc_stamp
+
     moment = datetime.fromisoformat(stamp).astimezone(UTC)
-    if iso:
-        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return utc_stamp(moment) if iso else moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def run_as_json(run: PastRun) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from typing import IO, TYPE_CHECKING, Self
 
 from importer.errors import ConfigError
 from importer.redact import redact
+from importer.summary import utc_stamp
 
 if TYPE_CHECKING:
     from importer.client import Exchange
@@ -41,17 +42,10 @@ LOG_KEYS = ("time", "run", "method", "path", "status", "attempt", "latency", "lo
 
 def log_line(exchange: Exchange, run: int | None) -> str:
     """``exchange`` as one line of the log, redacted, without its line break."""
-    stamp = datetime.fromtimestamp(exchange.sent, UTC).isoformat(timespec="milliseconds")
-    record: dict[str, object] = {
-        "time": stamp.replace("+00:00", "Z"),
-        "run": run,
-        "method": exchange.method,
-        "path": exchange.path,
-        "status": exchange.status,
-        "attempt": exchange.attempt,
-        "latency": round(exchange.latency, 3),
-        "logRef": exchange.log_ref,
-    }
+    values = (utc_stamp(datetime.fromtimestamp(exchange.sent, UTC)), run, exchange.method,
+              exchange.path, exchange.status, exchange.attempt, round(exchange.latency, 3),
+              exchange.log_ref)  # fmt: skip
+    record: dict[str, object] = dict(zip(LOG_KEYS, values, strict=True))
     if exchange.error is not None:
         record["error"] = exchange.error
     return redact(json.dumps(record, ensure_ascii=False))
@@ -66,7 +60,6 @@ class RequestLog:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.run: int | None = None
-        self.written = 0
         self.failure: str | None = None
         """Why the log stopped being written (a full disk), else None: the import goes on."""
         try:
@@ -83,8 +76,6 @@ class RequestLog:
             self._file.write(log_line(exchange, self.run) + "\n")
         except OSError as exc:  # the import matters more than its log: it goes on without
             self.failure = f"--log-file {self.path} could not be written: {exc.strerror or exc}"
-            return
-        self.written += 1
 
     def close(self) -> None:
         try:

@@ -65,6 +65,7 @@ __all__ = [
     "check_summary_path",
     "reason_of",
     "summary_of",
+    "utc_stamp",
     "write_summary",
 ]
 
@@ -97,10 +98,14 @@ class Reasons:
         return found
 
 
-def _stamp(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
+def utc_stamp(moment: datetime) -> str:
+    """``moment`` in ISO 8601, UTC, to the millisecond, with a Z: the one time format of the
+    files machines read (this summary, the request log, ``history --json``)."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    return None if moment is None else utc_stamp(moment)
 
 
 def _path(path: str | os.PathLike[str] | None) -> str | None:
