@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import random
 import signal
 import subprocess
@@ -35,7 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from benchmarks.common import ROOT, Figure, figure, get_json, sandbox_process
+from benchmarks.common import ROOT, Figure, figure, get_json, importer_env, sandbox_process, stats
 from importer.sandbox import SandboxConfig
 
 MAPPING = """\
@@ -51,7 +50,7 @@ customer:
 
 def _creates(url: str) -> int:
     """Create requests the sandbox has answered (or dropped) so far."""
-    return sum(get_json(f"{url}/_sandbox/stats")["requests"].get("POST /v2/customers", {}).values())
+    return sum(stats(url)["requests"].get("POST /v2/customers", {}).values())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,8 +86,7 @@ def chaos(args: argparse.Namespace) -> dict[str, Any]:
             writer.writerows(["Ada", f"Lovelace{i}", f"ada.{i}@example.com", "pro"]
                              for i in range(args.rows))  # fmt: skip
         mapping.write_text(MAPPING, encoding="utf-8")
-        env = {**os.environ, "HELPSCOUT_API_URL": url, "HELPSCOUT_APP_ID": config.app_id,
-               "HELPSCOUT_APP_SECRET": config.app_secret}  # fmt: skip
+        env = importer_env(url, config)
         command = [sys.executable, "-m", "importer", "run", str(data), "-m", str(mapping),
                    "-o", str(results), "--concurrency", str(args.concurrency),
                    "--settle-time", str(settle)]  # fmt: skip
@@ -108,7 +106,7 @@ def chaos(args: argparse.Namespace) -> dict[str, Any]:
         last = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
         seconds = time.monotonic() - started
         customers = get_json(f"{url}/_sandbox/customers")["customers"]
-        requests = get_json(f"{url}/_sandbox/stats")["requests"]
+        requests = stats(url)["requests"]
         with results.open(newline="", encoding="utf-8") as fh:
             lines = list(csv.DictReader(fh))
     ids: dict[str, list[str]] = {}

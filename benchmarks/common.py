@@ -89,6 +89,12 @@ def stats(url: str) -> dict[str, Any]:
     return get_json(f"{url}/_sandbox/stats")
 
 
+def importer_env(url: str, config: SandboxConfig) -> dict[str, str]:
+    """This process's environment, pointed at the sandbox at ``url`` with its credentials."""
+    return {**os.environ, "HELPSCOUT_API_URL": url, "HELPSCOUT_APP_ID": config.app_id,
+            "HELPSCOUT_APP_SECRET": config.app_secret}  # fmt: skip
+
+
 def answered(stats_: dict[str, Any], route: str, status: str) -> int:
     """How many requests of ``route`` (``"POST /v2/customers"``) got ``status``."""
     return int(stats_["requests"].get(route, {}).get(status, 0))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import sys
 import tempfile
 import time
@@ -26,9 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 from benchmarks.common import (
     Figure,
     figure,
-    get_json,
+    importer_env,
     measure,
     sandbox_process,
+    stats,
     table,
     write_customers,
 )
@@ -38,7 +38,7 @@ from importer.sandbox import SandboxConfig
 def _left_after(url: str, seconds: float) -> int:
     """Customers still in the sandbox once its asynchronous deletes had time to happen."""
     deadline = time.monotonic() + seconds
-    while (left := get_json(f"{url}/_sandbox/stats")["customers"]) and time.monotonic() < deadline:
+    while (left := stats(url)["customers"]) and time.monotonic() < deadline:
         time.sleep(0.5)
     return int(left)
 
@@ -49,8 +49,7 @@ def figures(rows: int = 5000) -> list[Figure]:
     with tempfile.TemporaryDirectory() as folder, sandbox_process(config) as url:
         data, mapping = write_customers(Path(folder), rows)
         state, undone = Path(folder) / "s.sqlite", Path(folder) / "undo.csv"
-        env = {**os.environ, "HELPSCOUT_API_URL": url, "HELPSCOUT_APP_ID": config.app_id,
-               "HELPSCOUT_APP_SECRET": config.app_secret}  # fmt: skip
+        env = importer_env(url, config)
         run = measure([sys.executable, "-m", "importer", "run", str(data), "-m", str(mapping),
                        "-o", str(Path(folder) / "r.csv"), "--state", str(state), "-q"],
                       env=env)  # fmt: skip

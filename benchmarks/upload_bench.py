@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import re
 import sys
 import tempfile
@@ -42,7 +41,7 @@ from benchmarks.common import (
     Figure,
     answered,
     figure,
-    get_json,
+    importer_env,
     in_child,
     measure,
     sandbox_process,
@@ -111,11 +110,10 @@ def unlimited(rows: int) -> list[Figure]:
     config = SandboxConfig()
     with tempfile.TemporaryDirectory() as folder, sandbox_process(config) as url:
         data, mapping = write_customers(Path(folder), rows)
-        env = {**os.environ, "HELPSCOUT_API_URL": url, "HELPSCOUT_APP_ID": config.app_id,
-               "HELPSCOUT_APP_SECRET": config.app_secret}  # fmt: skip
+        env = importer_env(url, config)
         run = measure([sys.executable, "-m", "importer", "run", str(data), "-m", str(mapping),
                        "-o", str(Path(folder) / "r.csv")], env=env)  # fmt: skip
-        held = get_json(f"{url}/_sandbox/stats")["customers"]
+        held = stats(url)["customers"]
     seconds = _upload_seconds(run.stderr) or run.seconds
     label = f"run, {rows:,} rows, no limit"
     if run.code not in (0, 1) or held != rows:
