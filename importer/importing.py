@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,7 +39,7 @@ from importer.client import (
     RetryPolicy,
     check_api_url,
 )
-from importer.decide import Job, Policy
+from importer.decide import Job, Policy, decide
 from importer.errors import (
     EXIT_OK,
     EXIT_ROWS_FAILED,
@@ -50,7 +51,7 @@ from importer.errors import (
     TransportError,
 )
 from importer.issues import RowWarnings
-from importer.ledger import GO_ON, DamagedStateError, Ledger, payload_hash
+from importer.ledger import GO_ON, DamagedStateError, Ledger, RunInfo, payload_hash
 from importer.mapping import Mapping
 from importer.options import DEFAULT_API_URL, Duplicates, ImportOptions, SendOptions
 from importer.pacing import Pacer
@@ -229,52 +230,24 @@ class PlanCount:
 def count_plan(
     source: CsvSource, mapping: Mapping, state: Path, options: ImportOptions
 ) -> PlanCount:
-    """Count the customers a run would create and update: each valid row's key (the first row of
-    a key only) against the state's entry for it (none, in flight or failed: a create; settled
-    with other data and ``on_existing="update"``: an update; else nothing). ``retry_failed``
-    creates only what failed; ``check_existing`` may find that some creates exist already (the
-    count is at most). With ``duplicates="last"`` a key's first row stands for its last.
-
-    Cheap: keys only, from the one loop over the rows (:func:`~importer.validate.check_rows`);
-    payloads are built only for rows without a key and for the settled rows an update would
-    compare. Opens the state read-only (no lock); writes nothing, sends nothing.
+    """Count the customers a run would create and update: every row as the import reads it
+    (:func:`row_batches`), decided as the import decides it (:func:`~importer.decide.decide`)
+    against the state's entries. A ``check`` or a ``reconcile`` counts as a create (a look-up
+    may find the customer: the count is at most). Opens the state read-only (no lock); writes
+    nothing, sends nothing.
     """
-    create = update = rows = 0
-    seen = SeenKeys()
-    ledger = Ledger.open(state, source="", readonly=True) if state.is_file() else None
-    try:
-        for _, checked in check_rows(source, mapping, duplicates=options.duplicates):
-            rows += len(checked.rows)
-            valid = checked.keys.loc[checked.valid_rows]
-            listed = dict(zip(valid.index.tolist(), valid.tolist(), strict=True))
-            unkeyed = [row for row, key in listed.items() if pd.isna(key)]
-            for row, payload in mapping.payloads(checked.mapped.loc[unkeyed]):
-                listed[row] = f"#payload:{payload_hash(payload)}"
-            if not listed:
-                continue
-            numbers = np.fromiter(listed, dtype="int64", count=len(listed))
-            first = seen.first_rows(hash_keys(list(listed.values())), numbers)
-            keys = {row: key for (row, key), earlier in zip(listed.items(), first, strict=True)
-                    if earlier == 0}  # fmt: skip
-            known = ledger.get_many(list(keys.values())) if ledger is not None else {}
-            compare: dict[int, str] = {}
-            for row, key in keys.items():
-                entry = known.get(key)
-                if entry is None:
-                    create += not options.retry_failed
-                elif entry.status in ("in_flight", "failed") and not entry.customer_id:
-                    create += 1
-                elif options.on_existing == "update":
-                    if entry.status == "exists":
-                        update += 1
-                    else:
-                        compare[row] = entry.payload_hash
-            for row, payload in mapping.payloads(checked.mapped.loc[list(compare)]):
-                update += payload_hash(payload) != compare[row]
-    finally:
-        if ledger is not None:
-            ledger.close()
-    return PlanCount(create, update, rows)
+    policy = Policy(options.on_existing, options.check_existing, options.retry_failed)
+    kinds: Counter[str] = Counter()
+    with contextlib.ExitStack() as stack:
+        ledger = None
+        if state.is_file():
+            ledger = stack.enter_context(Ledger.open(state, source="", readonly=True))
+        run = ledger.preview_run("") if ledger else RunInfo(1, "", 0, "", "", None, ())
+        for batch in row_batches(source, mapping, duplicates=options.duplicates):
+            known = ledger.get_many([j.key for j in batch if j.valid]) if ledger else {}
+            kinds.update(decide(job, known.get(job.key), policy, run).kind for job in batch)
+    creates = kinds["create"] + kinds["check"] + kinds["reconcile"]
+    return PlanCount(creates, kinds["update"], kinds.total())
 
 
 def check_state_is_whole(

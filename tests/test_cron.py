@@ -317,6 +317,25 @@ def test_count_plan_counts_what_the_run_would_send(
     assert ((planned.create, planned.update), planned.rows) == (counted, 42)
 
 
+def test_count_plan_counts_a_resumed_runs_failed_row_as_the_resume_reports_it(
+    tmp_path: Path,
+) -> None:
+    """A run stopped after a row failed: resuming it reports that row as it ended (nothing
+    sent), so the question counts it as no create."""
+    state = tmp_path / "s.sqlite"
+    with Ledger.open(state, source=str(SAMPLE)) as ledger:
+        ledger.begin_run("fp")
+        ledger.mark_in_flight([("ana.almeida0@example.com", 1, "h1")])
+        ledger.settle("ana.almeida0@example.com", status="failed", attempts=5, http_status=503)
+        ledger.finish_run("stopped")
+    options = ImportOptions(state=state)
+    source, mapping = open_input(SAMPLE, EXAMPLE, options)
+    planned = count_plan(source, mapping, state, options)
+    result = import_csv(SAMPLE, EXAMPLE, tmp_path / "r.csv", options, sandbox=SandboxConfig())
+    assert result.resumed and (result.created, result.failed) == (30, 1)
+    assert (planned.create, planned.update, planned.rows) == (30, 0, 40)
+
+
 @pytest.mark.parametrize(
     "extra",
     [["--yes"], ["--sandbox"], ["--api-url", "http://127.0.0.1:9"]],
