@@ -675,39 +675,31 @@ class Ledger:
         """Write the buffered settles and record how the run ended."""
         if status not in ("finished", "stopped"):
             raise ValueError(f"a run ends 'finished' or 'stopped', not {status!r}")
-        run_id = self._run_id()
-        with self._transaction():
-            self._db.execute(
-                "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?",
-                (status, _now(), run_id),
-            )
+        self._update_run(status=status, finished_at=_now())
 
     def heartbeat(self) -> None:
         """Record that this run is alive now (see :meth:`unsure_since`); call every
         :data:`HEARTBEAT` seconds while requests may leave."""
-        with self._transaction():
-            self._db.execute("UPDATE runs SET alive_at = ? WHERE id = ?", (_now(), self._run_id()))
+        self._update_run(alive_at=_now())
 
     def record_results(self, path: str | Path) -> None:
         """Record the results file this run writes (see :meth:`results_files`)."""
-        with self._transaction():
-            self._db.execute(
-                "UPDATE runs SET results = ? WHERE id = ?", (str(path), self._run_id())
-            )
+        self._update_run(results=str(path))
 
     def record_mapping(self, path: str | Path) -> None:
         """Record the mapping this run reads, as given (what :meth:`history` lists)."""
-        with self._transaction():
-            self._db.execute(
-                "UPDATE runs SET mapping = ? WHERE id = ?", (str(path), self._run_id())
-            )
+        self._update_run(mapping=str(path))
 
     def record_outcome(self, counts: Mapping[str, int], exit_code: int) -> None:
         """Record this run's rows by results status and its exit code (before finish_run)."""
+        self._update_run(counts=json.dumps(dict(counts)), exit_code=exit_code)
+
+    def _update_run(self, **columns: object) -> None:
+        """Set ``columns`` (names from this module, never from input) of this run's line."""
+        assigned = ", ".join(f"{name} = ?" for name in columns)
         with self._transaction():
             self._db.execute(
-                "UPDATE runs SET counts = ?, exit_code = ? WHERE id = ?",
-                (json.dumps(dict(counts)), exit_code, self._run_id()),
+                f"UPDATE runs SET {assigned} WHERE id = ?", (*columns.values(), self._run_id())
             )
 
     def history(self) -> list[PastRun]:
