@@ -383,15 +383,12 @@ class Uploader(Workers[Task]):
     ) -> Outcome:
         return self._outcome(task, "failed", http_status=http_status, error=error, log_ref=log_ref)
 
-    async def _plan(self, batch: Sequence[Job | Outcome]) -> list[Task | Outcome]:
+    async def _plan(self, batch: Sequence[Job]) -> list[Task | Outcome]:
         """Decide each row of ``batch``; look up together the emails of the rows to reconcile or
         check, LOOKUP_BATCH to a search (a look-up that fails is tried again by the worker)."""
-        jobs = [item for item in batch if isinstance(item, Job) and item.valid]
+        jobs = [job for job in batch if job.valid]
         known = self.ledger.get_many([job.key for job in jobs]) if jobs else {}
-        planned = [
-            self._carry_out(item, known.get(item.key)) if isinstance(item, Job) else item
-            for item in batch
-        ]
+        planned = [self._carry_out(job, known.get(job.key)) for job in batch]
         looking = [
             (task, email)
             for task in planned

@@ -49,7 +49,7 @@ def upload(read_rows: Callable[[Path], list[dict[str, str]]]) -> Callable[..., A
 
     async def upload(
         box: Sandbox,
-        batches: list[list[Job | Outcome]],
+        batches: list[list[Job]],
         path: Path,
         credentials: Credentials | None = None,
         **options: Any,
@@ -131,10 +131,10 @@ def test_header_without_source() -> None:
 async def test_every_row_is_created_once_and_written_in_order(
     jobs: Callable[..., list[Job]], upload: Callable[..., Any], tmp_path: Path
 ) -> None:
-    batches: list[list[Job | Outcome]] = [
-        [*jobs(range(1, 4)), Outcome(4, "invalid", error="Email: not an email")],
+    batches: list[list[Job]] = [
+        [*jobs(range(1, 4)), Job(4, {}, "", valid=False, error="Email: not an email")],
         jobs(range(5, 30)),
-        [Outcome(30, "invalid", error="First Name: too long"), *jobs(range(31, 41))],
+        [Job(30, {}, "", valid=False, error="First Name: too long"), *jobs(range(31, 41))],
     ]
     config = SandboxConfig(latency_ms=5, jitter_ms=5, seed=1)
     async with Sandbox(config) as box:
@@ -157,7 +157,7 @@ async def test_every_row_is_created_once_and_written_in_order(
 async def test_api_400s_fail_the_row_with_field_messages_and_log_ref(
     jobs: Callable[..., list[Job]], upload: Callable[..., Any], tmp_path: Path
 ) -> None:
-    batches: list[list[Job | Outcome]] = [[*jobs([1]), *jobs([2], firstName="A" * 41), *jobs([3])]]
+    batches: list[list[Job]] = [[*jobs([1]), *jobs([2], firstName="A" * 41), *jobs([3])]]
     async with Sandbox() as box:
         _, lines = await upload(box, batches, tmp_path / "r.csv")
     failed = lines[1]
@@ -215,7 +215,7 @@ async def test_403_stops_the_run_and_every_row_read_gets_its_line(
     read_rows: Callable[[Path], list[dict[str, str]]],
     tmp_path: Path,
 ) -> None:
-    batches: list[list[Job | Outcome]] = [[*jobs(range(1, 20)), Outcome(20, "invalid")]]
+    batches: list[list[Job]] = [[*jobs(range(1, 20)), Job(20, {}, "", valid=False)]]
     async with Sandbox(SandboxConfig(deny_api=True)) as box:
         with pytest.raises(AuthError, match="HTTP 403 Access denied"):
             await upload(box, batches, tmp_path / "r.csv")
