@@ -221,8 +221,13 @@ def api_error(status: int, body: Any) -> ApiError:
     message = body.get("message") or body.get("error_description") or body.get("error")
     if not isinstance(message, str) or not message:
         message = _reason(status)
-    log_ref = body.get("logRef")
-    return ApiError(status, message, log_ref if isinstance(log_ref, str) else None, fields)
+    return ApiError(status, message, _log_ref(body), fields)
+
+
+def _log_ref(body: Any) -> str | None:
+    """The ``logRef`` Help Scout puts in an answer (what its support asks for), if any."""
+    log_ref = body.get("logRef") if isinstance(body, dict) else None
+    return log_ref if isinstance(log_ref, str) else None
 
 
 def _reason(status: int) -> str:
@@ -568,21 +573,21 @@ class HelpScoutClient:
         answer, which holds the token: its caller redacts what it keeps). Raises
         CertificateError when the server's TLS certificate is refused (nothing was sent)."""
         sent, began = time.time(), time.monotonic()
+
+        def tell(status: int, log_ref: str | None = None, error: str | None = None) -> None:
+            if self._on_exchange is not None:
+                self._on_exchange(Exchange(sent, method, URL(url).path, status, attempt,
+                                           time.monotonic() - began, log_ref, error))  # fmt: skip
+
         try:
             status, answer_headers, raw = await self._exchange(
                 method, url, token, json=json, data=data, params=params
             )
         except _NoAnswer as lost:
-            if self._on_exchange is not None:
-                self._on_exchange(Exchange(sent, method, URL(url).path, 0, attempt,
-                                           time.monotonic() - began, error=str(lost)))  # fmt: skip
+            tell(0, error=str(lost))
             raise
         body = _parse_body(redact_bytes(raw) if redacting else raw)
-        if self._on_exchange is not None:
-            log_ref = body.get("logRef") if isinstance(body, dict) else None
-            self._on_exchange(Exchange(sent, method, URL(url).path, status, attempt,
-                                       time.monotonic() - began,
-                                       log_ref if isinstance(log_ref, str) else None))  # fmt: skip
+        tell(status, _log_ref(body))
         return status, answer_headers, body
 
     async def _exchange(
