@@ -115,7 +115,6 @@ class ResultsReport:
         self.path = Path(path)
         self.file, self.mapping, self.api = file, mapping, api
         self.started = dt.datetime.now().astimezone()
-        self.statuses: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
         self.pace = PaceSamples()
         self.groups: Groups[GroupKey, Listed] = Groups(
@@ -127,7 +126,6 @@ class ResultsReport:
             raise ConfigError(f"cannot write the report {path}: {exc.strerror}") from exc
 
     def add(self, outcome: Outcome) -> None:
-        self.statuses[outcome.status] += 1
         if outcome.status == "skipped":
             self.reasons[outcome.reason or "(none)"] += 1
         if outcome.status not in ("failed", "invalid"):
