@@ -84,7 +84,7 @@ class Validator:
         keys = self.mapping.key_of(mapped)
         if self.duplicates == "error":
             found.append(self._duplicate_keys(keys))
-        issues = combine(found)
+        issues = blame_columns(combine(found), self.mapping.origins)
         issues = issues.drop_duplicates(["row", "field", "severity"], keep="first")
         issues = issues.sort_values("row", kind="stable", ignore_index=True)
         invalid = pd.Index(issues.loc[issues["severity"] == ERROR, "row"].unique(), name="row")
@@ -112,6 +112,18 @@ class Validator:
             for r in first[dup]
         ]
         return issue_table(rows, column, field, values, "duplicate_key", ERROR, messages)
+
+
+def blame_columns(issues: pd.DataFrame, origins: dict[str, pd.Series]) -> pd.DataFrame:
+    """Each issue of a field read from several columns names the column its row's value came
+    from (the static source is only the first of the list)."""
+    for path, origin in origins.items():
+        hit = (issues["field"] == path).fillna(False).to_numpy()
+        if hit.any():  # then ``issues`` is combine()'s own frame, not the shared empty one
+            found = origin.reindex(issues.loc[hit, "row"]).to_numpy()
+            column = issues.loc[hit, "column"].to_numpy()
+            issues.loc[hit, "column"] = np.where(pd.isna(found), column, found)
+    return issues
 
 
 def check_rows(

@@ -52,6 +52,24 @@ class Run:
             cells = cells.fillna(value.default)
         return replace_patterns(cells, value.replace) if value.replace else cells
 
+    def origin(self, value: Value) -> pd.Series | None:
+        """Per row, the column a value of several columns came from (with ``join``: the
+        columns joined, "A + B"); None for a single column, whose name says it all."""
+        if not value.fallbacks:
+            return None
+        named = [
+            pd.Series(c, index=self.frame.index, dtype=STRING).where(
+                self.cells(c, value.null_values).notna()
+            )
+            for c in value.columns
+        ]
+        if value.join is not None:
+            return join_cells(named, " + ")
+        found = named[0]
+        for more in named[1:]:
+            found = found.fillna(more)
+        return found
+
     def cells(self, column: str, null_values: frozenset[str] = frozenset()) -> pd.Series:
         """A column stripped, empty and ``null_values`` cells absent; read once per chunk."""
         if column not in self._cells:

@@ -105,6 +105,9 @@ class Mapping:
     """Text apostrophes removed from the cells of the chunk just mapped ('02134 -> 02134)."""
     on_incomplete: tuple[str, ...] = ("error",)
     """Per address group: what to do with an address that has no country (error, drop)."""
+    origins: dict[str, pd.Series] = field(default_factory=dict)
+    """Field path -> each row's column, for the fields read from several columns (``column:
+    [A, B]``, ``join``) in the chunk just mapped: the column a value is blamed on."""
 
     def __post_init__(self) -> None:
         self.sources = self._static_sources()
@@ -140,13 +143,17 @@ class Mapping:
         run = Run(frame)
         groups: list[dict[str, pd.Series]] = [{} for _ in self.on_incomplete]
         out: dict[str, pd.Series] = {}
-        sources = self._static_sources()
+        sources: dict[str, str] = {}
+        origins: dict[str, pd.Series] = {}
         counts: dict[tuple[int, str], int] = {}
         for target in self.targets:
             into = groups[target.group] if target.field.startswith("address") else out
             base = run.read(target.value)
+            origin = run.origin(target.value)
             if not target.entry:
                 into[target.field] = run.clean(base, target.value, target.field)
+                sources.setdefault(target.field, target.value.source)
+                _blame(origins, target.field, origin)
                 continue
             pieces = split(base, target.separator) if target.separator else [base]
             for piece in pieces:
@@ -158,12 +165,14 @@ class Mapping:
                 values = run.clean(piece, target.value, path)
                 into[path] = values
                 sources.setdefault(path, target.value.source)
+                _blame(origins, path, origin)
                 if target.entry_type is not None:
                     type_path = f"{target.field}.{position}.type"
                     into[type_path] = run.entry_types(target).where(values.notna())
                     sources[type_path] = target.type_from.column if target.type_from else ""
         out.update(run.choose_address(groups, self.on_incomplete, sources))
         self.sources = sources
+        self.origins = origins
         self.apostrophes = run.apostrophes
         mapped = pd.DataFrame(out, index=frame.index)
         mapped.index.name = "row"
@@ -207,6 +216,12 @@ class Mapping:
                     type_column = target.type_from.column if target.type_from else ""
                     sources.setdefault(f"{target.field}.{position}.type", type_column)
         return sources
+
+
+def _blame(origins: dict[str, pd.Series], path: str, origin: pd.Series | None) -> None:
+    """Remember the per-row column of ``path`` (the first address group's wins, as in sources)."""
+    if origin is not None:
+        origins[path] = origins[path].fillna(origin) if path in origins else origin
 
 
 def _entry_path(list_field: str, position: int) -> str:
