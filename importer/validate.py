@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from importer import schema
-from importer.issues import NO_ISSUES, STRING, combine, issue_table
+from importer.issues import DROPPED, NO_ISSUES, STRING, combine, issue_table
 from importer.mapping import Mapping
 from importer.source import Chunk, shown_name
 from importer.suggest.values import emails_in, is_phone, is_street
@@ -73,11 +73,13 @@ class Validator:
 
     def check(self, chunk: Chunk) -> CheckedChunk:
         mapped, mapping_issues = self.mapping.apply(chunk.frame)
-        found = [mapping_issues, _ragged_issues(chunk), _short_rows(chunk), _stray_values(chunk)]
+        values = [mapping_issues]
         for path in mapped.columns:
             rule = _rule_for(path, self.mapping)
             if rule is not None:
-                found.append(rule(mapped, path, self.mapping.sources.get(path, "")))
+                values.append(rule(mapped, path, self.mapping.sources.get(path, "")))
+        mapped, dropped = drop_invalid(mapped, combine(values), self.mapping.drops)
+        found = [dropped, _ragged_issues(chunk), _short_rows(chunk), _stray_values(chunk)]
         found.append(_address_needs_country(mapped, self.mapping))
         found.append(_empty_rows(mapped, self.mapping))
         found.append(_no_identity(mapped))
@@ -112,6 +114,30 @@ class Validator:
             for r in first[dup]
         ]
         return issue_table(rows, column, field, values, "duplicate_key", ERROR, messages)
+
+
+def drop_invalid(
+    mapped: pd.DataFrame, issues: pd.DataFrame, drops: frozenset[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``on_invalid: drop``: the values of ``drops`` paths that have an error made absent (an
+    address part: the whole address, as ``on_incomplete: drop`` does), and their errors turned
+    into warnings whose rule ends in ``_dropped``: the row is sent without them."""
+    hit = (issues["severity"] == ERROR) & issues["field"].isin(list(drops))
+    if not drops or not hit.any():
+        return mapped, issues
+    mapped, issues = mapped.copy(), issues.copy()
+    address = [c for c in mapped.columns if c.startswith("address.")]
+    for path, rows in issues.loc[hit].groupby("field")["row"]:
+        paths = address if str(path).startswith("address.") else [path]
+        mapped.loc[rows.unique(), paths] = pd.NA
+    in_address = issues["field"].str.startswith("address.").fillna(False)
+    what = np.where(in_address[hit], "the address", "this value")
+    issues.loc[hit, "message"] = (
+        issues.loc[hit, "message"] + "; sent without " + what + " (on_invalid: drop)"
+    )
+    issues.loc[hit, "rule"] = issues.loc[hit, "rule"] + DROPPED
+    issues.loc[hit, "severity"] = WARNING
+    return mapped, issues
 
 
 def blame_columns(issues: pd.DataFrame, origins: dict[str, pd.Series]) -> pd.DataFrame:

@@ -336,3 +336,18 @@ async def test_the_watch_sees_requests_and_dialogs_of_a_page_that_lets_them_thro
     assert f"{wire.url}/probe" in rendered.requests
     assert wire.hits == ["/probe"]
     assert rendered.dialogs == ["7"]
+
+
+async def test_validation_report_shows_dropped_values_struck_out(tmp_path: Path) -> None:
+    """``on_invalid: drop``: the value the customer is sent without, struck out under its badge."""
+    data, mapping = tmp_path / "in.csv", tmp_path / "m.yaml"
+    data.write_text("First,Phone\nAna,-5361\nBen,+1 415 555 0100\n", encoding="utf-8")
+    mapping.write_text("customer:\n  firstName: First\n  phones: [{column: Phone, on_invalid: "
+                       "drop}]\n", encoding="utf-8")  # fmt: skip
+    report = tmp_path / "dropped.html"
+    validate_csv(data, mapping, ValidateOptions(report=report))
+    rendered = await render(report, tmp_path / "profile")
+    assert "1\ndropped: sent without" in rendered.text
+    assert "dropped 1 row: phone_dropped in Phone" in rendered.text
+    assert "-5361" in rendered.text
+    keep(rendered.png, tmp_path, "validation-report-dropped.png")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -39,6 +39,10 @@ class Value:
     """(RE2 pattern, replacement) pairs, applied in order."""
     join: str | None = None
     """With a column list: the non-empty cells joined with this text, instead of the first."""
+    on_invalid: str | None = None
+    """``error`` or ``drop`` (send the customer without the bad value); None: the mapping's."""
+    region: str | None = None
+    """A phone's default region (ISO 3166-1 alpha-2) when the row has no country."""
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -105,6 +109,14 @@ class Mapping:
     """Text apostrophes removed from the cells of the chunk just mapped ('02134 -> 02134)."""
     on_incomplete: tuple[str, ...] = ("error",)
     """Per address group: what to do with an address that has no country (error, drop)."""
+    on_invalid: str = "error"
+    """The top-level ``on_invalid``: what a field that sets none does with a bad value."""
+    phone_region: str | None = None
+    """The top-level ``phone_region``: national phone numbers' region when a row has no country."""
+    drops: frozenset[str] = frozenset()
+    """The field paths of the chunk just mapped whose bad values are dropped (``on_invalid``)."""
+    regions: dict[str, str] = field(default_factory=dict)
+    """Phone field path -> its configured region (``region:``, else ``phone_region``)."""
     origins: dict[str, pd.Series] = field(default_factory=dict)
     """Field path -> each row's column, for the fields read from several columns (``column:
     [A, B]``, ``join``) in the chunk just mapped: the column a value is blamed on."""
@@ -145,8 +157,11 @@ class Mapping:
         out: dict[str, pd.Series] = {}
         sources: dict[str, str] = {}
         origins: dict[str, pd.Series] = {}
+        drops: set[str] = set()
+        regions: dict[str, str] = {}
         counts: dict[tuple[int, str], int] = {}
         for target in self.targets:
+            settled = self._settle(target, drops, regions)
             into = groups[target.group] if target.field.startswith("address") else out
             base = run.read(target.value)
             origin = run.origin(target.value)
@@ -154,6 +169,7 @@ class Mapping:
                 into[target.field] = run.clean(base, target.value, target.field)
                 sources.setdefault(target.field, target.value.source)
                 _blame(origins, target.field, origin)
+                settled(target.field)
                 continue
             pieces = split(base, target.separator) if target.separator else [base]
             for piece in pieces:
@@ -166,6 +182,7 @@ class Mapping:
                 into[path] = values
                 sources.setdefault(path, target.value.source)
                 _blame(origins, path, origin)
+                settled(path)
                 if target.entry_type is not None:
                     type_path = f"{target.field}.{position}.type"
                     into[type_path] = run.entry_types(target).where(values.notna())
@@ -173,6 +190,8 @@ class Mapping:
         out.update(run.choose_address(groups, self.on_incomplete, sources))
         self.sources = sources
         self.origins = origins
+        self.drops = frozenset(drops)
+        self.regions = regions
         self.apostrophes = run.apostrophes
         mapped = pd.DataFrame(out, index=frame.index)
         mapped.index.name = "row"
@@ -200,6 +219,21 @@ class Mapping:
         columns = [mapped[c].to_numpy(dtype=object, na_value=None) for c in mapped.columns]  # type: ignore[call-overload]
         for row, *cells in zip(mapped.index.tolist(), *columns, strict=True):
             yield row, build(cells)
+
+    def _settle(
+        self, target: Target, drops: set[str], regions: dict[str, str]
+    ) -> Callable[[str], None]:
+        """What to note of each path ``target`` fills: dropped when invalid, a phone's region."""
+        drop = (target.value.on_invalid or self.on_invalid) == "drop"
+        region = target.value.region or self.phone_region
+
+        def note(path: str) -> None:
+            if drop:
+                drops.add(path)
+            if region and target.field in ("phone", "phones"):
+                regions.setdefault(path, region)
+
+        return note
 
     def _static_sources(self) -> dict[str, str]:
         """Field path -> the column it is read from (an address group's: the first group's)."""
