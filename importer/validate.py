@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from importer import schema
 from importer.issues import DROPPED, NO_ISSUES, STRING, combine, issue_table
 from importer.mapping import Mapping
+from importer.phones import each_number, phone_problem, row_regions
 from importer.source import Chunk, shown_name
 from importer.suggest.values import emails_in, is_phone, is_street
 
@@ -353,6 +354,15 @@ def _rule_for(path: str, mapping: Mapping) -> Rule | None:
         spec = None
     if spec is None:
         return None
+    if spec.kind == "phone":
+        region = mapping.regions.get(path)
+        return lambda mapped, p, column: combine([
+            _check_field(spec, mapped, p, column),
+            _check_possible(
+                mapped[p], row_regions(mapped.get("address.country"), region, mapped.index),
+                column, p,
+            ),
+        ])  # fmt: skip
     return lambda mapped, p, column: _check_field(spec, mapped, p, column)
 
 
@@ -460,6 +470,19 @@ def _check_phone(values: pd.Series, present: pd.Series, column: str, path: str) 
             WARNING,
         ),
     ])  # fmt: skip
+
+
+def _check_possible(
+    values: pd.Series, regions: pd.Series | None, column: str, path: str
+) -> pd.DataFrame:
+    """The numbers libphonenumber calls impossible: the international ones always, national
+    ones when there is a region to read them in (the mangled and digitless are said above)."""
+    judged = values.notna() & search(values, "[0-9]") & ~fullmatch(values, schema.PHONE_MANGLED)
+    if not judged.any():
+        return NO_ISSUES
+    found = pd.Series(each_number(values.where(judged), regions, phone_problem), values.index)
+    bad = found.notna()
+    return issue_table(values.index[bad], column, path, values[bad], "phone", ERROR, found[bad])
 
 
 def _check_country(values: pd.Series, present: pd.Series, column: str, path: str) -> pd.DataFrame:

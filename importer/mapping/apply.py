@@ -28,8 +28,11 @@ ENUM_CHOICES = {name: spec.choices for name, spec in schema.SCALARS.items() if s
 class Run:
     """One :meth:`Mapping.apply`: the chunk, stripped columns shared by fields, issues found."""
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+    def __init__(self, frame: pd.DataFrame, phone_region: str | None = None) -> None:
         self.frame = frame
+        self.phone_region = phone_region
+        self.country: pd.Series | None = None
+        """Each row's address country as sent (set once the address is chosen, for ``e164``)."""
         self._cells: dict[str, pd.Series] = {}
         self.issues: list[pd.DataFrame] = []
         self.apostrophes = 0

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import difflib
+import gettext
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Collection
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 
 import pycountry
 
-__all__ = ["COUNTRY_ALIASES", "resolve_country"]
+__all__ = ["COUNTRY_ALIASES", "country_of", "resolve_country", "translated_names"]
 
 #: Names pycountry does not know for a current country: former ISO 3166-1 short names of entries
 #: whose code did not change, and everyday names.
@@ -58,11 +62,31 @@ SUCCESSORS = {
 }
 
 
+#: Letters that do not decompose but are often typed without their stroke ("Faeroerne").
+_LETTERS = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d",
+                          "þ": "th", "ı": "i"})  # fmt: skip
+#: What separates words: white space and punctuation (ASCII, Latin-1, general and CJK), never
+#: the letters or marks of any script.
+_SEPARATORS = re.compile(r"[\s!-/:-@\[-`{-~\u00a0-\u00bf\u2000-\u206f\u3000-\u303f]+")
+#: Below this code point (Latin, Greek, Cyrillic), accents are dropped: "Österreich" is also
+#: written "Osterreich"; in other scripts a mark is part of the letter.
+_ACCENTED_SCRIPTS_END = 0x0530
+
+
+@lru_cache(maxsize=65536)
 def _fold(text: str) -> str:
     """Compare country names without case, accents, punctuation, "the" or "St." spellings."""
-    text = unicodedata.normalize("NFKD", text.replace("&", " and "))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    words = re.sub(r"[^a-z0-9]+", " ", text).split()
+    text = text.replace("&", " and ")
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        kept = [
+            c
+            for i, c in enumerate(text)
+            if not (unicodedata.combining(c) and i and ord(text[i - 1]) < _ACCENTED_SCRIPTS_END)
+        ]
+        text = unicodedata.normalize("NFC", "".join(kept)).casefold().translate(_LETTERS)
+    text = text.lower()
+    words = _SEPARATORS.sub(" ", text).split()
     return " ".join("saint" if w == "st" else w for w in words if w != "the")
 
 
@@ -98,6 +122,58 @@ def _country_index() -> tuple[dict[str, set[str]], dict[str, Any]]:
     return current, historic
 
 
+def translation_files() -> list[Path]:
+    """The catalogues of country names pycountry ships, one per language (iso-codes')."""
+    return sorted(Path(pycountry.LOCALES_DIR).glob("*/LC_MESSAGES/iso3166-1.mo"))
+
+
+@cache
+def translated_names() -> dict[str, frozenset[str]]:
+    """Folded country names in every language pycountry ships -> the codes they may mean:
+    ``deutschland``, ``royaume uni``, ``германия`` -> one code each; ``kongo`` -> CD and CG.
+
+    Where names of two countries meet, each named so in two languages or more, the name is
+    ambiguous ("Corea" is both Koreas in Spanish and Galician, "Kongo" both Congos); a country
+    only one language names so is that translation's slip, and the other wins. English names,
+    codes and aliases come first: no translation changes what they mean.
+    """
+    current, _ = _country_index()
+    names = [
+        (
+            c.alpha_2,
+            {getattr(c, a) for a in ("name", "official_name", "common_name") if hasattr(c, a)},
+        )
+        for c in pycountry.countries
+    ]
+    votes: dict[str, Counter[str]] = {}
+    for catalogue in translation_files():
+        with catalogue.open("rb") as file:
+            text = gettext.GNUTranslations(file)
+        here: dict[str, set[str]] = {}
+        for code, english in names:
+            for name in english:
+                if (translated := text.gettext(name)) != name:
+                    for form in _name_forms(translated):
+                        here.setdefault(form, set()).add(code)
+        for form, codes in here.items():
+            if form and form not in current:
+                votes.setdefault(form, Counter()).update(codes)
+    return {form: _verdict(counted) for form, counted in votes.items()}
+
+
+def _verdict(votes: Counter[str]) -> frozenset[str]:
+    """The codes a translated name means: the one most languages say, unless another is said
+    by two languages or more (then the name is ambiguous between them)."""
+    said = [code for code, count in votes.most_common() if count > 1] or list(votes)
+    return frozenset(said[:1] if len(said) == 1 else said)
+
+
+def country_of(text: str) -> str | None:
+    """The ISO 3166-1 alpha-2 code ``text`` names (a code, or a name in any language pycountry
+    knows), or None when it names none or several: for ``init``'s value sniffing."""
+    return resolve_country(text)[0]
+
+
 def _country_name(code: str) -> str:
     country = pycountry.countries.get(alpha_2=code)
     return country.name if country is not None else code
@@ -111,13 +187,13 @@ def resolve_country(text: str) -> tuple[str | None, str | None]:
     tries = [folded, _fold(re.sub(r"\([^)]*\)", "", text))]
     tries += [re.sub(r" islands?$", "", t) for t in tries]
     for form in tries:
-        if len(codes := current.get(form, ())) == 1:
-            return next(iter(codes)), None
-        if codes:
-            choices = " or ".join(f"{c} ({_country_name(c)})" for c in sorted(codes))
-            return None, f"'{text}' could be {choices}: write the two-letter code you mean"
+        if found := _decided(text, current.get(form)):
+            return found
         if form in historic:
             return None, _historic_message(text, historic[form])
+    for form in tries:  # read only for a name that is no English one
+        if found := _decided(text, translated_names().get(form)):
+            return found
     close = difflib.get_close_matches(folded, [k for k in current if len(k) > 3], n=1, cutoff=0.8)
     hint = ""
     if close:
@@ -127,6 +203,16 @@ def resolve_country(text: str) -> tuple[str | None, str | None]:
         f"'{text}' is not a country name or ISO code{hint}: "
         "write the two-letter ISO 3166-1 code, like US or DE"
     )
+
+
+def _decided(text: str, codes: Collection[str] | None) -> tuple[str | None, str | None] | None:
+    """The answer for a name that means ``codes``: the code, or which ones it could be."""
+    if not codes:
+        return None
+    if len(codes) == 1:
+        return next(iter(codes)), None
+    choices = " or ".join(f"{c} ({_country_name(c)})" for c in sorted(codes))
+    return None, f"'{text}' could be {choices}: write the two-letter code you mean"
 
 
 def _historic_message(text: str, country: Any) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -152,50 +152,49 @@ class Mapping:
     def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Map one chunk: (one column per payload field path, issues transforms ran into)."""
         self.bind(list(frame.columns))
-        run = Run(frame)
+        run = Run(frame, self.phone_region)
+        found = _Found()
         groups: list[dict[str, pd.Series]] = [{} for _ in self.on_incomplete]
         out: dict[str, pd.Series] = {}
-        sources: dict[str, str] = {}
-        origins: dict[str, pd.Series] = {}
-        drops: set[str] = set()
-        regions: dict[str, str] = {}
-        counts: dict[tuple[int, str], int] = {}
+        # the address first: a phone read in its row's country (e164) needs it chosen
         for target in self.targets:
-            settled = self._settle(target, drops, regions)
-            into = groups[target.group] if target.field.startswith("address") else out
-            base = run.read(target.value)
-            origin = run.origin(target.value)
-            if not target.entry:
-                into[target.field] = run.clean(base, target.value, target.field)
-                sources.setdefault(target.field, target.value.source)
-                _blame(origins, target.field, origin)
-                settled(target.field)
-                continue
-            pieces = split(base, target.separator) if target.separator else [base]
-            for piece in pieces:
-                if target.separator and not piece.notna().any():
-                    continue
-                position = counts.get((target.group, target.field), 0)
-                counts[target.group, target.field] = position + 1
-                path = _entry_path(target.field, position)
-                values = run.clean(piece, target.value, path)
-                into[path] = values
-                sources.setdefault(path, target.value.source)
-                _blame(origins, path, origin)
-                settled(path)
-                if target.entry_type is not None:
-                    type_path = f"{target.field}.{position}.type"
-                    into[type_path] = run.entry_types(target).where(values.notna())
-                    sources[type_path] = target.type_from.column if target.type_from else ""
-        out.update(run.choose_address(groups, self.on_incomplete, sources))
-        self.sources = sources
-        self.origins = origins
-        self.drops = frozenset(drops)
-        self.regions = regions
+            if target.field.startswith("address"):
+                self._fill(run, target, groups[target.group], found)
+        address = run.choose_address(groups, self.on_incomplete, found.sources)
+        run.country = address.get("address.country")
+        for target in self.targets:
+            if not target.field.startswith("address"):
+                self._fill(run, target, out, found)
+        out.update(address)
+        self.sources, self.origins = found.sources, found.origins
+        self.drops, self.regions = frozenset(found.drops), found.regions
         self.apostrophes = run.apostrophes
         mapped = pd.DataFrame(out, index=frame.index)
         mapped.index.name = "row"
         return mapped, run.issue_frame()
+
+    def _fill(self, run: Run, target: Target, into: dict[str, pd.Series], found: _Found) -> None:
+        """The columns ``target`` fills in ``into`` (an entry: one a piece), noted in ``found``."""
+        base = run.read(target.value)
+        origin = run.origin(target.value)
+        if not target.entry:
+            into[target.field] = run.clean(base, target.value, target.field)
+            found.note(target, target.field, origin, self)
+            return
+        pieces = split(base, target.separator) if target.separator else [base]
+        for piece in pieces:
+            if target.separator and not piece.notna().any():
+                continue
+            position = found.counts.get((target.group, target.field), 0)
+            found.counts[target.group, target.field] = position + 1
+            path = _entry_path(target.field, position)
+            values = run.clean(piece, target.value, path)
+            into[path] = values
+            found.note(target, path, origin, self)
+            if target.entry_type is not None:
+                type_path = f"{target.field}.{position}.type"
+                into[type_path] = run.entry_types(target).where(values.notna())
+                found.sources[type_path] = target.type_from.column if target.type_from else ""
 
     # --- identity ---
     def key_of(self, mapped: pd.DataFrame) -> pd.Series:
@@ -220,21 +219,6 @@ class Mapping:
         for row, *cells in zip(mapped.index.tolist(), *columns, strict=True):
             yield row, build(cells)
 
-    def _settle(
-        self, target: Target, drops: set[str], regions: dict[str, str]
-    ) -> Callable[[str], None]:
-        """What to note of each path ``target`` fills: dropped when invalid, a phone's region."""
-        drop = (target.value.on_invalid or self.on_invalid) == "drop"
-        region = target.value.region or self.phone_region
-
-        def note(path: str) -> None:
-            if drop:
-                drops.add(path)
-            if region and target.field in ("phone", "phones"):
-                regions.setdefault(path, region)
-
-        return note
-
     def _static_sources(self) -> dict[str, str]:
         """Field path -> the column it is read from (an address group's: the first group's)."""
         sources: dict[str, str] = {}
@@ -252,10 +236,28 @@ class Mapping:
         return sources
 
 
-def _blame(origins: dict[str, pd.Series], path: str, origin: pd.Series | None) -> None:
-    """Remember the per-row column of ``path`` (the first address group's wins, as in sources)."""
-    if origin is not None:
-        origins[path] = origins[path].fillna(origin) if path in origins else origin
+@dataclass
+class _Found:
+    """What one :meth:`Mapping.apply` learns of the paths it fills, besides their values."""
+
+    sources: dict[str, str] = field(default_factory=dict)
+    origins: dict[str, pd.Series] = field(default_factory=dict)
+    drops: set[str] = field(default_factory=set)
+    regions: dict[str, str] = field(default_factory=dict)
+    counts: dict[tuple[int, str], int] = field(default_factory=dict)
+
+    def note(self, target: Target, path: str, origin: pd.Series | None, mapping: Mapping) -> None:
+        """``path``'s column (the first address group's wins), its rows' columns when it reads
+        several, whether its bad values are dropped, a phone's configured region."""
+        self.sources.setdefault(path, target.value.source)
+        if origin is not None:
+            known = self.origins.get(path)
+            self.origins[path] = origin if known is None else known.fillna(origin)
+        if (target.value.on_invalid or mapping.on_invalid) == "drop":
+            self.drops.add(path)
+        region = target.value.region or mapping.phone_region
+        if region and target.field in ("phone", "phones"):
+            self.regions.setdefault(path, region)
 
 
 def _entry_path(list_field: str, position: int) -> str:

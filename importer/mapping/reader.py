@@ -24,7 +24,7 @@ from importer.mapping.model import (
     Value,
     did_you_mean,
 )
-from importer.mapping.transforms import TRANSFORMS
+from importer.mapping.transforms import ONLY_ON, TRANSFORMS
 
 _VALUE_KEYS = (
     "column", "value", "transform", "map", "default", "format", "null_values", "replace", "join",
@@ -550,8 +550,9 @@ class _Reader:
                 raise self.fail(
                     f"unknown transform '{name}'{hint}; known: {', '.join(TRANSFORMS)}", item
                 )
-            if name == "split_name" and path not in SPLIT_NAME_FIELDS:
-                raise self.fail("split_name only fills firstName and lastName", item)
+            fields = ONLY_ON.get(name)
+            if fields and path.split(".")[0] not in fields:
+                raise self.fail(f"{name} only fills {' and '.join(fields)}", item)
             names.append(name)
         return tuple(names)
 

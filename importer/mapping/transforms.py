@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
+from importer.issues import STRING
 from importer.mapping.columns import absent_if_empty, from_arrow, list_item, spread, to_arrow
 from importer.mapping.countries import resolve_country
+from importer.phones import e164, each_number, row_regions
 
 if TYPE_CHECKING:
     from importer.mapping.apply import Run
@@ -97,6 +99,15 @@ def guess_date_formats(texts: pd.Series) -> list[str]:
     ]
 
 
+def _e164(cells: pd.Series, step: Step) -> pd.Series:
+    """Phone numbers as +4930123456, read in the row's country or the configured region; one
+    that cannot be read is left as written (the validator says why)."""
+    configured = step.value.region or step.run.phone_region
+    regions = row_regions(step.run.country, configured, cells.index)
+    written = pd.Series(each_number(cells, regions, e164), index=cells.index, dtype=STRING)
+    return written.fillna(cells)
+
+
 def _split_name(cells: pd.Series, step: Step) -> pd.Series:
     text = pc.utf8_trim_whitespace(pc.replace_substring_regex(to_arrow(cells), r"\s+", " "))
     has_comma = pc.fill_null(pc.match_substring(text, ","), False)
@@ -118,4 +129,7 @@ TRANSFORMS: dict[str, Transform] = {
     "country_code": _country_code,
     "date": _date,
     "split_name": _split_name,
+    "e164": _e164,
 }
+#: Transforms that only make sense on some fields.
+ONLY_ON = {"split_name": ("firstName", "lastName"), "e164": ("phone", "phones")}

@@ -1,0 +1,115 @@
+"""Phone numbers judged and written by Google's libphonenumber (the ``phonenumbers`` package).
+
+A number in international form (``+49 30 1234567``) says its country itself. A national one
+(``030 1234567``) is read in a region: the row's country, else the mapping's ``region:`` or
+``phone_region:``; with neither setting, a national number is not judged here (a US customer
+may well give a UK mobile, ``07700 900123``), only by the validator's looser checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
+
+from importer.schema import ALPHA2
+
+__all__ = ["e164", "each_number", "phone_problem", "row_regions"]
+
+_TOO = {
+    ValidationResult.TOO_SHORT: "too few digits",
+    ValidationResult.TOO_LONG: "too many digits",
+    ValidationResult.INVALID_LENGTH: "a number of digits no number has",
+}
+_NO_COUNTRY = "its country calling code (after the +) exists nowhere"
+_UNREADABLE = {
+    NumberParseException.INVALID_COUNTRY_CODE: _NO_COUNTRY,
+    NumberParseException.NOT_A_NUMBER: "it does not read as a phone number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "too few digits after the international prefix",
+    NumberParseException.TOO_SHORT_NSN: "too few digits",
+    NumberParseException.TOO_LONG: "too many digits",
+}
+
+
+def _parse(value: str, region: str | None) -> phonenumbers.PhoneNumber | str | None:
+    """The number, or why it cannot be one; None when there is nothing to judge it by."""
+    if region is None and not value.lstrip().startswith("+"):
+        return None
+    try:
+        return phonenumbers.parse(value, region)
+    except NumberParseException as exc:
+        return _UNREADABLE.get(exc.error_type, str(exc))
+
+
+def _where(number: phonenumbers.PhoneNumber) -> str:
+    code = number.country_code or 0
+    region = phonenumbers.region_code_for_country_code(code)
+    named = f"{region}, " if region not in ("ZZ", "001") else ""
+    return f"({named}+{code})"
+
+
+@lru_cache(maxsize=65536)
+def phone_problem(value: str, region: str | None = None) -> str | None:
+    """Why libphonenumber calls ``value`` impossible, read in ``region`` (alpha-2) when it is
+    national; None when it is possible, or national with no region to read it in."""
+    number = _parse(value, region)
+    if number is None:
+        return None
+    if isinstance(number, str):
+        how = f" read in {region}" if region and not value.lstrip().startswith("+") else ""
+        return f"not a possible phone number{how}: {number}"
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason in (ValidationResult.IS_POSSIBLE, ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
+        return None
+    if reason == ValidationResult.INVALID_COUNTRY_CODE:
+        return f"not a possible phone number: {_NO_COUNTRY}"
+    return (
+        f"not a possible phone number {_where(number)}: {_TOO.get(reason, 'impossible')}; "
+        "check the digits, or write it in international form (+ and the country code)"
+    )
+
+
+@lru_cache(maxsize=65536)
+def e164(value: str, region: str | None = None) -> str | None:
+    """``value`` as ``+4930123456`` (an extension kept after `` ext. ``); None when it is not a
+    possible number, or national with no region to read it in."""
+    number = _parse(value, region)
+    if number is None or isinstance(number, str) or not phonenumbers.is_possible_number(number):
+        return None
+    written = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    return f"{written} ext. {number.extension}" if number.extension else written
+
+
+def row_regions(
+    country: pd.Series | None, configured: str | None, index: pd.Index
+) -> pd.Series | None:
+    """Where each row's national numbers are read: the row's country (when it is a valid
+    code), else ``configured`` (``region:``, ``phone_region:``); None when none is configured."""
+    if configured is None:
+        return None
+    if country is None:
+        return pd.Series(configured, index=index, dtype=object)
+    return country.astype(object).where(country.isin(ALPHA2).to_numpy(), configured)
+
+
+def each_number(
+    values: pd.Series, regions: pd.Series | None, judge: Callable[[str, str | None], object]
+) -> np.ndarray:
+    """``judge(value, region)`` of each present value (None for absent ones), called once per
+    distinct pair: exports repeat numbers, and libphonenumber takes ~25 µs a number."""
+    present = values.notna().to_numpy()
+    out = np.full(len(values), None, dtype=object)
+    if not present.any():
+        return out
+    region = regions[present].fillna("") if regions is not None else ""
+    codes, pairs = pd.factorize(values[present].astype(object) + "\x1f" + region)
+    results = np.empty(len(pairs), dtype=object)
+    for i, pair in enumerate(pairs):
+        value, where = pair.split("\x1f")
+        results[i] = judge(value, where or None)
+    out[present] = results[codes]
+    return out
