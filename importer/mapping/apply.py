@@ -33,6 +33,8 @@ class Run:
         self.phone_region = phone_region
         self.country: pd.Series | None = None
         """Each row's address country as sent (set once the address is chosen, for ``e164``)."""
+        self.names: dict[str, tuple[str | None, str | None]] = {}
+        """Full names split by ``split_name`` in this chunk: (firstName, lastName)."""
         self._cells: dict[str, pd.Series] = {}
         self.issues: list[pd.DataFrame] = []
         self.apostrophes = 0

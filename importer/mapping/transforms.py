@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
 
 from importer.issues import STRING
-from importer.mapping.columns import absent_if_empty, from_arrow, list_item, spread, to_arrow
+from importer.mapping.columns import spread
 from importer.mapping.countries import resolve_country
+from importer.mapping.names import split_full_name
 from importer.phones import e164, each_number, row_regions
 
 if TYPE_CHECKING:
@@ -109,15 +109,13 @@ def _e164(cells: pd.Series, step: Step) -> pd.Series:
 
 
 def _split_name(cells: pd.Series, step: Step) -> pd.Series:
-    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(to_arrow(cells), r"\s+", " "))
-    has_comma = pc.fill_null(pc.match_substring(text, ","), False)
-    by_comma = pc.split_pattern(text, ",", max_splits=1)  # "Last, First"
-    by_space = pc.split_pattern(text, " ", max_splits=1)  # "First Rest of the name"
-    first = step.path == "firstName"
-    part = pc.if_else(
-        has_comma, list_item(by_comma, 1 if first else 0), list_item(by_space, 0 if first else 1)
-    )
-    return absent_if_empty(from_arrow(part, cells.index).str.strip())
+    """The field's part of each full name, parsed once per distinct name of the chunk (the
+    other part's field finds it in the run's memo)."""
+    codes, uniques = pd.factorize(cells)
+    memo = step.run.names
+    part = 0 if step.path == "firstName" else 1
+    found = [(memo.get(u) or memo.setdefault(u, split_full_name(u)))[part] for u in uniques]
+    return spread(found, codes, cells.index)
 
 
 TRANSFORMS: dict[str, Transform] = {
