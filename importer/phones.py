@@ -100,16 +100,17 @@ def each_number(
     values: pd.Series, regions: pd.Series | None, judge: Callable[[str, str | None], object]
 ) -> np.ndarray:
     """``judge(value, region)`` of each present value (None for absent ones), called once per
-    distinct pair: exports repeat numbers, and libphonenumber takes ~25 µs a number."""
+    distinct pair: exports repeat numbers, and libphonenumber takes ~30 µs a number."""
     present = values.notna().to_numpy()
     out = np.full(len(values), None, dtype=object)
     if not present.any():
         return out
-    region = regions[present].fillna("") if regions is not None else ""
-    codes, pairs = pd.factorize(values[present].astype(object) + "\x1f" + region)
-    results = np.empty(len(pairs), dtype=object)
-    for i, pair in enumerate(pairs):
-        value, where = pair.split("\x1f")
-        results[i] = judge(value, where or None)
-    out[present] = results[codes]
+    if regions is None:
+        codes, uniques = pd.factorize(values[present])
+        results = [judge(value, None) for value in uniques]
+    else:
+        pairs = pd.MultiIndex.from_arrays([values[present], regions[present].fillna("")])
+        codes, uniques = pd.factorize(pairs)
+        results = [judge(value, region or None) for value, region in uniques]
+    out[present] = np.array(results, dtype=object)[codes]
     return out

@@ -478,6 +478,8 @@ def _check_possible(
     """The numbers libphonenumber calls impossible: the international ones always, national
     ones when there is a region to read them in (the mangled and digitless are said above)."""
     judged = values.notna() & search(values, "[0-9]") & ~fullmatch(values, schema.PHONE_MANGLED)
+    if regions is None:  # then only the international ones can be judged
+        judged &= search(values, r"^\s*\+")
     if not judged.any():
         return NO_ISSUES
     found = pd.Series(each_number(values.where(judged), regions, phone_problem), values.index)

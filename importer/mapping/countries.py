@@ -68,9 +68,9 @@ _LETTERS = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d
 #: What separates words: white space and punctuation (ASCII, Latin-1, general and CJK), never
 #: the letters or marks of any script.
 _SEPARATORS = re.compile(r"[\s!-/:-@\[-`{-~\u00a0-\u00bf\u2000-\u206f\u3000-\u303f]+")
-#: Below this code point (Latin, Greek, Cyrillic), accents are dropped: "Österreich" is also
-#: written "Osterreich"; in other scripts a mark is part of the letter.
-_ACCENTED_SCRIPTS_END = 0x0530
+#: The accents Latin, Greek and Cyrillic letters decompose into (NFKD), dropped: "Österreich" is
+#: also written "Osterreich"; other scripts' marks are their own, part of the letter.
+_ACCENTS = re.compile("[\u0300-\u036f]")
 
 
 @lru_cache(maxsize=65536)
@@ -78,13 +78,8 @@ def _fold(text: str) -> str:
     """Compare country names without case, accents, punctuation, "the" or "St." spellings."""
     text = text.replace("&", " and ")
     if not text.isascii():
-        text = unicodedata.normalize("NFKD", text)
-        kept = [
-            c
-            for i, c in enumerate(text)
-            if not (unicodedata.combining(c) and i and ord(text[i - 1]) < _ACCENTED_SCRIPTS_END)
-        ]
-        text = unicodedata.normalize("NFC", "".join(kept)).casefold().translate(_LETTERS)
+        text = _ACCENTS.sub("", unicodedata.normalize("NFKD", text))
+        text = text.casefold().translate(_LETTERS)
     text = text.lower()
     words = _SEPARATORS.sub(" ", text).split()
     return " ".join("saint" if w == "st" else w for w in words if w != "the")
@@ -146,6 +141,7 @@ def translated_names() -> dict[str, frozenset[str]]:
         for c in pycountry.countries
     ]
     votes: dict[str, Counter[str]] = {}
+    forms: dict[str, set[str]] = {}  # languages share many translations: each read once
     for catalogue in translation_files():
         with catalogue.open("rb") as file:
             text = gettext.GNUTranslations(file)
@@ -153,7 +149,9 @@ def translated_names() -> dict[str, frozenset[str]]:
         for code, english in names:
             for name in english:
                 if (translated := text.gettext(name)) != name:
-                    for form in _name_forms(translated):
+                    if translated not in forms:
+                        forms[translated] = _name_forms(translated)
+                    for form in forms[translated]:
                         here.setdefault(form, set()).add(code)
         for form, codes in here.items():
             if form and form not in current:
