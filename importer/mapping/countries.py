@@ -73,7 +73,6 @@ _SEPARATORS = re.compile(r"[\s!-/:-@\[-`{-~\u00a0-\u00bf\u2000-\u206f\u3000-\u30
 _ACCENTS = re.compile("[\u0300-\u036f]")
 
 
-@lru_cache(maxsize=65536)
 def _fold(text: str) -> str:
     """Compare country names without case, accents, punctuation, "the" or "St." spellings."""
     text = text.replace("&", " and ")
@@ -140,30 +139,34 @@ def translated_names() -> dict[str, frozenset[str]]:
         )
         for c in pycountry.countries
     ]
-    votes: dict[str, Counter[str]] = {}
-    forms: dict[str, set[str]] = {}  # languages share many translations: each read once
+    said: Counter[tuple[str, str]] = Counter()  # (form, code) -> languages that say so
+    forms: dict[str, tuple[str, ...]] = {}  # languages share many translations: each read once
     for catalogue in translation_files():
         with catalogue.open("rb") as file:
             text = gettext.GNUTranslations(file)
-        here: dict[str, set[str]] = {}
+        here: set[tuple[str, str]] = set()
         for code, english in names:
             for name in english:
-                if (translated := text.gettext(name)) != name:
-                    if translated not in forms:
-                        forms[translated] = _name_forms(translated)
-                    for form in forms[translated]:
-                        here.setdefault(form, set()).add(code)
-        for form, codes in here.items():
-            if form and form not in current:
-                votes.setdefault(form, Counter()).update(codes)
-    return {form: _verdict(counted) for form, counted in votes.items()}
+                if (translated := text.gettext(name)) == name:
+                    continue
+                if translated not in forms:
+                    found = _name_forms(translated)
+                    forms[translated] = tuple(f for f in found if f and f not in current)
+                here.update((form, code) for form in forms[translated])
+        said.update(here)
+    votes: dict[str, list[tuple[int, str]]] = {}
+    for (form, code), count in said.items():
+        votes.setdefault(form, []).append((count, code))
+    alone = {c.alpha_2: frozenset({c.alpha_2}) for c in pycountry.countries}  # shared, not copied
+    return {form: _verdict(counted, alone) for form, counted in votes.items()}
 
 
-def _verdict(votes: Counter[str]) -> frozenset[str]:
+def _verdict(votes: list[tuple[int, str]], alone: dict[str, frozenset[str]]) -> frozenset[str]:
     """The codes a translated name means: the one most languages say, unless another is said
     by two languages or more (then the name is ambiguous between them)."""
-    said = [code for code, count in votes.most_common() if count > 1] or list(votes)
-    return frozenset(said[:1] if len(said) == 1 else said)
+    ranked = sorted(votes, reverse=True)
+    said = [code for count, code in ranked if count > 1] or [code for _, code in ranked]
+    return alone[said[0]] if len(said) == 1 else frozenset(said)
 
 
 def country_of(text: str) -> str | None:
