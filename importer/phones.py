@@ -9,16 +9,25 @@ may well give a UK mobile, ``07700 900123``), only by the validator's looser che
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
+import pyarrow as pa
+import pyarrow.compute as pc
+from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, ValidationResult
 
 from importer.schema import ALPHA2
 
-__all__ = ["e164", "each_number", "phone_problem", "row_regions"]
+__all__ = [
+    "e164",
+    "each_number",
+    "phone_problem",
+    "plainly_possible",
+    "row_regions",
+    "write_e164",
+]
 
 _TOO = {
     ValidationResult.TOO_SHORT: "too few digits",
@@ -114,3 +123,66 @@ def each_number(
         results = [judge(value, region or None) for value, region in uniques]
     out[present] = np.array(results, dtype=object)[codes]
     return out
+
+
+#: An international number of digits and plain separators only (no extension, no letters).
+_PLAIN_INTERNATIONAL = r"^\s*\+[0-9][0-9 ().\-/]*$"
+
+
+@cache
+def _calling_codes() -> dict[str, tuple[list[int], str | None]]:
+    """Country calling code -> (the national lengths libphonenumber calls possible, the start
+    its parser would strip as a national prefix), from its own metadata."""
+    found: dict[str, tuple[list[int], str | None]] = {}
+    for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items():
+        meta = PhoneMetadata.metadata_for_region_or_calling_code(code, regions[0])
+        if meta is None or meta.general_desc is None:
+            continue
+        desc = meta.general_desc
+        lengths = [
+            n
+            for n in (*(desc.possible_length or ()), *(desc.possible_length_local_only or ()))
+            if n > 0
+        ]
+        found[str(code)] = (lengths, meta.national_prefix_for_parsing)
+    return found
+
+
+def write_e164(values: pd.Series, regions: pd.Series | None) -> pd.Series:
+    """:func:`e164` of each value, the plainly possible ones straight in C++ (``+`` and their
+    digits is what libphonenumber writes for them); None where it cannot be written."""
+    plain = plainly_possible(values)
+    written = pd.Series(each_number(values.where(~plain), regions, e164), values.index)
+    digits = "+" + values[plain].str.replace(r"[^0-9]", "", regex=True)
+    return written.astype(values.dtype).mask(plain, digits)
+
+
+def plainly_possible(values: pd.Series) -> np.ndarray:
+    """Where libphonenumber would surely call the number possible, decided in C++ by its own
+    rule: a plain international number whose national part has a possible length for its
+    calling code and does not start like a national prefix (which its parser may strip). The
+    rest is asked of libphonenumber itself, one distinct number at a time."""
+    text = pa.array(values.array, type=pa.large_string())
+    plain = pc.fill_null(pc.match_substring_regex(text, _PLAIN_INTERNATIONAL), False)
+    ok = np.zeros(len(values), dtype=bool)
+    if not pc.any(plain).as_py():
+        return ok
+    digits = pc.replace_substring_regex(pc.if_else(plain, text, None), "[^0-9]", "")
+    codes = _calling_codes()
+    for width in (1, 2, 3):  # calling codes are prefix-free: at most one width fits
+        code = pc.utf8_slice_codeunits(digits, 0, width)
+        national = pc.utf8_slice_codeunits(digits, width)
+        known = pc.fill_null(pc.is_in(code, pa.array(list(codes), pa.large_string())), False)
+        for found in pc.unique(pc.filter(code, known)).to_pylist():
+            lengths, prefix = codes[found]
+            here = pc.and_(known, pc.equal(code, found))
+            fits = pc.is_in(pc.utf8_length(national), pa.array(lengths, pa.int64()))
+            fits = pc.and_(here, pc.fill_null(fits, False))
+            if prefix:
+                try:
+                    starts = pc.match_substring_regex(national, f"^(?:{prefix})")
+                except pa.ArrowInvalid:  # a pattern RE2 cannot read: libphonenumber decides
+                    continue
+                fits = pc.and_(fits, pc.invert(pc.fill_null(starts, True)))
+            ok |= pc.fill_null(fits, False).to_numpy(zero_copy_only=False)
+    return ok

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from importer import schema
 from importer.issues import DROPPED, NO_ISSUES, STRING, combine, issue_table
 from importer.mapping import Mapping
-from importer.phones import each_number, phone_problem, row_regions
+from importer.phones import each_number, phone_problem, plainly_possible, row_regions
 from importer.source import Chunk, shown_name
 from importer.suggest.values import emails_in, is_phone, is_street
 
@@ -478,6 +478,7 @@ def _check_possible(
     """The numbers libphonenumber calls impossible: the international ones always, national
     ones when there is a region to read them in (the mangled and digitless are said above)."""
     judged = values.notna() & search(values, "[0-9]") & ~fullmatch(values, schema.PHONE_MANGLED)
+    judged &= ~plainly_possible(values)  # most international numbers, cleared in C++
     if regions is None:  # then only the international ones can be judged
         judged &= search(values, r"^\s*\+")
     if not judged.any():

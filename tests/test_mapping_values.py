@@ -8,14 +8,18 @@ import csv
 import json
 from pathlib import Path
 
+import pandas as pd
+import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from importer import ValidateOptions, validate_csv
 from importer.errors import MappingError
 from importer.mapping import load_mapping
 from importer.mapping.countries import country_of, resolve_country
 from importer.mapping.names import split_full_name
-from importer.phones import e164, phone_problem
+from importer.phones import e164, phone_problem, plainly_possible, write_e164
 
 
 # --- countries -----------------------------------------------------------------------------------
@@ -197,3 +201,43 @@ def test_the_name_shorthand_parses_each_full_name(tmp_path: Path) -> None:
         ("Ana", "María López"), ("Jan", "van der Berg"), ("Ada", "Lovelace")
     ]  # fmt: skip
     assert issues == []
+
+
+# --- the C++ fast path for phones ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "plain"),
+    [
+        ("+1 415 555 0100", True),
+        ("+49 30 1234567", True),
+        ("+39 06 1234 5678", True),  # Italy's leading 0 is part of the number
+        ("+44 20 7946 0000", True),
+        ("+44 020 7946 0000", False),  # starts like GB's national prefix: libphonenumber decides
+        ("+54 11 1234 5678", False),  # AR's prefix pattern matches anything: libphonenumber
+        ("+1 415 555 0100 x12", False),  # an extension
+        ("+1 415", False),  # a length +1 has not
+        ("+999 1234", False),  # no such calling code
+        ("030 1234567", False),  # national
+    ],
+)
+def test_plainly_possible(value: str, plain: bool) -> None:
+    assert plainly_possible(pd.Series([value], dtype="string")).tolist() == [plain]
+
+
+CODES = sorted(str(c) for c in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    code=st.sampled_from(CODES),
+    digits=st.text("0123456789", min_size=1, max_size=15),
+    separators=st.lists(st.sampled_from([" ", "-", ".", "(", ")", "/"]), max_size=15),
+)
+def test_what_the_fast_path_clears_libphonenumber_calls_possible(
+    code: str, digits: str, separators: list[str]
+) -> None:
+    value = "+" + code + "".join(d + (separators[i] if i < len(separators) else "")
+                                 for i, d in enumerate(digits))  # fmt: skip
+    if plainly_possible(pd.Series([value], dtype="string"))[0]:
+        assert phone_problem(value) is None
+        assert e164(value) == "+" + code + digits
+        assert write_e164(pd.Series([value], dtype="string"), None).tolist() == [e164(value)]

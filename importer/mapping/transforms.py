@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from importer.issues import STRING
 from importer.mapping.columns import spread
 from importer.mapping.countries import resolve_country
 from importer.mapping.names import split_full_name
-from importer.phones import e164, each_number, row_regions
+from importer.phones import row_regions, write_e164
 
 if TYPE_CHECKING:
     from importer.mapping.apply import Run
@@ -104,8 +103,7 @@ def _e164(cells: pd.Series, step: Step) -> pd.Series:
     that cannot be read is left as written (the validator says why)."""
     configured = step.value.region or step.run.phone_region
     regions = row_regions(step.run.country, configured, cells.index)
-    written = pd.Series(each_number(cells, regions, e164), index=cells.index, dtype=STRING)
-    return written.fillna(cells)
+    return write_e164(cells, regions).fillna(cells)
 
 
 def _split_name(cells: pd.Series, step: Step) -> pd.Series:
