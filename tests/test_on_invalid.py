@@ -159,3 +159,22 @@ def test_on_invalid_is_checked_when_loaded(tmp_path: Path, spec: str, words: str
     (tmp_path / "m.yaml").write_text(spec, encoding="utf-8")
     with pytest.raises(MappingError, match=words.replace("[", r"\[")):
         load_mapping(tmp_path / "m.yaml")
+
+
+def test_a_spreadsheet_mangled_export_is_sent_without_its_mangled_values(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """The Datablist export after a spreadsheet: phones evaluated as formulas, dates rewritten,
+    ambiguous countries. With a top-level drop every row is sent, without those values."""
+    mapping = tmp_path / "m.yaml"
+    preset = (Path(__file__).parent.parent / "mappings" / "datablist-customers.yaml").read_text()
+    mapping.write_text("on_invalid: drop\n" + preset, encoding="utf-8")
+    report = tmp_path / "report.json"
+    data = shared_data / "customers" / "customers-10000.excel-mangled.csv"
+    result = validate_csv(data, mapping, ValidateOptions(report=report, show=3))
+    summary = json.loads(report.read_text(encoding="utf-8"))["summary"]
+    assert (summary["rows"], summary["valid"], summary["invalid"]) == (10000, 10000, 0)
+    assert summary["by_rule"] == {"date_dropped": 10000, "phone_dropped": 764,
+                                  "country_dropped": 203}  # fmt: skip
+    assert summary["dropped"] == 10967
+    assert all("subscription-date" not in p.get("properties", {}) for _, p in result.samples)
