@@ -135,6 +135,18 @@ def test_run_sends_what_validate_shows_and_says_what_it_dropped(
     assert "Warning: url_dropped on 1 row (row 2, column Web)" in done.stderr
 
 
+def test_run_sandbox_creates_every_row_and_counts_the_dropped_values(
+    tmp_path, invoke, read_rows
+) -> None:
+    data, path = write(tmp_path, TOP_LEVEL)
+    results, summary = tmp_path / "out.csv", tmp_path / "s.json"
+    done = invoke("run", data, "-m", path, "--sandbox", "-o", results, "--summary-json", summary)
+    assert done.exit_code == 0, done.output
+    assert done.stdout.splitlines()[0] == "3 rows: 3 created, 0 invalid, 0 failed."
+    assert [line["status"] for line in read_rows(results)] == ["created"] * 3
+    assert json.loads(summary.read_text(encoding="utf-8"))["dropped"] == 4
+
+
 def test_the_html_report_shows_the_dropped_values_struck_out(tmp_path, invoke) -> None:
     data, path = write(tmp_path, PER_FIELD)
     report = tmp_path / "report.html"
