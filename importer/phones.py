@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, ValidationResult
 
-from importer.schema import ALPHA2
+from importer.schema import ALPHA2, PHONE_MANGLED
 
 __all__ = [
     "e164",
@@ -150,9 +150,13 @@ def _calling_codes() -> dict[str, tuple[list[int], str | None]]:
 
 def write_e164(values: pd.Series, regions: pd.Series | None) -> pd.Series:
     """:func:`e164` of each value, the plainly possible ones straight in C++ (``+`` and their
-    digits is what libphonenumber writes for them); None where it cannot be written."""
+    digits is what libphonenumber writes for them); None where it cannot be written, and for
+    what a spreadsheet left of a number (``-5361``, ``4.9E+12``: the validator names those)."""
     plain = plainly_possible(values)
-    written = pd.Series(each_number(values.where(~plain), regions, e164), values.index)
+    text = pa.array(values.array, type=pa.large_string())
+    mangled = pc.fill_null(pc.match_substring_regex(text, f"^(?:{PHONE_MANGLED})$"), False)
+    asked = ~plain & ~mangled.to_numpy(zero_copy_only=False)
+    written = pd.Series(each_number(values.where(asked), regions, e164), values.index)
     digits = "+" + values[plain].str.replace(r"[^0-9]", "", regex=True)
     return written.astype(values.dtype).mask(plain, digits)
 

@@ -119,6 +119,7 @@ PHONES = [
     ["Bob", "(415) 555-0100", ""],  # no country: the entry's region
     ["Cy", "07000000000", "US"],  # 11 digits in the US
     ["Di", "+44 20 7946 0000", "DE"],  # international: its own country
+    ["Ed", "-5361", "DE"],  # a spreadsheet's formula result: left for the validator to name
 ]
 PHONE_MAPPING = """\
 %scustomer:
@@ -138,13 +139,13 @@ def test_national_numbers_are_read_in_the_rows_country_else_the_region(
     mapping = PHONE_MAPPING % (top, entry + ", transform: [e164]")
     sent, issues = run(tmp_path, ["Name", "Phone", "Country"], PHONES, mapping)
     assert [p and p["phones"][0]["value"] for p in sent] == [
-        "+49301234567", "+14155550100", None, "+442079460000"
+        "+49301234567", "+14155550100", None, "+442079460000", None
     ]  # fmt: skip
-    assert issues == [(3, "phones.0.value", "phone")]
+    assert issues == [(3, "phones.0.value", "phone"), (5, "phones.0.value", "phone")]
 
 
 def test_without_a_region_only_international_numbers_are_judged(tmp_path: Path) -> None:
-    rows = [*PHONES, ["Ed", "+999 1234", ""]]
+    rows = [*PHONES[:4], ["Ed", "+999 1234", ""]]
     sent, issues = run(tmp_path, ["Name", "Phone", "Country"], rows, PHONE_MAPPING % ("", ""))
     assert [p and p["phones"][0]["value"] for p in sent] == [
         "030 1234567", "(415) 555-0100", "07000000000", "+44 20 7946 0000", None
