@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
+from importer.ledger import default_state_path
 from importer.sandbox import Sandbox, SandboxConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -210,7 +211,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
     held = by_email(box)
     assert child.returncode == 3
     messages = err.splitlines()
-    state = results.with_name("customers.state.sqlite")  # named after the input
+    state = default_state_path(results, mapping, box.url)  # the mapping's, the sandbox's
     assert messages[-3:] == [
         f"Interrupted: what finished is in {results} and {state}.",
         "To resume, run the same command:",
@@ -259,7 +260,7 @@ def test_a_second_run_on_the_same_state_is_refused_and_touches_nothing(
     assert (second.exit_code, second.stdout) == (2, "")
     assert second.stderr == (
         f"Error: another import (pid {first.pid}) is using the state file "
-        f"{results.with_name('customers.state.sqlite')}: wait for it to finish, or stop it\n"
+        f"{default_state_path(results, mapping, box.url)}: wait for it to finish, or stop it\n"
     )
 
 
@@ -281,13 +282,15 @@ def test_re_runs_send_only_new_and_changed_rows(
     before = stats(box)
     again = invoke("run", data, "-m", mapping, "-o", results, env=env)
     after = stats(box)
-    # nothing written: the re-run only read a token and the account's property definitions
+    # nothing written: the re-run only read a token, the account's user (the state's guard) and
+    # its property definitions
     assert after["POST /v2/customers"] == before["POST /v2/customers"]
     assert (
         set(after)
         == set(before)
-        == {"POST /v2/oauth2/token", "GET /v2/customer-properties", "POST /v2/customers"}
-    )
+        == {"POST /v2/oauth2/token", "GET /v2/users/me", "GET /v2/customer-properties",
+            "POST /v2/customers"}
+    )  # fmt: skip
     write_csv(data, grown)
     skipping = invoke("run", data, "-m", mapping, "-o", results, env=env)
     skipped = read_rows(results)
