@@ -368,10 +368,11 @@ def init(
     "the customer as it is (skipped) or update it.",
 )
 @click.option(
-    "--check-existing",
-    is_flag=True,
+    "--check-existing/--no-check-existing",
+    default=None,
     help="Look up the emails of rows no earlier run imported, so customers created elsewhere "
-    "are not created again (a look-up per 20 rows).",
+    "are not created again (a look-up per 20 rows). Default: only on a first run into an "
+    "account that holds customers already.",
 )
 @click.option(
     "--duplicates",
@@ -460,7 +461,7 @@ def run(
     include_source: bool,
     state: Path | None,
     on_existing: OnExisting,
-    check_existing: bool,
+    check_existing: bool | None,
     duplicates: Duplicates,
     retry_failed: bool,
     settle_time: float,
@@ -575,6 +576,8 @@ def run(
             say.out(f"{what} to {for_terminal(written, None)}")
     if result.rejects:
         say.out(rejects_line(result.rejected, result.rejects))
+        if result.rejected and result.state:
+            say.out(f"Once fixed, import them into the same state:\n  {fix_command(ctx, result)}")
     say.info(result.pacing_line())
     kept = for_terminal(f"{results} and {result.state}" if result.state else results, None)
     if result.interrupted:
@@ -606,6 +609,28 @@ class Console:
 
     def error(self, text: str, more: str = "") -> None:
         click.echo(text if self.quiet else text + more, err=True)
+
+
+def fix_command(ctx: click.Context, result: ImportResult) -> str:
+    """The run that imports the fixed rejects as part of this import: the same mapping and
+    destination, and this run's state named (the fix run's own results file would give it
+    another default), so the next run of the export knows the people it created."""
+    assert result.rejects is not None and result.state is not None
+    fixed = result.rejects.with_suffix(".results.csv")
+    words = [
+        "helpscout-import",
+        "run",
+        str(result.rejects),
+        "--mapping",
+        str(ctx.params["mapping"]),
+        "--output",
+        str(fixed),
+        "--state",
+        str(result.state),
+    ]
+    if ctx.get_parameter_source("api_url") == click.core.ParameterSource.COMMANDLINE:
+        words += ["--api-url", str(ctx.params["api_url"])]
+    return for_terminal(shlex.join(words), None)
 
 
 def rows_not_imported(result: ImportResult) -> str:

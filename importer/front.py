@@ -302,8 +302,6 @@ def _import(
             result.state = state_path
         # The lock first: a second run on the same state must not touch the first one's results.
         ledger = stack.enter_context(Ledger.open(state_path, source=str(path)))
-        if result.state is not None:
-            importing.check_state_is_whole(ledger, Path(results), options.check_existing, notice)
 
         async def sending() -> None:
             async with contextlib.AsyncExitStack() as inner:
@@ -316,6 +314,15 @@ def _import(
 
         async def _send(client: HelpScoutClient) -> None:
             nonlocal reporting
+            told = options
+            if sandbox is None:  # the built-in one is empty
+                told = await importing.check_existing_of(client, ledger, options, notice)
+            if result.state is not None:
+                # a new state the importer may decide for: it looks up, or the account is empty
+                looks = bool(told.check_existing) or (
+                    options.check_existing is None and ledger.is_new
+                )
+                importing.check_state_is_whole(ledger, Path(results), looks, notice)
             # --- the report and the rejects listen to every results line
             if report is not None:
                 shown = "the built-in sandbox" if sandbox is not None else str(result.api)
@@ -343,7 +350,7 @@ def _import(
             columns = source.columns if options.include_source else None
             with ResultsWriter(results, source_columns=columns, observers=listeners) as writer:
                 await importing.send_rows(
-                    batches, mapping, writer, ledger, result, options, client=client,
+                    batches, mapping, writer, ledger, result, told, client=client,
                     notice=notice, progress=progressed if report or progress else None,
                 )  # fmt: skip
 

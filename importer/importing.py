@@ -67,6 +67,7 @@ from importer.mapping import Mapping
 from importer.options import DEFAULT_API_URL, Duplicates, ImportOptions, SendOptions
 from importer.pacing import Pacer
 from importer.rejects import ragged_cells, row_errors
+from importer.report import plural
 from importer.results import ResultsWriter, listed_customers
 from importer.source import Chunk, CsvSource
 from importer.upload import Progress, Tally, Uploader, default_concurrency
@@ -240,11 +241,12 @@ BUILT_IN_SANDBOX = Destination("built-in sandbox")
 async def destination_of(client: HelpScoutClient) -> Destination:
     """Where ``client`` sends: its API URL, app id, and the user ``GET /v2/users/me`` answers
     (``id``, ``email``). An API that does not answer it (an older server, a proxy, refused
-    credentials, which the first create meets again) leaves the user unknown."""
+    credentials or certificate, which the first create meets again and reports) leaves the user
+    unknown."""
     here = Destination(client.api_url, client.credentials.app_id)
     try:
         reply = await client.request("GET", "/v2/users/me")
-    except AuthError:
+    except (ApiError, TransportError):
         return here
     body = reply.body if reply.status == 200 and isinstance(reply.body, dict) else {}
     user, email = body.get("id"), body.get("email")
@@ -253,6 +255,36 @@ async def destination_of(client: HelpScoutClient) -> Destination:
         user_id=str(user) if isinstance(user, int | str) and str(user) else None,
         user_email=email if isinstance(email, str) and email else None,
     )
+
+
+async def check_existing_of(
+    client: HelpScoutClient,
+    ledger: Ledger,
+    options: ImportOptions,
+    notice: Callable[[str], None] | None,
+) -> ImportOptions:
+    """``options`` with ``check_existing`` decided when it was left to the importer (None): on
+    for a first run (a new state) into an account that holds customers already, which one
+    cheap read tells (``GET /v2/customers?page=1``: ``page.totalElements``), off otherwise (an
+    answer that does not say: as before this guard, the ledger decides)."""
+    if options.check_existing is not None:
+        return options
+    held = 0
+    if ledger.is_new:
+        try:
+            reply = await client.request("GET", "/v2/customers", params={"page": "1"})
+        except (ApiError, TransportError):  # refused: the first create meets it and reports it
+            return dataclasses.replace(options, check_existing=False)
+        page = reply.body.get("page") if isinstance(reply.body, dict) else None
+        total = page.get("totalElements") if isinstance(page, dict) else None
+        held = total if reply.status == 200 and isinstance(total, int) else 0
+    if held > 0 and notice is not None:
+        notice(
+            f"the account holds {plural(held, 'customer')} already and this is the first import "
+            f"with the state file {ledger.path}: each row's email is looked up before it is "
+            "created (--no-check-existing: do not)"
+        )
+    return dataclasses.replace(options, check_existing=held > 0)
 
 
 def state_path_of(
@@ -302,7 +334,7 @@ async def send_rows(
         writer,
         ledger,
         concurrency=workers,
-        policy=Policy(options.on_existing, options.check_existing, options.retry_failed),
+        policy=Policy(options.on_existing, bool(options.check_existing), options.retry_failed),
         progress=progress,
         notice=notice,
         row_timeout=options.row_timeout,
@@ -334,7 +366,7 @@ def count_plan(
     may find the customer: the count is at most). Opens the state read-only (no lock); writes
     nothing, sends nothing.
     """
-    policy = Policy(options.on_existing, options.check_existing, options.retry_failed)
+    policy = Policy(options.on_existing, bool(options.check_existing), options.retry_failed)
     kinds: Counter[str] = Counter()
     with contextlib.ExitStack() as stack:
         ledger = None
@@ -349,11 +381,16 @@ def count_plan(
 
 
 def check_state_is_whole(
-    ledger: Ledger, results: Path, check_existing: bool, notice: Callable[[str], None] | None
+    ledger: Ledger,
+    results: Path,
+    safe: bool,
+    notice: Callable[[str], None] | None,
 ) -> None:
     """Stop (DamagedStateError, exit 2) when a results file of this import lists customers the
     state does not know: the state was deleted, emptied or damaged (a lost WAL) since, and
-    trusting it would create them again. ``--check-existing`` goes on: it looks every row up.
+    trusting it would create them again. ``safe`` goes on with a notice: every row is looked up
+    (``--check-existing``, or a new state's first run into an account that holds customers), or
+    the state is new and the account holds nobody to create twice.
 
     The results files of "this import": the one the state's latest run recorded writing (it
     may have another name than ``results``: nightly runs), and, when the state is new (missing
@@ -372,9 +409,10 @@ def check_state_is_whole(
             f"customer{'s' if count != 1 else ''} that {listed} lists ({examples}"
             f"{', ...' if count > len(first) else ''})"
         )
-        if check_existing:
+        if safe:
             if notice:
-                notice(f"{what}: --check-existing looks every row up before creating it")
+                notice(f"{what}: going on, as each row is looked up before it is created "
+                       "(--check-existing) or the account holds no customer yet")  # fmt: skip
             return
         raise DamagedStateError(
             f"{what}: it was deleted, emptied or damaged since, and importing now could create "

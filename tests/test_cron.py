@@ -81,13 +81,14 @@ def test_a_cron_run_writes_a_summary_that_matches_its_results_and_logs_every_req
                               for status, n in by_status.items()})  # fmt: skip
     api = [x for x in lines if x["path"] != "/v2/oauth2/token"]
     creates = [x for x in api if x["method"] == "POST" and x["path"] == "/v2/customers"]
-    me = [x for x in api if x["path"] == "/v2/users/me"]  # who the account is, before the run
+    # before the run: who the account is, and whether it holds customers (a new state)
+    me = [x for x in api if x["method"] == "GET" and x["path"] in ("/v2/users/me", "/v2/customers")]
     assert document["requests"]["sent"] == len(api) == len(creates) + len(me) + 1  # + properties
     assert len(creates) == sum(int(row["attempts"]) for row in rows)
     # the token and the users/me read come before the run begins (its destination checked)
     before = [x for x in lines if x["run"] is None]
     assert before == lines[: len(before)] and me and all(x in before for x in me)
-    assert {x["path"] for x in before} == {"/v2/oauth2/token", "/v2/users/me"}
+    assert {x["path"] for x in before} == {"/v2/oauth2/token", "/v2/users/me", "/v2/customers"}
     assert {x["run"] for x in lines[len(before) :]} == {1}
     assert max(x["attempt"] for x in lines) == 2
     assert any(x["status"] == 500 and x["logRef"] for x in lines)

@@ -65,7 +65,8 @@ def test_a_lost_state_stops_the_run_and_check_existing_goes_on_without_doubles(
         state.unlink()
     else:
         state.write_bytes(b"")
-    refused = run(box, data, "-m", mapping, "-o", results)
+    # told not to look (a new state would look up: the account holds customers), it stops
+    refused = run(box, data, "-m", mapping, "-o", results, "--no-check-existing")
     assert (refused.exit_code, refused.stdout) == (2, "")
     assert refused.stderr == (
         f"Error: the state file {state} does not know 12 customers that {results} lists (row 1: "
@@ -74,10 +75,15 @@ def test_a_lost_state_stops_the_run_and_check_existing_goes_on_without_doubles(
         f"{GO_ON} (or, if results.csv is from another import, move it away)\n"
     )
     assert results.read_bytes() == written  # not overwritten
-    checked = run(box, data, "-m", mapping, "-o", results, "--check-existing")
-    assert checked.exit_code == 0, checked.output
-    assert checked.stdout.splitlines()[0] == "12 rows: 0 created, 12 skipped, 0 invalid, 0 failed."
-    assert (len(box.state.customers), twice(box)) == (12, 0)
+    for looking in (["--check-existing"], []):  # asked, or the importer's own choice
+        checked = run(box, data, "-m", mapping, "-o", results, *looking)
+        assert checked.exit_code == 0, checked.output
+        assert checked.stdout.splitlines()[0] == (
+            "12 rows: 0 created, 12 skipped, 0 invalid, 0 failed."
+        )
+        assert f"the state file {state} does not know 12 customers" in checked.stderr
+        assert (len(box.state.customers), twice(box)) == (12, 0)
+        state.unlink()
 
 
 def test_a_state_restored_from_before_the_last_run_stops_it(
