@@ -356,8 +356,9 @@ def init(
 @click.option(
     "--state",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The ledger (SQLite) that makes runs resumable and re-runs cheap. Default: beside the "
-    "results, named after FILE (export.csv: export.state.sqlite). Keep it on a local disk.",
+    help="The ledger (SQLite) that makes runs resumable and re-runs cheap; it belongs to one "
+    "account. Default: beside the results, named after the mapping and the API host "
+    "(mapping.api.helpscout.net.state.sqlite). Keep it on a local disk.",
 )
 @click.option(
     "--on-existing",
@@ -772,7 +773,7 @@ def count_rows(path: Path) -> int | None:
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="The state file of the import to undo (run's --state; by default beside its results, "
-    "named after its FILE: export.state.sqlite).",
+    "named after its mapping and API host: mapping.api.helpscout.net.state.sqlite).",
 )
 @click.option(
     "--run",

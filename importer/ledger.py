@@ -19,9 +19,13 @@ API (the uploader's; the undo's is below)::
 
 - ``payload_hash(payload) -> str``: sha256 hex of the payload's canonical JSON (sorted keys, no
   whitespace, UTF-8, NaN refused). Pinned by a test: changing it would make every row look changed.
-- ``default_state_path(results_path, source) -> Path``: beside the results, named after the
-  source: ``export.csv`` -> ``export.state.sqlite``; ``state_files(path)``: it and the files kept
-  beside it (``-wal``, ``-shm``, ``.lock``), for the output guard.
+- ``default_state_path(results_path, name, api_url) -> Path``: beside the results, named after
+  the import's mapping and where it sends (``mapping.api.helpscout.net.state.sqlite``);
+  ``former_state_path``: the earlier default, named after the input file; ``state_files(path)``:
+  it and the files kept beside it (``-wal``, ``-shm``, ``.lock``), for the output guard.
+- ``bind(Destination) -> note | None``: the state's destination guard (the API URL, the app id,
+  the user ``GET /v2/users/me`` answers): the first one met is recorded, another is refused
+  (``ConfigError``, exit 2) before anything is sent; ``destination`` is the recorded one.
 - ``Ledger.open(path, *, source, lock=True, readonly=False, settle_batch=200,
   settle_interval=1.0, clock=...)``: open or create the state; ``lock=False`` is for inspection
   beside a running import; ``readonly=True`` (a dry run's plan) opens an existing state with
@@ -94,11 +98,13 @@ A lost settle leaves its row ``in_flight``, which is exactly what resume reconci
 at most a look-up per row in flight, never a duplicate. Keep the state on a local disk: SQLite's
 WAL needs shared memory, which network filesystems do not reliably give.
 
-Locking. ``open`` takes ``fcntl.flock`` on ``<state>.lock``, which holds the holder's pid. The OS
-drops the lock when the holder dies, even by SIGKILL, so a lock file left behind blocks nobody;
-the file itself is never deleted (deleting lock files races). A second run on the same state gets
-``StateLockedError`` naming the other run's pid. The lock belongs to the open file: a process
-forked (not spawned) while holding it shares it.
+Locking. ``open`` takes ``fcntl.flock`` on ``<state>.lock`` beside the file the path resolves to
+(symlinks and ``..`` followed), which holds the holder's pid, and on the database file itself (a
+hard link is another name for it). The OS drops the locks when the holder dies, even by SIGKILL,
+so a lock file left behind blocks nobody; the file itself is never deleted (deleting lock files
+races). A second run on the same state, by whatever name, gets ``StateLockedError``. The lock
+belongs to the open file: a process forked (not spawned) while holding it shares it. The state,
+its journal and its lock are created 0600 (:func:`importer.outputs.create_private`).
 
 Threads: one ``sqlite3`` connection, used from the thread that opened it (the uploader's asyncio
 thread). Calls are short; ``mark_in_flight`` blocks for one fsync. A write SQLite cannot make (disk

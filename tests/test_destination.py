@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from importer.errors import StateLockedError
+from importer.errors import ConfigError, StateLockedError
 from importer.ledger import (
     Destination,
     Ledger,
@@ -506,3 +506,42 @@ def test_a_bare_history_lists_every_state_here_with_its_destination(
     as_json = __import__("json").loads(invoke("history", "--json").stdout)
     assert sorted(run["state"] for run in as_json) == [str(s) for s in states]
     assert {run["destination"].split(" ")[0] for run in as_json} == set(described)
+
+
+# --- the ledger's guard and the sandbox's answer ---------------------------------------------
+def test_the_ledger_records_its_first_destination_and_refuses_another(tmp_path: Path) -> None:
+    state = tmp_path / "s.sqlite"
+    with Ledger.open(state, source="in.csv") as ledger:
+        assert ledger.destination is None
+        assert ledger.bind(Destination(A.api_url, "app-1")) is None  # a new state: no note
+        assert ledger.bind(A) is None  # learns the user
+        ledger.begin_run("fp")
+        ledger.finish_run("finished")
+        assert ledger.history()[0].destination == str(A)
+    with Ledger.open(state, source="", readonly=True) as ledger:  # a plan: compares only
+        assert ledger.destination == A
+        with pytest.raises(ConfigError, match=r"belongs to the imports into .* \(another user\)"):
+            ledger.bind(Destination(A.api_url, "app-1", "8"))
+    with Ledger.open(state, source="") as ledger:
+        with pytest.raises(ConfigError, match="another API"):
+            ledger.bind(Destination("https://api.helpscout.net", "app-1"))
+        assert ledger.destination == A  # nothing written by a refusal
+
+
+def test_each_sandbox_answers_users_me_as_its_own_user(
+    serve_sandbox: Callable[..., Sandbox],
+) -> None:
+    import json
+    import urllib.request
+
+    answers = []
+    for box in (serve_sandbox(), serve_sandbox()):
+        token = json.loads(urllib.request.urlopen(urllib.request.Request(
+            f"{box.url}/v2/oauth2/token", method="POST",
+            data=f"grant_type=client_credentials&client_id={box.app_id}&client_secret="
+                 f"{box.app_secret}".encode())).read())["access_token"]  # fmt: skip
+        me = urllib.request.Request(f"{box.url}/v2/users/me",
+                                    headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        answers.append(json.loads(urllib.request.urlopen(me).read()))
+    assert {"id", "firstName", "lastName", "email", "role", "timezone", "type"} <= set(answers[0])
+    assert answers[0]["id"] != answers[1]["id"] and answers[0]["type"] == "user"
