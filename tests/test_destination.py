@@ -545,3 +545,28 @@ def test_each_sandbox_answers_users_me_as_its_own_user(
         answers.append(json.loads(urllib.request.urlopen(me).read()))
     assert {"id", "firstName", "lastName", "email", "role", "timezone", "type"} <= set(answers[0])
     assert answers[0]["id"] != answers[1]["id"] and answers[0]["type"] == "user"
+
+
+def test_a_credentials_file_that_disagrees_with_the_environment_is_one_line_exit_2(
+    files: tuple[Path, Path, Path], serve_sandbox: Callable[..., Sandbox], invoke: Invoke,
+) -> None:  # fmt: skip
+    """A rehearsal's HELPSCOUT_API_URL left in the shell, a credentials file for another API:
+    refused, nothing sent, the secret never shown."""
+    data, mapping, results = files
+    box = serve_sandbox()
+    credentials = results.with_name("credentials.env")
+    credentials.write_text(
+        f"HELPSCOUT_APP_ID={box.app_id}\nHELPSCOUT_APP_SECRET={box.app_secret}\n"
+        "HELPSCOUT_API_URL=https://api.helpscout.net\n",
+        encoding="utf-8",
+    )
+    credentials.chmod(0o600)
+    env = {"HELPSCOUT_CREDENTIALS_FILE": str(credentials), "HELPSCOUT_API_URL": box.url}
+    done = invoke("run", data, "-m", mapping, "-o", results, env=env)
+    assert (done.exit_code, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"Error: HELPSCOUT_CREDENTIALS_FILE {credentials}, line 3: HELPSCOUT_API_URL is also set "
+        "in the environment, to another value: unset it there (or take it out of the file), so "
+        "that one place says where to send\n"
+    )
+    assert box.state.customers == {} and not results.exists()
