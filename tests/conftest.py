@@ -321,12 +321,13 @@ _profiles = itertools.count()
 
 def keep_screenshot(png: bytes, tmp_path: Path, name: str) -> Path:
     """Save a screenshot in the test's folder; copy it to ``$HELPSCOUT_SCREENSHOTS`` when that
-    names a folder (``docs/`` to refresh the README's pictures; CI leaves the tree clean)."""
+    names a folder, relative to the checkout (``docs`` to refresh the README's pictures; CI
+    leaves the tree clean)."""
     path = tmp_path / name
     path.write_bytes(png)
     if folder := os.environ.get("HELPSCOUT_SCREENSHOTS"):
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(folder) / name)
+        (ROOT / folder).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, ROOT / folder / name)
     return path
 
 

@@ -376,3 +376,19 @@ def test_the_first_line_is_the_url_and_done_stops_the_server(
             if process.poll() is None:
                 process.kill()
     assert not (tmp_path / "m.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "columns", "system"),
+    [
+        ({"delimiter": ";"}, 1, "no preset fits"),  # the whole header is one column now
+        ({"preset": "shopify-customers"}, 7, "looks like a Shopify"),
+        ({"encoding": "latin-1"}, 7, "no preset fits"),
+    ],
+)
+def test_the_page_reads_the_file_again_as_told(
+    review_export: Path, tmp_path: Path, change: dict[str, str], columns: int, system: str
+) -> None:
+    state = Review(review_export, tmp_path / "m.yaml").change_source(change)
+    assert len(state["columns"]) == columns
+    assert state["source"]["system"].startswith(system)

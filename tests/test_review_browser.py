@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from click.testing import Result
 
@@ -79,11 +80,16 @@ async def test_three_changes_follow_in_the_preview_and_the_saved_mapping_imports
     invoke: Callable[..., Result],
     read_rows: Callable[[Path], list[dict[str, str]]],
     screenshots: Callable[[bytes, str], Path],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    saved = tmp_path / "reviewed.yaml"
+    monkeypatch.chdir(tmp_path)  # the page shows the paths as given: short, as a user types them
+    saved = Path("reviewed.yaml")
+    review_export = Path(review_export.name)
     async with ReviewServer(Review(review_export, saved)) as server, chromium(server.url) as tab:
         await invalid_becomes(tab, 2)  # rows 3 and 7: notes longer than Help Scout takes
         assert "init's suggestion" in await tab.evaluate("document.body.innerText")
+        invalid = await tab.evaluate("document.getElementById('invalid').innerText")
+        assert invalid.startswith("row 3\nerror max_length: ")
         screenshots(await tab.screenshot(), "review-page.png")
 
         other, notes, signup = [await row_of(tab, n) for n in ("Other", "Notes", "Signup Date")]
@@ -102,7 +108,9 @@ async def test_three_changes_follow_in_the_preview_and_the_saved_mapping_imports
         await fill(tab, f"#format-{signup}", "%d/%m/%Y")
         await invalid_becomes(tab, 1)  # row 5: 31/02/2021 is no date
         text = await tab.evaluate("document.getElementById('rows').innerText")
-        assert '"signup-date": "2021-03-03"' in text  # row 2, as Help Scout receives it
+        assert 'properties: {"signup-date":"2021-03-03"}' in text  # row 2, as Help Scout gets it
+        invalid = await tab.evaluate("document.getElementById('invalid').innerText")
+        assert invalid.startswith("row 5") and "31/02/2021" in invalid
 
         await tab.click("#check")
         await tab.wait_for("document.getElementById('status').innerText.startsWith('All 30')")

@@ -23,7 +23,7 @@ from importer.mapping.reader import mapping_from_text
 from importer.outputs import check_outputs
 from importer.report import HtmlReport, Summary
 from importer.review.model import TARGETS, Choice, build, choices_of, offered
-from importer.review.profile import profile
+from importer.review.profile import VALUE_CHARS, profile
 from importer.source import Chunk, CsvSource, open_csv
 from importer.suggest import SAMPLE_ROWS, presets, recognise, suggest_mapping
 from importer.suggest.draft import Draft, emit, parse
@@ -36,6 +36,9 @@ PROFILE_ROWS = 1000
 #: Rows the live preview maps and checks; the first :data:`PAYLOADS_SHOWN` are shown.
 PREVIEW_ROWS = 200
 PAYLOADS_SHOWN = 10
+#: Invalid rows of the preview listed with what is wrong.
+INVALID_SHOWN = 20
+_ISSUE_KEYS = ["column", "field", "rule", "severity", "message", "value"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,15 @@ def confidence(choice: Choice) -> str:
 def needs_review(choice: Choice) -> bool:
     """``init`` left it for a person: offered commented out, or its evidence says to check."""
     return confidence(choice) == "low" or (choice.kind == "none" and bool(choice.notes))
+
+
+def _issues_by_row(issues: pd.DataFrame) -> dict[int, list[dict[str, str]]]:
+    """Row -> its issues as the page lists them (the validator's rule codes and messages)."""
+    out: dict[int, list[dict[str, str]]] = {}
+    for row, *values in issues[["row", *_ISSUE_KEYS]].itertuples(index=False):
+        texts = ["" if pd.isna(v) else str(v)[:VALUE_CHARS] for v in values]
+        out.setdefault(int(row), []).append(dict(zip(_ISSUE_KEYS, texts, strict=True)))
+    return out
 
 
 class Review:
@@ -182,18 +194,13 @@ class Review:
         payloads = dict(
             mapping.payloads(checked.mapped.loc[shown.intersection(checked.mapped.index)])
         )
-        issues = checked.issues
-        rows = []
-        for row in shown.tolist():
-            found = issues[issues["row"] == row]
-            rows.append({
-                "row": row, "payload": payloads.get(row), "valid": row not in checked.invalid,
-                "issues": [{k: ("" if pd.isna(v) else str(v)) for k, v in issue.items()}
-                           for issue in found[["column", "field", "rule", "severity", "message"]]
-                           .to_dict("records")],
-            })  # fmt: skip
-        return {"yaml": text, "error": None, "rows": rows, "checked": len(checked.rows),
-                "invalid": len(checked.invalid)}  # fmt: skip
+        listed = _issues_by_row(checked.issues)
+        rows = [{"row": row, "payload": payloads.get(row), "valid": row not in checked.invalid,
+                 "issues": listed.get(row, [])} for row in shown.tolist()]  # fmt: skip
+        invalid = [{"row": row, "issues": listed.get(row, [])}
+                   for row in checked.invalid[:INVALID_SHOWN].tolist()]  # fmt: skip
+        return {"yaml": text, "error": None, "rows": rows, "invalid_rows": invalid,
+                "checked": len(checked.rows), "invalid": len(checked.invalid)}  # fmt: skip
 
     def check_all(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Every row checked, chunk by chunk, and grouped as the HTML validation report groups

@@ -235,21 +235,29 @@
     const list = $("rows");
     list.replaceChildren();
     if (data.error) {
+      $("invalid").replaceChildren();
       $("counts").textContent = "The mapping cannot be used as it is: see the message.";
       return;
     }
     $("counts").textContent = `${data.invalid} of the first ${data.checked} rows invalid`;
     $("counts").dataset.invalid = data.invalid;
+    const issueList = (issues) => make("ul", {className: "issues"}, issues.map((x) => make("li", {}, [
+      make("span", {className: "badge " + x.severity, textContent: x.severity}),
+      ` ${x.rule}: ${x.message}` + (x.column ? ` (${x.column}${x.field && x.field !== x.column ? " → " + x.field : ""})` : ""),
+      x.value ? make("code", {textContent: " " + x.value}) : "",
+    ])));
+    const invalid = $("invalid");
+    invalid.replaceChildren(...data.invalid_rows.map((row) => make("div", {className: "payload"}, [
+      make("b", {textContent: `row ${row.row} `}), issueList(row.issues),
+    ])));
     for (const row of data.rows) {
-      const issues = row.issues.map((x) => make("li", {}, [
-        make("span", {className: "badge " + x.severity, textContent: x.severity}),
-        ` ${x.rule}: ${x.message}` + (x.column ? ` (${x.column}${x.field && x.field !== x.column ? " → " + x.field : ""})` : ""),
-      ]));
+      const body = row.payload ? Object.entries(row.payload).map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+        .join("\n") : "(not mapped: the row is ragged)";
       list.append(make("div", {className: "payload"}, [
         make("b", {textContent: `row ${row.row} `}),
         make("span", {className: "badge " + (row.valid ? "valid" : "invalid"), textContent: row.valid ? "valid" : "invalid"}),
-        make("ul", {}, issues),
-        make("pre", {textContent: row.payload ? JSON.stringify(row.payload, null, 1) : "(not mapped: the row is ragged)"}),
+        issueList(row.issues),
+        make("pre", {textContent: body}),
       ]));
     }
   }
