@@ -26,6 +26,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,15 +180,47 @@ def serve_and_stop(
     return serve_and_stop
 
 
+@pytest.fixture
+def review_and_done(
+    folder: Path, process_env: Callable[..., dict[str, str]]
+) -> Callable[[list[str]], None]:
+    """``helpscout-import review ...`` in ``folder``: its first line is the page's address; the
+    page's "Done" stops it, with exit 0 (the browser it opens is ``true``: none)."""
+
+    def review_and_done(words: list[str]) -> None:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "importer", *words[1:]], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, cwd=folder, env=process_env(BROWSER="true"),
+        )  # fmt: skip
+        try:
+            assert child.stdout is not None
+            url = child.stdout.readline().strip()
+            assert url.startswith("http://127.0.0.1:"), child.stderr and child.stderr.read()
+            done = urllib.request.Request(url + "api/done", b"{}",
+                                          {"Content-Type": "application/json"})  # fmt: skip
+            urllib.request.urlopen(done, timeout=30).close()
+            _, err = child.communicate(timeout=30)
+        finally:
+            if child.poll() is None:
+                child.kill()
+        assert child.returncode == 0, err
+
+    return review_and_done
+
+
 @pytest.mark.parametrize("block", BLOCKS, ids=[block.where for block in BLOCKS])
 def test_every_command_in_the_readme_exits_as_documented(
     block: Block,
     run_as_written: Callable[[list[str]], tuple[int, str]],
     serve_and_stop: Callable[[list[str], list[str]], None],
+    review_and_done: Callable[[list[str]], None],
 ) -> None:
     for command in block.commands:
         if command.words[1] == "sandbox":
             serve_and_stop(command.words, [line for line in block.output if line.strip()])
+            continue
+        if command.words[1] == "review":
+            review_and_done(command.words)
             continue
         code, printed = run_as_written(command.words)
         assert code == command.exit_code, f"{command.line}\n{printed}"
