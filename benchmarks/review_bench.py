@@ -69,7 +69,7 @@ def main() -> int:
     print(f"check all rows: {check:.2f} s  ({checked['rows']:,} rows, {checked['invalid']:,} "
           "invalid)")  # fmt: skip
     print(f"peak RSS: {peak:.0f} MB  (target < {PEAK_MB} MB)")
-    print("held" if held else "NOT held")
+    print(f"targets: {'OK' if held else 'NOT held'} (open {opened:.2f} s, peak RSS {peak:.0f} MB)")
     return 0 if held else 1
 
 
