@@ -5,6 +5,7 @@ Chromium by tests/test_review_browser.py."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -392,3 +393,22 @@ def test_the_page_reads_the_file_again_as_told(
     state = Review(review_export, tmp_path / "m.yaml").change_source(change)
     assert len(state["columns"]) == columns
     assert state["source"]["system"].startswith(system)
+
+
+def test_ctrl_c_stops_the_server_with_exit_0(
+    process_env: Callable[..., dict[str, str]], review_export: Path, tmp_path: Path
+) -> None:
+    command = [sys.executable, "-m", "importer", "review", str(review_export), "-o",
+               str(tmp_path / "m.yaml"), "--no-browser"]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env=process_env(), text=True) as process:  # fmt: skip
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().strip()
+            process.send_signal(signal.SIGINT)
+            assert process.wait(10) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+    with pytest.raises(OSError):  # nobody listens there any more
+        urllib.request.urlopen(url, timeout=5)

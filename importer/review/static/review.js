@@ -118,7 +118,9 @@
     if (kind === "property") {
       choice.field = row.slug.value.trim();
       choice.type = row.ptype.value;
-      if (choice.type === "date" && row.format.value.trim()) choice.format = row.format.value.trim();
+      // several formats, tried in order, are written a | b
+      const formats = row.format.value.split("|").map((f) => f.trim()).filter(Boolean);
+      if (choice.type === "date" && formats.length) choice.format = formats.length > 1 ? formats : formats[0];
     }
     const options = {...row.kept};
     const transform = [...row.node.querySelectorAll("input[type=checkbox]:checked")].map((c) => c.value);
@@ -138,6 +140,11 @@
     const row = rows[i];
     const [kind, field] = row.target.value.split(":");
     row.type.hidden = !(kind === "entry" && field !== "websites");
+    const types = state.targets.entries[field] || [];
+    for (const item of row.type.options) {
+      if (item.value && !item.value.startsWith("col:")) item.hidden = item.disabled = !types.includes(item.value);
+    }
+    if (row.type.selectedOptions[0]?.disabled) row.type.value = "";
     row.group.hidden = kind !== "address";
     row.slug.hidden = row.ptype.hidden = kind !== "property";
     row.format.hidden = !(kind === "property" && row.ptype.value === "date");
@@ -159,7 +166,7 @@
     const ptype = make("select", {id: `ptype-${i}`, "ariaLabel": name + ": property type"});
     for (const t of state.targets.property_types) ptype.append(option(t, t, prop.type));
     const format = make("input", {id: `format-${i}`, size: 10, placeholder: "%Y-%m-%d",
-      value: [].concat(prop.format || []).join(", "), "ariaLabel": name + ": date format"});
+      value: [].concat(prop.format || []).join(" | "), "ariaLabel": name + ": date formats (a | b)"});
     const optionsBox = optionsEditor(i, name, options);
     const kept = {...options};
     for (const key of ["transform", "null_values", "on_invalid", "default", "replace", "map"]) delete kept[key];
