@@ -287,7 +287,11 @@ async def test_every_request_needs_the_token_and_nothing_else_is_served(
         evil = {"Origin": "http://evil.example", "Content-Type": "application/json"}
         assert await status(f"/{token}/api/save", "POST", data="{}", headers=evil) == 403
         assert await status(f"/{token}/", headers={"Host": f"evil.example:{server.port}"}) == 403
-    assert not (tmp_path / "m.yaml").exists()
+        assert not (tmp_path / "m.yaml").exists()
+        elsewhere = tmp_path / "elsewhere.yaml"
+        body = {"choices": {}, "path": str(elsewhere), "output": str(elsewhere)}
+        assert await status(f"/{token}/api/save", "POST", json=body) == 200
+    assert (tmp_path / "m.yaml").exists() and not elsewhere.exists()  # only -o is ever written
 
 
 async def test_the_server_is_bound_to_loopback_only(review_export: Path, tmp_path: Path) -> None:
@@ -412,3 +416,20 @@ def test_ctrl_c_stops_the_server_with_exit_0(
                 process.kill()
     with pytest.raises(OSError):  # nobody listens there any more
         urllib.request.urlopen(url, timeout=5)
+
+
+EXPORTS = sorted((ROOT / "tests" / "data" / "exports").glob("*.csv"))
+
+
+@pytest.mark.parametrize("export", EXPORTS, ids=[p.stem for p in EXPORTS])
+def test_every_columns_own_choice_posted_back_writes_the_same_mapping(
+    export: Path, tmp_path: Path
+) -> None:
+    """The page's model loses nothing of init's suggestion, presets' fallbacks and groups
+    included: the choices it shows, posted back unchanged, write the same file."""
+    session = Review(export, tmp_path / "m.yaml")
+    state = session.state()
+    echoed = {"choices": {c["name"]: c["choice"] for c in state["columns"]}}
+    preview = session.preview(echoed)
+    assert preview["error"] is None
+    assert preview["yaml"] == state["yaml"]

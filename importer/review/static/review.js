@@ -179,7 +179,7 @@
     const controls = make("div", {className: "controls"}, [target, type, group, slug, ptype, format]);
     const node = make("tr", {id: `column-${i}`, className: column.review ? "review" : ""}, [
       head,
-      make("td", {textContent: `${fill}% of ${column.rows}`}),
+      make("td", {textContent: `${fill}% of ${column.rows.toLocaleString("en")} rows`}),
       make("td", {}, [make("ul", {className: "values"}, column.values.map((v) => make("li", {textContent: v})))]),
       feeds,
       make("td", {}, [controls, optionsBox]),
