@@ -47,6 +47,8 @@ class Choice:
     format: Any = None
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
     notes: list[str] = dataclasses.field(default_factory=list)
+    written: Any = None
+    """The spec as the mapping wrote it (kept when the choice does not change)."""
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
@@ -98,7 +100,8 @@ def _choice(kind: str, name: str, spec: Any, notes: list[str], **more: Any) -> C
     own = {k: data.pop(k, None) for k in _OWN_KEYS}
     if kind == "property" and own["type"] is None:
         own["type"] = "text"
-    return Choice(kind, name, own["type"], format=own["format"], options=data, notes=notes, **more)
+    return Choice(kind, name, own["type"], format=own["format"], options=data, notes=notes,
+                  written=spec, **more)  # fmt: skip
 
 
 def _column_specs(draft: Draft) -> Iterator[tuple[str, Choice]]:
@@ -182,13 +185,17 @@ def build(base: Draft, columns: Sequence[str], chosen: Mapping[str, Choice]) -> 
     """``base`` with each column of ``chosen`` feeding what its choice says (the others as in
     ``base``); a choice equal to the base's keeps the base's comments."""
     before = choices_of(base, columns)
+    if all(choice.same(before[column]) for column, choice in chosen.items()):
+        return copy.deepcopy(base)  # as written, in its order
     draft = _kept(base)
     lines: dict[int, list[Field]] = {}
     for column in columns:
         choice = chosen.get(column, before[column])
         old = before[column]
-        notes = old.notes if choice.same(old) else [CHOSEN_NOTE]
-        item = Field(spec_of(column, choice), list(notes))
+        if choice.same(old) and old.written is not None:
+            item = Field(old.written, list(old.notes))
+        else:
+            item = Field(spec_of(column, choice), [CHOSEN_NOTE])
         if choice.kind == "field":
             draft.fields[choice.field] = item
         elif choice.kind == "entry":
