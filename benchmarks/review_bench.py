@@ -34,7 +34,7 @@ def ask(url: str, body: Any = None) -> Any:
     request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=600) as answer:
         text = answer.read()
-    return json.loads(text) if "/api/" in url else text
+    return json.loads(text) if "/api/" in url and not url.endswith("/check") else text
 
 
 def main() -> int:
@@ -56,7 +56,8 @@ def main() -> int:
         preview = ask(url + "api/preview", {})
         opened = time.perf_counter() - start
         began = time.perf_counter()
-        checked = ask(url + "api/check", {})
+        lines = ask(url + "api/check", {}).decode().splitlines()
+        checked = json.loads(lines[-1])["done"]
         check = time.perf_counter() - began
         ask(url + "api/done", {})
         child.stdout.close()

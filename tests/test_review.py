@@ -313,6 +313,22 @@ async def test_a_bad_edit_is_a_400_with_the_message(review_export: Path, tmp_pat
                                                     "entry, address, property"}  # fmt: skip
 
 
+async def test_check_all_rows_streams_its_progress_then_the_report(
+    review_export: Path, tmp_path: Path
+) -> None:
+    async with (
+        ReviewServer(Review(review_export, tmp_path / "m.yaml")) as server,
+        aiohttp.ClientSession() as http,
+        http.post(server.url + "api/check", json={}) as answer,
+    ):
+        assert answer.headers["Content-Type"] == "application/x-ndjson"
+        assert answer.headers["Cache-Control"] == "no-store"
+        lines = [json.loads(line) for line in (await answer.text()).splitlines()]
+    assert lines[:-1] == [{"checked": 30}]
+    done = lines[-1]["done"]
+    assert (done["rows"], done["invalid"]) == (30, 2) and "max_length" in done["html"]
+
+
 # --- the command ------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("args", "message"),

@@ -69,10 +69,12 @@ class ReviewServer:
         prefix = f"/{self.token}"
         self.app.router.add_get(f"{prefix}/", self._index)
         self.app.router.add_get(f"{prefix}/api/state", self._state)
-        for name, method in (("preview", review.preview), ("check", review.check_all),
-                             ("save", review.save), ("source", review.change_source)):  # fmt: skip
+        for name, method in (("preview", review.preview), ("save", review.save),
+                             ("source", review.change_source)):  # fmt: skip
             self.app.router.add_post(f"{prefix}/api/{name}", self._asking(method))
+        self.app.router.add_post(f"{prefix}/api/check", self._check)
         self.app.router.add_post(f"{prefix}/api/done", self._done)
+        self.app.on_response_prepare.append(_private)
         self._runner: web.AppRunner | None = None
         self.sockets: list[Any] = []
 
@@ -113,11 +115,7 @@ class ReviewServer:
                 origin is not None and origin != f"http://{request.host}"
             ):
                 return web.Response(status=403, text="refused: not from the page")
-        response = await handler(request)
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        return response
+        return await handler(request)
 
     # --- the routes ---
     async def _index(self, request: web.Request) -> web.Response:
@@ -130,22 +128,70 @@ class ReviewServer:
 
     def _asking(self, method: Callable[[Any], dict[str, Any]]) -> Handler:
         async def handle(request: web.Request) -> web.Response:
-            try:
-                data = await request.json()
-            except json.JSONDecodeError:
-                return web.json_response({"error": "the body is not JSON"}, status=400)
+            data = await _body(request)
             async with self._lock:
                 try:
-                    answer = await asyncio.to_thread(method, data if isinstance(data, dict) else {})
-                except (ValueError, TypeError, ImporterError) as exc:
+                    answer = await asyncio.to_thread(method, data)
+                except ASKED_WRONG as exc:
                     return web.json_response({"error": str(exc)}, status=400)
             return web.json_response(answer)
 
         return handle
 
+    async def _check(self, request: web.Request) -> web.StreamResponse:
+        """Check all rows, as JSON lines: ``{"checked": N}`` a chunk, then ``{"done": answer}``."""
+        data = await _body(request)
+        response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        await response.prepare(request)
+        loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+        def tell(line: dict[str, Any]) -> None:
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+
+        def work() -> None:
+            answer: dict[str, Any] = {"error": "the check stopped: see the terminal"}
+            try:
+                answer = self.review.check_all(data, lambda rows: tell({"checked": rows}))
+            except ASKED_WRONG as exc:
+                answer = {"error": str(exc)}
+            finally:
+                tell({"done": answer})
+
+        async with self._lock:
+            checking = asyncio.ensure_future(asyncio.to_thread(work))
+            while True:
+                line = await lines.get()
+                await response.write(json.dumps(line).encode() + b"\n")
+                if "done" in line:
+                    break
+            await checking
+        await response.write_eof()
+        return response
+
     async def _done(self, request: web.Request) -> web.Response:
         self.done.set()
         return web.json_response({"done": True})
+
+
+#: What a request can get wrong: a 400 with the message, the server goes on.
+ASKED_WRONG = (ValueError, TypeError, ImporterError)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object (``{}`` for anything else: the session says what is missing)."""
+    try:
+        data = await request.json()
+    except json.JSONDecodeError:
+        raise web.HTTPBadRequest(text="the body is not JSON") from None
+    return data if isinstance(data, dict) else {}
+
+
+async def _private(request: web.Request, response: web.StreamResponse) -> None:
+    """Headers every answer carries: never cached, never sniffed, never referred."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
 
 
 def serve(review: Review, *, port: int = 0, on_ready: Callable[[str], object]) -> None:

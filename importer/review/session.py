@@ -10,7 +10,7 @@ Only FILE is read and only the output mapping is written.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -202,9 +202,11 @@ class Review:
         return {"yaml": text, "error": None, "rows": rows, "invalid_rows": invalid,
                 "checked": len(checked.rows), "invalid": len(checked.invalid)}  # fmt: skip
 
-    def check_all(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        """Every row checked, chunk by chunk, and grouped as the HTML validation report groups
-        them (its body, which escapes every cell)."""
+    def check_all(
+        self, data: Mapping[str, Any], progress: Callable[[int], object] | None = None
+    ) -> dict[str, Any]:
+        """Every row checked, chunk by chunk (``progress`` hears the rows checked so far), and
+        grouped as the HTML validation report groups them (its body, which escapes every cell)."""
         try:
             _, mapping = self.checked(data)
         except MappingError as error:
@@ -219,6 +221,8 @@ class Review:
             summary.invalid += len(checked.invalid)
             summary.add(checked.issues)
             report.add(checked)
+            if progress:
+                progress(summary.rows)
         summary.valid = summary.rows - summary.invalid
         return {"error": None, "html": "".join(report.body(summary)), "rows": summary.rows,
                 "valid": summary.valid, "invalid": summary.invalid}  # fmt: skip

@@ -18,9 +18,31 @@
       method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body),
     };
     const answer = await fetch("api/" + path, init);
-    const data = await answer.json();
+    const data = await answer.json().catch(() => ({error: answer.statusText}));
     if (!answer.ok) throw new Error(data.error || answer.statusText);
     return data;
+  }
+
+  // an answer of JSON lines: onLine hears each but the last ({"done": answer}), returned
+  async function stream(path, body, onLine) {
+    const answer = await fetch("api/" + path, {
+      method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body),
+    });
+    if (!answer.ok) throw new Error(await answer.text());
+    const reader = answer.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const {value, done} = await reader.read();
+      if (done) throw new Error("the answer stopped short");
+      buffer += value;
+      let at;
+      while ((at = buffer.indexOf("\n")) >= 0) {
+        const line = JSON.parse(buffer.slice(0, at));
+        buffer = buffer.slice(at + 1);
+        if (line.done) return line.done;
+        onLine(line);
+      }
+    }
   }
 
   function option(value, label, chosen) {
@@ -315,7 +337,9 @@
   }));
   $("check").addEventListener("click", () => act($("check"), async () => {
     $("status").textContent = "Checking every row…";
-    const data = await call("check", choices());
+    const data = await stream("check", choices(), (line) => {
+      $("status").textContent = `Checking every row… ${line.checked.toLocaleString("en")} so far`;
+    });
     if (data.error) {
       $("status").textContent = data.error;
       return;
