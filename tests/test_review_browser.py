@@ -150,7 +150,12 @@ async def test_the_page_works_by_keyboard_alone_and_asks_before_overwriting(
         await tab_to(tab, f"#target-{notes}")
         await arrow_to(tab, f"#target-{notes}", "none")
         await invalid_becomes(tab, 0)
-        await tab_to(tab, "#save")
+        await tab_to(tab, "a.skip")  # from the top, the skip link is the first stop
+        await tab.press("Enter")
+        assert await tab.evaluate("document.activeElement.id") == "preview"
+        await tab.press("Tab")
+        await tab.press("Tab")  # Check all rows, then Save
+        assert await tab.evaluate("document.activeElement.id") == "save"
         await tab.press("Enter")
         await tab.wait_for("!document.getElementById('overwrite').hidden")
         assert saved.read_text(encoding="utf-8") == "# someone's earlier mapping\n"
