@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -90,7 +91,9 @@ async def test_three_changes_follow_in_the_preview_and_the_saved_mapping_imports
         assert "init's suggestion" in await tab.evaluate("document.body.innerText")
         invalid = await tab.evaluate("document.getElementById('invalid').innerText")
         assert invalid.startswith("row 3\nerror max_length: ")
-        screenshots(await tab.screenshot(), "review-page.png")
+        png = await tab.screenshot()
+        assert struct.unpack(">II", png[16:24]) == (1280, 800)  # the PNG header's size
+        screenshots(png, "review-page.png")
 
         other, notes, signup = [await row_of(tab, n) for n in ("Other", "Notes", "Signup Date")]
         await tab_to(tab, f"#target-{other}")
