@@ -296,7 +296,7 @@ async def test_every_request_needs_the_token_and_nothing_else_is_served(
 
 async def test_the_server_is_bound_to_loopback_only(review_export: Path, tmp_path: Path) -> None:
     async with ReviewServer(Review(review_export, tmp_path / "m.yaml")) as server:
-        assert [s.getsockname()[0] for s in server.sockets] == ["127.0.0.1"]
+        assert [address[0] for address in server.addresses] == ["127.0.0.1"]
         assert server.url == f"http://127.0.0.1:{server.port}/{server.token}/"
         assert len(server.token) >= 32
 

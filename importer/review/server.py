@@ -76,7 +76,7 @@ class ReviewServer:
         self.app.router.add_post(f"{prefix}/api/done", self._done)
         self.app.on_response_prepare.append(_private)
         self._runner: web.AppRunner | None = None
-        self.sockets: list[Any] = []
+        self.addresses: list[Any] = []
 
     @property
     def url(self) -> str:
@@ -92,9 +92,8 @@ class ReviewServer:
             await self._runner.cleanup()
             raise ConfigError(f"cannot listen on {HOST}:{self.port}: {exc.strerror or exc} "
                               "(choose another --port, or leave it out)") from None  # fmt: skip
-        server = site._server
-        self.sockets = list(server.sockets) if server is not None else []  # type: ignore[attr-defined]
-        self.port = self.sockets[0].getsockname()[1]
+        self.addresses = self._runner.addresses  # each bound socket's own (host, port)
+        self.port = self.addresses[0][1]
         return self
 
     async def __aexit__(self, *exc: object) -> None:
