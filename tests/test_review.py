@@ -294,9 +294,27 @@ async def test_every_request_needs_the_token_and_nothing_else_is_served(
     assert (tmp_path / "m.yaml").exists() and not elsewhere.exists()  # only -o is ever written
 
 
+def this_machines_address() -> str | None:
+    """The address this machine has on its network (a UDP connect sends nothing), if any."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.254.254.254", 9))
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
 async def test_the_server_is_bound_to_loopback_only(review_export: Path, tmp_path: Path) -> None:
     async with ReviewServer(Review(review_export, tmp_path / "m.yaml")) as server:
         assert [address[0] for address in server.addresses] == ["127.0.0.1"]
+        outside = this_machines_address()
+        if outside is not None:  # the same port on the machine's network address: nobody
+            with (
+                pytest.raises(ConnectionRefusedError),
+                socket.create_connection((outside, server.port), timeout=5),
+            ):
+                pass
         assert server.url == f"http://127.0.0.1:{server.port}/{server.token}/"
         assert len(server.token) >= 32
 
