@@ -115,6 +115,11 @@ async def test_three_changes_follow_in_the_preview_and_the_saved_mapping_imports
         invalid = await tab.evaluate("document.getElementById('invalid').innerText")
         assert invalid.startswith("row 5") and "31/02/2021" in invalid
 
+        last = await row_of(tab, "Last Name")  # a transform, from the field's options
+        await tab.click(f"#column-{last} details.options summary")
+        await tab.click(f"#tr-{last}-upper")
+        await tab.wait_for("document.getElementById('rows').innerText.includes('\"BERG1\"')")
+
         await tab.click("#check")
         await tab.wait_for("document.getElementById('status').innerText.startsWith('All 30')")
         report = await tab.evaluate("document.getElementById('report').innerText")
@@ -126,6 +131,7 @@ async def test_three_changes_follow_in_the_preview_and_the_saved_mapping_imports
     customer = mapping["customer"]
     assert {"column": "Other", "type": "mobile"} in customer["phones"]
     assert "background" not in customer
+    assert customer["lastName"] == {"column": "Last Name", "transform": ["upper"]}
     assert customer["properties"]["signup-date"] == {
         "column": "Signup Date", "type": "date", "format": "%d/%m/%Y"
     }  # fmt: skip

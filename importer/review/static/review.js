@@ -145,7 +145,10 @@
       if (choice.type === "date" && formats.length) choice.format = formats.length > 1 ? formats : formats[0];
     }
     const options = {...row.kept};
-    const transform = [...row.node.querySelectorAll("input[type=checkbox]:checked")].map((c) => c.value);
+    // transforms run in order: the mapping's first, then any ticked here
+    const rank = (t) => (row.order.includes(t) ? row.order.indexOf(t) : row.order.length);
+    const transform = [...row.node.querySelectorAll("input[type=checkbox]:checked")]
+      .map((c) => c.value).sort((a, b) => rank(a) - rank(b));
     const set = (key, value) => { if (value) options[key] = value; };
     set("transform", transform.length ? transform : null);
     set("null_values", row.nulls.value.split(",").map((v) => v.trim()).filter(Boolean));
@@ -207,6 +210,7 @@
       make("td", {}, [controls, optionsBox]),
     ]);
     rows[i] = {name, node, target, type, group, slug, ptype, format, optionsBox, kept,
+      order: options.transform || [],
       typeKept: typeof choice.type === "object" ? choice.type : null, feeds: feeds.firstChild,
       nulls: optionsBox.querySelector(`#nv-${i}`), onInvalid: optionsBox.querySelector(`#oi-${i}`),
       fallback: optionsBox.querySelector(`#df-${i}`), replace: optionsBox.querySelector(`#rp-${i}`),
