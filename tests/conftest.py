@@ -10,6 +10,8 @@ import itertools
 import json
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import urllib.parse
 import urllib.request
@@ -356,3 +358,42 @@ def review_export(tmp_path: Path) -> Path:
             writer.writerow([f"Mia{i}", f"Berg{i}", f"mia{i}@example.com",
                              f"+44 20 7946 0{i:03d}", notes, signup, f"L-{1000 + i}"])  # fmt: skip
     return path
+
+
+@pytest.fixture
+def review_process(
+    process_env: Callable[..., dict[str, str]],
+) -> Iterator[Callable[..., tuple[subprocess.Popen[str], str]]]:
+    """Start ``python -m importer review ARGS`` (its browser is ``true``: none opens) and read
+    the page's address, its first line; ``(process, url)``. Killed at the end if still alive."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*args: object, cwd: Path | None = None) -> tuple[subprocess.Popen[str], str]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "importer", "review", *map(str, args)], cwd=cwd,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=process_env(BROWSER="true"),
+        )  # fmt: skip
+        started.append(process)
+        assert process.stdout is not None
+        return process, process.stdout.readline().strip()
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+def post_json(url: str, body: object) -> Any:
+    """POST ``body`` as JSON to ``url`` (a review page's ``api/...``); the parsed answer."""
+    request = urllib.request.Request(url, json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})  # fmt: skip
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.load(answer)
+
+
+@pytest.fixture
+def post() -> Callable[[str, object], Any]:
+    """:func:`post_json`."""
+    return post_json

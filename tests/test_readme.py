@@ -26,10 +26,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -182,27 +182,16 @@ def serve_and_stop(
 
 @pytest.fixture
 def review_and_done(
-    folder: Path, process_env: Callable[..., dict[str, str]]
+    folder: Path, review_process: Callable[..., Any], post: Callable[[str, object], Any]
 ) -> Callable[[list[str]], None]:
     """``helpscout-import review ...`` in ``folder``: its first line is the page's address; the
-    page's "Done" stops it, with exit 0 (the browser it opens is ``true``: none)."""
+    page's "Done" stops it, with exit 0."""
 
     def review_and_done(words: list[str]) -> None:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "importer", *words[1:]], stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, cwd=folder, env=process_env(BROWSER="true"),
-        )  # fmt: skip
-        try:
-            assert child.stdout is not None
-            url = child.stdout.readline().strip()
-            assert url.startswith("http://127.0.0.1:"), child.stderr and child.stderr.read()
-            done = urllib.request.Request(url + "api/done", b"{}",
-                                          {"Content-Type": "application/json"})  # fmt: skip
-            urllib.request.urlopen(done, timeout=30).close()
-            _, err = child.communicate(timeout=30)
-        finally:
-            if child.poll() is None:
-                child.kill()
+        child, url = review_process(*words[2:], cwd=folder)
+        assert url.startswith("http://127.0.0.1:"), child.stderr and child.stderr.read()
+        post(url + "api/done", {})
+        _, err = child.communicate(timeout=30)
         assert child.returncode == 0, err
 
     return review_and_done

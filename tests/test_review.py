@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -394,26 +392,15 @@ def test_a_port_in_use_is_one_line_and_exit_2(
 
 
 def test_the_first_line_is_the_url_and_done_stops_the_server(
-    process_env: Callable[..., dict[str, str]], review_export: Path, tmp_path: Path
-) -> None:
-    command = [sys.executable, "-m", "importer", "review", str(review_export), "-o",
-               str(tmp_path / "m.yaml"), "--no-browser"]  # fmt: skip
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          env=process_env(), text=True) as process:  # fmt: skip
-        try:
-            assert process.stdout is not None
-            url = process.stdout.readline().strip()
-            assert url.startswith("http://127.0.0.1:") and url.endswith("/")
-            with urllib.request.urlopen(url + "api/state", timeout=10) as answer:
-                assert json.load(answer)["file"] == "export.csv"
-            done = urllib.request.Request(url + "api/done", b"{}",
-                                          {"Content-Type": "application/json"})  # fmt: skip
-            with urllib.request.urlopen(done, timeout=10) as answer:
-                assert json.load(answer) == {"done": True}
-            assert process.wait(10) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
+    review_process: Callable[..., Any], post: Callable[[str, object], Any], review_export: Path,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    process, url = review_process(review_export, "-o", tmp_path / "m.yaml", "--no-browser")
+    assert url.startswith("http://127.0.0.1:") and url.endswith("/")
+    with urllib.request.urlopen(url + "api/state", timeout=10) as answer:
+        assert json.load(answer)["file"] == "export.csv"
+    assert post(url + "api/done", {}) == {"done": True}
+    assert process.wait(10) == 0
     assert not (tmp_path / "m.yaml").exists()
 
 
@@ -434,20 +421,11 @@ def test_the_page_reads_the_file_again_as_told(
 
 
 def test_ctrl_c_stops_the_server_with_exit_0(
-    process_env: Callable[..., dict[str, str]], review_export: Path, tmp_path: Path
+    review_process: Callable[..., Any], review_export: Path, tmp_path: Path
 ) -> None:
-    command = [sys.executable, "-m", "importer", "review", str(review_export), "-o",
-               str(tmp_path / "m.yaml"), "--no-browser"]  # fmt: skip
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          env=process_env(), text=True) as process:  # fmt: skip
-        try:
-            assert process.stdout is not None
-            url = process.stdout.readline().strip()
-            process.send_signal(signal.SIGINT)
-            assert process.wait(10) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
+    process, url = review_process(review_export, "-o", tmp_path / "m.yaml", "--no-browser")
+    process.send_signal(signal.SIGINT)
+    assert process.wait(10) == 0
     with pytest.raises(OSError):  # nobody listens there any more
         urllib.request.urlopen(url, timeout=5)
 
