@@ -127,9 +127,12 @@ def plural(count: int, noun: str) -> str:
 class ReportWriter:
     """Base of the three formats: ``add`` checked chunks, then ``close`` with the summary."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, file: IO[str] | None = None) -> None:
+        """``file``: write there instead of opening ``path`` (the review page's is in memory)."""
         self.path = path
-        self._file: IO[str] = path.open("w", encoding="utf-8", newline="")
+        self._file: IO[str] = (
+            file if file is not None else path.open("w", encoding="utf-8", newline="")
+        )
 
     def add(self, checked: CheckedChunk) -> None:
         raise NotImplementedError
@@ -193,8 +196,8 @@ GroupKey = tuple[str, str, str, str, str | None]
 class HtmlReport(ReportWriter):
     """One self-contained page: totals, charts per rule and per column, the issues in groups."""
 
-    def __init__(self, path: Path, *, key_name: str = "key") -> None:
-        super().__init__(path)
+    def __init__(self, path: Path, *, key_name: str = "key", file: IO[str] | None = None) -> None:
+        super().__init__(path, file)
         self.key_name = key_name
         self.groups: Groups[GroupKey, Listed] = Groups(
             examples=ROWS_PER_GROUP, limit=MAX_GROUPS, overflow=lambda k: (*k[:4], None)
@@ -234,9 +237,10 @@ class HtmlReport(ReportWriter):
 
     def render(self, summary: Summary) -> Iterator[str]:
         """The page, piece by piece."""
-        return page(f"Validation report: {Path(summary.file).name}", self._body(summary))
+        return page(f"Validation report: {Path(summary.file).name}", self.body(summary))
 
-    def _body(self, summary: Summary) -> Iterator[str]:
+    def body(self, summary: Summary) -> Iterator[str]:
+        """The page without its head: the review page shows it after "Check all rows"."""
         yield (
             "<h1>Validation report</h1>"
             f'<p class="meta">File <b>{esc(summary.file)}</b>, mapping <b>{esc(summary.mapping)}'

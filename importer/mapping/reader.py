@@ -67,7 +67,12 @@ class _Loader(yaml.SafeLoader):
 def load_mapping(path: str | Path) -> Mapping:
     """Read and check a mapping file alone (the CSV is checked later, by :meth:`Mapping.bind`)."""
     where = str(path)
-    text = _read_text(Path(path), where)
+    return mapping_from_text(_read_text(Path(path), where), where)
+
+
+def mapping_from_text(text: str, where: str) -> Mapping:
+    """Check a mapping's YAML text as :func:`load_mapping` checks a file (``where`` names it in
+    the errors): the review page checks its edits before anything is written."""
     try:
         root = yaml.compose(text, Loader=_Loader)
     except _TooDeep as exc:
