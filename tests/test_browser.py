@@ -207,7 +207,9 @@ async def test_the_watch_sees_requests_and_dialogs_of_a_page_that_lets_them_thro
     assert rendered.dialogs == ["7"]
 
 
-async def test_validation_report_shows_dropped_values_struck_out(tmp_path: Path) -> None:
+async def test_validation_report_shows_dropped_values_struck_out(
+    tmp_path: Path, chromium: Callable[..., Any], screenshots: Callable[[bytes, str], Path]
+) -> None:
     """``on_invalid: drop``: the value the customer is sent without, struck out under its badge."""
     data, mapping = tmp_path / "in.csv", tmp_path / "m.yaml"
     data.write_text("First,Phone\nAna,-5361\nBen,+1 415 555 0100\n", encoding="utf-8")
@@ -215,8 +217,8 @@ async def test_validation_report_shows_dropped_values_struck_out(tmp_path: Path)
                        "drop}]\n", encoding="utf-8")  # fmt: skip
     report = tmp_path / "dropped.html"
     validate_csv(data, mapping, ValidateOptions(report=report))
-    rendered = await render(report, tmp_path / "profile")
+    rendered = await render(chromium, report)
     assert "1\ndropped: sent without" in rendered.text
     assert "dropped 1 row: phone_dropped in Phone" in rendered.text
     assert "-5361" in rendered.text
-    keep(rendered.png, tmp_path, "validation-report-dropped.png")
+    screenshots(rendered.png, "validation-report-dropped.png")
