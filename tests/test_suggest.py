@@ -236,23 +236,29 @@ def test_headers_that_say_nothing_are_mapped_by_their_values():
 
 
 @pytest.mark.parametrize(
-    ("columns", "first", "last"),
+    ("columns", "names"),
     [
-        (["Vorname", "Name", "E-Mail"], {"column": "Vorname"}, {"column": "Name"}),
-        (["Prénom", "Nom", "Courriel"], {"column": "Prénom"}, {"column": "Nom"}),
-        (["Nombre", "Apellidos", "Correo"], {"column": "Nombre"}, {"column": "Apellidos"}),
-        (["Full Name", "Email"], {"column": "Full Name", "transform": ["split_name"]},
-         {"column": "Full Name", "transform": ["split_name"]}),
+        (["Vorname", "Name", "E-Mail"], {"firstName": {"column": "Vorname"},
+                                         "lastName": {"column": "Name"}}),
+        (["Prénom", "Nom", "Courriel"], {"firstName": {"column": "Prénom"},
+                                         "lastName": {"column": "Nom"}}),
+        (["Nombre", "Apellidos", "Correo"], {"firstName": {"column": "Nombre"},
+                                             "lastName": {"column": "Apellidos"}}),
+        # a whole name alone: name: cuts it; beside first and last names: the fallback
+        (["Full Name", "Email"], {"name": "Full Name"}),
+        (["Attendee", "Email"], {"name": "Attendee"}), (["Contact", "Email"], {"name": "Contact"}),
+        (["Name", "Card Name", "Email"], {"name": {"column": ["Name", "Card Name"]}}),
         (["First Name", "Last Name", "Display Name"],
-         {"column": ["First Name", "Display Name"]}, {"column": "Last Name"}),
-        (["Name", "Card Name", "Email"],
-         {"column": ["Name", "Card Name"], "transform": ["split_name"]},
-         {"column": ["Name", "Card Name"], "transform": ["split_name"]}),
+         {"firstName": {"column": ["First Name", "Display Name"]},
+          "lastName": {"column": "Last Name"}}),
+        (["Invitee First Name", "Invitee Last Name", "Invitee Name"],
+         {"firstName": {"column": ["Invitee First Name", "Invitee Name"]},
+          "lastName": {"column": "Invitee Last Name"}}),
     ],
 )  # fmt: skip
-def test_names_are_split_or_paired_as_the_headers_say(columns, first, last):
+def test_names_are_split_or_paired_as_the_headers_say(columns, names):
     found = specs(suggest(columns))
-    assert (found["firstName"], found["lastName"]) == (first, last)
+    assert {k: v for k, v in found.items() if k in ("name", "firstName", "lastName")} == names
 
 
 def test_entry_types_come_from_a_label_column_beside_them():
