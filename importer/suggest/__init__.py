@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from importer.suggest.draft import Draft, emit, trim
+from importer.suggest.draft import REVIEW_HEADING, Draft, Field, columns_of, emit, trim
 from importer.suggest.engine import empty_columns, leftovers, null_values, read_columns, suggest
 from importer.suggest.presets import Match, Preset, fingerprint, fold, preset, presets, recognise
 from importer.suggest.values import SAMPLE_ROWS
@@ -45,11 +45,51 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Suggestion:
-    """The mapping text ``init`` writes, and the preset recognised (None: none fits)."""
+    """The mapping text ``init`` writes, and the preset recognised (None: none fits).
+
+    ``draft`` keeps every suggestion as data (fields with their evidence and confidence, the
+    ones held for review, the columns ruled out), for ``init``'s summary and the review page;
+    ``warnings`` are what reading the file noticed (an encoding guessed, a preamble skipped).
+    """
 
     text: str
     match: Match | None
     draft: Draft
+    warnings: tuple[str, ...] = ()
+
+    def summary(self) -> list[str]:
+        """What ``init`` says after the draft: what it mapped and how sure (a preset's fields
+        are the preset's), what it left for review and why, the columns their values ruled
+        out, and the reading's warnings."""
+        draft, lines = self.draft, []
+        mapped = [f"{', '.join(columns_of(item.spec))} -> {path}"
+                  + (f" ({item.confidence})" if item.confidence else "")
+                  for path, item in _active(draft) if columns_of(item.spec)]  # fmt: skip
+        if mapped and self.match is None:
+            lines.append(f"Mapped: {'; '.join(mapped)}.")
+        for held in draft.review:
+            shown = ", ".join(columns_of(held.item.spec))
+            lines.append(f'Left for review (under "{REVIEW_HEADING}", commented out): '
+                         f"{shown} -> {held.path}: {held.reason}.")  # fmt: skip
+        for column, why in draft.ruled_out.items():
+            lines.append(f"Not mapped: {column}: {_after_header(why)}.")
+        return lines + [f"Warning: {w}" for w in self.warnings]
+
+
+def _active(draft: Draft) -> list[tuple[str, Field]]:
+    found = [*draft.fields.items()]
+    found += [(name, item) for name, items in draft.entries.items() for item in items]
+    found += [(f"address.{n}", p) for g in draft.addresses for n, p in g.parts.items()
+              if n != "on_incomplete"]  # fmt: skip
+    return found
+
+
+def _after_header(why: str) -> str:
+    """``header "X" names "last", but ...`` as ``its header names "last", but ...``: the line
+    names the column first."""
+    if why.startswith('header "') and " names " in why:
+        return "its header names " + why.split(" names ", 1)[1]
+    return why
 
 
 def suggest_mapping(
@@ -132,4 +172,5 @@ def suggest_file(
         frame = chunk.frame.head(SAMPLE_ROWS)
         sample = {c: frame[c].astype(object).tolist() for c in source.columns}
         break
-    return suggest_mapping(source.columns, sample, preset_name=preset_name, source=Path(path).name)
+    found = suggest_mapping(source.columns, sample, preset_name=preset_name, source=Path(path).name)
+    return replace(found, warnings=tuple(source.warnings))

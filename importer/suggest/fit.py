@@ -105,7 +105,7 @@ def judge(kind: str | None, values: Sniff) -> Verdict:
         return Verdict(kind, "high", f"the header and the values agree: {seen}")
     if kind == "phone":
         why = seen or "the values do not look like phone numbers"
-        return Verdict(kind, "low", f"{why}: check they are phones")
+        return Verdict(kind, "low", f"{why}, so maybe not phones")
     if kind == "country":
         return Verdict(kind, "low", "the values are not country names or codes it knows")
     return Verdict(kind, "high", seen or "the values do not contradict the header")

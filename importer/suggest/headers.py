@@ -296,6 +296,7 @@ _BRANDS = (
     (r"\bface book\b", "facebook"),
     (r"\babout me\b", "aboutme"),
     (r"\bgoogle plus\b", "googleplus"),
+    (r"\bwhats app\b", "whatsapp"),
 )
 
 
