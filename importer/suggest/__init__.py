@@ -12,7 +12,8 @@ Two ways, tried in order (:func:`suggest_file`):
    which address or entry type) and each column's first :data:`SAMPLE_ROWS` values (emails,
    phones, web addresses, countries, dates and their format).
 
-Every suggested field carries its evidence as comments; the text loads with
+Every suggested field carries its evidence and a confidence (:mod:`importer.suggest.fit`) as
+comments, and the unsure ones are written commented out under "Review these"; the text loads with
 :func:`~importer.mapping.load_mapping`. Nothing here sends anything or writes a file.
 """
 

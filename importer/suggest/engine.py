@@ -3,12 +3,15 @@
 :func:`suggest` reads every header with :func:`~importer.suggest.headers.read_header` and every
 sampled column with :func:`~importer.suggest.values.sniff`, then decides, column by column:
 
-* the header's words name the field (``Billing City``, ``Vorname``, ``E-mail 2 Address``); the
-  values confirm it, or the comment says they disagree;
+* the header's words name the field (``Billing City``, ``Vorname``, ``E-mail 2 Address``) and
+  the values decide (:func:`~importer.suggest.fit.judge`): values that contradict the field
+  (dates, record numbers, flags, lists, one value on every row) rule the column out, and each
+  field gets a confidence; the low ones are held for review (``Draft.review``), not mapped;
 * a header that says nothing (``col3``, ``Kontakt``) is mapped by its values alone: emails,
   phones, web addresses, countries; a date column becomes a date property with its format;
-* "Title" is a job title unless its values are Mr/Ms; a full-name column is split; a "Name" next
-  to a first-name column and no last-name one is the last name (``Name``/``Vorname``,
+* "Title" is a job title unless its values are Mr/Ms; a full-name column alone is ``name:``
+  (cut in two), beside first and last names the first name's fallback; a "Name" next to a
+  first-name column and no last-name one is the last name (``Name``/``Vorname``,
   ``Nom``/``Prénom``);
 * address parts are grouped by the address they belong to (billing, shipping, home, work, the
   first or second one); every group is offered, most complete first (the mapping sends the first
