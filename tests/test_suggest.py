@@ -711,3 +711,18 @@ def test_a_recognised_export_gets_null_values_for_the_markers_its_cells_hold():
     assert suggestion.match is not None
     assert suggestion.draft.settings["null_values"].spec == ["null"]
     assert "null (2 cells)" in suggestion.text
+
+
+def test_columns_a_preset_does_not_know_are_judged_too(tmp_path):
+    header = list(presets()["shopify-customers"].header)
+    extra = {"Full Name": [f"Ana Ortega{i}" for i in range(12)], "Last Login": DATES,
+             "Account Owner Email": ["owner@ourcompany.example"] * 12,
+             "Phone Number": [str(5550100 + i) for i in range(12)]}  # fmt: skip
+    suggestion = suggest_mapping([*header, *extra], extra)
+    assert suggestion.match is not None
+    mapping = load_text(tmp_path, suggestion.text)  # no name: beside the preset's names
+    read = set(mapping.sources.values())
+    assert read & set(extra) == set()
+    assert [h.path for h in suggestion.draft.review] == ["phones"]
+    assert "Not mapped: Last Login:" in "\n".join(suggestion.summary())
+    assert "#   phone-number:" not in suggestion.text  # held for review, not also a property

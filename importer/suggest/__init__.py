@@ -123,7 +123,8 @@ def suggest_mapping(
     if found := null_values([c for c in read if c.name in draft.columns()]):
         draft.settings.setdefault("null_values", found)
     empty = ", ".join(empty_columns(read))
-    skip = {*draft.columns(), *empty_columns(read)}
+    held = {c for one in draft.review for c in columns_of(one.item.spec)}
+    skip = {*draft.columns(), *empty_columns(read), *held}
     draft.leftovers = leftovers([c for c in read if c.name not in skip])
     draft.notes = [
         f"{source} {match.describe()}:",
@@ -141,17 +142,22 @@ def _wrapped(text: str) -> list[str]:
 
 def _add_others(draft: Draft, extra: Draft) -> None:
     """Columns the preset does not know: emails, phones and websites the engine found join the
-    preset's; a field or an address the preset leaves empty is taken."""
+    preset's; a field or an address the preset leaves empty is taken (``name:`` only when the
+    preset maps no first or last name); what the engine held for review or ruled out is said."""
     for name, items in extra.entries.items():
         for item in items:
             item.notes = [*item.notes, "not a column of the preset: found by its header"]
         draft.entries.setdefault(name, []).extend(items)
+    named = {"name", "firstName", "lastName"} & set(draft.fields)
     for name, item in extra.fields.items():
-        draft.fields.setdefault(name, item)
+        if name not in ("name", "firstName", "lastName") or not named:
+            draft.fields.setdefault(name, item)
     if not draft.addresses:
         draft.addresses = extra.addresses
     if draft.entries.get("emails") and draft.key is None:
         draft.key = "email"
+    draft.review += extra.review
+    draft.ruled_out.update(extra.ruled_out)
 
 
 def suggest_file(
