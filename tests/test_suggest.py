@@ -364,6 +364,8 @@ def test_headers_that_say_nothing_are_mapped_by_their_values():
                                          "lastName": {"column": "Nom"}}),
         (["Nombre", "Apellidos", "Correo"], {"firstName": {"column": "Nombre"},
                                              "lastName": {"column": "Apellidos"}}),
+        (["Name", "Last name", "Email"], {"firstName": {"column": "Name"},
+                                          "lastName": {"column": "Last name"}}),
         # a whole name alone: name: cuts it; beside first and last names: the fallback
         (["Full Name", "Email"], {"name": "Full Name"}),
         (["Attendee", "Email"], {"name": "Attendee"}), (["Contact", "Email"], {"name": "Contact"}),

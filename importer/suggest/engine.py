@@ -202,6 +202,10 @@ def _names(read: list[Column], draft: Draft, used: set[str]) -> None:
         # "Name" beside "Vorname"/"Prénom": the family name, as German and French sheets write it.
         last, full = full[:1], full[1:]
         last[0].notes = [*last[0].notes, "the family name, beside a first-name column"]
+    if last and not first and named and not _mostly_two_words(full[0]):
+        # "Name" beside "Last name" (MailerLite, many sign-up forms): the given name.
+        first, full = full[:1], full[1:]
+        first[0].notes = [*first[0].notes, "the given name, beside a last-name column"]
     if first and not last and _mostly_two_words(first[0]):
         full, first = first + full, []
         full[0].notes = [*full[0].notes, "its values are whole names: split in two"]
