@@ -163,6 +163,8 @@ def test_a_date_column_carries_its_format_in_the_evidence():
         # record numbers: bare, unique, close together; phones written bare vary far more
         ([str(20240000 + i * 37) for i in range(20)], "id"),
         (["4155550134", "3035550199", "2125550100", "6175550123"], "phone"),
+        (["4155550134", "4155550177", "4155550199", "4155550121"], "phone"),  # one area code
+        ([str(7001300000 + i * 13) for i in range(20)], "id"),  # no valid phones
         (["0700900123", "0700900124", "0700900125"], "phone"),
         (["12,50 €", "1.234,00 €", "0,99 €"], "number"), (["$12.50", "$3.00", "$0.99"], "number"),
         (["Newsletter", "Newsletter; VIP", "Sale alerts", "VIP", "VIP; Sale alerts"], "list"),

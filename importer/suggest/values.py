@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 
+import phonenumbers
 import pycountry
 
 from importer.mapping.countries import resolve_country
@@ -261,7 +262,19 @@ def is_sequence(texts: Sequence[str]) -> bool:
         return False
     numbers = sorted(int(t) for t in texts)
     unique = len(set(numbers)) == len(numbers)
-    return unique and numbers[0] >= 10_000 and numbers[-1] - numbers[0] <= numbers[-1] * 0.01
+    close = unique and numbers[0] >= 10_000 and numbers[-1] - numbers[0] <= numbers[-1] * 0.01
+    return close and not _north_american(texts)
+
+
+def _north_american(texts: Sequence[str]) -> bool:
+    """Most are valid North American numbers written bare (``4155550134``): phones of one area
+    code are close together too. Elsewhere a number written bare starts with 0."""
+    valid = sum(1 for t in texts if len(t) == 10 and _valid_us(t))
+    return valid >= len(texts) / 2
+
+
+def _valid_us(text: str) -> bool:
+    return phonenumbers.is_valid_number(phonenumbers.parse(text, "US"))
 
 
 def is_list(texts: Sequence[str]) -> bool:
