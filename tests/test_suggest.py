@@ -209,6 +209,7 @@ NAMES = ["Ana", "Kofi", "Mei", "Lars", "Priya", "Tomás", "Ravi", "Ingrid", "Oma
         ("phone", ["+1 415 555 0134", "+49 30 1234567", "+44 20 7946 0958"], "phone", "high"),
         # values that contradict the header rule the column out
         ("lastName", DATES, None, "high"), ("firstName", DATES, None, "high"),
+        ("lastName", [f"{d} 10:00 (UTC+1)" for d in DATES], None, "high"),  # no format reads
         ("email", ["Yes", "No", "Yes", "No"], None, "high"),
         ("email", ["Newsletter", "Newsletter; VIP", "Sale alerts", "VIP"], None, "high"),
         ("phone", [str(20240000 + i) for i in range(12)], "phone", "low"),

@@ -92,6 +92,9 @@ def judge(kind: str | None, values: Sniff) -> Verdict:
         return Verdict(kind, "medium", "too few values sampled to confirm the header")
     if values.kind in RULED_OUT.get(kind, ()):
         return Verdict(None, "high", f"{seen}, not {_FIELD_WORDS.get(kind, kind)}")
+    if kind in _NAMES and values.digits >= 0.5:
+        return Verdict(None, "high", f"{values.digits:.0%} of {values.sampled} sampled values "
+                       "have digits, which names do not")  # fmt: skip
     if kind in NOT_SHARED and values.same:
         share = f"{values.top_share:.0%} of {values.sampled} sampled rows"
         return Verdict(None, "high", f"the same value on {share}: not each customer's own")

@@ -60,6 +60,7 @@ DATE_FORMATS = (
     *COMMON_DATE_FORMATS,
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ",
     "%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S %z",
+    "%Y-%m-%d %H:%M:%S UTC",
     "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d.%m.%Y %H:%M", "%d/%m/%Y %H:%M:%S",
     "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%d-%m-%Y %H:%M",
 )  # fmt: skip
@@ -151,6 +152,8 @@ class Sniff:
     """The share of the sampled values the most common one fills."""
     date_cover: tuple[str, ...] = ()
     """Several formats that together read the dates when no single one does (issue 19)."""
+    digits: float = 0.0
+    """The share of the sampled values with a digit in them (names have none)."""
 
     @property
     def same(self) -> bool:
@@ -200,7 +203,12 @@ def sniff(values: Iterable[str]) -> Sniff:
         return Sniff(None, sampled=len(texts))
     counts = Counter(texts)
     found = _kind(texts)
-    return replace(found, distinct=len(counts), top_share=counts.most_common(1)[0][1] / len(texts))
+    return replace(
+        found,
+        distinct=len(counts),
+        top_share=counts.most_common(1)[0][1] / len(texts),
+        digits=sum(1 for t in texts if any(c.isdigit() for c in t)) / len(texts),
+    )
 
 
 def _kind(texts: list[str]) -> Sniff:

@@ -957,6 +957,178 @@ def files() -> dict[str, dict[str, Any]]:
         ],
         ["Owned By", "Date Added", "Date Modified", "Interaction Count", "Referrer Email"],
     )
+    # Held out: written after the engine was, and measured before any change to it.
+    # Constant Contact: Contacts > Export (all contact properties).
+    cols = {
+        "Email address": lambda p: p["email"],
+        "First name": lambda p: p["first"],
+        "Last name": lambda p: p["last"],
+        "Email status": lambda p: "Active",
+        "Email permission status": lambda p: p["rand"].choice(["Explicit", "Implicit"]),
+        "Email update source": lambda p: "Contact",
+        "Email Lists": lambda p: p["rand"].choice(["General Interest", "General Interest, VIP"]),
+        "Job title": lambda p: p["job"],
+        "Company name": lambda p: p["org"],
+        "Phone - mobile": lambda p: p["mobile"],
+        "Phone - work": lambda p: p["phone"],
+        "Street address line 1 - Home": lambda p: p["street"],
+        "City - Home": lambda p: p["city"],
+        "State/Province - Home": lambda p: p["state"],
+        "Zip/Postal Code - Home": lambda p: p["zip"],
+        "Country - Home": lambda p: p["country"],
+        "Created At": lambda p: us_date(p["created"]) + " " + p["time"][:5],
+        "Updated At": lambda p: us_date(p["created"]) + " " + p["time"][:5],
+        "Source Name": lambda p: "Sign-up form",
+    }
+    rows, planted = build("constantcontact", cols, 40, 16, "Email address")
+    add(
+        "constant-contact-contacts.csv",
+        rows,
+        planted,
+        [
+            ["firstName", "First name"],
+            ["lastName", "Last name"],
+            ["emails", "Email address"],
+            ["jobTitle", "Job title"],
+            ["organization", "Company name"],
+            ["phones", "Phone - mobile"],
+            ["phones", "Phone - work"],
+            ["address.lines", "Street address line 1 - Home"],
+            ["address.city", "City - Home"],
+            ["address.state", "State/Province - Home"],
+            ["address.postalCode", "Zip/Postal Code - Home"],
+            ["address.country", "Country - Home"],
+        ],
+        [
+            "Email status",
+            "Email permission status",
+            "Email update source",
+            "Email Lists",
+            "Created At",
+            "Updated At",
+            "Source Name",
+        ],
+    )
+
+    # Keap (Infusionsoft): Contacts > Export.
+    cols = {
+        "Id": lambda p: str(p["i"] + 1),
+        "First Name": lambda p: p["first"],
+        "Last Name": lambda p: p["last"],
+        "Email": lambda p: p["email"],
+        "Phone 1": lambda p: p["phone"],
+        "Phone 1 Type": lambda p: "Work",
+        "Company": lambda p: p["org"],
+        "Street Address 1": lambda p: p["street"],
+        "City": lambda p: p["city"],
+        "State": lambda p: p["state"],
+        "Postal Code": lambda p: p["zip"],
+        "Country": lambda p: p["country"],
+        "Tags": lambda p: p["rand"].choice(["Customer", "Customer, Newsletter"]),
+        "Person Type": lambda p: p["rand"].choice(["Customer", "Prospect"]),
+        "Owner": lambda p: "Casey Ford",
+        "Date Created": lambda p: us_date(p["created"]),
+        "Last Updated": lambda p: us_date(p["created"]),
+        "Lead Source": lambda p: "Webinar",
+        "Referral Partner": lambda p: "Blue Fern Ltd",
+    }
+    rows, planted = build("keap", cols, 40, 17, "Email")
+    add(
+        "keap-contacts.csv",
+        rows,
+        planted,
+        [
+            ["firstName", "First Name"],
+            ["lastName", "Last Name"],
+            ["emails", "Email"],
+            ["phones", "Phone 1"],
+            ["organization", "Company"],
+            ["address.lines", "Street Address 1"],
+            ["address.city", "City"],
+            ["address.state", "State"],
+            ["address.postalCode", "Postal Code"],
+            ["address.country", "Country"],
+        ],
+        [
+            "Id",
+            "Tags",
+            "Person Type",
+            "Owner",
+            "Date Created",
+            "Last Updated",
+            "Lead Source",
+            "Referral Partner",
+        ],
+    )
+
+    # MailerLite: Subscribers > Export; "Name" is the given name.
+    cols = {
+        "Subscriber": lambda p: p["email"],
+        "Name": lambda p: p["first"],
+        "Last name": lambda p: p["last"],
+        "Company": lambda p: p["org"],
+        "Country": lambda p: p["country"],
+        "City": lambda p: p["city"],
+        "Phone": lambda p: p["phone"],
+        "Groups": lambda p: p["rand"].choice(["Newsletter", "Newsletter, Customers"]),
+        "Subscribed": lambda p: f"{p['created']} {p['time']}",
+        "Sent": lambda p: p["count"],
+        "Opens": lambda p: p["count"],
+        "Clicks": lambda p: p["count"],
+        "IP": lambda p: f"192.0.2.{p['i'] + 1}",
+    }
+    rows, planted = build("mailerlite", cols, 40, 18, "Subscriber")
+    add(
+        "mailerlite-subscribers.csv",
+        rows,
+        planted,
+        [
+            ["firstName", "Name"],
+            ["lastName", "Last name"],
+            ["emails", "Subscriber"],
+            ["organization", "Company"],
+            ["phones", "Phone"],
+            ["address.city", "City"],
+            ["address.country", "Country"],
+        ],
+        ["Groups", "Subscribed", "Sent", "Opens", "Clicks", "IP"],
+    )
+
+    # Kajabi: People > Export.
+    cols = {
+        "Name": lambda p: p["full"],
+        "Email": lambda p: p["email"],
+        "Phone Number": lambda p: p["mobile"],
+        "Address Line 1": lambda p: p["street"],
+        "Address Line 2": lambda p: "",
+        "City": lambda p: p["city"],
+        "State": lambda p: p["state"],
+        "Country": lambda p: p["cc"],
+        "Zipcode": lambda p: p["zip"],
+        "Created At": lambda p: f"{p['created']} {p['time']} UTC",
+        "Last Activity": lambda p: f"{p['created']} {p['time']} UTC",
+        "Tags": lambda p: p["rand"].choice(["Member", "Member, Affiliate"]),
+        "Products": lambda p: p["rand"].choice(["Course A", "Course A, Coaching"]),
+        "Sign In Count": lambda p: p["count"],
+    }
+    rows, planted = build("kajabi", cols, 40, 19, "Email")
+    add(
+        "kajabi-people.csv",
+        rows,
+        planted,
+        [
+            ["firstName", "Name"],
+            ["lastName", "Name"],
+            ["emails", "Email"],
+            ["phones", "Phone Number"],
+            ["address.lines", "Address Line 1"],
+            ["address.city", "City"],
+            ["address.state", "State"],
+            ["address.country", "Country"],
+            ["address.postalCode", "Zipcode"],
+        ],
+        ["Created At", "Last Activity", "Tags", "Products", "Sign In Count"],
+    )
     return manifest
 
 
