@@ -140,6 +140,7 @@ def suggest(columns: Sequence[str], sample: Mapping[str, Sequence[str]] | None =
     _leftovers(read, draft, used)
     _null_values(read, draft, used)
     _hold_unsure(read, draft)
+    draft.ruled_out = {c.name: c.notes[0] for c in read if c.kind == "misfit"}
     if "emails" in draft.entries:
         draft.key = "email"
     return draft
@@ -172,7 +173,6 @@ def _hold_unsure(read: list[Column], draft: Draft) -> None:
             if n == "on_incomplete" or not held(f"address.{n}", p)
         }
     draft.addresses = [g for g in draft.addresses if set(g.parts) - {"on_incomplete"}]
-    draft.ruled_out.update({c.name: c.notes[0] for c in read if c.kind == "misfit"})
 
 
 # --- names ----------------------------------------------------------------------------------------
