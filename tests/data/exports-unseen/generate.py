@@ -389,6 +389,7 @@ def files() -> dict[str, dict[str, Any]]:
         "Tax Exempt Category": lambda p: "",
         "Registration IP Address": lambda p: f"203.0.113.{p['i'] + 1}",
         "Member Number": lambda p: str(4400000 + p["id"]),
+        "Address Count": lambda p: p["count"],
         "Last Login": lambda p: eu_date(p["created"]) + " " + p["time"][:5],
     }
     rows, planted = build("bigcommerce", cols, 45, 3, "Email Address")
@@ -412,6 +413,7 @@ def files() -> dict[str, dict[str, Any]]:
             "Receive Review/Abandoned Cart Emails?",
             "Registration IP Address",
             "Member Number",
+            "Address Count",
             "Last Login",
         ],
     )
@@ -631,6 +633,7 @@ def files() -> dict[str, dict[str, Any]]:
         "Direct Line": lambda p: p["mobile"],
         "Invoice #": lambda p: str(20240000 + p["id"]),
         "Remarks": lambda p: p["note"],
+        "Last Order Amount": lambda p: p["amount"],
         "primary_address": lambda p: p["bit"],
         "Second Contact Email": lambda p: p["email2"] if p["i"] % 3 == 0 else "",
         "Second Contact Name": lambda p: "Alex Rivers" if p["i"] % 3 == 0 else "",
@@ -660,6 +663,7 @@ def files() -> dict[str, dict[str, Any]]:
             "primary_address",
             "Second Contact Email",
             "Second Contact Name",
+            "Last Order Amount",
         ],
     )
 
