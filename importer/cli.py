@@ -317,6 +317,8 @@ def init(
             "trimmed to its columns"
         )
     click.echo(f"{file} {said}.", err=True)
+    for line in suggestion.summary():
+        click.echo(line, err=True)
 
 
 @main.command()

@@ -13,9 +13,10 @@ from importer.source import TEXT
 from importer.suggest import presets, recognise, suggest_file, suggest_mapping
 from importer.suggest.draft import Draft, Field, columns_of, emit, flow, iter_specs, parse, trim
 from importer.suggest.engine import suggest
+from importer.suggest.fit import judge
 from importer.suggest.headers import read_header, words
 from importer.suggest.presets import MIN_SHARE, fingerprint
-from importer.suggest.values import country_code, date_formats, is_phone, sniff
+from importer.suggest.values import country_code, date_cover, date_formats, is_phone, sniff
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -157,6 +158,128 @@ def test_a_date_column_carries_its_format_in_the_evidence():
 
 
 @pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        # record numbers: bare, unique, close together; phones written bare vary far more
+        ([str(20240000 + i * 37) for i in range(20)], "id"),
+        (["4155550134", "3035550199", "2125550100", "6175550123"], "phone"),
+        (["4155550134", "4155550177", "4155550199", "4155550121"], "phone"),  # one area code
+        ([str(7001300000 + i * 13) for i in range(20)], "id"),  # no valid phones
+        (["0700900123", "0700900124", "0700900125"], "phone"),
+        (["12,50 €", "1.234,00 €", "0,99 €"], "number"), (["$12.50", "$3.00", "$0.99"], "number"),
+        (["Newsletter", "Newsletter; VIP", "Sale alerts", "VIP", "VIP; Sale alerts"], "list"),
+        (["Mostly up north, near Leeds", "I split my time between two cities",
+          "Not sure yet - still moving", "East coast, but travelling a lot"], "text"),
+        (["Ana Ortega", "Kofi Mensah", "Pieter de Vries", "Mei Tanaka"], None),
+    ],
+)  # fmt: skip
+def test_values_say_when_they_are_ids_amounts_lists_or_sentences(values, kind):
+    assert sniff(values).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("values", "cover"),
+    [
+        (["2024-01-05", "05/01/2024", "2023-11-30", "30/11/2023"], ("%Y-%m-%d", "%d/%m/%Y")),
+        (["2024-01-05", "2023-11-30"], ()),  # one format is enough
+        (["2024-01-05", "Ana", "Bo", "Cy"], ()),  # nothing covers them
+    ],
+)  # fmt: skip
+def test_dates_written_several_ways_get_every_format_they_need(values, cover):
+    assert date_cover(values) == cover
+
+
+def test_dates_written_several_ways_become_a_date_property_with_a_format_list():
+    dates = ["2024-01-05", "05/01/2024", "2023-11-30", "30/11/2023", "2022-02-01"]
+    leftover = suggest(["Signed Up"], {"Signed Up": dates}).leftovers["signed-up"]
+    assert leftover.spec == {"column": "Signed Up", "type": "date",
+                             "format": ["%Y-%m-%d", "%d/%m/%Y"]}  # fmt: skip
+
+
+EMAILS = [f"person{i}@example.com" for i in range(12)]
+DATES = [f"2024-01-{i + 1:02d}" for i in range(12)]
+NAMES = ["Ana", "Kofi", "Mei", "Lars", "Priya", "Tomás", "Ravi", "Ingrid", "Omar", "Zofia"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "kept", "confidence"),
+    [
+        # the header names the field and the values agree
+        ("email", EMAILS, "email", "high"), ("lastName", NAMES, "lastName", "high"),
+        ("phone", ["+1 415 555 0134", "+49 30 1234567", "+44 20 7946 0958"], "phone", "high"),
+        # values that contradict the header rule the column out
+        ("lastName", DATES, None, "high"), ("firstName", DATES, None, "high"),
+        ("lastName", [f"{d} 10:00 (UTC+1)" for d in DATES], None, "high"),  # no format reads
+        ("email", ["Yes", "No", "Yes", "No"], None, "high"),
+        ("email", ["Newsletter", "Newsletter; VIP", "Sale alerts", "VIP"], None, "high"),
+        ("phone", [str(20240000 + i) for i in range(12)], "phone", "low"),
+        ("street", ["0", "1", "1", "0"], None, "high"),
+        ("website", ["store-042.example.com"] * 12, None, "high"),
+        ("country", ["Mostly up north, near Leeds", "I split my time between two cities",
+                     "Not sure yet - still moving", "East coast, but travelling a lot"], None,
+         "high"),
+        ("country", ["Atlantis", "Lemuria", "Hyperborea", "Thule"], "country", "low"),
+        # one value on every row is the account's, not each customer's
+        ("email", ["owner@ourcompany.example"] * 12, None, "high"),
+        ("fullName", ["Morgan Hale"] * 12, None, "high"),
+        ("country", ["US"] * 12, "country", "high"),  # all customers in one country: fine
+        # the header says nothing: the values decide, less surely
+        (None, EMAILS, "email", "medium"), (None, DATES, "date", "medium"),
+        (None, NAMES, None, "high"),
+        # too few values to check the header
+        ("email", ["a@example.com"], "email", "medium"),
+    ],
+)  # fmt: skip
+def test_values_decide_and_headers_suggest(kind, values, kept, confidence):
+    verdict = judge(kind, sniff(values))
+    assert (verdict.kind, verdict.confidence) == (kept, confidence)
+    assert verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("header", "kind"),
+    [
+        ("Buyer Email", "ignore"), ("Host Name", "ignore"), ("User Email", "ignore"),
+        ("Agent Email", "ignore"), ("Guest Email(s)", "ignore"), ("Referrer Email", "ignore"),
+        ("Second Contact Email", "ignore"), ("Contact 2 Phone", "ignore"),
+        ("Owned By", "ignore"), ("Direct Line", "phone"), ("SMS number", "phone"),
+        ("WhatsApp", "phone"), ("LANDLINE_NUMBER", "phone"), ("Remarks", "background"),
+        ("Memo", "background"), ("Contact", "fullName"), ("Attendee", "fullName"),
+    ],
+)  # fmt: skip
+def test_headers_of_another_person_and_other_names_for_phones_and_notes(header, kind):
+    assert read_header(header).kind == kind
+
+
+def test_an_unsure_suggestion_is_written_for_review_not_mapped(tmp_path):
+    sample = {"Email": EMAILS, "Phone": [str(5550100 + i) for i in range(12)]}
+    suggestion = suggest_mapping(["Email", "Phone"], sample)
+    text = suggestion.text
+    heading = text.index("# Review these")
+    assert heading < text.index("customer:")
+    assert "#   phones: {column: Phone, type: work}" in text
+    assert load_text(tmp_path, text).sources == {"emails.0.value": "Email", "emails.0.type": ""}
+    assert [(h.path, h.item.confidence) for h in suggestion.draft.review] == [("phones", "low")]
+    assert suggestion.summary() == [
+        "Mapped: Email -> emails (high).",
+        'Left for review (under "Review these", commented out): Phone -> phones: header '
+        '"Phone"; check: 100% of 12 sampled values look like record numbers (unique, in '
+        "sequence), so maybe not phones.",
+    ]
+
+
+def test_a_column_its_values_rule_out_is_said_and_offered_as_a_property():
+    sample = {"Email": EMAILS, "Last Login": DATES}
+    suggestion = suggest_mapping(["Email", "Last Login"], sample)
+    assert "lastName" not in suggestion.draft.fields
+    assert suggestion.summary()[-1] == (
+        'Not mapped: Last Login: its header names "last", but 100% of 12 sampled values look '
+        'like dates written "%Y-%m-%d", not last names.'
+    )
+    assert suggestion.draft.leftovers["last-login"].spec["type"] == "date"
+
+
+@pytest.mark.parametrize(
     ("text", "phone"),
     [
         ("+1 (555) 010-0199", True), ("030 1234567", True), ("555-0100 x12", True),
@@ -236,23 +359,31 @@ def test_headers_that_say_nothing_are_mapped_by_their_values():
 
 
 @pytest.mark.parametrize(
-    ("columns", "first", "last"),
+    ("columns", "names"),
     [
-        (["Vorname", "Name", "E-Mail"], {"column": "Vorname"}, {"column": "Name"}),
-        (["Prénom", "Nom", "Courriel"], {"column": "Prénom"}, {"column": "Nom"}),
-        (["Nombre", "Apellidos", "Correo"], {"column": "Nombre"}, {"column": "Apellidos"}),
-        (["Full Name", "Email"], {"column": "Full Name", "transform": ["split_name"]},
-         {"column": "Full Name", "transform": ["split_name"]}),
+        (["Vorname", "Name", "E-Mail"], {"firstName": {"column": "Vorname"},
+                                         "lastName": {"column": "Name"}}),
+        (["Prénom", "Nom", "Courriel"], {"firstName": {"column": "Prénom"},
+                                         "lastName": {"column": "Nom"}}),
+        (["Nombre", "Apellidos", "Correo"], {"firstName": {"column": "Nombre"},
+                                             "lastName": {"column": "Apellidos"}}),
+        (["Name", "Last name", "Email"], {"firstName": {"column": "Name"},
+                                          "lastName": {"column": "Last name"}}),
+        # a whole name alone: name: cuts it; beside first and last names: the fallback
+        (["Full Name", "Email"], {"name": "Full Name"}),
+        (["Attendee", "Email"], {"name": "Attendee"}), (["Contact", "Email"], {"name": "Contact"}),
+        (["Name", "Card Name", "Email"], {"name": {"column": ["Name", "Card Name"]}}),
         (["First Name", "Last Name", "Display Name"],
-         {"column": ["First Name", "Display Name"]}, {"column": "Last Name"}),
-        (["Name", "Card Name", "Email"],
-         {"column": ["Name", "Card Name"], "transform": ["split_name"]},
-         {"column": ["Name", "Card Name"], "transform": ["split_name"]}),
+         {"firstName": {"column": ["First Name", "Display Name"]},
+          "lastName": {"column": "Last Name"}}),
+        (["Invitee First Name", "Invitee Last Name", "Invitee Name"],
+         {"firstName": {"column": ["Invitee First Name", "Invitee Name"]},
+          "lastName": {"column": "Invitee Last Name"}}),
     ],
 )  # fmt: skip
-def test_names_are_split_or_paired_as_the_headers_say(columns, first, last):
+def test_names_are_split_or_paired_as_the_headers_say(columns, names):
     found = specs(suggest(columns))
-    assert (found["firstName"], found["lastName"]) == (first, last)
+    assert {k: v for k, v in found.items() if k in ("name", "firstName", "lastName")} == names
 
 
 def test_entry_types_come_from_a_label_column_beside_them():
@@ -581,3 +712,18 @@ def test_a_recognised_export_gets_null_values_for_the_markers_its_cells_hold():
     assert suggestion.match is not None
     assert suggestion.draft.settings["null_values"].spec == ["null"]
     assert "null (2 cells)" in suggestion.text
+
+
+def test_columns_a_preset_does_not_know_are_judged_too(tmp_path):
+    header = list(presets()["shopify-customers"].header)
+    extra = {"Full Name": [f"Ana Ortega{i}" for i in range(12)], "Last Login": DATES,
+             "Account Owner Email": ["owner@ourcompany.example"] * 12,
+             "Phone Number": [str(5550100 + i) for i in range(12)]}  # fmt: skip
+    suggestion = suggest_mapping([*header, *extra], extra)
+    assert suggestion.match is not None
+    mapping = load_text(tmp_path, suggestion.text)  # no name: beside the preset's names
+    read = set(mapping.sources.values())
+    assert read & set(extra) == set()
+    assert [h.path for h in suggestion.draft.review] == ["phones"]
+    assert "Not mapped: Last Login:" in "\n".join(suggestion.summary())
+    assert "#   phone-number:" not in suggestion.text  # held for review, not also a property

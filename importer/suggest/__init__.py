@@ -12,7 +12,8 @@ Two ways, tried in order (:func:`suggest_file`):
    which address or entry type) and each column's first :data:`SAMPLE_ROWS` values (emails,
    phones, web addresses, countries, dates and their format).
 
-Every suggested field carries its evidence as comments; the text loads with
+Every suggested field carries its evidence and a confidence (:mod:`importer.suggest.fit`) as
+comments, and the unsure ones are written commented out under "Review these"; the text loads with
 :func:`~importer.mapping.load_mapping`. Nothing here sends anything or writes a file.
 """
 
@@ -20,10 +21,10 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from importer.suggest.draft import Draft, emit, trim
+from importer.suggest.draft import REVIEW_HEADING, Draft, Field, columns_of, emit, trim
 from importer.suggest.engine import empty_columns, leftovers, null_values, read_columns, suggest
 from importer.suggest.presets import Match, Preset, fingerprint, fold, preset, presets, recognise
 from importer.suggest.values import SAMPLE_ROWS
@@ -45,11 +46,51 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Suggestion:
-    """The mapping text ``init`` writes, and the preset recognised (None: none fits)."""
+    """The mapping text ``init`` writes, and the preset recognised (None: none fits).
+
+    ``draft`` keeps every suggestion as data (fields with their evidence and confidence, the
+    ones held for review, the columns ruled out), for ``init``'s summary and the review page;
+    ``warnings`` are what reading the file noticed (an encoding guessed, a preamble skipped).
+    """
 
     text: str
     match: Match | None
     draft: Draft
+    warnings: tuple[str, ...] = ()
+
+    def summary(self) -> list[str]:
+        """What ``init`` says after the draft: what it mapped and how sure (a preset's fields
+        are the preset's), what it left for review and why, the columns their values ruled
+        out, and the reading's warnings."""
+        draft, lines = self.draft, []
+        mapped = [f"{', '.join(columns_of(item.spec))} -> {path}"
+                  + (f" ({item.confidence})" if item.confidence else "")
+                  for path, item in _active(draft) if columns_of(item.spec)]  # fmt: skip
+        if mapped and self.match is None:
+            lines.append(f"Mapped: {'; '.join(mapped)}.")
+        for held in draft.review:
+            shown = ", ".join(columns_of(held.item.spec))
+            lines.append(f'Left for review (under "{REVIEW_HEADING}", commented out): '
+                         f"{shown} -> {held.path}: {held.reason}.")  # fmt: skip
+        for column, why in draft.ruled_out.items():
+            lines.append(f"Not mapped: {column}: {_after_header(why)}.")
+        return lines + [f"Warning: {w}" for w in self.warnings]
+
+
+def _active(draft: Draft) -> list[tuple[str, Field]]:
+    found = [*draft.fields.items()]
+    found += [(name, item) for name, items in draft.entries.items() for item in items]
+    found += [(f"address.{n}", p) for g in draft.addresses for n, p in g.parts.items()
+              if n != "on_incomplete"]  # fmt: skip
+    return found
+
+
+def _after_header(why: str) -> str:
+    """``header "X" names "last", but ...`` as ``its header names "last", but ...``: the line
+    names the column first."""
+    if why.startswith('header "') and " names " in why:
+        return "its header names " + why.split(" names ", 1)[1]
+    return why
 
 
 def suggest_mapping(
@@ -82,7 +123,8 @@ def suggest_mapping(
     if found := null_values([c for c in read if c.name in draft.columns()]):
         draft.settings.setdefault("null_values", found)
     empty = ", ".join(empty_columns(read))
-    skip = {*draft.columns(), *empty_columns(read)}
+    held = {c for one in draft.review for c in columns_of(one.item.spec)}
+    skip = {*draft.columns(), *empty_columns(read), *held}
     draft.leftovers = leftovers([c for c in read if c.name not in skip])
     draft.notes = [
         f"{source} {match.describe()}:",
@@ -100,17 +142,22 @@ def _wrapped(text: str) -> list[str]:
 
 def _add_others(draft: Draft, extra: Draft) -> None:
     """Columns the preset does not know: emails, phones and websites the engine found join the
-    preset's; a field or an address the preset leaves empty is taken."""
+    preset's; a field or an address the preset leaves empty is taken (``name:`` only when the
+    preset maps no first or last name); what the engine held for review or ruled out is said."""
     for name, items in extra.entries.items():
         for item in items:
             item.notes = [*item.notes, "not a column of the preset: found by its header"]
         draft.entries.setdefault(name, []).extend(items)
+    named = {"name", "firstName", "lastName"} & set(draft.fields)
     for name, item in extra.fields.items():
-        draft.fields.setdefault(name, item)
+        if name not in ("name", "firstName", "lastName") or not named:
+            draft.fields.setdefault(name, item)
     if not draft.addresses:
         draft.addresses = extra.addresses
     if draft.entries.get("emails") and draft.key is None:
         draft.key = "email"
+    draft.review += extra.review
+    draft.ruled_out.update(extra.ruled_out)
 
 
 def suggest_file(
@@ -132,4 +179,5 @@ def suggest_file(
         frame = chunk.frame.head(SAMPLE_ROWS)
         sample = {c: frame[c].astype(object).tolist() for c in source.columns}
         break
-    return suggest_mapping(source.columns, sample, preset_name=preset_name, source=Path(path).name)
+    found = suggest_mapping(source.columns, sample, preset_name=preset_name, source=Path(path).name)
+    return replace(found, warnings=tuple(source.warnings))

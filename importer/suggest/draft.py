@@ -21,13 +21,26 @@ from typing import Any
 
 import yaml
 
-__all__ = ["ENTRY_FIELDS", "AddressGroup", "Draft", "Field", "columns_of", "emit", "parse", "trim"]
+__all__ = [
+    "ENTRY_FIELDS",
+    "REVIEW_HEADING",
+    "AddressGroup",
+    "Draft",
+    "Field",
+    "Held",
+    "columns_of",
+    "emit",
+    "parse",
+    "trim",
+]
 
 ENTRY_FIELDS = ("emails", "phones", "websites", "socialProfiles", "chats")
 ADDRESS_KEYS = ("lines", "city", "state", "postalCode", "country", "on_incomplete")
 #: The address keys that read columns (``on_incomplete`` is a setting).
 _READING = ADDRESS_KEYS[:-1]
 _NULL_TAG = "tag:yaml.org,2002:null"
+#: The heading of a draft's unsure suggestions, written commented out at its top.
+REVIEW_HEADING = "Review these"
 _METADATA = "#:"
 
 
@@ -37,6 +50,17 @@ class Field:
 
     spec: Any
     notes: list[str] = field(default_factory=list)
+    confidence: str | None = None
+    """high, medium or low (:mod:`importer.suggest.fit`); None: not judged (a preset's)."""
+
+
+@dataclass
+class Held:
+    """A suggestion too unsure to map: its field path, the field, and why (``init`` says it)."""
+
+    path: str
+    item: Field
+    reason: str
 
 
 @dataclass
@@ -59,6 +83,10 @@ class Draft:
     properties: dict[str, Field] = field(default_factory=dict)
     leftovers: dict[str, Field] = field(default_factory=dict)
     key: str | None = None
+    review: list[Held] = field(default_factory=list)
+    """Suggestions left for review: written commented out under "Review these", never mapped."""
+    ruled_out: dict[str, str] = field(default_factory=dict)
+    """Columns whose header names a field their values rule out: column -> why."""
 
     def columns(self) -> set[str]:
         """Every column the active part of the draft reads."""
@@ -161,6 +189,7 @@ def _trim_spec(spec: Any, present: set[str]) -> Any:
 def emit(draft: Draft) -> str:
     """The draft as a mapping file (YAML, block style outside, flow style inside a field)."""
     out = [f"# {line}" if line else "#" for line in draft.notes]
+    out += _review(draft.review)
     for name, item in draft.settings.items():
         out += _item(f"{name}: {flow(item.spec)}", item.notes, 0)
     out.append("customer:")
@@ -200,6 +229,22 @@ def emit(draft: Draft) -> str:
     if draft.key:
         out.append(f"key: {_q(draft.key)}")
     return "\n".join(out) + "\n"
+
+
+def _review(held: list[Held]) -> list[str]:
+    """The unsure suggestions, commented out: each with why, as the line to add under
+    ``customer:`` once checked."""
+    if not held:
+        return []
+    out = [
+        "#",
+        f"# {REVIEW_HEADING} (confidence: low; not mapped: the values do not confirm them).",
+        "# Check each, then add the line under customer: (an entry into its list).",
+    ]
+    for one in held:
+        out += [f"#   # {line}" for line in one.item.notes]
+        out.append(f"#   {one.path}: {flow(one.item.spec)}")
+    return out
 
 
 def _item(text: str, notes: list[str], indent: int) -> list[str]:

@@ -3,12 +3,15 @@
 :func:`suggest` reads every header with :func:`~importer.suggest.headers.read_header` and every
 sampled column with :func:`~importer.suggest.values.sniff`, then decides, column by column:
 
-* the header's words name the field (``Billing City``, ``Vorname``, ``E-mail 2 Address``); the
-  values confirm it, or the comment says they disagree;
+* the header's words name the field (``Billing City``, ``Vorname``, ``E-mail 2 Address``) and
+  the values decide (:func:`~importer.suggest.fit.judge`): values that contradict the field
+  (dates, record numbers, flags, lists, one value on every row) rule the column out, and each
+  field gets a confidence; the low ones are held for review (``Draft.review``), not mapped;
 * a header that says nothing (``col3``, ``Kontakt``) is mapped by its values alone: emails,
   phones, web addresses, countries; a date column becomes a date property with its format;
-* "Title" is a job title unless its values are Mr/Ms; a full-name column is split; a "Name" next
-  to a first-name column and no last-name one is the last name (``Name``/``Vorname``,
+* "Title" is a job title unless its values are Mr/Ms; a full-name column alone is ``name:``
+  (cut in two), beside first and last names the first name's fallback; a "Name" next to a
+  first-name column and no last-name one is the last name (``Name``/``Vorname``,
   ``Nom``/``Prénom``);
 * address parts are grouped by the address they belong to (billing, shipping, home, work, the
   first or second one); every group is offered, most complete first (the mapping sends the first
@@ -28,7 +31,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from importer import schema
-from importer.suggest.draft import AddressGroup, Draft, Field
+from importer.suggest.draft import AddressGroup, Draft, Field, Held, columns_of
+from importer.suggest.fit import judge, lowest
 from importer.suggest.headers import ENTRY_TYPE_WORDS, HeaderReading, read_header, words
 from importer.suggest.values import NULL_MARKERS, Sniff, sniff
 
@@ -51,8 +55,6 @@ _PARTS = {"street": "lines", "city": "city", "state": "state", "postalCode": "po
           "country": "country", "formatted": "lines", "code": "postalCode"}  # fmt: skip
 _AGREE = {"email": {"email", "emails"}, "phone": {"phone"}, "website": {"url"},
           "photoUrl": {"url"}, "country": {"country"}, "date": {"date"}}  # fmt: skip
-_FROM_VALUES = {"email": "email", "emails": "email", "phone": "phone", "url": "website",
-                "country": "country", "date": "date"}  # fmt: skip
 
 
 @dataclass
@@ -66,6 +68,7 @@ class Column:
     kind: str | None
     notes: list[str] = field(default_factory=list)
     cells: Sequence[str] = ()
+    confidence: str = "high"
 
     @property
     def filled(self) -> int:
@@ -84,12 +87,13 @@ def read_columns(columns: Sequence[str], sample: Mapping[str, Sequence[str]]) ->
 
 
 def _decide(column: Column) -> Column:
+    """The kind the header names, kept only when the values fit it (:func:`judge`)."""
     header, values, kind = column.header, column.values, column.kind
     said = f'header "{column.name}"'
-    if kind is None and values.kind in _FROM_VALUES:
-        column.kind = _FROM_VALUES[values.kind]
-        column.notes = [f"{said} says nothing; {values.evidence()}"]
-        return column
+    if kind == "id" and header.phrase == "number":
+        kind = None  # "Text Reminder Number", "Member Number": the values say which
+    if kind == "chat" and values.kind == "phone":
+        kind = "phone"  # WhatsApp, Signal: a phone number
     if kind == "title":
         if values.kind == "salutation":
             column.kind = "ignore"
@@ -98,15 +102,30 @@ def _decide(column: Column) -> Column:
             column.kind = "jobTitle"
             column.notes = [f"{said}: a job title (check: some exports write Mr/Ms there)"]
         return column
+    verdict = judge(kind, values)
+    column.confidence = verdict.confidence
+    if verdict.kind is None:
+        column.kind = None if kind is None else "misfit"
+        named = f" names {_field_words(kind, header)}" if kind else ""
+        column.notes = [f"{said}{named}, but {verdict.reason}" if kind else verdict.reason]
+        return column
+    if kind is None:
+        column.kind = verdict.kind
+        column.notes = [f"{said} says nothing; {values.evidence()}"]
+        return column
+    column.kind = verdict.kind
     whole = header.phrase == " ".join(header.words)
     notes = [said if whole or not header.phrase else f'{said} ("{header.phrase}")']
-    if values.kind and kind in _AGREE:
-        if values.kind in _AGREE[kind]:
-            notes[0] += f"; {values.evidence()}"
-        elif values.share >= 0.9 and values.kind in _FROM_VALUES:
-            notes.append(f"check: {values.evidence()}")
+    if values.kind and verdict.kind in _AGREE and values.kind in _AGREE[verdict.kind]:
+        notes[0] += f"; {values.evidence()}"
+    elif verdict.confidence != "high":
+        notes.append(f"check: {verdict.reason}")
     column.notes = notes
     return column
+
+
+def _field_words(kind: str, header: HeaderReading) -> str:
+    return f'"{header.phrase}"' if header.phrase else kind
 
 
 def suggest(columns: Sequence[str], sample: Mapping[str, Sequence[str]] | None = None) -> Draft:
@@ -120,9 +139,40 @@ def suggest(columns: Sequence[str], sample: Mapping[str, Sequence[str]] | None =
     _addresses(read, draft, used)
     _leftovers(read, draft, used)
     _null_values(read, draft, used)
+    _hold_unsure(read, draft)
+    draft.ruled_out = {c.name: c.notes[0] for c in read if c.kind == "misfit"}
     if "emails" in draft.entries:
         draft.key = "email"
     return draft
+
+
+def _hold_unsure(read: list[Column], draft: Draft) -> None:
+    """Each field's confidence, the lowest of its columns'; the low ones go to the draft's
+    review list (written commented out), not into the mapping."""
+    sure = {c.name: c for c in read}
+
+    def held(path: str, item: Field) -> bool:
+        found = [sure[c] for c in columns_of(item.spec) if c in sure]
+        item.confidence = lowest([c.confidence for c in found])
+        if item.confidence != "low":
+            item.notes = [*item.notes, f"confidence: {item.confidence}"]
+            return False
+        draft.review.append(Held(path, item, "; ".join(n for c in found for n in c.notes)))
+        return True
+
+    draft.fields = {n: f for n, f in draft.fields.items() if not held(n, f)}
+    draft.entries = {
+        name: kept
+        for name, items in draft.entries.items()
+        if (kept := [f for f in items if not held(name, f)])
+    }
+    for group in draft.addresses:
+        group.parts = {
+            n: p
+            for n, p in group.parts.items()
+            if n == "on_incomplete" or not held(f"address.{n}", p)
+        }
+    draft.addresses = [g for g in draft.addresses if set(g.parts) - {"on_incomplete"}]
 
 
 # --- names ----------------------------------------------------------------------------------------
@@ -152,6 +202,10 @@ def _names(read: list[Column], draft: Draft, used: set[str]) -> None:
         # "Name" beside "Vorname"/"Prénom": the family name, as German and French sheets write it.
         last, full = full[:1], full[1:]
         last[0].notes = [*last[0].notes, "the family name, beside a first-name column"]
+    if last and not first and named and not _mostly_two_words(full[0]):
+        # "Name" beside "Last name" (MailerLite, many sign-up forms): the given name.
+        first, full = full[:1], full[1:]
+        first[0].notes = [*first[0].notes, "the given name, beside a last-name column"]
     if first and not last and _mostly_two_words(first[0]):
         full, first = first + full, []
         full[0].notes = [*full[0].notes, "its values are whole names: split in two"]
@@ -160,19 +214,19 @@ def _names(read: list[Column], draft: Draft, used: set[str]) -> None:
             if found:
                 draft.fields[name] = Field(_column_spec(found), _notes(found))
                 used.update(c.name for c in found)
-        display = [c for c in full if c.kind == "displayName"]
-        if first and display:
+        if first and full:
+            # a whole-name column is the fallback when the first name is empty
             spec = draft.fields["firstName"].spec
             columns = spec["column"] if isinstance(spec["column"], list) else [spec["column"]]
-            spec["column"] = [*columns, display[0].name]
+            spec["column"] = [*columns, full[0].name]
             draft.fields["firstName"].notes.append(
-                f'"{display[0].name}" when the first name is empty (it goes in whole)'
+                f'"{full[0].name}" when the first name is empty (it goes in whole)'
             )
-            used.add(display[0].name)
+            used.add(full[0].name)
     elif full:
-        notes = _notes(full, "split: the first word is the first name, the rest the last name")
-        for name in ("firstName", "lastName"):
-            draft.fields[name] = Field(_column_spec(full, transform=["split_name"]), list(notes))
+        notes = _notes(full, "name: cuts it, the first word the first name, the rest the last")
+        spec = full[0].name if len(full) == 1 else {"column": [c.name for c in full]}
+        draft.fields["name"] = Field(spec, notes)
         used.update(c.name for c in full)
 
 
@@ -414,9 +468,14 @@ def leftovers(columns: list[Column]) -> dict[str, Field]:
         notes = []
         if column.kind in ("ignore", "id", "label") and column.header.phrase:
             notes.append(f'header "{column.name}" ("{column.header.phrase}"): not a customer field')
-        if values.kind:
+        if column.kind == "misfit":
+            notes.extend(column.notes)
+        elif values.kind:
             notes.append(values.evidence())
-        if values.kind == "date" and values.date_formats:
+        if values.kind == "date" and values.date_cover:
+            notes.append("written several ways: each cell is read with the first format that fits")
+            spec = {"column": column.name, "type": "date", "format": list(values.date_cover)}
+        elif values.kind == "date" and values.date_formats:
             fmt = values.date_formats[0]
             if len(values.date_formats) > 1:
                 notes.append("day-first and month-first both fit: check the format")

@@ -64,6 +64,10 @@ PHRASES: dict[tuple[str, ...], tuple[int, str]] = {
         "segundo nombre", "secondo nome", "nome do meio", "tussenvoegsel", "accepts",
         "marketing", "opt", "opted", "subscribed", "unsubscribed", "unsub", "bounce", "bounced",
         "consent", "verified", "email display name", "symbol", "payment", "sources",
+        # someone other than the customer: the account's owner, the host, an agent, a guest
+        "buyer", "host", "user", "agent", "guest", "guests", "referrer", "referral", "owned",
+        "assigned", "second contact", "third contact", "secondary contact", "other contact",
+        "additional contact", "contact 2", "contact 3", "blacklisted", "blocklisted",
     ),
     **_phrases(90, "email", "email", "emails", "mail", "correo", "correo electronico", "courriel",
                "adresse electronique", "messagerie", "adresse de messagerie",
@@ -71,10 +75,11 @@ PHRASES: dict[tuple[str, ...], tuple[int, str]] = {
     **_phrases(85, "phone", "phone", "phones", "telephone", "tel", "telefon", "telefono",
                "telefone", "telefoon", "fone", "mobile", "mobil", "mobiel", "cell", "cellular",
                "cellulare", "celular", "handy", "portable", "movil", "gsm", "fax", "telecopie",
+               "direct line", "direct dial", "sms", "whatsapp", "landline", "festnetz",
                "telefax", "pager", "buscapersonas", "radiomessagerie", "cercapersone"),
     **_phrases(80, "social", *schema.SOCIAL_TYPES, "twitter id", "facebook id"),
     **_phrases(80, "chat", *schema.CHAT_TYPES, "skype identity", "skype id", "im address",
-               "imaddress", "jabber", "whatsapp"),
+               "imaddress", "jabber"),
     **_phrases(76, "photoUrl", "photo", "avatar", "picture", "image", "foto", "photo url"),
     **_phrases(75, "website", "website", "websites", "web site", "web page", "webpage",
                "homepage", "home page", "url", "web", "site web", "sitio web", "pagina web",
@@ -117,7 +122,7 @@ PHRASES: dict[tuple[str, ...], tuple[int, str]] = {
     **_phrases(40, "title", "title", "titre", "titel", "titulo"),
     **_phrases(33, "fullName", "full name", "nom complet", "nombre completo", "nome completo",
                "volledige naam", "vollstandiger name", "contact name", "customer name",
-               "client name", "person name"),
+               "client name", "person name", "contact", "attendee", "participant"),
     **_phrases(33, "displayName", "display name", "anzeigename", "nom a afficher",
                "nombre en pantalla", "nome visualizzato", "mostrar nome", "weergavenaam"),
     **_phrases(32, "firstName", "first name", "first", "firstname", "given name", "given",
@@ -136,7 +141,8 @@ PHRASES: dict[tuple[str, ...], tuple[int, str]] = {
                "notizen", "notiz", "bemerkung", "bemerkungen", "anmerkungen", "kommentar",
                "beschreibung", "remarques", "commentaires", "commentaire", "notas", "nota",
                "observaciones", "comentarios", "osservazioni", "opmerkingen", "notities",
-               "observacoes", "informations", "informacoes"),
+               "observacoes", "informations", "informacoes", "remark", "remarks", "memo",
+               "memos"),
     **_phrases(15, "date", "date", "datum", "fecha", "data", "birthday", "birth", "birthdate",
                "geburtstag", "anniversaire", "cumpleanos", "compleanno", "verjaardag",
                "aniversario", "anniversary", "created", "updated", "modified", "since",
@@ -147,7 +153,7 @@ PHRASES: dict[tuple[str, ...], tuple[int, str]] = {
 #: Words that say an entry's type; they never block a match.
 ENTRY_TYPE_WORDS: dict[str, str] = {
     **dict.fromkeys(("mobile", "mobil", "mobiel", "cell", "cellular", "cellulare", "celular",
-                     "handy", "portable", "movil", "gsm"), "mobile"),
+                     "handy", "portable", "movil", "gsm", "sms", "whatsapp"), "mobile"),
     **dict.fromkeys(("fax", "telecopie", "telefax"), "fax"),
     **dict.fromkeys(("pager", "buscapersonas", "radiomessagerie", "cercapersone", "beeper"),
                     "pager"),
@@ -290,6 +296,7 @@ _BRANDS = (
     (r"\bface book\b", "facebook"),
     (r"\babout me\b", "aboutme"),
     (r"\bgoogle plus\b", "googleplus"),
+    (r"\bwhats app\b", "whatsapp"),
 )
 
 

@@ -1,5 +1,6 @@
 """What a column's values look like, whatever its header says: emails, phones, URLs, countries,
-dates (and the format they are written in), salutations, yes/no, numbers, several lines.
+dates (and the format or formats they are written in), salutations, yes/no, record numbers,
+numbers and amounts, lists of names, sentences, several lines; and how often they repeat.
 
 :func:`sniff` looks at a sample of a column's cells (``init`` reads the first 200 rows) and says
 which kind most of the non-empty ones have, with the share, so that a suggestion can carry its
@@ -21,10 +22,12 @@ import datetime as dt
 import gettext
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 
+import phonenumbers
 import pycountry
 
 from importer.mapping.countries import resolve_country
@@ -37,6 +40,7 @@ __all__ = [
     "THRESHOLD",
     "Sniff",
     "country_code",
+    "date_cover",
     "emails_in",
     "is_phone",
     "is_street",
@@ -56,6 +60,7 @@ DATE_FORMATS = (
     *COMMON_DATE_FORMATS,
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ",
     "%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S %z",
+    "%Y-%m-%d %H:%M:%S UTC",
     "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d.%m.%Y %H:%M", "%d/%m/%Y %H:%M:%S",
     "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%d-%m-%Y %H:%M",
 )  # fmt: skip
@@ -119,7 +124,16 @@ _STREET = re.compile(
     r"plaza|carrer)|(strasse|straße|str|weg|platz|gasse|allee|laan|straat|gatan|vej))\b.*",
     re.IGNORECASE,
 )
-_NUMBER = re.compile(r"[-+]?(\d+([.,]\d+)?|\d{1,3}(,\d{3})+(\.\d+)?)")
+_NUMBER = re.compile(
+    r"[$€£¥]?\s?[-+]?(\d+([.,]\d+)?|\d{1,3}([,.\s]\d{3})+([.,]\d+)?)\s?([$€£¥]|[A-Z]{3})?"
+)
+#: Separators of a list in one cell (tags, list names, courses).
+_LIST = re.compile(r"\s*[;,|]\s*")
+#: A column whose most common value fills this share of its sampled cells is one value for all.
+SAME_SHARE = 0.9
+#: At most this many different values over at least :data:`FEW_OVER` cells: a code, not a detail.
+FEW_VALUES = 3
+FEW_OVER = 10
 
 
 @dataclass(frozen=True)
@@ -132,14 +146,35 @@ class Sniff:
     date_formats: tuple[str, ...] = ()
     country_map: dict[str, str] = field(default_factory=dict)
     separator: str | None = None
+    distinct: int = 0
+    """How many different values were sampled."""
+    top_share: float = 0.0
+    """The share of the sampled values the most common one fills."""
+    date_cover: tuple[str, ...] = ()
+    """Several formats that together read the dates when no single one does (issue 19)."""
+    digits: float = 0.0
+    """The share of the sampled values with a digit in them (names have none)."""
+
+    @property
+    def same(self) -> bool:
+        """One value on (nearly) every sampled row: not a customer's own detail."""
+        return self.sampled >= 5 and self.top_share >= SAME_SHARE
+
+    @property
+    def few(self) -> bool:
+        """A few values repeated over many rows: a code or a choice, not a detail."""
+        return self.sampled >= FEW_OVER and self.distinct <= FEW_VALUES
 
     def evidence(self) -> str:
         """``96% of 200 sampled values look like emails``; "" when nothing was claimed."""
         if self.kind is None:
             return ""
         what = _KIND_WORDS[self.kind]
-        if self.kind == "date" and self.date_formats:
-            what += " written " + " or ".join(f'"{f}"' for f in self.date_formats)
+        formats = self.date_cover or self.date_formats
+        if self.kind == "date" and formats:
+            what += " written " + (" and " if self.date_cover else " or ").join(
+                f'"{f}"' for f in formats
+            )
         return f"{self.share:.0%} of {self.sampled} sampled values look like {what}"
 
 
@@ -152,7 +187,10 @@ _KIND_WORDS = {
     "date": "dates",
     "salutation": "salutations (Mr, Ms...)",
     "bool": "yes/no values",
-    "number": "numbers",
+    "number": "numbers or amounts",
+    "id": "record numbers (unique, in sequence)",
+    "list": "lists (several names in a cell)",
+    "text": "sentences",
     "multiline": "text on several lines",
     "fullname": "full names",
 }
@@ -163,6 +201,17 @@ def sniff(values: Iterable[str]) -> Sniff:
     texts = [v for v in (_clean(v) for v in values) if v and v.lower() not in NULL_MARKERS]
     if len(texts) < MIN_VALUES:
         return Sniff(None, sampled=len(texts))
+    counts = Counter(texts)
+    found = _kind(texts)
+    return replace(
+        found,
+        distinct=len(counts),
+        top_share=counts.most_common(1)[0][1] / len(texts),
+        digits=sum(1 for t in texts if any(c.isdigit() for c in t)) / len(texts),
+    )
+
+
+def _kind(texts: list[str]) -> Sniff:
     count = len(texts)
 
     def share(test: Callable[[str], object]) -> float:
@@ -183,8 +232,13 @@ def sniff(values: Iterable[str]) -> Sniff:
     if formats:
         best = sum(1 for t in texts if _reads(t, formats[0])) / count
         return Sniff("date", best, count, date_formats=formats[:2])
+    if cover := date_cover(texts, DATE_SHARE):
+        read = sum(1 for t in texts if any(_reads(t, f) for f in cover)) / count
+        return Sniff("date", read, count, date_formats=cover[:1], date_cover=cover)
     if (s := share(lambda t: t.lower() in BOOLEANS)) >= THRESHOLD:
         return Sniff("bool", s, count)
+    if is_sequence(texts):
+        return Sniff("id", 1.0, count)
     if (s := share(is_phone)) >= THRESHOLD:
         return Sniff("phone", s, count)
     # A few values first: resolving a name that is no country is slow (its "did you mean").
@@ -202,7 +256,42 @@ def sniff(values: Iterable[str]) -> Sniff:
         return Sniff("salutation", s, count)
     if (s := share(lambda t: "\n" in t or "\r" in t)) >= 0.3:
         return Sniff("multiline", s, count)
+    if (s := share(lambda t: len(t.split()) >= 4)) >= 0.5 and len(set(texts)) > FEW_VALUES:
+        return Sniff("text", s, count)
+    if is_list(texts):
+        return Sniff("list", share(_LIST.search), count)
     return Sniff(None, sampled=count)
+
+
+def is_sequence(texts: Sequence[str]) -> bool:
+    """Record numbers: bare digits, every one different, none led by 0, all close together
+    (``Invoice #``, ``Member Number``). A phone written bare varies far more."""
+    if len(texts) < MIN_VALUES or not all(t.isdigit() and t[0] != "0" for t in texts):
+        return False
+    numbers = sorted(int(t) for t in texts)
+    unique = len(set(numbers)) == len(numbers)
+    close = unique and numbers[0] >= 10_000 and numbers[-1] - numbers[0] <= numbers[-1] * 0.01
+    return close and not _north_american(texts)
+
+
+def _north_american(texts: Sequence[str]) -> bool:
+    """Most are valid North American numbers written bare (``4155550134``): phones of one area
+    code are close together too. Elsewhere a number written bare starts with 0."""
+    valid = sum(1 for t in texts if len(t) == 10 and _valid_us(t))
+    return valid >= len(texts) / 2
+
+
+def _valid_us(text: str) -> bool:
+    return phonenumbers.is_valid_number(phonenumbers.parse(text, "US"))
+
+
+def is_list(texts: Sequence[str]) -> bool:
+    """Lists of names (tags, mailing lists, courses): short items in a cell, the same items
+    recurring across rows."""
+    items = [i for t in texts for i in _LIST.split(t) if i]
+    several = sum(1 for t in texts if _LIST.search(t))
+    short = all(len(i.split()) <= 4 for i in items)
+    return several >= 0.3 * len(texts) and short and len(set(items)) <= len(items) / 2
 
 
 def _clean(value: object) -> str:
@@ -257,6 +346,22 @@ def date_formats(texts: Sequence[str], share: float = 1.0) -> tuple[str, ...]:
         if texts and read / len(texts) >= share:
             fits.append((-read / len(texts), order, fmt))
     return tuple(fmt for _, _, fmt in sorted(fits))
+
+
+def date_cover(texts: Sequence[str], share: float = 1.0, most: int = 3) -> tuple[str, ...]:
+    """At most ``most`` formats that together read ``share`` of ``texts`` when no single one
+    does (a sheet re-typed by hand: ``2024-01-05`` and ``05/01/2024``), greedily, each reading
+    the most of those left; () when none is needed or none covers them."""
+    left, chosen = list(texts), list[str]()
+    while left and len(chosen) < most:
+        reads = {f: [t for t in left if _reads(t, f)] for f in DATE_FORMATS}
+        best = max(DATE_FORMATS, key=lambda f: len(reads[f]))  # first on a tie: day-first
+        if not reads[best]:
+            break
+        chosen.append(best)
+        left = [t for t in left if t not in set(reads[best])]
+    covered = texts and (len(texts) - len(left)) / len(texts) >= share
+    return tuple(chosen) if covered and len(chosen) > 1 else ()
 
 
 def _reads(text: str, fmt: str) -> bool:
