@@ -39,6 +39,7 @@ from importer.options import (
     UndoOptions,
     ValidateOptions,
 )
+from importer.read import count_rows
 from importer.redact import redact
 from importer.report import plural
 from importer.results import IMPORT_STATUSES
@@ -84,6 +85,13 @@ def progress_bar(unit: str, *, enabled: bool = True) -> tqdm:
 
 
 def skip_lines_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--skip-lines, and --sheet: where the table starts, in every command that reads FILE."""
+    command = click.option(
+        "--sheet",
+        metavar="NAME|N",
+        help="The sheet of a workbook (.xlsx, .xls, .ods) to read, by name or number from 1; "
+        "default: the first sheet holding a table.",
+    )(command)
     return click.option(
         "--skip-lines",
         type=click.IntRange(min=0),
@@ -210,6 +218,7 @@ def validate(
     encoding: str | None,
     delimiter: str | None,
     skip_lines: int | None,
+    sheet: str | None,
     report: Path | None,
     rejects: Path | None,
     show: int,
@@ -220,7 +229,8 @@ def validate(
     """
     with progress_bar("rows") as bar:
         options = ValidateOptions(encoding=encoding, delimiter=delimiter, skip_lines=skip_lines,
-                                  report=report, rejects=rejects, show=show)  # fmt: skip
+                                  sheet=sheet, report=report, rejects=rejects,
+                                  show=show)  # fmt: skip
         result = validate_csv(file, mapping, options, progress=bar.update)
     for note in result.summary.notes:
         click.echo(f"Warning: {for_terminal(note)}", err=True)
@@ -276,6 +286,7 @@ def init(
     encoding: str | None,
     delimiter: str | None,
     skip_lines: int | None,
+    sheet: str | None,
 ) -> None:
     """Suggest a mapping for FILE: recognise the export's source system, or map its columns by
     their header words and sampled values. Edit it, then run validate."""
@@ -298,6 +309,7 @@ def init(
         encoding=encoding,
         delimiter=delimiter,
         skip_lines=skip_lines,
+        sheet=sheet,
     )
     if output is None:
         click.echo(suggestion.text, nl=False)
@@ -449,6 +461,7 @@ def run(
     encoding: str | None,
     delimiter: str | None,
     skip_lines: int | None,
+    sheet: str | None,
     results: Path | None,
     api_url: str,
     use_sandbox: bool,
@@ -493,6 +506,7 @@ def run(
         encoding=encoding,
         delimiter=delimiter,
         skip_lines=skip_lines,
+        sheet=sheet,
         api_url=api_url,
         rate=rate,
         budget_share=budget_share,
@@ -666,7 +680,8 @@ def print_plan(file: Path, mapping: Path, options: ImportOptions) -> None:
 
     with progress_bar("rows") as bar:
         reading = ValidateOptions(encoding=options.encoding, delimiter=options.delimiter,
-                                  skip_lines=options.skip_lines)  # fmt: skip
+                                  skip_lines=options.skip_lines,
+                                  sheet=options.sheet)  # fmt: skip
         checked = validate_csv(file, mapping, reading, progress=bar.update)
     for note in checked.summary.notes:
         click.echo(f"Warning: {for_terminal(note)}", err=True)
@@ -728,18 +743,6 @@ def print_account_plan(
         click.echo(f"Plan written to {for_terminal(plan.results, None)}")
     click.echo("Nothing was sent but reads (--dry-run): Help Scout and the state are unchanged.")
     sys.exit(plan.exit_code)
-
-
-def count_rows(path: Path) -> int | None:
-    """Lines after the header, for the progress bar's ETA (quoted line breaks overcount)."""
-    if not path.is_file():  # a FIFO would block, /dev/zero never end: open_csv refuses them
-        return None
-    try:
-        with path.open("rb") as fh:
-            lines = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
-    except OSError:
-        return None
-    return max(lines - 1, 0)
 
 
 @main.command()

@@ -35,10 +35,10 @@ import numpy as np
 import pandas as pd
 
 from importer.errors import ConfigError
+from importer.read import Chunk, RaggedRow
 from importer.redact import redact
 from importer.results import Outcome
 from importer.safecsv import SafeCsvWriter
-from importer.source import Chunk, RaggedRow
 from importer.validate import CheckedChunk
 
 __all__ = [

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from importer import schema
 from importer.issues import NO_ISSUES, STRING, combine, issue_table
 from importer.mapping import Mapping
-from importer.source import Chunk, shown_name
+from importer.read import Chunk, shown_name
 from importer.suggest.values import emails_in, is_phone, is_street
 
 ERROR, WARNING = "error", "warning"

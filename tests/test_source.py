@@ -1,4 +1,4 @@
-"""importer.source: encodings, dialects, exact row numbers, and one-line refusals, on real files."""
+"""importer.read: encodings, dialects, exact row numbers, and one-line refusals, on real files."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from importer.errors import SourceError
-from importer.source import (
+from importer.read.delimited import (
     _SCAN_BYTES,
     TEXT,
     Chunk,

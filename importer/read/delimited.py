@@ -45,6 +45,7 @@ How, and why that way:
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import dataclasses
 import io
@@ -65,7 +66,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from importer.errors import SourceError
+from importer.errors import SourceChangedError, SourceError
 from importer.text import VALUE_WIDTH
 
 __all__ = [
@@ -82,6 +83,7 @@ __all__ = [
     "RaggedRow",
     "StrayValue",
     "find_header",
+    "name_columns",
     "open_csv",
     "shown_name",
 ]
@@ -173,7 +175,13 @@ class CsvSource:
     warnings: list[str]
     skip_lines: int
     """Lines before the header (a title, an export date), given or detected."""
+    name: str
+    """What messages call the file: its path, or what a spooled copy stands for (``-``)."""
+    fingerprint: str
+    """What a run records of the file, to know it again: its size and modification time."""
     _codec: str = field(repr=False)
+    _opened: str = field(repr=False)
+    """The file's size and time when it was opened: they must not change while it is read."""
     _header: _Header = field(repr=False)
     _unnamed: dict[int, str] = field(repr=False)
     """Columns the header leaves unnamed: position (1-based) -> the name pyarrow reads them by."""
@@ -181,6 +189,8 @@ class CsvSource:
     _chunk_bytes: int = field(repr=False)
     _block_size: int = field(repr=False)
     _selected: list[str] | None = field(default=None, repr=False)
+    _keep: object = field(default=None, repr=False)
+    """A spooled copy (stdin, an unpacked archive) the file is, kept while the source lives."""
 
     @property
     def _all_names(self) -> list[str]:
@@ -231,6 +241,10 @@ class CsvSource:
         return dataclasses.replace(self, _selected=[c for c in self.columns if c in wanted])
 
     def __iter__(self) -> Iterator[Chunk]:
+        with _called(self.name, self.path):
+            yield from self._chunks()
+
+    def _chunks(self) -> Iterator[Chunk]:
         # A record longer than a block stops pyarrow; read again with bigger blocks, skipping
         # the rows already handed out (rows come out in order, so a number says which).
         block_size, done = self._block_size, 0
@@ -244,15 +258,31 @@ class CsvSource:
                 message = str(error).splitlines()[0]
                 if "straddl" not in message:
                     raise SourceError(
-                        f"cannot be parsed after data row {done}: {message}", path=str(self.path)
+                        f"cannot be parsed after data row {done}: {message}", path=self.name
                     ) from None
                 if block_size >= MAX_ROW_BYTES:
                     raise SourceError(
                         f"data row {done + 1} is longer than {_size(MAX_ROW_BYTES)}: is a quote "
                         'opened and never closed? (inside a quoted field write each " as "")',
-                        path=str(self.path),
+                        path=self.name,
                     ) from None
                 block_size = min(block_size * 4, MAX_ROW_BYTES)
+
+    def _check_unchanged(self) -> None:
+        """Stop when the file's size or time changed since it was opened: it is being written,
+        and its last line may be half of one (``zed@example.co``). Checked at its end, before
+        the last rows go out."""
+        try:
+            info = self.path.stat()
+            now = f"size={info.st_size} mtime_ns={info.st_mtime_ns}"
+        except OSError:
+            now = "gone"
+        if now != self._opened:
+            raise SourceChangedError(
+                f"{self.name} changed while it was read ({self._opened} at the start, {now} at "
+                "the end): it is still being written; the rows after the last ones sent were "
+                "not imported. Wait until the export is complete, then run the same command"
+            )
 
     def _read(self, block_size: int, done: int) -> Iterator[Chunk]:
         with ExitStack() as stack:
@@ -283,6 +313,7 @@ class CsvSource:
                 for batch in reader:
                     rows.add(batch)
                     yield from rows.chunks(final=False)
+                self._check_unchanged()
                 yield from rows.chunks(final=True)
             finally:
                 # An error's traceback keeps this frame: a reader still alive at interpreter
@@ -293,6 +324,7 @@ class CsvSource:
 def open_csv(
     path: str | Path,
     *,
+    name: str | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
     skip_lines: int | None = None,
@@ -307,15 +339,32 @@ def open_csv(
     the rows per chunk, and ``chunk_bytes`` their cells' bytes (a chunk ends at whichever comes
     first);
     ``block_size`` the bytes pyarrow parses at a time (tests make it small to cross block
-    boundaries).
+    boundaries). ``name`` is what messages call the file (a spooled copy's: ``-``).
     """
+    path = Path(path)
+    with _called(name or str(path), path):
+        return _open_csv(
+            path, name or str(path), encoding, delimiter, skip_lines, chunk_rows, chunk_bytes,
+            block_size,
+        )  # fmt: skip
+
+
+def _open_csv(
+    path: Path,
+    shown: str,
+    encoding: str | None,
+    delimiter: str | None,
+    skip_lines: int | None,
+    chunk_rows: int,
+    chunk_bytes: int,
+    block_size: int,
+) -> CsvSource:
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
     if skip_lines is not None and skip_lines < 0:
         raise ValueError(f"skip_lines must be at least 0, not {skip_lines}")
-    path = Path(path)
     where = str(path)
-    _check_regular(path, where)
+    opened = stat_of(path, where)
     try:
         with path.open("rb") as file:
             head = file.read(_SNIFF_BYTES)
@@ -354,7 +403,7 @@ def open_csv(
     if scan.quotes_suspect:
         _check_quoting(path, scan.codec, delimiter, skip_lines)
     header = _read_header(path, scan.codec, delimiter, skip_lines)
-    columns, unnamed, said = _named(header.names, where, header.line)
+    columns, unnamed, said = name_columns(header.names, where, header.line)
     if not header.has_data:
         raise SourceError(
             "has a header but no data rows: nothing to import", path=where, line=header.line
@@ -366,7 +415,10 @@ def open_csv(
         delimiter=delimiter,
         warnings=[*notes, *scan.warnings, *said],
         skip_lines=skip_lines,
+        name=shown,
+        fingerprint=opened,
         _codec=scan.codec,
+        _opened=opened,
         _header=header,
         _unnamed=unnamed,
         _chunk_rows=chunk_rows,
@@ -386,6 +438,25 @@ def shown_name(name: str) -> str:
 
 def _size(limit: int) -> str:
     return f"{limit >> 20} MB"
+
+
+@contextlib.contextmanager
+def _called(name: str, path: Path) -> Iterator[None]:
+    """Errors about a spooled copy of the input name what it stands for (``-``, the .gz)."""
+    try:
+        yield
+    except SourceError as error:
+        if name == str(path) or error.path != str(path):
+            raise
+        raise SourceError(error.detail, path=name, line=error.line) from None
+
+
+def stat_of(path: Path, where: str) -> str:
+    """The file's fingerprint (size and modification time), once it is known to be a regular
+    file: recorded with each run, and compared when the file has been read."""
+    _check_regular(path, where)
+    info = path.stat()
+    return f"size={info.st_size} mtime_ns={info.st_mtime_ns}"
 
 
 def _check_regular(path: Path, where: str) -> None:
@@ -846,7 +917,9 @@ def _too_wide(count: str, where: str, line: int) -> SourceError:
     )
 
 
-def _named(names: list[str], where: str, line: int) -> tuple[list[str], dict[int, str], list[str]]:
+def name_columns(
+    names: list[str], where: str, line: int
+) -> tuple[list[str], dict[int, str], list[str]]:
     """(the columns by name, the unnamed ones, what to warn): every column gets a name of its
     own, so a mapping can tell which one it means.
 
@@ -1102,7 +1175,7 @@ class _Rows:
                     f"data row {numbers[at]} has a field longer than {_size(MAX_FIELD_CHARS)} in "
                     f"column {shown_name(name)}: is a quote opened and never closed? (Help Scout "
                     "keeps no field that long: shorten the cell or delete the column)",
-                    path=str(self._source.path),
+                    path=self._source.name,
                 )
 
     def _take(self, count: int) -> tuple[list[pa.RecordBatch], np.ndarray]:

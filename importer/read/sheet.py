@@ -1,0 +1,268 @@
+"""Workbooks (.xlsx, .xlsm, .xls, .ods) read as they are, with python-calamine (Rust).
+
+A sheet is read as a table the way a CSV is: the header row found after a preamble
+(:func:`~importer.read.delimited.find_header`, or ``skip_lines``), names trimmed and made unique,
+every data row numbered from 1 (a row of empty cells is a blank line: not counted), and every cell
+the text a person sees in the spreadsheet (:func:`cell_text`). calamine reads the sheet into
+memory once, when the source is opened (its own cost); the rows are turned into text a chunk at a
+time, so the Python side stays flat whatever the sheet's height.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import python_calamine as calamine
+
+from importer.errors import SourceError
+from importer.read.delimited import (
+    MAX_PREAMBLE,
+    TEXT,
+    Chunk,
+    StrayValue,
+    find_header,
+    name_columns,
+)
+
+__all__ = ["ENCRYPTED_WORKBOOK", "SheetSource", "cell_text", "open_sheet", "sheet_records"]
+
+#: Rows looked at to find the header (a preamble, then enough of the body to know its width).
+_HEAD_ROWS = MAX_PREAMBLE + 50
+_TO_TEXT = {pa.string(): TEXT}.get
+ENCRYPTED_WORKBOOK = (
+    "is an encrypted (password-protected) workbook: save it without a password, or export the "
+    "sheet as CSV"
+)
+
+
+def _number(value: float) -> str:
+    """A whole number without ``.0`` (a phone stored as a number shows its digits)."""
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+_TEXT_OF: dict[type, Callable[[Any], str]] = {
+    str: lambda v: v,
+    bool: lambda v: "TRUE" if v else "FALSE",
+    int: str,
+    float: _number,
+    dt.date: dt.date.isoformat,
+    dt.datetime: lambda v: v.date().isoformat() if v.time() == dt.time() else v.isoformat(),
+    dt.time: dt.time.isoformat,
+    dt.timedelta: str,
+}
+
+
+def cell_text(value: object) -> str:
+    """A cell as the spreadsheet shows it: numbers without a trailing ``.0``, booleans as
+    TRUE/FALSE, dates as ISO dates (``2024-01-31``; a date property then needs no format), a
+    datetime at midnight as its date, other datetimes ISO; a formula's saved value."""
+    if value is None:
+        return ""
+    convert = _TEXT_OF.get(type(value))
+    return convert(value) if convert else str(value)
+
+
+def sheet_records(rows: Iterable[list[object]]) -> Iterator[tuple[int, list[str]]]:
+    """(the row's line in the sheet, 1-based; its cells as text, trailing empty ones cut) for
+    every row that is not all empty."""
+    for line, row in enumerate(rows, 1):
+        cells = [cell_text(v) for v in row]
+        while cells and not cells[-1].strip():
+            cells.pop()
+        if cells:
+            yield line, cells
+
+
+@dataclass
+class SheetSource:
+    """One sheet of a workbook, its header read; iterate it for :class:`Chunk` objects.
+
+    Chunks are the CSV reader's: ``ragged`` and ``short`` stay empty (a sheet's rows cannot have
+    too many fields), ``stray`` holds values under no header name.
+    """
+
+    path: Path
+    name: str
+    """What messages call the file."""
+    sheet: str
+    columns: list[str]
+    warnings: list[str]
+    skip_lines: int
+    fingerprint: str
+    encoding: str
+    """The workbook's format (``xlsx``, ``ods``...): a workbook has no text encoding."""
+    delimiter: str = ","
+    """What the rejects of a workbook are written with: they are a CSV."""
+    _sheet: Any = field(default=None, repr=False)
+    """calamine's sheet, read once: every pass iterates it again."""
+    _positions: list[int] = field(default_factory=list, repr=False)
+    """Each named column's position in the sheet's rows (0-based)."""
+    _unnamed: list[int] = field(default_factory=list, repr=False)
+    _header_line: int = field(default=0, repr=False)
+    _chunk_rows: int = field(default=25_000, repr=False)
+    _selected: list[str] | None = field(default=None, repr=False)
+    _keep: object = field(default=None, repr=False)
+    """A spooled copy the sheet was read from, kept while the source lives."""
+
+    @property
+    def frame_columns(self) -> list[str]:
+        return self.columns if self._selected is None else self._selected
+
+    def select(self, columns: Iterable[str]) -> SheetSource:
+        wanted = set(columns)
+        unknown = wanted - set(self.columns)
+        if unknown:
+            raise ValueError(f"not columns of {self.name}: {sorted(unknown)}")
+        return dataclasses.replace(self, _selected=[c for c in self.columns if c in wanted])
+
+    def sample(self, rows: int = 200) -> pd.DataFrame:
+        records = []
+        for _, cells in self._data(rows):
+            records.append([cells[p] if p < len(cells) else "" for p in self._positions])
+        return pd.DataFrame(records, columns=self.columns, dtype=object)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        index = {c: p for c, p in zip(self.columns, self._positions, strict=True)}
+        wanted = [index[c] for c in self.frame_columns]
+        width = max(self._positions) + 1
+        beyond: list[int] | None = None  # the unnamed positions, and those past the header
+        numbers: list[int] = []
+        cells: list[list[str]] = [[] for _ in wanted]
+        stray: list[StrayValue] = []
+        for number, row in enumerate(self._rows(), 1):
+            numbers.append(number)
+            for column, at in zip(cells, wanted, strict=True):
+                column.append(cell_text(row[at]) if at < len(row) else "")
+            if beyond is None:
+                beyond = [*self._unnamed, *range(width, len(row))]
+            for at in beyond:
+                if at < len(row) and (value := cell_text(row[at])).strip():
+                    stray.append(StrayValue(number, at + 1, value))
+            if len(numbers) >= self._chunk_rows:
+                yield self._chunk(numbers, cells, stray)
+                numbers, cells, stray = [], [[] for _ in wanted], []
+        if numbers:
+            yield self._chunk(numbers, cells, stray)
+
+    def _chunk(self, numbers: list[int], cells: list[list[str]], stray: list) -> Chunk:
+        table = pa.table(
+            {c: pa.array(v, pa.string()) for c, v in zip(self.frame_columns, cells, strict=True)}
+        )
+        frame = table.to_pandas(types_mapper=_TO_TEXT)
+        frame.index = pd.Index(numbers, dtype="int64", name="row")
+        return Chunk(frame, [], [], stray)
+
+    def _rows(self) -> Iterator[list[object]]:
+        """The data rows as calamine gives them, blank ones (all cells empty) left out."""
+        for row in itertools.islice(self._sheet.iter_rows(), self._header_line, None):
+            if row.count("") != len(row) and any(cell_text(v).strip() for v in row):
+                yield row
+
+    def _data(self, limit: int) -> Iterator[tuple[int, list[str]]]:
+        after = itertools.islice(self._sheet.iter_rows(), self._header_line, None)
+        return itertools.islice(sheet_records(after), limit)
+
+
+def open_sheet(
+    path: Path,
+    *,
+    name: str,
+    kind: str,
+    fingerprint: str,
+    sheet: str | None = None,
+    skip_lines: int | None = None,
+    chunk_rows: int = 25_000,
+) -> SheetSource:
+    """Open a workbook and read the header of ``sheet`` (a name, or a 1-based number; default:
+    the first sheet holding a table: a header of at least two names and a row under it)."""
+    try:
+        book = calamine.load_workbook(str(path))
+    except calamine.PasswordError:
+        raise SourceError(ENCRYPTED_WORKBOOK, path=name) from None
+    except (calamine.CalamineError, OSError, ValueError) as error:
+        raise SourceError(
+            f"cannot be read as a {kind} workbook ({error}): export the sheet as CSV", path=name
+        ) from None
+    names = [m.name for m in book.sheets_metadata if str(m.typ).endswith("WorkSheet")]
+    chosen = _chosen_sheet(names, sheet, name) if sheet is not None else None
+    tried: list[str] = []
+    for candidate in [chosen] if chosen else names:
+        loaded = book.get_sheet_by_name(candidate)
+        found = _table_of(loaded, skip_lines)
+        if found is not None:
+            break
+        tried.append(candidate)
+    else:
+        which = f"sheet '{chosen}' holds no" if chosen else f"no sheet of {len(names)} holds a"
+        raise SourceError(
+            f"{which} table (a header row of column names and a row under it)"
+            + ("" if chosen else ": pass --sheet NAME to choose one"),
+            path=name,
+        )
+    header_line, header = found
+    where = f"{name}, sheet '{candidate}'"
+    columns, unnamed, said = name_columns(header, where, header_line)
+    positions = [i for i, cell in enumerate(header) if cell.strip()]
+    notes = [f"{where}: {note}" for note in said]
+    if tried:
+        notes.insert(0, f"read sheet '{candidate}' (sheets before it hold no table): "
+                        "pass --sheet to choose another")  # fmt: skip
+    if header_line > 1 and skip_lines is None:
+        notes.append(
+            f"{where}: rows 1-{header_line - 1} are not the header: read the header from row "
+            f"{header_line}; pass --skip-lines N to say how many rows come before it"
+        )
+    return SheetSource(
+        path=path,
+        name=name,
+        sheet=candidate,
+        columns=columns,
+        warnings=notes,
+        skip_lines=header_line - 1,
+        fingerprint=fingerprint,
+        encoding=kind,
+        _sheet=loaded,
+        _positions=positions,
+        _unnamed=[p - 1 for p in unnamed],
+        _header_line=header_line,
+        _chunk_rows=chunk_rows,
+    )
+
+
+def _chosen_sheet(names: list[str], sheet: str, where: str) -> str:
+    """``--sheet``: a sheet's name (exactly, then ignoring case), else its number from 1."""
+    for candidate in names:
+        if candidate == sheet:
+            return candidate
+    for candidate in names:
+        if candidate.casefold() == sheet.strip().casefold():
+            return candidate
+    if sheet.strip().isdigit() and 1 <= int(sheet) <= len(names):
+        return names[int(sheet) - 1]
+    listed = ", ".join(f"'{n}'" for n in names)
+    raise SourceError(
+        f"has no sheet {sheet!r}: pass --sheet with one of {listed} (or its number, from 1)",
+        path=where,
+    )
+
+
+def _table_of(sheet: Any, skip_lines: int | None) -> tuple[int, list[str]] | None:
+    """(the header's line, its cells) of the table on ``sheet``; None: the sheet holds none."""
+    rows = sheet.iter_rows()
+    if skip_lines:
+        rows = itertools.islice(rows, skip_lines, None)
+    records = list(itertools.islice(sheet_records(rows), _HEAD_ROWS))
+    if skip_lines:
+        records = [(line + skip_lines, cells) for line, cells in records]
+    index = 0 if skip_lines is not None else find_header([cells for _, cells in records])
+    if len(records) <= index + 1 or len(records[index][1]) < 2:
+        return None
+    return records[index]
