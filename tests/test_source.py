@@ -150,12 +150,9 @@ CSVKIT_CASES: dict[str, dict] = {
     "null_byte.csv": dict(refused="NUL byte", line=2),
     "optional_quote_characters.csv": dict(columns=list("abc"), rows={1: ["1", "2", "3"]}),
     "sniff_limit.csv": dict(columns=list("abc"), rows={1: ["1", "2", "3"]}, delimiter=";"),
-    "test_empty_columns_long_row.csv": dict(
-        columns=list("abc"), rows={}, ragged=[(1, 2, 4, ",,,")]
-    ),
-    "test_empty_columns_short_row.csv": dict(
-        columns=list("abc"), rows={1: ["", "", ""]}, short=[(1, 2)]
-    ),
+    # a row of empty cells is a blank line, however many: no data rows
+    "test_empty_columns_long_row.csv": dict(refused="header but no data rows", line=1),
+    "test_empty_columns_short_row.csv": dict(refused="header but no data rows", line=1),
     "test_extra_header.csv": dict(
         columns=list("abcd"), rows={1: ["1", "2", "3", ""]}, short=[(1, 3)]
     ),
@@ -773,9 +770,19 @@ def test_skip_lines_0_reads_line_1_as_the_header(tmp_path: Path) -> None:
 
 
 def test_skipping_every_line_leaves_no_header(tmp_path: Path) -> None:
-    error = refusal(write(tmp_path, "a,b\n1,2\n"), skip_lines=5)
+    error = refusal(write(tmp_path, "a,b\n1,2\n\n"), skip_lines=3)
     assert "has no header row, only blank lines" in str(error)
-    assert "(after the 5 lines skipped)" in str(error)
+    assert "(after the 3 lines skipped)" in str(error)
+
+
+@pytest.mark.parametrize("skip", [5, 99_999_999])
+def test_skipping_past_the_end_is_one_line_at_once(tmp_path: Path, skip: int) -> None:
+    error = refusal(write(tmp_path, "a,b\n1,2\n"), skip_lines=skip)
+    assert str(error) == (
+        f"{tmp_path / 'in.csv'}: --skip-lines {skip} skips past the end of the file (it has 2 "
+        "lines): give the number of lines before the header, or leave --skip-lines out to "
+        "detect it"
+    )
 
 
 def test_a_broken_quote_after_a_preamble_is_found_at_its_line(tmp_path: Path) -> None:

@@ -189,6 +189,7 @@ class CsvSource:
     _chunk_bytes: int = field(repr=False)
     _block_size: int = field(repr=False)
     _selected: list[str] | None = field(default=None, repr=False)
+    _blank_rows: bool = field(default=False, repr=False)
     _keep: object = field(default=None, repr=False)
     """A spooled copy (stdin, an unpacked archive) the file is, kept while the source lives."""
 
@@ -219,7 +220,7 @@ class CsvSource:
             try:
                 header = next((r for r in reader if r), None)
                 for record in reader if header is not None else ():
-                    if record and 2 <= len(record) <= len(names):
+                    if 2 <= len(record) <= len(names) and not is_blank(record):
                         records.append(record + [""] * (len(names) - len(record)))
                     if len(records) >= rows:
                         break
@@ -288,7 +289,8 @@ class CsvSource:
         with ExitStack() as stack:
             raw = stack.enter_context(self.path.open("rb"))
             rows = _Rows(self, stack, done)
-            stream = _Utf8Stream(raw, self._codec, self._header)
+            blank = self.delimiter if self._blank_rows else None
+            stream = _Utf8Stream(raw, self._codec, self._header, blank)
             stack.callback(stream.stop)  # before the file closes
             reader = pacsv.open_csv(
                 stream,
@@ -384,6 +386,7 @@ def _open_csv(
         codec, name, strict = _from_bom(head)
     else:
         codec, name, strict = _known_codec(encoding, where), encoding, True
+        _check_plausible(head, whole, codec, encoding, where)
     sample = _sample(head, codec, whole)
     if delimiter is None:
         delimiter = _sniff(sample, whole, skip_lines or 0)
@@ -419,6 +422,7 @@ def _open_csv(
         fingerprint=opened,
         _codec=scan.codec,
         _opened=opened,
+        _blank_rows=scan.blank_rows,
         _header=header,
         _unnamed=unnamed,
         _chunk_rows=chunk_rows,
@@ -523,6 +527,25 @@ def _known_codec(encoding: str, where: str) -> str:
     return "utf-8" if info.name == "utf-8-sig" else info.name
 
 
+def _check_plausible(head: bytes, whole: bool, codec: str, encoding: str, where: str) -> None:
+    """Refuse an ``--encoding`` the file cannot be in, before reading it as such: one that
+    cannot start it (UTF-16 without a byte-order mark), or that turns its line breaks into
+    something else (UTF-8 read as UTF-16 is one endless line of CJK characters)."""
+    try:
+        text = codecs.getincrementaldecoder(codec)(errors="replace").decode(head, whole)
+    except UnicodeError as error:
+        reason = str(error)
+    else:
+        if b"\n" not in head or "\n" in text or "\r" in text:
+            return
+        reason = "its line breaks are not line breaks in that encoding"
+    raise SourceError(
+        f"cannot be read as {encoding} ({reason}): pass the file's encoding, or leave --encoding "
+        "out to detect it",
+        path=where,
+    )
+
+
 def _checked_delimiter(delimiter: str, where: str) -> str:
     """One character to split fields on (``\\t`` and ``tab`` mean TAB, as typed in a shell)."""
     delimiter = _DELIMITER_NAMES.get(delimiter.lower(), delimiter)
@@ -545,7 +568,8 @@ def _records(
     """The sample's first records that are not blank lines, each with the line it starts on."""
     lines = io.StringIO(sample, newline="")
     for _ in range(skip):
-        lines.readline()
+        if not lines.readline():
+            break  # past the sample's end: the header reading says so
     reader = csv.reader(lines, delimiter=delimiter)
     found: list[tuple[int, list[str]]] = []
     try:
@@ -635,6 +659,8 @@ class _Scan:
     encoding: str
     warnings: list[str]
     quotes_suspect: bool
+    blank_rows: bool
+    """Some line is only delimiters (``,,,,``: a spreadsheet's empty row): read as blank."""
 
 
 def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -> _Scan:
@@ -646,6 +672,11 @@ def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -
     """
     d = re.escape(delimiter)
     doubtful = re.compile(rf'"(?<=[^{d}\r\n"]")(?![{d}\r\n"])')
+    empty_row = re.compile(_empty_row(delimiter))
+    # how a line of empty cells starts (a substring search: a regex over every block of a
+    # quoted file would cost 6 ms a MB)
+    starts = (delimiter, f'""{delimiter}', " ", "\t")
+    blank_rows = False
     fallbacks = [] if strict else ["cp1252", "latin-1"]
     decoder = codecs.getincrementaldecoder(codec)()
     first_bad = ""
@@ -694,6 +725,8 @@ def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -
                 found = doubtful.search(window, 1)
                 # a quote ending the window is judged with the next one, or is the file's end
                 suspect = suspect or (found is not None and found.start() < len(window) - 1)
+            if not blank_rows and any(f"\n{c}" in text for c in starts):
+                blank_rows = empty_row.search(text) is not None
             tail = (tail + text)[-2:]
             chars += len(text)
             if not data:
@@ -704,7 +737,19 @@ def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -
             f"file is not UTF-8 ({first_bad}); read it as {encoding}: "
             "pass --encoding to choose another"
         )
-    return _Scan(codec, encoding, warnings, suspect or quotes % 2 == 1)
+    return _Scan(codec, encoding, warnings, suspect or quotes % 2 == 1, blank_rows)
+
+
+def _empty_row(delimiter: str) -> str:
+    """A line of empty cells (``,,,,``; ``"",""``), up to its line end: a blank line."""
+    d = re.escape(delimiter)
+    cell = r'[ \t]*(?:"[ \t]*"[ \t]*)?'
+    return rf"(?m)^(?:{cell}{d})+{cell}(?=\r?$)"
+
+
+def is_blank(record: list[str]) -> bool:
+    """A record of empty cells only: a blank line, not a row."""
+    return not any(cell.strip() for cell in record)
 
 
 def _check_line_length(path: Path, codec: str, text: str, chars: int, line_start: int) -> int:
@@ -771,10 +816,13 @@ class _Lines:
         self._number = 0
         self.bom = ""
         self.kept: list[str] | None = None
-        self.skipped_chars = self.skipped_bytes = 0
+        self.skipped_chars = self.skipped_bytes = self.skipped = 0
         """The size of the ``skip`` lines before the header, handed out to nobody."""
         for _ in range(skip):
             line = next(self, "")
+            if not line:
+                break  # the file has fewer lines: the header reading says so
+            self.skipped += 1
             self.skipped_chars += len(line)
             self.skipped_bytes += len(line.encode("utf-8", "surrogatepass"))
 
@@ -881,6 +929,13 @@ def _read_header(path: Path, codec: str, delimiter: str, skip: int) -> _Header:
             while not header:
                 line = skip + reader.line_num + 1
                 record = next(reader, None)
+                if record is None and lines.skipped < skip:
+                    raise SourceError(
+                        f"--skip-lines {skip} skips past the end of the file (it has "
+                        f"{lines.skipped:,} lines): give the number of lines before the header, "
+                        "or leave --skip-lines out to detect it",
+                        path=str(path),
+                    )
                 if record is None:
                     raise SourceError(
                         "has no header row, only blank lines: expected a header row and data rows"
@@ -901,7 +956,8 @@ def _read_header(path: Path, codec: str, delimiter: str, skip: int) -> _Header:
         chars += lines.skipped_chars + len(lines.bom)
         utf8_bytes += lines.skipped_bytes + len(lines.bom.encode())
         try:
-            has_data = any(reader)  # stops at the first record that is not a blank line
+            # stops at the first record that is not a blank line
+            has_data = any(not is_blank(record) for record in reader)
         except csv.Error:
             has_data = True  # there is a record; reading the rows will say what is wrong with it
     names = [name.strip() for name in header]
@@ -979,8 +1035,12 @@ class _Utf8Stream(io.RawIOBase):
     a quoted value (apache/arrow#51368), which would turn a note's CRLF into a bare CR.
     """
 
-    def __init__(self, raw: io.BufferedReader, codec: str, header: _Header) -> None:
+    def __init__(
+        self, raw: io.BufferedReader, codec: str, header: _Header, blank: str | None = None
+    ) -> None:
         self._raw = raw
+        self._empty_row = None if blank is None else re.compile(_empty_row(blank).encode())
+        self._carry = bytearray()
         self._decoder = None
         self._skip = 0
         self._lock = threading.Lock()
@@ -998,6 +1058,8 @@ class _Utf8Stream(io.RawIOBase):
     def read(self, size: int = -1) -> bytearray:
         with self._lock:
             data = bytearray() if self._stopped else self._next(size)
+            if self._empty_row is not None:
+                data = self._without_empty_rows(data, size)
             while data.endswith(b"\r"):
                 more = self._next(size)
                 if not more:
@@ -1005,6 +1067,24 @@ class _Utf8Stream(io.RawIOBase):
                 data += more
             self._lent = [*self._held(), data]
         return data
+
+    def _without_empty_rows(self, data: bytearray, size: int) -> bytearray:
+        """Whole lines (the rest waits for the next read), each row of empty cells made a blank
+        line, which pyarrow skips: it is not a row, as in a spreadsheet."""
+        data = self._carry + data
+        while True:
+            end = len(data) - data.endswith(b"\r")  # its LF may come next
+            cut = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end)) + 1
+            if cut:
+                break
+            more = self._next(size)
+            if not more:
+                cut = len(data)
+                break
+            data += more
+        self._carry = data[cut:]
+        assert self._empty_row is not None
+        return bytearray(self._empty_row.sub(b"", data[:cut]))
 
     def _held(self) -> list[bytearray]:
         """The buffers pyarrow still holds (CPython: more references than this list, the loop
@@ -1239,6 +1319,6 @@ class _RecordLines:
             except (StopIteration, csv.Error):  # e.g. a field over the csv module's size limit
                 self._lost = True
                 break
-            if record:
+            if not is_blank(record):
                 self._row, self._line = self._row + 1, start
         return None if self._lost else self._line
