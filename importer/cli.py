@@ -39,7 +39,7 @@ from importer.options import (
     UndoOptions,
     ValidateOptions,
 )
-from importer.read import count_rows
+from importer.read import Guessed, count_rows
 from importer.redact import redact
 from importer.report import plural
 from importer.results import IMPORT_STATUSES
@@ -573,8 +573,8 @@ def run(
             say.error("Interrupted before sending anything.", f"\n{resume}")
             sys.exit(EXIT_STOPPED)
         bar.total = bar.n  # the total was counted from line breaks: an estimate
-    for note in result.notes:
-        say.info(f"Warning: {for_terminal(note)}")
+    for note in result.notes:  # a guessed encoding changes every cell: said even with -q
+        (say.error if isinstance(note, Guessed) else say.info)(f"Warning: {for_terminal(note)}")
     if result.resumed:
         say.info(
             "Resumed an import that had stopped: the rows it finished are reported as they "

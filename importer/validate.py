@@ -73,7 +73,8 @@ class Validator:
 
     def check(self, chunk: Chunk) -> CheckedChunk:
         mapped, mapping_issues = self.mapping.apply(chunk.frame)
-        found = [mapping_issues, _ragged_issues(chunk), _short_rows(chunk), _stray_values(chunk)]
+        found = [mapping_issues, _ragged_issues(chunk), _short_rows(chunk), _stray_values(chunk),
+                 _undecodable_rows(chunk)]  # fmt: skip
         for path in mapped.columns:
             rule = _rule_for(path, self.mapping)
             if rule is not None:
@@ -285,6 +286,19 @@ def _stray_values(chunk: Chunk) -> pd.DataFrame:
     ]
     rows, values = [s.row for s in chunk.stray], [s.value for s in chunk.stray]
     return issue_table(rows, "", "", values, "unnamed_column", ERROR, messages)
+
+
+def _undecodable_rows(chunk: Chunk) -> pd.DataFrame:
+    if not chunk.undecodable:
+        return NO_ISSUES
+    messages = [
+        f"line {u.line}: byte 0x{u.byte:02X} is not UTF-8, while the rest of the file is: fix "
+        "the cell (retype its accented letters), or pass --encoding if the whole file is in "
+        "another encoding"
+        for u in chunk.undecodable
+    ]
+    rows = [u.row for u in chunk.undecodable]
+    return issue_table(rows, "", "", [None] * len(rows), "not_utf8", ERROR, messages)
 
 
 # --- the rules, one per kind of field -----------------------------------------------------------

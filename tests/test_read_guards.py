@@ -148,3 +148,51 @@ def test_a_file_still_being_written_stops_the_run_before_its_half_last_line(
     )
     assert box.state.customers == {}  # zed@example.co never went out
     assert all(line["status"] != "created" for line in read_rows(tmp_path / "results.csv"))
+
+
+# --- encodings ------------------------------------------------------------------------------------
+def test_a_utf8_file_with_one_broken_byte_imports_the_rest_as_utf8(
+    serve_sandbox: Callable[..., Sandbox],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Invoke,
+    read_rows: Rows,
+    mapping: Path,
+    tmp_path: Path,
+) -> None:
+    path = export(tmp_path, [f"Zoë{i},Müller,zoe{i}@example.com" for i in range(1, 21)])
+    path.write_bytes(path.read_bytes().replace(b"Zo\xc3\xab12,", b"Zo\xeb12,"))
+    box = serve_sandbox()
+    results = tmp_path / "results.csv"
+    result = invoke("run", path, "-m", mapping, "-o", results, "--yes", "-q",
+                    env=sandbox_env(box))  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: 1 row not imported (1 invalid, 0 failed): see {results}\n"
+    lines = read_rows(results)
+    assert lines[11]["status"] == "invalid"
+    assert lines[11]["error"] == (
+        "line 13: byte 0xEB is not UTF-8, while the rest of the file is: fix the cell (retype its "
+        "accented letters), or pass --encoding if the whole file is in another encoding"
+    )
+    names = {(c["firstName"], c["lastName"]) for c in box.state.customers.values()}
+    assert len(names) == 19 and ("Zoë1", "Müller") in names
+
+
+def test_a_cp1252_guess_is_said_even_with_quiet(
+    serve_sandbox: Callable[..., Sandbox],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Invoke,
+    mapping: Path,
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "export.csv"
+    lines = ["First Name,Last Name,Email", *(f"Zoë{i},Müller,z{i}@example.com" for i in range(9))]
+    path.write_bytes(("\n".join(lines) + "\n").encode("cp1252"))
+    box = serve_sandbox()
+    result = invoke("run", path, "-m", mapping, "-o", tmp_path / "r.csv", "--yes", "-q",
+                    env=sandbox_env(box))  # fmt: skip
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert result.stderr == (
+        "Warning: file is not UTF-8 (byte 0xEB on line 2); read it as cp1252: pass --encoding to "
+        "choose another\n"
+    )
+    assert {c["lastName"] for c in box.state.customers.values()} == {"Müller"}

@@ -148,6 +148,17 @@ class Chunk:
     """Rows with fewer fields, the missing ones read as empty: in ``frame`` too."""
     stray: list[StrayValue] = field(default_factory=list)
     """Values in columns the header leaves unnamed (so in no column of ``frame``)."""
+    undecodable: list[Undecodable] = field(default_factory=list)
+    """Rows of a UTF-8 file holding bytes that are not UTF-8 (their cells hold U+FFFD)."""
+
+
+@dataclass(frozen=True)
+class Undecodable:
+    """A byte that is not UTF-8 in a file that is: its row is an error, the rest imports."""
+
+    row: int
+    line: int
+    byte: int
 
 
 @dataclass(frozen=True)
@@ -190,6 +201,8 @@ class CsvSource:
     _block_size: int = field(repr=False)
     _selected: list[str] | None = field(default=None, repr=False)
     _blank_rows: bool = field(default=False, repr=False)
+    _undecodable: dict[int, tuple[int, int]] = field(default_factory=dict, repr=False)
+    """Data row -> (line, byte) of its first byte that is not UTF-8, in a UTF-8 file."""
     _keep: object = field(default=None, repr=False)
     """A spooled copy (stdin, an unpacked archive) the file is, kept while the source lives."""
 
@@ -290,7 +303,9 @@ class CsvSource:
             raw = stack.enter_context(self.path.open("rb"))
             rows = _Rows(self, stack, done)
             blank = self.delimiter if self._blank_rows else None
-            stream = _Utf8Stream(raw, self._codec, self._header, blank)
+            stream = _Utf8Stream(
+                raw, self._codec, self._header, blank, broken=bool(self._undecodable)
+            )
             stack.callback(stream.stop)  # before the file closes
             reader = pacsv.open_csv(
                 stream,
@@ -407,6 +422,15 @@ def _open_csv(
         _check_quoting(path, scan.codec, delimiter, skip_lines)
     header = _read_header(path, scan.codec, delimiter, skip_lines)
     columns, unnamed, said = name_columns(header.names, where, header.line)
+    if scan.undecodable:
+        count = len(scan.undecodable)
+        line, byte = scan.undecodable[0]
+        rows = "their rows are errors" if count > 1 else "its row is an error"
+        said.append(
+            f"{count:,} byte{'s are' if count > 1 else ' is'} not UTF-8 (the first: 0x{byte:02X} "
+            f"on line {line}) while the rest of the file is: {rows}; the other rows are read as "
+            "UTF-8"
+        )
     if not header.has_data:
         raise SourceError(
             "has a header but no data rows: nothing to import", path=where, line=header.line
@@ -423,6 +447,7 @@ def _open_csv(
         _codec=scan.codec,
         _opened=opened,
         _blank_rows=scan.blank_rows,
+        _undecodable=_undecodable_rows(path, scan, delimiter, header),
         _header=header,
         _unnamed=unnamed,
         _chunk_rows=chunk_rows,
@@ -661,6 +686,8 @@ class _Scan:
     quotes_suspect: bool
     blank_rows: bool
     """Some line is only delimiters (``,,,,``: a spreadsheet's empty row): read as blank."""
+    undecodable: list[tuple[int, int]]
+    """In a UTF-8 file, the sequences that are not UTF-8: (line, first byte)."""
 
 
 def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -> _Scan:
@@ -678,6 +705,9 @@ def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -
     starts = (delimiter, f'""{delimiter}', " ", "\t")
     blank_rows = False
     fallbacks = [] if strict else ["cp1252", "latin-1"]
+    tolerant = codec in ("utf-8", "utf-8-sig")  # given, marked by a BOM, or guessed
+    bad: list[tuple[int, int]] = []  # UTF-8 that is not: (character offset, first byte)
+    multibyte = False  # valid UTF-8 beyond ASCII seen: the file is UTF-8, whatever is broken
     decoder = codecs.getincrementaldecoder(codec)()
     first_bad = ""
     quotes = done = chars = 0
@@ -689,13 +719,21 @@ def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -
             data = file.read(_SCAN_BYTES)
             done += len(data)
             piece = data
+            parts: list[str] = []
             while True:
                 try:
-                    text = decoder.decode(piece, not data)
+                    parts.append(decoder.decode(piece, not data))
                     break
                 except UnicodeDecodeError as error:
                     piece = error.object
                     good = piece[: error.start].decode(codec, errors="replace")
+                    if tolerant:  # decided for the file as a whole, at its end
+                        bad.append((chars + sum(map(len, parts)) + len(good), piece[error.start]))
+                        parts += [good, "\ufffd"]
+                        multibyte = multibyte or not good.isascii()
+                        piece = piece[error.end :]
+                        decoder = codecs.getincrementaldecoder(codec)()
+                        continue
                     line = _line_at(path, codec, chars + len(good))
                     if not fallbacks:
                         at = done - len(piece) + error.start
@@ -708,6 +746,8 @@ def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -
                     first_bad = first_bad or f"byte 0x{piece[error.start]:02X} on line {line}"
                     codec = encoding = fallbacks.pop(0)
                     decoder = codecs.getincrementaldecoder(codec)()
+            text = "".join(parts)
+            multibyte = multibyte or (tolerant and not parts[-1].isascii())
             if not chars:
                 text = text.removeprefix("\ufeff")
             nul = text.find("\0")
@@ -731,13 +771,62 @@ def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -
             chars += len(text)
             if not data:
                 break
-    warnings = []
+    warnings: list[str] = []
+    if bad and not multibyte and not strict:  # no UTF-8 beyond ASCII: another encoding
+        first_bad = f"byte 0x{bad[0][1]:02X} on line {_line_at(path, codec, bad[0][0])}"
+        codec = encoding = "cp1252" if _decodes(path, "cp1252") else "latin-1"
+        bad = []
     if first_bad:
         warnings.append(
-            f"file is not UTF-8 ({first_bad}); read it as {encoding}: "
-            "pass --encoding to choose another"
+            Guessed(
+                f"file is not UTF-8 ({first_bad}); read it as {encoding}: "
+                "pass --encoding to choose another"
+            )
         )
-    return _Scan(codec, encoding, warnings, suspect or quotes % 2 == 1, blank_rows)
+    lines = _lines_at(path, codec, [offset for offset, _ in bad])
+    undecodable = [(line, byte) for line, (_, byte) in zip(lines, bad, strict=True)]
+    return _Scan(codec, encoding, warnings, suspect or quotes % 2 == 1, blank_rows, undecodable)
+
+
+class Guessed(str):
+    """A note on a guess that changes every cell (the file's encoding): said even with --quiet."""
+
+    __slots__ = ()
+
+
+def _decodes(path: Path, codec: str) -> bool:
+    """Whether the whole file decodes in ``codec`` (cp1252 leaves five bytes undefined)."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    try:
+        with path.open("rb") as file:
+            while data := file.read(_SCAN_BYTES):
+                decoder.decode(data)
+            decoder.decode(b"", True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _lines_at(path: Path, codec: str, offsets: list[int]) -> list[int]:
+    """The lines holding characters ``offsets`` (ascending) of the text: :func:`_line_at` for
+    many offsets in one pass."""
+    found: list[int] = []
+    if not offsets:
+        return found
+    number, before, done, first = 1, "", 0, True
+    with path.open(encoding=codec, errors="replace", newline="") as file:
+        while len(found) < len(offsets):
+            block = file.read(_SCAN_BYTES)
+            if not block:
+                break
+            if first:
+                block, first = block.removeprefix("\ufeff"), False
+            while len(found) < len(offsets) and offsets[len(found)] < done + len(block):
+                part = block[: offsets[len(found)] - done]
+                found.append(number + _breaks(before + part) - _breaks(before))
+            number += _breaks(before + block) - _breaks(before)
+            before, done = block[-1:] or before, done + len(block)
+    return found + [number] * (len(offsets) - len(found))
 
 
 def _empty_row(delimiter: str) -> str:
@@ -811,7 +900,8 @@ class _Lines:
 
     def __init__(self, path: Path, codec: str, stack: ExitStack, skip: int = 0) -> None:
         self._path = path
-        self._text = stack.enter_context(path.open(encoding=codec, newline=""))
+        # replace: a UTF-8 file with a few broken bytes is read (their rows are errors)
+        self._text = stack.enter_context(path.open(encoding=codec, errors="replace", newline=""))
         self._first = True
         self._number = 0
         self.bom = ""
@@ -898,6 +988,8 @@ class _Header:
     utf8_bytes: int
     """The same in UTF-8 bytes (the file's own bytes when it is UTF-8)."""
     has_data: bool
+    end: int = 0
+    """The line the header ends on (a quoted name may hold a line break)."""
 
 
 def _read_header(path: Path, codec: str, delimiter: str, skip: int) -> _Header:
@@ -924,7 +1016,7 @@ def _read_header(path: Path, codec: str, delimiter: str, skip: int) -> _Header:
         lines = _Lines(path, codec, stack, skip)
         reader = csv.reader(measured(lines), delimiter=delimiter)
         header: list[str] = []
-        line = skip + 1
+        line = last = skip + 1
         try:
             while not header:
                 line = skip + reader.line_num + 1
@@ -943,6 +1035,7 @@ def _read_header(path: Path, codec: str, delimiter: str, skip: int) -> _Header:
                         path=str(path),
                     )
                 header = record
+            last = skip + reader.line_num
         except csv.Error as error:
             if "field limit" in str(error):
                 raise SourceError(
@@ -961,7 +1054,50 @@ def _read_header(path: Path, codec: str, delimiter: str, skip: int) -> _Header:
         except csv.Error:
             has_data = True  # there is a record; reading the rows will say what is wrong with it
     names = [name.strip() for name in header]
-    return _Header(names, line, chars, utf8_bytes, has_data)
+    return _Header(names, line, chars, utf8_bytes, has_data, last)
+
+
+def _undecodable_rows(
+    path: Path, scan: _Scan, delimiter: str, header: _Header
+) -> dict[int, tuple[int, int]]:
+    """The data row of each line with a byte that is not UTF-8 -> (line, byte), by reading the
+    records again with the csv module (only such files pay). A broken header is refused."""
+    lines: dict[int, int] = {}
+    for line, byte in scan.undecodable:
+        lines.setdefault(line, byte)
+    if not lines:
+        return {}
+    end = header.end
+    in_header = [line for line in lines if header.line <= line <= end]
+    if in_header:
+        raise SourceError(
+            f"byte 0x{lines[in_header[0]]:02X} in the header is not UTF-8, while the rest of the "
+            "file is: fix the column name (or save the file as UTF-8 again)",
+            path=str(path),
+            line=in_header[0],
+        )
+    found: dict[int, tuple[int, int]] = {}
+    wanted = sorted(line for line in lines if line > end)
+    with ExitStack() as stack:
+        reader = csv.reader(_Lines(path, scan.codec, stack, end), delimiter=delimiter)
+        row, at = 0, 0
+        try:
+            while at < len(wanted):
+                start = end + reader.line_num + 1
+                record = next(reader, None)
+                if record is None:
+                    break
+                if is_blank(record):
+                    continue
+                row += 1
+                last = end + reader.line_num
+                while at < len(wanted) and wanted[at] <= last:
+                    if wanted[at] >= start:
+                        found.setdefault(row, (wanted[at], lines[wanted[at]]))
+                    at += 1
+        except csv.Error:
+            pass  # reading the rows says what is wrong
+    return found
 
 
 def _too_wide(count: str, where: str, line: int) -> SourceError:
@@ -1036,7 +1172,13 @@ class _Utf8Stream(io.RawIOBase):
     """
 
     def __init__(
-        self, raw: io.BufferedReader, codec: str, header: _Header, blank: str | None = None
+        self,
+        raw: io.BufferedReader,
+        codec: str,
+        header: _Header,
+        blank: str | None = None,
+        *,
+        broken: bool = False,
     ) -> None:
         self._raw = raw
         self._empty_row = None if blank is None else re.compile(_empty_row(blank).encode())
@@ -1046,10 +1188,10 @@ class _Utf8Stream(io.RawIOBase):
         self._lock = threading.Lock()
         self._stopped = False
         self._lent: list[bytearray] = []
-        if codec == "utf-8":
+        if codec == "utf-8" and not broken:
             raw.seek(header.utf8_bytes)
-        else:
-            self._decoder = codecs.getincrementaldecoder(codec)()
+        else:  # broken: UTF-8 with bytes that are not, replaced (U+FFFD)
+            self._decoder = codecs.getincrementaldecoder(codec)(errors="replace")
             self._skip = header.chars
 
     def readable(self) -> bool:
@@ -1203,7 +1345,14 @@ class _Rows:
             frame.index = pd.Index(numbers, dtype="int64", name="row")
             if short:
                 frame, stray, short = self._with_short(frame, stray, short)
-            yield Chunk(frame, ragged, short, stray)
+            yield Chunk(frame, ragged, short, stray, self._undecodable(numbers, ragged))
+
+    def _undecodable(self, numbers: np.ndarray, ragged: list[RaggedRow]) -> list[Undecodable]:
+        broken = self._source._undecodable
+        if not broken:
+            return []
+        here = {*numbers.tolist(), *(r.row for r in ragged)}
+        return [Undecodable(row, *broken[row]) for row in sorted(broken) if row in here]
 
     def _stray(self, table: pa.Table, numbers: np.ndarray) -> list[StrayValue]:
         found = []
