@@ -36,6 +36,7 @@ import pandas as pd
 
 from importer.errors import ConfigError
 from importer.read import Chunk, RaggedRow
+from importer.read.renumber import ERROR, ROW
 from importer.redact import redact
 from importer.results import Outcome
 from importer.safecsv import SafeCsvWriter
@@ -52,7 +53,6 @@ __all__ = [
     "row_errors",
 ]
 
-ROW, ERROR = "row", "error"
 #: Rows turned into text at a time: a chunk of invalid rows made text at once costs ~30 MB.
 WRITE_ROWS = 5000
 #: Help Scout's answers that refuse a row for its content: fixing the cells is the remedy.

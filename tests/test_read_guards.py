@@ -13,6 +13,7 @@ from click.testing import Result
 from importer import import_csv
 from importer.client import Credentials
 from importer.options import ImportOptions
+from importer.read.renumber import export_rows
 from importer.sandbox import Sandbox, SandboxConfig
 
 Invoke = Callable[..., Result]
@@ -196,3 +197,64 @@ def test_a_cp1252_guess_is_said_even_with_quiet(
         "choose another\n"
     )
     assert {c["lastName"] for c in box.state.customers.values()} == {"Müller"}
+
+
+# --- a rejects file read back ---------------------------------------------------------------------
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "customers.csv"
+EXAMPLE = Path(__file__).resolve().parent.parent / "mappings" / "example.yaml"
+SAMPLE_INVALID = [12, 15, 18, 21, 23, 26, 28, 34, 37]
+
+
+@pytest.mark.parametrize(
+    ("cells", "numbers"),
+    [
+        (["12", "15", " 37 "], [12, 15, 37]),
+        (["12", "12"], None),
+        (["15", "12"], None),
+        (["12", ""], None),
+        (["0"], None),
+        (["12.0"], None),
+        ([], []),
+    ],
+)
+def test_the_row_column_of_a_rejects_file_renumbers_it_only_when_it_can(
+    cells: list[str], numbers: list[int] | None
+) -> None:
+    assert export_rows(cells) == numbers
+
+
+def test_a_rejects_file_read_back_keeps_the_exports_row_numbers(
+    serve_sandbox: Callable[..., Sandbox],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Invoke,
+    read_rows: Rows,
+    tmp_path: Path,
+) -> None:
+    rejects = tmp_path / "fix.csv"
+    assert invoke("validate", SAMPLE, "-m", EXAMPLE, "--rejects", rejects).exit_code == 1
+    result = invoke("validate", rejects, "-m", EXAMPLE, "--report", tmp_path / "issues.csv")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == "9 rows read: 1 valid, 8 invalid, 0 warnings."
+    reported = {int(line["row"]) for line in read_rows(tmp_path / "issues.csv")}
+    assert reported <= set(SAMPLE_INVALID) and 12 in reported
+    box = serve_sandbox()
+    results = tmp_path / "results.csv"
+    result = invoke("run", rejects, "-m", EXAMPLE, "-o", results, "--yes", env=sandbox_env(box))
+    assert result.exit_code == 1
+    assert [int(line["row"]) for line in read_rows(results)] == SAMPLE_INVALID
+
+
+def test_a_rejects_file_whose_rows_were_reordered_is_numbered_as_it_stands(
+    invoke: Invoke, mapping: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "fix.csv"
+    path.write_text("row,error,First Name,Last Name,Email\n15,x,Ann,Lee,ann@example.com\n"
+                    "12,y,Bo,Lee,bo@@example.com\n", encoding="utf-8")  # fmt: skip
+    result = invoke("validate", path, "-m", mapping)
+    assert result.exit_code == 1
+    assert result.stdout.startswith("row 2, Email: error: email:")
+    assert result.stderr == (
+        "Warning: the file starts with the columns row and error, as a rejects file does, but "
+        "its row column does not hold increasing row numbers: its rows are numbered as they "
+        "stand\n"
+    )

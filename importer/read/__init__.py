@@ -5,6 +5,7 @@
 of numbered rows of text cells from it, whatever the format.
 """
 
+from importer.read.base import Source
 from importer.read.delimited import (
     TEXT,
     Chunk,
@@ -17,7 +18,7 @@ from importer.read.delimited import (
     open_csv,
     shown_name,
 )
-from importer.read.formats import STDIN, Source, count_rows, open_source
+from importer.read.formats import STDIN, count_rows, open_source
 from importer.read.sheet import SheetSource, cell_text
 
 __all__ = [

@@ -24,15 +24,15 @@ import sys
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import pandas as pd
-
 from importer.errors import SourceError
-from importer.read.delimited import Chunk, CsvSource, open_csv, stat_of
+from importer.read.base import Source
+from importer.read.delimited import CsvSource, open_csv, stat_of
+from importer.read.renumber import renumbered
 from importer.read.sheet import ENCRYPTED_WORKBOOK, SheetSource, open_sheet
 
 __all__ = ["STDIN", "Source", "count_rows", "format_of", "open_source", "zip_member"]
@@ -43,30 +43,6 @@ _SHEETS = {".xlsx": "xlsx", ".xlsm": "xlsm", ".xls": "xls", ".ods": "ods"}
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 _COPY_BYTES = 1 << 20
-
-
-class Source(Protocol):
-    """What the pipeline reads: a header, then chunks of numbered rows of text cells."""
-
-    name: str
-    """What messages call the input (its path as given, ``-`` for stdin)."""
-    columns: list[str]
-    encoding: str
-    """The text encoding read (a workbook: its format, ``xlsx``)."""
-    delimiter: str
-    """The CSV's delimiter (a workbook: ``,``, what its rejects are written with)."""
-    warnings: list[str]
-    fingerprint: str
-    """What a run records to know the input again (size and time, or a content hash)."""
-
-    @property
-    def frame_columns(self) -> list[str]: ...
-
-    def sample(self, rows: int = 200) -> pd.DataFrame: ...
-
-    def select(self, columns: Iterable[str]) -> Source: ...
-
-    def __iter__(self) -> Iterator[Chunk]: ...
 
 
 @dataclass(frozen=True)
@@ -194,7 +170,7 @@ def _opened(
                           chunk_rows=reading.chunk_rows)  # fmt: skip
     source.fingerprint = fingerprint
     source._keep = spool  # a spooled copy lives as long as its source
-    return source
+    return renumbered(source)
 
 
 def _head(path: Path, name: str) -> bytes:
