@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,21 @@ def cell_text(value: object) -> str:
         return ""
     convert = _TEXT_OF.get(type(value))
     return convert(value) if convert else str(value)
+
+
+def _texts(cells: list[object]) -> list[object]:
+    """A column's cells as text; a column of text only (the usual) is returned as it is."""
+    if all(type(v) is str for v in cells):
+        return cells
+    return [v if type(v) is str else cell_text(v) for v in cells]
+
+
+def _blank(row: list[object]) -> bool:
+    """A row of empty cells (the first filled cell ends the look: usually the first)."""
+    for value in row:
+        if value is not None and (type(value) is not str or value.strip()):
+            return False
+    return True
 
 
 def sheet_records(rows: Iterable[list[object]]) -> Iterator[tuple[int, list[str]]]:
@@ -130,32 +146,38 @@ class SheetSource:
         return pd.DataFrame(records, columns=self.columns, dtype=object)
 
     def __iter__(self) -> Iterator[Chunk]:
+        # Rows are kept as calamine gives them (only the columns read, picked in C) and made
+        # text a column at a time: a column of text cells goes to pyarrow as it is.
         index = {c: p for c, p in zip(self.columns, self._positions, strict=True)}
         wanted = [index[c] for c in self.frame_columns]
+        pick = operator.itemgetter(*wanted, 0)  # one more: a tuple even for one column
         width = max(self._positions) + 1
         beyond: list[int] | None = None  # the unnamed positions, and those past the header
         numbers: list[int] = []
-        cells: list[list[str]] = [[] for _ in wanted]
+        rows: list[tuple[object, ...]] = []
         stray: list[StrayValue] = []
         for number, row in enumerate(self._rows(), 1):
             numbers.append(number)
-            for column, at in zip(cells, wanted, strict=True):
-                column.append(cell_text(row[at]) if at < len(row) else "")
+            rows.append(pick(row))
             if beyond is None:
                 beyond = [*self._unnamed, *range(width, len(row))]
             for at in beyond:
-                if at < len(row) and (value := cell_text(row[at])).strip():
+                if (value := cell_text(row[at])).strip():
                     stray.append(StrayValue(number, at + 1, value))
             if len(numbers) >= self._chunk_rows:
-                yield self._chunk(numbers, cells, stray)
-                numbers, cells, stray = [], [[] for _ in wanted], []
+                yield self._chunk(numbers, rows, stray)
+                numbers, rows, stray = [], [], []
         if numbers:
-            yield self._chunk(numbers, cells, stray)
+            yield self._chunk(numbers, rows, stray)
 
-    def _chunk(self, numbers: list[int], cells: list[list[str]], stray: list) -> Chunk:
+    def _chunk(
+        self, numbers: list[int], rows: list[tuple[object, ...]], stray: list[StrayValue]
+    ) -> Chunk:
+        columns = zip(*rows, strict=True)
         table = pa.table(
-            {c: pa.array(v, pa.string()) for c, v in zip(self.frame_columns, cells, strict=True)}
-        )
+            {name: pa.array(_texts(list(cells)), pa.string())
+             for name, cells in zip(self.frame_columns, columns, strict=False)}
+        )  # fmt: skip
         frame = table.to_pandas(types_mapper=_TO_TEXT)
         frame.index = pd.Index(numbers, dtype="int64", name="row")
         return Chunk(frame, [], [], stray)
@@ -163,7 +185,7 @@ class SheetSource:
     def _rows(self) -> Iterator[list[object]]:
         """The data rows as calamine gives them, blank ones (all cells empty) left out."""
         for row in itertools.islice(self._sheet.iter_rows(), self._header_line, None):
-            if row.count("") != len(row) and any(cell_text(v).strip() for v in row):
+            if not _blank(row):
                 yield row
 
     def _data(self, limit: int) -> Iterator[tuple[int, list[str]]]:
