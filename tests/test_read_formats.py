@@ -291,3 +291,15 @@ def test_a_workbook_source_numbers_rows_past_a_blank_one() -> None:
     assert chunk.frame.index.tolist() == [1, 2, 3, 4, 5, 6]
     assert chunk.frame.loc[5, "First Name"] == "Aiko"
     assert (source.encoding, source.delimiter) == ("xlsx", ",")
+
+
+@pytest.mark.parametrize(("option", "value"), [("--encoding", "cp1252"), ("--delimiter", ";")])
+def test_a_text_option_on_a_workbook_is_one_line_exit_2(
+    invoke: Invoke, option: str, value: str
+) -> None:
+    path = FORMATS / "customers.xlsx"
+    result = invoke("validate", path, "-m", MAPPING, option, value)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: {path}: is a workbook (xlsx): it has no {option[2:]}, leave {option} out\n",
+    )

@@ -71,11 +71,16 @@ def cell_text(value: object) -> str:
     return convert(value) if convert else str(value)
 
 
-def _texts(cells: list[object]) -> list[object]:
-    """A column's cells as text; a column of text only (the usual) is returned as it is."""
-    if all(type(v) is str for v in cells):
-        return cells
-    return [v if type(v) is str else cell_text(v) for v in cells]
+def _column(cells: list[object]) -> pa.Array:
+    """A column's cells as text: a column of text only (the usual) goes to pyarrow as it is, in
+    C; any other is made text cell by cell."""
+    try:
+        column = pa.array(cells, pa.string())
+        if not column.null_count:
+            return column
+    except pa.ArrowTypeError:  # numbers, booleans, dates
+        pass
+    return pa.array([v if type(v) is str else cell_text(v) for v in cells], pa.string())
 
 
 def _blank(row: list[object]) -> bool:
@@ -175,7 +180,7 @@ class SheetSource:
     ) -> Chunk:
         columns = zip(*rows, strict=True)
         table = pa.table(
-            {name: pa.array(_texts(list(cells)), pa.string())
+            {name: _column(list(cells))
              for name, cells in zip(self.frame_columns, columns, strict=False)}
         )  # fmt: skip
         frame = table.to_pandas(types_mapper=_TO_TEXT)
@@ -185,7 +190,8 @@ class SheetSource:
     def _rows(self) -> Iterator[list[object]]:
         """The data rows as calamine gives them, blank ones (all cells empty) left out."""
         for row in itertools.islice(self._sheet.iter_rows(), self._header_line, None):
-            if not _blank(row):
+            head = row[0] if row else ""
+            if (head.__class__ is str and head.strip()) or not _blank(row):  # the first: fast
                 yield row
 
     def _data(self, limit: int) -> Iterator[tuple[int, list[str]]]:
