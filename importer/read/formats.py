@@ -1,6 +1,5 @@
-"""One door for every input: :func:`open_source` looks at the file's first bytes (and its name
-only where the bytes cannot tell) and opens it with the reader that fits, behind one
-:class:`Source` interface the rest of the pipeline uses.
+"""One door for every input: :func:`open_source` looks at the file's first bytes and opens it
+with the reader that fits, behind the one :class:`Source` interface the pipeline uses.
 
 - a CSV (any text): :func:`~importer.read.delimited.open_csv`;
 - ``.xlsx``/``.xlsm``/``.xls``/``.ods``: :func:`~importer.read.sheet.open_sheet` (a workbook
@@ -39,7 +38,6 @@ __all__ = ["STDIN", "Source", "count_rows", "format_of", "open_source", "zip_mem
 
 #: The FILE that means standard input.
 STDIN = "-"
-_SHEETS = {".xlsx": "xlsx", ".xlsm": "xlsm", ".xls": "xls", ".ods": "ods"}
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 _COPY_BYTES = 1 << 20
@@ -54,9 +52,9 @@ class Format:
     detail: str = ""
 
 
-def format_of(head: bytes, suffix: str) -> Format:
-    """The reader for a file starting with ``head`` (its first 8 bytes at least) named
-    ``...suffix``: the bytes decide, the suffix only tells an OLE workbook's kind."""
+def format_of(head: bytes) -> Format:
+    """The reader for a file starting with ``head`` (its first 8 bytes): the bytes decide, never
+    the name (an export renamed .csv is still the workbook it is)."""
     if head.startswith(b"\x1f\x8b"):
         return Format("gzip")
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
@@ -132,12 +130,12 @@ def _opened(
     path: Path, name: str, fingerprint: str, spool: _Spool | None, reading: _Reading, depth: int = 0
 ) -> Source:
     """Open the regular file ``path`` (the input, or a spooled copy of it) by its bytes."""
-    found = format_of(_head(path, name), path.suffix.lower())
+    found = format_of(_head(path, name))
     if found.kind == "zip":
         found = _member(path, name)
     if found.kind in ("gzip", "member") and depth < 2:
         inner = _Spool()
-        with _unpacking(name, found.kind):
+        with _unpacking(name, "gzip" if found.kind == "gzip" else "zip"):
             if found.kind == "gzip":
                 with gzip.open(path, "rb") as packed:
                     inner.fill(packed)
@@ -243,7 +241,7 @@ def count_rows(path: str | Path) -> int | None:
     if str(path) == STDIN or not path.is_file():  # a FIFO would block, /dev/zero never end
         return None
     try:
-        if format_of(_head(path, str(path)), path.suffix).kind != "csv":
+        if format_of(_head(path, str(path))).kind != "csv":
             return None
         with path.open("rb") as fh:
             lines = sum(block.count(b"\n") for block in iter(lambda: fh.read(_COPY_BYTES), b""))

@@ -224,7 +224,7 @@ def open_sheet(
     tried: list[str] = []
     for candidate in [chosen] if chosen else names:
         loaded = book.get_sheet_by_name(candidate)
-        found = _table_of(loaded, skip_lines)
+        found = _table_of(loaded, skip_lines, least=1 if chosen else 2)
         if found is not None:
             break
         tried.append(candidate)
@@ -282,8 +282,9 @@ def _chosen_sheet(names: list[str], sheet: str, where: str) -> str:
     )
 
 
-def _table_of(sheet: Any, skip_lines: int | None) -> tuple[int, list[str]] | None:
-    """(the header's line, its cells) of the table on ``sheet``; None: the sheet holds none."""
+def _table_of(sheet: Any, skip_lines: int | None, least: int) -> tuple[int, list[str]] | None:
+    """(the header's line, its cells) of the table on ``sheet``; None: the sheet holds none (a
+    header of at least ``least`` cells with a row under it: a read-me sheet has one column)."""
     rows = sheet.iter_rows()
     if skip_lines:
         rows = itertools.islice(rows, skip_lines, None)
@@ -291,6 +292,6 @@ def _table_of(sheet: Any, skip_lines: int | None) -> tuple[int, list[str]] | Non
     if skip_lines:
         records = [(line + skip_lines, cells) for line, cells in records]
     index = 0 if skip_lines is not None else find_header([cells for _, cells in records])
-    if len(records) <= index + 1 or len(records[index][1]) < 2:
+    if len(records) <= index + 1 or len(records[index][1]) < least:
         return None
     return records[index]
