@@ -116,8 +116,6 @@ def test_sheet_chooses_a_sheet_by_name_or_number(invoke: Invoke, sheet: str) -> 
 @pytest.mark.parametrize(
     ("file", "sheet", "message"),
     [
-        ("readme_first.xlsx", "Read me",
-         "sheet 'Read me' holds no table (a header row of column names and a row under it)"),
         ("readme_first.xlsx", "Orders",
          "has no sheet 'Orders': pass --sheet with one of 'Read me', 'Customers' (or its "
          "number, from 1)"),
@@ -133,6 +131,15 @@ def test_a_sheet_that_cannot_be_read_is_one_line_exit_2(
     result = invoke("validate", FORMATS / file, "-m", MAPPING, "--sheet", sheet)
     assert result.exit_code == 2
     assert result.stderr == f"Error: {FORMATS / file}: {message}\n"
+
+
+def test_a_sheet_chosen_is_read_even_when_it_holds_one_column(invoke: Invoke) -> None:
+    result = invoke("validate", FORMATS / "readme_first.xlsx", "-m", MAPPING, "--sheet", "1")
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "column 'First Name' is not in the CSV file; its columns are: 'This export lists our "
+        "customers.'\n"
+    )
 
 
 def test_init_suggests_a_mapping_from_a_workbook(invoke: Invoke) -> None:
