@@ -16,7 +16,7 @@ import pytest
 from click.testing import Result
 
 from importer.read import cell_text, open_source
-from importer.read.formats import Format, format_of, zip_member
+from importer.read.formats import MAX_SPOOLED_LINE, Format, format_of, unbroken, zip_member
 from importer.sandbox import Sandbox
 
 FORMATS = Path(__file__).parent / "data" / "formats"
@@ -310,4 +310,29 @@ def test_a_text_option_on_a_workbook_is_one_line_exit_2(
     assert (result.exit_code, result.stderr) == (
         2,
         f"Error: {path}: is a workbook (xlsx): it has no {option[2:]}, leave {option} out\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("block", "run", "after"),
+    [(b"abc", 0, 3), (b"abc", 10, 13), (b"a\nbc", 10, 2), (b"ab\r", 5, 0), (b"\n", 99, 0)],
+)
+def test_the_bytes_since_the_last_line_break_are_counted_across_blocks(
+    block: bytes, run: int, after: int
+) -> None:
+    assert unbroken(block, run) == after
+
+
+def test_a_gzip_bomb_is_refused_before_it_is_unpacked_to_the_end(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    bomb = tmp_path / "export.csv.gz"
+    with gzip.open(bomb, "wb", compresslevel=1) as packed:
+        for _ in range(MAX_SPOOLED_LINE // (1 << 20) + 2):
+            packed.write(b"\0" * (1 << 20))
+    result = invoke("validate", bomb, "-m", MAPPING)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: {bomb}: holds more than 64 MB without a line break: is this a CSV? (a CSV has "
+        "one row per line)\n",
     )

@@ -34,13 +34,25 @@ from importer.read.delimited import CsvSource, open_csv, stat_of
 from importer.read.renumber import renumbered
 from importer.read.sheet import ENCRYPTED_WORKBOOK, SheetSource, open_sheet
 
-__all__ = ["STDIN", "Source", "count_rows", "format_of", "open_source", "zip_member"]
+__all__ = [
+    "MAX_SPOOLED_LINE",
+    "STDIN",
+    "Source",
+    "count_rows",
+    "format_of",
+    "open_source",
+    "unbroken",
+    "zip_member",
+]
 
 #: The FILE that means standard input.
 STDIN = "-"
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 _COPY_BYTES = 1 << 20
+#: The most bytes of text spooled without a line break (the CSV reader's longest line, in
+#: UTF-16's two bytes a character, and then some).
+MAX_SPOOLED_LINE = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -120,7 +132,7 @@ def open_source(
     reading = _Reading(encoding, delimiter, skip_lines, sheet, chunk_rows)
     if name == STDIN:
         spool = _Spool()
-        spool.fill(sys.stdin.buffer, digest=True)
+        spool.fill(sys.stdin.buffer, name, digest=True)
         return _opened(spool.path, name, f"sha256={spool.digest}", spool, reading)
     path = Path(path)
     return _opened(path, name, stat_of(path, name), None, reading)
@@ -138,10 +150,10 @@ def _opened(
         with _unpacking(name, "gzip" if found.kind == "gzip" else "zip"):
             if found.kind == "gzip":
                 with gzip.open(path, "rb") as packed:
-                    inner.fill(packed)
+                    inner.fill(packed, name)
             else:
                 with zipfile.ZipFile(path) as archive, archive.open(found.detail) as packed:
-                    inner.fill(packed)
+                    inner.fill(packed, name)
         return _opened(inner.path, name, fingerprint, inner, reading, depth + 1)
     if found.kind in ("gzip", "member"):
         raise SourceError("is an archive inside an archive inside an archive: unpack it", path=name)
@@ -223,15 +235,33 @@ class _Spool:
         self.path = Path(self._dir.name) / "input"
         self.digest = ""
 
-    def fill(self, stream: _Readable, *, digest: bool = False) -> None:
+    def fill(self, stream: _Readable, name: str, *, digest: bool = False) -> None:
+        """Copy ``stream``; text that runs on without a line break (``/dev/zero`` piped in, a
+        gzip bomb) is refused once it passes :data:`MAX_SPOOLED_LINE`, not copied to the end."""
         hashed = hashlib.sha256()
+        text: bool | None = None
+        run = 0
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
             while block := stream.read(_COPY_BYTES):
+                if text is None:
+                    text = format_of(block[:8]).kind == "csv"
+                if text and (run := unbroken(block, run)) > MAX_SPOOLED_LINE:
+                    raise SourceError(
+                        f"holds more than {MAX_SPOOLED_LINE >> 20} MB without a line break: is "
+                        "this a CSV? (a CSV has one row per line)",
+                        path=name,
+                    )
                 out.write(block)
                 if digest:
                     hashed.update(block)
         self.digest = hashed.hexdigest()
+
+
+def unbroken(block: bytes, run: int) -> int:
+    """The bytes since the last line break once ``block`` follows ``run`` such bytes."""
+    last = max(block.rfind(b"\n"), block.rfind(b"\r"))
+    return run + len(block) if last < 0 else len(block) - last - 1
 
 
 def count_rows(path: str | Path) -> int | None:
