@@ -183,8 +183,9 @@ def test_stdin_is_read_and_a_second_run_of_the_same_bytes_resumes_it(
     assert [line["status"] for line in read_rows(results)].count("created") == 0
 
 
-def test_validate_reads_stdin(invoke: Invoke) -> None:
-    result = invoke("validate", "-", "-m", MAPPING, input=gzip.compress(CSV.read_bytes()))
+@pytest.mark.parametrize("name", EVERY_FORMAT)
+def test_validate_reads_stdin_in_every_format(invoke: Invoke, name: str) -> None:
+    result = invoke("validate", "-", "-m", MAPPING, input=(FORMATS / name).read_bytes())
     assert (result.exit_code, result.stdout.splitlines()[-1]) == (1, SUMMARY)
 
 
