@@ -417,7 +417,8 @@ def _open_csv(
                 f"{skip_lines + 1}; pass --skip-lines N to say how many lines come before it"
             )
 
-    scan = _scan(path, codec, name, strict, delimiter)
+    width = _usual_width([r for _, r in _records(sample, whole, delimiter, skip_lines)])
+    scan = _scan(path, codec, name, strict, delimiter, width)
     if scan.quotes_suspect:
         _check_quoting(path, scan.codec, delimiter, skip_lines)
     header = _read_header(path, scan.codec, delimiter, skip_lines)
@@ -690,7 +691,7 @@ class _Scan:
     """In a UTF-8 file, the sequences that are not UTF-8: (line, first byte)."""
 
 
-def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -> _Scan:
+def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str, width: int) -> _Scan:
     """Stream over the bytes once: settle the encoding, refuse NUL bytes, flag doubtful quotes.
 
     A quote is doubtful when the number of quotes is odd, or when one is neither next to a
@@ -700,9 +701,9 @@ def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -
     d = re.escape(delimiter)
     doubtful = re.compile(rf'"(?<=[^{d}\r\n"]")(?![{d}\r\n"])')
     empty_row = re.compile(_empty_row(delimiter))
-    # how a line of empty cells starts (a substring search: a regex over every block of a
-    # quoted file would cost 6 ms a MB)
-    starts = (delimiter, f'""{delimiter}', " ", "\t")
+    # how a line of empty cells starts, as a spreadsheet writes it: the row's delimiters, or
+    # quoted empty cells (a substring search; a regex over every block costs 6 ms a MB)
+    starts = ("\n" + delimiter * max(width - 1, 1), f'\n""{delimiter}""')
     blank_rows = False
     fallbacks = [] if strict else ["cp1252", "latin-1"]
     tolerant = codec in ("utf-8", "utf-8-sig")  # given, marked by a BOM, or guessed
@@ -765,7 +766,7 @@ def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -
                 found = doubtful.search(window, 1)
                 # a quote ending the window is judged with the next one, or is the file's end
                 suspect = suspect or (found is not None and found.start() < len(window) - 1)
-            if not blank_rows and any(f"\n{c}" in text for c in starts):
+            if not blank_rows and any(start in text for start in starts):
                 blank_rows = empty_row.search(text) is not None
             tail = (tail + text)[-2:]
             chars += len(text)
