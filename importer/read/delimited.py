@@ -703,7 +703,7 @@ def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str, w
     empty_row = re.compile(_empty_row(delimiter))
     # how a line of empty cells starts, as a spreadsheet writes it: the row's delimiters, or
     # quoted empty cells (a substring search; a regex over every block costs 6 ms a MB)
-    starts = ("\n" + delimiter * max(width - 1, 1), f'\n""{delimiter}""')
+    empty, empty_quoted = "\n" + delimiter * max(width - 1, 1), f'\n""{delimiter}""'
     blank_rows = False
     fallbacks = [] if strict else ["cp1252", "latin-1"]
     tolerant = codec in ("utf-8", "utf-8-sig")  # given, marked by a BOM, or guessed
@@ -760,13 +760,14 @@ def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str, w
                     line=_line_at(path, codec, chars + nul),
                 )
             line_start = _check_line_length(path, codec, text, chars, line_start)
-            if '"' in text or tail[-1] == '"':
+            quoted = '"' in text
+            if quoted or tail[-1] == '"':
                 quotes += text.count('"')
                 window = tail + text
                 found = doubtful.search(window, 1)
                 # a quote ending the window is judged with the next one, or is the file's end
                 suspect = suspect or (found is not None and found.start() < len(window) - 1)
-            if not blank_rows and any(start in text for start in starts):
+            if not blank_rows and (empty in text or (quoted and empty_quoted in text)):
                 blank_rows = empty_row.search(text) is not None
             tail = (tail + text)[-2:]
             chars += len(text)
