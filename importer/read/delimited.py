@@ -6,7 +6,8 @@ Every later stage leans on three promises made here:
   line saying what is wrong, where, and what to do (:class:`~importer.errors.SourceError`);
 * every cell comes back exactly as written, as text: leading zeros, ``NA``, ``NULL`` stay, and
   an empty cell is ``""``;
-* every data row keeps its 1-based number (header excluded, blank lines not counted); a row with
+* every data row keeps its 1-based number (header excluded, blank lines and rows of empty
+  cells, ``,,,,``, not counted: a spreadsheet's empty row is a blank line); a row with
   too many fields comes back as a :class:`RaggedRow`, never shifted into the columns; a row with
   too few (what Outlook and spreadsheets write when the last cells are empty) is read with the
   missing cells empty and listed in :attr:`Chunk.short` for a warning, unless its values could
@@ -15,6 +16,11 @@ Every later stage leans on three promises made here:
   lines before the header (a title, an export date: :func:`find_header`, or ``skip_lines``), a
   repeated header name (read as ``Phone Number (2)``), a column without a name (a trailing
   delimiter on every line: left out; a value in it is a :class:`StrayValue`);
+* a UTF-8 file stays UTF-8 when a few of its bytes are not: their rows are
+  :class:`Undecodable`, errors naming the line and the byte, and the rest imports; cp1252 is
+  guessed for a file as a whole (no UTF-8 beyond ASCII anywhere) and said as :class:`Guessed`;
+* a file whose size or time changed while it was read (still being written) stops the reading
+  before its last rows (:class:`~importer.errors.SourceChangedError`);
 
 * the work is bounded whatever the bytes: only a regular file is read (a FIFO would block, a
   device never end); a line is at most :data:`MAX_LINE_CHARS`, a field :data:`MAX_FIELD_CHARS`,
@@ -26,9 +32,10 @@ Every later stage leans on three promises made here:
 How, and why that way:
 
 1. One streaming pass over the bytes settles the encoding (a BOM, else UTF-8, else cp1252, else
-   latin-1), refuses NUL bytes, and flags quotes that may be broken. The encoding must be known
-   before the first row goes out: a file that turns out not to be UTF-8 near its end must be read
-   as cp1252 from its start.
+   latin-1), refuses NUL bytes, flags quotes that may be broken and notes rows of empty cells
+   (made blank lines in the stream pyarrow reads, only then). The encoding must be known before
+   the first row goes out: a file with no UTF-8 in it but a byte near its end must be read as
+   cp1252 from its start.
 2. Only when that pass saw an odd number of quotes, or a quote neither at a field's edge nor
    doubled, does the csv module read the file strictly to find the broken quote and its line.
    pyarrow would silently swallow an unclosed quote to the end of the file.
