@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from importer.read import cell_text, open_source
+from importer.read import cell_text, count_rows, open_source
 from importer.read.formats import MAX_SPOOLED_LINE, Format, format_of, unbroken, zip_member
 from importer.sandbox import Sandbox
 
@@ -337,3 +337,22 @@ def test_a_gzip_bomb_is_refused_before_it_is_unpacked_to_the_end(
         f"Error: {bomb}: holds more than 64 MB without a line break: is this a CSV? (a CSV has "
         "one row per line)\n",
     )
+
+
+@pytest.mark.parametrize("name", EVERY_FORMAT)
+def test_the_plan_of_every_format_is_the_same(invoke: Invoke, name: str) -> None:
+    result = invoke("run", FORMATS / name, "-m", MAPPING, "--dry-run")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[:2] == [
+        SUMMARY,
+        "Plan: create 5 customers with 5 requests (10 of the per-minute budget: a create costs 2).",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "rows"),
+    [("customers.csv", 7), ("customers.xlsx", None), ("customers.csv.gz", None), ("-", None)],
+)
+def test_the_row_counter_counts_lines_of_a_plain_csv_only(name: str, rows: int | None) -> None:
+    """The progress bar's estimate: line breaks after the header (the blank line too)."""
+    assert count_rows(FORMATS / name if name != "-" else name) == rows
