@@ -356,3 +356,12 @@ def test_the_plan_of_every_format_is_the_same(invoke: Invoke, name: str) -> None
 def test_the_row_counter_counts_lines_of_a_plain_csv_only(name: str, rows: int | None) -> None:
     """The progress bar's estimate: line breaks after the header (the blank line too)."""
     assert count_rows(FORMATS / name if name != "-" else name) == rows
+
+
+def test_the_default_sheet_is_never_a_hidden_one(invoke: Invoke) -> None:
+    path = FORMATS / "hidden_first.xlsx"
+    result = invoke("validate", path, "-m", MAPPING)
+    assert (result.exit_code, result.stdout.splitlines()[-1]) == (1, SUMMARY)
+    chosen = invoke("validate", path, "-m", MAPPING, "--sheet", "Old")
+    assert chosen.exit_code == 2  # read when asked for: it has no First Name
+    assert "column 'First Name' is not in the CSV file" in chosen.stderr

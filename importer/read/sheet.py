@@ -219,17 +219,19 @@ def open_sheet(
         raise SourceError(
             f"cannot be read as a {kind} workbook ({error}): export the sheet as CSV", path=name
         ) from None
-    names = [m.name for m in book.sheets_metadata if str(m.typ).endswith("WorkSheet")]
+    sheets = [m for m in book.sheets_metadata if m.typ == calamine.SheetTypeEnum.WorkSheet]
+    names = [m.name for m in sheets]
     chosen = _chosen_sheet(names, sheet, name) if sheet is not None else None
+    shown = [m.name for m in sheets if m.visible == calamine.SheetVisibleEnum.Visible]
     tried: list[str] = []
-    for candidate in [chosen] if chosen else names:
+    for candidate in [chosen] if chosen else shown:  # a hidden sheet only when chosen
         loaded = book.get_sheet_by_name(candidate)
         found = _table_of(loaded, skip_lines, least=1 if chosen else 2)
         if found is not None:
             break
         tried.append(candidate)
     else:
-        which = f"sheet '{chosen}' holds no" if chosen else f"no sheet of {len(names)} holds a"
+        which = f"sheet '{chosen}' holds no" if chosen else f"no sheet of {len(shown)} holds a"
         raise SourceError(
             f"{which} table (a header row of column names and a row under it)"
             + ("" if chosen else ": pass --sheet NAME to choose one"),

@@ -4,8 +4,8 @@
 
 The same customers as customers.csv in each format, typed as a spreadsheet types them (phones
 and seats as numbers, sign-up dates as dates, VIP as booleans), with a blank row after the
-fourth; readme_first.xlsx has a read-me sheet before the table. Needs openpyxl, odfpy and xlwt
-(the tests only read the files: python-calamine).
+fourth; readme_first.xlsx has a read-me sheet before the table, hidden_first.xlsx a hidden
+one. Needs openpyxl, odfpy and xlwt (the tests only read the files: python-calamine).
 """
 
 from __future__ import annotations
@@ -54,10 +54,16 @@ def write_csv() -> None:
         fh.write(data)
 
 
-def write_xlsx(path: Path, *, readme: bool = False) -> None:
+def write_xlsx(path: Path, *, readme: bool = False, hidden: bool = False) -> None:
     book = openpyxl.Workbook()
     sheet = book.active
-    if readme:
+    if hidden:  # an old table, hidden, before the one to read
+        sheet.title = "Old"
+        sheet.append(["Email", "Name"])
+        sheet.append(["old@example.com", "Old"])
+        sheet.sheet_state = "hidden"
+        sheet = book.create_sheet("Customers")
+    elif readme:
         sheet.title = "Read me"
         sheet.append(["This export lists our customers."])
         sheet.append(["The table is on the next sheet."])
@@ -112,5 +118,6 @@ if __name__ == "__main__":
     write_csv()
     write_xlsx(HERE / "customers.xlsx")
     write_xlsx(HERE / "readme_first.xlsx", readme=True)
+    write_xlsx(HERE / "hidden_first.xlsx", hidden=True)
     write_ods()
     write_xls()
