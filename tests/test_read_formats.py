@@ -365,3 +365,10 @@ def test_the_default_sheet_is_never_a_hidden_one(invoke: Invoke) -> None:
     chosen = invoke("validate", path, "-m", MAPPING, "--sheet", "Old")
     assert chosen.exit_code == 2  # read when asked for: it has no First Name
     assert "column 'First Name' is not in the CSV file" in chosen.stderr
+
+
+def test_a_formula_cell_is_its_saved_value() -> None:
+    (chunk,) = list(open_source(FORMATS / "formulas.xlsx"))
+    assert chunk.frame.loc[1].tolist() == [
+        "Zoë", "zoe.muller@example.com", "12", "24", "ACME", "TRUE"
+    ]  # fmt: skip

@@ -5,7 +5,8 @@
 The same customers as customers.csv in each format, typed as a spreadsheet types them (phones
 and seats as numbers, sign-up dates as dates, VIP as booleans), with a blank row after the
 fourth; readme_first.xlsx has a read-me sheet before the table, hidden_first.xlsx a hidden
-one. Needs openpyxl, odfpy and xlwt (the tests only read the files: python-calamine).
+one; formulas.xlsx holds formulas with their saved values. Needs openpyxl, odfpy, xlwt and
+xlsxwriter (the tests only read the files: python-calamine).
 """
 
 from __future__ import annotations
@@ -76,6 +77,20 @@ def write_xlsx(path: Path, *, readme: bool = False, hidden: bool = False) -> Non
     book.save(path)
 
 
+def write_formulas() -> None:
+    """Formulas with the values Excel saved with them (xlsxwriter writes both)."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(HERE / "formulas.xlsx"))
+    sheet = book.add_worksheet("Customers")
+    sheet.write_row(0, 0, ["First Name", "Email", "Seats", "Double", "Company", "VIP"])
+    sheet.write_row(1, 0, ["Zoë", "zoe.muller@example.com", 12])
+    sheet.write_formula(1, 3, "=C2*2", None, 24)
+    sheet.write_formula(1, 4, '=UPPER("acme")', None, "ACME")
+    sheet.write_formula(1, 5, "=C2>10", None, True)
+    book.close()
+
+
 def write_ods() -> None:
     document = OpenDocumentSpreadsheet()
     table = Table(name="Customers")
@@ -121,3 +136,4 @@ if __name__ == "__main__":
     write_xlsx(HERE / "hidden_first.xlsx", hidden=True)
     write_ods()
     write_xls()
+    write_formulas()
