@@ -25,6 +25,7 @@ CSV = FORMATS / "customers.csv"
 EVERY_FORMAT = ["customers.csv", "customers.xlsx", "customers.ods", "customers.xls",
                 "customers.csv.gz"]  # fmt: skip
 VOLATILE = {"id", "created", "updated"}
+NUMBERS = "is an Apple Numbers file: export it as CSV or Excel (File > Export To) and pass that"
 SUMMARY = "6 rows read: 5 valid, 1 invalid, 0 warnings."
 
 Invoke = Callable[..., Result]
@@ -215,7 +216,7 @@ def two_files(path: Path) -> None:
         ("report.pdf", lambda p: p.write_bytes(b"%PDF-1.7\n%\xe2\xe3\n"),
          "is a PDF, not a table: export the data as CSV or Excel"),
         ("people.numbers", numbers_file,
-         "is an Apple Numbers file: export it as CSV or Excel (File > Export To) and pass that"),
+         NUMBERS),
         ("both.zip", two_files,
          "is a zip archive of 2 files (a.csv, b.csv): unzip it and pass the CSV to import"),
         ("cut.csv.gz", lambda p: p.write_bytes(gzip.compress(CSV.read_bytes())[:40]),
@@ -260,6 +261,8 @@ def test_the_first_bytes_pick_the_reader(head: bytes, kind: str) -> None:
     [
         (["[Content_Types].xml", "xl/workbook.xml"], Format("sheet", "xlsx")),
         (["mimetype", "content.xml"], Format("sheet", "ods")),
+        (["xl/workbook.bin", "xl/worksheets/sheet1.bin"], Format("sheet", "xlsb")),
+        (["Index/Document.iwa"], Format("refused", NUMBERS)),
         (["export.csv"], Format("member", "export.csv")),
         (["out/", "out/export.csv", "__MACOSX/._export.csv"], Format("member", "out/export.csv")),
     ],

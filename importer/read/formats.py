@@ -82,8 +82,10 @@ def format_of(head: bytes) -> Format:
 
 def zip_member(names: list[str]) -> Format:
     """What a zip archive holding ``names`` is: a workbook, one CSV to read, or a refusal."""
-    if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+    if "xl/workbook.xml" in names:
         return Format("sheet", "xlsx")
+    if "xl/workbook.bin" in names:
+        return Format("sheet", "xlsb")
     if "content.xml" in names and "mimetype" in names:
         return Format("sheet", "ods")
     if "Index/Document.iwa" in names or any(n.endswith(".iwa") for n in names):
