@@ -45,8 +45,9 @@ ENCRYPTED_WORKBOOK = (
 
 
 def _number(value: float) -> str:
-    """A whole number without ``.0`` (a phone stored as a number shows its digits)."""
-    return str(int(value)) if value.is_integer() else repr(value)
+    """A whole number without ``.0`` (a phone stored as a number shows its digits); another to
+    the 15 significant digits a spreadsheet keeps (0.1 + 0.2 shows as 0.3)."""
+    return str(int(value)) if value.is_integer() else f"{value:.15g}"
 
 
 _TEXT_OF: dict[type, Callable[[Any], str]] = {
