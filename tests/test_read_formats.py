@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import python_calamine
 from click.testing import Result
 
 from importer.read import cell_text, count_rows, open_source
 from importer.read.formats import MAX_SPOOLED_LINE, Format, format_of, unbroken, zip_member
+from importer.read.sheet import open_sheet
+from importer.read.xlsx_stream import XlsxStream, sheet_xml_bytes
 from importer.sandbox import Sandbox
 
 FORMATS = Path(__file__).parent / "data" / "formats"
@@ -378,3 +381,40 @@ def test_a_formula_cell_is_its_saved_value() -> None:
     assert chunk.frame.loc[1].tolist() == [
         "Zoë", "zoe.muller@example.com", "12", "24", "ACME", "TRUE"
     ]  # fmt: skip
+
+
+WORKBOOKS = sorted(p.name for p in FORMATS.glob("*.xlsx"))
+
+
+@pytest.mark.parametrize("name", WORKBOOKS)
+def test_a_streamed_sheet_reads_every_cell_as_calamine_does(name: str) -> None:
+    """The reader of big .xlsx sheets against calamine, on every workbook fixture and sheet."""
+    path = FORMATS / name
+    book = python_calamine.load_workbook(str(path))
+    for sheet in book.sheet_names:
+        member = sheet_xml_bytes(str(path), sheet)
+        assert member is not None
+        streamed = list(XlsxStream(str(path), member[0], cell_text).rows())
+        loaded = [[cell_text(v) for v in row] for row in book.get_sheet_by_name(sheet).iter_rows()]
+        assert trimmed(streamed) == trimmed(loaded), sheet
+
+
+def trimmed(rows: list[list[str]]) -> list[list[str]]:
+    """Rows without their trailing empty cells, and without trailing empty rows."""
+    out = [list(row) for row in rows]
+    for row in out:
+        while row and row[-1] == "":
+            row.pop()
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+@pytest.mark.parametrize("name", ["customers.xlsx", "readme_first.xlsx", "hidden_first.xlsx"])
+def test_a_streamed_workbook_gives_the_chunks_a_loaded_one_gives(name: str) -> None:
+    def chunks(stream_over: int) -> list[dict[str, Any]]:
+        source = open_sheet(FORMATS / name, name=name, kind="xlsx", fingerprint="",
+                            stream_over=stream_over)  # fmt: skip
+        return [c.frame.to_dict("split") for c in source]
+
+    assert chunks(0) == chunks(1 << 40)

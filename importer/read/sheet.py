@@ -3,9 +3,10 @@
 A sheet is read as a table the way a CSV is: the header row found after a preamble
 (:func:`~importer.read.delimited.find_header`, or ``skip_lines``), names trimmed and made unique,
 every data row numbered from 1 (a row of empty cells is a blank line: not counted), and every cell
-the text a person sees in the spreadsheet (:func:`cell_text`). calamine reads the sheet into
-memory once, when the source is opened (its own cost); the rows are turned into text a chunk at a
-time, so the Python side stays flat whatever the sheet's height.
+the text a person sees in the spreadsheet (:func:`cell_text`). calamine reads a sheet into
+memory once, when the source is opened (about 90 bytes a cell); an .xlsx sheet bigger than
+:data:`~importer.read.xlsx_stream.STREAM_BYTES` of XML is streamed from its XML instead, as
+fast, in flat memory. Either way the rows are turned into text a chunk at a time.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from importer.read.delimited import (
     find_header,
     name_columns,
 )
+from importer.read.xlsx_stream import STREAM_BYTES, XlsxStream, sheet_xml_bytes
 
 __all__ = ["ENCRYPTED_WORKBOOK", "SheetSource", "cell_text", "open_sheet", "sheet_records"]
 
@@ -123,8 +125,9 @@ class SheetSource:
     """The workbook's format (``xlsx``, ``ods``...): a workbook has no text encoding."""
     delimiter: str = ","
     """What the rejects of a workbook are written with: they are a CSV."""
-    _sheet: Any = field(default=None, repr=False)
-    """calamine's sheet, read once: every pass iterates it again."""
+    _rows_of: Callable[[], Iterator[list[Any]]] = field(default=lambda: iter(()), repr=False)
+    """The sheet's rows from its first, again on every call: calamine's sheet, read once into
+    memory, or a big .xlsx sheet's XML streamed (:mod:`importer.read.xlsx_stream`)."""
     _positions: list[int] = field(default_factory=list, repr=False)
     """Each named column's position in the sheet's rows (0-based)."""
     _unnamed: list[int] = field(default_factory=list, repr=False)
@@ -190,13 +193,16 @@ class SheetSource:
 
     def _rows(self) -> Iterator[list[object]]:
         """The data rows as calamine gives them, blank ones (all cells empty) left out."""
-        for row in itertools.islice(self._sheet.iter_rows(), self._header_line, None):
-            head = row[0] if row else ""
+        width = max(self._positions) + 1
+        for row in itertools.islice(self._rows_of(), self._header_line, None):
+            if len(row) < width:  # a streamed row stops at its last cell
+                row = row + [""] * (width - len(row))
+            head = row[0]
             if (head.__class__ is str and head.strip()) or not _blank(row):  # the first: fast
                 yield row
 
     def _data(self, limit: int) -> Iterator[tuple[int, list[str]]]:
-        after = itertools.islice(self._sheet.iter_rows(), self._header_line, None)
+        after = itertools.islice(self._rows_of(), self._header_line, None)
         return itertools.islice(sheet_records(after), limit)
 
 
@@ -209,9 +215,11 @@ def open_sheet(
     sheet: str | None = None,
     skip_lines: int | None = None,
     chunk_rows: int = 25_000,
+    stream_over: int = STREAM_BYTES,
 ) -> SheetSource:
     """Open a workbook and read the header of ``sheet`` (a name, or a 1-based number; default:
-    the first sheet holding a table: a header of at least two names and a row under it)."""
+    the first visible sheet holding a table: a header of at least two names and a row under
+    it). An .xlsx sheet of more than ``stream_over`` bytes of XML is streamed, not loaded."""
     try:
         book = calamine.load_workbook(str(path))
     except calamine.PasswordError:
@@ -226,8 +234,8 @@ def open_sheet(
     shown = [m.name for m in sheets if m.visible == calamine.SheetVisibleEnum.Visible]
     tried: list[str] = []
     for candidate in [chosen] if chosen else shown:  # a hidden sheet only when chosen
-        loaded = book.get_sheet_by_name(candidate)
-        found = _table_of(loaded, skip_lines, least=1 if chosen else 2)
+        rows_of = _rows_of(book, path, kind, candidate, stream_over)
+        found = _table_of(rows_of(), skip_lines, least=1 if chosen else 2)
         if found is not None:
             break
         tried.append(candidate)
@@ -260,7 +268,7 @@ def open_sheet(
         skip_lines=header_line - 1,
         fingerprint=fingerprint,
         encoding=kind,
-        _sheet=loaded,
+        _rows_of=rows_of,
         _positions=positions,
         _unnamed=[p - 1 for p in unnamed],
         _header_line=header_line,
@@ -285,10 +293,25 @@ def _chosen_sheet(names: list[str], sheet: str, where: str) -> str:
     )
 
 
-def _table_of(sheet: Any, skip_lines: int | None, least: int) -> tuple[int, list[str]] | None:
+def _rows_of(
+    book: Any, path: Path, kind: str, sheet: str, stream_over: int
+) -> Callable[[], Iterator[list[Any]]]:
+    """How to read ``sheet``'s rows: streamed from its XML when it is a big .xlsx sheet, else
+    from calamine's copy of it in memory (loaded now, once)."""
+    if kind in ("xlsx", "xlsm"):
+        found = sheet_xml_bytes(str(path), sheet)
+        if found is not None and found[1] > stream_over:
+            return XlsxStream(str(path), found[0], cell_text).rows
+    loaded = book.get_sheet_by_name(sheet)
+    rows: Callable[[], Iterator[list[Any]]] = loaded.iter_rows
+    return rows
+
+
+def _table_of(
+    rows: Iterator[list[object]], skip_lines: int | None, least: int
+) -> tuple[int, list[str]] | None:
     """(the header's line, its cells) of the table on ``sheet``; None: the sheet holds none (a
     header of at least ``least`` cells with a row under it: a read-me sheet has one column)."""
-    rows = sheet.iter_rows()
     if skip_lines:
         rows = itertools.islice(rows, skip_lines, None)
     records = list(itertools.islice(sheet_records(rows), _HEAD_ROWS))

@@ -5,8 +5,8 @@
 The same customers as customers.csv in each format, typed as a spreadsheet types them (phones
 and seats as numbers, sign-up dates as dates, VIP as booleans), with a blank row after the
 fourth; readme_first.xlsx has a read-me sheet before the table, hidden_first.xlsx a hidden
-one; formulas.xlsx holds formulas with their saved values. Needs openpyxl, odfpy, xlwt and
-xlsxwriter (the tests only read the files: python-calamine).
+one; formulas.xlsx holds formulas with their saved values, edges*.xlsx odd cells. Needs
+openpyxl, odfpy, xlwt and xlsxwriter (the tests only read the files: python-calamine).
 """
 
 from __future__ import annotations
@@ -91,6 +91,37 @@ def write_formulas() -> None:
     book.close()
 
 
+def write_edges() -> None:
+    """Cells the streamed .xlsx reader must read as calamine does: a time of day, rich text,
+    markup characters, a missing row, an error, dates in custom formats."""
+    import xlsxwriter
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Edge"
+    sheet.append(["Name", "When", "Time", "Amp", "Rich", "Num"])
+    rich = CellRichText(["Bold", TextBlock(InlineFont(b=True), " part")])
+    sheet.append(["A & B <c>", dt.datetime(2024, 1, 31, 13, 45, 30), dt.time(13, 45), "x&y",
+                  rich, 3.25])  # fmt: skip
+    sheet["A5"], sheet["F5"] = "after a gap", -7
+    sheet.append(["  spaced  ", dt.date(1999, 12, 31), None, "", "", 1e-7])
+    book.save(HERE / "edges.xlsx")
+    book = xlsxwriter.Workbook(str(HERE / "edges_xlsxwriter.xlsx"))
+    sheet = book.add_worksheet("S")
+    sheet.write_row(0, 0, ["A", "B", "C"])
+    sheet.write_formula(1, 0, "=1/0", None, "#DIV/0!")
+    sheet.write_string(1, 1, "tab\there")
+    sheet.write_number(1, 2, 1.5)
+    sheet.write_datetime(
+        2, 0, dt.datetime(2020, 5, 17), book.add_format({"num_format": "dd/mm/yyyy"})
+    )
+    sheet.write_datetime(2, 1, dt.datetime(2020, 5, 17, 6, 30),
+                         book.add_format({"num_format": "yyyy-mm-dd hh:mm"}))  # fmt: skip
+    book.close()
+
+
 def write_ods() -> None:
     document = OpenDocumentSpreadsheet()
     table = Table(name="Customers")
@@ -137,3 +168,4 @@ if __name__ == "__main__":
     write_ods()
     write_xls()
     write_formulas()
+    write_edges()
