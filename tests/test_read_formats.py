@@ -418,3 +418,23 @@ def test_a_streamed_workbook_gives_the_chunks_a_loaded_one_gives(name: str) -> N
         return [c.frame.to_dict("split") for c in source]
 
     assert chunks(0) == chunks(1 << 40)
+
+
+def test_a_sheet_whose_tags_carry_a_prefix_is_left_to_calamine(tmp_path: Path) -> None:
+    path = tmp_path / "prefixed.xlsx"
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    rels = "http://schemas.openxmlformats.org/package/2006/relationships"
+    parts = {
+        "xl/workbook.xml": f'<x:workbook xmlns:x="{main}" xmlns:r="{rel}"><x:sheets>'
+        '<x:sheet name="S" sheetId="1" r:id="rId1"/></x:sheets></x:workbook>',
+        "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{rels}"><Relationship Id="rId1" '
+        'Target="worksheets/sheet1.xml" Type="worksheet"/></Relationships>',
+        "xl/worksheets/sheet1.xml": f'<x:worksheet xmlns:x="{main}"><x:sheetData><x:row r="1">'
+        '<x:c r="A1" t="inlineStr"><x:is><x:t>Email</x:t></x:is></x:c></x:row></x:sheetData>'
+        "</x:worksheet>",
+    }
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    assert sheet_xml_bytes(str(path), "S") is None

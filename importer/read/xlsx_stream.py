@@ -78,11 +78,17 @@ def _item(item: ElementTree.Element) -> str:
 
 
 def sheet_xml_bytes(path: str, sheet: str) -> tuple[str, int] | None:
-    """(the archive member holding ``sheet``, its XML's size); None when it cannot be told."""
+    """(the archive member holding ``sheet``, its XML's size); None when it cannot be told, or
+    when its tags carry a namespace prefix (``<x:row>``, which calamine reads and this does not)."""
     try:
         with zipfile.ZipFile(path) as archive:
             member = _member_of(archive, sheet)
-            return None if member is None else (member, archive.getinfo(member).file_size)
+            if member is None:
+                return None
+            with archive.open(member) as xml:
+                if b"<sheetData" not in xml.read(_BLOCK):
+                    return None
+            return member, archive.getinfo(member).file_size
     except (KeyError, zipfile.BadZipFile, ElementTree.ParseError, OSError):
         return None
 
