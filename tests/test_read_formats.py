@@ -394,7 +394,7 @@ def test_a_streamed_sheet_reads_every_cell_as_calamine_does(name: str) -> None:
     for sheet in book.sheet_names:
         member = sheet_xml_bytes(str(path), sheet)
         assert member is not None
-        streamed = list(XlsxStream(str(path), member[0], cell_text).rows())
+        streamed = list(XlsxStream(str(path), member[0], cell_text, name).rows())
         loaded = [[cell_text(v) for v in row] for row in book.get_sheet_by_name(sheet).iter_rows()]
         assert trimmed(streamed) == trimmed(loaded), sheet
 

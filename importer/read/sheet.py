@@ -234,7 +234,7 @@ def open_sheet(
     shown = [m.name for m in sheets if m.visible == calamine.SheetVisibleEnum.Visible]
     tried: list[str] = []
     for candidate in [chosen] if chosen else shown:  # a hidden sheet only when chosen
-        rows_of = _rows_of(book, path, kind, candidate, stream_over)
+        rows_of = _rows_of(book, path, name, kind, candidate, stream_over)
         found = _table_of(rows_of(), skip_lines, least=1 if chosen else 2)
         if found is not None:
             break
@@ -294,14 +294,14 @@ def _chosen_sheet(names: list[str], sheet: str, where: str) -> str:
 
 
 def _rows_of(
-    book: Any, path: Path, kind: str, sheet: str, stream_over: int
+    book: Any, path: Path, name: str, kind: str, sheet: str, stream_over: int
 ) -> Callable[[], Iterator[list[Any]]]:
     """How to read ``sheet``'s rows: streamed from its XML when it is a big .xlsx sheet, else
     from calamine's copy of it in memory (loaded now, once)."""
     if kind in ("xlsx", "xlsm"):
         found = sheet_xml_bytes(str(path), sheet)
         if found is not None and found[1] > stream_over:
-            return XlsxStream(str(path), found[0], cell_text).rows
+            return XlsxStream(str(path), found[0], cell_text, name).rows
     loaded = book.get_sheet_by_name(sheet)
     rows: Callable[[], Iterator[list[Any]]] = loaded.iter_rows
     return rows

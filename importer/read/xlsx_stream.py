@@ -20,10 +20,14 @@ import zipfile
 from collections.abc import Callable, Iterator
 from xml.etree import ElementTree
 
-__all__ = ["STREAM_BYTES", "XlsxStream", "sheet_xml_bytes"]
+from importer.errors import SourceError
+
+__all__ = ["MAX_ROW_XML", "STREAM_BYTES", "XlsxStream", "sheet_xml_bytes"]
 
 #: A sheet whose XML is bigger than this (about 60,000 rows of 16 columns) is streamed.
 STREAM_BYTES = 64 << 20
+#: The most XML one row may take (a row of 16,384 long cells is far less).
+MAX_ROW_XML = 64 << 20
 _BLOCK = 1 << 20
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
@@ -107,8 +111,9 @@ def _member_of(archive: zipfile.ZipFile, sheet: str) -> str | None:
 class XlsxStream:
     """The rows of one sheet of an .xlsx, read again from its XML on every :meth:`rows` call."""
 
-    def __init__(self, path: str, member: str, text: Callable[[object], str]) -> None:
+    def __init__(self, path: str, member: str, text: Callable[[object], str], name: str) -> None:
         self.path = path
+        self.name = name
         self.member = member
         self._text = text  # how a number, a boolean or a date reads: the sheet reader's way
         self._columns: dict[str, int] = {}
@@ -160,6 +165,12 @@ class XlsxStream:
                     width = _column((found[1] or b"A").decode()) + 1
                 cut = data.rfind(b"</row>") + 6 if block else len(data)
                 carry = data[cut:] if block else b""
+                if len(carry) > MAX_ROW_XML:
+                    raise SourceError(
+                        f"sheet row {done + 1} holds more than {MAX_ROW_XML >> 20} MB: is the "
+                        "workbook damaged? (save the sheet as CSV)",
+                        path=self.name,
+                    )
                 for part in data[:cut].decode("utf-8").split("</row>"):
                     start = part.rfind("<row ")
                     if start < 0:
