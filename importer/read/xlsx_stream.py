@@ -186,22 +186,25 @@ class XlsxStream:
                     return
 
     def _row(self, part: str, width: int) -> list[str]:
-        cells = [""] * width
         found = _CELL.findall(part)
         if len(found) != part.count("<c "):
             found = [self._general(attrs, inner) for attrs, inner in _ANY_CELL.findall(part)]
-        columns, at, dated = self._columns, -1, self._dated
+        if not found:
+            return [""] * width
+        columns, strings, dated = self._columns, self.strings, self._dated
+        last = found[-1][0]
+        cells = [""] * max(width, self._at(last) + 1 if last else len(found))
+        at = -1
         for letters, style, kind, value, plain, rich in found:
-            if not letters:
-                at += 1  # no reference: the next column
-            elif (at := columns.get(letters, -1)) < 0:
-                at = columns[letters] = _column(letters)
-            if at >= len(cells):
-                cells += [""] * (at + 1 - len(cells))
+            try:
+                at = columns[letters]
+            except KeyError:  # a column not seen yet, or no reference: the next column
+                at = self._at(letters) if letters else at + 1
             if kind == "s":
-                cells[at] = self.strings[int(value)] if value else ""
+                cells[at] = strings[int(value)] if value else ""
             elif kind == "inlineStr":
-                cells[at] = _text(plain) if plain or not rich else _runs(rich)
+                text = plain if plain or not rich else _runs(rich)
+                cells[at] = text if "&" not in text else html.unescape(text)
             elif kind in ("", "n") and not (style and style in dated):
                 if value.isdigit() and len(value) <= 15:  # a whole number, exact as a float
                     cells[at] = value
@@ -210,6 +213,11 @@ class XlsxStream:
             else:
                 cells[at] = self._other(kind, value, style)
         return cells
+
+    def _at(self, letters: str) -> int:
+        """A column's position from its letters, kept for the next rows."""
+        at = self._columns[letters] = _column(letters)
+        return at
 
     def _other(self, kind: str, value: str, style: str) -> str:
         """A boolean, a formula's text, a date: rarer than text and numbers."""
