@@ -10,6 +10,7 @@ one that cannot run says why in its line, and the others still run. Exit status:
 figure held, 1 otherwise. The benchmarks, in the order they run:
 
 - validate: ``validate_bench.py`` (time against pandas reading the file as text; peak RSS).
+- sheet: ``sheet_bench.py`` (an .xlsx: time against calamine's own read; peak RSS).
 - bad-input: ``bad_input_bench.py`` (hostile files: one line, exit 2, < 300 MB each).
 - reports: ``report_bench.py`` (every report format on rows that all have issues: < 300 MB).
 - sandbox: ``sandbox_bench.py`` (creates a second the sandbox answers).
@@ -57,6 +58,32 @@ def validate(rows: int) -> list[Figure]:
     ]
 
 
+def sheet(rows: int) -> list[Figure]:
+    """``sheet_bench.py``'s figures: validate on an .xlsx against calamine's own read of it."""
+    run = measure([sys.executable, str(BENCHES / "sheet_bench.py"), "--rows", str(rows)])
+    found = re.search(r"^validate:\s+([\d.]+) s\s+peak RSS\s+(\d+) MB", run.stdout, re.M)
+    read = re.search(r"^calamine read:\s+([\d.]+) s\s+peak RSS\s+(\d+) MB", run.stdout, re.M)
+    label = f"validate, {rows:,}-row .xlsx"
+    if run.code != 0 or not found or not read:
+        why = (run.stderr.strip() or run.stdout.strip() or f"exit {run.code}").splitlines()[-1]
+        return [Figure(f"{label}: time / calamine read", f"could not run: {why}", "<= 2", None)]
+    seconds, peak, own, own_peak = (float(g) for g in (*found.groups(), *read.groups()))
+    return [
+        Figure(
+            f"{label}: time / calamine read",
+            f"{seconds / own:.2f} ({seconds:.1f} s / {own:.1f} s)",
+            "<= 2",
+            seconds / own <= 2,
+        ),
+        Figure(
+            f"{label}: peak RSS (MB)",
+            f"{peak:,.0f} (calamine alone {own_peak:,.0f})",
+            "< 600",
+            peak < 600,
+        ),
+    ]
+
+
 def verdict(script: str, label: str, target: str, *args: str) -> list[Figure]:
     """The verdict a script prints as its last word (``targets: OK ...``), when it exists."""
     path = BENCHES / script
@@ -76,13 +103,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="big-file benchmarks' rows")
     parser.add_argument("--minutes", type=float, default=3.0, help="each paced scenario's length")
     parser.add_argument("--limit", type=int, default=1200, help="the paced scenarios' budget")
-    names = ["validate", "bad-input", "reports", "sandbox", "chaos", "pacing", "run", "undo",
-             "review"]  # fmt: skip
+    names = ["validate", "sheet", "bad-input", "reports", "sandbox", "chaos", "pacing", "run",
+             "undo", "review"]  # fmt: skip
     parser.add_argument("--only", nargs="+", choices=names, default=names)
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args()
     benches: dict[str, Callable[[], list[Figure]]] = {
         "validate": lambda: validate(args.rows),
+        "sheet": lambda: sheet(args.rows),
         "bad-input": lambda: verdict(
             "bad_input_bench.py", "hostile files: exit 2 in one line, peak RSS", "< 300 MB each"
         ),

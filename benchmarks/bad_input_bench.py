@@ -13,6 +13,7 @@ that is allowed read with exit 0; peak RSS < 300 MB each.
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
 import resource
 import subprocess
@@ -95,6 +96,15 @@ def wide_allowed(path: Path) -> Path:
     return path
 
 
+def gzip_bomb(path: Path) -> Path:
+    """256 MB of zero bytes in a 250 KB .csv.gz: refused while unpacking, not spooled whole."""
+    path = path.with_name(path.name + ".gz")
+    with gzip.open(path, "wb", compresslevel=1) as packed:
+        for _ in range(256):
+            packed.write(bytes(1 << 20))
+    return path
+
+
 def fifo(path: Path) -> Path:
     """A named pipe nobody writes to."""
     os.mkfifo(path)
@@ -113,6 +123,7 @@ CASES: dict[str, tuple[Callable[[Path], Path] | str, str]] = {
     "2 MB quoted cell": (field_over_limit, "2"),
     "20 MB column name": (long_header_name, "2"),
     "FIFO without a writer": (fifo, "2"),
+    "gzip bomb (256 MB of NULs)": (gzip_bomb, "2"),
     "10,000 columns x 2,000 rows": (wide_allowed, "0"),
 }
 

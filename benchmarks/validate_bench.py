@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 HEADER = [
@@ -57,24 +58,29 @@ COUNTRIES = ["Germany", "US", "France", "United Kingdom", "JPN", "Canada", "Braz
 
 def generate(path: Path, rows: int, seed: int = 1) -> None:
     """A customers file with about 1% of rows breaking a rule, as real exports do."""
-    rnd = random.Random(seed)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(HEADER)
-        for i in range(rows):
-            first, last = rnd.choice(FIRST), rnd.choice(LAST)
-            bad = rnd.random() < 0.01
-            writer.writerow([
-                first, last,
-                f"{first.lower()}.{i}@example.com" if not bad else f"{first}@@example.com",
-                f"{i}@mail.example.org" if i % 3 == 0 else "",
-                f"+1 415 555 {i % 10000:04d}", "" if i % 4 else f"0170 {i:07d}",
-                f"Company {i % 5000}", "support lead", f"{i % 999} Main Street",
-                "Springfield", f"{i % 99999:05d}", rnd.choice(COUNTRIES),
-                f"https://www.site{i % 777}.example.com/", rnd.choice(["free", "pro"]),
-                f"{rnd.randint(1, 28):02d}/{rnd.randint(1, 12):02d}/20{rnd.randint(10, 24)}",
-                str(rnd.randint(1, 500)) if not bad else "many",
-            ])  # fmt: skip
+        writer.writerows(people(rows, seed))
+
+
+def people(rows: int, seed: int = 1) -> Iterator[list[str]]:
+    """The rows of :func:`generate` (the sheet benchmark writes them into a workbook)."""
+    rnd = random.Random(seed)
+    for i in range(rows):
+        first, last = rnd.choice(FIRST), rnd.choice(LAST)
+        bad = rnd.random() < 0.01
+        yield [
+            first, last,
+            f"{first.lower()}.{i}@example.com" if not bad else f"{first}@@example.com",
+            f"{i}@mail.example.org" if i % 3 == 0 else "",
+            f"+1 415 555 {i % 10000:04d}", "" if i % 4 else f"0170 {i:07d}",
+            f"Company {i % 5000}", "support lead", f"{i % 999} Main Street",
+            "Springfield", f"{i % 99999:05d}", rnd.choice(COUNTRIES),
+            f"https://www.site{i % 777}.example.com/", rnd.choice(["free", "pro"]),
+            f"{rnd.randint(1, 28):02d}/{rnd.randint(1, 12):02d}/20{rnd.randint(10, 24)}",
+            str(rnd.randint(1, 500)) if not bad else "many",
+        ]  # fmt: skip
 
 
 def measure(command: list[str]) -> tuple[float, float, str]:

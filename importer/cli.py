@@ -39,6 +39,7 @@ from importer.options import (
     UndoOptions,
     ValidateOptions,
 )
+from importer.read import Guessed, count_rows
 from importer.redact import redact
 from importer.report import plural
 from importer.results import IMPORT_STATUSES
@@ -84,6 +85,13 @@ def progress_bar(unit: str, *, enabled: bool = True) -> tqdm:
 
 
 def skip_lines_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--skip-lines, and --sheet: where the table starts, in every command that reads FILE."""
+    command = click.option(
+        "--sheet",
+        metavar="NAME|N",
+        help="The sheet of a workbook (.xlsx, .xls, .ods) to read, by name or number from 1; "
+        "default: the first sheet holding a table.",
+    )(command)
     return click.option(
         "--skip-lines",
         type=click.IntRange(min=0),
@@ -209,6 +217,7 @@ def validate(
     encoding: str | None,
     delimiter: str | None,
     skip_lines: int | None,
+    sheet: str | None,
     report: Path | None,
     rejects: Path | None,
     show: int,
@@ -219,7 +228,8 @@ def validate(
     """
     with progress_bar("rows") as bar:
         options = ValidateOptions(encoding=encoding, delimiter=delimiter, skip_lines=skip_lines,
-                                  report=report, rejects=rejects, show=show)  # fmt: skip
+                                  sheet=sheet, report=report, rejects=rejects,
+                                  show=show)  # fmt: skip
         result = validate_csv(file, mapping, options, progress=bar.update)
     for note in result.summary.notes:
         click.echo(f"Warning: {for_terminal(note)}", err=True)
@@ -275,6 +285,7 @@ def init(
     encoding: str | None,
     delimiter: str | None,
     skip_lines: int | None,
+    sheet: str | None,
 ) -> None:
     """Suggest a mapping for FILE: recognise the export's source system, or map its columns by
     their header words and sampled values. Edit it, then run validate."""
@@ -297,6 +308,7 @@ def init(
         encoding=encoding,
         delimiter=delimiter,
         skip_lines=skip_lines,
+        sheet=sheet,
     )
     if output is None:
         click.echo(suggestion.text, nl=False)
@@ -502,6 +514,7 @@ def run(
     encoding: str | None,
     delimiter: str | None,
     skip_lines: int | None,
+    sheet: str | None,
     results: Path | None,
     api_url: str | None,
     use_sandbox: bool,
@@ -546,6 +559,7 @@ def run(
         encoding=encoding,
         delimiter=delimiter,
         skip_lines=skip_lines,
+        sheet=sheet,
         api_url=api_url,
         rate=rate,
         budget_share=budget_share,
@@ -612,8 +626,8 @@ def run(
             say.error("Interrupted before sending anything.", f"\n{resume}")
             sys.exit(EXIT_STOPPED)
         bar.total = bar.n  # the total was counted from line breaks: an estimate
-    for note in result.notes:
-        say.info(f"Warning: {for_terminal(note)}")
+    for note in result.notes:  # a guessed encoding changes every cell: said even with -q
+        (say.error if isinstance(note, Guessed) else say.info)(f"Warning: {for_terminal(note)}")
     if result.resumed:
         say.info(
             "Resumed an import that had stopped: the rows it finished are reported as they "
@@ -743,7 +757,8 @@ def print_plan(file: Path, mapping: Path, options: ImportOptions) -> None:
 
     with progress_bar("rows") as bar:
         reading = ValidateOptions(encoding=options.encoding, delimiter=options.delimiter,
-                                  skip_lines=options.skip_lines)  # fmt: skip
+                                  skip_lines=options.skip_lines,
+                                  sheet=options.sheet)  # fmt: skip
         checked = validate_csv(file, mapping, reading, progress=bar.update)
     for note in checked.summary.notes:
         click.echo(f"Warning: {for_terminal(note)}", err=True)
@@ -805,18 +820,6 @@ def print_account_plan(
         click.echo(f"Plan written to {for_terminal(plan.results, None)}")
     click.echo("Nothing was sent but reads (--dry-run): Help Scout and the state are unchanged.")
     sys.exit(plan.exit_code)
-
-
-def count_rows(path: Path) -> int | None:
-    """Lines after the header, for the progress bar's ETA (quoted line breaks overcount)."""
-    if not path.is_file():  # a FIFO would block, /dev/zero never end: open_csv refuses them
-        return None
-    try:
-        with path.open("rb") as fh:
-            lines = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
-    except OSError:
-        return None
-    return max(lines - 1, 0)
 
 
 @main.command()

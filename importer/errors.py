@@ -6,7 +6,7 @@ exit code without knowing where the failure came from::
     ImporterError                 base; ``exit_code`` tells the CLI how to end
     ├── InputError                exit 2: nothing was attempted
     │   ├── LocatedError          ... at a place in a file ("path, line N: what to do")
-    │   │   ├── SourceError       the CSV cannot be read
+    │   │   ├── SourceError       the input file cannot be read (any format)
     │   │   └── MappingError      the mapping is wrong (the YAML line)
     │   ├── ConfigError           options, credentials or URL are unusable
     │   ├── StateLockedError      another run holds the state file (names its pid)
@@ -18,7 +18,8 @@ exit code without knowing where the failure came from::
     ├── TransportError            no answer: connection refused or dropped, timeout
     │   └── CertificateError      exit 3: the server's TLS certificate was refused (never retried)
     └── RunStopped                exit 3: the run stopped early (interrupted or fatal answer);
-                                  the same command resumes it
+        │                         the same command resumes it
+        └── SourceChangedError    the input file changed while it was read (still being written)
 
 Messages never contain a token or secret: API errors keep only status, message, field errors and
 logRef.
@@ -55,13 +56,15 @@ class LocatedError(InputError):
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
         self.path = path
         self.line = line
+        self.detail = message
+        """The message without the place (to say it of another name: a spooled file's)."""
         parts = [path or self.what, f"line {line}" if line is not None else ""]
         where = ", ".join(p for p in parts if p)
         super().__init__(f"{where}: {message}" if where else message)
 
 
 class SourceError(LocatedError):
-    """The CSV file cannot be read as a table of customers."""
+    """The input file cannot be read as a table of customers."""
 
 
 class MappingError(LocatedError):
@@ -146,3 +149,8 @@ class RunStopped(ImporterError):
     """The run stopped before every row was done; the same command resumes it."""
 
     exit_code = EXIT_STOPPED
+
+
+class SourceChangedError(RunStopped):
+    """The input file's size or modification time changed while it was read: it is still being
+    written (the last line may be half of one), so the rows after the change are not sent."""

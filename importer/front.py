@@ -42,10 +42,10 @@ from importer.options import (
     ValidateOptions,
 )
 from importer.outputs import Named, check_outputs
+from importer.read import Source, open_source
 from importer.rejects import RejectsWriter
 from importer.report import Summary, open_report
 from importer.results import IMPORT_STATUSES
-from importer.source import CsvSource, open_csv
 from importer.validate import check_rows, file_warnings
 
 if TYPE_CHECKING:
@@ -83,16 +83,18 @@ def open_input(
     options: ReadOptions = DEFAULT_READ,
     *,
     all_columns: bool = False,
-) -> tuple[CsvSource, Mapping]:
-    """Load the mapping, open the CSV and check they fit, before any row is read.
+) -> tuple[Source, Mapping]:
+    """Load the mapping, open the input (any format :func:`~importer.read.open_source` reads)
+    and check they fit, before any row is read.
 
     The chunks hold only the columns the mapping reads, unless ``all_columns``.
     """
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping)
-    source = open_csv(
-        path, encoding=options.encoding, delimiter=options.delimiter, skip_lines=options.skip_lines
-    )
+    source = open_source(
+        path, encoding=options.encoding, delimiter=options.delimiter,
+        skip_lines=options.skip_lines, sheet=options.sheet,
+    )  # fmt: skip
     mapping.bind(source.columns)
     return (source if all_columns else source.select(mapping.columns)), mapping
 
@@ -340,7 +342,7 @@ def _import(
                 source, mapping, include_source=all_cells, duplicates=options.duplicates,
                 warnings=warned,
             )  # fmt: skip
-            run = ledger.begin_run(importing.fingerprint(Path(path)))
+            run = ledger.begin_run(source.fingerprint)
             result.resumed = run.resuming
             ledger.record_results(Path(results).resolve())
             if mapping.path:

@@ -66,10 +66,10 @@ from importer.ledger import (
 from importer.mapping import Mapping
 from importer.options import DEFAULT_API_URL, Duplicates, ImportOptions, SendOptions
 from importer.pacing import Pacer
+from importer.read import Chunk, Source
 from importer.rejects import ragged_cells, row_errors
 from importer.report import plural
 from importer.results import ResultsWriter, listed_customers
-from importer.source import Chunk, CsvSource
 from importer.upload import Progress, Tally, Uploader, default_concurrency
 from importer.validate import SeenKeys, check_rows, hash_keys
 
@@ -87,7 +87,6 @@ __all__ = [
     "count_plan",
     "destination_of",
     "endpoint",
-    "fingerprint",
     "open_client",
     "pacer_of",
     "row_batches",
@@ -359,9 +358,7 @@ class PlanCount:
     rows: int
 
 
-def count_plan(
-    source: CsvSource, mapping: Mapping, state: Path, options: ImportOptions
-) -> PlanCount:
+def count_plan(source: Source, mapping: Mapping, state: Path, options: ImportOptions) -> PlanCount:
     """Count the customers a run would create and update: every row as the import reads it
     (:func:`row_batches`), decided as the import decides it (:func:`~importer.decide.decide`)
     against the state's entries. A ``check`` or a ``reconcile`` counts as a create (a look-up
@@ -459,14 +456,8 @@ async def check_properties(
             notice(f"property {slug} is {kind} in the account but {prop.type} in the mapping")
 
 
-def fingerprint(path: Path) -> str:
-    """The source file's size and modification time, recorded with each run."""
-    info = path.stat()
-    return f"size={info.st_size} mtime_ns={info.st_mtime_ns}"
-
-
 def row_batches(
-    source: CsvSource, mapping: Mapping, *, include_source: bool = False,
+    source: Source, mapping: Mapping, *, include_source: bool = False,
     duplicates: Duplicates = "error", warnings: RowWarnings | None = None,
 ) -> Iterator[list[Job]]:  # fmt: skip
     """Every row in input order and batches, as a Job: what :func:`~importer.decide.decide`
@@ -485,7 +476,7 @@ def row_batches(
 
 
 def _batches(
-    source: CsvSource,
+    source: Source,
     mapping: Mapping,
     include_source: bool,
     duplicates: Duplicates,
@@ -532,7 +523,7 @@ def _earlier_rows(seen: SeenKeys, jobs: list[Job]) -> dict[int, int]:
     return {int(r): int(f) for r, f in zip(rows[first > 0], first[first > 0], strict=True)}
 
 
-def _superseded(source: CsvSource, mapping: Mapping) -> dict[int, int]:
+def _superseded(source: Source, mapping: Mapping) -> dict[int, int]:
     """For ``--duplicates last``: each valid row whose key a later valid row has -> the last one.
 
     A first pass over the file that keeps only 64-bit key hashes and row numbers (16 bytes a row).
@@ -553,7 +544,7 @@ def _superseded(source: CsvSource, mapping: Mapping) -> dict[int, int]:
     return dict(zip(r[earlier].tolist(), last[earlier].tolist(), strict=True))
 
 
-def _source_cells(chunk: Chunk, source: CsvSource) -> dict[int, list[str]]:
+def _source_cells(chunk: Chunk, source: Source) -> dict[int, list[str]]:
     """The row's cells as read; a ragged row's extra fields stay together in its last cell."""
     frame = chunk.frame
     cells = {

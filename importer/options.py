@@ -98,7 +98,7 @@ class _Checked:
 
 @dataclass(frozen=True, kw_only=True)
 class ReadOptions(_Checked):
-    """How to read the CSV; None: detected (see :func:`~importer.source.open_csv`)."""
+    """How to read the input; None: detected (see :func:`~importer.read.open_source`)."""
 
     encoding: str | None = None
     """A Python codec name (``cp1252``, ``latin-1``); default: detected."""
@@ -106,6 +106,8 @@ class ReadOptions(_Checked):
     """The field delimiter; default: sniffed."""
     skip_lines: int | None = None
     """Lines before the header row (a title, an export date); default: detected."""
+    sheet: str | None = None
+    """A workbook's sheet, by name or number from 1; default: the first holding a table."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

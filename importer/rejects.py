@@ -36,10 +36,11 @@ import pandas as pd
 
 from importer.errors import ConfigError
 from importer.outputs import open_private
+from importer.read import Chunk, RaggedRow
+from importer.read.renumber import ERROR, ROW
 from importer.redact import redact
 from importer.results import Outcome
 from importer.safecsv import SafeCsvWriter
-from importer.source import Chunk, RaggedRow
 from importer.validate import CheckedChunk
 
 __all__ = [
@@ -53,7 +54,6 @@ __all__ = [
     "row_errors",
 ]
 
-ROW, ERROR = "row", "error"
 #: Rows turned into text at a time: a chunk of invalid rows made text at once costs ~30 MB.
 WRITE_ROWS = 5000
 #: Help Scout's answers that refuse a row for its content: fixing the cells is the remedy.

@@ -20,7 +20,7 @@ from importer import schema
 from importer.issues import DROPPED, NO_ISSUES, STRING, combine, issue_table
 from importer.mapping import Mapping
 from importer.phones import each_number, phone_problem, plainly_possible, row_regions
-from importer.source import Chunk, shown_name
+from importer.read import Chunk, shown_name
 from importer.suggest.values import emails_in, is_phone, is_street
 
 ERROR, WARNING = "error", "warning"
@@ -80,7 +80,8 @@ class Validator:
             if rule is not None:
                 values.append(rule(mapped, path, self.mapping.sources.get(path, "")))
         mapped, dropped = drop_invalid(mapped, combine(values), self.mapping.drops)
-        found = [dropped, _ragged_issues(chunk), _short_rows(chunk), _stray_values(chunk)]
+        found = [dropped, _ragged_issues(chunk), _short_rows(chunk), _stray_values(chunk),
+                 _undecodable_rows(chunk)]  # fmt: skip
         found.append(_address_needs_country(mapped, self.mapping))
         found.append(_empty_rows(mapped, self.mapping))
         found.append(_no_identity(mapped))
@@ -324,6 +325,19 @@ def _stray_values(chunk: Chunk) -> pd.DataFrame:
     ]
     rows, values = [s.row for s in chunk.stray], [s.value for s in chunk.stray]
     return issue_table(rows, "", "", values, "unnamed_column", ERROR, messages)
+
+
+def _undecodable_rows(chunk: Chunk) -> pd.DataFrame:
+    if not chunk.undecodable:
+        return NO_ISSUES
+    messages = [
+        f"line {u.line}: byte 0x{u.byte:02X} is not UTF-8, while the rest of the file is: fix "
+        "the cell (retype its accented letters), or pass --encoding if the whole file is in "
+        "another encoding"
+        for u in chunk.undecodable
+    ]
+    rows = [u.row for u in chunk.undecodable]
+    return issue_table(rows, "", "", [None] * len(rows), "not_utf8", ERROR, messages)
 
 
 # --- the rules, one per kind of field -----------------------------------------------------------

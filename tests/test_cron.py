@@ -176,13 +176,16 @@ def test_unusable_summary_and_log_paths_stop_before_anything_is_sent(
 
 # --- --quiet ------------------------------------------------------------------------------------
 def test_quiet_prints_only_the_error_line(invoke: Callable[..., Result], tmp_path: Path) -> None:
-    """Warnings (this file is cp1252), notes and the closing lines go; what failed stays."""
+    """Warnings, notes and the closing lines go; what failed stays, and so does the guess that
+    this file is cp1252 (it changes every cell)."""
     data = tmp_path / "in.csv"
     data.write_bytes(SAMPLE.read_text(encoding="utf-8").encode("cp1252", errors="replace"))
     done = invoke("run", data, "-m", EXAMPLE, "--sandbox", "-o", tmp_path / "r.csv", "--quiet")
     assert done.stdout == ""
     assert done.stderr == (
-        f"Error: 9 rows not imported (9 invalid, 0 failed): see {tmp_path / 'r.csv'}\n"
+        "Warning: file is not UTF-8 (byte 0xE9 on line 4); read it as cp1252: pass --encoding "
+        f"to choose another\nError: 9 rows not imported (9 invalid, 0 failed): see "
+        f"{tmp_path / 'r.csv'}\n"
     )
     assert done.exit_code == 1
     loud = invoke("run", data, "-m", EXAMPLE, "--sandbox", "-o", tmp_path / "r2.csv")

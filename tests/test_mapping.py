@@ -87,7 +87,7 @@ def load(write):
 
 
 def chunk(data: dict[str, list[str]], first_row: int = 1) -> pd.DataFrame:
-    """A chunk as importer.source yields it: str cells, "" for empty, indexed by row number."""
+    """A chunk as importer.read yields it: str cells, "" for empty, indexed by row number."""
     n = len(next(iter(data.values())))
     index = pd.RangeIndex(first_row, first_row + n, name="row")
     return pd.DataFrame({k: pd.array(v, dtype=STRING) for k, v in data.items()}, index=index)

@@ -1,4 +1,4 @@
-"""importer.source: encodings, dialects, exact row numbers, and one-line refusals, on real files."""
+"""importer.read: encodings, dialects, exact row numbers, and one-line refusals, on real files."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ import pandas as pd
 import pytest
 
 from importer.errors import SourceError
-from importer.source import (
+from importer.read.delimited import (
     _SCAN_BYTES,
     TEXT,
     Chunk,
     CsvSource,
     RaggedRow,
+    Undecodable,
     find_header,
     open_csv,
 )
@@ -150,12 +151,9 @@ CSVKIT_CASES: dict[str, dict] = {
     "null_byte.csv": dict(refused="NUL byte", line=2),
     "optional_quote_characters.csv": dict(columns=list("abc"), rows={1: ["1", "2", "3"]}),
     "sniff_limit.csv": dict(columns=list("abc"), rows={1: ["1", "2", "3"]}, delimiter=";"),
-    "test_empty_columns_long_row.csv": dict(
-        columns=list("abc"), rows={}, ragged=[(1, 2, 4, ",,,")]
-    ),
-    "test_empty_columns_short_row.csv": dict(
-        columns=list("abc"), rows={1: ["", "", ""]}, short=[(1, 2)]
-    ),
+    # a row of empty cells is a blank line, however many: no data rows
+    "test_empty_columns_long_row.csv": dict(refused="header but no data rows", line=1),
+    "test_empty_columns_short_row.csv": dict(refused="header but no data rows", line=1),
     "test_extra_header.csv": dict(
         columns=list("abcd"), rows={1: ["1", "2", "3", ""]}, short=[(1, 3)]
     ),
@@ -347,16 +345,34 @@ def test_a_byte_cp1252_leaves_undefined_means_latin1(tmp_path: Path) -> None:
 
 
 def test_the_encoding_is_decided_over_the_whole_file_before_any_row(tmp_path: Path) -> None:
-    # UTF-8-looking text for more than one scan block, then one cp1252 byte: every row is cp1252
-    head = "id,name\n" + "".join(f"{i},Zoë\n" for i in range(1, 250_001))
-    data = head.encode("utf-8") + b"250001,Jos\xe9\n"
+    # cp1252 text for more than one scan block, no UTF-8 beyond ASCII: every row is cp1252
+    head = "id,name\n" + "".join(f"{i},Ann\n" for i in range(1, 250_001))
+    data = head.encode("utf-8") + "250001,José\n250002,Zoë\n".encode("cp1252")
     assert len(data) > 2 * _SCAN_BYTES
     source = open_csv(write(tmp_path, data))
     rows, _, _ = read(source)
     assert source.encoding == "cp1252"
     assert "byte 0xE9 on line 250002" in source.warnings[0]
-    assert rows[1] == ["1", "ZoÃ«"]  # the UTF-8 bytes of ë, read as cp1252 like the rest
     assert rows[250_001] == ["250001", "José"]
+    assert rows[250_002] == ["250002", "Zoë"]
+
+
+def test_a_utf8_file_with_a_broken_byte_stays_utf8_and_that_row_is_an_error(
+    tmp_path: Path,
+) -> None:
+    # valid UTF-8 for more than one scan block, then one cp1252 byte: only its row is wrong
+    head = "id,name\n" + "".join(f"{i},Zoë\n" for i in range(1, 250_001))
+    data = head.encode("utf-8") + b"250001,Jos\xe9\n250002,Ann\n"
+    assert len(data) > 2 * _SCAN_BYTES
+    source = open_csv(write(tmp_path, data))
+    rows, _, chunks = read(source)
+    assert source.encoding == "utf-8"
+    assert source.warnings == [
+        "1 byte is not UTF-8 (the first: 0xE9 on line 250002) while the rest of the file is: "
+        "its row is an error; the other rows are read as UTF-8"
+    ]
+    assert rows[1] == ["1", "Zoë"] and rows[250_002] == ["250002", "Ann"]
+    assert [u for c in chunks for u in c.undecodable] == [Undecodable(250_001, 250_002, 0xE9)]
 
 
 def test_a_forced_encoding_wins(tmp_path: Path) -> None:
@@ -381,18 +397,28 @@ def test_utf16_without_bom_is_detected_or_forced(tmp_path: Path, codec: str) -> 
 def test_a_forced_encoding_that_does_not_fit_is_refused_naming_byte_and_line(
     tmp_path: Path,
 ) -> None:
-    path = write(tmp_path, "id,name\n1,Ann\n2,Jos\xe9\n".encode("cp1252"))
-    error = refusal(path, encoding="utf-8")
+    path = write(tmp_path, "id,name\n1,Ann\n2,Jos\u00e9\n".encode("cp1252"))
+    error = refusal(path, encoding="ascii")
     assert str(error) == (
-        f"{path}, line 3: cannot be decoded as utf-8 at byte 19: pass the right --encoding "
+        f"{path}, line 3: cannot be decoded as ascii at byte 19: pass the right --encoding "
         "(cp1252 is common for Windows exports)"
     )
 
 
-def test_a_utf8_bom_with_bytes_that_are_not_utf8_is_refused(tmp_path: Path) -> None:
-    error = refusal(write(tmp_path, codecs.BOM_UTF8 + b"id,name\n1,Jos\xe9\n"))
-    assert "cannot be decoded as utf-8-sig" in str(error)
-    assert error.line == 2
+@pytest.mark.parametrize(
+    ("data", "options"),
+    [
+        ("id,name\n1,Ann\n2,Jos\u00e9\n".encode("cp1252"), {"encoding": "utf-8"}),
+        (codecs.BOM_UTF8 + b"id,name\n1,Ann\n2,Jos\xe9\n", {}),
+    ],
+)
+def test_utf8_given_or_marked_keeps_the_file_and_makes_the_broken_row_an_error(
+    tmp_path: Path, data: bytes, options: dict[str, str]
+) -> None:
+    source = open_csv(write(tmp_path, data), **options)
+    rows, _, chunks = read(source)
+    assert rows[1] == ["1", "Ann"]
+    assert [u for c in chunks for u in c.undecodable] == [Undecodable(2, 3, 0xE9)]
 
 
 @pytest.mark.parametrize("encoding", ["no-such-codec", "rot13", "base64"])
@@ -773,9 +799,19 @@ def test_skip_lines_0_reads_line_1_as_the_header(tmp_path: Path) -> None:
 
 
 def test_skipping_every_line_leaves_no_header(tmp_path: Path) -> None:
-    error = refusal(write(tmp_path, "a,b\n1,2\n"), skip_lines=5)
+    error = refusal(write(tmp_path, "a,b\n1,2\n\n"), skip_lines=3)
     assert "has no header row, only blank lines" in str(error)
-    assert "(after the 5 lines skipped)" in str(error)
+    assert "(after the 3 lines skipped)" in str(error)
+
+
+@pytest.mark.parametrize("skip", [5, 99_999_999])
+def test_skipping_past_the_end_is_one_line_at_once(tmp_path: Path, skip: int) -> None:
+    error = refusal(write(tmp_path, "a,b\n1,2\n"), skip_lines=skip)
+    assert str(error) == (
+        f"{tmp_path / 'in.csv'}: --skip-lines {skip} skips past the end of the file (it has 2 "
+        "lines): give the number of lines before the header, or leave --skip-lines out to "
+        "detect it"
+    )
 
 
 def test_a_broken_quote_after_a_preamble_is_found_at_its_line(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""importer.source on hostile files: every scan bounded, every refusal one line naming the limit.
+"""importer.read on hostile files: every scan bounded, every refusal one line naming the limit.
 
 The memory each case takes is measured by benchmarks/bad_input_bench.py; here, the two cases that
 used to read a whole multi-gigabyte "line" run under an address-space limit, so a regression
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from importer.errors import SourceError
-from importer.source import (
+from importer.read.delimited import (
     MAX_COLUMNS,
     MAX_FIELD_CHARS,
     MAX_LINE_CHARS,

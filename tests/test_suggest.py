@@ -9,7 +9,7 @@ import pytest
 
 from importer import schema
 from importer.mapping import Mapping, load_mapping
-from importer.source import TEXT
+from importer.read import TEXT
 from importer.suggest import presets, recognise, suggest_file, suggest_mapping
 from importer.suggest.draft import Draft, Field, columns_of, emit, flow, iter_specs, parse, trim
 from importer.suggest.engine import suggest

@@ -277,10 +277,19 @@ def test_seen_keys_agrees_with_a_dict_over_many_chunks():
     assert got == expected
 
 
-def test_a_row_of_empty_cells_is_an_error_not_a_blank_customer(tmp_path):
+def test_a_row_of_empty_cells_is_a_blank_line_not_a_blank_customer(tmp_path):
     mapping = BASE_MAPPING + "  photoType: {value: unknown}\n  organization: Org\n"
     issues, summary = issues_of(
         tmp_path, ["First", "Email", "Org"], [["Ann", "a@example.com", ""], ["", "", ""]], mapping
+    )
+    assert issues == []
+    assert (summary["rows"], summary["invalid"]) == (1, 0)
+
+
+def test_a_row_whose_mapped_cells_are_empty_is_an_error_not_a_blank_customer(tmp_path):
+    mapping = BASE_MAPPING + "  photoType: {value: unknown}\n"
+    issues, summary = issues_of(
+        tmp_path, ["First", "Email", "Note"], [["Ann", "a@example.com", ""], ["", "", "x"]], mapping
     )
     assert [(i["row"], i["rule"], i["severity"]) for i in issues] == [
         (2, "empty_row", "error"),

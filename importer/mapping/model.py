@@ -14,7 +14,7 @@ from importer.issues import STRING
 from importer.mapping.apply import Run
 from importer.mapping.columns import split
 from importer.mapping.payloads import PayloadPlan
-from importer.source import shown_name
+from importer.read import shown_name
 
 SPLIT_NAME_FIELDS = ("firstName", "lastName")
 

@@ -21,10 +21,11 @@ from importer.errors import ConfigError, MappingError
 from importer.mapping import TRANSFORMS, load_mapping
 from importer.mapping.reader import mapping_from_text
 from importer.outputs import check_outputs
+from importer.read import Chunk, Source
+from importer.read import open_source as open_file
 from importer.report import HtmlReport, Summary
 from importer.review.model import TARGETS, Choice, build, choices_of, offered
 from importer.review.profile import VALUE_CHARS, profile
-from importer.source import Chunk, CsvSource, open_csv
 from importer.suggest import SAMPLE_ROWS, presets, recognise, suggest_mapping
 from importer.suggest.draft import Draft, emit, parse
 from importer.validate import Validator, check_rows, file_warnings
@@ -48,16 +49,17 @@ class SourceOptions:
     encoding: str | None = None
     delimiter: str | None = None
     skip_lines: int | None = None
+    sheet: str | None = None
     preset: str | None = None
 
 
-def open_source(path: Path, options: SourceOptions) -> CsvSource:
-    """FILE, opened the one way the review opens it (the reader's seam: change it here)."""
-    return open_csv(path, encoding=options.encoding, delimiter=options.delimiter,
-                    skip_lines=options.skip_lines)  # fmt: skip
+def open_source(path: Path, options: SourceOptions) -> Source:
+    """FILE, opened through the reader's seam (any format ``validate`` reads)."""
+    return open_file(path, encoding=options.encoding, delimiter=options.delimiter,
+                     skip_lines=options.skip_lines, sheet=options.sheet)  # fmt: skip
 
 
-def first_rows(source: CsvSource, count: int) -> Chunk:
+def first_rows(source: Source, count: int) -> Chunk:
     """The first ``count`` data rows as one chunk (ragged ones among them included)."""
     chunks = iter(source)
     chunk = next(chunks, None)
@@ -68,7 +70,8 @@ def first_rows(source: CsvSource, count: int) -> Chunk:
     last = int(frame.index[-1]) if len(frame) else 0
     return Chunk(frame, [r for r in chunk.ragged if r.row <= last],
                  [r for r in chunk.short if r.row <= last],
-                 [s for s in chunk.stray if s.row <= last])  # fmt: skip
+                 [s for s in chunk.stray if s.row <= last],
+                 [u for u in chunk.undecodable if u.row <= last])  # fmt: skip
 
 
 def confidence(choice: Choice) -> str:
@@ -143,7 +146,7 @@ class Review:
             "source": {
                 "encoding": self.source.encoding,
                 "delimiter": self.source.delimiter,
-                "skip_lines": self.source.skip_lines,
+                "skip_lines": getattr(self.source, "skip_lines", 0),  # a sheet has none
                 "system": self.system.describe() if self.system else "no preset fits",
                 "preset": self.system.preset.name if self.system else "",
                 "presets": sorted(presets()),

@@ -167,13 +167,13 @@ def suggest_file(
     encoding: str | None = None,
     delimiter: str | None = None,
     skip_lines: int | None = None,
+    sheet: str | None = None,
 ) -> Suggestion:
     """Read ``path``'s header and first :data:`SAMPLE_ROWS` rows, and suggest a mapping."""
-    from importer.source import open_csv
+    from importer.read import open_source
 
-    source = open_csv(
-        path, encoding=encoding, delimiter=delimiter, skip_lines=skip_lines, chunk_rows=SAMPLE_ROWS
-    )
+    source = open_source(path, encoding=encoding, delimiter=delimiter, skip_lines=skip_lines,
+                         sheet=sheet, chunk_rows=SAMPLE_ROWS)  # fmt: skip
     sample: dict[str, list[str]] = {}
     for chunk in source:
         frame = chunk.frame.head(SAMPLE_ROWS)

@@ -6,7 +6,8 @@ Every later stage leans on three promises made here:
   line saying what is wrong, where, and what to do (:class:`~importer.errors.SourceError`);
 * every cell comes back exactly as written, as text: leading zeros, ``NA``, ``NULL`` stay, and
   an empty cell is ``""``;
-* every data row keeps its 1-based number (header excluded, blank lines not counted); a row with
+* every data row keeps its 1-based number (header excluded, blank lines and rows of empty
+  cells, ``,,,,``, not counted: a spreadsheet's empty row is a blank line); a row with
   too many fields comes back as a :class:`RaggedRow`, never shifted into the columns; a row with
   too few (what Outlook and spreadsheets write when the last cells are empty) is read with the
   missing cells empty and listed in :attr:`Chunk.short` for a warning, unless its values could
@@ -15,6 +16,11 @@ Every later stage leans on three promises made here:
   lines before the header (a title, an export date: :func:`find_header`, or ``skip_lines``), a
   repeated header name (read as ``Phone Number (2)``), a column without a name (a trailing
   delimiter on every line: left out; a value in it is a :class:`StrayValue`);
+* a UTF-8 file stays UTF-8 when a few of its bytes are not: their rows are
+  :class:`Undecodable`, errors naming the line and the byte, and the rest imports; cp1252 is
+  guessed for a file as a whole (no UTF-8 beyond ASCII anywhere) and said as :class:`Guessed`;
+* a file whose size or time changed while it was read (still being written) stops the reading
+  before its last rows (:class:`~importer.errors.SourceChangedError`);
 
 * the work is bounded whatever the bytes: only a regular file is read (a FIFO would block, a
   device never end); a line is at most :data:`MAX_LINE_CHARS`, a field :data:`MAX_FIELD_CHARS`,
@@ -26,9 +32,10 @@ Every later stage leans on three promises made here:
 How, and why that way:
 
 1. One streaming pass over the bytes settles the encoding (a BOM, else UTF-8, else cp1252, else
-   latin-1), refuses NUL bytes, and flags quotes that may be broken. The encoding must be known
-   before the first row goes out: a file that turns out not to be UTF-8 near its end must be read
-   as cp1252 from its start.
+   latin-1), refuses NUL bytes, flags quotes that may be broken and notes rows of empty cells
+   (made blank lines in the stream pyarrow reads, only then). The encoding must be known before
+   the first row goes out: a file with no UTF-8 in it but a byte near its end must be read as
+   cp1252 from its start.
 2. Only when that pass saw an odd number of quotes, or a quote neither at a field's edge nor
    doubled, does the csv module read the file strictly to find the broken quote and its line.
    pyarrow would silently swallow an unclosed quote to the end of the file.
@@ -45,6 +52,7 @@ How, and why that way:
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import dataclasses
 import io
@@ -65,7 +73,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from importer.errors import SourceError
+from importer.errors import SourceChangedError, SourceError
 from importer.text import VALUE_WIDTH
 
 __all__ = [
@@ -82,6 +90,7 @@ __all__ = [
     "RaggedRow",
     "StrayValue",
     "find_header",
+    "name_columns",
     "open_csv",
     "shown_name",
 ]
@@ -146,6 +155,17 @@ class Chunk:
     """Rows with fewer fields, the missing ones read as empty: in ``frame`` too."""
     stray: list[StrayValue] = field(default_factory=list)
     """Values in columns the header leaves unnamed (so in no column of ``frame``)."""
+    undecodable: list[Undecodable] = field(default_factory=list)
+    """Rows of a UTF-8 file holding bytes that are not UTF-8 (their cells hold U+FFFD)."""
+
+
+@dataclass(frozen=True)
+class Undecodable:
+    """A byte that is not UTF-8 in a file that is: its row is an error, the rest imports."""
+
+    row: int
+    line: int
+    byte: int
 
 
 @dataclass(frozen=True)
@@ -173,7 +193,13 @@ class CsvSource:
     warnings: list[str]
     skip_lines: int
     """Lines before the header (a title, an export date), given or detected."""
+    name: str
+    """What messages call the file: its path, or what a spooled copy stands for (``-``)."""
+    fingerprint: str
+    """What a run records of the file, to know it again: its size and modification time."""
     _codec: str = field(repr=False)
+    _opened: str = field(repr=False)
+    """The file's size and time when it was opened: they must not change while it is read."""
     _header: _Header = field(repr=False)
     _unnamed: dict[int, str] = field(repr=False)
     """Columns the header leaves unnamed: position (1-based) -> the name pyarrow reads them by."""
@@ -181,6 +207,11 @@ class CsvSource:
     _chunk_bytes: int = field(repr=False)
     _block_size: int = field(repr=False)
     _selected: list[str] | None = field(default=None, repr=False)
+    _blank_rows: bool = field(default=False, repr=False)
+    _undecodable: dict[int, tuple[int, int]] = field(default_factory=dict, repr=False)
+    """Data row -> (line, byte) of its first byte that is not UTF-8, in a UTF-8 file."""
+    _keep: object = field(default=None, repr=False)
+    """A spooled copy (stdin, an unpacked archive) the file is, kept while the source lives."""
 
     @property
     def _all_names(self) -> list[str]:
@@ -209,7 +240,7 @@ class CsvSource:
             try:
                 header = next((r for r in reader if r), None)
                 for record in reader if header is not None else ():
-                    if record and 2 <= len(record) <= len(names):
+                    if 2 <= len(record) <= len(names) and not is_blank(record):
                         records.append(record + [""] * (len(names) - len(record)))
                     if len(records) >= rows:
                         break
@@ -231,6 +262,10 @@ class CsvSource:
         return dataclasses.replace(self, _selected=[c for c in self.columns if c in wanted])
 
     def __iter__(self) -> Iterator[Chunk]:
+        with _called(self.name, self.path):
+            yield from self._chunks()
+
+    def _chunks(self) -> Iterator[Chunk]:
         # A record longer than a block stops pyarrow; read again with bigger blocks, skipping
         # the rows already handed out (rows come out in order, so a number says which).
         block_size, done = self._block_size, 0
@@ -244,21 +279,40 @@ class CsvSource:
                 message = str(error).splitlines()[0]
                 if "straddl" not in message:
                     raise SourceError(
-                        f"cannot be parsed after data row {done}: {message}", path=str(self.path)
+                        f"cannot be parsed after data row {done}: {message}", path=self.name
                     ) from None
                 if block_size >= MAX_ROW_BYTES:
                     raise SourceError(
                         f"data row {done + 1} is longer than {_size(MAX_ROW_BYTES)}: is a quote "
                         'opened and never closed? (inside a quoted field write each " as "")',
-                        path=str(self.path),
+                        path=self.name,
                     ) from None
                 block_size = min(block_size * 4, MAX_ROW_BYTES)
+
+    def _check_unchanged(self) -> None:
+        """Stop when the file's size or time changed since it was opened: it is being written,
+        and its last line may be half of one (``zed@example.co``). Checked at its end, before
+        the last rows go out."""
+        try:
+            info = self.path.stat()
+            now = f"size={info.st_size} mtime_ns={info.st_mtime_ns}"
+        except OSError:
+            now = "gone"
+        if now != self._opened:
+            raise SourceChangedError(
+                f"{self.name} changed while it was read ({self._opened} at the start, {now} at "
+                "the end): it is still being written; the rows after the last ones sent were "
+                "not imported. Wait until the export is complete, then run the same command"
+            )
 
     def _read(self, block_size: int, done: int) -> Iterator[Chunk]:
         with ExitStack() as stack:
             raw = stack.enter_context(self.path.open("rb"))
             rows = _Rows(self, stack, done)
-            stream = _Utf8Stream(raw, self._codec, self._header)
+            blank = self.delimiter if self._blank_rows else None
+            stream = _Utf8Stream(
+                raw, self._codec, self._header, blank, broken=bool(self._undecodable)
+            )
             stack.callback(stream.stop)  # before the file closes
             reader = pacsv.open_csv(
                 stream,
@@ -283,6 +337,7 @@ class CsvSource:
                 for batch in reader:
                     rows.add(batch)
                     yield from rows.chunks(final=False)
+                self._check_unchanged()
                 yield from rows.chunks(final=True)
             finally:
                 # An error's traceback keeps this frame: a reader still alive at interpreter
@@ -293,6 +348,7 @@ class CsvSource:
 def open_csv(
     path: str | Path,
     *,
+    name: str | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
     skip_lines: int | None = None,
@@ -307,15 +363,32 @@ def open_csv(
     the rows per chunk, and ``chunk_bytes`` their cells' bytes (a chunk ends at whichever comes
     first);
     ``block_size`` the bytes pyarrow parses at a time (tests make it small to cross block
-    boundaries).
+    boundaries). ``name`` is what messages call the file (a spooled copy's: ``-``).
     """
+    path = Path(path)
+    with _called(name or str(path), path):
+        return _open_csv(
+            path, name or str(path), encoding, delimiter, skip_lines, chunk_rows, chunk_bytes,
+            block_size,
+        )  # fmt: skip
+
+
+def _open_csv(
+    path: Path,
+    shown: str,
+    encoding: str | None,
+    delimiter: str | None,
+    skip_lines: int | None,
+    chunk_rows: int,
+    chunk_bytes: int,
+    block_size: int,
+) -> CsvSource:
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
     if skip_lines is not None and skip_lines < 0:
         raise ValueError(f"skip_lines must be at least 0, not {skip_lines}")
-    path = Path(path)
     where = str(path)
-    _check_regular(path, where)
+    opened = stat_of(path, where)
     try:
         with path.open("rb") as file:
             head = file.read(_SNIFF_BYTES)
@@ -335,6 +408,7 @@ def open_csv(
         codec, name, strict = _from_bom(head)
     else:
         codec, name, strict = _known_codec(encoding, where), encoding, True
+        _check_plausible(head, whole, codec, encoding, where)
     sample = _sample(head, codec, whole)
     if delimiter is None:
         delimiter = _sniff(sample, whole, skip_lines or 0)
@@ -350,11 +424,21 @@ def open_csv(
                 f"{skip_lines + 1}; pass --skip-lines N to say how many lines come before it"
             )
 
-    scan = _scan(path, codec, name, strict, delimiter)
+    width = _usual_width([r for _, r in _records(sample, whole, delimiter, skip_lines)])
+    scan = _scan(path, codec, name, strict, delimiter, width)
     if scan.quotes_suspect:
         _check_quoting(path, scan.codec, delimiter, skip_lines)
     header = _read_header(path, scan.codec, delimiter, skip_lines)
-    columns, unnamed, said = _named(header.names, where, header.line)
+    columns, unnamed, said = name_columns(header.names, where, header.line)
+    if scan.undecodable:
+        count = len(scan.undecodable)
+        line, byte = scan.undecodable[0]
+        rows = "their rows are errors" if count > 1 else "its row is an error"
+        said.append(
+            f"{count:,} byte{'s are' if count > 1 else ' is'} not UTF-8 (the first: 0x{byte:02X} "
+            f"on line {line}) while the rest of the file is: {rows}; the other rows are read as "
+            "UTF-8"
+        )
     if not header.has_data:
         raise SourceError(
             "has a header but no data rows: nothing to import", path=where, line=header.line
@@ -366,7 +450,12 @@ def open_csv(
         delimiter=delimiter,
         warnings=[*notes, *scan.warnings, *said],
         skip_lines=skip_lines,
+        name=shown,
+        fingerprint=opened,
         _codec=scan.codec,
+        _opened=opened,
+        _blank_rows=scan.blank_rows,
+        _undecodable=_undecodable_rows(path, scan, delimiter, header),
         _header=header,
         _unnamed=unnamed,
         _chunk_rows=chunk_rows,
@@ -386,6 +475,25 @@ def shown_name(name: str) -> str:
 
 def _size(limit: int) -> str:
     return f"{limit >> 20} MB"
+
+
+@contextlib.contextmanager
+def _called(name: str, path: Path) -> Iterator[None]:
+    """Errors about a spooled copy of the input name what it stands for (``-``, the .gz)."""
+    try:
+        yield
+    except SourceError as error:
+        if name == str(path) or error.path != str(path):
+            raise
+        raise SourceError(error.detail, path=name, line=error.line) from None
+
+
+def stat_of(path: Path, where: str) -> str:
+    """The file's fingerprint (size and modification time), once it is known to be a regular
+    file: recorded with each run, and compared when the file has been read."""
+    _check_regular(path, where)
+    info = path.stat()
+    return f"size={info.st_size} mtime_ns={info.st_mtime_ns}"
 
 
 def _check_regular(path: Path, where: str) -> None:
@@ -452,6 +560,25 @@ def _known_codec(encoding: str, where: str) -> str:
     return "utf-8" if info.name == "utf-8-sig" else info.name
 
 
+def _check_plausible(head: bytes, whole: bool, codec: str, encoding: str, where: str) -> None:
+    """Refuse an ``--encoding`` the file cannot be in, before reading it as such: one that
+    cannot start it (UTF-16 without a byte-order mark), or that turns its line breaks into
+    something else (UTF-8 read as UTF-16 is one endless line of CJK characters)."""
+    try:
+        text = codecs.getincrementaldecoder(codec)(errors="replace").decode(head, whole)
+    except UnicodeError as error:
+        reason = str(error)
+    else:
+        if b"\n" not in head or "\n" in text or "\r" in text:
+            return
+        reason = "its line breaks are not line breaks in that encoding"
+    raise SourceError(
+        f"cannot be read as {encoding} ({reason}): pass the file's encoding, or leave --encoding "
+        "out to detect it",
+        path=where,
+    )
+
+
 def _checked_delimiter(delimiter: str, where: str) -> str:
     """One character to split fields on (``\\t`` and ``tab`` mean TAB, as typed in a shell)."""
     delimiter = _DELIMITER_NAMES.get(delimiter.lower(), delimiter)
@@ -474,7 +601,8 @@ def _records(
     """The sample's first records that are not blank lines, each with the line it starts on."""
     lines = io.StringIO(sample, newline="")
     for _ in range(skip):
-        lines.readline()
+        if not lines.readline():
+            break  # past the sample's end: the header reading says so
     reader = csv.reader(lines, delimiter=delimiter)
     found: list[tuple[int, list[str]]] = []
     try:
@@ -564,9 +692,13 @@ class _Scan:
     encoding: str
     warnings: list[str]
     quotes_suspect: bool
+    blank_rows: bool
+    """Some line is only delimiters (``,,,,``: a spreadsheet's empty row): read as blank."""
+    undecodable: list[tuple[int, int]]
+    """In a UTF-8 file, the sequences that are not UTF-8: (line, first byte)."""
 
 
-def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -> _Scan:
+def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str, width: int) -> _Scan:
     """Stream over the bytes once: settle the encoding, refuse NUL bytes, flag doubtful quotes.
 
     A quote is doubtful when the number of quotes is odd, or when one is neither next to a
@@ -575,7 +707,15 @@ def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -
     """
     d = re.escape(delimiter)
     doubtful = re.compile(rf'"(?<=[^{d}\r\n"]")(?![{d}\r\n"])')
+    empty_row = re.compile(_empty_row(delimiter))
+    # how a line of empty cells starts, as a spreadsheet writes it: the row's delimiters, or
+    # quoted empty cells (a substring search; a regex over every block costs 6 ms a MB)
+    empty, empty_quoted = "\n" + delimiter * max(width - 1, 1), f'\n""{delimiter}""'
+    blank_rows = False
     fallbacks = [] if strict else ["cp1252", "latin-1"]
+    tolerant = codec in ("utf-8", "utf-8-sig")  # given, marked by a BOM, or guessed
+    bad: list[tuple[int, int]] = []  # UTF-8 that is not: (character offset, first byte)
+    multibyte = False  # valid UTF-8 beyond ASCII seen: the file is UTF-8, whatever is broken
     decoder = codecs.getincrementaldecoder(codec)()
     first_bad = ""
     quotes = done = chars = 0
@@ -587,13 +727,21 @@ def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -
             data = file.read(_SCAN_BYTES)
             done += len(data)
             piece = data
+            parts: list[str] = []
             while True:
                 try:
-                    text = decoder.decode(piece, not data)
+                    parts.append(decoder.decode(piece, not data))
                     break
                 except UnicodeDecodeError as error:
                     piece = error.object
                     good = piece[: error.start].decode(codec, errors="replace")
+                    if tolerant:  # decided for the file as a whole, at its end
+                        bad.append((chars + sum(map(len, parts)) + len(good), piece[error.start]))
+                        parts += [good, "\ufffd"]
+                        multibyte = multibyte or not good.isascii()
+                        piece = piece[error.end :]
+                        decoder = codecs.getincrementaldecoder(codec)()
+                        continue
                     line = _line_at(path, codec, chars + len(good))
                     if not fallbacks:
                         at = done - len(piece) + error.start
@@ -606,6 +754,8 @@ def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -
                     first_bad = first_bad or f"byte 0x{piece[error.start]:02X} on line {line}"
                     codec = encoding = fallbacks.pop(0)
                     decoder = codecs.getincrementaldecoder(codec)()
+            text = "".join(parts)
+            multibyte = multibyte or (tolerant and not parts[-1].isascii())
             if not chars:
                 text = text.removeprefix("\ufeff")
             nul = text.find("\0")
@@ -617,23 +767,87 @@ def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str) -
                     line=_line_at(path, codec, chars + nul),
                 )
             line_start = _check_line_length(path, codec, text, chars, line_start)
-            if '"' in text or tail[-1] == '"':
+            quoted = '"' in text
+            if quoted or tail[-1] == '"':
                 quotes += text.count('"')
                 window = tail + text
                 found = doubtful.search(window, 1)
                 # a quote ending the window is judged with the next one, or is the file's end
                 suspect = suspect or (found is not None and found.start() < len(window) - 1)
+            if not blank_rows and (empty in text or (quoted and empty_quoted in text)):
+                blank_rows = empty_row.search(text) is not None
             tail = (tail + text)[-2:]
             chars += len(text)
             if not data:
                 break
-    warnings = []
+    warnings: list[str] = []
+    if bad and not multibyte and not strict:  # no UTF-8 beyond ASCII: another encoding
+        first_bad = f"byte 0x{bad[0][1]:02X} on line {_line_at(path, codec, bad[0][0])}"
+        codec = encoding = "cp1252" if _decodes(path, "cp1252") else "latin-1"
+        bad = []
     if first_bad:
         warnings.append(
-            f"file is not UTF-8 ({first_bad}); read it as {encoding}: "
-            "pass --encoding to choose another"
+            Guessed(
+                f"file is not UTF-8 ({first_bad}); read it as {encoding}: "
+                "pass --encoding to choose another"
+            )
         )
-    return _Scan(codec, encoding, warnings, suspect or quotes % 2 == 1)
+    lines = _lines_at(path, codec, [offset for offset, _ in bad])
+    undecodable = [(line, byte) for line, (_, byte) in zip(lines, bad, strict=True)]
+    return _Scan(codec, encoding, warnings, suspect or quotes % 2 == 1, blank_rows, undecodable)
+
+
+class Guessed(str):
+    """A note on a guess that changes every cell (the file's encoding): said even with --quiet."""
+
+    __slots__ = ()
+
+
+def _decodes(path: Path, codec: str) -> bool:
+    """Whether the whole file decodes in ``codec`` (cp1252 leaves five bytes undefined)."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    try:
+        with path.open("rb") as file:
+            while data := file.read(_SCAN_BYTES):
+                decoder.decode(data)
+            decoder.decode(b"", True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _lines_at(path: Path, codec: str, offsets: list[int]) -> list[int]:
+    """The lines holding characters ``offsets`` (ascending) of the text: :func:`_line_at` for
+    many offsets in one pass."""
+    found: list[int] = []
+    if not offsets:
+        return found
+    number, before, done, first = 1, "", 0, True
+    with path.open(encoding=codec, errors="replace", newline="") as file:
+        while len(found) < len(offsets):
+            block = file.read(_SCAN_BYTES)
+            if not block:
+                break
+            if first:
+                block, first = block.removeprefix("\ufeff"), False
+            while len(found) < len(offsets) and offsets[len(found)] < done + len(block):
+                part = block[: offsets[len(found)] - done]
+                found.append(number + _breaks(before + part) - _breaks(before))
+            number += _breaks(before + block) - _breaks(before)
+            before, done = block[-1:] or before, done + len(block)
+    return found + [number] * (len(offsets) - len(found))
+
+
+def _empty_row(delimiter: str) -> str:
+    """A line of empty cells (``,,,,``; ``"",""``), up to its line end: a blank line."""
+    d = re.escape(delimiter)
+    cell = r'[ \t]*(?:"[ \t]*"[ \t]*)?'
+    return rf"(?m)^(?:{cell}{d})+{cell}(?=\r?$)"
+
+
+def is_blank(record: list[str]) -> bool:
+    """A record of empty cells only: a blank line, not a row."""
+    return not any(cell.strip() for cell in record)
 
 
 def _check_line_length(path: Path, codec: str, text: str, chars: int, line_start: int) -> int:
@@ -695,15 +909,19 @@ class _Lines:
 
     def __init__(self, path: Path, codec: str, stack: ExitStack, skip: int = 0) -> None:
         self._path = path
-        self._text = stack.enter_context(path.open(encoding=codec, newline=""))
+        # replace: a UTF-8 file with a few broken bytes is read (their rows are errors)
+        self._text = stack.enter_context(path.open(encoding=codec, errors="replace", newline=""))
         self._first = True
         self._number = 0
         self.bom = ""
         self.kept: list[str] | None = None
-        self.skipped_chars = self.skipped_bytes = 0
+        self.skipped_chars = self.skipped_bytes = self.skipped = 0
         """The size of the ``skip`` lines before the header, handed out to nobody."""
         for _ in range(skip):
             line = next(self, "")
+            if not line:
+                break  # the file has fewer lines: the header reading says so
+            self.skipped += 1
             self.skipped_chars += len(line)
             self.skipped_bytes += len(line.encode("utf-8", "surrogatepass"))
 
@@ -779,6 +997,8 @@ class _Header:
     utf8_bytes: int
     """The same in UTF-8 bytes (the file's own bytes when it is UTF-8)."""
     has_data: bool
+    end: int = 0
+    """The line the header ends on (a quoted name may hold a line break)."""
 
 
 def _read_header(path: Path, codec: str, delimiter: str, skip: int) -> _Header:
@@ -805,11 +1025,18 @@ def _read_header(path: Path, codec: str, delimiter: str, skip: int) -> _Header:
         lines = _Lines(path, codec, stack, skip)
         reader = csv.reader(measured(lines), delimiter=delimiter)
         header: list[str] = []
-        line = skip + 1
+        line = last = skip + 1
         try:
             while not header:
                 line = skip + reader.line_num + 1
                 record = next(reader, None)
+                if record is None and lines.skipped < skip:
+                    raise SourceError(
+                        f"--skip-lines {skip} skips past the end of the file (it has "
+                        f"{lines.skipped:,} lines): give the number of lines before the header, "
+                        "or leave --skip-lines out to detect it",
+                        path=str(path),
+                    )
                 if record is None:
                     raise SourceError(
                         "has no header row, only blank lines: expected a header row and data rows"
@@ -817,6 +1044,7 @@ def _read_header(path: Path, codec: str, delimiter: str, skip: int) -> _Header:
                         path=str(path),
                     )
                 header = record
+            last = skip + reader.line_num
         except csv.Error as error:
             if "field limit" in str(error):
                 raise SourceError(
@@ -830,11 +1058,55 @@ def _read_header(path: Path, codec: str, delimiter: str, skip: int) -> _Header:
         chars += lines.skipped_chars + len(lines.bom)
         utf8_bytes += lines.skipped_bytes + len(lines.bom.encode())
         try:
-            has_data = any(reader)  # stops at the first record that is not a blank line
+            # stops at the first record that is not a blank line
+            has_data = any(not is_blank(record) for record in reader)
         except csv.Error:
             has_data = True  # there is a record; reading the rows will say what is wrong with it
     names = [name.strip() for name in header]
-    return _Header(names, line, chars, utf8_bytes, has_data)
+    return _Header(names, line, chars, utf8_bytes, has_data, last)
+
+
+def _undecodable_rows(
+    path: Path, scan: _Scan, delimiter: str, header: _Header
+) -> dict[int, tuple[int, int]]:
+    """The data row of each line with a byte that is not UTF-8 -> (line, byte), by reading the
+    records again with the csv module (only such files pay). A broken header is refused."""
+    lines: dict[int, int] = {}
+    for line, byte in scan.undecodable:
+        lines.setdefault(line, byte)
+    if not lines:
+        return {}
+    end = header.end
+    in_header = [line for line in lines if header.line <= line <= end]
+    if in_header:
+        raise SourceError(
+            f"byte 0x{lines[in_header[0]]:02X} in the header is not UTF-8, while the rest of the "
+            "file is: fix the column name (or save the file as UTF-8 again)",
+            path=str(path),
+            line=in_header[0],
+        )
+    found: dict[int, tuple[int, int]] = {}
+    wanted = sorted(line for line in lines if line > end)
+    with ExitStack() as stack:
+        reader = csv.reader(_Lines(path, scan.codec, stack, end), delimiter=delimiter)
+        row, at = 0, 0
+        try:
+            while at < len(wanted):
+                start = end + reader.line_num + 1
+                record = next(reader, None)
+                if record is None:
+                    break
+                if is_blank(record):
+                    continue
+                row += 1
+                last = end + reader.line_num
+                while at < len(wanted) and wanted[at] <= last:
+                    if wanted[at] >= start:
+                        found.setdefault(row, (wanted[at], lines[wanted[at]]))
+                    at += 1
+        except csv.Error:
+            pass  # reading the rows says what is wrong
+    return found
 
 
 def _too_wide(count: str, where: str, line: int) -> SourceError:
@@ -846,7 +1118,9 @@ def _too_wide(count: str, where: str, line: int) -> SourceError:
     )
 
 
-def _named(names: list[str], where: str, line: int) -> tuple[list[str], dict[int, str], list[str]]:
+def name_columns(
+    names: list[str], where: str, line: int
+) -> tuple[list[str], dict[int, str], list[str]]:
     """(the columns by name, the unnamed ones, what to warn): every column gets a name of its
     own, so a mapping can tell which one it means.
 
@@ -906,17 +1180,27 @@ class _Utf8Stream(io.RawIOBase):
     a quoted value (apache/arrow#51368), which would turn a note's CRLF into a bare CR.
     """
 
-    def __init__(self, raw: io.BufferedReader, codec: str, header: _Header) -> None:
+    def __init__(
+        self,
+        raw: io.BufferedReader,
+        codec: str,
+        header: _Header,
+        blank: str | None = None,
+        *,
+        broken: bool = False,
+    ) -> None:
         self._raw = raw
+        self._empty_row = None if blank is None else re.compile(_empty_row(blank).encode())
+        self._carry = bytearray()
         self._decoder = None
         self._skip = 0
         self._lock = threading.Lock()
         self._stopped = False
         self._lent: list[bytearray] = []
-        if codec == "utf-8":
+        if codec == "utf-8" and not broken:
             raw.seek(header.utf8_bytes)
-        else:
-            self._decoder = codecs.getincrementaldecoder(codec)()
+        else:  # broken: UTF-8 with bytes that are not, replaced (U+FFFD)
+            self._decoder = codecs.getincrementaldecoder(codec)(errors="replace")
             self._skip = header.chars
 
     def readable(self) -> bool:
@@ -925,6 +1209,8 @@ class _Utf8Stream(io.RawIOBase):
     def read(self, size: int = -1) -> bytearray:
         with self._lock:
             data = bytearray() if self._stopped else self._next(size)
+            if self._empty_row is not None:
+                data = self._without_empty_rows(data, size)
             while data.endswith(b"\r"):
                 more = self._next(size)
                 if not more:
@@ -932,6 +1218,24 @@ class _Utf8Stream(io.RawIOBase):
                 data += more
             self._lent = [*self._held(), data]
         return data
+
+    def _without_empty_rows(self, data: bytearray, size: int) -> bytearray:
+        """Whole lines (the rest waits for the next read), each row of empty cells made a blank
+        line, which pyarrow skips: it is not a row, as in a spreadsheet."""
+        data = self._carry + data
+        while True:
+            end = len(data) - data.endswith(b"\r")  # its LF may come next
+            cut = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end)) + 1
+            if cut:
+                break
+            more = self._next(size)
+            if not more:
+                cut = len(data)
+                break
+            data += more
+        self._carry = data[cut:]
+        assert self._empty_row is not None
+        return bytearray(self._empty_row.sub(b"", data[:cut]))
 
     def _held(self) -> list[bytearray]:
         """The buffers pyarrow still holds (CPython: more references than this list, the loop
@@ -1050,7 +1354,14 @@ class _Rows:
             frame.index = pd.Index(numbers, dtype="int64", name="row")
             if short:
                 frame, stray, short = self._with_short(frame, stray, short)
-            yield Chunk(frame, ragged, short, stray)
+            yield Chunk(frame, ragged, short, stray, self._undecodable(numbers, ragged))
+
+    def _undecodable(self, numbers: np.ndarray, ragged: list[RaggedRow]) -> list[Undecodable]:
+        broken = self._source._undecodable
+        if not broken:
+            return []
+        here = {*numbers.tolist(), *(r.row for r in ragged)}
+        return [Undecodable(row, *broken[row]) for row in sorted(broken) if row in here]
 
     def _stray(self, table: pa.Table, numbers: np.ndarray) -> list[StrayValue]:
         found = []
@@ -1102,7 +1413,7 @@ class _Rows:
                     f"data row {numbers[at]} has a field longer than {_size(MAX_FIELD_CHARS)} in "
                     f"column {shown_name(name)}: is a quote opened and never closed? (Help Scout "
                     "keeps no field that long: shorten the cell or delete the column)",
-                    path=str(self._source.path),
+                    path=self._source.name,
                 )
 
     def _take(self, count: int) -> tuple[list[pa.RecordBatch], np.ndarray]:
@@ -1166,6 +1477,6 @@ class _RecordLines:
             except (StopIteration, csv.Error):  # e.g. a field over the csv module's size limit
                 self._lost = True
                 break
-            if record:
+            if not is_blank(record):
                 self._row, self._line = self._row + 1, start
         return None if self._lost else self._line

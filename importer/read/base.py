@@ -1,0 +1,47 @@
+"""The one interface every input format is read through (:func:`~importer.read.open_source`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+import pandas as pd
+
+from importer.read.delimited import Chunk
+
+__all__ = ["Source"]
+
+
+class Source(Protocol):
+    """What the pipeline reads: a header, then chunks of numbered rows of text cells."""
+
+    @property
+    def name(self) -> str:
+        """What messages call the input (its path as given, ``-`` for stdin)."""
+
+    @property
+    def columns(self) -> list[str]: ...
+
+    @property
+    def encoding(self) -> str:
+        """The text encoding read (a workbook: its format, ``xlsx``)."""
+
+    @property
+    def delimiter(self) -> str:
+        """The CSV's delimiter (a workbook: ``,``, what its rejects are written with)."""
+
+    @property
+    def warnings(self) -> list[str]: ...
+
+    @property
+    def fingerprint(self) -> str:
+        """What a run records to know the input again (size and time, or a content hash)."""
+
+    @property
+    def frame_columns(self) -> list[str]: ...
+
+    def sample(self, rows: int = 200) -> pd.DataFrame: ...
+
+    def select(self, columns: Iterable[str]) -> Source: ...
+
+    def __iter__(self) -> Iterator[Chunk]: ...

@@ -1,0 +1,282 @@
+"""One door for every input: :func:`open_source` looks at the file's first bytes and opens it
+with the reader that fits, behind the one :class:`Source` interface the pipeline uses.
+
+- a CSV (any text): :func:`~importer.read.delimited.open_csv`;
+- ``.xlsx``/``.xlsm``/``.xls``/``.ods``: :func:`~importer.read.sheet.open_sheet` (a workbook
+  renamed ``.csv`` is still read as one: the bytes decide);
+- ``.gz`` and a ``.zip`` holding one CSV: decompressed to a private temporary file, then read as
+  a CSV (every guard of the CSV reader applies; the file is read several times). Fingerprinted by
+  the compressed file's size and time, so a re-run knows it again;
+- ``-``: standard input, spooled the same way, and fingerprinted by the SHA-256 of its bytes (the
+  same bytes piped again resume the same import);
+- anything else (a PDF, an Apple Numbers file, a zip of several files, an encrypted workbook):
+  refused with one line naming it (exit 2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import os
+import sys
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from importer.errors import SourceError
+from importer.read.base import Source
+from importer.read.delimited import CsvSource, open_csv, stat_of
+from importer.read.renumber import renumbered
+from importer.read.sheet import ENCRYPTED_WORKBOOK, SheetSource, open_sheet
+
+__all__ = [
+    "MAX_SPOOLED_LINE",
+    "STDIN",
+    "Source",
+    "count_rows",
+    "format_of",
+    "open_source",
+    "unbroken",
+    "zip_member",
+]
+
+#: The FILE that means standard input.
+STDIN = "-"
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+_COPY_BYTES = 1 << 20
+#: The most bytes of text spooled without a line break (the CSV reader's longest line, in
+#: UTF-16's two bytes a character, and then some).
+MAX_SPOOLED_LINE = 64 << 20
+
+
+@dataclass(frozen=True)
+class Format:
+    """What the first bytes say a file is: ``kind`` (csv, gzip, zip, sheet, refused; in a zip:
+    member) and ``detail``: a workbook's format, a zip's member to read, a refusal's reason."""
+
+    kind: str
+    detail: str = ""
+
+
+def format_of(head: bytes) -> Format:
+    """The reader for a file starting with ``head`` (its first 8 bytes): the bytes decide, never
+    the name (an export renamed .csv is still the workbook it is)."""
+    if head.startswith(b"\x1f\x8b"):
+        return Format("gzip")
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return Format("zip")
+    if head.startswith(_OLE):
+        return Format("sheet", "xls")
+    if head.startswith(b"%PDF"):
+        return Format("refused", "is a PDF, not a table: export the data as CSV or Excel")
+    if head.startswith(b"{\\rtf"):
+        return Format("refused", "is an RTF document, not a table: export the data as CSV")
+    return Format("csv")
+
+
+def zip_member(names: list[str]) -> Format:
+    """What a zip archive holding ``names`` is: a workbook, one CSV to read, or a refusal."""
+    if "xl/workbook.xml" in names:
+        return Format("sheet", "xlsx")
+    if "xl/workbook.bin" in names:
+        return Format("sheet", "xlsb")
+    if "content.xml" in names and "mimetype" in names:
+        return Format("sheet", "ods")
+    if "Index/Document.iwa" in names or any(n.endswith(".iwa") for n in names):
+        return Format(
+            "refused",
+            "is an Apple Numbers file: export it as CSV or Excel (File > Export To) and pass that",
+        )
+    files = [
+        n for n in names
+        if not n.endswith("/") and not n.startswith("__MACOSX/") and Path(n).name != ".DS_Store"
+    ]  # fmt: skip
+    if len(files) == 1:
+        return Format("member", files[0])
+    if not files:
+        return Format("refused", "is an empty zip archive: expected one CSV inside")
+    shown = ", ".join(files[:3]) + (", ..." if len(files) > 3 else "")
+    return Format(
+        "refused",
+        f"is a zip archive of {len(files)} files ({shown}): unzip it and pass the CSV to import",
+    )
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How the caller asked to read the input (None: detected)."""
+
+    encoding: str | None
+    delimiter: str | None
+    skip_lines: int | None
+    sheet: str | None
+    chunk_rows: int
+
+
+def open_source(
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    skip_lines: int | None = None,
+    sheet: str | None = None,
+    chunk_rows: int = 25_000,
+) -> Source:
+    """Open ``path`` (``-``: standard input) with the reader its bytes call for; refuse it with
+    one clear line (:class:`~importer.errors.SourceError`) when none fits."""
+    name = str(path)
+    reading = _Reading(encoding, delimiter, skip_lines, sheet, chunk_rows)
+    if name == STDIN:
+        spool = _Spool()
+        spool.fill(sys.stdin.buffer, name, digest=True)
+        return _opened(spool.path, name, f"sha256={spool.digest}", spool, reading)
+    path = Path(path)
+    return _opened(path, name, stat_of(path, name), None, reading)
+
+
+def _opened(
+    path: Path, name: str, fingerprint: str, spool: _Spool | None, reading: _Reading, depth: int = 0
+) -> Source:
+    """Open the regular file ``path`` (the input, or a spooled copy of it) by its bytes."""
+    found = format_of(_head(path, name))
+    if found.kind == "zip":
+        found = _member(path, name)
+    if found.kind in ("gzip", "member") and depth < 2:
+        inner = _Spool()
+        with _unpacking(name, "gzip" if found.kind == "gzip" else "zip"):
+            if found.kind == "gzip":
+                with gzip.open(path, "rb") as packed:
+                    inner.fill(packed, name)
+            else:
+                with zipfile.ZipFile(path) as archive, archive.open(found.detail) as packed:
+                    inner.fill(packed, name)
+        return _opened(inner.path, name, fingerprint, inner, reading, depth + 1)
+    if found.kind in ("gzip", "member"):
+        raise SourceError("is an archive inside an archive inside an archive: unpack it", path=name)
+    if found.kind == "refused":
+        raise SourceError(found.detail, path=name)
+    source: CsvSource | SheetSource
+    if found.kind == "sheet":
+        for given, option in ((reading.encoding, "--encoding"), (reading.delimiter, "--delimiter")):
+            if given is not None:
+                raise SourceError(
+                    f"is a workbook ({found.detail}): it has no {option[2:]}, leave {option} out",
+                    path=name,
+                )
+        if found.detail == "xls" and _encrypted(path):
+            raise SourceError(ENCRYPTED_WORKBOOK, path=name)
+        source = open_sheet(path, name=name, kind=found.detail, fingerprint=fingerprint,
+                            sheet=reading.sheet, skip_lines=reading.skip_lines,
+                            chunk_rows=reading.chunk_rows)  # fmt: skip
+    else:
+        if reading.sheet is not None:
+            raise SourceError(f"--sheet {reading.sheet}: this is a CSV, not a workbook", path=name)
+        source = open_csv(path, name=name, encoding=reading.encoding,
+                          delimiter=reading.delimiter, skip_lines=reading.skip_lines,
+                          chunk_rows=reading.chunk_rows)  # fmt: skip
+    source.fingerprint = fingerprint
+    source._keep = spool  # a spooled copy lives as long as its source
+    return renumbered(source)
+
+
+def _head(path: Path, name: str) -> bytes:
+    try:
+        with path.open("rb") as file:
+            return file.read(8)
+    except OSError as error:
+        raise SourceError(f"cannot be read: {error.strerror or error}", path=name) from None
+
+
+def _member(path: Path, name: str) -> Format:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if any(info.flag_bits & 1 for info in archive.infolist()):
+                return Format("refused", "is an encrypted zip archive: unzip it and pass the CSV")
+            return zip_member(archive.namelist())
+    except (zipfile.BadZipFile, OSError) as error:
+        raise SourceError(f"is not a readable zip archive ({error})", path=name) from None
+
+
+def _encrypted(path: Path) -> bool:
+    """An OLE file holding an ``EncryptedPackage`` stream: a password-protected .xlsx."""
+    tail = b""
+    with path.open("rb") as file:
+        while block := file.read(_COPY_BYTES):
+            if _ENCRYPTED in tail + block:
+                return True
+            tail = block[-len(_ENCRYPTED) :]
+    return False
+
+
+@contextlib.contextmanager
+def _unpacking(name: str, kind: str) -> Iterator[None]:
+    try:
+        yield
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as error:
+        raise SourceError(
+            f"cannot be unpacked as {kind} ({error}): is the file complete?", path=name
+        ) from None
+
+
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class _Spool:
+    """A private temporary copy of a stream (stdin, an unpacked archive): the readers read a
+    regular file several times. Removed when the last source holding it is gone."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="helpscout-import-")
+        self.path = Path(self._dir.name) / "input"
+        self.digest = ""
+
+    def fill(self, stream: _Readable, name: str, *, digest: bool = False) -> None:
+        """Copy ``stream``; text that runs on without a line break (``/dev/zero`` piped in, a
+        gzip bomb) is refused once it passes :data:`MAX_SPOOLED_LINE`, not copied to the end."""
+        hashed = hashlib.sha256()
+        text: bool | None = None
+        run = 0
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            while block := stream.read(_COPY_BYTES):
+                if text is None:
+                    text = format_of(block[:8]).kind == "csv"
+                if text and (run := unbroken(block, run)) > MAX_SPOOLED_LINE:
+                    raise SourceError(
+                        f"holds more than {MAX_SPOOLED_LINE >> 20} MB without a line break: is "
+                        "this a CSV? (a CSV has one row per line)",
+                        path=name,
+                    )
+                out.write(block)
+                if digest:
+                    hashed.update(block)
+        self.digest = hashed.hexdigest()
+
+
+def unbroken(block: bytes, run: int) -> int:
+    """The bytes since the last line break once ``block`` follows ``run`` such bytes."""
+    last = max(block.rfind(b"\n"), block.rfind(b"\r"))
+    return run + len(block) if last < 0 else len(block) - last - 1
+
+
+def count_rows(path: str | Path) -> int | None:
+    """Lines after the header of a plain CSV, for a progress bar's ETA (quoted line breaks
+    overcount); None for stdin, archives and workbooks (no cheap count)."""
+    path = Path(path)
+    if str(path) == STDIN or not path.is_file():  # a FIFO would block, /dev/zero never end
+        return None
+    try:
+        if format_of(_head(path, str(path))).kind != "csv":
+            return None
+        with path.open("rb") as fh:
+            lines = sum(block.count(b"\n") for block in iter(lambda: fh.read(_COPY_BYTES), b""))
+    except (OSError, SourceError):
+        return None
+    return max(lines - 1, 0)

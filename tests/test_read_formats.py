@@ -1,0 +1,440 @@
+"""Every input format behind one Source: the same customers as .csv, .xlsx, .ods, .xls, .csv.gz,
+a .zip and stdin import the same; what cannot be read is one line, exit 2.
+
+The workbooks are committed under tests/data/formats/ (made by make_fixtures.py there)."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import python_calamine
+from click.testing import Result
+
+from importer.read import cell_text, count_rows, open_source
+from importer.read.formats import MAX_SPOOLED_LINE, Format, format_of, unbroken, zip_member
+from importer.read.sheet import open_sheet
+from importer.read.xlsx_stream import XlsxStream, sheet_xml_bytes
+from importer.sandbox import Sandbox
+
+FORMATS = Path(__file__).parent / "data" / "formats"
+MAPPING = FORMATS / "customers.yaml"
+CSV = FORMATS / "customers.csv"
+EVERY_FORMAT = ["customers.csv", "customers.xlsx", "customers.ods", "customers.xls",
+                "customers.csv.gz"]  # fmt: skip
+VOLATILE = {"id", "created", "updated"}
+NUMBERS = "is an Apple Numbers file: export it as CSV or Excel (File > Export To) and pass that"
+SUMMARY = "6 rows read: 5 valid, 1 invalid, 0 warnings."
+
+Invoke = Callable[..., Result]
+Rows = Callable[[Path], list[dict[str, str]]]
+
+
+def without_ids(value: Any) -> Any:
+    """A sandbox customer as it was sent: its ids and times left out."""
+    if isinstance(value, dict):
+        return {k: without_ids(v) for k, v in value.items() if k not in VOLATILE}
+    if isinstance(value, list):
+        return [without_ids(v) for v in value]
+    return value
+
+
+def import_into_sandbox(
+    file: Path, box: Sandbox, tmp_path: Path, invoke: Invoke, env: dict[str, str | None], **kw: Any
+) -> tuple[Result, Path]:
+    results = tmp_path / f"{file.name}.results.csv"
+    result = invoke("run", file, "-m", MAPPING, "-o", results, "--yes",
+                    "--state", tmp_path / f"{file.name}.state.sqlite", env=env, **kw)  # fmt: skip
+    return result, results
+
+
+def test_the_same_customers_in_every_format_give_the_same_results_and_payloads(
+    serve_sandbox: Callable[..., Sandbox],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Invoke,
+    read_rows: Rows,
+    tmp_path: Path,
+) -> None:
+    seen = {}
+    for name in EVERY_FORMAT:
+        box = serve_sandbox()
+        result, results = import_into_sandbox(FORMATS / name, box, tmp_path, invoke,
+                                              sandbox_env(box))  # fmt: skip
+        assert result.exit_code == 1, result.output
+        assert result.stdout.splitlines()[0] == "6 rows: 5 created, 1 invalid, 0 failed."
+        lines = read_rows(results)
+        customers = sorted(
+            (without_ids(c) for c in box.state.customers.values()),
+            key=lambda c: c["emails"][0]["value"],
+        )  # creates land in any order
+        seen[name] = ([{k: v for k, v in line.items() if k != "customer_id"} for line in lines],
+                      customers)  # fmt: skip
+    first = seen[EVERY_FORMAT[0]]
+    assert [line["status"] for line in first[0]] == ["created"] * 2 + ["invalid"] + ["created"] * 3
+    zoe = next(c for c in first[1] if c["firstName"] == "Zoë")
+    assert zoe["phones"][0]["value"] == "4915112345678"
+    assert zoe["properties"] == {"signup-date": "2024-01-31", "seats": 12, "vip": True}
+    for name in EVERY_FORMAT[1:]:
+        assert seen[name] == first, name
+
+
+@pytest.mark.parametrize("name", EVERY_FORMAT)
+def test_validate_reads_every_format_alike(invoke: Invoke, name: str) -> None:
+    result = invoke("validate", FORMATS / name, "-m", MAPPING)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[-1] == SUMMARY
+    assert "row 3, Email: error: email: 'not-an-email'" in result.stdout
+
+
+def test_a_workbook_renamed_csv_is_read_as_the_workbook_its_bytes_say(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    renamed = tmp_path / "export.csv"
+    renamed.write_bytes((FORMATS / "customers.xlsx").read_bytes())
+    result = invoke("validate", renamed, "-m", MAPPING)
+    assert (result.exit_code, result.stdout.splitlines()[-1]) == (1, SUMMARY)
+
+
+def test_the_default_sheet_is_the_first_holding_a_table(invoke: Invoke) -> None:
+    result = invoke("validate", FORMATS / "readme_first.xlsx", "-m", MAPPING)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[-1] == SUMMARY
+    assert result.stderr.splitlines()[0] == (
+        "Warning: read sheet 'Customers' (sheets before it hold no table): pass --sheet to "
+        "choose another"
+    )
+
+
+@pytest.mark.parametrize("sheet", ["Customers", "customers", "2"])
+def test_sheet_chooses_a_sheet_by_name_or_number(invoke: Invoke, sheet: str) -> None:
+    result = invoke("validate", FORMATS / "readme_first.xlsx", "-m", MAPPING, "--sheet", sheet)
+    assert (result.exit_code, result.stdout.splitlines()[-1]) == (1, SUMMARY)
+    assert "Warning" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("file", "sheet", "message"),
+    [
+        ("readme_first.xlsx", "Orders",
+         "has no sheet 'Orders': pass --sheet with one of 'Read me', 'Customers' (or its "
+         "number, from 1)"),
+        ("readme_first.xlsx", "3",
+         "has no sheet '3': pass --sheet with one of 'Read me', 'Customers' (or its number, "
+         "from 1)"),
+        ("customers.csv", "1", "--sheet 1: this is a CSV, not a workbook"),
+    ],
+)  # fmt: skip
+def test_a_sheet_that_cannot_be_read_is_one_line_exit_2(
+    invoke: Invoke, file: str, sheet: str, message: str
+) -> None:
+    result = invoke("validate", FORMATS / file, "-m", MAPPING, "--sheet", sheet)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {FORMATS / file}: {message}\n"
+
+
+def test_a_sheet_chosen_is_read_even_when_it_holds_one_column(invoke: Invoke) -> None:
+    result = invoke("validate", FORMATS / "readme_first.xlsx", "-m", MAPPING, "--sheet", "1")
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "column 'First Name' is not in the CSV file; its columns are: 'This export lists our "
+        "customers.'\n"
+    )
+
+
+def test_init_suggests_a_mapping_from_a_workbook(invoke: Invoke) -> None:
+    result = invoke("init", FORMATS / "readme_first.xlsx", "--sheet", "Customers")
+    assert result.exit_code == 0, result.output
+    assert "Email" in result.stdout and "Last Name" in result.stdout
+
+
+def test_the_rejects_of_a_workbook_are_a_csv_of_its_cells_as_shown(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    rejects = tmp_path / "fix.csv"
+    result = invoke("validate", FORMATS / "customers.ods", "-m", MAPPING, "--rejects", rejects)
+    assert result.exit_code == 1
+    (line,) = rejected_lines(rejects)
+    assert line["row"] == "3" and line["Email"] == "not-an-email"
+    assert (line["Phone"], line["Signed Up"], line["VIP"]) == ("4420794600", "2022-06-15", "FALSE")
+
+
+def rejected_lines(path: Path) -> list[dict[str, str]]:
+    """A rejects file's lines (it starts with a byte-order mark, for spreadsheets)."""
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_stdin_is_read_and_a_second_run_of_the_same_bytes_resumes_it(
+    serve_sandbox: Callable[..., Sandbox],
+    sandbox_env: Callable[..., dict[str, str | None]],
+    invoke: Invoke,
+    read_rows: Rows,
+    tmp_path: Path,
+) -> None:
+    box = serve_sandbox()
+    data = CSV.read_bytes()
+    state, results = tmp_path / "stdin.state.sqlite", tmp_path / "results.csv"
+    for _ in range(2):
+        result = invoke("run", "-", "-m", MAPPING, "-o", results, "--state", state, "--yes",
+                        env=sandbox_env(box), input=data)  # fmt: skip
+        assert result.exit_code == 1, result.output
+    assert len(box.state.customers) == 5  # the second run created nobody again
+    assert [line["status"] for line in read_rows(results)].count("created") == 0
+
+
+@pytest.mark.parametrize("name", EVERY_FORMAT)
+def test_validate_reads_stdin_in_every_format(invoke: Invoke, name: str) -> None:
+    result = invoke("validate", "-", "-m", MAPPING, input=(FORMATS / name).read_bytes())
+    assert (result.exit_code, result.stdout.splitlines()[-1]) == (1, SUMMARY)
+
+
+def test_a_zip_holding_one_csv_is_read(invoke: Invoke, tmp_path: Path) -> None:
+    packed = tmp_path / "export.zip"
+    with zipfile.ZipFile(packed, "w") as archive:
+        archive.write(CSV, "export/customers.csv")
+    result = invoke("validate", packed, "-m", MAPPING)
+    assert (result.exit_code, result.stdout.splitlines()[-1]) == (1, SUMMARY)
+
+
+def numbers_file(path: Path) -> None:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("Index/Document.iwa", b"\0")
+        archive.writestr("Metadata/Properties.plist", b"")
+
+
+def two_files(path: Path) -> None:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.write(CSV, "a.csv")
+        archive.write(CSV, "b.csv")
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "message"),
+    [
+        ("report.pdf", lambda p: p.write_bytes(b"%PDF-1.7\n%\xe2\xe3\n"),
+         "is a PDF, not a table: export the data as CSV or Excel"),
+        ("people.numbers", numbers_file,
+         NUMBERS),
+        ("both.zip", two_files,
+         "is a zip archive of 2 files (a.csv, b.csv): unzip it and pass the CSV to import"),
+        ("cut.csv.gz", lambda p: p.write_bytes(gzip.compress(CSV.read_bytes())[:40]),
+         "cannot be unpacked as gzip (Compressed file ended before the end-of-stream marker "
+         "was reached): is the file complete?"),
+        ("locked.xlsx", lambda p: p.write_bytes(
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 500 + "EncryptedPackage".encode(
+                "utf-16-le")),
+         "is an encrypted (password-protected) workbook: save it without a password, or "
+         "export the sheet as CSV"),
+    ],
+)  # fmt: skip
+def test_a_format_that_cannot_be_read_is_named_in_one_line_exit_2(
+    invoke: Invoke, tmp_path: Path, name: str, make: Callable[[Path], None], message: str
+) -> None:
+    path = tmp_path / name
+    make(path)
+    for command in (["validate", path, "-m", MAPPING], ["init", path]):
+        result = invoke(*command)
+        assert (result.exit_code, result.stderr) == (2, f"Error: {path}: {message}\n")
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        (b"\x1f\x8b\x08\x00", "gzip"),
+        (b"PK\x03\x04\x14\x00", "zip"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "sheet"),
+        (b"%PDF-1.4", "refused"),
+        (b"{\\rtf1", "refused"),
+        (b"Email,Name\n", "csv"),
+        (b"\xef\xbb\xbfEmail", "csv"),
+        (b"", "csv"),
+    ],
+)
+def test_the_first_bytes_pick_the_reader(head: bytes, kind: str) -> None:
+    assert format_of(head).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["[Content_Types].xml", "xl/workbook.xml"], Format("sheet", "xlsx")),
+        (["mimetype", "content.xml"], Format("sheet", "ods")),
+        (["xl/workbook.bin", "xl/worksheets/sheet1.bin"], Format("sheet", "xlsb")),
+        (["Index/Document.iwa"], Format("refused", NUMBERS)),
+        (["export.csv"], Format("member", "export.csv")),
+        (["out/", "out/export.csv", "__MACOSX/._export.csv"], Format("member", "out/export.csv")),
+    ],
+)
+def test_what_a_zip_holds_picks_the_reader(names: list[str], expected: Format) -> None:
+    assert zip_member(names) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (4915112345678.0, "4915112345678"),
+        (12.0, "12"),
+        (12, "12"),
+        (0.5, "0.5"),
+        (0.1 + 0.2, "0.3"),
+        (-2.0, "-2"),
+        (1e16, "10000000000000000"),
+        (True, "TRUE"),
+        (False, "FALSE"),
+        ("007", "007"),
+        (None, ""),
+        ("", ""),
+    ],
+)
+def test_a_cell_is_the_text_the_spreadsheet_shows(value: object, text: str) -> None:
+    assert cell_text(value) == text
+
+
+def test_dates_are_iso_and_a_midnight_datetime_is_its_date() -> None:
+    import datetime as dt
+
+    assert cell_text(dt.date(2024, 1, 31)) == "2024-01-31"
+    assert cell_text(dt.datetime(2024, 1, 31)) == "2024-01-31"
+    assert cell_text(dt.datetime(2024, 1, 31, 13, 45)) == "2024-01-31T13:45:00"
+
+
+def test_a_workbook_source_numbers_rows_past_a_blank_one() -> None:
+    source = open_source(FORMATS / "customers.xlsx")
+    (chunk,) = list(source)
+    assert chunk.frame.index.tolist() == [1, 2, 3, 4, 5, 6]
+    assert chunk.frame.loc[5, "First Name"] == "Aiko"
+    assert (source.encoding, source.delimiter) == ("xlsx", ",")
+
+
+@pytest.mark.parametrize(("option", "value"), [("--encoding", "cp1252"), ("--delimiter", ";")])
+def test_a_text_option_on_a_workbook_is_one_line_exit_2(
+    invoke: Invoke, option: str, value: str
+) -> None:
+    path = FORMATS / "customers.xlsx"
+    result = invoke("validate", path, "-m", MAPPING, option, value)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: {path}: is a workbook (xlsx): it has no {option[2:]}, leave {option} out\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("block", "run", "after"),
+    [(b"abc", 0, 3), (b"abc", 10, 13), (b"a\nbc", 10, 2), (b"ab\r", 5, 0), (b"\n", 99, 0)],
+)
+def test_the_bytes_since_the_last_line_break_are_counted_across_blocks(
+    block: bytes, run: int, after: int
+) -> None:
+    assert unbroken(block, run) == after
+
+
+def test_a_gzip_bomb_is_refused_before_it_is_unpacked_to_the_end(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    bomb = tmp_path / "export.csv.gz"
+    with gzip.open(bomb, "wb", compresslevel=1) as packed:
+        for _ in range(MAX_SPOOLED_LINE // (1 << 20) + 2):
+            packed.write(b"\0" * (1 << 20))
+    result = invoke("validate", bomb, "-m", MAPPING)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: {bomb}: holds more than 64 MB without a line break: is this a CSV? (a CSV has "
+        "one row per line)\n",
+    )
+
+
+@pytest.mark.parametrize("name", EVERY_FORMAT)
+def test_the_plan_of_every_format_is_the_same(invoke: Invoke, name: str) -> None:
+    result = invoke("run", FORMATS / name, "-m", MAPPING, "--dry-run")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[:2] == [
+        SUMMARY,
+        "Plan: create 5 customers with 5 requests (10 of the per-minute budget: a create costs 2).",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "rows"),
+    [("customers.csv", 7), ("customers.xlsx", None), ("customers.csv.gz", None), ("-", None)],
+)
+def test_the_row_counter_counts_lines_of_a_plain_csv_only(name: str, rows: int | None) -> None:
+    """The progress bar's estimate: line breaks after the header (the blank line too)."""
+    assert count_rows(FORMATS / name if name != "-" else name) == rows
+
+
+def test_the_default_sheet_is_never_a_hidden_one(invoke: Invoke) -> None:
+    path = FORMATS / "hidden_first.xlsx"
+    result = invoke("validate", path, "-m", MAPPING)
+    assert (result.exit_code, result.stdout.splitlines()[-1]) == (1, SUMMARY)
+    chosen = invoke("validate", path, "-m", MAPPING, "--sheet", "Old")
+    assert chosen.exit_code == 2  # read when asked for: it has no First Name
+    assert "column 'First Name' is not in the CSV file" in chosen.stderr
+
+
+def test_a_formula_cell_is_its_saved_value() -> None:
+    (chunk,) = list(open_source(FORMATS / "formulas.xlsx"))
+    assert chunk.frame.loc[1].tolist() == [
+        "Zoë", "zoe.muller@example.com", "12", "24", "ACME", "TRUE"
+    ]  # fmt: skip
+
+
+WORKBOOKS = sorted(p.name for p in FORMATS.glob("*.xlsx"))
+
+
+@pytest.mark.parametrize("name", WORKBOOKS)
+def test_a_streamed_sheet_reads_every_cell_as_calamine_does(name: str) -> None:
+    """The reader of big .xlsx sheets against calamine, on every workbook fixture and sheet."""
+    path = FORMATS / name
+    book = python_calamine.load_workbook(str(path))
+    for sheet in book.sheet_names:
+        member = sheet_xml_bytes(str(path), sheet)
+        assert member is not None
+        streamed = list(XlsxStream(str(path), member[0], cell_text, name).rows())
+        loaded = [[cell_text(v) for v in row] for row in book.get_sheet_by_name(sheet).iter_rows()]
+        assert trimmed(streamed) == trimmed(loaded), sheet
+
+
+def trimmed(rows: list[list[str]]) -> list[list[str]]:
+    """Rows without their trailing empty cells, and without trailing empty rows."""
+    out = [list(row) for row in rows]
+    for row in out:
+        while row and row[-1] == "":
+            row.pop()
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+@pytest.mark.parametrize("name", ["customers.xlsx", "readme_first.xlsx", "hidden_first.xlsx"])
+def test_a_streamed_workbook_gives_the_chunks_a_loaded_one_gives(name: str) -> None:
+    def chunks(stream_over: int) -> list[dict[str, Any]]:
+        source = open_sheet(FORMATS / name, name=name, kind="xlsx", fingerprint="",
+                            stream_over=stream_over)  # fmt: skip
+        return [c.frame.to_dict("split") for c in source]
+
+    assert chunks(0) == chunks(1 << 40)
+
+
+def test_a_sheet_whose_tags_carry_a_prefix_is_left_to_calamine(tmp_path: Path) -> None:
+    path = tmp_path / "prefixed.xlsx"
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    rels = "http://schemas.openxmlformats.org/package/2006/relationships"
+    parts = {
+        "xl/workbook.xml": f'<x:workbook xmlns:x="{main}" xmlns:r="{rel}"><x:sheets>'
+        '<x:sheet name="S" sheetId="1" r:id="rId1"/></x:sheets></x:workbook>',
+        "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{rels}"><Relationship Id="rId1" '
+        'Target="worksheets/sheet1.xml" Type="worksheet"/></Relationships>',
+        "xl/worksheets/sheet1.xml": f'<x:worksheet xmlns:x="{main}"><x:sheetData><x:row r="1">'
+        '<x:c r="A1" t="inlineStr"><x:is><x:t>Email</x:t></x:is></x:c></x:row></x:sheetData>'
+        "</x:worksheet>",
+    }
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    assert sheet_xml_bytes(str(path), "S") is None
