@@ -20,6 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
 HERE = Path(__file__).resolve().parent
 
 FIRST = [
@@ -138,6 +141,22 @@ SURVEY = [
 ]
 
 
+def possible(prefix: str, country: str, rand: random.Random) -> str:
+    """``prefix`` and random digits, as many as libphonenumber needs for a possible number."""
+    for length in range(2, 9):
+        number = f"{prefix} {rand.randint(10 ** (length - 1), 10**length - 1)}"
+        if phonenumbers.is_possible_number(phonenumbers.parse(number, country)):
+            return number
+    raise ValueError(f"no possible number starts {prefix}")
+
+
+def mobile(country: str, rand: random.Random) -> str:
+    """A mobile number of ``country``: libphonenumber's example with its last two digits drawn."""
+    example = phonenumbers.example_number_for_type(country, PhoneNumberType.MOBILE)
+    text = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return f"{text[:-2]}{rand.randint(10, 99)}"
+
+
 def people(count: int, seed: int) -> list[dict[str, Any]]:
     """``count`` invented people, the same for the same seed."""
     rand = random.Random(seed)
@@ -156,9 +175,8 @@ def people(count: int, seed: int) -> list[dict[str, Any]]:
                 "full": f"{first} {last}",
                 "email": f"{user}{i}@example.com",
                 "email2": f"{user}.home{i}@mail.example",
-                "phone": f"{place[7]} {rand.randint(1000, 9999)}",
-                "mobile": f"{place[7].split()[0]} 7{rand.randint(100, 999)} "
-                f"{rand.randint(100000, 999999)}",
+                "phone": possible(place[7], place[4], rand),
+                "mobile": mobile(place[4], rand),
                 "org": ORGS[i % len(ORGS)],
                 "job": JOBS[i % len(JOBS)],
                 "street": place[0],
