@@ -320,6 +320,56 @@ def init(
 
 
 @main.command()
+@click.argument("file", type=READABLE_FILE)
+@click.option(
+    "-m",
+    "--mapping",
+    type=READABLE_FILE,
+    help="Start from this mapping (default: what init suggests).",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where Save writes the mapping (an existing file only when the page says so).",
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port (default: any free).")
+@click.option("--no-browser", is_flag=True, help="Print the URL only; do not open a browser.")
+@click.option("--encoding", help="Text encoding of the CSV (default: detected).")
+@click.option("--delimiter", help="Field delimiter (default: sniffed).")
+@skip_lines_option
+@friendly_errors
+def review(
+    file: Path,
+    mapping: Path | None,
+    output: Path,
+    port: int,
+    no_browser: bool,
+    encoding: str | None,
+    delimiter: str | None,
+    skip_lines: int | None,
+) -> None:
+    """Review the mapping of FILE on a local page: every column with its values, the payloads
+    Help Scout will get, then Save. The first line printed is the page's URL; Done or Ctrl-C
+    stops it."""
+    import webbrowser
+
+    from importer.review import Review, SourceOptions
+    from importer.review.server import serve
+
+    session = Review(file, output, mapping, SourceOptions(encoding, delimiter, skip_lines))
+
+    def ready(url: str) -> None:
+        click.echo(url)
+        click.echo("# the review page (Done on the page, or Ctrl-C, stops it)", err=True)
+        if not no_browser:
+            webbrowser.open(url)
+
+    serve(session, port=port, on_ready=ready)
+
+
+@main.command()
 @input_options
 @click.option(
     "-o",

@@ -359,6 +359,7 @@ def _import(
         ledger.finish_run("stopped" if result.stopped else "finished")
         result.reasons = reasons.by_status()
         result.notes += warned.notes()
+        result.dropped = warned.dropped
         if reporting is not None:
             reporting.close(result)
             result.report = reporting.path

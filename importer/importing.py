@@ -123,6 +123,8 @@ class ImportResult(Tally):
     others_peak: float = 0.0
     """The largest share of that budget others on the account were seen spending."""
     notes: list[str] = field(default_factory=list)
+    dropped: int = 0
+    """Values the sent rows went without (``on_invalid: drop``, ``on_incomplete: drop``)."""
     api: str | None = None
     """The API's host (``sandbox`` for the built-in one); None until it is known."""
     started: datetime | None = None

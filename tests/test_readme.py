@@ -29,6 +29,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -179,15 +180,36 @@ def serve_and_stop(
     return serve_and_stop
 
 
+@pytest.fixture
+def review_and_done(
+    folder: Path, review_process: Callable[..., Any], post: Callable[[str, object], Any]
+) -> Callable[[list[str]], None]:
+    """``helpscout-import review ...`` in ``folder``: its first line is the page's address; the
+    page's "Done" stops it, with exit 0."""
+
+    def review_and_done(words: list[str]) -> None:
+        child, url = review_process(*words[2:], cwd=folder)
+        assert url.startswith("http://127.0.0.1:"), child.stderr and child.stderr.read()
+        post(url + "api/done", {})
+        _, err = child.communicate(timeout=30)
+        assert child.returncode == 0, err
+
+    return review_and_done
+
+
 @pytest.mark.parametrize("block", BLOCKS, ids=[block.where for block in BLOCKS])
 def test_every_command_in_the_readme_exits_as_documented(
     block: Block,
     run_as_written: Callable[[list[str]], tuple[int, str]],
     serve_and_stop: Callable[[list[str], list[str]], None],
+    review_and_done: Callable[[list[str]], None],
 ) -> None:
     for command in block.commands:
         if command.words[1] == "sandbox":
             serve_and_stop(command.words, [line for line in block.output if line.strip()])
+            continue
+        if command.words[1] == "review":
+            review_and_done(command.words)
             continue
         code, printed = run_as_written(command.words)
         assert code == command.exit_code, f"{command.line}\n{printed}"
