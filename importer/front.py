@@ -49,7 +49,7 @@ from importer.results import IMPORT_STATUSES
 from importer.validate import check_rows, file_warnings
 
 if TYPE_CHECKING:
-    from importer.client import Credentials, HelpScoutClient
+    from importer.client import Credentials
     from importer.importing import ImportResult
     from importer.results import Outcome
     from importer.sandbox import SandboxConfig
@@ -304,60 +304,57 @@ def _import(
             result.state = state_path
         # The lock first: a second run on the same state must not touch the first one's results.
         ledger = stack.enter_context(Ledger.open(state_path, source=str(path)))
+        warned = RowWarnings()
+        rejected: RejectsWriter | None = None
 
         async def sending() -> None:
+            nonlocal reporting, rejected
             async with contextlib.AsyncExitStack() as inner:
                 # the destination guard first: nothing is written before it answers
                 client = await importing.connect(
                     inner, ledger, options, api_url, credentials, pacer=importing.pacer_of(options),
                     sandbox=sandbox, on_exchange=log, notice=notice,
                 )  # fmt: skip
-                await _send(client)
-
-        async def _send(client: HelpScoutClient) -> None:
-            nonlocal reporting
-            told = options
-            if sandbox is None:  # the built-in one is empty
-                told = await importing.check_existing_of(client, ledger, options, notice)
-            if result.state is not None:
-                # a new state the importer may decide for: it looks up, or the account is empty
-                looks = bool(told.check_existing) or (
-                    options.check_existing is None and ledger.is_new
-                )
-                importing.check_state_is_whole(ledger, Path(results), looks, notice)
-            # --- the report and the rejects listen to every results line
-            if report is not None:
-                shown = "the built-in sandbox" if sandbox is not None else str(result.api)
-                reporting = ResultsReport(report, file=str(path), mapping=str(mapping.path),
-                                          api=shown)  # fmt: skip
-                stack.callback(reporting.discard)
-                listeners.append(reporting.add)
-            if rejects is not None:
-                rejected.append(stack.enter_context(
-                    RejectsWriter(rejects, source.columns, delimiter=source.delimiter)
-                ))  # fmt: skip
-                listeners.append(rejected[0].add)
-            # ---
-            batches = importing.row_batches(
-                source, mapping, include_source=all_cells, duplicates=options.duplicates,
-                warnings=warned,
-            )  # fmt: skip
-            run = ledger.begin_run(source.fingerprint)
-            result.resumed = run.resuming
-            ledger.record_results(Path(results).resolve())
-            if mapping.path:
-                ledger.record_mapping(mapping.path)
-            if log is not None:
-                log.run = run.id
-            columns = source.columns if options.include_source else None
-            with ResultsWriter(results, source_columns=columns, observers=listeners) as writer:
-                await importing.send_rows(
-                    batches, mapping, writer, ledger, result, told, client=client,
-                    notice=notice, progress=progressed if report or progress else None,
+                told = options
+                if sandbox is None:  # the built-in one is empty
+                    told = await importing.check_existing_of(client, ledger, options, notice)
+                if result.state is not None:
+                    # a new state the importer may decide for: it looks up, or the account is empty
+                    looks = bool(told.check_existing) or (
+                        options.check_existing is None and ledger.is_new
+                    )
+                    importing.check_state_is_whole(ledger, Path(results), looks, notice)
+                # --- the report and the rejects listen to every results line
+                if report is not None:
+                    shown = "the built-in sandbox" if sandbox is not None else str(result.api)
+                    reporting = ResultsReport(report, file=str(path), mapping=str(mapping.path),
+                                              api=shown)  # fmt: skip
+                    stack.callback(reporting.discard)
+                    listeners.append(reporting.add)
+                if rejects is not None:
+                    rejected = stack.enter_context(
+                        RejectsWriter(rejects, source.columns, delimiter=source.delimiter)
+                    )
+                    listeners.append(rejected.add)
+                # ---
+                batches = importing.row_batches(
+                    source, mapping, include_source=all_cells, duplicates=options.duplicates,
+                    warnings=warned,
                 )  # fmt: skip
+                run = ledger.begin_run(source.fingerprint)
+                result.resumed = run.resuming
+                ledger.record_results(Path(results).resolve())
+                if mapping.path:
+                    ledger.record_mapping(mapping.path)
+                if log is not None:
+                    log.run = run.id
+                columns = source.columns if options.include_source else None
+                with ResultsWriter(results, source_columns=columns, observers=listeners) as writer:
+                    await importing.send_rows(
+                        batches, mapping, writer, ledger, result, told, client=client,
+                        notice=notice, progress=progressed if report or progress else None,
+                    )  # fmt: skip
 
-        warned = RowWarnings()
-        rejected: list[RejectsWriter] = []
         asyncio.run(sending())
         counts: dict[str, int] = {s: getattr(result, s) for s in IMPORT_STATUSES}
         ledger.record_outcome(counts, result.exit_code)
@@ -368,8 +365,8 @@ def _import(
         if reporting is not None:
             reporting.close(result)
             result.report = reporting.path
-        if rejected:
-            result.rejects, result.rejected = rejected[0].path, rejected[0].written
+        if rejected is not None:
+            result.rejects, result.rejected = rejected.path, rejected.written
         if log is not None:
             log.close()
             result.log = log.path

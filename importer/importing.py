@@ -5,6 +5,10 @@ validating never loads aiohttp, :mod:`importer.front` imports this module inside
 only. What each step promises:
 
 - :func:`endpoint`: where to send and as whom, refused (exit 2) before any file is read;
+- :func:`state_path_of`: the state an import keeps (named after its mapping and destination);
+- :func:`connect`: the client, then the state's destination guard (:func:`destination_of`: the
+  API URL, the app id, the user ``GET /v2/users/me`` answers), before anything is written;
+- :func:`check_existing_of`: a first run into an account that holds customers looks them up;
 - :func:`row_batches`: every row of the file, in input order and batches, as the uploader (and
   the plan, :mod:`importer.plan`) takes it: a :class:`~importer.decide.Job` each, from
   :func:`~importer.validate.check_rows`;

@@ -119,6 +119,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -497,15 +498,21 @@ def _refuse(path: Path, why: str) -> ConfigError:
     return ConfigError(f"{path} {why}: choose another --state path")
 
 
-def _acquire_lock(path: Path) -> tuple[int, int]:
+#: On Linux ``flock`` and SQLite's POSIX locks never interact, so the database file itself is
+#: locked; elsewhere (BSD, macOS) they may, so a state with several names (hard links) is refused
+#: instead.
+FLOCK_THE_DATABASE = sys.platform.startswith("linux")
+
+
+def _acquire_lock(path: Path) -> tuple[int, ...]:
     """Lock the state for this process, whatever name it is reached by; return the descriptors.
 
     Two locks: ``<state>.lock`` beside the file the path resolves to (symlinks and ``..``
     followed), which holds our pid for the message, and a ``flock`` on the database file itself,
-    which a hard link (another name, the same inode) cannot walk around. SQLite's own locks are
-    POSIX locks, independent of ``flock`` on Linux and macOS; our descriptor of the database is
-    closed only after SQLite's connection (closing a descriptor drops the POSIX locks of the
-    process on that file).
+    which a hard link (another name, the same inode) cannot walk around (see
+    :data:`FLOCK_THE_DATABASE`). SQLite's own locks are POSIX locks; our descriptor of the
+    database is closed only after SQLite's connection (closing a descriptor drops the POSIX locks
+    of the process on that file).
     """
     real = Path(os.path.realpath(path))
     lock_path = real.with_name(real.name + ".lock")
@@ -527,8 +534,17 @@ def _acquire_lock(path: Path) -> tuple[int, int]:
     except OSError as exc:
         os.close(fd)
         raise _refuse(path, f"cannot be used ({exc.strerror})") from exc
+    if not FLOCK_THE_DATABASE:
+        links = os.fstat(db_fd).st_nlink
+        os.close(db_fd)
+        if links > 1:
+            os.close(fd)
+            raise _refuse(path, f"has {links} names (hard links): a run through another name "
+                                "would not meet this one's lock; keep one name")  # fmt: skip
+        db_fd = -1
     try:
-        fcntl.flock(db_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if db_fd >= 0:
+            fcntl.flock(db_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(db_fd)
         os.close(fd)
@@ -540,7 +556,7 @@ def _acquire_lock(path: Path) -> tuple[int, int]:
     pid = f"{os.getpid()}\n".encode()
     os.pwrite(fd, pid, 0)
     os.ftruncate(fd, len(pid))
-    return fd, db_fd
+    return (fd, db_fd) if db_fd >= 0 else (fd,)
 
 
 def _unusable(path: Path, exc: sqlite3.Error) -> ConfigError:

@@ -570,3 +570,20 @@ def test_a_credentials_file_that_disagrees_with_the_environment_is_one_line_exit
         "that one place says where to send\n"
     )
     assert box.state.customers == {} and not results.exists()
+
+
+def test_where_flock_may_meet_sqlites_locks_a_hard_linked_state_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BSD and macOS: the database is not flocked there, so a second name is refused outright."""
+    import importer.ledger
+
+    monkeypatch.setattr(importer.ledger, "FLOCK_THE_DATABASE", False)
+    state = tmp_path / "s.sqlite"
+    Ledger.open(state, source="").close()
+    with Ledger.open(state, source=""):  # one name: used as before
+        pass
+    os.link(state, tmp_path / "hard.sqlite")
+    for name in (state, tmp_path / "hard.sqlite"):
+        with pytest.raises(ConfigError, match=r"has 2 names \(hard links\)"):
+            Ledger.open(name, source="")
