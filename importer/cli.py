@@ -363,6 +363,7 @@ def review(
     encoding: str | None,
     delimiter: str | None,
     skip_lines: int | None,
+    sheet: str | None,
 ) -> None:
     """Review the mapping of FILE on a local page: every column with its values, the payloads
     Help Scout will get, then Save. The first line printed is the page's URL; Done or Ctrl-C
@@ -372,7 +373,7 @@ def review(
     from importer.review import Review, SourceOptions
     from importer.review.server import serve
 
-    session = Review(file, output, mapping, SourceOptions(encoding, delimiter, skip_lines))
+    session = Review(file, output, mapping, SourceOptions(encoding, delimiter, skip_lines, sheet))
 
     def ready(url: str) -> None:
         click.echo(url)
