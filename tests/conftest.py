@@ -343,6 +343,10 @@ def screenshots(tmp_path: Path) -> Callable[[bytes, str], Path]:
 REVIEW_COLUMNS = ["First Name", "Last Name", "Email", "Other", "Notes", "Signup Date", "Legacy ID"]
 
 
+REVIEW_FIRST = ("Mia", "Ella", "Noah", "Liam", "Alva", "Ivar", "Saga")
+REVIEW_LAST = ("Berg", "Lind", "Dahl", "Holm", "Nyberg", "Ek")
+
+
 @pytest.fixture
 def review_export(tmp_path: Path) -> Path:
     """An invented 30-row export for the review page: names, emails, phones in a column whose
@@ -355,7 +359,8 @@ def review_export(tmp_path: Path) -> Path:
         for i in range(1, 31):
             notes = "Long story. " * 25 if i in (3, 7) else f"Met at fair {i}"
             signup = "31/02/2021" if i == 5 else f"{i % 28 + 1:02d}/{i % 12 + 1:02d}/2021"
-            writer.writerow([f"Mia{i}", f"Berg{i}", f"mia{i}@example.com",
+            first, last = REVIEW_FIRST[i % 7], REVIEW_LAST[i % 6]  # names hold no digits
+            writer.writerow([first, last, f"{first.lower()}{i}@example.com",
                              f"+44 20 7946 0{i:03d}", notes, signup, f"L-{1000 + i}"])  # fmt: skip
     return path
 

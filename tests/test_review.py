@@ -184,7 +184,7 @@ def test_the_preview_shows_payloads_and_the_validators_own_messages(
     assert third["row"] == 3 and not third["valid"]
     assert third["issues"][0]["rule"] == "max_length" and third["issues"][0]["column"] == "Notes"
     assert preview["rows"][0]["payload"]["emails"] == [{"type": "work",
-                                                         "value": "mia1@example.com"}]  # fmt: skip
+                                                         "value": "ella1@example.com"}]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -118,7 +118,7 @@ async def test_three_changes_follow_in_the_preview_and_the_saved_mapping_imports
         last = await row_of(tab, "Last Name")  # a transform, from the field's options
         await tab.click(f"#column-{last} details.options summary")
         await tab.click(f"#tr-{last}-upper")
-        await tab.wait_for("document.getElementById('rows').innerText.includes('\"BERG1\"')")
+        await tab.wait_for("document.getElementById('rows').innerText.includes('\"LIND\"')")
 
         await tab.click("#check")
         await tab.wait_for("document.getElementById('status').innerText.startsWith('All 30')")
