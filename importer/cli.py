@@ -20,6 +20,7 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from importer import __version__
+from importer.decide import CHANGED_HINT
 from importer.errors import (
     EXIT_OK,
     EXIT_ROWS_FAILED,
@@ -33,6 +34,7 @@ from importer.options import (
     DEFAULT_API_URL,
     DEFAULT_IMPORT,
     DEFAULT_VALIDATE,
+    MAX_CONCURRENCY,
     Duplicates,
     ImportOptions,
     OnExisting,
@@ -148,9 +150,10 @@ HEADROOM = click.option(
 )
 CONCURRENCY = click.option(
     "--concurrency",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_CONCURRENCY),
     metavar="N",
-    help="Requests in flight at once (default: enough to keep up with the rate).",
+    help=f"Requests in flight at once, at most {MAX_CONCURRENCY} (default: enough to keep up "
+    "with the rate).",
 )
 MAX_ATTEMPTS = click.option(
     "--max-attempts",
@@ -389,6 +392,18 @@ def init(
     "(reason not-retried).",
 )
 @click.option(
+    "--retry-unknown",
+    is_flag=True,
+    help="Send again the rows whose create got no certain answer and that have no email to look "
+    "them up by (status unknown): only after checking in Help Scout that they are not there.",
+)
+@click.option(
+    "--max-invalid",
+    metavar="N|N%",
+    help="Exit 0 when at most N rows (or N% of them) are invalid and none failed: for nightly "
+    "runs of a file with known bad rows.",
+)
+@click.option(
     "--settle-time",
     type=click.FloatRange(min=0),
     default=DEFAULT_IMPORT.settle_time,
@@ -464,6 +479,8 @@ def run(
     check_existing: bool,
     duplicates: Duplicates,
     retry_failed: bool,
+    retry_unknown: bool,
+    max_invalid: str | None,
     settle_time: float,
     dry_run: bool,
     report: Path | None,
@@ -505,6 +522,8 @@ def run(
         check_existing=check_existing,
         duplicates=duplicates,
         retry_failed=retry_failed,
+        retry_unknown=retry_unknown,
+        max_invalid=max_invalid,
         settle_time=settle_time,
         report=report,
         rejects=rejects,
@@ -569,6 +588,8 @@ def run(
     if use_sandbox:
         say.info("Imported into the built-in sandbox: nothing was sent to Help Scout.")
     say.out(result.line())
+    if changed := result.reasons.get("skipped", {}).get("changed"):
+        say.info(f"{plural(changed, 'row')} changed since imported: {CHANGED_HINT}")
     say.out(f"Results written to {for_terminal(results, None)}")
     for written, what in ((result.report, "Report written"), (result.summary, "Summary written"),
                           (result.log, "Requests logged")):  # fmt: skip
@@ -611,8 +632,10 @@ class Console:
 
 def rows_not_imported(result: ImportResult) -> str:
     """``11 rows not imported (9 invalid, 2 failed)``."""
-    missed = result.invalid + result.failed
+    missed = result.invalid + result.failed + result.unknown + result.not_sent
     counts = f"{result.invalid:,} invalid, {result.failed:,} failed"
+    more = (("unknown", result.unknown), ("not sent", result.not_sent))
+    counts += "".join(f", {n:,} {name}" for name, n in more if n)
     return f"{plural(missed, 'row')} not imported ({counts})"
 
 

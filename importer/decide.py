@@ -24,18 +24,24 @@ resumes). The first line that applies decides:
  6    valid        settled by this import (not in flight; a                  ``recorded``
                    failed one only without retry_failed)
  7    valid        settled, not in flight nor failed           retry_failed  ``skip`` not-retried
- 8    valid        no customer id (in flight or failed)                      ``reconcile``
- 9    valid        ``exists`` (created elsewhere)              update        ``update``
-10    valid        ``exists``                                                ``skip`` exists
-11    valid        a customer id, the same digest                            ``skip`` unchanged
-12    valid        a customer id, another digest               update        ``update``
-13    valid        a customer id, another digest                             ``skip`` changed
+ 8    valid        in flight, no customer id, no email         retry_unknown ``create``
+ 9    valid        in flight, no customer id, no email                       ``unknown``
+10    valid        failed, no customer id, no email                          ``create``
+11    valid        no customer id (in flight or failed)                      ``reconcile``
+12    valid        ``exists`` (created elsewhere)              update        ``update``
+13    valid        ``exists``                                                ``skip`` exists
+14    valid        a customer id, the same digest                            ``skip`` unchanged
+15    valid        a customer id, another digest               update        ``update``
+16    valid        a customer id, another digest                             ``skip`` changed
 ====  ===========  ==========================================  ============  =====================
 
-Policies: ``check`` is ``check_existing``, ``update`` is ``on_existing="update"``. Actions:
+Policies: ``check`` is ``check_existing``, ``update`` is ``on_existing="update"``. "No email":
+none that search can find (:func:`email_of`). Actions: ``unknown`` rows are not sent (a create
+of theirs may have been carried out, and nothing can look them up: a person checks, then
+``--retry-unknown`` sends them);
 ``invalid`` rows are never sent (their results line gives the validator's messages); ``recorded``
 rows are reported as the ledger has them, nothing sent; ``check`` looks the email up first (found:
-as lines 9 and 10, else create); ``reconcile`` looks the email up (an earlier create's answer
+as lines 12 and 13, else create); ``reconcile`` looks the email up (an earlier create's answer
 never came, or it failed): found, it is ``created`` with that id, else created now; ``update``
 sends what differs. A ``skip`` over an entry left in flight (an update a stopped run never
 finished) carries ``settle``: the caller records it as skipped. A ``reconcile`` of an entry left
@@ -51,10 +57,13 @@ from typing import Any, Literal
 
 from importer.ledger import Entry, RunInfo, payload_hash
 
-__all__ = ["Action", "Job", "Kind", "Policy", "after_look_up", "decide"]
+__all__ = ["CHANGED_HINT", "Action", "Job", "Kind", "Policy", "after_look_up", "decide", "email_of"]
 
-Kind = Literal["invalid", "skip", "recorded", "create", "check", "reconcile", "update"]
-"""What to do with a row: the first three need no request."""
+#: What to do about rows skipped as ``changed`` (said on their results line and at the end).
+CHANGED_HINT = "--on-existing update sends what differs"
+
+Kind = Literal["invalid", "skip", "recorded", "unknown", "create", "check", "reconcile", "update"]
+"""What to do with a row: the first four need no request."""
 
 
 @dataclass
@@ -91,6 +100,8 @@ class Policy:
     """Look up the emails of rows the ledger does not know before creating them."""
     retry_failed: bool = False
     """Send only the rows that failed (and those whose fate is unknown); skip the others."""
+    retry_unknown: bool = False
+    """Create the rows whose fate is unknown and that cannot be looked up (no email)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +139,10 @@ def decide(job: Job, entry: Entry | None, policy: Policy, run: RunInfo) -> Actio
         return Action("recorded", customer_id=entry.customer_id)
     if policy.retry_failed and not unsettled:
         return _skip("not-retried", entry)
+    if entry.customer_id is None and email_of(job.payload) is None:
+        if in_flight and not policy.retry_unknown:
+            return Action("unknown")
+        return Action("create")
     if entry.customer_id is None:
         return Action("reconcile", sent_digest=entry.payload_hash, unsure=in_flight)
     if entry.status == "exists":  # created elsewhere: the hash says nothing of its data
@@ -139,6 +154,14 @@ def decide(job: Job, entry: Entry | None, policy: Policy, run: RunInfo) -> Actio
     if policy.on_existing == "update":
         return Action("update", customer_id=entry.customer_id)
     return _skip("changed", entry)
+
+
+def email_of(payload: dict[str, Any]) -> str | None:
+    """The email a customer is looked up by (the first, lower case), or None when it cannot be
+    searched (none, or one holding a quote)."""
+    emails = payload.get("emails") or ()
+    email = str(emails[0].get("value") or "").strip().lower() if emails else ""
+    return email if email and '"' not in email else None
 
 
 def _skip(reason: str, entry: Entry) -> Action:

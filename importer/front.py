@@ -40,11 +40,12 @@ from importer.options import (
     ImportOptions,
     ReadOptions,
     ValidateOptions,
+    allowed_invalid,
 )
 from importer.outputs import Named, check_outputs
 from importer.rejects import RejectsWriter
 from importer.report import Summary, open_report
-from importer.results import IMPORT_STATUSES
+from importer.results import RUN_STATUSES
 from importer.source import CsvSource, open_csv
 from importer.validate import check_rows, file_warnings
 
@@ -333,7 +334,8 @@ def _import(
                     on_exchange=log,
                 )
             )  # fmt: skip
-        counts: dict[str, int] = {s: getattr(result, s) for s in IMPORT_STATUSES}
+        result.invalid_allowed = allowed_invalid(options.max_invalid, result.rows)
+        counts: dict[str, int] = {s: getattr(result, s) for s in RUN_STATUSES}
         ledger.record_outcome(counts, result.exit_code)
         ledger.finish_run("stopped" if result.stopped else "finished")
         result.reasons = reasons.by_status()

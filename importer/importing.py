@@ -119,11 +119,15 @@ class ImportResult(Tally):
     summary: Path | None = None
     """The summary JSON written (``summary_json=``), if any."""
 
+    invalid_allowed: int = 0
+    """Invalid rows the run may have and still exit 0 (``--max-invalid``)."""
+
     @property
     def exit_code(self) -> int:
         if self.stopped:
             return EXIT_STOPPED
-        return EXIT_ROWS_FAILED if self.invalid or self.failed else EXIT_OK
+        missed = self.invalid > self.invalid_allowed or self.failed or self.unknown
+        return EXIT_ROWS_FAILED if missed or self.not_sent else EXIT_OK
 
     @property
     def ok(self) -> bool:
@@ -204,7 +208,12 @@ async def send_rows(
             writer,
             ledger,
             concurrency=workers,
-            policy=Policy(options.on_existing, options.check_existing, options.retry_failed),
+            policy=Policy(
+                options.on_existing,
+                options.check_existing,
+                options.retry_failed,
+                options.retry_unknown,
+            ),
             progress=progress,
             notice=notice,
             row_timeout=options.row_timeout,
@@ -236,7 +245,9 @@ def count_plan(
     may find the customer: the count is at most). Opens the state read-only (no lock); writes
     nothing, sends nothing.
     """
-    policy = Policy(options.on_existing, options.check_existing, options.retry_failed)
+    policy = Policy(
+        options.on_existing, options.check_existing, options.retry_failed, options.retry_unknown
+    )
     kinds: Counter[str] = Counter()
     with contextlib.ExitStack() as stack:
         ledger = None

@@ -34,9 +34,14 @@ from importer.safecsv import SafeCsvWriter
 RESULT_COLUMNS = ["row", "status", "customer_id", "http_status", "error", "log_ref", "attempts"]
 EXTRA_COLUMNS = ["reason"]
 SOURCE_PREFIX = "source."
-Status = Literal["created", "updated", "skipped", "invalid", "failed", "planned", "deleted", "kept"]
+Status = Literal["created", "updated", "skipped", "invalid", "failed", "not_sent", "unknown",
+                 "planned", "deleted", "kept"]  # fmt: skip
 #: The statuses an import's rows end in (DESIGN's five; the others are a plan's and an undo's).
 IMPORT_STATUSES: tuple[Status, ...] = ("created", "updated", "skipped", "invalid", "failed")
+#: With the two a run's rows may end in besides: ``not_sent`` (the run stopped before the row;
+#: the same command sends it) and ``unknown`` (its create got no certain answer and it has no
+#: email to look it up by: never sent again without ``--retry-unknown``).
+RUN_STATUSES: tuple[Status, ...] = (*IMPORT_STATUSES, "not_sent", "unknown")
 
 
 @dataclass

@@ -27,16 +27,16 @@ only when a key changes meaning or goes away (new keys may be added within a ver
       "notes": []
     }
 
-``statuses`` always holds the five statuses of the results file; ``rows`` is their sum (every
-input row ends in exactly one). ``reasons`` counts, per status, the results' ``reason`` column
-(``skipped``: unchanged, changed, exists, duplicate, not-retried) and, for ``failed`` rows, what
-failed them: ``http <status>`` or ``no answer``. ``requests.sent`` counts API requests (re-sends
-included, token requests not); ``rate_limited`` the 429 answers. ``pace``: the requests a minute
-the run averaged while sending; the most budget it allowed itself a minute and the account's
-budget a minute as Help Scout reported it (both in budget units, where a write costs 2; null: not
-known); and the largest share of that budget the rest of the account (agents, other
-integrations) was seen spending during the run (0.0 when alone or never known); the budget the
-run spent in all (writes 2, reads 1; answers 401 and 429 spend none).
+``statuses`` always holds the seven statuses of a run's results (``RUN_STATUSES``); ``rows`` is
+their sum (every input row ends in exactly one). ``reasons`` counts, per status, the results'
+``reason`` column (``skipped``: unchanged, changed, exists, duplicate, not-retried) and, for
+``failed`` rows, what failed them: ``http <status>`` or ``no answer``. ``requests.sent`` counts API
+requests (re-sends included, token requests not); ``rate_limited`` the 429 answers. ``pace``: the
+requests a minute the run averaged while sending; the most budget it allowed itself a minute and the
+account's budget a minute as Help Scout reported it (both in budget units, where a write costs 2;
+null: not known); and the largest share of that budget the rest of the account (agents, other
+integrations) was seen spending during the run (0.0 when alone or never known); the budget the run
+spent in all (writes 2, reads 1; answers 401 and 429 spend none).
 ``files`` names what the run wrote, as given (null: not asked for); ``state`` is null for the
 built-in sandbox's throwaway ledger. ``api`` is the host only (never a URL's user, password or
 query) or ``sandbox``. No value holds a token or a secret: every string passes
@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 from importer.errors import ConfigError
 from importer.redact import redact
-from importer.results import IMPORT_STATUSES, Outcome
+from importer.results import RUN_STATUSES, Outcome
 
 if TYPE_CHECKING:
     from importer.importing import ImportResult
@@ -146,7 +146,7 @@ def summary_of(
         "api": result.api,
         "resumed": result.resumed,
         "rows": result.rows,
-        "statuses": {status: getattr(result, status) for status in IMPORT_STATUSES},
+        "statuses": {status: getattr(result, status) for status in RUN_STATUSES},
         "reasons": result.reasons,
         "requests": {
             "sent": result.requests,

@@ -40,10 +40,10 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from importer.client import HelpScoutClient, Reply, Sends
-from importer.decide import Job, Policy, after_look_up, decide
+from importer.decide import CHANGED_HINT, Job, Policy, after_look_up, decide, email_of
 from importer.errors import ApiError, AuthError, ImporterError, RunStopped, TransportError
 from importer.ledger import HEARTBEAT, Entry, Ledger, RunInfo
 from importer.options import SETTLE_TIME
@@ -81,9 +81,11 @@ STILL_UNSURE = (
     "command, which looks it up again before sending it"
 )
 NO_ID = "created, but Help Scout sent no usable id: check {email} in Help Scout"
-UNSEARCHABLE = (
-    "it may have been created, and a row without a searchable email cannot be looked up: check "
-    "in Help Scout"
+CHANGED = f"changed since it was imported: {CHANGED_HINT}"
+UNKNOWN = (
+    "its create got no certain answer, so it may have been created, and a row without an email "
+    "cannot be looked up: check in Help Scout whether this customer exists; if not, run again "
+    "with --retry-unknown to send it (else leave it: it is not sent again)"
 )
 
 TaskKind = Literal["create", "reconcile", "check", "update"]
@@ -95,7 +97,7 @@ __all__ = [
     "NOT_SENT",
     "ROW_TIMEOUT",
     "SETTLE_TIME",
-    "UNSEARCHABLE",
+    "UNKNOWN",
     "Job",
     "Lookups",
     "Policy",
@@ -150,6 +152,10 @@ class Tally:
     skipped: int = 0
     invalid: int = 0
     failed: int = 0
+    not_sent: int = 0
+    """Rows the run did not reach because it stopped."""
+    unknown: int = 0
+    """Rows whose create got no certain answer and that cannot be looked up (no email)."""
     requests: int = 0
     lookups: int = 0
     rate_limited: int = 0
@@ -192,6 +198,8 @@ class Tally:
         parts += [f"{n:,} {name}" for name, n in (("updated", self.updated),
                                                   ("skipped", self.skipped)) if n]  # fmt: skip
         parts += [f"{self.invalid:,} invalid", f"{self.failed:,} failed"]
+        parts += [f"{n:,} {name}" for name, n in (("not sent", self.not_sent),
+                                                  ("unknown", self.unknown)) if n]  # fmt: skip
         return f"{self.rows:,} rows: {', '.join(parts)}."
 
     def pacing_line(self) -> str:
@@ -233,13 +241,6 @@ def default_concurrency(rate: float | None) -> int:
     return max(2, min(64, math.ceil(creates_per_second * ASSUMED_LATENCY) + 2))
 
 
-def email_of(payload: dict[str, Any]) -> str | None:
-    """The email a customer is looked up by (the first), or None when it cannot be searched."""
-    emails = payload.get("emails") or ()
-    email = str(emails[0].get("value") or "").strip().lower() if emails else ""
-    return email if email and '"' not in email else None
-
-
 def recorded(job: Job, entry: Entry) -> Outcome:
     """The results line of a row the ledger holds as settled by this import."""
     status: Status = "failed"
@@ -252,6 +253,10 @@ def recorded(job: Job, entry: Entry) -> Outcome:
         status, reason, error = "skipped", entry.last_error or "", ""
     return Outcome(job.row, status, entry.customer_id, entry.http_status, error, entry.log_ref,
                    entry.attempts, reason, job.source)  # fmt: skip
+
+
+class Unsearchable(Exception):
+    """A row whose create may have been carried out has no email to look it up by."""
 
 
 class Lookups:
@@ -383,6 +388,9 @@ class Uploader(Workers[Task]):
     ) -> Outcome:
         return self._outcome(task, "failed", http_status=http_status, error=error, log_ref=log_ref)
 
+    def _unsent(self, task: Task) -> Outcome:
+        return self._outcome(task, "not_sent", error=NOT_SENT)
+
     async def _plan(self, batch: Sequence[Job]) -> list[Task | Outcome]:
         """Decide each row of ``batch``; look up together the emails of the rows to reconcile or
         check, LOOKUP_BATCH to a search (a look-up that fails is tried again by the worker)."""
@@ -417,11 +425,14 @@ class Uploader(Workers[Task]):
         if kind == "recorded":
             assert entry is not None
             return recorded(job, entry)
+        if kind == "unknown":  # in flight in the ledger, until --retry-unknown
+            return Outcome(job.row, "unknown", error=UNKNOWN, source=job.source)
         if kind == "skip":
             if action.settle:
                 self.ledger.settle(job.key, status="skipped", error=action.reason, attempts=0,
                                    row=job.row)  # fmt: skip
-            return Outcome(job.row, "skipped", action.customer_id, error=job.error,
+            error = CHANGED if action.reason == "changed" else job.error
+            return Outcome(job.row, "skipped", action.customer_id, error=error,
                            reason=action.reason, source=job.source)  # fmt: skip
         if kind == "reconcile":
             assert entry is not None
@@ -431,7 +442,14 @@ class Uploader(Workers[Task]):
 
     # --- one row's requests ---------------------------------------------------------------------
     async def _perform(self, task: Task) -> Outcome:
-        """Do what ``task`` says; raises Unknown when the row's fate cannot be learnt."""
+        """Do what ``task`` says; raises Unknown when the row's fate cannot be learnt (an
+        ``unknown`` row, which cannot be looked up, is a results line: it stops nothing)."""
+        try:
+            return await self._carry_out_task(task)
+        except Unsearchable:  # kept in flight: only --retry-unknown sends it again
+            return self._outcome(task, "unknown", error=UNKNOWN)
+
+    async def _carry_out_task(self, task: Task) -> Outcome:
         if task.action == "update":
             assert task.customer_id is not None
             return await self._update(task, task.customer_id)
@@ -492,7 +510,7 @@ class Uploader(Workers[Task]):
     async def _look_up(self, task: Task, why: str) -> str | None:
         email = email_of(task.job.payload)
         if email is None:
-            raise Unknown(f"{why}: {UNSEARCHABLE}")
+            raise Unsearchable(why)
         try:
             return await self._lookups.find(email)
         except FATAL:
@@ -562,7 +580,7 @@ class Uploader(Workers[Task]):
     def _outcome(
         self,
         task: Task,
-        status: Literal["created", "updated", "skipped", "failed"],
+        status: Literal["created", "updated", "skipped", "failed", "not_sent", "unknown"],
         customer_id: str | None = None,
         http_status: int | None = None,
         error: str = "",

@@ -6,13 +6,16 @@ from dataclasses import replace
 
 import pytest
 
-from importer.decide import Action, Job, Policy, decide
+from importer.decide import Action, Job, Policy, decide, email_of
 from importer.ledger import Entry, RunInfo
 
 THIS, RESUMED, EARLIER = 7, 6, 3  # run ids: this run, the unfinished one it resumes, a finished one
 RUN = RunInfo(THIS, "2026-01-01T00:00:00+00:00", 1, "in.csv", "fp", None, (RESUMED,))
 SENT = "hash-of-the-row"  # the row's payload hash, as the ledger may hold it
-ROW = Job(4, {"firstName": "Ann"}, "ann@example.com", digest=SENT)
+ROW = Job(4, {"firstName": "Ann", "emails": [{"type": "work", "value": "Ann@example.com"}]},
+          "ann@example.com", digest=SENT)  # fmt: skip
+NO_EMAIL = Job(4, {"firstName": "Ann", "phones": [{"type": "work", "value": "555"}]}, "555",
+               digest=SENT)  # fmt: skip
 INVALID = Job(4, {}, "", valid=False, error="Email: not an email")
 REPEATED = replace(ROW, duplicate_of=2, error="the same email as row 2")
 
@@ -23,8 +26,9 @@ def entry(status: str, customer_id: str | None = "42", *, run: int = EARLIER,
                  run, "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00")  # fmt: skip
 
 
-SKIP, CHECK, UPDATE, RETRY = (Policy(), Policy(check_existing=True), Policy("update"),
-                              Policy(retry_failed=True))  # fmt: skip
+SKIP, CHECK, UPDATE, RETRY, UNKNOWN = (Policy(), Policy(check_existing=True), Policy("update"),
+                                       Policy(retry_failed=True),
+                                       Policy(retry_unknown=True))  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -42,26 +46,46 @@ SKIP, CHECK, UPDATE, RETRY = (Policy(), Policy(check_existing=True), Policy("upd
          Action("recorded", customer_id="42")),
         (7, ROW, entry("created"), RETRY, Action("skip", "not-retried", "42")),
         (7, ROW, entry("exists"), RETRY, Action("skip", "not-retried", "42")),
-        (8, ROW, entry("in_flight", None), SKIP,
+        (8, NO_EMAIL, entry("in_flight", None), UNKNOWN, Action("create")),
+        (9, NO_EMAIL, entry("in_flight", None), SKIP, Action("unknown")),
+        (9, NO_EMAIL, entry("in_flight", None, run=RESUMED), RETRY, Action("unknown")),
+        (10, NO_EMAIL, entry("failed", None), SKIP, Action("create")),
+        (10, NO_EMAIL, entry("failed", None), RETRY, Action("create")),
+        (11, ROW, entry("in_flight", None), SKIP,
          Action("reconcile", sent_digest=SENT, unsure=True)),
-        (8, ROW, entry("in_flight", None, run=THIS, digest="sent before"), SKIP,
+        (11, ROW, entry("in_flight", None, run=THIS, digest="sent before"), SKIP,
          Action("reconcile", sent_digest="sent before", unsure=True)),
-        (8, ROW, entry("failed", None), SKIP, Action("reconcile", sent_digest=SENT)),
-        (8, ROW, entry("failed", None, run=RESUMED), RETRY, Action("reconcile", sent_digest=SENT)),
-        (9, ROW, entry("exists"), UPDATE, Action("update", customer_id="42")),
-        (10, ROW, entry("exists"), SKIP, Action("skip", "exists", "42")),
-        (11, ROW, entry("created"), UPDATE, Action("skip", "unchanged", "42")),
-        (11, ROW, entry("in_flight"), SKIP, Action("skip", "unchanged", "42", settle=True)),
-        (11, ROW, entry("failed", run=THIS), RETRY, Action("skip", "unchanged", "42")),
-        (12, ROW, entry("updated", digest="old"), UPDATE, Action("update", customer_id="42")),
-        (12, ROW, entry("in_flight", digest="old"), UPDATE, Action("update", customer_id="42")),
-        (13, ROW, entry("created", digest="old"), SKIP, Action("skip", "changed", "42")),
-        (13, ROW, entry("in_flight", digest="old"), CHECK,
+        (11, ROW, entry("failed", None), SKIP, Action("reconcile", sent_digest=SENT)),
+        (11, ROW, entry("failed", None, run=RESUMED), RETRY, Action("reconcile", sent_digest=SENT)),
+        (12, ROW, entry("exists"), UPDATE, Action("update", customer_id="42")),
+        (13, ROW, entry("exists"), SKIP, Action("skip", "exists", "42")),
+        (14, ROW, entry("created"), UPDATE, Action("skip", "unchanged", "42")),
+        (14, ROW, entry("in_flight"), SKIP, Action("skip", "unchanged", "42", settle=True)),
+        (14, ROW, entry("failed", run=THIS), RETRY, Action("skip", "unchanged", "42")),
+        (15, ROW, entry("updated", digest="old"), UPDATE, Action("update", customer_id="42")),
+        (15, ROW, entry("in_flight", digest="old"), UPDATE, Action("update", customer_id="42")),
+        (16, ROW, entry("created", digest="old"), SKIP, Action("skip", "changed", "42")),
+        (16, ROW, entry("in_flight", digest="old"), CHECK,
          Action("skip", "changed", "42", settle=True)),
     ],
 )  # fmt: skip
 def test_decide(line: int, job: Job, known: Entry | None, policy: Policy, expected: Action) -> None:
     assert decide(job, known, policy, RUN) == expected
+
+
+@pytest.mark.parametrize(
+    "payload, expected",
+    [
+        ({"emails": [{"type": "work", "value": " Ann@Example.COM "}]}, "ann@example.com"),
+        ({"emails": [{"type": "work", "value": 'a"b@example.com'}]}, None),
+        ({"emails": []}, None),
+        ({"firstName": "Ann"}, None),
+    ],
+)
+def test_a_row_is_looked_up_by_its_first_email_in_lower_case(
+    payload: dict[str, object], expected: str | None
+) -> None:
+    assert email_of(payload) == expected
 
 
 def test_a_jobs_digest_is_its_payloads_hash_and_an_invalid_row_has_none() -> None:

@@ -230,7 +230,8 @@ async def test_403_stops_the_run_and_every_row_read_gets_its_line(
     )
     errors = {line["error"] for line in lines[:19] if line not in refused}
     assert errors <= {CUT_OFF, NOT_SENT} and NOT_SENT in errors
-    assert all(line["attempts"] == "0" for line in lines[:19] if line["error"] == NOT_SENT)
+    assert all(line["attempts"] == "0" and line["status"] == "not_sent"
+               for line in lines[:19] if line["error"] == NOT_SENT)  # fmt: skip
     assert lines[19]["status"] == "invalid"
     # marked rows stay in flight: the resumed run looks them up before sending them
     assert {status for status, _ in ledger_rows(tmp_path / "r.csv").values()} == {"in_flight"}
@@ -249,7 +250,7 @@ async def test_a_token_refused_at_the_start_leaves_every_row_not_sent(
             await upload(box, [jobs(range(1, 9))], tmp_path / "r.csv", wrong)
     lines = read_rows(tmp_path / "r.csv")
     assert [(line["status"], line["error"], line["attempts"]) for line in lines] == [
-        ("failed", NOT_SENT, "0")
+        ("not_sent", NOT_SENT, "0")
     ] * 8
 
 
@@ -269,7 +270,9 @@ async def test_a_run_with_no_answers_stops_and_creates_nobody_twice(
     lines = read_rows(tmp_path / "r.csv")
     assert len(emails) == len(set(emails)) == creates >= LOST_IN_A_ROW
     assert [line["row"] for line in lines] == [str(r) for r in range(1, 100)]
-    assert {line["status"] for line in lines} == {"failed"}
+    sent = [line for line in lines if line["status"] != "not_sent"]
+    assert {line["status"] for line in sent} == {"failed"} and len(sent) >= LOST_IN_A_ROW
+    assert {line["attempts"] for line in lines if line not in sent} == {"0"}
     assert "looking it up failed" in lines[0]["error"]
     assert set(ledger_rows(tmp_path / "r.csv").values()) == {("in_flight", None)}
 
@@ -512,7 +515,8 @@ async def test_a_stop_lets_requests_in_flight_finish_and_a_resume_completes(
     assert [line["row"] for line in stopped] == [str(r) for r in range(1, len(stopped) + 1)]
     finished = [line for line in stopped if line["status"] == "created"]
     assert 8 <= len(finished) < 20  # the five, and those in flight at the stop
-    assert {line["error"] for line in stopped if line["status"] == "failed"} == {NOT_SENT}
+    assert {line["error"] for line in stopped if line["status"] == "not_sent"} == {NOT_SENT}
+    assert all(line["status"] in ("created", "failed", "not_sent") for line in stopped)
     assert [line["status"] for line in lines] == ["created"] * 40
     assert all([line["customer_id"]] == held[f"ann.lee{line['row']}@example.com"]
                for line in lines)  # fmt: skip
@@ -553,6 +557,7 @@ async def test_a_second_stop_cuts_requests_off_and_the_resume_looks_them_up(
         looked = searches(box)
     assert took < 0.2  # no grace
     assert [line["error"] for line in stopped] == [CUT_OFF] * 4 + [NOT_SENT] * 6
+    assert [line["status"] for line in stopped] == ["failed"] * 4 + ["not_sent"] * 6
     assert set(in_flight) == {f"ann.lee{r}@example.com" for r in range(1, 5)}
     assert set(in_flight.values()) == {("in_flight", None)}
     assert looked == 1  # the four marked rows, in one search, before any is sent again
