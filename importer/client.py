@@ -7,7 +7,9 @@ Every API call goes through :meth:`HelpScoutClient.request`, which
    worker, not just one;
 2. sends it with the current token; on 401 one new token is fetched for everyone (single flight),
    and the call is sent again; a fresh token refused at once, or a 403, is an :class:`AuthError`
-   that stops the run;
+   that stops the run; a token endpoint that answers 5xx :data:`~importer.options.MAX_ATTEMPTS`
+   times, or gives no token within :data:`TOKEN_DEADLINE` s, stops it too
+   (:class:`~importer.errors.RunStopped`, naming the endpoint: the credentials were not judged);
 3. re-sends after 5xx answers and lost connections with exponential backoff and jitter, but never
    re-sends a POST whose fate is unknown (502/504, or the connection lost after sending): Help
    Scout may have created the customer, and sending it again would create a twin. Such a reply is
@@ -67,6 +69,7 @@ from importer.errors import (
     ConfigError,
     FieldError,
     RateLimitError,
+    RunStopped,
     TransportError,
 )
 from importer.options import DEFAULT_API_URL, MAX_ATTEMPTS, REQUEST_TIMEOUT
@@ -78,6 +81,8 @@ CREDENTIALS_HINT = (
     "check HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Help Scout: Your Profile > My Apps)"
 )
 NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
+#: Seconds the token endpoint may take to give a token, re-sends included: then the run stops.
+TOKEN_DEADLINE = 60.0
 #: Seconds to open a connection (part of the request's time).
 CONNECT_TIMEOUT = 10.0
 #: Bytes of an answer's body read at most, after decompression (Help Scout's largest, a page of
@@ -203,6 +208,16 @@ def read_env_file(path: str) -> dict[str, str]:
 
 
 # --- answers -------------------------------------------------------------------------------
+def token_endpoint_down(url: str, what: str, tries: int) -> str:
+    """Why a run stops when the token endpoint fails (not the credentials: it never judged
+    them)."""
+    return (
+        f"the token endpoint {url} {what}, {tries} {'try' if tries == 1 else 'tries'} in a row: "
+        "Help Scout's sign-in is failing (the credentials were not refused); the same command "
+        "resumes once it answers"
+    )
+
+
 def api_error(status: int, body: Any) -> ApiError:
     """Help Scout's error body as an ApiError: message, field errors and logRef.
 
@@ -683,16 +698,21 @@ class HelpScoutClient:
         }
         url = self.api_url + TOKEN_PATH
         failures = 0
+        deadline = asyncio.get_running_loop().time() + TOKEN_DEADLINE
         while True:
             self.token_requests += 1
+            left = deadline - asyncio.get_running_loop().time()
             try:
-                status, headers, body = await self._send(
-                    "POST", url, None, data=form, redacting=False, attempt=failures + 1
-                )
-            except _NoAnswer as lost:
+                async with asyncio.timeout(max(left, 0.001)):
+                    status, headers, body = await self._send(
+                        "POST", url, None, data=form, redacting=False, attempt=failures + 1
+                    )
+            except (_NoAnswer, TimeoutError) as lost:
                 failures += 1
-                if failures >= self.retry.max_attempts:
-                    raise TransportError(f"no access token from {url}: {lost}") from None
+                if failures >= self.retry.max_attempts or left <= self.retry.delay(failures):
+                    why = lost if isinstance(lost, _NoAnswer) else f"no answer in {left:.0f} s"
+                    what = f"gave no answer ({why})"
+                    raise RunStopped(token_endpoint_down(url, what, failures)) from None
             else:
                 if status == 200 and isinstance(body, dict) and body.get("access_token"):
                     token = body["access_token"]
@@ -716,9 +736,11 @@ class HelpScoutClient:
                         f"access token: check the API URL (Help Scout's is {DEFAULT_API_URL})",
                     )
                 failures += 1
-                if status < 500 or failures >= self.retry.max_attempts:
-                    error = api_error(status, body)
+                error = api_error(status, body)
+                if status < 500:
                     raise AuthError(status, f"{error.message}: {CREDENTIALS_HINT}", error.log_ref)
+                if failures >= self.retry.max_attempts:
+                    raise RunStopped(token_endpoint_down(url, f"answered {error}", failures))
             await asyncio.sleep(self.retry.delay(failures))
 
     # --- the calls ---

@@ -145,9 +145,11 @@ def endpoint(
     return url, credentials if credentials is not None else Credentials.from_env()
 
 
-def pacer_of(options: SendOptions) -> Pacer:
-    """The pacer ``options`` ask for (the import's, the plan's and the undo's)."""
-    return Pacer(options.rate, share=options.budget_share, headroom=options.headroom)
+def pacer_of(options: SendOptions, notice: Callable[[str], None] | None = None) -> Pacer:
+    """The pacer ``options`` ask for (the import's, the plan's and the undo's); ``notice``
+    hears the long pauses Help Scout asks for."""
+    return Pacer(options.rate, share=options.budget_share, headroom=options.headroom,
+                 notice=notice)  # fmt: skip
 
 
 def workers_of(options: SendOptions) -> int:
@@ -197,7 +199,7 @@ async def send_rows(
 ) -> None:
     """Send every row of ``batches`` (the run begun in ``ledger``); fill ``result`` in, also when
     the run stops early (``result.stopped``: why). ``on_exchange`` hears every HTTP request."""
-    pacer, workers = pacer_of(options), workers_of(options)
+    pacer, workers = pacer_of(options, notice), workers_of(options)
     async with contextlib.AsyncExitStack() as stack:
         client = await open_client(stack, options, api_url, credentials, pacer=pacer,
                                    sandbox=sandbox, on_exchange=on_exchange)  # fmt: skip
