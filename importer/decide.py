@@ -51,14 +51,30 @@ believed only ``settle_time`` after it (:func:`after_look_up`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
+from importer.client import changes_for
 from importer.ledger import Entry, RunInfo, payload_hash
 
-__all__ = ["CHANGED_HINT", "Action", "Job", "Kind", "Policy", "after_look_up", "decide", "email_of"]
+__all__ = [
+    "CHANGED_HINT",
+    "CLOCK_SKEW",
+    "Action",
+    "Job",
+    "Kind",
+    "Policy",
+    "after_look_up",
+    "decide",
+    "email_of",
+    "is_ours",
+]
 
+#: Seconds Help Scout's clock may be behind ours when a found customer's ``createdAt`` is
+#: compared with when our create left (:func:`is_ours`).
+CLOCK_SKEW = 5.0
 #: What to do about rows skipped as ``changed`` (said on their results line and at the end).
 CHANGED_HINT = "--on-existing update sends what differs"
 
@@ -168,8 +184,27 @@ def _skip(reason: str, entry: Entry) -> Action:
     return Action("skip", reason, entry.customer_id, settle=entry.status == "in_flight")
 
 
+def is_ours(customer: Mapping[str, Any], sent: Mapping[str, Any], sent_after: float | None) -> bool:
+    """Whether a customer found by email after a create in doubt is that create's own.
+
+    Only when it was created after the create left (``createdAt`` no earlier than
+    ``sent_after``, Unix seconds, less CLOCK_SKEW; None: not known, not checked) and holds
+    everything ``sent`` gave. An agent's customer with the same email fails one or both: taking
+    it as created would record a stranger as the import's, for an undo to delete.
+    """
+    if changes_for(customer, sent):
+        return False
+    if sent_after is None:
+        return True
+    try:
+        created = datetime.fromisoformat(str(customer.get("createdAt"))).timestamp()
+    except ValueError:
+        return False
+    return created >= sent_after - CLOCK_SKEW
+
+
 def after_look_up(
-    found: str | None, looked_at: float, unsure_since: float | None, settle_time: float
+    found: object, looked_at: float, unsure_since: float | None, settle_time: float
 ) -> tuple[Literal["found", "create", "wait"], float]:
     """What a look-up's answer means for a row, and when to look again (Unix seconds).
 

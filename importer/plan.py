@@ -45,7 +45,7 @@ from importer.client import (
     HelpScoutClient,
     changes_for,
 )
-from importer.decide import Action, Job, Policy, decide
+from importer.decide import Action, Job, Policy, decide, is_ours
 from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, ApiError, TransportError
 from importer.front import inputs_of, open_input
 from importer.importing import check_properties, endpoint, open_client, pacer_of, row_batches
@@ -56,7 +56,7 @@ from importer.outputs import check_outputs, check_recorded_results
 from importer.pacing import WRITE_COST, estimate_seconds
 from importer.report import plural
 from importer.results import Outcome, ResultsWriter
-from importer.upload import FATAL, UNKNOWN, Lookups, email_of, recorded
+from importer.upload import FATAL, UNKNOWN, Lookups, email_of, first_sent, recorded
 from importer.validate import file_warnings
 from importer.workers import error_text
 
@@ -282,13 +282,16 @@ class _Planner:
         email = email_of(job.payload)
         if kind in ("check", "reconcile") and email is not None:
             try:
-                found = await self.lookups.find(email)
+                customer = await self.lookups.find(email)
             except FATAL:
                 raise
             except (ApiError, TransportError) as exc:
                 return self._failed(job, f"looking it up failed ({exc})")
-            if found is not None and kind == "reconcile":
-                return _planned(job, "found", found), 0, []
+            found = None if customer is None else str(customer["id"])
+            if customer is not None and kind == "reconcile":
+                assert entry is not None
+                if is_ours(customer, job.payload, first_sent(entry)):
+                    return _planned(job, "found", found), 0, []
             if found is not None and self.policy.on_existing == "update":
                 return await self._update(job, found)
             if found is not None:

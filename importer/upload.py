@@ -40,10 +40,11 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from importer.client import HelpScoutClient, Reply, Sends
-from importer.decide import CHANGED_HINT, Job, Policy, after_look_up, decide, email_of
+from importer.decide import CHANGED_HINT, Job, Policy, after_look_up, decide, email_of, is_ours
 from importer.errors import ApiError, AuthError, ImporterError, RunStopped, TransportError
 from importer.ledger import HEARTBEAT, Entry, Ledger, RunInfo
 from importer.options import SETTLE_TIME
@@ -89,6 +90,8 @@ UNKNOWN = (
 )
 
 TaskKind = Literal["create", "reconcile", "check", "update"]
+Customer = dict[str, Any]
+"""A customer as Help Scout's search lists it."""
 
 __all__ = [
     "CUT_OFF",
@@ -107,6 +110,7 @@ __all__ = [
     "after_look_up",
     "default_concurrency",
     "email_of",
+    "first_sent",
 ]
 
 
@@ -121,8 +125,11 @@ class Task:
     sent_digest: str | None = None
     """Reconcile: the hash of what the earlier run sent, recorded if the customer is found."""
     looked_up: bool = False
-    found: str | None = None
+    found: Customer | None = None
     """The customer that has the row's email, when ``looked_up``."""
+    sent_after: float | None = None
+    """When (Unix seconds) the first create that may have made this row's customer left: a
+    customer found is this row's only if created since (:func:`~importer.decide.is_ours`)."""
     marked: bool = False
     attempts: int = 0
     sends: Sends = field(default_factory=Sends)
@@ -241,6 +248,12 @@ def default_concurrency(rate: float | None) -> int:
     return max(2, min(64, math.ceil(creates_per_second * ASSUMED_LATENCY) + 2))
 
 
+def first_sent(entry: Entry) -> float:
+    """When (Unix seconds) the ledger first saw the entry's key: for an entry without a customer
+    id, every create of it left since (its latest mark, ``sent_at``, may be a later run's)."""
+    return datetime.fromisoformat(entry.first_seen).timestamp()
+
+
 def recorded(job: Job, entry: Entry) -> Outcome:
     """The results line of a row the ledger holds as settled by this import."""
     status: Status = "failed"
@@ -268,15 +281,16 @@ class Lookups:
         self.client = client
         self.batch = batch
         self.window = window
-        self._waiting: dict[str, list[asyncio.Future[str | None]]] = {}
+        self._waiting: dict[str, list[asyncio.Future[Customer | None]]] = {}
         self._flusher: asyncio.Task[None] | None = None
 
-    async def find(self, email: str) -> str | None:
-        """The id of the newest customer with exactly this email, or None when nobody has it.
+    async def find(self, email: str) -> Customer | None:
+        """The newest customer with exactly this email (as search lists it: ``id``,
+        ``createdAt``, entries under ``_embedded``), or None when nobody has it.
 
         Raises what the search raised (ApiError, TransportError, AuthError).
         """
-        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Customer | None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(email.lower(), []).append(future)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
@@ -311,11 +325,11 @@ class Lookups:
                     if not future.done():
                         future.set_exception(failure)
 
-    async def _newest(self, emails: list[str]) -> dict[str, str]:
+    async def _newest(self, emails: list[str]) -> dict[str, Customer]:
         """Each email's newest customer (the highest id), for the emails somebody has."""
         found = await self.client.find_customers_by_email(emails, batch=len(emails))
         return {
-            email: str(max(customers, key=lambda c: int(c["id"]))["id"])
+            email: max(customers, key=lambda c: int(c["id"]))
             for email, customers in found.items()
             if customers
         }
@@ -437,7 +451,8 @@ class Uploader(Workers[Task]):
         if kind == "reconcile":
             assert entry is not None
             unsure = self.ledger.unsure_since(entry) if action.unsure else None
-            return Task(job, kind, sent_digest=action.sent_digest, unsure_since=unsure)
+            return Task(job, kind, sent_digest=action.sent_digest, unsure_since=unsure,
+                        sent_after=first_sent(entry))  # fmt: skip
         return Task(job, kind, customer_id=action.customer_id)
 
     # --- one row's requests ---------------------------------------------------------------------
@@ -456,12 +471,23 @@ class Uploader(Workers[Task]):
         if task.action == "reconcile" or (task.action == "check" and email_of(task.job.payload)):
             found = await self._trusted_look_up(task, f"{task.action} before creating")
             if found is not None and task.action == "reconcile":
-                return self._settle(task, "created", customer_id=found, digest=task.sent_digest)
+                return await self._adopt(task, found, None, digest=task.sent_digest)
             if found is not None:
-                return await self._existing(task, found, None)
+                return await self._existing(task, str(found["id"]), None)
         return await self._create(task)
 
-    async def _trusted_look_up(self, task: Task, why: str) -> str | None:
+    async def _adopt(
+        self, task: Task, found: Customer, http_status: int | None, digest: str | None = ""
+    ) -> Outcome:
+        """A customer found after a create in doubt: ``created`` when it is that create's
+        (:func:`~importer.decide.is_ours`), else somebody else's that has the email: ``exists``
+        (or updated), never the import's, so an undo never deletes it."""
+        customer_id = str(found["id"])
+        if is_ours(found, task.job.payload, task.sent_after):
+            return self._settle(task, "created", customer_id=customer_id, digest=digest)
+        return await self._existing(task, customer_id, http_status)
+
+    async def _trusted_look_up(self, task: Task, why: str) -> Customer | None:
         """The customer with the row's email, once a look-up's answer can be trusted (see
         :func:`after_look_up`); raises Deferred when it cannot be yet."""
         if not task.looked_up:
@@ -478,21 +504,23 @@ class Uploader(Workers[Task]):
     async def _create(self, task: Task) -> Outcome:
         reply: Reply | None = None
         for round_ in range(task.unsure_creates + 1, LOOKUP_ROUNDS + 1):
+            if task.sent_after is None:
+                task.sent_after = time.time()
             reply = await self.client.create_customer(task.job.payload)
             task.attempts += reply.attempts
             if reply.ok:
-                found = reply.resource_id
-                if found is None:  # kept in flight: the next run looks it up
+                new_id = reply.resource_id
+                if new_id is None:  # kept in flight: the next run looks it up
                     email = email_of(task.job.payload) or "this row's customer"
                     raise Unknown(NO_ID.format(email=email), reply.status)
-                return self._settle(task, "created", customer_id=found, http_status=reply.status)
+                return self._settle(task, "created", customer_id=new_id, http_status=reply.status)
             if reply.status == 409:
                 found = await self._look_up(task, "the create answered 409")
                 if found is None:
                     return self._refused(task, reply)
-                if task.unsure_creates:  # an earlier create of ours did it after all
-                    return self._settle(task, "created", customer_id=found)
-                return await self._existing(task, found, reply.status)
+                if task.unsure_creates:  # an earlier create of ours may have done it
+                    return await self._adopt(task, found, reply.status)
+                return await self._existing(task, str(found["id"]), reply.status)
             if not reply.uncertain:
                 return self._refused(task, reply)
             task.unsure_since, task.unsure_creates = time.time(), round_
@@ -500,14 +528,14 @@ class Uploader(Workers[Task]):
             why = f"the create got no certain answer ({reply.error})"
             found = await self._trusted_look_up(task, why)  # Deferred: other rows go on meanwhile
             if found is not None:
-                return self._settle(task, "created", customer_id=found)
+                return await self._adopt(task, found, None)
         raise Unknown(
             f"{LOOKUP_ROUNDS} creates got no certain answer"
             f"{f' ({reply.error})' if reply is not None else ''} and the customer was not found "
             f"after any of them: it may have been created; {RERUN}"
         )
 
-    async def _look_up(self, task: Task, why: str) -> str | None:
+    async def _look_up(self, task: Task, why: str) -> Customer | None:
         email = email_of(task.job.payload)
         if email is None:
             raise Unsearchable(why)
