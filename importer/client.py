@@ -963,6 +963,46 @@ def changes_for(customer: Mapping[str, Any], payload: Mapping[str, Any]) -> list
     return changes
 
 
+#: What Help Scout holds in a field nobody set (``"gender": "Unknown"``, ``"photoUrl": ""``).
+UNSET = frozenset({"", "unknown"})
+#: Fields Help Scout fills itself (a Gravatar found for the email): nobody's addition.
+SET_BY_HELP_SCOUT = frozenset({"photoType", "photoUrl"})
+
+
+def additions(customer: Mapping[str, Any], payload: Mapping[str, Any]) -> list[str]:
+    """What ``customer`` (as ``GET`` answers it) holds that ``payload`` did not give: own
+    fields, entries (``phones``...), properties (by slug), an address; a field at Help Scout's
+    default (:data:`UNSET`, null), or one it fills itself (:data:`SET_BY_HELP_SCOUT`), is
+    nobody's. The other half of "unchanged since created", with
+    :func:`changes_for`: an agent who fills a field the import left empty changes no value sent.
+    """
+    added = [
+        name
+        for name in OWN_FIELDS
+        if name not in payload and name not in SET_BY_HELP_SCOUT
+        if str(customer.get(name) or "").strip().lower() not in UNSET
+    ]
+    sent = {name: {_entry_text(name, e.get("value")) for e in payload.get(name) or ()}
+            for name in ENTRY_ENDPOINTS}  # fmt: skip
+    if payload.get("phone"):
+        sent["phones"].add(_entry_text("phones", payload["phone"]))
+    for name, (key, _) in ENTRY_ENDPOINTS.items():
+        held = {_entry_text(name, e.get("value")) for e in _embedded(customer, key)}
+        if held - sent[name]:
+            added.append(name)
+    given = payload.get("properties") or {}
+    added += [
+        str(p.get("slug"))
+        for p in _embedded(customer, "properties")
+        if p.get("slug") not in given and p.get("value") not in (None, "")
+    ]
+    embedded = customer.get("_embedded")
+    address = embedded.get("address") if isinstance(embedded, dict) else None
+    if address and not payload.get("address"):
+        added.append("address")
+    return added
+
+
 def _same(held: Any, wanted: Any, caseless: bool) -> bool:
     if caseless and isinstance(held, str) and isinstance(wanted, str):
         return held.casefold() == wanted.casefold()

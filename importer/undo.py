@@ -25,8 +25,10 @@ as tables): a customer is kept, never deleted, when
   Scout moves it on every change, entries and address included): someone changed it since. Both
   times come from the same answer, so this machine's clock never meets Help Scout's;
 - ``changed``: it no longer holds what the create sent (the payload the ledger kept, compared as an
-  update compares, :func:`~importer.client.changes_for`): an edit the two times cannot show
-  (within :data:`EDIT_SLACK`);
+  update compares, :func:`~importer.client.changes_for`), or holds what it did not send (a field,
+  an entry, a property: :func:`~importer.client.additions`): an edit the two times cannot show
+  (within :data:`EDIT_SLACK`: an integration setting a property at once, an agent filling a
+  field the import left empty);
 - ``unverifiable``: the answer has no ``createdAt``/``updatedAt`` to tell by;
 - ``conversations``: ``GET /v2/conversations?query=(customerIds:ID)&status=all`` lists or counts
   any (:meth:`~importer.client.HelpScoutClient.conversation_count`).
@@ -71,6 +73,7 @@ from importer.client import (
     Credentials,
     HelpScoutClient,
     Sends,
+    additions,
     changes_for,
 )
 from importer.errors import (
@@ -121,7 +124,7 @@ KEPT = {
     "later-import": "a later import of this state has written it since ({why})",
     "created-before": "created {why}, before this import began: not this import's",
     "edited": "edited since the import (updatedAt {why})",
-    "changed": "it no longer holds what the import sent ({why})",
+    "changed": "it was changed since the import ({why})",
     "unverifiable": "Help Scout's answer has no {why} to tell whether it changed since",
     "conversations": "it has {why}, which Help Scout's delete would take along",
 }
@@ -163,9 +166,12 @@ def keep_reason(
         seconds = updated - created
         return "edited", f"{customer['updatedAt']}, {seconds:,.0f} s after it was created"
     if sent is not None:
-        changes = changes_for(customer, sent)
-        if changes:
-            return "changed", ", ".join(dict.fromkeys(c.what for c in changes))
+        differ = list(dict.fromkeys(c.what for c in changes_for(customer, sent)))
+        added = additions(customer, sent)
+        if differ or added:
+            parts = [f"{', '.join(differ)} not as sent"] * bool(differ)
+            parts += [f"{', '.join(added)} not sent by the import"] * bool(added)
+            return "changed", "; ".join(parts)
     return None
 
 

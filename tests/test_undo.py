@@ -85,8 +85,25 @@ AS_CREATED = {"id": 101, "firstName": "Ann", "lastName": "Lee", "gender": "Femal
         ({"createdAt": iso(T - 599), "updatedAt": iso(T - 599)}, SENT, None),  # clocks apart
         ({"createdAt": iso(T - 601), "updatedAt": iso(T - 601)}, SENT,
          ("created-before", iso(T - 601))),
-        ({"lastName": "Leigh"}, SENT, ("changed", "lastName")),
-        ({"_embedded": {"emails": []}}, SENT, ("changed", "emails")),
+        ({"lastName": "Leigh"}, SENT, ("changed", "lastName not as sent")),
+        ({"_embedded": {"emails": []}}, SENT, ("changed", "emails not as sent")),
+        # what the import did not send, within the slack: an agent, an integration
+        ({"jobTitle": "Buyer"}, SENT, ("changed", "jobTitle not sent by the import")),
+        ({"gender": "Unknown", "photoUrl": "https://gravatar.example/a"},
+         {**SENT, "gender": "unknown"}, None),
+        ({"gender": "Unknown"}, {k: v for k, v in SENT.items() if k != "gender"}, None),
+        ({"_embedded": {"emails": [EMAIL], "phones": [{"type": "work", "value": "555"}]}}, SENT,
+         ("changed", "phones not sent by the import")),
+        ({"_embedded": {"emails": [EMAIL, {"type": "home", "value": "a@b.org"}]}}, SENT,
+         ("changed", "emails not sent by the import")),
+        ({"_embedded": {"emails": [EMAIL], "properties": [{"slug": "plan", "value": "gold"}]}},
+         SENT, ("changed", "plan not sent by the import")),
+        ({"_embedded": {"emails": [EMAIL], "properties": [{"slug": "plan", "value": None}]}},
+         SENT, None),
+        ({"_embedded": {"emails": [EMAIL], "address": {"city": "Oslo", "country": "NO"}}}, SENT,
+         ("changed", "address not sent by the import")),
+        ({"lastName": "Leigh", "age": "30-35"}, SENT,
+         ("changed", "lastName not as sent; age not sent by the import")),
         ({"lastName": "Leigh"}, None, None),
         ({"createdAt": None}, SENT, ("unverifiable", "createdAt and updatedAt")),
         ({"updatedAt": "yesterday"}, SENT, ("unverifiable", "createdAt and updatedAt")),
@@ -190,7 +207,7 @@ def test_an_undo_deletes_exactly_what_the_import_created_and_keeps_what_was_touc
         ("6", phoned, "kept", "edited"), *[(row, mine[row], "deleted", "") for row in "789"],
     ]  # fmt: skip
     assert lines[0]["error"] == "it has 1 conversation, which Help Scout's delete would take along"
-    assert lines[1]["error"] == "it no longer holds what the import sent (lastName)"
+    assert lines[1]["error"] == "it was changed since the import (lastName not as sent)"
     assert lines[2]["error"].startswith("edited since the import (updatedAt ")
     time.sleep(2.1)  # async deletes take 2 s in the sandbox
     left = customers(box, sandbox_api)
