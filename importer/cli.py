@@ -38,6 +38,7 @@ from importer.options import (
     Duplicates,
     ImportOptions,
     OnExisting,
+    SendOptions,
     UndoOptions,
     ValidateOptions,
 )
@@ -705,7 +706,7 @@ def print_plan(file: Path, mapping: Path, options: ImportOptions) -> None:
 
 
 def echo_duration(
-    seconds_at: Callable[[float], float], options: ImportOptions, limit: int | None = None
+    seconds_at: Callable[[float], float], options: SendOptions, limit: int | None = None
 ) -> None:
     """How long a plan's requests take (``seconds_at``: at a budget a minute): at ``--rate``, at
     the share of the ``limit`` Help Scout reported, else on each plan's budget. Alone on the
@@ -908,7 +909,7 @@ def undo(
             click.echo(f"  {label} row {outcome.row} customer {outcome.customer_id}{because}")
     click.echo(result.line())
     if dry_run:
-        from importer.pacing import READ_COST, WRITE_COST
+        from importer.pacing import READ_COST, WRITE_COST, budget_seconds
 
         deletes = result.planned
         cost = result.requests * READ_COST + deletes * WRITE_COST
@@ -917,6 +918,7 @@ def undo(
             f"{result.requests:,} reads (the dry run's own, again) and {deletes:,} deletes "
             f"({cost:,} of the per-minute budget: a delete costs {WRITE_COST})."
         )
+        echo_duration(lambda rate: budget_seconds(cost, rate), options, result.limit)
     if result.results is not None:
         click.echo(f"Results written to {for_terminal(result.results, None)}")
     click.echo(result.pacing_line(), err=True)

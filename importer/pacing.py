@@ -85,6 +85,7 @@ __all__ = [
     "after_429",
     "allowance",
     "backoff_cap",
+    "budget_seconds",
     "duration",
     "estimate_seconds",
     "next_window",
@@ -174,7 +175,12 @@ def retry_after(headers: Mapping[str, str], default: float = 60.0) -> float:
 
 def estimate_seconds(creates: int, rate: float) -> float:
     """How long ``creates`` take spending ``rate`` of the budget a minute (a create costs 2)."""
-    return creates * WRITE_COST / (rate * SAFETY) * 60
+    return budget_seconds(creates * WRITE_COST, rate)
+
+
+def budget_seconds(cost: float, rate: float) -> float:
+    """How long requests costing ``cost`` of the budget take spending ``rate`` a minute."""
+    return cost / (rate * SAFETY) * 60
 
 
 def duration(seconds: float) -> str:

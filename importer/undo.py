@@ -91,6 +91,7 @@ from importer.importing import endpoint, open_client, pacer_of, workers_of
 from importer.ledger import Created, ImportRecord, Ledger, state_files
 from importer.options import DEFAULT_UNDO, UndoOptions
 from importer.outputs import check_outputs, check_recorded_results
+from importer.pacing import PLAN_BUDGETS, budget_seconds, duration
 from importer.report import plural
 from importer.results import Outcome, ResultsWriter, Status, listed_customers
 from importer.upload import Tally
@@ -119,6 +120,8 @@ CLOCK_SKEW = 600.0
 REFUSED = 20
 #: Customers a batch of the ledger holds.
 BATCH = 500
+#: Reads an undo sends per customer: the customer, its conversations.
+READS_PER_CUSTOMER = 2
 
 KEPT = {
     "later-import": "a later import of this state has written it since ({why})",
@@ -507,6 +510,17 @@ def undo_import(
         if only is not None:
             listed = [cid for _, cid in listed_customers(only, statuses={"created"})]
         count, deleted = ledger.undo_targets(target.runs, listed)
+        url = URL(api_url)
+        host = f"{url.host}:{url.explicit_port}" if url.explicit_port else str(url.host)
+        scope = UndoScope(host, count - deleted, target)
+        if count and not scope.count:
+            raise ConfigError(
+                f"nothing to undo: an earlier undo deleted all {plural(count, 'customer')} the "
+                f"import of {target.label} created (see {default_results_path(state)} or the "
+                "undo's -o); give --run to undo another import"
+            )
+        if notice is not None:
+            notice(scope_line(scope, deleted, options))
         if target.in_flight and notice is not None:
             one = target.in_flight == 1
             notice(
@@ -515,9 +529,6 @@ def undo_import(
                 f"{'it' if one else 'them'}; resume the import first (the same run command) to "
                 f"learn whether {'it was' if one else 'they were'} created"
             )
-        url = URL(api_url)
-        host = f"{url.host}:{url.explicit_port}" if url.explicit_port else str(url.host)
-        scope = UndoScope(host, count - deleted, target)
         if not dry_run and scope.count and confirm is not None and not confirm(scope):
             raise NotConfirmed("not confirmed: nothing was deleted")
         if not dry_run:
@@ -539,6 +550,33 @@ def undo_import(
         if not dry_run:
             ledger.finish_undo("stopped" if result.stopped else "finished")
     return result
+
+
+def scope_line(scope: UndoScope, deleted: int, options: UndoOptions) -> str:
+    """Which import an undo took (the newest that created any, unless ``--run``), how many of
+    its customers it reads, and how long those reads take: said first, as 40,000 customers take
+    80,000 reads before anything is deleted."""
+    target = scope.target
+    began = target.started_at[:16].replace("T", " ")
+    earlier = f", {deleted:,} deleted by an earlier undo" if deleted else ""
+    reads = scope.count * READS_PER_CUSTOMER
+    newest = "" if options.run else ", the newest that created any: --run ID takes another"
+    return (
+        f"Undo of the import of {target.label} ({began} UTC{newest}): "
+        f"{plural(target.created, 'customer')} created{earlier}; each is read with its "
+        f"conversations first: {plural(reads, 'read')}, {reading_time(reads, options)}"
+    )
+
+
+def reading_time(cost: float, options: UndoOptions) -> str:
+    """How long requests costing ``cost`` take at ``--rate``, else on each plan's budget (the
+    account's is not known before its first answer)."""
+    share = min(options.budget_share, 1 - options.headroom)
+    if options.rate is not None:
+        return f"about {duration(budget_seconds(cost, options.rate))} at --rate {options.rate:g}"
+    times = ", ".join(f"{duration(budget_seconds(cost, budget * share))} on {name}"
+                      for name, budget in PLAN_BUDGETS.items())  # fmt: skip
+    return f"about {times} (at {share:.0%} of its budget)"
 
 
 def _target(ledger: Ledger, state: Path, run: int | None) -> ImportRecord:
