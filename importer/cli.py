@@ -7,6 +7,7 @@ an exit code. Every :class:`~importer.errors.ImporterError` ends as one line on 
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import json
 import shlex
@@ -44,7 +45,7 @@ from importer.options import (
 )
 from importer.redact import redact
 from importer.report import plural
-from importer.results import IMPORT_STATUSES
+from importer.results import IMPORT_STATUSES, cannot_write
 from importer.sandbox.config import DuplicateEmail, RateWindow, SandboxConfig
 from importer.text import VALUE_WIDTH, for_terminal
 
@@ -62,6 +63,10 @@ READABLE_FILE = click.Path(exists=False, dir_okay=True, path_type=Path)
 SANDBOX = SandboxConfig()
 
 
+#: The errors of a write the system refused for want of room: disk full, quota, file size.
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn the library's errors into one line and the exit code they carry."""
 
@@ -72,6 +77,12 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except ImporterError as exc:
             click.echo(f"Error: {for_terminal(redact(str(exc)))}", err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:
+            if exc.errno not in NO_ROOM:
+                raise
+            failure = cannot_write("an output", exc.filename or "", exc)
+            click.echo(f"Error: {for_terminal(redact(str(failure)))}", err=True)
+            sys.exit(failure.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted: stopped before the end.", err=True)
             sys.exit(EXIT_STOPPED)

@@ -18,7 +18,8 @@ exit code without knowing where the failure came from::
     ├── TransportError            no answer: connection refused or dropped, timeout
     │   └── CertificateError      exit 3: the server's TLS certificate was refused (never retried)
     └── RunStopped                exit 3: the run stopped early (interrupted or fatal answer);
-                                  the same command resumes it
+        │                         the same command resumes it
+        └── OutputError           an output could not be written (the disk is full)
 
 Messages never contain a token or secret: API errors keep only status, message, field errors and
 logRef.
@@ -146,3 +147,8 @@ class RunStopped(ImporterError):
     """The run stopped before every row was done; the same command resumes it."""
 
     exit_code = EXIT_STOPPED
+
+
+class OutputError(RunStopped):
+    """An output (results, report, summary...) could not be written: the disk is full, say.
+    What finished is in the state; the same command, with room, resumes it."""

@@ -45,7 +45,7 @@ from importer.options import (
 from importer.outputs import Named, check_outputs
 from importer.rejects import RejectsWriter
 from importer.report import Summary, open_report
-from importer.results import RUN_STATUSES
+from importer.results import RUN_STATUSES, cannot_write
 from importer.source import CsvSource, open_csv
 from importer.validate import check_rows, file_warnings
 
@@ -335,14 +335,21 @@ def _import(
                 )
             )  # fmt: skip
         result.invalid_allowed = allowed_invalid(options.max_invalid, result.rows)
+        result.reasons = reasons.by_status()
+        result.notes += warned.notes()
+        unwritten = None
+        if reporting is not None:
+            try:
+                reporting.close(result)
+                result.report = reporting.path
+            except OSError as exc:  # the run stops: the same command resumes and writes it
+                unwritten = cannot_write("--report", reporting.path, exc)
+                result.stopped = str(unwritten)
         counts: dict[str, int] = {s: getattr(result, s) for s in RUN_STATUSES}
         ledger.record_outcome(counts, result.exit_code)
         ledger.finish_run("stopped" if result.stopped else "finished")
-        result.reasons = reasons.by_status()
-        result.notes += warned.notes()
-        if reporting is not None:
-            reporting.close(result)
-            result.report = reporting.path
+        if unwritten is not None:
+            raise unwritten
         if rejects is not None:
             result.rejects, result.rejected = rejected.path, rejected.written
         if log is not None:

@@ -21,6 +21,7 @@ spreadsheet formulas (see :mod:`importer.safecsv`) and hold no token or secret (
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from collections import deque
 from collections.abc import Callable, Container, Iterator, Sequence
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
+from importer.errors import OutputError
 from importer.redact import redact
 from importer.safecsv import SafeCsvWriter
 
@@ -70,6 +72,15 @@ class Outcome:
             self.attempts,
             self.reason,
         ]
+
+
+def cannot_write(what: str, path: str | Path | None, exc: OSError) -> OutputError:
+    """The one line for an output the system refused to write (disk full, quota, file size)."""
+    where = f"{what} {path}" if path else what
+    return OutputError(
+        f"cannot write {where}: {exc.strerror or exc}: make room, then run the same command "
+        "(what finished is in the state: it resumes)"
+    )
 
 
 def header(source_columns: Sequence[str] | None = None) -> list[str]:
@@ -118,6 +129,8 @@ class ResultsWriter:
         self._file: IO[str] = self.path.open("w", encoding="utf-8", newline="")
         self._writer = SafeCsvWriter(self._file, header(source_columns))
         self._observers = list(observers)
+        self._failed: OutputError | None = None
+        """Why writing failed (the disk is full): nothing more is written."""
         self._order: deque[int] = deque()
         self._done: dict[int, deque[Outcome]] = {}
         """Finished outcomes by row (a list: an undo may have two customers of one row number,
@@ -134,17 +147,21 @@ class ResultsWriter:
             return
         while order and order[0] in done:
             self._write(self._take(order.popleft()))
-        self._writer.flush()
+        self._guarded(self._writer.flush)
 
     def close(self) -> None:
         """Write what finished (in row order) and close the file."""
         if self._file.closed:
             return
-        for row in self._order:
-            if row in self._done:
-                self._write(self._take(row))
-        self._order.clear()
-        self._file.close()
+        try:
+            for row in self._order:
+                if row in self._done:
+                    self._write(self._take(row))
+            self._order.clear()
+            self._guarded(self._file.close)
+        finally:
+            with contextlib.suppress(OSError):  # refused already: said once
+                self._file.close()
 
     def _take(self, row: int) -> Outcome:
         waiting = self._done[row]
@@ -159,12 +176,28 @@ class ResultsWriter:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def _guarded(self, write: Callable[[], object], what: str = "the results") -> None:
+        """Write unless a write failed; an OSError (disk full) becomes an OutputError, once:
+        the workers stop on it, and what is settled stays in the ledger. ``what`` is another
+        output (an observer's: the rejects, the report) named by the error's file name."""
+        if self._failed is not None:
+            return
+        try:
+            write()
+        except OSError as exc:
+            path = self.path if what == "the results" else exc.filename
+            self._failed = cannot_write(what, path, exc)
+            raise self._failed from None
+
     def _write(self, outcome: Outcome) -> None:
+        if self._failed is not None:
+            return
         cells = outcome.cells()
         if self._width is not None:
             source = list(outcome.source or ())
             cells += source + [""] * (self._width - len(source))
-        self._writer.write_row([redact(c) if isinstance(c, str) else c for c in cells])
+        row = [redact(c) if isinstance(c, str) else c for c in cells]
+        self._guarded(lambda: self._writer.write_row(row))
         self.written += 1
         for observe in self._observers:
-            observe(outcome)
+            self._guarded(lambda: observe(outcome), "an output")  # noqa: B023 (called at once)

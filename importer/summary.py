@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 from importer.errors import ConfigError
 from importer.redact import redact
-from importer.results import RUN_STATUSES, Outcome
+from importer.results import RUN_STATUSES, Outcome, cannot_write
 
 if TYPE_CHECKING:
     from importer.importing import ImportResult
@@ -194,4 +194,4 @@ def write_summary(path: str | os.PathLike[str], document: dict[str, Any]) -> Non
         os.replace(temporary, target)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
-        raise ConfigError(f"cannot write --summary-json {target}: {exc.strerror or exc}") from None
+        raise cannot_write("--summary-json", target, exc) from None
