@@ -499,7 +499,7 @@ def undo_import(
     if results is None and not dry_run:
         results = default_results_path(state)
     check_outputs([("--only-listed", only)], [("--output", results), *state_files(state)])
-    pacer, workers = pacer_of(options), workers_of(options)
+    pacer, workers = pacer_of(options, notice), workers_of(options)
     api_url, credentials = endpoint(options.api_url, credentials, None)
     result = UndoResult(state=state, dry_run=dry_run)
     with contextlib.ExitStack() as stack:
