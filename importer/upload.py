@@ -21,12 +21,16 @@ STILL_UNSURE). The same holds for rows an earlier run left in flight: their crea
 until that run ended or, if it died, until its last heartbeat (``Ledger.unsure_since``). A 2xx
 to a create without a usable id (``Reply.resource_id``) ends ``failed`` (NO_ID) and stays in
 flight, so the next run looks it up. A 409 on create: the customer found is recorded as
-``exists`` (or updated). Look-ups from every worker are batched: one search for up to
-:data:`LOOKUP_BATCH` emails (:class:`Lookups`). A row whose fate stays unknown ends ``failed``
-in the results and stays ``in_flight`` in the ledger, which the next run reconciles.
+``exists`` (or updated). A customer a look-up finds after a create in doubt is the row's
+(``created``) only if :func:`~importer.decide.is_ours` (created since, holding what was sent);
+else it is somebody else's: ``exists``. Look-ups from every worker are batched: one search for
+up to :data:`LOOKUP_BATCH` emails (:class:`Lookups`). A row whose fate stays unknown ends
+``failed`` in the results and stays ``in_flight`` in the ledger, which the next run reconciles;
+one without an email to look it up by ends ``unknown`` (UNKNOWN: it stops nothing, and only
+``--retry-unknown`` sends it again).
 
-After a stop, rows not sent are ``failed`` (NOT_SENT), rows cut off in flight (CUT_OFF: they
-may have been created) too, with a message saying to run the same command; a row waiting for
+After a stop, rows not sent are ``not_sent`` (NOT_SENT), rows cut off in flight (CUT_OFF: they
+may have been created) ``failed``, with a message saying to run the same command; a row waiting for
 search when the run stopped says so (STILL_UNSURE). The ledger keeps them all ``in_flight`` for
 the next run to reconcile.
 """
