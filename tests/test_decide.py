@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from importer.decide import Action, Job, Policy, decide, email_of
+from importer.decide import Action, Job, Policy, decide, email_of, is_ours
 from importer.ledger import Entry, RunInfo
 
 THIS, RESUMED, EARLIER = 7, 6, 3  # run ids: this run, the unfinished one it resumes, a finished one
@@ -86,6 +86,33 @@ def test_a_row_is_looked_up_by_its_first_email_in_lower_case(
     payload: dict[str, object], expected: str | None
 ) -> None:
     assert email_of(payload) == expected
+
+
+SENT_AT = 1_790_000_000.0  # when the row was first sent (Unix seconds)
+FOUND = {"id": 9, "firstName": "Ann", "createdAt": "2026-09-21T14:13:25Z",  # SENT_AT + 5 s
+         "_embedded": {"emails": [{"type": "work", "value": "ann@example.com"}]}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "found, sent_after, expected",
+    [
+        (FOUND, SENT_AT, True),  # created after the row was sent, holding what it sent
+        (FOUND, None, True),  # when the row was sent is not known: what it holds decides
+        ({**FOUND, "createdAt": "2026-09-21T14:13:16Z"}, SENT_AT, True),  # 4 s before: clocks
+        ({**FOUND, "createdAt": "2026-09-21T14:13:14Z"}, SENT_AT, False),  # 6 s before
+        ({**FOUND, "createdAt": "2025-01-01T00:00:00Z"}, SENT_AT, False),  # an agent's, older
+        ({**FOUND, "firstName": "Annie"}, SENT_AT, False),  # holds other data
+        ({**FOUND, "firstName": "ANN"}, SENT_AT, False),
+        ({**FOUND, "_embedded": {}}, SENT_AT, False),  # without the email sent
+        ({**FOUND, "createdAt": "yesterday"}, SENT_AT, False),
+        ({k: v for k, v in FOUND.items() if k != "createdAt"}, SENT_AT, False),
+    ],
+)  # fmt: skip
+def test_a_customer_found_after_a_create_in_doubt_is_the_rows_only_when_new_and_as_sent(
+    found: dict[str, object], sent_after: float | None, expected: bool
+) -> None:
+    sent = {"firstName": "Ann", "emails": [{"type": "work", "value": "Ann@Example.com"}]}
+    assert is_ours(found, sent, sent_after) is expected
 
 
 def test_a_jobs_digest_is_its_payloads_hash_and_an_invalid_row_has_none() -> None:

@@ -172,6 +172,10 @@ def test_rows_without_an_email_whose_creates_got_no_answer_are_unknown_and_never
     assert "check in Help Scout whether this customer exists" in lines[0]["error"]
     assert "--retry-unknown" in lines[0]["error"]
     assert script[0].met == 25 and creates(box) == 3
+    planned = invoke("run", data, "-m", mapping, "--dry-run", "--check-existing", "-o",
+                     tmp_path / "plan.csv", env=sandbox_env(box))  # fmt: skip
+    assert "leave 25 whose create got no certain answer and that have no email" in planned.stdout
+    assert {x["reason"] for x in read_rows(tmp_path / "plan.csv")[:25]} == {"unknown"}
     for again in ([], ["--retry-failed"]):
         result = invoke(*command, *again, env=sandbox_env(box))
         assert result.exit_code == 1, result.output
