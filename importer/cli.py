@@ -21,7 +21,6 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from importer import __version__
-from importer.decide import CHANGED_HINT
 from importer.errors import (
     EXIT_OK,
     EXIT_ROWS_FAILED,
@@ -45,7 +44,7 @@ from importer.options import (
 )
 from importer.redact import redact
 from importer.report import plural
-from importer.results import IMPORT_STATUSES, cannot_write
+from importer.results import CHANGED_HINT, IMPORT_STATUSES, cannot_write
 from importer.sandbox.config import DuplicateEmail, RateWindow, SandboxConfig
 from importer.text import VALUE_WIDTH, for_terminal
 

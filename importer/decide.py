@@ -60,7 +60,6 @@ from importer.client import changes_for
 from importer.ledger import Entry, RunInfo, payload_hash
 
 __all__ = [
-    "CHANGED_HINT",
     "CLOCK_SKEW",
     "Action",
     "Job",
@@ -75,8 +74,6 @@ __all__ = [
 #: Seconds Help Scout's clock may be behind ours when a found customer's ``createdAt`` is
 #: compared with when our create left (:func:`is_ours`).
 CLOCK_SKEW = 5.0
-#: What to do about rows skipped as ``changed`` (said on their results line and at the end).
-CHANGED_HINT = "--on-existing update sends what differs"
 
 Kind = Literal["invalid", "skip", "recorded", "unknown", "create", "check", "reconcile", "update"]
 """What to do with a row: the first four need no request."""

@@ -36,6 +36,8 @@ from importer.safecsv import SafeCsvWriter
 RESULT_COLUMNS = ["row", "status", "customer_id", "http_status", "error", "log_ref", "attempts"]
 EXTRA_COLUMNS = ["reason"]
 SOURCE_PREFIX = "source."
+#: What to do about rows skipped as ``changed`` (said on their results line and at the end).
+CHANGED_HINT = "--on-existing update sends what differs"
 Status = Literal["created", "updated", "skipped", "invalid", "failed", "not_sent", "unknown",
                  "planned", "deleted", "kept"]  # fmt: skip
 #: The statuses an import's rows end in (DESIGN's five; the others are a plan's and an undo's).

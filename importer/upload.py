@@ -48,13 +48,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 from importer.client import HelpScoutClient, Reply, Sends
-from importer.decide import CHANGED_HINT, Job, Policy, after_look_up, decide, email_of, is_ours
+from importer.decide import Job, Policy, after_look_up, decide, email_of, is_ours
 from importer.errors import ApiError, AuthError, ImporterError, RunStopped, TransportError
 from importer.ledger import HEARTBEAT, Entry, Ledger, RunInfo
 from importer.options import SETTLE_TIME
 from importer.pacing import duration
 from importer.report import plural
-from importer.results import Outcome, ResultsWriter, Status
+from importer.results import CHANGED_HINT, Outcome, ResultsWriter, Status
 from importer.workers import (
     FATAL,
     GRACE,
