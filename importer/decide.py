@@ -21,6 +21,9 @@ resumes). The first line that applies decides:
  3    valid        none                                        retry_failed  ``skip`` not-retried
  4    valid        none                                        check         ``check``
  5    valid        none                                                      ``create``
+ 5.5  valid        failed, not the row's fault (no request     check         ``check``
+                   sent; 401 or 403), no customer id
+ 5.6  valid        the same                                                  ``create``
  6    valid        settled by this import (not in flight; a                  ``recorded``
                    failed one only without retry_failed)
  7    valid        settled, not in flight nor failed           retry_failed  ``skip`` not-retried
@@ -38,7 +41,9 @@ resumes). The first line that applies decides:
 Policies: ``check`` is ``check_existing``, ``update`` is ``on_existing="update"``. "No email":
 none that search can find (:func:`email_of`). Actions: ``unknown`` rows are not sent (a create
 of theirs may have been carried out, and nothing can look them up: a person checks, then
-``--retry-unknown`` sends them);
+``--retry-unknown`` sends them); a row a stopped run marked in flight but sent no request for
+(``not_sent``: ``failed`` with no attempt), or whose request got the 401 or 403 that stopped it,
+is a new row again;
 ``invalid`` rows are never sent (their results line gives the validator's messages); ``recorded``
 rows are reported as the ledger has them, nothing sent; ``check`` looks the email up first (found:
 as lines 12 and 13, else create); ``reconcile`` looks the email up (an earlier create's answer
@@ -145,6 +150,8 @@ def decide(job: Job, entry: Entry | None, policy: Policy, run: RunInfo) -> Actio
         if policy.retry_failed:
             return Action("skip", "not-retried")
         return Action("check" if policy.check_existing else "create")
+    if _never_created(entry):  # a stopped run's not_sent, or refused for its credentials
+        return Action("check" if policy.check_existing else "create")
     in_flight = entry.status == "in_flight"
     unsettled = in_flight or entry.status == "failed"
     retry = entry.status == "failed" and policy.retry_failed
@@ -175,6 +182,13 @@ def email_of(payload: dict[str, Any]) -> str | None:
     emails = payload.get("emails") or ()
     email = str(emails[0].get("value") or "").strip().lower() if emails else ""
     return email if email and '"' not in email else None
+
+
+def _never_created(entry: Entry) -> bool:
+    """A failed entry whose failure was not the row's: no request left for it, or the one that
+    did was refused for the credentials or the account (401, 403)."""
+    refused = not entry.attempts or entry.http_status in (401, 403)
+    return entry.status == "failed" and entry.customer_id is None and refused
 
 
 def _skip(reason: str, entry: Entry) -> Action:

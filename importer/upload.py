@@ -135,6 +135,8 @@ class Task:
     """When (Unix seconds) the first create that may have made this row's customer left: a
     customer found is this row's only if created since (:func:`~importer.decide.is_ours`)."""
     marked: bool = False
+    new_key: bool = False
+    """The state knew nothing of the row's key before this run marked it."""
     attempts: int = 0
     sends: Sends = field(default_factory=Sends)
     """Requests sent for the row so far, counted as they leave (see ``_cut_off``)."""
@@ -407,7 +409,33 @@ class Uploader(Workers[Task]):
         return self._outcome(task, "failed", http_status=http_status, error=error, log_ref=log_ref)
 
     def _unsent(self, task: Task) -> Outcome:
+        """A row the stop left unsent: settled as never sent when it was marked (see
+        :meth:`_settle_uncreated`)."""
+        self._settle_uncreated(task, None)
         return self._outcome(task, "not_sent", error=NOT_SENT)
+
+    def _cut_off(self, task: Task) -> Outcome:
+        outcome = super()._cut_off(task)
+        if task.refusal is not None:
+            self._settle_uncreated(task, task.refusal)
+        return outcome
+
+    def _settle_uncreated(self, task: Task, refusal: AuthError | None) -> None:
+        """Record a row the stop left certainly not created: none of its requests left, or the
+        one that did was refused for the credentials or the account (``refusal``: 401, 403), and
+        no create of its key was ever in doubt. Settled ``failed`` that way, the next run sends
+        it as a new row (:func:`~importer.decide.decide`, line 5.5), with no look-up, so a row
+        without an email does not become ``unknown``. Left in flight otherwise."""
+        certain = task.new_key and not task.unsure_creates and (refusal or not task.sends.count)
+        if not (task.marked and certain):
+            return
+        if refusal is None:
+            self.ledger.settle(task.job.key, status="failed", attempts=0, error=NOT_SENT,
+                               row=task.row)  # fmt: skip
+        else:
+            self.ledger.settle(task.job.key, status="failed", attempts=task.attempts,
+                               http_status=refusal.status, error=error_text(refusal),
+                               log_ref=refusal.log_ref, row=task.row)  # fmt: skip
 
     async def _plan(self, batch: Sequence[Job]) -> list[Task | Outcome]:
         """Decide each row of ``batch``; look up together the emails of the rows to reconcile or
@@ -457,7 +485,7 @@ class Uploader(Workers[Task]):
             unsure = self.ledger.unsure_since(entry) if action.unsure else None
             return Task(job, kind, sent_digest=action.sent_digest, unsure_since=unsure,
                         sent_after=first_sent(entry))  # fmt: skip
-        return Task(job, kind, customer_id=action.customer_id)
+        return Task(job, kind, customer_id=action.customer_id, new_key=entry is None)
 
     # --- one row's requests ---------------------------------------------------------------------
     async def _perform(self, task: Task) -> Outcome:

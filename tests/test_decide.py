@@ -21,8 +21,8 @@ REPEATED = replace(ROW, duplicate_of=2, error="the same email as row 2")
 
 
 def entry(status: str, customer_id: str | None = "42", *, run: int = EARLIER,
-          digest: str = SENT) -> Entry:  # fmt: skip
-    return Entry("ann@example.com", 4, digest, status, customer_id, None, 1, None, None,  # type: ignore[arg-type]
+          digest: str = SENT, attempts: int = 1) -> Entry:  # fmt: skip
+    return Entry("ann@example.com", 4, digest, status, customer_id, None, attempts, None, None,  # type: ignore[arg-type]
                  run, "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00")  # fmt: skip
 
 
@@ -40,6 +40,16 @@ SKIP, CHECK, UPDATE, RETRY, UNKNOWN = (Policy(), Policy(check_existing=True), Po
         (4, ROW, None, CHECK, Action("check")),
         (5, ROW, None, SKIP, Action("create")),
         (5, ROW, None, UPDATE, Action("create")),
+        (5.5, ROW, entry("failed", None, run=RESUMED, attempts=0), SKIP, Action("create")),
+        (5.5, NO_EMAIL, entry("failed", None, run=THIS, attempts=0), SKIP, Action("create")),
+        (5.5, ROW, entry("failed", None, attempts=0), CHECK, Action("check")),
+        (5.6, NO_EMAIL, replace(entry("failed", None, run=THIS), http_status=403), SKIP,
+         Action("create")),
+        (5.6, ROW, replace(entry("failed", None, run=THIS), http_status=401), SKIP,
+         Action("create")),
+        (6, ROW, replace(entry("failed", None, run=THIS), http_status=400), SKIP,
+         Action("recorded")),
+        (5.5, ROW, entry("failed", None, attempts=0), RETRY, Action("create")),
         (6, ROW, entry("created", run=THIS), SKIP, Action("recorded", customer_id="42")),
         (6, ROW, entry("failed", None, run=RESUMED), SKIP, Action("recorded")),
         (6, ROW, entry("exists", run=RESUMED, digest="other"), UPDATE,
@@ -69,7 +79,9 @@ SKIP, CHECK, UPDATE, RETRY, UNKNOWN = (Policy(), Policy(check_existing=True), Po
          Action("skip", "changed", "42", settle=True)),
     ],
 )  # fmt: skip
-def test_decide(line: int, job: Job, known: Entry | None, policy: Policy, expected: Action) -> None:
+def test_decide(
+    line: float, job: Job, known: Entry | None, policy: Policy, expected: Action
+) -> None:
     assert decide(job, known, policy, RUN) == expected
 
 

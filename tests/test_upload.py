@@ -79,6 +79,17 @@ def ledger_rows(path: Path) -> dict[str, tuple[str, str | None]]:
         return {k: (s, c) for k, s, c in db.execute("SELECT key, status, customer_id FROM rows")}
 
 
+def ledger_by_status(
+    path: Path, lines: list[dict[str, str]]
+) -> dict[str, set[tuple[str, str | None] | None]]:
+    """Per results status, what the ledger holds for those rows (None: no entry, never marked)."""
+    kept = ledger_rows(path)
+    found: dict[str, set[tuple[str, str | None] | None]] = {}
+    for line in lines:
+        found.setdefault(line["status"], set()).add(kept.get(f"ann.lee{line['row']}@example.com"))
+    return found
+
+
 # --- the results file ----------------------------------------------------------------------
 def test_rows_are_written_in_input_order_as_soon_as_they_can_be(
     read_rows: Callable[[Path], list[dict[str, str]]], tmp_path: Path
@@ -233,8 +244,15 @@ async def test_403_stops_the_run_and_every_row_read_gets_its_line(
     assert all(line["attempts"] == "0" and line["status"] == "not_sent"
                for line in lines[:19] if line["error"] == NOT_SENT)  # fmt: skip
     assert lines[19]["status"] == "invalid"
-    # marked rows stay in flight: the resumed run looks them up before sending them
-    assert {status for status, _ in ledger_rows(tmp_path / "r.csv").values()} == {"in_flight"}
+    # rows cut off in flight stay in flight: the resumed run looks them up before sending
+    # them; rows refused with the 403, and marked rows no request left for, are settled as
+    # not created: the resumed run sends them as new rows
+    kept = ledger_rows(tmp_path / "r.csv")
+    state = {line["row"]: kept.get(f"ann.lee{line['row']}@example.com") for line in lines[:19]}
+    assert {state[x["row"]] for x in refused} == {("failed", None)}
+    assert {state[x["row"]] for x in lines[:19] if x["error"] == CUT_OFF} <= {("in_flight", None)}
+    assert {state[x["row"]] for x in lines[:19] if x["error"] == NOT_SENT} <= {("failed", None),
+                                                                               None}  # fmt: skip
 
 
 async def test_a_token_refused_at_the_start_leaves_every_row_not_sent(
@@ -274,7 +292,8 @@ async def test_a_run_with_no_answers_stops_and_creates_nobody_twice(
     assert {line["status"] for line in sent} == {"failed"} and len(sent) >= LOST_IN_A_ROW
     assert {line["attempts"] for line in lines if line not in sent} == {"0"}
     assert "looking it up failed" in lines[0]["error"]
-    assert set(ledger_rows(tmp_path / "r.csv").values()) == {("in_flight", None)}
+    assert ledger_by_status(tmp_path / "r.csv", lines) == {
+        "failed": {("in_flight", None)}, "not_sent": {("failed", None), None}}  # fmt: skip
 
 
 async def test_the_pace_comes_from_the_pacer(
