@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 from collections import deque
 from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass
@@ -199,7 +200,7 @@ class ResultsWriter:
             source = list(outcome.source or ())
             cells += source + [""] * (self._width - len(source))
         row = [redact(c) if isinstance(c, str) else c for c in cells]
-        self._guarded(lambda: self._writer.write_row(row))
+        self._guarded(functools.partial(self._writer.write_row, row))
         self.written += 1
         for observe in self._observers:
-            self._guarded(lambda: observe(outcome), "an output")  # noqa: B023 (called at once)
+            self._guarded(functools.partial(observe, outcome), "an output")
