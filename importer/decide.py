@@ -74,6 +74,7 @@ __all__ = [
     "decide",
     "email_of",
     "is_ours",
+    "never_created",
 ]
 
 #: Seconds Help Scout's clock may be behind ours when a found customer's ``createdAt`` is
@@ -150,7 +151,7 @@ def decide(job: Job, entry: Entry | None, policy: Policy, run: RunInfo) -> Actio
         if policy.retry_failed:
             return Action("skip", "not-retried")
         return Action("check" if policy.check_existing else "create")
-    if _never_created(entry):  # a stopped run's not_sent, or refused for its credentials
+    if never_created(entry):  # a stopped run's not_sent, or refused for its credentials
         return Action("check" if policy.check_existing else "create")
     in_flight = entry.status == "in_flight"
     unsettled = in_flight or entry.status == "failed"
@@ -184,7 +185,7 @@ def email_of(payload: dict[str, Any]) -> str | None:
     return email if email and '"' not in email else None
 
 
-def _never_created(entry: Entry) -> bool:
+def never_created(entry: Entry) -> bool:
     """A failed entry whose failure was not the row's: no request left for it, or the one that
     did was refused for the credentials or the account (401, 403)."""
     refused = not entry.attempts or entry.http_status in (401, 403)

@@ -48,7 +48,15 @@ from datetime import datetime
 from typing import Any, Literal
 
 from importer.client import HelpScoutClient, Reply, Sends
-from importer.decide import Job, Policy, after_look_up, decide, email_of, is_ours
+from importer.decide import (
+    Job,
+    Policy,
+    after_look_up,
+    decide,
+    email_of,
+    is_ours,
+    never_created,
+)
 from importer.errors import ApiError, AuthError, ImporterError, RunStopped, TransportError
 from importer.ledger import HEARTBEAT, Entry, Ledger, RunInfo
 from importer.options import SETTLE_TIME
@@ -135,8 +143,9 @@ class Task:
     """When (Unix seconds) the first create that may have made this row's customer left: a
     customer found is this row's only if created since (:func:`~importer.decide.is_ours`)."""
     marked: bool = False
-    new_key: bool = False
-    """The state knew nothing of the row's key before this run marked it."""
+    uncreated: bool = False
+    """No create of the row's key ever left before this run: a key the state did not know, or
+    one a stopped run settled as never created (:func:`~importer.decide.never_created`)."""
     attempts: int = 0
     sends: Sends = field(default_factory=Sends)
     """Requests sent for the row so far, counted as they leave (see ``_cut_off``)."""
@@ -426,7 +435,7 @@ class Uploader(Workers[Task]):
         no create of its key was ever in doubt. Settled ``failed`` that way, the next run sends
         it as a new row (:func:`~importer.decide.decide`, line 5.5), with no look-up, so a row
         without an email does not become ``unknown``. Left in flight otherwise."""
-        certain = task.new_key and not task.unsure_creates and (refusal or not task.sends.count)
+        certain = task.uncreated and not task.unsure_creates and (refusal or not task.sends.count)
         if not (task.marked and certain):
             return
         if refusal is None:
@@ -485,7 +494,8 @@ class Uploader(Workers[Task]):
             unsure = self.ledger.unsure_since(entry) if action.unsure else None
             return Task(job, kind, sent_digest=action.sent_digest, unsure_since=unsure,
                         sent_after=first_sent(entry))  # fmt: skip
-        return Task(job, kind, customer_id=action.customer_id, new_key=entry is None)
+        uncreated = entry is None or never_created(entry)
+        return Task(job, kind, customer_id=action.customer_id, uncreated=uncreated)
 
     # --- one row's requests ---------------------------------------------------------------------
     async def _perform(self, task: Task) -> Outcome:

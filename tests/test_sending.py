@@ -192,21 +192,24 @@ def test_rows_without_an_email_a_stopped_run_never_sent_are_sent_by_the_same_com
     invoke: Callable[..., Result], serve_sandbox: Callable[..., Sandbox], sandbox_env: Env,
     read_rows: Rows, tmp_path: Path, faults: Callable[..., Any],
 ) -> None:  # fmt: skip
-    """A 403 stops the run at its first row: the others were marked in flight but no request
-    left for them. The same command sends them all, none ``unknown``, each once."""
+    """A 403 stops the run at its first row, twice: the others were marked in flight but no
+    request left for them. The same command sends them all, none ``unknown``, each once."""
     middleware, script = faults({"method": "POST", "path": "/v2/customers", "action": "answer",
-                                 "status": 403, "body": {"message": "Access denied"}})  # fmt: skip
+                                 "status": 403, "body": {"message": "Access denied"},
+                                 "times": 2})  # fmt: skip
     box = serve_sandbox(middlewares=[middleware])
     rows = [["Pat", f"Phone{i}", "", f"+1 555 01{i:02}"] for i in range(10)]
     data, mapping = write_csv(tmp_path / "in.csv", rows), mapping_file(tmp_path, "key: Phone\n")
     command = ["run", data, "-m", mapping, "-o", tmp_path / "r.csv", "--concurrency", 1]
-    stopped = invoke(*command, env=sandbox_env(box))
-    assert stopped.exit_code == 3
-    assert [x["status"] for x in read_rows(tmp_path / "r.csv")] == ["failed"] + ["not_sent"] * 9
+    for _ in range(2):
+        stopped = invoke(*command, env=sandbox_env(box))
+        assert stopped.exit_code == 3
+        lines = read_rows(tmp_path / "r.csv")
+        assert [x["status"] for x in lines] == ["failed"] + ["not_sent"] * 9
     resumed = invoke(*command, env=sandbox_env(box))
     assert resumed.exit_code == 0, resumed.output
     assert [x["status"] for x in read_rows(tmp_path / "r.csv")] == ["created"] * 10
-    assert script[0].met == 1 and creates(box) == 10 and len(box.state.customers) == 10
+    assert script[0].met == 2 and creates(box) == 10 and len(box.state.customers) == 10
 
 
 # --- undo sees every change ---------------------------------------------------------------------
