@@ -737,7 +737,7 @@ class HelpScoutClient:
                     )
                 failures += 1
                 error = api_error(status, body)
-                if status < 500:
+                if status < 500 and status != 429:  # 429: the budget, not the credentials
                     raise AuthError(status, f"{error.message}: {CREDENTIALS_HINT}", error.log_ref)
                 if failures >= self.retry.max_attempts:
                     raise RunStopped(token_endpoint_down(url, f"answered {error}", failures))

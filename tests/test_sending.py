@@ -366,12 +366,17 @@ async def test_the_pacer_holds_a_day_long_retry_after_for_five_minutes_and_says_
     assert heard == [pause_notice(86400.0)]
 
 
-def test_a_token_endpoint_answering_500_stops_with_exit_3_naming_it_not_the_credentials(
+@pytest.mark.parametrize(
+    "status, said", [(500, "HTTP 500 Internal error"), (503, "HTTP 503 Internal error"),
+                     (429, "HTTP 429 Internal error")],
+)  # fmt: skip
+def test_a_token_endpoint_answering_5xx_stops_with_exit_3_naming_it_not_the_credentials(
+    status: int, said: str,
     invoke: Callable[..., Result], serve_sandbox: Callable[..., Sandbox], sandbox_env: Env,
     faults: Callable[..., Any], tmp_path: Path,
 ) -> None:  # fmt: skip
     middleware, script = faults({"method": "POST", "path": "/v2/oauth2/token", "action": "answer",
-                                 "status": 500, "times": 100,
+                                 "status": status, "times": 100,
                                  "body": {"message": "Internal error"}})  # fmt: skip
     box = serve_sandbox(middlewares=[middleware])
     data = write_csv(tmp_path / "in.csv", [["Ann", "Lee", "ann@example.org", ""]])
@@ -379,7 +384,7 @@ def test_a_token_endpoint_answering_500_stops_with_exit_3_naming_it_not_the_cred
                     "--max-attempts", 2, env=sandbox_env(box))  # fmt: skip
     assert result.exit_code == 3
     assert [line for line in result.stderr.splitlines() if line.startswith("Error: ")] == [
-        f"Error: the token endpoint {box.url}/v2/oauth2/token answered HTTP 500 Internal error, "
+        f"Error: the token endpoint {box.url}/v2/oauth2/token answered {said}, "
         "2 tries in a row: Help Scout's sign-in is failing (the credentials were not refused); "
         "the same command resumes once it answers"
     ]
