@@ -176,9 +176,15 @@ def test_rows_without_an_email_whose_creates_got_no_answer_are_unknown_and_never
                      tmp_path / "plan.csv", env=sandbox_env(box))  # fmt: skip
     assert "leave 25 whose create got no certain answer and that have no email" in planned.stdout
     assert {x["reason"] for x in read_rows(tmp_path / "plan.csv")[:25]} == {"unknown"}
+    summary = tmp_path / "s.json"
     for again in ([], ["--retry-failed"]):
-        result = invoke(*command, *again, env=sandbox_env(box))
+        result = invoke(*command, *again, "-q", "--summary-json", summary, env=sandbox_env(box))
         assert result.exit_code == 1, result.output
+        assert result.stderr == (
+            f"Error: 25 rows not imported (0 invalid, 0 failed, 25 unknown): see "
+            f"{tmp_path / 'r.csv'}\n"
+        )
+        assert json.loads(summary.read_text(encoding="utf-8"))["statuses"]["unknown"] == 25
         assert [x["status"] for x in read_rows(tmp_path / "r.csv")][:25] == ["unknown"] * 25
         assert script[0].met == 25 and creates(box) == 3  # not one of them sent again
     retried = invoke(*command, "--retry-unknown", env=sandbox_env(box))
