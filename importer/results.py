@@ -187,6 +187,9 @@ class ResultsWriter:
             return
         try:
             write()
+        except OutputError as exc:  # an observer's own output, named by it
+            self._failed = exc
+            raise
         except OSError as exc:
             path = self.path if what == "the results" else exc.filename
             self._failed = cannot_write(what, path, exc)

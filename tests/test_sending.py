@@ -299,38 +299,43 @@ def tiny_disk_run(
                           cwd=tmp_path, timeout=120, stdin=subprocess.DEVNULL)  # fmt: skip
 
 
-@pytest.mark.parametrize("output", ["-o", "--report"])
+@pytest.mark.parametrize(
+    "output, what, name",
+    [("-o", "the results", "r.csv"), ("--report", "--report", "report.html"),
+     ("--rejects", "--rejects", "to-fix.csv")],
+)  # fmt: skip
 def test_a_full_disk_stops_with_exit_3_and_one_line_and_the_same_command_resumes(
-    output: str, serve_sandbox: Callable[..., Sandbox], sandbox_env: Env,
+    output: str, what: str, name: str, serve_sandbox: Callable[..., Sandbox], sandbox_env: Env,
     process_env: Callable[..., dict[str, str]], read_rows: Rows, tmp_path: Path,
 ) -> None:  # fmt: skip
+    """The results fill a 4 KiB disk mid-run; the report (at the end) and the rejects (at the
+    start) meet a full one."""
     box = serve_sandbox()
     rows = [["Ann", f"Lee{i}", f"ann.lee{i}@example.org", ""] for i in range(300)]
+    rows += [["Bad", f"Row{i}", "not an email", ""] for i in range(100)]
     data, mapping = write_csv(tmp_path / "in.csv", rows), mapping_file(tmp_path)
     full = tmp_path / "full"
-    results = full / "r.csv" if output == "-o" else tmp_path / "r.csv"
+    written = full / name
+    results = written if output == "-o" else tmp_path / "r.csv"
     command = ["run", str(data), "-m", str(mapping), "-o", str(results), "--state",
                str(tmp_path / "s.sqlite"), "--settle-time", "0"]  # fmt: skip
-    if output == "--report":
-        command += ["--report", str(full / "report.html")]
+    if output != "-o":
+        command += [output, str(written)]
     env = process_env(**sandbox_env(box))
-    done = tiny_disk_run(tmp_path, command, env, filled=output == "--report")
+    done = tiny_disk_run(tmp_path, command, env, filled=output != "-o")
     assert done.returncode == 3, done.stderr
     error = [line for line in done.stderr.splitlines() if line.startswith("Error: ")]
-    what = "the results" if output == "-o" else "--report"
     assert error == [
-        f"Error: cannot write {what} {results if output == '-o' else full / 'report.html'}: "
-        "No space left on device: make room, then run the same command (what finished is in "
-        "the state: it resumes)"
+        f"Error: cannot write {what} {written}: No space left on device: make room, then run "
+        "the same command (what finished is in the state: it resumes)"
     ], done.stderr
     assert "Traceback" not in done.stderr
-    created = len(box.state.customers)
-    assert 0 < created <= 300
+    assert len(box.state.customers) <= 300 and (output != "-o" or box.state.customers)  # mid-run
     again = subprocess.run([sys.executable, "-m", "importer", *command], capture_output=True,
                            text=True, env=env, cwd=tmp_path, timeout=120,
                            stdin=subprocess.DEVNULL)  # fmt: skip
-    assert again.returncode == 0, again.stderr
-    assert {x["status"] for x in read_rows(results)} == {"created"}
+    assert again.returncode == 1, again.stderr  # the 100 invalid rows
+    assert [x["status"] for x in read_rows(results)] == ["created"] * 300 + ["invalid"] * 100
     assert len(box.state.customers) == 300  # nobody created twice, nobody missed
     assert len({c["emails"][0]["value"] for c in box.state.customers.values()}) == 300
 
