@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from importer.errors import ConfigError
+from importer.outputs import open_private
 from importer.redact import redact
 from importer.results import Outcome, cannot_write
 from importer.safecsv import SafeCsvWriter
@@ -131,7 +132,7 @@ class RejectsWriter:
         self.header, self._again = layout(self.columns)
         self.written = 0
         try:
-            self._file: IO[str] = self.path.open("w", encoding="utf-8-sig", newline="")
+            self._file: IO[str] = open_private(self.path, "w", encoding="utf-8-sig", newline="")
         except OSError as exc:
             raise ConfigError(f"cannot write the rejects file {path}: {exc.strerror}") from exc
         with self._room():
