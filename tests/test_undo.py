@@ -308,7 +308,7 @@ def test_a_dry_run_lists_what_it_would_delete_and_sends_only_reads(
         "3 customers: 2 to delete, 1 to keep, 0 failed.",
         "The undo needs 9 requests: 7 reads (the dry run's own, again) and 2 deletes (11 of the "
         "per-minute budget: a delete costs 2).",
-        "At a budget of 60 a minute (--rate): about 11 s.",
+        "At a budget of 60 a minute (--rate): about 12 s.",
         f"Results written to {plan}",
         "Nothing was deleted (--dry-run): only reads were sent.",
     ]
