@@ -7,6 +7,7 @@ an exit code. Every :class:`~importer.errors.ImporterError` ends as one line on 
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import json
 import shlex
@@ -33,16 +34,18 @@ from importer.options import (
     DEFAULT_API_URL,
     DEFAULT_IMPORT,
     DEFAULT_VALIDATE,
+    MAX_CONCURRENCY,
     Duplicates,
     ImportOptions,
     OnExisting,
+    SendOptions,
     UndoOptions,
     ValidateOptions,
 )
 from importer.read import Guessed, count_rows
 from importer.redact import redact
 from importer.report import plural
-from importer.results import IMPORT_STATUSES
+from importer.results import CHANGED_HINT, IMPORT_STATUSES, cannot_write
 from importer.sandbox.config import DuplicateEmail, RateWindow, SandboxConfig
 from importer.text import VALUE_WIDTH, for_terminal
 
@@ -60,6 +63,10 @@ READABLE_FILE = click.Path(exists=False, dir_okay=True, path_type=Path)
 SANDBOX = SandboxConfig()
 
 
+#: The errors of a write the system refused for want of room: disk full, quota, file size.
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn the library's errors into one line and the exit code they carry."""
 
@@ -70,6 +77,12 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except ImporterError as exc:
             click.echo(f"Error: {for_terminal(redact(str(exc)))}", err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:
+            if exc.errno not in NO_ROOM:
+                raise
+            failure = cannot_write("an output", exc.filename or "", exc)
+            click.echo(f"Error: {for_terminal(redact(str(failure)))}", err=True)
+            sys.exit(failure.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted: stopped before the end.", err=True)
             sys.exit(EXIT_STOPPED)
@@ -155,9 +168,10 @@ HEADROOM = click.option(
 )
 CONCURRENCY = click.option(
     "--concurrency",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_CONCURRENCY),
     metavar="N",
-    help="Requests in flight at once (default: enough to keep up with the rate).",
+    help=f"Requests in flight at once, at most {MAX_CONCURRENCY} (default: enough to keep up "
+    "with the rate).",
 )
 MAX_ATTEMPTS = click.option(
     "--max-attempts",
@@ -455,6 +469,18 @@ def review(
     "(reason not-retried).",
 )
 @click.option(
+    "--retry-unknown",
+    is_flag=True,
+    help="Send again the rows whose create got no certain answer and that have no email to look "
+    "them up by (status unknown): only after checking in Help Scout that they are not there.",
+)
+@click.option(
+    "--max-invalid",
+    metavar="N|N%",
+    help="Exit 0 when at most N rows (or N% of them) are invalid and none failed: for nightly "
+    "runs of a file with known bad rows.",
+)
+@click.option(
     "--settle-time",
     type=click.FloatRange(min=0),
     default=DEFAULT_IMPORT.settle_time,
@@ -531,6 +557,8 @@ def run(
     check_existing: bool | None,
     duplicates: Duplicates,
     retry_failed: bool,
+    retry_unknown: bool,
+    max_invalid: str | None,
     settle_time: float,
     dry_run: bool,
     report: Path | None,
@@ -573,6 +601,8 @@ def run(
         check_existing=check_existing,
         duplicates=duplicates,
         retry_failed=retry_failed,
+        retry_unknown=retry_unknown,
+        max_invalid=max_invalid,
         settle_time=settle_time,
         report=report,
         rejects=rejects,
@@ -637,6 +667,8 @@ def run(
     if use_sandbox:
         say.info("Imported into the built-in sandbox: nothing was sent to Help Scout.")
     say.out(result.line())
+    if changed := result.reasons.get("skipped", {}).get("changed"):
+        say.info(f"{plural(changed, 'row')} changed since imported: {CHANGED_HINT}")
     say.out(f"Results written to {for_terminal(results, None)}")
     for written, what in ((result.report, "Report written"), (result.summary, "Summary written"),
                           (result.log, "Requests logged")):  # fmt: skip
@@ -703,8 +735,10 @@ def fix_command(ctx: click.Context, result: ImportResult) -> str:
 
 def rows_not_imported(result: ImportResult) -> str:
     """``11 rows not imported (9 invalid, 2 failed)``."""
-    missed = result.invalid + result.failed
+    missed = result.invalid + result.failed + result.unknown + result.not_sent
     counts = f"{result.invalid:,} invalid, {result.failed:,} failed"
+    more = (("unknown", result.unknown), ("not sent", result.not_sent))
+    counts += "".join(f", {n:,} {name}" for name, n in more if n)
     return f"{plural(missed, 'row')} not imported ({counts})"
 
 
@@ -775,7 +809,7 @@ def print_plan(file: Path, mapping: Path, options: ImportOptions) -> None:
 
 
 def echo_duration(
-    seconds_at: Callable[[float], float], options: ImportOptions, limit: int | None = None
+    seconds_at: Callable[[float], float], options: SendOptions, limit: int | None = None
 ) -> None:
     """How long a plan's requests take (``seconds_at``: at a budget a minute): at ``--rate``, at
     the share of the ``limit`` Help Scout reported, else on each plan's budget. Alone on the
@@ -966,7 +1000,7 @@ def undo(
             click.echo(f"  {label} row {outcome.row} customer {outcome.customer_id}{because}")
     click.echo(result.line())
     if dry_run:
-        from importer.pacing import READ_COST, WRITE_COST
+        from importer.pacing import READ_COST, WRITE_COST, budget_seconds
 
         deletes = result.planned
         cost = result.requests * READ_COST + deletes * WRITE_COST
@@ -975,6 +1009,7 @@ def undo(
             f"{result.requests:,} reads (the dry run's own, again) and {deletes:,} deletes "
             f"({cost:,} of the per-minute budget: a delete costs {WRITE_COST})."
         )
+        echo_duration(lambda rate: budget_seconds(cost, rate), options, result.limit)
     if result.results is not None:
         click.echo(f"Results written to {for_terminal(result.results, None)}")
     click.echo(result.pacing_line(), err=True)

@@ -7,7 +7,9 @@ Every API call goes through :meth:`HelpScoutClient.request`, which
    worker, not just one;
 2. sends it with the current token; on 401 one new token is fetched for everyone (single flight),
    and the call is sent again; a fresh token refused at once, or a 403, is an :class:`AuthError`
-   that stops the run;
+   that stops the run; a token endpoint that answers 5xx :data:`~importer.options.MAX_ATTEMPTS`
+   times, or gives no token within :data:`TOKEN_DEADLINE` s, stops it too
+   (:class:`~importer.errors.RunStopped`, naming the endpoint: the credentials were not judged);
 3. re-sends after 5xx answers and lost connections with exponential backoff and jitter, but never
    re-sends a POST whose fate is unknown (502/504, or the connection lost after sending): Help
    Scout may have created the customer, and sending it again would create a twin. Such a reply is
@@ -67,6 +69,7 @@ from importer.errors import (
     ConfigError,
     FieldError,
     RateLimitError,
+    RunStopped,
     TransportError,
 )
 from importer.options import DEFAULT_API_URL, MAX_ATTEMPTS, REQUEST_TIMEOUT
@@ -78,6 +81,8 @@ CREDENTIALS_HINT = (
     "check HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Help Scout: Your Profile > My Apps)"
 )
 NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
+#: Seconds the token endpoint may take to give a token, re-sends included: then the run stops.
+TOKEN_DEADLINE = 60.0
 #: Seconds to open a connection (part of the request's time).
 CONNECT_TIMEOUT = 10.0
 #: Bytes of an answer's body read at most, after decompression (Help Scout's largest, a page of
@@ -258,6 +263,16 @@ def read_env_file(path: str) -> list[tuple[int, str, str]]:
 
 
 # --- answers -------------------------------------------------------------------------------
+def token_endpoint_down(url: str, what: str, tries: int) -> str:
+    """Why a run stops when the token endpoint fails (not the credentials: it never judged
+    them)."""
+    return (
+        f"the token endpoint {url} {what}, {tries} {'try' if tries == 1 else 'tries'} in a row: "
+        "Help Scout's sign-in is failing (the credentials were not refused); the same command "
+        "resumes once it answers"
+    )
+
+
 def api_error(status: int, body: Any) -> ApiError:
     """Help Scout's error body as an ApiError: message, field errors and logRef.
 
@@ -738,16 +753,21 @@ class HelpScoutClient:
         }
         url = self.api_url + TOKEN_PATH
         failures = 0
+        deadline = asyncio.get_running_loop().time() + TOKEN_DEADLINE
         while True:
             self.token_requests += 1
+            left = deadline - asyncio.get_running_loop().time()
             try:
-                status, headers, body = await self._send(
-                    "POST", url, None, data=form, redacting=False, attempt=failures + 1
-                )
-            except _NoAnswer as lost:
+                async with asyncio.timeout(max(left, 0.001)):
+                    status, headers, body = await self._send(
+                        "POST", url, None, data=form, redacting=False, attempt=failures + 1
+                    )
+            except (_NoAnswer, TimeoutError) as lost:
                 failures += 1
-                if failures >= self.retry.max_attempts:
-                    raise TransportError(f"no access token from {url}: {lost}") from None
+                if failures >= self.retry.max_attempts or left <= self.retry.delay(failures):
+                    why = lost if isinstance(lost, _NoAnswer) else f"no answer in {left:.0f} s"
+                    what = f"gave no answer ({why})"
+                    raise RunStopped(token_endpoint_down(url, what, failures)) from None
             else:
                 if status == 200 and isinstance(body, dict) and body.get("access_token"):
                     token = body["access_token"]
@@ -771,9 +791,11 @@ class HelpScoutClient:
                         f"access token: check the API URL (Help Scout's is {DEFAULT_API_URL})",
                     )
                 failures += 1
-                if status < 500 or failures >= self.retry.max_attempts:
-                    error = api_error(status, body)
+                error = api_error(status, body)
+                if status < 500 and status != 429:  # 429: the budget, not the credentials
                     raise AuthError(status, f"{error.message}: {CREDENTIALS_HINT}", error.log_ref)
+                if failures >= self.retry.max_attempts:
+                    raise RunStopped(token_endpoint_down(url, f"answered {error}", failures))
             await asyncio.sleep(self.retry.delay(failures))
 
     # --- the calls ---
@@ -994,6 +1016,46 @@ def changes_for(customer: Mapping[str, Any], payload: Mapping[str, Any]) -> list
     ):
         changes.append(Change("address", "PUT" if current else "POST", "/address", address))
     return changes
+
+
+#: What Help Scout holds in a field nobody set (``"gender": "Unknown"``, ``"photoUrl": ""``).
+UNSET = frozenset({"", "unknown"})
+#: Fields Help Scout fills itself (a Gravatar found for the email): nobody's addition.
+SET_BY_HELP_SCOUT = frozenset({"photoType", "photoUrl"})
+
+
+def additions(customer: Mapping[str, Any], payload: Mapping[str, Any]) -> list[str]:
+    """What ``customer`` (as ``GET`` answers it) holds that ``payload`` did not give: own
+    fields, entries (``phones``...), properties (by slug), an address; a field at Help Scout's
+    default (:data:`UNSET`, null), or one it fills itself (:data:`SET_BY_HELP_SCOUT`), is
+    nobody's. The other half of "unchanged since created", with
+    :func:`changes_for`: an agent who fills a field the import left empty changes no value sent.
+    """
+    added = [
+        name
+        for name in OWN_FIELDS
+        if name not in payload and name not in SET_BY_HELP_SCOUT
+        if str(customer.get(name) or "").strip().lower() not in UNSET
+    ]
+    sent = {name: {_entry_text(name, e.get("value")) for e in payload.get(name) or ()}
+            for name in ENTRY_ENDPOINTS}  # fmt: skip
+    if payload.get("phone"):
+        sent["phones"].add(_entry_text("phones", payload["phone"]))
+    for name, (key, _) in ENTRY_ENDPOINTS.items():
+        held = {_entry_text(name, e.get("value")) for e in _embedded(customer, key)}
+        if held - sent[name]:
+            added.append(name)
+    given = payload.get("properties") or {}
+    added += [
+        str(p.get("slug"))
+        for p in _embedded(customer, "properties")
+        if p.get("slug") not in given and p.get("value") not in (None, "")
+    ]
+    embedded = customer.get("_embedded")
+    address = embedded.get("address") if isinstance(embedded, dict) else None
+    if address and not payload.get("address"):
+        added.append("address")
+    return added
 
 
 def _same(held: Any, wanted: Any, caseless: bool) -> bool:

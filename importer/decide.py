@@ -21,21 +21,32 @@ resumes). The first line that applies decides:
  3    valid        none                                        retry_failed  ``skip`` not-retried
  4    valid        none                                        check         ``check``
  5    valid        none                                                      ``create``
+ 5.5  valid        failed, not the row's fault (no request     check         ``check``
+                   sent; 401 or 403), no customer id
+ 5.6  valid        the same                                                  ``create``
  6    valid        settled by this import (not in flight; a                  ``recorded``
                    failed one only without retry_failed)
  7    valid        settled, not in flight nor failed           retry_failed  ``skip`` not-retried
- 8    valid        no customer id (in flight or failed)                      ``reconcile``
- 9    valid        ``exists`` (created elsewhere)              update        ``update``
-10    valid        ``exists``                                                ``skip`` exists
-11    valid        a customer id, the same digest                            ``skip`` unchanged
-12    valid        a customer id, another digest               update        ``update``
-13    valid        a customer id, another digest                             ``skip`` changed
+ 8    valid        in flight, no customer id, no email         retry_unknown ``create``
+ 9    valid        in flight, no customer id, no email                       ``unknown``
+10    valid        failed, no customer id, no email                          ``create``
+11    valid        no customer id (in flight or failed)                      ``reconcile``
+12    valid        ``exists`` (created elsewhere)              update        ``update``
+13    valid        ``exists``                                                ``skip`` exists
+14    valid        a customer id, the same digest                            ``skip`` unchanged
+15    valid        a customer id, another digest               update        ``update``
+16    valid        a customer id, another digest                             ``skip`` changed
 ====  ===========  ==========================================  ============  =====================
 
-Policies: ``check`` is ``check_existing``, ``update`` is ``on_existing="update"``. Actions:
+Policies: ``check`` is ``check_existing``, ``update`` is ``on_existing="update"``. "No email":
+none that search can find (:func:`email_of`). Actions: ``unknown`` rows are not sent (a create
+of theirs may have been carried out, and nothing can look them up: a person checks, then
+``--retry-unknown`` sends them); a row a stopped run marked in flight but sent no request for
+(``not_sent``: ``failed`` with no attempt), or whose request got the 401 or 403 that stopped it,
+is a new row again;
 ``invalid`` rows are never sent (their results line gives the validator's messages); ``recorded``
 rows are reported as the ledger has them, nothing sent; ``check`` looks the email up first (found:
-as lines 9 and 10, else create); ``reconcile`` looks the email up (an earlier create's answer
+as lines 12 and 13, else create); ``reconcile`` looks the email up (an earlier create's answer
 never came, or it failed): found, it is ``created`` with that id, else created now; ``update``
 sends what differs. A ``skip`` over an entry left in flight (an update a stopped run never
 finished) carries ``settle``: the caller records it as skipped. A ``reconcile`` of an entry left
@@ -45,16 +56,33 @@ believed only ``settle_time`` after it (:func:`after_look_up`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
+from importer.client import changes_for
 from importer.ledger import Entry, RunInfo, payload_hash
 
-__all__ = ["Action", "Job", "Kind", "Policy", "after_look_up", "decide"]
+__all__ = [
+    "CLOCK_SKEW",
+    "Action",
+    "Job",
+    "Kind",
+    "Policy",
+    "after_look_up",
+    "decide",
+    "email_of",
+    "is_ours",
+    "never_created",
+]
 
-Kind = Literal["invalid", "skip", "recorded", "create", "check", "reconcile", "update"]
-"""What to do with a row: the first three need no request."""
+#: Seconds Help Scout's clock may be behind ours when a found customer's ``createdAt`` is
+#: compared with when our create left (:func:`is_ours`).
+CLOCK_SKEW = 5.0
+
+Kind = Literal["invalid", "skip", "recorded", "unknown", "create", "check", "reconcile", "update"]
+"""What to do with a row: the first four need no request."""
 
 
 @dataclass
@@ -91,6 +119,8 @@ class Policy:
     """Look up the emails of rows the ledger does not know before creating them."""
     retry_failed: bool = False
     """Send only the rows that failed (and those whose fate is unknown); skip the others."""
+    retry_unknown: bool = False
+    """Create the rows whose fate is unknown and that cannot be looked up (no email)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +151,8 @@ def decide(job: Job, entry: Entry | None, policy: Policy, run: RunInfo) -> Actio
         if policy.retry_failed:
             return Action("skip", "not-retried")
         return Action("check" if policy.check_existing else "create")
+    if never_created(entry):  # a stopped run's not_sent, or refused for its credentials
+        return Action("check" if policy.check_existing else "create")
     in_flight = entry.status == "in_flight"
     unsettled = in_flight or entry.status == "failed"
     retry = entry.status == "failed" and policy.retry_failed
@@ -128,6 +160,10 @@ def decide(job: Job, entry: Entry | None, policy: Policy, run: RunInfo) -> Actio
         return Action("recorded", customer_id=entry.customer_id)
     if policy.retry_failed and not unsettled:
         return _skip("not-retried", entry)
+    if entry.customer_id is None and email_of(job.payload) is None:
+        if in_flight and not policy.retry_unknown:
+            return Action("unknown")
+        return Action("create")
     if entry.customer_id is None:
         return Action("reconcile", sent_digest=entry.payload_hash, unsure=in_flight)
     if entry.status == "exists":  # created elsewhere: the hash says nothing of its data
@@ -141,12 +177,46 @@ def decide(job: Job, entry: Entry | None, policy: Policy, run: RunInfo) -> Actio
     return _skip("changed", entry)
 
 
+def email_of(payload: dict[str, Any]) -> str | None:
+    """The email a customer is looked up by (the first, lower case), or None when it cannot be
+    searched (none, or one holding a quote)."""
+    emails = payload.get("emails") or ()
+    email = str(emails[0].get("value") or "").strip().lower() if emails else ""
+    return email if email and '"' not in email else None
+
+
+def never_created(entry: Entry) -> bool:
+    """A failed entry whose failure was not the row's: no request left for it, or the one that
+    did was refused for the credentials or the account (401, 403)."""
+    refused = not entry.attempts or entry.http_status in (401, 403)
+    return entry.status == "failed" and entry.customer_id is None and refused
+
+
 def _skip(reason: str, entry: Entry) -> Action:
     return Action("skip", reason, entry.customer_id, settle=entry.status == "in_flight")
 
 
+def is_ours(customer: Mapping[str, Any], sent: Mapping[str, Any], sent_after: float | None) -> bool:
+    """Whether a customer found by email after a create in doubt is that create's own.
+
+    Only when it was created after the create left (``createdAt`` no earlier than
+    ``sent_after``, Unix seconds, less CLOCK_SKEW; None: not known, not checked) and holds
+    everything ``sent`` gave. An agent's customer with the same email fails one or both: taking
+    it as created would record a stranger as the import's, for an undo to delete.
+    """
+    if changes_for(customer, sent):
+        return False
+    if sent_after is None:
+        return True
+    try:
+        created = datetime.fromisoformat(str(customer.get("createdAt"))).timestamp()
+    except ValueError:
+        return False
+    return created >= sent_after - CLOCK_SKEW
+
+
 def after_look_up(
-    found: str | None, looked_at: float, unsure_since: float | None, settle_time: float
+    found: object, looked_at: float, unsure_since: float | None, settle_time: float
 ) -> tuple[Literal["found", "create", "wait"], float]:
     """What a look-up's answer means for a row, and when to look again (Unix seconds).
 

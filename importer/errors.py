@@ -19,7 +19,8 @@ exit code without knowing where the failure came from::
     │   └── CertificateError      exit 3: the server's TLS certificate was refused (never retried)
     └── RunStopped                exit 3: the run stopped early (interrupted or fatal answer);
         │                         the same command resumes it
-        └── SourceChangedError    the input file changed while it was read (still being written)
+        ├── SourceChangedError    the input file changed while it was read (still being written)
+        └── OutputError           an output could not be written (the disk is full)
 
 Messages never contain a token or secret: API errors keep only status, message, field errors and
 logRef.
@@ -154,3 +155,8 @@ class RunStopped(ImporterError):
 class SourceChangedError(RunStopped):
     """The input file's size or modification time changed while it was read: it is still being
     written (the last line may be half of one), so the rows after the change are not sent."""
+
+
+class OutputError(RunStopped):
+    """An output (results, report, summary...) could not be written: the disk is full, say.
+    What finished is in the state; the same command, with room, resumes it."""

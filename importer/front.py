@@ -40,12 +40,13 @@ from importer.options import (
     ImportOptions,
     ReadOptions,
     ValidateOptions,
+    allowed_invalid,
 )
 from importer.outputs import Named, check_outputs
 from importer.read import Source, open_source
 from importer.rejects import RejectsWriter
 from importer.report import Summary, open_report
-from importer.results import IMPORT_STATUSES
+from importer.results import RUN_STATUSES, cannot_write
 from importer.validate import check_rows, file_warnings
 
 if TYPE_CHECKING:
@@ -312,8 +313,9 @@ def _import(
             async with contextlib.AsyncExitStack() as inner:
                 # the destination guard first: nothing is written before it answers
                 client = await importing.connect(
-                    inner, ledger, options, api_url, credentials, pacer=importing.pacer_of(options),
-                    sandbox=sandbox, on_exchange=log, notice=notice,
+                    inner, ledger, options, api_url, credentials,
+                    pacer=importing.pacer_of(options, notice), sandbox=sandbox, on_exchange=log,
+                    notice=notice,
                 )  # fmt: skip
                 told = options
                 if sandbox is None:  # the built-in one is empty
@@ -356,15 +358,23 @@ def _import(
                     )  # fmt: skip
 
         asyncio.run(sending())
-        counts: dict[str, int] = {s: getattr(result, s) for s in IMPORT_STATUSES}
-        ledger.record_outcome(counts, result.exit_code)
-        ledger.finish_run("stopped" if result.stopped else "finished")
+        result.invalid_allowed = allowed_invalid(options.max_invalid, result.rows)
         result.reasons = reasons.by_status()
         result.notes += warned.notes()
         result.dropped = warned.dropped
+        unwritten = None
         if reporting is not None:
-            reporting.close(result)
-            result.report = reporting.path
+            try:
+                reporting.close(result)
+                result.report = reporting.path
+            except OSError as exc:  # the run stops: the same command resumes and writes it
+                unwritten = cannot_write("--report", reporting.path, exc)
+                result.stopped = str(unwritten)
+        counts: dict[str, int] = {s: getattr(result, s) for s in RUN_STATUSES}
+        ledger.record_outcome(counts, result.exit_code)
+        ledger.finish_run("stopped" if result.stopped else "finished")
+        if unwritten is not None:
+            raise unwritten
         if rejected is not None:
             result.rejects, result.rejected = rejected.path, rejected.written
         if log is not None:

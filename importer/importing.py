@@ -140,11 +140,15 @@ class ImportResult(Tally):
     summary: Path | None = None
     """The summary JSON written (``summary_json=``), if any."""
 
+    invalid_allowed: int = 0
+    """Invalid rows the run may have and still exit 0 (``--max-invalid``)."""
+
     @property
     def exit_code(self) -> int:
         if self.stopped:
             return EXIT_STOPPED
-        return EXIT_ROWS_FAILED if self.invalid or self.failed else EXIT_OK
+        missed = self.invalid > self.invalid_allowed or self.failed or self.unknown
+        return EXIT_ROWS_FAILED if missed or self.not_sent else EXIT_OK
 
     @property
     def ok(self) -> bool:
@@ -179,9 +183,11 @@ def api_url_of(api_url: str | None, settings: Settings | None = None) -> str:
     return check_api_url(api_url or given or DEFAULT_API_URL)
 
 
-def pacer_of(options: SendOptions) -> Pacer:
-    """The pacer ``options`` ask for (the import's, the plan's and the undo's)."""
-    return Pacer(options.rate, share=options.budget_share, headroom=options.headroom)
+def pacer_of(options: SendOptions, notice: Callable[[str], None] | None = None) -> Pacer:
+    """The pacer ``options`` ask for (the import's, the plan's and the undo's); ``notice``
+    hears the long pauses Help Scout asks for."""
+    return Pacer(options.rate, share=options.budget_share, headroom=options.headroom,
+                 notice=notice)  # fmt: skip
 
 
 def workers_of(options: SendOptions) -> int:
@@ -339,7 +345,12 @@ async def send_rows(
         writer,
         ledger,
         concurrency=workers,
-        policy=Policy(options.on_existing, bool(options.check_existing), options.retry_failed),
+        policy=Policy(
+            options.on_existing,
+            bool(options.check_existing),
+            options.retry_failed,
+            options.retry_unknown,
+        ),
         progress=progress,
         notice=notice,
         row_timeout=options.row_timeout,
@@ -369,7 +380,12 @@ def count_plan(source: Source, mapping: Mapping, state: Path, options: ImportOpt
     may find the customer: the count is at most). Opens the state read-only (no lock); writes
     nothing, sends nothing.
     """
-    policy = Policy(options.on_existing, bool(options.check_existing), options.retry_failed)
+    policy = Policy(
+        options.on_existing,
+        bool(options.check_existing),
+        options.retry_failed,
+        options.retry_unknown,
+    )
     kinds: Counter[str] = Counter()
     with contextlib.ExitStack() as stack:
         ledger = None

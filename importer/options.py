@@ -22,6 +22,7 @@ save and reuse.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
@@ -36,6 +37,7 @@ __all__ = [
     "DEFAULT_UNDO",
     "DEFAULT_VALIDATE",
     "MAX_ATTEMPTS",
+    "MAX_CONCURRENCY",
     "REQUEST_TIMEOUT",
     "ROW_TIMEOUT",
     "SETTLE_TIME",
@@ -46,6 +48,7 @@ __all__ = [
     "SendOptions",
     "UndoOptions",
     "ValidateOptions",
+    "allowed_invalid",
 ]
 
 #: Where Help Scout's API is; ``HELPSCOUT_API_URL`` or ``--api-url`` say otherwise.
@@ -56,6 +59,9 @@ DEFAULT_SHARE = 0.9
 DEFAULT_HEADROOM = 0.1
 #: Sends per row when Help Scout answers 5xx or the connection is lost.
 MAX_ATTEMPTS = 5
+#: Requests in flight at most: more than any Help Scout budget can use (Pro's 800 a minute is
+#: 7 creates a second: 256 in flight is half a minute of them), and each is a connection.
+MAX_CONCURRENCY = 256
 #: Seconds one request may take, from connecting to the last byte of the answer.
 REQUEST_TIMEOUT = 30.0
 #: Seconds one row's requests may take in all (creates, look-ups, retries; not the waits for
@@ -87,6 +93,24 @@ def _at_least(option: str, value: float | None, least: float, unit: str = "") ->
 def _more_than(option: str, value: float | None, unit: str) -> None:
     if value is not None and not (value > 0 and math.isfinite(value)):
         raise ConfigError(f"{option} must be more than 0{unit}, not {value!r}")
+
+
+def allowed_invalid(spec: str | None, rows: int) -> int:
+    """The invalid rows ``--max-invalid`` lets a run exit 0 with: ``N``, or ``N%`` of ``rows``
+    (rounded down); None: none. ``spec`` was checked by :func:`_max_invalid`."""
+    if spec is None:
+        return 0
+    if spec.endswith("%"):
+        return math.floor(float(spec[:-1]) * rows / 100)
+    return int(spec)
+
+
+def _max_invalid(value: str | None) -> None:
+    well_formed = value is None or re.fullmatch(r"\d+|\d+(\.\d+)?%", value)
+    if not well_formed or (value is not None and value.endswith("%") and float(value[:-1]) > 100):
+        raise ConfigError(
+            f"--max-invalid must be a count of rows (5) or a percentage of them (2%), not {value!r}"
+        )
 
 
 class _Checked:
@@ -144,6 +168,11 @@ class SendOptions(_Checked):
         if not 0 <= self.headroom < 1:
             raise ConfigError(f"--headroom must be at least 0 and below 1, not {self.headroom!r}")
         _at_least("--concurrency", self.concurrency, 1)
+        if self.concurrency is not None and self.concurrency > MAX_CONCURRENCY:
+            raise ConfigError(
+                f"--concurrency must be at most {MAX_CONCURRENCY} (more requests in flight than "
+                f"any Help Scout budget can use), not {self.concurrency!r}"
+            )
         _at_least("--max-attempts", self.max_attempts, 1)
         _more_than("request_timeout", self.request_timeout, " seconds")
 
@@ -187,6 +216,11 @@ class ImportOptions(ReadOptions, SendOptions):
     """Rows with the same key: invalid after the first, import the first, or the last."""
     retry_failed: bool = False
     """Send again only the rows that failed last time; skip the others."""
+    retry_unknown: bool = False
+    """Create again the rows whose create got no answer and that cannot be looked up (no email):
+    after checking in Help Scout that they are not there."""
+    max_invalid: str | None = None
+    """``N`` or ``N%``: the run exits 0 with at most this many invalid rows and none failed."""
     row_timeout: float = ROW_TIMEOUT
     """Seconds one row's requests may take in all."""
     settle_time: float = SETTLE_TIME
@@ -206,6 +240,7 @@ class ImportOptions(ReadOptions, SendOptions):
         _one_of("--duplicates", self.duplicates, Duplicates)
         _more_than("row_timeout", self.row_timeout, " seconds")
         _at_least("--settle-time", self.settle_time, 0, " seconds")
+        _max_invalid(self.max_invalid)
 
 
 @dataclass(frozen=True, kw_only=True)

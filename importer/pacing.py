@@ -43,13 +43,14 @@ Promises, each tested on a virtual clock against a model of the account and thro
   others' spending since); below the request's cost plus half the headroom, requests wait for
   room (one probe goes after :data:`STALE` s without answers, to learn again).
 - **A 429** holds every request for the time it asks (``X-RateLimit-Retry-After``, else
-  ``Retry-After``, at least 1 s) and lowers the pace to :data:`BETA` of the pace it came at
-  (what was sent in the last :data:`MEASURE` s, at most the pace then): one decrease per event,
-  as 429s to requests sent before it do not count again. When the wait is over the pace climbs
-  back to :data:`PLATEAU` of that "wall" in :data:`RECOVER` s and reaches it after
-  :data:`PROBE` s more, twice as long each time the same wall is met again: an undocumented
-  limit (Help Scout's v1 had 12 writes per 5 s) is learned, not hit again and again. From the
-  first 429 on, requests leave strictly one by one (no burst).
+  ``Retry-After``, at least 1 s, at most :data:`MAX_PAUSE`: a day's pause would stall a cron run in
+  silence; a pause of :data:`LONG_PAUSE` s or more is told to ``notice``) and lowers the pace to
+  :data:`BETA` of the pace it came at (what was sent in the last :data:`MEASURE` s, at most the pace
+  then): one decrease per event, as 429s to requests sent before it do not count again. When the
+  wait is over the pace climbs back to :data:`PLATEAU` of that "wall" in :data:`RECOVER` s and
+  reaches it after :data:`PROBE` s more, twice as long each time the same wall is met again: an
+  undocumented limit (Help Scout's v1 had 12 writes per 5 s) is learned, not hit again and again.
+  From the first 429 on, requests leave strictly one by one (no burst).
 - ``--rate`` stays the ceiling the user set: everything above applies under it.
 
 The decisions are pure functions (:func:`allowance`, :func:`target_pace`, :func:`after_429`,
@@ -65,7 +66,7 @@ import math
 import statistics
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -84,10 +85,13 @@ __all__ = [
     "after_429",
     "allowance",
     "backoff_cap",
+    "budget_seconds",
     "duration",
     "estimate_seconds",
     "next_window",
     "others_rate",
+    "pause_for",
+    "pause_notice",
     "recent_rate",
     "request_cost",
     "retry_after",
@@ -126,6 +130,10 @@ STALE = 2.0
 MARGIN, SETTLE = 0.5, 5.0
 #: Seconds between looks at the window while waiting for room.
 POLL = 0.25
+#: The longest a 429 holds the run, whatever it asks (Retry-After: 86400 would stop it a day).
+MAX_PAUSE = 300.0
+#: A 429's pause this long or longer is told to the user.
+LONG_PAUSE = 30.0
 
 
 def request_cost(method: str) -> int:
@@ -140,6 +148,21 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
+def pause_for(asked: float) -> float:
+    """The seconds a 429 holds every request: what it asked, from 1 s to MAX_PAUSE."""
+    return min(max(1.0, asked), MAX_PAUSE)
+
+
+def pause_notice(asked: float) -> str | None:
+    """What to tell the user of a 429's pause (None: a short one, nothing)."""
+    if asked < LONG_PAUSE:
+        return None
+    if asked > MAX_PAUSE:
+        return (f"Help Scout asked to pause for {duration(asked)} (429, Retry-After): pausing "
+                f"{duration(MAX_PAUSE)} instead, then trying again")  # fmt: skip
+    return f"Help Scout asked to pause for {duration(asked)} (429, Retry-After): pausing"
+
+
 def retry_after(headers: Mapping[str, str], default: float = 60.0) -> float:
     """Seconds a 429 asks to wait: ``X-RateLimit-Retry-After``, else ``Retry-After``."""
     for name in ("X-RateLimit-Retry-After", "Retry-After"):
@@ -152,7 +175,12 @@ def retry_after(headers: Mapping[str, str], default: float = 60.0) -> float:
 
 def estimate_seconds(creates: int, rate: float) -> float:
     """How long ``creates`` take spending ``rate`` of the budget a minute (a create costs 2)."""
-    return creates * WRITE_COST / (rate * SAFETY) * 60
+    return budget_seconds(creates * WRITE_COST, rate)
+
+
+def budget_seconds(cost: float, rate: float) -> float:
+    """How long requests costing ``cost`` of the budget take spending ``rate`` a minute."""
+    return cost / (rate * SAFETY) * 60
 
 
 def duration(seconds: float) -> str:
@@ -551,6 +579,7 @@ class Pacer:
         *,
         share: float = DEFAULT_SHARE,
         headroom: float = DEFAULT_HEADROOM,
+        notice: Callable[[str], None] | None = None,
     ) -> None:
         if rate is not None and rate <= 0:
             raise ConfigError("the rate must be a positive number of requests per minute")
@@ -561,6 +590,8 @@ class Pacer:
         self.rate = rate
         self.share = share
         self.headroom = headroom
+        self.notice = notice
+        """Hears a long pause a 429 asked for (see :func:`pause_notice`)."""
         self.in_flight = 0
         """Cost of the requests sent and not answered yet."""
         self.spending = _Spending()
@@ -723,9 +754,12 @@ class Pacer:
             self._wake()
         if status != 429:
             return 0.0
-        wait = max(1.0, retry_after(headers))
+        asked = retry_after(headers)
+        wait = pause_for(asked)
         self._strict = True
         if self.backoff is None or ticket.at >= self.backoff.at:  # a new event, not an echo
+            if self.notice is not None and (told := pause_notice(asked)) is not None:
+                self.notice(told)
             pace = self._sent_rate(now, ticket)
             if pace:  # the climb back starts when requests may leave again
                 self.backoff = after_429(self.backoff, at=now + wait, pace=pace)

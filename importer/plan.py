@@ -45,7 +45,7 @@ from importer.client import (
     HelpScoutClient,
     changes_for,
 )
-from importer.decide import Action, Job, Policy, decide
+from importer.decide import Action, Job, Policy, decide, is_ours
 from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, ApiError, TransportError
 from importer.front import inputs_of, open_input
 from importer.importing import (
@@ -64,7 +64,7 @@ from importer.outputs import check_outputs, check_recorded_results
 from importer.pacing import WRITE_COST, estimate_seconds
 from importer.report import plural
 from importer.results import Outcome, ResultsWriter
-from importer.upload import FATAL, UNSEARCHABLE, Lookups, email_of, recorded
+from importer.upload import FATAL, UNKNOWN, Lookups, email_of, first_sent, recorded
 from importer.validate import file_warnings
 from importer.workers import error_text
 
@@ -86,6 +86,8 @@ REASONS = {
     "not-retried": "skip {n} not retried (--retry-failed)",
     "found": "record {n} as created by an earlier run whose answer was lost",
     "done": "report {n} as the stopped run this one resumes left them",
+    "unknown": "leave {n} whose create got no certain answer and that have no email to look "
+    "them up by (check in Help Scout; --retry-unknown sends them)",
     "invalid": "{n} invalid",
     "failed": "{n} could not be planned (see the results)",
 }
@@ -197,7 +199,7 @@ def plan_import(
             notice(former)
     known_state = state_path is not None and state_path.is_file()
     check_outputs([*inputs_of(path, mapping), ("--state", state_path)], [("--output", results)])
-    policy = Policy(options.on_existing, True, options.retry_failed)
+    policy = Policy(options.on_existing, True, options.retry_failed, options.retry_unknown)
     pacer = pacer_of(options)
     api_url, credentials = endpoint(options.api_url, credentials, sandbox, notice)
     source, mapping = open_input(path, mapping, options, all_columns=include_source)
@@ -286,18 +288,21 @@ class _Planner:
             done = recorded(job, entry)
             detail = done.status + (f" ({done.reason})" if done.reason else "")
             return _planned(job, "done", done.customer_id, detail), 0, []
+        if kind == "unknown":
+            return _planned(job, "unknown", detail=UNKNOWN), 0, []
         email = email_of(job.payload)
-        if kind == "reconcile" and email is None:
-            return self._failed(job, f"its earlier create got no certain answer: {UNSEARCHABLE}")
         if kind in ("check", "reconcile") and email is not None:
             try:
-                found = await self.lookups.find(email)
+                customer = await self.lookups.find(email)
             except FATAL:
                 raise
             except (ApiError, TransportError) as exc:
                 return self._failed(job, f"looking it up failed ({exc})")
-            if found is not None and kind == "reconcile":
-                return _planned(job, "found", found), 0, []
+            found = None if customer is None else str(customer["id"])
+            if customer is not None and kind == "reconcile":
+                assert entry is not None
+                if is_ours(customer, job.payload, first_sent(entry)):
+                    return _planned(job, "found", found), 0, []
             if found is not None and self.policy.on_existing == "update":
                 return await self._update(job, found)
             if found is not None:

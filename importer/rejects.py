@@ -25,9 +25,10 @@ the fixed rows go through.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -39,7 +40,7 @@ from importer.outputs import open_private
 from importer.read import Chunk, RaggedRow
 from importer.read.renumber import ERROR, ROW
 from importer.redact import redact
-from importer.results import Outcome
+from importer.results import Outcome, cannot_write
 from importer.safecsv import SafeCsvWriter
 from importer.validate import CheckedChunk
 
@@ -134,7 +135,8 @@ class RejectsWriter:
             self._file: IO[str] = open_private(self.path, "w", encoding="utf-8-sig", newline="")
         except OSError as exc:
             raise ConfigError(f"cannot write the rejects file {path}: {exc.strerror}") from exc
-        self._writer = SafeCsvWriter(self._file, self.header)
+        with self._room():
+            self._writer = SafeCsvWriter(self._file, self.header)
 
     def add_checked(self, chunk: Chunk, checked: CheckedChunk) -> None:
         """The chunk's invalid rows, with their errors."""
@@ -164,14 +166,24 @@ class RejectsWriter:
         cells = [redact(c) if isinstance(c, str) else c
                  for c in (list(outcome.source) + [""] * width)[:width]]  # fmt: skip
         error = redact(outcome.error if outcome.status == "invalid" else refusal_text(outcome))
-        if self._again:
-            self._writer.write_row([cells[0] or outcome.row, error, *cells[2:]])
-        else:
-            self._writer.write_row([outcome.row, error, *cells])
+        with self._room():
+            if self._again:
+                self._writer.write_row([cells[0] or outcome.row, error, *cells[2:]])
+            else:
+                self._writer.write_row([outcome.row, error, *cells])
         self.written += 1
 
     def close(self) -> None:
-        self._file.close()
+        with self._room():
+            self._file.close()
+
+    @contextlib.contextmanager
+    def _room(self) -> Iterator[None]:
+        """A write the system refuses (a full disk) as one line naming the file: exit 3."""
+        try:
+            yield
+        except OSError as exc:
+            raise cannot_write("--rejects", self.path, exc) from None
 
     def __enter__(self) -> RejectsWriter:
         return self
@@ -189,6 +201,7 @@ class RejectsWriter:
         else:
             out = pd.concat([rows, pd.Series(errors.to_numpy(), dtype=object), out], axis=1)
         out.columns = pd.RangeIndex(out.shape[1])
-        for start in range(0, len(out), WRITE_ROWS):  # the text copies of a slice at a time
-            self._writer.write_frame(out.iloc[start : start + WRITE_ROWS])
+        with self._room():
+            for start in range(0, len(out), WRITE_ROWS):  # the text copies of a slice at a time
+                self._writer.write_frame(out.iloc[start : start + WRITE_ROWS])
         self.written += len(out)

@@ -21,13 +21,16 @@ spreadsheet formulas (see :mod:`importer.safecsv`) and hold no token or secret (
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import functools
 from collections import deque
 from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
+from importer.errors import OutputError
 from importer.outputs import open_private
 from importer.redact import redact
 from importer.safecsv import SafeCsvWriter
@@ -35,9 +38,16 @@ from importer.safecsv import SafeCsvWriter
 RESULT_COLUMNS = ["row", "status", "customer_id", "http_status", "error", "log_ref", "attempts"]
 EXTRA_COLUMNS = ["reason"]
 SOURCE_PREFIX = "source."
-Status = Literal["created", "updated", "skipped", "invalid", "failed", "planned", "deleted", "kept"]
+#: What to do about rows skipped as ``changed`` (said on their results line and at the end).
+CHANGED_HINT = "--on-existing update sends what differs"
+Status = Literal["created", "updated", "skipped", "invalid", "failed", "not_sent", "unknown",
+                 "planned", "deleted", "kept"]  # fmt: skip
 #: The statuses an import's rows end in (DESIGN's five; the others are a plan's and an undo's).
 IMPORT_STATUSES: tuple[Status, ...] = ("created", "updated", "skipped", "invalid", "failed")
+#: With the two a run's rows may end in besides: ``not_sent`` (the run stopped before the row;
+#: the same command sends it) and ``unknown`` (its create got no certain answer and it has no
+#: email to look it up by: never sent again without ``--retry-unknown``).
+RUN_STATUSES: tuple[Status, ...] = (*IMPORT_STATUSES, "not_sent", "unknown")
 
 
 @dataclass
@@ -66,6 +76,15 @@ class Outcome:
             self.attempts,
             self.reason,
         ]
+
+
+def cannot_write(what: str, path: str | Path | None, exc: OSError) -> OutputError:
+    """The one line for an output the system refused to write (disk full, quota, file size)."""
+    where = f"{what} {path}" if path else what
+    return OutputError(
+        f"cannot write {where}: {exc.strerror or exc}: make room, then run the same command "
+        "(what finished is in the state: it resumes)"
+    )
 
 
 def header(source_columns: Sequence[str] | None = None) -> list[str]:
@@ -114,6 +133,8 @@ class ResultsWriter:
         self._file: IO[str] = open_private(self.path, "w", encoding="utf-8", newline="")
         self._writer = SafeCsvWriter(self._file, header(source_columns))
         self._observers = list(observers)
+        self._failed: OutputError | None = None
+        """Why writing failed (the disk is full): nothing more is written."""
         self._order: deque[int] = deque()
         self._done: dict[int, deque[Outcome]] = {}
         """Finished outcomes by row (a list: an undo may have two customers of one row number,
@@ -130,17 +151,21 @@ class ResultsWriter:
             return
         while order and order[0] in done:
             self._write(self._take(order.popleft()))
-        self._writer.flush()
+        self._guarded(self._writer.flush)
 
     def close(self) -> None:
         """Write what finished (in row order) and close the file."""
         if self._file.closed:
             return
-        for row in self._order:
-            if row in self._done:
-                self._write(self._take(row))
-        self._order.clear()
-        self._file.close()
+        try:
+            for row in self._order:
+                if row in self._done:
+                    self._write(self._take(row))
+            self._order.clear()
+            self._guarded(self._file.close)
+        finally:
+            with contextlib.suppress(OSError):  # refused already: said once
+                self._file.close()
 
     def _take(self, row: int) -> Outcome:
         waiting = self._done[row]
@@ -155,12 +180,31 @@ class ResultsWriter:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def _guarded(self, write: Callable[[], object], what: str = "the results") -> None:
+        """Write unless a write failed; an OSError (disk full) becomes an OutputError, once:
+        the workers stop on it, and what is settled stays in the ledger. ``what`` is another
+        output (an observer's: the rejects, the report) named by the error's file name."""
+        if self._failed is not None:
+            return
+        try:
+            write()
+        except OutputError as exc:  # an observer's own output, named by it
+            self._failed = exc
+            raise
+        except OSError as exc:
+            path = self.path if what == "the results" else exc.filename
+            self._failed = cannot_write(what, path, exc)
+            raise self._failed from None
+
     def _write(self, outcome: Outcome) -> None:
+        if self._failed is not None:
+            return
         cells = outcome.cells()
         if self._width is not None:
             source = list(outcome.source or ())
             cells += source + [""] * (self._width - len(source))
-        self._writer.write_row([redact(c) if isinstance(c, str) else c for c in cells])
+        row = [redact(c) if isinstance(c, str) else c for c in cells]
+        self._guarded(functools.partial(self._writer.write_row, row))
         self.written += 1
         for observe in self._observers:
-            observe(outcome)
+            self._guarded(functools.partial(observe, outcome), "an output")

@@ -31,7 +31,7 @@ from importer.errors import ConfigError
 from importer.pacing import WRITE_COST
 from importer.page import Groups, bar_chart, cell, clip, esc, line_chart, page, pattern
 from importer.redact import redact
-from importer.results import Outcome
+from importer.results import IMPORT_STATUSES, Outcome
 from importer.upload import Tally
 
 if TYPE_CHECKING:
@@ -48,6 +48,8 @@ STATUS_COLORS = {
     "skipped": "#8795a1",
     "invalid": "#8a5a00",
     "failed": "#b3261e",
+    "not_sent": "#5f6368",
+    "unknown": "#6a3d9a",
 }
 EXIT_MEANING = {
     0: "every row ended well",
@@ -176,7 +178,8 @@ class ResultsReport:
             notes.append(f"stopped early: {result.stopped}")
         if notes:
             yield '<ul class="notes">' + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>"
-        counts = {s: getattr(result, s) for s in STATUS_COLORS}
+        counts = {s: getattr(result, s) for s in STATUS_COLORS
+                  if s in IMPORT_STATUSES or getattr(result, s)}  # fmt: skip
         yield '<div class="cards">'
         yield f'<div class="card"><b>{result.rows:,}</b><span>rows</span></div>'
         for status, count in counts.items():

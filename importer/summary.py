@@ -17,7 +17,8 @@ only when a key changes meaning or goes away (new keys may be added within a ver
       "file": "export.csv",  "mapping": "mapping.yaml",  "api": "api.helpscout.net",
       "resumed": false,
       "rows": 40,
-      "statuses": {"created": 31, "updated": 0, "skipped": 0, "invalid": 9, "failed": 0},
+      "statuses": {"created": 31, "updated": 0, "skipped": 0, "invalid": 9, "failed": 0,
+                   "not_sent": 0, "unknown": 0},
       "reasons": {"skipped": {"unchanged": 3}, "failed": {"http 400": 2}},
       "requests": {"sent": 32, "lookups": 0, "rate_limited": 0},
       "pace": {"average_per_minute": 10.4, "ceiling_per_minute": 360.0,
@@ -28,16 +29,16 @@ only when a key changes meaning or goes away (new keys may be added within a ver
       "dropped": 0                    # values sent rows went without (on_invalid: drop)
     }
 
-``statuses`` always holds the five statuses of the results file; ``rows`` is their sum (every
-input row ends in exactly one). ``reasons`` counts, per status, the results' ``reason`` column
-(``skipped``: unchanged, changed, exists, duplicate, not-retried) and, for ``failed`` rows, what
-failed them: ``http <status>`` or ``no answer``. ``requests.sent`` counts API requests (re-sends
-included, token requests not); ``rate_limited`` the 429 answers. ``pace``: the requests a minute
-the run averaged while sending; the most budget it allowed itself a minute and the account's
-budget a minute as Help Scout reported it (both in budget units, where a write costs 2; null: not
-known); and the largest share of that budget the rest of the account (agents, other
-integrations) was seen spending during the run (0.0 when alone or never known); the budget the
-run spent in all (writes 2, reads 1; answers 401 and 429 spend none).
+``statuses`` always holds the seven statuses of a run's results (``RUN_STATUSES``); ``rows`` is
+their sum (every input row ends in exactly one). ``reasons`` counts, per status, the results'
+``reason`` column (``skipped``: unchanged, changed, exists, duplicate, not-retried) and, for
+``failed`` rows, what failed them: ``http <status>`` or ``no answer``. ``requests.sent`` counts API
+requests (re-sends included, token requests not); ``rate_limited`` the 429 answers. ``pace``: the
+requests a minute the run averaged while sending; the most budget it allowed itself a minute and the
+account's budget a minute as Help Scout reported it (both in budget units, where a write costs 2;
+null: not known); and the largest share of that budget the rest of the account (agents, other
+integrations) was seen spending during the run (0.0 when alone or never known); the budget the run
+spent in all (writes 2, reads 1; answers 401 and 429 spend none).
 ``files`` names what the run wrote, as given (null: not asked for); ``state`` is null for the
 built-in sandbox's throwaway ledger. ``api`` is the host only (never a URL's user, password or
 query) or ``sandbox``. No value holds a token or a secret: every string passes
@@ -55,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 from importer.errors import ConfigError
 from importer.redact import redact
-from importer.results import IMPORT_STATUSES, Outcome
+from importer.results import RUN_STATUSES, Outcome, cannot_write
 
 if TYPE_CHECKING:
     from importer.importing import ImportResult
@@ -147,7 +148,7 @@ def summary_of(
         "api": result.api,
         "resumed": result.resumed,
         "rows": result.rows,
-        "statuses": {status: getattr(result, status) for status in IMPORT_STATUSES},
+        "statuses": {status: getattr(result, status) for status in RUN_STATUSES},
         "reasons": result.reasons,
         "requests": {
             "sent": result.requests,
@@ -196,4 +197,4 @@ def write_summary(path: str | os.PathLike[str], document: dict[str, Any]) -> Non
         os.replace(temporary, target)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
-        raise ConfigError(f"cannot write --summary-json {target}: {exc.strerror or exc}") from None
+        raise cannot_write("--summary-json", target, exc) from None

@@ -25,8 +25,10 @@ as tables): a customer is kept, never deleted, when
   Scout moves it on every change, entries and address included): someone changed it since. Both
   times come from the same answer, so this machine's clock never meets Help Scout's;
 - ``changed``: it no longer holds what the create sent (the payload the ledger kept, compared as an
-  update compares, :func:`~importer.client.changes_for`): an edit the two times cannot show
-  (within :data:`EDIT_SLACK`);
+  update compares, :func:`~importer.client.changes_for`), or holds what it did not send (a field,
+  an entry, a property: :func:`~importer.client.additions`): an edit the two times cannot show
+  (within :data:`EDIT_SLACK`: an integration setting a property at once, an agent filling a
+  field the import left empty);
 - ``unverifiable``: the answer has no ``createdAt``/``updatedAt`` to tell by;
 - ``conversations``: ``GET /v2/conversations?query=(customerIds:ID)&status=all`` lists or counts
   any (:meth:`~importer.client.HelpScoutClient.conversation_count`).
@@ -71,6 +73,7 @@ from importer.client import (
     Credentials,
     HelpScoutClient,
     Sends,
+    additions,
     changes_for,
 )
 from importer.errors import (
@@ -88,6 +91,7 @@ from importer.importing import connect, endpoint, pacer_of, workers_of
 from importer.ledger import Created, ImportRecord, Ledger, state_files
 from importer.options import DEFAULT_UNDO, UndoOptions
 from importer.outputs import check_outputs, check_recorded_results
+from importer.pacing import PLAN_BUDGETS, budget_seconds, duration
 from importer.report import plural
 from importer.results import Outcome, ResultsWriter, Status, listed_customers
 from importer.upload import Tally
@@ -116,12 +120,14 @@ CLOCK_SKEW = 600.0
 REFUSED = 20
 #: Customers a batch of the ledger holds.
 BATCH = 500
+#: Reads an undo sends per customer: the customer, its conversations.
+READS_PER_CUSTOMER = 2
 
 KEPT = {
     "later-import": "a later import of this state has written it since ({why})",
     "created-before": "created {why}, before this import began: not this import's",
     "edited": "edited since the import (updatedAt {why})",
-    "changed": "it no longer holds what the import sent ({why})",
+    "changed": "it was changed since the import ({why})",
     "unverifiable": "Help Scout's answer has no {why} to tell whether it changed since",
     "conversations": "it has {why}, which Help Scout's delete would take along",
 }
@@ -163,9 +169,12 @@ def keep_reason(
         seconds = updated - created
         return "edited", f"{customer['updatedAt']}, {seconds:,.0f} s after it was created"
     if sent is not None:
-        changes = changes_for(customer, sent)
-        if changes:
-            return "changed", ", ".join(dict.fromkeys(c.what for c in changes))
+        differ = list(dict.fromkeys(c.what for c in changes_for(customer, sent)))
+        added = additions(customer, sent)
+        if differ or added:
+            parts = [f"{', '.join(differ)} not as sent"] * bool(differ)
+            parts += [f"{', '.join(added)} not sent by the import"] * bool(added)
+            return "changed", "; ".join(parts)
     return None
 
 
@@ -490,7 +499,7 @@ def undo_import(
     if results is None and not dry_run:
         results = default_results_path(state)
     check_outputs([("--only-listed", only)], [("--output", results), *state_files(state)])
-    pacer, workers = pacer_of(options), workers_of(options)
+    pacer, workers = pacer_of(options, notice), workers_of(options)
     api_url, credentials = endpoint(options.api_url, credentials, None, notice)
     result = UndoResult(state=state, dry_run=dry_run)
     with contextlib.ExitStack() as stack:
@@ -501,6 +510,17 @@ def undo_import(
         if only is not None:
             listed = [cid for _, cid in listed_customers(only, statuses={"created"})]
         count, deleted = ledger.undo_targets(target.runs, listed)
+        url = URL(api_url)
+        host = f"{url.host}:{url.explicit_port}" if url.explicit_port else str(url.host)
+        scope = UndoScope(host, count - deleted, target)
+        if count and not scope.count:
+            raise ConfigError(
+                f"nothing to undo: an earlier undo deleted all {plural(count, 'customer')} the "
+                f"import of {target.label} created (see {default_results_path(state)} or the "
+                "undo's -o); give --run to undo another import"
+            )
+        if notice is not None:
+            notice(scope_line(scope, deleted, options))
         if target.in_flight and notice is not None:
             one = target.in_flight == 1
             notice(
@@ -509,9 +529,6 @@ def undo_import(
                 f"{'it' if one else 'them'}; resume the import first (the same run command) to "
                 f"learn whether {'it was' if one else 'they were'} created"
             )
-        url = URL(api_url)
-        host = f"{url.host}:{url.explicit_port}" if url.explicit_port else str(url.host)
-        scope = UndoScope(host, count - deleted, target)
         batches = [(start, BATCH) for start in range(0, count, BATCH)]
 
         async def undoing() -> None:
@@ -535,6 +552,33 @@ def undo_import(
         if not dry_run:
             ledger.finish_undo("stopped" if result.stopped else "finished")
     return result
+
+
+def scope_line(scope: UndoScope, deleted: int, options: UndoOptions) -> str:
+    """Which import an undo took (the newest that created any, unless ``--run``), how many of
+    its customers it reads, and how long those reads take: said first, as 40,000 customers take
+    80,000 reads before anything is deleted."""
+    target = scope.target
+    began = target.started_at[:16].replace("T", " ")
+    earlier = f", {deleted:,} deleted by an earlier undo" if deleted else ""
+    reads = scope.count * READS_PER_CUSTOMER
+    newest = "" if options.run else ", the newest that created any: --run ID takes another"
+    return (
+        f"Undo of the import of {target.label} ({began} UTC{newest}): "
+        f"{plural(target.created, 'customer')} created{earlier}; each is read with its "
+        f"conversations first: {plural(reads, 'read')}, {reading_time(reads, options)}"
+    )
+
+
+def reading_time(cost: float, options: UndoOptions) -> str:
+    """How long requests costing ``cost`` take at ``--rate``, else on each plan's budget (the
+    account's is not known before its first answer)."""
+    share = min(options.budget_share, 1 - options.headroom)
+    if options.rate is not None:
+        return f"about {duration(budget_seconds(cost, options.rate))} at --rate {options.rate:g}"
+    times = ", ".join(f"{duration(budget_seconds(cost, budget * share))} on {name}"
+                      for name, budget in PLAN_BUDGETS.items())  # fmt: skip
+    return f"about {times} (at {share:.0%} of its budget)"
 
 
 def _target(ledger: Ledger, state: Path, run: int | None) -> ImportRecord:

@@ -21,12 +21,16 @@ STILL_UNSURE). The same holds for rows an earlier run left in flight: their crea
 until that run ended or, if it died, until its last heartbeat (``Ledger.unsure_since``). A 2xx
 to a create without a usable id (``Reply.resource_id``) ends ``failed`` (NO_ID) and stays in
 flight, so the next run looks it up. A 409 on create: the customer found is recorded as
-``exists`` (or updated). Look-ups from every worker are batched: one search for up to
-:data:`LOOKUP_BATCH` emails (:class:`Lookups`). A row whose fate stays unknown ends ``failed``
-in the results and stays ``in_flight`` in the ledger, which the next run reconciles.
+``exists`` (or updated). A customer a look-up finds after a create in doubt is the row's
+(``created``) only if :func:`~importer.decide.is_ours` (created since, holding what was sent);
+else it is somebody else's: ``exists``. Look-ups from every worker are batched: one search for
+up to :data:`LOOKUP_BATCH` emails (:class:`Lookups`). A row whose fate stays unknown ends
+``failed`` in the results and stays ``in_flight`` in the ledger, which the next run reconciles;
+one without an email to look it up by ends ``unknown`` (UNKNOWN: it stops nothing, and only
+``--retry-unknown`` sends it again).
 
-After a stop, rows not sent are ``failed`` (NOT_SENT), rows cut off in flight (CUT_OFF: they
-may have been created) too, with a message saying to run the same command; a row waiting for
+After a stop, rows not sent are ``not_sent`` (NOT_SENT), rows cut off in flight (CUT_OFF: they
+may have been created) ``failed``, with a message saying to run the same command; a row waiting for
 search when the run stopped says so (STILL_UNSURE). The ledger keeps them all ``in_flight`` for
 the next run to reconcile.
 """
@@ -40,16 +44,25 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from importer.client import HelpScoutClient, Reply, Sends
-from importer.decide import Job, Policy, after_look_up, decide
+from importer.decide import (
+    Job,
+    Policy,
+    after_look_up,
+    decide,
+    email_of,
+    is_ours,
+    never_created,
+)
 from importer.errors import ApiError, AuthError, ImporterError, RunStopped, TransportError
 from importer.ledger import HEARTBEAT, Entry, Ledger, RunInfo
 from importer.options import SETTLE_TIME
 from importer.pacing import duration
 from importer.report import plural
-from importer.results import Outcome, ResultsWriter, Status
+from importer.results import CHANGED_HINT, Outcome, ResultsWriter, Status
 from importer.workers import (
     FATAL,
     GRACE,
@@ -81,12 +94,16 @@ STILL_UNSURE = (
     "command, which looks it up again before sending it"
 )
 NO_ID = "created, but Help Scout sent no usable id: check {email} in Help Scout"
-UNSEARCHABLE = (
-    "it may have been created, and a row without a searchable email cannot be looked up: check "
-    "in Help Scout"
+CHANGED = f"changed since it was imported: {CHANGED_HINT}"
+UNKNOWN = (
+    "its create got no certain answer, so it may have been created, and a row without an email "
+    "cannot be looked up: check in Help Scout whether this customer exists; if not, run again "
+    "with --retry-unknown to send it (else leave it: it is not sent again)"
 )
 
 TaskKind = Literal["create", "reconcile", "check", "update"]
+Customer = dict[str, Any]
+"""A customer as Help Scout's search lists it."""
 
 __all__ = [
     "CUT_OFF",
@@ -95,7 +112,7 @@ __all__ = [
     "NOT_SENT",
     "ROW_TIMEOUT",
     "SETTLE_TIME",
-    "UNSEARCHABLE",
+    "UNKNOWN",
     "Job",
     "Lookups",
     "Policy",
@@ -105,6 +122,7 @@ __all__ = [
     "after_look_up",
     "default_concurrency",
     "email_of",
+    "first_sent",
 ]
 
 
@@ -119,9 +137,15 @@ class Task:
     sent_digest: str | None = None
     """Reconcile: the hash of what the earlier run sent, recorded if the customer is found."""
     looked_up: bool = False
-    found: str | None = None
+    found: Customer | None = None
     """The customer that has the row's email, when ``looked_up``."""
+    sent_after: float | None = None
+    """When (Unix seconds) the first create that may have made this row's customer left: a
+    customer found is this row's only if created since (:func:`~importer.decide.is_ours`)."""
     marked: bool = False
+    uncreated: bool = False
+    """No create of the row's key ever left before this run: a key the state did not know, or
+    one a stopped run settled as never created (:func:`~importer.decide.never_created`)."""
     attempts: int = 0
     sends: Sends = field(default_factory=Sends)
     """Requests sent for the row so far, counted as they leave (see ``_cut_off``)."""
@@ -150,6 +174,10 @@ class Tally:
     skipped: int = 0
     invalid: int = 0
     failed: int = 0
+    not_sent: int = 0
+    """Rows the run did not reach because it stopped."""
+    unknown: int = 0
+    """Rows whose create got no certain answer and that cannot be looked up (no email)."""
     requests: int = 0
     lookups: int = 0
     rate_limited: int = 0
@@ -192,6 +220,8 @@ class Tally:
         parts += [f"{n:,} {name}" for name, n in (("updated", self.updated),
                                                   ("skipped", self.skipped)) if n]  # fmt: skip
         parts += [f"{self.invalid:,} invalid", f"{self.failed:,} failed"]
+        parts += [f"{n:,} {name}" for name, n in (("not sent", self.not_sent),
+                                                  ("unknown", self.unknown)) if n]  # fmt: skip
         return f"{self.rows:,} rows: {', '.join(parts)}."
 
     def pacing_line(self) -> str:
@@ -233,11 +263,10 @@ def default_concurrency(rate: float | None) -> int:
     return max(2, min(64, math.ceil(creates_per_second * ASSUMED_LATENCY) + 2))
 
 
-def email_of(payload: dict[str, Any]) -> str | None:
-    """The email a customer is looked up by (the first), or None when it cannot be searched."""
-    emails = payload.get("emails") or ()
-    email = str(emails[0].get("value") or "").strip().lower() if emails else ""
-    return email if email and '"' not in email else None
+def first_sent(entry: Entry) -> float:
+    """When (Unix seconds) the ledger first saw the entry's key: for an entry without a customer
+    id, every create of it left since (its latest mark, ``sent_at``, may be a later run's)."""
+    return datetime.fromisoformat(entry.first_seen).timestamp()
 
 
 def recorded(job: Job, entry: Entry) -> Outcome:
@@ -254,6 +283,10 @@ def recorded(job: Job, entry: Entry) -> Outcome:
                    entry.attempts, reason, job.source)  # fmt: skip
 
 
+class Unsearchable(Exception):
+    """A row whose create may have been carried out has no email to look it up by."""
+
+
 class Lookups:
     """Finds customers by exact email for every worker: one search for up to ``batch`` emails."""
 
@@ -263,15 +296,16 @@ class Lookups:
         self.client = client
         self.batch = batch
         self.window = window
-        self._waiting: dict[str, list[asyncio.Future[str | None]]] = {}
+        self._waiting: dict[str, list[asyncio.Future[Customer | None]]] = {}
         self._flusher: asyncio.Task[None] | None = None
 
-    async def find(self, email: str) -> str | None:
-        """The id of the newest customer with exactly this email, or None when nobody has it.
+    async def find(self, email: str) -> Customer | None:
+        """The newest customer with exactly this email (as search lists it: ``id``,
+        ``createdAt``, entries under ``_embedded``), or None when nobody has it.
 
         Raises what the search raised (ApiError, TransportError, AuthError).
         """
-        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Customer | None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(email.lower(), []).append(future)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
@@ -306,11 +340,11 @@ class Lookups:
                     if not future.done():
                         future.set_exception(failure)
 
-    async def _newest(self, emails: list[str]) -> dict[str, str]:
+    async def _newest(self, emails: list[str]) -> dict[str, Customer]:
         """Each email's newest customer (the highest id), for the emails somebody has."""
         found = await self.client.find_customers_by_email(emails, batch=len(emails))
         return {
-            email: str(max(customers, key=lambda c: int(c["id"]))["id"])
+            email: max(customers, key=lambda c: int(c["id"]))
             for email, customers in found.items()
             if customers
         }
@@ -383,6 +417,35 @@ class Uploader(Workers[Task]):
     ) -> Outcome:
         return self._outcome(task, "failed", http_status=http_status, error=error, log_ref=log_ref)
 
+    def _unsent(self, task: Task) -> Outcome:
+        """A row the stop left unsent: settled as never sent when it was marked (see
+        :meth:`_settle_uncreated`)."""
+        self._settle_uncreated(task, None)
+        return self._outcome(task, "not_sent", error=NOT_SENT)
+
+    def _cut_off(self, task: Task) -> Outcome:
+        outcome = super()._cut_off(task)
+        if task.refusal is not None:
+            self._settle_uncreated(task, task.refusal)
+        return outcome
+
+    def _settle_uncreated(self, task: Task, refusal: AuthError | None) -> None:
+        """Record a row the stop left certainly not created: none of its requests left, or the
+        one that did was refused for the credentials or the account (``refusal``: 401, 403), and
+        no create of its key was ever in doubt. Settled ``failed`` that way, the next run sends
+        it as a new row (:func:`~importer.decide.decide`, line 5.5), with no look-up, so a row
+        without an email does not become ``unknown``. Left in flight otherwise."""
+        certain = task.uncreated and not task.unsure_creates and (refusal or not task.sends.count)
+        if not (task.marked and certain):
+            return
+        if refusal is None:
+            self.ledger.settle(task.job.key, status="failed", attempts=0, error=NOT_SENT,
+                               row=task.row)  # fmt: skip
+        else:
+            self.ledger.settle(task.job.key, status="failed", attempts=task.attempts,
+                               http_status=refusal.status, error=error_text(refusal),
+                               log_ref=refusal.log_ref, row=task.row)  # fmt: skip
+
     async def _plan(self, batch: Sequence[Job]) -> list[Task | Outcome]:
         """Decide each row of ``batch``; look up together the emails of the rows to reconcile or
         check, LOOKUP_BATCH to a search (a look-up that fails is tried again by the worker)."""
@@ -417,33 +480,56 @@ class Uploader(Workers[Task]):
         if kind == "recorded":
             assert entry is not None
             return recorded(job, entry)
+        if kind == "unknown":  # in flight in the ledger, until --retry-unknown
+            return Outcome(job.row, "unknown", error=UNKNOWN, source=job.source)
         if kind == "skip":
             if action.settle:
                 self.ledger.settle(job.key, status="skipped", error=action.reason, attempts=0,
                                    row=job.row)  # fmt: skip
-            return Outcome(job.row, "skipped", action.customer_id, error=job.error,
+            error = CHANGED if action.reason == "changed" else job.error
+            return Outcome(job.row, "skipped", action.customer_id, error=error,
                            reason=action.reason, source=job.source)  # fmt: skip
         if kind == "reconcile":
             assert entry is not None
             unsure = self.ledger.unsure_since(entry) if action.unsure else None
-            return Task(job, kind, sent_digest=action.sent_digest, unsure_since=unsure)
-        return Task(job, kind, customer_id=action.customer_id)
+            return Task(job, kind, sent_digest=action.sent_digest, unsure_since=unsure,
+                        sent_after=first_sent(entry))  # fmt: skip
+        uncreated = entry is None or never_created(entry)
+        return Task(job, kind, customer_id=action.customer_id, uncreated=uncreated)
 
     # --- one row's requests ---------------------------------------------------------------------
     async def _perform(self, task: Task) -> Outcome:
-        """Do what ``task`` says; raises Unknown when the row's fate cannot be learnt."""
+        """Do what ``task`` says; raises Unknown when the row's fate cannot be learnt (an
+        ``unknown`` row, which cannot be looked up, is a results line: it stops nothing)."""
+        try:
+            return await self._carry_out_task(task)
+        except Unsearchable:  # kept in flight: only --retry-unknown sends it again
+            return self._outcome(task, "unknown", error=UNKNOWN)
+
+    async def _carry_out_task(self, task: Task) -> Outcome:
         if task.action == "update":
             assert task.customer_id is not None
             return await self._update(task, task.customer_id)
         if task.action == "reconcile" or (task.action == "check" and email_of(task.job.payload)):
             found = await self._trusted_look_up(task, f"{task.action} before creating")
             if found is not None and task.action == "reconcile":
-                return self._settle(task, "created", customer_id=found, digest=task.sent_digest)
+                return await self._adopt(task, found, None, digest=task.sent_digest)
             if found is not None:
-                return await self._existing(task, found, None)
+                return await self._existing(task, str(found["id"]), None)
         return await self._create(task)
 
-    async def _trusted_look_up(self, task: Task, why: str) -> str | None:
+    async def _adopt(
+        self, task: Task, found: Customer, http_status: int | None, digest: str | None = ""
+    ) -> Outcome:
+        """A customer found after a create in doubt: ``created`` when it is that create's
+        (:func:`~importer.decide.is_ours`), else somebody else's that has the email: ``exists``
+        (or updated), never the import's, so an undo never deletes it."""
+        customer_id = str(found["id"])
+        if is_ours(found, task.job.payload, task.sent_after):
+            return self._settle(task, "created", customer_id=customer_id, digest=digest)
+        return await self._existing(task, customer_id, http_status)
+
+    async def _trusted_look_up(self, task: Task, why: str) -> Customer | None:
         """The customer with the row's email, once a look-up's answer can be trusted (see
         :func:`after_look_up`); raises Deferred when it cannot be yet."""
         if not task.looked_up:
@@ -460,21 +546,23 @@ class Uploader(Workers[Task]):
     async def _create(self, task: Task) -> Outcome:
         reply: Reply | None = None
         for round_ in range(task.unsure_creates + 1, LOOKUP_ROUNDS + 1):
+            if task.sent_after is None:
+                task.sent_after = time.time()
             reply = await self.client.create_customer(task.job.payload)
             task.attempts += reply.attempts
             if reply.ok:
-                found = reply.resource_id
-                if found is None:  # kept in flight: the next run looks it up
+                new_id = reply.resource_id
+                if new_id is None:  # kept in flight: the next run looks it up
                     email = email_of(task.job.payload) or "this row's customer"
                     raise Unknown(NO_ID.format(email=email), reply.status)
-                return self._settle(task, "created", customer_id=found, http_status=reply.status)
+                return self._settle(task, "created", customer_id=new_id, http_status=reply.status)
             if reply.status == 409:
                 found = await self._look_up(task, "the create answered 409")
                 if found is None:
                     return self._refused(task, reply)
-                if task.unsure_creates:  # an earlier create of ours did it after all
-                    return self._settle(task, "created", customer_id=found)
-                return await self._existing(task, found, reply.status)
+                if task.unsure_creates:  # an earlier create of ours may have done it
+                    return await self._adopt(task, found, reply.status)
+                return await self._existing(task, str(found["id"]), reply.status)
             if not reply.uncertain:
                 return self._refused(task, reply)
             task.unsure_since, task.unsure_creates = time.time(), round_
@@ -482,17 +570,17 @@ class Uploader(Workers[Task]):
             why = f"the create got no certain answer ({reply.error})"
             found = await self._trusted_look_up(task, why)  # Deferred: other rows go on meanwhile
             if found is not None:
-                return self._settle(task, "created", customer_id=found)
+                return await self._adopt(task, found, None)
         raise Unknown(
             f"{LOOKUP_ROUNDS} creates got no certain answer"
             f"{f' ({reply.error})' if reply is not None else ''} and the customer was not found "
             f"after any of them: it may have been created; {RERUN}"
         )
 
-    async def _look_up(self, task: Task, why: str) -> str | None:
+    async def _look_up(self, task: Task, why: str) -> Customer | None:
         email = email_of(task.job.payload)
         if email is None:
-            raise Unknown(f"{why}: {UNSEARCHABLE}")
+            raise Unsearchable(why)
         try:
             return await self._lookups.find(email)
         except FATAL:
@@ -562,7 +650,7 @@ class Uploader(Workers[Task]):
     def _outcome(
         self,
         task: Task,
-        status: Literal["created", "updated", "skipped", "failed"],
+        status: Literal["created", "updated", "skipped", "failed", "not_sent", "unknown"],
         customer_id: str | None = None,
         http_status: int | None = None,
         error: str = "",

@@ -26,9 +26,10 @@ What this module promises, for both:
   taking rows and gives the requests in flight ``grace`` seconds; a second stop, or the end of the
   grace, cancels them. A fatal answer (AuthError, CertificateError, RunStopped) cancels at once
   and is raised by :meth:`Workers.run`. Every row read so far still gets its results line: rows
-  not sent are ``failed`` (NOT_SENT), rows cut off in flight are ``failed`` with
-  ``cut_off_reason`` (their requests may have been carried out), a row whose request got the fatal
-  answer shows it (status, message, logRef), a row waiting (Deferred) shows ``still_waiting``.
+  not sent are ``_unsent`` (``failed``, NOT_SENT; the import's are ``not_sent``), rows cut off
+  in flight are ``failed`` with ``cut_off_reason`` (their requests may have been carried out),
+  a row whose request got the fatal answer shows it (status, message, logRef), a row waiting
+  (Deferred) shows ``still_waiting``.
 - Pacing, token refresh and retries are the client's: one :class:`~importer.client.HelpScoutClient`
   shared by every worker.
 """
@@ -398,7 +399,7 @@ class Workers(Generic[T]):
         while self._backlog:
             item = self._backlog.popleft()
             self.results.expect(item.row)
-            self._emit(item if isinstance(item, Outcome) else self._failure(item, NOT_SENT))
+            self._emit(item if isinstance(item, Outcome) else self._unsent(item))
 
     def _cut_off(self, task: T) -> Outcome:
         """The results line of a row the stop caught unfinished: the refusal its request got,
@@ -410,6 +411,10 @@ class Workers(Generic[T]):
                                  log_ref=refusal.log_ref)  # fmt: skip
         if task.sends.count:
             return self._failure(task, STOPPED_IN_FLIGHT.format(self.cut_off_reason))
+        return self._unsent(task)
+
+    def _unsent(self, task: T) -> Outcome:
+        """The results line of a row the stop left before any request left for it."""
         return self._failure(task, NOT_SENT)
 
     def _update_tally(self) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import contextlib
 import csv
+import fnmatch
 import itertools
 import json
 import os
@@ -16,10 +17,12 @@ import threading
 import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
+from aiohttp import web
 from click.testing import CliRunner, Result
 
 from importer.cli import main
@@ -162,6 +165,64 @@ def person_body(i: int, **fields: Any) -> dict[str, Any]:
     """Customer ``i`` as the API takes it (Ann Lee{i}, one work email), ``fields`` over it."""
     return {"firstName": "Ann", "lastName": f"Lee{i}",
             "emails": [{"type": "work", "value": f"ann.lee{i}@example.com"}], **fields}  # fmt: skip
+
+
+@dataclass
+class Fault:
+    """One scripted fault for ``faults``: the requests it meets (``method``, a path glob) and
+    what happens to each, ``times`` times: ``drop-before`` closes the connection unforwarded
+    (Help Scout never saw it), ``drop-after`` forwards it then closes the connection (it was
+    carried out, the answer is lost), ``answer`` gives ``status``/``headers``/``body``
+    unforwarded, ``delay`` waits ``seconds`` then forwards."""
+
+    method: str
+    path: str
+    action: Literal["drop-before", "drop-after", "answer", "delay"]
+    times: int = 1
+    status: int = 500
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    seconds: float = 0.0
+    met: int = 0
+    """Requests it has met so far."""
+
+
+def fault_middleware(script: Sequence[Fault]) -> Any:
+    """An aiohttp middleware (``serve_sandbox(middlewares=[...])``) playing ``script`` in front
+    of the sandbox: each request meets the first fault that matches it and has times left."""
+
+    @web.middleware
+    async def play(request: web.Request, handler: Any) -> web.StreamResponse:
+        fault = next((f for f in script if f.met < f.times and f.method == request.method
+                      and fnmatch.fnmatch(request.path, f.path)), None)  # fmt: skip
+        if fault is None:
+            return await handler(request)
+        fault.met += 1
+        if fault.action == "answer":
+            return web.json_response(fault.body, status=fault.status, headers=fault.headers)
+        if fault.action == "delay":
+            await asyncio.sleep(fault.seconds)
+            return await handler(request)
+        answer = await handler(request) if fault.action == "drop-after" else None
+        if request.transport is not None:
+            request.transport.close()
+        return answer or web.Response(status=204)  # never reaches the client
+
+    return play
+
+
+@pytest.fixture
+def faults() -> Callable[..., tuple[Any, list[Fault]]]:
+    """Scripted faults between the importer and the sandbox: ``middleware, script =
+    faults(dict(method="POST", path="/v2/customers", action="drop-after", times=3), ...)``,
+    then ``serve_sandbox(middlewares=[middleware])``; each :class:`Fault` of ``script`` counts
+    the requests it ``met``."""
+
+    def make(*specs: dict[str, Any]) -> tuple[Any, list[Fault]]:
+        script = [Fault(**spec) for spec in specs]
+        return fault_middleware(script), script
+
+    return make
 
 
 @pytest.fixture

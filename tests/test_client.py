@@ -31,7 +31,13 @@ from importer.client import (
     check_api_url,
     read_settings,
 )
-from importer.errors import ApiError, AuthError, ConfigError, RateLimitError, TransportError
+from importer.errors import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    RateLimitError,
+    RunStopped,
+)
 from importer.pacing import Pacer, retry_after
 from importer.sandbox import Sandbox, SandboxConfig
 
@@ -279,12 +285,15 @@ async def test_reads_are_retried_after_a_lost_connection(
     assert box.state.stats["GET", r"/v2/customers/{id}", "dropped"] > 0
 
 
-async def test_nobody_listening_is_a_transport_error(person: Callable[..., dict[str, Any]]) -> None:
+async def test_nobody_listening_stops_the_run_naming_the_token_endpoint(
+    person: Callable[..., dict[str, Any]],
+) -> None:
     async with Sandbox() as box:
         url = box.url
     client = HelpScoutClient(url, Credentials("id", "s3"), retry=RetryPolicy(2, base=0.001))
     async with client:
-        with pytest.raises(TransportError, match=r"no access token from .*: cannot connect to"):
+        with pytest.raises(RunStopped, match=r"the token endpoint .*/v2/oauth2/token gave no "
+                           r"answer \(cannot connect to .*\), 2 tries in a row"):  # fmt: skip
             await client.create_customer(person(1))
     assert client.token_requests == 2
 

@@ -60,7 +60,7 @@ def test_a_cron_run_writes_a_summary_that_matches_its_results_and_logs_every_req
     assert document["exit_code"] == done.returncode == 1
     assert document["version"] == 1 and document["outcome"] == "finished"
     assert document["rows"] == len(rows) == 40
-    every = ("created", "updated", "skipped", "invalid", "failed")
+    every = ("created", "updated", "skipped", "invalid", "failed", "not_sent", "unknown")
     assert document["statuses"] == {status: statuses[status] for status in every}
     failed = Counter(f"http {row['http_status']}" for row in rows if row["status"] == "failed")
     assert document["reasons"] == {"failed": dict(failed)}

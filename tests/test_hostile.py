@@ -367,7 +367,9 @@ def test_a_create_without_a_usable_id_fails_and_is_looked_up_next_run(
 
     async def search(request: web.Request) -> web.Response:  # it was created after all: as 77
         searches[0] += 1
-        customer = {"id": 77, "_embedded": {"emails": [{"value": "ann.0@example.com"}]}}
+        now = datetime.datetime.now(datetime.UTC).isoformat()  # new, and as sent: the row's
+        customer = {"id": 77, "firstName": "Ann 0", "createdAt": now,
+                    "_embedded": {"emails": [{"value": "ann.0@example.com"}]}}  # fmt: skip
         return web.json_response({"_embedded": {"customers": [customer]},
                                   "page": {"totalPages": 1}})  # fmt: skip
 

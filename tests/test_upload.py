@@ -79,6 +79,17 @@ def ledger_rows(path: Path) -> dict[str, tuple[str, str | None]]:
         return {k: (s, c) for k, s, c in db.execute("SELECT key, status, customer_id FROM rows")}
 
 
+def ledger_by_status(
+    path: Path, lines: list[dict[str, str]]
+) -> dict[str, set[tuple[str, str | None] | None]]:
+    """Per results status, what the ledger holds for those rows (None: no entry, never marked)."""
+    kept = ledger_rows(path)
+    found: dict[str, set[tuple[str, str | None] | None]] = {}
+    for line in lines:
+        found.setdefault(line["status"], set()).add(kept.get(f"ann.lee{line['row']}@example.com"))
+    return found
+
+
 # --- the results file ----------------------------------------------------------------------
 def test_rows_are_written_in_input_order_as_soon_as_they_can_be(
     read_rows: Callable[[Path], list[dict[str, str]]], tmp_path: Path
@@ -230,10 +241,18 @@ async def test_403_stops_the_run_and_every_row_read_gets_its_line(
     )
     errors = {line["error"] for line in lines[:19] if line not in refused}
     assert errors <= {CUT_OFF, NOT_SENT} and NOT_SENT in errors
-    assert all(line["attempts"] == "0" for line in lines[:19] if line["error"] == NOT_SENT)
+    assert all(line["attempts"] == "0" and line["status"] == "not_sent"
+               for line in lines[:19] if line["error"] == NOT_SENT)  # fmt: skip
     assert lines[19]["status"] == "invalid"
-    # marked rows stay in flight: the resumed run looks them up before sending them
-    assert {status for status, _ in ledger_rows(tmp_path / "r.csv").values()} == {"in_flight"}
+    # rows cut off in flight stay in flight: the resumed run looks them up before sending
+    # them; rows refused with the 403, and marked rows no request left for, are settled as
+    # not created: the resumed run sends them as new rows
+    kept = ledger_rows(tmp_path / "r.csv")
+    state = {line["row"]: kept.get(f"ann.lee{line['row']}@example.com") for line in lines[:19]}
+    assert {state[x["row"]] for x in refused} == {("failed", None)}
+    assert {state[x["row"]] for x in lines[:19] if x["error"] == CUT_OFF} <= {("in_flight", None)}
+    assert {state[x["row"]] for x in lines[:19] if x["error"] == NOT_SENT} <= {("failed", None),
+                                                                               None}  # fmt: skip
 
 
 async def test_a_token_refused_at_the_start_leaves_every_row_not_sent(
@@ -249,7 +268,7 @@ async def test_a_token_refused_at_the_start_leaves_every_row_not_sent(
             await upload(box, [jobs(range(1, 9))], tmp_path / "r.csv", wrong)
     lines = read_rows(tmp_path / "r.csv")
     assert [(line["status"], line["error"], line["attempts"]) for line in lines] == [
-        ("failed", NOT_SENT, "0")
+        ("not_sent", NOT_SENT, "0")
     ] * 8
 
 
@@ -269,9 +288,12 @@ async def test_a_run_with_no_answers_stops_and_creates_nobody_twice(
     lines = read_rows(tmp_path / "r.csv")
     assert len(emails) == len(set(emails)) == creates >= LOST_IN_A_ROW
     assert [line["row"] for line in lines] == [str(r) for r in range(1, 100)]
-    assert {line["status"] for line in lines} == {"failed"}
+    sent = [line for line in lines if line["status"] != "not_sent"]
+    assert {line["status"] for line in sent} == {"failed"} and len(sent) >= LOST_IN_A_ROW
+    assert {line["attempts"] for line in lines if line not in sent} == {"0"}
     assert "looking it up failed" in lines[0]["error"]
-    assert set(ledger_rows(tmp_path / "r.csv").values()) == {("in_flight", None)}
+    assert ledger_by_status(tmp_path / "r.csv", lines) == {
+        "failed": {("in_flight", None)}, "not_sent": {("failed", None), None}}  # fmt: skip
 
 
 async def test_the_pace_comes_from_the_pacer(
@@ -512,7 +534,8 @@ async def test_a_stop_lets_requests_in_flight_finish_and_a_resume_completes(
     assert [line["row"] for line in stopped] == [str(r) for r in range(1, len(stopped) + 1)]
     finished = [line for line in stopped if line["status"] == "created"]
     assert 8 <= len(finished) < 20  # the five, and those in flight at the stop
-    assert {line["error"] for line in stopped if line["status"] == "failed"} == {NOT_SENT}
+    assert {line["error"] for line in stopped if line["status"] == "not_sent"} == {NOT_SENT}
+    assert all(line["status"] in ("created", "failed", "not_sent") for line in stopped)
     assert [line["status"] for line in lines] == ["created"] * 40
     assert all([line["customer_id"]] == held[f"ann.lee{line['row']}@example.com"]
                for line in lines)  # fmt: skip
@@ -553,6 +576,7 @@ async def test_a_second_stop_cuts_requests_off_and_the_resume_looks_them_up(
         looked = searches(box)
     assert took < 0.2  # no grace
     assert [line["error"] for line in stopped] == [CUT_OFF] * 4 + [NOT_SENT] * 6
+    assert [line["status"] for line in stopped] == ["failed"] * 4 + ["not_sent"] * 6
     assert set(in_flight) == {f"ann.lee{r}@example.com" for r in range(1, 5)}
     assert set(in_flight.values()) == {("in_flight", None)}
     assert looked == 1  # the four marked rows, in one search, before any is sent again
