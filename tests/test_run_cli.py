@@ -154,7 +154,7 @@ def test_the_closing_line_says_how_much_of_the_budget_the_run_took(
     assert result.exit_code == 1
     assert agent["requests"] > 0 and agent["rate_limited"] == 0
     assert re.fullmatch(
-        r"32 requests in \d+ s \([\d,]+ a minute, \d+% of the budget of 6,000 a minute"
+        r"32 requests in \d+ s \(spent \d+ of one minute's budget of 6,000, 1%"
         r"(; others used up to \d+%)?; 0 answered 429\)",
         result.stderr.splitlines()[-1],
     )
