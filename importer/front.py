@@ -304,7 +304,8 @@ def _import(
         # --- the report and the rejects listen to every results line
         if report is not None:
             where = "the built-in sandbox" if sandbox is not None else result.api
-            reporting = ResultsReport(report, file=str(path), mapping=str(mapping.path), api=where)
+            reporting = ResultsReport(report, file=str(path), mapping=str(mapping.path), api=where,
+                                      key_name=mapping.key_name)  # fmt: skip
             stack.callback(reporting.discard)
             listeners.append(reporting.add)
         if rejects is not None:
@@ -314,8 +315,10 @@ def _import(
             listeners.append(rejected.add)
         # ---
         warned = RowWarnings()
-        batches = importing.row_batches(source, mapping, include_source=all_cells,
-                                        duplicates=options.duplicates, warnings=warned)  # fmt: skip
+        batches = importing.row_batches(
+            source, mapping, include_source=all_cells, duplicates=options.duplicates,
+            warnings=warned, on_checked=reporting.checked if reporting is not None else None,
+        )  # fmt: skip
         run = ledger.begin_run(importing.fingerprint(Path(path)))
         result.resumed = run.resuming
         ledger.record_results(Path(results).resolve())

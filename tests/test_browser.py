@@ -21,6 +21,7 @@ import csv
 import itertools
 import json
 import os
+import re
 import shutil
 import struct
 from collections.abc import AsyncIterator, Iterator
@@ -72,7 +73,14 @@ class Rendered:
     dialogs: list[str]
     title: str
     active: int
-    """Elements in the live page that could fetch or run something (img, script, iframe...)."""
+    """Elements in the live page that could fetch or run something (img, script, iframe...);
+    a link within the page (``href="#..."``) is not one."""
+    links: list[str]
+    """The ``href`` of every link: a page's contents link to its own parts."""
+    targets: bool
+    """Every in-page link names an element of the page."""
+    opened: int
+    """``<details>`` shown open."""
     png: bytes
 
 
@@ -163,8 +171,13 @@ async def render(page: Path, profile: Path) -> Rendered:
             title = await evaluate("document.title")
             active = await evaluate(
                 "document.querySelectorAll('img,script,iframe,object,embed,link,video,audio,"
-                "source,form,input,a,base').length"
+                'source,form,input,base,a:not([href^="#"])\').length'
             )
+            links = await evaluate("[...document.links].map(a => a.getAttribute('href'))")
+            targets = await evaluate(
+                "[...document.links].every(a => document.getElementById(a.hash.slice(1)))"
+            )
+            opened = await evaluate("document.querySelectorAll('details[open]').length")
             height = await evaluate("document.documentElement.scrollHeight")
             shot = await tools.call("Page.captureScreenshot", session, format="png",
                                     captureBeyondViewport=True,
@@ -188,6 +201,9 @@ async def render(page: Path, profile: Path) -> Rendered:
                 dialogs=seen("Page.javascriptDialogOpening", "message"),
                 title=title,
                 active=active,
+                links=links,
+                targets=targets,
+                opened=opened,
                 png=base64.b64decode(shot["data"]),
             )
     finally:
@@ -230,12 +246,14 @@ def png_size(png: bytes) -> tuple[int, int]:
     return struct.unpack(">II", png[16:24])
 
 
-def keep(png: bytes, tmp_path: Path, name: str) -> Path:
-    """Save the screenshot; copy it to $HELPSCOUT_SCREENSHOTS when that names a folder."""
+def keep(png: bytes, tmp_path: Path, name: str, *, publish: bool = False) -> Path:
+    """Save the screenshot in the test's folder; ``publish`` (the sample's pages, which the
+    README shows) copies it to $HELPSCOUT_SCREENSHOTS too when that names a folder: the tree
+    changes only when asked (``HELPSCOUT_SCREENSHOTS=docs pytest tests/test_browser.py``)."""
     path = tmp_path / name
     path.write_bytes(png)
     folder = os.environ.get("HELPSCOUT_SCREENSHOTS")
-    if folder:
+    if folder and publish:
         Path(folder).mkdir(parents=True, exist_ok=True)
         shutil.copy(path, Path(folder) / name)
     return path
@@ -294,12 +312,13 @@ async def test_validation_report_renders_with_hostile_cells_as_text(tmp_path: Pa
     assert rendered.title == "Validation report: hostile.csv"
     for text in SHOWN_AS_TEXT:
         assert text in rendered.content
-    assert "Bob <script>alert(1)</script>" in rendered.text  # a name, beside its row
+    assert "Bob <script>alert(1)</script>" in rendered.content  # a name, beside its row
     assert "45\nrows read" in rendered.text and "Issues per rule" in rendered.text
-    assert "2 rows: email in Email → emails.0.value" in rendered.text
+    assert "2 rows: not a valid email address in Email → Email 1" in rendered.text  # no codes
+    assert "emails.0.value" not in rendered.content and "max_length" not in rendered.content
     width, height = png_size(rendered.png)
     assert width == WIDTH and height > 600
-    keep(rendered.png, tmp_path, "validation-report.png")
+    keep(rendered.png, tmp_path, "hostile-validation.png")
 
 
 async def test_results_report_renders_failures_logrefs_and_the_pace(tmp_path: Path) -> None:
@@ -317,12 +336,13 @@ async def test_results_report_renders_failures_logrefs_and_the_pace(tmp_path: Pa
     assert (result.created, result.failed, result.invalid) == (10, 31, 4)
     assert rendered.title == "Import results: hostile.csv"
     assert "31 rows (Help Scout answered 400)" in rendered.text
-    assert "Bad request: properties.plan: must be an integer" in rendered.text
-    assert "Pace: requests per minute" in rendered.text
+    assert "Help Scout's message: Bad request: properties.plan: must be an integer" in rendered.text
+    assert "p1@example.com\tPerson1 Smith\t" in rendered.text  # whom the failed row names
+    assert "Pace: budget spent a minute" in rendered.text
     assert "<img src='" in rendered.content  # the invalid country, in its message
     width, height = png_size(rendered.png)
     assert width == WIDTH and height > 600
-    keep(rendered.png, tmp_path, "results-report.png")
+    keep(rendered.png, tmp_path, "hostile-results.png")
 
 
 async def test_the_watch_sees_requests_and_dialogs_of_a_page_that_lets_them_through(
@@ -336,3 +356,102 @@ async def test_the_watch_sees_requests_and_dialogs_of_a_page_that_lets_them_thro
     assert f"{wire.url}/probe" in rendered.requests
     assert wire.hits == ["/probe"]
     assert rendered.dialogs == ["7"]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data" / "customers.csv"
+EXAMPLE = ROOT / "mappings" / "example.yaml"
+
+
+async def test_the_sample_pages_as_the_readme_shows_them(tmp_path: Path) -> None:
+    """The quick start's import of the sample, with a budget: both pages, screenshots published
+    (docs/validation-page.png, docs/results-page.png)."""
+    issues = tmp_path / "issues.html"
+    validate_csv(SAMPLE, EXAMPLE, ValidateOptions(report=issues))
+    checked = await render(issues, tmp_path / "profile-1")
+    assert checked.links == [f"#group-{n}" for n in range(1, 11)] and checked.targets
+    assert checked.opened == 0 and "Contents" in checked.text
+    assert "too long (max 40) in First Name" in checked.text  # the rule in words, and its limit
+    assert "not a valid email address in Email → Email 1" in checked.text
+    keep(checked.png, tmp_path, "validation-page.png", publish=True)
+
+    report = tmp_path / "results.html"
+    config = SandboxConfig(rate_limit=1200, latency_ms=80)
+    options = ImportOptions(report=report, concurrency=2)
+    await asyncio.to_thread(import_csv, SAMPLE, EXAMPLE, tmp_path / "results.csv", options,
+                            sandbox=config)  # fmt: skip
+    done = await render(report, tmp_path / "profile-2")
+    assert done.active == 0 and done.requests == [report.as_uri()]
+    # invalid rows name whom they are, with what is wrong
+    assert "15\tolga.schmidt14@example.com\tOlga Alexandrovna Maria-Magdalena" in done.text
+    assert "Country: 'Atlantis' is not a country name" in done.text
+    # the pace in budget units, against the run's ceiling and the account's budget
+    assert "Pace: budget spent a minute (a write costs 2, a read 1)" in done.text
+    assert "the run's ceiling, 1,080" in done.content
+    assert "the account's budget, 1,200" in done.content
+    assert "of one minute's budget of 1,200" in done.text  # the share used, true of a short run
+    assert "it allowed itself 1,080 of the budget a minute" in done.text
+    keep(done.png, tmp_path, "results-page.png", publish=True)
+
+
+def invented_issues() -> Iterator[list[str]]:
+    """30 rows for each of 8 ways a row can be wrong, one a column: 8 groups of issues."""
+    good = ["Ann", "Lee", "ann{i}@example.com", "https://example.com", "DE", "F", "3", "Ops"]
+    bad = ["A" * 41, "L" * 45, "ann{i}.example.com", "htp:/x", "Atlantis", "X", "three", "J" * 61]
+    for column, wrong in enumerate(bad):
+        for i in range(30):
+            row = [cell.format(i=f"{column}-{i}") for cell in good]
+            row[column] = wrong.format(i=i)
+            yield row
+
+
+async def test_a_page_of_many_groups_is_compact_with_a_contents_list(tmp_path: Path) -> None:
+    """Every group closed, each linked from the contents (links within the page only)."""
+    data = tmp_path / "many.csv"
+    with data.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["First Name", "Last Name", "Email", "Website", "Country", "Sex", "Seats",
+                         "Title"])  # fmt: skip
+        writer.writerows(invented_issues())
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "customer:\n  firstName: First Name\n  lastName: Last Name\n  jobTitle: Title\n"
+        "  emails: [{column: Email}]\n  websites: [{column: Website}]\n"
+        "  gender: {column: Sex, map: {F: female}}\n"
+        "  address: {country: {column: Country, transform: [country_code]}}\n"
+        "  properties:\n    seats: {column: Seats, type: number}\n",
+        encoding="utf-8",
+    )
+    report = tmp_path / "issues.html"
+    validate_csv(data, mapping, ValidateOptions(report=report))
+    async with tripwire() as wire:
+        rendered = await render(report, tmp_path / "profile")
+        assert_only_itself(rendered, report, wire)
+    assert len(rendered.links) == 8 and rendered.targets
+    assert rendered.links == [f"#group-{n}" for n in range(1, 9)]
+    assert rendered.opened == 0
+    assert "ann0.example.com" not in rendered.text  # the rows wait in their closed group
+    assert "too long (max 60) in Title → Job title" in rendered.text
+    _, height = png_size(rendered.png)
+    assert height < 2000, height  # open, the 240 rows alone would take some 6,000 px
+
+
+async def test_a_failed_row_says_help_scouts_message(tmp_path: Path) -> None:
+    """A create answered 409 whose email search cannot find (its first email is new): failed,
+    with Help Scout's message beside the row, whom it names and its logRef."""
+    data = tmp_path / "conflict.csv"
+    data.write_text("First Name,Email,Other Email\nAda,ada@example.com,shared@example.com\n"
+                    "Bea,bea@example.com,shared@example.com\n", encoding="utf-8")  # fmt: skip
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("customer:\n  firstName: First Name\n"
+                       "  emails: [{column: Email}, {column: Other Email}]\n")  # fmt: skip
+    report = tmp_path / "results.html"
+    config = SandboxConfig(duplicate_email="conflict")
+    options = ImportOptions(report=report, concurrency=1)
+    result = await asyncio.to_thread(import_csv, data, mapping, tmp_path / "results.csv",
+                                     options, sandbox=config)  # fmt: skip
+    assert (result.created, result.failed) == (1, 1)
+    rendered = await render(report, tmp_path / "profile")
+    assert "1 row (Help Scout answered 409)" in rendered.text
+    assert "Help Scout's message: conflicting entity already exists" in rendered.text
+    assert re.search(r"\n2\tbea@example\.com\tBea\t[0-9a-f-]+#\d+", rendered.text), rendered.text

@@ -19,9 +19,10 @@ import pandas as pd
 import pytest
 
 from importer import ImportOptions, ValidateOptions, import_csv, validate_csv
+from importer.labels import field_label, rule_label
 from importer.page import CSS, Groups, bar_chart, cell, line_chart, pattern
 from importer.rejects import ERROR, ROW, is_rejected, layout, row_errors
-from importer.report import MAX_GROUPS, ROWS_PER_GROUP, message_pattern
+from importer.report import MAX_GROUPS, ROWS_PER_GROUP, message_pattern, rows_named
 from importer.results import Outcome
 from importer.results_report import PaceSamples, api_host
 from importer.sandbox import DEFAULT_PROPERTIES, SandboxConfig
@@ -97,7 +98,9 @@ class Elements(HTMLParser):
 
 #: Tags and attributes through which a page could fetch, run or send something.
 ACTIVE_TAGS = {"script", "img", "iframe", "frame", "object", "embed", "link", "base", "form",
-               "input", "audio", "video", "source", "image", "use", "a"}  # fmt: skip
+               "input", "audio", "video", "source", "image", "use"}  # fmt: skip
+#: A link within the page (the validation page's contents): goes nowhere else, fetches nothing.
+IN_PAGE = re.compile(r"#group-\d+")
 URL_ATTRIBUTES = {"src", "href", "xlink:href", "action", "formaction", "srcset", "poster", "data",
                   "background", "ping", "style"}  # fmt: skip
 
@@ -108,6 +111,9 @@ def assert_self_contained(text: str) -> Elements:
     tags = {tag for tag, _ in page.tags}
     assert not tags & ACTIVE_TAGS
     for tag, attrs in page.tags:
+        if tag == "a":
+            assert list(attrs) == ["href"] and IN_PAGE.fullmatch(attrs["href"] or ""), attrs
+            continue
         assert not set(attrs) & URL_ATTRIBUTES, tag
         assert not any(name.startswith("on") for name in attrs), tag
     assert not re.search(r"url\(|@import", "".join(page.styles))
@@ -371,7 +377,7 @@ def test_groups_stay_bounded_whatever_the_messages(tmp_path):
     result = validate_csv(data, mapping, ValidateOptions(report=report))
     assert result.summary.by_rule["duplicate_key"] == 1500
     text = report.read_text(encoding="utf-8")
-    assert text.count("<b>1,500 rows</b>: duplicate_key") == 1
+    assert text.count("<b>1,500 rows</b>: the same as an earlier row") == 1
     groups: Groups[tuple[str, str | None], int] = Groups(
         examples=2, limit=MAX_GROUPS, overflow=lambda k: (k[0], None)
     )
@@ -416,8 +422,11 @@ def test_charts_escape_their_labels_and_scale_to_the_largest():
     widths = [int(w) for w in re.findall(r'<rect x="\d+" y="\d+" width="(\d+)"', svg)]
     assert widths[0] == 2 * widths[1]
     assert line_chart([(0, 1)], title="t", x_label="x", y_label="y") == ""  # one point: no line
-    line = line_chart([(1, 10), (2, 30)], title="t", x_label="x", y_label="y", guide=20)
-    assert line.count("<polyline") == 1 and 'stroke-dasharray="5 4"' in line
+    line = line_chart([(1, 10), (2, 30)], title="t", x_label="x", y_label="y",
+                      guides=[(20, "<ceiling>"), (50, "budget")])  # fmt: skip
+    assert line.count("<polyline") == 1 and line.count('stroke-dasharray="5 4"') == 2
+    assert "&lt;ceiling&gt;" in line and ">budget</text>" in line
+    assert ">40</text>" in line  # the axis goes up past the highest level, not only the line
 
 
 # --- the results page ----------------------------------------------------------------------------
@@ -522,3 +531,60 @@ def test_json_report_keeps_cells_with_line_breaks_and_quotes_whole(tmp_path):
     body = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert [issue["value"] for issue in body["issues"]] == cells
     assert [issue["row"] for issue in body["issues"]] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "count, rows, named",
+    [(1, [12], "row 12"), (3, [3, 7, 9], "rows 3, 7, 9"),
+     (5, [1, 2, 3, 4, 5], "rows 1, 2, 3, 4, 5"),
+     (900, list(range(1, 101)), "rows 1, 2, 3, 4, 5, …")],
+)  # fmt: skip
+def test_a_closed_group_names_its_first_rows(count, rows, named):
+    assert rows_named(count, rows) == named
+
+
+@pytest.mark.parametrize(
+    "rule, field, label",
+    [
+        ("max_length", "firstName", "too long (max 40)"),
+        ("max_length", "jobTitle", "too long (max 60)"),
+        ("max_length", "properties.plan", "too long (max 255)"),
+        ("max_length", "", "too long"),
+        ("email", "emails.0.value", "not a valid email address"),
+        ("duplicate_key", "emails.0.value", "the same as an earlier row"),
+        ("some_new_rule", "", "some new rule"),  # a rule without words yet: its code, readable
+    ],
+)
+def test_rules_are_said_in_words(rule, field, label):
+    assert rule_label(rule, field) == label
+
+
+@pytest.mark.parametrize(
+    "path, label",
+    [
+        ("emails.0.value", "Email 1"),
+        ("emails.1.value", "Email 2"),
+        ("phones.2.type", "Phone 3 type"),
+        ("socialProfiles.0.value", "Social profile 1"),
+        ("firstName", "First name"),
+        ("background", "Notes"),
+        ("gender", "Gender"),
+        ("address.country", "Country"),
+        ("address.postalCode", "Postal code"),
+        ("address.lines.1", "Address line 2"),
+        ("properties.signup-date", "Property signup-date"),
+        ("somewhere.else", "somewhere.else"),
+    ],
+)
+def test_fields_are_named_as_people_name_them(path, label):
+    assert field_label(path) == label
+
+
+def test_the_csv_and_json_reports_keep_the_machine_codes(hostile, tmp_path):
+    """The words are the page's: scripts matching codes in the CSV and JSON still find them."""
+    data, mapping = hostile
+    for suffix in (".csv", ".json"):
+        report = tmp_path / f"r{suffix}"
+        validate_csv(data, mapping, ValidateOptions(report=report))
+        text = report.read_text(encoding="utf-8")
+        assert "emails.0.value" in text and "Email 1" not in text
