@@ -63,6 +63,8 @@ class Command:
 class Block:
     where: str
     """The README's line number and the block's first command, for the test id."""
+    start: int = 0
+    """Where the block starts in the README (characters)."""
     commands: list[Command] = field(default_factory=list)
     output: list[str] = field(default_factory=list)
     """A console block's lines that are not commands: what the command prints."""
@@ -85,7 +87,7 @@ def blocks() -> Iterator[Block]:
         lang, body = match.group(1), match.group(2)
         if lang not in ("sh", "console", "crontab"):
             continue
-        block = Block(f"README line {README[: match.start()].count(chr(10)) + 1}")
+        block = Block(f"README line {README[: match.start()].count(chr(10)) + 1}", match.start())
         comments: list[str] = []
         for line in body.splitlines():
             text = line.strip()
@@ -114,6 +116,9 @@ def inline_commands() -> list[str]:
 
 
 BLOCKS = list(blocks())
+#: The first screen's block, then every block of the recipes, as a newcomer meets them.
+RECIPES = (README.index("## Three jobs, as recipes"), README.index("## Commands"))
+IN_ORDER = [BLOCKS[0], *(b for b in BLOCKS if RECIPES[0] <= b.start < RECIPES[1])]
 
 
 @pytest.fixture
@@ -191,6 +196,26 @@ def test_every_command_in_the_readme_exits_as_documented(
             continue
         code, printed = run_as_written(command.words)
         assert code == command.exit_code, f"{command.line}\n{printed}"
+
+
+def test_the_quick_start_then_the_recipes_run_in_order_in_one_folder(
+    run_as_written: Callable[[list[str]], tuple[int, str]],
+    serve_and_stop: Callable[[list[str], list[str]], None],
+) -> None:
+    """What a newcomer does: the quick start, then each recipe as written, in one folder (what
+    one command leaves, the next meets), sending to one sandbox."""
+    assert "--sandbox" in IN_ORDER[0].commands[0].words and len(IN_ORDER) >= 4
+    for block in IN_ORDER:
+        for command in block.commands:
+            if command.words[1] == "sandbox":
+                serve_and_stop(command.words, [line for line in block.output if line.strip()])
+                continue
+            code, printed = run_as_written(command.words)
+            if code == 2 != command.exit_code and "does not know" in printed:
+                pytest.xfail(  # the "state" work of issue 19 gives a rehearsal its own state path
+                    f"the quick start's results.csv stops the first import (exit 2): {command.line}"
+                )
+            assert code == command.exit_code, f"{block.where}: {command.line}\n{printed}"
 
 
 @pytest.mark.parametrize("span", inline_commands())
