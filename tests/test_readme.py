@@ -322,3 +322,48 @@ def _keys(node: object) -> Iterator[str]:
     elif isinstance(node, list):
         for item in node:
             yield from _keys(item)
+
+
+# --- where the tool points people ----------------------------------------------------------------
+COMPLETIONS = re.findall(r"_HELPSCOUT_IMPORT_COMPLETE=(\w+) helpscout-import", README)
+
+
+@pytest.mark.parametrize("shell", COMPLETIONS)
+def test_the_completion_scripts_the_readme_shows_are_produced(shell: str) -> None:
+    done = CliRunner().invoke(main, [], prog_name="helpscout-import",
+                              env={"_HELPSCOUT_IMPORT_COMPLETE": shell})  # fmt: skip
+    assert done.exit_code == 0
+    assert "_HELPSCOUT_IMPORT_COMPLETE" in done.output and "helpscout-import" in done.output
+    assert len(done.output.splitlines()) > 5  # a script, not a usage line
+
+
+def test_completion_completes_commands_and_options() -> None:
+    assert set(COMPLETIONS) == {"bash_source", "zsh_source", "fish_source"}
+
+    def complete(line: str) -> list[str]:
+        env = {"_HELPSCOUT_IMPORT_COMPLETE": "bash_complete", "COMP_WORDS": line,
+               "COMP_CWORD": str(len(line.split()) - (0 if line.endswith(" ") else 1))}  # fmt: skip
+        done = CliRunner().invoke(main, [], prog_name="helpscout-import", env=env)
+        return [item.split(",", 1)[1] for item in done.output.splitlines()]
+
+    assert complete("helpscout-import va") == ["validate"]
+    assert "--report" in complete("helpscout-import validate --re")
+    assert complete("helpscout-import run x.csv --on-existing ") == ["skip", "update"]
+
+
+def test_the_mapping_option_says_where_mappings_come_from() -> None:
+    """``-m``'s help names what exists wherever the tool is installed (``init``) and the example
+    by its place in the project, not a ``mappings/`` of the current folder."""
+    done = CliRunner().invoke(main, ["validate", "--help"], terminal_width=200)
+    text = " ".join(done.output.split())
+    assert "'helpscout-import init FILE' writes a first one" in text
+    assert "mappings/example.yaml in the project" in text and "(see mappings/)" not in text
+
+
+def test_the_example_mapping_points_at_files_that_exist() -> None:
+    comments = [line for line in (ROOT / "mappings" / "example.yaml").read_text().splitlines()
+                if line.lstrip().startswith("#")]  # fmt: skip
+    named = re.findall(r"[\w/]+\.(?:py|md|csv)\b", " ".join(comments))
+    assert "importer/mapping/__init__.py" in named
+    assert [path for path in named if not (ROOT / path).is_file()] == []
+    assert '"Mapping reference"' in " ".join(comments) and "## Mapping reference" in README
