@@ -32,7 +32,7 @@ from importer.errors import ConfigError
 from importer.pacing import READ_COST, WRITE_COST
 from importer.page import Groups, bar_chart, cell, clip, esc, line_chart, page, pattern
 from importer.redact import redact
-from importer.report import Whom
+from importer.report import Whom, rows_named
 from importer.results import Outcome
 from importer.upload import Tally
 
@@ -240,11 +240,14 @@ class ResultsReport:
     def _group(self, key: GroupKey, count: int, listed: list[Listed], *, opened: bool) -> str:
         status, http_status, blanked = key
         message = listed[0].message if listed and blanked is not None else ""
-        answer = f" (Help Scout answered {http_status})" if http_status else ""
+        answer = f": Help Scout answered {http_status}" if http_status else ""
         said = "Help Scout's message: " if status == "failed" and http_status else ""
+        named = rows_named(count, [item.row for item in listed]) if listed else ""
         head = (
             f'<summary><span class="badge {status}">{status}</span> '
-            f"<b>{count:,} row{'' if count == 1 else 's'}</b>{answer}"
+            f"<b>{count:,} row{'' if count == 1 else 's'}</b>"
+            + (f'<span class="own"> ({named})</span>' if named else "")
+            + answer
             + (f'<div class="what">{said}{esc(message)}</div>' if message else "")
             + "</summary>"
         )

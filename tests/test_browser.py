@@ -335,7 +335,7 @@ async def test_results_report_renders_failures_logrefs_and_the_pace(tmp_path: Pa
         assert_only_itself(rendered, report, wire)
     assert (result.created, result.failed, result.invalid) == (10, 31, 4)
     assert rendered.title == "Import results: hostile.csv"
-    assert "31 rows (Help Scout answered 400)" in rendered.text
+    assert "31 rows (rows 1, 7, 8, 9, 11, …): Help Scout answered 400" in rendered.text
     assert "Help Scout's message: Bad request: properties.plan: must be an integer" in rendered.text
     assert "p1@example.com\tPerson1 Smith\t" in rendered.text  # whom the failed row names
     assert "Pace: budget spent a minute" in rendered.text
@@ -359,18 +359,22 @@ async def test_the_watch_sees_requests_and_dialogs_of_a_page_that_lets_them_thro
 
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "sample_data" / "customers.csv"
-EXAMPLE = ROOT / "mappings" / "example.yaml"
+SAMPLE, EXAMPLE = Path("sample_data", "customers.csv"), Path("mappings", "example.yaml")
 
 
-async def test_the_sample_pages_as_the_readme_shows_them(tmp_path: Path) -> None:
-    """The quick start's import of the sample, with a budget: both pages, screenshots published
-    (docs/validation-page.png, docs/results-page.png)."""
+async def test_the_sample_pages_as_the_readme_shows_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quick start's import of the sample (from the project's folder, as the README runs
+    it), with a budget: both pages, screenshots published (docs/validation-page.png,
+    docs/results-page.png)."""
+    monkeypatch.chdir(ROOT)
     issues = tmp_path / "issues.html"
     validate_csv(SAMPLE, EXAMPLE, ValidateOptions(report=issues))
     checked = await render(issues, tmp_path / "profile-1")
     assert checked.links == [f"#group-{n}" for n in range(1, 11)] and checked.targets
     assert checked.opened == 0 and "Contents" in checked.text
+    assert "File sample_data/customers.csv, mapping mappings/example.yaml" in checked.text
     assert "too long (max 40) in First Name" in checked.text  # the rule in words, and its limit
     assert "not a valid email address in Email → Email 1" in checked.text
     keep(checked.png, tmp_path, "validation-page.png", publish=True)
@@ -452,6 +456,6 @@ async def test_a_failed_row_says_help_scouts_message(tmp_path: Path) -> None:
                                      options, sandbox=config)  # fmt: skip
     assert (result.created, result.failed) == (1, 1)
     rendered = await render(report, tmp_path / "profile")
-    assert "1 row (Help Scout answered 409)" in rendered.text
+    assert "1 row (row 2): Help Scout answered 409" in rendered.text
     assert "Help Scout's message: conflicting entity already exists" in rendered.text
     assert re.search(r"\n2\tbea@example\.com\tBea\t[0-9a-f-]+#\d+", rendered.text), rendered.text

@@ -439,7 +439,7 @@ def test_run_report_shows_outcomes_failures_with_logrefs_and_the_pace(tmp_path):
     assert result.report == report
     page = assert_self_contained(report.read_text(encoding="utf-8"))
     text = "".join(page.text)
-    assert "31 rows (Help Scout answered 400)" in text
+    assert "31 rows (rows 1, 2, 3, 4, 5, …): Help Scout answered 400" in text
     assert "Bad request: properties.plan: must be an integer" in text
     with results.open(newline="", encoding="utf-8") as fh:
         refs = [line["log_ref"] for line in csv.DictReader(fh) if line["status"] == "failed"]
