@@ -136,13 +136,9 @@ class ResultsReport:
         """Hear a chunk as checked, before its rows' results lines: whom its rows name."""
         self._whom.append(Whom(checked))
 
-    def _who(self, row: int) -> tuple[str | None, str | None]:
-        """(key, name) of ``row``; the chunks before it are let go (lines come in input order)."""
-        while self._whom and self._whom[0].last < row:
-            self._whom.popleft()
-        return self._whom[0].of(row) if self._whom else (None, None)
-
     def add(self, outcome: Outcome) -> None:
+        while self._whom and self._whom[0].last < outcome.row:  # lines come in input order:
+            self._whom.popleft()  # the chunks before this one are done with
         if outcome.status == "skipped":
             self.reasons[outcome.reason or "(none)"] += 1
         if outcome.status not in ("failed", "invalid"):
@@ -153,7 +149,8 @@ class ResultsReport:
         if self.groups.room(key) > 0:
             text, _ = clip(message)
             log_ref = clip(redact(outcome.log_ref))[0] if outcome.log_ref else None
-            listed = (Listed(outcome.row, *self._who(outcome.row), log_ref, text or ""),)
+            who = self._whom[0].of(outcome.row) if self._whom else (None, None)
+            listed = (Listed(outcome.row, *who, log_ref, text or ""),)
         self.groups.add(key, 1, listed)
 
     def discard(self) -> None:

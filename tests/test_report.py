@@ -19,13 +19,15 @@ import pandas as pd
 import pytest
 
 from importer import ImportOptions, ValidateOptions, import_csv, validate_csv
+from importer.front import open_input
 from importer.labels import field_label, rule_label
 from importer.page import CSS, Groups, bar_chart, cell, line_chart, pattern
 from importer.rejects import ERROR, ROW, is_rejected, layout, row_errors
 from importer.report import MAX_GROUPS, ROWS_PER_GROUP, message_pattern, rows_named
 from importer.results import Outcome
-from importer.results_report import PaceSamples, api_host
+from importer.results_report import PaceSamples, ResultsReport, api_host
 from importer.sandbox import DEFAULT_PROPERTIES, SandboxConfig
+from importer.validate import check_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data" / "customers.csv"
@@ -588,3 +590,23 @@ def test_the_csv_and_json_reports_keep_the_machine_codes(hostile, tmp_path):
         validate_csv(data, mapping, ValidateOptions(report=report))
         text = report.read_text(encoding="utf-8")
         assert "emails.0.value" in text and "Email 1" not in text
+
+
+def test_the_results_page_lets_go_of_each_chunk_once_its_lines_are_past(tmp_path):
+    """Whom rows name is kept per chunk only until the results lines pass it: memory stays a
+    chunk or two, whatever the run's length, even when no row is listed."""
+    data = write_csv(tmp_path / "a.csv", ["Email"], [[f"p{i}@example.com"] for i in range(30)])
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("customer:\n  emails: [{column: Email}]\n", encoding="utf-8")
+    report = ResultsReport(tmp_path / "r.html", file="a.csv", mapping="m.yaml", api="sandbox")
+    for _, checked in check_rows(*open_input(data, mapping)):
+        report.checked(checked)
+    whom = report._whom[0]
+    assert whom.of(3) == ("p2@example.com", None) and whom.of(99) == ("—", "—")
+    report.add(Outcome(3, "invalid", error="Email: wrong"))
+    assert len(report._whom) == 1 and report.groups.largest()[0][1].examples[0].key == (
+        "p2@example.com"
+    )
+    report.add(Outcome(31, "created"))  # past the chunk's last row
+    assert len(report._whom) == 0
+    report.discard()
