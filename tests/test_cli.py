@@ -46,6 +46,10 @@ def test_validate_sample_lists_each_problem_and_the_summary(invoke):
         "row 34, Website",
         "row 37, Sex",
     ]
+    assert lines[2] == (  # the value once: the message quotes it
+        "row 18, Country: error: country: 'Atlantis' is not a country name or ISO code: write the "
+        "two-letter ISO 3166-1 code, like US or DE"
+    )
     assert lines[5] == (
         "row 26, Email: error: duplicate_key: 'chloe.obrien2@example.com' the same email as row 3: "
         "this row would create a duplicate; remove or merge it, or run with --duplicates first "
