@@ -37,7 +37,10 @@ from importer import ImportOptions, ValidateOptions, import_csv, validate_csv
 from importer.sandbox import DEFAULT_PROPERTIES, SandboxConfig
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no chromium to render the report pages in: `sudo apt-get install chromium` runs these",
+)
 
 FLAGS = [
     "--headless",
