@@ -348,11 +348,14 @@ def group_title(rule: str, column: str, field: str) -> str:
 def contents(groups: list[tuple[GroupKey, Group[Listed]]]) -> Iterator[str]:
     """The list of groups atop a page with more than :data:`OPEN_GROUPS`, each a link to its
     group (within the page: its policy allows that, and nothing is fetched), with its count and
-    the start of its message."""
+    the start of its message; past :data:`TOC_SHOWN`, the smaller groups wait behind a click."""
     if len(groups) <= OPEN_GROUPS:
         return
     yield '<h2>Contents</h2><table class="toc"><tbody>'
     for n, ((severity, rule, column, field_, pattern), group) in enumerate(groups):
+        if n == TOC_SHOWN:
+            yield (f"</tbody></table><details><summary>{len(groups) - n:,} more groups"
+                   '</summary><table class="toc"><tbody>')  # fmt: skip
         said = group.examples[0].message if group.examples and pattern is not None else ""
         said = said if len(said) <= TOC_MESSAGE else said[: TOC_MESSAGE - 1] + "…"
         yield (
@@ -360,11 +363,13 @@ def contents(groups: list[tuple[GroupKey, Group[Listed]]]) -> Iterator[str]:
             f'{esc(severity)}</span></td><td><a href="#{group_id(n)}">'
             f'{group_title(rule, column, field_)}</a></td><td class="own">{esc(said)}</td></tr>'
         )
-    yield "</tbody></table>"
+    yield "</tbody></table>" + ("</details>" if len(groups) > TOC_SHOWN else "")
 
 
 #: Characters of a group's message its line in the contents shows.
 TOC_MESSAGE = 70
+#: Lines of the contents shown at once; the rest behind a click (a page lists up to MAX_GROUPS).
+TOC_SHOWN = 30
 
 
 NOT_READ = "—"

@@ -610,3 +610,29 @@ def test_the_results_page_lets_go_of_each_chunk_once_its_lines_are_past(tmp_path
     report.add(Outcome(31, "created"))  # past the chunk's last row
     assert len(report._whom) == 0
     report.discard()
+
+
+@pytest.mark.parametrize("kinds, shown, more", [(3, 0, 0), (4, 4, 0), (30, 30, 0), (45, 30, 15)])
+def test_a_page_of_many_groups_lists_them_first_with_links_to_each(tmp_path, kinds, shown, more):
+    """More than three groups: all closed, a contents list linking to each (within the page);
+    past 30 lines the smaller groups wait behind a click, so the list stays short too."""
+    columns = [f"Note {i}" for i in range(kinds)]
+    rows = [["x" * (256 + i) for i in range(kinds)] for _ in range(kinds)]
+    for i, row in enumerate(rows):  # group i has kinds - i rows: a size order to keep
+        row[i + 1 :] = [""] * (kinds - i - 1)
+    rows = [[f"p{i}@example.com", *row] for i, row in enumerate(rows)]  # no other issue
+    data = write_csv(tmp_path / "notes.csv", ["Email", *columns], rows)
+    mapping = tmp_path / "m.yaml"
+    props = "".join(f"    note-{i}: Note {i}\n" for i in range(kinds))
+    mapping.write_text(f"customer:\n  emails: [Email]\n  properties:\n{props}", encoding="utf-8")
+    report = tmp_path / "r.html"
+    validate_csv(data, mapping, ValidateOptions(report=report))
+    text = report.read_text(encoding="utf-8")
+    assert_self_contained(text)
+    links = re.findall(r'<a href="#(group-\d+)">', text)
+    assert links == ([f"group-{n}" for n in range(1, kinds + 1)] if shown else [])
+    assert all(f'<details id="{link}">' in text for link in links)  # each names a group, closed
+    assert ('<details id="group-1" open>' in text) == (kinds <= 3)
+    assert (f"<summary>{more} more groups</summary>" in text) == bool(more)
+    if shown:
+        assert "too long (max 255) in <b>Note 0</b> &rarr; Property note-0" in text
