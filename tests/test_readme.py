@@ -11,7 +11,9 @@ The conventions the README follows (and this file reads):
   above it; a command that says nothing exits 0;
 - the files a command reads that are not in the repository are placeholders, named as such in
   the README's text (``placeholders: `export.csv`, ...``); each block of commands runs in a
-  fresh folder holding them and a copy of ``sample_data/`` and ``mappings/``, in order;
+  fresh folder holding them and a copy of ``sample_data/`` and ``mappings/``, in order; then the
+  first screen's block and the recipes' blocks run once more one after the other in one such
+  folder, as a newcomer runs them (what one leaves, the next meets);
 - commands that send do it to a sandbox started here, through the environment its ``export``
   lines give (the README's ``export HELPSCOUT_...`` lines stand for them);
 - ``helpscout-import sandbox`` serves until Ctrl-C: it is started, its first lines are compared
