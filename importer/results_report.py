@@ -10,8 +10,9 @@
   and the ``logRef`` Help Scout support asks for;
 - the pace (:meth:`~ResultsReport.sample`, from the uploader's progress callback): budget spent
   against seconds since the upload began, kept by :class:`PaceSamples` at most
-  :data:`PaceSamples.LIMIT` points whatever the run's length, and drawn in budget units a minute
-  (a write costs 2, a read 1) with the ceiling the run kept to and the account's budget.
+  :data:`PaceSamples.LIMIT` points whatever the run's length, and drawn as the budget spent in
+  the minute before each point (a write costs 2, a read 1), against the ceiling the run kept to
+  and the account's budget, which count the same way.
 
 The page is what :mod:`importer.page` promises: self-contained, nothing fetched, no script, every
 cell escaped. The API is named by its host only: a URL's user, password or query never appear;
@@ -20,6 +21,7 @@ messages pass :func:`importer.redact.redact`, as the results file's cells do.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections import Counter, deque
 from collections.abc import Iterator
@@ -87,12 +89,21 @@ class PaceSamples:
             self.points = self.points[::2]
             self.every *= 2
 
-    def per_minute(self) -> list[tuple[float, float]]:
-        """Budget spent a minute between each point and the one before, at the later one."""
-        return [
-            (t, (r - r0) / (t - t0) * 60)
-            for (t0, r0), (t, r) in zip(self.points, self.points[1:], strict=False)
-        ]
+    def last_minute(self) -> list[tuple[float, float]]:
+        """At each point, the budget spent in the minute before it (in the first minute: since
+        the start). That is what the account's per-minute budget counts, so it compares with the
+        budget on a run of seconds too, where a rate would stretch a burst to a minute."""
+        return [(t, spent - self.spent_at(t - 60)) for t, spent in self.points]
+
+    def spent_at(self, seconds: float) -> float:
+        """The budget spent by ``seconds``, read between the points around it."""
+        if seconds <= 0:
+            return 0.0
+        after = bisect.bisect_right([t for t, _ in self.points], seconds)
+        if after == len(self.points):
+            return self.points[-1][1]
+        (t0, s0), (t1, s1) = self.points[after - 1], self.points[after]
+        return s0 + (s1 - s0) * (seconds - t0) / (t1 - t0)
 
 
 @dataclass(frozen=True)
@@ -218,7 +229,7 @@ class ResultsReport:
                 yield self._group(key, group.count, group.examples, opened=n < 2)
 
     def _pace_chart(self, result: ImportResult) -> str:
-        points = self.pace.per_minute()
+        points = self.pace.last_minute()
         if len(points) < 2:
             return "<p>The run was too short to chart its pace.</p>"
         guides = []
@@ -228,9 +239,10 @@ class ResultsReport:
             guides.append((float(result.limit), f"the account's budget, {result.limit:,}"))
         return line_chart(
             points,
-            title=f"Pace: budget spent a minute (a write costs {WRITE_COST}, a read {READ_COST})",
+            title=f"Pace: budget spent in the last minute (a write costs {WRITE_COST}, a read "
+            f"{READ_COST})",
             x_label="seconds since the upload began",
-            y_label="budget / min",
+            y_label="budget / minute",
             guides=guides,
         )
 

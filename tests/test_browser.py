@@ -341,7 +341,7 @@ async def test_results_report_renders_failures_logrefs_and_the_pace(tmp_path: Pa
     assert "31 rows (rows 1, 7, 8, 9, 11, …): Help Scout answered 400" in rendered.text
     assert "Help Scout's message: Bad request: properties.plan: must be an integer" in rendered.text
     assert "p1@example.com\tPerson1 Smith\t" in rendered.text  # whom the failed row names
-    assert "Pace: budget spent a minute" in rendered.text
+    assert "Pace: budget spent in the last minute" in rendered.text
     assert "<img src='" in rendered.content  # the invalid country, in its message
     width, height = png_size(rendered.png)
     assert width == WIDTH and height > 600
@@ -393,7 +393,7 @@ async def test_the_sample_pages_as_the_readme_shows_them(
     assert "15\tolga.schmidt14@example.com\tOlga Alexandrovna Maria-Magdalena" in done.text
     assert "Country: 'Atlantis' is not a country name" in done.text
     # the pace in budget units, against the run's ceiling and the account's budget
-    assert "Pace: budget spent a minute (a write costs 2, a read 1)" in done.text
+    assert "Pace: budget spent in the last minute (a write costs 2, a read 1)" in done.text
     assert "the run's ceiling, 1,080" in done.content
     assert "the account's budget, 1,200" in done.content
     assert "of one minute's budget of 1,200" in done.text  # the share used, true of a short run

@@ -490,7 +490,7 @@ def test_pace_samples_stay_few_and_evenly_spread_on_a_long_run():
     assert end.points == [(0.0, 0), (1.6, 16)]  # the end replaces a point too close to it
     gaps = {round(b[0] - a[0]) for a, b in zip(samples.points, samples.points[1:-1], strict=False)}
     assert gaps == {64}
-    assert {round(rate) for _, rate in samples.per_minute()[:-1]} == {60}
+    assert {round(spent) for t, spent in samples.last_minute()[:-1] if t >= 60} == {60}
     assert samples.points[-1] == (10_000.7, 10_001)
 
 
@@ -636,3 +636,20 @@ def test_a_page_of_many_groups_lists_them_first_with_links_to_each(tmp_path, kin
     assert (f"<summary>{more} more groups</summary>" in text) == bool(more)
     if shown:
         assert "too long (max 255) in <b>Note 0</b> &rarr; Property note-0" in text
+
+
+@pytest.mark.parametrize(
+    "points, at, spent",
+    [
+        ([(0.5, 40), (3.0, 63)], [0.0, 0.5, 3.0], [0, 40, 63]),  # a burst: 40, not 4,800 a minute
+        ([(30, 300), (90, 900), (150, 900)], [30, 90, 150], [300, 600, 0]),  # then idle
+        ([(600, 6000)], [600], [6000 - 5400]),  # points far apart: read between them
+    ],
+)
+def test_the_pace_is_the_budget_spent_in_the_minute_before(points, at, spent):
+    """What the account's budget counts: a run of seconds never shows more than it spent."""
+    samples = PaceSamples(every=0.1)
+    for seconds, total in points:
+        samples.add(seconds, total)
+    shown = dict(samples.last_minute())
+    assert [round(shown[t]) for t in at] == spent
