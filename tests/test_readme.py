@@ -369,3 +369,17 @@ def test_the_example_mapping_points_at_files_that_exist() -> None:
     assert "importer/mapping/__init__.py" in named
     assert [path for path in named if not (ROOT / path).is_file()] == []
     assert '"Mapping reference"' in " ".join(comments) and "## Mapping reference" in README
+
+
+def test_the_quick_start_makes_a_venv_first_and_names_the_python_it_needs() -> None:
+    """Debian's and Ubuntu's Python refuse a plain ``pip install .``: the venv comes first, and
+    the version is the one pyproject.toml requires."""
+    first = FENCE.search(README)
+    assert first is not None
+    lines = [line for line in first.group(2).splitlines() if line and not line.startswith("#")]
+    assert lines[0] == "python3 -m venv .venv && . .venv/bin/activate"
+    assert lines[1].startswith("pip install . && helpscout-import run sample_data/customers.csv")
+    assert lines[2] == "pip install '.[test]' && pytest"
+    needed = re.search(r'requires-python = ">=(\d+\.\d+)"', (ROOT / "pyproject.toml").read_text())
+    assert needed is not None and f"Python {needed.group(1)} or newer" in first.group(2)
+    assert "apt-get install python3-venv" in README and "apt-get install chromium" in README
