@@ -17,6 +17,7 @@ figure held, 1 otherwise. The benchmarks, in the order they run:
 - pacing: ``upload_bench.py`` rate, alone, beside, burst (the budget shared with others).
 - run: ``upload_bench.py`` unlimited (``run`` on ``--rows`` rows: peak RSS, creates a second).
 - undo: ``undo_bench.py`` (an import of 5,000 taken back: all deleted, none left, < 300 MB).
+- review: ``review_bench.py`` (the review page on ``--rows`` rows: open < 3 s, < 300 MB).
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="big-file benchmarks' rows")
     parser.add_argument("--minutes", type=float, default=3.0, help="each paced scenario's length")
     parser.add_argument("--limit", type=int, default=1200, help="the paced scenarios' budget")
-    names = ["validate", "bad-input", "reports", "sandbox", "chaos", "pacing", "run", "undo"]
+    names = ["validate", "bad-input", "reports", "sandbox", "chaos", "pacing", "run", "undo",
+             "review"]  # fmt: skip
     parser.add_argument("--only", nargs="+", choices=names, default=names)
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args()
@@ -98,6 +100,13 @@ def main() -> None:
         ),
         "run": lambda: upload_bench.figures(("unlimited",), rows=args.rows),
         "undo": undo_bench.figures,
+        "review": lambda: verdict(
+            "review_bench.py",
+            f"review page, {args.rows:,} rows: open, server's peak RSS",
+            "< 3 s, < 300 MB",
+            "--rows",
+            str(args.rows),
+        ),
     }
     figures: list[Figure] = []
     for name in args.only:

@@ -120,9 +120,8 @@ API_URL = click.option(
     "--api-url",
     envvar="HELPSCOUT_API_URL",
     show_envvar=True,
-    default=DEFAULT_API_URL,
-    show_default=True,
-    help="Where the Help Scout API is (plain http only to this machine).",
+    help="Where the Help Scout API is (plain http only to this machine). Default: "
+    "HELPSCOUT_API_URL of the credentials file, else " + DEFAULT_API_URL + ".",
 )
 RATE = click.option(
     "--rate",
@@ -320,6 +319,56 @@ def init(
 
 
 @main.command()
+@click.argument("file", type=READABLE_FILE)
+@click.option(
+    "-m",
+    "--mapping",
+    type=READABLE_FILE,
+    help="Start from this mapping (default: what init suggests).",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where Save writes the mapping (an existing file only when the page says so).",
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port (default: any free).")
+@click.option("--no-browser", is_flag=True, help="Print the URL only; do not open a browser.")
+@click.option("--encoding", help="Text encoding of the CSV (default: detected).")
+@click.option("--delimiter", help="Field delimiter (default: sniffed).")
+@skip_lines_option
+@friendly_errors
+def review(
+    file: Path,
+    mapping: Path | None,
+    output: Path,
+    port: int,
+    no_browser: bool,
+    encoding: str | None,
+    delimiter: str | None,
+    skip_lines: int | None,
+) -> None:
+    """Review the mapping of FILE on a local page: every column with its values, the payloads
+    Help Scout will get, then Save. The first line printed is the page's URL; Done or Ctrl-C
+    stops it."""
+    import webbrowser
+
+    from importer.review import Review, SourceOptions
+    from importer.review.server import serve
+
+    session = Review(file, output, mapping, SourceOptions(encoding, delimiter, skip_lines))
+
+    def ready(url: str) -> None:
+        click.echo(url)
+        click.echo("# the review page (Done on the page, or Ctrl-C, stops it)", err=True)
+        if not no_browser:
+            webbrowser.open(url)
+
+    serve(session, port=port, on_ready=ready)
+
+
+@main.command()
 @input_options
 @click.option(
     "-o",
@@ -356,8 +405,9 @@ def init(
 @click.option(
     "--state",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The ledger (SQLite) that makes runs resumable and re-runs cheap. Default: beside the "
-    "results, named after FILE (export.csv: export.state.sqlite). Keep it on a local disk.",
+    help="The ledger (SQLite) that makes runs resumable and re-runs cheap; it belongs to one "
+    "account. Default: beside the results, named after the mapping and the API host "
+    "(mapping.api.helpscout.net.state.sqlite). Keep it on a local disk.",
 )
 @click.option(
     "--on-existing",
@@ -368,10 +418,11 @@ def init(
     "the customer as it is (skipped) or update it.",
 )
 @click.option(
-    "--check-existing",
-    is_flag=True,
+    "--check-existing/--no-check-existing",
+    default=None,
     help="Look up the emails of rows no earlier run imported, so customers created elsewhere "
-    "are not created again (a look-up per 20 rows).",
+    "are not created again (a look-up per 20 rows). Default: only on a first run into an "
+    "account that holds customers already.",
 )
 @click.option(
     "--duplicates",
@@ -449,7 +500,7 @@ def run(
     delimiter: str | None,
     skip_lines: int | None,
     results: Path | None,
-    api_url: str,
+    api_url: str | None,
     use_sandbox: bool,
     properties: Path | None,
     rate: int | None,
@@ -460,7 +511,7 @@ def run(
     include_source: bool,
     state: Path | None,
     on_existing: OnExisting,
-    check_existing: bool,
+    check_existing: bool | None,
     duplicates: Duplicates,
     retry_failed: bool,
     settle_time: float,
@@ -486,7 +537,7 @@ def run(
     when nothing could be attempted (another run uses the state file, for one), 3 when the run
     stopped early (the same command resumes it).
     """
-    from importer.client import check_api_url
+    from importer.importing import api_url_of
 
     options = ImportOptions(
         encoding=encoding,
@@ -516,7 +567,7 @@ def run(
         )
     if dry_run and not check_existing:
         if not use_sandbox:
-            check_api_url(api_url)
+            api_url_of(api_url)
         print_plan(file, mapping, options)
         return
     if properties is not None and not use_sandbox:
@@ -575,6 +626,8 @@ def run(
             say.out(f"{what} to {for_terminal(written, None)}")
     if result.rejects:
         say.out(rejects_line(result.rejected, result.rejects))
+        if result.rejected and result.state:
+            say.out(f"Once fixed, import them into the same state:\n  {fix_command(ctx, result)}")
     say.info(result.pacing_line())
     kept = for_terminal(f"{results} and {result.state}" if result.state else results, None)
     if result.interrupted:
@@ -608,6 +661,28 @@ class Console:
         click.echo(text if self.quiet else text + more, err=True)
 
 
+def fix_command(ctx: click.Context, result: ImportResult) -> str:
+    """The run that imports the fixed rejects as part of this import: the same mapping and
+    destination, and this run's state named (the fix run's own results file would give it
+    another default), so the next run of the export knows the people it created."""
+    assert result.rejects is not None and result.state is not None
+    fixed = result.rejects.with_suffix(".results.csv")
+    words = [
+        "helpscout-import",
+        "run",
+        str(result.rejects),
+        "--mapping",
+        str(ctx.params["mapping"]),
+        "--output",
+        str(fixed),
+        "--state",
+        str(result.state),
+    ]
+    if ctx.get_parameter_source("api_url") == click.core.ParameterSource.COMMANDLINE:
+        words += ["--api-url", str(ctx.params["api_url"])]
+    return for_terminal(shlex.join(words), None)
+
+
 def rows_not_imported(result: ImportResult) -> str:
     """``11 rows not imported (9 invalid, 2 failed)``."""
     missed = result.invalid + result.failed
@@ -621,13 +696,13 @@ def confirm_real_account(file: Path, mapping: Path, results: Path, options: Impo
 
     from importer.client import is_loopback
     from importer.front import open_input
-    from importer.importing import count_plan
-    from importer.ledger import default_state_path
+    from importer.importing import api_url_of, count_plan, state_path_of
 
-    host = urlsplit(options.api_url or DEFAULT_API_URL).hostname or ""
+    api_url = api_url_of(options.api_url)
+    host = urlsplit(api_url).hostname or ""
     if is_loopback(host):
         return
-    state = Path(options.state or default_state_path(results, file))
+    state, _ = state_path_of(options.state, results, file, mapping, api_url)
     source, bound = open_input(file, mapping, options)
     planned = count_plan(source, bound, state, options)
     at_most = "up to " if options.check_existing else ""
@@ -747,7 +822,7 @@ def count_rows(path: Path) -> int | None:
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="The state file of the import to undo (run's --state; by default beside its results, "
-    "named after its FILE: export.state.sqlite).",
+    "named after its mapping and API host: mapping.api.helpscout.net.state.sqlite).",
 )
 @click.option(
     "--run",
@@ -795,7 +870,7 @@ def undo(
     run_id: int | None,
     results: Path | None,
     only: Path | None,
-    api_url: str,
+    api_url: str | None,
     rate: int | None,
     budget_share: float,
     headroom: float,
@@ -917,38 +992,44 @@ SHOWN = 20
 @click.option(
     "--state",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The state file (default: the one *.state.sqlite in this folder).",
+    help="The state file (default: every *.state.sqlite in this folder).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON, for scripts.")
 @friendly_errors
 def history(state: Path | None, as_json: bool) -> None:
-    """List the imports a state file has seen, newest first: when each ran, its input file and
-    mapping, its rows by status and its exit code. Reads the state only."""
+    """List the imports a state file has seen, newest first: when each ran, where it sent, its
+    input file and mapping, its rows by status and its exit code. Without --state, every state
+    file in this folder, each with its destination. Reads the states only."""
     from importer.ledger import Ledger
 
-    state = state or only_state_here()
-    if not state.is_file():
+    states = [state] if state else states_here()
+    if state is not None and not state.is_file():
         raise ConfigError(f"no state file at {state}: give the --state a run used (or wrote)")
-    with Ledger.open(state, source="", readonly=True) as ledger:
-        runs = ledger.history()
-    if as_json:
-        click.echo(json.dumps([run_as_json(run) for run in runs], indent=2, ensure_ascii=False))
-    elif not runs:
-        click.echo(f"No import has used {for_terminal(state, None)} yet.")
-    else:
-        for line in history_table(runs):
+    listed: list[dict[str, Any]] = []
+    for index, path in enumerate(states):
+        with Ledger.open(path, source="", readonly=True) as ledger:
+            runs, destination = ledger.history(), ledger.destination
+        listed += [{**run_as_json(run), "state": str(path)} for run in runs]
+        if as_json:
+            continue
+        shown = for_terminal(path, None)
+        if len(states) > 1:
+            to = f"imports into {destination}" if destination else "no destination recorded yet"
+            click.echo(("\n" if index else "") + for_terminal(f"{path} ({to}):", None))
+        if not runs:
+            click.echo(f"No import has used {shown} yet.")
+        for line in history_table(runs) if runs else ():
             click.echo(for_terminal(line, None))
+    if as_json:
+        click.echo(json.dumps(listed, indent=2, ensure_ascii=False))
 
 
-def only_state_here() -> Path:
-    """The one state file in the current folder; a ConfigError when there are none or several."""
+def states_here() -> list[Path]:
+    """The state files in the current folder (a ConfigError when there is none)."""
     found = sorted(Path().glob("*.state.sqlite"))
-    if len(found) == 1:
-        return found[0]
     if not found:
         raise ConfigError("no *.state.sqlite file in this folder: give one with --state FILE")
-    names = ", ".join(path.name for path in found)
-    raise ConfigError(f"several state files here ({names}): choose one with --state FILE")
+    return found
 
 
 def _utc(stamp: str | None, *, iso: bool = False) -> str | None:
@@ -975,13 +1056,14 @@ def run_as_json(run: PastRun) -> dict[str, Any]:
         "mapping": run.mapping,
         "results": run.results,
         "counts": run.counts,
+        "destination": run.destination,
     }
 
 
 def history_table(runs: list[PastRun]) -> list[str]:
     """The runs as an aligned table, numbers to the right; ``-`` where nothing was recorded."""
     header = ["run", "started (UTC)", "ended", "status", "exit", *IMPORT_STATUSES, "file",
-              "mapping"]  # fmt: skip
+              "mapping", "sent to"]  # fmt: skip
     rows = [header]
     for run in runs:
         counts = run.counts or {}
@@ -990,7 +1072,7 @@ def history_table(runs: list[PastRun]) -> list[str]:
             str(run.id), _utc(run.started_at) or "-", _utc(run.finished_at) or "-", status,
             "-" if run.exit_code is None else str(run.exit_code),
             *(f"{counts[name]:,}" if name in counts else "-" for name in IMPORT_STATUSES),
-            run.source, run.mapping or "-",
+            run.source, run.mapping or "-", run.destination or "-",
         ])  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     numeric = {0, 4, *range(5, 5 + len(IMPORT_STATUSES))}

@@ -142,7 +142,8 @@ class Credentials:
         if not self.app_id and not self.access_token:
             raise ConfigError(
                 "no credentials: set HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Help Scout: Your "
-                "Profile > My Apps), or HELPSCOUT_ACCESS_TOKEN, in the environment"
+                "Profile > My Apps), or HELPSCOUT_ACCESS_TOKEN, in the environment or in a file "
+                "that HELPSCOUT_CREDENTIALS_FILE names"
             )
         if self.access_token and not TOKEN_SYNTAX.fullmatch(self.access_token):
             raise ConfigError(
@@ -154,19 +155,18 @@ class Credentials:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
-        """Read ``HELPSCOUT_APP_ID``/``HELPSCOUT_APP_SECRET`` and ``HELPSCOUT_ACCESS_TOKEN``.
+        """Read ``HELPSCOUT_APP_ID``/``HELPSCOUT_APP_SECRET`` and ``HELPSCOUT_ACCESS_TOKEN``
+        from the environment and the file ``HELPSCOUT_CREDENTIALS_FILE`` names
+        (:func:`read_settings`)."""
+        return cls.from_settings(read_settings(environ).values)
 
-        ``HELPSCOUT_CREDENTIALS_FILE`` names a file of ``NAME=value`` lines holding the same
-        names (a ``.env`` file, readable by its owner only), for a cron job whose environment
-        should not carry the secret; names set in the environment win.
-        """
-        env = dict(os.environ if environ is None else environ)
-        if path := env.get("HELPSCOUT_CREDENTIALS_FILE"):
-            env = {**read_env_file(path), **{k: v for k, v in env.items() if v}}
+    @classmethod
+    def from_settings(cls, values: Mapping[str, str]) -> Credentials:
+        """The credentials among ``values`` (:attr:`Settings.values`)."""
         return cls(
-            env.get("HELPSCOUT_APP_ID") or None,
-            env.get("HELPSCOUT_APP_SECRET") or None,
-            env.get("HELPSCOUT_ACCESS_TOKEN") or None,
+            values.get("HELPSCOUT_APP_ID") or None,
+            values.get("HELPSCOUT_APP_SECRET") or None,
+            values.get("HELPSCOUT_ACCESS_TOKEN") or None,
         )
 
     @property
@@ -174,8 +174,63 @@ class Credentials:
         return bool(self.app_id and self.app_secret)
 
 
-def read_env_file(path: str) -> dict[str, str]:
-    """``NAME=value`` lines (``export`` and quotes allowed, ``#`` comments) as a dict.
+#: The variables a credentials file may set: the documented ones, and the sandbox's printed
+#: refresh token (so its ``export`` lines can be pasted into a file as they are; not read).
+SETTINGS = ("HELPSCOUT_API_URL", "HELPSCOUT_APP_ID", "HELPSCOUT_APP_SECRET",
+            "HELPSCOUT_ACCESS_TOKEN", "HELPSCOUT_REFRESH_TOKEN")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where to send and as whom, from the environment and the credentials file."""
+
+    values: dict[str, str]
+    """The :data:`SETTINGS` given (empty ones left out)."""
+    warnings: tuple[str, ...] = ()
+    """What to tell the user (a credentials file others can read)."""
+
+
+def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """The environment's :data:`SETTINGS`, and those of the file ``HELPSCOUT_CREDENTIALS_FILE``
+    names (for a cron job whose environment should not carry the secret).
+
+    The file is explicit, so it is not silently overridden: a name set in both with different
+    values is refused (one line naming the variable and the file's line), as is a name the
+    importer does not read (a typo would otherwise be ignored). A file that group or others may
+    read is used with a warning, as ssh warns of a key file.
+    """
+    env = os.environ if environ is None else environ
+    values = {name: env[name] for name in SETTINGS if env.get(name)}
+    path = env.get("HELPSCOUT_CREDENTIALS_FILE")
+    if not path:
+        return Settings(values)
+    warnings = []
+    for number, name, value in read_env_file(path):
+        where = f"HELPSCOUT_CREDENTIALS_FILE {path}, line {number}"
+        if name not in SETTINGS:
+            raise ConfigError(
+                f"{where}: {name[:40]!r} is not a variable the importer reads (it reads "
+                f"{', '.join(SETTINGS[:4])}): correct or remove the line"
+            )
+        if values.get(name, value) != value:
+            raise ConfigError(
+                f"{where}: {name} is also set in the environment, to another value: unset it "
+                "there (or take it out of the file), so that one place says where to send"
+            )
+        if value:
+            values[name] = value
+    mode = os.stat(path).st_mode
+    if mode & 0o077:
+        warnings.append(
+            f"HELPSCOUT_CREDENTIALS_FILE {path} can be read by others (mode {mode & 0o777:o}): "
+            f"make it readable by its owner only: chmod 600 {path}"
+        )
+    return Settings(values, tuple(warnings))
+
+
+def read_env_file(path: str) -> list[tuple[int, str, str]]:
+    """``NAME=value`` lines (``export`` and quotes allowed, ``#`` comments) as
+    ``(line number, name, value)``.
 
     Errors name the file and line but never echo a line: it may hold the secret.
     """
@@ -184,7 +239,7 @@ def read_env_file(path: str) -> dict[str, str]:
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not UTF-8 text"
         raise ConfigError(f"HELPSCOUT_CREDENTIALS_FILE {path}: cannot be read: {reason}") from None
-    found = {}
+    found = []
     for number, line in enumerate(lines, start=1):
         text = line.strip()
         if not text or text.startswith("#"):
@@ -198,7 +253,7 @@ def read_env_file(path: str) -> dict[str, str]:
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
-        found[name.strip()] = value
+        found.append((number, name.strip(), value))
     return found
 
 

@@ -31,7 +31,7 @@ import pandas as pd
 
 from importer.errors import EXIT_STOPPED, ConfigError, ImporterError
 from importer.issues import RowWarnings, apostrophe_note
-from importer.ledger import Ledger, default_state_path, state_files
+from importer.ledger import Ledger, state_files
 from importer.mapping import Mapping, load_mapping
 from importer.options import (
     DEFAULT_IMPORT,
@@ -49,7 +49,7 @@ from importer.source import CsvSource, open_csv
 from importer.validate import check_rows, file_warnings
 
 if TYPE_CHECKING:
-    from importer.client import Credentials
+    from importer.client import Credentials, HelpScoutClient
     from importer.importing import ImportResult
     from importer.results import Outcome
     from importer.sandbox import SandboxConfig
@@ -189,18 +189,18 @@ def import_csv(
     ``options.budget_share`` of it is used. ``sandbox`` imports into a fresh in-process sandbox
     instead (with a throwaway ledger unless ``options.state`` is given).
 
-    The ledger (``options.state``, default :func:`~importer.ledger.default_state_path`: beside
-    ``results``, named after ``path``) makes the same call resume a run that stopped, and a later
-    call a re-run: see :mod:`importer.upload` for what happens to each row, ``on_existing``
-    (skip, update), ``check_existing`` and ``retry_failed``. ``duplicates`` says what to do with
-    rows whose key an earlier row has: ``error`` (invalid, as the validator reports), ``first``
-    (import the first, skip the others) or ``last`` (import the last; costs a first pass over the
-    file). ``request_timeout`` bounds each request, ``row_timeout`` each row's requests in all (a
-    row past it ends ``failed``, kept in flight for the next run). ``settle_time``: seconds after
-    a create whose fate is unknown before a look-up that finds nobody is believed (see
-    :func:`~importer.upload.after_look_up`). ``report`` writes the results report there (HTML,
-    :mod:`importer.results_report`); ``rejects`` the rows to fix (:mod:`importer.rejects`): the
-    invalid ones and those Help Scout refused.
+    The ledger (``options.state``, default :func:`~importer.importing.state_path_of`: beside
+    ``results``, named after the mapping and the destination) makes the same call resume a run
+    that stopped, and a later call a re-run: see :mod:`importer.upload` for what happens to each
+    row, ``on_existing`` (skip, update), ``check_existing`` and ``retry_failed``. ``duplicates``
+    says what to do with rows whose key an earlier row has: ``error`` (invalid, as the validator
+    reports), ``first`` (import the first, skip the others) or ``last`` (import the last; costs
+    a first pass over the file). ``request_timeout`` bounds each request, ``row_timeout`` each
+    row's requests in all (a row past it ends ``failed``, kept in flight for the next run).
+    ``settle_time``: seconds after a create whose fate is unknown before a look-up that finds
+    nobody is believed (see :func:`~importer.upload.after_look_up`). ``report`` writes the
+    results report there (HTML, :mod:`importer.results_report`); ``rejects`` the rows to fix
+    (:mod:`importer.rejects`): the invalid ones and those Help Scout refused.
 
     ``progress`` hears the tally as rows end; ``notice`` one-line messages while the run goes (a
     stop under way).
@@ -214,7 +214,10 @@ def import_csv(
     from importer.summary import check_summary_path, summary_of, write_summary
 
     options = options or DEFAULT_IMPORT
-    state_path = Path(options.state or default_state_path(results, path))
+    to = importing.BUILT_IN_SANDBOX.api_url if sandbox else importing.api_url_of(options.api_url)
+    state_path, former = importing.state_path_of(options.state, results, path, mapping, to)
+    if former and notice is not None:
+        notice(former)
     kept_state = state_files(state_path) if sandbox is None or options.state else []
     check_outputs(
         inputs_of(path, mapping),
@@ -274,7 +277,7 @@ def _import(
     from importer.summary import Reasons
 
     report, rejects = options.report, options.rejects
-    api_url, credentials = importing.endpoint(options.api_url, credentials, sandbox)
+    api_url, credentials = importing.endpoint(options.api_url, credentials, sandbox, notice)
     result.api = "sandbox" if sandbox is not None else api_host(api_url)
     all_cells = options.include_source or rejects is not None
     source, mapping = open_input(path, mapping, options, all_columns=all_cells)
@@ -299,53 +302,73 @@ def _import(
             result.state = state_path
         # The lock first: a second run on the same state must not touch the first one's results.
         ledger = stack.enter_context(Ledger.open(state_path, source=str(path)))
-        if result.state is not None:
-            importing.check_state_is_whole(ledger, Path(results), options.check_existing, notice)
-        # --- the report and the rejects listen to every results line
-        if report is not None:
-            where = "the built-in sandbox" if sandbox is not None else result.api
-            reporting = ResultsReport(report, file=str(path), mapping=str(mapping.path), api=where,
-                                      key_name=mapping.key_name)  # fmt: skip
-            stack.callback(reporting.discard)
-            listeners.append(reporting.add)
-        if rejects is not None:
-            rejected = stack.enter_context(
-                RejectsWriter(rejects, source.columns, delimiter=source.delimiter)
-            )
-            listeners.append(rejected.add)
-        # ---
-        warned = RowWarnings()
-        batches = importing.row_batches(
-            source, mapping, include_source=all_cells, duplicates=options.duplicates,
-            warnings=warned, on_checked=reporting.checked if reporting is not None else None,
-        )  # fmt: skip
-        run = ledger.begin_run(importing.fingerprint(Path(path)))
-        result.resumed = run.resuming
-        ledger.record_results(Path(results).resolve())
-        if mapping.path:
-            ledger.record_mapping(mapping.path)
-        if log is not None:
-            log.run = run.id
-        columns = source.columns if options.include_source else None
-        with ResultsWriter(results, source_columns=columns, observers=listeners) as writer:
-            asyncio.run(
-                importing.send_rows(
-                    batches, mapping, writer, ledger, result, options, api_url=api_url,
-                    credentials=credentials, sandbox=sandbox, notice=notice,
-                    progress=progressed if report or progress else None,
-                    on_exchange=log,
+
+        async def sending() -> None:
+            async with contextlib.AsyncExitStack() as inner:
+                # the destination guard first: nothing is written before it answers
+                client = await importing.connect(
+                    inner, ledger, options, api_url, credentials, pacer=importing.pacer_of(options),
+                    sandbox=sandbox, on_exchange=log, notice=notice,
+                )  # fmt: skip
+                await _send(client)
+
+        async def _send(client: HelpScoutClient) -> None:
+            nonlocal reporting
+            told = options
+            if sandbox is None:  # the built-in one is empty
+                told = await importing.check_existing_of(client, ledger, options, notice)
+            if result.state is not None:
+                # a new state the importer may decide for: it looks up, or the account is empty
+                looks = bool(told.check_existing) or (
+                    options.check_existing is None and ledger.is_new
                 )
+                importing.check_state_is_whole(ledger, Path(results), looks, notice)
+            # --- the report and the rejects listen to every results line
+            if report is not None:
+                shown = "the built-in sandbox" if sandbox is not None else str(result.api)
+                reporting = ResultsReport(report, file=str(path), mapping=str(mapping.path),
+                                          api=shown, key_name=mapping.key_name)  # fmt: skip
+                stack.callback(reporting.discard)
+                listeners.append(reporting.add)
+            if rejects is not None:
+                rejected.append(stack.enter_context(
+                    RejectsWriter(rejects, source.columns, delimiter=source.delimiter)
+                ))  # fmt: skip
+                listeners.append(rejected[0].add)
+            # ---
+            batches = importing.row_batches(
+                source, mapping, include_source=all_cells, duplicates=options.duplicates,
+                warnings=warned,
+                on_checked=reporting.checked if reporting is not None else None,
             )  # fmt: skip
+            run = ledger.begin_run(importing.fingerprint(Path(path)))
+            result.resumed = run.resuming
+            ledger.record_results(Path(results).resolve())
+            if mapping.path:
+                ledger.record_mapping(mapping.path)
+            if log is not None:
+                log.run = run.id
+            columns = source.columns if options.include_source else None
+            with ResultsWriter(results, source_columns=columns, observers=listeners) as writer:
+                await importing.send_rows(
+                    batches, mapping, writer, ledger, result, told, client=client,
+                    notice=notice, progress=progressed if report or progress else None,
+                )  # fmt: skip
+
+        warned = RowWarnings()
+        rejected: list[RejectsWriter] = []
+        asyncio.run(sending())
         counts: dict[str, int] = {s: getattr(result, s) for s in IMPORT_STATUSES}
         ledger.record_outcome(counts, result.exit_code)
         ledger.finish_run("stopped" if result.stopped else "finished")
         result.reasons = reasons.by_status()
         result.notes += warned.notes()
+        result.dropped = warned.dropped
         if reporting is not None:
             reporting.close(result)
             result.report = reporting.path
-        if rejects is not None:
-            result.rejects, result.rejected = rejected.path, rejected.written
+        if rejected:
+            result.rejects, result.rejected = rejected[0].path, rejected[0].written
         if log is not None:
             log.close()
             result.log = log.path

@@ -21,7 +21,7 @@ only. What each step promises:
 from __future__ import annotations
 
 import contextlib
-import os
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +37,9 @@ from importer.client import (
     Exchange,
     HelpScoutClient,
     RetryPolicy,
+    Settings,
     check_api_url,
+    read_settings,
 )
 from importer.decide import Job, Policy, decide
 from importer.errors import (
@@ -51,11 +53,21 @@ from importer.errors import (
     TransportError,
 )
 from importer.issues import RowWarnings
-from importer.ledger import GO_ON, DamagedStateError, Ledger, RunInfo, payload_hash
+from importer.ledger import (
+    GO_ON,
+    DamagedStateError,
+    Destination,
+    Ledger,
+    RunInfo,
+    default_state_path,
+    former_state_path,
+    payload_hash,
+)
 from importer.mapping import Mapping
 from importer.options import DEFAULT_API_URL, Duplicates, ImportOptions, SendOptions
 from importer.pacing import Pacer
 from importer.rejects import ragged_cells, row_errors
+from importer.report import plural
 from importer.results import ResultsWriter, listed_customers
 from importer.source import Chunk, CsvSource
 from importer.upload import Progress, Tally, Uploader, default_concurrency
@@ -68,15 +80,19 @@ __all__ = [
     "BATCH_ROWS",
     "ImportResult",
     "PlanCount",
+    "api_url_of",
     "check_properties",
     "check_state_is_whole",
+    "connect",
     "count_plan",
+    "destination_of",
     "endpoint",
     "fingerprint",
     "open_client",
     "pacer_of",
     "row_batches",
     "send_rows",
+    "state_path_of",
     "workers_of",
 ]
 
@@ -103,6 +119,8 @@ class ImportResult(Tally):
     others_peak: float = 0.0
     """The largest share of that budget others on the account were seen spending."""
     notes: list[str] = field(default_factory=list)
+    dropped: int = 0
+    """Values the sent rows went without (``on_invalid: drop``, ``on_incomplete: drop``)."""
     api: str | None = None
     """The API's host (``sandbox`` for the built-in one); None until it is known."""
     started: datetime | None = None
@@ -131,14 +149,31 @@ class ImportResult(Tally):
 
 
 def endpoint(
-    api_url: str | None, credentials: Credentials | None, sandbox: SandboxConfig | None
+    api_url: str | None,
+    credentials: Credentials | None,
+    sandbox: SandboxConfig | None,
+    notice: Callable[[str], None] | None = None,
 ) -> tuple[str, Credentials | None]:
-    """The API's URL (``api_url``, else ``HELPSCOUT_API_URL``, else Help Scout's), checked, and
-    the credentials (given, else the environment's); for the sandbox, both come when it starts."""
+    """The API's URL (:func:`api_url_of`), checked, and the credentials (given, else the
+    environment's and its credentials file's, whose warnings ``notice`` hears); for the sandbox,
+    both come when it starts."""
     if sandbox is not None:
         return DEFAULT_API_URL, credentials
-    url = check_api_url(api_url or os.environ.get("HELPSCOUT_API_URL") or DEFAULT_API_URL)
-    return url, credentials if credentials is not None else Credentials.from_env()
+    settings = read_settings()
+    if notice is not None:
+        for warning in settings.warnings:
+            notice(warning)
+    url = api_url_of(api_url, settings)
+    return url, credentials if credentials is not None else Credentials.from_settings(
+        settings.values
+    )
+
+
+def api_url_of(api_url: str | None, settings: Settings | None = None) -> str:
+    """Where to send: ``api_url`` (``--api-url``), else ``HELPSCOUT_API_URL`` of the environment
+    or of the credentials file, else Help Scout's; checked."""
+    given = (settings or read_settings()).values.get("HELPSCOUT_API_URL")
+    return check_api_url(api_url or given or DEFAULT_API_URL)
 
 
 def pacer_of(options: SendOptions) -> Pacer:
@@ -176,6 +211,108 @@ async def open_client(
     return await stack.enter_async_context(client)
 
 
+async def connect(
+    stack: contextlib.AsyncExitStack,
+    ledger: Ledger | None,
+    options: SendOptions,
+    api_url: str,
+    credentials: Credentials | None,
+    *,
+    pacer: Pacer,
+    sandbox: SandboxConfig | None = None,
+    on_exchange: Callable[[Exchange], None] | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> HelpScoutClient:
+    """:func:`open_client`, then the ledger's destination guard (:meth:`Ledger.bind`) with where
+    the client sends (:func:`destination_of`): the import's, the plan's and the undo's first
+    step, before any file is written or anything else is sent."""
+    client = await open_client(stack, options, api_url, credentials, pacer=pacer,
+                               sandbox=sandbox, on_exchange=on_exchange)  # fmt: skip
+    if ledger is not None:
+        here = BUILT_IN_SANDBOX if sandbox is not None else await destination_of(client)
+        note = ledger.bind(here)
+        if note and notice is not None:
+            notice(note)
+    return client
+
+
+#: The in-process sandbox (``--sandbox``): a fresh, empty account each run, never a real one.
+BUILT_IN_SANDBOX = Destination("built-in sandbox")
+
+
+async def destination_of(client: HelpScoutClient) -> Destination:
+    """Where ``client`` sends: its API URL, app id, and the user ``GET /v2/users/me`` answers
+    (``id``, ``email``). An API that does not answer it (an older server, a proxy, refused
+    credentials or certificate, which the first create meets again and reports) leaves the user
+    unknown."""
+    here = Destination(client.api_url, client.credentials.app_id)
+    try:
+        reply = await client.request("GET", "/v2/users/me")
+    except (ApiError, TransportError):
+        return here
+    body = reply.body if reply.status == 200 and isinstance(reply.body, dict) else {}
+    user, email = body.get("id"), body.get("email")
+    return dataclasses.replace(
+        here,
+        user_id=str(user) if isinstance(user, int | str) and str(user) else None,
+        user_email=email if isinstance(email, str) and email else None,
+    )
+
+
+async def check_existing_of(
+    client: HelpScoutClient,
+    ledger: Ledger,
+    options: ImportOptions,
+    notice: Callable[[str], None] | None,
+) -> ImportOptions:
+    """``options`` with ``check_existing`` decided when it was left to the importer (None): on
+    for a first run (a new state) into an account that holds customers already, which one
+    cheap read tells (``GET /v2/customers?page=1``: ``page.totalElements``), off otherwise (an
+    answer that does not say: as before this guard, the ledger decides)."""
+    if options.check_existing is not None:
+        return options
+    held = 0
+    if ledger.is_new:
+        try:
+            reply = await client.request("GET", "/v2/customers", params={"page": "1"})
+        except (ApiError, TransportError):  # refused: the first create meets it and reports it
+            return dataclasses.replace(options, check_existing=False)
+        page = reply.body.get("page") if isinstance(reply.body, dict) else None
+        total = page.get("totalElements") if isinstance(page, dict) else None
+        held = total if reply.status == 200 and isinstance(total, int) else 0
+    if held > 0 and notice is not None:
+        notice(
+            f"the account holds {plural(held, 'customer')} already and this is the first import "
+            f"with the state file {ledger.path}: each row's email is looked up before it is "
+            "created (--no-check-existing: do not)"
+        )
+    return dataclasses.replace(options, check_existing=held > 0)
+
+
+def state_path_of(
+    state: str | Path | None,
+    results: str | Path,
+    source: str | Path,
+    mapping: str | Path | Mapping,
+    api_url: str,
+) -> tuple[Path, str | None]:
+    """The state an import keeps: ``state`` (``--state``), else
+    :func:`~importer.ledger.default_state_path` (named after the mapping and where it sends),
+    else, when only that exists, the former default named after the file (an existing cron
+    job's), with a note saying so."""
+    if state is not None:
+        return Path(state), None
+    named = mapping.path if isinstance(mapping, Mapping) else mapping
+    default = default_state_path(results, named or source, api_url)
+    former = former_state_path(results, source)
+    if default.exists() or not former.is_file():
+        return default, None
+    return former, (
+        f"using the state file {former} (named after the file, as earlier versions did); "
+        f"rename it to {default.name} so that exports of other names reuse it"
+    )
+
+
 async def send_rows(
     batches: Iterable[Sequence[Job]],
     mapping: Mapping,
@@ -184,36 +321,31 @@ async def send_rows(
     result: ImportResult,
     options: ImportOptions,
     *,
-    api_url: str,
-    credentials: Credentials | None,
-    sandbox: SandboxConfig | None,
+    client: HelpScoutClient,
     progress: Progress | None,
     notice: Callable[[str], None] | None,
-    on_exchange: Callable[[Exchange], None] | None = None,
 ) -> None:
-    """Send every row of ``batches`` (the run begun in ``ledger``); fill ``result`` in, also when
-    the run stops early (``result.stopped``: why). ``on_exchange`` hears every HTTP request."""
-    pacer, workers = pacer_of(options), workers_of(options)
-    async with contextlib.AsyncExitStack() as stack:
-        client = await open_client(stack, options, api_url, credentials, pacer=pacer,
-                                   sandbox=sandbox, on_exchange=on_exchange)  # fmt: skip
-        if mapping.properties:
-            await check_properties(client, mapping, notice)
-        uploader = Uploader(
-            client,
-            writer,
-            ledger,
-            concurrency=workers,
-            policy=Policy(options.on_existing, options.check_existing, options.retry_failed),
-            progress=progress,
-            notice=notice,
-            row_timeout=options.row_timeout,
-            settle_time=options.settle_time,
-        )
-        try:
-            await uploader.run_into(batches, result)
-        finally:
-            result.budget, result.others_peak = pacer.ceiling, pacer.others_peak
+    """Send every row of ``batches`` (the run begun in ``ledger``) with ``client``
+    (:func:`connect`'s); fill ``result`` in, also when the run stops early (``result.stopped``:
+    why)."""
+    pacer, workers = client.pacer, workers_of(options)
+    if mapping.properties:
+        await check_properties(client, mapping, notice)
+    uploader = Uploader(
+        client,
+        writer,
+        ledger,
+        concurrency=workers,
+        policy=Policy(options.on_existing, bool(options.check_existing), options.retry_failed),
+        progress=progress,
+        notice=notice,
+        row_timeout=options.row_timeout,
+        settle_time=options.settle_time,
+    )
+    try:
+        await uploader.run_into(batches, result)
+    finally:
+        result.budget, result.others_peak = pacer.ceiling, pacer.others_peak
 
 
 @dataclass(frozen=True)
@@ -236,7 +368,7 @@ def count_plan(
     may find the customer: the count is at most). Opens the state read-only (no lock); writes
     nothing, sends nothing.
     """
-    policy = Policy(options.on_existing, options.check_existing, options.retry_failed)
+    policy = Policy(options.on_existing, bool(options.check_existing), options.retry_failed)
     kinds: Counter[str] = Counter()
     with contextlib.ExitStack() as stack:
         ledger = None
@@ -251,11 +383,16 @@ def count_plan(
 
 
 def check_state_is_whole(
-    ledger: Ledger, results: Path, check_existing: bool, notice: Callable[[str], None] | None
+    ledger: Ledger,
+    results: Path,
+    safe: bool,
+    notice: Callable[[str], None] | None,
 ) -> None:
     """Stop (DamagedStateError, exit 2) when a results file of this import lists customers the
     state does not know: the state was deleted, emptied or damaged (a lost WAL) since, and
-    trusting it would create them again. ``--check-existing`` goes on: it looks every row up.
+    trusting it would create them again. ``safe`` goes on with a notice: every row is looked up
+    (``--check-existing``, or a new state's first run into an account that holds customers), or
+    the state is new and the account holds nobody to create twice.
 
     The results files of "this import": the one the state's latest run recorded writing (it
     may have another name than ``results``: nightly runs), and, when the state is new (missing
@@ -274,9 +411,10 @@ def check_state_is_whole(
             f"customer{'s' if count != 1 else ''} that {listed} lists ({examples}"
             f"{', ...' if count > len(first) else ''})"
         )
-        if check_existing:
+        if safe:
             if notice:
-                notice(f"{what}: --check-existing looks every row up before creating it")
+                notice(f"{what}: going on, as each row is looked up before it is created "
+                       "(--check-existing) or the account holds no customer yet")  # fmt: skip
             return
         raise DamagedStateError(
             f"{what}: it was deleted, emptied or damaged since, and importing now could create "

@@ -13,7 +13,16 @@ import pandas as pd
 
 from importer.source import TEXT
 
-__all__ = ["ISSUE_COLUMNS", "NO_ISSUES", "RowWarnings", "apostrophe_note", "combine", "issue_table"]
+__all__ = [
+    "DROPPED",
+    "ISSUE_COLUMNS",
+    "NO_ISSUES",
+    "RowWarnings",
+    "apostrophe_note",
+    "combine",
+    "is_dropped",
+    "issue_table",
+]
 
 STRING = TEXT
 #: The columns of every issues table (validation report, mapping problems).
@@ -60,6 +69,16 @@ def _texts(values: object) -> pd.api.extensions.ExtensionArray:
     return pd.array(np.asarray(values, dtype=object), dtype=STRING)
 
 
+#: How the rule of a warning ends when its value was left out of the customer sent
+#: (``on_invalid: drop`` turns ``phone`` into ``phone_dropped``; ``address_dropped``).
+DROPPED = "_dropped"
+
+
+def is_dropped(rules: pd.Series) -> pd.Series:
+    """Which issues (by their ``rule``) say a value was left out of the customer sent."""
+    return rules.str.endswith(DROPPED).fillna(False).astype(bool)
+
+
 def combine(found: list[pd.DataFrame]) -> pd.DataFrame:
     """One issues frame from several; the shared empty one when there is nothing."""
     found = [f for f in found if len(f)]
@@ -78,12 +97,15 @@ class RowWarnings:
         self.by_rule: dict[str, tuple[int, list[int], str, str]] = {}
         """rule -> (rows, the first rows, the first row's column and message)"""
         self.apostrophes = 0
+        self.dropped = 0
+        """Values the rows were sent without (rules ending in ``_dropped``)."""
 
     def add(self, issues: pd.DataFrame, apostrophes: int = 0, invalid: Iterable[int] = ()) -> None:
         """One chunk's issue table and the apostrophes it lost; the rows ``invalid`` (not sent:
         their errors say why) and errors are left out."""
         self.apostrophes += apostrophes
         warned = issues[(issues["severity"] == "warning") & ~issues["row"].isin(invalid)]
+        self.dropped += int(is_dropped(warned["rule"]).sum())
         for rule, group in warned.groupby("rule", sort=False):
             count, rows, column, message = self.by_rule.get(str(rule), (0, [], "", ""))
             if not count:

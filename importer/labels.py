@@ -56,6 +56,10 @@ _ENTRY = re.compile(r"(\w+)\.(\d+)\.(value|type)")
 
 def rule_label(rule: str, field: str = "") -> str:
     """``rule`` in words; a length says its limit for ``field`` ("too long (max 40)")."""
+    if rule.endswith("_dropped") and rule.removesuffix("_dropped") in RULES:  # on_invalid: drop
+        return (
+            f"{rule_label(rule.removesuffix('_dropped'), field)}: dropped, the row sent without it"
+        )
     words = RULES.get(rule, rule.replace("_", " "))
     if rule == "max_length":
         limit = _max_length(field)

@@ -19,9 +19,13 @@ API (the uploader's; the undo's is below)::
 
 - ``payload_hash(payload) -> str``: sha256 hex of the payload's canonical JSON (sorted keys, no
   whitespace, UTF-8, NaN refused). Pinned by a test: changing it would make every row look changed.
-- ``default_state_path(results_path, source) -> Path``: beside the results, named after the
-  source: ``export.csv`` -> ``export.state.sqlite``; ``state_files(path)``: it and the files kept
-  beside it (``-wal``, ``-shm``, ``.lock``), for the output guard.
+- ``default_state_path(results_path, name, api_url) -> Path``: beside the results, named after
+  the import's mapping and where it sends (``mapping.api.helpscout.net.state.sqlite``);
+  ``former_state_path``: the earlier default, named after the input file; ``state_files(path)``:
+  it and the files kept beside it (``-wal``, ``-shm``, ``.lock``), for the output guard.
+- ``bind(Destination) -> note | None``: the state's destination guard (the API URL, the app id,
+  the user ``GET /v2/users/me`` answers): the first one met is recorded, another is refused
+  (``ConfigError``, exit 2) before anything is sent; ``destination`` is the recorded one.
 - ``Ledger.open(path, *, source, lock=True, readonly=False, settle_batch=200,
   settle_interval=1.0, clock=...)``: open or create the state; ``lock=False`` is for inspection
   beside a running import; ``readonly=True`` (a dry run's plan) opens an existing state with
@@ -94,11 +98,13 @@ A lost settle leaves its row ``in_flight``, which is exactly what resume reconci
 at most a look-up per row in flight, never a duplicate. Keep the state on a local disk: SQLite's
 WAL needs shared memory, which network filesystems do not reliably give.
 
-Locking. ``open`` takes ``fcntl.flock`` on ``<state>.lock``, which holds the holder's pid. The OS
-drops the lock when the holder dies, even by SIGKILL, so a lock file left behind blocks nobody;
-the file itself is never deleted (deleting lock files races). A second run on the same state gets
-``StateLockedError`` naming the other run's pid. The lock belongs to the open file: a process
-forked (not spawned) while holding it shares it.
+Locking. ``open`` takes ``fcntl.flock`` on ``<state>.lock`` beside the file the path resolves to
+(symlinks and ``..`` followed), which holds the holder's pid, and on the database file itself (a
+hard link is another name for it). The OS drops the locks when the holder dies, even by SIGKILL,
+so a lock file left behind blocks nobody; the file itself is never deleted (deleting lock files
+races). A second run on the same state, by whatever name, gets ``StateLockedError``. The lock
+belongs to the open file: a process forked (not spawned) while holding it shares it. The state,
+its journal and its lock are created 0600 (:func:`importer.outputs.create_private`).
 
 Threads: one ``sqlite3`` connection, used from the thread that opened it (the uploader's asyncio
 thread). Calls are short; ``mark_in_flight`` blocks for one fsync. A write SQLite cannot make (disk
@@ -122,12 +128,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self, get_args
+from urllib.parse import urlsplit
 
 from importer.errors import ConfigError, RunStopped, StateLockedError
+from importer.outputs import PRIVATE, create_private
 from importer.redact import redact
 
 APPLICATION = "helpscout-importer"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 GET_MANY_CHUNK = 500
 """Keys per ``IN (...)`` query: far below SQLite's variable limit (999 on old builds)."""
 
@@ -206,6 +214,9 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE runs ADD COLUMN counts TEXT",
         "ALTER TABLE runs ADD COLUMN exit_code INTEGER",
     ],
+    [  # 5: where each run sent (the state's destination is in meta: 'destination')
+        "ALTER TABLE runs ADD COLUMN destination TEXT",
+    ],
 ]
 
 _ENTRY_COLUMNS = (
@@ -253,10 +264,22 @@ def _canonical(payload: Mapping[str, Any]) -> str:
     )
 
 
-def default_state_path(results_path: str | Path, source: str | Path | None = None) -> Path:
+def default_state_path(results_path: str | Path, name: str | Path, api_url: str) -> Path:
     """Where the state lives when ``--state`` is not given: beside the results file, named after
-    the file imported when it is known, so a nightly run writing ``results-<date>.csv`` still
-    finds last night's state (``export.csv -o out/results.csv`` -> ``out/export.state.sqlite``)."""
+    the import (``name``: the mapping, else the file imported) and where it sends, so a dated
+    export reuses it and a rehearsal never shares the real account's
+    (``mapping.yaml`` to https://api.helpscout.net: ``mapping.api.helpscout.net.state.sqlite``;
+    to the sandbox on port 8080: ``mapping.127.0.0.1-8080.state.sqlite``)."""
+    parts = urlsplit(api_url)
+    host = (parts.hostname or "api").replace(":", "_")  # an IPv6 host
+    where = host if parts.port is None else f"{host}-{parts.port}"
+    return Path(results_path).with_name(f"{Path(name).stem}.{where}.state.sqlite")
+
+
+def former_state_path(results_path: str | Path, source: str | Path | None = None) -> Path:
+    """The default of versions before :func:`default_state_path`: beside the results, named
+    after the file imported (``export.csv`` -> ``export.state.sqlite``); still used when it is
+    there and the new one is not, so existing cron jobs do not create everyone again."""
     results = Path(results_path)
     return results.with_name(Path(source or results).stem + ".state.sqlite")
 
@@ -339,6 +362,8 @@ class PastRun:
     exit_code: int | None
     resumed: bool
     """The run before it had not finished: this one went on with its import."""
+    destination: str | None = None
+    """Where it sent (:class:`Destination`, as text); None: before destinations were recorded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,15 +447,70 @@ class UndoRun:
     """The undo before it, of the same import, did not finish: this one completes it."""
 
 
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a state's imports send: the API, the app, and the account's user as the API tells
+    it (``GET /v2/users/me``); what is not known is None (a token-only run has no app id)."""
+
+    api_url: str
+    app_id: str | None = None
+    user_id: str | None = None
+    user_email: str | None = None
+
+    def __str__(self) -> str:
+        known = [f"app {self.app_id}" if self.app_id else "",
+                 f"user {self.user_id}" if self.user_id else "", self.user_email or ""]  # fmt: skip
+        about = ", ".join(k for k in known if k)
+        return f"{self.api_url} ({about})" if about else self.api_url
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Destination:
+        return cls(**{k: v for k, v in json.loads(text).items() if k in cls.__slots__})
+
+
+def destination_conflict(recorded: Destination, here: Destination) -> str | None:
+    """What makes ``here`` another destination than ``recorded``, or None: the API URL, or an
+    app id or user both know and that differ (what one does not know cannot differ)."""
+    if recorded.api_url != here.api_url:
+        return "another API"
+    for what, mine, theirs in (("another app", recorded.app_id, here.app_id),
+                               ("another user", recorded.user_id, here.user_id)):  # fmt: skip
+        if mine and theirs and mine != theirs:
+            return what
+    return None
+
+
+def destination_merged(recorded: Destination, here: Destination) -> Destination:
+    """``recorded`` with what it did not know filled in from ``here`` (no conflict between them)."""
+    return Destination(
+        recorded.api_url,
+        recorded.app_id or here.app_id,
+        recorded.user_id or here.user_id,
+        recorded.user_email or here.user_email,
+    )
+
+
 def _refuse(path: Path, why: str) -> ConfigError:
     return ConfigError(f"{path} {why}: choose another --state path")
 
 
-def _acquire_lock(path: Path) -> int:
-    """Lock ``<state>.lock`` for this process and write our pid in it; return the descriptor."""
-    lock_path = path.with_name(path.name + ".lock")
+def _acquire_lock(path: Path) -> tuple[int, int]:
+    """Lock the state for this process, whatever name it is reached by; return the descriptors.
+
+    Two locks: ``<state>.lock`` beside the file the path resolves to (symlinks and ``..``
+    followed), which holds our pid for the message, and a ``flock`` on the database file itself,
+    which a hard link (another name, the same inode) cannot walk around. SQLite's own locks are
+    POSIX locks, independent of ``flock`` on Linux and macOS; our descriptor of the database is
+    closed only after SQLite's connection (closing a descriptor drops the POSIX locks of the
+    process on that file).
+    """
+    real = Path(os.path.realpath(path))
+    lock_path = real.with_name(real.name + ".lock")
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, PRIVATE)
     except OSError as exc:
         raise _refuse(path, f"cannot be used ({exc.strerror})") from exc
     try:
@@ -442,11 +522,25 @@ def _acquire_lock(path: Path) -> int:
             f"another import (pid {holder or 'unknown'}) is using the state file {path}: "
             "wait for it to finish, or stop it"
         ) from None
+    try:
+        db_fd = os.open(real, os.O_RDWR | os.O_CREAT, PRIVATE)
+    except OSError as exc:
+        os.close(fd)
+        raise _refuse(path, f"cannot be used ({exc.strerror})") from exc
+    try:
+        fcntl.flock(db_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(db_fd)
+        os.close(fd)
+        raise StateLockedError(
+            f"another import is using the state file {path} under another name (a hard link "
+            "to the same file): wait for it to finish, or stop it"
+        ) from None
     # Overwrite in place, then cut: a reader racing us sees a whole pid on the first line.
     pid = f"{os.getpid()}\n".encode()
     os.pwrite(fd, pid, 0)
     os.ftruncate(fd, len(pid))
-    return fd
+    return fd, db_fd
 
 
 def _unusable(path: Path, exc: sqlite3.Error) -> ConfigError:
@@ -487,7 +581,10 @@ def _connect(path: Path, source: str, *, readonly: bool = False) -> sqlite3.Conn
             db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
                                  isolation_level=None)  # fmt: skip
         else:
+            create_private(path)  # SQLite would create it with the umask's mode
             db = sqlite3.connect(path, isolation_level=None)
+    except OSError as exc:
+        raise _refuse(path, f"cannot be used ({exc.strerror})") from exc
     except sqlite3.Error as exc:
         raise _unusable(path, exc) from exc
     try:
@@ -547,7 +644,7 @@ class Ledger:
         self,
         path: Path,
         db: sqlite3.Connection,
-        lock_fd: int | None,
+        lock_fds: tuple[int, ...],
         *,
         source: str,
         settle_batch: int,
@@ -557,7 +654,8 @@ class Ledger:
         """Use ``Ledger.open``; this only assembles what it prepared."""
         self.path = path
         self._db = db
-        self._lock_fd = lock_fd
+        self._lock_fds = lock_fds
+        self._destination: Destination | None = None
         self._source = source
         self._settle_batch = settle_batch
         self._settle_interval = settle_interval
@@ -592,17 +690,17 @@ class Ledger:
         path = Path(path)
         if readonly and not path.is_file():
             raise _refuse(path, "does not exist")
-        lock_fd = _acquire_lock(path) if lock and not readonly else None
+        lock_fds = _acquire_lock(path) if lock and not readonly else ()
         try:
             db = _connect(path, source, readonly=readonly)
         except BaseException:
-            if lock_fd is not None:
-                os.close(lock_fd)
+            for fd in lock_fds:
+                os.close(fd)
             raise
         ledger = cls(
             path,
             db,
-            lock_fd,
+            lock_fds,
             source=source,
             settle_batch=settle_batch,
             settle_interval=settle_interval,
@@ -633,6 +731,42 @@ class Ledger:
         row = self._db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
         return int(row[0])
 
+    @property
+    def destination(self) -> Destination | None:
+        """Where this state's imports send (None: not recorded yet, or by an older version)."""
+        found = self._db.execute("SELECT value FROM meta WHERE name = 'destination'").fetchone()
+        return Destination.from_json(found[0]) if found else None
+
+    def bind(self, here: Destination) -> str | None:
+        """Guard the state's destination: the first one it meets is recorded, and any other
+        (:func:`destination_conflict`) is refused with ``ConfigError``, before anything is sent
+        or written: trusting rows settled in another account would skip (or, for an undo,
+        delete) the wrong customers. Returns a note when a state that has runs but no recorded
+        destination (an older version's) adopts ``here``. A read-only state records nothing.
+        """
+        recorded = self.destination
+        if recorded is not None and (why := destination_conflict(recorded, here)):
+            raise ConfigError(
+                f"the state file {self.path} belongs to the imports into {recorded}, and this "
+                f"run goes to {here} ({why}): its records would skip or undo customers that "
+                "are not there. Point the run back at that destination, or give this one its "
+                "own state (--state NEW.state.sqlite, or leave --state out: the default is "
+                "named after the destination)"
+            )
+        bound = here if recorded is None else destination_merged(recorded, here)
+        self._destination = bound
+        if bound != recorded and not self.readonly:
+            with self._transaction():
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('destination', ?)", (bound.to_json(),)
+                )
+        if recorded is None and not self.is_new:
+            return (
+                f"the state file {self.path} did not record where its imports went (an older "
+                f"version wrote it): it belongs to {here} from now on"
+            )
+        return None
+
     # --- runs -----------------------------------------------------------------------------------
 
     def begin_run(self, source_fingerprint: str) -> RunInfo:
@@ -640,13 +774,14 @@ class Ledger:
         if self.run is not None:
             raise RuntimeError("begin_run() was already called on this ledger")
         preview = self.preview_run(source_fingerprint)
+        bound = None if self._destination is None else str(self._destination)
         with self._transaction():
             # We hold the lock, so a run still marked running is dead.
             self._db.execute("UPDATE runs SET status = 'stopped' WHERE status = 'running'")
             run_id = self._db.execute(
-                "INSERT INTO runs (started_at, pid, status, source, source_fingerprint) "
-                "VALUES (?, ?, 'running', ?, ?)",
-                (preview.started_at, preview.pid, self._source, source_fingerprint),
+                "INSERT INTO runs (started_at, pid, status, source, source_fingerprint, "
+                "destination) VALUES (?, ?, 'running', ?, ?, ?)",
+                (preview.started_at, preview.pid, self._source, source_fingerprint, bound),
             ).lastrowid
         assert run_id is not None
         self.run = dataclasses.replace(preview, id=run_id)
@@ -707,15 +842,16 @@ class Ledger:
         self.flush()
         found = self._db.execute(
             "SELECT id, started_at, finished_at, status, source, mapping, results, counts, "
-            "exit_code FROM runs ORDER BY id DESC"
+            "exit_code, destination FROM runs ORDER BY id DESC"
         ).fetchall()
         runs = []
         for index, (run_id, started, finished, status, source, mapping, results, counts,
-                    code) in enumerate(found):  # fmt: skip
+                    code, destination) in enumerate(found):  # fmt: skip
             earlier = found[index + 1][3] if index + 1 < len(found) else "finished"
             tally = json.loads(counts) if counts else None
             runs.append(PastRun(run_id, started, finished, status, source, mapping, results,
-                                tally, code, resumed=earlier != "finished"))  # fmt: skip
+                                tally, code, resumed=earlier != "finished",
+                                destination=destination))  # fmt: skip
         return runs
 
     def results_files(self) -> list[Path]:
@@ -896,8 +1032,8 @@ class Ledger:
                     )
         finally:
             self._db.close()
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)  # releases the flock
+            for fd in self._lock_fds:
+                os.close(fd)  # releases the flocks (the database's last: see _acquire_lock)
 
     # --- undos ----------------------------------------------------------------------------------
 

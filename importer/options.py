@@ -173,12 +173,14 @@ class ImportOptions(ReadOptions, SendOptions):
     include_source: bool = False
     """Append each row's original columns to the results."""
     state: PathLike | None = None
-    """The ledger; None: beside the results, named after the CSV
-    (:func:`~importer.ledger.default_state_path`)."""
+    """The ledger; None: beside the results, named after the mapping and the destination
+    (:func:`~importer.importing.state_path_of`)."""
     on_existing: OnExisting = "skip"
     """A row imported before whose data changed, or whose customer exists: skip or update it."""
-    check_existing: bool = False
-    """Look up the emails of rows no earlier run imported before creating them."""
+    check_existing: bool | None = None
+    """Look up the emails of rows no earlier run imported before creating them; None: only on
+    a first run into an account that holds customers already (:func:`~importer.importing.connect`
+    asks)."""
     duplicates: Duplicates = "error"
     """Rows with the same key: invalid after the first, import the first, or the last."""
     retry_failed: bool = False

@@ -13,6 +13,10 @@ output is an input or another output. "The same file" means the same path, or th
 reached another way: through a symlink, a hard link, ``..`` or a case-insensitive file system.
 Two files that exist are the same when ``os.stat`` gives the same device and inode; a file that
 does not exist yet is compared by its resolved path (symlinks of its folders followed).
+
+Every file a command writes that holds customers' data or what was sent (the state, the results,
+the rejects, the request log) is created readable by its owner only (:func:`open_private`,
+:func:`create_private`), whatever the umask: a shared server's other users must not read it.
 """
 
 from __future__ import annotations
@@ -20,10 +24,22 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import IO, Any
 
 from importer.errors import ConfigError
 
-__all__ = ["Named", "check_outputs", "check_recorded_results", "same_file"]
+__all__ = [
+    "PRIVATE",
+    "Named",
+    "check_outputs",
+    "check_recorded_results",
+    "create_private",
+    "open_private",
+    "same_file",
+]
+
+PRIVATE = 0o600
+"""The mode outputs are created with: read and write for their owner, nothing for others."""
 
 Named = tuple[str, str | os.PathLike[str] | None]
 """An option's name as the user typed it (``--report``, ``FILE``) and its path (None: not given)."""
@@ -66,3 +82,16 @@ def check_recorded_results(recorded: Iterable[Path], output: str | os.PathLike[s
     records (``Ledger.results_files``): they would be lost."""
     check_outputs([("the import's results (recorded in --state)", p) for p in recorded],
                   [("--output", output)])  # fmt: skip
+
+
+def open_private(path: str | os.PathLike[str], mode: str = "w", **options: Any) -> IO[Any]:
+    """``open(path, mode, **options)`` for writing (``w``: truncate, ``a``: append), a file it
+    creates made :data:`PRIVATE` (an existing one keeps its mode: its owner chose it)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in mode else os.O_TRUNC)
+    return os.fdopen(os.open(path, flags, PRIVATE), mode, **options)
+
+
+def create_private(path: str | os.PathLike[str]) -> None:
+    """Create ``path`` empty and :data:`PRIVATE` unless it exists (a database SQLite will open:
+    its journal files take the database's mode)."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE))

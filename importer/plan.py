@@ -48,10 +48,18 @@ from importer.client import (
 from importer.decide import Action, Job, Policy, decide
 from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, ApiError, TransportError
 from importer.front import inputs_of, open_input
-from importer.importing import check_properties, endpoint, open_client, pacer_of, row_batches
-from importer.ledger import Entry, Ledger, RunInfo, default_state_path
+from importer.importing import (
+    api_url_of,
+    check_properties,
+    connect,
+    endpoint,
+    pacer_of,
+    row_batches,
+    state_path_of,
+)
+from importer.ledger import Entry, Ledger, RunInfo
 from importer.mapping import Mapping
-from importer.options import DEFAULT_IMPORT, ImportOptions
+from importer.options import DEFAULT_API_URL, DEFAULT_IMPORT, ImportOptions
 from importer.outputs import check_outputs, check_recorded_results
 from importer.pacing import WRITE_COST, estimate_seconds
 from importer.report import plural
@@ -181,14 +189,17 @@ def plan_import(
     """
     options = options or DEFAULT_IMPORT
     state, include_source = options.state, options.include_source
-    if state is None and results is not None and sandbox is None:  # as the import would
-        state = default_state_path(results, path)
-    state_path = Path(state) if state is not None else None
+    api_url = DEFAULT_API_URL if sandbox is not None else api_url_of(options.api_url)
+    state_path = None
+    if state is not None or (results is not None and sandbox is None):  # as the import would
+        state_path, former = state_path_of(state, results or "", path, mapping, api_url)
+        if former and notice is not None:
+            notice(former)
     known_state = state_path is not None and state_path.is_file()
     check_outputs([*inputs_of(path, mapping), ("--state", state_path)], [("--output", results)])
     policy = Policy(options.on_existing, True, options.retry_failed)
     pacer = pacer_of(options)
-    api_url, credentials = endpoint(options.api_url, credentials, sandbox)
+    api_url, credentials = endpoint(options.api_url, credentials, sandbox, notice)
     source, mapping = open_input(path, mapping, options, all_columns=include_source)
     where = "the built-in sandbox" if sandbox is not None else str(api_url)
     plan = Plan(where, notes=[*source.warnings, *file_warnings(mapping, source.sample())])
@@ -207,14 +218,14 @@ def plan_import(
         batches = row_batches(source, mapping, include_source=include_source,
                               duplicates=options.duplicates)  # fmt: skip
         columns = source.columns if include_source else None
-        writer = None
-        if results is not None:
-            writer = stack.enter_context(ResultsWriter(results, source_columns=columns))
 
         async def planning() -> None:
             async with contextlib.AsyncExitStack() as inner:
-                client = await open_client(inner, options, api_url, credentials, pacer=pacer,
-                                           sandbox=sandbox)  # fmt: skip
+                client = await connect(inner, ledger, options, api_url, credentials, pacer=pacer,
+                                       sandbox=sandbox, notice=notice)  # fmt: skip
+                writer = None
+                if results is not None:  # once the destination guard let the plan go on
+                    writer = stack.enter_context(ResultsWriter(results, source_columns=columns))
                 if mapping.properties:
                     await check_properties(client, mapping, notice)
                 planner = _Planner(client, policy)

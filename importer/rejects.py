@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from importer.errors import ConfigError
+from importer.outputs import open_private
 from importer.redact import redact
 from importer.results import Outcome
 from importer.safecsv import SafeCsvWriter
@@ -130,7 +131,7 @@ class RejectsWriter:
         self.header, self._again = layout(self.columns)
         self.written = 0
         try:
-            self._file: IO[str] = self.path.open("w", encoding="utf-8-sig", newline="")
+            self._file: IO[str] = open_private(self.path, "w", encoding="utf-8-sig", newline="")
         except OSError as exc:
             raise ConfigError(f"cannot write the rejects file {path}: {exc.strerror}") from exc
         self._writer = SafeCsvWriter(self._file, self.header)

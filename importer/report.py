@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from importer.errors import ConfigError
-from importer.issues import ISSUE_COLUMNS
+from importer.issues import DROPPED, ISSUE_COLUMNS, is_dropped
 from importer.labels import field_label, rule_label
 from importer.page import (
     NUMBER,
@@ -84,6 +84,8 @@ class Summary:
     errors: int = 0
     warnings: int = 0
     rows_with_warnings: int = 0
+    dropped: int = 0
+    """Values sent without (``on_invalid: drop``, ``on_incomplete: drop``): warnings too."""
     apostrophes_removed: int = 0
     """Leading text apostrophes taken off mapped cells ('02134 read as 02134)."""
     encoding: str = ""
@@ -100,6 +102,7 @@ class Summary:
         self.errors += int((severity == "error").sum())
         self.warnings += int((severity == "warning").sum())
         self.rows_with_warnings += int(issues.loc[severity == "warning", "row"].nunique())
+        self.dropped += int(is_dropped(issues["rule"]).sum())
         self.by_rule.update(issues["rule"].value_counts().to_dict())
         columns = issues["column"].fillna("").replace("", "(row)")
         self.by_column.update(columns.value_counts().to_dict())
@@ -114,7 +117,8 @@ class Summary:
         """The console's closing line."""
         return (
             f"{plural(self.rows, 'row')} read: {self.valid:,} valid, {self.invalid:,} invalid, "
-            f"{plural(self.warnings, 'warning')}."
+            f"{plural(self.warnings, 'warning')}"
+            + (f" ({plural(self.dropped, 'value')} dropped)." if self.dropped else ".")
         )
 
 
@@ -125,9 +129,12 @@ def plural(count: int, noun: str) -> str:
 class ReportWriter:
     """Base of the three formats: ``add`` checked chunks, then ``close`` with the summary."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, file: IO[str] | None = None) -> None:
+        """``file``: write there instead of opening ``path`` (the review page's is in memory)."""
         self.path = path
-        self._file: IO[str] = path.open("w", encoding="utf-8", newline="")
+        self._file: IO[str] = (
+            file if file is not None else path.open("w", encoding="utf-8", newline="")
+        )
 
     def add(self, checked: CheckedChunk) -> None:
         raise NotImplementedError
@@ -191,8 +198,8 @@ GroupKey = tuple[str, str, str, str, str | None]
 class HtmlReport(ReportWriter):
     """One self-contained page: totals, charts per rule and per column, the issues in groups."""
 
-    def __init__(self, path: Path, *, key_name: str = "key") -> None:
-        super().__init__(path)
+    def __init__(self, path: Path, *, key_name: str = "key", file: IO[str] | None = None) -> None:
+        super().__init__(path, file)
         self.key_name = key_name
         self.groups: Groups[GroupKey, Listed] = Groups(
             examples=ROWS_PER_GROUP, limit=MAX_GROUPS, overflow=lambda k: (*k[:4], None)
@@ -232,9 +239,10 @@ class HtmlReport(ReportWriter):
 
     def render(self, summary: Summary) -> Iterator[str]:
         """The page, piece by piece."""
-        return page(f"Validation report: {Path(summary.file).name}", self._body(summary))
+        return page(f"Validation report: {Path(summary.file).name}", self.body(summary))
 
-    def _body(self, summary: Summary) -> Iterator[str]:
+    def body(self, summary: Summary) -> Iterator[str]:
+        """The page without its head: the review page shows it after "Check all rows"."""
         yield (
             "<h1>Validation report</h1>"
             f'<p class="meta">File <b>{esc(summary.file)}</b>, mapping <b>{esc(summary.mapping)}'
@@ -251,6 +259,7 @@ class HtmlReport(ReportWriter):
             ("invalid: will not be sent", summary.invalid, "bad" if summary.invalid else "good"),
             ("errors", summary.errors, "bad" if summary.errors else ""),
             ("warnings", summary.warnings, "warn" if summary.warnings else ""),
+            *([("dropped: sent without", summary.dropped, "warn")] if summary.dropped else []),
         ):
             yield f'<div class="card {kind}"><b>{count:,}</b><span>{esc(label)}</span></div>'
         yield "</div>"
@@ -280,8 +289,10 @@ class HtmlReport(ReportWriter):
     ) -> str:
         severity, rule, column, field_, pattern = key
         message = listed[0].message if listed and pattern is not None else ""
+        dropped = rule.endswith(DROPPED)
+        badge = "dropped" if dropped else severity
         head = (
-            f'<summary><span class="badge {esc(severity)}">{esc(severity)}</span> '
+            f'<summary><span class="badge {esc(severity)}">{esc(badge)}</span> '
             f"<b>{plural(count, 'row')}</b>: {group_title(rule, column, field_)}"
             + (
                 f'<span class="own"> ({rows_named(count, [i.row for i in listed])})</span>'
@@ -292,12 +303,13 @@ class HtmlReport(ReportWriter):
             + "</summary>"
         )
         rows = []
+        mark = "del" if dropped else "mark"  # a dropped value is struck out: it is not sent
         for item in listed:
             own = f'<div class="own">{esc(item.message)}</div>' if item.message != message else ""
             rows.append(
                 f'<tr><td class="n">{item.row}</td><td>{cell(item.key)}</td>'
-                f'<td>{cell(item.name)}</td><td class="value"><mark>'
-                f"{cell(item.value, item.length)}</mark>{own}</td></tr>"
+                f'<td>{cell(item.name)}</td><td class="value"><{mark}>'
+                f"{cell(item.value, item.length)}</{mark}>{own}</td></tr>"
             )
         more = count - len(listed)
         tail = (

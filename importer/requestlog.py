@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Self
 
 from importer.errors import ConfigError
+from importer.outputs import open_private
 from importer.redact import redact
 from importer.summary import utc_stamp
 
@@ -63,7 +64,7 @@ class RequestLog:
         self.failure: str | None = None
         """Why the log stopped being written (a full disk), else None: the import goes on."""
         try:
-            self._file: IO[str] = self.path.open("a", encoding="utf-8", buffering=1)
+            self._file: IO[str] = open_private(self.path, "a", encoding="utf-8", buffering=1)
         except OSError as exc:
             raise ConfigError(
                 f"cannot write --log-file {self.path}: {exc.strerror or exc}"

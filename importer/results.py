@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
+from importer.outputs import open_private
 from importer.redact import redact
 from importer.safecsv import SafeCsvWriter
 
@@ -110,7 +111,7 @@ class ResultsWriter:
     ) -> None:
         self.path = Path(path)
         self._width = len(source_columns) if source_columns is not None else None
-        self._file: IO[str] = self.path.open("w", encoding="utf-8", newline="")
+        self._file: IO[str] = open_private(self.path, "w", encoding="utf-8", newline="")
         self._writer = SafeCsvWriter(self._file, header(source_columns))
         self._observers = list(observers)
         self._order: deque[int] = deque()

@@ -24,7 +24,8 @@ only when a key changes meaning or goes away (new keys may be added within a ver
                "limit_per_minute": 400, "others_peak_share": 0.12, "budget_spent": 63.0},
       "files": {"results": "results.csv", "state": "export.state.sqlite", "report": null,
                 "rejects": null, "log": null, "summary": "summary.json"},
-      "notes": []
+      "notes": [],
+      "dropped": 0                    # values sent rows went without (on_invalid: drop)
     }
 
 ``statuses`` always holds the five statuses of the results file; ``rows`` is their sum (every
@@ -169,6 +170,7 @@ def summary_of(
             "summary": _path(result.summary),
         },
         "notes": [redact(note) for note in result.notes],
+        "dropped": result.dropped,
     }
 
 

@@ -84,7 +84,7 @@ from importer.errors import (
     RunStopped,
     TransportError,
 )
-from importer.importing import endpoint, open_client, pacer_of, workers_of
+from importer.importing import connect, endpoint, pacer_of, workers_of
 from importer.ledger import Created, ImportRecord, Ledger, state_files
 from importer.options import DEFAULT_UNDO, UndoOptions
 from importer.outputs import check_outputs, check_recorded_results
@@ -491,7 +491,7 @@ def undo_import(
         results = default_results_path(state)
     check_outputs([("--only-listed", only)], [("--output", results), *state_files(state)])
     pacer, workers = pacer_of(options), workers_of(options)
-    api_url, credentials = endpoint(options.api_url, credentials, None)
+    api_url, credentials = endpoint(options.api_url, credentials, None, notice)
     result = UndoResult(state=state, dry_run=dry_run)
     with contextlib.ExitStack() as stack:
         ledger = stack.enter_context(Ledger.open(state, source="", readonly=dry_run))
@@ -512,19 +512,21 @@ def undo_import(
         url = URL(api_url)
         host = f"{url.host}:{url.explicit_port}" if url.explicit_port else str(url.host)
         scope = UndoScope(host, count - deleted, target)
-        if not dry_run and scope.count and confirm is not None and not confirm(scope):
-            raise NotConfirmed("not confirmed: nothing was deleted")
-        if not dry_run:
-            result.resumed = ledger.begin_undo(target.runs, results).resuming
-        result.results = Path(results) if results is not None else None
-        writer = stack.enter_context(
-            ResultsWriter(results or os.devnull, observers=[on_line] if on_line else ())
-        )
         batches = [(start, BATCH) for start in range(0, count, BATCH)]
 
         async def undoing() -> None:
             async with contextlib.AsyncExitStack() as inner:
-                client = await open_client(inner, options, api_url, credentials, pacer=pacer)
+                # the destination guard first: never delete in an account the import did not fill
+                client = await connect(inner, ledger, options, api_url, credentials, pacer=pacer,
+                                       notice=notice)  # fmt: skip
+                if not dry_run and scope.count and confirm is not None and not confirm(scope):
+                    raise NotConfirmed("not confirmed: nothing was deleted")
+                if not dry_run:
+                    result.resumed = ledger.begin_undo(target.runs, results).resuming
+                result.results = Path(results) if results is not None else None
+                writer = stack.enter_context(
+                    ResultsWriter(results or os.devnull, observers=[on_line] if on_line else ())
+                )
                 undoer = Undoer(client, writer, ledger, target, concurrency=workers,
                                 dry_run=dry_run, progress=progress, notice=notice)  # fmt: skip
                 await undoer.run_into(batches, result)

@@ -17,8 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from importer import schema
-from importer.issues import NO_ISSUES, STRING, combine, issue_table
+from importer.issues import DROPPED, NO_ISSUES, STRING, combine, issue_table
 from importer.mapping import Mapping
+from importer.phones import each_number, phone_problem, plainly_possible, row_regions
 from importer.source import Chunk, shown_name
 from importer.suggest.values import emails_in, is_phone, is_street
 
@@ -73,18 +74,20 @@ class Validator:
 
     def check(self, chunk: Chunk) -> CheckedChunk:
         mapped, mapping_issues = self.mapping.apply(chunk.frame)
-        found = [mapping_issues, _ragged_issues(chunk), _short_rows(chunk), _stray_values(chunk)]
+        values = [mapping_issues]
         for path in mapped.columns:
             rule = _rule_for(path, self.mapping)
             if rule is not None:
-                found.append(rule(mapped, path, self.mapping.sources.get(path, "")))
+                values.append(rule(mapped, path, self.mapping.sources.get(path, "")))
+        mapped, dropped = drop_invalid(mapped, combine(values), self.mapping.drops)
+        found = [dropped, _ragged_issues(chunk), _short_rows(chunk), _stray_values(chunk)]
         found.append(_address_needs_country(mapped, self.mapping))
         found.append(_empty_rows(mapped, self.mapping))
         found.append(_no_identity(mapped))
         keys = self.mapping.key_of(mapped)
         if self.duplicates == "error":
             found.append(self._duplicate_keys(keys))
-        issues = combine(found)
+        issues = blame_columns(combine(found), self.mapping.origins)
         issues = issues.drop_duplicates(["row", "field", "severity"], keep="first")
         issues = issues.sort_values("row", kind="stable", ignore_index=True)
         invalid = pd.Index(issues.loc[issues["severity"] == ERROR, "row"].unique(), name="row")
@@ -112,6 +115,42 @@ class Validator:
             for r in first[dup]
         ]
         return issue_table(rows, column, field, values, "duplicate_key", ERROR, messages)
+
+
+def drop_invalid(
+    mapped: pd.DataFrame, issues: pd.DataFrame, drops: frozenset[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``on_invalid: drop``: the values of ``drops`` paths that have an error made absent (an
+    address part: the whole address, as ``on_incomplete: drop`` does), and their errors turned
+    into warnings whose rule ends in ``_dropped``: the row is sent without them."""
+    hit = (issues["severity"] == ERROR) & issues["field"].isin(list(drops))
+    if not drops or not hit.any():
+        return mapped, issues
+    mapped, issues = mapped.copy(), issues.copy()
+    address = [c for c in mapped.columns if c.startswith("address.")]
+    for path, rows in issues.loc[hit].groupby("field")["row"]:
+        paths = address if str(path).startswith("address.") else [path]
+        mapped.loc[rows.unique(), paths] = pd.NA
+    in_address = issues["field"].str.startswith("address.").fillna(False)
+    what = np.where(in_address[hit], "the address", "this value")
+    issues.loc[hit, "message"] = (
+        issues.loc[hit, "message"] + "; sent without " + what + " (on_invalid: drop)"
+    )
+    issues.loc[hit, "rule"] = issues.loc[hit, "rule"] + DROPPED
+    issues.loc[hit, "severity"] = WARNING
+    return mapped, issues
+
+
+def blame_columns(issues: pd.DataFrame, origins: dict[str, pd.Series]) -> pd.DataFrame:
+    """Each issue of a field read from several columns names the column its row's value came
+    from (the static source is only the first of the list)."""
+    for path, origin in origins.items():
+        hit = (issues["field"] == path).fillna(False).to_numpy()
+        if hit.any():  # then ``issues`` is combine()'s own frame, not the shared empty one
+            found = origin.reindex(issues.loc[hit, "row"]).to_numpy()
+            column = issues.loc[hit, "column"].to_numpy()
+            issues.loc[hit, "column"] = np.where(pd.isna(found), column, found)
+    return issues
 
 
 def check_rows(
@@ -315,6 +354,15 @@ def _rule_for(path: str, mapping: Mapping) -> Rule | None:
         spec = None
     if spec is None:
         return None
+    if spec.kind == "phone":
+        region = mapping.regions.get(path)
+        return lambda mapped, p, column: combine([
+            _check_field(spec, mapped, p, column),
+            _check_possible(
+                mapped[p], row_regions(mapped.get("address.country"), region, mapped.index),
+                column, p,
+            ),
+        ])  # fmt: skip
     return lambda mapped, p, column: _check_field(spec, mapped, p, column)
 
 
@@ -422,6 +470,22 @@ def _check_phone(values: pd.Series, present: pd.Series, column: str, path: str) 
             WARNING,
         ),
     ])  # fmt: skip
+
+
+def _check_possible(
+    values: pd.Series, regions: pd.Series | None, column: str, path: str
+) -> pd.DataFrame:
+    """The numbers libphonenumber calls impossible: the international ones always, national
+    ones when there is a region to read them in (the mangled and digitless are said above)."""
+    judged = values.notna() & search(values, "[0-9]") & ~fullmatch(values, schema.PHONE_MANGLED)
+    judged &= ~plainly_possible(values)  # most international numbers, cleared in C++
+    if regions is None:  # then only the international ones can be judged
+        judged &= search(values, r"^\s*\+")
+    if not judged.any():
+        return NO_ISSUES
+    found = pd.Series(each_number(values.where(judged), regions, phone_problem), values.index)
+    bad = found.notna()
+    return issue_table(values.index[bad], column, path, values[bad], "phone", ERROR, found[bad])
 
 
 def _check_country(values: pd.Series, present: pd.Series, column: str, path: str) -> pd.DataFrame:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import csv
+import itertools
 import json
 import os
+import shutil
+import subprocess
+import sys
 import threading
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +168,232 @@ def person_body(i: int, **fields: Any) -> dict[str, Any]:
 def person() -> Callable[..., dict[str, Any]]:
     """:func:`person_body`: a customer to create or seed, numbered."""
     return person_body
+
+
+# --- a browser to drive: headless Chromium over the DevTools protocol ---------------------------
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+#: Headless, off the network except 127.0.0.1 (every name resolves to nothing, the rest goes to a
+#: dead proxy), so its own background calls stay on this machine too.
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-extensions", "--disable-default-apps", "--no-pings", "--hide-scrollbars",
+    "--mute-audio", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--proxy-server=127.0.0.1:9", "--remote-debugging-port=0",
+]  # fmt: skip
+#: key name -> (code, Windows virtual key code, text typed)
+KEYS = {"Tab": ("Tab", 9, ""), "Enter": ("Enter", 13, "\r"), " ": ("Space", 32, " "),
+        "ArrowDown": ("ArrowDown", 40, ""), "ArrowUp": ("ArrowUp", 38, ""),
+        "Escape": ("Escape", 27, ""), "End": ("End", 35, ""),
+        "Backspace": ("Backspace", 8, "")}  # fmt: skip
+
+
+class Tab:
+    """One page in headless Chromium, driven as a person would: keys, clicks, text typed.
+
+    ``events`` keeps every protocol event (requests, console, dialogs) in order; dialogs are
+    accepted at once so a page that opens one does not hang.
+    """
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.events: list[dict[str, Any]] = []
+        self.session: str | None = None
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._reader = asyncio.create_task(self._read())
+
+    async def call(self, method: str, **params: Any) -> dict[str, Any]:
+        message: dict[str, Any] = {"id": next(self._ids), "method": method, "params": params}
+        if self.session:
+            message["sessionId"] = self.session
+        answer = self._waiting[message["id"]] = asyncio.get_running_loop().create_future()
+        await self.ws.send_str(json.dumps(message))
+        reply = await asyncio.wait_for(answer, 30)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply.get("result", {})
+
+    async def _read(self) -> None:
+        async for message in self.ws:
+            data = json.loads(message.data)
+            if "id" in data:
+                self._waiting.pop(data["id"]).set_result(data)
+                continue
+            self.events.append(data)
+            if data["method"] == "Page.javascriptDialogOpening":
+                task = asyncio.ensure_future(self.call("Page.handleJavaScriptDialog", accept=True))
+                self._tasks.add(task)
+
+    def seen(self, method: str) -> list[dict[str, Any]]:
+        return [e["params"] for e in self.events if e["method"] == method]
+
+    async def evaluate(self, expression: str) -> Any:
+        reply = await self.call("Runtime.evaluate", expression=expression, returnByValue=True,
+                                awaitPromise=True)  # fmt: skip
+        if "exceptionDetails" in reply:
+            raise RuntimeError(f"{expression}: {reply['exceptionDetails']}")
+        return reply["result"].get("value")
+
+    async def wait_for(self, expression: str, seconds: float = 15) -> Any:
+        """The value of ``expression`` once it is truthy (polled; fails after ``seconds``); an
+        expression that throws (the page not there yet) counts as false."""
+        guarded = f"(() => {{ try {{ return ({expression}); }} catch (e) {{ return null; }} }})()"
+        for _ in range(int(seconds / 0.05)):
+            if value := await self.evaluate(guarded):
+                return value
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"never true: {expression}")
+
+    async def press(self, key: str, *, shift: bool = False) -> None:
+        code, vk, text = KEYS[key]
+        common = {"key": key, "code": code, "windowsVirtualKeyCode": vk,
+                  "modifiers": 8 if shift else 0}  # fmt: skip
+        await self.call("Input.dispatchKeyEvent", type="keyDown", text=text, **common)
+        await self.call("Input.dispatchKeyEvent", type="keyUp", **common)
+
+    async def type(self, text: str) -> None:
+        await self.call("Input.insertText", text=text)
+
+    async def click(self, selector: str) -> None:
+        """A mouse click in the middle of the element (scrolled into view first)."""
+        box = await self.evaluate(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+            "e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
+            "return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+        )
+        for kind in ("mousePressed", "mouseReleased"):
+            await self.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1],
+                            button="left", clickCount=1)  # fmt: skip
+
+    async def screenshot(self) -> bytes:
+        shot = await self.call("Page.captureScreenshot", format="png")
+        return base64.b64decode(shot["data"])
+
+
+@pytest.fixture
+def chromium(tmp_path: Path) -> Callable[..., Any]:
+    """``async with chromium(url) as tab``: a fresh headless Chromium showing ``url`` at
+    1280x800, loaded; skips the test when Chromium is not installed."""
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed")
+
+    @contextlib.asynccontextmanager
+    async def open_tab(url: str, width: int = 1280, height: int = 800) -> AsyncIterator[Tab]:
+        import aiohttp
+
+        profile = tmp_path / f"profile-{next(_profiles)}"
+        browser = await asyncio.create_subprocess_exec(
+            str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank",
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            port_file = profile / "DevToolsActivePort"
+            for _ in range(400):
+                if port_file.exists() and len(port_file.read_text().split()) == 2:
+                    break
+                await asyncio.sleep(0.05)
+            port, path = port_file.read_text().split()
+            async with (
+                aiohttp.ClientSession() as http,
+                http.ws_connect(f"ws://127.0.0.1:{port}{path}", max_msg_size=0) as ws,
+            ):
+                tab = Tab(ws)
+                target = await tab.call("Target.createTarget", url="about:blank")
+                attached = await tab.call("Target.attachToTarget", targetId=target["targetId"],
+                                          flatten=True)  # fmt: skip
+                tab.session = attached["sessionId"]
+                for domain in ("Network", "Page", "Runtime"):
+                    await tab.call(f"{domain}.enable")
+                await tab.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
+                               deviceScaleFactor=1, mobile=False)  # fmt: skip
+                await tab.call("Page.navigate", url=url)
+                yield tab
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                browser.terminate()
+            await browser.wait()
+
+    return open_tab
+
+
+_profiles = itertools.count()
+
+
+def keep_screenshot(png: bytes, tmp_path: Path, name: str) -> Path:
+    """Save a screenshot in the test's folder; copy it to ``$HELPSCOUT_SCREENSHOTS`` when that
+    names a folder, relative to the checkout (``docs`` to refresh the README's pictures; CI
+    leaves the tree clean)."""
+    path = tmp_path / name
+    path.write_bytes(png)
+    if folder := os.environ.get("HELPSCOUT_SCREENSHOTS"):
+        (ROOT / folder).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, ROOT / folder / name)
+    return path
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Callable[[bytes, str], Path]:
+    """:func:`keep_screenshot` in this test's folder."""
+    return lambda png, name: keep_screenshot(png, tmp_path, name)
+
+
+#: The columns of :func:`review_export`'s file.
+REVIEW_COLUMNS = ["First Name", "Last Name", "Email", "Other", "Notes", "Signup Date", "Legacy ID"]
+
+
+@pytest.fixture
+def review_export(tmp_path: Path) -> Path:
+    """An invented 30-row export for the review page: names, emails, phones in a column whose
+    header says nothing ("Other"), notes too long for Help Scout in rows 3 and 7, day-first
+    signup dates (row 5's "31/02/2021" is no date) and a legacy id."""
+    path = tmp_path / "export.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(REVIEW_COLUMNS)
+        for i in range(1, 31):
+            notes = "Long story. " * 25 if i in (3, 7) else f"Met at fair {i}"
+            signup = "31/02/2021" if i == 5 else f"{i % 28 + 1:02d}/{i % 12 + 1:02d}/2021"
+            writer.writerow([f"Mia{i}", f"Berg{i}", f"mia{i}@example.com",
+                             f"+44 20 7946 0{i:03d}", notes, signup, f"L-{1000 + i}"])  # fmt: skip
+    return path
+
+
+@pytest.fixture
+def review_process(
+    process_env: Callable[..., dict[str, str]],
+) -> Iterator[Callable[..., tuple[subprocess.Popen[str], str]]]:
+    """Start ``python -m importer review ARGS`` (its browser is ``true``: none opens) and read
+    the page's address, its first line; ``(process, url)``. Killed at the end if still alive."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*args: object, cwd: Path | None = None) -> tuple[subprocess.Popen[str], str]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "importer", "review", *map(str, args)], cwd=cwd,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=process_env(BROWSER="true"),
+        )  # fmt: skip
+        started.append(process)
+        assert process.stdout is not None
+        return process, process.stdout.readline().strip()
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+def post_json(url: str, body: object) -> Any:
+    """POST ``body`` as JSON to ``url`` (a review page's ``api/...``); the parsed answer."""
+    request = urllib.request.Request(url, json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})  # fmt: skip
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.load(answer)
+
+
+@pytest.fixture
+def post() -> Callable[[str, object], Any]:
+    """:func:`post_json`."""
+    return post_json

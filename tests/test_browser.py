@@ -6,9 +6,8 @@ dialog a script would open. The cells hold markup and script whose URLs point at
 test's own on 127.0.0.1: a page that let them through would make it count a request. A control
 page without the escaping shows that the watch sees such requests and dialogs.
 
-Chromium is Debian's ``chromium`` (``.ci/run`` installs it); without it these tests skip. The
-browser is kept off the network: every host name resolves to nothing, anything else goes to a
-dead proxy, so its own background calls stay on this machine too. Screenshots go to the test's
+Chromium is Debian's ``chromium`` (``.ci/run`` installs it), driven by conftest's ``chromium``
+(kept off the network but 127.0.0.1); without it these tests skip. Screenshots go to the test's
 temporary folder, and are copied to ``$HELPSCOUT_SCREENSHOTS`` when it names a folder.
 """
 
@@ -18,48 +17,19 @@ import asyncio
 import base64
 import contextlib
 import csv
-import itertools
-import json
-import os
 import re
-import shutil
 import struct
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 
 from importer import ImportOptions, ValidateOptions, import_csv, validate_csv
 from importer.sandbox import DEFAULT_PROPERTIES, SandboxConfig
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no chromium to render the report pages in: `sudo apt-get install chromium` runs these",
-)
-
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--disable-default-apps",
-    "--no-pings",
-    "--hide-scrollbars",
-    "--mute-audio",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    "--proxy-server=127.0.0.1:9",
-    "--remote-debugging-port=0",
-]
 WIDTH = 1280
 
 
@@ -87,132 +57,33 @@ class Rendered:
     png: bytes
 
 
-class DevTools:
-    """A DevTools protocol connection: calls with their answers, events kept in order."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.events: list[dict[str, Any]] = []
-        self._ids = itertools.count(1)
-        self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self._arrived = asyncio.Event()
-        self._answers: set[asyncio.Future[dict]] = set()
-        self._reader = asyncio.create_task(self._read())
-
-    async def call(self, method: str, session: str | None = None, **params: Any) -> dict:
-        message: dict[str, Any] = {"id": next(self._ids), "method": method, "params": params}
-        if session:
-            message["sessionId"] = session
-        answer = self._waiting[message["id"]] = asyncio.get_running_loop().create_future()
-        await self.ws.send_str(json.dumps(message))
-        reply = await asyncio.wait_for(answer, 30)
-        if "error" in reply:
-            raise RuntimeError(f"{method}: {reply['error']}")
-        return reply.get("result", {})
-
-    async def event(self, method: str) -> dict[str, Any]:
-        while True:
-            for event in self.events:
-                if event["method"] == method:
-                    return event
-            self._arrived.clear()
-            await asyncio.wait_for(self._arrived.wait(), 30)
-
-    async def _read(self) -> None:
-        async for message in self.ws:
-            data = json.loads(message.data)
-            if "id" in data:
-                self._waiting.pop(data["id"]).set_result(data)
-                continue
-            self.events.append(data)
-            self._arrived.set()
-            if data["method"] == "Page.javascriptDialogOpening":  # answer it, or the page hangs
-                answer = self.call(
-                    "Page.handleJavaScriptDialog", data.get("sessionId"), accept=True
-                )
-                self._answers.add(asyncio.ensure_future(answer))
-
-
-async def render(page: Path, profile: Path) -> Rendered:
-    """Load ``page`` in a fresh headless Chromium and report what it showed and asked for."""
-    assert CHROMIUM is not None
-    browser = await asyncio.create_subprocess_exec(
-        CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        port_file = profile / "DevToolsActivePort"
-        for _ in range(300):
-            if port_file.exists() and len(port_file.read_text().split()) == 2:
-                break
-            await asyncio.sleep(0.05)
-        port, path = port_file.read_text().split()
-        async with (
-            aiohttp.ClientSession() as http,
-            http.ws_connect(f"ws://127.0.0.1:{port}{path}", max_msg_size=0) as ws,
-        ):
-            tools = DevTools(ws)
-            target = await tools.call("Target.createTarget", url="about:blank")
-            attached = await tools.call("Target.attachToTarget", targetId=target["targetId"],
-                                        flatten=True)  # fmt: skip
-            session = attached["sessionId"]
-            for domain in ("Network", "Page", "Runtime"):
-                await tools.call(f"{domain}.enable", session)
-            await tools.call("Emulation.setDeviceMetricsOverride", session, width=WIDTH,
-                             height=900, deviceScaleFactor=1, mobile=False)  # fmt: skip
-            await tools.call("Page.navigate", session, url=page.as_uri())
-            await tools.event("Page.loadEventFired")
-            await asyncio.sleep(0.5)  # anything a late script or image would still ask for
-
-            async def evaluate(expression: str) -> Any:
-                reply = await tools.call("Runtime.evaluate", session, expression=expression,
-                                         returnByValue=True)  # fmt: skip
-                return reply["result"].get("value")
-
-            text = await evaluate("document.body.innerText")
-            content = await evaluate("document.body.textContent")
-            title = await evaluate("document.title")
-            active = await evaluate(
+async def render(chromium: Callable[..., Any], page: Path) -> Rendered:
+    """Load ``page`` in a fresh headless Chromium (conftest's ``chromium``) and report what it
+    showed and asked for."""
+    async with chromium(page.as_uri(), WIDTH, 900) as tab:
+        await tab.wait_for("document.readyState === 'complete'")
+        await asyncio.sleep(0.5)  # anything a late script or image would still ask for
+        height = await tab.evaluate("document.documentElement.scrollHeight")
+        shot = await tab.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                              clip={"x": 0, "y": 0, "width": WIDTH, "height": height,
+                                    "scale": 1})  # fmt: skip
+        return Rendered(
+            text=await tab.evaluate("document.body.innerText"),
+            content=await tab.evaluate("document.body.textContent"),
+            requests=[e["request"]["url"] for e in tab.seen("Network.requestWillBeSent")],
+            dialogs=[e["message"] for e in tab.seen("Page.javascriptDialogOpening")],
+            title=await tab.evaluate("document.title"),
+            active=await tab.evaluate(
                 "document.querySelectorAll('img,script,iframe,object,embed,link,video,audio,"
                 'source,form,input,base,a:not([href^="#"])\').length'
-            )
-            links = await evaluate("[...document.links].map(a => a.getAttribute('href'))")
-            targets = await evaluate(
+            ),
+            links=await tab.evaluate("[...document.links].map(a => a.getAttribute('href'))"),
+            targets=await tab.evaluate(
                 "[...document.links].every(a => document.getElementById(a.hash.slice(1)))"
-            )
-            opened = await evaluate("document.querySelectorAll('details[open]').length")
-            height = await evaluate("document.documentElement.scrollHeight")
-            shot = await tools.call("Page.captureScreenshot", session, format="png",
-                                    captureBeyondViewport=True,
-                                    clip={"x": 0, "y": 0, "width": WIDTH, "height": height,
-                                          "scale": 1})  # fmt: skip
-
-            def seen(method: str, *keys: str) -> list[str]:
-                found = []
-                for event in tools.events:
-                    if event["method"] == method:
-                        value = event["params"]
-                        for key in keys:
-                            value = value[key]
-                        found.append(value)
-                return found
-
-            return Rendered(
-                text=text,
-                content=content,
-                requests=seen("Network.requestWillBeSent", "request", "url"),
-                dialogs=seen("Page.javascriptDialogOpening", "message"),
-                title=title,
-                active=active,
-                links=links,
-                targets=targets,
-                opened=opened,
-                png=base64.b64decode(shot["data"]),
-            )
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            browser.terminate()
-        await browser.wait()
+            ),
+            opened=await tab.evaluate("document.querySelectorAll('details[open]').length"),
+            png=base64.b64decode(shot["data"]),
+        )
 
 
 @dataclass
@@ -247,19 +118,6 @@ async def tripwire() -> AsyncIterator[Tripwire]:
 def png_size(png: bytes) -> tuple[int, int]:
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     return struct.unpack(">II", png[16:24])
-
-
-def keep(png: bytes, tmp_path: Path, name: str, *, publish: bool = False) -> Path:
-    """Save the screenshot in the test's folder; ``publish`` (the sample's pages, which the
-    README shows) copies it to $HELPSCOUT_SCREENSHOTS too when that names a folder: the tree
-    changes only when asked (``HELPSCOUT_SCREENSHOTS=docs pytest tests/test_browser.py``)."""
-    path = tmp_path / name
-    path.write_bytes(png)
-    folder = os.environ.get("HELPSCOUT_SCREENSHOTS")
-    if folder and publish:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(folder) / name)
-    return path
 
 
 def hostile_rows(url: str) -> Iterator[list[str]]:
@@ -305,12 +163,14 @@ def assert_only_itself(rendered: Rendered, page: Path, wire: Tripwire) -> None:
     assert rendered.active == 0
 
 
-async def test_validation_report_renders_with_hostile_cells_as_text(tmp_path: Path) -> None:
+async def test_validation_report_renders_with_hostile_cells_as_text(
+    tmp_path: Path, chromium: Callable[..., Any], screenshots: Callable[[bytes, str], Path]
+) -> None:
     async with tripwire() as wire:
         data, mapping = hostile_file(tmp_path, wire.url)
         report = tmp_path / "validation.html"
         validate_csv(data, mapping, ValidateOptions(report=report))
-        rendered = await render(report, tmp_path / "profile")
+        rendered = await render(chromium, report)
         assert_only_itself(rendered, report, wire)
     assert rendered.title == "Validation report: hostile.csv"
     for text in SHOWN_AS_TEXT:
@@ -321,10 +181,12 @@ async def test_validation_report_renders_with_hostile_cells_as_text(tmp_path: Pa
     assert "emails.0.value" not in rendered.content and "max_length" not in rendered.content
     width, height = png_size(rendered.png)
     assert width == WIDTH and height > 600
-    keep(rendered.png, tmp_path, "hostile-validation.png")
+    screenshots(rendered.png, "validation-report.png")
 
 
-async def test_results_report_renders_failures_logrefs_and_the_pace(tmp_path: Path) -> None:
+async def test_results_report_renders_failures_logrefs_and_the_pace(
+    tmp_path: Path, chromium: Callable[..., Any], screenshots: Callable[[bytes, str], Path]
+) -> None:
     """The account's plan is a number: Help Scout refuses the rows that send one as text."""
     props = [dict(p, type="number") if p["slug"] == "plan" else p for p in DEFAULT_PROPERTIES]
     async with tripwire() as wire:
@@ -334,7 +196,7 @@ async def test_results_report_renders_failures_logrefs_and_the_pace(tmp_path: Pa
         options = ImportOptions(report=report, concurrency=2)
         result = await asyncio.to_thread(import_csv, data, mapping, tmp_path / "results.csv",
                                          options, sandbox=config)  # fmt: skip
-        rendered = await render(report, tmp_path / "profile")
+        rendered = await render(chromium, report)
         assert_only_itself(rendered, report, wire)
     assert (result.created, result.failed, result.invalid) == (10, 31, 4)
     assert rendered.title == "Import results: hostile.csv"
@@ -345,20 +207,40 @@ async def test_results_report_renders_failures_logrefs_and_the_pace(tmp_path: Pa
     assert "<img src='" in rendered.content  # the invalid country, in its message
     width, height = png_size(rendered.png)
     assert width == WIDTH and height > 600
-    keep(rendered.png, tmp_path, "hostile-results.png")
+    screenshots(rendered.png, "results-report.png")
 
 
 async def test_the_watch_sees_requests_and_dialogs_of_a_page_that_lets_them_through(
-    tmp_path: Path,
+    tmp_path: Path, chromium: Callable[..., Any]
 ) -> None:
     async with tripwire() as wire:
         page = tmp_path / "control.html"
         page.write_text(f"<!DOCTYPE html><title>t</title><img src='{wire.url}/probe'>"
                         "<script>alert(7)</script>", encoding="utf-8")  # fmt: skip
-        rendered = await render(page, tmp_path / "profile")
+        rendered = await render(chromium, page)
     assert f"{wire.url}/probe" in rendered.requests
     assert wire.hits == ["/probe"]
     assert rendered.dialogs == ["7"]
+
+
+async def test_validation_report_shows_dropped_values_struck_out(
+    tmp_path: Path, chromium: Callable[..., Any], screenshots: Callable[[bytes, str], Path]
+) -> None:
+    """``on_invalid: drop``: the value the customer is sent without, struck out under its badge."""
+    data, mapping = tmp_path / "in.csv", tmp_path / "m.yaml"
+    data.write_text("First,Phone\nAna,-5361\nBen,+1 415 555 0100\n", encoding="utf-8")
+    mapping.write_text("customer:\n  firstName: First\n  phones: [{column: Phone, on_invalid: "
+                       "drop}]\n", encoding="utf-8")  # fmt: skip
+    report = tmp_path / "dropped.html"
+    validate_csv(data, mapping, ValidateOptions(report=report))
+    rendered = await render(chromium, report)
+    assert "1\ndropped: sent without" in rendered.text
+    assert (
+        "dropped 1 row: not a phone number: dropped, the row sent without it in Phone → Phone 1"
+        in rendered.text.replace("\n", " ")
+    )
+    assert "-5361" in rendered.text
+    screenshots(rendered.png, "validation-report-dropped.png")
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -366,28 +248,29 @@ SAMPLE, EXAMPLE = Path("sample_data", "customers.csv"), Path("mappings", "exampl
 
 
 async def test_the_sample_pages_as_the_readme_shows_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chromium: Callable[..., Any],
+    screenshots: Callable[[bytes, str], Path],
+) -> None:  # fmt: skip
     """The quick start's import of the sample (from the project's folder, as the README runs
     it), with a budget: both pages, screenshots published (docs/validation-page.png,
     docs/results-page.png)."""
     monkeypatch.chdir(ROOT)
     issues = tmp_path / "issues.html"
     validate_csv(SAMPLE, EXAMPLE, ValidateOptions(report=issues))
-    checked = await render(issues, tmp_path / "profile-1")
+    checked = await render(chromium, issues)
     assert checked.links == [f"#group-{n}" for n in range(1, 11)] and checked.targets
     assert checked.opened == 0 and "Contents" in checked.text
     assert "File sample_data/customers.csv, mapping mappings/example.yaml" in checked.text
     assert "too long (max 40) in First Name" in checked.text  # the rule in words, and its limit
     assert "not a valid email address in Email → Email 1" in checked.text
-    keep(checked.png, tmp_path, "validation-page.png", publish=True)
+    screenshots(checked.png, "validation-page.png")
 
     report = tmp_path / "results.html"
     config = SandboxConfig(rate_limit=1200, latency_ms=80)
     options = ImportOptions(report=report, concurrency=2)
     await asyncio.to_thread(import_csv, SAMPLE, EXAMPLE, tmp_path / "results.csv", options,
                             sandbox=config)  # fmt: skip
-    done = await render(report, tmp_path / "profile-2")
+    done = await render(chromium, report)
     assert done.active == 0 and done.requests == [report.as_uri()]
     # invalid rows name whom they are, with what is wrong
     assert "15\tolga.schmidt14@example.com\tOlga Alexandrovna Maria-Magdalena" in done.text
@@ -398,7 +281,7 @@ async def test_the_sample_pages_as_the_readme_shows_them(
     assert "the account's budget, 1,200" in done.content
     assert "of one minute's budget of 1,200" in done.text  # the share used, true of a short run
     assert "it allowed itself 1,080 of the budget a minute" in done.text
-    keep(done.png, tmp_path, "results-page.png", publish=True)
+    screenshots(done.png, "results-page.png")
 
 
 def invented_issues() -> Iterator[list[str]]:
@@ -412,7 +295,9 @@ def invented_issues() -> Iterator[list[str]]:
             yield row
 
 
-async def test_a_page_of_many_groups_is_compact_with_a_contents_list(tmp_path: Path) -> None:
+async def test_a_page_of_many_groups_is_compact_with_a_contents_list(
+    tmp_path: Path, chromium: Callable[..., Any]
+) -> None:
     """Every group closed, each linked from the contents (links within the page only)."""
     data = tmp_path / "many.csv"
     with data.open("w", newline="", encoding="utf-8") as fh:
@@ -432,7 +317,7 @@ async def test_a_page_of_many_groups_is_compact_with_a_contents_list(tmp_path: P
     report = tmp_path / "issues.html"
     validate_csv(data, mapping, ValidateOptions(report=report))
     async with tripwire() as wire:
-        rendered = await render(report, tmp_path / "profile")
+        rendered = await render(chromium, report)
         assert_only_itself(rendered, report, wire)
     assert len(rendered.links) == 8 and rendered.targets
     assert rendered.links == [f"#group-{n}" for n in range(1, 9)]
@@ -443,7 +328,9 @@ async def test_a_page_of_many_groups_is_compact_with_a_contents_list(tmp_path: P
     assert height < 2000, height  # open, the 240 rows alone would take some 6,000 px
 
 
-async def test_a_failed_row_says_help_scouts_message(tmp_path: Path) -> None:
+async def test_a_failed_row_says_help_scouts_message(
+    tmp_path: Path, chromium: Callable[..., Any]
+) -> None:
     """A create answered 409 whose email search cannot find (its first email is new): failed,
     with Help Scout's message beside the row, whom it names and its logRef."""
     data = tmp_path / "conflict.csv"
@@ -458,7 +345,7 @@ async def test_a_failed_row_says_help_scouts_message(tmp_path: Path) -> None:
     result = await asyncio.to_thread(import_csv, data, mapping, tmp_path / "results.csv",
                                      options, sandbox=config)  # fmt: skip
     assert (result.created, result.failed) == (1, 1)
-    rendered = await render(report, tmp_path / "profile")
+    rendered = await render(chromium, report)
     assert "1 row (row 2): Help Scout answered 409" in rendered.text
     assert "Help Scout's message: conflicting entity already exists" in rendered.text
     assert re.search(r"\n2\tbea@example\.com\tBea\t[0-9a-f-]+#\d+", rendered.text), rendered.text

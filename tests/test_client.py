@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -24,9 +25,11 @@ from importer.client import (
     HelpScoutClient,
     Reply,
     RetryPolicy,
+    Settings,
     api_error,
     changes_for,
     check_api_url,
+    read_settings,
 )
 from importer.errors import ApiError, AuthError, ConfigError, RateLimitError, TransportError
 from importer.pacing import Pacer, retry_after
@@ -748,9 +751,64 @@ def test_credentials_can_come_from_a_file_named_in_the_environment(tmp_path) -> 
     )
     creds = Credentials.from_env({"HELPSCOUT_CREDENTIALS_FILE": str(secret_file)})
     assert (creds.app_id, creds.app_secret, creds.access_token) == ("app-1", "s3cr3t=x", None)
-    # the environment wins over the file
-    env = {"HELPSCOUT_CREDENTIALS_FILE": str(secret_file), "HELPSCOUT_APP_ID": "app-2"}
-    assert Credentials.from_env(env).app_id == "app-2"
+    # the same value in both places is one setting
+    env = {"HELPSCOUT_CREDENTIALS_FILE": str(secret_file), "HELPSCOUT_APP_ID": "app-1"}
+    assert Credentials.from_env(env).app_id == "app-1"
+
+
+@pytest.mark.parametrize(
+    ("lines", "env", "expected"),
+    [
+        # every documented variable is honoured, the API URL included
+        (["HELPSCOUT_API_URL=http://127.0.0.1:8080", "HELPSCOUT_ACCESS_TOKEN=tok"], {},
+         {"HELPSCOUT_API_URL": "http://127.0.0.1:8080", "HELPSCOUT_ACCESS_TOKEN": "tok"}),
+        # the sandbox's printed exports can be pasted as they are
+        (["export HELPSCOUT_API_URL=http://127.0.0.1:1", "export HELPSCOUT_APP_ID=a",
+          "export HELPSCOUT_APP_SECRET=s", "export HELPSCOUT_REFRESH_TOKEN=r"], {},
+         {"HELPSCOUT_API_URL": "http://127.0.0.1:1", "HELPSCOUT_APP_ID": "a",
+          "HELPSCOUT_APP_SECRET": "s", "HELPSCOUT_REFRESH_TOKEN": "r"}),
+        # the environment adds what the file does not say
+        (["HELPSCOUT_APP_ID=a"], {"HELPSCOUT_API_URL": "https://x.example"},
+         {"HELPSCOUT_APP_ID": "a", "HELPSCOUT_API_URL": "https://x.example"}),
+        # an empty value in the environment is no value
+        (["HELPSCOUT_APP_ID=a"], {"HELPSCOUT_APP_ID": ""}, {"HELPSCOUT_APP_ID": "a"}),
+        # refused: a name the importer does not read (a typo), with its line
+        (["# app", "HELPSCOUT_APP_ID=a", "HELPSCOUT_API_ULR=https://x.example"], {},
+         "line 3: 'HELPSCOUT_API_ULR' is not a variable the importer reads"),
+        # refused: a variable the environment sets to another value
+        (["HELPSCOUT_API_URL=https://api.helpscout.net"],
+         {"HELPSCOUT_API_URL": "http://127.0.0.1:8080"},
+         "line 1: HELPSCOUT_API_URL is also set in the environment, to another value"),
+    ],
+)  # fmt: skip
+def test_a_credentials_file_says_where_to_send_and_refuses_what_it_cannot_mean(
+    tmp_path, lines, env, expected
+) -> None:
+    path = tmp_path / "credentials.env"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    environ = {"HELPSCOUT_CREDENTIALS_FILE": str(path), **env}
+    if isinstance(expected, str):
+        with pytest.raises(ConfigError, match=re.escape(expected)):
+            read_settings(environ)
+    else:
+        assert read_settings(environ) == Settings(expected)
+
+
+@pytest.mark.parametrize(
+    ("mode", "warned"), [(0o600, False), (0o400, False), (0o640, True), (0o604, True)]
+)
+def test_a_credentials_file_others_can_read_is_used_with_a_warning(tmp_path, mode, warned) -> None:
+    path = tmp_path / "credentials.env"
+    path.write_text("HELPSCOUT_APP_ID=a\nHELPSCOUT_APP_SECRET=s3cr3t\n", encoding="utf-8")
+    path.chmod(mode)
+    settings = read_settings({"HELPSCOUT_CREDENTIALS_FILE": str(path)})
+    assert settings.values["HELPSCOUT_APP_ID"] == "a"
+    assert settings.warnings == (
+        (f"HELPSCOUT_CREDENTIALS_FILE {path} can be read by others (mode {mode:o}): make it "
+         f"readable by its owner only: chmod 600 {path}",) if warned else ()
+    )  # fmt: skip
+    assert "s3cr3t" not in "".join(settings.warnings)
 
 
 @pytest.mark.parametrize(

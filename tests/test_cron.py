@@ -24,7 +24,7 @@ from click.testing import Result
 from importer import ImportOptions, import_csv
 from importer.front import open_input
 from importer.importing import count_plan
-from importer.ledger import MIGRATIONS, Ledger
+from importer.ledger import MIGRATIONS, Ledger, default_state_path
 from importer.sandbox import Sandbox, SandboxConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +64,7 @@ def test_a_cron_run_writes_a_summary_that_matches_its_results_and_logs_every_req
     assert document["statuses"] == {status: statuses[status] for status in every}
     failed = Counter(f"http {row['http_status']}" for row in rows if row["status"] == "failed")
     assert document["reasons"] == {"failed": dict(failed)}
-    state = tmp_path / "customers.state.sqlite"
+    state = default_state_path(results, EXAMPLE, box.url)  # the mapping's, the sandbox's
     assert document["files"] == {"results": str(results), "state": str(state), "report": None,
                                  "rejects": None, "log": str(log),
                                  "summary": str(summary)}  # fmt: skip
@@ -81,9 +81,16 @@ def test_a_cron_run_writes_a_summary_that_matches_its_results_and_logs_every_req
                               for status, n in by_status.items()})  # fmt: skip
     api = [x for x in lines if x["path"] != "/v2/oauth2/token"]
     creates = [x for x in api if x["method"] == "POST" and x["path"] == "/v2/customers"]
-    assert document["requests"]["sent"] == len(api) == len(creates) + 1  # + the properties read
+    # before the run: who the account is, and whether it holds customers (a new state)
+    me = [x for x in api if x["method"] == "GET" and x["path"] in ("/v2/users/me", "/v2/customers")]
+    assert document["requests"]["sent"] == len(api) == len(creates) + len(me) + 1  # + properties
     assert len(creates) == sum(int(row["attempts"]) for row in rows)
-    assert {x["run"] for x in lines} == {1} and max(x["attempt"] for x in lines) == 2
+    # the token and the users/me read come before the run begins (its destination checked)
+    before = [x for x in lines if x["run"] is None]
+    assert before == lines[: len(before)] and me and all(x in before for x in me)
+    assert {x["path"] for x in before} == {"/v2/oauth2/token", "/v2/users/me", "/v2/customers"}
+    assert {x["run"] for x in lines[len(before) :]} == {1}
+    assert max(x["attempt"] for x in lines) == 2
     assert any(x["status"] == 500 and x["logRef"] for x in lines)
     # no secret, no token, no customer's data in either file
     text = log.read_text(encoding="utf-8") + summary.read_text(encoding="utf-8")
@@ -394,11 +401,11 @@ def test_history_lists_the_runs_newest_first(
     assert (done.exit_code, done.stderr) == (0, "")
     assert done.stdout == (
         "run  started (UTC)        ended                status    exit  created  updated  "
-        "skipped  invalid  failed  file    mapping\n"
+        "skipped  invalid  failed  file    mapping  sent to\n"
         f"  2  {second_start}  {second_end}  finished     1        0        0       31        9"
-        "       0  in.csv  m.yaml\n"
+        "       0  in.csv  m.yaml   built-in sandbox\n"
         f"  1  {first_start}  {first_end}  finished     1       31        0        0        9"
-        "       0  in.csv  m.yaml\n"
+        "       0  in.csv  m.yaml   built-in sandbox\n"
     )
     as_json = json.loads(invoke("history", "--state", "in.state.sqlite", "--json").stdout)
     assert [(run["run"], run["counts"]["created"], run["exit_code"], run["resumed"])
@@ -425,9 +432,9 @@ def test_history_reads_a_state_from_before_it_recorded_counts(
     done = invoke("history", "--state", state)
     assert done.stdout == (
         "run  started (UTC)        ended  status   exit  created  updated  skipped  invalid  "
-        "failed  file     mapping\n"
+        "failed  file     mapping  sent to\n"
         "  1  2024-03-01 09:00:00  -      stopped     -        -        -        -        -"
-        "       -  old.csv  -\n"
+        "       -  old.csv  -        -\n"
     )
     with sqlite3.connect(state) as db:  # history reads: the file is as it was
         version = db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
@@ -448,10 +455,12 @@ def test_history_of_an_unused_state_and_without_a_state(
     done = invoke("history")
     assert (done.exit_code, done.stdout) == (0, "No import has used a.state.sqlite yet.\n")
     Ledger.open(tmp_path / "b.state.sqlite", source="b.csv").close()
-    done = invoke("history")
-    assert (done.exit_code, done.stderr) == (
-        2, "Error: several state files here (a.state.sqlite, b.state.sqlite): choose one with "
-        "--state FILE\n")  # fmt: skip
+    done = invoke("history")  # several: each listed, with where it sends
+    assert (done.exit_code, done.stderr) == (0, "")
+    assert done.stdout == (
+        "a.state.sqlite (no destination recorded yet):\nNo import has used a.state.sqlite yet.\n"
+        "\nb.state.sqlite (no destination recorded yet):\nNo import has used b.state.sqlite yet.\n"
+    )
     assert invoke("history", "--state", "a.state.sqlite", "--json").stdout == "[]\n"
     assert invoke("history", "--state", "nope.sqlite").exit_code == 2
     assert not (tmp_path / "nope.sqlite").exists()

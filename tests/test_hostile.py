@@ -33,6 +33,7 @@ from click.testing import Result
 from importer import ImportOptions, import_csv
 from importer.client import Credentials, HelpScoutClient, Reply, RetryPolicy
 from importer.errors import AuthError, CertificateError, ConfigError
+from importer.ledger import default_state_path
 
 FAST = RetryPolicy(max_attempts=2, base=0.01)
 APP_ID, APP_SECRET = "hostile-app-id", "s3cret-app-secret-0123456789"
@@ -222,7 +223,8 @@ def test_an_import_against_a_server_that_never_answers_ends_in_bounded_time(
     lines = read_rows(results)
     assert {line["status"] for line in lines} == {"failed"}
     assert all("it may have been created; run the same command" in x["error"] for x in lines)
-    assert {row[1] for row in ledger_rows(results.with_name("in.state.sqlite"))} == {"in_flight"}
+    kept = ledger_rows(default_state_path(results, mapping, url))
+    assert {row[1] for row in kept} == {"in_flight"}
 
 
 # --- 5: redirects --------------------------------------------------------------------------
@@ -374,7 +376,7 @@ def test_a_create_without_a_usable_id_fails_and_is_looked_up_next_run(
     with serving_in_a_thread(routes) as url:
         first = import_csv(data, mapping, results, ImportOptions(api_url=url), credentials=creds)
         line = read_rows(results)[0]
-        kept = ledger_rows(results.with_name("in.state.sqlite"))
+        kept = ledger_rows(default_state_path(results, mapping, url))
         second = import_csv(data, mapping, results, ImportOptions(api_url=url), credentials=creds)
     assert (first.created, first.failed, first.exit_code, searches[0] >= 1) == (0, 1, 1, True)
     assert (line["status"], line["http_status"], line["customer_id"], line["error"]) == (
@@ -411,7 +413,7 @@ def test_a_token_or_secret_the_server_echoes_is_written_nowhere(
     assert echoes[0] == 2  # the 400 failed its row, the 403 stopped the run
     files = [p.read_bytes().decode("utf-8", "replace") for p in tmp_path.iterdir() if p.is_file()]
     written = [result.stdout, result.stderr, *files]
-    with contextlib.closing(sqlite3.connect(results.with_name("in.state.sqlite"))) as db:
+    with contextlib.closing(sqlite3.connect(default_state_path(results, mapping, url))) as db:
         written += [repr(row) for row in db.execute("SELECT * FROM rows")]
     assert not [text for text in written if TOKEN in text or APP_SECRET in text]
     assert "Bearer [redacted]" in result.stderr and "Bearer [redacted]" in results.read_text()

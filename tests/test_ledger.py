@@ -23,6 +23,7 @@ from importer.ledger import (
     SCHEMA_VERSION,
     Ledger,
     default_state_path,
+    former_state_path,
     payload_hash,
 )
 
@@ -455,15 +456,27 @@ def test_payload_hash_refuses_nan() -> None:
 
 
 @pytest.mark.parametrize(
-    ("results", "expected"),
+    ("results", "name", "api_url", "expected"),
     [
-        ("results.csv", "results.state.sqlite"),
-        ("out/import.2024-06.csv", "out/import.2024-06.state.sqlite"),
-        ("results", "results.state.sqlite"),
+        ("results.csv", "mapping.yaml", "https://api.helpscout.net",
+         "mapping.api.helpscout.net.state.sqlite"),
+        ("out/results-2026-12-07.csv", "maps/crm.yaml", "https://api.helpscout.net",
+         "out/crm.api.helpscout.net.state.sqlite"),
+        ("results.csv", "mapping.yaml", "http://127.0.0.1:8080",
+         "mapping.127.0.0.1-8080.state.sqlite"),
+        ("results.csv", "mapping.yaml", "http://127.0.0.1:8081",
+         "mapping.127.0.0.1-8081.state.sqlite"),
+        ("results.csv", "mapping.yaml", "http://[::1]:8080", "mapping.__1-8080.state.sqlite"),
+        ("results", "export-2026-12-06.csv", "https://api.helpscout.net",
+         "export-2026-12-06.api.helpscout.net.state.sqlite"),
     ],
-)
-def test_the_default_state_sits_beside_the_results(results: str, expected: str) -> None:
-    assert default_state_path(results) == Path(expected)
+)  # fmt: skip
+def test_the_default_state_is_named_after_the_mapping_and_the_destination(
+    results, name, api_url, expected
+) -> None:
+    """Beside the results, named after the import, not the export's (dated) name; a rehearsal
+    against a sandbox never shares the real account's state, nor another sandbox's."""
+    assert default_state_path(results, name, api_url) == Path(expected)
 
 
 @pytest.mark.parametrize(
@@ -471,11 +484,12 @@ def test_the_default_state_sits_beside_the_results(results: str, expected: str) 
     [
         ("out/results-2026-11-27.csv", "exports/customers.csv", "out/customers.state.sqlite"),
         ("results.csv", "export.tsv", "export.state.sqlite"),
+        ("results.csv", None, "results.state.sqlite"),
     ],
 )
-def test_the_default_state_is_named_after_the_input(results, source, expected) -> None:
-    """A nightly job writing a dated results file must find last night's state."""
-    assert default_state_path(results, source) == Path(expected)
+def test_the_former_default_state_was_named_after_the_input(results, source, expected) -> None:
+    """What earlier versions kept, still found by an existing cron job (see state_path_of)."""
+    assert former_state_path(results, source) == Path(expected)
 
 
 def test_a_read_only_state_plans_as_the_next_run_would_and_writes_nothing(tmp_path: Path) -> None:

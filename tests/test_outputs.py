@@ -121,7 +121,7 @@ def test_results_over_the_default_states_lock_are_refused(
     run_cli: Callable[..., tuple[int, str, str]], inputs: tuple[Path, Path]
 ) -> None:
     data, mapping = inputs
-    lock = data.with_name("a.state.sqlite.lock")
+    lock = data.with_name("mapping.127.0.0.1-9.state.sqlite.lock")  # the mapping's, the API's
     code, _, err = run_cli("run", data, "-m", mapping, "--api-url", "http://127.0.0.1:9", "-o",
                            lock)  # fmt: skip
     assert code == 2

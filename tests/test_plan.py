@@ -203,10 +203,11 @@ def test_the_plan_on_the_command_line(
         f"  skip 1 unchanged since they were imported: row 1 customer {ids['1']}",
         "  skip 1 with the key of an earlier row: row 7",
         "  1 invalid: row 6",
-        # reads: 1 search (Cy, Eve, Flo) + 3 customers; writes: 2 creates + 3 patches or posts
-        "The import needs 9 requests: 4 reads (the plan's own, again) and 5 writes (14 of the "
+        # reads: who the account is, 1 search (Cy, Eve, Flo) + 3 customers; writes: 2 creates +
+        # 3 patches or posts
+        "The import needs 10 requests: 5 reads (the plan's own, again) and 5 writes (15 of the "
         "per-minute budget: a write costs 2).",
-        "At a budget of 120 a minute (--rate): about 8 s.",
+        "At a budget of 120 a minute (--rate): about 9 s.",
         f"Plan written to {plan_file}",
         "Nothing was sent but reads (--dry-run): Help Scout and the state are unchanged.",
     ]

@@ -13,6 +13,7 @@ import pytest
 from click.testing import Result
 
 from importer import import_csv
+from importer.ledger import default_state_path
 from importer.sandbox import Sandbox, SandboxConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,7 +155,7 @@ def test_the_closing_line_says_how_much_of_the_budget_the_run_took(
     assert result.exit_code == 1
     assert agent["requests"] > 0 and agent["rate_limited"] == 0
     assert re.fullmatch(
-        r"32 requests in \d+ s \(spent \d+ of one minute's budget of 6,000, 1%"
+        r"34 requests in \d+ s \(spent \d+ of one minute's budget of 6,000, 1%"
         r"(; others used up to \d+%)?; 0 answered 429\)",
         result.stderr.splitlines()[-1],
     )
@@ -223,7 +224,8 @@ def test_403_stops_with_exit_3(
         stderr[-4],
     )
     assert stderr[-3:] == [
-        f"Stopped early: what finished is in {results} and {tmp_path / 'customers.state.sqlite'}.",
+        f"Stopped early: what finished is in {results} and "
+        f"{default_state_path(results, EXAMPLE, box.url)}.",
         "To resume, run the same command:",
         f"  helpscout-import run {SAMPLE} --mapping {EXAMPLE} --output {results}",
     ]
@@ -263,7 +265,8 @@ def test_wrong_credentials_stop_with_exit_3(
          "Error: refusing plain http to 10.1.2.3: the token would cross the network "
          "unencrypted; use https:// (plain http is only allowed to 127.0.0.1, ::1 or localhost)"),
         ([], {}, "Error: no credentials: set HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Help "
-         "Scout: Your Profile > My Apps), or HELPSCOUT_ACCESS_TOKEN, in the environment"),
+         "Scout: Your Profile > My Apps), or HELPSCOUT_ACCESS_TOKEN, in the environment or in a "
+         "file that HELPSCOUT_CREDENTIALS_FILE names"),
         ([], {"HELPSCOUT_APP_ID": "id"},
          "Error: HELPSCOUT_APP_SECRET is not set: the app id and secret go together"),
     ],

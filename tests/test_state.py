@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from importer.errors import ConfigError
-from importer.ledger import Ledger
+from importer.ledger import Ledger, default_state_path
 from importer.sandbox import Sandbox, SandboxConfig
 
 MAPPING = "customer:\n  firstName: Name\n  emails:\n    - {column: Email, type: work}\n"
@@ -54,10 +54,10 @@ def test_a_lost_state_stops_the_run_and_check_existing_goes_on_without_doubles(
     tmp_path: Path, serve_sandbox: Callable[..., Sandbox], loss: str
 ) -> None:
     data, mapping, results = tmp_path / "in.csv", tmp_path / "m.yaml", tmp_path / "results.csv"
-    state = tmp_path / "in.state.sqlite"
     write_people(data, 12)
     mapping.write_text(MAPPING, encoding="utf-8")
     box = serve_sandbox(SandboxConfig())
+    state = default_state_path(results, mapping, box.url)
     first = run(box, data, "-m", mapping, "-o", results)
     assert first.exit_code == 0
     written, created = results.read_bytes(), ids(results)
@@ -65,7 +65,8 @@ def test_a_lost_state_stops_the_run_and_check_existing_goes_on_without_doubles(
         state.unlink()
     else:
         state.write_bytes(b"")
-    refused = run(box, data, "-m", mapping, "-o", results)
+    # told not to look (a new state would look up: the account holds customers), it stops
+    refused = run(box, data, "-m", mapping, "-o", results, "--no-check-existing")
     assert (refused.exit_code, refused.stdout) == (2, "")
     assert refused.stderr == (
         f"Error: the state file {state} does not know 12 customers that {results} lists (row 1: "
@@ -74,10 +75,15 @@ def test_a_lost_state_stops_the_run_and_check_existing_goes_on_without_doubles(
         f"{GO_ON} (or, if results.csv is from another import, move it away)\n"
     )
     assert results.read_bytes() == written  # not overwritten
-    checked = run(box, data, "-m", mapping, "-o", results, "--check-existing")
-    assert checked.exit_code == 0, checked.output
-    assert checked.stdout.splitlines()[0] == "12 rows: 0 created, 12 skipped, 0 invalid, 0 failed."
-    assert (len(box.state.customers), twice(box)) == (12, 0)
+    for looking in (["--check-existing"], []):  # asked, or the importer's own choice
+        checked = run(box, data, "-m", mapping, "-o", results, *looking)
+        assert checked.exit_code == 0, checked.output
+        assert checked.stdout.splitlines()[0] == (
+            "12 rows: 0 created, 12 skipped, 0 invalid, 0 failed."
+        )
+        assert f"the state file {state} does not know 12 customers" in checked.stderr
+        assert (len(box.state.customers), twice(box)) == (12, 0)
+        state.unlink()
 
 
 def test_a_state_restored_from_before_the_last_run_stops_it(
@@ -85,9 +91,9 @@ def test_a_state_restored_from_before_the_last_run_stops_it(
 ) -> None:
     """Like a lost WAL: the state is whole, but older than the results file of its import."""
     data, mapping, results = tmp_path / "in.csv", tmp_path / "m.yaml", tmp_path / "results.csv"
-    state, old = tmp_path / "in.state.sqlite", tmp_path / "old.sqlite"
     mapping.write_text(MAPPING, encoding="utf-8")
     box = serve_sandbox(SandboxConfig())
+    state, old = default_state_path(results, mapping, box.url), tmp_path / "old.sqlite"
     write_people(data, 5)
     assert run(box, data, "-m", mapping, "-o", results).exit_code == 0
     shutil.copy(state, old)

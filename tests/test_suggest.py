@@ -288,13 +288,9 @@ def test_a_street_cell_on_several_lines_is_cut_at_the_breaks():
     assert found["address.0.lines"] == {"column": "Mailing Street", "separator": "\n"}
 
 
-def test_local_country_names_the_mapping_cannot_read_are_mapped_as_seen():
+def test_local_country_names_are_left_to_country_code_which_reads_them():
     found = specs(suggest(["Land"], {"Land": ["Deutschland", "Österreich", "DE", "Schweiz"]}))
-    assert found["address.0.country"] == {
-        "column": "Land",
-        "map": {"Deutschland": "DE", "Schweiz": "CH", "Österreich": "AT"},
-        "transform": ["country_code"],
-    }
+    assert found["address.0.country"] == {"column": "Land", "transform": ["country_code"]}
 
 
 def test_null_markers_seen_in_mapped_columns_become_null_values():

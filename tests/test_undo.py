@@ -224,7 +224,9 @@ def test_an_undo_run_again_reports_what_it_deleted_without_sending_it_again(
     assert (first.deleted, first.kept, second.deleted, second.earlier, second.kept) == (
         2, 1, 2, 2, 1)  # fmt: skip
     assert requests(box, sandbox_api, "DELETE /v2/customers/{id}") == deletes == {"202": 2}
-    assert second.requests == 2  # the kept one read again: itself and its conversations
+    # who the account is (the state's guard), and the kept one read again: itself and its
+    # conversations
+    assert second.requests == 3
     assert second.line() == "3 customers: 2 deleted (2 by an earlier undo), 1 kept, 0 failed."
 
 
@@ -287,7 +289,7 @@ def test_a_dry_run_lists_what_it_would_delete_and_sends_only_reads(
         f"  would keep row 5 customer {mine['5']}: it has 2 conversations, which Help Scout's "
         "delete would take along",
         "3 customers: 2 to delete, 1 to keep, 0 failed.",
-        "The undo needs 8 requests: 6 reads (the dry run's own, again) and 2 deletes (10 of the "
+        "The undo needs 9 requests: 7 reads (the dry run's own, again) and 2 deletes (11 of the "
         "per-minute budget: a delete costs 2).",
         f"Results written to {plan}",
         "Nothing was deleted (--dry-run): only reads were sent.",
@@ -475,6 +477,10 @@ def test_rows_whose_creates_are_unknown_are_left_and_said(
     assert (result.deleted, result.rows) == (1, 1)
     assert heard == [
         "1 row of this import got no certain answer to its create (in flight): the undo leaves "
-        "it; resume the import first (the same run command) to learn whether it was created"
+        "it; resume the import first (the same run command) to learn whether it was created",
+        # a state written without its destination (as by an older version) adopts this one
+        f"the state file {state} did not record where its imports went (an older version wrote "
+        f"it): it belongs to {box.url} (app {box.app_id}, user {box.state.user_id}, "
+        f"owner-{box.state.user_id}@sandbox.example) from now on",
     ]
     assert set(customers(box, sandbox_api)) == {str(bob)}

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from importer.client import Credentials, HelpScoutClient, RetryPolicy
 from importer.errors import AuthError, RunStopped
-from importer.ledger import Ledger, default_state_path
+from importer.ledger import Ledger, former_state_path
 from importer.pacing import Pacer
 from importer.results import Outcome, ResultsWriter, header
 from importer.sandbox import Sandbox, SandboxConfig
@@ -58,7 +58,7 @@ def upload(read_rows: Callable[[Path], list[dict[str, str]]]) -> Callable[..., A
         client = HelpScoutClient(box.url, credentials, retry=FAST)
         options.setdefault("concurrency", 4)
         options.setdefault("settle_time", 0)  # these sandboxes' search has no lag (see test_settle)
-        with Ledger.open(default_state_path(path), source="customers.csv") as ledger:
+        with Ledger.open(former_state_path(path), source="customers.csv") as ledger:
             ledger.begin_run("fp")
             with ResultsWriter(path) as results:
                 async with client:
@@ -75,7 +75,7 @@ def upload(read_rows: Callable[[Path], list[dict[str, str]]]) -> Callable[..., A
 
 def ledger_rows(path: Path) -> dict[str, tuple[str, str | None]]:
     """key -> (status, customer_id) as committed in the ledger beside ``path``."""
-    with sqlite3.connect(default_state_path(path)) as db:
+    with sqlite3.connect(former_state_path(path)) as db:
         return {k: (s, c) for k, s, c in db.execute("SELECT key, status, customer_id FROM rows")}
 
 
@@ -428,7 +428,7 @@ async def test_what_each_row_costs_depends_on_the_ledger(
     async with Sandbox() as box:
         seeded = box.state.seed([person(1), person(2, firstName="Anne"), person(4)])
         ids = dict(zip("ABD", map(str, seeded), strict=True))
-        history(default_state_path(path), [
+        history(former_state_path(path), [
             (a.key, "created", ids["A"], a.digest),
             (b.key, "created", ids["B"], "an older payload"),
             (c.key, "failed", None, c.digest),
@@ -471,7 +471,7 @@ async def test_a_customer_found_to_exist_is_updated_on_a_later_run_only_on_reque
     job = jobs([1])[0]
     async with Sandbox() as box:
         customer_id = str(box.state.seed([person(1, firstName="Someone")])[0])
-        history(default_state_path(path), [(job.key, "exists", customer_id, job.digest)],
+        history(former_state_path(path), [(job.key, "exists", customer_id, job.digest)],
                 "finished")  # fmt: skip
         _, lines = await upload(box, [[job]], path, policy=Policy(on_existing))  # type: ignore[arg-type]
         patches = box.state.stats["PATCH", "/v2/customers/{id}", 204]
@@ -497,7 +497,7 @@ async def test_a_stop_lets_requests_in_flight_finish_and_a_resume_completes(
                 stopper[0].stop()
 
         client = HelpScoutClient(box.url, Credentials(box.app_id, box.app_secret), retry=FAST)
-        with Ledger.open(default_state_path(path), source="x.csv") as ledger:
+        with Ledger.open(former_state_path(path), source="x.csv") as ledger:
             ledger.begin_run("fp")
             with ResultsWriter(path) as results:
                 async with client:
@@ -530,7 +530,7 @@ async def test_a_second_stop_cuts_requests_off_and_the_resume_looks_them_up(
         client = HelpScoutClient(
             box.url, Credentials(box.app_id, box.app_secret), retry=FAST, pacer=Pacer(100_000)
         )  # all four creates leave at once
-        with Ledger.open(default_state_path(path), source="x.csv") as ledger:
+        with Ledger.open(former_state_path(path), source="x.csv") as ledger:
             ledger.begin_run("fp")
             with ResultsWriter(path) as results:
                 async with client:

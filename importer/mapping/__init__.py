@@ -49,6 +49,12 @@ For real exports (issue 9) a mapping can also say::
   decides by its ``on_incomplete``: ``error`` (the default, as before: the row is invalid,
   "an address needs a country") or ``drop`` (the customer is sent without the address, with an
   ``address_dropped`` warning on the row).
+* ``on_invalid: drop`` (on a field, an entry, a property, an address group or part, or at the top
+  level as every field's default; ``error`` is the default): a value that breaks a rule is left
+  out and the customer is sent without it, the error becoming a warning whose rule ends in
+  ``_dropped``; an address goes whole, as with ``on_incomplete``.
+* ``phone_region: DE`` (top level) and ``region: US`` (on ``phone`` and ``phones`` entries): where
+  national phone numbers are read when the row has no country (:mod:`importer.phones`).
 * ``separator: "\n"`` (or ``"\r\n"``, ``"\r"``) cuts at every line break, CRLF, CR or LF
   alike: a one-cell postal address (Outlook's ``Business Address``, Google's ``Address 1 -
   Formatted``) becomes ``lines``; empty pieces are dropped.
@@ -72,18 +78,22 @@ What happens to a cell, in order:
    space);
    ``country_code``: a country name, alpha-2 or alpha-3 code to the ISO 3166-1 alpha-2 code
    ("Germany", "deu", "Côte d'Ivoire", "Korea, Republic of" and former ISO names such as "Swaziland"
-   all resolve); a name shared by two countries ("Korea", "Congo") or one ISO 3166-3 withdrew
-   ("Netherlands Antilles", "Burma") is left as written with an issue that says what to write;
+   all resolve, and names in the languages pycountry ships: "Deutschland", "Royaume-Uni"); a name
+   shared by two countries ("Korea", "Congo") or one ISO 3166-3 withdrew ("Netherlands Antilles",
+   "Burma") is left as written with an issue that says what to write;
    ``date``: the text read with ``format`` (a strptime format, or a list tried in order) and
    written as YYYY-MM-DD; a value that does not match is left as written with an issue;
-   ``split_name``: a full-name column cut into its first word (``firstName``) and the rest
-   (``lastName``); "Last, First" is understood too. The field it is on says which part it takes::
+   ``split_name``: a full-name column parsed by nameparser into ``firstName`` and ``lastName``
+   (:mod:`~importer.mapping.names`: titles, suffixes, particles, "Last, First"). The field it is
+   on says which part it takes::
 
        firstName: {column: Full Name, transform: [split_name]}
        lastName: {column: Full Name, transform: [split_name]}
 
    ``name: Full Name`` (or ``name: {column: Full Name, transform: [title]}``) is short for that
    pair.
+
+   ``e164`` (phones): a number written ``+4930123456``, read in the row's country or region.
 
 A ``date`` property runs ``date`` last, with its ``format`` (YYYY-MM-DD when none is given).
 ``map`` results, ``value`` and ``default`` of enum fields (gender, photoType) are checked when the
@@ -104,19 +114,22 @@ Extensions to DESIGN.md's core: ``separator``; ``format`` as a list; ``date`` as
 field; ``map`` to nothing; the ``name`` shorthand; a constant ``value`` on entries and properties;
 a bare string as a property means a text property; ``lines`` and list fields take a single item;
 and the options above (``null_values``, column lists, ``replace``, ``type`` from a column,
-address groups, ``on_incomplete``, line-break separators).
+address groups, ``on_incomplete``, line-break separators); ``on_invalid``, ``phone_region``,
+``region``, ``e164``.
 
 Speed: every step is a pandas or pyarrow operation over a whole column; ``map``,
-``country_code`` and ``date`` do their Python work once per distinct value of the chunk.
+``country_code``, ``date``, ``split_name`` and ``e164`` do their Python work once per distinct
+value of the chunk.
 
 The package, by seam: :mod:`~importer.mapping.model` (the compiled mapping),
 :mod:`~importer.mapping.reader` (the YAML checked, line by line), :mod:`~importer.mapping.apply`
 and :mod:`~importer.mapping.columns` (a chunk mapped in whole columns),
-:mod:`~importer.mapping.transforms`, :mod:`~importer.mapping.countries` and
-:mod:`~importer.mapping.payloads` (mapped columns to JSON bodies).
+:mod:`~importer.mapping.transforms`, :mod:`~importer.mapping.countries`,
+:mod:`~importer.mapping.names` and :mod:`~importer.mapping.payloads` (mapped columns to JSON
+bodies).
 """
 
-from importer.mapping.countries import resolve_country
+from importer.mapping.countries import country_of, resolve_country
 from importer.mapping.model import Mapping, Property, Target, Value
 from importer.mapping.reader import load_mapping
 from importer.mapping.transforms import COMMON_DATE_FORMATS, TRANSFORMS, guess_date_formats
@@ -128,6 +141,7 @@ __all__ = [
     "Property",
     "Target",
     "Value",
+    "country_of",
     "guess_date_formats",
     "load_mapping",
     "resolve_country",

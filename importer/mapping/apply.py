@@ -28,8 +28,13 @@ ENUM_CHOICES = {name: spec.choices for name, spec in schema.SCALARS.items() if s
 class Run:
     """One :meth:`Mapping.apply`: the chunk, stripped columns shared by fields, issues found."""
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+    def __init__(self, frame: pd.DataFrame, phone_region: str | None = None) -> None:
         self.frame = frame
+        self.phone_region = phone_region
+        self.country: pd.Series | None = None
+        """Each row's address country as sent (set once the address is chosen, for ``e164``)."""
+        self.names: dict[str, tuple[str | None, str | None]] = {}
+        """Full names split by ``split_name`` in this chunk: (firstName, lastName)."""
         self._cells: dict[str, pd.Series] = {}
         self.issues: list[pd.DataFrame] = []
         self.apostrophes = 0
@@ -51,6 +56,24 @@ class Run:
         if value.default is not None:
             cells = cells.fillna(value.default)
         return replace_patterns(cells, value.replace) if value.replace else cells
+
+    def origin(self, value: Value) -> pd.Series | None:
+        """Per row, the column a value of several columns came from (with ``join``: the
+        columns joined, "A + B"); None for a single column, whose name says it all."""
+        if not value.fallbacks:
+            return None
+        named = [
+            pd.Series(c, index=self.frame.index, dtype=STRING).where(
+                self.cells(c, value.null_values).notna()
+            )
+            for c in value.columns
+        ]
+        if value.join is not None:
+            return join_cells(named, " + ")
+        found = named[0]
+        for more in named[1:]:
+            found = found.fillna(more)
+        return found
 
     def cells(self, column: str, null_values: frozenset[str] = frozenset()) -> pd.Series:
         """A column stripped, empty and ``null_values`` cells absent; read once per chunk."""

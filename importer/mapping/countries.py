@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import difflib
+import gettext
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Collection
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 
 import pycountry
 
-__all__ = ["COUNTRY_ALIASES", "resolve_country"]
+__all__ = ["COUNTRY_ALIASES", "country_of", "resolve_country", "translated_names"]
 
 #: Names pycountry does not know for a current country: former ISO 3166-1 short names of entries
 #: whose code did not change, and everyday names.
@@ -58,11 +62,25 @@ SUCCESSORS = {
 }
 
 
+#: Letters that do not decompose but are often typed without their stroke ("Faeroerne").
+_LETTERS = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d",
+                          "þ": "th", "ı": "i"})  # fmt: skip
+#: What separates words: white space and punctuation (ASCII, Latin-1, general and CJK), never
+#: the letters or marks of any script.
+_SEPARATORS = re.compile(r"[\s!-/:-@\[-`{-~\u00a0-\u00bf\u2000-\u206f\u3000-\u303f]+")
+#: The accents Latin, Greek and Cyrillic letters decompose into (NFKD), dropped: "Österreich" is
+#: also written "Osterreich"; other scripts' marks are their own, part of the letter.
+_ACCENTS = re.compile("[\u0300-\u036f]")
+
+
 def _fold(text: str) -> str:
     """Compare country names without case, accents, punctuation, "the" or "St." spellings."""
-    text = unicodedata.normalize("NFKD", text.replace("&", " and "))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    words = re.sub(r"[^a-z0-9]+", " ", text).split()
+    text = text.replace("&", " and ")
+    if not text.isascii():
+        text = _ACCENTS.sub("", unicodedata.normalize("NFKD", text))
+        text = text.casefold().translate(_LETTERS)
+    text = text.lower()
+    words = _SEPARATORS.sub(" ", text).split()
     return " ".join("saint" if w == "st" else w for w in words if w != "the")
 
 
@@ -98,6 +116,65 @@ def _country_index() -> tuple[dict[str, set[str]], dict[str, Any]]:
     return current, historic
 
 
+def translation_files() -> list[Path]:
+    """The catalogues of country names pycountry ships, one per language (iso-codes')."""
+    return sorted(Path(pycountry.LOCALES_DIR).glob("*/LC_MESSAGES/iso3166-1.mo"))
+
+
+@cache
+def translated_names() -> dict[str, frozenset[str]]:
+    """Folded country names in every language pycountry ships -> the codes they may mean:
+    ``deutschland``, ``royaume uni``, ``германия`` -> one code each; ``kongo`` -> CD and CG.
+
+    Where names of two countries meet, each named so in two languages or more, the name is
+    ambiguous ("Corea" is both Koreas in Spanish and Galician, "Kongo" both Congos); a country
+    only one language names so is that translation's slip, and the other wins. English names,
+    codes and aliases come first: no translation changes what they mean.
+    """
+    current, _ = _country_index()
+    names = [
+        (
+            c.alpha_2,
+            {getattr(c, a) for a in ("name", "official_name", "common_name") if hasattr(c, a)},
+        )
+        for c in pycountry.countries
+    ]
+    said: Counter[tuple[str, str]] = Counter()  # (form, code) -> languages that say so
+    forms: dict[str, tuple[str, ...]] = {}  # languages share many translations: each read once
+    for catalogue in translation_files():
+        with catalogue.open("rb") as file:
+            text = gettext.GNUTranslations(file)
+        here: set[tuple[str, str]] = set()
+        for code, english in names:
+            for name in english:
+                if (translated := text.gettext(name)) == name:
+                    continue
+                if translated not in forms:
+                    found = _name_forms(translated)
+                    forms[translated] = tuple(f for f in found if f and f not in current)
+                here.update((form, code) for form in forms[translated])
+        said.update(here)
+    votes: dict[str, list[tuple[int, str]]] = {}
+    for (form, code), count in said.items():
+        votes.setdefault(form, []).append((count, code))
+    alone = {c.alpha_2: frozenset({c.alpha_2}) for c in pycountry.countries}  # shared, not copied
+    return {form: _verdict(counted, alone) for form, counted in votes.items()}
+
+
+def _verdict(votes: list[tuple[int, str]], alone: dict[str, frozenset[str]]) -> frozenset[str]:
+    """The codes a translated name means: the one most languages say, unless another is said
+    by two languages or more (then the name is ambiguous between them)."""
+    ranked = sorted(votes, reverse=True)
+    said = [code for count, code in ranked if count > 1] or [code for _, code in ranked]
+    return alone[said[0]] if len(said) == 1 else frozenset(said)
+
+
+def country_of(text: str) -> str | None:
+    """The ISO 3166-1 alpha-2 code ``text`` names (a code, or a name in any language pycountry
+    knows), or None when it names none or several: for ``init``'s value sniffing."""
+    return resolve_country(text)[0]
+
+
 def _country_name(code: str) -> str:
     country = pycountry.countries.get(alpha_2=code)
     return country.name if country is not None else code
@@ -111,13 +188,13 @@ def resolve_country(text: str) -> tuple[str | None, str | None]:
     tries = [folded, _fold(re.sub(r"\([^)]*\)", "", text))]
     tries += [re.sub(r" islands?$", "", t) for t in tries]
     for form in tries:
-        if len(codes := current.get(form, ())) == 1:
-            return next(iter(codes)), None
-        if codes:
-            choices = " or ".join(f"{c} ({_country_name(c)})" for c in sorted(codes))
-            return None, f"'{text}' could be {choices}: write the two-letter code you mean"
+        if found := _decided(text, current.get(form)):
+            return found
         if form in historic:
             return None, _historic_message(text, historic[form])
+    for form in tries:  # read only for a name that is no English one
+        if found := _decided(text, translated_names().get(form)):
+            return found
     close = difflib.get_close_matches(folded, [k for k in current if len(k) > 3], n=1, cutoff=0.8)
     hint = ""
     if close:
@@ -127,6 +204,16 @@ def resolve_country(text: str) -> tuple[str | None, str | None]:
         f"'{text}' is not a country name or ISO code{hint}: "
         "write the two-letter ISO 3166-1 code, like US or DE"
     )
+
+
+def _decided(text: str, codes: Collection[str] | None) -> tuple[str | None, str | None] | None:
+    """The answer for a name that means ``codes``: the code, or which ones it could be."""
+    if not codes:
+        return None
+    if len(codes) == 1:
+        return next(iter(codes)), None
+    choices = " or ".join(f"{c} ({_country_name(c)})" for c in sorted(codes))
+    return None, f"'{text}' could be {choices}: write the two-letter code you mean"
 
 
 def _historic_message(text: str, country: Any) -> str:

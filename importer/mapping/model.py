@@ -39,6 +39,10 @@ class Value:
     """(RE2 pattern, replacement) pairs, applied in order."""
     join: str | None = None
     """With a column list: the non-empty cells joined with this text, instead of the first."""
+    on_invalid: str | None = None
+    """``error`` or ``drop`` (send the customer without the bad value); None: the mapping's."""
+    region: str | None = None
+    """A phone's default region (ISO 3166-1 alpha-2) when the row has no country."""
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -105,6 +109,17 @@ class Mapping:
     """Text apostrophes removed from the cells of the chunk just mapped ('02134 -> 02134)."""
     on_incomplete: tuple[str, ...] = ("error",)
     """Per address group: what to do with an address that has no country (error, drop)."""
+    on_invalid: str = "error"
+    """The top-level ``on_invalid``: what a field that sets none does with a bad value."""
+    phone_region: str | None = None
+    """The top-level ``phone_region``: national phone numbers' region when a row has no country."""
+    drops: frozenset[str] = frozenset()
+    """The field paths of the chunk just mapped whose bad values are dropped (``on_invalid``)."""
+    regions: dict[str, str] = field(default_factory=dict)
+    """Phone field path -> its configured region (``region:``, else ``phone_region``)."""
+    origins: dict[str, pd.Series] = field(default_factory=dict)
+    """Field path -> each row's column, for the fields read from several columns (``column:
+    [A, B]``, ``join``) in the chunk just mapped: the column a value is blamed on."""
 
     def __post_init__(self) -> None:
         self.sources = self._static_sources()
@@ -137,37 +152,49 @@ class Mapping:
     def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Map one chunk: (one column per payload field path, issues transforms ran into)."""
         self.bind(list(frame.columns))
-        run = Run(frame)
+        run = Run(frame, self.phone_region)
+        found = _Found()
         groups: list[dict[str, pd.Series]] = [{} for _ in self.on_incomplete]
         out: dict[str, pd.Series] = {}
-        sources = self._static_sources()
-        counts: dict[tuple[int, str], int] = {}
+        # the address first: a phone read in its row's country (e164) needs it chosen
         for target in self.targets:
-            into = groups[target.group] if target.field.startswith("address") else out
-            base = run.read(target.value)
-            if not target.entry:
-                into[target.field] = run.clean(base, target.value, target.field)
-                continue
-            pieces = split(base, target.separator) if target.separator else [base]
-            for piece in pieces:
-                if target.separator and not piece.notna().any():
-                    continue
-                position = counts.get((target.group, target.field), 0)
-                counts[target.group, target.field] = position + 1
-                path = _entry_path(target.field, position)
-                values = run.clean(piece, target.value, path)
-                into[path] = values
-                sources.setdefault(path, target.value.source)
-                if target.entry_type is not None:
-                    type_path = f"{target.field}.{position}.type"
-                    into[type_path] = run.entry_types(target).where(values.notna())
-                    sources[type_path] = target.type_from.column if target.type_from else ""
-        out.update(run.choose_address(groups, self.on_incomplete, sources))
-        self.sources = sources
+            if target.field.startswith("address"):
+                self._fill(run, target, groups[target.group], found)
+        address = run.choose_address(groups, self.on_incomplete, found.sources)
+        run.country = address.get("address.country")
+        for target in self.targets:
+            if not target.field.startswith("address"):
+                self._fill(run, target, out, found)
+        out.update(address)
+        self.sources, self.origins = found.sources, found.origins
+        self.drops, self.regions = frozenset(found.drops), found.regions
         self.apostrophes = run.apostrophes
         mapped = pd.DataFrame(out, index=frame.index)
         mapped.index.name = "row"
         return mapped, run.issue_frame()
+
+    def _fill(self, run: Run, target: Target, into: dict[str, pd.Series], found: _Found) -> None:
+        """The columns ``target`` fills in ``into`` (an entry: one a piece), noted in ``found``."""
+        base = run.read(target.value)
+        origin = run.origin(target.value)
+        if not target.entry:
+            into[target.field] = run.clean(base, target.value, target.field)
+            found.note(target, target.field, origin, self)
+            return
+        pieces = split(base, target.separator) if target.separator else [base]
+        for piece in pieces:
+            if target.separator and not piece.notna().any():
+                continue
+            position = found.counts.get((target.group, target.field), 0)
+            found.counts[target.group, target.field] = position + 1
+            path = _entry_path(target.field, position)
+            values = run.clean(piece, target.value, path)
+            into[path] = values
+            found.note(target, path, origin, self)
+            if target.entry_type is not None:
+                type_path = f"{target.field}.{position}.type"
+                into[type_path] = run.entry_types(target).where(values.notna())
+                found.sources[type_path] = target.type_from.column if target.type_from else ""
 
     # --- identity ---
     def key_of(self, mapped: pd.DataFrame) -> pd.Series:
@@ -207,6 +234,30 @@ class Mapping:
                     type_column = target.type_from.column if target.type_from else ""
                     sources.setdefault(f"{target.field}.{position}.type", type_column)
         return sources
+
+
+@dataclass
+class _Found:
+    """What one :meth:`Mapping.apply` learns of the paths it fills, besides their values."""
+
+    sources: dict[str, str] = field(default_factory=dict)
+    origins: dict[str, pd.Series] = field(default_factory=dict)
+    drops: set[str] = field(default_factory=set)
+    regions: dict[str, str] = field(default_factory=dict)
+    counts: dict[tuple[int, str], int] = field(default_factory=dict)
+
+    def note(self, target: Target, path: str, origin: pd.Series | None, mapping: Mapping) -> None:
+        """``path``'s column (the first address group's wins), its rows' columns when it reads
+        several, whether its bad values are dropped, a phone's configured region."""
+        self.sources.setdefault(path, target.value.source)
+        if origin is not None:
+            known = self.origins.get(path)
+            self.origins[path] = origin if known is None else known.fillna(origin)
+        if (target.value.on_invalid or mapping.on_invalid) == "drop":
+            self.drops.add(path)
+        region = target.value.region or mapping.phone_region
+        if region and target.field in ("phone", "phones"):
+            self.regions.setdefault(path, region)
 
 
 def _entry_path(list_field: str, position: int) -> str:

@@ -14,6 +14,7 @@ import yaml
 from importer import schema
 from importer.errors import MappingError
 from importer.mapping.apply import ENUM_CHOICES
+from importer.mapping.countries import resolve_country
 from importer.mapping.model import (
     SPLIT_NAME_FIELDS,
     Mapping,
@@ -23,13 +24,17 @@ from importer.mapping.model import (
     Value,
     did_you_mean,
 )
-from importer.mapping.transforms import TRANSFORMS
+from importer.mapping.transforms import ONLY_ON, TRANSFORMS
 
 _VALUE_KEYS = (
-    "column", "value", "transform", "map", "default", "format", "null_values", "replace", "join"
+    "column", "value", "transform", "map", "default", "format", "null_values", "replace", "join",
+    "on_invalid",
 )  # fmt: skip
-_SECTIONS = ("customer", "key", "null_values")
+_SECTIONS = ("customer", "key", "null_values", "on_invalid", "phone_region")
 ON_INCOMPLETE = ("error", "drop")
+ON_INVALID = ("error", "drop")
+#: The fields whose values are phone numbers, which take ``region:``.
+PHONE_FIELDS = ("phone", "phones")
 _NULL_TAG = "tag:yaml.org,2002:null"
 _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 #: A mapping is a short file; one this big is something else.
@@ -62,7 +67,12 @@ class _Loader(yaml.SafeLoader):
 def load_mapping(path: str | Path) -> Mapping:
     """Read and check a mapping file alone (the CSV is checked later, by :meth:`Mapping.bind`)."""
     where = str(path)
-    text = _read_text(Path(path), where)
+    return mapping_from_text(_read_text(Path(path), where), where)
+
+
+def mapping_from_text(text: str, where: str) -> Mapping:
+    """Check a mapping's YAML text as :func:`load_mapping` checks a file (``where`` names it in
+    the errors): the review page checks its edits before anything is written."""
     try:
         root = yaml.compose(text, Loader=_Loader)
     except _TooDeep as exc:
@@ -189,7 +199,7 @@ class _Reader:
             if name not in _SECTIONS:
                 hint = did_you_mean(name, _SECTIONS)
                 raise self.fail(
-                    f"unknown section '{name}'{hint}: use customer:, key: and null_values:",
+                    f"unknown section '{name}'{hint}: use {', '.join(f'{s}:' for s in _SECTIONS)}",
                     key_node,
                 )
             sections[name] = value_node
@@ -200,6 +210,10 @@ class _Reader:
         targets = self.customer(sections["customer"])
         mapping = Mapping(self.path, tuple(targets), self.properties_found, "email", None, "email")
         mapping.on_incomplete = tuple(self.on_incomplete)
+        if "on_invalid" in sections:
+            mapping.on_invalid = self.choice(sections["on_invalid"], ON_INVALID, "on_invalid value")
+        if "phone_region" in sections:
+            mapping.phone_region = self.region(sections["phone_region"])
         self.key(mapping, sections.get("key"))
         return mapping
 
@@ -242,7 +256,9 @@ class _Reader:
         names = [name for name, _, _ in self.items(node, "customer:")]
         for name, key_node, value_node in self.items(node, "customer:"):
             if name in schema.SCALARS:
-                targets.append(Target(name, self.value(value_node, name)))
+                extra = ("region",) if name in PHONE_FIELDS else ()
+                value, more = self.value_with(value_node, name, extra)
+                targets.append(Target(name, self.valued(value, more)))
             elif name in schema.ENTRIES:
                 targets += self.entries(value_node, name, schema.ENTRIES[name].types)
             elif name == "address":
@@ -275,10 +291,12 @@ class _Reader:
         self, node: yaml.Node, name: str, types: tuple[str, ...], group: int = 0
     ) -> list[Target]:
         """A list field: one entry per column (an item holds several values with ``separator``)."""
-        extra = ("type", "separator") if types else ("separator",)
+        extra: tuple[str, ...] = ("type", "separator") if types else ("separator",)
+        extra += ("region",) if name in PHONE_FIELDS else ()
         found = []
         for item in node.value if isinstance(node, yaml.SequenceNode) else [node]:
             value, more = self.value_with(item, name, extra)
+            value = self.valued(value, more)
             entry_type = schema.ENTRIES[name].default_type if name in schema.ENTRIES else None
             type_from = None
             if "type" in more and isinstance(more["type"], yaml.MappingNode):
@@ -337,12 +355,15 @@ class _Reader:
     def address_group(self, node: yaml.Node, group: int) -> list[Target]:
         found = []
         policy = "error"
-        fields = (*schema.ADDRESS, "on_incomplete")
+        on_invalid = None
+        fields = (*schema.ADDRESS, "on_incomplete", "on_invalid")
         for name, key_node, value_node in self.items(node, "address:"):
             if name == "lines":
                 found += self.entries(value_node, "address.lines", (), group)
             elif name == "on_incomplete":
                 policy = self.choice(value_node, ON_INCOMPLETE, "on_incomplete value").lower()
+            elif name == "on_invalid":
+                on_invalid = self.choice(value_node, ON_INVALID, "on_invalid value").lower()
             elif name in schema.ADDRESS:
                 value = self.value(value_node, f"address.{name}")
                 found.append(Target(f"address.{name}", value, group=group))
@@ -356,7 +377,10 @@ class _Reader:
             self.on_incomplete.append(policy)
         else:
             self.on_incomplete[group] = policy
-        return found
+        return [  # the group's on_invalid for its fields that set none
+            replace(t, value=replace(t.value, on_invalid=t.value.on_invalid or on_invalid))
+            for t in found
+        ]
 
     def properties(self, node: yaml.Node) -> list[Target]:
         found = []
@@ -461,6 +485,9 @@ class _Reader:
                 parts["transform"][1],
             )
         more = {k: v for k, (_, v) in parts.items() if k in extra}
+        on_invalid = None
+        if "on_invalid" in parts:
+            on_invalid = self.choice(parts["on_invalid"][1], ON_INVALID, "on_invalid value").lower()
         value = Value(
             column,
             constant,
@@ -473,8 +500,21 @@ class _Reader:
             nulls,
             patterns,
             join,
+            on_invalid,
         )
         return value, more
+
+    def valued(self, value: Value, more: dict[str, yaml.Node]) -> Value:
+        """``value`` with a phone's ``region:`` from ``more``."""
+        return replace(value, region=self.region(more["region"])) if "region" in more else value
+
+    def region(self, node: yaml.Node) -> str:
+        """A phone region: an ISO 3166-1 alpha-2 code (a country name resolves to its code)."""
+        text = self.text(node, "a region (a two-letter country code such as DE)")
+        code, problem = resolve_country(text)
+        if code is None:
+            raise self.fail(f"region {problem}", node)
+        return code
 
     def nulls(self, node: yaml.Node) -> frozenset[str]:
         """``null_values``: a list of cells that mean "absent" (compared in lower case)."""
@@ -515,8 +555,9 @@ class _Reader:
                 raise self.fail(
                     f"unknown transform '{name}'{hint}; known: {', '.join(TRANSFORMS)}", item
                 )
-            if name == "split_name" and path not in SPLIT_NAME_FIELDS:
-                raise self.fail("split_name only fills firstName and lastName", item)
+            fields = ONLY_ON.get(name)
+            if fields and path.split(".")[0] not in fields:
+                raise self.fail(f"{name} only fills {' and '.join(fields)}", item)
             names.append(name)
         return tuple(names)
 

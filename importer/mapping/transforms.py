@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
 
-from importer.mapping.columns import absent_if_empty, from_arrow, list_item, spread, to_arrow
+from importer.mapping.columns import spread
 from importer.mapping.countries import resolve_country
+from importer.mapping.names import split_full_name
+from importer.phones import row_regions, write_e164
 
 if TYPE_CHECKING:
     from importer.mapping.apply import Run
@@ -97,16 +98,22 @@ def guess_date_formats(texts: pd.Series) -> list[str]:
     ]
 
 
+def _e164(cells: pd.Series, step: Step) -> pd.Series:
+    """Phone numbers as +4930123456, read in the row's country or the configured region; one
+    that cannot be read is left as written (the validator says why)."""
+    configured = step.value.region or step.run.phone_region
+    regions = row_regions(step.run.country, configured, cells.index)
+    return write_e164(cells, regions).fillna(cells)
+
+
 def _split_name(cells: pd.Series, step: Step) -> pd.Series:
-    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(to_arrow(cells), r"\s+", " "))
-    has_comma = pc.fill_null(pc.match_substring(text, ","), False)
-    by_comma = pc.split_pattern(text, ",", max_splits=1)  # "Last, First"
-    by_space = pc.split_pattern(text, " ", max_splits=1)  # "First Rest of the name"
-    first = step.path == "firstName"
-    part = pc.if_else(
-        has_comma, list_item(by_comma, 1 if first else 0), list_item(by_space, 0 if first else 1)
-    )
-    return absent_if_empty(from_arrow(part, cells.index).str.strip())
+    """The field's part of each full name, parsed once per distinct name of the chunk (the
+    other part's field finds it in the run's memo)."""
+    codes, uniques = pd.factorize(cells)
+    memo = step.run.names
+    part = 0 if step.path == "firstName" else 1
+    found = [(memo.get(u) or memo.setdefault(u, split_full_name(u)))[part] for u in uniques]
+    return spread(found, codes, cells.index)
 
 
 TRANSFORMS: dict[str, Transform] = {
@@ -118,4 +125,7 @@ TRANSFORMS: dict[str, Transform] = {
     "country_code": _country_code,
     "date": _date,
     "split_name": _split_name,
+    "e164": _e164,
 }
+#: Transforms that only make sense on some fields.
+ONLY_ON = {"split_name": ("firstName", "lastName"), "e164": ("phone", "phones")}

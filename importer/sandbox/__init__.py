@@ -13,7 +13,8 @@ record is silent it makes the behaviour configurable (``SandboxConfig``). Routes
   ``async_delete_after`` seconds later), ``PATCH /v2/customers/{id}/properties``,
   ``GET|POST /v2/customers/{id}/{emails|phones|chats|social-profiles|websites}``,
   ``PUT|DELETE`` one of them by id, ``GET|POST|PUT|DELETE /v2/customers/{id}/address``,
-  ``GET /v2/customer-properties``.
+  ``GET /v2/customer-properties``, ``GET /v2/users/me`` (the app's user: its own id in each
+  sandbox, so that two sandboxes are two accounts).
 - ``GET /v2/customers``: ``firstName``, ``lastName`` (equal, ignoring case), ``modifiedSince``,
   ``mailbox`` (customers with a conversation there), ``query`` (``parse_query``: firstName,
   lastName, email and phone, the last two "containing", createdAt/modifiedAt ranges, AND/OR,

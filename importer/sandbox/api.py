@@ -733,6 +733,23 @@ class Api:
             return _not_found()
         return _json_response(self.render_conversation(conversation, _base(request)))
 
+    async def me(self, request: web.Request) -> web.Response:
+        """``GET /v2/users/me``: the user the token belongs to, in Help Scout's shape."""
+        user = self.state.user_id
+        url = f"{_base(request)}/v2/users/{user}"
+        return _json_response(
+            {
+                "id": user,
+                "firstName": "Sandbox",
+                "lastName": "Owner",
+                "email": f"owner-{user}@sandbox.example",
+                "role": "owner",
+                "timezone": "UTC",
+                "type": "user",
+                "_links": {"self": {"href": url}},
+            }
+        )
+
     async def customer_properties(self, request: web.Request) -> web.Response:
         url = f"{_base(request)}/v2/customer-properties"
         return _json_response(

@@ -72,6 +72,7 @@ def create_app(config: SandboxConfig | None = None) -> web.Application:
             web.get("/v2/conversations", api.list_conversations, allow_head=False),
             web.get(r"/v2/conversations/{id:\d+}", api.get_conversation, allow_head=False),
             web.get("/v2/customer-properties", api.customer_properties, allow_head=False),
+            web.get("/v2/users/me", api.me, allow_head=False),
             web.get(INSPECT_PREFIX + "customers", api.inspect_customers, allow_head=False),
             web.post(INSPECT_PREFIX + "customers", api.seed),
             web.post(INSPECT_PREFIX + "conversations", api.seed_conversations),

@@ -48,6 +48,9 @@ class SandboxState:
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
+        self.user_id = 100_000 + secrets.randbelow(900_000)
+        """The app's user (``GET /v2/users/me``), its own in each sandbox, kept by a reset: two
+        sandboxes are two accounts, as the importer's state guard must see them."""
         self.wall_offset = time.time() - config.clock()
         self.properties = property_definitions(config.properties)
         self.tokens: dict[str, float] = {}
