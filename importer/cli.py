@@ -47,7 +47,7 @@ from importer.redact import redact
 from importer.report import plural
 from importer.results import CHANGED_HINT, IMPORT_STATUSES, cannot_write
 from importer.sandbox.config import DuplicateEmail, RateWindow, SandboxConfig
-from importer.text import VALUE_WIDTH, for_terminal
+from importer.text import for_terminal, issue_line
 
 if TYPE_CHECKING:
     from importer.importing import ImportResult
@@ -94,7 +94,8 @@ def progress_bar(unit: str, *, enabled: bool = True) -> tqdm:
     """A bar on stderr when it is a terminal; a silent stand-in otherwise (cron, pipes, tests,
     ``--quiet``)."""
     shown = enabled and sys.stderr.isatty()
-    return tqdm(unit=f" {unit}", unit_scale=True, file=sys.stderr, disable=not shown)
+    # rows are whole: no unit_scale, which writes 1 of 41 as 1.00/41.0
+    return tqdm(unit=f" {unit}", file=sys.stderr, disable=not shown)
 
 
 def skip_lines_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -129,7 +130,8 @@ def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
         "mapping",
         required=True,
         type=READABLE_FILE,
-        help="YAML file that maps CSV columns to customer fields (see mappings/).",
+        help="A mapping YAML file (CSV columns to customer fields): 'helpscout-import init FILE' "
+        "writes a first one; mappings/example.yaml in the project shows the format.",
     )(command)
     return click.argument("file", type=READABLE_FILE)(command)
 
@@ -249,17 +251,14 @@ def validate(
         click.echo(f"Warning: {for_terminal(note)}", err=True)
     for row, payload in result.samples:
         click.echo(f"row {row}: {for_terminal(json.dumps(payload, ensure_ascii=False), None)}")
-    if result.first_issues is not None and not report:
+    if result.first_issues is not None:
         for issue in result.first_issues.to_dict("records"):
-            column = for_terminal(issue["column"], VALUE_WIDTH) if issue["column"] else ""
-            where = f"row {issue['row']}" + (f", {column}" if column else "")
-            cell = issue["value"]
-            value = f" {for_terminal(repr(cell), VALUE_WIDTH)}" if isinstance(cell, str) else ""
-            message = for_terminal(issue["message"])
-            click.echo(f"{where}: {issue['severity']}: {issue['rule']}:{value} {message}")
+            click.echo(issue_line(issue))
         more = result.summary.errors + result.summary.warnings - len(result.first_issues)
         if more > 0:
-            click.echo(f"... and {more:,} more: add --report issues.html to see them all")
+            where = ": add --report issues.html to see them all"
+            click.echo(f"... and {more:,} more" + (f" in {for_terminal(report, None)}" if report
+                                                   else where))  # fmt: skip
     click.echo(result.summary.line())
     if report:
         click.echo(f"Report written to {for_terminal(report, None)}")

@@ -330,7 +330,7 @@ def _import(
                 if report is not None:
                     shown = "the built-in sandbox" if sandbox is not None else str(result.api)
                     reporting = ResultsReport(report, file=str(path), mapping=str(mapping.path),
-                                              api=shown)  # fmt: skip
+                                              api=shown, key_name=mapping.key_name)  # fmt: skip
                     stack.callback(reporting.discard)
                     listeners.append(reporting.add)
                 if rejects is not None:
@@ -342,6 +342,7 @@ def _import(
                 batches = importing.row_batches(
                     source, mapping, include_source=all_cells, duplicates=options.duplicates,
                     warnings=warned,
+                    on_checked=reporting.checked if reporting is not None else None,
                 )  # fmt: skip
                 run = ledger.begin_run(source.fingerprint)
                 result.resumed = run.resuming

@@ -75,7 +75,7 @@ from importer.rejects import ragged_cells, row_errors
 from importer.report import plural
 from importer.results import ResultsWriter, listed_customers
 from importer.upload import Progress, Tally, Uploader, default_concurrency
-from importer.validate import SeenKeys, check_rows, hash_keys
+from importer.validate import CheckedChunk, SeenKeys, check_rows, hash_keys
 
 if TYPE_CHECKING:
     from importer.sandbox import SandboxConfig
@@ -479,6 +479,7 @@ async def check_properties(
 def row_batches(
     source: Source, mapping: Mapping, *, include_source: bool = False,
     duplicates: Duplicates = "error", warnings: RowWarnings | None = None,
+    on_checked: Callable[[CheckedChunk], None] | None = None,
 ) -> Iterator[list[Job]]:  # fmt: skip
     """Every row in input order and batches, as a Job: what :func:`~importer.decide.decide`
     needs of it (the import's and the plan's).
@@ -489,10 +490,11 @@ def row_batches(
     (``duplicate_of``); with ``duplicates="last"``, so does a row a later one replaces (found by a
     first pass over the file, :func:`_superseded`, before this returns). ``include_source`` keeps
     each row's cells as read (the results' source columns, the rejects). ``warnings`` hears each
-    chunk's row warnings (a dropped address, a phone without a digit) and removed apostrophes.
+    chunk's row warnings (a dropped address, a phone without a digit) and removed apostrophes;
+    ``on_checked`` each checked chunk, before its rows' Jobs (the results page: whom rows name).
     """
     superseded = _superseded(source, mapping) if duplicates == "last" else {}
-    return _batches(source, mapping, include_source, duplicates, superseded, warnings)
+    return _batches(source, mapping, include_source, duplicates, superseded, warnings, on_checked)
 
 
 def _batches(
@@ -502,12 +504,15 @@ def _batches(
     duplicates: Duplicates,
     superseded: dict[int, int],
     warnings: RowWarnings | None,
+    on_checked: Callable[[CheckedChunk], None] | None = None,
 ) -> Iterator[list[Job]]:
     seen = SeenKeys()
     same = f"the same {mapping.key_name} as row"
     for chunk, checked in check_rows(source, mapping, duplicates=duplicates):
         if warnings is not None:
             warnings.add(checked.issues, checked.apostrophes, checked.invalid)
+        if on_checked is not None:
+            on_checked(checked)
         errors = row_errors(checked.issues).to_dict()
         cells = _source_cells(chunk, source) if include_source else {}
         rows = checked.rows

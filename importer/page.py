@@ -27,6 +27,7 @@ from typing import Generic, TypeVar
 
 __all__ = [
     "CELL_WIDTH",
+    "Group",
     "Groups",
     "bar_chart",
     "cell",
@@ -66,6 +67,8 @@ mark{background:#ffe08a;padding:0 .15em;border-radius:2px}
 .empty{color:#8795a1;font-style:italic}.own{color:#52606d;font-size:.9em}
 .more{color:#52606d;font-style:italic}
 ul.notes li{color:#8a5a00}
+table.toc td{border:0;border-bottom:1px solid #eef1f4;padding:.15em .6em}
+a{color:#1f5aa6;text-decoration:none}a:hover{text-decoration:underline}
 """
 
 _CSS_HASH = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
@@ -112,6 +115,8 @@ def page(title: str, body: Iterable[str]) -> Iterator[str]:
 
 # --- charts --------------------------------------------------------------------------------------
 BAR_COLOR = "#3b6fb6"
+#: The dashed levels of a line chart, in order: the first is the one that matters most.
+GUIDE_COLORS = ("#b3261e", "#52606d", "#8a5a00")
 LABEL_CHARS = 28
 
 
@@ -162,17 +167,17 @@ def line_chart(
     title: str,
     x_label: str,
     y_label: str,
-    guide: float | None = None,
-    guide_label: str = "",
+    guides: Sequence[tuple[float, str]] = (),
     width: int = 520,
     height: int = 220,
 ) -> str:
-    """A line through ``points`` (x, y), with axes from 0, and a dashed level at ``guide``."""
+    """A line through ``points`` (x, y), with axes from 0, and a dashed level at each of
+    ``guides`` (level, label)."""
     if len(points) < 2:
         return ""
     left, right, top, bottom = 56, 16, 12, 38
     x_max = max(x for x, _ in points) or 1.0
-    y_max = max([y for _, y in points] + [guide or 0.0]) * 1.1 or 1.0
+    y_max = max([y for _, y in points] + [level for level, _ in guides]) * 1.1 or 1.0
     w, h = width - left - right, height - top - bottom
 
     def at(x: float, y: float) -> str:
@@ -194,12 +199,13 @@ def line_chart(
         parts.append(
             f'<text x="{x:.1f}" y="{top + h + 16}" text-anchor="middle">{_number(tick)}</text>'
         )
-    if guide:
-        y = top + h - h * guide / y_max
+    for i, ((level, label), color) in enumerate(zip(guides, GUIDE_COLORS, strict=False)):
+        y = top + h - h * level / y_max
+        # labels at the right end, then the left: two close levels keep theirs apart
+        x, anchor = (left + w, "end") if i % 2 == 0 else (left + 6, "start")
         parts.append(
-            f'<path d="M{left},{y:.1f} H{left + w}" stroke="#b3261e" stroke-dasharray="5 4">'
-            f'</path><text x="{left + w}" y="{y - 4:.1f}" text-anchor="end">'
-            f"{esc(guide_label)}</text>"
+            f'<path d="M{left},{y:.1f} H{left + w}" stroke="{color}" stroke-dasharray="5 4">'
+            f'</path><text x="{x}" y="{y - 4:.1f}" text-anchor="{anchor}">{esc(label)}</text>'
         )
     line = " ".join(at(x, y) for x, y in points)
     parts.append(f'<polyline points="{line}" fill="none" stroke="{BAR_COLOR}" stroke-width="2">'

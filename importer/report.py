@@ -32,11 +32,13 @@ import pyarrow.compute as pc
 
 from importer.errors import ConfigError
 from importer.issues import DROPPED, ISSUE_COLUMNS, is_dropped
+from importer.labels import field_label, rule_label
 from importer.page import (
     NUMBER,
     NUMBER_BLANK,
     QUOTED,
     QUOTED_BLANK,
+    Group,
     Groups,
     bar_chart,
     cell,
@@ -264,30 +266,39 @@ class HtmlReport(ReportWriter):
         if not summary.errors + summary.warnings:
             yield "<p>No issues: every row can be sent as it is.</p>"
             return
+        by_rule: Counter[str] = Counter()
+        for rule, n in summary.by_rule.items():
+            by_rule[rule_label(rule)] += n
         yield '<div class="charts">'
-        yield bar_chart(list(summary.by_rule.items()), title="Issues per rule")
+        yield bar_chart(list(by_rule.items()), title="Issues per rule")
         yield bar_chart(list(summary.by_column.items()), title="Issues per column")
         yield "</div>"
+        ordered = sorted(self.groups.largest(), key=lambda kv: kv[0][0] != "error")
+        yield from contents(ordered)
         yield (
             "<h2>Issues, grouped by what is wrong</h2><p>Each group says once what is wrong and "
-            f"how to fix it, then lists its rows (the first {ROWS_PER_GROUP:,}); the offending "
-            "cell is highlighted. Errors keep the row from being sent; warnings do not.</p>"
+            f"how to fix it; open it for its rows (the first {ROWS_PER_GROUP:,}), the offending "
+            "cell highlighted. Errors keep the row from being sent; warnings do not.</p>"
         )
-        ordered = sorted(self.groups.largest(), key=lambda kv: kv[0][0] != "error")
         for n, (key, group) in enumerate(ordered):
-            yield self._group(key, group.count, group.examples, opened=n < 3)
+            opened = len(ordered) <= OPEN_GROUPS
+            yield self._group(n, key, group.count, group.examples, opened=opened)
 
-    def _group(self, key: GroupKey, count: int, listed: list[Listed], *, opened: bool) -> str:
+    def _group(
+        self, n: int, key: GroupKey, count: int, listed: list[Listed], *, opened: bool
+    ) -> str:
         severity, rule, column, field_, pattern = key
         message = listed[0].message if listed and pattern is not None else ""
         dropped = rule.endswith(DROPPED)
         badge = "dropped" if dropped else severity
-        where = f" in <b>{esc(column)}</b>" if column else " (the whole row)"
-        if field_ and field_ != column:
-            where += f" &rarr; {esc(field_)}"
         head = (
             f'<summary><span class="badge {esc(severity)}">{esc(badge)}</span> '
-            f"<b>{plural(count, 'row')}</b>: {esc(rule)}{where}"
+            f"<b>{plural(count, 'row')}</b>: {group_title(rule, column, field_)}"
+            + (
+                f'<span class="own"> ({rows_named(count, [i.row for i in listed])})</span>'
+                if listed
+                else ""
+            )
             + (f'<div class="what">{esc(message)}</div>' if message else "")
             + "</summary>"
         )
@@ -311,43 +322,109 @@ class HtmlReport(ReportWriter):
             f"<th>{esc(column or 'the row as read')}</th></tr></thead><tbody>{''.join(rows)}"
             "</tbody></table>"
         )
-        return f"<details{' open' if opened else ''}>{head}{table}{tail}</details>\n"
+        return (
+            f'<details id="{group_id(n)}"{" open" if opened else ""}>{head}{table}{tail}'
+            "</details>\n"
+        )
+
+
+#: A page with at most this many groups shows them open; more are closed, under a contents list.
+OPEN_GROUPS = 3
+
+
+def group_id(n: int) -> str:
+    """The page's anchor of the ``n``-th group (0-based), which the contents list links to."""
+    return f"group-{n + 1}"
+
+
+#: Rows a closed group names in its one line.
+NAMED_ROWS = 5
+
+
+def rows_named(count: int, rows: list[int]) -> str:
+    """The first rows of a group, as its closed line names them: ``row 12``, ``rows 3, 7, …``."""
+    named = ", ".join(str(row) for row in rows[:NAMED_ROWS])
+    return f"{'row' if count == 1 else 'rows'} {named}{', …' if count > NAMED_ROWS else ''}"
+
+
+def group_title(rule: str, column: str, field: str) -> str:
+    """A group's name on the page, in words: ``too long (max 40) in <b>First Name</b>``, with
+    the field the column fills when it is named otherwise (``in <b>Mail</b> → Email 1``)."""
+    where = f" in <b>{esc(column)}</b>" if column else " (the whole row)"
+    label = field_label(field) if field else ""
+    if label and label.casefold() != column.casefold():
+        where += f" &rarr; {esc(label)}"
+    return f"{esc(rule_label(rule, field))}{where}"
+
+
+def contents(groups: list[tuple[GroupKey, Group[Listed]]]) -> Iterator[str]:
+    """The list of groups atop a page with more than :data:`OPEN_GROUPS`, each a link to its
+    group (within the page: its policy allows that, and nothing is fetched), with its count and
+    the start of its message; past :data:`TOC_SHOWN`, the smaller groups wait behind a click."""
+    if len(groups) <= OPEN_GROUPS:
+        return
+    yield '<h2>Contents</h2><table class="toc"><tbody>'
+    for n, ((severity, rule, column, field_, pattern), group) in enumerate(groups):
+        if n == TOC_SHOWN:
+            yield (f"</tbody></table><details><summary>{len(groups) - n:,} more groups"
+                   '</summary><table class="toc"><tbody>')  # fmt: skip
+        said = group.examples[0].message if group.examples and pattern is not None else ""
+        said = said if len(said) <= TOC_MESSAGE else said[: TOC_MESSAGE - 1] + "…"
+        yield (
+            f'<tr><td class="n">{group.count:,}</td><td><span class="badge {esc(severity)}">'
+            f'{esc(severity)}</span></td><td><a href="#{group_id(n)}">'
+            f'{group_title(rule, column, field_)}</a></td><td class="own">{esc(said)}</td></tr>'
+        )
+    yield "</tbody></table>" + ("</details>" if len(groups) > TOC_SHOWN else "")
+
+
+#: Characters of a group's message its line in the contents shows.
+TOC_MESSAGE = 70
+#: Lines of the contents shown at once; the rest behind a click (a page lists up to MAX_GROUPS).
+TOC_SHOWN = 30
 
 
 NOT_READ = "—"
 
 
+class Whom:
+    """Whom each row of a checked chunk names: its key and name, looked up one row at a time
+    (only the rows a page lists), for the validation page and the results page."""
+
+    def __init__(self, checked: CheckedChunk) -> None:
+        self.keys = checked.keys
+        mapped = checked.mapped
+        self.names = [mapped[c] for c in ("firstName", "lastName") if c in mapped]
+        self.last = int(checked.rows.max()) if len(checked.rows) else 0
+        """The chunk's last row."""
+
+    def of(self, row: int) -> tuple[str | None, str | None]:
+        """(key, name) of ``row``, cut as a page shows cells; a row never mapped (a ragged one)
+        has neither: :data:`NOT_READ`."""
+        if row not in self.keys.index:
+            return NOT_READ, NOT_READ
+        key = self.keys.at[row]  # text, or NA: none
+        name = " ".join(part for n in self.names if isinstance(part := n.at[row], str))
+        return (clip(key)[0] if isinstance(key, str) else None), (clip(name)[0] or None)
+
+
 class _Context:
-    """A chunk's issues with each row's key and name, looked up only when a row is listed."""
+    """A chunk's issues, with whom each row names, looked up only when a row is listed."""
 
     def __init__(self, checked: CheckedChunk) -> None:
         issues = checked.issues
-        rows = issues["row"]
-        self.rows = rows.to_numpy()
+        self.rows = issues["row"].to_numpy()
         self.values = issues["value"].astype(object).where(issues["value"].notna(), None)
         self.messages = issues["message"].fillna("")
-        self.keys = checked.keys.reindex(rows)
-        mapped = checked.mapped
-        self.names = [mapped[c].reindex(rows) for c in ("firstName", "lastName") if c in mapped]
-        self.mapped = rows.isin(mapped.index).to_numpy()
+        self.whom = Whom(checked)
 
     def listed(self, position: int) -> Listed:
-        if not self.mapped[position]:  # a ragged row: never mapped, so no key or name
-            key, name = NOT_READ, NOT_READ
-        else:
-            key = self.keys.iloc[position]
-            name = " ".join(str(n.iloc[position]) for n in self.names
-                            if not pd.isna(n.iloc[position]))  # fmt: skip
+        row = int(self.rows[position])
+        key, name = self.whom.of(row)
         value, length = clip(self.values.iloc[position])
         message, _ = clip(self.messages.iloc[position])
-        return Listed(
-            row=int(self.rows[position]),
-            key=None if pd.isna(key) else clip(key)[0],
-            name=clip(name)[0] if name else None,
-            value=value,
-            length=length,
-            message=message or "",
-        )
+        return Listed(row=row, key=key, name=name, value=value, length=length,
+                      message=message or "")  # fmt: skip
 
 
 def message_pattern(messages: pd.Series) -> pd.Series:

@@ -14,8 +14,9 @@ character (:mod:`importer.safecsv` makes those safe for spreadsheets).
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable, Mapping
 
-__all__ = ["MESSAGE_WIDTH", "VALUE_WIDTH", "for_terminal"]
+__all__ = ["MESSAGE_WIDTH", "VALUE_WIDTH", "for_terminal", "issue_line"]
 
 #: Characters longer messages are cut to (an error line stays readable).
 MESSAGE_WIDTH = 1500
@@ -44,3 +45,17 @@ def for_terminal(text: object, width: int | None = MESSAGE_WIDTH) -> str:
         return shown
     tail = max(0, (width - 1) // 3)
     return shown[: width - 1 - tail] + "…" + (shown[-tail:] if tail else "")
+
+
+def issue_line(issue: Mapping[Hashable, object]) -> str:
+    """A validation issue as ``validate`` prints it: where, severity, rule, the cell, the message.
+    The cell is left out when the message quotes it already (``'Atlantis' is not a country``):
+    said twice, it reads as two values."""
+    column = for_terminal(issue["column"], VALUE_WIDTH) if issue["column"] else ""
+    where = f"row {issue['row']}" + (f", {column}" if column else "")
+    cell, message = issue["value"], str(issue["message"])
+    quoted = isinstance(cell, str) and (repr(cell) in message or f"'{cell}'" in message)
+    value = (
+        f" {for_terminal(repr(cell), VALUE_WIDTH)}" if isinstance(cell, str) and not quoted else ""
+    )
+    return f"{where}: {issue['severity']}: {issue['rule']}:{value} {for_terminal(message)}"

@@ -226,15 +226,23 @@ class Tally:
 
     def pacing_line(self) -> str:
         """What the run took from the account: ``1,180 requests in 2 min 5 s (566 a minute,
-        88% of the budget of 1,200 a minute; others used up to 31%; 0 answered 429)``."""
-        minute = f"{self.requests_per_minute:,.0f} a minute"
-        if self.budget_used is not None:
-            minute += f", {self.budget_used:.0%} of the budget of {self.limit:,} a minute"
-        others = f"; others used up to {self.others_peak:.0%}" if self.others_peak else ""
-        return (
-            f"{plural(self.requests, 'request')} in {duration(self.seconds)} ({minute}{others}; "
-            f"{self.rate_limited:,} answered 429)"
-        )
+        88% of the budget of 1,200 a minute; others used up to 31%; 0 answered 429)``. A run
+        shorter than a minute says what it spent of one minute's budget instead: a rate
+        measured over seconds (``189% of the budget``) would be true of no minute."""
+        parts = []
+        if self.seconds >= 60:
+            minute = f"{self.requests_per_minute:,.0f} a minute"
+            if self.budget_used is not None:
+                minute += f", {self.budget_used:.0%} of the budget of {self.limit:,} a minute"
+            parts.append(minute)
+        elif self.limit:
+            parts.append(f"spent {self.budget_spent:,.0f} of one minute's budget of "
+                         f"{self.limit:,}, {self.budget_spent / self.limit:.0%}")  # fmt: skip
+        if self.others_peak:
+            parts.append(f"others used up to {self.others_peak:.0%}")
+        parts.append(f"{self.rate_limited:,} answered 429")
+        return (f"{plural(self.requests, 'request')} in {duration(self.seconds)} "
+                f"({'; '.join(parts)})")  # fmt: skip
 
     def postfix(self) -> str:
         """The progress bar's: ``12 created, 0 failed, pace 705/min of 1,200, yielding: others

@@ -17,12 +17,14 @@ import asyncio
 import base64
 import contextlib
 import csv
+import re
 import struct
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 from importer import ImportOptions, ValidateOptions, import_csv, validate_csv
@@ -44,7 +46,14 @@ class Rendered:
     dialogs: list[str]
     title: str
     active: int
-    """Elements in the live page that could fetch or run something (img, script, iframe...)."""
+    """Elements in the live page that could fetch or run something (img, script, iframe...);
+    a link within the page (``href="#..."``) is not one."""
+    links: list[str]
+    """The ``href`` of every link: a page's contents link to its own parts."""
+    targets: bool
+    """Every in-page link names an element of the page."""
+    opened: int
+    """``<details>`` shown open."""
     png: bytes
 
 
@@ -66,8 +75,13 @@ async def render(chromium: Callable[..., Any], page: Path) -> Rendered:
             title=await tab.evaluate("document.title"),
             active=await tab.evaluate(
                 "document.querySelectorAll('img,script,iframe,object,embed,link,video,audio,"
-                "source,form,input,a,base').length"
+                'source,form,input,base,a:not([href^="#"])\').length'
             ),
+            links=await tab.evaluate("[...document.links].map(a => a.getAttribute('href'))"),
+            targets=await tab.evaluate(
+                "[...document.links].every(a => document.getElementById(a.hash.slice(1)))"
+            ),
+            opened=await tab.evaluate("document.querySelectorAll('details[open]').length"),
             png=base64.b64decode(shot["data"]),
         )
 
@@ -161,9 +175,10 @@ async def test_validation_report_renders_with_hostile_cells_as_text(
     assert rendered.title == "Validation report: hostile.csv"
     for text in SHOWN_AS_TEXT:
         assert text in rendered.content
-    assert "Bob <script>alert(1)</script>" in rendered.text  # a name, beside its row
+    assert "Bob <script>alert(1)</script>" in rendered.content  # a name, beside its row
     assert "45\nrows read" in rendered.text and "Issues per rule" in rendered.text
-    assert "2 rows: email in Email → emails.0.value" in rendered.text
+    assert "2 rows: not a valid email address in Email → Email 1" in rendered.text  # no codes
+    assert "emails.0.value" not in rendered.content and "max_length" not in rendered.content
     width, height = png_size(rendered.png)
     assert width == WIDTH and height > 600
     screenshots(rendered.png, "validation-report.png")
@@ -185,9 +200,10 @@ async def test_results_report_renders_failures_logrefs_and_the_pace(
         assert_only_itself(rendered, report, wire)
     assert (result.created, result.failed, result.invalid) == (10, 31, 4)
     assert rendered.title == "Import results: hostile.csv"
-    assert "31 rows (Help Scout answered 400)" in rendered.text
-    assert "Bad request: properties.plan: must be an integer" in rendered.text
-    assert "Pace: requests per minute" in rendered.text
+    assert "31 rows (rows 1, 7, 8, 9, 11, …): Help Scout answered 400" in rendered.text
+    assert "Help Scout's message: Bad request: properties.plan: must be an integer" in rendered.text
+    assert "p1@example.com\tPerson1 Smith\t" in rendered.text  # whom the failed row names
+    assert "Pace: budget spent in the last minute" in rendered.text
     assert "<img src='" in rendered.content  # the invalid country, in its message
     width, height = png_size(rendered.png)
     assert width == WIDTH and height > 600
@@ -219,6 +235,117 @@ async def test_validation_report_shows_dropped_values_struck_out(
     validate_csv(data, mapping, ValidateOptions(report=report))
     rendered = await render(chromium, report)
     assert "1\ndropped: sent without" in rendered.text
-    assert "dropped 1 row: phone_dropped in Phone" in rendered.text
+    assert (
+        "dropped 1 row: not a phone number: dropped, the row sent without it in Phone → Phone 1"
+        in rendered.text.replace("\n", " ")
+    )
     assert "-5361" in rendered.text
     screenshots(rendered.png, "validation-report-dropped.png")
+
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE, EXAMPLE = Path("sample_data", "customers.csv"), Path("mappings", "example.yaml")
+
+
+async def test_the_sample_pages_as_the_readme_shows_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chromium: Callable[..., Any],
+    screenshots: Callable[[bytes, str], Path],
+) -> None:  # fmt: skip
+    """The quick start's import of the sample (from the project's folder, as the README runs
+    it), with a budget: both pages, screenshots published (docs/validation-page.png,
+    docs/results-page.png)."""
+    monkeypatch.chdir(ROOT)
+    issues = tmp_path / "issues.html"
+    validate_csv(SAMPLE, EXAMPLE, ValidateOptions(report=issues))
+    checked = await render(chromium, issues)
+    assert checked.links == [f"#group-{n}" for n in range(1, 11)] and checked.targets
+    assert checked.opened == 0 and "Contents" in checked.text
+    assert "File sample_data/customers.csv, mapping mappings/example.yaml" in checked.text
+    assert "too long (max 40) in First Name" in checked.text  # the rule in words, and its limit
+    assert "not a valid email address in Email → Email 1" in checked.text
+    screenshots(checked.png, "validation-page.png")
+
+    report = tmp_path / "results.html"
+    config = SandboxConfig(rate_limit=1200, latency_ms=80)
+    options = ImportOptions(report=report, concurrency=2)
+    await asyncio.to_thread(import_csv, SAMPLE, EXAMPLE, tmp_path / "results.csv", options,
+                            sandbox=config)  # fmt: skip
+    done = await render(chromium, report)
+    assert done.active == 0 and done.requests == [report.as_uri()]
+    # invalid rows name whom they are, with what is wrong
+    assert "15\tolga.schmidt14@example.com\tOlga Alexandrovna Maria-Magdalena" in done.text
+    assert "Country: 'Atlantis' is not a country name" in done.text
+    # the pace in budget units, against the run's ceiling and the account's budget
+    assert "Pace: budget spent in the last minute (a write costs 2, a read 1)" in done.text
+    assert "the run's ceiling, 1,080" in done.content
+    assert "the account's budget, 1,200" in done.content
+    assert "of one minute's budget of 1,200" in done.text  # the share used, true of a short run
+    assert "it allowed itself 1,080 of the budget a minute" in done.text
+    screenshots(done.png, "results-page.png")
+
+
+def invented_issues() -> Iterator[list[str]]:
+    """30 rows for each of 8 ways a row can be wrong, one a column: 8 groups of issues."""
+    good = ["Ann", "Lee", "ann{i}@example.com", "https://example.com", "DE", "F", "3", "Ops"]
+    bad = ["A" * 41, "L" * 45, "ann{i}.example.com", "htp:/x", "Atlantis", "X", "three", "J" * 61]
+    for column, wrong in enumerate(bad):
+        for i in range(30):
+            row = [cell.format(i=f"{column}-{i}") for cell in good]
+            row[column] = wrong.format(i=i)
+            yield row
+
+
+async def test_a_page_of_many_groups_is_compact_with_a_contents_list(
+    tmp_path: Path, chromium: Callable[..., Any]
+) -> None:
+    """Every group closed, each linked from the contents (links within the page only)."""
+    data = tmp_path / "many.csv"
+    with data.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["First Name", "Last Name", "Email", "Website", "Country", "Sex", "Seats",
+                         "Title"])  # fmt: skip
+        writer.writerows(invented_issues())
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "customer:\n  firstName: First Name\n  lastName: Last Name\n  jobTitle: Title\n"
+        "  emails: [{column: Email}]\n  websites: [{column: Website}]\n"
+        "  gender: {column: Sex, map: {F: female}}\n"
+        "  address: {country: {column: Country, transform: [country_code]}}\n"
+        "  properties:\n    seats: {column: Seats, type: number}\n",
+        encoding="utf-8",
+    )
+    report = tmp_path / "issues.html"
+    validate_csv(data, mapping, ValidateOptions(report=report))
+    async with tripwire() as wire:
+        rendered = await render(chromium, report)
+        assert_only_itself(rendered, report, wire)
+    assert len(rendered.links) == 8 and rendered.targets
+    assert rendered.links == [f"#group-{n}" for n in range(1, 9)]
+    assert rendered.opened == 0
+    assert "ann0.example.com" not in rendered.text  # the rows wait in their closed group
+    assert "too long (max 60) in Title → Job title" in rendered.text
+    _, height = png_size(rendered.png)
+    assert height < 2000, height  # open, the 240 rows alone would take some 6,000 px
+
+
+async def test_a_failed_row_says_help_scouts_message(
+    tmp_path: Path, chromium: Callable[..., Any]
+) -> None:
+    """A create answered 409 whose email search cannot find (its first email is new): failed,
+    with Help Scout's message beside the row, whom it names and its logRef."""
+    data = tmp_path / "conflict.csv"
+    data.write_text("First Name,Email,Other Email\nAda,ada@example.com,shared@example.com\n"
+                    "Bea,bea@example.com,shared@example.com\n", encoding="utf-8")  # fmt: skip
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("customer:\n  firstName: First Name\n"
+                       "  emails: [{column: Email}, {column: Other Email}]\n")  # fmt: skip
+    report = tmp_path / "results.html"
+    config = SandboxConfig(duplicate_email="conflict")
+    options = ImportOptions(report=report, concurrency=1)
+    result = await asyncio.to_thread(import_csv, data, mapping, tmp_path / "results.csv",
+                                     options, sandbox=config)  # fmt: skip
+    assert (result.created, result.failed) == (1, 1)
+    rendered = await render(chromium, report)
+    assert "1 row (row 2): Help Scout answered 409" in rendered.text
+    assert "Help Scout's message: conflicting entity already exists" in rendered.text
+    assert re.search(r"\n2\tbea@example\.com\tBea\t[0-9a-f-]+#\d+", rendered.text), rendered.text

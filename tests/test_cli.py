@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import signal
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from importer.cli import main
+from importer.cli import main, progress_bar
 from importer.mapping import load_mapping
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,11 +46,32 @@ def test_validate_sample_lists_each_problem_and_the_summary(invoke):
         "row 34, Website",
         "row 37, Sex",
     ]
+    assert lines[2] == (  # the value once: the message quotes it
+        "row 18, Country: error: country: 'Atlantis' is not a country name or ISO code: write the "
+        "two-letter ISO 3166-1 code, like US or DE"
+    )
     assert lines[5] == (
         "row 26, Email: error: duplicate_key: 'chloe.obrien2@example.com' the same email as row 3: "
         "this row would create a duplicate; remove or merge it, or run with --duplicates first "
         "(or last) to import one of them"
     )
+
+
+@pytest.mark.parametrize("report", [None, "issues.csv"])
+def test_validate_prints_the_first_issues_and_says_where_the_others_are(
+    invoke, tmp_path, monkeypatch, report
+):
+    monkeypatch.chdir(tmp_path)
+    data = write(tmp_path / "many.csv", "Email\n" + "".join(f"p{i}@@example.com\n"
+                                                          for i in range(25)))  # fmt: skip
+    mapping = write(tmp_path / "m.yaml", "customer:\n  emails: [{column: Email}]\n")
+    result = invoke("validate", data, "-m", mapping, *(["--report", report] if report else []))
+    lines = result.output.splitlines()
+    assert result.exit_code == 1
+    assert [line.split(":")[0] for line in lines[:20]] == [f"row {i}, Email" for i in
+                                                           range(1, 21)]  # fmt: skip
+    where = " in issues.csv" if report else ": add --report issues.html to see them all"
+    assert lines[20] == f"... and 5 more{where}"
 
 
 def test_validate_exit_0_and_show_prints_payloads_as_sent(invoke, tmp_path):
@@ -73,10 +95,12 @@ def test_validate_writes_the_report_in_the_format_of_its_suffix(invoke, tmp_path
     report = tmp_path / f"issues{suffix}"
     result = invoke("validate", SAMPLE, "-m", EXAMPLE, "--report", report)
     assert result.exit_code == 1
-    assert result.output.splitlines() == [
+    lines = result.output.splitlines()
+    assert lines[:10] == invoke("validate", SAMPLE, "-m", EXAMPLE).output.splitlines()[:10]
+    assert lines[10:] == [
         "40 rows read: 31 valid, 9 invalid, 1 warning.",
         f"Report written to {report}",
-    ]
+    ]  # the first issues, as without --report (the README says so), then the summary
     text = report.read_text(encoding="utf-8")
     if suffix == ".csv":
         rows = list(csv.DictReader(text.splitlines()))
@@ -91,7 +115,8 @@ def test_validate_writes_the_report_in_the_format_of_its_suffix(invoke, tmp_path
         assert len(body["issues"]) == 10
     else:
         assert text.startswith("<!DOCTYPE html>")
-        assert "1 row</b>: duplicate_key in <b>Email</b>" in text and "Issues per column" in text
+        assert "1 row</b>: the same as an earlier row in <b>Email</b>" in text
+        assert "Issues per column" in text
 
 
 def test_html_report_escapes_cell_values(invoke, tmp_path):
@@ -310,3 +335,22 @@ def test_interrupting_validate_exits_3_and_marks_the_report(tmp_path):
     assert err.splitlines()[-1] == "Interrupted: stopped before the end."
     notes = json.loads(report.read_text(encoding="utf-8"))["summary"]["notes"]
     assert notes and notes[-1].startswith("interrupted: only the first")
+
+
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal, so the progress bar draws into it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_counts_rows_in_whole_numbers(monkeypatch):
+    """Not ``1.00/41.0 rows``, as a bar scaling its units writes one row of 41."""
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    with progress_bar("rows") as bar:
+        bar.total = 41
+        bar.update(1)
+        bar.refresh()
+    assert "| 1/41 [" in screen.getvalue()
+    assert ".00" not in screen.getvalue()

@@ -11,7 +11,9 @@ The conventions the README follows (and this file reads):
   above it; a command that says nothing exits 0;
 - the files a command reads that are not in the repository are placeholders, named as such in
   the README's text (``placeholders: `export.csv`, ...``); each block of commands runs in a
-  fresh folder holding them and a copy of ``sample_data/`` and ``mappings/``, in order;
+  fresh folder holding them and a copy of ``sample_data/`` and ``mappings/``, in order; then the
+  first screen's block and the recipes' blocks run once more one after the other in one such
+  folder, as a newcomer runs them (what one leaves, the next meets);
 - commands that send do it to a sandbox started here, through the environment its ``export``
   lines give (the README's ``export HELPSCOUT_...`` lines stand for them);
 - ``helpscout-import sandbox`` serves until Ctrl-C: it is started, its first lines are compared
@@ -64,6 +66,8 @@ class Command:
 class Block:
     where: str
     """The README's line number and the block's first command, for the test id."""
+    start: int = 0
+    """Where the block starts in the README (characters)."""
     commands: list[Command] = field(default_factory=list)
     output: list[str] = field(default_factory=list)
     """A console block's lines that are not commands: what the command prints."""
@@ -86,7 +90,7 @@ def blocks() -> Iterator[Block]:
         lang, body = match.group(1), match.group(2)
         if lang not in ("sh", "console", "crontab"):
             continue
-        block = Block(f"README line {README[: match.start()].count(chr(10)) + 1}")
+        block = Block(f"README line {README[: match.start()].count(chr(10)) + 1}", match.start())
         comments: list[str] = []
         for line in body.splitlines():
             text = line.strip()
@@ -115,6 +119,9 @@ def inline_commands() -> list[str]:
 
 
 BLOCKS = list(blocks())
+#: The first screen's block, then every block of the recipes, as a newcomer meets them.
+RECIPES = (README.index("## Three jobs, as recipes"), README.index("## Commands"))
+IN_ORDER = [BLOCKS[0], *(b for b in BLOCKS if RECIPES[0] <= b.start < RECIPES[1])]
 
 
 @pytest.fixture
@@ -213,6 +220,22 @@ def test_every_command_in_the_readme_exits_as_documented(
             continue
         code, printed = run_as_written(command.words)
         assert code == command.exit_code, f"{command.line}\n{printed}"
+
+
+def test_the_quick_start_then_the_recipes_run_in_order_in_one_folder(
+    run_as_written: Callable[[list[str]], tuple[int, str]],
+    serve_and_stop: Callable[[list[str], list[str]], None],
+) -> None:
+    """What a newcomer does: the quick start, then each recipe as written, in one folder (what
+    one command leaves, the next meets), sending to one sandbox."""
+    assert "--sandbox" in IN_ORDER[0].commands[0].words and len(IN_ORDER) >= 4
+    for block in IN_ORDER:
+        for command in block.commands:
+            if command.words[1] == "sandbox":
+                serve_and_stop(command.words, [line for line in block.output if line.strip()])
+                continue
+            code, printed = run_as_written(command.words)
+            assert code == command.exit_code, f"{block.where}: {command.line}\n{printed}"
 
 
 @pytest.mark.parametrize("span", inline_commands())
@@ -321,3 +344,62 @@ def _keys(node: object) -> Iterator[str]:
     elif isinstance(node, list):
         for item in node:
             yield from _keys(item)
+
+
+# --- where the tool points people ----------------------------------------------------------------
+COMPLETIONS = re.findall(r"_HELPSCOUT_IMPORT_COMPLETE=(\w+) helpscout-import", README)
+
+
+@pytest.mark.parametrize("shell", COMPLETIONS)
+def test_the_completion_scripts_the_readme_shows_are_produced(shell: str) -> None:
+    done = CliRunner().invoke(main, [], prog_name="helpscout-import",
+                              env={"_HELPSCOUT_IMPORT_COMPLETE": shell})  # fmt: skip
+    assert done.exit_code == 0
+    assert "_HELPSCOUT_IMPORT_COMPLETE" in done.output and "helpscout-import" in done.output
+    assert len(done.output.splitlines()) > 5  # a script, not a usage line
+
+
+def test_completion_completes_commands_and_options() -> None:
+    assert set(COMPLETIONS) == {"bash_source", "zsh_source", "fish_source"}
+
+    def complete(line: str) -> list[str]:
+        env = {"_HELPSCOUT_IMPORT_COMPLETE": "bash_complete", "COMP_WORDS": line,
+               "COMP_CWORD": str(len(line.split()) - (0 if line.endswith(" ") else 1))}  # fmt: skip
+        done = CliRunner().invoke(main, [], prog_name="helpscout-import", env=env)
+        return [item.split(",", 1)[1] for item in done.output.splitlines()]
+
+    assert complete("helpscout-import va") == ["validate"]
+    assert "--report" in complete("helpscout-import validate --re")
+    assert complete("helpscout-import run x.csv --on-existing ") == ["skip", "update"]
+
+
+def test_the_mapping_option_says_where_mappings_come_from() -> None:
+    """``-m``'s help names what exists wherever the tool is installed (``init``) and the example
+    by its place in the project, not a ``mappings/`` of the current folder."""
+    done = CliRunner().invoke(main, ["validate", "--help"], terminal_width=200)
+    text = " ".join(done.output.split())
+    assert "'helpscout-import init FILE' writes a first one" in text
+    assert "mappings/example.yaml in the project" in text and "(see mappings/)" not in text
+
+
+def test_the_example_mapping_points_at_files_that_exist() -> None:
+    comments = [line for line in (ROOT / "mappings" / "example.yaml").read_text().splitlines()
+                if line.lstrip().startswith("#")]  # fmt: skip
+    named = re.findall(r"[\w/]+\.(?:py|md|csv)\b", " ".join(comments))
+    assert "importer/mapping/__init__.py" in named
+    assert [path for path in named if not (ROOT / path).is_file()] == []
+    assert '"Mapping reference"' in " ".join(comments) and "## Mapping reference" in README
+
+
+def test_the_quick_start_makes_a_venv_first_and_names_the_python_it_needs() -> None:
+    """Debian's and Ubuntu's Python refuse a plain ``pip install .``: the venv comes first, and
+    the version is the one pyproject.toml requires."""
+    first = FENCE.search(README)
+    assert first is not None
+    lines = [line for line in first.group(2).splitlines() if line and not line.startswith("#")]
+    assert lines[0] == "python3 -m venv .venv && . .venv/bin/activate"
+    assert lines[1].startswith("pip install . && helpscout-import run sample_data/customers.csv")
+    assert lines[2] == "pip install '.[test]' && pytest"
+    needed = re.search(r'requires-python = ">=(\d+\.\d+)"', (ROOT / "pyproject.toml").read_text())
+    assert needed is not None and f"Python {needed.group(1)} or newer" in first.group(2)
+    assert "apt-get install python3-venv" in README and "apt-get install chromium" in README

@@ -19,12 +19,15 @@ import pandas as pd
 import pytest
 
 from importer import ImportOptions, ValidateOptions, import_csv, validate_csv
+from importer.front import open_input
+from importer.labels import field_label, rule_label
 from importer.page import CSS, Groups, bar_chart, cell, line_chart, pattern
 from importer.rejects import ERROR, ROW, is_rejected, layout, row_errors
-from importer.report import MAX_GROUPS, ROWS_PER_GROUP, message_pattern
+from importer.report import MAX_GROUPS, ROWS_PER_GROUP, message_pattern, rows_named
 from importer.results import Outcome
-from importer.results_report import PaceSamples, api_host
+from importer.results_report import PaceSamples, ResultsReport, api_host
 from importer.sandbox import DEFAULT_PROPERTIES, SandboxConfig
+from importer.validate import check_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data" / "customers.csv"
@@ -97,7 +100,9 @@ class Elements(HTMLParser):
 
 #: Tags and attributes through which a page could fetch, run or send something.
 ACTIVE_TAGS = {"script", "img", "iframe", "frame", "object", "embed", "link", "base", "form",
-               "input", "audio", "video", "source", "image", "use", "a"}  # fmt: skip
+               "input", "audio", "video", "source", "image", "use"}  # fmt: skip
+#: A link within the page (the validation page's contents): goes nowhere else, fetches nothing.
+IN_PAGE = re.compile(r"#group-\d+")
 URL_ATTRIBUTES = {"src", "href", "xlink:href", "action", "formaction", "srcset", "poster", "data",
                   "background", "ping", "style"}  # fmt: skip
 
@@ -108,6 +113,9 @@ def assert_self_contained(text: str) -> Elements:
     tags = {tag for tag, _ in page.tags}
     assert not tags & ACTIVE_TAGS
     for tag, attrs in page.tags:
+        if tag == "a":
+            assert list(attrs) == ["href"] and IN_PAGE.fullmatch(attrs["href"] or ""), attrs
+            continue
         assert not set(attrs) & URL_ATTRIBUTES, tag
         assert not any(name.startswith("on") for name in attrs), tag
     assert not re.search(r"url\(|@import", "".join(page.styles))
@@ -371,7 +379,7 @@ def test_groups_stay_bounded_whatever_the_messages(tmp_path):
     result = validate_csv(data, mapping, ValidateOptions(report=report))
     assert result.summary.by_rule["duplicate_key"] == 1500
     text = report.read_text(encoding="utf-8")
-    assert text.count("<b>1,500 rows</b>: duplicate_key") == 1
+    assert text.count("<b>1,500 rows</b>: the same as an earlier row") == 1
     groups: Groups[tuple[str, str | None], int] = Groups(
         examples=2, limit=MAX_GROUPS, overflow=lambda k: (k[0], None)
     )
@@ -416,8 +424,11 @@ def test_charts_escape_their_labels_and_scale_to_the_largest():
     widths = [int(w) for w in re.findall(r'<rect x="\d+" y="\d+" width="(\d+)"', svg)]
     assert widths[0] == 2 * widths[1]
     assert line_chart([(0, 1)], title="t", x_label="x", y_label="y") == ""  # one point: no line
-    line = line_chart([(1, 10), (2, 30)], title="t", x_label="x", y_label="y", guide=20)
-    assert line.count("<polyline") == 1 and 'stroke-dasharray="5 4"' in line
+    line = line_chart([(1, 10), (2, 30)], title="t", x_label="x", y_label="y",
+                      guides=[(20, "<ceiling>"), (50, "budget")])  # fmt: skip
+    assert line.count("<polyline") == 1 and line.count('stroke-dasharray="5 4"') == 2
+    assert "&lt;ceiling&gt;" in line and ">budget</text>" in line
+    assert ">40</text>" in line  # the axis goes up past the highest level, not only the line
 
 
 # --- the results page ----------------------------------------------------------------------------
@@ -430,7 +441,7 @@ def test_run_report_shows_outcomes_failures_with_logrefs_and_the_pace(tmp_path):
     assert result.report == report
     page = assert_self_contained(report.read_text(encoding="utf-8"))
     text = "".join(page.text)
-    assert "31 rows (Help Scout answered 400)" in text
+    assert "31 rows (rows 1, 2, 3, 4, 5, …): Help Scout answered 400" in text
     assert "Bad request: properties.plan: must be an integer" in text
     with results.open(newline="", encoding="utf-8") as fh:
         refs = [line["log_ref"] for line in csv.DictReader(fh) if line["status"] == "failed"]
@@ -479,7 +490,7 @@ def test_pace_samples_stay_few_and_evenly_spread_on_a_long_run():
     assert end.points == [(0.0, 0), (1.6, 16)]  # the end replaces a point too close to it
     gaps = {round(b[0] - a[0]) for a, b in zip(samples.points, samples.points[1:-1], strict=False)}
     assert gaps == {64}
-    assert {round(rate) for _, rate in samples.per_minute()[:-1]} == {60}
+    assert {round(spent) for t, spent in samples.last_minute()[:-1] if t >= 60} == {60}
     assert samples.points[-1] == (10_000.7, 10_001)
 
 
@@ -522,3 +533,123 @@ def test_json_report_keeps_cells_with_line_breaks_and_quotes_whole(tmp_path):
     body = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert [issue["value"] for issue in body["issues"]] == cells
     assert [issue["row"] for issue in body["issues"]] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "count, rows, named",
+    [(1, [12], "row 12"), (3, [3, 7, 9], "rows 3, 7, 9"),
+     (5, [1, 2, 3, 4, 5], "rows 1, 2, 3, 4, 5"),
+     (900, list(range(1, 101)), "rows 1, 2, 3, 4, 5, …")],
+)  # fmt: skip
+def test_a_closed_group_names_its_first_rows(count, rows, named):
+    assert rows_named(count, rows) == named
+
+
+@pytest.mark.parametrize(
+    "rule, field, label",
+    [
+        ("max_length", "firstName", "too long (max 40)"),
+        ("max_length", "jobTitle", "too long (max 60)"),
+        ("max_length", "properties.plan", "too long (max 255)"),
+        ("max_length", "", "too long"),
+        ("email", "emails.0.value", "not a valid email address"),
+        ("duplicate_key", "emails.0.value", "the same as an earlier row"),
+        ("some_new_rule", "", "some new rule"),  # a rule without words yet: its code, readable
+    ],
+)
+def test_rules_are_said_in_words(rule, field, label):
+    assert rule_label(rule, field) == label
+
+
+@pytest.mark.parametrize(
+    "path, label",
+    [
+        ("emails.0.value", "Email 1"),
+        ("emails.1.value", "Email 2"),
+        ("phones.2.type", "Phone 3 type"),
+        ("socialProfiles.0.value", "Social profile 1"),
+        ("firstName", "First name"),
+        ("background", "Notes"),
+        ("gender", "Gender"),
+        ("address.country", "Country"),
+        ("address.postalCode", "Postal code"),
+        ("address.lines.1", "Address line 2"),
+        ("properties.signup-date", "Property signup-date"),
+        ("somewhere.else", "somewhere.else"),
+    ],
+)
+def test_fields_are_named_as_people_name_them(path, label):
+    assert field_label(path) == label
+
+
+def test_the_csv_and_json_reports_keep_the_machine_codes(hostile, tmp_path):
+    """The words are the page's: scripts matching codes in the CSV and JSON still find them."""
+    data, mapping = hostile
+    for suffix in (".csv", ".json"):
+        report = tmp_path / f"r{suffix}"
+        validate_csv(data, mapping, ValidateOptions(report=report))
+        text = report.read_text(encoding="utf-8")
+        assert "emails.0.value" in text and "Email 1" not in text
+
+
+def test_the_results_page_lets_go_of_each_chunk_once_its_lines_are_past(tmp_path):
+    """Whom rows name is kept per chunk only until the results lines pass it: memory stays a
+    chunk or two, whatever the run's length, even when no row is listed."""
+    data = write_csv(tmp_path / "a.csv", ["Email"], [[f"p{i}@example.com"] for i in range(30)])
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("customer:\n  emails: [{column: Email}]\n", encoding="utf-8")
+    report = ResultsReport(tmp_path / "r.html", file="a.csv", mapping="m.yaml", api="sandbox")
+    for _, checked in check_rows(*open_input(data, mapping)):
+        report.checked(checked)
+    whom = report._whom[0]
+    assert whom.of(3) == ("p2@example.com", None) and whom.of(99) == ("—", "—")
+    report.add(Outcome(3, "invalid", error="Email: wrong"))
+    assert len(report._whom) == 1 and report.groups.largest()[0][1].examples[0].key == (
+        "p2@example.com"
+    )
+    report.add(Outcome(31, "created"))  # past the chunk's last row
+    assert len(report._whom) == 0
+    report.discard()
+
+
+@pytest.mark.parametrize("kinds, shown, more", [(3, 0, 0), (4, 4, 0), (30, 30, 0), (45, 30, 15)])
+def test_a_page_of_many_groups_lists_them_first_with_links_to_each(tmp_path, kinds, shown, more):
+    """More than three groups: all closed, a contents list linking to each (within the page);
+    past 30 lines the smaller groups wait behind a click, so the list stays short too."""
+    columns = [f"Note {i}" for i in range(kinds)]
+    rows = [["x" * (256 + i) for i in range(kinds)] for _ in range(kinds)]
+    for i, row in enumerate(rows):  # group i has kinds - i rows: a size order to keep
+        row[i + 1 :] = [""] * (kinds - i - 1)
+    rows = [[f"p{i}@example.com", *row] for i, row in enumerate(rows)]  # no other issue
+    data = write_csv(tmp_path / "notes.csv", ["Email", *columns], rows)
+    mapping = tmp_path / "m.yaml"
+    props = "".join(f"    note-{i}: Note {i}\n" for i in range(kinds))
+    mapping.write_text(f"customer:\n  emails: [Email]\n  properties:\n{props}", encoding="utf-8")
+    report = tmp_path / "r.html"
+    validate_csv(data, mapping, ValidateOptions(report=report))
+    text = report.read_text(encoding="utf-8")
+    assert_self_contained(text)
+    links = re.findall(r'<a href="#(group-\d+)">', text)
+    assert links == ([f"group-{n}" for n in range(1, kinds + 1)] if shown else [])
+    assert all(f'<details id="{link}">' in text for link in links)  # each names a group, closed
+    assert ('<details id="group-1" open>' in text) == (kinds <= 3)
+    assert (f"<summary>{more} more groups</summary>" in text) == bool(more)
+    if shown:
+        assert "too long (max 255) in <b>Note 0</b> &rarr; Property note-0" in text
+
+
+@pytest.mark.parametrize(
+    "points, at, spent",
+    [
+        ([(0.5, 40), (3.0, 63)], [0.0, 0.5, 3.0], [0, 40, 63]),  # a burst: 40, not 4,800 a minute
+        ([(30, 300), (90, 900), (150, 900)], [30, 90, 150], [300, 600, 0]),  # then idle
+        ([(600, 6000)], [600], [6000 - 5400]),  # points far apart: read between them
+    ],
+)
+def test_the_pace_is_the_budget_spent_in_the_minute_before(points, at, spent):
+    """What the account's budget counts: a run of seconds never shows more than it spent."""
+    samples = PaceSamples(every=0.1)
+    for seconds, total in points:
+        samples.add(seconds, total)
+    shown = dict(samples.last_minute())
+    assert [round(shown[t]) for t in at] == spent

@@ -61,7 +61,7 @@ def test_the_readme_command_imports_the_sample_into_the_built_in_sandbox(
     assert stderr[0].startswith("Warning: no_identity on 1 row (row 31): no name and no email")
     assert stderr[1] == "Imported into the built-in sandbox: nothing was sent to Help Scout."
     assert stderr[2].startswith("32 requests in ")  # 31 creates and the property definitions
-    assert stderr[2].endswith(" a minute; 0 answered 429)")
+    assert stderr[2].endswith(" (0 answered 429)")  # no budget, a run of seconds: no rate
     lines = read_rows(results)
     assert [int(x["row"]) for x in lines] == list(range(1, 41))
     assert len({x["customer_id"] for x in lines if x["status"] == "created"}) == 31
@@ -135,7 +135,7 @@ def test_429s_are_honoured_for_everyone(
     limited = box.state.stats["POST", "/v2/customers", 429]
     assert result.exit_code == 1
     assert limited > 0
-    assert result.stderr.splitlines()[-1].endswith(f"; {limited} answered 429)")
+    assert result.stderr.splitlines()[-1].endswith(f"({limited} answered 429)")
 
 
 def test_the_closing_line_says_how_much_of_the_budget_the_run_took(
@@ -155,7 +155,7 @@ def test_the_closing_line_says_how_much_of_the_budget_the_run_took(
     assert result.exit_code == 1
     assert agent["requests"] > 0 and agent["rate_limited"] == 0
     assert re.fullmatch(
-        r"34 requests in \d+ s \([\d,]+ a minute, \d+% of the budget of 6,000 a minute"
+        r"34 requests in \d+ s \(spent \d+ of one minute's budget of 6,000, 1%"
         r"(; others used up to \d+%)?; 0 answered 429\)",
         result.stderr.splitlines()[-1],
     )

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from importer.cli import main
 from importer.redact import REDACTED, redact, register
-from importer.text import MESSAGE_WIDTH, for_terminal
+from importer.text import MESSAGE_WIDTH, for_terminal, issue_line
 
 OSC = "\x1b]0;owned\x07"  # retitles the window
 
@@ -61,3 +61,30 @@ def test_control_characters_and_huge_names_in_a_header_reach_the_terminal_escape
     assert "\x1b" not in result.stderr and "\\x1b]0;owned\\x07Email" in result.stderr
     assert len(result.stderr) <= len("Error: \n") + MESSAGE_WIDTH  # not 100 kB
     assert "…" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "column, value, message, line",
+    [
+        ("Country", "Atlantis", "'Atlantis' is not a country name or ISO code",
+         "row 3, Country: error: country: 'Atlantis' is not a country name or ISO code"),
+        ("First Name", "Olga Maria", "10 characters; at most 4 for firstName",
+         "row 3, First Name: error: max_length: 'Olga Maria' 10 characters; at most 4 for "
+         "firstName"),
+        ("Email", "x@@y", "not a valid email address: 'x@@y'",
+         "row 3, Email: error: email: not a valid email address: 'x@@y'"),  # quoted later
+        ("Email", "Atlantis", "'Atlantis2' is taken",  # another value quoted: the cell shown
+         "row 3, Email: error: email: 'Atlantis' 'Atlantis2' is taken"),
+        ("", None, "no name and no email", "row 3: error: no_identity: no name and no email"),
+        ("Notes", "\x1b]0;t\x07", "too long",
+         "row 3, Notes: error: notes: '\\x1b]0;t\\x07' too long"),
+    ],
+)  # fmt: skip
+def test_issue_line_says_the_value_once(
+    column: str, value: str | None, message: str, line: str
+) -> None:
+    rule = {"Country": "country", "First Name": "max_length", "Email": "email", "": "no_identity",
+            "Notes": "notes"}[column]  # fmt: skip
+    issue = {"row": 3, "column": column, "value": value, "severity": "error", "rule": rule,
+             "message": message}  # fmt: skip
+    assert issue_line(issue) == line

@@ -616,8 +616,13 @@ def test_progress_postfix(figures: dict[str, Any], postfix: str) -> None:
 @pytest.mark.parametrize(
     "figures, line",
     [
-        ({"requests": 32, "seconds": 0.4}, "32 requests in 1 s (4,800 a minute; 0 answered 429)"),
-        ({"requests": 1, "seconds": 2}, "1 request in 2 s (30 a minute; 0 answered 429)"),
+        ({"requests": 32, "seconds": 0.4}, "32 requests in 1 s (0 answered 429)"),  # no rate
+        ({"requests": 1, "seconds": 2}, "1 request in 2 s (0 answered 429)"),  # over seconds
+        ({"requests": 40, "seconds": 12, "limit": 400, "budget_spent": 80, "others_peak": 0.2},
+         "40 requests in 12 s (spent 80 of one minute's budget of 400, 20%; others used up to "
+         "20%; 0 answered 429)"),  # not 100% of the budget (80 over 12 s is 400 a minute)
+        ({"requests": 60, "seconds": 60, "limit": 400, "budget_spent": 120},
+         "60 requests in 1 min (60 a minute, 30% of the budget of 400 a minute; 0 answered 429)"),
         ({"requests": 1180, "seconds": 125, "limit": 1200, "budget_spent": 2200,
           "others_peak": 0.31, "rate_limited": 2},
          "1,180 requests in 2 min 5 s (566 a minute, 88% of the budget of 1,200 a minute; "
