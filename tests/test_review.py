@@ -420,6 +420,18 @@ def test_the_page_reads_the_file_again_as_told(
     assert state["source"]["system"].startswith(system)
 
 
+def test_a_workbook_is_reviewed_sheet_by_sheet(tmp_path: Path) -> None:
+    """The first sheet holding a table by default (a read-me sheet before it passed over), and
+    any other the page names; a workbook has no encoding or delimiter to change."""
+    book = Path(__file__).parent / "data" / "formats" / "readme_first.xlsx"
+    review = Review(book, tmp_path / "m.yaml")
+    assert (review.state()["source"]["sheet"], review.state()["source"]["encoding"]) == (
+        "Customers", "xlsx")  # fmt: skip
+    assert any("sheets before it hold no table" in w for w in review.state()["source"]["warnings"])
+    assert review.change_source({"sheet": "1"})["source"]["sheet"] == "Read me"
+    assert review.change_source({"sheet": "2"})["source"]["sheet"] == "Customers"
+
+
 def test_ctrl_c_stops_the_server_with_exit_0(
     review_process: Callable[..., Any], review_export: Path, tmp_path: Path
 ) -> None:

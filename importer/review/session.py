@@ -146,7 +146,8 @@ class Review:
             "source": {
                 "encoding": self.source.encoding,
                 "delimiter": self.source.delimiter,
-                "skip_lines": getattr(self.source, "skip_lines", 0),  # a sheet has none
+                "skip_lines": getattr(self.source, "skip_lines", 0),
+                "sheet": getattr(self.source, "sheet", ""),  # a CSV has none
                 "system": self.system.describe() if self.system else "no preset fits",
                 "preset": self.system.preset.name if self.system else "",
                 "presets": sorted(presets()),
@@ -158,13 +159,14 @@ class Review:
         }
 
     def change_source(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        """Read FILE again with the encoding, delimiter or preset the page gives."""
+        """Read FILE again with the encoding, delimiter, sheet or preset the page gives."""
 
         def given(key: str) -> str | None:
             return str(data[key]) if data.get(key) not in (None, "") else None
 
         self.reopen(replace(self.options, encoding=given("encoding"),
-                            delimiter=given("delimiter"), preset=given("preset")))  # fmt: skip
+                            delimiter=given("delimiter"), sheet=given("sheet"),
+                            preset=given("preset")))  # fmt: skip
         return self.state()
 
     # --- what each edit gives ---

@@ -326,6 +326,9 @@
     for (const p of data.source.presets) preset.append(option(p, p, data.source.preset));
     $("encoding").value = data.source.encoding;
     $("delimiter").value = data.source.delimiter === "\t" ? "\\t" : data.source.delimiter;
+    $("sheet").value = data.source.sheet;
+    $("sheet").disabled = !data.source.sheet;  // a CSV has no sheets, a workbook no encoding
+    $("encoding").disabled = $("delimiter").disabled = Boolean(data.source.sheet);
     $("warnings").replaceChildren(...data.source.warnings.map((w) => make("li", {textContent: w})));
     rows.length = 0;
     $("columns").tBodies[0].replaceChildren(...data.columns.map(columnRow));
@@ -335,8 +338,10 @@
   }
 
   $("reread").addEventListener("click", () => act($("reread"), async () => {
-    const delimiter = $("delimiter").value === "\\t" ? "\t" : $("delimiter").value;
-    render(await call("source", {encoding: $("encoding").value, delimiter, preset: $("preset").value}));
+    const given = (id) => ($(id).disabled ? "" : $(id).value);
+    const delimiter = given("delimiter") === "\\t" ? "\t" : given("delimiter");
+    render(await call("source", {encoding: given("encoding"), delimiter, sheet: given("sheet"),
+                                   preset: $("preset").value}));
     $("status").textContent = "Read again.";
   }));
   $("check").addEventListener("click", () => act($("check"), async () => {
