@@ -148,6 +148,8 @@ def test_build_places_each_choice_and_says_it_was_chosen() -> None:
         (Choice("field", "jobTitle", notes=['header "Title": a job title (check: Mr/Ms)']), "low",
          True),
         (Choice("field", "firstName", notes=['header "First Name"']), "high", False),
+        (Choice("field", "phone", notes=["header Cell", "confidence: medium"]), "medium", False),
+        (Choice("field", "age", notes=["confidence: low"]), "low", True),
         (Choice(notes=["offered by init as property plan (commented out)"]), "", True),
         (Choice(), "", False),
     ],
@@ -248,7 +250,7 @@ def test_check_all_rows_gives_the_reports_groups(review_export: Path, tmp_path: 
     answer = Review(review_export, tmp_path / "m.yaml").check_all({})
     assert (answer["rows"], answer["valid"], answer["invalid"]) == (30, 28, 2)
     assert "Issues, grouped by what is wrong" in answer["html"]
-    assert "<b>2 rows</b>: max_length in <b>Notes</b>" in answer["html"]
+    assert "<b>2 rows</b>: too long (max 200) in <b>Notes</b>" in answer["html"]
 
 
 def test_the_page_allows_exactly_its_own_script_and_style() -> None:
@@ -342,7 +344,7 @@ async def test_check_all_rows_streams_its_progress_then_the_report(
         lines = [json.loads(line) for line in (await answer.text()).splitlines()]
     assert lines[:-1] == [{"checked": 30}]
     done = lines[-1]["done"]
-    assert (done["rows"], done["invalid"]) == (30, 2) and "max_length" in done["html"]
+    assert (done["rows"], done["invalid"]) == (30, 2) and "too long (max 200)" in done["html"]
 
 
 # --- the command ------------------------------------------------------------------------------

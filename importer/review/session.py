@@ -75,7 +75,11 @@ def first_rows(source: Source, count: int) -> Chunk:
 
 
 def confidence(choice: Choice) -> str:
-    """How sure the suggestion is, from its evidence: ``low`` when it says to check."""
+    """How sure the suggestion is: init's own ``confidence:`` note, else from its evidence
+    (``low`` when it says to check)."""
+    for note in choice.notes:
+        if note.startswith("confidence: "):
+            return note.removeprefix("confidence: ").split()[0]
     if any("check" in note.lower() for note in choice.notes):
         return "low"
     return "high" if choice.notes and choice.kind != "none" else ""
