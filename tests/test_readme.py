@@ -225,6 +225,7 @@ def test_every_command_in_the_readme_exits_as_documented(
 def test_the_quick_start_then_the_recipes_run_in_order_in_one_folder(
     run_as_written: Callable[[list[str]], tuple[int, str]],
     serve_and_stop: Callable[[list[str], list[str]], None],
+    review_and_done: Callable[[list[str]], None],
 ) -> None:
     """What a newcomer does: the quick start, then each recipe as written, in one folder (what
     one command leaves, the next meets), sending to one sandbox."""
@@ -233,6 +234,9 @@ def test_the_quick_start_then_the_recipes_run_in_order_in_one_folder(
         for command in block.commands:
             if command.words[1] == "sandbox":
                 serve_and_stop(command.words, [line for line in block.output if line.strip()])
+                continue
+            if command.words[1] == "review":  # a page: served, then its Done pressed
+                review_and_done(command.words)
                 continue
             code, printed = run_as_written(command.words)
             assert code == command.exit_code, f"{block.where}: {command.line}\n{printed}"
