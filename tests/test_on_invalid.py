@@ -154,7 +154,8 @@ def test_the_html_report_shows_the_dropped_values_struck_out(tmp_path, invoke) -
     page = report.read_text(encoding="utf-8")
     assert "<b>4</b><span>dropped: sent without</span>" in page
     assert (
-        '<span class="badge warning">dropped</span> <b>1 row</b>: phone_dropped in <b>Phone' in page
+        '<span class="badge warning">dropped</span> <b>1 row</b>: not a phone number: dropped, the '
+        "row sent without it in <b>Phone</b>" in page
     )
     assert "<del>-5361</del>" in page and "<mark>-5361" not in page
 
