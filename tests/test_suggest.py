@@ -245,6 +245,8 @@ def test_values_decide_and_headers_suggest(kind, values, kept, confidence):
         ("Owned By", "ignore"), ("Direct Line", "phone"), ("SMS number", "phone"),
         ("WhatsApp", "phone"), ("LANDLINE_NUMBER", "phone"), ("Remarks", "background"),
         ("Memo", "background"), ("Contact", "fullName"), ("Attendee", "fullName"),
+        ("Invoice URL", "ignore"), ("Receipt Link", "ignore"), ("Tracking URL", "ignore"),
+        ("Website", "website"), ("Invoice Address", "street"),
     ],
 )  # fmt: skip
 def test_headers_of_another_person_and_other_names_for_phones_and_notes(header, kind):

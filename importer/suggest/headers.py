@@ -68,6 +68,10 @@ PHRASES: dict[tuple[str, ...], tuple[int, str]] = {
         "buyer", "host", "user", "agent", "guest", "guests", "referrer", "referral", "owned",
         "assigned", "second contact", "third contact", "secondary contact", "other contact",
         "additional contact", "contact 2", "contact 3", "blacklisted", "blocklisted",
+        # a link the system made for the record (a receipt, an invoice), not the customer's site
+        "invoice url", "invoice link", "receipt url", "receipt link", "order url",
+        "purchase url", "download url", "download link", "tracking url", "tracking link",
+        "unsubscribe url", "unsubscribe link",
     ),
     **_phrases(90, "email", "email", "emails", "mail", "correo", "correo electronico", "courriel",
                "adresse electronique", "messagerie", "adresse de messagerie",
