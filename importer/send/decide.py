@@ -1,14 +1,14 @@
 """What happens to each input row: pure functions of (row, ledger entry, policy) -> action.
 
-The uploader (:mod:`importer.upload`) asks :func:`decide` what to do with every row it is handed,
-and :func:`after_look_up` what a look-up's answer means for it; the plan of a dry run asks the
-same functions, so what it prints is what the import does. Neither reads a file, the ledger or the
-network: the caller gathers the inputs, carries the action out, and the tables below are their
+The uploader (:mod:`importer.send.upload`) asks :func:`decide` what to do with every row it is
+handed, and :func:`after_look_up` what a look-up's answer means for it; the plan of a dry run asks
+the same functions, so what it prints is what the import does. Neither reads a file, the ledger or
+the network: the caller gathers the inputs, carries the action out, and the tables below are their
 tests (``tests/test_decide.py``, one case a line).
 
 The inputs of :func:`decide`: the row (a :class:`Job`: whether it is ``valid``, the earlier row
 whose key it repeats, ``duplicate_of``, and its payload's hash ``digest``), its ledger entry
-(:class:`~importer.ledger.Entry`; None: the key was never seen), the :class:`Policy`, and which
+(:class:`~importer.send.ledger.Entry`; None: the key was never seen), the :class:`Policy`, and which
 entries this import settled itself (``run.owns(entry)``: this run, or the unfinished runs it
 resumes). The first line that applies decides:
 
@@ -61,8 +61,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from importer.client import changes_for
-from importer.ledger import Entry, RunInfo, payload_hash
+from importer.send.client import changes_for
+from importer.send.ledger import Entry, RunInfo, payload_hash
 
 __all__ = [
     "CLOCK_SKEW",

@@ -2,18 +2,18 @@
 
 ``validate_csv`` reads, maps and checks every row of a file and writes a report; nothing is sent.
 ``import_csv`` creates a customer for every valid row, exactly once, and writes the results. Each
-takes the file, the mapping and one options object (:mod:`importer.options`: frozen, checked
+takes the file, the mapping and one options object (:mod:`importer.core.options`: frozen, checked
 when made); callbacks, credentials and the sandbox's configuration are keyword arguments.
 
-Both go the same way: the output guard first (:func:`~importer.outputs.check_outputs`: no output
+Both go the same way: the output guard first (:func:`~importer.core.files.check_outputs`: no output
 may be an input or another output), then :func:`open_input` (the mapping and the CSV, bound to
 each other before any row is read), then the one loop over the rows,
-:func:`~importer.validate.check_rows`: validating counts and reports what it yields; importing
-turns it into jobs (:func:`~importer.importing.row_batches`).
+:func:`~importer.check.validate.check_rows`: validating counts and reports what it yields; importing
+turns it into jobs (:func:`~importer.jobs.importing.row_batches`).
 
-The sending side (:mod:`importer.importing`: aiohttp, the client, the uploader) is imported inside
-``import_csv`` only: validating never loads aiohttp (about 0.25 s and 24 MB on its own; validate
-peaks about 20 MB lower without it).
+The sending side (:mod:`importer.jobs.importing`: aiohttp, the client, the uploader) is imported
+inside ``import_csv`` only: validating never loads aiohttp (about 0.25 s and 24 MB on its own;
+validate peaks about 20 MB lower without it).
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from importer.errors import EXIT_STOPPED, ConfigError, ImporterError
-from importer.issues import RowWarnings, apostrophe_note
-from importer.ledger import Ledger, state_files
-from importer.mapping import Mapping, load_mapping
-from importer.options import (
+from importer.check.validate import check_rows, file_warnings
+from importer.core.errors import EXIT_STOPPED, ConfigError, ImporterError
+from importer.core.files import Named, check_outputs
+from importer.core.issues import RowWarnings, apostrophe_note
+from importer.core.options import (
     DEFAULT_IMPORT,
     DEFAULT_READ,
     DEFAULT_VALIDATE,
@@ -42,19 +42,19 @@ from importer.options import (
     ValidateOptions,
     allowed_invalid,
 )
-from importer.outputs import Named, check_outputs
+from importer.mapping import Mapping, load_mapping
+from importer.outputs.rejects import RejectsWriter
+from importer.outputs.report import Summary, open_report
 from importer.read import Source, open_source
-from importer.rejects import RejectsWriter
-from importer.report import Summary, open_report
-from importer.results import RUN_STATUSES, cannot_write
-from importer.validate import check_rows, file_warnings
+from importer.send.ledger import Ledger, state_files
+from importer.send.results import RUN_STATUSES, cannot_write
 
 if TYPE_CHECKING:
-    from importer.client import Credentials
-    from importer.importing import ImportResult
-    from importer.results import Outcome
+    from importer.jobs.importing import ImportResult
     from importer.sandbox import SandboxConfig
-    from importer.upload import Tally
+    from importer.send.client import Credentials
+    from importer.send.results import Outcome
+    from importer.send.upload import Tally
 
 __all__ = ["ValidationResult", "import_csv", "inputs_of", "open_input", "validate_csv"]
 
@@ -116,11 +116,12 @@ def validate_csv(
     progress: Progress | None = None,
 ) -> ValidationResult:
     """Map and check every row of ``path``; write the report (``options.report``, the format
-    from its suffix), and the invalid rows to ``options.rejects`` (see :mod:`importer.rejects`).
+    from its suffix), and the invalid rows to ``options.rejects`` (see
+    :mod:`importer.outputs.rejects`).
 
     The report and the rejects may be neither the CSV, nor the mapping, nor each other
-    (:func:`~importer.outputs.check_outputs`). ``progress`` hears the rows of each chunk checked.
-    Raises :class:`~importer.errors.InputError` when the file or the mapping is unusable.
+    (:func:`~importer.core.files.check_outputs`). ``progress`` hears the rows of each chunk checked.
+    Raises :class:`~importer.core.errors.InputError` when the file or the mapping is unusable.
     """
     options = options or DEFAULT_VALIDATE
     report, rejects = options.report, options.rejects
@@ -187,34 +188,34 @@ def import_csv(
 
     Where to send (``options.api_url``) defaults to ``HELPSCOUT_API_URL``, then
     https://api.helpscout.net; ``credentials`` to the environment's (see
-    :class:`~importer.client.Credentials`). ``options.rate`` is the requests per minute to spend;
-    without it the budget Help Scout reports is learned from the first answer and
+    :class:`~importer.send.client.Credentials`). ``options.rate`` is the requests per minute to
+    spend; without it the budget Help Scout reports is learned from the first answer and
     ``options.budget_share`` of it is used. ``sandbox`` imports into a fresh in-process sandbox
     instead (with a throwaway ledger unless ``options.state`` is given).
 
-    The ledger (``options.state``, default :func:`~importer.importing.state_path_of`: beside
+    The ledger (``options.state``, default :func:`~importer.jobs.importing.state_path_of`: beside
     ``results``, named after the mapping and the destination) makes the same call resume a run
-    that stopped, and a later call a re-run: see :mod:`importer.upload` for what happens to each
-    row, ``on_existing`` (skip, update), ``check_existing`` and ``retry_failed``. ``duplicates``
-    says what to do with rows whose key an earlier row has: ``error`` (invalid, as the validator
-    reports), ``first`` (import the first, skip the others) or ``last`` (import the last; costs
-    a first pass over the file). ``request_timeout`` bounds each request, ``row_timeout`` each
-    row's requests in all (a row past it ends ``failed``, kept in flight for the next run).
-    ``settle_time``: seconds after a create whose fate is unknown before a look-up that finds
-    nobody is believed (see :func:`~importer.upload.after_look_up`). ``report`` writes the
-    results report there (HTML, :mod:`importer.results_report`); ``rejects`` the rows to fix
-    (:mod:`importer.rejects`): the invalid ones and those Help Scout refused.
+    that stopped, and a later call a re-run: see :mod:`importer.send.upload` for what happens to
+    each row, ``on_existing`` (skip, update), ``check_existing`` and ``retry_failed``.
+    ``duplicates`` says what to do with rows whose key an earlier row has: ``error`` (invalid, as
+    the validator reports), ``first`` (import the first, skip the others) or ``last`` (import the
+    last; costs a first pass over the file). ``request_timeout`` bounds each request,
+    ``row_timeout`` each row's requests in all (a row past it ends ``failed``, kept in flight for
+    the next run). ``settle_time``: seconds after a create whose fate is unknown before a look-up
+    that finds nobody is believed (see :func:`~importer.send.upload.after_look_up`). ``report``
+    writes the results report there (HTML, :mod:`importer.outputs.results_report`); ``rejects`` the
+    rows to fix (:mod:`importer.outputs.rejects`): the invalid ones and those Help Scout refused.
 
     ``progress`` hears the tally as rows end; ``notice`` one-line messages while the run goes (a
     stop under way).
 
-    Raises :class:`~importer.errors.InputError` when nothing can be attempted (credentials,
+    Raises :class:`~importer.core.errors.InputError` when nothing can be attempted (credentials,
     mapping, file, a state file in use by another run). Once sending has begun, everything is
     reported in the result: rows by outcome in the results file, and ``stopped`` when the run
     ended early (what finished is in the results and the ledger; the same call resumes).
     """
-    from importer import importing  # the sending side: see the module's docstring
-    from importer.summary import check_summary_path, summary_of, write_summary
+    from importer.jobs import importing  # the sending side: see the module's docstring
+    from importer.outputs.summary import check_summary_path, summary_of, write_summary
 
     options = options or DEFAULT_IMPORT
     to = importing.BUILT_IN_SANDBOX.api_url if sandbox else importing.api_url_of(options.api_url)
@@ -273,11 +274,11 @@ def _import(
     notice: Callable[[str], None] | None,
 ) -> None:
     """import_csv once its outputs are known to be apart: fills ``result`` in."""
-    from importer import importing
-    from importer.requestlog import RequestLog
-    from importer.results import ResultsWriter
-    from importer.results_report import ResultsReport, api_host
-    from importer.summary import Reasons
+    from importer.jobs import importing
+    from importer.outputs.results_report import ResultsReport, api_host
+    from importer.outputs.summary import Reasons
+    from importer.send.requestlog import RequestLog
+    from importer.send.results import ResultsWriter
 
     report, rejects = options.report, options.rejects
     api_url, credentials = importing.endpoint(options.api_url, credentials, sandbox, notice)

@@ -1,9 +1,9 @@
 """Pre-flight checks: every mapped row against Help Scout's rules, before anything is sent.
 
-The rules come from :mod:`importer.schema`; here they are applied a whole column at a time with
-pandas string operations (pyarrow-backed, so the work runs in C++), and only the failing cells are
-touched one by one, to write their messages. Duplicate keys are tracked across chunks with 64-bit
-hashes in sorted numpy arrays, so memory stays small on files of millions of rows.
+The rules come from :mod:`importer.customer.schema`; here they are applied a whole column at a time
+with pandas string operations (pyarrow-backed, so the work runs in C++), and only the failing cells
+are touched one by one, to write their messages. Duplicate keys are tracked across chunks with
+64-bit hashes in sorted numpy arrays, so memory stays small on files of millions of rows.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from importer import schema
-from importer.issues import DROPPED, NO_ISSUES, STRING, combine, issue_table
+from importer.core.issues import DROPPED, NO_ISSUES, STRING, combine, issue_table
+from importer.customer import schema
+from importer.customer.phones import each_number, phone_problem, plainly_possible, row_regions
+from importer.customer.values import emails_in, is_phone, is_street
 from importer.mapping import Mapping
-from importer.phones import each_number, phone_problem, plainly_possible, row_regions
 from importer.read import Chunk, shown_name
-from importer.suggest.values import emails_in, is_phone, is_street
 
 ERROR, WARNING = "error", "warning"
 
@@ -160,7 +160,7 @@ def check_rows(
     """Map and validate a file chunk by chunk: each chunk as read, and as checked.
 
     The one loop over a file's rows: validating counts and reports what it yields, importing
-    turns it into jobs (:func:`~importer.importing.row_batches`), and ``--duplicates last``'s
+    turns it into jobs (:func:`~importer.jobs.importing.row_batches`), and ``--duplicates last``'s
     first pass reads the keys from it.
     """
     validator = Validator(mapping, duplicates=duplicates)
@@ -230,7 +230,7 @@ def _merge(
 
 # --- once per file: what the mapping leaves out -------------------------------------------------
 #: (what the values look like, the field to map them to, the test a cell passes): the same
-#: tests ``init``'s value sniffing uses (importer.suggest.values).
+#: tests ``init``'s value sniffing uses (importer.customer.values).
 LOOKS_LIKE: tuple[tuple[str, str, Callable[[str], object]], ...] = (
     ("emails", "emails", emails_in),
     ("phone numbers", "phones", is_phone),

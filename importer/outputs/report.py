@@ -5,15 +5,15 @@ Every writer streams: :meth:`ReportWriter.add` takes each checked chunk as it co
 chunk, whatever the file's size.
 
 - CSV: one line per (row, field) issue, :data:`REPORT_COLUMNS`, written as found; no cell can run
-  as a spreadsheet formula (:mod:`importer.safecsv`).
+  as a spreadsheet formula (:mod:`importer.core.safecsv`).
 - JSON: the same issues under ``"issues"``, the :class:`Summary` under ``"summary"``.
-- HTML: one self-contained page (:mod:`importer.page`: nothing fetched, no script, every cell
-  escaped): the totals, bar charts of the issues per rule and per column, then the issues grouped
-  by what is wrong: (severity, rule, column, field, message), with the message (what is wrong and
-  how to fix it) said once per group, its count, and its first :data:`ROWS_PER_GROUP` rows, each
-  with its key, name and the offending cell. Messages that differ only in numbers or quoted
-  values ("47 characters", "as row 3") fall in one group. At most :data:`MAX_GROUPS` groups are
-  kept; issues past them are counted under their (severity, rule, column, field).
+- HTML: one self-contained page (:mod:`importer.outputs.page`: nothing fetched, no script, every
+  cell escaped): the totals, bar charts of the issues per rule and per column, then the issues
+  grouped by what is wrong: (severity, rule, column, field, message), with the message (what is
+  wrong and how to fix it) said once per group, its count, and its first :data:`ROWS_PER_GROUP`
+  rows, each with its key, name and the offending cell. Messages that differ only in numbers or
+  quoted values ("47 characters", "as row 3") fall in one group. At most :data:`MAX_GROUPS` groups
+  are kept; issues past them are counted under their (severity, rule, column, field).
 """
 
 from __future__ import annotations
@@ -30,10 +30,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from importer.errors import ConfigError
-from importer.issues import DROPPED, ISSUE_COLUMNS, is_dropped
-from importer.labels import field_label, rule_label
-from importer.page import (
+from importer.check.validate import CheckedChunk
+from importer.core.errors import ConfigError
+from importer.core.issues import DROPPED, ISSUE_COLUMNS, is_dropped
+from importer.core.safecsv import SafeCsvWriter
+from importer.customer.labels import field_label, rule_label
+from importer.outputs.page import (
     NUMBER,
     NUMBER_BLANK,
     QUOTED,
@@ -46,8 +48,6 @@ from importer.page import (
     esc,
     page,
 )
-from importer.safecsv import SafeCsvWriter
-from importer.validate import CheckedChunk
 
 __all__ = [
     "MAX_GROUPS",
@@ -428,7 +428,8 @@ class _Context:
 
 
 def message_pattern(messages: pd.Series) -> pd.Series:
-    """:func:`importer.page.pattern` of each message, vectorised: what the HTML page groups by."""
+    """:func:`importer.outputs.page.pattern` of each message, vectorised: what the HTML page
+    groups by."""
     text = pa.array(messages.fillna("").array, type=pa.large_string())
     text = pc.replace_substring_regex(text, QUOTED, QUOTED_BLANK)
     text = pc.replace_substring_regex(text, NUMBER, NUMBER_BLANK)

@@ -1,14 +1,14 @@
 """The options of the library's jobs, as values: one set of defaults, checked once.
 
-:class:`ValidateOptions` is what :func:`~importer.front.validate_csv` takes, :class:`ImportOptions`
-what :func:`~importer.front.import_csv` (and :func:`~importer.plan.plan_import`) takes,
-:class:`UndoOptions` what :func:`~importer.undo.undo_import` takes. They share
-:class:`ReadOptions` (how to read the CSV) and :class:`SendOptions` (where to send, how fast).
-They are frozen dataclasses: a value is checked when the object is made (``__post_init__``, a
-:class:`~importer.errors.ConfigError` naming the command-line option), so an options object that
-exists is usable, and the same object can be reused for many files. The command line builds them
-from its options, whose defaults are read from here (``DEFAULT_IMPORT.budget_share``...): a
-default is written once, in this module.
+:class:`ValidateOptions` is what :func:`~importer.jobs.front.validate_csv` takes,
+:class:`ImportOptions` what :func:`~importer.jobs.front.import_csv` (and
+:func:`~importer.jobs.plan.plan_import`) takes, :class:`UndoOptions` what
+:func:`~importer.jobs.undo.undo_import` takes. They share :class:`ReadOptions` (how to read the CSV)
+and :class:`SendOptions` (where to send, how fast). They are frozen dataclasses: a value is checked
+when the object is made (``__post_init__``, a :class:`~importer.core.errors.ConfigError` naming the
+command-line option), so an options object that exists is usable, and the same object can be reused
+for many files. The command line builds them from its options, whose defaults are read from here
+(``DEFAULT_IMPORT.budget_share``...): a default is written once, in this module.
 
 The module is a leaf (it imports nothing of the importer but its errors): the client and the
 uploader take their own defaults from it too (as httpx's ``_config`` serves its client), and
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
-from importer.errors import ConfigError
+from importer.core.errors import ConfigError
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -150,7 +150,7 @@ class SendOptions(_Checked):
     """Without ``rate``, the share of the reported budget to use."""
     headroom: float = DEFAULT_HEADROOM
     """The share of the account's budget left free for others' bursts: the run yields to what
-    the rest of the account spends, less this (see :mod:`importer.pacing`)."""
+    the rest of the account spends, less this (see :mod:`importer.send.pacing`)."""
     concurrency: int | None = None
     """Requests in flight at once; None: enough to keep up with the rate."""
     max_attempts: int = MAX_ATTEMPTS
@@ -179,7 +179,7 @@ class SendOptions(_Checked):
 
 @dataclass(frozen=True, kw_only=True)
 class ValidateOptions(ReadOptions):
-    """What :func:`~importer.front.validate_csv` writes and keeps besides its totals."""
+    """What :func:`~importer.jobs.front.validate_csv` writes and keeps besides its totals."""
 
     report: PathLike | None = None
     """Write every issue here; the suffix picks the format: .csv, .json or .html."""
@@ -198,20 +198,20 @@ class ValidateOptions(ReadOptions):
 
 @dataclass(frozen=True, kw_only=True)
 class ImportOptions(ReadOptions, SendOptions):
-    """How :func:`~importer.front.import_csv` reads and sends, and what it writes besides the
+    """How :func:`~importer.jobs.front.import_csv` reads and sends, and what it writes besides the
     results (the plan of ``run --dry-run --check-existing`` takes the same)."""
 
     include_source: bool = False
     """Append each row's original columns to the results."""
     state: PathLike | None = None
     """The ledger; None: beside the results, named after the mapping and the destination
-    (:func:`~importer.importing.state_path_of`)."""
+    (:func:`~importer.jobs.importing.state_path_of`)."""
     on_existing: OnExisting = "skip"
     """A row imported before whose data changed, or whose customer exists: skip or update it."""
     check_existing: bool | None = None
     """Look up the emails of rows no earlier run imported before creating them; None: only on
-    a first run into an account that holds customers already (:func:`~importer.importing.connect`
-    asks)."""
+    a first run into an account that holds customers already
+    (:func:`~importer.jobs.importing.connect` asks)."""
     duplicates: Duplicates = "error"
     """Rows with the same key: invalid after the first, import the first, or the last."""
     retry_failed: bool = False
@@ -230,9 +230,9 @@ class ImportOptions(ReadOptions, SendOptions):
     rejects: PathLike | None = None
     """Write the rows to fix here: the invalid ones and those Help Scout refused."""
     summary_json: PathLike | None = None
-    """Write the run's summary here (JSON, :mod:`importer.summary`), however it ends."""
+    """Write the run's summary here (JSON, :mod:`importer.outputs.summary`), however it ends."""
     log_file: PathLike | None = None
-    """Append one JSON line per HTTP request here (:mod:`importer.requestlog`)."""
+    """Append one JSON line per HTTP request here (:mod:`importer.send.requestlog`)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -245,7 +245,7 @@ class ImportOptions(ReadOptions, SendOptions):
 
 @dataclass(frozen=True, kw_only=True)
 class UndoOptions(SendOptions):
-    """Which import :func:`~importer.undo.undo_import` takes back, and what it writes."""
+    """Which import :func:`~importer.jobs.undo.undo_import` takes back, and what it writes."""
 
     run: int | None = None
     """Undo the import this run belongs to; None: the newest import that created customers."""

@@ -70,9 +70,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from importer.errors import ConfigError
-from importer.options import DEFAULT_HEADROOM, DEFAULT_SHARE
-from importer.schema import WRITE_METHODS
+from importer.core.errors import ConfigError
+from importer.core.options import DEFAULT_HEADROOM, DEFAULT_SHARE
+from importer.customer.schema import WRITE_METHODS
 
 __all__ = [
     "PLAN_BUDGETS",

@@ -8,7 +8,7 @@ option not given and is ignored::
     check_outputs([("FILE", csv_path), ("--mapping", mapping_path)],
                   [("--output", results), ("--state", state), ("--report", report)])
 
-It raises :class:`~importer.errors.ConfigError` (exit 2, one line naming both options) when an
+It raises :class:`~importer.core.errors.ConfigError` (exit 2, one line naming both options) when an
 output is an input or another output. "The same file" means the same path, or the same file
 reached another way: through a symlink, a hard link, ``..`` or a case-insensitive file system.
 Two files that exist are the same when ``os.stat`` gives the same device and inode; a file that
@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from importer.errors import ConfigError
+from importer.core.errors import ConfigError
 
 __all__ = [
     "PRIVATE",

@@ -2,14 +2,14 @@
 
 The validated rows come as batches from a reading thread (so mapping and checking the next chunk
 never stalls the requests in flight). The :class:`Uploader` is the import's
-:class:`~importer.workers.Workers`: they take the tasks in input order, mark each in flight in the
-ledger before its first request (one fsync per group of ``concurrency``), so no request leaves for
-a row the ledger could forget, and put every results line back in input order; stopping (Ctrl-C,
+:class:`~importer.send.workers.Workers`: they take the tasks in input order, mark each in flight in
+the ledger before its first request (one fsync per group of ``concurrency``), so no request leaves
+for a row the ledger could forget, and put every results line back in input order; stopping (Ctrl-C,
 SIGTERM, a fatal answer) is theirs too. Outcomes are settled in the ledger (buffered).
 
-What happens to each row is :func:`importer.decide.decide`'s, a pure function whose docstring
+What happens to each row is :func:`importer.send.decide.decide`'s, a pure function whose docstring
 is the table (invalid, duplicate, new, resumed, re-run, exists...); this module carries it out.
-An update sends only what differs (:meth:`~importer.client.HelpScoutClient.update_from`).
+An update sends only what differs (:meth:`~importer.send.client.HelpScoutClient.update_from`).
 
 An answer that leaves a create's fate unknown (no answer after the request left, 502, 504) is
 followed by a look-up, and the create is sent again only if nobody has the email, at most
@@ -22,7 +22,7 @@ until that run ended or, if it died, until its last heartbeat (``Ledger.unsure_s
 to a create without a usable id (``Reply.resource_id``) ends ``failed`` (NO_ID) and stays in
 flight, so the next run looks it up. A 409 on create: the customer found is recorded as
 ``exists`` (or updated). A customer a look-up finds after a create in doubt is the row's
-(``created``) only if :func:`~importer.decide.is_ours` (created since, holding what was sent);
+(``created``) only if :func:`~importer.send.decide.is_ours` (created since, holding what was sent);
 else it is somebody else's: ``exists``. Look-ups from every worker are batched: one search for
 up to :data:`LOOKUP_BATCH` emails (:class:`Lookups`). A row whose fate stays unknown ends
 ``failed`` in the results and stays ``in_flight`` in the ledger, which the next run reconciles;
@@ -47,8 +47,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from importer.client import HelpScoutClient, Reply, Sends
-from importer.decide import (
+from importer.core.errors import ApiError, AuthError, ImporterError, RunStopped, TransportError
+from importer.core.options import SETTLE_TIME
+from importer.outputs.report import plural
+from importer.send.client import HelpScoutClient, Reply, Sends
+from importer.send.decide import (
     Job,
     Policy,
     after_look_up,
@@ -57,13 +60,10 @@ from importer.decide import (
     is_ours,
     never_created,
 )
-from importer.errors import ApiError, AuthError, ImporterError, RunStopped, TransportError
-from importer.ledger import HEARTBEAT, Entry, Ledger, RunInfo
-from importer.options import SETTLE_TIME
-from importer.pacing import duration
-from importer.report import plural
-from importer.results import CHANGED_HINT, Outcome, ResultsWriter, Status
-from importer.workers import (
+from importer.send.ledger import HEARTBEAT, Entry, Ledger, RunInfo
+from importer.send.pacing import duration
+from importer.send.results import CHANGED_HINT, Outcome, ResultsWriter, Status
+from importer.send.workers import (
     FATAL,
     GRACE,
     LOST_IN_A_ROW,
@@ -141,11 +141,11 @@ class Task:
     """The customer that has the row's email, when ``looked_up``."""
     sent_after: float | None = None
     """When (Unix seconds) the first create that may have made this row's customer left: a
-    customer found is this row's only if created since (:func:`~importer.decide.is_ours`)."""
+    customer found is this row's only if created since (:func:`~importer.send.decide.is_ours`)."""
     marked: bool = False
     uncreated: bool = False
     """No create of the row's key ever left before this run: a key the state did not know, or
-    one a stopped run settled as never created (:func:`~importer.decide.never_created`)."""
+    one a stopped run settled as never created (:func:`~importer.send.decide.never_created`)."""
     attempts: int = 0
     sends: Sends = field(default_factory=Sends)
     """Requests sent for the row so far, counted as they leave (see ``_cut_off``)."""
@@ -441,7 +441,7 @@ class Uploader(Workers[Task]):
         """Record a row the stop left certainly not created: none of its requests left, or the
         one that did was refused for the credentials or the account (``refusal``: 401, 403), and
         no create of its key was ever in doubt. Settled ``failed`` that way, the next run sends
-        it as a new row (:func:`~importer.decide.decide`, line 5.5), with no look-up, so a row
+        it as a new row (:func:`~importer.send.decide.decide`, line 5.5), with no look-up, so a row
         without an email does not become ``unknown``. Left in flight otherwise."""
         certain = task.uncreated and not task.unsure_creates and (refusal or not task.sends.count)
         if not (task.marked and certain):
@@ -478,7 +478,7 @@ class Uploader(Workers[Task]):
         return planned
 
     def _carry_out(self, job: Job, entry: Entry | None) -> Task | Outcome:
-        """The row's decision (:func:`~importer.decide.decide`) as a task for the workers, or
+        """The row's decision (:func:`~importer.send.decide.decide`) as a task for the workers, or
         its results line when it needs no request (a skip over an entry left in flight is
         settled)."""
         action = decide(job, entry, self.policy, self.run_info)
@@ -530,7 +530,7 @@ class Uploader(Workers[Task]):
         self, task: Task, found: Customer, http_status: int | None, digest: str | None = ""
     ) -> Outcome:
         """A customer found after a create in doubt: ``created`` when it is that create's
-        (:func:`~importer.decide.is_ours`), else somebody else's that has the email: ``exists``
+        (:func:`~importer.send.decide.is_ours`), else somebody else's that has the email: ``exists``
         (or updated), never the import's, so an undo never deletes it."""
         customer_id = str(found["id"])
         if is_ours(found, task.job.payload, task.sent_after):

@@ -5,7 +5,7 @@ conversations go with it and nothing brings them back. So this module deletes as
 can prove is the import's own, unchanged, and alone.
 
 **Which customers.** An import is a run and the unfinished runs before it that it resumed (a
-finished run ends one: :meth:`~importer.ledger.Ledger.imports`). ``run`` names any of its runs;
+finished run ends one: :meth:`~importer.send.ledger.Ledger.imports`). ``run`` names any of its runs;
 by default, the newest import that created any customer (one an undo took back already included,
 so a second ``undo`` never moves on to an older import unasked). Its customers are those its runs
 recorded as ``created`` (the ledger's ``created_run``), the customer ids of ``only`` among them
@@ -25,13 +25,13 @@ as tables): a customer is kept, never deleted, when
   Scout moves it on every change, entries and address included): someone changed it since. Both
   times come from the same answer, so this machine's clock never meets Help Scout's;
 - ``changed``: it no longer holds what the create sent (the payload the ledger kept, compared as an
-  update compares, :func:`~importer.client.changes_for`), or holds what it did not send (a field,
-  an entry, a property: :func:`~importer.client.additions`): an edit the two times cannot show
-  (within :data:`EDIT_SLACK`: an integration setting a property at once, an agent filling a
-  field the import left empty);
+  update compares, :func:`~importer.send.client.changes_for`), or holds what it did not send (a
+  field, an entry, a property: :func:`~importer.send.client.additions`): an edit the two times
+  cannot show (within :data:`EDIT_SLACK`: an integration setting a property at once, an agent
+  filling a field the import left empty);
 - ``unverifiable``: the answer has no ``createdAt``/``updatedAt`` to tell by;
 - ``conversations``: ``GET /v2/conversations?query=(customerIds:ID)&status=all`` lists or counts
-  any (:meth:`~importer.client.HelpScoutClient.conversation_count`).
+  any (:meth:`~importer.send.client.HelpScoutClient.conversation_count`).
 
 ``GET /v2/customers/{id}`` answering 404 means it is gone already: ``deleted``
 (``already-deleted``), which is no failure. A customer that passes every check is deleted at once:
@@ -42,8 +42,8 @@ in a row stop the undo); a delete that got no answer (after the client's retries
 flight in the ledger, and read again by the next undo.
 
 **Paced, retried, resumable, as ``run``.** The same client (pacing, token, retries) and the same
-:class:`~importer.workers.Workers` (input order, a clean stop, each customer marked in flight in
-the ledger, durably, before its first request). The ledger records the undo (``undos``) and each
+:class:`~importer.send.workers.Workers` (input order, a clean stop, each customer marked in flight
+in the ledger, durably, before its first request). The ledger records the undo (``undos``) and each
 customer's outcome (``undone``). Stopped (Ctrl-C, a kill), the same command resumes: customers
 deleted are reported as recorded, the others are read again (an interrupted delete that went
 through answers 404). A deleted customer's row leaves the ledger's rows in the same transaction,
@@ -69,14 +69,7 @@ from typing import Any, Literal
 
 from yarl import URL
 
-from importer.client import (
-    Credentials,
-    HelpScoutClient,
-    Sends,
-    additions,
-    changes_for,
-)
-from importer.errors import (
+from importer.core.errors import (
     EXIT_OK,
     EXIT_ROWS_FAILED,
     EXIT_STOPPED,
@@ -87,15 +80,22 @@ from importer.errors import (
     RunStopped,
     TransportError,
 )
-from importer.importing import connect, endpoint, pacer_of, workers_of
-from importer.ledger import Created, ImportRecord, Ledger, state_files
-from importer.options import DEFAULT_UNDO, UndoOptions
-from importer.outputs import check_outputs, check_recorded_results
-from importer.pacing import PLAN_BUDGETS, budget_seconds, duration
-from importer.report import plural
-from importer.results import Outcome, ResultsWriter, Status, listed_customers
-from importer.upload import Tally
-from importer.workers import ROW_TIMEOUT, Unknown, Workers, error_text
+from importer.core.files import check_outputs, check_recorded_results
+from importer.core.options import DEFAULT_UNDO, UndoOptions
+from importer.jobs.importing import connect, endpoint, pacer_of, workers_of
+from importer.outputs.report import plural
+from importer.send.client import (
+    Credentials,
+    HelpScoutClient,
+    Sends,
+    additions,
+    changes_for,
+)
+from importer.send.ledger import Created, ImportRecord, Ledger, state_files
+from importer.send.pacing import PLAN_BUDGETS, budget_seconds, duration
+from importer.send.results import Outcome, ResultsWriter, Status, listed_customers
+from importer.send.upload import Tally
+from importer.send.workers import ROW_TIMEOUT, Unknown, Workers, error_text
 
 __all__ = [
     "CLOCK_SKEW",
@@ -246,7 +246,7 @@ class Undoer(Workers[UndoTask]):
 
     ``ledger`` must have an undo begun (``begin_undo``), unless ``dry_run`` (which writes
     nothing); ``batches`` for :meth:`run` are ``(start, size)`` ranges of the ledger's
-    :meth:`~importer.ledger.Ledger.undo_targets`.
+    :meth:`~importer.send.ledger.Ledger.undo_targets`.
     """
 
     cut_off_reason = "its delete may have been carried out; run the same command, which reads it"
@@ -477,16 +477,16 @@ def undo_import(
     """Delete the customers the import of ``options.run`` created, keeping the unsafe ones (see
     the module's docstring); write a results line for each.
 
-    ``state`` is the import's ledger; ``options`` (:class:`~importer.options.UndoOptions`) says
+    ``state`` is the import's ledger; ``options`` (:class:`~importer.core.options.UndoOptions`) says
     which import (``run``: any run of it; default: the newest import that created customers), the
     results file (``results``; default :func:`default_results_path`; in a dry run, none unless
     given), ``only`` (a results file of that import: only the customers its ``created`` lines
     name are undone), ``dry_run``, and where and how fast to send, as
-    :func:`~importer.front.import_csv`'s. ``confirm`` is asked once before the first write (never
-    in a dry run); None confirms. ``on_line`` hears every results line as it is written (in
+    :func:`~importer.jobs.front.import_csv`'s. ``confirm`` is asked once before the first write
+    (never in a dry run); None confirms. ``on_line`` hears every results line as it is written (in
     order). ``credentials``, ``progress`` and ``notice`` are ``import_csv``'s.
 
-    Raises :class:`~importer.errors.InputError` when nothing can be attempted (no such state or
+    Raises :class:`~importer.core.errors.InputError` when nothing can be attempted (no such state or
     run, nothing the import created, options, credentials, not confirmed). Once requests have
     begun, everything is in the result (``stopped`` when the undo ended early: what finished is
     in the results and the ledger, and the same call resumes).

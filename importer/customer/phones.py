@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, ValidationResult
 
-from importer.schema import ALPHA2, PHONE_MANGLED
+from importer.customer.schema import ALPHA2, PHONE_MANGLED
 
 __all__ = [
     "e164",

@@ -8,7 +8,7 @@ control, DEL and the bidirectional-override characters (which make text read in 
 than it is) escaped, Python style (``\\x1b``, ``\\n``, ``\\u202e``), and cuts the text to ``width``
 characters, keeping its start and its end around an ellipsis (the end of a message says what to
 do). Only terminal output goes through here, never a data file: results and reports keep every
-character (:mod:`importer.safecsv` makes those safe for spreadsheets).
+character (:mod:`importer.core.safecsv` makes those safe for spreadsheets).
 """
 
 from __future__ import annotations

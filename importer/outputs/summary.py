@@ -42,7 +42,7 @@ spent in all (writes 2, reads 1; answers 401 and 429 spend none).
 ``files`` names what the run wrote, as given (null: not asked for); ``state`` is null for the
 built-in sandbox's throwaway ledger. ``api`` is the host only (never a URL's user, password or
 query) or ``sandbox``. No value holds a token or a secret: every string passes
-:func:`~importer.redact.redact`.
+:func:`~importer.core.redact.redact`.
 """
 
 from __future__ import annotations
@@ -54,12 +54,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from importer.errors import ConfigError
-from importer.redact import redact
-from importer.results import RUN_STATUSES, Outcome, cannot_write
+from importer.core.errors import ConfigError
+from importer.core.redact import redact
+from importer.send.results import RUN_STATUSES, Outcome, cannot_write
 
 if TYPE_CHECKING:
-    from importer.importing import ImportResult
+    from importer.jobs.importing import ImportResult
 
 __all__ = [
     "SUMMARY_VERSION",

@@ -8,9 +8,9 @@ gets or is given), and :func:`redact` replaces each of them, and anything writte
 ``Bearer <token>``, with :data:`REDACTED`.
 
 Where it applies: once where server text enters (the client redacts every answer's body before
-it is parsed, so an :class:`~importer.errors.ApiError`, a ``Reply`` body or a search result never
-holds a secret), and again where text leaves, belt and braces: the CLI's messages, every results
-cell and every ledger field. Secrets shorter than :data:`MIN_LENGTH` characters are not
+it is parsed, so an :class:`~importer.core.errors.ApiError`, a ``Reply`` body or a search result
+never holds a secret), and again where text leaves, belt and braces: the CLI's messages, every
+results cell and every ledger field. Secrets shorter than :data:`MIN_LENGTH` characters are not
 registered: they would cut ordinary words out of messages (real ones are 32 characters or more).
 """
 

@@ -1,7 +1,7 @@
 """The request log (``run --log-file PATH``): one JSON line per HTTP request an import sends.
 
 The client tells every request it sends to its ``on_exchange`` observer
-(:class:`~importer.client.Exchange`: API calls, their re-sends, token requests); a
+(:class:`~importer.send.client.Exchange`: API calls, their re-sends, token requests); a
 :class:`RequestLog` is such an observer and writes each as one line, in the order they ended::
 
     {"time": "2025-05-04T02:00:01.135Z", "run": 7, "method": "POST", "path": "/v2/customers",
@@ -16,7 +16,7 @@ asks for). The keys are always these, in this order, so ``jq`` or a log shipper 
 The file is appended to, so one file can hold every night's requests; each line is written whole
 (line-buffered), so a killed run leaves no half line but its last. No line holds a token or a
 secret: the client hands over no header, no body and no query string (which would hold
-customers' emails), and every line passes :func:`~importer.redact.redact` before it is written.
+customers' emails), and every line passes :func:`~importer.core.redact.redact` before it is written.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Self
 
-from importer.errors import ConfigError
-from importer.outputs import open_private
-from importer.redact import redact
-from importer.summary import utc_stamp
+from importer.core.errors import ConfigError
+from importer.core.files import open_private
+from importer.core.redact import redact
+from importer.outputs.summary import utc_stamp
 
 if TYPE_CHECKING:
-    from importer.client import Exchange
+    from importer.send.client import Exchange
 
 __all__ = ["LOG_KEYS", "RequestLog", "log_line"]
 

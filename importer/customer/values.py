@@ -30,7 +30,7 @@ from functools import cache, lru_cache
 import phonenumbers
 import pycountry
 
-from importer.mapping.countries import resolve_country
+from importer.customer.countries import resolve_country
 from importer.mapping.transforms import COMMON_DATE_FORMATS
 
 __all__ = [

@@ -2,23 +2,23 @@
 
 Every API call goes through :meth:`HelpScoutClient.request`, which
 
-1. takes the call's cost (writes 2, reads 1) from the :class:`~importer.pacing.Pacer`, shared
+1. takes the call's cost (writes 2, reads 1) from the :class:`~importer.send.pacing.Pacer`, shared
    by the whole run, so the account's per-minute budget is spent evenly and a 429 pauses every
    worker, not just one;
 2. sends it with the current token; on 401 one new token is fetched for everyone (single flight),
    and the call is sent again; a fresh token refused at once, or a 403, is an :class:`AuthError`
-   that stops the run; a token endpoint that answers 5xx :data:`~importer.options.MAX_ATTEMPTS`
+   that stops the run; a token endpoint that answers 5xx :data:`~importer.core.options.MAX_ATTEMPTS`
    times, or gives no token within :data:`TOKEN_DEADLINE` s, stops it too
-   (:class:`~importer.errors.RunStopped`, naming the endpoint: the credentials were not judged);
-3. re-sends after 5xx answers and lost connections with exponential backoff and jitter, but never
-   re-sends a POST whose fate is unknown (502/504, or the connection lost after sending): Help
+   (:class:`~importer.core.errors.RunStopped`, naming the endpoint: the credentials were not
+judged); 3. re-sends after 5xx answers and lost connections with exponential backoff and jitter, but
+   never re-sends a POST whose fate is unknown (502/504, or the connection lost after sending): Help
    Scout may have created the customer, and sending it again would create a twin. Such a reply is
    ``uncertain``: the caller looks the customer up before sending again (see
-   :mod:`importer.upload`).
+   :mod:`importer.send.upload`).
 
 It returns a :class:`Reply` (the last answer, how many sends it took, and the error as an
-:class:`~importer.errors.ApiError` or :class:`~importer.errors.TransportError`): a row's failure is
-data for the results file, not an exception. Only what must stop the run raises.
+:class:`~importer.core.errors.ApiError` or :class:`~importer.core.errors.TransportError`): a row's
+failure is data for the results file, not an exception. Only what must stop the run raises.
 
 Answers are bounded, whatever the server does: redirects are never followed (a 3xx is an error
 naming where it pointed: following one could carry the token, or a customer's data, to another
@@ -26,18 +26,19 @@ host or over plain http); a body is read in pieces up to :data:`MAX_BODY` bytes 
 gzip bomb or an endless body is cut off, not read); headers are capped by :data:`MAX_HEADERS`,
 :data:`MAX_HEADER_LINE` and :data:`MAX_HEADER_FIELD`; every request ends within ``timeout``
 seconds (:data:`REQUEST_TIMEOUT`). A TLS certificate that fails verification raises
-:class:`~importer.errors.CertificateError`, which stops the run: sending again cannot fix it.
+:class:`~importer.core.errors.CertificateError`, which stops the run: sending again cannot fix it.
 
 Secrets stay inside: credentials and tokens never appear in a repr, a message or a log line, and
 aiohttp's exceptions (whose request info carries the headers) are not kept. Every token and the
-app secret are registered with :mod:`importer.redact`, and every answer's body is redacted before
-it is parsed, so nothing a server echoes (``Authorization: Bearer ...`` in a 401's body) reaches
-an error message, a results cell or the ledger. A token answer whose ``access_token`` is not a
-token (RFC 6750 characters only: no CR, LF or spaces) is an :class:`~importer.errors.AuthError`.
+app secret are registered with :mod:`importer.core.redact`, and every answer's body is redacted
+before it is parsed, so nothing a server echoes (``Authorization: Bearer ...`` in a 401's body)
+reaches an error message, a results cell or the ledger. A token answer whose ``access_token`` is not
+a token (RFC 6750 characters only: no CR, LF or spaces) is an
+:class:`~importer.core.errors.AuthError`.
 
 ``on_exchange`` hears every HTTP request the client sends (API calls, their re-sends, token
 requests) as an :class:`Exchange`: method, path, status, attempt, latency, logRef; never a header,
-a body or a query string (``run --log-file`` writes them, :mod:`importer.requestlog`).
+a body or a query string (``run --log-file`` writes them, :mod:`importer.send.requestlog`).
 """
 
 from __future__ import annotations
@@ -61,8 +62,7 @@ import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from importer import schema
-from importer.errors import (
+from importer.core.errors import (
     ApiError,
     AuthError,
     CertificateError,
@@ -72,9 +72,10 @@ from importer.errors import (
     RunStopped,
     TransportError,
 )
-from importer.options import DEFAULT_API_URL, MAX_ATTEMPTS, REQUEST_TIMEOUT
-from importer.pacing import Pacer, request_cost
-from importer.redact import redact, redact_bytes, register
+from importer.core.options import DEFAULT_API_URL, MAX_ATTEMPTS, REQUEST_TIMEOUT
+from importer.core.redact import redact, redact_bytes, register
+from importer.customer import schema
+from importer.send.pacing import Pacer, request_cost
 
 TOKEN_PATH = "/v2/oauth2/token"
 CREDENTIALS_HINT = (
@@ -1151,7 +1152,7 @@ def _parse_body(raw: bytes) -> Any:
 
 
 def _redacted(body: Any) -> Any:
-    """A parsed JSON body with every string redacted (see :mod:`importer.redact`)."""
+    """A parsed JSON body with every string redacted (see :mod:`importer.core.redact`)."""
     if isinstance(body, str):
         return redact(body)
     if isinstance(body, list):

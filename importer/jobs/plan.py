@@ -4,15 +4,15 @@
 its first write, and stops there:
 
 - rows are read, mapped, checked and keyed as the import does
-  (:func:`importer.importing.row_batches`), and :func:`importer.decide.decide` decides each
-  against the ledger, opened read-only (no lock, nothing written, not even a schema upgrade; no
+  (:func:`importer.jobs.importing.row_batches`), and :func:`importer.send.decide.decide` decides
+  each against the ledger, opened read-only (no lock, nothing written, not even a schema upgrade; no
   state file: a first import);
 - the emails of the rows to ``check`` and to ``reconcile`` are looked up as the import looks them
-  up (:class:`~importer.upload.Lookups`, 20 emails to a search): found, the row is skipped
+  up (:class:`~importer.send.upload.Lookups`, 20 emails to a search): found, the row is skipped
   (``exists``, with the customer's id), updated (``--on-existing update``) or, reconciled,
   recorded as created by the earlier run (``found``); nobody: ``create``;
-- a row to update has its customer read (``GET``), and :func:`~importer.client.changes_for` says
-  which fields would change (none: ``unchanged``).
+- a row to update has its customer read (``GET``), and :func:`~importer.send.client.changes_for`
+  says which fields would change (none: ``unchanged``).
 
 Nothing is sent but reads (searches, customers, the property definitions the import checks
 first); nothing is written to Help Scout or to the ledger. ``results`` gets one line per row in
@@ -40,15 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from importer.client import (
-    Credentials,
-    HelpScoutClient,
-    changes_for,
-)
-from importer.decide import Action, Job, Policy, decide, is_ours
-from importer.errors import EXIT_OK, EXIT_ROWS_FAILED, ApiError, TransportError
-from importer.front import inputs_of, open_input
-from importer.importing import (
+from importer.check.validate import file_warnings
+from importer.core.errors import EXIT_OK, EXIT_ROWS_FAILED, ApiError, TransportError
+from importer.core.files import check_outputs, check_recorded_results
+from importer.core.options import DEFAULT_API_URL, DEFAULT_IMPORT, ImportOptions
+from importer.jobs.front import inputs_of, open_input
+from importer.jobs.importing import (
     api_url_of,
     check_properties,
     connect,
@@ -57,16 +54,19 @@ from importer.importing import (
     row_batches,
     state_path_of,
 )
-from importer.ledger import Entry, Ledger, RunInfo
 from importer.mapping import Mapping
-from importer.options import DEFAULT_API_URL, DEFAULT_IMPORT, ImportOptions
-from importer.outputs import check_outputs, check_recorded_results
-from importer.pacing import WRITE_COST, estimate_seconds
-from importer.report import plural
-from importer.results import Outcome, ResultsWriter
-from importer.upload import FATAL, UNKNOWN, Lookups, email_of, first_sent, recorded
-from importer.validate import file_warnings
-from importer.workers import error_text
+from importer.outputs.report import plural
+from importer.send.client import (
+    Credentials,
+    HelpScoutClient,
+    changes_for,
+)
+from importer.send.decide import Action, Job, Policy, decide, is_ours
+from importer.send.ledger import Entry, Ledger, RunInfo
+from importer.send.pacing import WRITE_COST, estimate_seconds
+from importer.send.results import Outcome, ResultsWriter
+from importer.send.upload import FATAL, UNKNOWN, Lookups, email_of, first_sent, recorded
+from importer.send.workers import error_text
 
 if TYPE_CHECKING:
     from importer.sandbox import SandboxConfig
@@ -181,13 +181,13 @@ def plan_import(
 ) -> Plan:
     """Plan importing ``path`` with ``--check-existing`` against the account: see the module.
 
-    The options and keyword arguments are :func:`~importer.front.import_csv`'s, and mean the
+    The options and keyword arguments are :func:`~importer.jobs.front.import_csv`'s, and mean the
     same (``check_existing`` is implied; the writing ones are not used). The ledger is
     ``options.state``, else the one the import would keep beside ``results``; ``results``
     (optional) gets the plan, and may not be the results file that ledger's import wrote.
     ``sandbox`` plans against a fresh in-process sandbox (an empty account). Raises
-    :class:`~importer.errors.InputError` when nothing can be planned (credentials, mapping, file,
-    state), and what refuses the reads (AuthError).
+    :class:`~importer.core.errors.InputError` when nothing can be planned (credentials, mapping,
+    file, state), and what refuses the reads (AuthError).
     """
     options = options or DEFAULT_IMPORT
     state, include_source = options.state, options.include_source

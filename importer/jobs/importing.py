@@ -1,7 +1,8 @@
-"""The import's own steps, beside :func:`~importer.front.import_csv`, which strings them together.
+"""The import's own steps, beside :func:`~importer.jobs.front.import_csv`, which strings them
+together.
 
 Everything here belongs to sending: the HTTP client, the uploader, the ledger's checks. So that
-validating never loads aiohttp, :mod:`importer.front` imports this module inside ``import_csv``
+validating never loads aiohttp, :mod:`importer.jobs.front` imports this module inside ``import_csv``
 only. What each step promises:
 
 - :func:`endpoint`: where to send and as whom, refused (exit 2) before any file is read;
@@ -10,8 +11,8 @@ only. What each step promises:
   API URL, the app id, the user ``GET /v2/users/me`` answers), before anything is written;
 - :func:`check_existing_of`: a first run into an account that holds customers looks them up;
 - :func:`row_batches`: every row of the file, in input order and batches, as the uploader (and
-  the plan, :mod:`importer.plan`) takes it: a :class:`~importer.decide.Job` each, from
-  :func:`~importer.validate.check_rows`;
+  the plan, :mod:`importer.jobs.plan`) takes it: a :class:`~importer.send.decide.Job` each, from
+  :func:`~importer.check.validate.check_rows`;
 - :func:`check_state_is_whole`: a state file that forgot customers a results file lists stops
   the import before anyone is created again;
 - :func:`send_rows`: the client (or the built-in sandbox) and the uploader, for one run; what
@@ -36,17 +37,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from importer.client import (
-    Credentials,
-    Exchange,
-    HelpScoutClient,
-    RetryPolicy,
-    Settings,
-    check_api_url,
-    read_settings,
-)
-from importer.decide import Job, Policy, decide
-from importer.errors import (
+from importer.check.validate import CheckedChunk, SeenKeys, check_rows, hash_keys
+from importer.core.errors import (
     EXIT_OK,
     EXIT_ROWS_FAILED,
     EXIT_STOPPED,
@@ -56,8 +48,23 @@ from importer.errors import (
     MappingError,
     TransportError,
 )
-from importer.issues import RowWarnings
-from importer.ledger import (
+from importer.core.issues import RowWarnings
+from importer.core.options import DEFAULT_API_URL, Duplicates, ImportOptions, SendOptions
+from importer.mapping import Mapping
+from importer.outputs.rejects import ragged_cells, row_errors
+from importer.outputs.report import plural
+from importer.read import Chunk, Source
+from importer.send.client import (
+    Credentials,
+    Exchange,
+    HelpScoutClient,
+    RetryPolicy,
+    Settings,
+    check_api_url,
+    read_settings,
+)
+from importer.send.decide import Job, Policy, decide
+from importer.send.ledger import (
     GO_ON,
     DamagedStateError,
     Destination,
@@ -67,15 +74,9 @@ from importer.ledger import (
     former_state_path,
     payload_hash,
 )
-from importer.mapping import Mapping
-from importer.options import DEFAULT_API_URL, Duplicates, ImportOptions, SendOptions
-from importer.pacing import Pacer
-from importer.read import Chunk, Source
-from importer.rejects import ragged_cells, row_errors
-from importer.report import plural
-from importer.results import ResultsWriter, listed_customers
-from importer.upload import Progress, Tally, Uploader, default_concurrency
-from importer.validate import CheckedChunk, SeenKeys, check_rows, hash_keys
+from importer.send.pacing import Pacer
+from importer.send.results import ResultsWriter, listed_customers
+from importer.send.upload import Progress, Tally, Uploader, default_concurrency
 
 if TYPE_CHECKING:
     from importer.sandbox import SandboxConfig
@@ -129,7 +130,7 @@ class ImportResult(Tally):
     started: datetime | None = None
     finished: datetime | None = None
     reasons: dict[str, dict[str, int]] = field(default_factory=dict)
-    """Rows per status and reason (see :func:`importer.summary.reason_of`)."""
+    """Rows per status and reason (see :func:`importer.outputs.summary.reason_of`)."""
     report: Path | None = None
     """The results report written (``report=``), if any."""
     rejects: Path | None = None
@@ -306,7 +307,7 @@ def state_path_of(
     api_url: str,
 ) -> tuple[Path, str | None]:
     """The state an import keeps: ``state`` (``--state``), else
-    :func:`~importer.ledger.default_state_path` (named after the mapping and where it sends),
+    :func:`~importer.send.ledger.default_state_path` (named after the mapping and where it sends),
     else, when only that exists, the former default named after the file (an existing cron
     job's), with a note saying so."""
     if state is not None:
@@ -375,7 +376,7 @@ class PlanCount:
 
 def count_plan(source: Source, mapping: Mapping, state: Path, options: ImportOptions) -> PlanCount:
     """Count the customers a run would create and update: every row as the import reads it
-    (:func:`row_batches`), decided as the import decides it (:func:`~importer.decide.decide`)
+    (:func:`row_batches`), decided as the import decides it (:func:`~importer.send.decide.decide`)
     against the state's entries. A ``check`` or a ``reconcile`` counts as a create (a look-up
     may find the customer: the count is at most). Opens the state read-only (no lock); writes
     nothing, sends nothing.
@@ -481,7 +482,7 @@ def row_batches(
     duplicates: Duplicates = "error", warnings: RowWarnings | None = None,
     on_checked: Callable[[CheckedChunk], None] | None = None,
 ) -> Iterator[list[Job]]:  # fmt: skip
-    """Every row in input order and batches, as a Job: what :func:`~importer.decide.decide`
+    """Every row in input order and batches, as a Job: what :func:`~importer.send.decide.decide`
     needs of it (the import's and the plan's).
 
     A row's key is the mapping's (``Mapping.key_of``); a row without one is keyed by its payload's

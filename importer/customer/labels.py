@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from importer.schema import ADDRESS, PROPERTY_TEXT_MAX, SCALARS
+from importer.customer.schema import ADDRESS, PROPERTY_TEXT_MAX, SCALARS
 
 __all__ = ["field_label", "rule_label"]
 

@@ -48,7 +48,7 @@ API (the uploader's; the undo's is below)::
   whatever happens to the row later) and, given ``payload``, what the create sent
   (``created_payload``, canonical JSON): what an undo compares the customer with.
 
-The undo's (:mod:`importer.undo`)::
+The undo's (:mod:`importer.jobs.undo`)::
 
     with Ledger.open(state_path, source="") as ledger:           # readonly=True for a dry run
         target = ledger.imports()[-1]              # ImportRecord: its runs, customers created
@@ -78,7 +78,7 @@ hash (and the customer id and last result), so an update that never completes (c
 still compares the row with what Help Scout has; ``settle(..., payload_hash=...)`` records the new
 one once Help Scout has it.
 
-Decisions are :mod:`importer.decide`'s (its table); the ledger only records. In
+Decisions are :mod:`importer.send.decide`'s (its table); the ledger only records. In
 short: no entry -> send; ``in_flight`` -> the outcome is unknown: look the email up (exact
 match), send only if absent; settled by this import (``run.owns(entry)``, which covers the
 unfinished runs this one resumes) -> report it as recorded; settled by an earlier, finished
@@ -104,7 +104,7 @@ hard link is another name for it). The OS drops the locks when the holder dies, 
 so a lock file left behind blocks nobody; the file itself is never deleted (deleting lock files
 races). A second run on the same state, by whatever name, gets ``StateLockedError``. The lock
 belongs to the open file: a process forked (not spawned) while holding it shares it. The state,
-its journal and its lock are created 0600 (:func:`importer.outputs.create_private`).
+its journal and its lock are created 0600 (:func:`importer.core.files.create_private`).
 
 Threads: one ``sqlite3`` connection, used from the thread that opened it (the uploader's asyncio
 thread). Calls are short; ``mark_in_flight`` blocks for one fsync. A write SQLite cannot make (disk
@@ -131,9 +131,9 @@ from types import TracebackType
 from typing import Any, Literal, Self, get_args
 from urllib.parse import urlsplit
 
-from importer.errors import ConfigError, RunStopped, StateLockedError
-from importer.outputs import PRIVATE, create_private
-from importer.redact import redact
+from importer.core.errors import ConfigError, RunStopped, StateLockedError
+from importer.core.files import PRIVATE, create_private
+from importer.core.redact import redact
 
 APPLICATION = "helpscout-importer"
 SCHEMA_VERSION = 5
@@ -287,7 +287,7 @@ def former_state_path(results_path: str | Path, source: str | Path | None = None
 
 def state_files(path: str | Path) -> list[tuple[str, Path]]:
     """The state and the files SQLite and the lock keep beside it, named for the output guard
-    (:func:`importer.outputs.check_outputs`)."""
+    (:func:`importer.core.files.check_outputs`)."""
     path = Path(path)
     return [("--state", path)] + [
         (f"--state's {what}", path.with_name(path.name + suffix))
@@ -1013,7 +1013,7 @@ class Ledger:
             status,
             customer_id,
             http_status,
-            redact(error) if error else error,  # belt and braces: see importer.redact
+            redact(error) if error else error,  # belt and braces: see importer.core.redact
             redact(log_ref) if log_ref else log_ref,
             attempts,
             row,

@@ -14,9 +14,9 @@
   the minute before each point (a write costs 2, a read 1), against the ceiling the run kept to
   and the account's budget, which count the same way.
 
-The page is what :mod:`importer.page` promises: self-contained, nothing fetched, no script, every
-cell escaped. The API is named by its host only: a URL's user, password or query never appear;
-messages pass :func:`importer.redact.redact`, as the results file's cells do.
+The page is what :mod:`importer.outputs.page` promises: self-contained, nothing fetched, no script,
+every cell escaped. The API is named by its host only: a URL's user, password or query never appear;
+messages pass :func:`importer.core.redact.redact`, as the results file's cells do.
 """
 
 from __future__ import annotations
@@ -30,17 +30,17 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from importer.errors import ConfigError
-from importer.pacing import READ_COST, WRITE_COST
-from importer.page import Groups, bar_chart, cell, clip, esc, line_chart, page, pattern
-from importer.redact import redact
-from importer.report import Whom, rows_named
-from importer.results import IMPORT_STATUSES, Outcome
-from importer.upload import Tally
+from importer.core.errors import ConfigError
+from importer.core.redact import redact
+from importer.outputs.page import Groups, bar_chart, cell, clip, esc, line_chart, page, pattern
+from importer.outputs.report import Whom, rows_named
+from importer.send.pacing import READ_COST, WRITE_COST
+from importer.send.results import IMPORT_STATUSES, Outcome
+from importer.send.upload import Tally
 
 if TYPE_CHECKING:
-    from importer.importing import ImportResult
-    from importer.validate import CheckedChunk
+    from importer.check.validate import CheckedChunk
+    from importer.jobs.importing import ImportResult
 
 __all__ = ["ROWS_PER_GROUP", "STATUS_COLORS", "PaceSamples", "ResultsReport", "api_host"]
 

@@ -17,10 +17,10 @@ the fixed rows go through.
   the same command retries them, where feeding them back as a new file could create them twice.
 - **Cells as read.** A ragged row (a field too many or too few) comes back padded to the header,
   its extra fields kept together in its last cell (:func:`ragged_cells`), so it reads as one row.
-- **No secret.** A run's lines pass :func:`importer.redact.redact`, as the results file's do.
+- **No secret.** A run's lines pass :func:`importer.core.redact.redact`, as the results file's do.
 - **Safe to open.** UTF-8 with a byte-order mark, so spreadsheets show accents right; cells that
-  would run as formulas get :mod:`importer.safecsv`'s apostrophe, which the importer drops again
-  when it reads the file back. Rows are in input order.
+  would run as formulas get :mod:`importer.core.safecsv`'s apostrophe, which the importer drops
+  again when it reads the file back. Rows are in input order.
 """
 
 from __future__ import annotations
@@ -35,14 +35,14 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
-from importer.errors import ConfigError
-from importer.outputs import open_private
+from importer.check.validate import CheckedChunk
+from importer.core.errors import ConfigError
+from importer.core.files import open_private
+from importer.core.redact import redact
+from importer.core.safecsv import SafeCsvWriter
 from importer.read import Chunk, RaggedRow
 from importer.read.renumber import ERROR, ROW
-from importer.redact import redact
-from importer.results import Outcome, cannot_write
-from importer.safecsv import SafeCsvWriter
-from importer.validate import CheckedChunk
+from importer.send.results import Outcome, cannot_write
 
 __all__ = [
     "ERROR",

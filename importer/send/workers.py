@@ -1,12 +1,12 @@
 """The workers that send: planned rows in input order, each marked before it leaves, every row's
 results line back in input order, and a clean stop.
 
-Both the import (:class:`importer.upload.Uploader`) and the undo (:class:`importer.undo.Undoer`)
-are :class:`Workers`; what is theirs are four methods:
+Both the import (:class:`importer.send.upload.Uploader`) and the undo
+(:class:`importer.jobs.undo.Undoer`) are :class:`Workers`; what is theirs are four methods:
 
 - ``_plan(batch)``: a batch (taken in a thread, ahead of the sending: rows read from the file,
   a range of the ledger) becomes its rows, each a task, when it needs requests, or its results
-  line (an :class:`~importer.results.Outcome`);
+  line (an :class:`~importer.send.results.Outcome`);
 - ``_record_in_flight(tasks)``: record the tasks in the ledger, durably, before their first
   request leaves (called for a task and the ``concurrency - 1`` unmarked tasks after it, so one
   fsync covers a group);
@@ -30,8 +30,8 @@ What this module promises, for both:
   in flight are ``failed`` with ``cut_off_reason`` (their requests may have been carried out),
   a row whose request got the fatal answer shows it (status, message, logRef), a row waiting
   (Deferred) shows ``still_waiting``.
-- Pacing, token refresh and retries are the client's: one :class:`~importer.client.HelpScoutClient`
-  shared by every worker.
+- Pacing, token refresh and retries are the client's: one
+  :class:`~importer.send.client.HelpScoutClient` shared by every worker.
 """
 
 from __future__ import annotations
@@ -48,8 +48,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from importer.client import HelpScoutClient, Sends, count_sends
-from importer.errors import (
+from importer.core.errors import (
     ApiError,
     AuthError,
     CertificateError,
@@ -57,11 +56,12 @@ from importer.errors import (
     RunStopped,
     TransportError,
 )
-from importer.options import ROW_TIMEOUT
-from importer.results import Outcome, ResultsWriter
+from importer.core.options import ROW_TIMEOUT
+from importer.send.client import HelpScoutClient, Sends, count_sends
+from importer.send.results import Outcome, ResultsWriter
 
 if TYPE_CHECKING:
-    from importer.upload import Tally
+    from importer.send.upload import Tally
 
 __all__ = [
     "FATAL",
