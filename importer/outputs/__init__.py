@@ -1,1 +1,3 @@
-"""outputs"""
+"""What people read after a command: validation reports, the rows to fix, the results page, the
+summary JSON, and the page shell they share. See docs/internals.md#reports.
+"""
