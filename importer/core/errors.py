@@ -1,26 +1,15 @@
-"""The importer's exceptions.
+"""The importer's exceptions: one rooted tree, so the CLI prints one line and picks the exit code
+without knowing where the failure came from::
 
-Every failure a user can cause or meet is one of these, so the CLI can print one line and pick the
-exit code without knowing where the failure came from::
-
-    ImporterError                 base; ``exit_code`` tells the CLI how to end
-    ├── InputError                exit 2: nothing was attempted
-    │   ├── LocatedError          ... at a place in a file ("path, line N: what to do")
-    │   │   ├── SourceError       the input file cannot be read (any format)
-    │   │   └── MappingError      the mapping is wrong (the YAML line)
-    │   ├── ConfigError           options, credentials or URL are unusable
-    │   ├── StateLockedError      another run holds the state file (names its pid)
-    │   └── NotConfirmed          the question before a real account was answered no
-    ├── ApiError                  Help Scout answered with an error (status, message, field
-    │   │                         errors, logRef)
-    │   ├── AuthError             401 twice in a row, or 403: exit 3, check the credentials or plan
-    │   └── RateLimitError        429 (carries the seconds to wait)
-    ├── TransportError            no answer: connection refused or dropped, timeout
-    │   └── CertificateError      exit 3: the server's TLS certificate was refused (never retried)
-    └── RunStopped                exit 3: the run stopped early (interrupted or fatal answer);
-        │                         the same command resumes it
-        ├── SourceChangedError    the input file changed while it was read (still being written)
-        └── OutputError           an output could not be written (the disk is full)
+    ImporterError             base; ``exit_code`` tells the CLI how to end
+    ├── InputError            exit 2, nothing attempted: LocatedError ("path, line N: what to do":
+    │                         SourceError, MappingError), ConfigError, StateLockedError (names the
+    │                         pid), NotConfirmed (the question before a real account answered no)
+    ├── ApiError              Help Scout's error answer (status, message, field errors, logRef):
+    │                         AuthError (exit 3: credentials or plan), RateLimitError (429)
+    ├── TransportError        no answer; CertificateError (exit 3, never retried)
+    └── RunStopped            exit 3, the same command resumes: SourceChangedError (the input
+                              changed while read), OutputError (an output could not be written)
 
 Messages never contain a token or secret: API errors keep only status, message, field errors and
 logRef.

@@ -1,22 +1,17 @@
 """The one guard for the files a command writes: never over what it reads, never two in one.
 
 Every command calls :func:`check_outputs` once, before it reads anything, with every file it reads
-(the CSV, the mapping) and every file it will write (results, reports, rejects, the state and its
-companions, the summary JSON, the log file), each as ``(option name, path)``; a path of None is an
-option not given and is ignored::
+and every file it will write, each as ``(option name, path)`` (None: an option not given)::
 
     check_outputs([("FILE", csv_path), ("--mapping", mapping_path)],
                   [("--output", results), ("--state", state), ("--report", report)])
 
-It raises :class:`~importer.core.errors.ConfigError` (exit 2, one line naming both options) when an
-output is an input or another output. "The same file" means the same path, or the same file
-reached another way: through a symlink, a hard link, ``..`` or a case-insensitive file system.
-Two files that exist are the same when ``os.stat`` gives the same device and inode; a file that
-does not exist yet is compared by its resolved path (symlinks of its folders followed).
-
-Every file a command writes that holds customers' data or what was sent (the state, the results,
-the rejects, the request log) is created readable by its owner only (:func:`open_private`,
-:func:`create_private`), whatever the umask: a shared server's other users must not read it.
+An output that is an input or another output is a :class:`~importer.core.errors.ConfigError` (exit
+2, one line naming both options). "The same file" is the same device and inode, or, for a file not
+there yet, the same resolved path: symlinks, hard links, ``..`` and case-insensitive file systems
+are seen through. Files that hold customers' data (state, results, rejects, request log) are
+created readable by their owner only (:func:`open_private`, :func:`create_private`), whatever the
+umask.
 """
 
 from __future__ import annotations

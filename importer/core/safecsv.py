@@ -1,23 +1,18 @@
 """The one CSV cell escaper: every CSV this tool writes opens as data, never as formulas.
 
-Every CSV file written (results, validation reports, rejects) goes through :class:`SafeCsvWriter`,
+Every CSV written (results, validation reports, rejects) goes through :class:`SafeCsvWriter`,
 values and header names alike. Its promises:
 
-1. **No formula.** A cell that a spreadsheet would run (CSV injection) gets one leading
-   apostrophe, which Excel, LibreOffice and Google Sheets show as text. Guarded: a cell whose
-   first character that is not ignorable is a formula starter (``=`` ``+`` ``-`` ``@``, their
-   full-width forms ``＝＋－＠`` and small forms ``﹦﹢﹣﹫``), or that starts with TAB, CR or LF.
-   Ignorable are the characters spreadsheets skip or show as nothing: controls (``Cc``), format
-   characters such as the zero-width space and the byte-order mark (``Cf``) and every kind of space
-   (``Z*``), so ``"\\u200b=cmd"``, ``" =cmd"`` and ``"\\x00=cmd"`` are guarded too.
-2. **No line split.** Lines end with CRLF (RFC 4180), so a cell holding a CR or an LF is quoted,
-   and every CSV reader (Python's, pandas', spreadsheets') reads back the rows written.
-3. **A round trip.** The guard is always one leading ``'``: :data:`ESCAPED_FORMULA` matches the
-   cells this module guarded, and :mod:`importer.mapping` drops that apostrophe when a results
-   file is fed back, so the value sent is the value read the first time.
+1. **No formula.** A cell whose first character that is not ignorable (controls, format characters
+   such as the zero-width space and the BOM, every kind of space) is a formula starter (``= + - @``,
+   their full-width and small forms), or that starts with TAB, CR or LF, gets one leading
+   apostrophe, which spreadsheets show as text.
+2. **No line split.** Lines end with CRLF (RFC 4180), so a cell holding a CR or an LF is quoted.
+3. **A round trip.** :data:`ESCAPED_FORMULA` matches the cells guarded, and :mod:`importer.mapping`
+   drops that apostrophe when a results file is fed back: the value sent is the value first read.
 
-:func:`safe_cell` (one value) and :func:`safe_frame` (a table, vectorised in pyarrow) apply the same
-rule; :data:`FORMULA_START` is that rule as a RE2 pattern (pyarrow's regex engine).
+:func:`safe_cell` (one value) and :func:`safe_frame` (a table, in pyarrow) apply the same rule;
+:data:`FORMULA_START` is that rule as a RE2 pattern.
 """
 
 from __future__ import annotations

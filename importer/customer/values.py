@@ -1,19 +1,14 @@
 """What a column's values look like, whatever its header says: emails, phones, URLs, countries,
-dates (and the format or formats they are written in), salutations, yes/no, record numbers,
-numbers and amounts, lists of names, sentences, several lines; and how often they repeat.
+dates (and their formats), salutations, yes/no, record numbers, numbers and amounts, lists of
+names, sentences, several lines; and how often they repeat.
 
-:func:`sniff` looks at a sample of a column's cells (``init`` reads the first 200 rows) and says
-which kind most of the non-empty ones have, with the share, so that a suggestion can carry its
-evidence ("97% of 200 sampled values look like emails"). A kind is claimed only when at least
-:data:`THRESHOLD` of the values have it; a column that is mostly empty says nothing.
-
-Countries are recognised by name or ISO code in English (as the mapping's ``country_code``
-reads them), dotted ("U.S.A") and, from pycountry's translations, in German, French, Spanish,
-Italian, Dutch, Portuguese and most other European languages ("Deutschland", "Royaume-Uni",
-"España", "Polska"); :attr:`Sniff.country_map` lists the names
-the mapping cannot resolve itself, so the suggestion can ``map`` them.
-
-Every function is pure: tested as tables.
+:func:`sniff` looks at a sample of a column's cells (``init`` reads the first :data:`SAMPLE_ROWS`)
+and says which kind most of the non-empty ones have, with the share, so a suggestion carries its
+evidence ("97% of 200 sampled values look like emails"); a kind is claimed only when at least
+:data:`THRESHOLD` of them have it. Countries are recognised by name or code in English, dotted
+("U.S.A") and in most European languages ("Deutschland", "Royaume-Uni"); :attr:`Sniff.country_map`
+lists the names the mapping cannot resolve itself, so the suggestion can ``map`` them. Every
+function is pure: tested as tables.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ SPLIT_NAME_FIELDS = ("firstName", "lastName")
 
 @dataclass(frozen=True)
 class Value:
-    """Where one field's text comes from and how it is cleaned (see the module docstring)."""
+    """Where one field's text comes from and how it is cleaned (the README's mapping reference)."""
 
     column: str | None
     constant: str | None

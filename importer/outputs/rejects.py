@@ -1,26 +1,14 @@
 """The rows to fix, as a file: every rejected row with its own cells and what is wrong with it.
 
-``validate --rejects FILE.csv`` and ``run --rejects FILE.csv`` write it. Its promise: a person
-fixes the cells in a spreadsheet and gives the file to the same command with the same mapping, and
-the fixed rows go through.
-
-- **Layout.** Two columns of ours, then the input's own columns, under its own header, in its
-  order: ``row`` (the row's number in the input: the 1-based data row, header excluded) and
-  ``error`` (what is wrong: ``Column: message; Column: message``, as the results file says it).
-  The mapping reads columns by name, so ours are ignored when the file comes back. If the input
-  has columns named ``row`` or ``error``, ours take underscores (``_row``) until the name is free;
-  a rejects file rejected again keeps its ``row`` (the number in the first input) and gets a fresh
-  ``error`` (:func:`layout`).
-- **What is rejected** (:func:`is_rejected`): every ``invalid`` row; in a run, also a ``failed``
-  row that Help Scout refused for what it holds (400, 413, 422), with the status and logRef.
-  Rows that failed otherwise (no answer, 5xx, 429s past the attempts, a stop) are not rejects:
-  the same command retries them, where feeding them back as a new file could create them twice.
-- **Cells as read.** A ragged row (a field too many or too few) comes back padded to the header,
-  its extra fields kept together in its last cell (:func:`ragged_cells`), so it reads as one row.
-- **No secret.** A run's lines pass :func:`importer.core.redact.redact`, as the results file's do.
-- **Safe to open.** UTF-8 with a byte-order mark, so spreadsheets show accents right; cells that
-  would run as formulas get :mod:`importer.core.safecsv`'s apostrophe, which the importer drops
-  again when it reads the file back. Rows are in input order.
+``validate --rejects`` and ``run --rejects`` write it. Its promise: a person fixes the cells in a
+spreadsheet, gives the file to the same command with the same mapping, and the fixed rows go
+through. Two columns of ours, ``row`` and ``error`` (:func:`layout`: underscores when the input has
+those names), then the input's own columns under its own header, in input order. Rejected
+(:func:`is_rejected`): every ``invalid`` row, and in a run a ``failed`` row Help Scout refused for
+what it holds (400, 413, 422); other failures are the same command's to retry, where a new file
+could create them twice. A ragged row comes back padded to the header (:func:`ragged_cells`).
+Lines are redacted; cells are safe to open (:mod:`importer.core.safecsv`), UTF-8 with a BOM. See
+docs/internals.md#reports.
 """
 
 from __future__ import annotations

@@ -2,18 +2,10 @@
 
 Every writer streams: :meth:`ReportWriter.add` takes each checked chunk as it comes and
 :meth:`ReportWriter.close` the summary, so a report on millions of rows needs the memory of a
-chunk, whatever the file's size.
-
-- CSV: one line per (row, field) issue, :data:`REPORT_COLUMNS`, written as found; no cell can run
-  as a spreadsheet formula (:mod:`importer.core.safecsv`).
-- JSON: the same issues under ``"issues"``, the :class:`Summary` under ``"summary"``.
-- HTML: one self-contained page (:mod:`importer.outputs.page`: nothing fetched, no script, every
-  cell escaped): the totals, bar charts of the issues per rule and per column, then the issues
-  grouped by what is wrong: (severity, rule, column, field, message), with the message (what is
-  wrong and how to fix it) said once per group, its count, and its first :data:`ROWS_PER_GROUP`
-  rows, each with its key, name and the offending cell. Messages that differ only in numbers or
-  quoted values ("47 characters", "as row 3") fall in one group. At most :data:`MAX_GROUPS` groups
-  are kept; issues past them are counted under their (severity, rule, column, field).
+chunk. CSV: one line per (row, field) issue, :data:`REPORT_COLUMNS`, safe to open; JSON: the issues
+and the :class:`Summary`; HTML: one self-contained page (:mod:`importer.outputs.page`) of the
+issues grouped by what is wrong, each group's message said once with its count and its first
+:data:`ROWS_PER_GROUP` rows, at most :data:`MAX_GROUPS` groups. See docs/internals.md#reports.
 """
 
 from __future__ import annotations

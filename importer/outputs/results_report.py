@@ -1,22 +1,12 @@
 """The results report: one HTML page that tells how an import went (``run --report results.html``).
 
-:class:`ResultsReport` listens while the run goes and writes the page at the end:
-
-- each results line (:meth:`~ResultsReport.add`, an observer of the results writer, so it sees
-  every row once, in input order): rows by status, skipped rows by reason, and the failed and
-  invalid rows grouped by what went wrong (messages that differ only in numbers or quoted values
-  share a group), with the count, and the first :data:`ROWS_PER_GROUP` rows with whom they name
-  (key and name, from :meth:`~ResultsReport.checked`), Help Scout's message or the validator's,
-  and the ``logRef`` Help Scout support asks for;
-- the pace (:meth:`~ResultsReport.sample`, from the uploader's progress callback): budget spent
-  against seconds since the upload began, kept by :class:`PaceSamples` at most
-  :data:`PaceSamples.LIMIT` points whatever the run's length, and drawn as the budget spent in
-  the minute before each point (a write costs 2, a read 1), against the ceiling the run kept to
-  and the account's budget, which count the same way.
-
-The page is what :mod:`importer.outputs.page` promises: self-contained, nothing fetched, no script,
-every cell escaped. The API is named by its host only: a URL's user, password or query never appear;
-messages pass :func:`importer.core.redact.redact`, as the results file's cells do.
+:class:`ResultsReport` listens while the run goes and writes the page at the end: every results
+line (:meth:`~ResultsReport.add`, an observer of the results writer: rows by status, skipped rows
+by reason, failed and invalid rows grouped by what went wrong, with whom they name and the
+``logRef`` Help Scout support asks for) and the pace (:meth:`~ResultsReport.sample`, from the
+uploader's progress, thinned by :class:`PaceSamples`). The page is what :mod:`importer.outputs.page`
+promises: self-contained, no script, every cell escaped; the API is named by its host only, and
+messages are redacted. See docs/internals.md#reports.
 """
 
 from __future__ import annotations

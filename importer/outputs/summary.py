@@ -1,48 +1,12 @@
 """The run's summary as JSON (``run --summary-json PATH``): what a cron job or a script reads.
 
-One document per run, replaced whole (written to a temporary file beside it, then renamed, so a
-reader never sees half of one). It is written when the run ends, however it ends: finished,
-stopped early, interrupted, or refused before anything was sent (exit 2: the file, the mapping,
-the credentials, a state file in use). Its schema is a promise; :data:`SUMMARY_VERSION` changes
-only when a key changes meaning or goes away (new keys may be added within a version)::
-
-    {
-      "version": 1,
-      "command": "run",
-      "exit_code": 1,                 # as the process exits: 0, 1, 2 or 3 (README: exit codes)
-      "outcome": "finished",          # finished | stopped | interrupted | refused
-      "error": null,                  # why it stopped or was refused (one line), else null
-      "started": "2025-05-04T02:00:00.512Z",  "finished": "2025-05-04T02:03:10.020Z",
-      "durations": {"total": 189.508, "sending": 185.2},         # seconds
-      "file": "export.csv",  "mapping": "mapping.yaml",  "api": "api.helpscout.net",
-      "resumed": false,
-      "rows": 40,
-      "statuses": {"created": 31, "updated": 0, "skipped": 0, "invalid": 9, "failed": 0,
-                   "not_sent": 0, "unknown": 0},
-      "reasons": {"skipped": {"unchanged": 3}, "failed": {"http 400": 2}},
-      "requests": {"sent": 32, "lookups": 0, "rate_limited": 0},
-      "pace": {"average_per_minute": 10.4, "ceiling_per_minute": 360.0,
-               "limit_per_minute": 400, "others_peak_share": 0.12, "budget_spent": 63.0},
-      "files": {"results": "results.csv", "state": "export.state.sqlite", "report": null,
-                "rejects": null, "log": null, "summary": "summary.json"},
-      "notes": [],
-      "dropped": 0                    # values sent rows went without (on_invalid: drop)
-    }
-
-``statuses`` always holds the seven statuses of a run's results (``RUN_STATUSES``); ``rows`` is
-their sum (every input row ends in exactly one). ``reasons`` counts, per status, the results'
-``reason`` column (``skipped``: unchanged, changed, exists, duplicate, not-retried) and, for
-``failed`` rows, what failed them: ``http <status>`` or ``no answer``. ``requests.sent`` counts API
-requests (re-sends included, token requests not); ``rate_limited`` the 429 answers. ``pace``: the
-requests a minute the run averaged while sending; the most budget it allowed itself a minute and the
-account's budget a minute as Help Scout reported it (both in budget units, where a write costs 2;
-null: not known); and the largest share of that budget the rest of the account (agents, other
-integrations) was seen spending during the run (0.0 when alone or never known); the budget the run
-spent in all (writes 2, reads 1; answers 401 and 429 spend none).
-``files`` names what the run wrote, as given (null: not asked for); ``state`` is null for the
-built-in sandbox's throwaway ledger. ``api`` is the host only (never a URL's user, password or
-query) or ``sandbox``. No value holds a token or a secret: every string passes
-:func:`~importer.core.redact.redact`.
+One document per run, replaced whole (a temporary file beside it, then renamed, so a reader never
+sees half of one), written however the run ends: finished, stopped, interrupted, or refused before
+anything was sent (exit 2). Its schema is the README's ("A nightly import") and a promise:
+:data:`SUMMARY_VERSION` changes only when a key changes meaning or goes away (new keys may come
+within a version). ``statuses`` always holds the seven statuses of a run's results, whose sum is
+``rows``; ``pace`` is in budget units (a write costs 2). No value holds a token or a secret: every
+string passes :func:`~importer.core.redact.redact`. See docs/internals.md#reports.
 """
 
 from __future__ import annotations
@@ -122,7 +86,7 @@ def summary_of(
     exit_code: int | None = None,
     error: str | None = None,
 ) -> dict[str, Any]:
-    """The summary document of ``result`` (see the module's docstring). ``exit_code`` and
+    """The summary document of ``result`` (the README's schema). ``exit_code`` and
     ``error`` are for a run refused before it began (the result holds nothing yet)."""
     code = result.exit_code if exit_code is None else exit_code
     if error is not None:

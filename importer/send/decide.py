@@ -3,55 +3,9 @@
 The uploader (:mod:`importer.send.upload`) asks :func:`decide` what to do with every row it is
 handed, and :func:`after_look_up` what a look-up's answer means for it; the plan of a dry run asks
 the same functions, so what it prints is what the import does. Neither reads a file, the ledger or
-the network: the caller gathers the inputs, carries the action out, and the tables below are their
-tests (``tests/test_decide.py``, one case a line).
-
-The inputs of :func:`decide`: the row (a :class:`Job`: whether it is ``valid``, the earlier row
-whose key it repeats, ``duplicate_of``, and its payload's hash ``digest``), its ledger entry
-(:class:`~importer.send.ledger.Entry`; None: the key was never seen), the :class:`Policy`, and which
-entries this import settled itself (``run.owns(entry)``: this run, or the unfinished runs it
-resumes). The first line that applies decides:
-
-====  ===========  ==========================================  ============  =====================
- #    row          ledger entry                                policy        action
-====  ===========  ==========================================  ============  =====================
- 1    invalid      any                                         any           ``invalid``
- 2    repeats a    any                                         any           ``skip`` duplicate
-      key
- 3    valid        none                                        retry_failed  ``skip`` not-retried
- 4    valid        none                                        check         ``check``
- 5    valid        none                                                      ``create``
- 5.5  valid        failed, not the row's fault (no request     check         ``check``
-                   sent; 401 or 403), no customer id
- 5.6  valid        the same                                                  ``create``
- 6    valid        settled by this import (not in flight; a                  ``recorded``
-                   failed one only without retry_failed)
- 7    valid        settled, not in flight nor failed           retry_failed  ``skip`` not-retried
- 8    valid        in flight, no customer id, no email         retry_unknown ``create``
- 9    valid        in flight, no customer id, no email                       ``unknown``
-10    valid        failed, no customer id, no email                          ``create``
-11    valid        no customer id (in flight or failed)                      ``reconcile``
-12    valid        ``exists`` (created elsewhere)              update        ``update``
-13    valid        ``exists``                                                ``skip`` exists
-14    valid        a customer id, the same digest                            ``skip`` unchanged
-15    valid        a customer id, another digest               update        ``update``
-16    valid        a customer id, another digest                             ``skip`` changed
-====  ===========  ==========================================  ============  =====================
-
-Policies: ``check`` is ``check_existing``, ``update`` is ``on_existing="update"``. "No email":
-none that search can find (:func:`email_of`). Actions: ``unknown`` rows are not sent (a create
-of theirs may have been carried out, and nothing can look them up: a person checks, then
-``--retry-unknown`` sends them); a row a stopped run marked in flight but sent no request for
-(``not_sent``: ``failed`` with no attempt), or whose request got the 401 or 403 that stopped it,
-is a new row again;
-``invalid`` rows are never sent (their results line gives the validator's messages); ``recorded``
-rows are reported as the ledger has them, nothing sent; ``check`` looks the email up first (found:
-as lines 12 and 13, else create); ``reconcile`` looks the email up (an earlier create's answer
-never came, or it failed): found, it is ``created`` with that id, else created now; ``update``
-sends what differs. A ``skip`` over an entry left in flight (an update a stopped run never
-finished) carries ``settle``: the caller records it as skipped. A ``reconcile`` of an entry left
-in flight is ``unsure``: that create may have been carried out, so a look-up that finds nobody is
-believed only ``settle_time`` after it (:func:`after_look_up`).
+the network: the caller gathers the inputs and carries the action out. :func:`decide`'s docstring
+is the table of decisions, and ``tests/test_decide.py`` tests it one line a case. See
+docs/internals.md#exactly-once.
 """
 
 from __future__ import annotations
@@ -142,7 +96,57 @@ class Action:
 
 
 def decide(job: Job, entry: Entry | None, policy: Policy, run: RunInfo) -> Action:
-    """What to do with ``job``, from its ledger ``entry`` (see the module's table)."""
+    """What to do with ``job``, from its ledger ``entry``: the table of decisions.
+
+    The inputs: the row (a :class:`Job`: whether it is ``valid``, the earlier row whose key it
+    repeats, ``duplicate_of``, and its payload's hash ``digest``), its ledger entry
+    (:class:`~importer.send.ledger.Entry`; None: the key was never seen), the :class:`Policy`, and
+    which entries this import settled itself (``run.owns(entry)``: this run, or the unfinished runs
+    it resumes). The first line that applies decides:
+
+    ====  ===========  ======================================  =============  ====================
+     #    row          ledger entry                            policy         action
+    ====  ===========  ======================================  =============  ====================
+     1    invalid      any                                     any            ``invalid``
+     2    repeats a    any                                     any            ``skip`` duplicate
+          key
+     3    valid        none                                    retry_failed   ``skip`` not-retried
+     4    valid        none                                    check          ``check``
+     5    valid        none                                                   ``create``
+     5.5  valid        failed, not the row's fault (no         check          ``check``
+                       request sent; 401 or 403), no
+                       customer id
+     5.6  valid        the same                                               ``create``
+     6    valid        settled by this import (not in                         ``recorded``
+                       flight; a failed one only without
+                       retry_failed)
+     7    valid        settled, not in flight nor failed       retry_failed   ``skip`` not-retried
+     8    valid        in flight, no customer id, no email     retry_unknown  ``create``
+     9    valid        in flight, no customer id, no email                    ``unknown``
+    10    valid        failed, no customer id, no email                       ``create``
+    11    valid        no customer id (in flight or failed)                   ``reconcile``
+    12    valid        ``exists`` (created elsewhere)          update         ``update``
+    13    valid        ``exists``                                             ``skip`` exists
+    14    valid        a customer id, the same digest                         ``skip`` unchanged
+    15    valid        a customer id, another digest           update         ``update``
+    16    valid        a customer id, another digest                          ``skip`` changed
+    ====  ===========  ======================================  =============  ====================
+
+    Policies: ``check`` is ``check_existing``, ``update`` is ``on_existing="update"``. "No email":
+    none that search can find (:func:`email_of`). Actions: ``unknown`` rows are not sent (a create
+    of theirs may have been carried out, and nothing can look them up: a person checks, then
+    ``--retry-unknown`` sends them); a row a stopped run marked in flight but sent no request for
+    (``not_sent``: ``failed`` with no attempt), or whose request got the 401 or 403 that stopped
+    it, is a new row again; ``invalid`` rows are never sent (their results line gives the
+    validator's messages); ``recorded`` rows are reported as the ledger has them, nothing sent;
+    ``check`` looks the email up first (found: as lines 12 and 13, else create); ``reconcile``
+    looks the email up (an earlier create's answer never came, or it failed): found, it is
+    ``created`` with that id, else created now; ``update`` sends what differs. A ``skip`` over an
+    entry left in flight (an update a stopped run never finished) carries ``settle``: the caller
+    records it as skipped. A ``reconcile`` of an entry left in flight is ``unsure``: that create
+    may have been carried out, so a look-up that finds nobody is believed only ``settle_time``
+    after it (:func:`after_look_up`).
+    """
     if not job.valid:
         return Action("invalid")
     if job.duplicate_of is not None:

@@ -1,114 +1,13 @@
 """The ledger: what was sent to Help Scout and what came back, in SQLite, to resume and re-run.
 
-A 50,000-row migration takes hours at Help Scout's rate limit; laptops sleep, cron jobs overlap and
-processes get killed. The ledger is what lets the same command continue where it stopped without
-sending anyone twice, and lets a scheduled re-run send only new or changed rows.
-
-API (the uploader's; the undo's is below)::
-
-    with Ledger.open(state_path, source=str(csv_path)) as ledger:   # StateLockedError if in use
-        run = ledger.begin_run(fingerprint)        # RunInfo; run.resuming after an unfinished run
-        for chunk in chunks:
-            known = ledger.get_many(keys)          # {key: Entry} for the keys already seen
-            ...                                    # decide per row (see "Decisions" below): an
-            ...                                    # in-flight entry is looked up before sending
-            ledger.mark_in_flight([(key, row, payload_hash(payload)), ...])  # durable on return
-            ...                                    # only now send the requests
-            ledger.settle(key, status="created", customer_id="123", http_status=201, attempts=1)
-        ledger.finish_run("finished")              # or "stopped"; close() records "stopped"
-
-- ``payload_hash(payload) -> str``: sha256 hex of the payload's canonical JSON (sorted keys, no
-  whitespace, UTF-8, NaN refused). Pinned by a test: changing it would make every row look changed.
-- ``default_state_path(results_path, name, api_url) -> Path``: beside the results, named after
-  the import's mapping and where it sends (``mapping.api.helpscout.net.state.sqlite``);
-  ``former_state_path``: the earlier default, named after the input file; ``state_files(path)``:
-  it and the files kept beside it (``-wal``, ``-shm``, ``.lock``), for the output guard.
-- ``bind(Destination) -> note | None``: the state's destination guard (the API URL, the app id,
-  the user ``GET /v2/users/me`` answers): the first one met is recorded, another is refused
-  (``ConfigError``, exit 2) before anything is sent; ``destination`` is the recorded one.
-- ``Ledger.open(path, *, source, lock=True, readonly=False, settle_batch=200,
-  settle_interval=1.0, clock=...)``: open or create the state; ``lock=False`` is for inspection
-  beside a running import; ``readonly=True`` (a dry run's plan) opens an existing state with
-  SQLite's ``mode=ro``, takes no lock and writes nothing, not even a schema upgrade (an older
-  state is upgraded in a copy in memory); ``clock`` (default ``time.monotonic``) times
-  ``settle_interval``, tests pass a fake one.
-  ``ledger.source`` is the source file the state was created for (a different one is allowed:
-  exports keep growing under new names; the caller may warn).
-- ``begin_run(source_fingerprint) -> RunInfo`` (kept as ``ledger.run``) / ``finish_run(status)``:
-  one line per run in the ``runs`` table; ``preview_run(fingerprint)``: the RunInfo
-  ``begin_run`` would give now, recording nothing (what a plan decides with).
-- ``record_mapping(path)``, ``record_outcome(counts, exit_code)``: what the run read and how it
-  ended, for ``history() -> list[PastRun]`` (every run, newest first: ``helpscout-import
-  history``).
-- ``get_many(keys) -> dict[str, Entry]`` (what the uploader plans with), and for inspecting a
-  state file: ``in_flight()``, ``failed()``, ``counts() -> dict[Status, int]``. Reads first write
-  any buffered settles, so they see them.
-- ``mark_in_flight(items)`` and ``settle(key, *, status, ...)``: the writes, described below.
-  A ``created`` settle also records the run as the customer's creator (``created_run``, kept
-  whatever happens to the row later) and, given ``payload``, what the create sent
-  (``created_payload``, canonical JSON): what an undo compares the customer with.
-
-The undo's (:mod:`importer.jobs.undo`)::
-
-    with Ledger.open(state_path, source="") as ledger:           # readonly=True for a dry run
-        target = ledger.imports()[-1]              # ImportRecord: its runs, customers created
-        count, deleted = ledger.undo_targets(target.runs)        # gathered in row order
-        ledger.begin_undo(target.runs, results)    # UndoRun; .resuming after an unfinished undo
-        for created in ledger.undo_batch(0, 500):  # Created: id, key, row, status, payload...
-            ledger.mark_undo([created])            # durable on return; then read, delete
-            ledger.settle_undo(created, status="deleted", attempts=3)  # committed at once
-        ledger.finish_undo("finished")
-
-An import is a run and the unfinished runs before it that it resumed: a finished run ends one.
-``undos`` holds one line per undo (the runs of the import it undid, its results file), ``undone``
-one line per customer an undo took up (``in_flight``, then ``deleted``, ``kept`` or ``failed``,
-with the reason). Settling ``deleted`` removes the customer's row from ``rows`` in the same
-transaction, so a later import creates it again; the customer stays known to
-``unknown_customers``, so the results file that listed it does not make the state look damaged.
-
-Rows are keyed by the row key (first email lower-cased, or the mapping's ``key:``). An ``Entry``
-holds the key, the last row number seen, the payload hash, the status (``in_flight``, then
-``created``, ``updated``, ``skipped``, ``failed`` or ``exists``), the customer id, HTTP status,
-attempts, last error (for a ``skipped`` row the reason: ``unchanged`` or ``changed``), logRef, the
-run that wrote it, and two timestamps (ISO 8601, UTC).
-
-The payload hash is the one Help Scout holds, as far as the ledger knows: the first
-``mark_in_flight`` of a key records the hash being sent; marking an existing key again keeps the
-hash (and the customer id and last result), so an update that never completes (crash, failure)
-still compares the row with what Help Scout has; ``settle(..., payload_hash=...)`` records the new
-one once Help Scout has it.
-
-Decisions are :mod:`importer.send.decide`'s (its table); the ledger only records. In
-short: no entry -> send; ``in_flight`` -> the outcome is unknown: look the email up (exact
-match), send only if absent; settled by this import (``run.owns(entry)``, which covers the
-unfinished runs this one resumes) -> report it as recorded; settled by an earlier, finished
-import -> a re-run: same ``payload_hash`` -> ``skipped`` (``unchanged``), different -> update or
-``skipped`` (``changed``); ``failed()`` lists the rows for ``--retry-failed``.
-
-Durability. The database is in WAL mode with ``synchronous=NORMAL``: a commit is durable against a
-crash of the process (exception, Ctrl-C, kill -9) because the WAL pages are in the OS before
-``COMMIT`` returns. A power loss or OS crash may lose the commits since the last fsync, but never
-corrupts the file. Because of that, ``mark_in_flight`` commits with ``synchronous=FULL`` (and
-``fullfsync`` on macOS): when it returns, the marks and everything committed before them are on
-disk, even across a power loss, and only then are requests sent. A request is therefore never sent
-for a row the ledger could forget. ``settle`` is buffered and committed every ``settle_batch``
-settles, when ``settle_interval`` seconds have passed since the last commit (checked on each
-settle), and on every read, ``mark_in_flight``, ``flush()``, ``finish_run()`` and ``close()``.
-A lost settle leaves its row ``in_flight``, which is exactly what resume reconciles: a crash costs
-at most a look-up per row in flight, never a duplicate. Keep the state on a local disk: SQLite's
-WAL needs shared memory, which network filesystems do not reliably give.
-
-Locking. ``open`` takes ``fcntl.flock`` on ``<state>.lock`` beside the file the path resolves to
-(symlinks and ``..`` followed), which holds the holder's pid, and on the database file itself (a
-hard link is another name for it). The OS drops the locks when the holder dies, even by SIGKILL,
-so a lock file left behind blocks nobody; the file itself is never deleted (deleting lock files
-races). A second run on the same state, by whatever name, gets ``StateLockedError``. The lock
-belongs to the open file: a process forked (not spawned) while holding it shares it. The state,
-its journal and its lock are created 0600 (:func:`importer.core.files.create_private`).
-
-Threads: one ``sqlite3`` connection, used from the thread that opened it (the uploader's asyncio
-thread). Calls are short; ``mark_in_flight`` blocks for one fsync. A write SQLite cannot make (disk
-full, I/O error) raises ``RunStopped``: what was committed stays, and the same command resumes.
+It lets the same command continue where it stopped without sending anyone twice, and a scheduled
+re-run send only new or changed rows. Its promises: :meth:`Ledger.mark_in_flight` is on disk
+(fsync) when it returns, and only then are requests sent, so none leaves for a row the ledger could
+forget; :meth:`Ledger.settle` is buffered, and a lost settle leaves its row in flight, which the
+next run looks up (a crash costs a look-up, never a duplicate); one process at a time holds a
+state, by whatever name (``StateLockedError``); ``readonly=True`` writes nothing. The ledger only
+records: what happens to a row is :mod:`importer.send.decide`'s. The uploader's and the undo's
+use of it, entries, payload hashes, durability and locking: docs/internals.md#exactly-once.
 """
 
 from __future__ import annotations
@@ -992,7 +891,7 @@ class Ledger:
         payload_hash: str | None = None,
         payload: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record a row's outcome (buffered; see the module docstring for when it is committed).
+        """Record a row's outcome (buffered: docs/internals.md#exactly-once says when it commits).
 
         ``key`` must be in the ledger already (marked in flight, now or by an earlier run).
         ``attempts`` is the requests this run sent for the row; ``error`` the message, or a skip's

@@ -1,61 +1,15 @@
 """The account's rate budget: what a request costs, how fast to send, how long a plan takes.
 
-Help Scout gives each account one per-minute budget, shared by every agent's app, every other
-integration and this importer; writes cost :data:`WRITE_COST`, reads :data:`READ_COST`. Every
-``X-RateLimit-Limit-Minute`` / ``X-RateLimit-Remaining-Minute`` pair says how much of it the
-whole account has left. The :class:`Pacer` spends it for one run; the client calls it around
-every API request::
-
-    pacer = Pacer(rate=None, share=0.9, headroom=0.1)   # rate: a ceiling (--rate), or None
-    ticket = await pacer.acquire(request_cost("POST"))  # waits for the request's turn
-    ...                                                 # send it
-    hold = pacer.settle(ticket, status, headers)        # status 0, headers None: no answer;
-                                                        # hold: seconds everyone waits (429)
-    pacer.withdraw(ticket)                              # instead of settle: it never left
-
-Promises, each tested on a virtual clock against a model of the account and through the sandbox
-(``tests/test_pacing.py``):
-
-- **The pace** is ``SAFETY x min(ceiling, limit - others - headroom x limit)`` (cost a minute),
-  the ceiling being ``--rate`` or ``share`` of the limit Help Scout reports, ``others`` what
-  everyone else on the account spends a minute (below), and never below :data:`FLOOR` of the
-  limit, so answers keep coming to learn from. Requests leave evenly from a bucket holding
-  :data:`BURST` seconds' worth, so no 60-second window of the server, wherever it starts, gets
-  more than the limit. Without ``--rate`` the first request goes alone and its answer's limit
-  sets the pace; no limit header: no pacing (until one comes).
-- **Others** are what the remaining budget says beyond the importer's own requests: ``used =
-  limit - remaining`` less the cost of the importer's requests the server counts in its window
-  (those sent in the 60 s up to the answered one, or since the window's last reset; 401s and
-  429s spend nothing). The window may slide or be fixed (per clock minute): a reset shows as
-  less used than the importer alone sent since the window began, impossible in a sliding
-  window; resets are then expected every 60 s (answers within :data:`MARGIN` s of one are not
-  read), and one that does not show within :data:`SETTLE` s makes the window sliding again.
-  Others' rate is their spending of the last minute, or their recent rate (the least-squares
-  growth of their share over :data:`SPAN` s, plus in a sliding window what left it then) when
-  that says more by over the noise, or, in a fixed window (where it is exact), always. Below
-  :data:`DEADBAND` of the limit (or the noise) it is nobody; the headroom absorbs it.
-- **Timing**: when someone starts spending, the pace is down within :data:`SPAN` s (plus two
-  answers); when they stop, it is back within :data:`SPAN` s in a fixed window and within 60 s
-  in a sliding one (their requests leave the window one by one: the pace climbs as they do). A
-  new limit (plan upgrade or downgrade) sets the pace on the first answer that carries it.
-- **Never into 429s**: before each request the room left in the window is estimated (the last
-  answer's remaining, less what the importer sent since, plus what left a sliding window, less
-  others' spending since); below the request's cost plus half the headroom, requests wait for
-  room (one probe goes after :data:`STALE` s without answers, to learn again).
-- **A 429** holds every request for the time it asks (``X-RateLimit-Retry-After``, else
-  ``Retry-After``, at least 1 s, at most :data:`MAX_PAUSE`: a day's pause would stall a cron run in
-  silence; a pause of :data:`LONG_PAUSE` s or more is told to ``notice``) and lowers the pace to
-  :data:`BETA` of the pace it came at (what was sent in the last :data:`MEASURE` s, at most the pace
-  then): one decrease per event, as 429s to requests sent before it do not count again. When the
-  wait is over the pace climbs back to :data:`PLATEAU` of that "wall" in :data:`RECOVER` s and
-  reaches it after :data:`PROBE` s more, twice as long each time the same wall is met again: an
-  undocumented limit (Help Scout's v1 had 12 writes per 5 s) is learned, not hit again and again.
-  From the first 429 on, requests leave strictly one by one (no burst).
-- ``--rate`` stays the ceiling the user set: everything above applies under it.
-
-The decisions are pure functions (:func:`allowance`, :func:`target_pace`, :func:`after_429`,
-:func:`backoff_cap`, :func:`next_window`, :func:`recent_rate`, :func:`others_rate`), tested as
-tables; the classes keep the state and the clock (the running event loop's, so tests fake it).
+Help Scout gives each account one per-minute budget, shared by everyone on it; writes cost
+:data:`WRITE_COST`, reads :data:`READ_COST`. The :class:`Pacer` spends it for one run; the client
+calls it around every request (``acquire`` -> ticket -> ``settle(ticket, status, headers)``, or
+``withdraw``). It promises a pace of ``SAFETY x min(ceiling, limit - others - headroom x limit)``
+(the ceiling: ``--rate``, or ``share`` of the limit Help Scout reports); others' spending read from
+the ``X-RateLimit-*`` headers and yielded to; no 429 of its own making; after a 429, every request
+held and the pace lowered, then climbing back slowly; requests released evenly from its own token
+bucket (aiolimiter's cannot follow a changing pace, measured). The decisions are pure functions
+tested as tables; the classes keep the state and the event loop's clock (tests fake it). The
+promises in full, and the figures: docs/internals.md#pacing.
 """
 
 from __future__ import annotations
@@ -564,8 +518,8 @@ class Ticket:
 
 
 class Pacer:
-    """Spends the account's per-minute budget for one run, beside everyone else (see the
-    module's docstring for what it promises).
+    """Spends the account's per-minute budget for one run, beside everyone else (its
+    promises: docs/internals.md#pacing).
 
     ``rate`` is the ceiling the user sets (requests' cost a minute; None: ``share`` of the limit
     Help Scout reports); ``headroom`` is the share of the limit left free for people's bursts.

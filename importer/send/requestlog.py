@@ -1,22 +1,16 @@
 """The request log (``run --log-file PATH``): one JSON line per HTTP request an import sends.
 
-The client tells every request it sends to its ``on_exchange`` observer
-(:class:`~importer.send.client.Exchange`: API calls, their re-sends, token requests); a
-:class:`RequestLog` is such an observer and writes each as one line, in the order they ended::
+A :class:`RequestLog` is the client's ``on_exchange`` observer (an
+:class:`~importer.send.client.Exchange`: API calls, their re-sends, token requests) and appends one
+line per exchange, in the order they ended, the keys :data:`LOG_KEYS` always in that order::
 
     {"time": "2025-05-04T02:00:01.135Z", "run": 7, "method": "POST", "path": "/v2/customers",
      "status": 201, "attempt": 1, "latency": 0.184, "logRef": null}
 
-``time`` is when the request left (UTC, milliseconds); ``run`` the ledger's run id (what
-``history`` lists); ``status`` 0 when no answer came, with ``error`` saying why (a timeout, a
-lost connection); ``attempt`` counts the sends of one call from 1; ``latency`` is seconds to the
-answer's last byte; ``logRef`` is Help Scout's reference for an error answer (what its support
-asks for). The keys are always these, in this order, so ``jq`` or a log shipper can rely on them.
-
-The file is appended to, so one file can hold every night's requests; each line is written whole
-(line-buffered), so a killed run leaves no half line but its last. No line holds a token or a
-secret: the client hands over no header, no body and no query string (which would hold
-customers' emails), and every line passes :func:`~importer.core.redact.redact` before it is written.
+``status`` is 0 when no answer came, with ``error`` saying why. Each line is written whole, so a
+killed run leaves no half line but its last; a write that fails stops the log, not the import. No
+line holds a token or a secret: no header, body or query string is handed over, and every line is
+redacted. See docs/internals.md#reports.
 """
 
 from __future__ import annotations

@@ -1,22 +1,13 @@
 """The results CSV: one line per input row, in input order, written as rows finish.
 
 Columns: ``row,status,customer_id,http_status,error,log_ref,attempts`` (the DESIGN contract), then
-``reason`` (why a row was ``skipped``: ``unchanged``, ``changed``, ``exists``, ``duplicate``,
-``not-retried``; see :mod:`importer.send.decide`). A dry run's plan (``run --dry-run
---check-existing``, :mod:`importer.jobs.plan`) writes ``planned`` lines in the same shape:
-``reason`` says what the import would do (``create``, ``update``, or why it would leave the row
-alone), with the details in ``error`` (what would change); invalid rows stay ``invalid``. An undo's
-results (:mod:`importer.jobs.undo`) have the same columns, a line per customer the import created:
-``deleted``, ``kept`` (``reason`` and, in ``error``, why) or ``failed``, ``planned`` in its dry run.
-With ``source_columns`` the row's original cells follow, under the CSV's own header names, so the
-file can be filtered to the failed and invalid rows, fixed and imported again with the same mapping;
-a source column whose name is a results column's gets the prefix ``source.``.
-
-Rows finish out of order (workers run concurrently), so :class:`ResultsWriter` keeps a reorder
-buffer: a line is written as soon as every earlier row is written, and the file is flushed then, so
-a crash leaves a valid CSV of the rows before the first unfinished one. Cells cannot run as
-spreadsheet formulas (see :mod:`importer.core.safecsv`) and hold no token or secret (see
-:mod:`importer.core.redact`).
+``reason`` (why a row was ``skipped``, or what a plan would do: :mod:`importer.send.decide`), then,
+with ``source_columns``, the row's own cells under the input's header names (a name that is one of
+ours gets ``source.``), so the file can be filtered, fixed and imported again. A plan's lines
+(``planned``) and an undo's (``deleted``, ``kept``, ``failed``) have the same shape. Rows finish
+out of order, so :class:`ResultsWriter` keeps a reorder buffer: a line is written, and flushed, once
+every earlier row is, so a crash leaves a valid CSV. Cells go through :mod:`importer.core.safecsv`
+and hold no token or secret (:mod:`importer.core.redact`). See docs/internals.md#reports.
 """
 
 from __future__ import annotations

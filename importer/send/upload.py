@@ -1,38 +1,15 @@
 """The uploader: every valid row to Help Scout exactly once, whatever happens, with the ledger.
 
-The validated rows come as batches from a reading thread (so mapping and checking the next chunk
-never stalls the requests in flight). The :class:`Uploader` is the import's
-:class:`~importer.send.workers.Workers`: they take the tasks in input order, mark each in flight in
-the ledger before its first request (one fsync per group of ``concurrency``), so no request leaves
-for a row the ledger could forget, and put every results line back in input order; stopping (Ctrl-C,
-SIGTERM, a fatal answer) is theirs too. Outcomes are settled in the ledger (buffered).
-
-What happens to each row is :func:`importer.send.decide.decide`'s, a pure function whose docstring
-is the table (invalid, duplicate, new, resumed, re-run, exists...); this module carries it out.
-An update sends only what differs (:meth:`~importer.send.client.HelpScoutClient.update_from`).
-
-An answer that leaves a create's fate unknown (no answer after the request left, 502, 504) is
-followed by a look-up, and the create is sent again only if nobody has the email, at most
-:data:`LOOKUP_ROUNDS` times. Search is an index that may lag behind creates, so "nobody" is
-believed only from a look-up made ``settle_time`` (:data:`SETTLE_TIME`, ``--settle-time``) or
-more after that create ended (:func:`after_look_up`); a look-up made sooner sends the row to
-wait (other rows go on; at the end the run waits for it, and a stop leaves it in flight:
-STILL_UNSURE). The same holds for rows an earlier run left in flight: their create may have left
-until that run ended or, if it died, until its last heartbeat (``Ledger.unsure_since``). A 2xx
-to a create without a usable id (``Reply.resource_id``) ends ``failed`` (NO_ID) and stays in
-flight, so the next run looks it up. A 409 on create: the customer found is recorded as
-``exists`` (or updated). A customer a look-up finds after a create in doubt is the row's
-(``created``) only if :func:`~importer.send.decide.is_ours` (created since, holding what was sent);
-else it is somebody else's: ``exists``. Look-ups from every worker are batched: one search for
-up to :data:`LOOKUP_BATCH` emails (:class:`Lookups`). A row whose fate stays unknown ends
-``failed`` in the results and stays ``in_flight`` in the ledger, which the next run reconciles;
-one without an email to look it up by ends ``unknown`` (UNKNOWN: it stops nothing, and only
-``--retry-unknown`` sends it again).
-
-After a stop, rows not sent are ``not_sent`` (NOT_SENT), rows cut off in flight (CUT_OFF: they
-may have been created) ``failed``, with a message saying to run the same command; a row waiting for
-search when the run stopped says so (STILL_UNSURE). The ledger keeps them all ``in_flight`` for
-the next run to reconcile.
+The :class:`Uploader` is the import's :class:`~importer.send.workers.Workers`: rows come in batches
+from a reading thread, each is decided (:func:`importer.send.decide.decide`), marked in flight
+before its first request, sent through the client and settled in the ledger; an update sends only
+what differs. A create whose fate is unknown (no answer after it left, 502, 504) is looked up
+(:class:`Lookups`, batched) and sent again only when nobody has the email, at most
+:data:`LOOKUP_ROUNDS` times; "nobody" is believed only ``settle_time`` after that create, and a
+customer found is the row's only if :func:`~importer.send.decide.is_ours`. A fate that stays
+unknown ends ``failed`` and stays in flight for the next run; without an email, ``unknown``. After
+a stop, rows not sent are ``not_sent`` and rows cut off ``failed``. See
+docs/internals.md#exactly-once.
 """
 
 from __future__ import annotations

@@ -2,36 +2,14 @@
 results line back in input order, and a clean stop.
 
 Both the import (:class:`importer.send.upload.Uploader`) and the undo
-(:class:`importer.jobs.undo.Undoer`) are :class:`Workers`; what is theirs are four methods:
-
-- ``_plan(batch)``: a batch (taken in a thread, ahead of the sending: rows read from the file,
-  a range of the ledger) becomes its rows, each a task, when it needs requests, or its results
-  line (an :class:`~importer.send.results.Outcome`);
-- ``_record_in_flight(tasks)``: record the tasks in the ledger, durably, before their first
-  request leaves (called for a task and the ``concurrency - 1`` unmarked tasks after it, so one
-  fsync covers a group);
-- ``_perform(task)``: the task's requests, and its outcome; raise :class:`Unknown` when its fate
-  cannot be learnt (``failed`` in the results, left in flight in the ledger for the next run), or
-  :class:`Deferred` to have it back at a later time (other rows go on meanwhile);
-- ``_failure(task, error, ...)``: the ``failed`` results line of a task that ended without
-  ``_perform`` saying how (stopped, cut off, timed out, its fate unknown).
-
-What this module promises, for both:
-
-- ``concurrency`` workers take the tasks in input order; a row's requests take at most
-  ``row_timeout`` seconds in all (then it is ``failed``, its fate unknown);
-  :data:`LOST_IN_A_ROW` rows in a row whose fate stayed unknown stop the run (Help Scout is
-  unreachable): ``RunStopped``.
-- Stopping: :meth:`Workers.stop` (SIGINT or SIGTERM, when running in the main thread) stops
-  taking rows and gives the requests in flight ``grace`` seconds; a second stop, or the end of the
-  grace, cancels them. A fatal answer (AuthError, CertificateError, RunStopped) cancels at once
-  and is raised by :meth:`Workers.run`. Every row read so far still gets its results line: rows
-  not sent are ``_unsent`` (``failed``, NOT_SENT; the import's are ``not_sent``), rows cut off
-  in flight are ``failed`` with ``cut_off_reason`` (their requests may have been carried out),
-  a row whose request got the fatal answer shows it (status, message, logRef), a row waiting
-  (Deferred) shows ``still_waiting``.
-- Pacing, token refresh and retries are the client's: one
-  :class:`~importer.send.client.HelpScoutClient` shared by every worker.
+(:class:`importer.jobs.undo.Undoer`) are :class:`Workers`, and supply four methods: ``_plan`` (a
+batch becomes tasks, or results lines), ``_record_in_flight`` (durable marks before a task's first
+request, one fsync a group), ``_perform`` (its requests and outcome; :class:`Unknown`, or
+:class:`Deferred` to have it back later) and ``_failure`` (the line of a task that ended otherwise).
+``concurrency`` workers; at most ``row_timeout`` s a row; :data:`LOST_IN_A_ROW` unknown fates in a
+row stop the run. :meth:`Workers.stop` gives the requests in flight ``grace`` seconds, a fatal
+answer cancels at once, and every row read still gets its line. Pacing, token and retries are the
+shared client's. See docs/internals.md#exactly-once.
 """
 
 from __future__ import annotations

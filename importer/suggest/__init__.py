@@ -1,20 +1,14 @@
 """``init``'s suggestion engine: a first mapping for the export a user has, with its evidence.
 
-Two ways, tried in order (:func:`suggest_file`):
-
-1. **Recognise the source.** The file's header is matched against the presets shipped in
-   ``importer/suggest/presets/`` (one mapping per system: Shopify, HubSpot, Salesforce, Google
-   Contacts, Outlook, Thunderbird...; :mod:`importer.suggest.presets`). The best fit, "looks like
-   a Shopify customers export (18 of 19 columns)", is written trimmed to the columns the file
-   has; columns the preset does not know go through the engine below.
-2. **Map unknown headers.** :func:`~importer.suggest.engine.suggest` reads each header by its
-   words (any of the main European languages; qualifiers such as Billing, Home, Mobile or 2 say
-   which address or entry type) and each column's first :data:`SAMPLE_ROWS` values (emails,
-   phones, web addresses, countries, dates and their format).
-
-Every suggested field carries its evidence and a confidence (:mod:`importer.suggest.fit`) as
-comments, and the unsure ones are written commented out under "Review these"; the text loads with
-:func:`~importer.mapping.load_mapping`. Nothing here sends anything or writes a file.
+Two ways, tried in order (:func:`suggest_file`): **recognise the source**, the file's header
+matched against the presets shipped in ``importer/suggest/presets/`` (Shopify, HubSpot,
+Salesforce, Google Contacts, Outlook...; :mod:`importer.suggest.presets`), the best fit written
+trimmed to the file's columns; then **map unknown headers**
+(:func:`~importer.suggest.engine.suggest`) by their words and each column's first
+:data:`SAMPLE_ROWS` values. Every suggested field carries
+its evidence and a confidence (:mod:`importer.suggest.fit`) as comments, the unsure ones commented
+out under "Review these"; the text loads with :func:`~importer.mapping.load_mapping`. Nothing here
+sends anything or writes a file.
 """
 
 from __future__ import annotations

@@ -1,25 +1,14 @@
 """A mapping suggested from a file no preset fits: its header words, then its values.
 
-:func:`suggest` reads every header with :func:`~importer.suggest.headers.read_header` and every
-sampled column with :func:`~importer.customer.values.sniff`, then decides, column by column:
-
-* the header's words name the field (``Billing City``, ``Vorname``, ``E-mail 2 Address``) and
-  the values decide (:func:`~importer.suggest.fit.judge`): values that contradict the field
-  (dates, record numbers, flags, lists, one value on every row) rule the column out, and each
-  field gets a confidence; the low ones are held for review (``Draft.review``), not mapped;
-* a header that says nothing (``col3``, ``Kontakt``) is mapped by its values alone: emails,
-  phones, web addresses, countries; a date column becomes a date property with its format;
-* "Title" is a job title unless its values are Mr/Ms; a full-name column alone is ``name:``
-  (cut in two), beside first and last names the first name's fallback; a "Name" next to a
-  first-name column and no last-name one is the last name (``Name``/``Vorname``,
-  ``Nom``/``Prénom``);
-* address parts are grouped by the address they belong to (billing, shipping, home, work, the
-  first or second one); every group is offered, most complete first (the mapping sends the first
-  complete one), each keeping the customer when its country is missing (``on_incomplete: drop``);
-* columns used by nothing are listed as commented-out properties, with what their values look
-  like.
-
-Every field carries its evidence as comment lines. Pure functions of the headers and the sample.
+:func:`suggest` reads every header (:func:`~importer.suggest.headers.read_header`) and every
+sampled column (:func:`~importer.customer.values.sniff`), then decides column by column: the
+header's words name the field and the values decide (:func:`~importer.suggest.fit.judge`: values
+that contradict it rule the column out; low confidence is held for review, not mapped); a header
+that says nothing is mapped by its values alone; "Title" is a job title unless its values are
+Mr/Ms; a full-name column alone is ``name:``; address parts are grouped by the address they belong
+to, every group offered, most complete first (``on_incomplete: drop``); columns used by nothing
+are listed as commented-out properties. Every field carries its evidence as comment lines. Pure
+functions of the headers and the sample.
 """
 
 from __future__ import annotations

@@ -1,25 +1,14 @@
 """Do a column's values fit the field its header names? Values decide, headers suggest.
 
 :func:`judge` takes the kind a header names (:mod:`importer.suggest.headers`) and what the
-column's sampled values look like (:mod:`importer.customer.values`) and returns a
-:class:`Verdict`: the kind kept (None: ruled out), how sure, and why. A header is a guess;
-values that contradict it rule the column out whatever the header says: ``Last Login`` holds
-dates, not last names; ``Email Opt-In`` yes/no, not emails; ``Invoice #`` record numbers, not
-phones; a value on (nearly) every row is the account's, not each customer's.
-
-Confidence, computed from the evidence:
-
-========  ================================================================================
-high      the header names the field and the values agree (or, for fields whose values have
-          no shape of their own, such as names, do not contradict it)
-medium    the values alone decide (the header says nothing), clearly; or too few values
-          to check the header
-low       the header and values half agree (phones that look like record numbers, countries
-          no table knows), or the values alone decide on a narrow share: left for review,
-          never mapped on a guess
-========  ================================================================================
-
-Pure functions, tested as tables.
+column's sampled values look like (:mod:`importer.customer.values`) and returns a :class:`Verdict`:
+the kind kept (None: ruled out), how sure, and why. Values that contradict a header rule the
+column out whatever it says: ``Last Login`` holds dates, ``Email Opt-In`` yes/no, ``Invoice #``
+record numbers; a value on (nearly) every row is the account's, not each customer's. Confidence:
+**high**, the header names the field and the values agree (or, for names, do not contradict it);
+**medium**, the values alone decide, clearly, or too few to check the header; **low**, header and
+values half agree, or the values decide on a narrow share: left for review, never mapped on a
+guess. Pure functions, tested as tables.
 """
 
 from __future__ import annotations

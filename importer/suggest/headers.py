@@ -1,24 +1,14 @@
 """What a header's words say: the field a column feeds, its entry type, and which address.
 
-A header is read as words, never as a whole string: ``Default Address City``, ``Billing City``,
-``Address 1 - City``, ``Ort (geschäftlich)`` and ``Ville (bureau)`` all name a city, and their
-other words only say which address (billing, shipping, home, work, the first or second one) or,
-for emails and phones, which type (home, work, mobile, fax...). A qualifier never blocks a match.
-
-Words are folded first (:func:`words`): accents dropped (``Prénom`` -> ``prenom``, ``ß`` ->
-``ss``), camelCase and digits split (``EmailID`` -> ``email id``, ``Address1`` -> ``address 1``),
-``e-mail`` joined, and German or Dutch compounds cut at a known ending (``Mobiltelefon`` ->
-``mobil telefon``, ``Telefoonnummer`` -> ``telefoon nummer``).
-
-Then every phrase of :data:`PHRASES` found among the words votes for a kind, and the highest
-priority wins: words naming another person (``Assistant's Phone``, ``Billing Attention``) beat
-everything; an email beats the address it sits in (``E-mail Address``); a postal code beats the
-postal address it belongs to (``Postal address - ZIP``); a job title beats the company it is at
-(``Organization 1 - Title``). The vocabulary covers English, German, French, Spanish, Italian,
-Dutch and Portuguese, as exporters write them (Outlook and Thunderbird in those languages,
-spreadsheets people keep).
-
-Everything here is a pure function of the header text: :func:`read_header` is tested as a table.
+A header is read as words, never as a whole string: ``Billing City``, ``Address 1 - City`` and
+``Ort (geschäftlich)`` all name a city; the other words only say which address or, for emails and
+phones, which type. A qualifier never blocks a match. Words are folded first (:func:`words`):
+accents dropped, camelCase and digits split, ``e-mail`` joined, German and Dutch compounds cut at a
+known ending (``Mobiltelefon`` -> ``mobil telefon``). Then every phrase of :data:`PHRASES` found
+votes for a kind and the highest priority wins: words naming another person (``Assistant's
+Phone``) beat everything, an email the address it sits in, a postal code its address, a job title
+its company. The vocabulary covers English, German, French, Spanish, Italian, Dutch and
+Portuguese. Pure functions of the header text: :func:`read_header` is tested as a table.
 """
 
 from __future__ import annotations

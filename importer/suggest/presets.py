@@ -1,23 +1,17 @@
 """Presets: mappings for the exports people bring, and how a file is recognised as one of them.
 
-Each preset is a mapping file under ``importer/suggest/presets/`` (one per system and export),
-loadable as it stands by :func:`~importer.mapping.load_mapping`, whose comments give the evidence
-(where the export's columns are documented, what the system writes in them). Its first lines
-are metadata comments starting ``#:``, a YAML document of their own::
+Each preset is a mapping file under ``importer/suggest/presets/``, loadable as it stands, whose
+comments give the evidence; its first lines are ``#:`` metadata, a YAML document of their own::
 
     #: name: shopify-customers
     #: title: Shopify customers
     #: header: [Customer ID, First Name, Last Name, Email, ...]   # the header row the system writes
     #: optional: [Address 2 - City, ...]    # written only when the data needs them
 
-A file's header is matched against every preset (:func:`fingerprint`): the share of the preset's
-columns the file has, the optional ones counted only when present, names compared without case
-or extra spaces. Each column weighs by how particular it is to the preset: one that n presets
-write weighs 1/n, so ``First Name``, ``Email`` and ``City`` (which every contact list has) cannot
-make a generic spreadsheet look like a Help Scout or HubSpot export, while ``Default Address
-Province Code`` or ``E-mail 1 - Value`` say where a file comes from. The best weighted share
-wins (:func:`recognise`) when it is at least :data:`MIN_SHARE` with at least
-:data:`MIN_COLUMNS` columns in common; ties go to the preset with more columns in common.
+:func:`fingerprint` scores a header against a preset: the share of its columns the file has (names
+compared without case or extra spaces), each weighing 1/n when n presets write it, so ``Email`` or
+``City`` cannot make a plain list look like an export. The best share wins (:func:`recognise`) at
+:data:`MIN_SHARE` or more with :data:`MIN_COLUMNS` columns in common; ties go to more columns.
 """
 
 from __future__ import annotations
