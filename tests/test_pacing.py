@@ -309,6 +309,24 @@ def test_pacer_spreads_the_budget_evenly() -> None:
         assert 2 * (bisect.bisect_left(starts, start + 60) - i) <= 600
 
 
+@pytest.mark.parametrize(("before", "after"), [(600, 120), (120, 600), (300, 60)])
+def test_the_release_follows_a_pace_change_at_once(before: float, after: float) -> None:
+    """The pacer's own bucket (docs/internals.md#pacing: why not aiolimiter's): in the 10 s after
+    the pace changes mid-run, the requests released are the new pace's, within one bucket."""
+
+    async def main() -> list[float]:
+        loop, pacer, starts = asyncio.get_running_loop(), Pacer(before), []
+        while loop.time() < 20:
+            pacer.rate = before if loop.time() < 10 else after
+            starts.append((await pacer.acquire(1)).at)
+        return starts
+
+    starts = virtual_time(main)
+    released = sum(1 for start in starts if 10 <= start < 20)
+    target, bucket = after * SAFETY / 6, max(1.0, after * SAFETY / 60)
+    assert abs(released - target) <= bucket + 1
+
+
 def test_pacer_learns_the_budget_from_the_first_answer() -> None:
     """One request goes first; its X-RateLimit-Limit-Minute sets the pace at the share."""
 
