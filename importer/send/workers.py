@@ -61,7 +61,7 @@ from importer.send.client import HelpScoutClient, Sends, count_sends
 from importer.send.results import Outcome, ResultsWriter
 
 if TYPE_CHECKING:
-    from importer.send.upload import Tally
+    from importer.send.tally import Tally
 
 __all__ = [
     "FATAL",
