@@ -5,10 +5,13 @@ the writer's lease inside the state, an export that grows while the run reads it
 from __future__ import annotations
 
 import csv
+import queue
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -210,3 +213,82 @@ def test_an_export_still_being_written_stops_the_run_and_its_half_last_line_neve
     assert done.exit_code == 0, done.output
     assert [line["status"] for line in read_rows(results)] == ["skipped"] * 3 + ["created"] * 2
     assert emails(box) == Counter(f"{n}@example.com" for n in ("ann", "bob", "cy", "dee", "zed"))
+
+
+# --- a capped Retry-After ---------------------------------------------------------------------
+class Lines:
+    """The lines a child process writes to ``stream``, as they come (a thread reads them)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._lines: queue.Queue[str] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stream: Any) -> None:
+        for line in stream:
+            self._lines.put(line)
+
+    def next(self, starting: str, seconds: float = 5) -> str:
+        """The next line that starts with ``starting``, within ``seconds`` (else it fails)."""
+        while not (line := self._lines.get(timeout=seconds)).startswith(starting):
+            pass
+        return line
+
+    def rest(self) -> list[str]:
+        """The lines not taken yet, to the end of the stream (the child has ended)."""
+        self._reader.join(10)
+        return [self._lines.get() for _ in range(self._lines.qsize())]
+
+
+def test_a_day_long_retry_after_is_said_capped_and_ctrl_c_leaves_every_row_to_the_next_run(
+    serve_sandbox: Callable[..., Sandbox],
+    sandbox_env: Env,
+    process_env: Callable[..., dict[str, str]],
+    faults: Callable[..., tuple[Any, list[Any]]],
+    invoke: Invoke,
+    read_rows: Rows,
+    mapping: Path,
+    tmp_path: Path,
+) -> None:
+    """Help Scout answers the first create 429 with ``Retry-After: 86400``: the run says so and
+    waits 5 min, not a day; Ctrl-C (twice: stop at once) ends it cleanly, and the next run,
+    the fault gone, creates each person once."""
+    middleware, script = faults(dict(method="POST", path="/v2/customers", action="answer",
+                                     status=429, headers={"Retry-After": "86400"},
+                                     body={"message": "Too many requests"}))  # fmt: skip
+    box = serve_sandbox(middlewares=[middleware])
+    export = write_people(tmp_path / "export.csv", ["ann", "bob", "cy"])
+    results, state = tmp_path / "results.csv", tmp_path / "s.sqlite"
+    command = ("run", export, "-m", mapping, "-o", results, "--state", state, "--concurrency", 1)
+    with subprocess.Popen(
+        [sys.executable, "-m", "importer", *map(str, command)], cwd=tmp_path, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=process_env(**sandbox_env(box)),
+    ) as child:  # fmt: skip
+        try:
+            said = Lines(child.stderr)
+            pause = said.next("Help Scout asked to pause")
+            assert re.search(r"\b24 h\b.*\b5 min\b", pause), pause  # asked a day, waits 5 min
+            child.send_signal(signal.SIGINT)
+            said.next("Stopping: ")
+            child.send_signal(signal.SIGINT)  # again: at once
+            assert child.wait(timeout=10) == 3
+        finally:
+            child.kill()
+        assert child.stdout is not None
+        stdout, rest = child.stdout.read(), said.rest()
+    assert stdout == (
+        f"3 rows: 0 created, 0 invalid, 0 failed, 3 not sent.\nResults written to {results}\n"
+    )
+    assert [line for line in rest if line.startswith(("Error", "Interrupted"))] == [
+        f"Interrupted: what finished is in {results} and {state}.\n"
+    ]
+    assert not any("Traceback" in line for line in rest)
+    assert script[0].met == 1 and box.state.customers == {}
+    assert [(line["row"], line["status"]) for line in read_rows(results)] == [
+        ("1", "not_sent"), ("2", "not_sent"), ("3", "not_sent")
+    ]  # fmt: skip
+
+    again = invoke(*command, env=sandbox_env(box))  # the fault was met once: gone
+    assert again.exit_code == 0, again.output
+    assert [line["status"] for line in read_rows(results)] == ["created"] * 3
+    assert emails(box) == Counter(f"{n}@example.com" for n in ("ann", "bob", "cy"))
