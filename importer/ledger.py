@@ -663,31 +663,32 @@ def _leased(path: Path, found: Lease, verdict: LeaseVerdict) -> StateLockedError
 
 def claim_writer(db: sqlite3.Connection, path: Path, here: Lease) -> None:
     """Take the state's lease for ``here`` (see :func:`lease_verdict`), or raise
-    ``StateLockedError`` naming its holder. One ``BEGIN IMMEDIATE`` transaction: of two writers
-    claiming at once, SQLite lets one in and the other then finds its lease."""
+    ``StateLockedError`` naming its holder (``ConfigError`` when SQLite cannot write it). One
+    ``BEGIN IMMEDIATE`` transaction: of two writers claiming at once, SQLite lets one in and the
+    other then finds its lease."""
     try:
         db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT host, pid, token, started_at, process FROM writer").fetchone()
+            found = Lease(*row) if row else None
+            alive = found is not None and found.host == here.host and holder_alive(found)
+            verdict = lease_verdict(found, here, alive)
+            if found is not None and verdict != "take":
+                raise _leased(path, found, verdict)
+            db.execute(
+                "INSERT OR REPLACE INTO writer VALUES (1, ?, ?, ?, ?, ?)",
+                (here.host, here.pid, here.token, here.started_at, here.process),
+            )
+            db.execute("COMMIT")
+        finally:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
     except sqlite3.OperationalError as exc:
         if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-            raise
+            raise _unusable(path, exc) from exc
         raise StateLockedError(
             f"another import is writing the state file {path}: wait for it to finish, or stop it"
         ) from None
-    try:
-        row = db.execute("SELECT host, pid, token, started_at, process FROM writer").fetchone()
-        found = Lease(*row) if row else None
-        alive = found is not None and found.host == here.host and holder_alive(found)
-        verdict = lease_verdict(found, here, alive)
-        if found is not None and verdict != "take":
-            raise _leased(path, found, verdict)
-        db.execute(
-            "INSERT OR REPLACE INTO writer VALUES (1, ?, ?, ?, ?, ?)",
-            (here.host, here.pid, here.token, here.started_at, here.process),
-        )
-        db.execute("COMMIT")
-    finally:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
 
 
 def _unusable(path: Path, exc: sqlite3.Error) -> ConfigError:

@@ -209,6 +209,23 @@ def test_a_lease_from_another_host_refuses_a_writer_until_it_is_cleared(state: P
     Ledger.open(state, source="x.csv").close()
 
 
+def test_a_claim_sqlite_cannot_make_is_one_clear_refusal(state: Path) -> None:
+    """A writer mid-transaction (SQLite's lock, met at once here: timeout 0) is another import;
+    a state SQLite cannot write is unusable, never a traceback."""
+    Ledger.open(state, source="x.csv").close()
+    writing = sqlite3.connect(state, isolation_level=None)
+    writing.execute("BEGIN IMMEDIATE")
+    second = sqlite3.connect(state, timeout=0, isolation_level=None)
+    with pytest.raises(StateLockedError, match=f"another import is writing the state file {state}"):
+        claim_writer(second, state, Lease.mine())
+    for db in (second, writing):
+        db.close()
+    read_only = sqlite3.connect(f"{state.as_uri()}?mode=ro", uri=True, isolation_level=None)
+    with pytest.raises(ConfigError, match=r"cannot be used \(attempt to write a readonly"):
+        claim_writer(read_only, state, Lease.mine())
+    read_only.close()
+
+
 def test_a_lease_left_by_a_killed_writer_is_taken_over(
     state: Path, holder: subprocess.Popen[str]
 ) -> None:
