@@ -618,14 +618,10 @@ def process_identity(pid: int) -> str | None:
 def lease_verdict(found: Lease | None, here: Lease, holder_alive: bool) -> LeaseVerdict:
     """What a writer does with the lease it finds in the state (it holds the flocks by then):
 
-    ======================================  ============================================
-    found                                   verdict
-    ======================================  ============================================
-    none (cleared on close, or a new state)  ``take``
-    this host, its holder dead (kill -9)     ``take``: nobody writes, the lease is stale
-    this host, its holder alive              ``held``: a writer the flocks did not meet
-    another host                             ``elsewhere``: its holder cannot be seen
-    ======================================  ============================================
+    - none (cleared on close, or a new state): ``take`` it;
+    - this host's, its holder dead (kill -9, a reboot): ``take`` it, nobody writes;
+    - this host's, its holder alive: ``held``, by a writer the flocks did not meet;
+    - another host's: ``elsewhere``, its holder cannot be seen from here.
     """
     if found is None:
         return "take"
@@ -644,7 +640,8 @@ def holder_alive(lease: Lease) -> bool:
         return False
     except PermissionError:
         pass  # another user's process: it exists
-    return lease.process is None or process_identity(lease.pid) == lease.process
+    now = process_identity(lease.pid)  # None: hidden from us (hidepid), so taken as alive
+    return lease.process is None or now is None or now == lease.process
 
 
 def _leased(path: Path, found: Lease, verdict: LeaseVerdict) -> StateLockedError:

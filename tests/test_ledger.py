@@ -150,6 +150,8 @@ def test_an_unlocked_reader_can_inspect_a_state_in_use(state: Path) -> None:
         running.mark_in_flight([("a@example.com", 1, "h1")])
         with Ledger.open(state, source="customers.csv", lock=False) as reader:
             assert reader.counts()["in_flight"] == 1
+        with Ledger.open(state, source="", readonly=True) as reader:  # what history opens
+            assert [run.status for run in reader.history()] == ["running"]
 
 
 # --- the writer's lease, inside the database ------------------------------------------------
