@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from importer.ledger import Lease, Ledger, claim_writer
 from importer.sandbox import Sandbox
+from importer.send.ledger import Lease, Ledger, claim_writer
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPING = "customer:\n  firstName: Name\n  emails:\n    - {column: Email, type: work}\n"
@@ -34,7 +34,7 @@ Rows = Callable[[Path], list[dict[str, str]]]
 HOLD_THE_LEASE = """
 import sqlite3, sys, time
 from pathlib import Path
-from importer.ledger import Lease, claim_writer
+from importer.send.ledger import Lease, claim_writer
 state = Path(sys.argv[1])
 claim_writer(sqlite3.connect(state, isolation_level=None), state, Lease.mine())
 print("ready", flush=True)

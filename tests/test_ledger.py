@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from importer.errors import ConfigError, RunStopped, StateLockedError
-from importer.ledger import (
+from importer.core.errors import ConfigError, RunStopped, StateLockedError
+from importer.send.ledger import (
     MIGRATIONS,
     SCHEMA_VERSION,
     Lease,
@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # says "ready" and waits to be killed.
 HOLD_AND_WAIT = """
 import sys, time
-from importer.ledger import Ledger
+from importer.send.ledger import Ledger
 ledger = Ledger.open(sys.argv[1], source="customers.csv", settle_interval=3600)
 ledger.begin_run("fp")
 ledger.mark_in_flight([("a@example.com", 1, "h1"), ("b@example.com", 2, "h2")])
@@ -50,8 +50,8 @@ time.sleep(60)
 
 TRY_OPEN = """
 import sys
-from importer.errors import StateLockedError
-from importer.ledger import Ledger
+from importer.core.errors import StateLockedError
+from importer.send.ledger import Ledger
 try:
     Ledger.open(sys.argv[1], source="customers.csv")
 except StateLockedError as exc:

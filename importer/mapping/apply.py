@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from importer import schema
-from importer.issues import NO_ISSUES, STRING, issue_table
+from importer.core.issues import NO_ISSUES, STRING, issue_table
+from importer.customer import schema
 from importer.mapping.columns import (
     absent_if_in,
     join_cells,

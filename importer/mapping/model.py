@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from importer.errors import MappingError
-from importer.issues import STRING
+from importer.core.errors import MappingError
+from importer.core.issues import STRING
 from importer.mapping.apply import Run
 from importer.mapping.columns import split
 from importer.mapping.payloads import PayloadPlan

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from importer import schema
+from importer.customer import schema
 
 if TYPE_CHECKING:
     from importer.mapping.model import Property

@@ -11,10 +11,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
-from importer import schema
-from importer.errors import MappingError
+from importer.core.errors import MappingError
+from importer.customer import schema
+from importer.customer.countries import resolve_country
 from importer.mapping.apply import ENUM_CHOICES
-from importer.mapping.countries import resolve_country
 from importer.mapping.model import (
     SPLIT_NAME_FIELDS,
     Mapping,

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from importer.customer.countries import resolve_country
+from importer.customer.names import split_full_name
+from importer.customer.phones import row_regions, write_e164
 from importer.mapping.columns import spread
-from importer.mapping.countries import resolve_country
-from importer.mapping.names import split_full_name
-from importer.phones import row_regions, write_e164
 
 if TYPE_CHECKING:
     from importer.mapping.apply import Run

@@ -1,8 +1,8 @@
 """A rejects file read back keeps the export's row numbers.
 
 ``validate --rejects`` and ``run --rejects`` write the rows to fix with two columns first, ``row``
-(the row's number in the export) and ``error`` (:mod:`importer.rejects`). When such a file comes
-back, its rows are numbered by that ``row`` column, so that every message, report and results
+(the row's number in the export) and ``error`` (:mod:`importer.outputs.rejects`). When such a file
+comes back, its rows are numbered by that ``row`` column, so that every message, report and results
 line names the row of the export a person knows ("row 12"), not its place in the short file
 ("row 1"). It applies only when every ``row`` cell is a whole number and they increase down the
 file (a file a person reordered, or added rows to, is numbered as it stands, with a warning).

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import python_calamine as calamine
 
-from importer.errors import SourceError
+from importer.core.errors import SourceError
 from importer.read.delimited import (
     MAX_PREAMBLE,
     TEXT,

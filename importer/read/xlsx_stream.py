@@ -20,7 +20,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from xml.etree import ElementTree
 
-from importer.errors import SourceError
+from importer.core.errors import SourceError
 
 __all__ = ["MAX_ROW_XML", "STREAM_BYTES", "XlsxStream", "sheet_xml_bytes"]
 
