@@ -337,12 +337,14 @@ class Uploader(Workers[Task]):
         return outcome
 
     def _settle_uncreated(self, task: Task, refusal: AuthError | None) -> None:
-        """Record a row the stop left certainly not created: none of its requests left, or the
-        one that did was refused for the credentials or the account (``refusal``: 401, 403), and
-        no create of its key was ever in doubt. Settled ``failed`` that way, the next run sends
-        it as a new row (:func:`~importer.send.decide.decide`, line 5.5), with no look-up, so a row
-        without an email does not become ``unknown``. Left in flight otherwise."""
-        certain = task.uncreated and not task.unsure_creates and (refusal or not task.sends.count)
+        """Record a row the stop left certainly not created: none of its requests left (or
+        each was answered 429), or the one that did was refused for the credentials or the
+        account (``refusal``: 401, 403), and no create of its key was ever in doubt. Settled
+        ``failed`` that way, the next run sends it as a new row
+        (:func:`~importer.send.decide.decide`, line 5.5), with no look-up, so a row without an
+        email does not become ``unknown``. Left in flight otherwise."""
+        sent = task.sends.count > task.sends.refused  # a 429 was not carried out
+        certain = task.uncreated and not task.unsure_creates and (refusal or not sent)
         if not (task.marked and certain):
             return
         if refusal is None:
