@@ -27,18 +27,10 @@ from importer.core.errors import (
     RunStopped,
 )
 from importer.sandbox import Sandbox, SandboxConfig
-from importer.send.client import (
-    MAX_REFUSALS,
-    Credentials,
-    HelpScoutClient,
-    Reply,
-    RetryPolicy,
-    Settings,
-    api_error,
-    changes_for,
-    check_api_url,
-    read_settings,
-)
+from importer.send.auth import MAX_REFUSALS, Credentials, Settings, check_api_url, read_settings
+from importer.send.client import HelpScoutClient, Reply
+from importer.send.diff import changes_for
+from importer.send.transport import RetryPolicy, api_error
 from importer.send.pacing import Pacer, retry_after
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "helpscout-fixtures"

@@ -32,8 +32,10 @@ from click.testing import Result
 
 from importer import ImportOptions, import_csv
 from importer.core.errors import AuthError, CertificateError, ConfigError
-from importer.send.client import Credentials, HelpScoutClient, Reply, RetryPolicy
+from importer.send.auth import Credentials
+from importer.send.client import HelpScoutClient, Reply
 from importer.send.ledger import default_state_path
+from importer.send.transport import RetryPolicy
 
 FAST = RetryPolicy(max_attempts=2, base=0.01)
 APP_ID, APP_SECRET = "hostile-app-id", "s3cret-app-secret-0123456789"

@@ -54,15 +54,8 @@ from importer.mapping import Mapping
 from importer.outputs.rejects import ragged_cells, row_errors
 from importer.outputs.report import plural
 from importer.read import Chunk, Source
-from importer.send.client import (
-    Credentials,
-    Exchange,
-    HelpScoutClient,
-    RetryPolicy,
-    Settings,
-    check_api_url,
-    read_settings,
-)
+from importer.send.auth import Credentials, Settings, check_api_url, read_settings
+from importer.send.client import HelpScoutClient
 from importer.send.decide import Job, Policy, decide
 from importer.send.ledger import (
     GO_ON,
@@ -76,6 +69,7 @@ from importer.send.ledger import (
 )
 from importer.send.pacing import Pacer
 from importer.send.results import ResultsWriter, listed_customers
+from importer.send.transport import Exchange, RetryPolicy
 from importer.send.upload import Progress, Tally, Uploader, default_concurrency
 
 if TYPE_CHECKING:
