@@ -35,10 +35,6 @@ def client_of(box: Sandbox, **options: Any) -> HelpScoutClient:
     return HelpScoutClient(box.url, Credentials(box.app_id, box.app_secret), **options)
 
 
-def headers(**values: str) -> CIMultiDictProxy[str]:
-    return CIMultiDictProxy(CIMultiDict({k.replace("_", "-"): v for k, v in values.items()}))
-
-
 def answer(status: int, body: Any = None, **named: str) -> tuple[int, dict[str, str], Any]:
     """A scripted answer; ``named`` are its headers (``Resource_ID="7"``)."""
     return status, {k.replace("_", "-"): v for k, v in named.items()}, body
@@ -48,15 +44,30 @@ def answer(status: int, body: Any = None, **named: str) -> tuple[int, dict[str, 
 @pytest.mark.parametrize(
     "found, expected",
     [
-        (headers(Resource_ID="42"), "42"),
-        (headers(resource_id="43"), "43"),
-        (headers(Location="https://api.helpscout.net/v2/customers/44"), "44"),
-        (headers(Location="https://api.helpscout.net/v2/customers/45/"), "45"),
-        (headers(), None),
+        ([("Resource-ID", "42")], "42"),
+        ([("resource-id", " 43 ")], "43"),
+        ([("Location", "https://api.helpscout.net/v2/customers/44")], "44"),
+        ([("Location", "https://api.helpscout.net/v2/customers/45/")], "45"),
+        # only one positive integer (a signed 64-bit one) is an id
+        ([], None),
+        ([("Resource-ID", "abc")], None),
+        ([("Resource-ID", "-5")], None),
+        ([("Resource-ID", "0")], None),
+        ([("Resource-ID", "012")], None),
+        ([("Resource-ID", "12, 13")], None),
+        ([("Resource-ID", "12"), ("Resource-ID", "13")], None),
+        ([("Resource-ID", str(2**63))], None),
+        ([("Resource-ID", "1" * 26)], None),
+        ([("Resource-ID", "٣")], None),  # an Arabic-Indic digit: isdigit() says yes
+        ([("Location", "https://api.helpscout.net/v2/customers/abc")], None),
+        ([("Location", "https://api.helpscout.net/v2/customers/")], None),
+        ([("Location", "http://[::1/v2/customers/46")], None),
     ],
 )
-def test_resource_id_from_either_header(found: CIMultiDictProxy[str], expected: str) -> None:
-    assert Reply(201, found, None, 1).resource_id == expected
+def test_only_one_positive_integer_is_the_created_id(
+    found: list[tuple[str, str]], expected: str | None
+) -> None:
+    assert Reply(201, CIMultiDictProxy(CIMultiDict(found)), None, 1).resource_id == expected
 
 
 def test_error_shape_with_a_links_list() -> None:
