@@ -21,7 +21,7 @@ from importer.core.redact import REDACTED
 from importer.sandbox import Sandbox, SandboxConfig
 from importer.send.auth import Credentials
 from importer.send.client import HelpScoutClient, Reply, Sends, count_sends
-from importer.send.scripted import ScriptedTransport
+from importer.send.scripted import ScriptedTransport, answer
 from importer.send.transport import Lost, NotSent, Request, RetryPolicy, TimedOut, api_error
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "helpscout-fixtures"
@@ -33,11 +33,6 @@ Scripted = Callable[..., tuple[HelpScoutClient, ScriptedTransport]]
 def client_of(box: Sandbox, **options: Any) -> HelpScoutClient:
     options.setdefault("retry", FAST)
     return HelpScoutClient(box.url, Credentials(box.app_id, box.app_secret), **options)
-
-
-def answer(status: int, body: Any = None, **named: str) -> tuple[int, dict[str, str], Any]:
-    """A scripted answer; ``named`` are its headers (``Resource_ID="7"``)."""
-    return status, {k.replace("_", "-"): v for k, v in named.items()}, body
 
 
 # --- answers -------------------------------------------------------------------------------

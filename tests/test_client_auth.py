@@ -18,7 +18,7 @@ from importer.sandbox import Sandbox, SandboxConfig
 from importer.send.auth import MAX_REFUSALS, Credentials, Settings, check_api_url, read_settings
 from importer.send.client import HelpScoutClient
 from importer.send.pacing import Pacer
-from importer.send.scripted import ScriptedTransport
+from importer.send.scripted import ScriptedTransport, answer
 from importer.send.transport import NotSent, Request, RetryPolicy, TimedOut
 
 FAST = RetryPolicy(max_attempts=8, base=0.005)
@@ -30,11 +30,6 @@ HINT = "check HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Help Scout: Your Profil
 def client_of(box: Sandbox, **options: Any) -> HelpScoutClient:
     options.setdefault("retry", FAST)
     return HelpScoutClient(box.url, Credentials(box.app_id, box.app_secret), **options)
-
-
-def answer(status: int, body: Any = None, **named: str) -> tuple[int, dict[str, str], Any]:
-    """A scripted answer; ``named`` are its headers (``Content_Type="text/html"``)."""
-    return status, {k.replace("_", "-"): v for k, v in named.items()}, body
 
 
 def token(value: str = "t0ken", expires_in: Any = 172800) -> tuple[int, dict[str, str], Any]:

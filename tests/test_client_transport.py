@@ -11,7 +11,9 @@ import pytest
 
 from importer.core.redact import REDACTED, register
 from importer.sandbox import Sandbox, SandboxConfig
-from importer.send.scripted import ScriptedTransport, ScriptExhausted
+from importer.send.auth import Credentials
+from importer.send.client import HelpScoutClient
+from importer.send.scripted import ScriptedTransport, ScriptExhausted, answer
 from importer.send.transport import (
     AiohttpTransport,
     Exchanger,
@@ -159,3 +161,13 @@ async def test_the_exchanger_redacts_before_it_parses_unless_told_not_to() -> No
         {"Accept": "application/json"},
         {"Accept": "application/json", "Authorization": "Bearer t0k"},
     ]
+
+
+async def test_the_scripted_transports_own_example_holds() -> None:
+    """The example in :mod:`importer.send.scripted`'s docstring, as written there."""
+    url, credentials = API, Credentials("app-id", "app-s3cret-0123456789")
+    transport = ScriptedTransport([answer(503), answer(201, Resource_ID="7")])
+    async with HelpScoutClient(url, credentials, transport=transport) as client:
+        reply = await client.create_customer({"firstName": "Ada"})
+    assert transport.paths() == ["/v2/oauth2/token", "/v2/customers", "/v2/customers"]
+    assert (reply.status, reply.attempts, reply.resource_id) == (201, 2, "7")

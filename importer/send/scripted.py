@@ -2,17 +2,17 @@
 
 ::
 
-    transport = ScriptedTransport([(503, {}, ""), (201, {"Resource-ID": "7"}, "")])
+    transport = ScriptedTransport([answer(503), answer(201, Resource_ID="7")])
     async with HelpScoutClient(url, credentials, transport=transport) as client:
-        reply = await client.create_customer({"firstName": "Ada"})   # retried: 201, 2 attempts
-    assert [r.method for r in transport.requests] == ["POST", "POST"]
+        reply = await client.create_customer({"firstName": "Ada"})  # 201 after 2 attempts
+    assert transport.paths() == ["/v2/oauth2/token", "/v2/customers", "/v2/customers"]
 
-An answer is ``(status, headers, body)``, the body bytes, text or JSON (a dict, a list; None is
-no body), or a :class:`~importer.send.transport.NoAnswer` / ``CertificateError`` to raise. The
-script is a list of them, in order, or a function of the :class:`Request` (sync or async: it
-may sleep, or route by path). Token requests get a new token each, outside the script, unless
-``tokens=False``. Every request is recorded (:attr:`ScriptedTransport.calls`); a body larger
-than the client's ``max_body`` fails as the real transport's does; a script that runs out
+An answer is ``(status, headers, body)`` (:func:`answer` makes one), the body bytes, text or
+JSON (None: no body), or a :class:`~importer.send.transport.NoAnswer` or ``CertificateError``
+to raise. The script is a list of them, in order, or a function of the :class:`Request` (sync
+or async: it may sleep, or route by path). Token requests get a new token each, outside the
+script, unless ``tokens=False``. Every request is recorded (:attr:`ScriptedTransport.calls`); a
+body past the client's ``max_body`` fails as the real transport's does; a script that runs out
 raises :class:`ScriptExhausted`, which fails the test.
 """
 
@@ -90,6 +90,11 @@ class ScriptedTransport:
         if len(raw) > max_body:
             raise too_large(status, max_body)
         return Answer(status, CIMultiDictProxy(CIMultiDict(headers)), raw)
+
+
+def answer(status: int, body: Any = None, **headers: str) -> tuple[int, dict[str, str], Any]:
+    """A scripted answer, headers named with ``_`` for ``-``: ``answer(201, Resource_ID="7")``."""
+    return status, {name.replace("_", "-"): value for name, value in headers.items()}, body
 
 
 def _in_order(script: Iterable[Scripted]) -> Callable[[Request], Scripted]:
