@@ -139,7 +139,8 @@ class HelpScoutClient:
     ``transport`` carries the requests (:mod:`importer.send.transport`); without one, the client
     opens and closes its own :class:`~importer.send.transport.AiohttpTransport`, whose pool
     ``connections`` bounds (keep it at the uploader's concurrency or a little above), each
-    request ending within ``timeout`` seconds. TLS certificates are always verified.
+    request ending within ``timeout`` seconds. A transport you give stays yours to open and
+    close. TLS certificates are always verified.
     """
 
     def __init__(
