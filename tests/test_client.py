@@ -354,6 +354,68 @@ async def test_a_search_answer_is_read_leniently_where_it_is_harmless(
     assert client.lookups == 3
 
 
+# --- conversations and deletes, scripted --------------------------------------------------
+NOT_COUNTS = "page.totalElements and page.totalPages are not counts"
+
+
+def conversations(listed: int, **page: Any) -> dict[str, Any]:
+    return {"_embedded": {"conversations": [{"id": i} for i in range(listed)]}, "page": page}
+
+
+@pytest.mark.parametrize(
+    "bodies, expected",
+    [
+        ([conversations(2, totalElements=2, totalPages=1)], 2),
+        ([conversations(1, totalElements=5, totalPages=1)], 5),
+        ([{"page": {"totalElements": 0, "totalPages": 1}}], 0),  # nothing matched: no _embedded
+        ([conversations(0, totalPages=3), conversations(1, totalPages=3)], 1),
+        ([conversations(0, totalPages=2), conversations(0, totalPages=2)], 0),
+        # an answer that is no list of conversations is an error, never "none"
+        ([[1]], "not a JSON object"),
+        ([{"_embedded": {"conversations": "none"}, "page": {}}],
+         "_embedded.conversations is not a list"),
+        ([conversations(0) | {"page": None}], "no page"),
+        ([conversations(0, totalElements=-1)], NOT_COUNTS),
+        ([conversations(0, totalPages=True)], NOT_COUNTS),
+    ],
+)  # fmt: skip
+async def test_conversation_count_reads_pages_until_one_counts_some(
+    scripted_client: Scripted, bodies: list[Any], expected: int | str
+) -> None:
+    """Undo deletes a customer only when this says 0: an unreadable answer raises."""
+    client, transport = scripted_client([answer(200, body) for body in bodies])
+    async with client:
+        if isinstance(expected, int):
+            assert await client.conversation_count(7) == expected
+        else:
+            with pytest.raises(ApiError) as caught:
+                await client.conversation_count(7)
+            assert str(caught.value) == (
+                f"HTTP 200 Help Scout's conversation search answer is malformed: {expected}"
+            )
+    asked = [r.params for r in transport.requests if r.method == "GET"]
+    assert asked == [{"query": "(customerIds:7)", "status": "all", "page": str(n + 1)}
+                     for n in range(len(bodies))]  # fmt: skip
+
+
+async def test_a_delete_is_asynchronous_and_a_failed_count_raises(
+    scripted_client: Scripted,
+) -> None:
+    client, transport = scripted_client([answer(202), answer(503, {"message": "Down"})],
+                                        retry=RetryPolicy(max_attempts=1))  # fmt: skip
+    async with client:
+        deleted = await client.delete_customer(7)
+        with pytest.raises(ApiError, match="HTTP 503 Down"):
+            await client.conversation_count(7)
+    assert (deleted.status, deleted.ok) == (202, True)
+    delete = transport.requests[1]
+    assert (delete.method, delete.url, delete.params) == (
+        "DELETE",
+        "https://api.scripted.test/v2/customers/7",
+        {"async": "true"},
+    )
+
+
 # --- end to end, against the sandbox -------------------------------------------------------
 async def test_create_gives_the_sandboxs_id(person: Callable[..., dict[str, Any]]) -> None:
     async with Sandbox() as box, client_of(box) as client:
