@@ -75,16 +75,16 @@ class ScriptedTransport:
     async def send(self, request: Request, *, max_body: int) -> Answer:
         at = asyncio.get_running_loop().time()
         if self._tokens and URL(request.url).path == TOKEN_PATH:
-            answer: Any = (200, {}, {"access_token": f"scripted-{next(self._issued)}",
+            given: Any = (200, {}, {"access_token": f"scripted-{next(self._issued)}",
                                      "expires_in": 172800})  # fmt: skip
         else:
-            answer = self._answer(request)
-            if inspect.isawaitable(answer):
-                answer = await answer
-        if isinstance(answer, BaseException):
+            given = self._answer(request)
+            if inspect.isawaitable(given):
+                given = await given
+        if isinstance(given, BaseException):
             self.calls.append(Call(request, at, 0))
-            raise answer
-        status, headers, body = answer
+            raise given
+        status, headers, body = given
         self.calls.append(Call(request, at, status))
         raw = _as_bytes(body)
         if len(raw) > max_body:
