@@ -22,7 +22,6 @@ NOT_CUT_YET = {
     "importer/jobs/plan.py": "CLI's part",
     "importer/jobs/undo.py": "CLI's part",
     "importer/read/delimited.py": "FAST's part",
-    "importer/send/client.py": "SEND's part",
 }
 ANCHOR = re.compile(r"docs/internals\.md#([a-z0-9_-]+)")
 

@@ -1,8 +1,9 @@
 """The request log (``run --log-file PATH``): one JSON line per HTTP request an import sends.
 
 A :class:`RequestLog` is the client's ``on_exchange`` observer (an
-:class:`~importer.send.client.Exchange`: API calls, their re-sends, token requests) and appends one
-line per exchange, in the order they ended, the keys :data:`LOG_KEYS` always in that order::
+:class:`~importer.send.transport.Exchange`: API calls, their re-sends, token requests) and
+appends one line per exchange, in the order they ended, the keys :data:`LOG_KEYS` always in that
+order::
 
     {"time": "2025-05-04T02:00:01.135Z", "run": 7, "method": "POST", "path": "/v2/customers",
      "status": 201, "attempt": 1, "latency": 0.184, "logRef": null}
@@ -27,7 +28,7 @@ from importer.core.redact import redact
 from importer.core.text import utc_stamp
 
 if TYPE_CHECKING:
-    from importer.send.client import Exchange
+    from importer.send.transport import Exchange
 
 __all__ = ["LOG_KEYS", "RequestLog", "log_line"]
 
