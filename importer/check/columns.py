@@ -71,20 +71,12 @@ def cell_by_cell(cells: Cells, rule: rules.Rule) -> pd.Series:
 
 
 # --- field rules ----------------------------------------------------------------------------------
-NONE = pd.Series(dtype=object)
-"""No failing cell (read-only)."""
-
-
 def too_short(cells: Cells) -> pd.Series:
-    if not cells.spec.min_len:
-        return NONE
     return failing(cells, cells.values.str.len() < cells.spec.min_len)
 
 
 def too_long(cells: Cells) -> pd.Series:
-    if cells.spec.max_len is None:
-        return NONE
-    return failing(cells, cells.values.str.len() > cells.spec.max_len)
+    return failing(cells, cells.values.str.len() > (cells.spec.max_len or 0))
 
 
 def not_a_choice(cells: Cells) -> pd.Series:
@@ -124,7 +116,7 @@ def impossible_phone(cells: Cells) -> pd.Series:
     if regions is None:  # then only the international ones can be judged
         judged &= search(values, r"^\s*\+")
     if not judged.any():
-        return NONE
+        return pd.Series(dtype=object)
     found = pd.Series(each_number(values.where(judged), regions, phone_problem), values.index)
     return found.dropna().astype(object)
 

@@ -66,7 +66,7 @@ class Validator:
         first_rows = self._first_rows if self.duplicates == "error" else None
         across = columns.Rows(chunk, mapped, self.mapping, keys, first_rows)
         found = [dropped]
-        for rule in rules.rules_for(rules.ROW):
+        for rule in rules.row_rules():
             row_check: Callable[[rules.Rule, columns.Rows], pd.DataFrame]
             row_check = getattr(columns, rule.column)
             found.append(row_check(rule, across))
@@ -265,7 +265,7 @@ def check_field(
     cells = columns.Cells(values, spec, path, mapping.regions.get(path), countries)
     source = mapping.sources.get(path, "")
     found = []
-    for rule in rules.rules_for(spec.kind):
+    for rule in rules.rules_of(spec):
         if not rule.message:
             continue  # Help Scout's answer only
         if rule.column:
