@@ -180,8 +180,8 @@ def ragged_rows(rule: rules.Rule, rows: Rows) -> pd.DataFrame:
         )
         for r in ragged
     ]
-    rows_, values = [r.row for r in ragged], [r.text for r in ragged]
-    return issue_table(rows_, "", "", values, rule.code, rule.severity, messages)
+    numbers, values = [r.row for r in ragged], [r.text for r in ragged]
+    return issue_table(numbers, "", "", values, rule.code, rule.severity, messages)
 
 
 def short_rows(rule: rules.Rule, rows: Rows) -> pd.DataFrame:
@@ -192,8 +192,8 @@ def short_rows(rule: rules.Rule, rows: Rows) -> pd.DataFrame:
         rule.message.format(actual=r.actual, expected=r.expected, missing=r.expected - r.actual)
         for r in short
     ]
-    rows_, values = [r.row for r in short], [r.text for r in short]
-    return issue_table(rows_, "", "", values, rule.code, rule.severity, messages)
+    numbers, values = [r.row for r in short], [r.text for r in short]
+    return issue_table(numbers, "", "", values, rule.code, rule.severity, messages)
 
 
 def stray_values(rule: rules.Rule, rows: Rows) -> pd.DataFrame:
@@ -201,8 +201,8 @@ def stray_values(rule: rules.Rule, rows: Rows) -> pd.DataFrame:
     if not stray:
         return NO_ISSUES
     messages = [rule.message.format(column=s.column) for s in stray]
-    rows_, values = [s.row for s in stray], [s.value for s in stray]
-    return issue_table(rows_, "", "", values, rule.code, rule.severity, messages)
+    numbers, values = [s.row for s in stray], [s.value for s in stray]
+    return issue_table(numbers, "", "", values, rule.code, rule.severity, messages)
 
 
 def undecodable_rows(rule: rules.Rule, rows: Rows) -> pd.DataFrame:
@@ -210,8 +210,8 @@ def undecodable_rows(rule: rules.Rule, rows: Rows) -> pd.DataFrame:
     if not undecodable:
         return NO_ISSUES
     messages = [rule.message.format(line=u.line, byte=u.byte) for u in undecodable]
-    rows_ = [u.row for u in undecodable]
-    return issue_table(rows_, "", "", [None] * len(rows_), rule.code, rule.severity, messages)
+    numbers = [u.row for u in undecodable]
+    return issue_table(numbers, "", "", [None] * len(numbers), rule.code, rule.severity, messages)
 
 
 def address_needs_country(rule: rules.Rule, rows: Rows) -> pd.DataFrame:

@@ -2,10 +2,12 @@
 table come from.
 
 A :class:`Rule` is a row: its code (what reports carry in their ``rule`` column; the values never
-change, scripts match on them), severity, what it applies to (field kinds or :data:`ROW`), the
-per-value check, the name of its vectorised check in :mod:`importer.check.columns`, the
-validator's message, Help Scout's 400 answer and the README line. This module imports no pandas:
-the sandbox reads it. Adding a rule is one row here and its test (see :func:`rule_table`).
+change, scripts match on them), severity, what it applies to (field kinds, :data:`ROW` or
+:data:`MAPPING`), the per-value check, the name of its vectorised check in
+:mod:`importer.check.columns`, the validator's message, Help Scout's 400 answer, the pages' words
+and the README line. This module imports no pandas: the sandbox reads it. Adding a rule is one
+row here and its test; a rule with only a per-value check is applied cell by cell, and the
+README's table is :func:`rule_table` pasted (a test says so).
 """
 
 from __future__ import annotations
@@ -143,7 +145,7 @@ def _impossible_phone(value: object, spec: Field) -> str | None:
     from importer.customer.phones import phone_problem  # phonenumbers and pandas: not at import
 
     text = str(value)
-    if re.search("[0-9]", text) is None or _mangled_phone(text, spec) is not None:
+    if _no_digit(text, spec) is not None or _mangled_phone(text, spec) is not None:
         return None  # said by the rules before
     return phone_problem(text)
 
