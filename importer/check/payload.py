@@ -28,6 +28,7 @@ class Violation:
 TYPE = "type"  #: a value of the wrong JSON type
 UNKNOWN_FIELD = "unknown_field"  #: a field Help Scout does not have
 UNKNOWN_PROPERTY = "unknown_property"  #: a property the account does not define
+REQUEST = "request"  #: a request of the wrong form (a patch's op or path), not a customer rule
 
 
 def check_value(spec: schema.Field, value: object, path: str | None = None) -> Violation | None:

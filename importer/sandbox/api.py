@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from yarl import URL
 
-from importer.check.payload import Violation, check_payload
+from importer.check.payload import REQUEST, Violation, check_payload
 from importer.sandbox.config import (
     CONVERSATION_SORTS,
     CONVERSATION_STATUSES,
@@ -98,7 +98,7 @@ def _bad_request(violations: Sequence[Violation], strip: str = "") -> web.Respon
 
 def _request_error(path: str, message: str, value: object = None) -> Violation:
     """A complaint about the request's form (not a customer rule: importer.check.rules)."""
-    return Violation(path, "request", message, value)
+    return Violation(path, REQUEST, message, value)
 
 
 def _not_found() -> web.Response:
