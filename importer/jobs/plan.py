@@ -44,6 +44,7 @@ from importer.check.validate import file_warnings
 from importer.core.errors import EXIT_OK, EXIT_ROWS_FAILED, ApiError, TransportError
 from importer.core.files import check_outputs, check_recorded_results
 from importer.core.options import DEFAULT_API_URL, DEFAULT_IMPORT, ImportOptions
+from importer.core.text import plural
 from importer.jobs.front import inputs_of, open_input
 from importer.jobs.importing import (
     api_url_of,
@@ -55,7 +56,6 @@ from importer.jobs.importing import (
     state_path_of,
 )
 from importer.mapping import Mapping
-from importer.outputs.report import plural
 from importer.send.client import (
     Credentials,
     HelpScoutClient,
