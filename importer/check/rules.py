@@ -78,6 +78,16 @@ class Rule:
     """The field's limit the rule reads (``min_len``, ``max_len``, ``choices``): a field of its
     kind without one meets no such rule."""
 
+    def __post_init__(self) -> None:
+        """A new row's slip (a kind misspelt, a check on no side) fails at import, not quietly."""
+        unknown = set(self.applies) - {*schema.FIELD_KINDS, ROW, MAPPING}
+        if unknown or self.severity not in (ERROR, WARNING):
+            raise ValueError(
+                f"rule {self.code}: unknown kind or severity {unknown or self.severity}"
+            )
+        if ROW in self.applies and not self.column:
+            raise ValueError(f"rule {self.code}: a row rule names its check in check.columns")
+
     def meets(self, spec: Field) -> bool:
         """Whether a value of ``spec`` can break this rule."""
         return spec.kind in self.applies and (not self.needs or bool(getattr(spec, self.needs)))
