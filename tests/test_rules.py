@@ -73,9 +73,6 @@ SAMPLES = {
     "property text": ["P" * 255, "P" * 256],
     "property dropdown": ["Gold", "D" * 256],
 }
-#: The mapping sends these properties converted (mapping.payloads): the per-value check judges
-#: what is sent.
-SENT = {"property number": schema.parse_int, "property bool": schema.parse_bool}
 
 
 def specs_of(kind: str) -> list[schema.Field]:
@@ -93,24 +90,28 @@ def test_the_column_check_agrees_with_the_per_value_one(rule, spec):
     values = SAMPLES[spec.kind]
     series = pd.Series(values, dtype="string[pyarrow]", index=range(1, len(values) + 1))
     flagged = getattr(columns, rule.column)(columns.Cells(series, spec, "p"))
-    sent = SENT.get(spec.kind)
-    assert rule.value is not None
-    per_value = {
-        row: rule.value(v if sent is None else (sent(v) if sent(v) is not None else v), spec)
-        for row, v in series.items()
-    }
+    assert rule.value is not None  # it judges the value as sent: a number property's as an int
+    per_value = {row: rule.value(spec.sent(v), spec) for row, v in series.items()}
     assert set(flagged.index) == {row for row, d in per_value.items() if d is not None}
     assert all(per_value[row] == detail for row, detail in flagged.items() if detail)
 
 
-def test_a_rule_with_only_a_per_value_check_is_checked_cell_by_cell():
-    """The column check a new rule gets for free says what the vectorised one says."""
-    url = rules.rule_of(rules.URL, "url")
-    values = pd.Series(SAMPLES["url"] + [None], dtype="string[pyarrow]")
-    cells = columns.Cells(values, schema.SCALARS["photoUrl"], "photoUrl")
-    assert (
-        columns.cell_by_cell(cells, url).index.tolist() == columns.not_a_url(cells).index.tolist()
-    )
+@pytest.mark.parametrize(
+    ("code", "spec"),
+    [
+        (rules.URL, schema.SCALARS["photoUrl"]),
+        (rules.NUMBER, schema.PROPERTY_FIELDS["number"]),
+        (rules.BOOL, schema.PROPERTY_FIELDS["bool"]),
+    ],
+)
+def test_a_rule_with_only_a_per_value_check_is_checked_cell_by_cell(code, spec):
+    """The column check a new rule gets for free says what the vectorised one says (judging
+    a typed property's text as it is sent)."""
+    rule = rules.rule_of(code, spec.kind)
+    values = pd.Series([*SAMPLES[spec.kind], None], dtype="string[pyarrow]")
+    cells = columns.Cells(values, spec, "p")
+    derived = columns.cell_by_cell(cells, rule).index.tolist()
+    assert derived == getattr(columns, rule.column)(cells).index.tolist()
 
 
 @pytest.mark.parametrize(

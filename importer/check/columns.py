@@ -63,10 +63,11 @@ def failing(cells: Cells, bad: pd.Series) -> pd.Series:
 
 
 def cell_by_cell(cells: Cells, rule: rules.Rule) -> pd.Series:
-    """The column check of a rule that has only its per-value one."""
+    """The column check of a rule that has only its per-value one, judging each value as it is
+    sent (a number property's text as an integer)."""
     assert rule.value is not None, rule.code
     check, spec = rule.value, cells.spec
-    found = cells.values.dropna().map(lambda v: check(v, spec))
+    found = cells.values.dropna().map(lambda v: check(spec.sent(v), spec))
     return found.dropna().astype(object)
 
 

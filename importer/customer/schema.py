@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -61,6 +62,15 @@ class Field:
     min_len: int = 0
     max_len: int | None = None
     choices: tuple[str, ...] = ()
+    sent_as: Callable[[str], object] | None = None
+    """How a cell's text is sent (a number property's as an integer) when it converts; None:
+    as text."""
+
+    def sent(self, text: str) -> object:
+        """``text`` as the payload carries it (the text itself when it does not convert: the
+        rules then refuse it)."""
+        converted = self.sent_as(text) if self.sent_as else None
+        return text if converted is None else converted
 
 
 @dataclass(frozen=True)
@@ -72,22 +82,6 @@ class Entries:
     types: tuple[str, ...] = ()
     default_type: str | None = None
 
-
-#: A property's value of each type, as a field: the rules apply to kind ``property TYPE``.
-PROPERTY_FIELDS: dict[str, Field] = {
-    t: Field(t, f"property {t}", max_len=PROPERTY_TEXT_MAX if t in ("text", "dropdown") else None)
-    for t in PROPERTY_TYPES
-}
-#: Every kind of field a rule may apply to.
-FIELD_KINDS = (
-    "text",
-    "enum",
-    "email",
-    "url",
-    "phone",
-    "country",
-    *(f.kind for f in PROPERTY_FIELDS.values()),
-)
 
 SCALARS: dict[str, Field] = {
     f.name: f
@@ -245,3 +239,25 @@ _ALPHA2 = frozenset(ALPHA2)
 def is_country_code(value: str) -> bool:
     """Help Scout wants an ISO 3166-1 alpha-2 code, upper case."""
     return value in _ALPHA2
+
+
+#: A property's value of each type, as a field: the rules apply to kind ``property TYPE``.
+PROPERTY_FIELDS: dict[str, Field] = {
+    t: Field(
+        t,
+        f"property {t}",
+        max_len=PROPERTY_TEXT_MAX if t in ("text", "dropdown") else None,
+        sent_as={"number": parse_int, "bool": parse_bool}.get(t),
+    )
+    for t in PROPERTY_TYPES
+}
+#: Every kind of field a rule may apply to.
+FIELD_KINDS = (
+    "text",
+    "enum",
+    "email",
+    "url",
+    "phone",
+    "country",
+    *(f.kind for f in PROPERTY_FIELDS.values()),
+)
