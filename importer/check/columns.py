@@ -8,8 +8,9 @@ from what :class:`Rows` holds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from importer.core.issues import NO_ISSUES, STRING, issue_table
 from importer.customer import schema
 from importer.customer.phones import each_number, phone_problem, plainly_possible, row_regions
 from importer.mapping import Mapping
-from importer.read import Chunk
+from importer.read import Chunk, RaggedRow, StrayValue, Undecodable
 
 
 def fullmatch(values: pd.Series, pattern: str) -> pd.Series:
@@ -171,48 +172,53 @@ def _where(
     return issue_table(hit.index, column, field, hit, rule.code, rule.severity, message)
 
 
-def ragged_rows(rule: rules.Rule, rows: Rows) -> pd.DataFrame:
-    ragged = rows.chunk.ragged
-    if not ragged:
+Found = TypeVar("Found", RaggedRow, StrayValue, Undecodable)
+
+
+def _each(
+    rule: rules.Rule,
+    found: Sequence[Found],
+    value: Callable[[Found], str | None],
+    words: Callable[[Found], dict[str, object]],
+) -> pd.DataFrame:
+    """One issue per row the reader set aside, its message filled in from what it found."""
+    if not found:
         return NO_ISSUES
-    messages = [
-        rule.message.format(
-            actual=r.actual, expected=r.expected, line=f" (line {r.line})" if r.line else ""
-        )
-        for r in ragged
-    ]
-    numbers, values = [r.row for r in ragged], [r.text for r in ragged]
-    return issue_table(numbers, "", "", values, rule.code, rule.severity, messages)
+    messages = [rule.message.format(**words(f)) for f in found]
+    values = [value(f) for f in found]
+    return issue_table([f.row for f in found], "", "", values, rule.code, rule.severity, messages)
+
+
+def ragged_rows(rule: rules.Rule, rows: Rows) -> pd.DataFrame:
+    return _each(
+        rule,
+        rows.chunk.ragged,
+        lambda r: r.text,
+        lambda r: {
+            "actual": r.actual,
+            "expected": r.expected,
+            "line": f" (line {r.line})" if r.line else "",
+        },
+    )
 
 
 def short_rows(rule: rules.Rule, rows: Rows) -> pd.DataFrame:
-    short = rows.chunk.short
-    if not short:
-        return NO_ISSUES
-    messages = [
-        rule.message.format(actual=r.actual, expected=r.expected, missing=r.expected - r.actual)
-        for r in short
-    ]
-    numbers, values = [r.row for r in short], [r.text for r in short]
-    return issue_table(numbers, "", "", values, rule.code, rule.severity, messages)
+    return _each(
+        rule,
+        rows.chunk.short,
+        lambda r: r.text,
+        lambda r: {"actual": r.actual, "expected": r.expected, "missing": r.expected - r.actual},
+    )
 
 
 def stray_values(rule: rules.Rule, rows: Rows) -> pd.DataFrame:
-    stray = rows.chunk.stray
-    if not stray:
-        return NO_ISSUES
-    messages = [rule.message.format(column=s.column) for s in stray]
-    numbers, values = [s.row for s in stray], [s.value for s in stray]
-    return issue_table(numbers, "", "", values, rule.code, rule.severity, messages)
+    return _each(rule, rows.chunk.stray, lambda s: s.value, lambda s: {"column": s.column})
 
 
 def undecodable_rows(rule: rules.Rule, rows: Rows) -> pd.DataFrame:
-    undecodable = rows.chunk.undecodable
-    if not undecodable:
-        return NO_ISSUES
-    messages = [rule.message.format(line=u.line, byte=u.byte) for u in undecodable]
-    numbers = [u.row for u in undecodable]
-    return issue_table(numbers, "", "", [None] * len(numbers), rule.code, rule.severity, messages)
+    return _each(
+        rule, rows.chunk.undecodable, lambda u: None, lambda u: {"line": u.line, "byte": u.byte}
+    )
 
 
 def address_needs_country(rule: rules.Rule, rows: Rows) -> pd.DataFrame:
