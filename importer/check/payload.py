@@ -34,8 +34,7 @@ REQUEST = "request"  #: a request of the wrong form (a patch's op or path), not 
 def check_value(spec: schema.Field, value: object, path: str | None = None) -> Violation | None:
     """Check one field's value against its rules; ``path`` is the error's JSON path."""
     path = path or spec.name
-    typed = spec.kind in ("property number", "property bool")
-    if not typed and not isinstance(value, str):
+    if spec.sent_as is None and not isinstance(value, str):  # a number or yes/no is JSON-typed
         return Violation(path, TYPE, "must be a string", value)
     broken = rules.first_broken(value, spec)
     if broken is None:
