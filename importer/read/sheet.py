@@ -266,12 +266,12 @@ def _rows_of_cells(
     rows = len(lines)
     at = np.minimum(np.searchsorted(lines, cells.line), max(rows - 1, 0))
     kept = under & (lines[at] == cells.line) if rows else np.zeros_like(under)
-    columns = {}
+    columns, dense = {}, np.arange(rows)
     for name, position in wanted.items():
         mine = kept & (cells.column == position)
         spots = at[mine]
         values = cells.text.filter(pa.array(mine))
-        if not np.array_equal(spots, np.arange(rows)):  # a row without this cell, or two
+        if not np.array_equal(spots, dense):  # a row without this cell, or two
             where = np.full(rows, -1, np.int64)
             where[spots] = np.arange(len(spots))
             values = values.take(pa.array(where, mask=where < 0)).fill_null("")

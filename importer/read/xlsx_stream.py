@@ -160,12 +160,11 @@ def cut_texts(pieces: pa.StringArray, usual: np.ndarray) -> tuple[pa.StringArray
     shared = full & ~inline & (before(-2) == ord("s"))  # t="s"
     begin = tag + np.where(inline, 8, 4)
     length = np.where(full, end - begin, 0)
-    cut = np.zeros(len(pieces) + 1, np.int64)
+    cut = np.zeros(len(pieces) + 1, np.int32)  # a block is far under 2 GB
     np.cumsum(length, out=cut[1:])
-    taken = np.repeat(begin - cut[:-1], length) + np.arange(cut[-1])
-    text = pa.StringArray.from_buffers(
-        len(pieces), pa.py_buffer(cut.astype(np.int32)), pa.py_buffer(data[taken])
-    )
+    taken = np.repeat((begin - cut[:-1]).astype(np.int32), length)
+    taken += np.arange(cut[-1], dtype=np.int32)
+    text = pa.StringArray.from_buffers(len(pieces), pa.py_buffer(cut), pa.py_buffer(data[taken]))
     return text, shared
 
 
