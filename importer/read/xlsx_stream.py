@@ -224,7 +224,7 @@ class XlsxStream:
                 found.add(index)
         return found, epoch
 
-    def _blocks(self, size: int) -> Iterator[tuple[str, int]]:
+    def _blocks(self, size: int) -> Iterator[tuple[bytes, int]]:
         """The sheet's XML about ``size`` bytes at a time, each block cut after a row's end, with
         the sheet's width as its dimension says (0 until it is read)."""
         width = 0
@@ -245,7 +245,7 @@ class XlsxStream:
                         f"{MAX_ROW_XML >> 20} MB: is the workbook damaged? (save the sheet as CSV)",
                         path=self.name,
                     )
-                yield data[:cut].decode("utf-8"), width
+                yield data[:cut], width
                 if not block:
                     return
 
@@ -253,7 +253,8 @@ class XlsxStream:
         """Every row from the sheet's first, as text (padded to the sheet's width; a missing
         row is a row of empty cells)."""
         done = 0
-        for text, width in self._blocks(_BLOCK):
+        for block, width in self._blocks(_BLOCK):
+            text = block.decode("utf-8")
             for line, part in _row_parts(text, done):
                 while done < line - 1:
                     done += 1
@@ -265,18 +266,19 @@ class XlsxStream:
         """The sheet's cells, a block at a time: what :meth:`rows` reads, without the empty rows
         and faster (parsed by pyarrow where the block's cells are of the usual form)."""
         done = 0  # the last row's line: a row without its number is the next
-        for text, _ in self._blocks(_CELLS_BLOCK):
-            cells = self._parsed(text)
+        for block, _ in self._blocks(_CELLS_BLOCK):
+            cells = self._parsed(block)
             if cells is None:
-                cells, done = self._of_rows(text, done)
+                cells, done = self._of_rows(block.decode("utf-8"), done)
             elif len(cells.line):
                 done = int(cells.line[-1])
             yield cells
 
-    def _parsed(self, text: str) -> Cells | None:
+    def _parsed(self, block: bytes) -> Cells | None:
         """A block's cells read with pyarrow and numpy; None when a cell's reference is not its
         first attribute (then :meth:`_row` reads the block)."""
-        pieces = pc.list_flatten(pc.split_pattern(pa.array([text], pa.string()), '<c r="'))
+        text = pa.array([block], pa.binary()).cast(pa.string())  # checked to be UTF-8, in C++
+        pieces = pc.list_flatten(pc.split_pattern(text, '<c r="'))
         if _CELL_START.search(pieces[0].as_py()):  # a cell before the first '<c r="'
             return None
         pieces = pieces[1:]
