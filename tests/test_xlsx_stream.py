@@ -131,9 +131,9 @@ def test_every_cell_form_reads_as_calamine_reads_it(tmp_path: Path, cell: str, t
 def sheet(rows: int, other_form: bool) -> list[str]:
     """A header of four names with an unnamed column before the last, then ``rows`` rows that
     hold every case: blank rows (empty, spaces, other whitespace), a missing row number, a
-    missing cell, values under no name (the unnamed column, past the header), cells of another
-    form (``other_form``: then the blocks holding them are read by the row parser), shared
-    strings, numbers."""
+    missing cell, values under no name (the unnamed column, past the header), cells of every
+    kind (:func:`seats`), cells of another form (``other_form``: then the blocks holding them
+    are read by the row parser)."""
     names = ["Name", "Email", "Seats", "Plan"]
     head = "".join(inline(f"{c}1", name) for c, name in zip("ABCE", names, strict=True))
     out = [f'<row r="1" spans="1:5">{head}</row>']
@@ -151,7 +151,7 @@ def sheet(rows: int, other_form: bool) -> list[str]:
         cells = [
             inline(f"A{r}", f"Zoë {i}"),
             f'<c r="B{r}" t="s"><v>{i % 3}</v></c>' if i % 5 else f'<c r="B{r}"/>',
-            f'<c r="C{r}"><v>{i}</v></c>' if i % 7 else "",
+            seats(f"C{r}", i),
         ]
         if i % 9 == 2:
             cells.append(inline(f"D{r}", f"stray {i}"))
@@ -161,6 +161,19 @@ def sheet(rows: int, other_form: bool) -> list[str]:
             cells.append(inline(f"G{r}", f"far {i}"))
         out.append(f'<row r="{r}" spans="1:7">{"".join(cells)}</row>')
     return out
+
+
+def seats(ref: str, i: int) -> str:
+    """A cell of each kind in turn, those made text in Python among those cut from the XML."""
+    return [
+        "",
+        f'<c r="{ref}"><v>{i}</v></c>',
+        f'<c r="{ref}"><v>{i}.5</v></c>',
+        f'<c r="{ref}" t="b"><v>{i % 2}</v></c>',
+        inline(ref, f"{i} &amp; more"),
+        f'<c r="{ref}" s="{DATE_STYLE}"><v>{45000 + i}</v></c>',
+        f'<c r="{ref}" s="1"><v>{i}</v></c>',
+    ][i % 7]
 
 
 def chunks(path: Path, stream_over: int, chunk_rows: int) -> list[dict[str, Any]]:
