@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 COUNTRIES = """
 import sys, time
-from importer.mapping.countries import _country_index, resolve_country, translated_names
+from importer.customer.countries import _country_index, resolve_country, translated_names
 n = int(sys.argv[1])
 start = time.perf_counter(); _country_index(); english = time.perf_counter() - start
 start = time.perf_counter(); table = translated_names(); built = time.perf_counter() - start
@@ -36,8 +36,8 @@ print(f"countries: English table {english * 1000:.0f} ms; every language ({len(t
 """
 PER_VALUE = """
 import sys, time
-from importer.mapping.names import split_full_name
-from importer.phones import e164, phone_problem
+from importer.customer.names import split_full_name
+from importer.customer.phones import e164, phone_problem
 n = int(sys.argv[1])
 cases = [
     ("phone check, international", lambda i: phone_problem(f"+49 30 {i:07d}")),
@@ -52,7 +52,7 @@ for name, run in cases:
         run(i)
     print(f"{name}: {(time.perf_counter() - start) / n * 1e6:.1f} us per distinct value")
 import pandas as pd
-from importer.phones import plainly_possible
+from importer.customer.phones import plainly_possible
 numbers = pd.Series([f"+49 30 {i:07d}" for i in range(n)], dtype="string")
 start = time.perf_counter()
 cleared = plainly_possible(numbers).sum()

@@ -1,8 +1,8 @@
 """Bulk-create Help Scout customers from CSV files.
 
-The front door (:mod:`importer.front`): ``validate_csv`` checks a file against a mapping and Help
-Scout's rules; ``import_csv`` creates the customers. Each takes one options object
-(:class:`ValidateOptions`, :class:`ImportOptions`, from :mod:`importer.options`)::
+The front door (:mod:`importer.jobs.front`): ``validate_csv`` checks a file against a mapping and
+Help Scout's rules; ``import_csv`` creates the customers. Each takes one options object
+(:class:`ValidateOptions`, :class:`ImportOptions`, from :mod:`importer.core.options`)::
 
     from importer import ImportOptions, import_csv
 
@@ -31,27 +31,27 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from importer.front import ValidationResult, import_csv, validate_csv
-    from importer.importing import ImportResult
-    from importer.options import (
+    from importer.core.options import (
         ImportOptions,
         ReadOptions,
         SendOptions,
         UndoOptions,
         ValidateOptions,
     )
+    from importer.jobs.front import ValidationResult, import_csv, validate_csv
+    from importer.send.tally import ImportResult
 
 #: Where each public name lives.
 _HOMES = {
-    "ImportOptions": "importer.options",
-    "ReadOptions": "importer.options",
-    "SendOptions": "importer.options",
-    "UndoOptions": "importer.options",
-    "ValidateOptions": "importer.options",
-    "ValidationResult": "importer.front",
-    "import_csv": "importer.front",
-    "validate_csv": "importer.front",
-    "ImportResult": "importer.importing",
+    "ImportOptions": "importer.core.options",
+    "ReadOptions": "importer.core.options",
+    "SendOptions": "importer.core.options",
+    "UndoOptions": "importer.core.options",
+    "ValidateOptions": "importer.core.options",
+    "ValidationResult": "importer.jobs.front",
+    "import_csv": "importer.jobs.front",
+    "validate_csv": "importer.jobs.front",
+    "ImportResult": "importer.send.tally",
 }
 
 

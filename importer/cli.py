@@ -1,7 +1,7 @@
 """The ``helpscout-import`` command: a thin skin over the library.
 
 Each command parses its options, calls one library function and turns the outcome into output and
-an exit code. Every :class:`~importer.errors.ImporterError` ends as one line on stderr.
+an exit code. Every :class:`~importer.core.errors.ImporterError` ends as one line on stderr.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from importer import __version__
-from importer.errors import (
+from importer.core.errors import (
     EXIT_OK,
     EXIT_ROWS_FAILED,
     EXIT_STOPPED,
@@ -29,8 +29,7 @@ from importer.errors import (
     ImporterError,
     NotConfirmed,
 )
-from importer.front import import_csv, validate_csv
-from importer.options import (
+from importer.core.options import (
     DEFAULT_API_URL,
     DEFAULT_IMPORT,
     DEFAULT_VALIDATE,
@@ -42,18 +41,17 @@ from importer.options import (
     UndoOptions,
     ValidateOptions,
 )
+from importer.core.redact import redact
+from importer.core.text import for_terminal, issue_line, plural
+from importer.jobs.front import import_csv, validate_csv
 from importer.read import Guessed, count_rows
-from importer.redact import redact
-from importer.report import plural
-from importer.results import CHANGED_HINT, IMPORT_STATUSES, cannot_write
 from importer.sandbox.config import DuplicateEmail, RateWindow, SandboxConfig
-from importer.text import for_terminal, issue_line
+from importer.send.results import CHANGED_HINT, IMPORT_STATUSES, cannot_write
 
 if TYPE_CHECKING:
-    from importer.importing import ImportResult
-    from importer.ledger import PastRun
-    from importer.results import Outcome
-    from importer.upload import Tally
+    from importer.send.ledger import PastRun
+    from importer.send.results import Outcome
+    from importer.send.tally import ImportResult, Tally
 
 # The HTTP side (aiohttp, the uploader) is imported by the commands that send, so that validate
 # starts lighter: ~20 MB less at peak.
@@ -302,7 +300,7 @@ def init(
 ) -> None:
     """Suggest a mapping for FILE: recognise the export's source system, or map its columns by
     their header words and sampled values. Edit it, then run validate."""
-    from importer.outputs import check_outputs
+    from importer.core.files import check_outputs
     from importer.suggest import presets, suggest_file
 
     if list_presets:
@@ -581,7 +579,7 @@ def run(
     when nothing could be attempted (another run uses the state file, for one), 3 when the run
     stopped early (the same command resumes it).
     """
-    from importer.importing import api_url_of
+    from importer.jobs.importing import api_url_of
 
     options = ImportOptions(
         encoding=encoding,
@@ -745,9 +743,9 @@ def confirm_real_account(file: Path, mapping: Path, results: Path, options: Impo
     """Ask once before a run sends to an account that is not this machine's (stdin a terminal)."""
     from urllib.parse import urlsplit
 
-    from importer.client import is_loopback
-    from importer.front import open_input
-    from importer.importing import api_url_of, count_plan, state_path_of
+    from importer.jobs.front import open_input
+    from importer.jobs.importing import api_url_of, count_plan, state_path_of
+    from importer.send.client import is_loopback
 
     api_url = api_url_of(options.api_url)
     host = urlsplit(api_url).hostname or ""
@@ -787,7 +785,7 @@ def command_line(ctx: click.Context) -> str:
 
 def print_plan(file: Path, mapping: Path, options: ImportOptions) -> None:
     """--dry-run: what run would send, and how long that takes at the budget."""
-    from importer.pacing import estimate_seconds
+    from importer.send.pacing import estimate_seconds
 
     with progress_bar("rows") as bar:
         reading = ValidateOptions(encoding=options.encoding, delimiter=options.delimiter,
@@ -813,7 +811,7 @@ def echo_duration(
     """How long a plan's requests take (``seconds_at``: at a budget a minute): at ``--rate``, at
     the share of the ``limit`` Help Scout reported, else on each plan's budget. Alone on the
     account a run spends ``--budget-share`` of the budget, never the ``--headroom`` kept free."""
-    from importer.pacing import PLAN_BUDGETS, duration
+    from importer.send.pacing import PLAN_BUDGETS, duration
 
     share = min(options.budget_share, 1 - options.headroom)
     if options.rate is not None:
@@ -839,7 +837,7 @@ def print_account_plan(
     sandbox: SandboxConfig | None,
 ) -> NoReturn:
     """--dry-run --check-existing: the plan against the account, row by row; reads only."""
-    from importer.plan import plan_import
+    from importer.jobs.plan import plan_import
 
     def notice(message: str) -> None:
         click.echo(for_terminal(redact(message)), err=True)
@@ -932,7 +930,7 @@ def undo(
     Exits 0 when every customer was deleted or kept on purpose, 1 when some failed (see the
     results), 2 when nothing was attempted, 3 when the undo stopped early.
     """
-    from importer.undo import UndoScope, undo_import
+    from importer.jobs.undo import UndoScope, undo_import
 
     options = UndoOptions(run=run_id, results=results, only=only, dry_run=dry_run,
                           api_url=api_url, rate=rate, budget_share=budget_share,
@@ -999,7 +997,7 @@ def undo(
             click.echo(f"  {label} row {outcome.row} customer {outcome.customer_id}{because}")
     click.echo(result.line())
     if dry_run:
-        from importer.pacing import READ_COST, WRITE_COST, budget_seconds
+        from importer.send.pacing import READ_COST, WRITE_COST, budget_seconds
 
         deletes = result.planned
         cost = result.requests * READ_COST + deletes * WRITE_COST
@@ -1041,7 +1039,7 @@ def history(state: Path | None, as_json: bool) -> None:
     """List the imports a state file has seen, newest first: when each ran, where it sent, its
     input file and mapping, its rows by status and its exit code. Without --state, every state
     file in this folder, each with its destination. Reads the states only."""
-    from importer.ledger import Ledger
+    from importer.send.ledger import Ledger
 
     states = [state] if state else states_here()
     if state is not None and not state.is_file():
@@ -1079,7 +1077,7 @@ def _utc(stamp: str | None, *, iso: bool = False) -> str | None:
         return None
     from datetime import UTC, datetime
 
-    from importer.summary import utc_stamp
+    from importer.core.text import utc_stamp
 
     moment = datetime.fromisoformat(stamp).astimezone(UTC)
     return utc_stamp(moment) if iso else moment.strftime("%Y-%m-%d %H:%M:%S")

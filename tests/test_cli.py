@@ -276,7 +276,7 @@ def test_validate_does_not_load_the_http_side_and_run_defaults_to_help_scout():
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert loaded.stdout.strip() == "False"
-    from importer.options import DEFAULT_API_URL
+    from importer.core.options import DEFAULT_API_URL
 
     api_url = next(p for p in main.commands["run"].params if p.name == "api_url")
     # no default of its own: HELPSCOUT_API_URL of the environment or the credentials file first

@@ -19,7 +19,15 @@ import pytest
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from importer.client import (
+from importer.core.errors import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    RateLimitError,
+    RunStopped,
+)
+from importer.sandbox import Sandbox, SandboxConfig
+from importer.send.client import (
     MAX_REFUSALS,
     Credentials,
     HelpScoutClient,
@@ -31,15 +39,7 @@ from importer.client import (
     check_api_url,
     read_settings,
 )
-from importer.errors import (
-    ApiError,
-    AuthError,
-    ConfigError,
-    RateLimitError,
-    RunStopped,
-)
-from importer.pacing import Pacer, retry_after
-from importer.sandbox import Sandbox, SandboxConfig
+from importer.send.pacing import Pacer, retry_after
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "helpscout-fixtures"
 FAST = RetryPolicy(max_attempts=8, base=0.005)

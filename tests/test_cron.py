@@ -22,10 +22,10 @@ import pytest
 from click.testing import Result
 
 from importer import ImportOptions, import_csv
-from importer.front import open_input
-from importer.importing import count_plan
-from importer.ledger import MIGRATIONS, Ledger, default_state_path
+from importer.jobs.front import open_input
+from importer.jobs.importing import count_plan
 from importer.sandbox import Sandbox, SandboxConfig
+from importer.send.ledger import MIGRATIONS, Ledger, default_state_path
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data" / "customers.csv"

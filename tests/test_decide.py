@@ -1,4 +1,5 @@
-"""The decision per row, as the table in ``importer/decide.py``'s docstring: one case a line."""
+"""The decision per row, as the table in ``importer/send/decide.py``'s docstring: one case a
+line."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from importer.decide import Action, Job, Policy, decide, email_of, is_ours
-from importer.ledger import Entry, RunInfo
+from importer.send.decide import Action, Job, Policy, decide, email_of, is_ours
+from importer.send.ledger import Entry, RunInfo
 
 THIS, RESUMED, EARLIER = 7, 6, 3  # run ids: this run, the unfinished one it resumes, a finished one
 RUN = RunInfo(THIS, "2026-01-01T00:00:00+00:00", 1, "in.csv", "fp", None, (RESUMED,))

@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from importer.errors import ConfigError, StateLockedError
-from importer.ledger import (
+from importer.core.errors import ConfigError, StateLockedError
+from importer.sandbox import Sandbox, SandboxConfig
+from importer.send.ledger import (
     Destination,
     Ledger,
     default_state_path,
     destination_conflict,
     destination_merged,
 )
-from importer.sandbox import Sandbox, SandboxConfig
 
 MAPPING = "customer:\n  firstName: Name\n  emails:\n    - {column: Email, type: work}\n"
 Invoke = Callable[..., Result]
@@ -576,9 +576,9 @@ def test_where_flock_may_meet_sqlites_locks_a_hard_linked_state_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """BSD and macOS: the database is not flocked there, so a second name is refused outright."""
-    import importer.ledger
+    import importer.send.ledger
 
-    monkeypatch.setattr(importer.ledger, "FLOCK_THE_DATABASE", False)
+    monkeypatch.setattr(importer.send.ledger, "FLOCK_THE_DATABASE", False)
     state = tmp_path / "s.sqlite"
     Ledger.open(state, source="").close()
     with Ledger.open(state, source=""):  # one name: used as before

@@ -14,8 +14,8 @@ import pytest
 
 import importer
 from importer.cli import main
-from importer.errors import ConfigError
-from importer.options import (
+from importer.core.errors import ConfigError
+from importer.core.options import (
     DEFAULT_IMPORT,
     DEFAULT_UNDO,
     DEFAULT_VALIDATE,
@@ -63,7 +63,7 @@ def test_options_and_validating_never_load_the_http_side() -> None:
     code = (
         "import sys; from importer import ImportOptions, ValidateOptions, validate_csv; "
         f"ImportOptions(rate=100); validate_csv({str(SAMPLE)!r}, {str(EXAMPLE)!r}); "
-        "print(sorted(m for m in ('aiohttp', 'importer.importing') if m in sys.modules))"
+        "print(sorted(m for m in ('aiohttp', 'importer.jobs.importing') if m in sys.modules))"
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert (loaded.stdout.strip(), loaded.returncode) == ("[]", 0), loaded.stderr

@@ -31,9 +31,9 @@ from aiohttp import web
 from click.testing import Result
 
 from importer import ImportOptions, import_csv
-from importer.client import Credentials, HelpScoutClient, Reply, RetryPolicy
-from importer.errors import AuthError, CertificateError, ConfigError
-from importer.ledger import default_state_path
+from importer.core.errors import AuthError, CertificateError, ConfigError
+from importer.send.client import Credentials, HelpScoutClient, Reply, RetryPolicy
+from importer.send.ledger import default_state_path
 
 FAST = RetryPolicy(max_attempts=2, base=0.01)
 APP_ID, APP_SECRET = "hostile-app-id", "s3cret-app-secret-0123456789"

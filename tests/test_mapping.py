@@ -12,8 +12,8 @@ import yaml
 from click.testing import CliRunner
 
 from importer.cli import main
-from importer.errors import EXIT_USAGE, MappingError
-from importer.issues import ISSUE_COLUMNS
+from importer.core.errors import EXIT_USAGE, MappingError
+from importer.core.issues import ISSUE_COLUMNS
 from importer.mapping import (
     Mapping,
     Property,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from importer import ValidateOptions, validate_csv
-from importer.errors import MappingError
+from importer.core.errors import MappingError
 from importer.mapping import load_mapping
 
 

@@ -15,11 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from importer import ValidateOptions, validate_csv
-from importer.errors import MappingError
+from importer.core.errors import MappingError
+from importer.customer.countries import country_of, resolve_country
+from importer.customer.names import split_full_name
+from importer.customer.phones import e164, phone_problem, plainly_possible, write_e164
 from importer.mapping import load_mapping
-from importer.mapping.countries import country_of, resolve_country
-from importer.mapping.names import split_full_name
-from importer.phones import e164, phone_problem, plainly_possible, write_e164
 
 
 # --- countries -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from importer import ValidateOptions, validate_csv
-from importer.errors import MappingError
+from importer.core.errors import MappingError
 from importer.mapping import load_mapping
 
 HEADER = ["First", "Email", "Phone", "Mobile", "Web", "Street", "Country", "Seats"]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from importer.errors import ConfigError
-from importer.outputs import check_outputs, same_file
+from importer.core.errors import ConfigError
+from importer.core.files import check_outputs, same_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data" / "customers.csv"

@@ -19,9 +19,10 @@ from typing import Any, Literal
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from importer.client import Credentials, HelpScoutClient
-from importer.errors import ConfigError
-from importer.pacing import (
+from importer.core.errors import ConfigError
+from importer.sandbox import Sandbox, SandboxConfig
+from importer.send.client import Credentials, HelpScoutClient
+from importer.send.pacing import (
     BETA,
     DEADBAND,
     FLOOR,
@@ -47,7 +48,6 @@ from importer.pacing import (
     retry_after,
     target_pace,
 )
-from importer.sandbox import Sandbox, SandboxConfig
 
 Kind = Literal["sliding", "fixed"]
 KINDS: tuple[Kind, ...] = ("sliding", "fixed")

@@ -14,10 +14,10 @@ import pytest
 from click.testing import Result
 
 from importer import ImportOptions, import_csv
-from importer.client import Credentials
-from importer.ledger import Ledger
-from importer.plan import plan_import
+from importer.jobs.plan import plan_import
 from importer.sandbox import Sandbox
+from importer.send.client import Credentials
+from importer.send.ledger import Ledger
 
 MAPPING = """\
 customer:

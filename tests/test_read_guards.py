@@ -11,10 +11,10 @@ import pytest
 from click.testing import Result
 
 from importer import import_csv
-from importer.client import Credentials
-from importer.options import ImportOptions
+from importer.core.options import ImportOptions
 from importer.read.renumber import export_rows
 from importer.sandbox import Sandbox, SandboxConfig
+from importer.send.client import Credentials
 
 Invoke = Callable[..., Result]
 Rows = Callable[[Path], list[dict[str, str]]]

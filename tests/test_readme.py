@@ -38,9 +38,9 @@ import yaml
 from click.testing import CliRunner, Result
 
 from importer.cli import main
+from importer.customer.schema import PROPERTY_TYPES, TOP_LEVEL_FIELDS
 from importer.mapping import TRANSFORMS, load_mapping
 from importer.sandbox import Sandbox
-from importer.schema import PROPERTY_TYPES, TOP_LEVEL_FIELDS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -19,15 +19,15 @@ import pandas as pd
 import pytest
 
 from importer import ImportOptions, ValidateOptions, import_csv, validate_csv
-from importer.front import open_input
-from importer.labels import field_label, rule_label
-from importer.page import CSS, Groups, bar_chart, cell, line_chart, pattern
-from importer.rejects import ERROR, ROW, is_rejected, layout, row_errors
-from importer.report import MAX_GROUPS, ROWS_PER_GROUP, message_pattern, rows_named
-from importer.results import Outcome
-from importer.results_report import PaceSamples, ResultsReport, api_host
+from importer.check.validate import check_rows
+from importer.customer.labels import field_label, rule_label
+from importer.jobs.front import open_input
+from importer.outputs.page import CSS, Groups, bar_chart, cell, line_chart, pattern
+from importer.outputs.rejects import ERROR, ROW, is_rejected, layout, row_errors
+from importer.outputs.report import MAX_GROUPS, ROWS_PER_GROUP, message_pattern, rows_named
+from importer.outputs.results_report import PaceSamples, ResultsReport, api_host
 from importer.sandbox import DEFAULT_PROPERTIES, SandboxConfig
-from importer.validate import check_rows
+from importer.send.results import Outcome
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data" / "customers.csv"

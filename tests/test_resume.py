@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from importer.ledger import default_state_path
 from importer.sandbox import Sandbox, SandboxConfig
+from importer.send.ledger import default_state_path
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPING = """\

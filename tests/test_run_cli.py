@@ -13,8 +13,8 @@ import pytest
 from click.testing import Result
 
 from importer import import_csv
-from importer.ledger import default_state_path
 from importer.sandbox import Sandbox, SandboxConfig
+from importer.send.ledger import default_state_path
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data" / "customers.csv"

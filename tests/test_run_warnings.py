@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from click.testing import Result
 
-from importer.issues import ISSUE_COLUMNS, RowWarnings
+from importer.core.issues import ISSUE_COLUMNS, RowWarnings
 
 MAPPING = """\
 customer:

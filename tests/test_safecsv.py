@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from importer.cli import main
-from importer.safecsv import ESCAPED_FORMULA, needs_guard, safe_cell, safe_frame
+from importer.core.safecsv import ESCAPED_FORMULA, needs_guard, safe_cell, safe_frame
 
 EVIL_HEADER = '=HYPERLINK("http://evil.example","open me")'
 HOSTILE = [

@@ -31,9 +31,9 @@ from click.testing import CliRunner
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from importer import schema
 from importer.cli import main
-from importer.errors import ConfigError
+from importer.core.errors import ConfigError
+from importer.customer import schema
 from importer.sandbox import (
     DEFAULT_PROPERTIES,
     InvalidSeed,

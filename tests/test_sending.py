@@ -24,11 +24,11 @@ import pytest
 from click.testing import Result
 
 from importer import ImportOptions, import_csv
-from importer.client import Credentials
-from importer.errors import ConfigError, RunStopped
-from importer.options import MAX_CONCURRENCY, allowed_invalid
-from importer.pacing import MAX_PAUSE, Pacer, Ticket, pause_for, pause_notice
+from importer.core.errors import ConfigError, RunStopped
+from importer.core.options import MAX_CONCURRENCY, allowed_invalid
 from importer.sandbox import Sandbox, SandboxConfig
+from importer.send.client import Credentials
+from importer.send.pacing import MAX_PAUSE, Pacer, Ticket, pause_for, pause_notice
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data" / "customers.csv"

@@ -2,8 +2,8 @@
 
 Help Scout's search is an index that may lag behind creates. After a create whose fate is
 unknown, the row is sent again only when a look-up made at least ``settle_time`` seconds after
-that create finds nobody (:func:`importer.decide.after_look_up`, a table here); the ledger keeps
-what a later run needs to know when an earlier run's requests may have left.
+that create finds nobody (:func:`importer.send.decide.after_look_up`, a table here); the ledger
+keeps what a later run needs to know when an earlier run's requests may have left.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from importer import ImportOptions, import_csv
-from importer.client import Credentials
-from importer.decide import after_look_up
-from importer.ledger import ALIVE_SLACK, Ledger
 from importer.sandbox import Sandbox, SandboxConfig
+from importer.send.client import Credentials
+from importer.send.decide import after_look_up
+from importer.send.ledger import ALIVE_SLACK, Ledger
 
 T = 1_000_000.0  # an unsure create ended at T
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from importer.errors import SourceError
+from importer.core.errors import SourceError
 from importer.read.delimited import (
     _SCAN_BYTES,
     TEXT,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from importer.errors import SourceError
+from importer.core.errors import SourceError
 from importer.read.delimited import (
     MAX_COLUMNS,
     MAX_FIELD_CHARS,

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from importer.errors import ConfigError
-from importer.ledger import Ledger, default_state_path
+from importer.core.errors import ConfigError
 from importer.sandbox import Sandbox, SandboxConfig
+from importer.send.ledger import Ledger, default_state_path
 
 MAPPING = "customer:\n  firstName: Name\n  emails:\n    - {column: Email, type: work}\n"
 GO_ON = (

@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from importer import schema
+from importer.customer import schema
+from importer.customer.values import country_code, date_cover, date_formats, is_phone, sniff
 from importer.mapping import Mapping, load_mapping
 from importer.read import TEXT
 from importer.suggest import presets, recognise, suggest_file, suggest_mapping
@@ -16,7 +17,6 @@ from importer.suggest.engine import suggest
 from importer.suggest.fit import judge
 from importer.suggest.headers import read_header, words
 from importer.suggest.presets import MIN_SHARE, fingerprint
-from importer.suggest.values import country_code, date_cover, date_formats, is_phone, sniff
 
 ROOT = Path(__file__).resolve().parent.parent
 

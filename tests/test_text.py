@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from importer.cli import main
-from importer.redact import REDACTED, redact, register
-from importer.text import MESSAGE_WIDTH, for_terminal, issue_line
+from importer.core.redact import REDACTED, redact, register
+from importer.core.text import MESSAGE_WIDTH, for_terminal, issue_line
 
 OSC = "\x1b]0;owned\x07"  # retitles the window
 

@@ -23,11 +23,17 @@ from aiohttp import web
 from click.testing import Result
 
 from importer import ImportOptions, UndoOptions, import_csv
-from importer.client import Credentials
-from importer.ledger import Created, Ledger
-from importer.results import listed_customers
+from importer.jobs.undo import (
+    EDIT_SLACK,
+    default_results_path,
+    keep_reason,
+    undo_action,
+    undo_import,
+)
 from importer.sandbox import Sandbox, SandboxConfig
-from importer.undo import EDIT_SLACK, default_results_path, keep_reason, undo_action, undo_import
+from importer.send.client import Credentials
+from importer.send.ledger import Created, Ledger
+from importer.send.results import listed_customers
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPING = """\

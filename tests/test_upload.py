@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from importer.client import Credentials, HelpScoutClient, RetryPolicy
-from importer.errors import AuthError, RunStopped
-from importer.ledger import Ledger, former_state_path
-from importer.pacing import Pacer
-from importer.results import Outcome, ResultsWriter, header
+from importer.core.errors import AuthError, RunStopped
 from importer.sandbox import Sandbox, SandboxConfig
-from importer.upload import (
+from importer.send.client import Credentials, HelpScoutClient, RetryPolicy
+from importer.send.ledger import Ledger, former_state_path
+from importer.send.pacing import Pacer
+from importer.send.results import Outcome, ResultsWriter, header
+from importer.send.upload import (
     CUT_OFF,
     LOST_IN_A_ROW,
     NOT_SENT,

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from importer import ValidateOptions, schema, validate_csv
-from importer.validate import SeenKeys
+from importer import ValidateOptions, validate_csv
+from importer.check.validate import SeenKeys
+from importer.customer import schema
 
 BASE_MAPPING = """\
 customer:
@@ -247,7 +248,7 @@ def test_vectorised_email_check_agrees_with_the_per_value_one(shared_data):
     """The RE2 fast path must never accept what the sandbox's per-value check refuses."""
     import pandas as pd
 
-    from importer.validate import _check_email
+    from importer.check.validate import _check_email
 
     corpus = json.loads((shared_data / "validation" / "email_flat.json").read_text())
     values = corpus["valid"] + [v for v, _ in corpus["invalid_with_error"]]

@@ -54,7 +54,7 @@ For real exports (issue 9) a mapping can also say::
   out and the customer is sent without it, the error becoming a warning whose rule ends in
   ``_dropped``; an address goes whole, as with ``on_incomplete``.
 * ``phone_region: DE`` (top level) and ``region: US`` (on ``phone`` and ``phones`` entries): where
-  national phone numbers are read when the row has no country (:mod:`importer.phones`).
+  national phone numbers are read when the row has no country (:mod:`importer.customer.phones`).
 * ``separator: "\n"`` (or ``"\r\n"``, ``"\r"``) cuts at every line break, CRLF, CR or LF
   alike: a one-cell postal address (Outlook's ``Business Address``, Google's ``Address 1 -
   Formatted``) becomes ``lines``; empty pieces are dropped.
@@ -84,7 +84,7 @@ What happens to a cell, in order:
    ``date``: the text read with ``format`` (a strptime format, or a list tried in order) and
    written as YYYY-MM-DD; a value that does not match is left as written with an issue;
    ``split_name``: a full-name column parsed by nameparser into ``firstName`` and ``lastName``
-   (:mod:`~importer.mapping.names`: titles, suffixes, particles, "Last, First"). The field it is
+   (:mod:`~importer.customer.names`: titles, suffixes, particles, "Last, First"). The field it is
    on says which part it takes::
 
        firstName: {column: Full Name, transform: [split_name]}
@@ -124,15 +124,17 @@ value of the chunk.
 The package, by seam: :mod:`~importer.mapping.model` (the compiled mapping),
 :mod:`~importer.mapping.reader` (the YAML checked, line by line), :mod:`~importer.mapping.apply`
 and :mod:`~importer.mapping.columns` (a chunk mapped in whole columns),
-:mod:`~importer.mapping.transforms`, :mod:`~importer.mapping.countries`,
-:mod:`~importer.mapping.names` and :mod:`~importer.mapping.payloads` (mapped columns to JSON
+:mod:`~importer.mapping.transforms`, :mod:`~importer.customer.countries`,
+:mod:`~importer.customer.names` and :mod:`~importer.mapping.payloads` (mapped columns to JSON
 bodies).
 """
 
-from importer.mapping.countries import country_of, resolve_country
-from importer.mapping.model import Mapping, Property, Target, Value
+from importer.customer.countries import country_of, resolve_country
+from importer.customer.values import COMMON_DATE_FORMATS
+from importer.mapping.model import Mapping
 from importer.mapping.reader import load_mapping
-from importer.mapping.transforms import COMMON_DATE_FORMATS, TRANSFORMS, guess_date_formats
+from importer.mapping.spec import Property, Target, Value
+from importer.mapping.transforms import TRANSFORMS, guess_date_formats
 
 __all__ = [
     "COMMON_DATE_FORMATS",

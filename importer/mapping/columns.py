@@ -9,8 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from importer.issues import STRING
-from importer.safecsv import ESCAPED_FORMULA
+from importer.core.issues import STRING
+from importer.core.safecsv import ESCAPED_FORMULA
 
 #: The apostrophe a spreadsheet or an exporter puts before a value that starts with a digit or
 #: "+" to keep it text (Shopify's ``'02134``, ``'+1 555 0100``): a mark, not part of the value.

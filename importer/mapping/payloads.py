@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from importer import schema
+from importer.customer import schema
 
 if TYPE_CHECKING:
-    from importer.mapping.model import Property
+    from importer.mapping.spec import Property
 
 _CONVERT: dict[str, Callable[[str], object]] = {
     "number": schema.parse_int,

@@ -11,19 +11,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
-from importer import schema
-from importer.errors import MappingError
+from importer.core.errors import MappingError
+from importer.customer import schema
+from importer.customer.countries import resolve_country
 from importer.mapping.apply import ENUM_CHOICES
-from importer.mapping.countries import resolve_country
-from importer.mapping.model import (
-    SPLIT_NAME_FIELDS,
-    Mapping,
-    Property,
-    Target,
-    TypeFrom,
-    Value,
-    did_you_mean,
-)
+from importer.mapping.model import SPLIT_NAME_FIELDS, Mapping, did_you_mean
+from importer.mapping.spec import Property, Target, TypeFrom, Value
 from importer.mapping.transforms import ONLY_ON, TRANSFORMS
 
 _VALUE_KEYS = (

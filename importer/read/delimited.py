@@ -3,7 +3,7 @@
 Every later stage leans on three promises made here:
 
 * a file that cannot be read faithfully is refused up front, before anything is sent, with one
-  line saying what is wrong, where, and what to do (:class:`~importer.errors.SourceError`);
+  line saying what is wrong, where, and what to do (:class:`~importer.core.errors.SourceError`);
 * every cell comes back exactly as written, as text: leading zeros, ``NA``, ``NULL`` stay, and
   an empty cell is ``""``;
 * every data row keeps its 1-based number (header excluded, blank lines and rows of empty
@@ -20,7 +20,7 @@ Every later stage leans on three promises made here:
   :class:`Undecodable`, errors naming the line and the byte, and the rest imports; cp1252 is
   guessed for a file as a whole (no UTF-8 beyond ASCII anywhere) and said as :class:`Guessed`;
 * a file whose size or time changed while it was read (still being written) stops the reading
-  before its last rows (:class:`~importer.errors.SourceChangedError`);
+  before its last rows (:class:`~importer.core.errors.SourceChangedError`);
 
 * the work is bounded whatever the bytes: only a regular file is read (a FIFO would block, a
   device never end); a line is at most :data:`MAX_LINE_CHARS`, a field :data:`MAX_FIELD_CHARS`,
@@ -73,8 +73,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from importer.errors import SourceChangedError, SourceError
-from importer.text import VALUE_WIDTH
+from importer.core.errors import SourceChangedError, SourceError
+from importer.core.frames import TEXT
+from importer.core.text import VALUE_WIDTH
 
 __all__ = [
     "CHUNK_BYTES",
@@ -97,9 +98,6 @@ __all__ = [
 
 #: The delimiters tried when none is given, in order of preference on a tie.
 DELIMITERS = (",", ";", "\t", "|")
-#: The dtype of every column of every frame.
-TEXT = pd.StringDtype("pyarrow")
-
 #: The longest physical line read (characters): a longer one is not a CSV's.
 MAX_LINE_CHARS = 16 << 20
 #: The longest data row (bytes, once UTF-8) and the longest field (characters or bytes).

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from importer.errors import SourceError
+from importer.core.errors import SourceError
 from importer.read.base import Source
 from importer.read.delimited import CsvSource, open_csv, stat_of
 from importer.read.renumber import renumbered
@@ -129,7 +129,7 @@ def open_source(
     chunk_rows: int = 25_000,
 ) -> Source:
     """Open ``path`` (``-``: standard input) with the reader its bytes call for; refuse it with
-    one clear line (:class:`~importer.errors.SourceError`) when none fits."""
+    one clear line (:class:`~importer.core.errors.SourceError`) when none fits."""
     name = str(path)
     reading = _Reading(encoding, delimiter, skip_lines, sheet, chunk_rows)
     if name == STDIN:

@@ -1,8 +1,8 @@
 """A rejects file read back keeps the export's row numbers.
 
 ``validate --rejects`` and ``run --rejects`` write the rows to fix with two columns first, ``row``
-(the row's number in the export) and ``error`` (:mod:`importer.rejects`). When such a file comes
-back, its rows are numbered by that ``row`` column, so that every message, report and results
+(the row's number in the export) and ``error`` (:mod:`importer.outputs.rejects`). When such a file
+comes back, its rows are numbered by that ``row`` column, so that every message, report and results
 line names the row of the export a person knows ("row 12"), not its place in the short file
 ("row 1"). It applies only when every ``row`` cell is a whole number and they increase down the
 file (a file a person reordered, or added rows to, is numbered as it stands, with a warning).
@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -46,37 +47,16 @@ class RenumberedSource:
     keep_row: bool = True
     """Whether the chunks hold the ``row`` column (a select that did not ask for it drops it)."""
 
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def columns(self) -> list[str]:
-        return self.inner.columns
-
-    @property
-    def encoding(self) -> str:
-        return self.inner.encoding
-
-    @property
-    def delimiter(self) -> str:
-        return self.inner.delimiter
-
-    @property
-    def warnings(self) -> list[str]:
-        return self.inner.warnings
-
-    @property
-    def fingerprint(self) -> str:
-        return self.inner.fingerprint
+    def __getattr__(self, name: str) -> Any:
+        """Everything but the rows (name, columns, encoding, warnings...) is the inner source's."""
+        if name == "inner":  # not set yet (a copy being made): no endless lookup
+            raise AttributeError(name)
+        return getattr(self.inner, name)
 
     @property
     def frame_columns(self) -> list[str]:
         columns = self.inner.frame_columns
         return columns if self.keep_row else [c for c in columns if c != ROW]
-
-    def sample(self, rows: int = 200) -> pd.DataFrame:
-        return self.inner.sample(rows)
 
     def select(self, columns: Iterable[str]) -> RenumberedSource:
         wanted = set(columns)

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import python_calamine as calamine
 
-from importer.errors import SourceError
+from importer.core.errors import SourceError
 from importer.read.delimited import (
     MAX_PREAMBLE,
     TEXT,

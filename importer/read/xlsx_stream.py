@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from importer.errors import SourceError
+from importer.core.errors import SourceError
 
 __all__ = ["MAX_ROW_XML", "STREAM_BYTES", "Cells", "XlsxStream", "cut_texts", "sheet_xml_bytes"]
 

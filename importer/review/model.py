@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from importer import schema
+from importer.customer import schema
 from importer.suggest.draft import ENTRY_FIELDS, AddressGroup, Draft, Field
 
 __all__ = ["CHOSEN_NOTE", "KINDS", "TARGETS", "Choice", "build", "choices_of", "offered", "spec_of"]

@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from importer.errors import ConfigError, ImporterError
+from importer.core.errors import ConfigError, ImporterError
 from importer.review.session import Review
 
 __all__ = ["ReviewServer", "page_html", "serve"]

@@ -17,18 +17,18 @@ from typing import Any
 
 import pandas as pd
 
-from importer.errors import ConfigError, MappingError
+from importer.check.validate import Validator, check_rows, file_warnings
+from importer.core.errors import ConfigError, MappingError
+from importer.core.files import check_outputs
 from importer.mapping import TRANSFORMS, load_mapping
 from importer.mapping.reader import mapping_from_text
-from importer.outputs import check_outputs
+from importer.outputs.report import HtmlReport, Summary
 from importer.read import Chunk, Source
 from importer.read import open_source as open_file
-from importer.report import HtmlReport, Summary
 from importer.review.model import TARGETS, Choice, build, choices_of, offered
 from importer.review.profile import VALUE_CHARS, profile
 from importer.suggest import SAMPLE_ROWS, presets, recognise, suggest_mapping
 from importer.suggest.draft import Draft, emit, parse
-from importer.validate import Validator, check_rows, file_warnings
 
 __all__ = ["PREVIEW_ROWS", "Review", "SourceOptions", "open_source"]
 

@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from yarl import URL
 
-from importer import schema
+from importer.customer import schema
 from importer.sandbox.config import (
     CONVERSATION_SORTS,
     CONVERSATION_STATUSES,

@@ -11,8 +11,8 @@ from typing import Any, Literal, get_args
 
 import yaml
 
-from importer import schema
-from importer.errors import ConfigError
+from importer.core.errors import ConfigError
+from importer.customer import schema
 
 TOKEN_PATH = "/v2/oauth2/token"
 INSPECT_PREFIX = "/_sandbox/"

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from importer import schema
+from importer.customer import schema
 from importer.sandbox.budget import Agent, BurstLimit, FixedWindow, SlidingWindow
 from importer.sandbox.config import (
     AFTER_FAULTS,

@@ -24,10 +24,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from importer.customer.values import SAMPLE_ROWS
 from importer.suggest.draft import REVIEW_HEADING, Draft, Field, columns_of, emit, trim
 from importer.suggest.engine import empty_columns, leftovers, null_values, read_columns, suggest
 from importer.suggest.presets import Match, Preset, fingerprint, fold, preset, presets, recognise
-from importer.suggest.values import SAMPLE_ROWS
 
 __all__ = [
     "SAMPLE_ROWS",

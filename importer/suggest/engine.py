@@ -1,7 +1,7 @@
 """A mapping suggested from a file no preset fits: its header words, then its values.
 
 :func:`suggest` reads every header with :func:`~importer.suggest.headers.read_header` and every
-sampled column with :func:`~importer.suggest.values.sniff`, then decides, column by column:
+sampled column with :func:`~importer.customer.values.sniff`, then decides, column by column:
 
 * the header's words name the field (``Billing City``, ``Vorname``, ``E-mail 2 Address``) and
   the values decide (:func:`~importer.suggest.fit.judge`): values that contradict the field
@@ -30,11 +30,11 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from importer import schema
+from importer.customer import schema
+from importer.customer.values import NULL_MARKERS, Sniff, sniff
 from importer.suggest.draft import AddressGroup, Draft, Field, Held, columns_of
 from importer.suggest.fit import judge, lowest
 from importer.suggest.headers import ENTRY_TYPE_WORDS, HeaderReading, read_header, words
-from importer.suggest.values import NULL_MARKERS, Sniff, sniff
 
 __all__ = ["Column", "empty_columns", "leftovers", "null_values", "read_columns", "suggest"]
 

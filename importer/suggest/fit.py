@@ -1,7 +1,7 @@
 """Do a column's values fit the field its header names? Values decide, headers suggest.
 
 :func:`judge` takes the kind a header names (:mod:`importer.suggest.headers`) and what the
-column's sampled values look like (:mod:`importer.suggest.values`) and returns a
+column's sampled values look like (:mod:`importer.customer.values`) and returns a
 :class:`Verdict`: the kind kept (None: ruled out), how sure, and why. A header is a guess;
 values that contradict it rule the column out whatever the header says: ``Last Login`` holds
 dates, not last names; ``Email Opt-In`` yes/no, not emails; ``Invoice #`` record numbers, not
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from importer.suggest.values import MIN_VALUES, Sniff
+from importer.customer.values import MIN_VALUES, Sniff
 
 __all__ = ["CONFIDENCES", "Verdict", "judge", "lowest"]
 

@@ -28,7 +28,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
-from importer import schema
+from importer.customer import schema
 
 __all__ = ["HeaderReading", "read_header", "words"]
 

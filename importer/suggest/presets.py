@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from importer.errors import ConfigError
+from importer.core.errors import ConfigError
 from importer.suggest.draft import Draft, parse
 
 __all__ = [

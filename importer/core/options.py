@@ -1,0 +1,268 @@
+"""The options of the library's jobs, as values: one set of defaults, checked once.
+
+:class:`ValidateOptions` is what :func:`~importer.jobs.front.validate_csv` takes,
+:class:`ImportOptions` what :func:`~importer.jobs.front.import_csv` (and
+:func:`~importer.jobs.plan.plan_import`) takes, :class:`UndoOptions` what
+:func:`~importer.jobs.undo.undo_import` takes. They share :class:`ReadOptions` (how to read the CSV)
+and :class:`SendOptions` (where to send, how fast). They are frozen dataclasses: a value is checked
+when the object is made (``__post_init__``, a :class:`~importer.core.errors.ConfigError` naming the
+command-line option), so an options object that exists is usable, and the same object can be reused
+for many files. The command line builds them from its options, whose defaults are read from here
+(``DEFAULT_IMPORT.budget_share``...): a default is written once, in this module.
+
+The module is a leaf (it imports nothing of the importer but its errors): the client and the
+uploader take their own defaults from it too (as httpx's ``_config`` serves its client), and
+making options never loads pandas or aiohttp.
+
+What stays a keyword argument of the functions, not an option: callbacks (``progress``,
+``notice``), ``credentials`` and the sandbox's configuration; they are not values a user would
+save and reuse.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, get_args
+
+from importer.core.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "DEFAULT_IMPORT",
+    "DEFAULT_READ",
+    "DEFAULT_SHARE",
+    "DEFAULT_UNDO",
+    "DEFAULT_VALIDATE",
+    "MAX_ATTEMPTS",
+    "MAX_CONCURRENCY",
+    "REQUEST_TIMEOUT",
+    "ROW_TIMEOUT",
+    "SETTLE_TIME",
+    "Duplicates",
+    "ImportOptions",
+    "OnExisting",
+    "ReadOptions",
+    "SendOptions",
+    "UndoOptions",
+    "ValidateOptions",
+    "allowed_invalid",
+]
+
+#: Where Help Scout's API is; ``HELPSCOUT_API_URL`` or ``--api-url`` say otherwise.
+DEFAULT_API_URL = "https://api.helpscout.net"
+#: Without ``--rate``, the share of the budget Help Scout reports that an import spends.
+DEFAULT_SHARE = 0.9
+#: The share of the account's budget kept free for the people and integrations beside the run.
+DEFAULT_HEADROOM = 0.1
+#: Sends per row when Help Scout answers 5xx or the connection is lost.
+MAX_ATTEMPTS = 5
+#: Requests in flight at most: more than any Help Scout budget can use (Pro's 800 a minute is
+#: 7 creates a second: 256 in flight is half a minute of them), and each is a connection.
+MAX_CONCURRENCY = 256
+#: Seconds one request may take, from connecting to the last byte of the answer.
+REQUEST_TIMEOUT = 30.0
+#: Seconds one row's requests may take in all (creates, look-ups, retries; not the waits for
+#: the rate budget or for search to catch up): then it ends ``failed``, kept in flight.
+ROW_TIMEOUT = 180.0
+#: Seconds after a create whose fate is unknown before a look-up that finds nobody is believed
+#: (Help Scout's search is an index that may lag behind creates; how much is not documented).
+SETTLE_TIME = 60.0
+
+Duplicates = Literal["error", "first", "last"]
+"""Rows whose key an earlier row has: invalid (``error``), import the first, or the last."""
+OnExisting = Literal["skip", "update"]
+"""A customer that exists already (imported before, or found by ``check_existing``)."""
+
+PathLike = str | Path
+
+
+def _one_of(option: str, value: object, kind: object) -> None:
+    choices = get_args(kind)
+    if value not in choices:
+        raise ConfigError(f"{option} must be one of {', '.join(choices)}, not {value!r}")
+
+
+def _at_least(option: str, value: float | None, least: float, unit: str = "") -> None:
+    if value is not None and not (value >= least and math.isfinite(value)):
+        raise ConfigError(f"{option} must be at least {least:g}{unit}, not {value!r}")
+
+
+def _more_than(option: str, value: float | None, unit: str) -> None:
+    if value is not None and not (value > 0 and math.isfinite(value)):
+        raise ConfigError(f"{option} must be more than 0{unit}, not {value!r}")
+
+
+def allowed_invalid(spec: str | None, rows: int) -> int:
+    """The invalid rows ``--max-invalid`` lets a run exit 0 with: ``N``, or ``N%`` of ``rows``
+    (rounded down); None: none. ``spec`` was checked by :func:`_max_invalid`."""
+    if spec is None:
+        return 0
+    if spec.endswith("%"):
+        return math.floor(float(spec[:-1]) * rows / 100)
+    return int(spec)
+
+
+def _max_invalid(value: str | None) -> None:
+    well_formed = value is None or re.fullmatch(r"\d+|\d+(\.\d+)?%", value)
+    if not well_formed or (value is not None and value.endswith("%") and float(value[:-1]) > 100):
+        raise ConfigError(
+            f"--max-invalid must be a count of rows (5) or a percentage of them (2%), not {value!r}"
+        )
+
+
+class _Checked:
+    """The end of the chain of ``__post_init__`` checks (each class checks its own fields)."""
+
+    def __post_init__(self) -> None:
+        pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadOptions(_Checked):
+    """How to read the input; None: detected (see :func:`~importer.read.open_source`)."""
+
+    encoding: str | None = None
+    """A Python codec name (``cp1252``, ``latin-1``); default: detected."""
+    delimiter: str | None = None
+    """The field delimiter; default: sniffed."""
+    skip_lines: int | None = None
+    """Lines before the header row (a title, an export date); default: detected."""
+    sheet: str | None = None
+    """A workbook's sheet, by name or number from 1; default: the first holding a table."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _at_least("--skip-lines", self.skip_lines, 0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendOptions(_Checked):
+    """Where a command that sends (``run``, ``undo``) sends, and how fast and patiently."""
+
+    api_url: str | None = None
+    """Where the API is; None: ``HELPSCOUT_API_URL``, then :data:`DEFAULT_API_URL`."""
+    rate: float | None = None
+    """Requests per minute to spend; None: ``budget_share`` of the budget Help Scout reports."""
+    budget_share: float = DEFAULT_SHARE
+    """Without ``rate``, the share of the reported budget to use."""
+    headroom: float = DEFAULT_HEADROOM
+    """The share of the account's budget left free for others' bursts: the run yields to what
+    the rest of the account spends, less this (see :mod:`importer.send.pacing`)."""
+    concurrency: int | None = None
+    """Requests in flight at once; None: enough to keep up with the rate."""
+    max_attempts: int = MAX_ATTEMPTS
+    """Sends per call when Help Scout answers 5xx or the connection is lost."""
+    request_timeout: float = REQUEST_TIMEOUT
+    """Seconds one request may take."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _more_than("--rate", self.rate, " requests a minute")
+        if not 0 < self.budget_share <= 1:
+            raise ConfigError(
+                f"--budget-share must be more than 0 and at most 1, not {self.budget_share!r}"
+            )
+        if not 0 <= self.headroom < 1:
+            raise ConfigError(f"--headroom must be at least 0 and below 1, not {self.headroom!r}")
+        _at_least("--concurrency", self.concurrency, 1)
+        if self.concurrency is not None and self.concurrency > MAX_CONCURRENCY:
+            raise ConfigError(
+                f"--concurrency must be at most {MAX_CONCURRENCY} (more requests in flight than "
+                f"any Help Scout budget can use), not {self.concurrency!r}"
+            )
+        _at_least("--max-attempts", self.max_attempts, 1)
+        _more_than("request_timeout", self.request_timeout, " seconds")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValidateOptions(ReadOptions):
+    """What :func:`~importer.jobs.front.validate_csv` writes and keeps besides its totals."""
+
+    report: PathLike | None = None
+    """Write every issue here; the suffix picks the format: .csv, .json or .html."""
+    rejects: PathLike | None = None
+    """Write the invalid rows here, with their own columns and what is wrong."""
+    show: int = 0
+    """Keep the first N payloads exactly as they would be sent."""
+    keep_issues: int = 20
+    """Keep the first N issues, for a console listing."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _at_least("--show", self.show, 0)
+        _at_least("keep_issues", self.keep_issues, 0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportOptions(ReadOptions, SendOptions):
+    """How :func:`~importer.jobs.front.import_csv` reads and sends, and what it writes besides the
+    results (the plan of ``run --dry-run --check-existing`` takes the same)."""
+
+    include_source: bool = False
+    """Append each row's original columns to the results."""
+    state: PathLike | None = None
+    """The ledger; None: beside the results, named after the mapping and the destination
+    (:func:`~importer.jobs.importing.state_path_of`)."""
+    on_existing: OnExisting = "skip"
+    """A row imported before whose data changed, or whose customer exists: skip or update it."""
+    check_existing: bool | None = None
+    """Look up the emails of rows no earlier run imported before creating them; None: only on
+    a first run into an account that holds customers already
+    (:func:`~importer.jobs.importing.connect` asks)."""
+    duplicates: Duplicates = "error"
+    """Rows with the same key: invalid after the first, import the first, or the last."""
+    retry_failed: bool = False
+    """Send again only the rows that failed last time; skip the others."""
+    retry_unknown: bool = False
+    """Create again the rows whose create got no answer and that cannot be looked up (no email):
+    after checking in Help Scout that they are not there."""
+    max_invalid: str | None = None
+    """``N`` or ``N%``: the run exits 0 with at most this many invalid rows and none failed."""
+    row_timeout: float = ROW_TIMEOUT
+    """Seconds one row's requests may take in all."""
+    settle_time: float = SETTLE_TIME
+    """Seconds after an unsure create before a look-up that finds nobody is believed."""
+    report: PathLike | None = None
+    """Write the results report here (HTML)."""
+    rejects: PathLike | None = None
+    """Write the rows to fix here: the invalid ones and those Help Scout refused."""
+    summary_json: PathLike | None = None
+    """Write the run's summary here (JSON, :mod:`importer.outputs.summary`), however it ends."""
+    log_file: PathLike | None = None
+    """Append one JSON line per HTTP request here (:mod:`importer.send.requestlog`)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _one_of("--on-existing", self.on_existing, OnExisting)
+        _one_of("--duplicates", self.duplicates, Duplicates)
+        _more_than("row_timeout", self.row_timeout, " seconds")
+        _at_least("--settle-time", self.settle_time, 0, " seconds")
+        _max_invalid(self.max_invalid)
+
+
+@dataclass(frozen=True, kw_only=True)
+class UndoOptions(SendOptions):
+    """Which import :func:`~importer.jobs.undo.undo_import` takes back, and what it writes."""
+
+    run: int | None = None
+    """Undo the import this run belongs to; None: the newest import that created customers."""
+    results: PathLike | None = None
+    """One line per customer here; None: beside the state, named after it (none in a dry run)."""
+    only: PathLike | None = None
+    """Undo only the customers this results file of the import lists as created."""
+    dry_run: bool = False
+    """Read and list what would be deleted or kept; delete nothing, write nothing to the state."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _at_least("--run", self.run, 1)
+
+
+#: The defaults, as objects: the command line's options read theirs from these.
+DEFAULT_READ = ReadOptions()
+DEFAULT_VALIDATE = ValidateOptions()
+DEFAULT_IMPORT = ImportOptions()
+DEFAULT_UNDO = UndoOptions()

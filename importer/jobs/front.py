@@ -1,0 +1,386 @@
+"""The library's front door: the command line's jobs as functions.
+
+``validate_csv`` reads, maps and checks every row of a file and writes a report; nothing is sent.
+``import_csv`` creates a customer for every valid row, exactly once, and writes the results. Each
+takes the file, the mapping and one options object (:mod:`importer.core.options`: frozen, checked
+when made); callbacks, credentials and the sandbox's configuration are keyword arguments.
+
+Both go the same way: the output guard first (:func:`~importer.core.files.check_outputs`: no output
+may be an input or another output), then :func:`open_input` (the mapping and the CSV, bound to
+each other before any row is read), then the one loop over the rows,
+:func:`~importer.check.validate.check_rows`: validating counts and reports what it yields; importing
+turns it into jobs (:func:`~importer.jobs.importing.row_batches`).
+
+The sending side (:mod:`importer.jobs.importing`: aiohttp, the client, the uploader) is imported
+inside ``import_csv`` only: validating never loads aiohttp (about 0.25 s and 24 MB on its own;
+validate peaks about 20 MB lower without it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from importer.check.validate import check_rows, file_warnings
+from importer.core.errors import EXIT_STOPPED, ConfigError, ImporterError
+from importer.core.files import Named, check_outputs
+from importer.core.issues import RowWarnings, apostrophe_note
+from importer.core.options import (
+    DEFAULT_IMPORT,
+    DEFAULT_READ,
+    DEFAULT_VALIDATE,
+    ImportOptions,
+    ReadOptions,
+    ValidateOptions,
+    allowed_invalid,
+)
+from importer.mapping import Mapping, load_mapping
+from importer.outputs.rejects import RejectsWriter
+from importer.outputs.report import Summary, open_report
+from importer.read import Source, open_source
+from importer.send.ledger import Ledger, state_files
+from importer.send.results import RUN_STATUSES, cannot_write
+
+if TYPE_CHECKING:
+    from importer.sandbox import SandboxConfig
+    from importer.send.client import Credentials
+    from importer.send.results import Outcome
+    from importer.send.tally import ImportResult, Tally
+
+__all__ = ["ValidationResult", "import_csv", "inputs_of", "open_input", "validate_csv"]
+
+Progress = Callable[[int], object]
+
+
+@dataclass
+class ValidationResult:
+    """What ``validate_csv`` found."""
+
+    summary: Summary
+    report: Path | None = None
+    rejects: Path | None = None
+    samples: list[tuple[int, dict]] = field(default_factory=list)
+    """The first payloads exactly as they would be sent (``show=N``)."""
+    first_issues: pd.DataFrame | None = None
+    """The first issues found, for a console listing."""
+
+    @property
+    def ok(self) -> bool:
+        return self.summary.invalid == 0
+
+
+def open_input(
+    path: str | Path,
+    mapping: str | Path | Mapping,
+    options: ReadOptions = DEFAULT_READ,
+    *,
+    all_columns: bool = False,
+) -> tuple[Source, Mapping]:
+    """Load the mapping, open the input (any format :func:`~importer.read.open_source` reads)
+    and check they fit, before any row is read.
+
+    The chunks hold only the columns the mapping reads, unless ``all_columns``.
+    """
+    if not isinstance(mapping, Mapping):
+        mapping = load_mapping(mapping)
+    source = open_source(
+        path, encoding=options.encoding, delimiter=options.delimiter,
+        skip_lines=options.skip_lines, sheet=options.sheet,
+    )  # fmt: skip
+    mapping.bind(source.columns)
+    return (source if all_columns else source.select(mapping.columns)), mapping
+
+
+def inputs_of(path: str | Path, mapping: str | Path | Mapping) -> list[Named]:
+    """The files a command reads, named as its options, for the output guard."""
+    return [
+        ("FILE", path),
+        ("--mapping", mapping.path if isinstance(mapping, Mapping) else mapping),
+    ]
+
+
+def validate_csv(
+    path: str | Path,
+    mapping: str | Path | Mapping,
+    options: ValidateOptions | None = None,
+    *,
+    progress: Progress | None = None,
+) -> ValidationResult:
+    """Map and check every row of ``path``; write the report (``options.report``, the format
+    from its suffix), and the invalid rows to ``options.rejects`` (see
+    :mod:`importer.outputs.rejects`).
+
+    The report and the rejects may be neither the CSV, nor the mapping, nor each other
+    (:func:`~importer.core.files.check_outputs`). ``progress`` hears the rows of each chunk checked.
+    Raises :class:`~importer.core.errors.InputError` when the file or the mapping is unusable.
+    """
+    options = options or DEFAULT_VALIDATE
+    report, rejects = options.report, options.rejects
+    keep_issues, show = options.keep_issues, options.show
+    check_outputs(inputs_of(path, mapping), [("--report", report), ("--rejects", rejects)])
+    source, mapping = open_input(path, mapping, options, all_columns=rejects is not None)
+    summary = Summary(
+        file=str(path),
+        mapping=str(mapping.path),
+        encoding=source.encoding,
+        delimiter=source.delimiter,
+        notes=[*source.warnings, *file_warnings(mapping, source.sample())],
+    )
+    writer = open_report(report, key_name=mapping.key_name) if report else None
+    rejected = RejectsWriter(rejects, source.columns) if rejects else None
+    result = ValidationResult(summary, Path(report) if report else None,
+                              rejects=Path(rejects) if rejects else None)  # fmt: skip
+    kept: list[pd.DataFrame] = []
+    try:
+        for chunk, checked in check_rows(source, mapping):
+            summary.rows += len(checked.rows)
+            summary.invalid += len(checked.invalid)
+            summary.apostrophes_removed += checked.apostrophes
+            summary.add(checked.issues)
+            if writer:
+                writer.add(checked)
+            if rejected:
+                rejected.add_checked(chunk, checked)
+            if sum(map(len, kept)) < keep_issues and len(checked.issues):
+                kept.append(checked.issues.head(keep_issues))
+            if len(result.samples) < show:
+                valid = checked.mapped.loc[checked.valid_rows[: show - len(result.samples)]]
+                result.samples.extend(mapping.payloads(valid))
+            if progress:
+                progress(len(checked.rows))
+    except KeyboardInterrupt:
+        summary.notes.append(f"interrupted: only the first {summary.rows:,} rows were checked")
+        raise
+    finally:
+        summary.valid = summary.rows - summary.invalid
+        if summary.apostrophes_removed:
+            summary.notes.append(apostrophe_note(summary.apostrophes_removed))
+        if writer:
+            writer.close(summary)
+        if rejected:
+            rejected.close()
+    if kept:
+        result.first_issues = pd.concat(kept, ignore_index=True).head(keep_issues)
+    return result
+
+
+def import_csv(
+    path: str | Path,
+    mapping: str | Path | Mapping,
+    results: str | Path,
+    options: ImportOptions | None = None,
+    *,
+    credentials: Credentials | None = None,
+    sandbox: SandboxConfig | None = None,
+    progress: Callable[[Tally], None] | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> ImportResult:
+    """Import every valid row of ``path`` exactly once; write one results line per row.
+
+    Where to send (``options.api_url``) defaults to ``HELPSCOUT_API_URL``, then
+    https://api.helpscout.net; ``credentials`` to the environment's (see
+    :class:`~importer.send.client.Credentials`). ``options.rate`` is the requests per minute to
+    spend; without it the budget Help Scout reports is learned from the first answer and
+    ``options.budget_share`` of it is used. ``sandbox`` imports into a fresh in-process sandbox
+    instead (with a throwaway ledger unless ``options.state`` is given).
+
+    The ledger (``options.state``, default :func:`~importer.jobs.importing.state_path_of`: beside
+    ``results``, named after the mapping and the destination) makes the same call resume a run
+    that stopped, and a later call a re-run: see :mod:`importer.send.upload` for what happens to
+    each row, ``on_existing`` (skip, update), ``check_existing`` and ``retry_failed``.
+    ``duplicates`` says what to do with rows whose key an earlier row has: ``error`` (invalid, as
+    the validator reports), ``first`` (import the first, skip the others) or ``last`` (import the
+    last; costs a first pass over the file). ``request_timeout`` bounds each request,
+    ``row_timeout`` each row's requests in all (a row past it ends ``failed``, kept in flight for
+    the next run). ``settle_time``: seconds after a create whose fate is unknown before a look-up
+    that finds nobody is believed (see :func:`~importer.send.upload.after_look_up`). ``report``
+    writes the results report there (HTML, :mod:`importer.outputs.results_report`); ``rejects`` the
+    rows to fix (:mod:`importer.outputs.rejects`): the invalid ones and those Help Scout refused.
+
+    ``progress`` hears the tally as rows end; ``notice`` one-line messages while the run goes (a
+    stop under way).
+
+    Raises :class:`~importer.core.errors.InputError` when nothing can be attempted (credentials,
+    mapping, file, a state file in use by another run). Once sending has begun, everything is
+    reported in the result: rows by outcome in the results file, and ``stopped`` when the run
+    ended early (what finished is in the results and the ledger; the same call resumes).
+    """
+    from importer.jobs import importing  # the sending side: see the module's docstring
+    from importer.outputs.summary import check_summary_path, summary_of, write_summary
+    from importer.send.tally import ImportResult
+
+    options = options or DEFAULT_IMPORT
+    to = importing.BUILT_IN_SANDBOX.api_url if sandbox else importing.api_url_of(options.api_url)
+    state_path, former = importing.state_path_of(options.state, results, path, mapping, to)
+    if former and notice is not None:
+        notice(former)
+    kept_state = state_files(state_path) if sandbox is None or options.state else []
+    check_outputs(
+        inputs_of(path, mapping),
+        [("--output", results), *kept_state, ("--report", options.report),
+         ("--rejects", options.rejects), ("--summary-json", options.summary_json),
+         ("--log-file", options.log_file)],
+    )  # fmt: skip
+    if options.summary_json is not None:
+        check_summary_path(options.summary_json)
+    result = ImportResult(
+        results=Path(results),
+        started=datetime.now(UTC),
+        summary=None if options.summary_json is None else Path(options.summary_json),
+    )
+    ended: tuple[int | None, str | None] | None = None  # (exit code, error); None: a bug
+    try:
+        _import(path, mapping, results, options, result, state_path, credentials=credentials,
+                sandbox=sandbox, progress=progress, notice=notice)  # fmt: skip
+        ended = (None, None)
+    except ImporterError as exc:
+        ended = (exc.exit_code, str(exc))
+        raise
+    except KeyboardInterrupt:
+        ended = (EXIT_STOPPED, "interrupted before anything was sent")
+        raise
+    finally:
+        result.finished = datetime.now(UTC)
+        if options.summary_json is not None and ended is not None:
+            code, error = ended
+            where = mapping.path if isinstance(mapping, Mapping) else mapping
+            document = summary_of(result, file=path, mapping=where, exit_code=code, error=error)
+            try:
+                write_summary(options.summary_json, document)
+            except ConfigError as exc:  # the run is over: say so, keep its exit code
+                result.notes.append(str(exc))
+    return result
+
+
+def _import(
+    path: str | Path,
+    mapping: str | Path | Mapping,
+    results: str | Path,
+    options: ImportOptions,
+    result: ImportResult,
+    state_path: Path,
+    *,
+    credentials: Credentials | None,
+    sandbox: SandboxConfig | None,
+    progress: Callable[[Tally], None] | None,
+    notice: Callable[[str], None] | None,
+) -> None:
+    """import_csv once its outputs are known to be apart: fills ``result`` in."""
+    from importer.jobs import importing
+    from importer.outputs.results_report import ResultsReport, api_host
+    from importer.outputs.summary import Reasons
+    from importer.send.requestlog import RequestLog
+    from importer.send.results import ResultsWriter
+
+    report, rejects = options.report, options.rejects
+    api_url, credentials = importing.endpoint(options.api_url, credentials, sandbox, notice)
+    result.api = "sandbox" if sandbox is not None else api_host(api_url)
+    all_cells = options.include_source or rejects is not None
+    source, mapping = open_input(path, mapping, options, all_columns=all_cells)
+    result.notes += [*source.warnings, *file_warnings(mapping, source.sample())]
+    reasons = Reasons()
+    listeners: list[Callable[[Outcome], None]] = [reasons.add]
+    reporting: ResultsReport | None = None
+
+    def progressed(tally: Tally) -> None:
+        if reporting is not None:
+            reporting.sample(tally)
+        if progress is not None:
+            progress(tally)
+
+    with contextlib.ExitStack() as stack:
+        log = None
+        if options.log_file is not None:  # opened first: an unwritable one stops the run here
+            log = stack.enter_context(RequestLog(options.log_file))
+        if sandbox is not None and options.state is None:
+            state_path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "state.sqlite"
+        else:
+            result.state = state_path
+        # The lock first: a second run on the same state must not touch the first one's results.
+        ledger = stack.enter_context(Ledger.open(state_path, source=str(path)))
+        warned = RowWarnings()
+        rejected: RejectsWriter | None = None
+
+        async def sending() -> None:
+            nonlocal reporting, rejected
+            async with contextlib.AsyncExitStack() as inner:
+                # the destination guard first: nothing is written before it answers
+                client = await importing.connect(
+                    inner, ledger, options, api_url, credentials,
+                    pacer=importing.pacer_of(options, notice), sandbox=sandbox, on_exchange=log,
+                    notice=notice,
+                )  # fmt: skip
+                told = options
+                if sandbox is None:  # the built-in one is empty
+                    told = await importing.check_existing_of(client, ledger, options, notice)
+                if result.state is not None:
+                    # a new state the importer may decide for: it looks up, or the account is empty
+                    looks = bool(told.check_existing) or (
+                        options.check_existing is None and ledger.is_new
+                    )
+                    importing.check_state_is_whole(ledger, Path(results), looks, notice)
+                # --- the report and the rejects listen to every results line
+                if report is not None:
+                    shown = "the built-in sandbox" if sandbox is not None else str(result.api)
+                    reporting = ResultsReport(report, file=str(path), mapping=str(mapping.path),
+                                              api=shown, key_name=mapping.key_name)  # fmt: skip
+                    stack.callback(reporting.discard)
+                    listeners.append(reporting.add)
+                if rejects is not None:
+                    rejected = stack.enter_context(
+                        RejectsWriter(rejects, source.columns, delimiter=source.delimiter)
+                    )
+                    listeners.append(rejected.add)
+                # ---
+                batches = importing.row_batches(
+                    source, mapping, include_source=all_cells, duplicates=options.duplicates,
+                    warnings=warned,
+                    on_checked=reporting.checked if reporting is not None else None,
+                )  # fmt: skip
+                run = ledger.begin_run(source.fingerprint)
+                result.resumed = run.resuming
+                ledger.record_results(Path(results).resolve())
+                if mapping.path:
+                    ledger.record_mapping(mapping.path)
+                if log is not None:
+                    log.run = run.id
+                columns = source.columns if options.include_source else None
+                with ResultsWriter(results, source_columns=columns, observers=listeners) as writer:
+                    await importing.send_rows(
+                        batches, mapping, writer, ledger, result, told, client=client,
+                        notice=notice, progress=progressed if report or progress else None,
+                    )  # fmt: skip
+
+        asyncio.run(sending())
+        result.invalid_allowed = allowed_invalid(options.max_invalid, result.rows)
+        result.reasons = reasons.by_status()
+        result.notes += warned.notes()
+        result.dropped = warned.dropped
+        unwritten = None
+        if reporting is not None:
+            try:
+                reporting.close(result)
+                result.report = reporting.path
+            except OSError as exc:  # the run stops: the same command resumes and writes it
+                unwritten = cannot_write("--report", reporting.path, exc)
+                result.stopped = str(unwritten)
+        counts: dict[str, int] = {s: getattr(result, s) for s in RUN_STATUSES}
+        ledger.record_outcome(counts, result.exit_code)
+        ledger.finish_run("stopped" if result.stopped else "finished")
+        if unwritten is not None:
+            raise unwritten
+        if rejected is not None:
+            result.rejects, result.rejected = rejected.path, rejected.written
+        if log is not None:
+            log.close()
+            result.log = log.path
+            if log.failure:
+                result.notes.append(log.failure)
