@@ -215,14 +215,14 @@ class SheetSource:
             stray += found
             held += len(rows)
             done += len(rows)
-            while held >= self._chunk_rows:
+            while held >= (cut := self._chunk_rows):
                 whole = pa.concat_tables(tables)
                 rows = np.concatenate(numbers)
-                cut = min(held, self._chunk_rows)
                 last = int(rows[cut - 1])
                 mine = [s for s in stray if s.row <= last]
                 yield _table_chunk(whole.slice(0, cut), rows[:cut].tolist(), mine)
-                tables, numbers, stray = [whole.slice(cut)], [rows[cut:]], stray[len(mine) :]
+                tables, numbers = [whole.slice(cut)], [rows[cut:]]
+                stray = [s for s in stray if s.row > last]
                 held -= cut
         if held:
             yield _table_chunk(pa.concat_tables(tables), np.concatenate(numbers).tolist(), stray)
