@@ -36,7 +36,7 @@ STREAM_BYTES = 64 << 20
 #: The most XML one row may take (a row of 16,384 long cells is far less).
 MAX_ROW_XML = 64 << 20
 _BLOCK = 1 << 20
-#: The XML :meth:`XlsxStream.cells` parses at once (pyarrow's kernels cost per call, not per byte).
+#: The XML :meth:`XlsxStream.cells` parses at once (2 to 8 MB measured alike; 16 MB slower).
 _CELLS_BLOCK = 4 << 20
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
@@ -307,7 +307,7 @@ class XlsxStream:
             at = np.flatnonzero(shared)
             index = pc.cast(text.take(pa.array(at)), pa.int64()).to_numpy()
             known = index < len(self.strings)
-            usual[at[~known]] = False  # IndexError, as :meth:`_text_of` says it
+            usual[at[~known]] = False  # to _text_of: an IndexError, as the row parser's
             shared[at[~known]] = False
             text = pc.replace_with_mask(text, pa.array(shared), self._shared.take(index[known]))
         if usual.all():
