@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 import pytest
 import python_calamine
 
+from importer.core.errors import SourceError
 from importer.read import cell_text
 from importer.read import xlsx_stream as stream_module
 from importer.read.sheet import open_sheet
@@ -260,3 +261,40 @@ def test_a_blank_cell_is_one_python_strips_to_nothing() -> None:
     assert [c for c, space in zip(chars, spaces, strict=True) if space] == [
         c for c in chars if not c.strip()
     ]
+
+
+def numbered_rows(rows: int) -> list[str]:
+    """A header, then ``rows`` rows of a name and a number (about 100 bytes of XML each)."""
+    out = [f'<row r="1">{inline("A1", "Name")}{inline("B1", "Seats")}</row>']
+    out += [f'<row r="{r}">{inline(f"A{r}", f"Zoë {r}")}<c r="B{r}"><v>{r}</v></c>'
+            "</row>" for r in range(2, rows + 2)]  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("at", [2, 30_000])
+def test_a_sheet_that_is_not_utf8_is_one_error_not_a_traceback(tmp_path: Path, at: int) -> None:
+    """Row 2: the header's rows see it (the row parser); row 30,000 (some 3 MB on): the cells'
+    blocks do."""
+    path = write_workbook(tmp_path / "latin1.xlsx", numbered_rows(40_000))
+    member = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(path) as archive:
+        parts = {n: archive.read(n) for n in archive.namelist()}
+    parts[member] = parts[member].replace(f"Zoë {at}<".encode(), f"Zo\xeb {at}<".encode("latin-1"))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    with pytest.raises(SourceError, match=r"sheet XML is not UTF-8: is the workbook damaged"):
+        list(open_sheet(path, name=path.name, kind="xlsx", fingerprint="", stream_over=0))
+
+
+def test_a_sheet_damaged_in_its_archive_is_one_error_not_a_traceback(tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "damaged.xlsx", numbered_rows(40_000))
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+    data = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for at in range(start + info.compress_size * 9 // 10, start + info.compress_size - 8, 97):
+        data[at] ^= 0x5A  # past the part the header is read from
+    path.write_bytes(bytes(data))
+    with pytest.raises(SourceError, match=r"is the workbook damaged\? \(save the sheet as CSV\)"):
+        list(open_sheet(path, name=path.name, kind="xlsx", fingerprint="", stream_over=0))

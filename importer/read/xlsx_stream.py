@@ -19,6 +19,7 @@ import html
 import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 from xml.etree import ElementTree
@@ -231,7 +232,10 @@ class XlsxStream:
         with zipfile.ZipFile(self.path) as archive, archive.open(self.member) as xml:
             carry = b""
             while True:
-                block = xml.read(size)
+                try:
+                    block = xml.read(size)
+                except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+                    raise self._damaged(f"sheet XML cannot be unpacked ({error})") from None
                 data = carry + block
                 if not width and (found := _DIMENSION.search(data)):
                     width = _column((found[1] or b"A").decode()) + 1
@@ -240,21 +244,25 @@ class XlsxStream:
                 carry = data[cut:] if block else b""
                 if len(carry) > MAX_ROW_XML:
                     line = _ROW.search(carry[:_BLOCK].decode("utf-8", "replace"))
-                    raise SourceError(
-                        f"{f'sheet row {line[1]}' if line else 'a sheet row'} holds more than "
-                        f"{MAX_ROW_XML >> 20} MB: is the workbook damaged? (save the sheet as CSV)",
-                        path=self.name,
-                    )
+                    row = f"sheet row {line[1]}" if line else "a sheet row"
+                    raise self._damaged(f"{row} holds more than {MAX_ROW_XML >> 20} MB")
                 yield data[:cut], width
                 if not block:
                     return
+
+    def _damaged(self, what: str) -> SourceError:
+        return SourceError(f"{what}: is the workbook damaged? (save the sheet as CSV)",
+                           path=self.name)  # fmt: skip
 
     def rows(self) -> Iterator[list[str]]:
         """Every row from the sheet's first, as text (padded to the sheet's width; a missing
         row is a row of empty cells)."""
         done = 0
         for block, width in self._blocks(_BLOCK):
-            text = block.decode("utf-8")
+            try:
+                text = block.decode("utf-8")
+            except UnicodeDecodeError:
+                raise self._damaged("sheet XML is not UTF-8") from None
             for line, part in _row_parts(text, done):
                 while done < line - 1:
                     done += 1
@@ -269,7 +277,7 @@ class XlsxStream:
         for block, _ in self._blocks(_CELLS_BLOCK):
             cells = self._parsed(block)
             if cells is None:
-                cells, done = self._of_rows(block.decode("utf-8"), done)
+                cells, done = self._of_rows(block.decode("utf-8"), done)  # UTF-8: _parsed says
             elif len(cells.line):
                 done = int(cells.line[-1])
             yield cells
@@ -277,7 +285,10 @@ class XlsxStream:
     def _parsed(self, block: bytes) -> Cells | None:
         """A block's cells read with pyarrow and numpy; None when a cell's reference is not its
         first attribute (then :meth:`_row` reads the block)."""
-        text = pa.array([block], pa.binary()).cast(pa.string())  # checked to be UTF-8, in C++
+        try:
+            text = pa.array([block], pa.binary()).cast(pa.string())  # checked to be UTF-8, in C++
+        except pa.ArrowInvalid:
+            raise self._damaged("sheet XML is not UTF-8") from None
         pieces = pc.list_flatten(pc.split_pattern(text, '<c r="'))
         if _CELL_START.search(pieces[0].as_py()):  # a cell before the first '<c r="'
             return None
