@@ -189,22 +189,27 @@ class XlsxStream:
         self._columns: dict[str, int] = {}
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
-            self.strings = self._strings(archive) if "xl/sharedStrings.xml" in names else []
+            shared = "xl/sharedStrings.xml" in names
+            self.strings = self._strings(archive) if shared else pa.array([], pa.string())
             dates, self.epoch = self._dates(archive, names)
         self._dated = {str(i) for i in dates}
-        self._shared = pa.array(self.strings, pa.string())
         number = _NUMBER if self._dated else r'(?: s="\d+")?' + _NUMBER  # a date is no number
         self._usual = rf'^[A-Z]+\d+"(?:(?:{_PLAIN}|{number})</c>|{_CLOSED}){_ROW_TAGS}$'
 
     @staticmethod
-    def _strings(archive: zipfile.ZipFile) -> list[str]:
-        strings = []
+    def _strings(archive: zipfile.ZipFile) -> pa.StringArray:
+        """The shared strings, kept in pyarrow (as a Python list, a million of them would take
+        some 80 MB more), made a batch at a time."""
+        parts, batch = [], []
         with archive.open("xl/sharedStrings.xml") as xml:
             for _, item in ElementTree.iterparse(xml):
                 if item.tag == f"{_MAIN}si":
-                    strings.append(_item(item))
+                    batch.append(_item(item))
                     item.clear()
-        return strings
+                    if len(batch) == 1 << 16:
+                        parts.append(pa.array(batch, pa.string()))
+                        batch = []
+        return pa.concat_arrays([*parts, pa.array(batch, pa.string())])
 
     @staticmethod
     def _dates(archive: zipfile.ZipFile, names: set[str]) -> tuple[set[int], dt.datetime]:
@@ -320,7 +325,7 @@ class XlsxStream:
             known = index < len(self.strings)
             usual[at[~known]] = False  # to _text_of: an IndexError, as the row parser's
             shared[at[~known]] = False
-            text = pc.replace_with_mask(text, pa.array(shared), self._shared.take(index[known]))
+            text = pc.replace_with_mask(text, pa.array(shared), self.strings.take(index[known]))
         if usual.all():
             return text
         made = []
@@ -366,7 +371,7 @@ class XlsxStream:
     def _text_of(self, style: str, kind: str, value: str, plain: str, rich: str) -> str:
         """One cell's text, from the groups of its pattern."""
         if kind == "s":
-            return self.strings[int(value)] if value else ""
+            return self.strings[int(value)].as_py() if value else ""
         if kind == "inlineStr":
             text = plain if plain or not rich else _runs(rich)
             return text if "&" not in text else html.unescape(text)
