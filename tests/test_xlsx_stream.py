@@ -194,7 +194,13 @@ def chunks(path: Path, stream_over: int, chunk_rows: int) -> list[dict[str, Any]
 
 @pytest.mark.parametrize(
     ("block", "chunk_rows", "other_form"),
-    [(1 << 22, 25_000, False), (1 << 22, 7, False), (700, 10, True), (1 << 22, 25_000, True)],
+    [
+        (1 << 22, 25_000, False),
+        (1 << 22, 7, False),
+        (700, 10, True),
+        (1 << 22, 25_000, True),
+        (90, 25_000, False),
+    ],
 )
 def test_a_sheet_read_in_blocks_gives_the_chunks_calamine_gives(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int, chunk_rows: int, other_form: bool
