@@ -51,7 +51,7 @@ from importer.send.results import RUN_STATUSES, cannot_write
 
 if TYPE_CHECKING:
     from importer.sandbox import SandboxConfig
-    from importer.send.client import Credentials
+    from importer.send.auth import Credentials
     from importer.send.results import Outcome
     from importer.send.tally import ImportResult, Tally
 
@@ -187,7 +187,7 @@ def import_csv(
 
     Where to send (``options.api_url``) defaults to ``HELPSCOUT_API_URL``, then
     https://api.helpscout.net; ``credentials`` to the environment's (see
-    :class:`~importer.send.client.Credentials`). ``options.rate`` is the requests per minute to
+    :class:`~importer.send.auth.Credentials`). ``options.rate`` is the requests per minute to
     spend; without it the budget Help Scout reports is learned from the first answer and
     ``options.budget_share`` of it is used. ``sandbox`` imports into a fresh in-process sandbox
     instead (with a throwaway ledger unless ``options.state`` is given).

@@ -50,15 +50,8 @@ from importer.core.text import plural
 from importer.mapping import Mapping
 from importer.outputs.rejects import ragged_cells, row_errors
 from importer.read import Chunk, Source
-from importer.send.client import (
-    Credentials,
-    Exchange,
-    HelpScoutClient,
-    RetryPolicy,
-    Settings,
-    check_api_url,
-    read_settings,
-)
+from importer.send.auth import Credentials, Settings, check_api_url, read_settings
+from importer.send.client import HelpScoutClient
 from importer.send.decide import Job, Policy, decide
 from importer.send.ledger import (
     GO_ON,
@@ -73,6 +66,7 @@ from importer.send.ledger import (
 from importer.send.pacing import Pacer
 from importer.send.results import ResultsWriter, listed_customers
 from importer.send.tally import ImportResult, Progress
+from importer.send.transport import Exchange, RetryPolicy
 from importer.send.upload import Uploader, default_concurrency
 
 if TYPE_CHECKING:
