@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, ValidationResult
 
+from importer.core.arrow import ascii_digits
 from importer.customer.schema import ALPHA2, PHONE_MANGLED
 
 __all__ = [
@@ -171,7 +172,7 @@ def plainly_possible(values: pd.Series) -> np.ndarray:
     ok = np.zeros(len(values), dtype=bool)
     if not pc.any(plain).as_py():
         return ok
-    digits = pc.replace_substring_regex(pc.if_else(plain, text, None), "[^0-9]", "")
+    digits = ascii_digits(pc.if_else(plain, text, None))
     codes = _calling_codes()
     for width in (1, 2, 3):  # calling codes are prefix-free: at most one width fits
         code = pc.utf8_slice_codeunits(digits, 0, width)
