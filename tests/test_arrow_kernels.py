@@ -6,17 +6,29 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from importer.core.arrow import ascii_digits
+from importer.core.arrow import ascii_digits, empty_as_null, trim_whitespace
 
 CELLS = ["+1 (415) 555-0100", None, "", "é٣4x", "12", None, "abc", "+49 30 1234 5678 ext. 9"]
+#: White space of every kind at either end, letters beyond ASCII at the ends, cells of spaces.
+SPACED = [" Ana ", "\tBruno", "Chloé", "\u00a0Dmitri\u3000", "Émeka", "  ", "", None,
+          "x\r\n", "\u2003", "Giulia", "日本", "\u200bzero width\u200b", " \u00e9 ",
+          "\x0bv\x0c"]  # fmt: skip
+
+#: Each kernel and the pyarrow call it stands for.
+KERNELS = [
+    (ascii_digits, lambda a: pc.replace_substring_regex(a, "[^0-9]", "")),
+    (trim_whitespace, pc.utf8_trim_whitespace),
+    (empty_as_null, lambda a: pc.if_else(pc.equal(a, ""), pa.scalar(None, a.type), a)),
+]
 
 
-def _as_regex(array: pa.Array | pa.ChunkedArray) -> pa.Array:
-    found = pc.replace_substring_regex(array, "[^0-9]", "")
-    return found.combine_chunks() if isinstance(found, pa.ChunkedArray) else found
+def _whole(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 @pytest.mark.parametrize("kind", [pa.string(), pa.large_string()])
+@pytest.mark.parametrize("cells", [CELLS, SPACED], ids=["phones", "spaced"])
+@pytest.mark.parametrize(("kernel", "pyarrow_call"), KERNELS, ids=lambda k: k.__name__)
 @pytest.mark.parametrize(
     "part",
     [
@@ -29,11 +41,12 @@ def _as_regex(array: pa.Array | pa.ChunkedArray) -> pa.Array:
     ],
     ids=["whole", "sliced", "middle", "empty", "chunked", "only nulls"],
 )
-def test_ascii_digits_is_the_regex(kind, part):
-    array = part(pa.array(CELLS, kind))
-    found = ascii_digits(array)
+def test_kernel_is_the_pyarrow_call(kernel, pyarrow_call, cells, kind, part):
+    array = part(pa.array(cells, kind))
+    found = kernel(array)
     assert found.type == kind
-    assert found.equals(_as_regex(array))
+    assert type(found) is type(array)
+    assert _whole(found).equals(_whole(pyarrow_call(array)))
 
 
 @pytest.mark.parametrize(
@@ -42,3 +55,9 @@ def test_ascii_digits_is_the_regex(kind, part):
 )
 def test_ascii_digits_keeps_only_ascii_digits(cell, digits):
     assert ascii_digits(pa.array([cell], pa.string())).to_pylist() == [digits]
+
+
+@pytest.mark.parametrize("kernel", [trim_whitespace, empty_as_null], ids=lambda k: k.__name__)
+def test_nothing_to_do_returns_the_array_itself(kernel):
+    array = pa.array(["Ana", "Chloé Dubois", "a 日本 z"], pa.large_string())
+    assert kernel(array) is array
