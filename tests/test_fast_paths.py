@@ -1,0 +1,41 @@
+"""What the speed-ups remember across chunks is what reading each chunk afresh gives."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from importer.mapping.transforms import iso_dates
+
+
+def _afresh(texts: list[str], formats: tuple[str, ...]) -> list[str | None]:
+    """The dates as pandas reads them with no memory: the first format that fits."""
+    found: list[str | None] = []
+    for text in texts:
+        for fmt in formats:
+            parsed = pd.to_datetime(pd.Series([text], dtype=object), format=fmt, errors="coerce")
+            if parsed.notna().all():
+                found.append(parsed.dt.strftime("%Y-%m-%d")[0])
+                break
+        else:
+            found.append(None)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("texts", "formats"),
+    [
+        (["31/01/2024", "1/2/2020", "29/02/2023", "tomorrow", "31/01/2024"], ("%d/%m/%Y",)),
+        (["2024-01-31", "31/01/2024", "01/31/2024", "2024-13-01"], ("%Y-%m-%d", "%d/%m/%Y")),
+        (["Jan 5, 2021", "5 Jan 2021", ""], ("%b %d, %Y",)),
+    ],
+)
+def test_iso_dates_read_twice_as_once(texts: list[str], formats: tuple[str, ...]) -> None:
+    expected = _afresh(texts, formats)
+    assert iso_dates(texts, formats) == expected
+    assert iso_dates(list(reversed(texts)), formats) == list(reversed(expected))  # remembered
+
+
+def test_iso_dates_keep_formats_apart() -> None:
+    assert iso_dates(["03/04/2024"], ("%d/%m/%Y",)) == ["2024-04-03"]
+    assert iso_dates(["03/04/2024"], ("%m/%d/%Y",)) == ["2024-03-04"]
