@@ -1347,7 +1347,9 @@ class _Rows:
             short = _padded(placed)
             padded = {r.row for r in short}  # a set: a chunk may hold thousands of short rows
             ragged = [self._with_line(r) for r in placed if r.row not in padded]
-            table = pa.Table.from_batches(batches, self._schema)
+            # one piece per column: pyarrow sets up a regex again for every piece of a
+            # column, which cost the checks more than this copy does
+            table = pa.Table.from_batches(batches, self._schema).combine_chunks()
             self._refuse_long_fields(table, numbers)
             stray = self._stray(table, numbers)
             frame = table.drop_columns(self._unnamed).to_pandas(types_mapper=_TO_TEXT)
