@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from importer.mapping.transforms import iso_dates
+from importer.read import open_csv
 
 
 def _afresh(texts: list[str], formats: tuple[str, ...]) -> list[str | None]:
@@ -39,3 +41,16 @@ def test_iso_dates_read_twice_as_once(texts: list[str], formats: tuple[str, ...]
 def test_iso_dates_keep_formats_apart() -> None:
     assert iso_dates(["03/04/2024"], ("%d/%m/%Y",)) == ["2024-04-03"]
     assert iso_dates(["03/04/2024"], ("%m/%d/%Y",)) == ["2024-03-04"]
+
+
+def test_a_chunk_holds_each_column_in_one_piece(tmp_path) -> None:
+    """pyarrow sets a regex up again for every piece of a column: the checks want one piece."""
+    path = tmp_path / "people.csv"
+    rows = "".join(f"Ana{i},ana.{i}@example.com\n" for i in range(3000))
+    path.write_text("Name,Email\n" + rows, encoding="utf-8")
+    chunks = list(open_csv(path, block_size=4096, chunk_rows=2000))
+    assert [len(c.frame) for c in chunks] == [2000, 1000]
+    for chunk in chunks:
+        for name in chunk.frame.columns:
+            column = pa.array(chunk.frame[name].array)
+            assert getattr(column, "num_chunks", 1) == 1
