@@ -78,6 +78,7 @@ from importer.core.text import VALUE_WIDTH
 
 __all__ = [
     "CHUNK_BYTES",
+    "CHUNK_ROWS",
     "DELIMITERS",
     "MAX_COLUMNS",
     "MAX_FIELD_CHARS",
@@ -107,13 +108,18 @@ MAX_ROW_BYTES = 16 << 20
 MAX_FIELD_CHARS = 1 << 20
 #: The most columns a file may have (Excel stops at 16,384; exports with 10,000 are unheard of).
 MAX_COLUMNS = 10_000
+#: The rows a chunk holds by default: each chunk costs the checks a fixed ~1,000 pandas calls,
+#: so fewer, bigger chunks check faster; 50,000 keeps a 16-column validate under 300 MB.
+CHUNK_ROWS = 50_000
 #: A chunk holds at most this many bytes of cells, whatever ``chunk_rows`` says (wide files).
 CHUNK_BYTES = 32 << 20
 
 _SCAN_BYTES = 1 << 20
 _SNIFF_BYTES = 1 << 16
 _SNIFF_RECORDS = 50
-_BLOCK_BYTES = 1 << 20  # bigger blocks cost memory and gain no speed
+#: The bytes pyarrow parses at a time. Its reader reads up to 32 blocks ahead on a thread of its
+#: own, so a block of 256 KB keeps 8 MB in flight where 1 MB kept 32 (and parses as fast).
+_BLOCK_BYTES = 1 << 18
 # Checked in this order: the UTF-32 LE mark begins with the UTF-16 LE one.
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32", "utf-32"),
@@ -352,7 +358,7 @@ def open_csv(
     encoding: str | None = None,
     delimiter: str | None = None,
     skip_lines: int | None = None,
-    chunk_rows: int = 25_000,
+    chunk_rows: int = CHUNK_ROWS,
     chunk_bytes: int = CHUNK_BYTES,
     block_size: int = _BLOCK_BYTES,
 ) -> CsvSource:

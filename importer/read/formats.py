@@ -30,7 +30,7 @@ from typing import Protocol
 
 from importer.core.errors import SourceError
 from importer.read.base import Source
-from importer.read.delimited import CsvSource, open_csv, stat_of
+from importer.read.delimited import CHUNK_ROWS, CsvSource, open_csv, stat_of
 from importer.read.renumber import renumbered
 from importer.read.sheet import ENCRYPTED_WORKBOOK, SheetSource, open_sheet
 
@@ -126,7 +126,7 @@ def open_source(
     delimiter: str | None = None,
     skip_lines: int | None = None,
     sheet: str | None = None,
-    chunk_rows: int = 25_000,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> Source:
     """Open ``path`` (``-``: standard input) with the reader its bytes call for; refuse it with
     one clear line (:class:`~importer.core.errors.SourceError`) when none fits."""
