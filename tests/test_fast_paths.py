@@ -6,6 +6,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from importer.customer.phones import plainly_possible
 from importer.mapping.transforms import iso_dates
 from importer.read import open_csv
 
@@ -54,3 +55,18 @@ def test_a_chunk_holds_each_column_in_one_piece(tmp_path) -> None:
         for name in chunk.frame.columns:
             column = pa.array(chunk.frame[name].array)
             assert getattr(column, "num_chunks", 1) == 1
+
+
+NUMBERS = ["+1 415 555 0100", "+44 20 7946 0000", "+49 30 1234567", "+0 123", "+1", None,
+           "+971 4 123 4567", "+7 495 123-45-67", "0170 1234567",
+           "+1 (415) 555-0100 ext 5"]  # fmt: skip
+
+
+def test_plainly_possible_reads_a_column_in_pieces_as_in_one() -> None:
+    whole = pd.Series(NUMBERS, dtype="string[pyarrow]")
+    pieces = pd.concat([whole[:4], whole[4:7], whole[7:]])
+    assert pa.array(pieces.array).num_chunks == 3
+    assert plainly_possible(pieces).tolist() == plainly_possible(whole).tolist()
+    assert plainly_possible(whole).tolist() == [
+        True, True, True, False, False, False, True, True, False, False
+    ]  # fmt: skip

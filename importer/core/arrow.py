@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["ascii_digits", "empty_as_null", "trim_whitespace"]
+__all__ = ["ascii_digits", "empty_as_null", "offsets_and_bytes", "trim_whitespace"]
 
 _ZERO, _NINE = ord("0"), ord("9")
 #: Bytes that may begin or end white space: ASCII's (TAB, LF, VT, FF, CR, space), and any byte of
@@ -38,7 +38,7 @@ def _each_chunk(kernel: Callable[[pa.Array], pa.Array]) -> Kernel:
     return over
 
 
-def _offsets_and_bytes(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def offsets_and_bytes(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Each cell's start in the bytes returned, plus the end (``len(array) + 1`` offsets)."""
     width = np.int64 if pa.types.is_large_string(array.type) else np.int32
     _, offsets_buffer, data_buffer = array.buffers()
@@ -64,13 +64,12 @@ def _valid(array: pa.Array) -> np.ndarray:
 def ascii_digits(array: pa.Array) -> pa.Array:
     """Each string with every character but ``0``-``9`` removed (``[^0-9]`` replaced by ``""``);
     nulls stay null. ``string`` stays ``string``, ``large_string`` stays ``large_string``."""
-    offsets, data = _offsets_and_bytes(array)
+    offsets, data = offsets_and_bytes(array)
     # a multi-byte UTF-8 character has no byte below 0x80, so it goes whole
-    keep = (data >= _ZERO) & (data <= _NINE)
-    kept_before = np.concatenate([[0], np.cumsum(keep.view(np.uint8), dtype=np.int64)])
-    new_offsets = kept_before[offsets].astype(offsets.dtype)
+    kept = np.flatnonzero((data >= _ZERO) & (data <= _NINE))
+    new_offsets = np.searchsorted(kept, offsets).astype(offsets.dtype)  # digits before each
     kind = pa.LargeStringArray if pa.types.is_large_string(array.type) else pa.StringArray
-    digits = kind.from_buffers(len(array), pa.py_buffer(new_offsets), pa.py_buffer(data[keep]))
+    digits = kind.from_buffers(len(array), pa.py_buffer(new_offsets), pa.py_buffer(data[kept]))
     if array.null_count:
         digits = pc.if_else(array.is_valid(), digits, pa.scalar(None, array.type))
     return digits
@@ -80,7 +79,7 @@ def ascii_digits(array: pa.Array) -> pa.Array:
 def trim_whitespace(array: pa.Array) -> pa.Array:
     """``pc.utf8_trim_whitespace``, run only on the cells whose first or last byte may be white
     space; the array itself when none is (most columns of most files)."""
-    offsets, data = _offsets_and_bytes(array)
+    offsets, data = offsets_and_bytes(array)
     filled = (offsets[1:] > offsets[:-1]) & _valid(array)
     doubtful = np.zeros(len(array), dtype=bool)
     at = np.flatnonzero(filled)
@@ -95,7 +94,7 @@ def trim_whitespace(array: pa.Array) -> pa.Array:
 def empty_as_null(array: pa.Array) -> pa.Array:
     """Empty strings made null (``if_else(equal(a, ""), null, a)``); the array itself when it has
     none."""
-    offsets, _ = _offsets_and_bytes(array)
+    offsets, _ = offsets_and_bytes(array)
     empty = offsets[1:] == offsets[:-1]
     if not empty.any():
         return array

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, ValidationResult
 
-from importer.core.arrow import ascii_digits
+from importer.core.arrow import ascii_digits, offsets_and_bytes
 from importer.customer.schema import ALPHA2, PHONE_MANGLED
 
 __all__ = [
@@ -126,6 +126,7 @@ def each_number(
     return out
 
 
+_ZERO = ord("0")
 #: An international number of digits and plain separators only (no extension, no letters).
 _PLAIN_INTERNATIONAL = r"^\s*\+[0-9][0-9 ().\-/]*$"
 
@@ -173,21 +174,27 @@ def plainly_possible(values: pd.Series) -> np.ndarray:
     if not pc.any(plain).as_py():
         return ok
     digits = ascii_digits(pc.if_else(plain, text, None))
+    if isinstance(digits, pa.ChunkedArray):
+        digits = digits.combine_chunks()
+    offsets, data = offsets_and_bytes(digits)  # the digits are ASCII: a byte each
+    count = np.where(plain.to_numpy(zero_copy_only=False), np.diff(offsets), 0)
     codes = _calling_codes()
     for width in (1, 2, 3):  # calling codes are prefix-free: at most one width fits
-        code = pc.utf8_slice_codeunits(digits, 0, width)
-        national = pc.utf8_slice_codeunits(digits, width)
-        known = pc.fill_null(pc.is_in(code, pa.array(list(codes), pa.large_string())), False)
-        for found in pc.unique(pc.filter(code, known)).to_pylist():
+        long = np.flatnonzero(count > width)  # some national part follows the code
+        code = np.zeros(len(long), dtype=np.int64)
+        for place in range(width):
+            code = code * 10 + (data[offsets[long] + place] - _ZERO)
+        for found in map(str, np.unique(code).tolist()):
+            if len(found) != width or found not in codes:  # (a leading 0 makes it shorter)
+                continue
             lengths, prefix = codes[found]
-            here = pc.and_(known, pc.equal(code, found))
-            fits = pc.is_in(pc.utf8_length(national), pa.array(lengths, pa.int64()))
-            fits = pc.and_(here, pc.fill_null(fits, False))
-            if prefix:
+            here = long[(code == int(found)) & np.isin(count[long] - width, lengths)]
+            if prefix and len(here):
+                national = pc.utf8_slice_codeunits(digits.take(pa.array(here)), width)
                 try:
                     starts = pc.match_substring_regex(national, f"^(?:{prefix})")
                 except pa.ArrowInvalid:  # a pattern RE2 cannot read: libphonenumber decides
                     continue
-                fits = pc.and_(fits, pc.invert(pc.fill_null(starts, True)))
-            ok |= pc.fill_null(fits, False).to_numpy(zero_copy_only=False)
+                here = here[~starts.to_numpy(zero_copy_only=False)]
+            ok[here] = True
     return ok
