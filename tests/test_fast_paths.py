@@ -6,6 +6,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from importer.check import columns
+from importer.customer import schema
 from importer.customer.phones import plainly_possible
 from importer.mapping.transforms import iso_dates
 from importer.read import open_csv
@@ -70,3 +72,14 @@ def test_plainly_possible_reads_a_column_in_pieces_as_in_one() -> None:
     assert plainly_possible(whole).tolist() == [
         True, True, True, False, False, False, True, True, False, False
     ]  # fmt: skip
+
+
+def test_a_columns_rules_run_each_pattern_once() -> None:
+    """A phone column's three rules share their digit and spreadsheet-mangling searches."""
+    values = pd.Series(["+1 415 555 0100", "-5361", "n/a", None], dtype="string[pyarrow]")
+    cells = columns.Cells(values, schema.ENTRIES["phones"].value, "phones.0.value")
+    mangled, no_digit = columns.mangled_phone(cells), columns.no_digit(cells)
+    columns.impossible_phone(cells)
+    assert sorted(cells._found) == ["[0-9]", f"^(?:{schema.PHONE_MANGLED})$"]
+    assert mangled.index.tolist() == [1] and no_digit.index.tolist() == [2]
+    assert cells.search("[0-9]").tolist() == [True, True, False, False]
