@@ -12,7 +12,7 @@ CELLS = ["+1 (415) 555-0100", None, "", "é٣4x", "12", None, "abc", "+49 30 123
 #: White space of every kind at either end, letters beyond ASCII at the ends, cells of spaces.
 SPACED = [" Ana ", "\tBruno", "Chloé", "\u00a0Dmitri\u3000", "Émeka", "  ", "", None,
           "x\r\n", "\u2003", "Giulia", "日本", "\u200bzero width\u200b", " \u00e9 ",
-          "\x0bv\x0c"]  # fmt: skip
+          "\x0bv\x0c", "\x1cfile separated\x1f", "\x1d\x1e", "\x00nul\x7f"]  # fmt: skip
 
 #: Each kernel and the pyarrow call it stands for.
 KERNELS = [

@@ -18,10 +18,12 @@ import pyarrow.compute as pc
 __all__ = ["ascii_digits", "empty_as_null", "offsets_and_bytes", "trim_whitespace"]
 
 _ZERO, _NINE = ord("0"), ord("9")
-#: Bytes that may begin or end white space: ASCII's (TAB, LF, VT, FF, CR, space), and any byte of
-#: a character beyond ASCII (U+00A0, U+3000...), which pyarrow then judges.
+#: Bytes that may begin or end white space: the ASCII characters pyarrow trims (TAB to CR, the
+#: four separators 0x1C-0x1F, space: asked of pyarrow itself), and any byte of a character beyond
+#: ASCII (U+00A0, U+3000...), which pyarrow then judges.
 _MAY_BE_SPACE = np.zeros(256, dtype=bool)
-_MAY_BE_SPACE[[9, 10, 11, 12, 13, 32]] = True
+_ASCII = [chr(c) + "x" for c in range(128)]
+_MAY_BE_SPACE[:128] = np.array(pc.utf8_trim_whitespace(pa.array(_ASCII)).to_pylist()) != _ASCII
 _MAY_BE_SPACE[0x80:] = True
 Kernel = Callable[[pa.Array | pa.ChunkedArray], pa.Array | pa.ChunkedArray]
 
