@@ -9,6 +9,7 @@ import pytest
 from importer.check import columns
 from importer.customer import schema
 from importer.customer.phones import plainly_possible
+from importer.mapping import transforms
 from importer.mapping.transforms import iso_dates
 from importer.read import open_csv
 
@@ -83,3 +84,12 @@ def test_a_columns_rules_run_each_pattern_once() -> None:
     assert sorted(cells._found) == ["[0-9]", f"^(?:{schema.PHONE_MANGLED})$"]
     assert mangled.index.tolist() == [1] and no_digit.index.tolist() == [2]
     assert cells.search("[0-9]").tolist() == [True, True, False, False]
+
+
+def test_iso_dates_forget_past_their_bound(monkeypatch) -> None:
+    monkeypatch.setattr(transforms, "_DATES_KEPT", 2)
+    formats = ("%d.%m.%Y",)
+    for day in range(1, 8):
+        texts = [f"{day:02d}.01.2024", f"{day:02d}.02.2024", "soon"]
+        assert iso_dates(texts, formats) == [f"2024-01-{day:02d}", f"2024-02-{day:02d}", None]
+        assert len(transforms._DATES_READ[formats]) <= 2 + len(texts)

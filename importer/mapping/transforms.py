@@ -71,18 +71,30 @@ _DATES_KEPT = 1 << 17
 
 
 def iso_dates(texts: list[str], formats: tuple[str, ...]) -> list[str | None]:
-    """Each text as ``YYYY-MM-DD`` read by the first of ``formats`` that fits, or None."""
+    """Each text as ``YYYY-MM-DD`` read by the first of ``formats`` that fits, or None.
+
+    The answer is built from a copy of what was known, so another thread (the review page
+    checks while it previews) clearing the memory cannot take a date away mid-way."""
     known = _DATES_READ.setdefault(formats, {})
     if len(known) > _DATES_KEPT:
         known.clear()
-    new = pd.Series([t for t in dict.fromkeys(texts) if t not in known], dtype=object)
-    if len(new):
+    found: dict[str, str | None] = {}
+    unread = []
+    for text in dict.fromkeys(texts):
+        try:
+            found[text] = known[text]
+        except KeyError:
+            unread.append(text)
+    new = pd.Series(unread, dtype=object)
+    if unread:
         parsed = pd.to_datetime(new, format=formats[0], errors="coerce")
         for fmt in formats[1:]:
             parsed = parsed.fillna(pd.to_datetime(new, format=fmt, errors="coerce"))
         iso = parsed.dt.strftime("%Y-%m-%d").astype(object).where(parsed.notna(), None)
-        known.update(zip(new, iso, strict=True))
-    return [known[t] for t in texts]
+        read = dict(zip(new, iso, strict=True))
+        known.update(read)
+        found.update(read)
+    return [found[t] for t in texts]
 
 
 def guess_date_formats(texts: pd.Series) -> list[str]:
