@@ -93,3 +93,20 @@ def test_iso_dates_forget_past_their_bound(monkeypatch) -> None:
         texts = [f"{day:02d}.01.2024", f"{day:02d}.02.2024", "soon"]
         assert iso_dates(texts, formats) == [f"2024-01-{day:02d}", f"2024-02-{day:02d}", None]
         assert len(transforms._DATES_READ[formats]) <= 2 + len(texts)
+
+
+ADDRESSES = ["ana@example.com", "ana@@example.com", "chloé@example.com", "ana@example.test",
+             "伊昭傑@example.com", "a" * 70 + "@example.com", None, "bruno@localhost"]  # fmt: skip
+
+
+def test_an_email_column_is_judged_alike_in_ascii_or_not() -> None:
+    """An all-ASCII column takes the ASCII pattern; each address gets the verdict it gets in a
+    column with letters beyond ASCII."""
+    spec = schema.ENTRIES["emails"].value
+    mixed = pd.Series(ADDRESSES, dtype="string[pyarrow]")
+    whole = columns.not_an_email(columns.Cells(mixed, spec))
+    for row, address in enumerate(ADDRESSES):
+        alone = pd.Series([address], index=[row], dtype="string[pyarrow]")
+        found = columns.not_an_email(columns.Cells(alone, spec))
+        assert found.to_dict() == whole[whole.index == row].to_dict(), address
+    assert sorted(whole.index) == [1, 3, 7]

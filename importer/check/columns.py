@@ -97,8 +97,10 @@ def not_a_choice(cells: Cells) -> pd.Series:
 
 def not_an_email(cells: Cells) -> pd.Series:
     values = cells.values
+    # on ASCII text the two patterns agree, and RE2 builds the ASCII one 17x faster (each chunk)
+    ascii = pc.all(pc.string_is_ascii(pa.array(values.array))).as_py() is not False
     fast = (
-        fullmatch(values, schema.EMAIL_FAST_INTL)
+        fullmatch(values, schema.EMAIL_FAST if ascii else schema.EMAIL_FAST_INTL)
         & (values.str.len() <= schema.EMAIL_FAST_MAX_LEN).fillna(False)
         & ~search(values, schema.SPECIAL_USE_SUFFIX)
     )
