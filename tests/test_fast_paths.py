@@ -11,7 +11,8 @@ from importer.customer import schema
 from importer.customer.phones import plainly_possible
 from importer.mapping import transforms
 from importer.mapping.transforms import iso_dates
-from importer.read import open_csv
+from importer.read import open_csv, open_source
+from importer.read.delimited import CHUNK_ROWS
 
 
 def _afresh(texts: list[str], formats: tuple[str, ...]) -> list[str | None]:
@@ -110,3 +111,11 @@ def test_an_email_column_is_judged_alike_in_ascii_or_not() -> None:
         found = columns.not_an_email(columns.Cells(alone, spec))
         assert found.to_dict() == whole[whole.index == row].to_dict(), address
     assert sorted(whole.index) == [1, 3, 7]
+
+
+def test_open_source_reads_a_csv_in_chunks_of_chunk_rows(tmp_path) -> None:
+    path = tmp_path / "many.csv"
+    rows = CHUNK_ROWS + 7
+    path.write_text("Name\n" + "".join(f"Ann{i}\n" for i in range(rows)), encoding="utf-8")
+    assert [len(c.frame) for c in open_source(path)] == [CHUNK_ROWS, 7]
+    assert [len(c.frame) for c in open_source(path, chunk_rows=rows)] == [rows]
