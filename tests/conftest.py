@@ -1,4 +1,8 @@
-"""Shared fixtures: the project's own test data and the external material in ../shared/data."""
+"""Shared fixtures: the project's own test data and the external material in ../shared/data.
+
+The helpers that hold no state (``invoke``, ``read_rows``, ``sandbox_env``, ``process_env``,
+``sandbox_api``) are session-scoped, so a module's shared, read-only setup can use them too.
+"""
 
 from __future__ import annotations
 
@@ -97,7 +101,7 @@ def sandbox_call(box: Sandbox, method: str, path: str, body: object = None) -> A
     return json.loads(text) if text.strip() else None
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def sandbox_api() -> Callable[..., Any]:
     """:func:`sandbox_call`: seed customers and conversations, change a customer as an agent
     would, from a test (the sandbox served by ``serve_sandbox``)."""
@@ -111,7 +115,7 @@ def clean_env() -> dict[str, str | None]:
     return dict(CLEAN_ENV)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def invoke() -> Callable[..., Result]:
     """Run ``helpscout-import ARGS`` through CliRunner, each argument as ``str``, in a clean
     environment (``clean_env``) plus ``env``, where ``None`` unsets a variable."""
@@ -123,7 +127,7 @@ def invoke() -> Callable[..., Result]:
     return run
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def sandbox_env() -> Callable[..., dict[str, str | None]]:
     """The environment a command run through CliRunner needs to import into ``box``, and
     nothing from the test's own environment; ``extra`` set (or unset: ``None``) over it."""
@@ -135,7 +139,7 @@ def sandbox_env() -> Callable[..., dict[str, str | None]]:
     return env
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def process_env() -> Callable[..., dict[str, str]]:
     """The environment for ``python -m importer`` as a real subprocess: the test's own without the
     importer's variables (``clean_env``), the project on ``PYTHONPATH``, and ``given`` (those not
@@ -155,7 +159,7 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def read_rows() -> Callable[[Path], list[dict[str, str]]]:
     """:func:`csv_rows`: a results file's lines, by column name."""
     return csv_rows
