@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -337,35 +338,51 @@ class Tab:
         return base64.b64decode(shot["data"])
 
 
-@pytest.fixture
-def chromium(tmp_path: Path) -> Callable[..., Any]:
-    """``async with chromium(url) as tab``: a fresh headless Chromium showing ``url`` at
-    1280x800, loaded; skips the test when Chromium is not installed."""
+@pytest.fixture(scope="session")
+def browser_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One headless Chromium a worker, started when a test first needs it: its DevTools
+    address. Starting one for each page cost a second or more each; ``chromium`` gives every
+    page a browser context of its own instead. Skips when Chromium is not installed."""
     if CHROMIUM is None:
         pytest.skip("chromium is not installed")
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    browser = subprocess.Popen(
+        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 20
+        while not (port_file.exists() and len(port_file.read_text().split()) == 2):
+            assert browser.poll() is None, "chromium ended before it listened"
+            assert time.monotonic() < deadline, "chromium never listened"
+            time.sleep(0.05)
+        port, path = port_file.read_text().split()
+        yield f"ws://127.0.0.1:{port}{path}"
+    finally:
+        browser.terminate()
+        browser.wait(10)
+
+
+@pytest.fixture
+def chromium(browser_endpoint: str) -> Callable[..., Any]:
+    """``async with chromium(url) as tab``: a page showing ``url`` at 1280x800, loaded, in a
+    browser context of its own (no cookies, storage or cache shared with any other page, as
+    with a fresh profile), closed at the end; skips the test when Chromium is not installed."""
 
     @contextlib.asynccontextmanager
     async def open_tab(url: str, width: int = 1280, height: int = 800) -> AsyncIterator[Tab]:
         import aiohttp
 
-        profile = tmp_path / f"profile-{next(_profiles)}"
-        browser = await asyncio.create_subprocess_exec(
-            str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank",
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            port_file = profile / "DevToolsActivePort"
-            for _ in range(400):
-                if port_file.exists() and len(port_file.read_text().split()) == 2:
-                    break
-                await asyncio.sleep(0.05)
-            port, path = port_file.read_text().split()
-            async with (
-                aiohttp.ClientSession() as http,
-                http.ws_connect(f"ws://127.0.0.1:{port}{path}", max_msg_size=0) as ws,
-            ):
-                tab = Tab(ws)
-                target = await tab.call("Target.createTarget", url="about:blank")
+        async with (
+            aiohttp.ClientSession() as http,
+            http.ws_connect(browser_endpoint, max_msg_size=0) as ws,
+        ):
+            tab = Tab(ws)
+            context = (await tab.call("Target.createBrowserContext"))["browserContextId"]
+            try:
+                target = await tab.call("Target.createTarget", url="about:blank",
+                                        browserContextId=context)  # fmt: skip
                 attached = await tab.call("Target.attachToTarget", targetId=target["targetId"],
                                           flatten=True)  # fmt: skip
                 tab.session = attached["sessionId"]
@@ -375,15 +392,11 @@ def chromium(tmp_path: Path) -> Callable[..., Any]:
                                deviceScaleFactor=1, mobile=False)  # fmt: skip
                 await tab.call("Page.navigate", url=url)
                 yield tab
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                browser.terminate()
-            await browser.wait()
+            finally:
+                tab.session = None  # the browser's own commands again
+                await tab.call("Target.disposeBrowserContext", browserContextId=context)
 
     return open_tab
-
-
-_profiles = itertools.count()
 
 
 def keep_screenshot(png: bytes, tmp_path: Path, name: str) -> Path:
