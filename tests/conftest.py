@@ -404,7 +404,8 @@ def chromium(browser_endpoint: str) -> Callable[..., Any]:
                 yield tab
             finally:
                 tab.session = None  # the browser's own commands again
-                await tab.call("Target.disposeBrowserContext", browserContextId=context)
+                with contextlib.suppress(RuntimeError, OSError):  # never hide the test's error
+                    await tab.call("Target.disposeBrowserContext", browserContextId=context)
 
     return open_tab
 
