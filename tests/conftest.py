@@ -32,6 +32,11 @@ from click.testing import CliRunner, Result
 
 from importer.cli import main
 from importer.sandbox import Sandbox, SandboxConfig
+from importer.send.auth import Credentials
+from importer.send.client import HelpScoutClient
+from importer.send.pacing import Pacer
+from importer.send.scripted import Script, ScriptedTransport
+from importer.send.transport import RetryPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA = ROOT / "tests" / "data"
@@ -188,7 +193,8 @@ class Fault:
     what happens to each, ``times`` times: ``drop-before`` closes the connection unforwarded
     (Help Scout never saw it), ``drop-after`` forwards it then closes the connection (it was
     carried out, the answer is lost), ``answer`` gives ``status``/``headers``/``body``
-    unforwarded, ``delay`` waits ``seconds`` then forwards."""
+    unforwarded, ``delay`` waits ``seconds`` then forwards. ``before``, when given, is called
+    first (in the sandbox's thread): a test's move at an exact point of the run."""
 
     method: str
     path: str
@@ -198,6 +204,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
     seconds: float = 0.0
+    before: Callable[[], object] | None = None
     met: int = 0
     """Requests it has met so far."""
 
@@ -213,6 +220,8 @@ def fault_middleware(script: Sequence[Fault]) -> Any:
         if fault is None:
             return await handler(request)
         fault.met += 1
+        if fault.before is not None:
+            fault.before()
         if fault.action == "answer":
             return web.json_response(fault.body, status=fault.status, headers=fault.headers)
         if fault.action == "delay":
@@ -236,6 +245,31 @@ def faults() -> Callable[..., tuple[Any, list[Fault]]]:
     def make(*specs: dict[str, Any]) -> tuple[Any, list[Fault]]:
         script = [Fault(**spec) for spec in specs]
         return fault_middleware(script), script
+
+    return make
+
+
+#: Where a scripted client "sends" (nothing leaves: the transport answers).
+SCRIPTED_URL = "https://api.scripted.test"
+#: App credentials for a scripted client (its token requests are answered by the transport).
+SCRIPTED_CREDENTIALS = Credentials("app-id", "app-s3cret-0123456789")
+
+
+@pytest.fixture
+def scripted_client() -> Callable[..., tuple[HelpScoutClient, ScriptedTransport]]:
+    """A client whose requests a :class:`ScriptedTransport` answers, no server started:
+    ``client, transport = scripted_client([(503, {}, ""), (201, {"Resource-ID": "7"}, "")])``.
+    Fast retries and a pacer that never holds (but for a 429) unless ``retry``/``pacer`` are
+    given; ``tokens=False`` puts token requests in the script too."""
+
+    def make(
+        script: Script = (), *, tokens: bool = True, **options: Any
+    ) -> tuple[HelpScoutClient, ScriptedTransport]:
+        transport = ScriptedTransport(script, tokens=tokens)
+        options.setdefault("credentials", SCRIPTED_CREDENTIALS)
+        options.setdefault("retry", RetryPolicy(max_attempts=8, base=0.001))
+        options.setdefault("pacer", Pacer(100_000))
+        return HelpScoutClient(SCRIPTED_URL, transport=transport, **options), transport
 
     return make
 

@@ -50,11 +50,10 @@ from importer.send.ledger import Ledger, state_files
 from importer.send.results import RUN_STATUSES, cannot_write
 
 if TYPE_CHECKING:
-    from importer.jobs.importing import ImportResult
     from importer.sandbox import SandboxConfig
-    from importer.send.client import Credentials
+    from importer.send.auth import Credentials
     from importer.send.results import Outcome
-    from importer.send.upload import Tally
+    from importer.send.tally import ImportResult, Tally
 
 __all__ = ["ValidationResult", "import_csv", "inputs_of", "open_input", "validate_csv"]
 
@@ -188,7 +187,7 @@ def import_csv(
 
     Where to send (``options.api_url``) defaults to ``HELPSCOUT_API_URL``, then
     https://api.helpscout.net; ``credentials`` to the environment's (see
-    :class:`~importer.send.client.Credentials`). ``options.rate`` is the requests per minute to
+    :class:`~importer.send.auth.Credentials`). ``options.rate`` is the requests per minute to
     spend; without it the budget Help Scout reports is learned from the first answer and
     ``options.budget_share`` of it is used. ``sandbox`` imports into a fresh in-process sandbox
     instead (with a throwaway ledger unless ``options.state`` is given).
@@ -216,6 +215,7 @@ def import_csv(
     """
     from importer.jobs import importing  # the sending side: see the module's docstring
     from importer.outputs.summary import check_summary_path, summary_of, write_summary
+    from importer.send.tally import ImportResult
 
     options = options or DEFAULT_IMPORT
     to = importing.BUILT_IN_SANDBOX.api_url if sandbox else importing.api_url_of(options.api_url)
@@ -231,7 +231,7 @@ def import_csv(
     )  # fmt: skip
     if options.summary_json is not None:
         check_summary_path(options.summary_json)
-    result = importing.ImportResult(
+    result = ImportResult(
         results=Path(results),
         started=datetime.now(UTC),
         summary=None if options.summary_json is None else Path(options.summary_json),

@@ -11,7 +11,7 @@ its first write, and stops there:
   up (:class:`~importer.send.upload.Lookups`, 20 emails to a search): found, the row is skipped
   (``exists``, with the customer's id), updated (``--on-existing update``) or, reconciled,
   recorded as created by the earlier run (``found``); nobody: ``create``;
-- a row to update has its customer read (``GET``), and :func:`~importer.send.client.changes_for`
+- a row to update has its customer read (``GET``), and :func:`~importer.send.diff.changes_for`
   says which fields would change (none: ``unchanged``).
 
 Nothing is sent but reads (searches, customers, the property definitions the import checks
@@ -44,6 +44,7 @@ from importer.check.validate import file_warnings
 from importer.core.errors import EXIT_OK, EXIT_ROWS_FAILED, ApiError, TransportError
 from importer.core.files import check_outputs, check_recorded_results
 from importer.core.options import DEFAULT_API_URL, DEFAULT_IMPORT, ImportOptions
+from importer.core.text import plural
 from importer.jobs.front import inputs_of, open_input
 from importer.jobs.importing import (
     api_url_of,
@@ -55,13 +56,10 @@ from importer.jobs.importing import (
     state_path_of,
 )
 from importer.mapping import Mapping
-from importer.outputs.report import plural
-from importer.send.client import (
-    Credentials,
-    HelpScoutClient,
-    changes_for,
-)
+from importer.send.auth import Credentials
+from importer.send.client import HelpScoutClient
 from importer.send.decide import Action, Job, Policy, decide, is_ours
+from importer.send.diff import changes_for
 from importer.send.ledger import Entry, Ledger, RunInfo
 from importer.send.pacing import WRITE_COST, estimate_seconds
 from importer.send.results import Outcome, ResultsWriter

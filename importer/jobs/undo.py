@@ -25,8 +25,8 @@ as tables): a customer is kept, never deleted, when
   Scout moves it on every change, entries and address included): someone changed it since. Both
   times come from the same answer, so this machine's clock never meets Help Scout's;
 - ``changed``: it no longer holds what the create sent (the payload the ledger kept, compared as an
-  update compares, :func:`~importer.send.client.changes_for`), or holds what it did not send (a
-  field, an entry, a property: :func:`~importer.send.client.additions`): an edit the two times
+  update compares, :func:`~importer.send.diff.changes_for`), or holds what it did not send (a
+  field, an entry, a property: :func:`~importer.send.diff.additions`): an edit the two times
   cannot show (within :data:`EDIT_SLACK`: an integration setting a property at once, an agent
   filling a field the import left empty);
 - ``unverifiable``: the answer has no ``createdAt``/``updatedAt`` to tell by;
@@ -82,19 +82,15 @@ from importer.core.errors import (
 )
 from importer.core.files import check_outputs, check_recorded_results
 from importer.core.options import DEFAULT_UNDO, UndoOptions
+from importer.core.text import plural
 from importer.jobs.importing import connect, endpoint, pacer_of, workers_of
-from importer.outputs.report import plural
-from importer.send.client import (
-    Credentials,
-    HelpScoutClient,
-    Sends,
-    additions,
-    changes_for,
-)
+from importer.send.auth import Credentials
+from importer.send.client import HelpScoutClient, Sends
+from importer.send.diff import additions, changes_for
 from importer.send.ledger import Created, ImportRecord, Ledger, state_files
 from importer.send.pacing import PLAN_BUDGETS, budget_seconds, duration
 from importer.send.results import Outcome, ResultsWriter, Status, listed_customers
-from importer.send.upload import Tally
+from importer.send.tally import Tally
 from importer.send.workers import ROW_TIMEOUT, Unknown, Workers, error_text
 
 __all__ = [
