@@ -18,8 +18,6 @@ validate peaks about 20 MB lower without it).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,13 +44,16 @@ from importer.mapping import Mapping, load_mapping
 from importer.outputs.rejects import RejectsWriter
 from importer.outputs.report import Summary, open_report
 from importer.read import Source, open_source
-from importer.send.ledger import Ledger, state_files
+from importer.send.ledger import state_files
 from importer.send.results import RUN_STATUSES, cannot_write
 
 if TYPE_CHECKING:
+    from importer.jobs.context import JobContext
     from importer.jobs.importing import ImportResult
+    from importer.outputs.results_report import ResultsReport
     from importer.sandbox import SandboxConfig
-    from importer.send.client import Credentials
+    from importer.send.client import Credentials, HelpScoutClient
+    from importer.send.requestlog import RequestLog
     from importer.send.results import Outcome
     from importer.send.upload import Tally
 
@@ -214,11 +215,11 @@ def import_csv(
     reported in the result: rows by outcome in the results file, and ``stopped`` when the run
     ended early (what finished is in the results and the ledger; the same call resumes).
     """
-    from importer.jobs import importing  # the sending side: see the module's docstring
+    from importer.jobs import context, importing  # the sending side: see the module's docstring
     from importer.outputs.summary import check_summary_path, summary_of, write_summary
 
     options = options or DEFAULT_IMPORT
-    to = importing.BUILT_IN_SANDBOX.api_url if sandbox else importing.api_url_of(options.api_url)
+    to = context.BUILT_IN_SANDBOX.api_url if sandbox else importing.api_url_of(options.api_url)
     state_path, former = importing.state_path_of(options.state, results, path, mapping, to)
     if former and notice is not None:
         notice(former)
@@ -274,111 +275,139 @@ def _import(
     notice: Callable[[str], None] | None,
 ) -> None:
     """import_csv once its outputs are known to be apart: fills ``result`` in."""
-    from importer.jobs import importing
-    from importer.outputs.results_report import ResultsReport, api_host
-    from importer.outputs.summary import Reasons
+    from importer.jobs.context import JobContext
+    from importer.outputs.results_report import api_host
     from importer.send.requestlog import RequestLog
-    from importer.send.results import ResultsWriter
 
-    report, rejects = options.report, options.rejects
-    api_url, credentials = importing.endpoint(options.api_url, credentials, sandbox, notice)
-    result.api = "sandbox" if sandbox is not None else api_host(api_url)
-    all_cells = options.include_source or rejects is not None
-    source, mapping = open_input(path, mapping, options, all_columns=all_cells)
-    result.notes += [*source.warnings, *file_warnings(mapping, source.sample())]
-    reasons = Reasons()
-    listeners: list[Callable[[Outcome], None]] = [reasons.add]
-    reporting: ResultsReport | None = None
-
-    def progressed(tally: Tally) -> None:
-        if reporting is not None:
-            reporting.sample(tally)
-        if progress is not None:
-            progress(tally)
-
-    with contextlib.ExitStack() as stack:
+    with JobContext(options, credentials=credentials, sandbox=sandbox, notice=notice) as job:
+        result.api = "sandbox" if sandbox is not None else api_host(job.api_url)
+        source, mapping = open_input(path, mapping, options, all_columns=_all_cells(options))
+        result.notes += [*source.warnings, *file_warnings(mapping, source.sample())]
         log = None
         if options.log_file is not None:  # opened first: an unwritable one stops the run here
-            log = stack.enter_context(RequestLog(options.log_file))
+            log = job.enter(RequestLog(options.log_file))
         if sandbox is not None and options.state is None:
-            state_path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "state.sqlite"
+            state_path = Path(job.enter(tempfile.TemporaryDirectory())) / "state.sqlite"
         else:
             result.state = state_path
         # The lock first: a second run on the same state must not touch the first one's results.
-        ledger = stack.enter_context(Ledger.open(state_path, source=str(path)))
-        warned = RowWarnings()
-        rejected: RejectsWriter | None = None
+        job.open_ledger(state_path, source=str(path))
+        sending = _Sending(job, str(path), source, mapping, Path(results), result, log, progress)
+        job.run(sending.send, on_exchange=log)
+        sending.finish()
 
-        async def sending() -> None:
-            nonlocal reporting, rejected
-            async with contextlib.AsyncExitStack() as inner:
-                # the destination guard first: nothing is written before it answers
-                client = await importing.connect(
-                    inner, ledger, options, api_url, credentials,
-                    pacer=importing.pacer_of(options, notice), sandbox=sandbox, on_exchange=log,
-                    notice=notice,
-                )  # fmt: skip
-                told = options
-                if sandbox is None:  # the built-in one is empty
-                    told = await importing.check_existing_of(client, ledger, options, notice)
-                if result.state is not None:
-                    # a new state the importer may decide for: it looks up, or the account is empty
-                    looks = bool(told.check_existing) or (
-                        options.check_existing is None and ledger.is_new
-                    )
-                    importing.check_state_is_whole(ledger, Path(results), looks, notice)
-                # --- the report and the rejects listen to every results line
-                if report is not None:
-                    shown = "the built-in sandbox" if sandbox is not None else str(result.api)
-                    reporting = ResultsReport(report, file=str(path), mapping=str(mapping.path),
-                                              api=shown, key_name=mapping.key_name)  # fmt: skip
-                    stack.callback(reporting.discard)
-                    listeners.append(reporting.add)
-                if rejects is not None:
-                    rejected = stack.enter_context(
-                        RejectsWriter(rejects, source.columns, delimiter=source.delimiter)
-                    )
-                    listeners.append(rejected.add)
-                # ---
-                batches = importing.row_batches(
-                    source, mapping, include_source=all_cells, duplicates=options.duplicates,
-                    warnings=warned,
-                    on_checked=reporting.checked if reporting is not None else None,
-                )  # fmt: skip
-                run = ledger.begin_run(source.fingerprint)
-                result.resumed = run.resuming
-                ledger.record_results(Path(results).resolve())
-                if mapping.path:
-                    ledger.record_mapping(mapping.path)
-                if log is not None:
-                    log.run = run.id
-                columns = source.columns if options.include_source else None
-                with ResultsWriter(results, source_columns=columns, observers=listeners) as writer:
-                    await importing.send_rows(
-                        batches, mapping, writer, ledger, result, told, client=client,
-                        notice=notice, progress=progressed if report or progress else None,
-                    )  # fmt: skip
 
-        asyncio.run(sending())
-        result.invalid_allowed = allowed_invalid(options.max_invalid, result.rows)
-        result.reasons = reasons.by_status()
-        result.notes += warned.notes()
-        result.dropped = warned.dropped
+def _all_cells(options: ImportOptions) -> bool:
+    """Whether the import keeps each row's cells as read: for the results or the rejects."""
+    return options.include_source or options.rejects is not None
+
+
+class _Sending:
+    """The import's run over its job: the checks, the listeners of the results lines, the rows
+    sent, then what the run recorded."""
+
+    def __init__(
+        self,
+        job: JobContext,
+        path: str,
+        source: Source,
+        mapping: Mapping,
+        results: Path,
+        result: ImportResult,
+        log: RequestLog | None,
+        progress: Callable[[Tally], None] | None,
+    ) -> None:
+        from importer.outputs.summary import Reasons
+
+        assert job.ledger is not None and isinstance(job.options, ImportOptions)
+        self.job, self.ledger, self.options = job, job.ledger, job.options
+        self.path, self.source, self.mapping, self.results = path, source, mapping, results
+        self.result, self.log, self.progress = result, log, progress
+        self.reasons = Reasons()
+        self.listeners: list[Callable[[Outcome], None]] = [self.reasons.add]
+        self.reporting: ResultsReport | None = None
+        self.rejected: RejectsWriter | None = None
+        self.warned = RowWarnings()
+
+    async def send(self, client: HelpScoutClient) -> None:
+        from importer.jobs import importing
+        from importer.send.results import ResultsWriter
+
+        job, ledger, options, result = self.job, self.ledger, self.options, self.result
+        told = options
+        if job.sandbox is None:  # the built-in one is empty
+            told = await importing.check_existing_of(client, ledger, options, job.notice)
+        if result.state is not None:
+            # a new state the importer may decide for: it looks up, or the account is empty
+            looks = bool(told.check_existing) or (options.check_existing is None and ledger.is_new)
+            importing.check_state_is_whole(ledger, self.results, looks, job.notice)
+        self._listen()
+        batches = importing.row_batches(
+            self.source, self.mapping, include_source=_all_cells(options),
+            duplicates=options.duplicates, warnings=self.warned,
+            on_checked=self.reporting.checked if self.reporting is not None else None,
+        )  # fmt: skip
+        run = ledger.begin_run(self.source.fingerprint)
+        result.resumed = run.resuming
+        ledger.record_results(self.results.resolve())
+        if self.mapping.path:
+            ledger.record_mapping(self.mapping.path)
+        if self.log is not None:
+            self.log.run = run.id
+        columns = self.source.columns if options.include_source else None
+        shown = self._progressed if options.report or self.progress else None
+        with ResultsWriter(self.results, source_columns=columns,
+                           observers=self.listeners) as writer:  # fmt: skip
+            await importing.send_rows(batches, self.mapping, writer, ledger, result, told,
+                                      client=client, notice=job.notice,
+                                      progress=shown)  # fmt: skip
+
+    def _listen(self) -> None:
+        """The results report and the rejects listen to every results line."""
+        from importer.outputs.results_report import ResultsReport
+
+        options, job = self.options, self.job
+        if options.report is not None:
+            shown = "the built-in sandbox" if job.sandbox is not None else str(self.result.api)
+            self.reporting = ResultsReport(options.report, file=self.path,
+                                           mapping=str(self.mapping.path), api=shown,
+                                           key_name=self.mapping.key_name)  # fmt: skip
+            job.callback(self.reporting.discard)
+            self.listeners.append(self.reporting.add)
+        if options.rejects is not None:
+            self.rejected = job.enter(RejectsWriter(options.rejects, self.source.columns,
+                                                    delimiter=self.source.delimiter))  # fmt: skip
+            self.listeners.append(self.rejected.add)
+
+    def _progressed(self, tally: Tally) -> None:
+        if self.reporting is not None:
+            self.reporting.sample(tally)
+        if self.progress is not None:
+            self.progress(tally)
+
+    def finish(self) -> None:
+        """What the run did, into the result and the ledger (a report that cannot be written
+        stops the run: the same command resumes and writes it)."""
+        result, ledger, log = self.result, self.ledger, self.log
+        result.invalid_allowed = allowed_invalid(self.options.max_invalid, result.rows)
+        result.reasons = self.reasons.by_status()
+        result.notes += self.warned.notes()
+        result.dropped = self.warned.dropped
         unwritten = None
-        if reporting is not None:
+        if self.reporting is not None:
             try:
-                reporting.close(result)
-                result.report = reporting.path
-            except OSError as exc:  # the run stops: the same command resumes and writes it
-                unwritten = cannot_write("--report", reporting.path, exc)
+                self.reporting.close(result)
+                result.report = self.reporting.path
+            except OSError as exc:
+                unwritten = cannot_write("--report", self.reporting.path, exc)
                 result.stopped = str(unwritten)
         counts: dict[str, int] = {s: getattr(result, s) for s in RUN_STATUSES}
         ledger.record_outcome(counts, result.exit_code)
         ledger.finish_run("stopped" if result.stopped else "finished")
         if unwritten is not None:
             raise unwritten
-        if rejected is not None:
-            result.rejects, result.rejected = rejected.path, rejected.written
+        if self.rejected is not None:
+            result.rejects, result.rejected = self.rejected.path, self.rejected.written
         if log is not None:
             log.close()
             result.log = log.path

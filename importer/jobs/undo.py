@@ -58,8 +58,6 @@ what is about to happen (:class:`UndoScope`); False stops with nothing done.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -82,7 +80,8 @@ from importer.core.errors import (
 )
 from importer.core.files import check_outputs, check_recorded_results
 from importer.core.options import DEFAULT_UNDO, UndoOptions
-from importer.jobs.importing import connect, endpoint, pacer_of, workers_of
+from importer.jobs.context import JobContext
+from importer.jobs.importing import workers_of
 from importer.outputs.report import plural
 from importer.send.client import (
     Credentials,
@@ -492,66 +491,73 @@ def undo_import(
     in the results and the ledger, and the same call resumes).
     """
     options = options or DEFAULT_UNDO
-    run, results, only, dry_run = options.run, options.results, options.only, options.dry_run
-    state = Path(state)
+    results, dry_run, state = options.results, options.dry_run, Path(state)
     if not state.is_file():
         raise ConfigError(f"no state file at {state}: give the --state of the import to undo")
     if results is None and not dry_run:
         results = default_results_path(state)
-    check_outputs([("--only-listed", only)], [("--output", results), *state_files(state)])
-    pacer, workers = pacer_of(options, notice), workers_of(options)
-    api_url, credentials = endpoint(options.api_url, credentials, None, notice)
+    check_outputs([("--only-listed", options.only)], [("--output", results), *state_files(state)])
     result = UndoResult(state=state, dry_run=dry_run)
-    with contextlib.ExitStack() as stack:
-        ledger = stack.enter_context(Ledger.open(state, source="", readonly=dry_run))
+    with JobContext(options, credentials=credentials, notice=notice) as job:
+        ledger = job.open_ledger(state, readonly=dry_run)
         check_recorded_results(ledger.results_files(), results)
-        target = result.target = _target(ledger, state, run)
-        listed = None
-        if only is not None:
-            listed = [cid for _, cid in listed_customers(only, statuses={"created"})]
-        count, deleted = ledger.undo_targets(target.runs, listed)
-        url = URL(api_url)
-        host = f"{url.host}:{url.explicit_port}" if url.explicit_port else str(url.host)
-        scope = UndoScope(host, count - deleted, target)
-        if count and not scope.count:
-            raise ConfigError(
-                f"nothing to undo: an earlier undo deleted all {plural(count, 'customer')} the "
-                f"import of {target.label} created (see {default_results_path(state)} or the "
-                "undo's -o); give --run to undo another import"
-            )
-        if notice is not None:
-            notice(scope_line(scope, deleted, options))
-        if target.in_flight and notice is not None:
-            one = target.in_flight == 1
-            notice(
-                f"{plural(target.in_flight, 'row')} of this import got no certain answer to "
-                f"{'its create' if one else 'their creates'} (in flight): the undo leaves "
-                f"{'it' if one else 'them'}; resume the import first (the same run command) to "
-                f"learn whether {'it was' if one else 'they were'} created"
-            )
-        batches = [(start, BATCH) for start in range(0, count, BATCH)]
+        scope, count = _scope(ledger, state, options, job.api_url, notice)
+        target = result.target = scope.target
 
-        async def undoing() -> None:
-            async with contextlib.AsyncExitStack() as inner:
-                # the destination guard first: never delete in an account the import did not fill
-                client = await connect(inner, ledger, options, api_url, credentials, pacer=pacer,
-                                       notice=notice)  # fmt: skip
-                if not dry_run and scope.count and confirm is not None and not confirm(scope):
-                    raise NotConfirmed("not confirmed: nothing was deleted")
-                if not dry_run:
-                    result.resumed = ledger.begin_undo(target.runs, results).resuming
-                result.results = Path(results) if results is not None else None
-                writer = stack.enter_context(
-                    ResultsWriter(results or os.devnull, observers=[on_line] if on_line else ())
-                )
-                undoer = Undoer(client, writer, ledger, target, concurrency=workers,
-                                dry_run=dry_run, progress=progress, notice=notice)  # fmt: skip
-                await undoer.run_into(batches, result)
+        async def undoing(client: HelpScoutClient) -> None:
+            # the destination guard came first: never delete in an account the import did not fill
+            if not dry_run and scope.count and confirm is not None and not confirm(scope):
+                raise NotConfirmed("not confirmed: nothing was deleted")
+            if not dry_run:
+                result.resumed = ledger.begin_undo(target.runs, results).resuming
+            result.results = Path(results) if results is not None else None
+            writer = job.enter(
+                ResultsWriter(results or os.devnull, observers=[on_line] if on_line else ())
+            )
+            undoer = Undoer(client, writer, ledger, target, concurrency=workers_of(options),
+                            dry_run=dry_run, progress=progress, notice=notice)  # fmt: skip
+            await undoer.run_into([(start, BATCH) for start in range(0, count, BATCH)], result)
 
-        asyncio.run(undoing())
+        job.run(undoing)
         if not dry_run:
             ledger.finish_undo("stopped" if result.stopped else "finished")
     return result
+
+
+def _scope(
+    ledger: Ledger,
+    state: Path,
+    options: UndoOptions,
+    api_url: str,
+    notice: Callable[[str], None] | None,
+) -> tuple[UndoScope, int]:
+    """What the undo takes on (and the customers of the import the ledger holds), said to
+    ``notice`` first; nothing left to undo is a ConfigError."""
+    target = _target(ledger, state, options.run)
+    listed = None
+    if options.only is not None:
+        listed = [cid for _, cid in listed_customers(options.only, statuses={"created"})]
+    count, deleted = ledger.undo_targets(target.runs, listed)
+    url = URL(api_url)
+    host = f"{url.host}:{url.explicit_port}" if url.explicit_port else str(url.host)
+    scope = UndoScope(host, count - deleted, target)
+    if count and not scope.count:
+        raise ConfigError(
+            f"nothing to undo: an earlier undo deleted all {plural(count, 'customer')} the "
+            f"import of {target.label} created (see {default_results_path(state)} or the "
+            "undo's -o); give --run to undo another import"
+        )
+    if notice is not None:
+        notice(scope_line(scope, deleted, options))
+    if target.in_flight and notice is not None:
+        one = target.in_flight == 1
+        notice(
+            f"{plural(target.in_flight, 'row')} of this import got no certain answer to "
+            f"{'its create' if one else 'their creates'} (in flight): the undo leaves "
+            f"{'it' if one else 'them'}; resume the import first (the same run command) to "
+            f"learn whether {'it was' if one else 'they were'} created"
+        )
+    return scope, count
 
 
 def scope_line(scope: UndoScope, deleted: int, options: UndoOptions) -> str:
