@@ -100,12 +100,12 @@ def progress_bar(unit: str, *, enabled: bool = True) -> tqdm:
     return tqdm(unit=f" {unit}", file=sys.stderr, disable=not shown)
 
 
-def option_of(field: dataclasses.Field[Any]) -> Decorator:
-    """The click option of an options field: its :class:`~importer.core.options.Flag`, its
-    default, and its name (the keyword the command receives)."""
+def option_of(field: dataclasses.Field[Any], help: str | None = None) -> Decorator:
+    """The click option of an options field: its :class:`~importer.core.options.Flag` (``help``
+    said otherwise, when given), its default, and its name (the keyword the command receives)."""
     spec: Flag = field.metadata["flag"]
     names = list(spec.names)
-    settings: dict[str, Any] = {"help": spec.help, "metavar": spec.metavar,
+    settings: dict[str, Any] = {"help": help or spec.help, "metavar": spec.metavar,
                                 "show_default": spec.show_default,
                                 "default": field.default}  # fmt: skip
     if spec.envvar is not None:
@@ -132,9 +132,16 @@ def click_type(spec: Flag) -> click.ParamType | None:
     return {"input": READABLE_FILE, "output": FILE_ONLY}.get(spec.kind)
 
 
-def flags_of(kind: type, first: str | None = None, last: str | None = None) -> Decorator:
+def flags_of(
+    kind: type,
+    first: str | None = None,
+    last: str | None = None,
+    *,
+    helps: dict[str, str] | None = None,
+) -> Decorator:
     """The options of the flagged fields ``kind`` declares itself, in their order (from ``first``
-    to ``last``: where a command puts options of its own between them)."""
+    to ``last``: where a command puts options of its own between them); ``helps``: the help of
+    some said otherwise, by field."""
     own = vars(kind).get("__annotations__", {})
     names = [f.name for f in dataclasses.fields(kind) if f.name in own and "flag" in f.metadata]
     start = names.index(first) if first else 0
@@ -144,7 +151,7 @@ def flags_of(kind: type, first: str | None = None, last: str | None = None) -> D
     def decorate(command: Command) -> Command:
         for field in reversed(dataclasses.fields(kind)):  # click lists the last added first
             if field.name in chosen:
-                command = option_of(field)(command)
+                command = option_of(field, (helps or {}).get(field.name))(command)
         return command
 
     return decorate
@@ -181,8 +188,14 @@ def input_options(command: Command) -> Command:
     return click.argument("file", type=READABLE_FILE)(command)
 
 
-#: --skip-lines and --sheet: where the table starts (init and review say their own --encoding).
-skip_lines_option = flags_of(ReadOptions, first="skip_lines")
+#: How init and review read FILE: the input's flags, said more briefly (no mapping to check).
+brief_input_options = flags_of(
+    ReadOptions,
+    helps={
+        "encoding": "Text encoding of the CSV (default: detected).",
+        "delimiter": "Field delimiter (default: sniffed).",
+    },
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -254,19 +267,15 @@ def rejects_line(count: int, path: Path) -> str:
     help="Use this preset instead of recognising the export (see --list-presets).",
 )
 @click.option("--list-presets", is_flag=True, help="List the presets, then stop.")
-@click.option("--encoding", help="Text encoding of the CSV (default: detected).")
-@click.option("--delimiter", help="Field delimiter (default: sniffed).")
-@skip_lines_option
+@brief_input_options
 @friendly_errors
+@builds(ReadOptions)
 def init(
     file: Path | None,
     output: Path | None,
     preset_name: str | None,
     list_presets: bool,
-    encoding: str | None,
-    delimiter: str | None,
-    skip_lines: int | None,
-    sheet: str | None,
+    options: ReadOptions,
 ) -> None:
     """Suggest a mapping for FILE: recognise the export's source system, or map its columns by
     their header words and sampled values. Edit it, then run validate."""
@@ -283,14 +292,9 @@ def init(
     check_outputs([("FILE", file)], [("--output", output)])
     if output is not None and output.exists():
         raise click.UsageError(f"{output} exists already: choose another name or remove it")
-    suggestion = suggest_file(
-        file,
-        preset_name=preset_name,
-        encoding=encoding,
-        delimiter=delimiter,
-        skip_lines=skip_lines,
-        sheet=sheet,
-    )
+    suggestion = suggest_file(file, preset_name=preset_name, encoding=options.encoding,
+                              delimiter=options.delimiter, skip_lines=options.skip_lines,
+                              sheet=options.sheet)  # fmt: skip
     if output is None:
         click.echo(suggestion.text, nl=False)
     else:
@@ -334,20 +338,16 @@ def suggested_how(suggestion: Suggestion) -> str:
 )
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port (default: any free).")
 @click.option("--no-browser", is_flag=True, help="Print the URL only; do not open a browser.")
-@click.option("--encoding", help="Text encoding of the CSV (default: detected).")
-@click.option("--delimiter", help="Field delimiter (default: sniffed).")
-@skip_lines_option
+@brief_input_options
 @friendly_errors
+@builds(ReadOptions)
 def review(
     file: Path,
     mapping: Path | None,
     output: Path,
     port: int,
     no_browser: bool,
-    encoding: str | None,
-    delimiter: str | None,
-    skip_lines: int | None,
-    sheet: str | None,
+    options: ReadOptions,
 ) -> None:
     """Review the mapping of FILE on a local page: every column with its values, the payloads
     Help Scout will get, then Save. The first line printed is the page's URL; Done or Ctrl-C
@@ -357,7 +357,8 @@ def review(
     from importer.review import Review, SourceOptions
     from importer.review.server import serve
 
-    session = Review(file, output, mapping, SourceOptions(encoding, delimiter, skip_lines, sheet))
+    read = SourceOptions(options.encoding, options.delimiter, options.skip_lines, options.sheet)
+    session = Review(file, output, mapping, read)
 
     def ready(url: str) -> None:
         click.echo(url)
