@@ -21,6 +21,7 @@ from importer.core.options import (
     UndoOptions,
     ValidateOptions,
     flag,
+    output_flags,
 )
 
 CLI_SOURCE = Path(cli.__file__)
@@ -114,6 +115,26 @@ def test_options_that_do_not_fit_together_end_as_one_line_naming_the_flag(invoke
         "Error: --max-invalid must be a count of rows (5) or a percentage of them (2%), "
         "not '5 rows'\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("options", "but", "named"),
+    [
+        (ValidateOptions(report="r.html"), (), [("--report", "r.html"), ("--rejects", None)]),
+        (
+            ImportOptions(state="s.sqlite", log_file="l.jsonl"),
+            {"state"},
+            [("--report", None), ("--rejects", None), ("--summary-json", None),
+             ("--log-file", "l.jsonl")],
+        ),
+        (UndoOptions(results="u.csv"), (), [("--output", "u.csv")]),
+    ],
+)  # fmt: skip
+def test_the_files_options_write_are_named_by_their_flags(
+    options: Any, but: set[str], named: list[tuple[str, Any]]
+) -> None:
+    """What the output guard checks: a new output flag is guarded without a word more."""
+    assert output_flags(options, but=but) == named
 
 
 def function_lengths(source: str) -> dict[str, int]:

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -52,6 +53,7 @@ __all__ = [
     "ValidateOptions",
     "allowed_invalid",
     "flag",
+    "output_flags",
 ]
 
 #: Where Help Scout's API is; ``HELPSCOUT_API_URL`` or ``--api-url`` say otherwise.
@@ -107,6 +109,18 @@ class Flag:
 def flag(default: Any, *names: str, help: str, **how: Any) -> Any:
     """A field with ``default``, given on the command line as ``names`` (see :class:`Flag`)."""
     return field(default=default, metadata={"flag": Flag(names, help, **how)})
+
+
+def output_flags(
+    options: ReadOptions | SendOptions, *, but: Collection[str] = ()
+) -> list[tuple[str, Any]]:
+    """The files ``options`` (an options object) write, each named by its flag, for the output
+    guard (:func:`~importer.core.files.check_outputs`); ``but``: fields the caller names itself."""
+    return [
+        (f.metadata["flag"].names[-1], getattr(options, f.name))
+        for f in fields(options)
+        if "flag" in f.metadata and f.metadata["flag"].kind == "output" and f.name not in but
+    ]
 
 
 _REJECTS = Flag(

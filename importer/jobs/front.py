@@ -39,6 +39,7 @@ from importer.core.options import (
     ReadOptions,
     ValidateOptions,
     allowed_invalid,
+    output_flags,
 )
 from importer.mapping import Mapping, load_mapping
 from importer.outputs.rejects import RejectsWriter
@@ -127,7 +128,7 @@ def validate_csv(
     options = options or DEFAULT_VALIDATE
     report, rejects = options.report, options.rejects
     keep_issues, show = options.keep_issues, options.show
-    check_outputs(inputs_of(path, mapping), [("--report", report), ("--rejects", rejects)])
+    check_outputs(inputs_of(path, mapping), output_flags(options))
     source, mapping = open_input(path, mapping, options, all_columns=rejects is not None)
     summary = Summary(
         file=str(path),
@@ -224,12 +225,9 @@ def import_csv(
     if former and notice is not None:
         notice(former)
     kept_state = state_files(state_path) if sandbox is None or options.state else []
-    check_outputs(
-        inputs_of(path, mapping),
-        [("--output", results), *kept_state, ("--report", options.report),
-         ("--rejects", options.rejects), ("--summary-json", options.summary_json),
-         ("--log-file", options.log_file)],
-    )  # fmt: skip
+    # the state's files are named by its path: a state given, or the default, which may differ
+    outputs = [("--output", results), *kept_state, *output_flags(options, but={"state"})]
+    check_outputs(inputs_of(path, mapping), outputs)
     if options.summary_json is not None:
         check_summary_path(options.summary_json)
     result = importing.ImportResult(
