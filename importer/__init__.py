@@ -39,7 +39,7 @@ if TYPE_CHECKING:
         ValidateOptions,
     )
     from importer.jobs.front import ValidationResult, import_csv, validate_csv
-    from importer.jobs.importing import ImportResult
+    from importer.send.tally import ImportResult
 
 #: Where each public name lives.
 _HOMES = {
@@ -51,7 +51,7 @@ _HOMES = {
     "ValidationResult": "importer.jobs.front",
     "import_csv": "importer.jobs.front",
     "validate_csv": "importer.jobs.front",
-    "ImportResult": "importer.jobs.importing",
+    "ImportResult": "importer.send.tally",
 }
 
 

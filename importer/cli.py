@@ -39,19 +39,17 @@ from importer.core.options import (
     ValidateOptions,
 )
 from importer.core.redact import redact
-from importer.core.text import for_terminal, issue_line
+from importer.core.text import for_terminal, issue_line, plural
 from importer.jobs.front import import_csv, validate_csv
-from importer.outputs.report import plural
 from importer.read import Guessed, count_rows
 from importer.sandbox.config import DuplicateEmail, RateWindow, SandboxConfig
 from importer.send.results import CHANGED_HINT, IMPORT_STATUSES, cannot_write
 
 if TYPE_CHECKING:
-    from importer.jobs.importing import ImportResult
     from importer.jobs.undo import UndoResult, UndoScope
     from importer.send.ledger import PastRun
     from importer.send.results import Outcome
-    from importer.send.upload import Tally
+    from importer.send.tally import ImportResult, Tally
     from importer.suggest import Suggestion
 
 # The HTTP side (aiohttp, the uploader) is imported by the commands that send, so that validate
@@ -917,7 +915,7 @@ def _utc(stamp: str | None, *, iso: bool = False) -> str | None:
         return None
     from datetime import UTC, datetime
 
-    from importer.outputs.summary import utc_stamp
+    from importer.core.text import utc_stamp
 
     moment = datetime.fromisoformat(stamp).astimezone(UTC)
     return utc_stamp(moment) if iso else moment.strftime("%Y-%m-%d %H:%M:%S")

@@ -173,7 +173,8 @@ class Fault:
     what happens to each, ``times`` times: ``drop-before`` closes the connection unforwarded
     (Help Scout never saw it), ``drop-after`` forwards it then closes the connection (it was
     carried out, the answer is lost), ``answer`` gives ``status``/``headers``/``body``
-    unforwarded, ``delay`` waits ``seconds`` then forwards."""
+    unforwarded, ``delay`` waits ``seconds`` then forwards. ``before``, when given, is called
+    first (in the sandbox's thread): a test's move at an exact point of the run."""
 
     method: str
     path: str
@@ -183,6 +184,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
     seconds: float = 0.0
+    before: Callable[[], object] | None = None
     met: int = 0
     """Requests it has met so far."""
 
@@ -198,6 +200,8 @@ def fault_middleware(script: Sequence[Fault]) -> Any:
         if fault is None:
             return await handler(request)
         fault.met += 1
+        if fault.before is not None:
+            fault.before()
         if fault.action == "answer":
             return web.json_response(fault.body, status=fault.status, headers=fault.headers)
         if fault.action == "delay":

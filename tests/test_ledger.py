@@ -5,6 +5,7 @@ Real SQLite files in tmp_path; other processes are real (``sys.executable -c``),
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import random
@@ -21,10 +22,15 @@ from importer.core.errors import ConfigError, RunStopped, StateLockedError
 from importer.send.ledger import (
     MIGRATIONS,
     SCHEMA_VERSION,
+    Lease,
     Ledger,
+    claim_writer,
     default_state_path,
     former_state_path,
+    holder_alive,
+    lease_verdict,
     payload_hash,
+    process_identity,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,6 +150,92 @@ def test_an_unlocked_reader_can_inspect_a_state_in_use(state: Path) -> None:
         running.mark_in_flight([("a@example.com", 1, "h1")])
         with Ledger.open(state, source="customers.csv", lock=False) as reader:
             assert reader.counts()["in_flight"] == 1
+        with Ledger.open(state, source="", readonly=True) as reader:  # what history opens
+            assert [run.status for run in reader.history()] == ["running"]
+
+
+# --- the writer's lease, inside the database ------------------------------------------------
+HERE = Lease("laptop", 100, "t-here", "2026-12-07T01:00:00.000+00:00")
+
+
+@pytest.mark.parametrize(
+    ("found", "alive", "verdict"),
+    [
+        (None, False, "take"),
+        (Lease("laptop", 200, "t-old", "2026-12-06T01:00:00.000+00:00"), False, "take"),
+        (Lease("laptop", 200, "t-old", "2026-12-06T01:00:00.000+00:00"), True, "held"),
+        # another machine's holder cannot be seen from here, alive or not
+        (Lease("server", 200, "t-old", "2026-12-06T01:00:00.000+00:00"), False, "elsewhere"),
+        (Lease("server", 100, "t-old", "2026-12-06T01:00:00.000+00:00"), True, "elsewhere"),
+    ],
+    ids=["none", "dead-holder-here", "live-holder-here", "other-host", "other-host-same-pid"],
+)
+def test_what_a_writer_does_with_the_lease_it_finds(
+    found: Lease | None, alive: bool, verdict: str
+) -> None:
+    assert lease_verdict(found, HERE, alive) == verdict
+
+
+def test_a_lease_names_a_live_holder_only_while_its_process_and_ledger_live(state: Path) -> None:
+    mine = Lease.mine()
+    assert (mine.pid, mine.process) == (os.getpid(), process_identity(os.getpid()))
+    assert not holder_alive(mine)  # this pid, but no ledger open with its token
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    assert not holder_alive(dataclasses.replace(mine, pid=int(dead.stdout), token="t-dead"))
+    parent = os.getppid()  # alive; a recorded start that is not its own: a pid reused since
+    assert holder_alive(dataclasses.replace(mine, pid=parent, process=process_identity(parent)))
+    assert not holder_alive(dataclasses.replace(mine, pid=parent, process="boot:1"))
+    with Ledger.open(state, source="x.csv"), sqlite3.connect(state) as db:
+        row = db.execute("SELECT host, pid, token, started_at, process FROM writer").fetchone()
+        assert row[1] == os.getpid() and holder_alive(Lease(*row))
+    with sqlite3.connect(state) as db:
+        assert db.execute("SELECT COUNT(*) FROM writer").fetchone() == (0,)  # cleared on close
+
+
+def test_a_lease_from_another_host_refuses_a_writer_until_it_is_cleared(state: Path) -> None:
+    Ledger.open(state, source="x.csv").close()
+    db = sqlite3.connect(state, isolation_level=None)
+    claim_writer(db, state, Lease("server-2", 4242, "t-2", "2026-12-07T01:00:00.000+00:00"))
+    with pytest.raises(StateLockedError) as refused:
+        Ledger.open(state, source="x.csv")
+    assert str(refused.value) == (
+        f"another import (pid 4242 on server-2, since 2026-12-07T01:00:00.000+00:00) is using "
+        f"the state file {state}: wait for it to finish, or stop it; if it no longer runs, clear "
+        f"its claim with: sqlite3 {state} 'DELETE FROM writer'"
+    )
+    with pytest.raises(StateLockedError, match="pid 4242 on server-2"):
+        claim_writer(db, state, Lease.mine())  # SQLite's transaction, not the flock, refuses
+    db.execute("DELETE FROM writer")  # what the message says to do
+    db.close()
+    Ledger.open(state, source="x.csv").close()
+
+
+def test_a_claim_sqlite_cannot_make_is_one_clear_refusal(state: Path) -> None:
+    """A writer mid-transaction (SQLite's lock, met at once here: timeout 0) is another import;
+    a state SQLite cannot write is unusable, never a traceback."""
+    Ledger.open(state, source="x.csv").close()
+    writing = sqlite3.connect(state, isolation_level=None)
+    writing.execute("BEGIN IMMEDIATE")
+    second = sqlite3.connect(state, timeout=0, isolation_level=None)
+    with pytest.raises(StateLockedError, match=f"another import is writing the state file {state}"):
+        claim_writer(second, state, Lease.mine())
+    for db in (second, writing):
+        db.close()
+    read_only = sqlite3.connect(f"{state.as_uri()}?mode=ro", uri=True, isolation_level=None)
+    with pytest.raises(ConfigError, match=r"cannot be used \(attempt to write a readonly"):
+        claim_writer(read_only, state, Lease.mine())
+    read_only.close()
+
+
+def test_a_lease_left_by_a_killed_writer_is_taken_over(
+    state: Path, holder: subprocess.Popen[str]
+) -> None:
+    kill9(holder)
+    with sqlite3.connect(state) as db:
+        assert db.execute("SELECT pid FROM writer").fetchone() == (holder.pid,)
+    with Ledger.open(state, source="customers.csv"), sqlite3.connect(state) as db:
+        assert db.execute("SELECT pid FROM writer").fetchone() == (os.getpid(),)
 
 
 # --- durability ------------------------------------------------------------------------------

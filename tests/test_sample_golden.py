@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -42,9 +43,11 @@ def steady(text: str) -> str:
 def test_sample_outputs_are_unchanged(
     name: str, command: list[str], written: list[str], invoke, tmp_path: Path, monkeypatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)  # the files by their names, as a user types them: no path of ours
+    shutil.copy(SAMPLE, "customers.csv")
+    shutil.copy(MAPPING, "example.yaml")
     verb, *options = command
-    result = invoke(verb, SAMPLE, "-m", MAPPING, *options)
+    result = invoke(verb, "customers.csv", "-m", "example.yaml", *options)
     produced = {f"{name}.out": result.stdout, f"{name}.err": result.stderr}
     produced |= {f"{name}.{f}": (tmp_path / f).read_text("utf-8") for f in written}
     produced[f"{name}.exit"] = f"{result.exit_code}\n"

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from importer.read import TEXT
+from importer.core.frames import TEXT
 
 __all__ = [
     "DROPPED",

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable, Mapping
+from datetime import UTC, datetime
 
-__all__ = ["MESSAGE_WIDTH", "VALUE_WIDTH", "for_terminal", "issue_line"]
+__all__ = ["MESSAGE_WIDTH", "VALUE_WIDTH", "for_terminal", "issue_line", "plural", "utc_stamp"]
 
 #: Characters longer messages are cut to (an error line stays readable).
 MESSAGE_WIDTH = 1500
@@ -59,3 +60,13 @@ def issue_line(issue: Mapping[Hashable, object]) -> str:
         f" {for_terminal(repr(cell), VALUE_WIDTH)}" if isinstance(cell, str) and not quoted else ""
     )
     return f"{where}: {issue['severity']}: {issue['rule']}:{value} {for_terminal(message)}"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def utc_stamp(moment: datetime) -> str:
+    """``moment`` in ISO 8601, UTC, to the millisecond, with a Z: the one time format of the
+    files machines read (the summary, the request log, ``history --json``)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

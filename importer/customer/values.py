@@ -31,9 +31,16 @@ import phonenumbers
 import pycountry
 
 from importer.customer.countries import resolve_country
-from importer.mapping.transforms import COMMON_DATE_FORMATS
+
+#: The date layouts exports write, tried in turn (``format:`` hints, date sniffing).
+COMMON_DATE_FORMATS = (
+    "%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%m-%d-%Y", "%d.%m.%Y", "%Y/%m/%d",
+    "%d/%m/%y", "%m/%d/%y", "%d %b %Y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y", "%Y%m%d",
+)  # fmt: skip
+
 
 __all__ = [
+    "COMMON_DATE_FORMATS",
     "DATE_FORMATS",
     "NULL_MARKERS",
     "SAMPLE_ROWS",

@@ -50,13 +50,12 @@ from importer.send.results import RUN_STATUSES, cannot_write
 
 if TYPE_CHECKING:
     from importer.jobs.context import JobContext
-    from importer.jobs.importing import ImportResult
     from importer.outputs.results_report import ResultsReport
     from importer.sandbox import SandboxConfig
     from importer.send.client import Credentials, HelpScoutClient
     from importer.send.requestlog import RequestLog
     from importer.send.results import Outcome
-    from importer.send.upload import Tally
+    from importer.send.tally import ImportResult, Tally
 
 __all__ = ["ValidationResult", "import_csv", "inputs_of", "open_input", "validate_csv"]
 
@@ -218,6 +217,7 @@ def import_csv(
     """
     from importer.jobs import context, importing  # the sending side: see the module's docstring
     from importer.outputs.summary import check_summary_path, summary_of, write_summary
+    from importer.send.tally import ImportResult
 
     options = options or DEFAULT_IMPORT
     to = context.BUILT_IN_SANDBOX.api_url if sandbox else importing.api_url_of(options.api_url)
@@ -230,7 +230,7 @@ def import_csv(
     check_outputs(inputs_of(path, mapping), outputs)
     if options.summary_json is not None:
         check_summary_path(options.summary_json)
-    result = importing.ImportResult(
+    result = ImportResult(
         results=Path(results),
         started=datetime.now(UTC),
         summary=None if options.summary_json is None else Path(options.summary_json),

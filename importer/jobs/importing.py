@@ -26,8 +26,7 @@ import contextlib
 import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +34,6 @@ import pandas as pd
 
 from importer.check.validate import CheckedChunk, SeenKeys, check_rows, hash_keys
 from importer.core.errors import (
-    EXIT_OK,
-    EXIT_ROWS_FAILED,
-    EXIT_STOPPED,
     ApiError,
     AuthError,
     CertificateError,
@@ -46,9 +42,9 @@ from importer.core.errors import (
 )
 from importer.core.issues import RowWarnings
 from importer.core.options import DEFAULT_API_URL, Duplicates, ImportOptions, SendOptions
+from importer.core.text import plural
 from importer.mapping import Mapping
 from importer.outputs.rejects import ragged_cells, row_errors
-from importer.outputs.report import plural
 from importer.read import Chunk, Source
 from importer.send.client import (
     HelpScoutClient,
@@ -67,11 +63,11 @@ from importer.send.ledger import (
     payload_hash,
 )
 from importer.send.results import ResultsWriter, listed_customers
-from importer.send.upload import Progress, Tally, Uploader, default_concurrency
+from importer.send.tally import ImportResult, Progress
+from importer.send.upload import Uploader, default_concurrency
 
 __all__ = [
     "BATCH_ROWS",
-    "ImportResult",
     "PlanCount",
     "api_url_of",
     "check_properties",
@@ -85,58 +81,6 @@ __all__ = [
 
 #: Rows per batch handed from the reading thread to the uploader (payloads are built per batch).
 BATCH_ROWS = 1000
-
-
-@dataclass
-class ImportResult(Tally):
-    """What ``import_csv`` did: rows by outcome, requests, and whether the run went to the end."""
-
-    results: Path | None = None
-    state: Path | None = None
-    """The ledger the run kept (None: a throwaway one, for the built-in sandbox)."""
-    resumed: bool = False
-    """The run continued an import that had stopped before its end."""
-    stopped: str | None = None
-    """Why the run stopped before the end (interrupted, credentials refused...), else None."""
-    interrupted: bool = False
-    """Stopped by Ctrl-C or SIGTERM."""
-    budget: float | None = None
-    """The most the run allowed itself a minute (``rate``, or ``budget_share`` of the limit
-    Help Scout reported); None when neither was known (no pacing)."""
-    others_peak: float = 0.0
-    """The largest share of that budget others on the account were seen spending."""
-    notes: list[str] = field(default_factory=list)
-    dropped: int = 0
-    """Values the sent rows went without (``on_invalid: drop``, ``on_incomplete: drop``)."""
-    api: str | None = None
-    """The API's host (``sandbox`` for the built-in one); None until it is known."""
-    started: datetime | None = None
-    finished: datetime | None = None
-    reasons: dict[str, dict[str, int]] = field(default_factory=dict)
-    """Rows per status and reason (see :func:`importer.outputs.summary.reason_of`)."""
-    report: Path | None = None
-    """The results report written (``report=``), if any."""
-    rejects: Path | None = None
-    """The rejects file written (``rejects=``), if any, and how many rows it holds."""
-    rejected: int = 0
-    log: Path | None = None
-    """The request log appended to (``log_file=``), if any."""
-    summary: Path | None = None
-    """The summary JSON written (``summary_json=``), if any."""
-
-    invalid_allowed: int = 0
-    """Invalid rows the run may have and still exit 0 (``--max-invalid``)."""
-
-    @property
-    def exit_code(self) -> int:
-        if self.stopped:
-            return EXIT_STOPPED
-        missed = self.invalid > self.invalid_allowed or self.failed or self.unknown
-        return EXIT_ROWS_FAILED if missed or self.not_sent else EXIT_OK
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == EXIT_OK
 
 
 def api_url_of(api_url: str | None, settings: Settings | None = None) -> str:

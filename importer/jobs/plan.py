@@ -43,11 +43,11 @@ from importer.check.validate import file_warnings
 from importer.core.errors import EXIT_OK, EXIT_ROWS_FAILED, ApiError, TransportError
 from importer.core.files import check_outputs, check_recorded_results
 from importer.core.options import DEFAULT_API_URL, DEFAULT_IMPORT, ImportOptions
+from importer.core.text import plural
 from importer.jobs.context import JobContext
 from importer.jobs.front import inputs_of, open_input
 from importer.jobs.importing import api_url_of, check_properties, row_batches, state_path_of
 from importer.mapping import Mapping
-from importer.outputs.report import plural
 from importer.send.client import (
     Credentials,
     HelpScoutClient,

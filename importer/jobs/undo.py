@@ -80,9 +80,9 @@ from importer.core.errors import (
 )
 from importer.core.files import check_outputs, check_recorded_results
 from importer.core.options import DEFAULT_UNDO, UndoOptions
+from importer.core.text import plural
 from importer.jobs.context import JobContext
 from importer.jobs.importing import workers_of
-from importer.outputs.report import plural
 from importer.send.client import (
     Credentials,
     HelpScoutClient,
@@ -93,7 +93,7 @@ from importer.send.client import (
 from importer.send.ledger import Created, ImportRecord, Ledger, state_files
 from importer.send.pacing import PLAN_BUDGETS, budget_seconds, duration
 from importer.send.results import Outcome, ResultsWriter, Status, listed_customers
-from importer.send.upload import Tally
+from importer.send.tally import Tally
 from importer.send.workers import ROW_TIMEOUT, Unknown, Workers, error_text
 
 __all__ = [

@@ -130,9 +130,11 @@ bodies).
 """
 
 from importer.customer.countries import country_of, resolve_country
-from importer.mapping.model import Mapping, Property, Target, Value
+from importer.customer.values import COMMON_DATE_FORMATS
+from importer.mapping.model import Mapping
 from importer.mapping.reader import load_mapping
-from importer.mapping.transforms import COMMON_DATE_FORMATS, TRANSFORMS, guess_date_formats
+from importer.mapping.spec import Property, Target, Value
+from importer.mapping.transforms import TRANSFORMS, guess_date_formats
 
 __all__ = [
     "COMMON_DATE_FORMATS",

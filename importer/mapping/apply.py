@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -17,12 +17,18 @@ from importer.mapping.columns import (
     replace_aliases,
     replace_patterns,
 )
-from importer.mapping.transforms import TRANSFORMS, Step
-
-if TYPE_CHECKING:
-    from importer.mapping.model import Target, Value
+from importer.mapping.spec import Target, Value
 
 ENUM_CHOICES = {name: spec.choices for name, spec in schema.SCALARS.items() if spec.kind == "enum"}
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a transform needs besides the values: its field's spec, path, and where issues go."""
+
+    value: Value
+    path: str
+    run: Run
 
 
 class Run:
@@ -145,18 +151,6 @@ class Run:
                 taken = values.where(here)
                 out[path] = taken if path not in out else out[path].fillna(taken)
         return out
-
-    def clean(self, cells: pd.Series, value: Value, path: str) -> pd.Series:
-        """``map`` then the transforms, in order; an enum field's known values in lower case,
-        as Help Scout wants them ("Male" is sent as "male"; unknown ones stay for the validator)."""
-        if value.aliases:
-            cells = replace_aliases(cells, value.aliases)
-        for name in value.transforms:
-            cells = TRANSFORMS[name](cells, Step(value, path, self))
-        if choices := ENUM_CHOICES.get(path):
-            lowered = cells.str.lower()
-            cells = cells.where(~lowered.isin(choices), lowered)
-        return cells
 
     def add_issues(self, bad: pd.Series, step: Step, rule: str, messages: Iterable[str]) -> None:
         """Record one issue per value of ``bad`` (a subset of a mapped column)."""

@@ -14,81 +14,11 @@ from importer.core.issues import STRING
 from importer.mapping.apply import Run
 from importer.mapping.columns import split
 from importer.mapping.payloads import PayloadPlan
+from importer.mapping.spec import Property, Target
+from importer.mapping.transforms import clean
 from importer.read import shown_name
 
 SPLIT_NAME_FIELDS = ("firstName", "lastName")
-
-
-@dataclass(frozen=True)
-class Value:
-    """Where one field's text comes from and how it is cleaned (see the module docstring)."""
-
-    column: str | None
-    constant: str | None
-    transforms: tuple[str, ...]
-    aliases: dict[str, str | None]
-    default: str | None
-    formats: tuple[str, ...]
-    line: int
-    """The YAML line of the column's name (of the field, for a constant): for bind()'s errors."""
-    fallbacks: tuple[str, ...] = ()
-    """Columns tried in order where ``column``'s cell is empty (``column: [A, B]``)."""
-    null_values: frozenset[str] = frozenset()
-    """Cells that mean "absent" (lower case), this field's and the mapping's."""
-    replace: tuple[tuple[str, str], ...] = ()
-    """(RE2 pattern, replacement) pairs, applied in order."""
-    join: str | None = None
-    """With a column list: the non-empty cells joined with this text, instead of the first."""
-    on_invalid: str | None = None
-    """``error`` or ``drop`` (send the customer without the bad value); None: the mapping's."""
-    region: str | None = None
-    """A phone's default region (ISO 3166-1 alpha-2) when the row has no country."""
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """Every column the value reads, the first first."""
-        return (self.column, *self.fallbacks) if self.column else ()
-
-    @property
-    def source(self) -> str:
-        return self.column or ""
-
-
-@dataclass(frozen=True)
-class TypeFrom:
-    """An entry's type read from a column of the row: ``map`` of its values, else ``default``."""
-
-    column: str
-    aliases: dict[str, str]
-    """Cell (lower case) -> entry type."""
-    default: str
-    line: int
-
-
-@dataclass(frozen=True)
-class Target:
-    """One field the mapping fills: a single path, or one entry of a list field."""
-
-    field: str
-    """A field path (``firstName``, ``properties.plan``) or a list (``emails``)."""
-    value: Value
-    entry: bool = False
-    entry_type: str | None = None
-    separator: str | None = None
-    type_from: TypeFrom | None = None
-    """The entry's type from another column (``entry_type`` is then the list's default)."""
-    group: int = 0
-    """For address fields: which address group (``address:`` as a list) the field is in."""
-
-
-@dataclass(frozen=True)
-class Property:
-    """A customer property the mapping fills; ``format``: the input date format(s), for messages."""
-
-    slug: str
-    type: str
-    format: str | None
-    column: str
 
 
 @dataclass
@@ -178,7 +108,7 @@ class Mapping:
         base = run.read(target.value)
         origin = run.origin(target.value)
         if not target.entry:
-            into[target.field] = run.clean(base, target.value, target.field)
+            into[target.field] = clean(run, base, target.value, target.field)
             found.note(target, target.field, origin, self)
             return
         pieces = split(base, target.separator) if target.separator else [base]
@@ -188,7 +118,7 @@ class Mapping:
             position = found.counts.get((target.group, target.field), 0)
             found.counts[target.group, target.field] = position + 1
             path = _entry_path(target.field, position)
-            values = run.clean(piece, target.value, path)
+            values = clean(run, piece, target.value, path)
             into[path] = values
             found.note(target, path, origin, self)
             if target.entry_type is not None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from importer.customer import schema
 
 if TYPE_CHECKING:
-    from importer.mapping.model import Property
+    from importer.mapping.spec import Property
 
 _CONVERT: dict[str, Callable[[str], object]] = {
     "number": schema.parse_int,

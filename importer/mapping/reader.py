@@ -15,15 +15,8 @@ from importer.core.errors import MappingError
 from importer.customer import schema
 from importer.customer.countries import resolve_country
 from importer.mapping.apply import ENUM_CHOICES
-from importer.mapping.model import (
-    SPLIT_NAME_FIELDS,
-    Mapping,
-    Property,
-    Target,
-    TypeFrom,
-    Value,
-    did_you_mean,
-)
+from importer.mapping.model import SPLIT_NAME_FIELDS, Mapping, did_you_mean
+from importer.mapping.spec import Property, Target, TypeFrom, Value
 from importer.mapping.transforms import ONLY_ON, TRANSFORMS
 
 _VALUE_KEYS = (

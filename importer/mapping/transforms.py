@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -13,21 +11,10 @@ import pandas as pd
 from importer.customer.countries import resolve_country
 from importer.customer.names import split_full_name
 from importer.customer.phones import row_regions, write_e164
-from importer.mapping.columns import spread
-
-if TYPE_CHECKING:
-    from importer.mapping.apply import Run
-    from importer.mapping.model import Value
-
-
-@dataclass(frozen=True)
-class Step:
-    """What a transform needs besides the values: its field's spec, path, and where issues go."""
-
-    value: Value
-    path: str
-    run: Run
-
+from importer.customer.values import COMMON_DATE_FORMATS
+from importer.mapping.apply import ENUM_CHOICES, Run, Step
+from importer.mapping.columns import replace_aliases, spread
+from importer.mapping.spec import Value
 
 Transform = Callable[[pd.Series, Step], pd.Series]
 
@@ -79,12 +66,6 @@ def _date(cells: pd.Series, step: Step) -> pd.Series:
     return result
 
 
-COMMON_DATE_FORMATS = (
-    "%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%m-%d-%Y", "%d.%m.%Y", "%Y/%m/%d",
-    "%d/%m/%y", "%m/%d/%y", "%d %b %Y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y", "%Y%m%d",
-)  # fmt: skip
-
-
 def guess_date_formats(texts: pd.Series) -> list[str]:
     """The common formats that read every one of ``texts``: a hint for a wrong ``format:``.
 
@@ -129,3 +110,16 @@ TRANSFORMS: dict[str, Transform] = {
 }
 #: Transforms that only make sense on some fields.
 ONLY_ON = {"split_name": ("firstName", "lastName"), "e164": ("phone", "phones")}
+
+
+def clean(run: Run, cells: pd.Series, value: Value, path: str) -> pd.Series:
+    """``map`` then the transforms, in order; an enum field's known values in lower case,
+    as Help Scout wants them ("Male" is sent as "male"; unknown ones stay for the validator)."""
+    if value.aliases:
+        cells = replace_aliases(cells, value.aliases)
+    for name in value.transforms:
+        cells = TRANSFORMS[name](cells, Step(value, path, run))
+    if choices := ENUM_CHOICES.get(path):
+        lowered = cells.str.lower()
+        cells = cells.where(~lowered.isin(choices), lowered)
+    return cells

@@ -34,6 +34,7 @@ from importer.check.validate import CheckedChunk
 from importer.core.errors import ConfigError
 from importer.core.issues import DROPPED, ISSUE_COLUMNS, is_dropped
 from importer.core.safecsv import SafeCsvWriter
+from importer.core.text import plural
 from importer.customer.labels import field_label, rule_label
 from importer.outputs.page import (
     NUMBER,
@@ -60,7 +61,6 @@ __all__ = [
     "Summary",
     "message_pattern",
     "open_report",
-    "plural",
 ]
 
 REPORT_COLUMNS = ISSUE_COLUMNS
@@ -120,10 +120,6 @@ class Summary:
             f"{plural(self.warnings, 'warning')}"
             + (f" ({plural(self.dropped, 'value')} dropped)." if self.dropped else ".")
         )
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 class ReportWriter:

@@ -36,11 +36,11 @@ from importer.outputs.page import Groups, bar_chart, cell, clip, esc, line_chart
 from importer.outputs.report import Whom, rows_named
 from importer.send.pacing import READ_COST, WRITE_COST
 from importer.send.results import IMPORT_STATUSES, Outcome
-from importer.send.upload import Tally
+from importer.send.tally import Tally
 
 if TYPE_CHECKING:
     from importer.check.validate import CheckedChunk
-    from importer.jobs.importing import ImportResult
+    from importer.send.tally import ImportResult
 
 __all__ = ["ROWS_PER_GROUP", "STATUS_COLORS", "PaceSamples", "ResultsReport", "api_host"]
 

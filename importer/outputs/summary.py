@@ -50,16 +50,17 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from importer.core.errors import ConfigError
 from importer.core.redact import redact
+from importer.core.text import utc_stamp
 from importer.send.results import RUN_STATUSES, Outcome, cannot_write
 
 if TYPE_CHECKING:
-    from importer.jobs.importing import ImportResult
+    from importer.send.tally import ImportResult
 
 __all__ = [
     "SUMMARY_VERSION",
@@ -67,7 +68,6 @@ __all__ = [
     "check_summary_path",
     "reason_of",
     "summary_of",
-    "utc_stamp",
     "write_summary",
 ]
 
@@ -98,12 +98,6 @@ class Reasons:
             if reason:
                 found.setdefault(status, {})[reason] = count
         return found
-
-
-def utc_stamp(moment: datetime) -> str:
-    """``moment`` in ISO 8601, UTC, to the millisecond, with a Z: the one time format of the
-    files machines read (this summary, the request log, ``history --json``)."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _stamp(moment: datetime | None) -> str | None:

@@ -74,6 +74,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from importer.core.errors import SourceChangedError, SourceError
+from importer.core.frames import TEXT
 from importer.core.text import VALUE_WIDTH
 
 __all__ = [
@@ -97,9 +98,6 @@ __all__ = [
 
 #: The delimiters tried when none is given, in order of preference on a tie.
 DELIMITERS = (",", ";", "\t", "|")
-#: The dtype of every column of every frame.
-TEXT = pd.StringDtype("pyarrow")
-
 #: The longest physical line read (characters): a longer one is not a CSV's.
 MAX_LINE_CHARS = 16 << 20
 #: The longest data row (bytes, once UTF-8) and the longest field (characters or bytes).

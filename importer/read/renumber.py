@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -46,37 +47,16 @@ class RenumberedSource:
     keep_row: bool = True
     """Whether the chunks hold the ``row`` column (a select that did not ask for it drops it)."""
 
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def columns(self) -> list[str]:
-        return self.inner.columns
-
-    @property
-    def encoding(self) -> str:
-        return self.inner.encoding
-
-    @property
-    def delimiter(self) -> str:
-        return self.inner.delimiter
-
-    @property
-    def warnings(self) -> list[str]:
-        return self.inner.warnings
-
-    @property
-    def fingerprint(self) -> str:
-        return self.inner.fingerprint
+    def __getattr__(self, name: str) -> Any:
+        """Everything but the rows (name, columns, encoding, warnings...) is the inner source's."""
+        if name == "inner":  # not set yet (a copy being made): no endless lookup
+            raise AttributeError(name)
+        return getattr(self.inner, name)
 
     @property
     def frame_columns(self) -> list[str]:
         columns = self.inner.frame_columns
         return columns if self.keep_row else [c for c in columns if c != ROW]
-
-    def sample(self, rows: int = 200) -> pd.DataFrame:
-        return self.inner.sample(rows)
 
     def select(self, columns: Iterable[str]) -> RenumberedSource:
         wanted = set(columns)

@@ -452,6 +452,8 @@ class Sends:
 
     def __init__(self) -> None:
         self.count = 0
+        self.refused = 0
+        """Of them, those answered 429: certainly not carried out."""
 
 
 _sends: contextvars.ContextVar[Sends | None] = contextvars.ContextVar("sends", default=None)
@@ -603,6 +605,8 @@ class HelpScoutClient:
             if status == 429:
                 self.rate_limited += 1
                 limited += 1
+                if counting is not None:
+                    counting.refused += 1
                 if limited < self.retry.max_rate_limited:
                     continue
                 error = api_error(status, body)

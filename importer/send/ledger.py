@@ -106,6 +106,13 @@ races). A second run on the same state, by whatever name, gets ``StateLockedErro
 belongs to the open file: a process forked (not spawned) while holding it shares it. The state,
 its journal and its lock are created 0600 (:func:`importer.core.files.create_private`).
 
+Inside the database a second, independent guard: the writer's lease (:class:`Lease`, the
+one-row ``writer`` table), claimed in a ``BEGIN IMMEDIATE`` transaction, so SQLite's own locking
+makes it atomic, and cleared on close. It refuses a second writer the flocks cannot see (another
+machine on a network filesystem, where flock may be local to each); a lease whose holder died
+(kill -9) is taken over (:func:`lease_verdict`). Readers (``readonly``, ``lock=False``) never
+touch it, so ``history`` reads beside a running import.
+
 Threads: one ``sqlite3`` connection, used from the thread that opened it (the uploader's asyncio
 thread). Calls are short; ``mark_in_flight`` blocks for one fsync. A write SQLite cannot make (disk
 full, I/O error) raises ``RunStopped``: what was committed stays, and the same command resumes.
@@ -118,6 +125,9 @@ import fcntl
 import hashlib
 import json
 import os
+import secrets
+import shlex
+import socket
 import sqlite3
 import sys
 import time
@@ -136,7 +146,7 @@ from importer.core.files import PRIVATE, create_private
 from importer.core.redact import redact
 
 APPLICATION = "helpscout-importer"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 GET_MANY_CHUNK = 500
 """Keys per ``IN (...)`` query: far below SQLite's variable limit (999 on old builds)."""
 
@@ -217,6 +227,16 @@ MIGRATIONS: list[list[str]] = [
     ],
     [  # 5: where each run sent (the state's destination is in meta: 'destination')
         "ALTER TABLE runs ADD COLUMN destination TEXT",
+    ],
+    [  # 6: the writer's lease (see Lease), at most one line
+        """CREATE TABLE writer (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            token TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            process TEXT
+        )""",
     ],
 ]
 
@@ -559,6 +579,115 @@ def _acquire_lock(path: Path) -> tuple[int, ...]:
     return (fd, db_fd) if db_fd >= 0 else (fd,)
 
 
+#: The leases of the ledgers open in this process, by token: a lease naming this pid is live
+#: only while its ledger is open (a ledger that could not clear its lease left it stale).
+_LEASES_HERE: set[str] = set()
+
+LeaseVerdict = Literal["take", "held", "elsewhere"]
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """The claim of the import writing a state, kept in the state: who holds it and since when."""
+
+    host: str
+    pid: int
+    token: str
+    """Random, one per open ledger: which claim is whose when pids repeat."""
+    started_at: str
+    process: str | None = None
+    """The holder's boot and start (:func:`process_identity`): a pid reused since is not it."""
+
+    @classmethod
+    def mine(cls) -> Lease:
+        pid = os.getpid()
+        return cls(socket.gethostname(), pid, secrets.token_hex(8), _now(), process_identity(pid))
+
+
+def process_identity(pid: int) -> str | None:
+    """``boot_id:start`` of process ``pid`` (Linux's ``/proc``), None where it cannot be read:
+    the same pid after a reboot, or reused by another process, is another identity."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return f"{boot}:{stat.rsplit(')', 1)[1].split()[19]}"  # field 22, after the command's name
+
+
+def lease_verdict(found: Lease | None, here: Lease, holder_alive: bool) -> LeaseVerdict:
+    """What a writer does with the lease it finds in the state (it holds the flocks by then):
+
+    - none (cleared on close, or a new state): ``take`` it;
+    - this host's, its holder dead (kill -9, a reboot): ``take`` it, nobody writes;
+    - this host's, its holder alive: ``held``, by a writer the flocks did not meet;
+    - another host's: ``elsewhere``, its holder cannot be seen from here.
+    """
+    if found is None:
+        return "take"
+    if found.host != here.host:
+        return "elsewhere"
+    return "held" if holder_alive else "take"
+
+
+def holder_alive(lease: Lease) -> bool:
+    """Whether the process of a lease taken on this host still runs (and is the same one)."""
+    if lease.pid == os.getpid():
+        return lease.token in _LEASES_HERE
+    try:
+        os.kill(lease.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: it exists
+    now = process_identity(lease.pid)  # None: hidden from us (hidepid), so taken as alive
+    return lease.process is None or now is None or now == lease.process
+
+
+def _leased(path: Path, found: Lease, verdict: LeaseVerdict) -> StateLockedError:
+    if verdict == "held":
+        return StateLockedError(
+            f"another import (pid {found.pid}) is using the state file {path}: "
+            "wait for it to finish, or stop it"
+        )
+    clear = f"sqlite3 {shlex.quote(str(path))} 'DELETE FROM writer'"
+    return StateLockedError(
+        f"another import (pid {found.pid} on {found.host}, since {found.started_at}) is using "
+        f"the state file {path}: wait for it to finish, or stop it; if it no longer runs, "
+        f"clear its claim with: {clear}"
+    )
+
+
+def claim_writer(db: sqlite3.Connection, path: Path, here: Lease) -> None:
+    """Take the state's lease for ``here`` (see :func:`lease_verdict`), or raise
+    ``StateLockedError`` naming its holder (``ConfigError`` when SQLite cannot write it). One
+    ``BEGIN IMMEDIATE`` transaction: of two writers claiming at once, SQLite lets one in and the
+    other then finds its lease."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT host, pid, token, started_at, process FROM writer").fetchone()
+            found = Lease(*row) if row else None
+            alive = found is not None and found.host == here.host and holder_alive(found)
+            verdict = lease_verdict(found, here, alive)
+            if found is not None and verdict != "take":
+                raise _leased(path, found, verdict)
+            db.execute(
+                "INSERT OR REPLACE INTO writer VALUES (1, ?, ?, ?, ?, ?)",
+                (here.host, here.pid, here.token, here.started_at, here.process),
+            )
+            db.execute("COMMIT")
+        finally:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise _unusable(path, exc) from exc
+        raise StateLockedError(
+            f"another import is writing the state file {path}: wait for it to finish, or stop it"
+        ) from None
+
+
 def _unusable(path: Path, exc: sqlite3.Error) -> ConfigError:
     code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
     if code == sqlite3.SQLITE_CORRUPT:
@@ -679,6 +808,7 @@ class Ledger:
         self._last_commit = clock()
         self._pending: dict[str, tuple[Any, ...]] = {}
         self._closed = False
+        self._lease: Lease | None = None
         self.run: RunInfo | None = None
         self.undo: UndoRun | None = None
         self.readonly = False
@@ -698,7 +828,8 @@ class Ledger:
     ) -> Ledger:
         """Open (creating or upgrading) the state at ``path`` for a run on ``source``.
 
-        ``lock`` takes the run's exclusive lock (``StateLockedError`` if another process holds it);
+        ``lock`` takes the run's exclusive lock and the writer's lease (``StateLockedError`` if
+        another process holds either);
         a corrupt or foreign file raises ``ConfigError``. ``clock`` times ``settle_interval``.
         ``readonly`` (a dry run's plan) takes no lock and writes nothing, not even a schema
         upgrade: the state must exist (``ConfigError`` otherwise); a write raises RuntimeError.
@@ -707,8 +838,15 @@ class Ledger:
         if readonly and not path.is_file():
             raise _refuse(path, "does not exist")
         lock_fds = _acquire_lock(path) if lock and not readonly else ()
+        lease = Lease.mine() if lock_fds else None
         try:
             db = _connect(path, source, readonly=readonly)
+            try:
+                if lease is not None:
+                    claim_writer(db, path, lease)
+            except BaseException:
+                db.close()
+                raise
         except BaseException:
             for fd in lock_fds:
                 os.close(fd)
@@ -723,6 +861,9 @@ class Ledger:
             clock=clock,
         )
         ledger.readonly = readonly
+        if lease is not None:
+            ledger._lease = lease
+            _LEASES_HERE.add(lease.token)
         return ledger
 
     def __enter__(self) -> Self:
@@ -1034,19 +1175,25 @@ class Ledger:
                 pass  # the transaction writes the buffer
 
     def close(self) -> None:
-        """Write what is buffered, record an unfinished run as stopped, and release the lock."""
+        """Write what is buffered, record an unfinished run as stopped, and release the lock
+        and the lease (one that cannot be cleared, the disk full, is stale once we are gone)."""
         if self._closed:
             return
         self._closed = True
         try:
-            if self.run is not None:
+            if self.run is not None or self._lease is not None:
                 with self._transaction():
-                    self._db.execute(
-                        "UPDATE runs SET status = 'stopped', finished_at = ? "
-                        "WHERE id = ? AND status = 'running'",
-                        (_now(), self.run.id),
-                    )
+                    if self.run is not None:
+                        self._db.execute(
+                            "UPDATE runs SET status = 'stopped', finished_at = ? "
+                            "WHERE id = ? AND status = 'running'",
+                            (_now(), self.run.id),
+                        )
+                    if self._lease is not None:
+                        self._db.execute("DELETE FROM writer WHERE token = ?", (self._lease.token,))
         finally:
+            if self._lease is not None:
+                _LEASES_HERE.discard(self._lease.token)
             self._db.close()
             for fd in self._lock_fds:
                 os.close(fd)  # releases the flocks (the database's last: see _acquire_lock)

@@ -30,7 +30,7 @@ from typing import IO, TYPE_CHECKING, Self
 from importer.core.errors import ConfigError
 from importer.core.files import open_private
 from importer.core.redact import redact
-from importer.outputs.summary import utc_stamp
+from importer.core.text import utc_stamp
 
 if TYPE_CHECKING:
     from importer.send.client import Exchange

@@ -49,7 +49,6 @@ from typing import Any, Literal
 
 from importer.core.errors import ApiError, AuthError, ImporterError, RunStopped, TransportError
 from importer.core.options import SETTLE_TIME
-from importer.outputs.report import plural
 from importer.send.client import HelpScoutClient, Reply, Sends
 from importer.send.decide import (
     Job,
@@ -61,8 +60,8 @@ from importer.send.decide import (
     never_created,
 )
 from importer.send.ledger import HEARTBEAT, Entry, Ledger, RunInfo
-from importer.send.pacing import duration
 from importer.send.results import CHANGED_HINT, Outcome, ResultsWriter, Status
+from importer.send.tally import Progress, Tally
 from importer.send.workers import (
     FATAL,
     GRACE,
@@ -116,7 +115,6 @@ __all__ = [
     "Job",
     "Lookups",
     "Policy",
-    "Tally",
     "Task",
     "Uploader",
     "after_look_up",
@@ -162,105 +160,6 @@ class Task:
     @property
     def row(self) -> int:
         return self.job.row
-
-
-@dataclass
-class Tally:
-    """Rows by outcome so far, and what it took: requests, the budget, the pace."""
-
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    skipped: int = 0
-    invalid: int = 0
-    failed: int = 0
-    not_sent: int = 0
-    """Rows the run did not reach because it stopped."""
-    unknown: int = 0
-    """Rows whose create got no certain answer and that cannot be looked up (no email)."""
-    requests: int = 0
-    lookups: int = 0
-    rate_limited: int = 0
-    """Answers 429 (rate limit) the run got."""
-    seconds: float = 0.0
-    limit: int | None = None
-    """The account's budget a minute, as Help Scout last reported it (None: no limit seen)."""
-    budget_spent: float = 0.0
-    """Budget the run spent: writes 2, reads 1; requests refused with 401 or 429 spend none."""
-    pace: float | None = None
-    """The pace now (budget a minute); None: not paced."""
-    others_share: float = 0.0
-    """The share of the limit everyone else on the account spends now, as the answers tell."""
-    others_peak: float = 0.0
-    """The most ``others_share`` was during the run."""
-    yielding: bool = False
-    """The pace is held below the run's share because others spend the budget."""
-    slowed: bool = False
-    """The pace is held down after a 429 (it climbs back)."""
-
-    def count(self, outcome: Outcome) -> None:
-        self.rows += 1
-        setattr(self, outcome.status, getattr(self, outcome.status) + 1)
-
-    @property
-    def requests_per_minute(self) -> float:
-        """Requests sent a minute, on average over the run."""
-        return self.requests / self.seconds * 60 if self.seconds else 0.0
-
-    @property
-    def budget_used(self) -> float | None:
-        """The share of the account's budget the run spent, on average (None: no limit)."""
-        if not self.limit or not self.seconds:
-            return None
-        return self.budget_spent / self.seconds * 60 / self.limit
-
-    def line(self) -> str:
-        """The console's closing line."""
-        parts = [f"{self.created:,} created"]
-        parts += [f"{n:,} {name}" for name, n in (("updated", self.updated),
-                                                  ("skipped", self.skipped)) if n]  # fmt: skip
-        parts += [f"{self.invalid:,} invalid", f"{self.failed:,} failed"]
-        parts += [f"{n:,} {name}" for name, n in (("not sent", self.not_sent),
-                                                  ("unknown", self.unknown)) if n]  # fmt: skip
-        return f"{self.rows:,} rows: {', '.join(parts)}."
-
-    def pacing_line(self) -> str:
-        """What the run took from the account: ``1,180 requests in 2 min 5 s (566 a minute,
-        88% of the budget of 1,200 a minute; others used up to 31%; 0 answered 429)``. A run
-        shorter than a minute says what it spent of one minute's budget instead: a rate
-        measured over seconds (``189% of the budget``) would be true of no minute."""
-        parts = []
-        if self.seconds >= 60:
-            minute = f"{self.requests_per_minute:,.0f} a minute"
-            if self.budget_used is not None:
-                minute += f", {self.budget_used:.0%} of the budget of {self.limit:,} a minute"
-            parts.append(minute)
-        elif self.limit:
-            parts.append(f"spent {self.budget_spent:,.0f} of one minute's budget of "
-                         f"{self.limit:,}, {self.budget_spent / self.limit:.0%}")  # fmt: skip
-        if self.others_peak:
-            parts.append(f"others used up to {self.others_peak:.0%}")
-        parts.append(f"{self.rate_limited:,} answered 429")
-        return (f"{plural(self.requests, 'request')} in {duration(self.seconds)} "
-                f"({'; '.join(parts)})")  # fmt: skip
-
-    def postfix(self) -> str:
-        """The progress bar's: ``12 created, 0 failed, pace 705/min of 1,200, yielding: others
-        use 31%``."""
-        parts = [f"{self.created:,} created", f"{self.failed:,} failed"]
-        if self.pace is None:
-            parts.append(f"{self.requests_per_minute:,.0f} req/min")
-        else:
-            limit = f" of {self.limit:,}" if self.limit else ""
-            parts.append(f"pace {self.pace:,.0f}/min{limit}")
-        if self.yielding:
-            parts.append(f"yielding: others use {self.others_share:.0%}")
-        if self.slowed:
-            parts.append("slowed by a 429")
-        return ", ".join(parts)
-
-
-Progress = Callable[[Tally], None]
 
 
 def default_concurrency(rate: float | None) -> int:
@@ -438,12 +337,14 @@ class Uploader(Workers[Task]):
         return outcome
 
     def _settle_uncreated(self, task: Task, refusal: AuthError | None) -> None:
-        """Record a row the stop left certainly not created: none of its requests left, or the
-        one that did was refused for the credentials or the account (``refusal``: 401, 403), and
-        no create of its key was ever in doubt. Settled ``failed`` that way, the next run sends
-        it as a new row (:func:`~importer.send.decide.decide`, line 5.5), with no look-up, so a row
-        without an email does not become ``unknown``. Left in flight otherwise."""
-        certain = task.uncreated and not task.unsure_creates and (refusal or not task.sends.count)
+        """Record a row the stop left certainly not created: none of its requests left (or
+        each was answered 429), or the one that did was refused for the credentials or the
+        account (``refusal``: 401, 403), and no create of its key was ever in doubt. Settled
+        ``failed`` that way, the next run sends it as a new row
+        (:func:`~importer.send.decide.decide`, line 5.5), with no look-up, so a row without an
+        email does not become ``unknown``. Left in flight otherwise."""
+        sent = task.sends.count > task.sends.refused  # a 429 was not carried out
+        certain = task.uncreated and not task.unsure_creates and (refusal or not sent)
         if not (task.marked and certain):
             return
         if refusal is None:

@@ -61,7 +61,7 @@ from importer.send.client import HelpScoutClient, Sends, count_sends
 from importer.send.results import Outcome, ResultsWriter
 
 if TYPE_CHECKING:
-    from importer.send.upload import Tally
+    from importer.send.tally import Tally
 
 __all__ = [
     "FATAL",
@@ -403,13 +403,14 @@ class Workers(Generic[T]):
 
     def _cut_off(self, task: T) -> Outcome:
         """The results line of a row the stop caught unfinished: the refusal its request got,
-        else ``cut_off_reason`` when a request left for it (its fate is unknown), else NOT_SENT."""
+        else ``cut_off_reason`` when a request left for it that was not answered 429 (its fate
+        is unknown), else NOT_SENT."""
         task.attempts = max(task.attempts, task.sends.count)  # with those cut off in flight
         refusal = task.refusal
         if refusal is not None and task.sends.count:
             return self._failure(task, error_text(refusal), http_status=refusal.status,
                                  log_ref=refusal.log_ref)  # fmt: skip
-        if task.sends.count:
+        if task.sends.count > task.sends.refused:
             return self._failure(task, STOPPED_IN_FLIGHT.format(self.cut_off_reason))
         return self._unsent(task)
 
