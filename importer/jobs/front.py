@@ -18,8 +18,9 @@ validate peaks about 20 MB lower without it).
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -216,7 +217,7 @@ def import_csv(
     ended early (what finished is in the results and the ledger; the same call resumes).
     """
     from importer.jobs import context, importing  # the sending side: see the module's docstring
-    from importer.outputs.summary import check_summary_path, summary_of, write_summary
+    from importer.outputs.summary import check_summary_path
     from importer.send.tally import ImportResult
 
     options = options or DEFAULT_IMPORT
@@ -235,10 +236,23 @@ def import_csv(
         started=datetime.now(UTC),
         summary=None if options.summary_json is None else Path(options.summary_json),
     )
-    ended: tuple[int | None, str | None] | None = None  # (exit code, error); None: a bug
-    try:
+    with _summarised(options, result, path, mapping):
         _import(path, mapping, results, options, result, state_path, credentials=credentials,
                 sandbox=sandbox, progress=progress, notice=notice)  # fmt: skip
+    return result
+
+
+@contextlib.contextmanager
+def _summarised(
+    options: ImportOptions, result: ImportResult, path: str | Path, mapping: str | Path | Mapping
+) -> Iterator[None]:
+    """Write the summary (``--summary-json``) however the import ends: a refusal's or an
+    interruption's exit code and error with it; a bug writes none."""
+    from importer.outputs.summary import summary_of, write_summary
+
+    ended: tuple[int | None, str | None] | None = None  # (exit code, error); None: a bug
+    try:
+        yield
         ended = (None, None)
     except ImporterError as exc:
         ended = (exc.exit_code, str(exc))
@@ -256,7 +270,6 @@ def import_csv(
                 write_summary(options.summary_json, document)
             except ConfigError as exc:  # the run is over: say so, keep its exit code
                 result.notes.append(str(exc))
-    return result
 
 
 def _import(
