@@ -1,23 +1,15 @@
 """The options of the library's jobs, as values: one set of defaults, checked once.
 
-:class:`ValidateOptions` is what :func:`~importer.jobs.front.validate_csv` takes,
-:class:`ImportOptions` what :func:`~importer.jobs.front.import_csv` (and
-:func:`~importer.jobs.plan.plan_import`) takes, :class:`UndoOptions` what
-:func:`~importer.jobs.undo.undo_import` takes. They share :class:`ReadOptions` (how to read the CSV)
-and :class:`SendOptions` (where to send, how fast). They are frozen dataclasses: a value is checked
-when the object is made (``__post_init__``, a :class:`~importer.core.errors.ConfigError` naming the
-command-line option), so an options object that exists is usable, and the same object can be reused
-for many files. A field the command line offers carries its :class:`Flag` (names, help, the values
-it takes) in its metadata (:func:`flag`); the CLI makes its options from those and builds the
-object from what they parsed: a flag is one field here, and a default is written once.
-
-The module is a leaf (it imports nothing of the importer but its errors): the client and the
-uploader take their own defaults from it too (as httpx's ``_config`` serves its client), and
-making options never loads pandas or aiohttp.
-
-What stays a keyword argument of the functions, not an option: callbacks (``progress``,
-``notice``), ``credentials`` and the sandbox's configuration; they are not values a user would
-save and reuse.
+:class:`ValidateOptions` is what ``validate_csv`` takes, :class:`ImportOptions` what
+``import_csv`` and ``plan_import`` take, :class:`UndoOptions` what ``undo_import`` takes; they
+share :class:`ReadOptions` (how to read the input) and :class:`SendOptions` (where to send, how
+fast). Frozen dataclasses, checked when made (a :class:`~importer.core.errors.ConfigError` naming
+the flag), so an object that exists is usable and reusable. A field the command line offers
+carries its :class:`Flag` (names, help, the values it takes: :func:`flag`); the CLI makes its
+options from those and builds the object from what they parsed, so a flag is one field here and
+a default is written once. A leaf (it imports only the errors): the client and the uploader take
+their defaults from it, and making options never loads pandas or aiohttp. Callbacks,
+``credentials`` and the sandbox's configuration stay keyword arguments of the functions.
 """
 
 from __future__ import annotations
