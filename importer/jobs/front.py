@@ -2,18 +2,14 @@
 
 ``validate_csv`` reads, maps and checks every row of a file and writes a report; nothing is sent.
 ``import_csv`` creates a customer for every valid row, exactly once, and writes the results. Each
-takes the file, the mapping and one options object (:mod:`importer.core.options`: frozen, checked
-when made); callbacks, credentials and the sandbox's configuration are keyword arguments.
-
-Both go the same way: the output guard first (:func:`~importer.core.files.check_outputs`: no output
-may be an input or another output), then :func:`open_input` (the mapping and the CSV, bound to
-each other before any row is read), then the one loop over the rows,
-:func:`~importer.check.validate.check_rows`: validating counts and reports what it yields; importing
-turns it into jobs (:func:`~importer.jobs.importing.row_batches`).
-
-The sending side (:mod:`importer.jobs.importing`: aiohttp, the client, the uploader) is imported
-inside ``import_csv`` only: validating never loads aiohttp (about 0.25 s and 24 MB on its own;
-validate peaks about 20 MB lower without it).
+takes the file, the mapping and one options object (:mod:`importer.core.options`); callbacks,
+credentials and the sandbox's configuration are keyword arguments. Both go the same way: the
+output guard first (:func:`~importer.core.files.check_outputs`), then :func:`open_input` (the
+mapping and the input bound to each other before any row is read), then the one loop over the
+rows, :func:`~importer.check.validate.check_rows`: validating counts and reports what it yields;
+importing sends it over a :class:`~importer.jobs.context.JobContext` with the steps of
+:mod:`importer.jobs.importing`, imported inside ``import_csv`` only: validating never loads
+aiohttp (about 0.25 s and 24 MB on its own).
 """
 
 from __future__ import annotations

@@ -1,23 +1,15 @@
-"""The import's own steps, beside :func:`~importer.jobs.front.import_csv`, which strings them
-together.
+"""The import's own steps, which :func:`~importer.jobs.front.import_csv` strings together over
+its :class:`~importer.jobs.context.JobContext`.
 
-Everything here belongs to sending: the HTTP client, the uploader, the ledger's checks. So that
-validating never loads aiohttp, :mod:`importer.jobs.front` imports this module inside ``import_csv``
-only. What each step promises:
-
-- :func:`state_path_of`: the state an import keeps (named after its mapping and destination);
-- :func:`check_existing_of`: a first run into an account that holds customers looks them up;
-- :func:`row_batches`: every row of the file, in input order and batches, as the uploader (and
-  the plan, :mod:`importer.jobs.plan`) takes it: a :class:`~importer.send.decide.Job` each, from
-  :func:`~importer.check.validate.check_rows`;
-- :func:`check_state_is_whole`: a state file that forgot customers a results file lists stops
-  the import before anyone is created again;
-- :func:`send_rows`: the client (or the built-in sandbox) and the uploader, for one run; what
-  they did lands in the :class:`ImportResult`;
-- :func:`check_properties`: a mapping's properties the account lacks are refused before any
-  create;
-- :func:`count_plan`: how many customers a run would create and update, for the question
-  ``run`` asks before it sends to a real account (reads the file and the state; sends nothing).
+Everything here belongs to sending, so :mod:`importer.jobs.front` imports it inside
+``import_csv`` only (validating never loads aiohttp). :func:`state_path_of`: the state an import
+keeps; :func:`check_existing_of`: a first run into an account that holds customers looks them up;
+:func:`row_batches`: every row in input order and batches, a :class:`~importer.send.decide.Job`
+each (the uploader's and the plan's); :func:`check_state_is_whole`: a state that forgot customers
+a results file lists stops the import before anyone is created again; :func:`check_properties`: a
+mapping's properties the account lacks are refused before any create; :func:`send_rows`: the
+uploader for one run, into the :class:`~importer.send.tally.ImportResult`; :func:`count_plan`:
+what a run would create and update, for ``run``'s question before a real account (sends nothing).
 """
 
 from __future__ import annotations

@@ -1,32 +1,15 @@
 """The plan against the account: what ``run`` would do to each row, learnt with reads only.
 
 :func:`plan_import` is ``run --dry-run --check-existing``. Every row goes the import's way up to
-its first write, and stops there:
-
-- rows are read, mapped, checked and keyed as the import does
-  (:func:`importer.jobs.importing.row_batches`), and :func:`importer.send.decide.decide` decides
-  each against the ledger, opened read-only (no lock, nothing written, not even a schema upgrade; no
-  state file: a first import);
-- the emails of the rows to ``check`` and to ``reconcile`` are looked up as the import looks them
-  up (:class:`~importer.send.upload.Lookups`, 20 emails to a search): found, the row is skipped
-  (``exists``, with the customer's id), updated (``--on-existing update``) or, reconciled,
-  recorded as created by the earlier run (``found``); nobody: ``create``;
-- a row to update has its customer read (``GET``), and :func:`~importer.send.client.changes_for`
-  says which fields would change (none: ``unchanged``).
-
-Nothing is sent but reads (searches, customers, the property definitions the import checks
-first); nothing is written to Help Scout or to the ledger. ``results`` gets one line per row in
-the results' shape: ``planned``, with ``reason`` saying what the import would do (``create``,
-``update`` with the fields in ``error``, or why it leaves the row alone: ``exists``,
-``unchanged``, ``changed``, ``duplicate``, ``not-retried``, ``found``, ``done`` for a row the
-stopped run it resumes finished); ``invalid`` rows as the import writes them, and ``failed`` for
-a row the plan could not learn about (a look-up refused). The import it plans then does the same,
-row for row, as long as nobody changes the account or the file in between.
-
-The requests the import needs: the same reads (it looks the same emails up and reads the same
-customers), a write per create and per change (:attr:`Plan.writes`), and the time that takes at
-``rate``, or at ``budget_share`` of the budget Help Scout reported while planning
-(:meth:`Plan.seconds`, :attr:`Plan.limit`).
+its first write, and stops there (:class:`_Planner`): read, mapped, checked, keyed and decided
+against the ledger (opened read-only) as the import does, its email looked up, its customer read
+when it would be updated. Nothing is sent but reads, nothing written to Help Scout or the ledger.
+``results`` gets one line per row in the results' shape: ``planned``, with ``reason`` saying what
+the import would do (:data:`REASONS`), ``invalid`` rows as the import writes them, and ``failed``
+for a row the plan could not learn about (a look-up refused). The import it plans then does the
+same, row for row, as long as nobody changes the account or the file in between; it needs the
+same reads, a write per create and per change (:attr:`Plan.writes`), and the time that takes
+(:meth:`Plan.seconds`, at ``rate`` or at ``budget_share`` of :attr:`Plan.limit`).
 """
 
 from __future__ import annotations
@@ -243,7 +226,19 @@ def _state_of(
 
 
 class _Planner:
-    """Carries each row's decision out as far as reads go."""
+    """Carries each row's decision out as far as reads go.
+
+    - rows come as the import reads them (:func:`importer.jobs.importing.row_batches`), and
+      :func:`importer.send.decide.decide` decides each against the ledger (no state file: a first
+      import);
+    - the emails of the rows to ``check`` and to ``reconcile`` are looked up as the import looks
+      them up (:class:`~importer.send.upload.Lookups`, 20 emails to a search): found, the row is
+      skipped (``exists``, with the customer's id), updated (``--on-existing update``) or,
+      reconciled, recorded as created by the earlier run (``found``); nobody: ``create``;
+    - a row to update has its customer read (``GET``), and
+      :func:`~importer.send.client.changes_for` says which fields would change (none:
+      ``unchanged``); ``done`` is a row the stopped run it resumes finished.
+    """
 
     def __init__(self, client: HelpScoutClient, policy: Policy) -> None:
         self.client = client
