@@ -60,7 +60,7 @@ CREATE = "POST /v2/customers"
 def _import(url: str, data: str, mapping: str, results: str, rate: int | None) -> dict[str, Any]:
     """In a child process: import, and report what the run says of itself."""
     from importer import ImportOptions, import_csv
-    from importer.send.client import Credentials
+    from importer.send.auth import Credentials
 
     config = SandboxConfig()
     result = import_csv(data, mapping, results, ImportOptions(api_url=url, rate=rate),

@@ -624,7 +624,7 @@ def confirm_real_account(file: Path, mapping: Path, results: Path, options: Impo
 
     from importer.jobs.front import open_input
     from importer.jobs.importing import api_url_of, count_plan, state_path_of
-    from importer.send.client import is_loopback
+    from importer.send.auth import is_loopback
 
     api_url = api_url_of(options.api_url)
     host = urlsplit(api_url).hostname or ""

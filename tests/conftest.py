@@ -27,6 +27,11 @@ from click.testing import CliRunner, Result
 
 from importer.cli import main
 from importer.sandbox import Sandbox, SandboxConfig
+from importer.send.auth import Credentials
+from importer.send.client import HelpScoutClient
+from importer.send.pacing import Pacer
+from importer.send.scripted import Script, ScriptedTransport
+from importer.send.transport import RetryPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA = ROOT / "tests" / "data"
@@ -225,6 +230,31 @@ def faults() -> Callable[..., tuple[Any, list[Fault]]]:
     def make(*specs: dict[str, Any]) -> tuple[Any, list[Fault]]:
         script = [Fault(**spec) for spec in specs]
         return fault_middleware(script), script
+
+    return make
+
+
+#: Where a scripted client "sends" (nothing leaves: the transport answers).
+SCRIPTED_URL = "https://api.scripted.test"
+#: App credentials for a scripted client (its token requests are answered by the transport).
+SCRIPTED_CREDENTIALS = Credentials("app-id", "app-s3cret-0123456789")
+
+
+@pytest.fixture
+def scripted_client() -> Callable[..., tuple[HelpScoutClient, ScriptedTransport]]:
+    """A client whose requests a :class:`ScriptedTransport` answers, no server started:
+    ``client, transport = scripted_client([(503, {}, ""), (201, {"Resource-ID": "7"}, "")])``.
+    Fast retries and a pacer that never holds (but for a 429) unless ``retry``/``pacer`` are
+    given; ``tokens=False`` puts token requests in the script too."""
+
+    def make(
+        script: Script = (), *, tokens: bool = True, **options: Any
+    ) -> tuple[HelpScoutClient, ScriptedTransport]:
+        transport = ScriptedTransport(script, tokens=tokens)
+        options.setdefault("credentials", SCRIPTED_CREDENTIALS)
+        options.setdefault("retry", RetryPolicy(max_attempts=8, base=0.001))
+        options.setdefault("pacer", Pacer(100_000))
+        return HelpScoutClient(SCRIPTED_URL, transport=transport, **options), transport
 
     return make
 

@@ -32,8 +32,10 @@ from click.testing import Result
 
 from importer import ImportOptions, import_csv
 from importer.core.errors import AuthError, CertificateError, ConfigError
-from importer.send.client import Credentials, HelpScoutClient, Reply, RetryPolicy
+from importer.send.auth import Credentials
+from importer.send.client import HelpScoutClient, Reply
 from importer.send.ledger import default_state_path
+from importer.send.transport import RetryPolicy
 
 FAST = RetryPolicy(max_attempts=2, base=0.01)
 APP_ID, APP_SECRET = "hostile-app-id", "s3cret-app-secret-0123456789"
@@ -317,33 +319,6 @@ def test_an_access_token_with_a_line_break_in_the_environment_is_refused() -> No
 
 
 # --- 7: creates without a usable id --------------------------------------------------------
-BAD_IDS = [
-    ({}, None),
-    ({"Resource-ID": "abc"}, None),
-    ({"Resource-ID": "-5"}, None),
-    ({"Resource-ID": "0"}, None),
-    ({"Resource-ID": "12, 13"}, None),
-    ({"Resource-ID": "1" * 26}, None),
-    ({"Resource-ID": "٣"}, None),  # an Arabic-Indic digit: isdigit() says yes
-    ({"Location": "https://api.helpscout.net/v2/customers/abc"}, None),
-    ({"Location": "https://api.helpscout.net/v2/customers/"}, None),
-    ({"Resource-ID": "42"}, "42"),
-    ({"Resource-Id": " 42 "}, "42"),
-    ({"Location": "https://api.helpscout.net/v2/customers/42"}, "42"),
-]
-
-
-@pytest.mark.parametrize("headers, expected", BAD_IDS)
-async def test_only_a_positive_integer_is_an_id(headers: dict[str, str], expected: str | None
-                                                ) -> None:  # fmt: skip
-    async def created(request: web.Request) -> web.Response:
-        return web.Response(status=201, headers=headers)
-
-    async with serving({"POST /v2/customers": created}) as url:
-        reply = await create(url)
-    assert (reply.ok, reply.resource_id) == (True, expected)
-
-
 @pytest.mark.parametrize(
     "answer",
     [

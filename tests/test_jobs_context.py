@@ -14,7 +14,8 @@ from importer.core.errors import ConfigError, StateLockedError
 from importer.core.options import SendOptions
 from importer.jobs.context import BUILT_IN_SANDBOX, JobContext
 from importer.sandbox import SandboxConfig
-from importer.send.client import Credentials, HelpScoutClient
+from importer.send.auth import Credentials
+from importer.send.client import HelpScoutClient
 from importer.send.ledger import Ledger
 
 

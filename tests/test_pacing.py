@@ -21,7 +21,8 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from importer.core.errors import ConfigError
 from importer.sandbox import Sandbox, SandboxConfig
-from importer.send.client import Credentials, HelpScoutClient
+from importer.send.auth import Credentials
+from importer.send.client import HelpScoutClient
 from importer.send.pacing import (
     BETA,
     DEADBAND,

@@ -16,7 +16,7 @@ from click.testing import Result
 from importer import ImportOptions, import_csv
 from importer.jobs.plan import plan_import
 from importer.sandbox import Sandbox
-from importer.send.client import Credentials
+from importer.send.auth import Credentials
 from importer.send.ledger import Ledger
 
 MAPPING = """\

@@ -14,7 +14,7 @@ from importer import import_csv
 from importer.core.options import ImportOptions
 from importer.read.renumber import export_rows
 from importer.sandbox import Sandbox, SandboxConfig
-from importer.send.client import Credentials
+from importer.send.auth import Credentials
 
 Invoke = Callable[..., Result]
 Rows = Callable[[Path], list[dict[str, str]]]

@@ -19,8 +19,9 @@ import pandas as pd
 import pytest
 
 from importer import ImportOptions, ValidateOptions, import_csv, validate_csv
+from importer.check.rules import rule_label
 from importer.check.validate import check_rows
-from importer.customer.labels import field_label, rule_label
+from importer.customer.labels import field_label
 from importer.jobs.front import open_input
 from importer.outputs.page import CSS, Groups, bar_chart, cell, line_chart, pattern
 from importer.outputs.rejects import ERROR, ROW, is_rejected, layout, row_errors

@@ -31,6 +31,7 @@ from click.testing import CliRunner
 from multidict import CIMultiDictProxy
 from yarl import URL
 
+from importer.check.payload import check_payload
 from importer.cli import main
 from importer.core.errors import ConfigError
 from importer.customer import schema
@@ -379,8 +380,8 @@ async def test_invalid_creates_answer_400_with_schema_errors(api: Api, payload: 
     assert body["message"] == "Bad request" and body["logRef"]
     assert_covers(shape(body), shape(fixture("php-sdk/json/error_validation_400.json")))
     errors = body["_embedded"]["errors"]
-    expected = schema.check_payload(payload, {p["slug"]: p for p in DEFAULT_PROPERTIES})
-    assert [e["path"] for e in errors] == [v.path for v in expected]  # schema.py is the one source
+    expected = check_payload(payload, {p["slug"]: p for p in DEFAULT_PROPERTIES})
+    assert [e["path"] for e in errors] == [v.path for v in expected]  # the one table of rules
     for error in errors:
         assert set(error) <= {"path", "message", "rejectedValue", "source", "_links"}
         assert error["source"] == "JSON" and error["_links"]["about"]["href"]

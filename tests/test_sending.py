@@ -27,7 +27,7 @@ from importer import ImportOptions, import_csv
 from importer.core.errors import ConfigError, RunStopped
 from importer.core.options import MAX_CONCURRENCY, allowed_invalid
 from importer.sandbox import Sandbox, SandboxConfig
-from importer.send.client import Credentials
+from importer.send.auth import Credentials
 from importer.send.pacing import MAX_PAUSE, Pacer, Ticket, pause_for, pause_notice
 
 ROOT = Path(__file__).resolve().parent.parent

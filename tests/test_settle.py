@@ -18,7 +18,7 @@ import pytest
 
 from importer import ImportOptions, import_csv
 from importer.sandbox import Sandbox, SandboxConfig
-from importer.send.client import Credentials
+from importer.send.auth import Credentials
 from importer.send.decide import after_look_up
 from importer.send.ledger import ALIVE_SLACK, Ledger
 

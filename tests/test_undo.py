@@ -31,7 +31,7 @@ from importer.jobs.undo import (
     undo_import,
 )
 from importer.sandbox import Sandbox, SandboxConfig
-from importer.send.client import Credentials
+from importer.send.auth import Credentials
 from importer.send.ledger import Created, Ledger
 from importer.send.results import listed_customers
 

@@ -14,10 +14,12 @@ from aiohttp import web
 
 from importer.core.errors import AuthError, RunStopped
 from importer.sandbox import Sandbox, SandboxConfig
-from importer.send.client import Credentials, HelpScoutClient, RetryPolicy
+from importer.send.auth import Credentials
+from importer.send.client import HelpScoutClient
 from importer.send.ledger import Ledger, former_state_path
 from importer.send.pacing import Pacer
 from importer.send.results import Outcome, ResultsWriter, header
+from importer.send.transport import RetryPolicy
 from importer.send.upload import (
     CUT_OFF,
     LOST_IN_A_ROW,

@@ -248,7 +248,7 @@ def test_vectorised_email_check_agrees_with_the_per_value_one(shared_data):
     """The RE2 fast path must never accept what the sandbox's per-value check refuses."""
     import pandas as pd
 
-    from importer.check.validate import _check_email
+    from importer.check.columns import Cells, not_an_email
 
     corpus = json.loads((shared_data / "validation" / "email_flat.json").read_text())
     values = corpus["valid"] + [v for v, _ in corpus["invalid_with_error"]]
@@ -256,7 +256,8 @@ def test_vectorised_email_check_agrees_with_the_per_value_one(shared_data):
     # one corpus entry holds a lone surrogate, which no CSV file can carry
     values = [v for v in values if not any(0xD800 <= ord(c) <= 0xDFFF for c in v)]
     series = pd.Series(values, dtype="string[pyarrow]", index=range(1, len(values) + 1))
-    flagged = set(_check_email(series, series.notna(), "E", "emails.0.value")["value"])
+    found = not_an_email(Cells(series, schema.ENTRIES["emails"].value, "emails.0.value"))
+    flagged = set(series[found.index])
     per_value = {v for v in values if schema.email_problem(v) is not None}
     assert flagged == per_value
 

@@ -1,8 +1,8 @@
-"""Help Scout's Create Customer rules, as data.
+"""Help Scout's Create Customer payload, as data: its fields, their kinds and limits, and the
+patterns and predicates a value is judged by.
 
-One source for the validator (vectorised over pandas columns, with messages that say how to fix a
-cell) and the sandbox (one JSON payload at a time, answering as Help Scout does). Each rule has a
-name: the report's ``rule`` column.
+The rules built on these (codes, messages, the order of checking) are the one table of
+:mod:`importer.check.rules`, which the validator and the sandbox both read.
 Facts come from HELPSCOUT_API.md; where Help Scout's limits are unknown, no limit is invented.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -54,7 +54,7 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 class Field:
     """A string field of the payload and the rule its value must meet.
 
-    ``kind`` is one of: text, enum, email, url, phone, country.
+    ``kind`` is one of :data:`FIELD_KINDS`: the rules of :mod:`importer.check.rules` apply by it.
     """
 
     name: str
@@ -62,6 +62,15 @@ class Field:
     min_len: int = 0
     max_len: int | None = None
     choices: tuple[str, ...] = ()
+    sent_as: Callable[[str], object] | None = None
+    """How a cell's text is sent (a number property's as an integer) when it converts; None:
+    as text."""
+
+    def sent(self, text: str) -> object:
+        """``text`` as the payload carries it (the text itself when it does not convert: the
+        rules then refuse it)."""
+        converted = self.sent_as(text) if self.sent_as else None
+        return text if converted is None else converted
 
 
 @dataclass(frozen=True)
@@ -232,165 +241,23 @@ def is_country_code(value: str) -> bool:
     return value in _ALPHA2
 
 
-# --- whole payloads (the sandbox's check) ------------------------------------------------------
-@dataclass(frozen=True)
-class Violation:
-    """One rule a payload breaks, shaped like Help Scout's ``_embedded.errors[]`` item."""
-
-    path: str
-    rule: str
-    message: str
-    rejected_value: object = None
-
-
-def check_value(spec: Field, value: object, path: str | None = None) -> Violation | None:
-    """Check one field's value against its rule; ``path`` is the error's JSON path."""
-    path = path or spec.name
-    if not isinstance(value, str):
-        return Violation(path, "type", "must be a string", value)
-    if spec.kind == "text" and len(value) < spec.min_len:
-        return Violation(
-            path,
-            "min_length",
-            f"size must be between {spec.min_len} and {spec.max_len or 'any'}",
-            value,
-        )
-    if spec.max_len is not None and len(value) > spec.max_len:
-        lower = spec.min_len
-        return Violation(
-            path, "max_length", f"size must be between {lower} and {spec.max_len}", value
-        )
-    if spec.kind == "enum" and value not in spec.choices:
-        return Violation(path, "enum", f"must be one of: {', '.join(spec.choices)}", value)
-    if spec.kind == "email" and (detail := email_problem(value)):
-        return Violation(path, "email", f"must be a well-formed email address ({detail})", value)
-    if spec.kind == "url" and not is_url(value):
-        return Violation(path, "url", "must be a valid URL", value)
-    if spec.kind == "phone" and not value.strip():
-        return Violation(path, "phone_empty", "may not be empty", value)
-    if spec.kind == "country" and not is_country_code(value):
-        return Violation(path, "country", "must be an ISO 3166-1 alpha-2 country code", value)
-    return None
-
-
-def check_property(
-    slug: str, value: object, prop_type: str, options: Iterable[dict] = ()
-) -> Violation | None:
-    """Check a property value as the API receives it (already converted to JSON types)."""
-    path = f"properties.{slug}"
-    if prop_type == "number":
-        ok = (
-            isinstance(value, int)
-            and not isinstance(value, bool)
-            and INT64_MIN <= value <= INT64_MAX
-        )
-        return None if ok else Violation(path, "number", "must be an integer", value)
-    if prop_type == "bool":
-        return (
-            None if isinstance(value, bool) else Violation(path, "bool", "must be a boolean", value)
-        )
-    if not isinstance(value, str):
-        return Violation(path, "type", "must be a string", value)
-    if prop_type == "date" and not is_iso_date(value):
-        return Violation(path, "date", "must be a date in YYYY-MM-DD format", value)
-    if prop_type == "url" and not is_url(value):
-        return Violation(path, "url", "must be a valid URL", value)
-    if prop_type == "text" and len(value) > PROPERTY_TEXT_MAX:
-        return Violation(path, "max_length", f"size must be at most {PROPERTY_TEXT_MAX}", value)
-    if prop_type == "dropdown":
-        options = list(options)
-        allowed = {str(o.get("id")) for o in options} | {str(o.get("label")) for o in options}
-        if options and value not in allowed:
-            return Violation(path, "dropdown", "must be one of the property's options", value)
-    return None
-
-
-def check_payload(payload: object, properties: dict[str, dict] | None = None) -> list[Violation]:
-    """Every rule a Create Customer payload breaks; ``properties`` maps slug to its definition
-    (``{"type": ..., "options": [...]}``) and, when given, unknown slugs are violations."""
-    if not isinstance(payload, dict):
-        return [Violation("", "type", "request body must be a JSON object", None)]
-    found: list[Violation] = []
-
-    def add(violation: Violation | None) -> None:
-        if violation:
-            found.append(violation)
-
-    for name, value in payload.items():
-        if name in SCALARS:
-            add(check_value(SCALARS[name], value))
-        elif name in ENTRIES:
-            found.extend(_check_entries(ENTRIES[name], value))
-        elif name == "address":
-            found.extend(_check_address(value))
-        elif name == "properties":
-            found.extend(_check_properties(value, properties))
-        else:
-            found.append(Violation(name, "unknown_field", "unknown field", value))
-    return found
-
-
-def _check_entries(spec: Entries, items: object) -> list[Violation]:
-    if not isinstance(items, list):
-        return [Violation(spec.name, "type", "must be an array", items)]
-    found = []
-    for i, item in enumerate(items):
-        path = f"{spec.name}[{i}]"
-        if not isinstance(item, dict) or "value" not in item:
-            found.append(Violation(path, "type", "must be an object with a value", item))
-            continue
-        if spec.types and item.get("type") not in spec.types:
-            found.append(
-                Violation(
-                    f"{path}.type",
-                    "enum",
-                    f"must be one of: {', '.join(spec.types)}",
-                    item.get("type"),
-                )
-            )
-        if violation := check_value(spec.value, item["value"], f"{path}.value"):
-            found.append(violation)
-    return found
-
-
-def _check_address(address: object) -> list[Violation]:
-    if not isinstance(address, dict):
-        return [Violation("address", "type", "must be an object", address)]
-    found = []
-    for name, value in address.items():
-        if name not in ADDRESS:
-            found.append(Violation(f"address.{name}", "unknown_field", "unknown field", value))
-        elif name == "lines":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                found.append(
-                    Violation("address.lines", "type", "must be an array of strings", value)
-                )
-        elif violation := check_value(ADDRESS[name], value, f"address.{name}"):
-            found.append(violation)
-    if "country" not in address:
-        found.append(Violation("address.country", "country_required", "may not be null", None))
-    return found
-
-
-def _check_properties(values: object, definitions: dict[str, dict] | None) -> list[Violation]:
-    if not isinstance(values, dict):
-        return [Violation("properties", "type", "must be an object", values)]
-    found = []
-    for slug, value in values.items():
-        if definitions is None:
-            continue
-        definition = definitions.get(slug)
-        if definition is None:
-            found.append(
-                Violation(
-                    f"properties.{slug}",
-                    "unknown_property",
-                    "customer property does not exist",
-                    value,
-                )
-            )
-        elif violation := check_property(
-            slug, value, definition["type"], definition.get("options", ())
-        ):
-            found.append(violation)
-    return found
+#: A property's value of each type, as a field: the rules apply to kind ``property TYPE``.
+PROPERTY_FIELDS: dict[str, Field] = {
+    t: Field(
+        t,
+        f"property {t}",
+        max_len=PROPERTY_TEXT_MAX if t in ("text", "dropdown") else None,
+        sent_as={"number": parse_int, "bool": parse_bool}.get(t),
+    )
+    for t in PROPERTY_TYPES
+}
+#: Every kind of field a rule may apply to.
+FIELD_KINDS = (
+    "text",
+    "enum",
+    "email",
+    "url",
+    "phone",
+    "country",
+    *(f.kind for f in PROPERTY_FIELDS.values()),
+)

@@ -23,9 +23,11 @@ from typing import TYPE_CHECKING, TypeVar
 from importer.core.errors import ApiError, TransportError
 from importer.core.options import DEFAULT_API_URL, SendOptions
 from importer.jobs.importing import api_url_of, workers_of
-from importer.send.client import Credentials, Exchange, HelpScoutClient, RetryPolicy, read_settings
+from importer.send.auth import Credentials, read_settings
+from importer.send.client import HelpScoutClient
 from importer.send.ledger import Destination, Ledger
 from importer.send.pacing import Pacer
+from importer.send.transport import Exchange, RetryPolicy
 
 if TYPE_CHECKING:
     from importer.sandbox import SandboxConfig

@@ -49,7 +49,8 @@ if TYPE_CHECKING:
     from importer.jobs.context import JobContext
     from importer.outputs.results_report import ResultsReport
     from importer.sandbox import SandboxConfig
-    from importer.send.client import Credentials, HelpScoutClient
+    from importer.send.auth import Credentials
+    from importer.send.client import HelpScoutClient
     from importer.send.requestlog import RequestLog
     from importer.send.results import Outcome
     from importer.send.tally import ImportResult, Tally
@@ -186,7 +187,7 @@ def import_csv(
 
     Where to send (``options.api_url``) defaults to ``HELPSCOUT_API_URL``, then
     https://api.helpscout.net; ``credentials`` to the environment's (see
-    :class:`~importer.send.client.Credentials`). ``options.rate`` is the requests per minute to
+    :class:`~importer.send.auth.Credentials`). ``options.rate`` is the requests per minute to
     spend; without it the budget Help Scout reports is learned from the first answer and
     ``options.budget_share`` of it is used. ``sandbox`` imports into a fresh in-process sandbox
     instead (with a throwaway ledger unless ``options.state`` is given).

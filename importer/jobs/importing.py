@@ -38,12 +38,8 @@ from importer.core.text import plural
 from importer.mapping import Mapping
 from importer.outputs.rejects import ragged_cells, row_errors
 from importer.read import Chunk, Source
-from importer.send.client import (
-    HelpScoutClient,
-    Settings,
-    check_api_url,
-    read_settings,
-)
+from importer.send.auth import Settings, check_api_url, read_settings
+from importer.send.client import HelpScoutClient
 from importer.send.decide import Job, Policy, decide
 from importer.send.ledger import (
     GO_ON,

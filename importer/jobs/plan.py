@@ -31,12 +31,10 @@ from importer.jobs.context import JobContext
 from importer.jobs.front import inputs_of, open_input
 from importer.jobs.importing import api_url_of, check_properties, row_batches, state_path_of
 from importer.mapping import Mapping
-from importer.send.client import (
-    Credentials,
-    HelpScoutClient,
-    changes_for,
-)
+from importer.send.auth import Credentials
+from importer.send.client import HelpScoutClient
 from importer.send.decide import Action, Job, Policy, decide, is_ours
+from importer.send.diff import changes_for
 from importer.send.ledger import Entry, Ledger, RunInfo
 from importer.send.pacing import WRITE_COST, estimate_seconds
 from importer.send.results import Outcome, ResultsWriter
@@ -236,7 +234,7 @@ class _Planner:
       skipped (``exists``, with the customer's id), updated (``--on-existing update``) or,
       reconciled, recorded as created by the earlier run (``found``); nobody: ``create``;
     - a row to update has its customer read (``GET``), and
-      :func:`~importer.send.client.changes_for` says which fields would change (none:
+      :func:`~importer.send.diff.changes_for` says which fields would change (none:
       ``unchanged``); ``done`` is a row the stopped run it resumes finished.
     """
 

@@ -38,13 +38,9 @@ from importer.core.options import DEFAULT_UNDO, UndoOptions
 from importer.core.text import plural
 from importer.jobs.context import JobContext
 from importer.jobs.importing import workers_of
-from importer.send.client import (
-    Credentials,
-    HelpScoutClient,
-    Sends,
-    additions,
-    changes_for,
-)
+from importer.send.auth import Credentials
+from importer.send.client import HelpScoutClient, Sends
+from importer.send.diff import additions, changes_for
 from importer.send.ledger import Created, ImportRecord, Ledger, state_files
 from importer.send.pacing import PLAN_BUDGETS, budget_seconds, duration
 from importer.send.results import Outcome, ResultsWriter, Status, listed_customers
@@ -122,8 +118,8 @@ def keep_reason(
       ``createdAt`` (Help Scout moves it on every change): someone changed it since. Both times
       come from the same answer, so this machine's clock never meets Help Scout's;
     - ``changed``: it no longer holds what the create sent (compared as an update compares,
-      :func:`~importer.send.client.changes_for`), or holds what it did not send
-      (:func:`~importer.send.client.additions`): an edit the two times cannot show.
+      :func:`~importer.send.diff.changes_for`), or holds what it did not send
+      (:func:`~importer.send.diff.additions`): an edit the two times cannot show.
 
     (``later-import`` comes from the ledger, :func:`undo_action`; ``conversations`` from a read
     of them, :class:`Undoer`.)"""

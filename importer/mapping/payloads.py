@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from importer.customer import schema
 
 if TYPE_CHECKING:
     from importer.mapping.spec import Property
-
-_CONVERT: dict[str, Callable[[str], object]] = {
-    "number": schema.parse_int,
-    "bool": schema.parse_bool,
-}
 
 
 class PayloadPlan:
@@ -24,7 +18,7 @@ class PayloadPlan:
         self.entries: dict[str, list[tuple[int, int, int | None]]] = {}
         self.lines: list[tuple[int, int]] = []
         self.address: list[tuple[str, int]] = []
-        self.properties: list[tuple[str, int, Callable[[str], object] | None]] = []
+        self.properties: list[tuple[str, int, schema.Field | None]] = []
         types = {c: i for i, c in enumerate(columns) if c.endswith(".type")}
         for i, column in enumerate(columns):
             top, _, rest = column.partition(".")
@@ -40,7 +34,9 @@ class PayloadPlan:
                 self.address.append((rest, i))
             elif top == "properties":
                 prop = properties.get(rest)
-                self.properties.append((rest, i, _CONVERT.get(prop.type) if prop else None))
+                self.properties.append(
+                    (rest, i, schema.PROPERTY_FIELDS[prop.type] if prop else None)
+                )
         for items in self.entries.values():
             items.sort()
         self.lines.sort()
@@ -68,11 +64,10 @@ class PayloadPlan:
         if address:
             payload["address"] = address
         props = {}
-        for slug, i, convert in self.properties:
+        for slug, i, spec in self.properties:
             text = cells[i]
             if text is not None:
-                converted = convert(str(text)) if convert else text
-                props[slug] = text if converted is None else converted
+                props[slug] = spec.sent(str(text)) if spec else text
         if props:
             payload["properties"] = props
         return payload

@@ -30,12 +30,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from importer.check.rules import rule_label
 from importer.check.validate import CheckedChunk
 from importer.core.errors import ConfigError
 from importer.core.issues import DROPPED, ISSUE_COLUMNS, is_dropped
 from importer.core.safecsv import SafeCsvWriter
 from importer.core.text import plural
-from importer.customer.labels import field_label, rule_label
+from importer.customer.labels import field_label
 from importer.outputs.page import (
     NUMBER,
     NUMBER_BLANK,

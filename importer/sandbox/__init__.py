@@ -8,7 +8,7 @@ record is silent it makes the behaviour configurable (``SandboxConfig``). Routes
 - ``POST /v2/oauth2/token``: client credentials, or the ``refresh_token`` grant (a new access
   token and a rotated refresh token; the one used stops working), form or JSON. It neither spends
   the rate budget nor carries the ``X-RateLimit-*`` headers: the recorded real answers carry none.
-- ``POST /v2/customers`` (validated by ``schema.check_payload``, the one source of the rules),
+- ``POST /v2/customers`` (validated by ``importer.check.payload``, from the one table of rules),
   ``GET|PUT|PATCH|DELETE /v2/customers/{id}`` (``DELETE ?async=true``: 202, gone
   ``async_delete_after`` seconds later), ``PATCH /v2/customers/{id}/properties``,
   ``GET|POST /v2/customers/{id}/{emails|phones|chats|social-profiles|websites}``,

@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from yarl import URL
 
-from importer.customer import schema
+from importer.check.payload import REQUEST, Violation, check_payload
 from importer.sandbox.config import (
     CONVERSATION_SORTS,
     CONVERSATION_STATUSES,
@@ -69,7 +69,7 @@ def _log_ref() -> str:
     return f"{uuid.uuid4()}#{next(_log_refs)}"
 
 
-def _error(status: int, message: str, violations: Sequence[schema.Violation] = ()) -> web.Response:
+def _error(status: int, message: str, violations: Sequence[Violation] = ()) -> web.Response:
     """An error answer shaped like Help Scout's (``application/vnd.error+json``)."""
     body: dict[str, Any] = {"logRef": _log_ref(), "message": message}
     if violations:
@@ -86,19 +86,19 @@ def _error(status: int, message: str, violations: Sequence[schema.Violation] = (
     return _json_response(body, status, VND_ERROR)
 
 
-def _bad_request(violations: Sequence[schema.Violation], strip: str = "") -> web.Response:
+def _bad_request(violations: Sequence[Violation], strip: str = "") -> web.Response:
     """400 with the field errors; ``strip`` drops a path prefix for sub-resource endpoints."""
     if strip:
         violations = [
-            schema.Violation(v.path.removeprefix(strip), v.rule, v.message, v.rejected_value)
+            Violation(v.path.removeprefix(strip), v.rule, v.message, v.rejected_value)
             for v in violations
         ]
     return _error(400, "Bad request", violations)
 
 
-def _request_error(path: str, message: str, value: object = None) -> schema.Violation:
-    """A complaint about the request's form (not a customer rule, which schema.py owns)."""
-    return schema.Violation(path, "request", message, value)
+def _request_error(path: str, message: str, value: object = None) -> Violation:
+    """A complaint about the request's form (not a customer rule: importer.check.rules)."""
+    return Violation(path, REQUEST, message, value)
 
 
 def _not_found() -> web.Response:
@@ -396,7 +396,7 @@ class Api:
     async def create(self, request: web.Request) -> web.Response:
         state = self.state
         payload = await _json_body(request)
-        violations = schema.check_payload(payload, state.properties)
+        violations = check_payload(payload, state.properties)
         if violations:
             return _bad_request(violations)
         if self.config.duplicate_email == "conflict" and state.email_taken(
@@ -478,9 +478,9 @@ class Api:
         customer = self._customer(request)
         body = await _json_body(request)
         if not isinstance(body, dict):
-            return _bad_request(schema.check_payload(body))
+            return _bad_request(check_payload(body))
         given = {k: v for k, v in body.items() if v is not None and k != "id"}
-        violations = schema.check_payload(given, self.state.properties)
+        violations = check_payload(given, self.state.properties)
         if violations:
             return _bad_request(violations)
         self.state.set_fields(customer, {name: given.get(name) for name in OWN_FIELDS})
@@ -490,12 +490,12 @@ class Api:
         """JSON Patch (add/remove/replace) on own fields; all or nothing."""
         customer = self._customer(request)
         changes: dict[str, Any] = {}
-        violations: list[schema.Violation] = []
+        violations: list[Violation] = []
         for i, op, name, value in self._operations(await _json_body(request)):
             if name not in OWN_FIELDS:
                 violations.append(_request_error(f"[{i}].path", "not a customer field", name))
             elif op in ("add", "replace") and value is not None:
-                violations.extend(schema.check_payload({name: value}))
+                violations.extend(check_payload({name: value}))
                 changes[name] = value
             elif op in ("add", "replace", "remove"):
                 changes[name] = None
@@ -513,15 +513,15 @@ class Api:
         definitions = self.state.properties
         changes: dict[str, Any] = {}
         removed: list[str] = []
-        violations: list[schema.Violation] = []
+        violations: list[Violation] = []
         for i, op, slug, value in self._operations(await _json_body(request)):
             if op == "replace":
-                violations.extend(schema.check_payload({"properties": {slug: value}}, definitions))
+                violations.extend(check_payload({"properties": {slug: value}}, definitions))
                 changes[slug] = value
             elif op == "remove" and slug in definitions:
                 removed.append(slug)
             elif op == "remove":
-                violations.extend(schema.check_payload({"properties": {slug: None}}, definitions))
+                violations.extend(check_payload({"properties": {slug: None}}, definitions))
             else:
                 violations.append(_request_error(f"[{i}].op", "must be replace or remove", op))
         if violations:
@@ -560,7 +560,7 @@ class Api:
         (or the 409 of a taken email under ``duplicate_email="conflict"``)."""
         payload_field = ENTRY_KINDS[request.match_info["kind"]][0]
         item = await _json_body(request)
-        violations = schema.check_payload({payload_field: [item]})
+        violations = check_payload({payload_field: [item]})
         if violations:
             raise _Answer(_bad_request(violations, strip=f"{payload_field}[0]."))
         if (
@@ -641,7 +641,7 @@ class Api:
         """POST creates (201), PUT updates (204); either replaces whatever address was there."""
         customer = self._customer(request)
         address = await _json_body(request)
-        violations = schema.check_payload({"address": address})
+        violations = check_payload({"address": address})
         if violations:
             return _bad_request(violations, strip="address.")
         self.state.set_address(customer, address)

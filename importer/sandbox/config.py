@@ -209,7 +209,7 @@ def parse_burst(text: str) -> tuple[int, float]:
 
 
 def property_definitions(properties: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The account's customer properties by slug, as ``schema.check_payload`` wants them."""
+    """The account's customer properties by slug, as ``check.payload.check_payload`` wants them."""
     found: dict[str, dict[str, Any]] = {}
     for i, prop in enumerate(properties):
         slug, kind = prop.get("slug"), prop.get("type")

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from importer.check.payload import Violation, check_payload
 from importer.customer import schema
 from importer.sandbox.budget import Agent, BurstLimit, FixedWindow, SlidingWindow
 from importer.sandbox.config import (
@@ -26,7 +27,7 @@ from importer.sandbox.search import EmailIndex, QueryError, evaluate, parse_quer
 class InvalidSeed(ValueError):
     """Seed customers that break Help Scout's rules (``violations`` says which)."""
 
-    def __init__(self, violations: list[schema.Violation]) -> None:
+    def __init__(self, violations: list[Violation]) -> None:
         super().__init__("; ".join(f"{v.path}: {v.message}" for v in violations))
         self.violations = violations
 
@@ -372,9 +373,9 @@ class SandboxState:
         """
         payloads = list(payloads)
         violations = [
-            schema.Violation(f"[{i}].{v.path}", v.rule, v.message, v.rejected_value)
+            Violation(f"[{i}].{v.path}", v.rule, v.message, v.rejected_value)
             for i, payload in enumerate(payloads)
-            for v in schema.check_payload(payload, self.properties)
+            for v in check_payload(payload, self.properties)
         ]
         if violations:
             raise InvalidSeed(violations)

@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from importer.send.client import changes_for
+from importer.send.diff import changes_for
 from importer.send.ledger import Entry, RunInfo, payload_hash
 
 __all__ = [

@@ -1,7 +1,7 @@
 """The request log (``run --log-file PATH``): one JSON line per HTTP request an import sends.
 
 The client tells every request it sends to its ``on_exchange`` observer
-(:class:`~importer.send.client.Exchange`: API calls, their re-sends, token requests); a
+(:class:`~importer.send.transport.Exchange`: API calls, their re-sends, token requests); a
 :class:`RequestLog` is such an observer and writes each as one line, in the order they ended::
 
     {"time": "2025-05-04T02:00:01.135Z", "run": 7, "method": "POST", "path": "/v2/customers",
@@ -33,7 +33,7 @@ from importer.core.redact import redact
 from importer.core.text import utc_stamp
 
 if TYPE_CHECKING:
-    from importer.send.client import Exchange
+    from importer.send.transport import Exchange
 
 __all__ = ["LOG_KEYS", "RequestLog", "log_line"]
 
