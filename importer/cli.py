@@ -655,8 +655,9 @@ def command_line(ctx: click.Context) -> str:
             continue
         if isinstance(param, click.Argument):
             words.append(str(value))
-        elif isinstance(param, click.Option) and param.is_flag:
-            words.append(param.opts[-1])
+        elif isinstance(param, click.Option) and param.is_flag:  # --no-check-existing: off
+            words.append(param.secondary_opts[-1] if value is False and param.secondary_opts
+                         else param.opts[-1])  # fmt: skip
         elif isinstance(param, click.Option):
             words += [param.opts[-1], str(value)]
     return for_terminal(shlex.join(words), None)

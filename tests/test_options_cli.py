@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from importer import cli
-from importer.cli import READABLE_FILE, builds, click_type, flags_of, main
+from importer.cli import READABLE_FILE, builds, click_type, command_line, flags_of, main
 from importer.core.options import (
     DEFAULT_IMPORT,
     Flag,
@@ -135,6 +135,28 @@ def test_the_files_options_write_are_named_by_their_flags(
 ) -> None:
     """What the output guard checks: a new output flag is guarded without a word more."""
     assert output_flags(options, but=but) == named
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["in.csv", "-m", "m.yaml", "-o", "r.csv"],
+         "in.csv --mapping m.yaml --output r.csv"),
+        (["in.csv", "-m", "m.yaml", "--rate", "100", "-o", "r.csv", "--on-existing", "update"],
+         "in.csv --mapping m.yaml --output r.csv --rate 100 --on-existing update"),
+        (["in.csv", "-m", "m.yaml", "--no-check-existing", "-q"],
+         "in.csv --mapping m.yaml --no-check-existing --quiet"),
+        (["in.csv", "-m", "m.yaml", "--check-existing", "--include-source"],
+         "in.csv --mapping m.yaml --include-source --check-existing"),
+    ],
+)  # fmt: skip
+def test_the_resume_line_repeats_what_was_typed_in_the_options_order(
+    args: list[str], words: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Long names, the flags' own order; an option turned off (--no-check-existing) stays off."""
+    monkeypatch.delenv("HELPSCOUT_API_URL", raising=False)
+    ctx = main.commands["run"].make_context("run", args)
+    assert command_line(ctx) == f"helpscout-import run {words}"
 
 
 def function_lengths(source: str) -> dict[str, int]:
