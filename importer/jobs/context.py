@@ -83,7 +83,7 @@ class JobContext:
         return self._stack.enter_context(context)
 
     def callback(self, then: Callable[[], object]) -> None:
-        """Call ``then`` when the job ends, in the same order as what is entered."""
+        """Call ``then`` when the job ends, in its place among what was entered (latest first)."""
         self._stack.callback(then)
 
     def open_ledger(self, path: Path, *, source: str = "", readonly: bool = False) -> Ledger:
