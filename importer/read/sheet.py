@@ -4,9 +4,10 @@ A sheet is read as a table the way a CSV is: the header row found after a preamb
 (:func:`~importer.read.delimited.find_header`, or ``skip_lines``), names trimmed and made unique,
 every data row numbered from 1 (a row of empty cells is a blank line: not counted), and every cell
 the text a person sees in the spreadsheet (:func:`cell_text`). calamine reads a sheet into
-memory once, when the source is opened (about 90 bytes a cell); an .xlsx sheet bigger than
-:data:`~importer.read.xlsx_stream.STREAM_BYTES` of XML is streamed from its XML instead, as
-fast, in flat memory. Either way the rows are turned into text a chunk at a time.
+memory once, when the source is opened (about 90 bytes a cell), and its rows are turned into
+text a chunk at a time; an .xlsx sheet bigger than
+:data:`~importer.read.xlsx_stream.STREAM_BYTES` of XML is streamed from its XML instead, faster
+and in flat memory, its chunks built a column at a time from the cells pyarrow parsed.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import python_calamine as calamine
 
 from importer.core.errors import SourceError
@@ -33,7 +36,7 @@ from importer.read.delimited import (
     find_header,
     name_columns,
 )
-from importer.read.xlsx_stream import STREAM_BYTES, XlsxStream, sheet_xml_bytes
+from importer.read.xlsx_stream import STREAM_BYTES, Cells, XlsxStream, sheet_xml_bytes
 
 __all__ = ["ENCRYPTED_WORKBOOK", "SheetSource", "cell_text", "open_sheet", "sheet_records"]
 
@@ -128,6 +131,8 @@ class SheetSource:
     _rows_of: Callable[[], Iterator[list[Any]]] = field(default=lambda: iter(()), repr=False)
     """The sheet's rows from its first, again on every call: calamine's sheet, read once into
     memory, or a big .xlsx sheet's XML streamed (:mod:`importer.read.xlsx_stream`)."""
+    _cells_of: Callable[[], Iterator[Cells]] | None = field(default=None, repr=False)
+    """A streamed sheet's cells, a block at a time: what its chunks are made of."""
     _positions: list[int] = field(default_factory=list, repr=False)
     """Each named column's position in the sheet's rows (0-based)."""
     _unnamed: list[int] = field(default_factory=list, repr=False)
@@ -155,6 +160,9 @@ class SheetSource:
         return pd.DataFrame(records, columns=self.columns, dtype=object)
 
     def __iter__(self) -> Iterator[Chunk]:
+        if self._cells_of is not None:
+            yield from self._cell_chunks(self._cells_of())
+            return
         # Rows are kept as calamine gives them (only the columns read, picked in C) and made
         # text a column at a time: a column of text cells goes to pyarrow as it is.
         index = {c: p for c, p in zip(self.columns, self._positions, strict=True)}
@@ -187,9 +195,37 @@ class SheetSource:
             {name: _column(list(cells))
              for name, cells in zip(self.frame_columns, columns, strict=False)}
         )  # fmt: skip
-        frame = table.to_pandas(types_mapper=_TO_TEXT)
-        frame.index = pd.Index(numbers, dtype="int64", name="row")
-        return Chunk(frame, [], [], stray)
+        return _table_chunk(table, numbers, stray)
+
+    def _cell_chunks(self, blocks: Iterable[Cells]) -> Iterator[Chunk]:
+        """The chunks :meth:`__iter__` makes of rows, made of a streamed sheet's cells a column
+        at a time (no Python object per cell): the same rows, numbers and stray values."""
+        index = dict(zip(self.columns, self._positions, strict=True))
+        wanted = {name: index[name] for name in self.frame_columns}
+        width = max(self._positions) + 1
+        tables: list[pa.Table] = []
+        numbers: list[np.ndarray] = []
+        stray: list[StrayValue] = []
+        held = done = 0
+        for cells in blocks:
+            table, rows, found = _rows_of_cells(cells, self._header_line, wanted, width,
+                                                self._unnamed, done)  # fmt: skip
+            tables.append(table)
+            numbers.append(rows)
+            stray += found
+            held += len(rows)
+            done += len(rows)
+            while held >= (cut := self._chunk_rows):
+                whole = pa.concat_tables(tables)
+                rows = np.concatenate(numbers)
+                last = int(rows[cut - 1])
+                mine = [s for s in stray if s.row <= last]
+                yield _table_chunk(whole.slice(0, cut), rows[:cut].tolist(), mine)
+                tables, numbers = [whole.slice(cut)], [rows[cut:]]
+                stray = [s for s in stray if s.row > last]
+                held -= cut
+        if held:
+            yield _table_chunk(pa.concat_tables(tables), np.concatenate(numbers).tolist(), stray)
 
     def _rows(self) -> Iterator[list[object]]:
         """The data rows as calamine gives them, blank ones (all cells empty) left out."""
@@ -204,6 +240,48 @@ class SheetSource:
     def _data(self, limit: int) -> Iterator[tuple[int, list[str]]]:
         after = itertools.islice(self._rows_of(), self._header_line, None)
         return itertools.islice(sheet_records(after), limit)
+
+
+def _table_chunk(table: pa.Table, numbers: list[int], stray: list[StrayValue]) -> Chunk:
+    frame = table.to_pandas(types_mapper=_TO_TEXT)
+    frame.index = pd.Index(numbers, dtype="int64", name="row")
+    return Chunk(frame, [], [], stray)
+
+
+def _rows_of_cells(
+    cells: Cells,
+    header_line: int,
+    wanted: dict[str, int],
+    width: int,
+    unnamed: list[int],
+    done: int,
+) -> tuple[pa.Table, np.ndarray, list[StrayValue]]:
+    """The data rows a block of cells holds (those under the header with a cell not blank):
+    their ``wanted`` columns (name: position), their numbers (from ``done`` + 1) and the values
+    under no name (in ``unnamed`` positions or past the header's ``width``)."""
+    under = cells.line > header_line
+    blank = pc.or_(pc.equal(cells.text, ""), pc.utf8_is_space(cells.text))  # as str.isspace
+    filled = ~blank.to_numpy(zero_copy_only=False) & under
+    lines = np.unique(cells.line[filled])
+    rows = len(lines)
+    at = np.minimum(np.searchsorted(lines, cells.line), max(rows - 1, 0))
+    kept = under & (lines[at] == cells.line) if rows else np.zeros_like(under)
+    columns, dense = {}, np.arange(rows)
+    for name, position in wanted.items():
+        mine = kept & (cells.column == position)
+        spots = at[mine]
+        values = cells.text.filter(pa.array(mine))
+        if not np.array_equal(spots, dense):  # a row without this cell, or two
+            where = np.full(rows, -1, np.int64)
+            where[spots] = np.arange(len(spots))
+            values = values.take(pa.array(where, mask=where < 0)).fill_null("")
+        columns[name] = values
+    beyond = np.flatnonzero(
+        kept & filled & ((cells.column >= width) | np.isin(cells.column, unnamed))
+    )
+    stray = [StrayValue(done + 1 + int(at[i]), int(cells.column[i]) + 1, cells.text[i].as_py())
+             for i in beyond]  # fmt: skip
+    return pa.table(columns), np.arange(done + 1, done + 1 + rows, dtype=np.int64), stray
 
 
 def open_sheet(
@@ -234,7 +312,7 @@ def open_sheet(
     shown = [m.name for m in sheets if m.visible == calamine.SheetVisibleEnum.Visible]
     tried: list[str] = []
     for candidate in [chosen] if chosen else shown:  # a hidden sheet only when chosen
-        rows_of = _rows_of(book, path, name, kind, candidate, stream_over)
+        rows_of, cells_of = _rows_of(book, path, name, kind, candidate, stream_over)
         found = _table_of(rows_of(), skip_lines, least=1 if chosen else 2)
         if found is not None:
             break
@@ -269,6 +347,7 @@ def open_sheet(
         fingerprint=fingerprint,
         encoding=kind,
         _rows_of=rows_of,
+        _cells_of=cells_of,
         _positions=positions,
         _unnamed=[p - 1 for p in unnamed],
         _header_line=header_line,
@@ -295,16 +374,17 @@ def _chosen_sheet(names: list[str], sheet: str, where: str) -> str:
 
 def _rows_of(
     book: Any, path: Path, name: str, kind: str, sheet: str, stream_over: int
-) -> Callable[[], Iterator[list[Any]]]:
-    """How to read ``sheet``'s rows: streamed from its XML when it is a big .xlsx sheet, else
-    from calamine's copy of it in memory (loaded now, once)."""
+) -> tuple[Callable[[], Iterator[list[Any]]], Callable[[], Iterator[Cells]] | None]:
+    """How to read ``sheet``'s rows, and its cells when they are streamed: from its XML when it
+    is a big .xlsx sheet, else from calamine's copy of it in memory (loaded now, once)."""
     if kind in ("xlsx", "xlsm"):
         found = sheet_xml_bytes(str(path), sheet)
         if found is not None and found[1] > stream_over:
-            return XlsxStream(str(path), found[0], cell_text, name).rows
+            stream = XlsxStream(str(path), found[0], cell_text, name)
+            return stream.rows, stream.cells
     loaded = book.get_sheet_by_name(sheet)
     rows: Callable[[], Iterator[list[Any]]] = loaded.iter_rows
-    return rows
+    return rows, None
 
 
 def _table_of(

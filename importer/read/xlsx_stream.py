@@ -3,11 +3,13 @@
 python-calamine reads a whole sheet into memory before its first row comes out (about 90 bytes
 a cell: 1.5 GB for a million rows of 16 columns; its maintainer: lazy iteration is out of
 pyo3's reach, dimastbk/python-calamine#42). :func:`~importer.read.sheet.open_sheet` reads a
-sheet whose XML is over :data:`STREAM_BYTES` here instead, as fast (C regular expressions over
-the XML) and in flat memory (the shared strings, the styles and one block of XML). Rows come
-out as the text :func:`~importer.read.sheet.cell_text` makes of calamine's (``""`` for an empty
-cell, an empty row for a missing one), so the sheet reader does not tell them apart; the tests
-read every workbook fixture both ways and compare.
+sheet whose XML is over :data:`STREAM_BYTES` here instead, in flat memory (the shared strings,
+the styles and one block of XML). Rows come out as the text
+:func:`~importer.read.sheet.cell_text` makes of calamine's (``""`` for an empty cell, an empty
+row for a missing one), so the sheet reader does not tell them apart; the tests read every
+workbook fixture both ways and compare. The body is read by :meth:`XlsxStream.cells`: a block's
+cells split and parsed by pyarrow's kernels (RE2, in C++), no Python object made per cell, only
+the rare ones (dates, fractions, rich text, entities) made text in Python.
 """
 
 from __future__ import annotations
@@ -17,18 +19,26 @@ import html
 import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
+from typing import NamedTuple
 from xml.etree import ElementTree
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from importer.core.errors import SourceError
 
-__all__ = ["MAX_ROW_XML", "STREAM_BYTES", "XlsxStream", "sheet_xml_bytes"]
+__all__ = ["MAX_ROW_XML", "STREAM_BYTES", "Cells", "XlsxStream", "cut_texts", "sheet_xml_bytes"]
 
 #: A sheet whose XML is bigger than this (about 60,000 rows of 16 columns) is streamed.
 STREAM_BYTES = 64 << 20
 #: The most XML one row may take (a row of 16,384 long cells is far less).
 MAX_ROW_XML = 64 << 20
 _BLOCK = 1 << 20
+#: The XML :meth:`XlsxStream.cells` parses at once (2 to 8 MB measured alike; 16 MB slower).
+_CELLS_BLOCK = 4 << 20
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 # The order Excel, openpyxl and xlsxwriter write a cell's attributes in (r, s, t); a row holding
@@ -46,6 +56,18 @@ _VALUE = re.compile(r"<v>([^<]*)</v>")
 _INLINE = re.compile(r"<is>(.*?)</is>", re.S)
 _TEXT = re.compile(r"<t(?:\s[^>]*)?>([^<]*)</t>|<rPh\b.*?</rPh>", re.S)
 _ROW = re.compile(r'<row\b[^>]*?\br="(\d+)"')
+# A block is split at each '<c r="': a piece is one cell (its reference first), then the row
+# tags up to the next. The usual cells' text is then cut out of the XML where it lies (numpy):
+# a cell of these forms (RE2, matched by a DFA: no groups) holds its text from ">" + 7 (an
+# inline string) or ">" + 3 (a number, a shared string's index) to the next "</".
+_REF = r'^(?P<letters>[A-Z]+)(?P<line>\d+)"'
+_PLAIN = r'(?: s="\d+")?(?: t="inlineStr"><is><t>[^<&]*</t></is>| t="s"><v>\d{1,9}</v>)'
+_NUMBER = r'(?: t="n")?><v>\d{1,15}</v>'
+_CLOSED = r'(?: s="\d+")?(?: t="(?:s|n|inlineStr)")?/>'
+# What may follow a cell up to the next '<c r="' (a cell of another form there: not read so).
+_ROW_TAGS = r"(?:\s|</row>|<row\b[^>]*>)*"
+_AFTER_CELL = re.compile(_ROW_TAGS)
+_CELL_START = re.compile(r"<c[\s/>]")
 _DIMENSION = re.compile(rb'<dimension ref="[A-Z]+\d+(?::([A-Z]+)\d+)?"')
 #: Built-in number formats that are dates or times (ECMA-376, 18.8.30).
 _DATE_FORMATS = {*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)}
@@ -108,6 +130,54 @@ def _member_of(archive: zipfile.ZipFile, sheet: str) -> str | None:
     return None
 
 
+def _row_parts(text: str, last: int) -> Iterator[tuple[int, str]]:
+    """(its line, its XML from ``<row``) for each row in a block; a row without its number is
+    the one after ``last``, the line before the block's."""
+    for part in text.split("</row>"):
+        start = part.rfind("<row ")
+        if start >= 0:
+            number = _ROW.match(part, start)
+            last = int(number[1]) if number else last + 1
+            yield last, part[start:]
+
+
+def cut_texts(pieces: pa.StringArray, usual: np.ndarray) -> tuple[pa.StringArray, np.ndarray]:
+    """(each piece's text, cut from the XML where it lies; which hold a shared string's index)
+    for the pieces ``usual`` marks as of the usual forms (``_PLAIN``, ``_NUMBER``, ``_CLOSED``):
+    after ``>`` (``<is><t>`` or ``<v>``), up to the next ``</``. The others' text is empty."""
+    if not len(pieces):
+        return pa.array([], pa.string()), np.zeros(0, bool)
+    buffers = pieces.buffers()
+    data = np.frombuffer(buffers[2], np.uint8)
+    offsets = np.frombuffer(buffers[1], np.int32)[pieces.offset : pieces.offset + len(pieces)]
+    tag = offsets + pc.find_substring(pieces, ">").to_numpy(zero_copy_only=False)
+    end = offsets + pc.find_substring(pieces, "</").to_numpy(zero_copy_only=False)
+
+    def before(shift: int) -> np.ndarray:  # the byte ``shift`` after each cell's first ">"
+        return data[np.clip(tag + shift, 0, len(data) - 1)]
+
+    full = usual & (before(-1) != ord("/"))  # not <c .../>
+    inline = full & (before(2) == ord("i"))  # <is><t> (else <v>)
+    shared = full & ~inline & (before(-2) == ord("s"))  # t="s"
+    begin = tag + np.where(inline, 8, 4)
+    length = np.where(full, end - begin, 0)
+    cut = np.zeros(len(pieces) + 1, np.int32)  # a block is far under 2 GB
+    np.cumsum(length, out=cut[1:])
+    taken = np.repeat((begin - cut[:-1]).astype(np.int32), length)
+    taken += np.arange(cut[-1], dtype=np.int32)
+    text = pa.StringArray.from_buffers(len(pieces), pa.py_buffer(cut), pa.py_buffer(data[taken]))
+    return text, shared
+
+
+class Cells(NamedTuple):
+    """The cells of one block of a sheet, in the sheet's order: each one's line (from 1), column
+    (from 0) and text (``""`` for an empty cell)."""
+
+    line: np.ndarray
+    column: np.ndarray
+    text: pa.StringArray
+
+
 class XlsxStream:
     """The rows of one sheet of an .xlsx, read again from its XML on every :meth:`rows` call."""
 
@@ -119,19 +189,27 @@ class XlsxStream:
         self._columns: dict[str, int] = {}
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
-            self.strings = self._strings(archive) if "xl/sharedStrings.xml" in names else []
+            shared = "xl/sharedStrings.xml" in names
+            self.strings = self._strings(archive) if shared else pa.array([], pa.string())
             dates, self.epoch = self._dates(archive, names)
         self._dated = {str(i) for i in dates}
+        number = _NUMBER if self._dated else r'(?: s="\d+")?' + _NUMBER  # a date is no number
+        self._usual = rf'^[A-Z]+\d+"(?:(?:{_PLAIN}|{number})</c>|{_CLOSED}){_ROW_TAGS}$'
 
     @staticmethod
-    def _strings(archive: zipfile.ZipFile) -> list[str]:
-        strings = []
+    def _strings(archive: zipfile.ZipFile) -> pa.StringArray:
+        """The shared strings, kept in pyarrow (as a Python list, a million of them would take
+        some 80 MB more), made a batch at a time."""
+        parts, batch = [], []
         with archive.open("xl/sharedStrings.xml") as xml:
             for _, item in ElementTree.iterparse(xml):
                 if item.tag == f"{_MAIN}si":
-                    strings.append(_item(item))
+                    batch.append(_item(item))
                     item.clear()
-        return strings
+                    if len(batch) == 1 << 16:
+                        parts.append(pa.array(batch, pa.string()))
+                        batch = []
+        return pa.concat_arrays([*parts, pa.array(batch, pa.string())])
 
     @staticmethod
     def _dates(archive: zipfile.ZipFile, names: set[str]) -> tuple[set[int], dt.datetime]:
@@ -152,38 +230,125 @@ class XlsxStream:
                 found.add(index)
         return found, epoch
 
-    def rows(self) -> Iterator[list[str]]:
-        """Every row from the sheet's first, as text (padded to the sheet's width; a missing
-        row is a row of empty cells)."""
-        width, done = 0, 0
+    def _blocks(self, size: int) -> Iterator[tuple[bytes, int]]:
+        """The sheet's XML about ``size`` bytes at a time, each block cut after a row's end, with
+        the sheet's width as its dimension says (0 until it is read)."""
+        width = 0
         with zipfile.ZipFile(self.path) as archive, archive.open(self.member) as xml:
             carry = b""
             while True:
-                block = xml.read(_BLOCK)
+                try:
+                    block = xml.read(size)
+                except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+                    raise self._damaged(f"sheet XML cannot be unpacked ({error})") from None
                 data = carry + block
                 if not width and (found := _DIMENSION.search(data)):
                     width = _column((found[1] or b"A").decode()) + 1
-                cut = data.rfind(b"</row>") + 6 if block else len(data)
+                end = data.rfind(b"</row>")  # a row longer than a block: carried whole
+                cut = (end + 6 if end >= 0 else 0) if block else len(data)
                 carry = data[cut:] if block else b""
                 if len(carry) > MAX_ROW_XML:
-                    raise SourceError(
-                        f"sheet row {done + 1} holds more than {MAX_ROW_XML >> 20} MB: is the "
-                        "workbook damaged? (save the sheet as CSV)",
-                        path=self.name,
-                    )
-                for part in data[:cut].decode("utf-8").split("</row>"):
-                    start = part.rfind("<row ")
-                    if start < 0:
-                        continue
-                    number = _ROW.match(part, start)
-                    at = int(number[1]) if number else done + 1
-                    while done < at - 1:
-                        done += 1
-                        yield [""] * width
-                    done = at
-                    yield self._row(part[start:], width)
+                    line = _ROW.search(carry[:_BLOCK].decode("utf-8", "replace"))
+                    row = f"sheet row {line[1]}" if line else "a sheet row"
+                    raise self._damaged(f"{row} holds more than {MAX_ROW_XML >> 20} MB")
+                yield data[:cut], width
                 if not block:
                     return
+
+    def _damaged(self, what: str) -> SourceError:
+        return SourceError(f"{what}: is the workbook damaged? (save the sheet as CSV)",
+                           path=self.name)  # fmt: skip
+
+    def rows(self) -> Iterator[list[str]]:
+        """Every row from the sheet's first, as text (padded to the sheet's width; a missing
+        row is a row of empty cells)."""
+        done = 0
+        for block, width in self._blocks(_BLOCK):
+            try:
+                text = block.decode("utf-8")
+            except UnicodeDecodeError:
+                raise self._damaged("sheet XML is not UTF-8") from None
+            for line, part in _row_parts(text, done):
+                while done < line - 1:
+                    done += 1
+                    yield [""] * width
+                done = line
+                yield self._row(part, width)
+
+    def cells(self) -> Iterator[Cells]:
+        """The sheet's cells, a block at a time: what :meth:`rows` reads, without the empty rows
+        and faster (parsed by pyarrow where the block's cells are of the usual form)."""
+        done = 0  # the last row's line: a row without its number is the next
+        for block, _ in self._blocks(_CELLS_BLOCK):
+            cells = self._parsed(block)
+            if cells is None:
+                cells, done = self._of_rows(block.decode("utf-8"), done)  # UTF-8: _parsed says
+            elif len(cells.line):
+                done = int(cells.line[-1])
+            yield cells
+
+    def _parsed(self, block: bytes) -> Cells | None:
+        """A block's cells read with pyarrow and numpy; None when a cell's reference is not its
+        first attribute (then :meth:`_row` reads the block)."""
+        try:
+            text = pa.array([block], pa.binary()).cast(pa.string())  # checked to be UTF-8, in C++
+        except pa.ArrowInvalid:
+            raise self._damaged("sheet XML is not UTF-8") from None
+        pieces = pc.list_flatten(pc.split_pattern(text, '<c r="'))
+        if _CELL_START.search(pieces[0].as_py()):  # a cell before the first '<c r="'
+            return None
+        pieces = pieces[1:]
+        refs = pc.extract_regex(pieces, _REF)
+        if refs.null_count:
+            return None
+        letters, line = refs.flatten()
+        texts = self._texts(pieces)
+        if texts is None:
+            return None
+        coded = pc.dictionary_encode(letters)
+        columns = np.array([_column(c) for c in coded.dictionary.to_pylist()], np.int64)
+        return Cells(
+            pc.cast(line, pa.int64()).to_numpy(),
+            columns[coded.indices.to_numpy(zero_copy_only=False)],
+            texts,
+        )
+
+    def _texts(self, pieces: pa.StringArray) -> pa.StringArray | None:
+        """The cells' text as :meth:`_text_of` makes it: the usual cells (an inline string
+        without entities, a shared string, a whole number of up to 15 digits, an empty cell) cut
+        from the XML, the others by :meth:`_text_of`; None when one is of no form known."""
+        usual = pc.match_substring_regex(pieces, self._usual).to_numpy(zero_copy_only=False)
+        text, shared = cut_texts(pieces, usual)
+        if shared.any():
+            at = np.flatnonzero(shared)
+            index = pc.cast(text.take(pa.array(at)), pa.int64()).to_numpy()
+            known = index < len(self.strings)
+            usual[at[~known]] = False  # to _text_of: an IndexError, as the row parser's
+            shared[at[~known]] = False
+            text = pc.replace_with_mask(text, pa.array(shared), self.strings.take(index[known]))
+        if usual.all():
+            return text
+        made = []
+        for piece in pieces.filter(pa.array(~usual)).to_pylist():
+            cell = _CELL.match(piece := '<c r="' + piece)
+            if cell is None or not _AFTER_CELL.fullmatch(piece, cell.end()):
+                return None
+            made.append(self._text_of(*cell.groups("")[1:]))
+        return pc.replace_with_mask(text, pa.array(~usual), pa.array(made, pa.string()))
+
+    def _of_rows(self, text: str, done: int) -> tuple[Cells, int]:
+        """A block's cells as :meth:`_row` reads them (the cells of any form), and its last line."""
+        lines, columns, texts = [], [], []
+        last = done
+        for last, part in _row_parts(text, done):
+            for at, cell in enumerate(self._row(part, 0)):
+                if cell:
+                    lines.append(last)
+                    columns.append(at)
+                    texts.append(cell)
+        cells = Cells(np.array(lines, np.int64), np.array(columns, np.int64),
+                      pa.array(texts, pa.string()))  # fmt: skip
+        return cells, last
 
     def _row(self, part: str, width: int) -> list[str]:
         found = _CELL.findall(part)
@@ -191,7 +356,7 @@ class XlsxStream:
             found = [self._general(attrs, inner) for attrs, inner in _ANY_CELL.findall(part)]
         if not found:
             return [""] * width
-        columns, strings, dated = self._columns, self.strings, self._dated
+        columns = self._columns
         last = found[-1][0]
         cells = [""] * max(width, self._at(last) + 1 if last else len(found))
         at = -1
@@ -200,19 +365,21 @@ class XlsxStream:
                 at = columns[letters]
             except KeyError:  # a column not seen yet, or no reference: the next column
                 at = self._at(letters) if letters else at + 1
-            if kind == "s":
-                cells[at] = strings[int(value)] if value else ""
-            elif kind == "inlineStr":
-                text = plain if plain or not rich else _runs(rich)
-                cells[at] = text if "&" not in text else html.unescape(text)
-            elif kind in ("", "n") and not (style and style in dated):
-                if value.isdigit() and len(value) <= 15:  # a whole number, exact as a float
-                    cells[at] = value
-                elif value:
-                    cells[at] = self._text(float(value))
-            else:
-                cells[at] = self._other(kind, value, style)
+            cells[at] = self._text_of(style, kind, value, plain, rich)
         return cells
+
+    def _text_of(self, style: str, kind: str, value: str, plain: str, rich: str) -> str:
+        """One cell's text, from the groups of its pattern."""
+        if kind == "s":
+            return self.strings[int(value)].as_py() if value else ""
+        if kind == "inlineStr":
+            text = plain if plain or not rich else _runs(rich)
+            return text if "&" not in text else html.unescape(text)
+        if kind in ("", "n") and not (style and style in self._dated):
+            if value.isdigit() and len(value) <= 15:  # a whole number, exact as a float
+                return value
+            return self._text(float(value)) if value else ""
+        return self._other(kind, value, style)
 
     def _at(self, letters: str) -> int:
         """A column's position from its letters, kept for the next rows."""
