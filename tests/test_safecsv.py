@@ -164,3 +164,30 @@ def test_a_results_file_fed_back_sends_what_the_first_reading_sent(
     payloads = [line for line in first.stdout.splitlines() if line.startswith("row ")]
     assert len(payloads) == len(IN_FILES)
     assert [line for line in again.stdout.splitlines() if line.startswith("row ")] == payloads
+
+
+@pytest.mark.parametrize("start", [0, 3, 5])
+def test_safe_frame_keeps_the_cells_of_a_slice(start: int) -> None:
+    """The rejects file writes a chunk 5,000 rows at a time: a slice's labels start past 0."""
+    frame = pd.DataFrame({0: range(8), 1: pd.Series([f"=v{i}" for i in range(8)], dtype=object)})
+    safe = safe_frame(frame.iloc[start : start + 3])
+    assert safe[1].tolist() == [f"'=v{i}" for i in range(start, min(start + 3, 8))]
+    assert safe.index.tolist() == list(range(start, min(start + 3, 8)))
+
+
+def test_rejects_of_more_rows_than_a_write_keep_their_cells(tmp_path: Path) -> None:
+    rows = "".join(f"Ann{i},ann{i}@@example.com\n" for i in range(1, 12_001))
+    (tmp_path / "people.csv").write_text("First Name,Email\n" + rows, encoding="utf-8")
+    (tmp_path / "m.yaml").write_text(
+        "customer:\n  firstName: First Name\n  emails:\n    - {column: Email, type: work}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "people.csv"), "-m",
+                                       str(tmp_path / "m.yaml"), "--rejects",
+                                       str(tmp_path / "rejects.csv")])  # fmt: skip
+    assert result.exit_code == 1, result.output
+    with (tmp_path / "rejects.csv").open(encoding="utf-8-sig", newline="") as fh:
+        written = list(csv.DictReader(fh))
+    assert len(written) == 12_000
+    assert [r["First Name"] for r in written] == [f"Ann{i}" for i in range(1, 12_001)]
+    assert all("exactly one @-sign" in r["error"] for r in written)

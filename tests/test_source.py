@@ -15,6 +15,7 @@ import pytest
 from importer.core.errors import SourceError
 from importer.read.delimited import (
     _SCAN_BYTES,
+    CHUNK_ROWS,
     TEXT,
     Chunk,
     CsvSource,
@@ -709,7 +710,8 @@ def test_a_200k_row_file_streams_in_several_chunks(tmp_path: Path) -> None:
         first = first or chunk.frame.iloc[0].tolist()
         last = index[-1]
         assert chunk.ragged == []
-    assert sizes == [25_000] * 8  # the default chunk_rows
+    full, rest = divmod(200_000, CHUNK_ROWS)  # the default chunk_rows
+    assert sizes == [CHUNK_ROWS] * full + [rest][: bool(rest)]
     assert first == ["1", "user1@example.com", "00001"]
     assert last == 200_000
 

@@ -9,7 +9,7 @@ from what :class:`Rows` holds.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
@@ -51,10 +51,20 @@ class Cells:
     path: str = ""
     region: str | None = None
     countries: pd.Series | None = None
+    _found: dict[str, pd.Series] = field(default_factory=dict, repr=False)
 
     @property
     def present(self) -> pd.Series:
         return self.values.notna()
+
+    def search(self, pattern: str) -> pd.Series:
+        """:func:`search` of the values, once per pattern: a phone's rules ask the same twice."""
+        if pattern not in self._found:
+            self._found[pattern] = search(self.values, pattern)
+        return self._found[pattern]
+
+    def fullmatch(self, pattern: str) -> pd.Series:
+        return self.search(f"^(?:{pattern})$")
 
 
 def failing(cells: Cells, bad: pd.Series) -> pd.Series:
@@ -87,8 +97,10 @@ def not_a_choice(cells: Cells) -> pd.Series:
 
 def not_an_email(cells: Cells) -> pd.Series:
     values = cells.values
+    # on ASCII text the two patterns agree, and RE2 builds the ASCII one 17x faster (each chunk)
+    ascii = pc.all(pc.string_is_ascii(pa.array(values.array))).as_py() is not False
     fast = (
-        fullmatch(values, schema.EMAIL_FAST_INTL)
+        fullmatch(values, schema.EMAIL_FAST if ascii else schema.EMAIL_FAST_INTL)
         & (values.str.len() <= schema.EMAIL_FAST_MAX_LEN).fillna(False)
         & ~search(values, schema.SPECIAL_USE_SUFFIX)
     )
@@ -101,18 +113,18 @@ def not_a_url(cells: Cells) -> pd.Series:
 
 
 def mangled_phone(cells: Cells) -> pd.Series:
-    return failing(cells, fullmatch(cells.values, schema.PHONE_MANGLED))
+    return failing(cells, cells.fullmatch(schema.PHONE_MANGLED))
 
 
 def no_digit(cells: Cells) -> pd.Series:
-    return failing(cells, ~search(cells.values, "[0-9]"))
+    return failing(cells, ~cells.search("[0-9]"))
 
 
 def impossible_phone(cells: Cells) -> pd.Series:
     """The numbers libphonenumber calls impossible: the international ones always, national
     ones when there is a region to read them in (the mangled and digitless are said before)."""
     values = cells.values
-    judged = values.notna() & search(values, "[0-9]") & ~fullmatch(values, schema.PHONE_MANGLED)
+    judged = values.notna() & cells.search("[0-9]") & ~cells.fullmatch(schema.PHONE_MANGLED)
     judged &= ~plainly_possible(values)  # most international numbers, cleared in C++
     regions = row_regions(cells.countries, cells.region, values.index)
     if regions is None:  # then only the international ones can be judged

@@ -88,7 +88,8 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_string_dtype(column.dtype) or column.dtype == object:
             text = pa.array(column.astype("string"), type=pa.large_string(), from_pandas=True)
             safe = pc.replace_substring_regex(text, FORMULA_START, "'\\0")
-            out[name] = pd.Series(safe.to_pandas(), index=column.index, dtype="string")
+            # by position: a Series would be aligned on its labels, and a slice's start past 0
+            out[name] = pd.Series(safe.to_pandas().array, index=column.index, dtype="string")
     return out
 
 

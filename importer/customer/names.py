@@ -11,11 +11,21 @@ Particles stay with the last name ("Jan van der Berg": Jan, van der Berg).
 from __future__ import annotations
 
 import re
-
-from nameparser import HumanName
-from nameparser.config import CONSTANTS
+from functools import cache
+from typing import Any
 
 __all__ = ["split_full_name"]
+
+
+@cache
+def _nameparser() -> tuple[Any, Any]:
+    """nameparser's ``HumanName`` and ``CONSTANTS``, imported on the first name split: the
+    import costs 60 ms, and most imports split no name."""
+    from nameparser import HumanName
+    from nameparser.config import CONSTANTS
+
+    return HumanName, CONSTANTS
+
 
 _PLAIN = re.compile(r"[^\W\d_][\w'’-]* [^\W\d_][\w'’-]*")
 
@@ -26,15 +36,15 @@ def _word(text: str) -> str:
 
 def _special(word: str) -> bool:
     """A word nameparser reads as more than a name: a title, suffix, particle or conjunction."""
-    w = _word(word)
+    w, constants = _word(word), _nameparser()[1]
     return any(
         w in group
         for group in (
-            CONSTANTS.titles,
-            CONSTANTS.suffix_acronyms,
-            CONSTANTS.suffix_not_acronyms,
-            CONSTANTS.prefixes,
-            CONSTANTS.conjunctions,
+            constants.titles,
+            constants.suffix_acronyms,
+            constants.suffix_not_acronyms,
+            constants.prefixes,
+            constants.conjunctions,
         )
     )
 
@@ -48,7 +58,7 @@ def split_full_name(text: str) -> tuple[str | None, str | None]:
     head, comma, tail = text.partition(",")
     if comma and not tail.strip():  # "Lovelace,": a last name alone
         return None, head.strip() or None
-    name = HumanName(text)
+    name = _nameparser()[0](text)
     after = tail.split()
     comma_first = any(not _special(w) for w in after)  # "López, Ana", not "Smith, PhD"
     if comma_first:

@@ -47,15 +47,13 @@ def _date(cells: pd.Series, step: Step) -> pd.Series:
     if not len(uniques):
         return cells
     texts = pd.Series(uniques, dtype=object)
-    parsed = pd.to_datetime(texts, format=formats[0], errors="coerce")
-    for fmt in formats[1:]:
-        parsed = parsed.fillna(pd.to_datetime(texts, format=fmt, errors="coerce"))
-    iso = parsed.dt.strftime("%Y-%m-%d").where(parsed.notna(), texts)
-    result = spread(list(iso), codes, cells.index)
-    failed = np.append(parsed.isna().to_numpy(), False)[codes]
+    read = pd.Series(iso_dates(list(texts), formats), dtype=object)
+    unread = read.isna()
+    result = spread(list(read.where(~unread, texts)), codes, cells.index)
+    failed = np.append(unread.to_numpy(), False)[codes]
     if failed.any():
         examples = " or ".join(dt.date(2024, 1, 31).strftime(f) for f in formats)
-        fits = guess_date_formats(texts[parsed.isna()])
+        fits = guess_date_formats(texts[unread])
         how = (
             f'these dates read as {" or ".join(fits)}: set format: "{fits[0]}" in the mapping'
             if fits
@@ -64,6 +62,39 @@ def _date(cells: pd.Series, step: Step) -> pd.Series:
         message = f"not a date written like {examples} (format {' or '.join(formats)}): {how}"
         step.run.add_issues(cells[failed], step, "date", [message] * int(failed.sum()))
     return result
+
+
+#: Dates read so far, per list of formats: each text's ISO date, or None when it is none. A file
+#: repeats its dates from chunk to chunk, so each is parsed once; at most _DATES_KEPT are kept.
+_DATES_READ: dict[tuple[str, ...], dict[str, str | None]] = {}
+_DATES_KEPT = 1 << 17
+
+
+def iso_dates(texts: list[str], formats: tuple[str, ...]) -> list[str | None]:
+    """Each text as ``YYYY-MM-DD`` read by the first of ``formats`` that fits, or None.
+
+    The answer is built from a copy of what was known, so another thread (the review page
+    checks while it previews) clearing the memory cannot take a date away mid-way."""
+    known = _DATES_READ.setdefault(formats, {})
+    if len(known) > _DATES_KEPT:
+        known.clear()
+    found: dict[str, str | None] = {}
+    unread = []
+    for text in dict.fromkeys(texts):
+        try:
+            found[text] = known[text]
+        except KeyError:
+            unread.append(text)
+    new = pd.Series(unread, dtype=object)
+    if unread:
+        parsed = pd.to_datetime(new, format=formats[0], errors="coerce")
+        for fmt in formats[1:]:
+            parsed = parsed.fillna(pd.to_datetime(new, format=fmt, errors="coerce"))
+        iso = parsed.dt.strftime("%Y-%m-%d").astype(object).where(parsed.notna(), None)
+        read = dict(zip(new, iso, strict=True))
+        known.update(read)
+        found.update(read)
+    return [found[t] for t in texts]
 
 
 def guess_date_formats(texts: pd.Series) -> list[str]:

@@ -116,7 +116,11 @@ class _Reading:
     delimiter: str | None
     skip_lines: int | None
     sheet: str | None
-    chunk_rows: int
+    chunk_rows: int | None
+
+    def rows(self) -> dict[str, int]:
+        """The chunk size asked for, as a reader's keyword (none: the reader's own default)."""
+        return {} if self.chunk_rows is None else {"chunk_rows": self.chunk_rows}
 
 
 def open_source(
@@ -126,10 +130,14 @@ def open_source(
     delimiter: str | None = None,
     skip_lines: int | None = None,
     sheet: str | None = None,
-    chunk_rows: int = 25_000,
+    chunk_rows: int | None = None,
 ) -> Source:
     """Open ``path`` (``-``: standard input) with the reader its bytes call for; refuse it with
-    one clear line (:class:`~importer.core.errors.SourceError`) when none fits."""
+    one clear line (:class:`~importer.core.errors.SourceError`) when none fits.
+
+    ``chunk_rows``: the rows of a chunk; by default each reader's own (a CSV's
+    :data:`~importer.read.delimited.CHUNK_ROWS`, a sheet's 25,000, measured each for its memory).
+    """
     name = str(path)
     reading = _Reading(encoding, delimiter, skip_lines, sheet, chunk_rows)
     if name == STDIN:
@@ -173,13 +181,13 @@ def _opened(
             raise SourceError(ENCRYPTED_WORKBOOK, path=name)
         source = open_sheet(path, name=name, kind=found.detail, fingerprint=fingerprint,
                             sheet=reading.sheet, skip_lines=reading.skip_lines,
-                            chunk_rows=reading.chunk_rows)  # fmt: skip
+                            **reading.rows())  # fmt: skip
     else:
         if reading.sheet is not None:
             raise SourceError(f"--sheet {reading.sheet}: this is a CSV, not a workbook", path=name)
         source = open_csv(path, name=name, encoding=reading.encoding,
                           delimiter=reading.delimiter, skip_lines=reading.skip_lines,
-                          chunk_rows=reading.chunk_rows)  # fmt: skip
+                          **reading.rows())  # fmt: skip
     source.fingerprint = fingerprint
     source._keep = spool  # a spooled copy lives as long as its source
     return renumbered(source)
