@@ -7,6 +7,7 @@ an exit code. Every :class:`~importer.core.errors.ImporterError` ends as one lin
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import functools
 import json
@@ -30,13 +31,9 @@ from importer.core.errors import (
     NotConfirmed,
 )
 from importer.core.options import (
-    DEFAULT_API_URL,
-    DEFAULT_IMPORT,
-    DEFAULT_VALIDATE,
-    MAX_CONCURRENCY,
-    Duplicates,
+    Flag,
     ImportOptions,
-    OnExisting,
+    ReadOptions,
     SendOptions,
     UndoOptions,
     ValidateOptions,
@@ -49,14 +46,19 @@ from importer.sandbox.config import DuplicateEmail, RateWindow, SandboxConfig
 from importer.send.results import CHANGED_HINT, IMPORT_STATUSES, cannot_write
 
 if TYPE_CHECKING:
+    from importer.jobs.undo import UndoResult, UndoScope
     from importer.send.ledger import PastRun
     from importer.send.results import Outcome
     from importer.send.tally import ImportResult, Tally
+    from importer.suggest import Suggestion
 
 # The HTTP side (aiohttp, the uploader) is imported by the commands that send, so that validate
 # starts lighter: ~20 MB less at peak.
 
 READABLE_FILE = click.Path(exists=False, dir_okay=True, path_type=Path)
+FILE_ONLY = click.Path(dir_okay=False, path_type=Path)
+Command = Callable[..., Any]
+Decorator = Callable[[Command], Command]
 #: The sandbox command's defaults: SandboxConfig's own (its server, aiohttp, loads on demand).
 SANDBOX = SandboxConfig()
 
@@ -96,32 +98,82 @@ def progress_bar(unit: str, *, enabled: bool = True) -> tqdm:
     return tqdm(unit=f" {unit}", file=sys.stderr, disable=not shown)
 
 
-def skip_lines_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--skip-lines, and --sheet: where the table starts, in every command that reads FILE."""
-    command = click.option(
-        "--sheet",
-        metavar="NAME|N",
-        help="The sheet of a workbook (.xlsx, .xls, .ods) to read, by name or number from 1; "
-        "default: the first sheet holding a table.",
-    )(command)
-    return click.option(
-        "--skip-lines",
-        type=click.IntRange(min=0),
-        metavar="N",
-        help="Lines before the header row (a title, an export date); default: detected.",
-    )(command)
+def option_of(field: dataclasses.Field[Any], help: str | None = None) -> Decorator:
+    """The click option of an options field: its :class:`~importer.core.options.Flag` (``help``
+    said otherwise, when given), its default, and its name (the keyword the command receives)."""
+    spec: Flag = field.metadata["flag"]
+    names = list(spec.names)
+    settings: dict[str, Any] = {"help": help or spec.help, "metavar": spec.metavar,
+                                "show_default": spec.show_default,
+                                "default": field.default}  # fmt: skip
+    if spec.envvar is not None:
+        settings.update(envvar=spec.envvar, show_envvar=True)
+    if spec.kind == "flag" and len(names) == 2:  # --check-existing/--no-check-existing
+        names = ["/".join(names)]
+    elif spec.kind == "flag":
+        settings["is_flag"] = True
+    else:
+        settings["type"] = click_type(spec)
+    return click.option(*names, field.name, **settings)
 
 
-def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every command that reads a CSV shares."""
-    command = skip_lines_option(command)
-    command = click.option(
-        "--delimiter",
-        help="Field delimiter, when sniffing guesses wrong (use '\\t' for TAB).",
-    )(command)
-    command = click.option(
-        "--encoding", help="Text encoding of the CSV (default: detected; e.g. cp1252, latin-1)."
-    )(command)
+def click_type(spec: Flag) -> click.ParamType | None:
+    """What a flag's value is parsed as (out of bounds or choices: a usage error, exit 2)."""
+    if spec.choices:
+        return click.Choice(spec.choices)
+    opened = {"min_open": spec.open_low, "max_open": spec.open_high}
+    if spec.kind == "int":
+        low, high = (None if bound is None else int(bound) for bound in (spec.low, spec.high))
+        return click.IntRange(low, high, **opened)
+    if spec.kind == "float":
+        return click.FloatRange(spec.low, spec.high, **opened)
+    return {"input": READABLE_FILE, "output": FILE_ONLY}.get(spec.kind)
+
+
+def flags_of(
+    kind: type,
+    first: str | None = None,
+    last: str | None = None,
+    *,
+    helps: dict[str, str] | None = None,
+) -> Decorator:
+    """The options of the flagged fields ``kind`` declares itself, in their order (from ``first``
+    to ``last``: where a command puts options of its own between them); ``helps``: the help of
+    some said otherwise, by field."""
+    own = vars(kind).get("__annotations__", {})
+    names = [f.name for f in dataclasses.fields(kind) if f.name in own and "flag" in f.metadata]
+    start = names.index(first) if first else 0
+    end = names.index(last) + 1 if last else len(names)
+    chosen = set(names[start:end])
+
+    def decorate(command: Command) -> Command:
+        for field in reversed(dataclasses.fields(kind)):  # click lists the last added first
+            if field.name in chosen:
+                command = option_of(field, (helps or {}).get(field.name))(command)
+        return command
+
+    return decorate
+
+
+def builds(kind: type) -> Decorator:
+    """The command receives ``options``: a ``kind`` made of the flags that are its fields (checked
+    as it is made: a ConfigError naming the flag)."""
+    names = {f.name for f in dataclasses.fields(kind) if "flag" in f.metadata}
+
+    def decorate(command: Command) -> Command:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            given = {name: kwargs.pop(name) for name in names & kwargs.keys()}
+            return command(*args, options=kind(**given), **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def input_options(command: Command) -> Command:
+    """FILE, the mapping and how to read FILE: every command that reads a CSV with a mapping."""
+    command = flags_of(ReadOptions)(command)
     command = click.option(
         "-m",
         "--mapping",
@@ -134,51 +186,13 @@ def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.argument("file", type=READABLE_FILE)(command)
 
 
-# Options of the commands that send (run, undo).
-API_URL = click.option(
-    "--api-url",
-    envvar="HELPSCOUT_API_URL",
-    show_envvar=True,
-    help="Where the Help Scout API is (plain http only to this machine). Default: "
-    "HELPSCOUT_API_URL of the credentials file, else " + DEFAULT_API_URL + ".",
-)
-RATE = click.option(
-    "--rate",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="The most to spend a minute (the plan's budget: Standard 200, Plus 400, Pro 800; a "
-    "create costs 2); the importer still slows down for others under it. Default: "
-    "--budget-share of the budget Help Scout reports.",
-)
-BUDGET_SHARE = click.option(
-    "--budget-share",
-    type=click.FloatRange(0, 1, min_open=True),
-    default=DEFAULT_IMPORT.budget_share,
-    show_default=True,
-    help="Without --rate, the share of the reported budget to use; the rest stays for agents "
-    "and other integrations.",
-)
-HEADROOM = click.option(
-    "--headroom",
-    type=click.FloatRange(0, 1, max_open=True),
-    default=DEFAULT_IMPORT.headroom,
-    show_default=True,
-    help="The share of the account's budget kept free for people's bursts: the importer slows "
-    "down while others spend the rest, and speeds up when they stop.",
-)
-CONCURRENCY = click.option(
-    "--concurrency",
-    type=click.IntRange(min=1, max=MAX_CONCURRENCY),
-    metavar="N",
-    help=f"Requests in flight at once, at most {MAX_CONCURRENCY} (default: enough to keep up "
-    "with the rate).",
-)
-MAX_ATTEMPTS = click.option(
-    "--max-attempts",
-    type=click.IntRange(min=1),
-    default=DEFAULT_IMPORT.max_attempts,
-    show_default=True,
-    help="Sends per row when Help Scout answers 5xx or the connection is lost.",
+#: How init and review read FILE: the input's flags, said more briefly (no mapping to check).
+brief_input_options = flags_of(
+    ReadOptions,
+    helps={
+        "encoding": "Text encoding of the CSV (default: detected).",
+        "delimiter": "Field delimiter (default: sniffed).",
+    },
 )
 
 
@@ -199,56 +213,23 @@ def lean_arrow_memory() -> None:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
-def rejects_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--rejects",
-        type=click.Path(dir_okay=False, path_type=Path),
-        metavar="FILE.csv",
-        help="Write the rows to fix here: their own columns, with their row number and what is "
-        "wrong; fix them in a spreadsheet and give the file back with the same mapping.",
-    )(command)
-
-
 @main.command()
 @input_options
-@click.option(
-    "--report",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write every issue to this file; the suffix picks the format: .csv, .json or .html.",
-)
-@rejects_option
-@click.option(
-    "--show",
-    type=click.IntRange(min=0),
-    default=DEFAULT_VALIDATE.show,
-    metavar="N",
-    help="Print the first N payloads as sent.",
-)
+@flags_of(ValidateOptions)
 @friendly_errors
-def validate(
-    file: Path,
-    mapping: Path,
-    encoding: str | None,
-    delimiter: str | None,
-    skip_lines: int | None,
-    sheet: str | None,
-    report: Path | None,
-    rejects: Path | None,
-    show: int,
-) -> None:
+@builds(ValidateOptions)
+def validate(file: Path, mapping: Path, options: ValidateOptions) -> None:
     """Check every row of FILE against the mapping and Help Scout's rules; send nothing.
 
     Exits 0 when no row has an error, 1 when some do, 2 when the file or mapping is unusable.
     """
     with progress_bar("rows") as bar:
-        options = ValidateOptions(encoding=encoding, delimiter=delimiter, skip_lines=skip_lines,
-                                  sheet=sheet, report=report, rejects=rejects,
-                                  show=show)  # fmt: skip
         result = validate_csv(file, mapping, options, progress=bar.update)
     for note in result.summary.notes:
         click.echo(f"Warning: {for_terminal(note)}", err=True)
     for row, payload in result.samples:
         click.echo(f"row {row}: {for_terminal(json.dumps(payload, ensure_ascii=False), None)}")
+    report, rejects = options.report, options.rejects
     if result.first_issues is not None:
         for issue in result.first_issues.to_dict("records"):
             click.echo(issue_line(issue))
@@ -261,7 +242,7 @@ def validate(
     if report:
         click.echo(f"Report written to {for_terminal(report, None)}")
     if rejects:
-        click.echo(rejects_line(result.summary.invalid, rejects))
+        click.echo(rejects_line(result.summary.invalid, Path(rejects)))
     sys.exit(EXIT_OK if result.ok else EXIT_ROWS_FAILED)
 
 
@@ -284,19 +265,15 @@ def rejects_line(count: int, path: Path) -> str:
     help="Use this preset instead of recognising the export (see --list-presets).",
 )
 @click.option("--list-presets", is_flag=True, help="List the presets, then stop.")
-@click.option("--encoding", help="Text encoding of the CSV (default: detected).")
-@click.option("--delimiter", help="Field delimiter (default: sniffed).")
-@skip_lines_option
+@brief_input_options
 @friendly_errors
+@builds(ReadOptions)
 def init(
     file: Path | None,
     output: Path | None,
     preset_name: str | None,
     list_presets: bool,
-    encoding: str | None,
-    delimiter: str | None,
-    skip_lines: int | None,
-    sheet: str | None,
+    options: ReadOptions,
 ) -> None:
     """Suggest a mapping for FILE: recognise the export's source system, or map its columns by
     their header words and sampled values. Edit it, then run validate."""
@@ -313,14 +290,9 @@ def init(
     check_outputs([("FILE", file)], [("--output", output)])
     if output is not None and output.exists():
         raise click.UsageError(f"{output} exists already: choose another name or remove it")
-    suggestion = suggest_file(
-        file,
-        preset_name=preset_name,
-        encoding=encoding,
-        delimiter=delimiter,
-        skip_lines=skip_lines,
-        sheet=sheet,
-    )
+    suggestion = suggest_file(file, preset_name=preset_name, encoding=options.encoding,
+                              delimiter=options.delimiter, skip_lines=options.skip_lines,
+                              sheet=options.sheet)  # fmt: skip
     if output is None:
         click.echo(suggestion.text, nl=False)
     else:
@@ -332,16 +304,19 @@ def init(
             f"Mapping written to {output}: check it, then run "
             f"helpscout-import validate {file} -m {output}"
         )
-    if suggestion.match is None:
-        said = "no preset fits: suggested from its header words and the values of its first rows"
-    else:
-        said = (
-            f"{suggestion.match.describe()}: the {suggestion.match.preset.name} preset, "
-            "trimmed to its columns"
-        )
-    click.echo(f"{file} {said}.", err=True)
+    click.echo(f"{file} {suggested_how(suggestion)}.", err=True)
     for line in suggestion.summary():
         click.echo(line, err=True)
+
+
+def suggested_how(suggestion: Suggestion) -> str:
+    """How init came to its mapping: a preset it recognised, or the header words and values."""
+    if suggestion.match is None:
+        return "no preset fits: suggested from its header words and the values of its first rows"
+    return (
+        f"{suggestion.match.describe()}: the {suggestion.match.preset.name} preset, "
+        "trimmed to its columns"
+    )
 
 
 @main.command()
@@ -361,20 +336,16 @@ def init(
 )
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port (default: any free).")
 @click.option("--no-browser", is_flag=True, help="Print the URL only; do not open a browser.")
-@click.option("--encoding", help="Text encoding of the CSV (default: detected).")
-@click.option("--delimiter", help="Field delimiter (default: sniffed).")
-@skip_lines_option
+@brief_input_options
 @friendly_errors
+@builds(ReadOptions)
 def review(
     file: Path,
     mapping: Path | None,
     output: Path,
     port: int,
     no_browser: bool,
-    encoding: str | None,
-    delimiter: str | None,
-    skip_lines: int | None,
-    sheet: str | None,
+    options: ReadOptions,
 ) -> None:
     """Review the mapping of FILE on a local page: every column with its values, the payloads
     Help Scout will get, then Save. The first line printed is the page's URL; Done or Ctrl-C
@@ -384,7 +355,8 @@ def review(
     from importer.review import Review, SourceOptions
     from importer.review.server import serve
 
-    session = Review(file, output, mapping, SourceOptions(encoding, delimiter, skip_lines, sheet))
+    read = SourceOptions(options.encoding, options.delimiter, options.skip_lines, options.sheet)
+    session = Review(file, output, mapping, read)
 
     def ready(url: str) -> None:
         click.echo(url)
@@ -401,10 +373,10 @@ def review(
     "-o",
     "--output",
     "results",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE_ONLY,
     help="Write one line per input row here (CSV); required unless --dry-run.",
 )
-@API_URL
+@flags_of(SendOptions, last="api_url")
 @click.option(
     "--sandbox",
     "use_sandbox",
@@ -414,79 +386,12 @@ def review(
 )
 @click.option(
     "--properties",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE_ONLY,
     help="With --sandbox: the customer property definitions of the account being rehearsed "
     "(JSON or YAML, or a saved GET /v2/customer-properties answer).",
 )
-@RATE
-@BUDGET_SHARE
-@HEADROOM
-@CONCURRENCY
-@MAX_ATTEMPTS
-@click.option(
-    "--include-source",
-    is_flag=True,
-    help="Append each row's original columns to the results, so the rows that failed can be "
-    "fixed and imported again with the same mapping.",
-)
-@click.option(
-    "--state",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The ledger (SQLite) that makes runs resumable and re-runs cheap; it belongs to one "
-    "account. Default: beside the results, named after the mapping and the API host "
-    "(mapping.api.helpscout.net.state.sqlite). Keep it on a local disk.",
-)
-@click.option(
-    "--on-existing",
-    type=click.Choice(get_args(OnExisting)),
-    default=DEFAULT_IMPORT.on_existing,
-    show_default=True,
-    help="A row imported before whose data changed, or whose customer exists already: leave "
-    "the customer as it is (skipped) or update it.",
-)
-@click.option(
-    "--check-existing/--no-check-existing",
-    default=None,
-    help="Look up the emails of rows no earlier run imported, so customers created elsewhere "
-    "are not created again (a look-up per 20 rows). Default: only on a first run into an "
-    "account that holds customers already.",
-)
-@click.option(
-    "--duplicates",
-    type=click.Choice(get_args(Duplicates)),
-    default=DEFAULT_IMPORT.duplicates,
-    show_default=True,
-    help="Rows with the same key (email): invalid after the first (error), import the first "
-    "and skip the others (first), or import the last (last).",
-)
-@click.option(
-    "--retry-failed",
-    is_flag=True,
-    help="Send again only the rows that failed last time; the others are skipped "
-    "(reason not-retried).",
-)
-@click.option(
-    "--retry-unknown",
-    is_flag=True,
-    help="Send again the rows whose create got no certain answer and that have no email to look "
-    "them up by (status unknown): only after checking in Help Scout that they are not there.",
-)
-@click.option(
-    "--max-invalid",
-    metavar="N|N%",
-    help="Exit 0 when at most N rows (or N% of them) are invalid and none failed: for nightly "
-    "runs of a file with known bad rows.",
-)
-@click.option(
-    "--settle-time",
-    type=click.FloatRange(min=0),
-    default=DEFAULT_IMPORT.settle_time,
-    show_default=True,
-    metavar="S",
-    help="Seconds after a create that got no certain answer (504, a dropped connection, a kill) "
-    "before a look-up that finds nobody is believed and the row is sent again: Help Scout's "
-    "search may lag behind creates. Other rows go on meanwhile.",
-)
+@flags_of(SendOptions, first="rate")
+@flags_of(ImportOptions, last="settle_time")
 @click.option(
     "--dry-run",
     is_flag=True,
@@ -494,28 +399,7 @@ def review(
     "With --check-existing: the plan against the account, row by row (create, update and "
     "what would change, skip), from reads only; -o writes it as 'planned' lines.",
 )
-@click.option(
-    "--report",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="RESULTS.html",
-    help="Write a results report here: rows by outcome, failures by reason with their logRefs, "
-    "the pace over time (one HTML page).",
-)
-@rejects_option
-@click.option(
-    "--summary-json",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PATH",
-    help="Write what the run did here as JSON, however it ends: counts per status and reason, "
-    "durations, requests, 429s, pace, exit code, the files written (schema in the README).",
-)
-@click.option(
-    "--log-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PATH",
-    help="Append one JSON line per HTTP request here: time, method, path, status, attempt, "
-    "latency, logRef (never a token or a customer's data).",
-)
+@flags_of(ImportOptions, first="report")
 @click.option(
     "-q",
     "--quiet",
@@ -531,40 +415,10 @@ def review(
 )
 @click.pass_context
 @friendly_errors
-def run(
-    ctx: click.Context,
-    file: Path,
-    mapping: Path,
-    encoding: str | None,
-    delimiter: str | None,
-    skip_lines: int | None,
-    sheet: str | None,
-    results: Path | None,
-    api_url: str | None,
-    use_sandbox: bool,
-    properties: Path | None,
-    rate: int | None,
-    budget_share: float,
-    headroom: float,
-    concurrency: int | None,
-    max_attempts: int,
-    include_source: bool,
-    state: Path | None,
-    on_existing: OnExisting,
-    check_existing: bool | None,
-    duplicates: Duplicates,
-    retry_failed: bool,
-    retry_unknown: bool,
-    max_invalid: str | None,
-    settle_time: float,
-    dry_run: bool,
-    report: Path | None,
-    rejects: Path | None,
-    summary_json: Path | None,
-    log_file: Path | None,
-    quiet: bool,
-    yes: bool,
-) -> None:
+@builds(ImportOptions)
+def run(ctx: click.Context, file: Path, mapping: Path, results: Path | None, use_sandbox: bool,
+        properties: Path | None, dry_run: bool, quiet: bool, yes: bool,
+        options: ImportOptions) -> None:  # fmt: skip
     """Import FILE: check every row, create a customer for each valid one, write the results.
 
     Credentials come from the environment only: HELPSCOUT_APP_ID and HELPSCOUT_APP_SECRET (Help
@@ -579,53 +433,13 @@ def run(
     when nothing could be attempted (another run uses the state file, for one), 3 when the run
     stopped early (the same command resumes it).
     """
-    from importer.jobs.importing import api_url_of
-
-    options = ImportOptions(
-        encoding=encoding,
-        delimiter=delimiter,
-        skip_lines=skip_lines,
-        sheet=sheet,
-        api_url=api_url,
-        rate=rate,
-        budget_share=budget_share,
-        headroom=headroom,
-        concurrency=concurrency,
-        max_attempts=max_attempts,
-        include_source=include_source,
-        state=state,
-        on_existing=on_existing,
-        check_existing=check_existing,
-        duplicates=duplicates,
-        retry_failed=retry_failed,
-        retry_unknown=retry_unknown,
-        max_invalid=max_invalid,
-        settle_time=settle_time,
-        report=report,
-        rejects=rejects,
-        summary_json=summary_json,
-        log_file=log_file,
-    )
-    if dry_run and (summary_json or log_file):
+    if dry_run and (options.summary_json or options.log_file):
         raise click.UsageError(
             "--summary-json and --log-file describe an import that sends: not with --dry-run"
         )
-    if dry_run and not check_existing:
-        if not use_sandbox:
-            api_url_of(api_url)
-        print_plan(file, mapping, options)
-        return
-    if properties is not None and not use_sandbox:
-        raise click.UsageError(
-            "--properties describes the sandbox's account: it goes with --sandbox (a real "
-            "account's properties are read from Help Scout)"
-        )
-    sandbox = None
-    if use_sandbox:
-        from importer.sandbox import DEFAULT_PROPERTIES, load_properties
-
-        defined = load_properties(properties) if properties else DEFAULT_PROPERTIES
-        sandbox = SandboxConfig(properties=defined)
+    if dry_run and not options.check_existing:
+        print_plan(file, mapping, options, checked_url=not use_sandbox)
+    sandbox = sandbox_of(use_sandbox, properties)
     if dry_run:  # with --check-existing: the plan against the account
         print_account_plan(file, mapping, results, options, sandbox=sandbox)
     if results is None:
@@ -633,27 +447,79 @@ def run(
     if sandbox is None and not yes and sys.stdin.isatty():
         confirm_real_account(file, mapping, results, options)
     say = Console(quiet)
-    resume = f"To resume, run the same command:\n  {command_line(ctx)}"
-    with progress_bar("rows", enabled=not quiet) as bar:
+    result = import_with_bar(ctx, file, mapping, results, options, sandbox=sandbox, say=say)
+    say_imported(ctx, result, say, in_sandbox=use_sandbox)
+    sys.exit(result.exit_code)
+
+
+def sandbox_of(use_sandbox: bool, properties: Path | None) -> SandboxConfig | None:
+    """The built-in sandbox ``--sandbox`` imports into, with ``--properties``' definitions."""
+    if properties is not None and not use_sandbox:
+        raise click.UsageError(
+            "--properties describes the sandbox's account: it goes with --sandbox (a real "
+            "account's properties are read from Help Scout)"
+        )
+    if not use_sandbox:
+        return None
+    from importer.sandbox import DEFAULT_PROPERTIES, load_properties
+
+    return SandboxConfig(
+        properties=load_properties(properties) if properties else DEFAULT_PROPERTIES
+    )
+
+
+def listeners(
+    bar: tqdm, postfix: Callable[[Tally], str], echo: Callable[[str], None]
+) -> tuple[Callable[[Tally], None], Callable[[str], None]]:
+    """The progress and notice callbacks of a job shown on ``bar``: the tally moves the bar
+    (``postfix`` says it beside), a notice clears it to be read (``echo``, redacted)."""
+
+    def show(tally: Tally) -> None:
+        bar.set_postfix_str(postfix(tally), refresh=False)
+        bar.update(tally.rows - bar.n)
+
+    def notice(message: str) -> None:
+        bar.clear()
+        echo(for_terminal(redact(message)))
+
+    return show, notice
+
+
+def import_with_bar(
+    ctx: click.Context,
+    file: Path,
+    mapping: Path,
+    results: Path,
+    options: ImportOptions,
+    *,
+    sandbox: SandboxConfig | None,
+    say: Console,
+) -> ImportResult:
+    """import_csv under a progress bar (its total estimated from the file's lines)."""
+    with progress_bar("rows", enabled=not say.quiet) as bar:
         bar.total = count_rows(file)
-
-        def show(tally: Tally) -> None:
-            bar.set_postfix_str(tally.postfix(), refresh=False)
-            bar.update(tally.rows - bar.n)
-
-        def notice(message: str) -> None:
-            bar.clear()
-            say.info(for_terminal(redact(message)))
-
+        show, notice = listeners(bar, lambda tally: tally.postfix(), say.info)
         try:
             result = import_csv(
                 file, mapping, results, options, sandbox=sandbox, progress=show, notice=notice
             )
         except KeyboardInterrupt:  # before any row was sent (reading the file)
             bar.close()
-            say.error("Interrupted before sending anything.", f"\n{resume}")
+            say.error("Interrupted before sending anything.", f"\n{resume_hint(ctx)}")
             sys.exit(EXIT_STOPPED)
         bar.total = bar.n  # the total was counted from line breaks: an estimate
+    return result
+
+
+def resume_hint(ctx: click.Context) -> str:
+    return f"To resume, run the same command:\n  {command_line(ctx)}"
+
+
+def say_imported(
+    ctx: click.Context, result: ImportResult, say: Console, *, in_sandbox: bool
+) -> None:
+    """What ``run`` prints once the import is over: notes, the closing line, the files written,
+    and how it ended."""
     for note in result.notes:  # a guessed encoding changes every cell: said even with -q
         (say.error if isinstance(note, Guessed) else say.info)(f"Warning: {for_terminal(note)}")
     if result.resumed:
@@ -661,12 +527,19 @@ def run(
             "Resumed an import that had stopped: the rows it finished are reported as they "
             "ended, not sent again."
         )
-    if use_sandbox:
+    if in_sandbox:
         say.info("Imported into the built-in sandbox: nothing was sent to Help Scout.")
     say.out(result.line())
     if changed := result.reasons.get("skipped", {}).get("changed"):
         say.info(f"{plural(changed, 'row')} changed since imported: {CHANGED_HINT}")
-    say.out(f"Results written to {for_terminal(results, None)}")
+    say_written(ctx, result, say)
+    say.info(result.pacing_line())
+    say_ending(ctx, result, say)
+
+
+def say_written(ctx: click.Context, result: ImportResult, say: Console) -> None:
+    """The files an import wrote, and how to import its rejects once fixed."""
+    say.out(f"Results written to {for_terminal(result.results, None)}")
     for written, what in ((result.report, "Report written"), (result.summary, "Summary written"),
                           (result.log, "Requests logged")):  # fmt: skip
         if written:
@@ -675,18 +548,24 @@ def run(
         say.out(rejects_line(result.rejected, result.rejects))
         if result.rejected and result.state:
             say.out(f"Once fixed, import them into the same state:\n  {fix_command(ctx, result)}")
-    say.info(result.pacing_line())
+
+
+def say_ending(ctx: click.Context, result: ImportResult, say: Console) -> None:
+    """An import that stopped early: why, where what finished is, and how to resume."""
+    results = result.results
     kept = for_terminal(f"{results} and {result.state}" if result.state else results, None)
     if result.interrupted:
-        say.error(f"Interrupted: what finished is in {kept}.", f"\n{resume}" * bool(result.state))
+        say.error(
+            f"Interrupted: what finished is in {kept}.",
+            f"\n{resume_hint(ctx)}" * bool(result.state),
+        )
     elif result.stopped:
         say.error(f"Error: {for_terminal(redact(result.stopped))}")
         say.info(f"Stopped early: what finished is in {kept}.")
         if result.state:
-            say.info(resume)
-    elif quiet and not result.ok:
+            say.info(resume_hint(ctx))
+    elif say.quiet and not result.ok:
         say.error(f"Error: {rows_not_imported(result)}: see {for_terminal(results, None)}")
-    sys.exit(result.exit_code)
 
 
 class Console:
@@ -776,21 +655,25 @@ def command_line(ctx: click.Context) -> str:
             continue
         if isinstance(param, click.Argument):
             words.append(str(value))
-        elif isinstance(param, click.Option) and param.is_flag:
-            words.append(param.opts[-1])
+        elif isinstance(param, click.Option) and param.is_flag:  # --no-check-existing: off
+            words.append(param.secondary_opts[-1] if value is False and param.secondary_opts
+                         else param.opts[-1])  # fmt: skip
         elif isinstance(param, click.Option):
             words += [param.opts[-1], str(value)]
     return for_terminal(shlex.join(words), None)
 
 
-def print_plan(file: Path, mapping: Path, options: ImportOptions) -> None:
-    """--dry-run: what run would send, and how long that takes at the budget."""
+def print_plan(file: Path, mapping: Path, options: ImportOptions, *, checked_url: bool) -> NoReturn:
+    """--dry-run: what run would send, and how long that takes at the budget (``checked_url``:
+    the API URL is checked first, as the import would)."""
+    from importer.jobs.importing import api_url_of
     from importer.send.pacing import estimate_seconds
 
+    if checked_url:
+        api_url_of(options.api_url)
     with progress_bar("rows") as bar:
-        reading = ValidateOptions(encoding=options.encoding, delimiter=options.delimiter,
-                                  skip_lines=options.skip_lines,
-                                  sheet=options.sheet)  # fmt: skip
+        read = {f.name: getattr(options, f.name) for f in dataclasses.fields(ReadOptions)}
+        reading = ValidateOptions(**read)
         checked = validate_csv(file, mapping, reading, progress=bar.update)
     for note in checked.summary.notes:
         click.echo(f"Warning: {for_terminal(note)}", err=True)
@@ -858,65 +741,18 @@ def print_account_plan(
 @click.option(
     "--state",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE_ONLY,
     help="The state file of the import to undo (run's --state; by default beside its results, "
     "named after its mapping and API host: mapping.api.helpscout.net.state.sqlite).",
 )
-@click.option(
-    "--run",
-    "run_id",
-    type=click.IntRange(min=1),
-    metavar="ID",
-    help="Undo the import this run belongs to (with the runs it resumed). Default: the newest "
-    "import that created customers.",
-)
-@click.option(
-    "-o",
-    "--output",
-    "results",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write one line per customer here (CSV). Default: beside the state, named after it "
-    "(export.undo.csv); in a dry run, none.",
-)
-@click.option(
-    "--only-listed",
-    "only",
-    type=READABLE_FILE,
-    metavar="RESULTS.csv",
-    help="Undo only the customers this results file of the import lists as created (filter "
-    "it to the rows to take back); customers the state does not record as created by the "
-    "import are never touched.",
-)
-@API_URL
-@RATE
-@BUDGET_SHARE
-@HEADROOM
-@CONCURRENCY
-@MAX_ATTEMPTS
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Read each customer and its conversations and list what would be deleted or kept, "
-    "and why; delete nothing, write nothing to the state.",
-)
+@flags_of(UndoOptions, last="only")
+@flags_of(SendOptions)
+@flags_of(UndoOptions, first="dry_run")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before deleting (cron, scripts).")
 @click.pass_context
 @friendly_errors
-def undo(
-    ctx: click.Context,
-    state: Path,
-    run_id: int | None,
-    results: Path | None,
-    only: Path | None,
-    api_url: str | None,
-    rate: int | None,
-    budget_share: float,
-    headroom: float,
-    concurrency: int | None,
-    max_attempts: int,
-    dry_run: bool,
-    yes: bool,
-) -> None:
+@builds(UndoOptions)
+def undo(ctx: click.Context, state: Path, yes: bool, options: UndoOptions) -> None:
     """Delete the customers an import created: only those the state records as its own, and
     of them only the ones nobody has touched since.
 
@@ -930,54 +766,61 @@ def undo(
     Exits 0 when every customer was deleted or kept on purpose, 1 when some failed (see the
     results), 2 when nothing was attempted, 3 when the undo stopped early.
     """
-    from importer.jobs.undo import UndoScope, undo_import
+    from importer.jobs.undo import undo_import
 
-    options = UndoOptions(run=run_id, results=results, only=only, dry_run=dry_run,
-                          api_url=api_url, rate=rate, budget_share=budget_share,
-                          headroom=headroom, concurrency=concurrency,
-                          max_attempts=max_attempts)  # fmt: skip
-
-    def confirm(scope: UndoScope) -> bool:
-        target = scope.target
-        what = (
-            f"{plural(scope.count, 'customer')} from {scope.host} that the import of "
-            f"{target.label} ({target.started_at[:16].replace('T', ' ')} UTC) created"
-        )
-        if yes:
-            return True
-        if not sys.stdin.isatty():
-            raise ConfigError(
-                f"undo would delete up to {what}, and asks first: add --yes to confirm "
-                "without a terminal"
-            )
-        return click.confirm(
-            f"Delete up to {what}? Each is read first and kept if it has a conversation or "
-            "was changed since. Help Scout's delete cannot be undone: it takes the customer's "
-            "conversations along",
-            default=False,
-            err=True,
-        )
-
-    lines: dict[str, list[Outcome]] = {}
-
-    def listen(outcome: Outcome) -> None:
-        kind = outcome.reason if outcome.status == "planned" else outcome.status
-        shown = lines.setdefault("delete" if kind in ("delete", "deleted") else kind, [])
-        if len(shown) < SHOWN:
-            shown.append(outcome)
-
+    shown: dict[str, list[Outcome]] = {}
     with progress_bar("customers") as bar:
+        show, notice = listeners(bar, lambda tally: tally.line(), lambda m: click.echo(m, err=True))
+        result = undo_import(state, options, confirm=functools.partial(confirm_undo, yes=yes),
+                             progress=show, notice=notice,
+                             on_line=functools.partial(keep_shown, shown))  # fmt: skip
+    say_undone(result, shown, options)
+    if result.stopped:
+        kept = for_terminal(f"{result.results} and {result.state}", None)
+        if result.interrupted:
+            click.echo(f"Interrupted: what finished is in {kept}.", err=True)
+        else:
+            click.echo(f"Error: {for_terminal(redact(result.stopped))}", err=True)
+            click.echo(f"Stopped early: what finished is in {kept}.", err=True)
+        click.echo(resume_hint(ctx), err=True)
+    sys.exit(result.exit_code)
 
-        def show(tally: Tally) -> None:
-            bar.set_postfix_str(tally.line(), refresh=False)
-            bar.update(tally.rows - bar.n)
 
-        def notice(message: str) -> None:
-            bar.clear()
-            click.echo(for_terminal(redact(message)), err=True)
+def confirm_undo(scope: UndoScope, *, yes: bool) -> bool:
+    """The undo's one question before it deletes (``--yes``: asked of nobody; no terminal and no
+    --yes: refused, exit 2)."""
+    target = scope.target
+    what = (
+        f"{plural(scope.count, 'customer')} from {scope.host} that the import of "
+        f"{target.label} ({target.started_at[:16].replace('T', ' ')} UTC) created"
+    )
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise ConfigError(
+            f"undo would delete up to {what}, and asks first: add --yes to confirm "
+            "without a terminal"
+        )
+    return click.confirm(
+        f"Delete up to {what}? Each is read first and kept if it has a conversation or "
+        "was changed since. Help Scout's delete cannot be undone: it takes the customer's "
+        "conversations along",
+        default=False,
+        err=True,
+    )
 
-        result = undo_import(state, options, confirm=confirm, progress=show, notice=notice,
-                             on_line=listen)  # fmt: skip
+
+def keep_shown(shown: dict[str, list[Outcome]], outcome: Outcome) -> None:
+    """Keep the first :data:`SHOWN` results lines of each kind, for the console."""
+    kind = outcome.reason if outcome.status == "planned" else outcome.status
+    kept = shown.setdefault("delete" if kind in ("delete", "deleted") else kind, [])
+    if len(kept) < SHOWN:
+        kept.append(outcome)
+
+
+def say_undone(result: UndoResult, shown: dict[str, list[Outcome]], options: UndoOptions) -> None:
+    """What ``undo`` prints once it is over: which import, the customers by kind, the totals
+    (a dry run: the requests and time the undo needs), the files."""
     if result.resumed:
         click.echo("Resumed an undo that had stopped: the customers it deleted are reported "
                    "as deleted, not sent again.", err=True)  # fmt: skip
@@ -987,8 +830,8 @@ def undo(
         f"Undo of the import of {target.label} ({target.started_at[:16].replace('T', ' ')} UTC, "
         f"{for_terminal(target.source, None)}): {plural(target.created, 'customer')} created."
     )
-    for kind, outcomes in lines.items():
-        if kind == "delete" and not dry_run:
+    for kind, outcomes in shown.items():
+        if kind == "delete" and not options.dry_run:
             continue
         for outcome in outcomes:
             label = ("would delete" if kind == "delete" else
@@ -996,31 +839,27 @@ def undo(
             because = f": {for_terminal(outcome.error)}" if outcome.error else ""
             click.echo(f"  {label} row {outcome.row} customer {outcome.customer_id}{because}")
     click.echo(result.line())
-    if dry_run:
-        from importer.send.pacing import READ_COST, WRITE_COST, budget_seconds
-
-        deletes = result.planned
-        cost = result.requests * READ_COST + deletes * WRITE_COST
-        click.echo(
-            f"The undo needs {plural(result.requests + deletes, 'request')}: "
-            f"{result.requests:,} reads (the dry run's own, again) and {deletes:,} deletes "
-            f"({cost:,} of the per-minute budget: a delete costs {WRITE_COST})."
-        )
-        echo_duration(lambda rate: budget_seconds(cost, rate), options, result.limit)
+    if options.dry_run:
+        say_undo_cost(result, options)
     if result.results is not None:
         click.echo(f"Results written to {for_terminal(result.results, None)}")
     click.echo(result.pacing_line(), err=True)
-    if dry_run:
+    if options.dry_run:
         click.echo("Nothing was deleted (--dry-run): only reads were sent.")
-    if result.stopped:
-        kept = for_terminal(f"{result.results} and {result.state}", None)
-        if result.interrupted:
-            click.echo(f"Interrupted: what finished is in {kept}.", err=True)
-        else:
-            click.echo(f"Error: {for_terminal(redact(result.stopped))}", err=True)
-            click.echo(f"Stopped early: what finished is in {kept}.", err=True)
-        click.echo(f"To resume, run the same command:\n  {command_line(ctx)}", err=True)
-    sys.exit(result.exit_code)
+
+
+def say_undo_cost(result: UndoResult, options: UndoOptions) -> None:
+    """A dry run's requests: the reads again, and a delete per customer to delete."""
+    from importer.send.pacing import READ_COST, WRITE_COST, budget_seconds
+
+    deletes = result.planned
+    cost = result.requests * READ_COST + deletes * WRITE_COST
+    click.echo(
+        f"The undo needs {plural(result.requests + deletes, 'request')}: "
+        f"{result.requests:,} reads (the dry run's own, again) and {deletes:,} deletes "
+        f"({cost:,} of the per-minute budget: a delete costs {WRITE_COST})."
+    )
+    echo_duration(lambda rate: budget_seconds(cost, rate), options, result.limit)
 
 
 #: Customers of each kind an undo lists on the console (all are in its results file).
@@ -1197,6 +1036,7 @@ def _burst(value: str | None) -> tuple[int, float] | None:
 )
 @click.option(
     "--timeout-rate",
+    "gateway_timeout_rate",
     type=float,
     default=SANDBOX.gateway_timeout_rate,
     metavar="P",
@@ -1236,25 +1076,7 @@ def _burst(value: str | None) -> tuple[int, float] | None:
 )
 @click.option("--seed", type=int, help="Seed for reproducible faults.")
 @friendly_errors
-def sandbox(
-    host: str,
-    port: int,
-    rate_limit: int,
-    rate_window: RateWindow,
-    burst: tuple[int, float] | None,
-    background_load: float,
-    latency_ms: float,
-    jitter_ms: float,
-    fail_rate: float,
-    drop_rate: float,
-    timeout_rate: float,
-    token_ttl: float,
-    duplicate_email: DuplicateEmail,
-    retry_after_header: bool,
-    properties: Path | None,
-    search_lag: float,
-    seed: int | None,
-) -> None:
+def sandbox(host: str, port: int, rate_limit: int, properties: Path | None, **faults: Any) -> None:
     """Serve a local Help Scout API to rehearse an import; Ctrl-C stops it.
 
     The first three lines printed are the environment to paste into the shell that runs the import;
@@ -1262,23 +1084,9 @@ def sandbox(
     """
     from importer.sandbox import DEFAULT_PROPERTIES, load_properties, serve
 
-    config = SandboxConfig(
-        rate_limit=rate_limit or None,
-        rate_window=rate_window,
-        burst=burst,
-        background_load=background_load,
-        latency_ms=latency_ms,
-        jitter_ms=jitter_ms,
-        fail_rate=fail_rate,
-        drop_rate=drop_rate,
-        gateway_timeout_rate=timeout_rate,
-        token_ttl=token_ttl,
-        duplicate_email=duplicate_email,
-        retry_after_header=retry_after_header,
-        search_lag=search_lag,
-        seed=seed,
-        properties=load_properties(properties) if properties else DEFAULT_PROPERTIES,
-    )
+    defined = load_properties(properties) if properties else DEFAULT_PROPERTIES
+    # the other options are SandboxConfig's fields, by name
+    config = SandboxConfig(rate_limit=rate_limit or None, properties=defined, **faults)
 
     def ready(url: str) -> None:
         if host in ("0.0.0.0", "::", ""):  # listening everywhere: this machine reaches it here

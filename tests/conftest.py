@@ -1,4 +1,8 @@
-"""Shared fixtures: the project's own test data and the external material in ../shared/data."""
+"""Shared fixtures: the project's own test data and the external material in ../shared/data.
+
+The helpers that hold no state (``invoke``, ``read_rows``, ``sandbox_env``, ``process_env``,
+``sandbox_api``) are session-scoped, so a module's shared, read-only setup can use them too.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -41,6 +46,18 @@ CLEAN_ENV: dict[str, str | None] = dict.fromkeys(
     ("HELPSCOUT_API_URL", "HELPSCOUT_APP_ID", "HELPSCOUT_APP_SECRET", "HELPSCOUT_ACCESS_TOKEN",
      "HELPSCOUT_CREDENTIALS_FILE")
 )  # fmt: skip
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` (pyproject's addopts) starts one worker more than there are cores: many tests
+    wait on a child process, a timer or the loopback, and the spare worker keeps the cores busy
+    meanwhile (on 2 cores, 3 workers ran the slow files in 74 s, 2 in 88 s, 4 in 73 s).
+    ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still decides when set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist's own hook reads it
+    if hasattr(os, "sched_getaffinity"):  # the cores this process may use (Linux)
+        return len(os.sched_getaffinity(0)) + 1
+    return (os.cpu_count() or 1) + 1
 
 
 @pytest.fixture
@@ -102,7 +119,7 @@ def sandbox_call(box: Sandbox, method: str, path: str, body: object = None) -> A
     return json.loads(text) if text.strip() else None
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def sandbox_api() -> Callable[..., Any]:
     """:func:`sandbox_call`: seed customers and conversations, change a customer as an agent
     would, from a test (the sandbox served by ``serve_sandbox``)."""
@@ -116,7 +133,7 @@ def clean_env() -> dict[str, str | None]:
     return dict(CLEAN_ENV)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def invoke() -> Callable[..., Result]:
     """Run ``helpscout-import ARGS`` through CliRunner, each argument as ``str``, in a clean
     environment (``clean_env``) plus ``env``, where ``None`` unsets a variable."""
@@ -128,7 +145,7 @@ def invoke() -> Callable[..., Result]:
     return run
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def sandbox_env() -> Callable[..., dict[str, str | None]]:
     """The environment a command run through CliRunner needs to import into ``box``, and
     nothing from the test's own environment; ``extra`` set (or unset: ``None``) over it."""
@@ -140,7 +157,7 @@ def sandbox_env() -> Callable[..., dict[str, str | None]]:
     return env
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def process_env() -> Callable[..., dict[str, str]]:
     """The environment for ``python -m importer`` as a real subprocess: the test's own without the
     importer's variables (``clean_env``), the project on ``PYTHONPATH``, and ``given`` (those not
@@ -160,7 +177,7 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def read_rows() -> Callable[[Path], list[dict[str, str]]]:
     """:func:`csv_rows`: a results file's lines, by column name."""
     return csv_rows
@@ -367,35 +384,51 @@ class Tab:
         return base64.b64decode(shot["data"])
 
 
-@pytest.fixture
-def chromium(tmp_path: Path) -> Callable[..., Any]:
-    """``async with chromium(url) as tab``: a fresh headless Chromium showing ``url`` at
-    1280x800, loaded; skips the test when Chromium is not installed."""
+@pytest.fixture(scope="session")
+def browser_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One headless Chromium a worker, started when a test first needs it: its DevTools
+    address. Starting one for each page cost a second or more each; ``chromium`` gives every
+    page a browser context of its own instead. Skips when Chromium is not installed."""
     if CHROMIUM is None:
         pytest.skip("chromium is not installed")
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    browser = subprocess.Popen(
+        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 20
+        while not (port_file.exists() and len(port_file.read_text().split()) == 2):
+            assert browser.poll() is None, "chromium ended before it listened"
+            assert time.monotonic() < deadline, "chromium never listened"
+            time.sleep(0.05)
+        port, path = port_file.read_text().split()
+        yield f"ws://127.0.0.1:{port}{path}"
+    finally:
+        browser.terminate()
+        browser.wait(10)
+
+
+@pytest.fixture
+def chromium(browser_endpoint: str) -> Callable[..., Any]:
+    """``async with chromium(url) as tab``: a page showing ``url`` at 1280x800, loaded, in a
+    browser context of its own (no cookies, storage or cache shared with any other page, as
+    with a fresh profile), closed at the end; skips the test when Chromium is not installed."""
 
     @contextlib.asynccontextmanager
     async def open_tab(url: str, width: int = 1280, height: int = 800) -> AsyncIterator[Tab]:
         import aiohttp
 
-        profile = tmp_path / f"profile-{next(_profiles)}"
-        browser = await asyncio.create_subprocess_exec(
-            str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank",
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            port_file = profile / "DevToolsActivePort"
-            for _ in range(400):
-                if port_file.exists() and len(port_file.read_text().split()) == 2:
-                    break
-                await asyncio.sleep(0.05)
-            port, path = port_file.read_text().split()
-            async with (
-                aiohttp.ClientSession() as http,
-                http.ws_connect(f"ws://127.0.0.1:{port}{path}", max_msg_size=0) as ws,
-            ):
-                tab = Tab(ws)
-                target = await tab.call("Target.createTarget", url="about:blank")
+        async with (
+            aiohttp.ClientSession() as http,
+            http.ws_connect(browser_endpoint, max_msg_size=0) as ws,
+        ):
+            tab = Tab(ws)
+            context = (await tab.call("Target.createBrowserContext"))["browserContextId"]
+            try:
+                target = await tab.call("Target.createTarget", url="about:blank",
+                                        browserContextId=context)  # fmt: skip
                 attached = await tab.call("Target.attachToTarget", targetId=target["targetId"],
                                           flatten=True)  # fmt: skip
                 tab.session = attached["sessionId"]
@@ -405,15 +438,12 @@ def chromium(tmp_path: Path) -> Callable[..., Any]:
                                deviceScaleFactor=1, mobile=False)  # fmt: skip
                 await tab.call("Page.navigate", url=url)
                 yield tab
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                browser.terminate()
-            await browser.wait()
+            finally:
+                tab.session = None  # the browser's own commands again
+                with contextlib.suppress(RuntimeError, OSError):  # never hide the test's error
+                    await tab.call("Target.disposeBrowserContext", browserContextId=context)
 
     return open_tab
-
-
-_profiles = itertools.count()
 
 
 def keep_screenshot(png: bytes, tmp_path: Path, name: str) -> Path:

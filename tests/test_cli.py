@@ -353,4 +353,5 @@ def test_the_progress_bar_counts_rows_in_whole_numbers(monkeypatch):
         bar.update(1)
         bar.refresh()
     assert "| 1/41 [" in screen.getvalue()
-    assert ".00" not in screen.getvalue()
+    # the counts, not the rate (which may well be 131072.00 rows/s)
+    assert "1.00/" not in screen.getvalue() and "/41.0" not in screen.getvalue()

@@ -10,6 +10,7 @@ measured on them: no preset is added for these systems.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,13 +32,22 @@ def mapped_pairs(mapping: Path) -> set[tuple[str, str]]:
     return {(t.field, column) for t in loaded.targets for column in t.value.columns}
 
 
-@pytest.fixture
-def init(tmp_path: Path, invoke: Callable[..., Result]) -> Callable[[str], tuple[Path, Result]]:
+@pytest.fixture(scope="module")
+def init(
+    tmp_path_factory: pytest.TempPathFactory, invoke: Callable[..., Result]
+) -> Callable[[str], tuple[Path, Result]]:
+    """``init`` of one export: its mapping and what it said, made once a module (four tests
+    read each file's mapping; none writes it: a test that edits one takes a copy)."""
+    folder = tmp_path_factory.mktemp("unseen-mappings")
+    made: dict[str, tuple[Path, Result]] = {}
+
     def init(name: str) -> tuple[Path, Result]:
-        mapping = tmp_path / f"{name}.yaml"
-        result = invoke("init", UNSEEN / name, "-o", mapping)
-        assert result.exit_code == 0, result.output
-        return mapping, result
+        if name not in made:
+            mapping = folder / f"{name}.yaml"
+            result = invoke("init", UNSEEN / name, "-o", mapping)
+            assert result.exit_code == 0, result.output
+            made[name] = mapping, result
+        return made[name]
 
     return init
 
@@ -110,7 +120,8 @@ def test_init_says_which_columns_their_values_rule_out(init):
 
 
 def test_dates_typed_two_ways_are_offered_with_both_formats(init, invoke, tmp_path, read_rows):
-    mapping, _ = init("brevo-contacts-excel.csv")
+    mapping = tmp_path / "brevo.yaml"
+    shutil.copyfile(init("brevo-contacts-excel.csv")[0], mapping)
     text = mapping.read_text("utf-8")
     line = next(x for x in text.splitlines() if x.startswith("  #   date-inscription:"))
     assert 'format: ["%Y-%m-%d", "%d/%m/%Y"]' in line

@@ -74,7 +74,7 @@ def test_options_and_validating_never_load_the_http_side() -> None:
     [
         ("run", DEFAULT_IMPORT, {"request_timeout", "row_timeout"}),
         ("validate", DEFAULT_VALIDATE, {"keep_issues"}),
-        ("undo", DEFAULT_UNDO, {"request_timeout", "run"}),  # --run is run_id: same default
+        ("undo", DEFAULT_UNDO, {"request_timeout"}),
     ],
 )
 def test_the_command_lines_defaults_are_the_options_own(

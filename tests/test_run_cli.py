@@ -355,7 +355,9 @@ def test_no_secret_or_token_in_any_output_log_or_file(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A run with token refreshes, 400s, retries and a stop: grep everything it left."""
+    """A run with token refreshes, 400s, retries and a stop: grep everything it left. (The
+    sandbox's search does not lag: a short ``--settle-time`` looks the creates in doubt up
+    without the default minute's wait.)"""
     caplog.set_level(logging.DEBUG)
     secret = "Zq9-very-secret-app-secret"
     config = SandboxConfig(app_secret=secret, token_revoke_every=5, fail_rate=0.2, seed=5)
@@ -371,7 +373,8 @@ def test_no_secret_or_token_in_any_output_log_or_file(
     box.state.issue_token = recording  # type: ignore[method-assign]
     for n, extra in enumerate([[], ["--include-source", "--dry-run"], ["--include-source"]]):
         out = tmp_path / f"results{n}.csv"
-        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", out, *extra, env=sandbox_env(box))
+        result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", out, "--settle-time", "0.5", *extra,
+                        env=sandbox_env(box))  # fmt: skip
         outputs += [result.output, repr(result.exception)]
     box = serve_sandbox(SandboxConfig(deny_api=True))
     result = invoke("run", SAMPLE, "-m", EXAMPLE, "-o", tmp_path / "r.csv", env=sandbox_env(box))

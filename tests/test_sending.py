@@ -406,8 +406,9 @@ def test_a_token_endpoint_answering_5xx_stops_with_exit_3_naming_it_not_the_cred
 def test_a_token_endpoint_that_never_answers_stops_the_run_naming_it(
     serve_sandbox: Callable[..., Sandbox], faults: Callable[..., Any], tmp_path: Path
 ) -> None:
+    # each token request waits 1 s, five times the request timeout
     middleware, script = faults({"method": "POST", "path": "/v2/oauth2/token", "action": "delay",
-                                 "seconds": 3, "times": 100})  # fmt: skip
+                                 "seconds": 1, "times": 100})  # fmt: skip
     box = serve_sandbox(middlewares=[middleware])
     data = write_csv(tmp_path / "in.csv", [["Ann", "Lee", "ann@example.org", ""]])
     options = ImportOptions(api_url=box.url, max_attempts=2, request_timeout=0.2)

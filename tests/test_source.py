@@ -347,33 +347,34 @@ def test_a_byte_cp1252_leaves_undefined_means_latin1(tmp_path: Path) -> None:
 
 def test_the_encoding_is_decided_over_the_whole_file_before_any_row(tmp_path: Path) -> None:
     # cp1252 text for more than one scan block, no UTF-8 beyond ASCII: every row is cp1252
-    head = "id,name\n" + "".join(f"{i},Ann\n" for i in range(1, 250_001))
-    data = head.encode("utf-8") + "250001,José\n250002,Zoë\n".encode("cp1252")
+    # (long rows: the bytes are the point, not how many rows hold them)
+    head = "id,name\n" + "".join(f"{i},Ann {'x' * 80}\n" for i in range(1, 25_001))
+    data = head.encode("utf-8") + "25001,José\n25002,Zoë\n".encode("cp1252")
     assert len(data) > 2 * _SCAN_BYTES
     source = open_csv(write(tmp_path, data))
     rows, _, _ = read(source)
     assert source.encoding == "cp1252"
-    assert "byte 0xE9 on line 250002" in source.warnings[0]
-    assert rows[250_001] == ["250001", "José"]
-    assert rows[250_002] == ["250002", "Zoë"]
+    assert "byte 0xE9 on line 25002" in source.warnings[0]
+    assert rows[25_001] == ["25001", "José"]
+    assert rows[25_002] == ["25002", "Zoë"]
 
 
 def test_a_utf8_file_with_a_broken_byte_stays_utf8_and_that_row_is_an_error(
     tmp_path: Path,
 ) -> None:
     # valid UTF-8 for more than one scan block, then one cp1252 byte: only its row is wrong
-    head = "id,name\n" + "".join(f"{i},Zoë\n" for i in range(1, 250_001))
-    data = head.encode("utf-8") + b"250001,Jos\xe9\n250002,Ann\n"
+    head = "id,name\n" + "".join(f"{i},Zoë {'x' * 80}\n" for i in range(1, 25_001))
+    data = head.encode("utf-8") + b"25001,Jos\xe9\n25002,Ann\n"
     assert len(data) > 2 * _SCAN_BYTES
     source = open_csv(write(tmp_path, data))
     rows, _, chunks = read(source)
     assert source.encoding == "utf-8"
     assert source.warnings == [
-        "1 byte is not UTF-8 (the first: 0xE9 on line 250002) while the rest of the file is: "
+        "1 byte is not UTF-8 (the first: 0xE9 on line 25002) while the rest of the file is: "
         "its row is an error; the other rows are read as UTF-8"
     ]
-    assert rows[1] == ["1", "Zoë"] and rows[250_002] == ["250002", "Ann"]
-    assert [u for c in chunks for u in c.undecodable] == [Undecodable(250_001, 250_002, 0xE9)]
+    assert rows[1] == ["1", f"Zoë {'x' * 80}"] and rows[25_002] == ["25002", "Ann"]
+    assert [u for c in chunks for u in c.undecodable] == [Undecodable(25_001, 25_002, 0xE9)]
 
 
 def test_a_forced_encoding_wins(tmp_path: Path) -> None:

@@ -1,31 +1,25 @@
 """The options of the library's jobs, as values: one set of defaults, checked once.
 
-:class:`ValidateOptions` is what :func:`~importer.jobs.front.validate_csv` takes,
-:class:`ImportOptions` what :func:`~importer.jobs.front.import_csv` (and
-:func:`~importer.jobs.plan.plan_import`) takes, :class:`UndoOptions` what
-:func:`~importer.jobs.undo.undo_import` takes. They share :class:`ReadOptions` (how to read the CSV)
-and :class:`SendOptions` (where to send, how fast). They are frozen dataclasses: a value is checked
-when the object is made (``__post_init__``, a :class:`~importer.core.errors.ConfigError` naming the
-command-line option), so an options object that exists is usable, and the same object can be reused
-for many files. The command line builds them from its options, whose defaults are read from here
-(``DEFAULT_IMPORT.budget_share``...): a default is written once, in this module.
-
-The module is a leaf (it imports nothing of the importer but its errors): the client and the
-uploader take their own defaults from it too (as httpx's ``_config`` serves its client), and
-making options never loads pandas or aiohttp.
-
-What stays a keyword argument of the functions, not an option: callbacks (``progress``,
-``notice``), ``credentials`` and the sandbox's configuration; they are not values a user would
-save and reuse.
+:class:`ValidateOptions` is what ``validate_csv`` takes, :class:`ImportOptions` what
+``import_csv`` and ``plan_import`` take, :class:`UndoOptions` what ``undo_import`` takes; they
+share :class:`ReadOptions` (how to read the input) and :class:`SendOptions` (where to send, how
+fast). Frozen dataclasses, checked when made (a :class:`~importer.core.errors.ConfigError` naming
+the flag), so an object that exists is usable and reusable. A field the command line offers
+carries its :class:`Flag` (names, help, the values it takes: :func:`flag`); the CLI makes its
+options from those and builds the object from what they parsed, so a flag is one field here and
+a default is written once. A leaf (it imports only the errors): the client and the uploader take
+their defaults from it, and making options never loads pandas or aiohttp. Callbacks,
+``credentials`` and the sandbox's configuration stay keyword arguments of the functions.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from importer.core.errors import ConfigError
 
@@ -42,6 +36,7 @@ __all__ = [
     "ROW_TIMEOUT",
     "SETTLE_TIME",
     "Duplicates",
+    "Flag",
     "ImportOptions",
     "OnExisting",
     "ReadOptions",
@@ -49,6 +44,8 @@ __all__ = [
     "UndoOptions",
     "ValidateOptions",
     "allowed_invalid",
+    "flag",
+    "output_flags",
 ]
 
 #: Where Help Scout's API is; ``HELPSCOUT_API_URL`` or ``--api-url`` say otherwise.
@@ -77,6 +74,54 @@ OnExisting = Literal["skip", "update"]
 """A customer that exists already (imported before, or found by ``check_existing``)."""
 
 PathLike = str | Path
+
+#: What a flag takes: ``output`` a file to write (not a folder), ``input`` a path to read (the
+#: library says what is wrong with it), ``flag`` on or off (``--x/--no-x`` when it has two names).
+FlagKind = Literal["text", "int", "float", "flag", "input", "output"]
+
+
+@dataclass(frozen=True)
+class Flag:
+    """How a field is given on the command line (the CLI turns it into a click option)."""
+
+    names: tuple[str, ...]
+    help: str
+    kind: FlagKind = "text"
+    metavar: str | None = None
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    """The bounds themselves are refused (0 < x rather than 0 <= x)."""
+    open_high: bool = False
+    choices: tuple[str, ...] = ()
+    show_default: bool = False
+    envvar: str | None = None
+
+
+def flag(default: Any, *names: str, help: str, **how: Any) -> Any:
+    """A field with ``default``, given on the command line as ``names`` (see :class:`Flag`)."""
+    return field(default=default, metadata={"flag": Flag(names, help, **how)})
+
+
+def output_flags(
+    options: ReadOptions | SendOptions, *, but: Collection[str] = ()
+) -> list[tuple[str, Any]]:
+    """The files ``options`` (an options object) write, each named by its flag, for the output
+    guard (:func:`~importer.core.files.check_outputs`); ``but``: fields the caller names itself."""
+    return [
+        (f.metadata["flag"].names[-1], getattr(options, f.name))
+        for f in fields(options)
+        if "flag" in f.metadata and f.metadata["flag"].kind == "output" and f.name not in but
+    ]
+
+
+_REJECTS = Flag(
+    ("--rejects",),
+    "Write the rows to fix here: their own columns, with their row number and what is wrong; fix "
+    "them in a spreadsheet and give the file back with the same mapping.",
+    kind="output",
+    metavar="FILE.csv",
+)
 
 
 def _one_of(option: str, value: object, kind: object) -> None:
@@ -124,13 +169,28 @@ class _Checked:
 class ReadOptions(_Checked):
     """How to read the input; None: detected (see :func:`~importer.read.open_source`)."""
 
-    encoding: str | None = None
+    encoding: str | None = flag(
+        None,
+        "--encoding",
+        help="Text encoding of the CSV (default: detected; e.g. cp1252, latin-1).",
+    )
     """A Python codec name (``cp1252``, ``latin-1``); default: detected."""
-    delimiter: str | None = None
+    delimiter: str | None = flag(
+        None,
+        "--delimiter",
+        help="Field delimiter, when sniffing guesses wrong (use '\\t' for TAB).",
+    )
     """The field delimiter; default: sniffed."""
-    skip_lines: int | None = None
+    skip_lines: int | None = flag(
+        None, "--skip-lines", kind="int", low=0, metavar="N",
+        help="Lines before the header row (a title, an export date); default: detected.",
+    )  # fmt: skip
     """Lines before the header row (a title, an export date); default: detected."""
-    sheet: str | None = None
+    sheet: str | None = flag(
+        None, "--sheet", metavar="NAME|N",
+        help="The sheet of a workbook (.xlsx, .xls, .ods) to read, by name or number from 1; "
+        "default: the first sheet holding a table.",
+    )  # fmt: skip
     """A workbook's sheet, by name or number from 1; default: the first holding a table."""
 
     def __post_init__(self) -> None:
@@ -142,18 +202,44 @@ class ReadOptions(_Checked):
 class SendOptions(_Checked):
     """Where a command that sends (``run``, ``undo``) sends, and how fast and patiently."""
 
-    api_url: str | None = None
+    api_url: str | None = flag(
+        None, "--api-url", envvar="HELPSCOUT_API_URL",
+        help="Where the Help Scout API is (plain http only to this machine). Default: "
+        "HELPSCOUT_API_URL of the credentials file, else " + DEFAULT_API_URL + ".",
+    )  # fmt: skip
     """Where the API is; None: ``HELPSCOUT_API_URL``, then :data:`DEFAULT_API_URL`."""
-    rate: float | None = None
+    rate: float | None = flag(
+        None, "--rate", kind="int", low=1, metavar="N",
+        help="The most to spend a minute (the plan's budget: Standard 200, Plus 400, Pro 800; a "
+        "create costs 2); the importer still slows down for others under it. Default: "
+        "--budget-share of the budget Help Scout reports.",
+    )  # fmt: skip
     """Requests per minute to spend; None: ``budget_share`` of the budget Help Scout reports."""
-    budget_share: float = DEFAULT_SHARE
+    budget_share: float = flag(
+        DEFAULT_SHARE, "--budget-share", kind="float", low=0, high=1, open_low=True,
+        show_default=True,
+        help="Without --rate, the share of the reported budget to use; the rest stays for agents "
+        "and other integrations.",
+    )  # fmt: skip
     """Without ``rate``, the share of the reported budget to use."""
-    headroom: float = DEFAULT_HEADROOM
+    headroom: float = flag(
+        DEFAULT_HEADROOM, "--headroom", kind="float", low=0, high=1, open_high=True,
+        show_default=True,
+        help="The share of the account's budget kept free for people's bursts: the importer slows "
+        "down while others spend the rest, and speeds up when they stop.",
+    )  # fmt: skip
     """The share of the account's budget left free for others' bursts: the run yields to what
     the rest of the account spends, less this (see :mod:`importer.send.pacing`)."""
-    concurrency: int | None = None
+    concurrency: int | None = flag(
+        None, "--concurrency", kind="int", low=1, high=MAX_CONCURRENCY, metavar="N",
+        help=f"Requests in flight at once, at most {MAX_CONCURRENCY} (default: enough to keep up "
+        "with the rate).",
+    )  # fmt: skip
     """Requests in flight at once; None: enough to keep up with the rate."""
-    max_attempts: int = MAX_ATTEMPTS
+    max_attempts: int = flag(
+        MAX_ATTEMPTS, "--max-attempts", kind="int", low=1, show_default=True,
+        help="Sends per row when Help Scout answers 5xx or the connection is lost.",
+    )  # fmt: skip
     """Sends per call when Help Scout answers 5xx or the connection is lost."""
     request_timeout: float = REQUEST_TIMEOUT
     """Seconds one request may take."""
@@ -181,11 +267,16 @@ class SendOptions(_Checked):
 class ValidateOptions(ReadOptions):
     """What :func:`~importer.jobs.front.validate_csv` writes and keeps besides its totals."""
 
-    report: PathLike | None = None
+    report: PathLike | None = flag(
+        None, "--report", kind="output",
+        help="Write every issue to this file; the suffix picks the format: .csv, .json or .html.",
+    )  # fmt: skip
     """Write every issue here; the suffix picks the format: .csv, .json or .html."""
-    rejects: PathLike | None = None
+    rejects: PathLike | None = field(default=None, metadata={"flag": _REJECTS})
     """Write the invalid rows here, with their own columns and what is wrong."""
-    show: int = 0
+    show: int = flag(
+        0, "--show", kind="int", low=0, metavar="N", help="Print the first N payloads as sent."
+    )
     """Keep the first N payloads exactly as they would be sent."""
     keep_issues: int = 20
     """Keep the first N issues, for a console listing."""
@@ -201,37 +292,89 @@ class ImportOptions(ReadOptions, SendOptions):
     """How :func:`~importer.jobs.front.import_csv` reads and sends, and what it writes besides the
     results (the plan of ``run --dry-run --check-existing`` takes the same)."""
 
-    include_source: bool = False
+    include_source: bool = flag(
+        False, "--include-source", kind="flag",
+        help="Append each row's original columns to the results, so the rows that failed can be "
+        "fixed and imported again with the same mapping.",
+    )  # fmt: skip
     """Append each row's original columns to the results."""
-    state: PathLike | None = None
+    state: PathLike | None = flag(
+        None, "--state", kind="output",
+        help="The ledger (SQLite) that makes runs resumable and re-runs cheap; it belongs to one "
+        "account. Default: beside the results, named after the mapping and the API host "
+        "(mapping.api.helpscout.net.state.sqlite). Keep it on a local disk.",
+    )  # fmt: skip
     """The ledger; None: beside the results, named after the mapping and the destination
     (:func:`~importer.jobs.importing.state_path_of`)."""
-    on_existing: OnExisting = "skip"
+    on_existing: OnExisting = flag(
+        "skip", "--on-existing", choices=get_args(OnExisting), show_default=True,
+        help="A row imported before whose data changed, or whose customer exists already: leave "
+        "the customer as it is (skipped) or update it.",
+    )  # fmt: skip
     """A row imported before whose data changed, or whose customer exists: skip or update it."""
-    check_existing: bool | None = None
+    check_existing: bool | None = flag(
+        None, "--check-existing", "--no-check-existing", kind="flag",
+        help="Look up the emails of rows no earlier run imported, so customers created elsewhere "
+        "are not created again (a look-up per 20 rows). Default: only on a first run into an "
+        "account that holds customers already.",
+    )  # fmt: skip
     """Look up the emails of rows no earlier run imported before creating them; None: only on
     a first run into an account that holds customers already
     (:func:`~importer.jobs.importing.connect` asks)."""
-    duplicates: Duplicates = "error"
+    duplicates: Duplicates = flag(
+        "error", "--duplicates", choices=get_args(Duplicates), show_default=True,
+        help="Rows with the same key (email): invalid after the first (error), import the first "
+        "and skip the others (first), or import the last (last).",
+    )  # fmt: skip
     """Rows with the same key: invalid after the first, import the first, or the last."""
-    retry_failed: bool = False
+    retry_failed: bool = flag(
+        False, "--retry-failed", kind="flag",
+        help="Send again only the rows that failed last time; the others are skipped "
+        "(reason not-retried).",
+    )  # fmt: skip
     """Send again only the rows that failed last time; skip the others."""
-    retry_unknown: bool = False
+    retry_unknown: bool = flag(
+        False, "--retry-unknown", kind="flag",
+        help="Send again the rows whose create got no certain answer and that have no email to "
+        "look them up by (status unknown): only after checking in Help Scout that they are not "
+        "there.",
+    )  # fmt: skip
     """Create again the rows whose create got no answer and that cannot be looked up (no email):
     after checking in Help Scout that they are not there."""
-    max_invalid: str | None = None
+    max_invalid: str | None = flag(
+        None, "--max-invalid", metavar="N|N%",
+        help="Exit 0 when at most N rows (or N% of them) are invalid and none failed: for nightly "
+        "runs of a file with known bad rows.",
+    )  # fmt: skip
     """``N`` or ``N%``: the run exits 0 with at most this many invalid rows and none failed."""
     row_timeout: float = ROW_TIMEOUT
     """Seconds one row's requests may take in all."""
-    settle_time: float = SETTLE_TIME
+    settle_time: float = flag(
+        SETTLE_TIME, "--settle-time", kind="float", low=0, show_default=True, metavar="S",
+        help="Seconds after a create that got no certain answer (504, a dropped connection, a "
+        "kill) before a look-up that finds nobody is believed and the row is sent again: Help "
+        "Scout's search may lag behind creates. Other rows go on meanwhile.",
+    )  # fmt: skip
     """Seconds after an unsure create before a look-up that finds nobody is believed."""
-    report: PathLike | None = None
+    report: PathLike | None = flag(
+        None, "--report", kind="output", metavar="RESULTS.html",
+        help="Write a results report here: rows by outcome, failures by reason with their "
+        "logRefs, the pace over time (one HTML page).",
+    )  # fmt: skip
     """Write the results report here (HTML)."""
-    rejects: PathLike | None = None
+    rejects: PathLike | None = field(default=None, metadata={"flag": _REJECTS})
     """Write the rows to fix here: the invalid ones and those Help Scout refused."""
-    summary_json: PathLike | None = None
+    summary_json: PathLike | None = flag(
+        None, "--summary-json", kind="output", metavar="PATH",
+        help="Write what the run did here as JSON, however it ends: counts per status and reason, "
+        "durations, requests, 429s, pace, exit code, the files written (schema in the README).",
+    )  # fmt: skip
     """Write the run's summary here (JSON, :mod:`importer.outputs.summary`), however it ends."""
-    log_file: PathLike | None = None
+    log_file: PathLike | None = flag(
+        None, "--log-file", kind="output", metavar="PATH",
+        help="Append one JSON line per HTTP request here: time, method, path, status, attempt, "
+        "latency, logRef (never a token or a customer's data).",
+    )  # fmt: skip
     """Append one JSON line per HTTP request here (:mod:`importer.send.requestlog`)."""
 
     def __post_init__(self) -> None:
@@ -247,13 +390,30 @@ class ImportOptions(ReadOptions, SendOptions):
 class UndoOptions(SendOptions):
     """Which import :func:`~importer.jobs.undo.undo_import` takes back, and what it writes."""
 
-    run: int | None = None
+    run: int | None = flag(
+        None, "--run", kind="int", low=1, metavar="ID",
+        help="Undo the import this run belongs to (with the runs it resumed). Default: the newest "
+        "import that created customers.",
+    )  # fmt: skip
     """Undo the import this run belongs to; None: the newest import that created customers."""
-    results: PathLike | None = None
+    results: PathLike | None = flag(
+        None, "-o", "--output", kind="output",
+        help="Write one line per customer here (CSV). Default: beside the state, named after it "
+        "(export.undo.csv); in a dry run, none.",
+    )  # fmt: skip
     """One line per customer here; None: beside the state, named after it (none in a dry run)."""
-    only: PathLike | None = None
+    only: PathLike | None = flag(
+        None, "--only-listed", kind="input", metavar="RESULTS.csv",
+        help="Undo only the customers this results file of the import lists as created (filter "
+        "it to the rows to take back); customers the state does not record as created by the "
+        "import are never touched.",
+    )  # fmt: skip
     """Undo only the customers this results file of the import lists as created."""
-    dry_run: bool = False
+    dry_run: bool = flag(
+        False, "--dry-run", kind="flag",
+        help="Read each customer and its conversations and list what would be deleted or kept, "
+        "and why; delete nothing, write nothing to the state.",
+    )  # fmt: skip
     """Read and list what would be deleted or kept; delete nothing, write nothing to the state."""
 
     def __post_init__(self) -> None:

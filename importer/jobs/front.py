@@ -2,26 +2,21 @@
 
 ``validate_csv`` reads, maps and checks every row of a file and writes a report; nothing is sent.
 ``import_csv`` creates a customer for every valid row, exactly once, and writes the results. Each
-takes the file, the mapping and one options object (:mod:`importer.core.options`: frozen, checked
-when made); callbacks, credentials and the sandbox's configuration are keyword arguments.
-
-Both go the same way: the output guard first (:func:`~importer.core.files.check_outputs`: no output
-may be an input or another output), then :func:`open_input` (the mapping and the CSV, bound to
-each other before any row is read), then the one loop over the rows,
-:func:`~importer.check.validate.check_rows`: validating counts and reports what it yields; importing
-turns it into jobs (:func:`~importer.jobs.importing.row_batches`).
-
-The sending side (:mod:`importer.jobs.importing`: aiohttp, the client, the uploader) is imported
-inside ``import_csv`` only: validating never loads aiohttp (about 0.25 s and 24 MB on its own;
-validate peaks about 20 MB lower without it).
+takes the file, the mapping and one options object (:mod:`importer.core.options`); callbacks,
+credentials and the sandbox's configuration are keyword arguments. Both go the same way: the
+output guard first (:func:`~importer.core.files.check_outputs`), then :func:`open_input` (the
+mapping and the input bound to each other before any row is read), then the one loop over the
+rows, :func:`~importer.check.validate.check_rows`: validating counts and reports what it yields;
+importing sends it over a :class:`~importer.jobs.context.JobContext` with the steps of
+:mod:`importer.jobs.importing`, imported inside ``import_csv`` only: validating never loads
+aiohttp (about 0.25 s and 24 MB on its own).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,17 +36,22 @@ from importer.core.options import (
     ReadOptions,
     ValidateOptions,
     allowed_invalid,
+    output_flags,
 )
 from importer.mapping import Mapping, load_mapping
 from importer.outputs.rejects import RejectsWriter
 from importer.outputs.report import Summary, open_report
 from importer.read import Source, open_source
-from importer.send.ledger import Ledger, state_files
+from importer.send.ledger import state_files
 from importer.send.results import RUN_STATUSES, cannot_write
 
 if TYPE_CHECKING:
+    from importer.jobs.context import JobContext
+    from importer.outputs.results_report import ResultsReport
     from importer.sandbox import SandboxConfig
     from importer.send.auth import Credentials
+    from importer.send.client import HelpScoutClient
+    from importer.send.requestlog import RequestLog
     from importer.send.results import Outcome
     from importer.send.tally import ImportResult, Tally
 
@@ -125,7 +125,7 @@ def validate_csv(
     options = options or DEFAULT_VALIDATE
     report, rejects = options.report, options.rejects
     keep_issues, show = options.keep_issues, options.show
-    check_outputs(inputs_of(path, mapping), [("--report", report), ("--rejects", rejects)])
+    check_outputs(inputs_of(path, mapping), output_flags(options))
     source, mapping = open_input(path, mapping, options, all_columns=rejects is not None)
     summary = Summary(
         file=str(path),
@@ -213,22 +213,19 @@ def import_csv(
     reported in the result: rows by outcome in the results file, and ``stopped`` when the run
     ended early (what finished is in the results and the ledger; the same call resumes).
     """
-    from importer.jobs import importing  # the sending side: see the module's docstring
-    from importer.outputs.summary import check_summary_path, summary_of, write_summary
+    from importer.jobs import context, importing  # the sending side: see the module's docstring
+    from importer.outputs.summary import check_summary_path
     from importer.send.tally import ImportResult
 
     options = options or DEFAULT_IMPORT
-    to = importing.BUILT_IN_SANDBOX.api_url if sandbox else importing.api_url_of(options.api_url)
+    to = context.BUILT_IN_SANDBOX.api_url if sandbox else importing.api_url_of(options.api_url)
     state_path, former = importing.state_path_of(options.state, results, path, mapping, to)
     if former and notice is not None:
         notice(former)
     kept_state = state_files(state_path) if sandbox is None or options.state else []
-    check_outputs(
-        inputs_of(path, mapping),
-        [("--output", results), *kept_state, ("--report", options.report),
-         ("--rejects", options.rejects), ("--summary-json", options.summary_json),
-         ("--log-file", options.log_file)],
-    )  # fmt: skip
+    # the state's files are named by its path: a state given, or the default, which may differ
+    outputs = [("--output", results), *kept_state, *output_flags(options, but={"state"})]
+    check_outputs(inputs_of(path, mapping), outputs)
     if options.summary_json is not None:
         check_summary_path(options.summary_json)
     result = ImportResult(
@@ -236,10 +233,23 @@ def import_csv(
         started=datetime.now(UTC),
         summary=None if options.summary_json is None else Path(options.summary_json),
     )
-    ended: tuple[int | None, str | None] | None = None  # (exit code, error); None: a bug
-    try:
+    with _summarised(options, result, path, mapping):
         _import(path, mapping, results, options, result, state_path, credentials=credentials,
                 sandbox=sandbox, progress=progress, notice=notice)  # fmt: skip
+    return result
+
+
+@contextlib.contextmanager
+def _summarised(
+    options: ImportOptions, result: ImportResult, path: str | Path, mapping: str | Path | Mapping
+) -> Iterator[None]:
+    """Write the summary (``--summary-json``) however the import ends: a refusal's or an
+    interruption's exit code and error with it; a bug writes none."""
+    from importer.outputs.summary import summary_of, write_summary
+
+    ended: tuple[int | None, str | None] | None = None  # (exit code, error); None: a bug
+    try:
+        yield
         ended = (None, None)
     except ImporterError as exc:
         ended = (exc.exit_code, str(exc))
@@ -257,7 +267,6 @@ def import_csv(
                 write_summary(options.summary_json, document)
             except ConfigError as exc:  # the run is over: say so, keep its exit code
                 result.notes.append(str(exc))
-    return result
 
 
 def _import(
@@ -274,111 +283,139 @@ def _import(
     notice: Callable[[str], None] | None,
 ) -> None:
     """import_csv once its outputs are known to be apart: fills ``result`` in."""
-    from importer.jobs import importing
-    from importer.outputs.results_report import ResultsReport, api_host
-    from importer.outputs.summary import Reasons
+    from importer.jobs.context import JobContext
+    from importer.outputs.results_report import api_host
     from importer.send.requestlog import RequestLog
-    from importer.send.results import ResultsWriter
 
-    report, rejects = options.report, options.rejects
-    api_url, credentials = importing.endpoint(options.api_url, credentials, sandbox, notice)
-    result.api = "sandbox" if sandbox is not None else api_host(api_url)
-    all_cells = options.include_source or rejects is not None
-    source, mapping = open_input(path, mapping, options, all_columns=all_cells)
-    result.notes += [*source.warnings, *file_warnings(mapping, source.sample())]
-    reasons = Reasons()
-    listeners: list[Callable[[Outcome], None]] = [reasons.add]
-    reporting: ResultsReport | None = None
-
-    def progressed(tally: Tally) -> None:
-        if reporting is not None:
-            reporting.sample(tally)
-        if progress is not None:
-            progress(tally)
-
-    with contextlib.ExitStack() as stack:
+    with JobContext(options, credentials=credentials, sandbox=sandbox, notice=notice) as job:
+        result.api = "sandbox" if sandbox is not None else api_host(job.api_url)
+        source, mapping = open_input(path, mapping, options, all_columns=_all_cells(options))
+        result.notes += [*source.warnings, *file_warnings(mapping, source.sample())]
         log = None
         if options.log_file is not None:  # opened first: an unwritable one stops the run here
-            log = stack.enter_context(RequestLog(options.log_file))
+            log = job.enter(RequestLog(options.log_file))
         if sandbox is not None and options.state is None:
-            state_path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "state.sqlite"
+            state_path = Path(job.enter(tempfile.TemporaryDirectory())) / "state.sqlite"
         else:
             result.state = state_path
         # The lock first: a second run on the same state must not touch the first one's results.
-        ledger = stack.enter_context(Ledger.open(state_path, source=str(path)))
-        warned = RowWarnings()
-        rejected: RejectsWriter | None = None
+        job.open_ledger(state_path, source=str(path))
+        sending = _Sending(job, str(path), source, mapping, Path(results), result, log, progress)
+        job.run(sending.send, on_exchange=log)
+        sending.finish()
 
-        async def sending() -> None:
-            nonlocal reporting, rejected
-            async with contextlib.AsyncExitStack() as inner:
-                # the destination guard first: nothing is written before it answers
-                client = await importing.connect(
-                    inner, ledger, options, api_url, credentials,
-                    pacer=importing.pacer_of(options, notice), sandbox=sandbox, on_exchange=log,
-                    notice=notice,
-                )  # fmt: skip
-                told = options
-                if sandbox is None:  # the built-in one is empty
-                    told = await importing.check_existing_of(client, ledger, options, notice)
-                if result.state is not None:
-                    # a new state the importer may decide for: it looks up, or the account is empty
-                    looks = bool(told.check_existing) or (
-                        options.check_existing is None and ledger.is_new
-                    )
-                    importing.check_state_is_whole(ledger, Path(results), looks, notice)
-                # --- the report and the rejects listen to every results line
-                if report is not None:
-                    shown = "the built-in sandbox" if sandbox is not None else str(result.api)
-                    reporting = ResultsReport(report, file=str(path), mapping=str(mapping.path),
-                                              api=shown, key_name=mapping.key_name)  # fmt: skip
-                    stack.callback(reporting.discard)
-                    listeners.append(reporting.add)
-                if rejects is not None:
-                    rejected = stack.enter_context(
-                        RejectsWriter(rejects, source.columns, delimiter=source.delimiter)
-                    )
-                    listeners.append(rejected.add)
-                # ---
-                batches = importing.row_batches(
-                    source, mapping, include_source=all_cells, duplicates=options.duplicates,
-                    warnings=warned,
-                    on_checked=reporting.checked if reporting is not None else None,
-                )  # fmt: skip
-                run = ledger.begin_run(source.fingerprint)
-                result.resumed = run.resuming
-                ledger.record_results(Path(results).resolve())
-                if mapping.path:
-                    ledger.record_mapping(mapping.path)
-                if log is not None:
-                    log.run = run.id
-                columns = source.columns if options.include_source else None
-                with ResultsWriter(results, source_columns=columns, observers=listeners) as writer:
-                    await importing.send_rows(
-                        batches, mapping, writer, ledger, result, told, client=client,
-                        notice=notice, progress=progressed if report or progress else None,
-                    )  # fmt: skip
 
-        asyncio.run(sending())
-        result.invalid_allowed = allowed_invalid(options.max_invalid, result.rows)
-        result.reasons = reasons.by_status()
-        result.notes += warned.notes()
-        result.dropped = warned.dropped
+def _all_cells(options: ImportOptions) -> bool:
+    """Whether the import keeps each row's cells as read: for the results or the rejects."""
+    return options.include_source or options.rejects is not None
+
+
+class _Sending:
+    """The import's run over its job: the checks, the listeners of the results lines, the rows
+    sent, then what the run recorded."""
+
+    def __init__(
+        self,
+        job: JobContext,
+        path: str,
+        source: Source,
+        mapping: Mapping,
+        results: Path,
+        result: ImportResult,
+        log: RequestLog | None,
+        progress: Callable[[Tally], None] | None,
+    ) -> None:
+        from importer.outputs.summary import Reasons
+
+        assert job.ledger is not None and isinstance(job.options, ImportOptions)
+        self.job, self.ledger, self.options = job, job.ledger, job.options
+        self.path, self.source, self.mapping, self.results = path, source, mapping, results
+        self.result, self.log, self.progress = result, log, progress
+        self.reasons = Reasons()
+        self.listeners: list[Callable[[Outcome], None]] = [self.reasons.add]
+        self.reporting: ResultsReport | None = None
+        self.rejected: RejectsWriter | None = None
+        self.warned = RowWarnings()
+
+    async def send(self, client: HelpScoutClient) -> None:
+        from importer.jobs import importing
+        from importer.send.results import ResultsWriter
+
+        job, ledger, options, result = self.job, self.ledger, self.options, self.result
+        told = options
+        if job.sandbox is None:  # the built-in one is empty
+            told = await importing.check_existing_of(client, ledger, options, job.notice)
+        if result.state is not None:
+            # a new state the importer may decide for: it looks up, or the account is empty
+            looks = bool(told.check_existing) or (options.check_existing is None and ledger.is_new)
+            importing.check_state_is_whole(ledger, self.results, looks, job.notice)
+        self._listen()
+        batches = importing.row_batches(
+            self.source, self.mapping, include_source=_all_cells(options),
+            duplicates=options.duplicates, warnings=self.warned,
+            on_checked=self.reporting.checked if self.reporting is not None else None,
+        )  # fmt: skip
+        run = ledger.begin_run(self.source.fingerprint)
+        result.resumed = run.resuming
+        ledger.record_results(self.results.resolve())
+        if self.mapping.path:
+            ledger.record_mapping(self.mapping.path)
+        if self.log is not None:
+            self.log.run = run.id
+        columns = self.source.columns if options.include_source else None
+        shown = self._progressed if options.report or self.progress else None
+        with ResultsWriter(self.results, source_columns=columns,
+                           observers=self.listeners) as writer:  # fmt: skip
+            await importing.send_rows(batches, self.mapping, writer, ledger, result, told,
+                                      client=client, notice=job.notice,
+                                      progress=shown)  # fmt: skip
+
+    def _listen(self) -> None:
+        """The results report and the rejects listen to every results line."""
+        from importer.outputs.results_report import ResultsReport
+
+        options, job = self.options, self.job
+        if options.report is not None:
+            shown = "the built-in sandbox" if job.sandbox is not None else str(self.result.api)
+            self.reporting = ResultsReport(options.report, file=self.path,
+                                           mapping=str(self.mapping.path), api=shown,
+                                           key_name=self.mapping.key_name)  # fmt: skip
+            job.callback(self.reporting.discard)
+            self.listeners.append(self.reporting.add)
+        if options.rejects is not None:
+            self.rejected = job.enter(RejectsWriter(options.rejects, self.source.columns,
+                                                    delimiter=self.source.delimiter))  # fmt: skip
+            self.listeners.append(self.rejected.add)
+
+    def _progressed(self, tally: Tally) -> None:
+        if self.reporting is not None:
+            self.reporting.sample(tally)
+        if self.progress is not None:
+            self.progress(tally)
+
+    def finish(self) -> None:
+        """What the run did, into the result and the ledger (a report that cannot be written
+        stops the run: the same command resumes and writes it)."""
+        result, ledger, log = self.result, self.ledger, self.log
+        result.invalid_allowed = allowed_invalid(self.options.max_invalid, result.rows)
+        result.reasons = self.reasons.by_status()
+        result.notes += self.warned.notes()
+        result.dropped = self.warned.dropped
         unwritten = None
-        if reporting is not None:
+        if self.reporting is not None:
             try:
-                reporting.close(result)
-                result.report = reporting.path
-            except OSError as exc:  # the run stops: the same command resumes and writes it
-                unwritten = cannot_write("--report", reporting.path, exc)
+                self.reporting.close(result)
+                result.report = self.reporting.path
+            except OSError as exc:
+                unwritten = cannot_write("--report", self.reporting.path, exc)
                 result.stopped = str(unwritten)
         counts: dict[str, int] = {s: getattr(result, s) for s in RUN_STATUSES}
         ledger.record_outcome(counts, result.exit_code)
         ledger.finish_run("stopped" if result.stopped else "finished")
         if unwritten is not None:
             raise unwritten
-        if rejected is not None:
-            result.rejects, result.rejected = rejected.path, rejected.written
+        if self.rejected is not None:
+            result.rejects, result.rejected = self.rejected.path, self.rejected.written
         if log is not None:
             log.close()
             result.log = log.path

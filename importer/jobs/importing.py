@@ -1,26 +1,15 @@
-"""The import's own steps, beside :func:`~importer.jobs.front.import_csv`, which strings them
-together.
+"""The import's own steps, which :func:`~importer.jobs.front.import_csv` strings together over
+its :class:`~importer.jobs.context.JobContext`.
 
-Everything here belongs to sending: the HTTP client, the uploader, the ledger's checks. So that
-validating never loads aiohttp, :mod:`importer.jobs.front` imports this module inside ``import_csv``
-only. What each step promises:
-
-- :func:`endpoint`: where to send and as whom, refused (exit 2) before any file is read;
-- :func:`state_path_of`: the state an import keeps (named after its mapping and destination);
-- :func:`connect`: the client, then the state's destination guard (:func:`destination_of`: the
-  API URL, the app id, the user ``GET /v2/users/me`` answers), before anything is written;
-- :func:`check_existing_of`: a first run into an account that holds customers looks them up;
-- :func:`row_batches`: every row of the file, in input order and batches, as the uploader (and
-  the plan, :mod:`importer.jobs.plan`) takes it: a :class:`~importer.send.decide.Job` each, from
-  :func:`~importer.check.validate.check_rows`;
-- :func:`check_state_is_whole`: a state file that forgot customers a results file lists stops
-  the import before anyone is created again;
-- :func:`send_rows`: the client (or the built-in sandbox) and the uploader, for one run; what
-  they did lands in the :class:`ImportResult`;
-- :func:`check_properties`: a mapping's properties the account lacks are refused before any
-  create;
-- :func:`count_plan`: how many customers a run would create and update, for the question
-  ``run`` asks before it sends to a real account (reads the file and the state; sends nothing).
+Everything here belongs to sending, so :mod:`importer.jobs.front` imports it inside
+``import_csv`` only (validating never loads aiohttp). :func:`state_path_of`: the state an import
+keeps; :func:`check_existing_of`: a first run into an account that holds customers looks them up;
+:func:`row_batches`: every row in input order and batches, a :class:`~importer.send.decide.Job`
+each (the uploader's and the plan's); :func:`check_state_is_whole`: a state that forgot customers
+a results file lists stops the import before anyone is created again; :func:`check_properties`: a
+mapping's properties the account lacks are refused before any create; :func:`send_rows`: the
+uploader for one run, into the :class:`~importer.send.tally.ImportResult`; :func:`count_plan`:
+what a run would create and update, for ``run``'s question before a real account (sends nothing).
 """
 
 from __future__ import annotations
@@ -31,7 +20,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -50,27 +38,21 @@ from importer.core.text import plural
 from importer.mapping import Mapping
 from importer.outputs.rejects import ragged_cells, row_errors
 from importer.read import Chunk, Source
-from importer.send.auth import Credentials, Settings, check_api_url, read_settings
+from importer.send.auth import Settings, check_api_url, read_settings
 from importer.send.client import HelpScoutClient
 from importer.send.decide import Job, Policy, decide
 from importer.send.ledger import (
     GO_ON,
     DamagedStateError,
-    Destination,
     Ledger,
     RunInfo,
     default_state_path,
     former_state_path,
     payload_hash,
 )
-from importer.send.pacing import Pacer
 from importer.send.results import ResultsWriter, listed_customers
 from importer.send.tally import ImportResult, Progress
-from importer.send.transport import Exchange, RetryPolicy
 from importer.send.upload import Uploader, default_concurrency
-
-if TYPE_CHECKING:
-    from importer.sandbox import SandboxConfig
 
 __all__ = [
     "BATCH_ROWS",
@@ -78,12 +60,7 @@ __all__ = [
     "api_url_of",
     "check_properties",
     "check_state_is_whole",
-    "connect",
     "count_plan",
-    "destination_of",
-    "endpoint",
-    "open_client",
-    "pacer_of",
     "row_batches",
     "send_rows",
     "state_path_of",
@@ -94,27 +71,6 @@ __all__ = [
 BATCH_ROWS = 1000
 
 
-def endpoint(
-    api_url: str | None,
-    credentials: Credentials | None,
-    sandbox: SandboxConfig | None,
-    notice: Callable[[str], None] | None = None,
-) -> tuple[str, Credentials | None]:
-    """The API's URL (:func:`api_url_of`), checked, and the credentials (given, else the
-    environment's and its credentials file's, whose warnings ``notice`` hears); for the sandbox,
-    both come when it starts."""
-    if sandbox is not None:
-        return DEFAULT_API_URL, credentials
-    settings = read_settings()
-    if notice is not None:
-        for warning in settings.warnings:
-            notice(warning)
-    url = api_url_of(api_url, settings)
-    return url, credentials if credentials is not None else Credentials.from_settings(
-        settings.values
-    )
-
-
 def api_url_of(api_url: str | None, settings: Settings | None = None) -> str:
     """Where to send: ``api_url`` (``--api-url``), else ``HELPSCOUT_API_URL`` of the environment
     or of the credentials file, else Help Scout's; checked."""
@@ -122,89 +78,9 @@ def api_url_of(api_url: str | None, settings: Settings | None = None) -> str:
     return check_api_url(api_url or given or DEFAULT_API_URL)
 
 
-def pacer_of(options: SendOptions, notice: Callable[[str], None] | None = None) -> Pacer:
-    """The pacer ``options`` ask for (the import's, the plan's and the undo's); ``notice``
-    hears the long pauses Help Scout asks for."""
-    return Pacer(options.rate, share=options.budget_share, headroom=options.headroom,
-                 notice=notice)  # fmt: skip
-
-
 def workers_of(options: SendOptions) -> int:
     """Requests in flight at once: ``--concurrency``, or enough to keep up with ``--rate``."""
     return options.concurrency or default_concurrency(options.rate)
-
-
-async def open_client(
-    stack: contextlib.AsyncExitStack,
-    options: SendOptions,
-    api_url: str,
-    credentials: Credentials | None,
-    *,
-    pacer: Pacer,
-    sandbox: SandboxConfig | None = None,
-    on_exchange: Callable[[Exchange], None] | None = None,
-) -> HelpScoutClient:
-    """The client a run sends with, entered in ``stack`` (the built-in ``sandbox`` started
-    first, when given, and sent to instead): one set-up for the import, the plan and the undo,
-    with ``options``' retries, timeout and pool."""
-    if sandbox is not None:
-        from importer.sandbox import Sandbox
-
-        box = await stack.enter_async_context(Sandbox(sandbox))
-        api_url, credentials = box.url, Credentials(box.app_id, box.app_secret)
-    client = HelpScoutClient(api_url, credentials, pacer=pacer,
-                             retry=RetryPolicy(options.max_attempts),
-                             connections=workers_of(options), timeout=options.request_timeout,
-                             on_exchange=on_exchange)  # fmt: skip
-    return await stack.enter_async_context(client)
-
-
-async def connect(
-    stack: contextlib.AsyncExitStack,
-    ledger: Ledger | None,
-    options: SendOptions,
-    api_url: str,
-    credentials: Credentials | None,
-    *,
-    pacer: Pacer,
-    sandbox: SandboxConfig | None = None,
-    on_exchange: Callable[[Exchange], None] | None = None,
-    notice: Callable[[str], None] | None = None,
-) -> HelpScoutClient:
-    """:func:`open_client`, then the ledger's destination guard (:meth:`Ledger.bind`) with where
-    the client sends (:func:`destination_of`): the import's, the plan's and the undo's first
-    step, before any file is written or anything else is sent."""
-    client = await open_client(stack, options, api_url, credentials, pacer=pacer,
-                               sandbox=sandbox, on_exchange=on_exchange)  # fmt: skip
-    if ledger is not None:
-        here = BUILT_IN_SANDBOX if sandbox is not None else await destination_of(client)
-        note = ledger.bind(here)
-        if note and notice is not None:
-            notice(note)
-    return client
-
-
-#: The in-process sandbox (``--sandbox``): a fresh, empty account each run, never a real one.
-BUILT_IN_SANDBOX = Destination("built-in sandbox")
-
-
-async def destination_of(client: HelpScoutClient) -> Destination:
-    """Where ``client`` sends: its API URL, app id, and the user ``GET /v2/users/me`` answers
-    (``id``, ``email``). An API that does not answer it (an older server, a proxy, refused
-    credentials or certificate, which the first create meets again and reports) leaves the user
-    unknown."""
-    here = Destination(client.api_url, client.credentials.app_id)
-    try:
-        reply = await client.request("GET", "/v2/users/me")
-    except (ApiError, TransportError):
-        return here
-    body = reply.body if reply.status == 200 and isinstance(reply.body, dict) else {}
-    user, email = body.get("id"), body.get("email")
-    return dataclasses.replace(
-        here,
-        user_id=str(user) if isinstance(user, int | str) and str(user) else None,
-        user_email=email if isinstance(email, str) and email else None,
-    )
 
 
 async def check_existing_of(
@@ -273,9 +149,9 @@ async def send_rows(
     progress: Progress | None,
     notice: Callable[[str], None] | None,
 ) -> None:
-    """Send every row of ``batches`` (the run begun in ``ledger``) with ``client``
-    (:func:`connect`'s); fill ``result`` in, also when the run stops early (``result.stopped``:
-    why)."""
+    """Send every row of ``batches`` (the run begun in ``ledger``) with ``client`` (the job's,
+    :class:`~importer.jobs.context.JobContext`); fill ``result`` in, also when the run stops early
+    (``result.stopped``: why)."""
     pacer, workers = client.pacer, workers_of(options)
     if mapping.properties:
         await check_properties(client, mapping, notice)

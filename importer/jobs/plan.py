@@ -1,38 +1,20 @@
 """The plan against the account: what ``run`` would do to each row, learnt with reads only.
 
 :func:`plan_import` is ``run --dry-run --check-existing``. Every row goes the import's way up to
-its first write, and stops there:
-
-- rows are read, mapped, checked and keyed as the import does
-  (:func:`importer.jobs.importing.row_batches`), and :func:`importer.send.decide.decide` decides
-  each against the ledger, opened read-only (no lock, nothing written, not even a schema upgrade; no
-  state file: a first import);
-- the emails of the rows to ``check`` and to ``reconcile`` are looked up as the import looks them
-  up (:class:`~importer.send.upload.Lookups`, 20 emails to a search): found, the row is skipped
-  (``exists``, with the customer's id), updated (``--on-existing update``) or, reconciled,
-  recorded as created by the earlier run (``found``); nobody: ``create``;
-- a row to update has its customer read (``GET``), and :func:`~importer.send.diff.changes_for`
-  says which fields would change (none: ``unchanged``).
-
-Nothing is sent but reads (searches, customers, the property definitions the import checks
-first); nothing is written to Help Scout or to the ledger. ``results`` gets one line per row in
-the results' shape: ``planned``, with ``reason`` saying what the import would do (``create``,
-``update`` with the fields in ``error``, or why it leaves the row alone: ``exists``,
-``unchanged``, ``changed``, ``duplicate``, ``not-retried``, ``found``, ``done`` for a row the
-stopped run it resumes finished); ``invalid`` rows as the import writes them, and ``failed`` for
-a row the plan could not learn about (a look-up refused). The import it plans then does the same,
-row for row, as long as nobody changes the account or the file in between.
-
-The requests the import needs: the same reads (it looks the same emails up and reads the same
-customers), a write per create and per change (:attr:`Plan.writes`), and the time that takes at
-``rate``, or at ``budget_share`` of the budget Help Scout reported while planning
-(:meth:`Plan.seconds`, :attr:`Plan.limit`).
+its first write, and stops there (:class:`_Planner`): read, mapped, checked, keyed and decided
+against the ledger (opened read-only) as the import does, its email looked up, its customer read
+when it would be updated. Nothing is sent but reads, nothing written to Help Scout or the ledger.
+``results`` gets one line per row in the results' shape: ``planned``, with ``reason`` saying what
+the import would do (:data:`REASONS`), ``invalid`` rows as the import writes them, and ``failed``
+for a row the plan could not learn about (a look-up refused). The import it plans then does the
+same, row for row, as long as nobody changes the account or the file in between; it needs the
+same reads, a write per create and per change (:attr:`Plan.writes`), and the time that takes
+(:meth:`Plan.seconds`, at ``rate`` or at ``budget_share`` of :attr:`Plan.limit`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -45,16 +27,9 @@ from importer.core.errors import EXIT_OK, EXIT_ROWS_FAILED, ApiError, TransportE
 from importer.core.files import check_outputs, check_recorded_results
 from importer.core.options import DEFAULT_API_URL, DEFAULT_IMPORT, ImportOptions
 from importer.core.text import plural
+from importer.jobs.context import JobContext
 from importer.jobs.front import inputs_of, open_input
-from importer.jobs.importing import (
-    api_url_of,
-    check_properties,
-    connect,
-    endpoint,
-    pacer_of,
-    row_batches,
-    state_path_of,
-)
+from importer.jobs.importing import api_url_of, check_properties, row_batches, state_path_of
 from importer.mapping import Mapping
 from importer.send.auth import Credentials
 from importer.send.client import HelpScoutClient
@@ -188,27 +163,18 @@ def plan_import(
     file, state), and what refuses the reads (AuthError).
     """
     options = options or DEFAULT_IMPORT
-    state, include_source = options.state, options.include_source
-    api_url = DEFAULT_API_URL if sandbox is not None else api_url_of(options.api_url)
-    state_path = None
-    if state is not None or (results is not None and sandbox is None):  # as the import would
-        state_path, former = state_path_of(state, results or "", path, mapping, api_url)
-        if former and notice is not None:
-            notice(former)
-    known_state = state_path is not None and state_path.is_file()
+    include_source = options.include_source
+    state_path = _state_of(path, mapping, results, options, sandbox=sandbox, notice=notice)
     check_outputs([*inputs_of(path, mapping), ("--state", state_path)], [("--output", results)])
     policy = Policy(options.on_existing, True, options.retry_failed, options.retry_unknown)
-    pacer = pacer_of(options)
-    api_url, credentials = endpoint(options.api_url, credentials, sandbox, notice)
-    source, mapping = open_input(path, mapping, options, all_columns=include_source)
-    where = "the built-in sandbox" if sandbox is not None else str(api_url)
-    plan = Plan(where, notes=[*source.warnings, *file_warnings(mapping, source.sample())])
-    plan.results = Path(results) if results is not None else None
-    with contextlib.ExitStack() as stack:
+    with JobContext(options, credentials=credentials, sandbox=sandbox, notice=notice) as job:
+        source, mapping = open_input(path, mapping, options, all_columns=include_source)
+        where = "the built-in sandbox" if sandbox is not None else str(job.api_url)
+        plan = Plan(where, notes=[*source.warnings, *file_warnings(mapping, source.sample())])
+        plan.results = Path(results) if results is not None else None
         ledger = None
-        if known_state:
-            assert state_path is not None
-            ledger = stack.enter_context(Ledger.open(state_path, source=str(path), readonly=True))
+        if state_path is not None and state_path.is_file():
+            ledger = job.open_ledger(state_path, source=str(path), readonly=True)
             plan.state = state_path
             check_recorded_results(ledger.results_files(), results)
         elif notice is not None and sandbox is None:
@@ -219,29 +185,58 @@ def plan_import(
                               duplicates=options.duplicates)  # fmt: skip
         columns = source.columns if include_source else None
 
-        async def planning() -> None:
-            async with contextlib.AsyncExitStack() as inner:
-                client = await connect(inner, ledger, options, api_url, credentials, pacer=pacer,
-                                       sandbox=sandbox, notice=notice)  # fmt: skip
-                writer = None
-                if results is not None:  # once the destination guard let the plan go on
-                    writer = stack.enter_context(ResultsWriter(results, source_columns=columns))
-                if mapping.properties:
-                    await check_properties(client, mapping, notice)
-                planner = _Planner(client, policy)
-                try:
-                    await planner.plan(batches, ledger, run, plan, writer)
-                finally:
-                    planner.lookups.close()
-                    plan.reads = client.requests
+        async def planning(client: HelpScoutClient) -> None:
+            writer = None
+            if results is not None:  # once the destination guard let the plan go on
+                writer = job.enter(ResultsWriter(results, source_columns=columns))
+            if mapping.properties:
+                await check_properties(client, mapping, notice)
+            planner = _Planner(client, policy)
+            try:
+                await planner.plan(batches, ledger, run, plan, writer)
+            finally:
+                planner.lookups.close()
+                plan.reads = client.requests
 
-        asyncio.run(planning())
-    plan.limit = pacer.limit
+        job.run(planning)
+    plan.limit = job.pacer.limit
     return plan
 
 
+def _state_of(
+    path: str | Path,
+    mapping: str | Path | Mapping,
+    results: str | Path | None,
+    options: ImportOptions,
+    *,
+    sandbox: SandboxConfig | None,
+    notice: Callable[[str], None] | None,
+) -> Path | None:
+    """The ledger the plan reads: the one the import would keep (None: none, as for a plan
+    without results into the built-in sandbox)."""
+    api_url = DEFAULT_API_URL if sandbox is not None else api_url_of(options.api_url)
+    if options.state is None and (results is None or sandbox is not None):
+        return None
+    state_path, former = state_path_of(options.state, results or "", path, mapping, api_url)
+    if former and notice is not None:
+        notice(former)
+    return state_path
+
+
 class _Planner:
-    """Carries each row's decision out as far as reads go."""
+    """Carries each row's decision out as far as reads go.
+
+    - rows come as the import reads them (:func:`importer.jobs.importing.row_batches`), and
+      :func:`importer.send.decide.decide` decides each against the ledger (no state file: a first
+      import);
+    - the emails of the rows to ``check`` and to ``reconcile`` are looked up as the import looks
+      them up (:class:`~importer.send.upload.Lookups`, 20 emails to a search): found, the row is
+      skipped (``exists``, with the customer's id), updated (``--on-existing update``) or,
+      reconciled, recorded as created by the earlier run (``found``); nobody: ``create``;
+    - a row to update has its customer read (``GET``), and
+      :func:`~importer.send.diff.changes_for` says which fields would change (none:
+      ``unchanged``); ``done`` is a row the stopped run it resumes finished.
+    """
 
     def __init__(self, client: HelpScoutClient, policy: Policy) -> None:
         self.client = client

@@ -1,65 +1,18 @@
 """Undo an import: delete the customers the ledger records as created by it, and nothing else.
 
 :func:`undo_import` is ``helpscout-import undo``. Help Scout's delete is hard: the customer's
-conversations go with it and nothing brings them back. So this module deletes as little as it
-can prove is the import's own, unchanged, and alone.
-
-**Which customers.** An import is a run and the unfinished runs before it that it resumed (a
-finished run ends one: :meth:`~importer.send.ledger.Ledger.imports`). ``run`` names any of its runs;
-by default, the newest import that created any customer (one an undo took back already included,
-so a second ``undo`` never moves on to an older import unasked). Its customers are those its runs
-recorded as ``created`` (the ledger's ``created_run``), the customer ids of ``only`` among them
-when given (a results file filtered to the rows to take back). Rows found to exist, and rows left
-in flight (their creates' fate unknown: a notice says how many; resume the import to learn it) are
-never touched.
-
-**What is checked, per customer** (:func:`undo_action`, then :func:`keep_reason`, pure and tested
-as tables): a customer is kept, never deleted, when
-
-- ``later-import``: a later import of this ledger has written its row since (it updated it, or
-  was about to): no request;
-- ``created-before``: Help Scout's ``createdAt`` is more than :data:`CLOCK_SKEW` before the
-  import began: it is not this import's (an earlier run took it for a create whose answer was
-  lost);
-- ``edited``: its ``updatedAt`` is more than :data:`EDIT_SLACK` after its ``createdAt`` (Help
-  Scout moves it on every change, entries and address included): someone changed it since. Both
-  times come from the same answer, so this machine's clock never meets Help Scout's;
-- ``changed``: it no longer holds what the create sent (the payload the ledger kept, compared as an
-  update compares, :func:`~importer.send.diff.changes_for`), or holds what it did not send (a
-  field, an entry, a property: :func:`~importer.send.diff.additions`): an edit the two times
-  cannot show (within :data:`EDIT_SLACK`: an integration setting a property at once, an agent
-  filling a field the import left empty);
-- ``unverifiable``: the answer has no ``createdAt``/``updatedAt`` to tell by;
-- ``conversations``: ``GET /v2/conversations?query=(customerIds:ID)&status=all`` lists or counts
-  any (:meth:`~importer.send.client.HelpScoutClient.conversation_count`).
-
-``GET /v2/customers/{id}`` answering 404 means it is gone already: ``deleted``
-(``already-deleted``), which is no failure. A customer that passes every check is deleted at once:
-``DELETE ...?async=true``, 202 (or 204) is done, 404 is ``already-deleted``, 403 is ``failed``
-(the app's user cannot see all its conversations, or may not delete customers; :data:`REFUSED`
-in a row stop the undo); a delete that got no answer (after the client's retries) is settled by a
-``GET``: 404 is ``deleted``; still there, its fate is unknown: ``failed`` in the results, left in
-flight in the ledger, and read again by the next undo.
-
-**Paced, retried, resumable, as ``run``.** The same client (pacing, token, retries) and the same
-:class:`~importer.send.workers.Workers` (input order, a clean stop, each customer marked in flight
-in the ledger, durably, before its first request). The ledger records the undo (``undos``) and each
-customer's outcome (``undone``). Stopped (Ctrl-C, a kill), the same command resumes: customers
-deleted are reported as recorded, the others are read again (an interrupted delete that went
-through answers 404). A deleted customer's row leaves the ledger's rows in the same transaction,
-so a later import of the file creates it again (the way to redo an import with a fixed mapping).
-
-**Results.** The import's columns, a line per customer in input row order (``row`` is the row that
-created it): ``deleted``, ``kept`` (``reason``, and why in ``error``) or ``failed``. ``dry_run``
-sends only the reads, writes nothing to Help Scout or the ledger (read-only) and says ``planned``,
-``reason`` ``delete`` or why it would be kept. ``confirm`` hears, once and before the first write,
-what is about to happen (:class:`UndoScope`); False stops with nothing done.
+conversations go with it and nothing brings them back, so the undo deletes only what it can prove
+is the import's own, unchanged and alone. Which customers: those the import's runs recorded as
+``created`` (:func:`undo_import`); what keeps one, read first: :func:`undo_action` (the ledger
+alone) and :func:`keep_reason` (Help Scout's answer), pure and tested as tables; how each is read,
+deleted and settled: :class:`Undoer`, paced, retried and resumable as ``run`` is. The results
+have the import's columns, a line per customer in input row order: ``deleted``, ``kept`` (why in
+``reason`` and ``error``) or ``failed``; a dry run says ``planned``, sends only reads and writes
+nothing.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -83,7 +36,8 @@ from importer.core.errors import (
 from importer.core.files import check_outputs, check_recorded_results
 from importer.core.options import DEFAULT_UNDO, UndoOptions
 from importer.core.text import plural
-from importer.jobs.importing import connect, endpoint, pacer_of, workers_of
+from importer.jobs.context import JobContext
+from importer.jobs.importing import workers_of
 from importer.send.auth import Credentials
 from importer.send.client import HelpScoutClient, Sends
 from importer.send.diff import additions, changes_for
@@ -155,7 +109,20 @@ def keep_reason(
 ) -> tuple[str, str] | None:
     """Why ``customer`` (as ``GET`` answers it) must be kept, as (reason, detail), or None when
     it is as the import left it; ``sent`` is what its create sent (None: not recorded), and
-    ``import_began`` when the import's first run began (Unix seconds)."""
+    ``import_began`` when the import's first run began (Unix seconds). Kept, never deleted:
+
+    - ``unverifiable``: the answer has no ``createdAt``/``updatedAt`` to tell by;
+    - ``created-before``: ``createdAt`` is more than ``skew`` (:data:`CLOCK_SKEW`) before the
+      import began: not this import's (an earlier run took it for a create whose answer was lost);
+    - ``edited``: ``updatedAt`` is more than ``edit_slack`` (:data:`EDIT_SLACK`) after
+      ``createdAt`` (Help Scout moves it on every change): someone changed it since. Both times
+      come from the same answer, so this machine's clock never meets Help Scout's;
+    - ``changed``: it no longer holds what the create sent (compared as an update compares,
+      :func:`~importer.send.diff.changes_for`), or holds what it did not send
+      (:func:`~importer.send.diff.additions`): an edit the two times cannot show.
+
+    (``later-import`` comes from the ledger, :func:`undo_action`; ``conversations`` from a read
+    of them, :class:`Undoer`.)"""
     created, updated = _stamp(customer.get("createdAt")), _stamp(customer.get("updatedAt"))
     if created is None or updated is None:
         return "unverifiable", "createdAt and updatedAt"
@@ -238,7 +205,20 @@ class UndoTally(Tally):
 
 
 class Undoer(Workers[UndoTask]):
-    """Reads, then deletes or keeps, each customer of the import (see the module's docstring).
+    """Reads, then deletes or keeps, each customer of the import.
+
+    A customer that passes :func:`keep_reason` is kept when
+    ``GET /v2/conversations?query=(customerIds:ID)&status=all`` lists or counts any
+    (``conversations``), else deleted at once: ``DELETE ...?async=true``, 202 (or 204) is done,
+    404 is ``already-deleted`` (so is a 404 to the first read: no failure), 403 is ``failed``
+    (:data:`REFUSED` in a row stop the undo); a delete that got no answer is settled by a
+    ``GET``: 404 is ``deleted``, still there is unknown (``failed``, left in flight in the
+    ledger, read again by the next undo). The same client and workers as an import
+    (:class:`~importer.send.workers.Workers`: input order, a clean stop, each customer marked in
+    flight, durably, before its first request); the ledger records the undo (``undos``) and each
+    outcome (``undone``). Stopped, the same command resumes: customers deleted are reported as
+    recorded, the others read again. A deleted customer's row leaves the ledger's
+    rows in the same transaction, so a later import of the file creates it again.
 
     ``ledger`` must have an undo begun (``begin_undo``), unless ``dry_run`` (which writes
     nothing); ``batches`` for :meth:`run` are ``(start, size)`` ranges of the ledger's
@@ -473,6 +453,13 @@ def undo_import(
     """Delete the customers the import of ``options.run`` created, keeping the unsafe ones (see
     the module's docstring); write a results line for each.
 
+    An import is a run and the unfinished runs before it that it resumed (a finished run ends
+    one: :meth:`~importer.send.ledger.Ledger.imports`); by default the newest import that created
+    any customer (one an undo took back already included, so a second ``undo`` never moves on to
+    an older import unasked). Its customers are those its runs recorded as ``created``, those
+    ``only`` lists among them when given. Rows found to exist, and rows left in flight (a notice
+    says how many; resume the import to learn their fate), are never touched.
+
     ``state`` is the import's ledger; ``options`` (:class:`~importer.core.options.UndoOptions`) says
     which import (``run``: any run of it; default: the newest import that created customers), the
     results file (``results``; default :func:`default_results_path`; in a dry run, none unless
@@ -488,66 +475,73 @@ def undo_import(
     in the results and the ledger, and the same call resumes).
     """
     options = options or DEFAULT_UNDO
-    run, results, only, dry_run = options.run, options.results, options.only, options.dry_run
-    state = Path(state)
+    results, dry_run, state = options.results, options.dry_run, Path(state)
     if not state.is_file():
         raise ConfigError(f"no state file at {state}: give the --state of the import to undo")
     if results is None and not dry_run:
         results = default_results_path(state)
-    check_outputs([("--only-listed", only)], [("--output", results), *state_files(state)])
-    pacer, workers = pacer_of(options, notice), workers_of(options)
-    api_url, credentials = endpoint(options.api_url, credentials, None, notice)
+    check_outputs([("--only-listed", options.only)], [("--output", results), *state_files(state)])
     result = UndoResult(state=state, dry_run=dry_run)
-    with contextlib.ExitStack() as stack:
-        ledger = stack.enter_context(Ledger.open(state, source="", readonly=dry_run))
+    with JobContext(options, credentials=credentials, notice=notice) as job:
+        ledger = job.open_ledger(state, readonly=dry_run)
         check_recorded_results(ledger.results_files(), results)
-        target = result.target = _target(ledger, state, run)
-        listed = None
-        if only is not None:
-            listed = [cid for _, cid in listed_customers(only, statuses={"created"})]
-        count, deleted = ledger.undo_targets(target.runs, listed)
-        url = URL(api_url)
-        host = f"{url.host}:{url.explicit_port}" if url.explicit_port else str(url.host)
-        scope = UndoScope(host, count - deleted, target)
-        if count and not scope.count:
-            raise ConfigError(
-                f"nothing to undo: an earlier undo deleted all {plural(count, 'customer')} the "
-                f"import of {target.label} created (see {default_results_path(state)} or the "
-                "undo's -o); give --run to undo another import"
-            )
-        if notice is not None:
-            notice(scope_line(scope, deleted, options))
-        if target.in_flight and notice is not None:
-            one = target.in_flight == 1
-            notice(
-                f"{plural(target.in_flight, 'row')} of this import got no certain answer to "
-                f"{'its create' if one else 'their creates'} (in flight): the undo leaves "
-                f"{'it' if one else 'them'}; resume the import first (the same run command) to "
-                f"learn whether {'it was' if one else 'they were'} created"
-            )
-        batches = [(start, BATCH) for start in range(0, count, BATCH)]
+        scope, count = _scope(ledger, state, options, job.api_url, notice)
+        target = result.target = scope.target
 
-        async def undoing() -> None:
-            async with contextlib.AsyncExitStack() as inner:
-                # the destination guard first: never delete in an account the import did not fill
-                client = await connect(inner, ledger, options, api_url, credentials, pacer=pacer,
-                                       notice=notice)  # fmt: skip
-                if not dry_run and scope.count and confirm is not None and not confirm(scope):
-                    raise NotConfirmed("not confirmed: nothing was deleted")
-                if not dry_run:
-                    result.resumed = ledger.begin_undo(target.runs, results).resuming
-                result.results = Path(results) if results is not None else None
-                writer = stack.enter_context(
-                    ResultsWriter(results or os.devnull, observers=[on_line] if on_line else ())
-                )
-                undoer = Undoer(client, writer, ledger, target, concurrency=workers,
-                                dry_run=dry_run, progress=progress, notice=notice)  # fmt: skip
-                await undoer.run_into(batches, result)
+        async def undoing(client: HelpScoutClient) -> None:
+            # the destination guard came first: never delete in an account the import did not fill
+            if not dry_run and scope.count and confirm is not None and not confirm(scope):
+                raise NotConfirmed("not confirmed: nothing was deleted")
+            if not dry_run:
+                result.resumed = ledger.begin_undo(target.runs, results).resuming
+            result.results = Path(results) if results is not None else None
+            writer = job.enter(
+                ResultsWriter(results or os.devnull, observers=[on_line] if on_line else ())
+            )
+            undoer = Undoer(client, writer, ledger, target, concurrency=workers_of(options),
+                            dry_run=dry_run, progress=progress, notice=notice)  # fmt: skip
+            await undoer.run_into([(start, BATCH) for start in range(0, count, BATCH)], result)
 
-        asyncio.run(undoing())
+        job.run(undoing)
         if not dry_run:
             ledger.finish_undo("stopped" if result.stopped else "finished")
     return result
+
+
+def _scope(
+    ledger: Ledger,
+    state: Path,
+    options: UndoOptions,
+    api_url: str,
+    notice: Callable[[str], None] | None,
+) -> tuple[UndoScope, int]:
+    """What the undo takes on (and the customers of the import the ledger holds), said to
+    ``notice`` first; nothing left to undo is a ConfigError."""
+    target = _target(ledger, state, options.run)
+    listed = None
+    if options.only is not None:
+        listed = [cid for _, cid in listed_customers(options.only, statuses={"created"})]
+    count, deleted = ledger.undo_targets(target.runs, listed)
+    url = URL(api_url)
+    host = f"{url.host}:{url.explicit_port}" if url.explicit_port else str(url.host)
+    scope = UndoScope(host, count - deleted, target)
+    if count and not scope.count:
+        raise ConfigError(
+            f"nothing to undo: an earlier undo deleted all {plural(count, 'customer')} the "
+            f"import of {target.label} created (see {default_results_path(state)} or the "
+            "undo's -o); give --run to undo another import"
+        )
+    if notice is not None:
+        notice(scope_line(scope, deleted, options))
+    if target.in_flight and notice is not None:
+        one = target.in_flight == 1
+        notice(
+            f"{plural(target.in_flight, 'row')} of this import got no certain answer to "
+            f"{'its create' if one else 'their creates'} (in flight): the undo leaves "
+            f"{'it' if one else 'them'}; resume the import first (the same run command) to "
+            f"learn whether {'it was' if one else 'they were'} created"
+        )
+    return scope, count
 
 
 def scope_line(scope: UndoScope, deleted: int, options: UndoOptions) -> str:
