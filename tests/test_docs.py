@@ -17,9 +17,6 @@ INTERNALS = ROOT / "docs" / "internals.md"
 MOST_LINES = 20
 #: Modules whose docstrings other parts of issue 20 own and had not cut yet (strict: once one is
 #: cut, its line here must go).
-NOT_CUT_YET = {
-    "importer/read/delimited.py": "FAST's part",
-}
 ANCHOR = re.compile(r"docs/internals\.md#([a-z0-9_-]+)")
 
 
@@ -87,14 +84,9 @@ def test_anchors_skip_code_blocks() -> None:
 
 
 def _modules() -> list[object]:
-    params: list[object] = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        name = path.relative_to(ROOT).as_posix()
-        marks = []
-        if name in NOT_CUT_YET:
-            marks = [pytest.mark.xfail(strict=True, reason=f"not cut yet: {NOT_CUT_YET[name]}")]
-        params.append(pytest.param(path, id=name, marks=marks))
-    return params
+    return [
+        pytest.param(p, id=p.relative_to(ROOT).as_posix()) for p in sorted(PACKAGE.rglob("*.py"))
+    ]
 
 
 @pytest.mark.parametrize("path", _modules())
@@ -102,10 +94,6 @@ def test_module_docstring_is_short(path: Path) -> None:
     lines = docstring_lines(path.read_text(encoding="utf-8"))
     assert lines is not None, "a module says what it is for"
     assert lines <= MOST_LINES, f"{lines} lines: say what it is for; move the story to the docs"
-
-
-def test_not_cut_yet_names_modules_that_exist() -> None:
-    assert all((ROOT / name).is_file() for name in NOT_CUT_YET)
 
 
 def test_internals_anchors_cited_in_code_exist() -> None:

@@ -1,52 +1,16 @@
 """Open a CSV export and stream its rows as text, each with its exact row number.
 
-Every later stage leans on three promises made here:
-
-* a file that cannot be read faithfully is refused up front, before anything is sent, with one
-  line saying what is wrong, where, and what to do (:class:`~importer.core.errors.SourceError`);
-* every cell comes back exactly as written, as text: leading zeros, ``NA``, ``NULL`` stay, and
-  an empty cell is ``""``;
-* every data row keeps its 1-based number (header excluded, blank lines and rows of empty
-  cells, ``,,,,``, not counted: a spreadsheet's empty row is a blank line); a row with
-  too many fields comes back as a :class:`RaggedRow`, never shifted into the columns; a row with
-  too few (what Outlook and spreadsheets write when the last cells are empty) is read with the
-  missing cells empty and listed in :attr:`Chunk.short` for a warning, unless its values could
-  be in the wrong columns (one field only; two rows that add up to one cut by a line break);
-* what real exporters put around the table is read, and said in :attr:`CsvSource.warnings`:
-  lines before the header (a title, an export date: :func:`find_header`, or ``skip_lines``), a
-  repeated header name (read as ``Phone Number (2)``), a column without a name (a trailing
-  delimiter on every line: left out; a value in it is a :class:`StrayValue`);
-* a UTF-8 file stays UTF-8 when a few of its bytes are not: their rows are
-  :class:`Undecodable`, errors naming the line and the byte, and the rest imports; cp1252 is
-  guessed for a file as a whole (no UTF-8 beyond ASCII anywhere) and said as :class:`Guessed`;
-* a file whose size or time changed while it was read (still being written) stops the reading
-  before its last rows (:class:`~importer.core.errors.SourceChangedError`);
-
-* the work is bounded whatever the bytes: only a regular file is read (a FIFO would block, a
-  device never end); a line is at most :data:`MAX_LINE_CHARS`, a field :data:`MAX_FIELD_CHARS`,
-  a row :data:`MAX_ROW_BYTES`, the header :data:`MAX_COLUMNS` names; past a limit the file is
-  refused with the limit and the line (a field only in a column that is read: the others are
-  split, never kept). Every scan reads blocks, never a whole "line", so
-  ``/dev/zero``-like content, a 2 GB sparse file or a 100,000-column header cost no memory.
-
-How, and why that way:
-
-1. One streaming pass over the bytes settles the encoding (a BOM, else UTF-8, else cp1252, else
-   latin-1), refuses NUL bytes, flags quotes that may be broken and notes rows of empty cells
-   (made blank lines in the stream pyarrow reads, only then). The encoding must be known before
-   the first row goes out: a file with no UTF-8 in it but a byte near its end must be read as
-   cp1252 from its start.
-2. Only when that pass saw an odd number of quotes, or a quote neither at a field's edge nor
-   doubled, does the csv module read the file strictly to find the broken quote and its line.
-   pyarrow would silently swallow an unclosed quote to the end of the file.
-3. The header is read with the csv module, which copes with a BOM, a quoted newline in a name,
-   and blank lines before it; names are trimmed and must be unique. (The csv module's own field
-   limit is process-wide; this module raises it to :data:`MAX_FIELD_CHARS`.)
-4. The rows are parsed by pyarrow's streaming reader (C++, several times faster than pandas'
-   C engine), which reports each ragged row with its record number, from which the numbers of
-   the well-formed rows follow. Only the columns asked for (:meth:`CsvSource.select`) are
-   converted; a chunk ends at ``chunk_rows`` rows or ``chunk_bytes`` bytes, so a wide file
-   keeps memory flat too.
+The promises every later stage leans on: a file that cannot be read faithfully is refused up
+front in one line (:class:`~importer.core.errors.SourceError`); every cell comes back exactly as
+written, as text (an empty cell is ``""``); every data row keeps its 1-based number, a row with
+too many fields is a :class:`RaggedRow` (never shifted), one with too few is listed in
+:attr:`Chunk.short`; a few bytes that are not UTF-8 make their rows :class:`Undecodable`, not the
+file cp1252; a file that changes while it is read stops the reading
+(:class:`~importer.core.errors.SourceChangedError`); the work is bounded whatever the bytes
+(:data:`MAX_LINE_CHARS`, :data:`MAX_FIELD_CHARS`, :data:`MAX_ROW_BYTES`, :data:`MAX_COLUMNS`).
+One streaming pass settles the encoding, the csv module reads the header (and a file whose quotes
+look broken), pyarrow's streaming reader the rows. The quirks and why each is handled so:
+docs/internals.md#reading-quirks.
 """
 
 from __future__ import annotations
