@@ -4,7 +4,7 @@
 It resolves where to send and as whom (:func:`endpoint`: refused, exit 2, before any file is
 read), makes the pacer, opens the ledger the job keeps (:meth:`JobContext.open_ledger`), and in
 :meth:`JobContext.run` opens the client (the built-in sandbox started first, when given), binds
-the ledger to where the client sends (:func:`connect`: the destination guard, before anything is
+the ledger to where the client sends (:func:`bind`: the destination guard, before anything is
 written) and runs the job's work in one event loop. What the job opens besides (writers, a
 request log, a throwaway folder) it enters in the context (:meth:`JobContext.enter`); leaving
 the ``with`` closes everything in reverse order: the client, the writers, then the ledger.
@@ -32,7 +32,7 @@ from importer.send.transport import Exchange, RetryPolicy
 if TYPE_CHECKING:
     from importer.sandbox import SandboxConfig
 
-__all__ = ["BUILT_IN_SANDBOX", "JobContext", "connect", "destination_of", "endpoint", "open_client"]
+__all__ = ["BUILT_IN_SANDBOX", "JobContext", "bind", "destination_of", "endpoint", "open_client"]
 
 T = TypeVar("T")
 Notice = Callable[[str], None]
@@ -97,16 +97,18 @@ class JobContext:
         *,
         on_exchange: Callable[[Exchange], None] | None = None,
     ) -> None:
-        """Open the client, guard the destination (:func:`connect`), then await ``work`` with the
+        """Open the client, guard the destination (:func:`bind`), then await ``work`` with the
         client, in one event loop; the client is closed when ``work`` ends, however it ends."""
 
         async def running() -> None:
             async with contextlib.AsyncExitStack() as inner:
-                client = await connect(
-                    inner, self.ledger, self.options, self.api_url, self.credentials,
+                client = await open_client(
+                    inner, self.options, self.api_url, self.credentials,
                     pacer=self.pacer, sandbox=self.sandbox, on_exchange=on_exchange,
-                    notice=self.notice,
                 )  # fmt: skip
+                if self.ledger is not None:
+                    await bind(self.ledger, client, sandbox=self.sandbox is not None,
+                               notice=self.notice)  # fmt: skip
                 await work(client)
 
         asyncio.run(running())
@@ -157,29 +159,15 @@ async def open_client(
     return await stack.enter_async_context(client)
 
 
-async def connect(
-    stack: contextlib.AsyncExitStack,
-    ledger: Ledger | None,
-    options: SendOptions,
-    api_url: str,
-    credentials: Credentials | None,
-    *,
-    pacer: Pacer,
-    sandbox: SandboxConfig | None = None,
-    on_exchange: Callable[[Exchange], None] | None = None,
-    notice: Notice | None = None,
-) -> HelpScoutClient:
-    """:func:`open_client`, then the ledger's destination guard (:meth:`Ledger.bind`) with where
-    the client sends (:func:`destination_of`): a job's first step, before any file is written or
-    anything else is sent."""
-    client = await open_client(stack, options, api_url, credentials, pacer=pacer,
-                               sandbox=sandbox, on_exchange=on_exchange)  # fmt: skip
-    if ledger is not None:
-        here = BUILT_IN_SANDBOX if sandbox is not None else await destination_of(client)
-        note = ledger.bind(here)
-        if note and notice is not None:
-            notice(note)
-    return client
+async def bind(
+    ledger: Ledger, client: HelpScoutClient, *, sandbox: bool, notice: Notice | None = None
+) -> None:
+    """The ledger's destination guard (:meth:`Ledger.bind`) with where ``client`` sends
+    (:func:`destination_of`): a job's first step, before any file is written or anything else is
+    sent."""
+    note = ledger.bind(BUILT_IN_SANDBOX if sandbox else await destination_of(client))
+    if note and notice is not None:
+        notice(note)
 
 
 async def destination_of(client: HelpScoutClient) -> Destination:
