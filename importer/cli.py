@@ -15,7 +15,7 @@ import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, get_args
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 import pyarrow as pa
@@ -42,7 +42,7 @@ from importer.core.redact import redact
 from importer.core.text import for_terminal, issue_line, plural
 from importer.jobs.front import import_csv, validate_csv
 from importer.read import Guessed, count_rows
-from importer.sandbox.config import DuplicateEmail, RateWindow, SandboxConfig
+from importer.sandbox.config import SandboxConfig
 from importer.send.results import CHANGED_HINT, IMPORT_STATUSES, cannot_write
 
 if TYPE_CHECKING:
@@ -59,8 +59,6 @@ READABLE_FILE = click.Path(exists=False, dir_okay=True, path_type=Path)
 FILE_ONLY = click.Path(dir_okay=False, path_type=Path)
 Command = Callable[..., Any]
 Decorator = Callable[[Command], Command]
-#: The sandbox command's defaults: SandboxConfig's own (its server, aiohttp, loads on demand).
-SANDBOX = SandboxConfig()
 
 
 #: The errors of a write the system refused for want of room: disk full, quota, file size.
@@ -121,6 +119,8 @@ def click_type(spec: Flag) -> click.ParamType | None:
     """What a flag's value is parsed as (out of bounds or choices: a usage error, exit 2)."""
     if spec.choices:
         return click.Choice(spec.choices)
+    if spec.kind in ("int", "float") and spec.low is None and spec.high is None:
+        return click.INT if spec.kind == "int" else click.FLOAT
     opened = {"min_open": spec.open_low, "max_open": spec.open_high}
     if spec.kind == "int":
         low, high = (None if bound is None else int(bound) for bound in (spec.low, spec.high))
@@ -982,101 +982,29 @@ def _burst(value: str | None) -> tuple[int, float] | None:
     show_default=True,
     help="Port (0: any free port).",
 )
-@click.option(
-    "--rate-limit",
-    type=click.IntRange(min=0),
-    default=SANDBOX.rate_limit or 0,
-    metavar="N",
-    help="The account's budget in requests per minute (writes count 2); 0: none.",
-)
-@click.option(
-    "--rate-window",
-    type=click.Choice(get_args(RateWindow)),
-    default=SANDBOX.rate_window,
-    show_default=True,
-    help="Budget back at each clock minute, or each request's cost back 60 s after it.",
-)
+@flags_of(SandboxConfig, "rate_limit", "rate_window")
 @click.option(
     "--burst",
     callback=lambda _ctx, _param, value: _burst(value),
     metavar="N/S",
     help="Also at most N writes in any S seconds (Help Scout's older API: 12/5).",
 )
-@click.option(
-    "--background-load",
-    type=click.FloatRange(0, 1),
-    default=SANDBOX.background_load,
-    metavar="P",
-    help="Share of the budget a simulated agent spends on reads (needs --rate-limit); "
-    "POST /_sandbox/background-load changes it while running.",
-)
-@click.option(
-    "--latency-ms", type=float, default=SANDBOX.latency_ms, metavar="MS", help="Delay per request."
-)
-@click.option(
-    "--jitter-ms",
-    type=float,
-    default=SANDBOX.jitter_ms,
-    metavar="MS",
-    help="Random +/- on the delay.",
-)
-@click.option(
-    "--fail-rate",
-    type=float,
-    default=SANDBOX.fail_rate,
-    metavar="P",
-    help="Probability of a 500/503 before doing anything.",
-)
-@click.option(
-    "--drop-rate",
-    type=float,
-    default=SANDBOX.drop_rate,
-    metavar="P",
-    help="Probability of dropping the connection after doing the work.",
-)
-@click.option(
-    "--timeout-rate",
-    "gateway_timeout_rate",
-    type=float,
-    default=SANDBOX.gateway_timeout_rate,
-    metavar="P",
-    help="Probability of a 504 after doing the work.",
-)
-@click.option(
-    "--token-ttl",
-    type=click.FloatRange(min=0, min_open=True),
-    default=SANDBOX.token_ttl,
-    show_default=True,
-    metavar="S",
-    help="Seconds an access token lives.",
-)
-@click.option(
-    "--duplicate-email",
-    type=click.Choice(get_args(DuplicateEmail)),
-    default=SANDBOX.duplicate_email,
-    show_default=True,
-    help="Create a second customer with a known email, or answer 409.",
-)
-@click.option(
-    "--retry-after-header",
-    is_flag=True,
-    help="Send a standard Retry-After beside X-RateLimit-Retry-After on 429.",
-)
+@flags_of(SandboxConfig, "background_load", "retry_after_header")
 @click.option(
     "--properties",
     type=click.Path(dir_okay=False, path_type=Path),
     help="JSON or YAML file of customer property definitions.",
 )
-@click.option(
-    "--search-lag",
-    type=click.FloatRange(min=0),
-    default=SANDBOX.search_lag,
-    metavar="S",
-    help="Seconds before a new customer shows in search and list answers (GET by id: at once).",
-)
-@click.option("--seed", type=int, help="Seed for reproducible faults.")
+@flags_of(SandboxConfig, "search_lag", "seed")
 @friendly_errors
-def sandbox(host: str, port: int, rate_limit: int, properties: Path | None, **faults: Any) -> None:
+@builds(SandboxConfig)
+def sandbox(
+    host: str,
+    port: int,
+    burst: tuple[int, float] | None,
+    properties: Path | None,
+    options: SandboxConfig,
+) -> None:
     """Serve a local Help Scout API to rehearse an import; Ctrl-C stops it.
 
     The first three lines printed are the environment to paste into the shell that runs the import;
@@ -1085,8 +1013,7 @@ def sandbox(host: str, port: int, rate_limit: int, properties: Path | None, **fa
     from importer.sandbox import DEFAULT_PROPERTIES, load_properties, serve
 
     defined = load_properties(properties) if properties else DEFAULT_PROPERTIES
-    # the other options are SandboxConfig's fields, by name
-    config = SandboxConfig(rate_limit=rate_limit or None, properties=defined, **faults)
+    config = dataclasses.replace(options, burst=burst, properties=defined)
 
     def ready(url: str) -> None:
         if host in ("0.0.0.0", "::", ""):  # listening everywhere: this machine reaches it here

@@ -23,6 +23,7 @@ from importer.core.options import (
     flag,
     output_flags,
 )
+from importer.sandbox.config import SandboxConfig
 
 CLI_SOURCE = Path(cli.__file__)
 
@@ -37,6 +38,9 @@ CLI_SOURCE = Path(cli.__file__)
         (Flag(("--s",), "", kind="float", low=0, high=1, open_low=True), "0", None),
         (Flag(("--s",), "", kind="float", low=0, high=1, open_high=True), "1", None),
         (Flag(("--s",), "", kind="float", low=0), "60", 60.0),
+        (Flag(("--s",), "", kind="float"), "-2.5", -2.5),
+        (Flag(("--n",), "", kind="int"), "-7", -7),
+        (Flag(("--n",), "", kind="int"), "x", None),
         (Flag(("--c",), "", choices=("skip", "update")), "update", "update"),
         (Flag(("--c",), "", choices=("skip", "update")), "delete", None),
         (Flag(("--t",), ""), "cp1252", "cp1252"),
@@ -53,6 +57,12 @@ def test_a_flags_values_are_parsed_within_its_bounds(spec: Flag, given: str, par
         assert kind.convert(given, None, None) == parsed
 
 
+def test_a_number_without_bounds_is_a_plain_number_in_the_help() -> None:
+    """No "x<=None" range text beside its help: the sandbox's --latency-ms, --seed..."""
+    assert click_type(Flag(("--s",), "", kind="float")) is click.FLOAT
+    assert click_type(Flag(("--n",), "", kind="int")) is click.INT
+
+
 def test_a_path_to_read_is_left_to_the_library_to_judge() -> None:
     """--only-listed names a folder: the library says what is wrong, not click."""
     assert click_type(Flag(("--only-listed",), "", kind="input")) is READABLE_FILE
@@ -60,7 +70,7 @@ def test_a_path_to_read_is_left_to_the_library_to_judge() -> None:
 
 @pytest.mark.parametrize(
     ("command", "kind"), [("run", ImportOptions), ("validate", ValidateOptions),
-                          ("undo", UndoOptions)],
+                          ("undo", UndoOptions), ("sandbox", SandboxConfig)],
 )  # fmt: skip
 def test_every_flagged_field_is_an_option_of_its_command(command: str, kind: type) -> None:
     """Each flag's names and help are the command's option; the option's name is the field's."""

@@ -12,6 +12,7 @@ from typing import Any, Literal, get_args
 import yaml
 
 from importer.core.errors import ConfigError
+from importer.core.options import flag
 from importer.customer import schema
 
 TOKEN_PATH = "/v2/oauth2/token"
@@ -97,30 +98,62 @@ class SandboxConfig:
     ``first_id + 1``... in create order).
     """
 
+    # The flagged fields are the ``sandbox`` command's options, in its order.
+    rate_limit: int | None = flag(
+        None, "--rate-limit", kind="int", low=0, metavar="N",
+        help="The account's budget in requests per minute (writes count 2); 0: none.",
+    )  # fmt: skip
+    rate_window: RateWindow = flag(
+        "fixed", "--rate-window", choices=get_args(RateWindow), show_default=True,
+        help="Budget back at each clock minute, or each request's cost back 60 s after it.",
+    )  # fmt: skip
+    background_load: float = flag(
+        0.0, "--background-load", kind="float", low=0, high=1, metavar="P",
+        help="Share of the budget a simulated agent spends on reads (needs --rate-limit); "
+        "POST /_sandbox/background-load changes it while running.",
+    )  # fmt: skip
+    latency_ms: float = flag(0.0, "--latency-ms", kind="float", metavar="MS",
+                             help="Delay per request.")  # fmt: skip
+    jitter_ms: float = flag(0.0, "--jitter-ms", kind="float", metavar="MS",
+                            help="Random +/- on the delay.")  # fmt: skip
+    fail_rate: float = flag(0.0, "--fail-rate", kind="float", metavar="P",
+                            help="Probability of a 500/503 before doing anything.")  # fmt: skip
+    drop_rate: float = flag(
+        0.0, "--drop-rate", kind="float", metavar="P",
+        help="Probability of dropping the connection after doing the work.",
+    )  # fmt: skip
+    gateway_timeout_rate: float = flag(
+        0.0, "--timeout-rate", kind="float", metavar="P",
+        help="Probability of a 504 after doing the work.",
+    )  # fmt: skip
+    token_ttl: float = flag(172800.0, "--token-ttl", kind="float", low=0, open_low=True,
+                            show_default=True, metavar="S",
+                            help="Seconds an access token lives.")  # fmt: skip
+    duplicate_email: DuplicateEmail = flag(
+        "allow", "--duplicate-email", choices=get_args(DuplicateEmail), show_default=True,
+        help="Create a second customer with a known email, or answer 409.",
+    )  # fmt: skip
+    retry_after_header: bool = flag(
+        False, "--retry-after-header", kind="flag",
+        help="Send a standard Retry-After beside X-RateLimit-Retry-After on 429.",
+    )  # fmt: skip
+    search_lag: float = flag(
+        0.0, "--search-lag", kind="float", low=0, metavar="S",
+        help="Seconds before a new customer shows in search and list answers (GET by id: at once).",
+    )  # fmt: skip
+    seed: int | None = flag(None, "--seed", kind="int",
+                            help="Seed for reproducible faults.")  # fmt: skip
     app_id: str = "sandbox-app-id"
     app_secret: str = "sandbox-secret"
-    token_ttl: float = 172800.0
-    rate_limit: int | None = None
-    rate_window: RateWindow = "fixed"
-    retry_after_header: bool = False
-    latency_ms: float = 0.0
-    jitter_ms: float = 0.0
-    fail_rate: float = 0.0
     fail_statuses: tuple[int, ...] = (500, 503)
-    gateway_timeout_rate: float = 0.0
-    drop_rate: float = 0.0
     schedule: Mapping[int, str] = field(default_factory=dict)
     token_revoke_after: float | None = None
     token_revoke_every: int | None = None
-    duplicate_email: DuplicateEmail = "allow"
     deny_api: bool = False
-    search_lag: float = 0.0
     burst: tuple[int, float] | None = None
-    background_load: float = 0.0
     refresh_token: str = "sandbox-refresh-token"
     async_delete_after: float = 2.0
     conversations: Sequence[Mapping[str, Any]] = ()
-    seed: int | None = None
     first_id: int = 100_000_001
     properties: Sequence[Mapping[str, Any]] = DEFAULT_PROPERTIES
     clock: Callable[[], float] = time.monotonic
