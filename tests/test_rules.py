@@ -14,6 +14,7 @@ import pytest
 from importer import ValidateOptions, validate_csv
 from importer.check import columns, rules
 from importer.check.payload import check_payload, check_property, check_value
+from importer.core import codes
 from importer.customer import schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +23,7 @@ FIELD_RULES = [r for r in rules.RULES if r.applies not in ((rules.ROW,), (rules.
 
 
 def test_every_code_is_a_named_constant_of_the_module():
-    constants = {v for k, v in vars(rules).items() if k.isupper() and isinstance(v, str)}
+    constants = {v for k, v in vars(codes).items() if k.isupper() and isinstance(v, str)}
     assert {r.code for r in rules.RULES} <= constants
 
 

@@ -1,12 +1,12 @@
 """Every rule once: the one table the validator, the sandbox's 400 answers and the README's rule
 table come from.
 
-A :class:`Rule` is a row: its code (what reports carry in their ``rule`` column; the values never
-change, scripts match on them), severity, what it applies to (field kinds, :data:`ROW` or
+A :class:`Rule` is a row: its code (a constant of :mod:`importer.core.codes`, what reports carry
+in their ``rule`` column), severity, what it applies to (field kinds, :data:`ROW` or
 :data:`MAPPING`), the per-value check, the name of its vectorised check in
 :mod:`importer.check.columns`, the validator's message, Help Scout's 400 answer, the pages' words
-and the README line. This module imports no pandas: the sandbox reads it. Adding a rule is one
-row here and its test; a rule with only a per-value check is applied cell by cell, and the
+and the README line. This module imports no pandas: the sandbox reads it. Adding a rule is its
+code, one row here and its test; a rule with only a per-value check is applied cell by cell, and the
 README's table is :func:`rule_table` pasted (a test says so).
 """
 
@@ -18,32 +18,32 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from string import Formatter
 
+from importer.core.codes import (
+    ADDRESS_DROPPED,
+    BOOL,
+    COUNTRY,
+    COUNTRY_REQUIRED,
+    DATE,
+    DROPDOWN,
+    DUPLICATE_KEY,
+    EMAIL,
+    EMPTY_ROW,
+    ENUM,
+    MAX_LENGTH,
+    MIN_LENGTH,
+    NO_IDENTITY,
+    NOT_UTF8,
+    NUMBER,
+    PHONE,
+    PHONE_EMPTY,
+    PHONE_NO_DIGIT,
+    RAGGED_ROW,
+    SHORT_ROW,
+    UNNAMED_COLUMN,
+    URL,
+)
 from importer.customer import schema
 from importer.customer.schema import Field
-
-# --- the codes reports carry ---------------------------------------------------------------------
-MIN_LENGTH = "min_length"  #: an empty name
-MAX_LENGTH = "max_length"  #: a value over Help Scout's length limit
-ENUM = "enum"  #: a value outside an enumeration (gender, photoType, an entry's type)
-EMAIL = "email"  #: not a well-formed email address
-URL = "url"  #: not a web address
-PHONE = "phone"  #: a spreadsheet-mangled or impossible phone number
-PHONE_NO_DIGIT = "phone_no_digit"  #: a phone without a digit (sent as written)
-PHONE_EMPTY = "phone_empty"  #: an empty phone (the API's answer; the validator never sends one)
-COUNTRY = "country"  #: not an ISO 3166-1 alpha-2 code
-NUMBER = "number"  #: a number property that is no 64-bit integer
-BOOL = "bool"  #: a yes/no property that is neither
-DATE = "date"  #: a date property that is no date
-DROPDOWN = "dropdown"  #: a dropdown property's value outside its options
-COUNTRY_REQUIRED = "country_required"  #: an address without a country
-RAGGED_ROW = "ragged_row"  #: more cells than the header has names
-SHORT_ROW = "short_row"  #: fewer cells than the header has names
-UNNAMED_COLUMN = "unnamed_column"  #: a value under a header without a name
-NOT_UTF8 = "not_utf8"  #: a line that is not UTF-8 in a UTF-8 file
-EMPTY_ROW = "empty_row"  #: every mapped cell empty
-NO_IDENTITY = "no_identity"  #: neither a name nor an email
-DUPLICATE_KEY = "duplicate_key"  #: the same key as an earlier row
-ADDRESS_DROPPED = "address_dropped"  #: an address without a country left out (on_incomplete)
 
 ERROR, WARNING = "error", "warning"
 #: What a rule across a whole row (or the file's reading of it) applies to.

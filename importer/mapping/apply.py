@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from importer.core import codes
 from importer.core.issues import NO_ISSUES, STRING, issue_table
 from importer.customer import schema
 from importer.mapping.columns import (
@@ -138,7 +139,7 @@ class Run:
                     sources.get("address.country", ""),
                     "address",
                     [None] * len(rows),
-                    "address_dropped",
+                    codes.ADDRESS_DROPPED,
                     "warning",
                     "the address has no country, so it is not sent (on_incomplete: drop); "
                     "fill the country to send it",

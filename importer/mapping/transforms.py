@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from importer.core.codes import COUNTRY, DATE
 from importer.customer.countries import resolve_country
 from importer.customer.names import split_full_name
 from importer.customer.phones import row_regions, write_e164
@@ -37,7 +38,7 @@ def _country_code(cells: pd.Series, step: Step) -> pd.Series:
     failed = np.array([code is None for code, _ in found] + [False])[codes]
     if failed.any():
         messages = np.array([problem for _, problem in found] + [None], dtype=object)
-        step.run.add_issues(cells[failed], step, "country", messages[codes[failed]])
+        step.run.add_issues(cells[failed], step, COUNTRY, messages[codes[failed]])
     return result
 
 
@@ -60,7 +61,7 @@ def _date(cells: pd.Series, step: Step) -> pd.Series:
             else "fix the date, or change format: in the mapping"
         )
         message = f"not a date written like {examples} (format {' or '.join(formats)}): {how}"
-        step.run.add_issues(cells[failed], step, "date", [message] * int(failed.sum()))
+        step.run.add_issues(cells[failed], step, DATE, [message] * int(failed.sum()))
     return result
 
 
