@@ -25,6 +25,7 @@ from importer.core.codes import (
     COUNTRY_REQUIRED,
     DATE,
     DROPDOWN,
+    DROPPED,
     DUPLICATE_KEY,
     EMAIL,
     EMPTY_ROW,
@@ -404,8 +405,7 @@ def rule_label(code: str, field: str = "") -> str:
     """A rule in words for the pages; a length says its limit for ``field`` ("too long (max
     40)"); a value ``on_invalid: drop`` left out ends in ``_dropped``. The CSV and JSON reports
     keep the codes, which scripts match on."""
-    # core.issues.DROPPED's suffix, spelled here: that module brings pandas, this one must not
-    if code.endswith("_dropped") and (kept := code.removesuffix("_dropped")) in _LABELS:
+    if code.endswith(DROPPED) and (kept := code.removesuffix(DROPPED)) in _LABELS:
         return f"{rule_label(kept, field)}: dropped, the row sent without it"
     words = _LABELS.get(code) or code.replace("_", " ")
     if code == MAX_LENGTH:

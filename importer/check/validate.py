@@ -17,7 +17,8 @@ import pandas as pd
 
 from importer.check import columns, rules
 from importer.check.rules import ERROR, WARNING
-from importer.core.issues import DROPPED, NO_ISSUES, combine, issue_table
+from importer.core.codes import DROPPED
+from importer.core.issues import NO_ISSUES, combine, issue_table
 from importer.customer import schema
 from importer.customer.values import emails_in, is_phone, is_street
 from importer.mapping import Mapping

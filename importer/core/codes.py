@@ -27,3 +27,7 @@ EMPTY_ROW = "empty_row"  #: every mapped cell empty
 NO_IDENTITY = "no_identity"  #: neither a name nor an email
 DUPLICATE_KEY = "duplicate_key"  #: the same key as an earlier row
 ADDRESS_DROPPED = "address_dropped"  #: an address without a country left out (on_incomplete)
+
+#: How the rule of a warning ends when its value was left out of the customer sent
+#: (``on_invalid: drop`` turns ``phone`` into ``phone_dropped``; ``address_dropped``).
+DROPPED = "_dropped"

@@ -11,10 +11,10 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from importer.core.codes import DROPPED
 from importer.core.frames import TEXT
 
 __all__ = [
-    "DROPPED",
     "ISSUE_COLUMNS",
     "NO_ISSUES",
     "RowWarnings",
@@ -67,11 +67,6 @@ def _texts(values: object) -> pd.api.extensions.ExtensionArray:
     if getattr(array, "dtype", None) == STRING:
         return array  # type: ignore[return-value]
     return pd.array(np.asarray(values, dtype=object), dtype=STRING)
-
-
-#: How the rule of a warning ends when its value was left out of the customer sent
-#: (``on_invalid: drop`` turns ``phone`` into ``phone_dropped``; ``address_dropped``).
-DROPPED = "_dropped"
 
 
 def is_dropped(rules: pd.Series) -> pd.Series:

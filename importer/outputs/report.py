@@ -24,8 +24,9 @@ import pyarrow.compute as pc
 
 from importer.check.rules import rule_label
 from importer.check.validate import CheckedChunk
+from importer.core.codes import DROPPED
 from importer.core.errors import ConfigError
-from importer.core.issues import DROPPED, ISSUE_COLUMNS, is_dropped
+from importer.core.issues import ISSUE_COLUMNS, is_dropped
 from importer.core.safecsv import SafeCsvWriter
 from importer.core.text import plural
 from importer.customer.labels import field_label
