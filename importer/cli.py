@@ -459,13 +459,17 @@ def sandbox_of(use_sandbox: bool, properties: Path | None) -> SandboxConfig | No
             "--properties describes the sandbox's account: it goes with --sandbox (a real "
             "account's properties are read from Help Scout)"
         )
-    if not use_sandbox:
-        return None
-    from importer.sandbox import DEFAULT_PROPERTIES, load_properties
+    return with_properties(SandboxConfig(), properties) if use_sandbox else None
 
-    return SandboxConfig(
-        properties=load_properties(properties) if properties else DEFAULT_PROPERTIES
-    )
+
+def with_properties(config: SandboxConfig, properties: Path | None) -> SandboxConfig:
+    """``config`` with the property definitions of the ``--properties`` file, when one is given
+    (else its own: :data:`~importer.sandbox.DEFAULT_PROPERTIES`)."""
+    if properties is None:
+        return config
+    from importer.sandbox import load_properties
+
+    return dataclasses.replace(config, properties=load_properties(properties))
 
 
 def listeners(
@@ -1010,10 +1014,9 @@ def sandbox(
     The first three lines printed are the environment to paste into the shell that runs the import;
     a fourth gives a refresh token, for tools that use the authorization-code flow.
     """
-    from importer.sandbox import DEFAULT_PROPERTIES, load_properties, serve
+    from importer.sandbox import serve
 
-    defined = load_properties(properties) if properties else DEFAULT_PROPERTIES
-    config = dataclasses.replace(options, burst=burst, properties=defined)
+    config = with_properties(dataclasses.replace(options, burst=burst), properties)
 
     def ready(url: str) -> None:
         if host in ("0.0.0.0", "::", ""):  # listening everywhere: this machine reaches it here
