@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from importer.core.arrow import offsets_and_bytes
 from importer.core.errors import SourceError
 
 __all__ = ["MAX_ROW_XML", "STREAM_BYTES", "Cells", "XlsxStream", "cut_texts", "sheet_xml_bytes"]
@@ -147,9 +148,8 @@ def cut_texts(pieces: pa.StringArray, usual: np.ndarray) -> tuple[pa.StringArray
     after ``>`` (``<is><t>`` or ``<v>``), up to the next ``</``. The others' text is empty."""
     if not len(pieces):
         return pa.array([], pa.string()), np.zeros(0, bool)
-    buffers = pieces.buffers()
-    data = np.frombuffer(buffers[2], np.uint8)
-    offsets = np.frombuffer(buffers[1], np.int32)[pieces.offset : pieces.offset + len(pieces)]
+    starts, data = offsets_and_bytes(pieces)
+    offsets = starts[:-1]
     tag = offsets + pc.find_substring(pieces, ">").to_numpy(zero_copy_only=False)
     end = offsets + pc.find_substring(pieces, "</").to_numpy(zero_copy_only=False)
 
