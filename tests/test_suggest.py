@@ -247,6 +247,11 @@ def test_values_decide_and_headers_suggest(kind, values, kept, confidence):
         ("Memo", "background"), ("Contact", "fullName"), ("Attendee", "fullName"),
         ("Invoice URL", "ignore"), ("Receipt Link", "ignore"), ("Tracking URL", "ignore"),
         ("Website", "website"), ("Invoice Address", "street"),
+        # "first" and "last" name a name alone or before a name word, else which one of a thing
+        ("Last", "lastName"), ("First", "firstName"), ("Last Name", "lastName"),
+        ("Last (Family)", "lastName"), ("Last, First", "lastName"),
+        ("Last Activity", None), ("Last Login", None), ("Last Purchase", None),
+        ("Last Seen", "date"), ("First Order Date", "date"), ("Last Activity Date", "date"),
     ],
 )  # fmt: skip
 def test_headers_of_another_person_and_other_names_for_phones_and_notes(header, kind):
@@ -271,14 +276,17 @@ def test_an_unsure_suggestion_is_written_for_review_not_mapped(tmp_path):
 
 
 def test_a_column_its_values_rule_out_is_said_and_offered_as_a_property():
-    sample = {"Email": EMAILS, "Last Login": DATES}
-    suggestion = suggest_mapping(["Email", "Last Login"], sample)
+    sample = {"Email": EMAILS, "Surname": DATES, "Last Login": DATES}
+    suggestion = suggest_mapping(["Email", "Surname", "Last Login"], sample)
     assert "lastName" not in suggestion.draft.fields
     assert suggestion.summary()[-1] == (
-        'Not mapped: Last Login: its header names "last", but 100% of 12 sampled values look '
+        'Not mapped: Surname: its header names "surname", but 100% of 12 sampled values look '
         'like dates written "%Y-%m-%d", not last names.'
     )
+    assert suggestion.draft.leftovers["surname"].spec["type"] == "date"
+    # "Last Login" names no name at all ("last" before another word): a date, and nothing to say
     assert suggestion.draft.leftovers["last-login"].spec["type"] == "date"
+    assert "Last Login" not in "\n".join(suggestion.summary())
 
 
 @pytest.mark.parametrize(
@@ -718,7 +726,7 @@ def test_a_recognised_export_gets_null_values_for_the_markers_its_cells_hold():
 
 def test_columns_a_preset_does_not_know_are_judged_too(tmp_path):
     header = list(presets()["shopify-customers"].header)
-    extra = {"Full Name": [f"Ana Ortega{i}" for i in range(12)], "Last Login": DATES,
+    extra = {"Full Name": [f"Ana Ortega{i}" for i in range(12)], "Surname": DATES,
              "Account Owner Email": ["owner@ourcompany.example"] * 12,
              "Phone Number": [str(5550100 + i) for i in range(12)]}  # fmt: skip
     suggestion = suggest_mapping([*header, *extra], extra)
@@ -727,5 +735,5 @@ def test_columns_a_preset_does_not_know_are_judged_too(tmp_path):
     read = set(mapping.sources.values())
     assert read & set(extra) == set()
     assert [h.path for h in suggestion.draft.review] == ["phones"]
-    assert "Not mapped: Last Login:" in "\n".join(suggestion.summary())
+    assert "Not mapped: Surname:" in "\n".join(suggestion.summary())
     assert "#   phone-number:" not in suggestion.text  # held for review, not also a property

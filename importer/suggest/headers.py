@@ -192,6 +192,11 @@ _ENDINGS = sorted(
     key=len, reverse=True,
 )  # fmt: skip
 _MAX_PHRASE = max(len(phrase) for phrase in PHRASES)
+#: "First" and "last" name a name alone or before a word of names ("Last", "First Name", "Last
+#: (Family)", "Last, First"); before any other word they say which one of that ("Last Activity",
+#: "Last Seen", "First Order Date"), a date or an event, never a name.
+_ORDINALS = frozenset({("first",), ("last",)})
+_NAME_WORDS = frozenset({"name", "names", "nm", "family", "given", "first", "last"})
 
 
 @dataclass(frozen=True)
@@ -219,6 +224,9 @@ def read_header(column: str) -> HeaderReading:
     for start in range(len(folded)):
         for size in range(1, min(_MAX_PHRASE, len(folded) - start) + 1):
             phrase = folded[start : start + size]
+            following = folded[start + size : start + size + 1]
+            if phrase in _ORDINALS and following and following[0] not in _NAME_WORDS:
+                continue
             if (hit := PHRASES.get(phrase)) and (hit[0], size) > found.get(hit[1], (0, 0, ()))[:2]:
                 found[hit[1]] = (hit[0], size, phrase)
     numbers = [int(w) for w in folded if w.isdigit() and len(w) < 3]
