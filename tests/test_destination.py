@@ -438,7 +438,7 @@ def test_a_cron_run_with_a_credentials_file_goes_where_it_says_and_writes_privat
     invoke: Invoke,
 ) -> None:
     """The file's HELPSCOUT_API_URL is honoured (not api.helpscout.net); a file others can
-    read is used with a warning; the state, log, results and rejects are 0600."""
+    read is used with a warning; the state, log, results, rejects and report are 0600."""
     data, mapping, results = files
     write_people(data, ["ann", "bob", "not an email"])
     box = serve_sandbox(SandboxConfig())
@@ -450,6 +450,7 @@ def test_a_cron_run_with_a_credentials_file_goes_where_it_says_and_writes_privat
     )
     credentials.chmod(0o644)
     log, rejects = results.with_name("requests.jsonl"), results.with_name("fix.csv")
+    report = results.with_name("report.html")
     old = os.umask(0o022)
     try:
         done = invoke(
@@ -463,6 +464,8 @@ def test_a_cron_run_with_a_credentials_file_goes_where_it_says_and_writes_privat
             log,
             "--rejects",
             rejects,
+            "--report",
+            report,
             env={"HELPSCOUT_CREDENTIALS_FILE": str(credentials)},
         )
     finally:
@@ -475,8 +478,25 @@ def test_a_cron_run_with_a_credentials_file_goes_where_it_says_and_writes_privat
     ) in done.stderr
     assert box.app_secret not in done.output
     state = default_state_path(results, mapping, box.url)
-    for written in (state, results, log, rejects, state.with_name(state.name + ".lock")):
+    for written in (state, results, log, rejects, report, state.with_name(state.name + ".lock")):
         assert stat.S_IMODE(written.stat().st_mode) == 0o600, written
+
+
+@pytest.mark.parametrize("suffix", [".html", ".csv", ".json"])
+def test_a_validation_report_holds_the_rows_cells_so_only_its_owner_reads_it(
+    files: tuple[Path, Path, Path], invoke: Invoke, suffix: str
+) -> None:
+    data, mapping, results = files
+    write_people(data, ["ann", "not an email"])
+    report = results.with_name(f"report{suffix}")
+    old = os.umask(0o022)
+    try:
+        done = invoke("validate", data, "-m", mapping, "--report", report)
+    finally:
+        os.umask(old)
+    assert done.exit_code == 1, done.output
+    assert "not an email" in report.read_text("utf-8")
+    assert stat.S_IMODE(report.stat().st_mode) == 0o600
 
 
 def test_a_bare_history_lists_every_state_here_with_its_destination(

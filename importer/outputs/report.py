@@ -26,6 +26,7 @@ from importer.check.rules import rule_label
 from importer.check.validate import CheckedChunk
 from importer.core.codes import DROPPED
 from importer.core.errors import ConfigError
+from importer.core.files import open_private
 from importer.core.issues import ISSUE_COLUMNS, is_dropped
 from importer.core.safecsv import SafeCsvWriter
 from importer.core.text import plural
@@ -123,7 +124,7 @@ class ReportWriter:
         """``file``: write there instead of opening ``path`` (the review page's is in memory)."""
         self.path = path
         self._file: IO[str] = (
-            file if file is not None else path.open("w", encoding="utf-8", newline="")
+            file if file is not None else open_private(path, encoding="utf-8", newline="")
         )
 
     def add(self, checked: CheckedChunk) -> None:

@@ -21,6 +21,7 @@ from typing import IO, TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from importer.core.errors import ConfigError
+from importer.core.files import open_private
 from importer.core.redact import redact
 from importer.outputs.page import Groups, bar_chart, cell, clip, esc, line_chart, page, pattern
 from importer.outputs.report import Whom, rows_named
@@ -131,7 +132,7 @@ class ResultsReport:
             examples=ROWS_PER_GROUP, limit=MAX_GROUPS, overflow=lambda k: (k[0], k[1], None)
         )
         try:
-            self._file: IO[str] = self.path.open("w", encoding="utf-8", newline="")
+            self._file: IO[str] = open_private(self.path, encoding="utf-8", newline="")
         except OSError as exc:
             raise ConfigError(f"cannot write the report {path}: {exc.strerror}") from exc
 
