@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from importer import ValidateOptions, validate_csv
 from importer.core.errors import MappingError
-from importer.customer.countries import country_of, resolve_country
+from importer.customer.countries import cache_path, country_of, resolve_country, translated_names
 from importer.customer.names import split_full_name
 from importer.customer.phones import e164, phone_problem, plainly_possible, write_e164
 from importer.mapping import load_mapping
@@ -58,6 +58,42 @@ def test_country_names_that_say_no_one_country(text: str, words: str) -> None:
     code, problem = resolve_country(text)
     assert code is None and country_of(text) is None
     assert problem is not None and words in problem
+
+
+def test_translated_names_are_kept_between_runs_and_made_again_when_damaged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table of names in every language is made once (0.4 s) and read from the user's cache
+    after; a cache file cut short is made again, never trusted half."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    translated_names.cache_clear()
+    made = translated_names()
+    kept = cache_path()
+    assert kept.is_relative_to(tmp_path) and kept.stat().st_size > 100_000
+    for damage in (b"", kept.read_bytes()[:5000], b'{"DE": 7}'):
+        translated_names.cache_clear()
+        assert translated_names() == made  # read from the file, whole
+        kept.write_bytes(damage)
+        translated_names.cache_clear()
+        assert translated_names() == made  # made again, and written again
+        assert kept.stat().st_size > 100_000
+    assert made["deutschland"] == {"DE"} and made["kongo"] == {"CD", "CG"}
+    kept.write_text(json.dumps({"AQ": ["atlantis"], " kongo": ["CD", "CG"]}), encoding="utf-8")
+    translated_names.cache_clear()
+    assert translated_names() == {"atlantis": {"AQ"}, "kongo": {"CD", "CG"}}  # the file is read
+    translated_names.cache_clear()
+
+
+def test_translated_names_are_made_without_a_writable_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
+    translated_names.cache_clear()
+    try:
+        assert translated_names()["allemagne"] == {"DE"}
+    finally:
+        translated_names.cache_clear()
 
 
 # --- phones --------------------------------------------------------------------------------------

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import difflib
 import gettext
+import hashlib
+import json
+import os
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Collection
+from contextlib import suppress
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -121,16 +125,70 @@ def translation_files() -> list[Path]:
     return sorted(Path(pycountry.LOCALES_DIR).glob("*/LC_MESSAGES/iso3166-1.mo"))
 
 
+def cache_path() -> Path:
+    """Where :func:`translated_names` keeps its table between runs: the user's cache folder
+    (``$XDG_CACHE_HOME``, else ``~/.cache``), in a file named after what the table is made of
+    (this module's text and pycountry's catalogues), so a change to either makes a new one."""
+    made_of = hashlib.sha256(Path(__file__).read_bytes())
+    for catalogue in translation_files():
+        made_of.update(f"{catalogue}:{catalogue.stat().st_size}".encode())
+    folder = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(folder) / "helpscout-importer" / f"country-names-{made_of.hexdigest()[:16]}.json"
+
+
 @cache
 def translated_names() -> dict[str, frozenset[str]]:
     """Folded country names in every language pycountry ships -> the codes they may mean:
     ``deutschland``, ``royaume uni``, ``германия`` -> one code each; ``kongo`` -> CD and CG.
+
+    Reading ~150 catalogues takes 0.4 s, so the table is kept in :func:`cache_path` (loaded in
+    0.03 s); a cache that cannot be read or written is made again, never trusted half.
 
     Where names of two countries meet, each named so in two languages or more, the name is
     ambiguous ("Corea" is both Koreas in Spanish and Galician, "Kongo" both Congos); a country
     only one language names so is that translation's slip, and the other wins. English names,
     codes and aliases come first: no translation changes what they mean.
     """
+    path = cache_path()
+    alone = {c.alpha_2: frozenset({c.alpha_2}) for c in pycountry.countries}  # shared, not copied
+    try:
+        return _loaded(json.loads(path.read_text(encoding="utf-8")), alone)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass  # absent, or not whole: made again
+    table = _translated_names(alone)
+    with suppress(OSError):  # a read-only home only costs the next run the 0.4 s
+        path.parent.mkdir(parents=True, exist_ok=True)
+        written = path.with_suffix(f".{os.getpid()}.tmp")
+        written.write_text(json.dumps(_stored(table), ensure_ascii=False), encoding="utf-8")
+        os.replace(written, path)
+    return table
+
+
+def _stored(table: dict[str, frozenset[str]]) -> dict[str, list[str]]:
+    """The table as JSON keeps it: the forms of each code (one list per country), and each
+    ambiguous form's codes under the form itself, marked by a leading space."""
+    stored: dict[str, list[str]] = {}
+    for form, codes in sorted(table.items()):
+        if len(codes) == 1:
+            stored.setdefault(next(iter(codes)), []).append(form)
+        else:
+            stored[f" {form}"] = sorted(codes)
+    return stored
+
+
+def _loaded(
+    stored: dict[str, list[str]], alone: dict[str, frozenset[str]]
+) -> dict[str, frozenset[str]]:
+    table: dict[str, frozenset[str]] = {}
+    for key, values in stored.items():
+        if key.startswith(" "):
+            table[key[1:]] = frozenset(values)
+        else:
+            table.update(dict.fromkeys(values, alone[key]))
+    return table
+
+
+def _translated_names(alone: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
     current, _ = _country_index()
     names = [
         (
@@ -157,7 +215,6 @@ def translated_names() -> dict[str, frozenset[str]]:
     votes: dict[str, list[tuple[int, str]]] = {}
     for (form, code), count in said.items():
         votes.setdefault(form, []).append((count, code))
-    alone = {c.alpha_2: frozenset({c.alpha_2}) for c in pycountry.countries}  # shared, not copied
     return {form: _verdict(counted, alone) for form, counted in votes.items()}
 
 
