@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from importer.check import columns
 from importer.customer import schema
@@ -119,3 +123,28 @@ def test_open_source_reads_a_csv_in_chunks_of_chunk_rows(tmp_path) -> None:
     path.write_text("Name\n" + "".join(f"Ann{i}\n" for i in range(rows)), encoding="utf-8")
     assert [len(c.frame) for c in open_source(path)] == [CHUNK_ROWS, 7]
     assert [len(c.frame) for c in open_source(path, chunk_rows=rows)] == [rows]
+
+
+WEB_ADDRESSES = ["https://www.example.com/", "example.com", "http://user@host.example.org:8080/a?b#c",
+                 "https://bücher.example/", "http://10.0.0.1/", "localhost", "x y", "http://", "xn--bcher-kva.example",
+                 "https://exa_mple.com", "ftp://example.com", None, "https://例え.jp/パス"]  # fmt: skip
+
+
+def test_a_website_column_is_judged_alike_in_ascii_or_not() -> None:
+    """An all-ASCII column takes the URL pattern's ASCII form; each address gets the verdict it
+    gets in a column with letters beyond ASCII."""
+    spec = schema.ENTRIES["websites"].value
+    mixed = pd.Series(WEB_ADDRESSES, dtype="string[pyarrow]")
+    whole = columns.not_a_url(columns.Cells(mixed, spec))
+    for row, address in enumerate(WEB_ADDRESSES):
+        alone = pd.Series([address], index=[row], dtype="string[pyarrow]")
+        found = columns.not_a_url(columns.Cells(alone, spec))
+        assert list(found.index) == list(whole.index[whole.index == row]), address
+    assert sorted(whole.index) == [6, 7, 9, 10]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=30))
+def test_the_url_patterns_agree_on_ascii_text(text: str) -> None:
+    full = re.fullmatch(schema.URL_PATTERN, text) is not None
+    assert (re.fullmatch(schema.URL_PATTERN_ASCII, text) is not None) == full

@@ -95,12 +95,17 @@ def not_a_choice(cells: Cells) -> pd.Series:
     return failing(cells, ~cells.values.isin(cells.spec.choices))
 
 
+def all_ascii(values: pd.Series) -> bool:
+    """Whether every present value is ASCII: then a pattern's ASCII form matches alike, and RE2
+    builds and runs it faster."""
+    return pc.all(pc.string_is_ascii(pa.array(values.array))).as_py() is not False
+
+
 def not_an_email(cells: Cells) -> pd.Series:
     values = cells.values
     # on ASCII text the two patterns agree, and RE2 builds the ASCII one 17x faster (each chunk)
-    ascii = pc.all(pc.string_is_ascii(pa.array(values.array))).as_py() is not False
     fast = (
-        fullmatch(values, schema.EMAIL_FAST if ascii else schema.EMAIL_FAST_INTL)
+        fullmatch(values, schema.EMAIL_FAST if all_ascii(values) else schema.EMAIL_FAST_INTL)
         & (values.str.len() <= schema.EMAIL_FAST_MAX_LEN).fillna(False)
         & ~search(values, schema.SPECIAL_USE_SUFFIX)
     )
@@ -109,7 +114,8 @@ def not_an_email(cells: Cells) -> pd.Series:
 
 
 def not_a_url(cells: Cells) -> pd.Series:
-    return failing(cells, ~fullmatch(cells.values, schema.URL_PATTERN))
+    pattern = schema.URL_PATTERN_ASCII if all_ascii(cells.values) else schema.URL_PATTERN
+    return failing(cells, ~fullmatch(cells.values, pattern))
 
 
 def mangled_phone(cells: Cells) -> pd.Series:
