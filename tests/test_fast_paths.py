@@ -125,9 +125,12 @@ def test_open_source_reads_a_csv_in_chunks_of_chunk_rows(tmp_path) -> None:
     assert [len(c.frame) for c in open_source(path, chunk_rows=rows)] == [rows]
 
 
-WEB_ADDRESSES = ["https://www.example.com/", "example.com", "http://user@host.example.org:8080/a?b#c",
-                 "https://bücher.example/", "http://10.0.0.1/", "localhost", "x y", "http://", "xn--bcher-kva.example",
-                 "https://exa_mple.com", "ftp://example.com", None, "https://例え.jp/パス"]  # fmt: skip
+WEB_ADDRESSES = [
+    "https://www.example.com/", "example.com", "http://user@host.example.org:8080/a?b#c",
+    "https://bücher.example/", "http://10.0.0.1/", "localhost", "x y", "http://",
+    "xn--bcher-kva.example", "https://exa_mple.com", "ftp://example.com", None,
+    "https://例え.jp/パス",
+]  # fmt: skip
 
 
 def test_a_website_column_is_judged_alike_in_ascii_or_not() -> None:
