@@ -38,7 +38,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from importer.cli import main
-from importer.customer.schema import PROPERTY_TYPES, TOP_LEVEL_FIELDS
+from importer.customer.schema import PROPERTY_TYPES, SCALARS, TOP_LEVEL_FIELDS
 from importer.mapping import TRANSFORMS, load_mapping
 from importer.sandbox import Sandbox
 
@@ -407,3 +407,29 @@ def test_the_quick_start_makes_a_venv_first_and_names_the_python_it_needs() -> N
     needed = re.search(r'requires-python = ">=(\d+\.\d+)"', (ROOT / "pyproject.toml").read_text())
     assert needed is not None and f"Python {needed.group(1)} or newer" in first.group(2)
     assert "apt-get install python3-venv" in README and "apt-get install chromium" in README
+
+
+def field_rows() -> Iterator[tuple[list[str], str]]:
+    """The README's table of customer fields: (the fields of a row, Help Scout's rule there)."""
+    section = README[README.index("### Customer fields") : README.index("### Lists")]
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 3:
+            yield re.findall(r"`(\w+)`", cells[0]), cells[1]
+
+
+def test_the_customer_fields_table_says_the_schemas_limits() -> None:
+    """Each limit the table writes by hand is the schema's: a changed limit fails here."""
+    rows = list(field_rows())
+    assert {f for fields, _ in rows for f in fields} >= set(SCALARS)
+    for fields, rule in rows:
+        for name in fields:
+            if name not in SCALARS:
+                continue
+            spec = SCALARS[name]
+            span = re.search(r"(\d+) to (\d+)", rule)
+            most = re.search(r"at most (\d+)", rule)
+            said = (int(span[1]), int(span[2])) if span else (0, int(most[1]) if most else None)
+            assert said == (spec.min_len or 0, spec.max_len), name
+            if spec.choices:
+                assert re.findall(r"`(\w+)`", rule) == list(spec.choices), name
