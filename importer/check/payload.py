@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from importer.check import rules
+from importer.core import codes
 from importer.customer import schema
 
 
@@ -83,7 +84,7 @@ def _check_entries(spec: schema.Entries, items: object) -> list[Violation]:
     if not isinstance(items, list):
         return [Violation(spec.name, TYPE, "must be an array", items)]
     found = []
-    enum = rules.rule_of(rules.ENUM, "enum")
+    enum = rules.rule_of(codes.ENUM, "enum")
     for i, item in enumerate(items):
         path = f"{spec.name}[{i}]"
         if not isinstance(item, dict) or "value" not in item:
@@ -110,7 +111,7 @@ def _check_address(address: object) -> list[Violation]:
         else:
             found.extend(_some(check_value(schema.ADDRESS[name], value, f"address.{name}")))
     if "country" not in address:
-        required = rules.rule_of(rules.COUNTRY_REQUIRED)
+        required = rules.rule_of(codes.COUNTRY_REQUIRED)
         found.append(Violation("address.country", required.code, required.answer, None))
     return found
 
