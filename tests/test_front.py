@@ -98,7 +98,7 @@ def test_the_command_lines_defaults_are_the_options_own(
         (ImportOptions, {"rate": float("inf")}, "--rate must be more than 0"),
         (ImportOptions, {"budget_share": 0}, "--budget-share must be more than 0 and at most 1"),
         (ImportOptions, {"budget_share": 1.5}, "--budget-share must be more than 0 and at most 1"),
-        (ImportOptions, {"concurrency": 0}, "--concurrency must be at least 1, not 0"),
+        (ImportOptions, {"concurrency": 0}, "--concurrency must be at least 1 and at most 256"),
         (ImportOptions, {"max_attempts": 0}, "--max-attempts must be at least 1, not 0"),
         (ImportOptions, {"on_existing": "merge"}, "--on-existing must be one of skip, update"),
         (ImportOptions, {"duplicates": "all"}, "--duplicates must be one of error, first, last"),

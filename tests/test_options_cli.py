@@ -16,6 +16,7 @@ from importer import cli
 from importer.cli import READABLE_FILE, builds, click_type, command_line, flags_of, main
 from importer.core.options import (
     DEFAULT_IMPORT,
+    Bounds,
     Flag,
     ImportOptions,
     UndoOptions,
@@ -187,3 +188,20 @@ def test_function_lengths_are_counted_from_def_to_the_last_line() -> None:
 def test_no_function_of_the_cli_is_over_50_lines() -> None:
     long = {name: n for name, n in function_lengths(CLI_SOURCE.read_text()).items() if n > 50}
     assert long == {}
+
+
+@pytest.mark.parametrize(
+    ("bounds", "words", "held", "refused"),
+    [
+        (Bounds(low=1), "at least 1", [1, 7], [0, -1, float("nan")]),
+        (Bounds(low=0, open_low=True, unit=" s"), "more than 0 s", [0.5], [0, float("inf")]),
+        (Bounds(low=0, high=1, open_high=True), "at least 0 and below 1", [0, 0.99], [1, 2]),
+        (Bounds(high=9, why=" (a cap)"), "at most 9 (a cap)", [-5, 9], [10]),
+        (Bounds(), None, [], []),
+    ],
+)
+def test_bounds_say_and_judge_alike(bounds, words, held, refused) -> None:
+    """One declaration gives the message and the verdict (the CLI's range reads the same)."""
+    assert bounds.words() == words
+    assert all(bounds.holds(v) for v in held)
+    assert not any(bounds.holds(v) for v in refused)

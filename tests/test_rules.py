@@ -39,7 +39,13 @@ def test_every_code_is_a_named_constant_of_the_module():
 def test_a_slip_in_a_new_row_fails_at_once(slip, says):
     with pytest.raises(ValueError, match=re.escape(says)):
         rules.Rule(
-            **{"code": codes.MAX_LENGTH, "severity": rules.ERROR, "applies": ("text",), "docs": "x", **slip}
+            **{
+                "code": codes.MAX_LENGTH,
+                "severity": rules.ERROR,
+                "applies": ("text",),
+                "docs": "x",
+                **slip,
+            }
         )
 
 

@@ -347,7 +347,7 @@ def test_a_concurrency_beyond_any_budget_is_refused_naming_the_bound(
                     "--concurrency", "99999999999999999999")  # fmt: skip
     assert result.exit_code == 2
     assert f"99999999999999999999 is not in the range 1<=x<={MAX_CONCURRENCY}" in result.stderr
-    with pytest.raises(ConfigError, match=f"--concurrency must be at most {MAX_CONCURRENCY}"):
+    with pytest.raises(ConfigError, match=f"--concurrency must be .* at most {MAX_CONCURRENCY} "):
         ImportOptions(concurrency=MAX_CONCURRENCY + 1)
 
 

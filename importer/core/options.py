@@ -80,19 +80,46 @@ PathLike = str | Path
 FlagKind = Literal["text", "int", "float", "flag", "input", "output"]
 
 
+@dataclass(frozen=True, kw_only=True)
+class Bounds:
+    """The values a number field takes, checked by every options object as it is made and by
+    the command line as it parses the flag (out of bounds: exit 2 either way)."""
+
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    """The bounds themselves are refused (0 < x rather than 0 <= x)."""
+    open_high: bool = False
+    unit: str = ""
+    """Said after the bounds (" seconds")."""
+    why: str = ""
+    """Said after the bounds: why there is a limit."""
+
+    def words(self) -> str | None:
+        """The bounds as a message says them; None: the field has none."""
+        said = []
+        if self.low is not None:
+            said.append(f"{'more than' if self.open_low else 'at least'} {self.low:g}")
+        if self.high is not None:
+            said.append(f"{'below' if self.open_high else 'at most'} {self.high:g}")
+        return " and ".join(said) + self.unit + self.why if said else None
+
+    def holds(self, value: float) -> bool:
+        low, high = self.low, self.high
+        return math.isfinite(value) and not (
+            (low is not None and (value <= low if self.open_low else value < low))
+            or (high is not None and (value >= high if self.open_high else value > high))
+        )
+
+
 @dataclass(frozen=True)
-class Flag:
+class Flag(Bounds):
     """How a field is given on the command line (the CLI turns it into a click option)."""
 
     names: tuple[str, ...]
     help: str
     kind: FlagKind = "text"
     metavar: str | None = None
-    low: float | None = None
-    high: float | None = None
-    open_low: bool = False
-    """The bounds themselves are refused (0 < x rather than 0 <= x)."""
-    open_high: bool = False
     choices: tuple[str, ...] = ()
     show_default: bool = False
     envvar: str | None = None
@@ -100,7 +127,25 @@ class Flag:
 
 def flag(default: Any, *names: str, help: str, **how: Any) -> Any:
     """A field with ``default``, given on the command line as ``names`` (see :class:`Flag`)."""
-    return field(default=default, metadata={"flag": Flag(names, help, **how)})
+    return field(default=default, metadata={"flag": Flag(names=names, help=help, **how)})
+
+
+def bounded(default: float, **bounds: Any) -> Any:
+    """A number field no flag gives, with its :class:`Bounds`."""
+    return field(default=default, metadata={"bounds": Bounds(**bounds)})
+
+
+def out_of_bounds(options: object) -> str | None:
+    """The first field of ``options`` (a dataclass) outside its bounds, in words; None: none."""
+    for f in fields(options):  # type: ignore[arg-type]
+        bounds = f.metadata.get("bounds") or f.metadata.get("flag")
+        value = getattr(options, f.name)
+        if bounds is None or value is None or (words := bounds.words()) is None:
+            continue
+        if not bounds.holds(value):
+            name = bounds.names[0] if isinstance(bounds, Flag) else f.name
+            return f"{name} must be {words}, not {value!r}"
+    return None
 
 
 def output_flags(
@@ -116,9 +161,9 @@ def output_flags(
 
 
 _REJECTS = Flag(
-    ("--rejects",),
-    "Write the rows to fix here: their own columns, with their row number and what is wrong; fix "
-    "them in a spreadsheet and give the file back with the same mapping.",
+    names=("--rejects",),
+    help="Write the rows to fix here: their own columns, with their row number and what is "
+    "wrong; fix them in a spreadsheet and give the file back with the same mapping.",
     kind="output",
     metavar="FILE.csv",
 )
@@ -128,16 +173,6 @@ def _one_of(option: str, value: object, kind: object) -> None:
     choices = get_args(kind)
     if value not in choices:
         raise ConfigError(f"{option} must be one of {', '.join(choices)}, not {value!r}")
-
-
-def _at_least(option: str, value: float | None, least: float, unit: str = "") -> None:
-    if value is not None and not (value >= least and math.isfinite(value)):
-        raise ConfigError(f"{option} must be at least {least:g}{unit}, not {value!r}")
-
-
-def _more_than(option: str, value: float | None, unit: str) -> None:
-    if value is not None and not (value > 0 and math.isfinite(value)):
-        raise ConfigError(f"{option} must be more than 0{unit}, not {value!r}")
 
 
 def allowed_invalid(spec: str | None, rows: int) -> int:
@@ -159,10 +194,12 @@ def _max_invalid(value: str | None) -> None:
 
 
 class _Checked:
-    """The end of the chain of ``__post_init__`` checks (each class checks its own fields)."""
+    """The end of the chain of ``__post_init__`` checks: every field's bounds (each class
+    checks the rest of its own fields)."""
 
     def __post_init__(self) -> None:
-        pass
+        if problem := out_of_bounds(self):
+            raise ConfigError(problem)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -193,10 +230,6 @@ class ReadOptions(_Checked):
     )  # fmt: skip
     """A workbook's sheet, by name or number from 1; default: the first holding a table."""
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _at_least("--skip-lines", self.skip_lines, 0)
-
 
 @dataclass(frozen=True, kw_only=True)
 class SendOptions(_Checked):
@@ -209,7 +242,7 @@ class SendOptions(_Checked):
     )  # fmt: skip
     """Where the API is; None: ``HELPSCOUT_API_URL``, then :data:`DEFAULT_API_URL`."""
     rate: float | None = flag(
-        None, "--rate", kind="int", low=1, metavar="N",
+        None, "--rate", kind="int", low=0, open_low=True, unit=" requests a minute", metavar="N",
         help="The most to spend a minute (the plan's budget: Standard 200, Plus 400, Pro 800; a "
         "create costs 2); the importer still slows down for others under it. Default: "
         "--budget-share of the budget Help Scout reports.",
@@ -232,6 +265,7 @@ class SendOptions(_Checked):
     the rest of the account spends, less this (see :mod:`importer.send.pacing`)."""
     concurrency: int | None = flag(
         None, "--concurrency", kind="int", low=1, high=MAX_CONCURRENCY, metavar="N",
+        why=" (more requests in flight than any Help Scout budget can use)",
         help=f"Requests in flight at once, at most {MAX_CONCURRENCY} (default: enough to keep up "
         "with the rate).",
     )  # fmt: skip
@@ -241,26 +275,8 @@ class SendOptions(_Checked):
         help="Sends per row when Help Scout answers 5xx or the connection is lost.",
     )  # fmt: skip
     """Sends per call when Help Scout answers 5xx or the connection is lost."""
-    request_timeout: float = REQUEST_TIMEOUT
+    request_timeout: float = bounded(REQUEST_TIMEOUT, low=0, open_low=True, unit=" seconds")
     """Seconds one request may take."""
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _more_than("--rate", self.rate, " requests a minute")
-        if not 0 < self.budget_share <= 1:
-            raise ConfigError(
-                f"--budget-share must be more than 0 and at most 1, not {self.budget_share!r}"
-            )
-        if not 0 <= self.headroom < 1:
-            raise ConfigError(f"--headroom must be at least 0 and below 1, not {self.headroom!r}")
-        _at_least("--concurrency", self.concurrency, 1)
-        if self.concurrency is not None and self.concurrency > MAX_CONCURRENCY:
-            raise ConfigError(
-                f"--concurrency must be at most {MAX_CONCURRENCY} (more requests in flight than "
-                f"any Help Scout budget can use), not {self.concurrency!r}"
-            )
-        _at_least("--max-attempts", self.max_attempts, 1)
-        _more_than("request_timeout", self.request_timeout, " seconds")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -278,13 +294,8 @@ class ValidateOptions(ReadOptions):
         0, "--show", kind="int", low=0, metavar="N", help="Print the first N payloads as sent."
     )
     """Keep the first N payloads exactly as they would be sent."""
-    keep_issues: int = 20
+    keep_issues: int = bounded(20, low=0)
     """Keep the first N issues, for a console listing."""
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _at_least("--show", self.show, 0)
-        _at_least("keep_issues", self.keep_issues, 0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -347,10 +358,11 @@ class ImportOptions(ReadOptions, SendOptions):
         "runs of a file with known bad rows.",
     )  # fmt: skip
     """``N`` or ``N%``: the run exits 0 with at most this many invalid rows and none failed."""
-    row_timeout: float = ROW_TIMEOUT
+    row_timeout: float = bounded(ROW_TIMEOUT, low=0, open_low=True, unit=" seconds")
     """Seconds one row's requests may take in all."""
     settle_time: float = flag(
-        SETTLE_TIME, "--settle-time", kind="float", low=0, show_default=True, metavar="S",
+        SETTLE_TIME, "--settle-time", kind="float", low=0, unit=" seconds", show_default=True,
+        metavar="S",
         help="Seconds after a create that got no certain answer (504, a dropped connection, a "
         "kill) before a look-up that finds nobody is believed and the row is sent again: Help "
         "Scout's search may lag behind creates. Other rows go on meanwhile.",
@@ -381,8 +393,6 @@ class ImportOptions(ReadOptions, SendOptions):
         super().__post_init__()
         _one_of("--on-existing", self.on_existing, OnExisting)
         _one_of("--duplicates", self.duplicates, Duplicates)
-        _more_than("row_timeout", self.row_timeout, " seconds")
-        _at_least("--settle-time", self.settle_time, 0, " seconds")
         _max_invalid(self.max_invalid)
 
 
@@ -415,10 +425,6 @@ class UndoOptions(SendOptions):
         "and why; delete nothing, write nothing to the state.",
     )  # fmt: skip
     """Read and list what would be deleted or kept; delete nothing, write nothing to the state."""
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _at_least("--run", self.run, 1)
 
 
 #: The defaults, as objects: the command line's options read theirs from these.
