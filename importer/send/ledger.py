@@ -145,7 +145,11 @@ _CANNOT_WRITE = {
     sqlite3.SQLITE_LOCKED,
 }
 """Primary SQLite error codes that mean the disk or another process, not a bug in this module."""
-_RUN_COLUMNS = "id, started_at, finished_at, pid, status, source, source_fingerprint"
+#: The runs' columns a :class:`PastRun` holds (with ``resumed``, which the next run tells).
+_RUN_COLUMNS = (
+    "id, started_at, finished_at, status, source, mapping, results, counts, exit_code, "
+    "destination, pid, source_fingerprint"
+)
 _MARK_SQL = """
     INSERT INTO rows (key, row, payload_hash, status, run_id, first_seen, updated, sent_at)
     VALUES (?, ?, ?, 'in_flight', ?, ?, ?, ?)
@@ -245,19 +249,6 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
-class RunRecord:
-    """One earlier run, as the state recorded it."""
-
-    id: int
-    started_at: str
-    finished_at: str | None
-    pid: int
-    status: RunStatus
-    source: str
-    source_fingerprint: str
-
-
-@dataclass(frozen=True, slots=True)
 class PastRun:
     """One run as :meth:`Ledger.history` lists it; what a run of an older version did not
     record (its mapping, counts, exit code) is None."""
@@ -276,8 +267,10 @@ class PastRun:
     exit_code: int | None
     resumed: bool
     """The run before it had not finished: this one went on with its import."""
-    destination: str | None = None
+    destination: str | None
     """Where it sent (:class:`Destination`, as text); None: before destinations were recorded."""
+    pid: int
+    source_fingerprint: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +282,7 @@ class RunInfo:
     pid: int
     source: str
     source_fingerprint: str
-    previous: RunRecord | None
+    previous: PastRun | None
     """The run before this one as found (``status="running"`` means it died without a word)."""
     continues: tuple[int, ...]
     """Ids of the unfinished runs since the last finished one, newest first."""
@@ -840,10 +833,7 @@ class Ledger:
     def preview_run(self, source_fingerprint: str) -> RunInfo:
         """The run :meth:`begin_run` would begin now (its id the next one), recording nothing:
         what a dry run plans with."""
-        found = self._db.execute(
-            f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT 1"
-        ).fetchone()
-        previous = RunRecord(*found) if found else None
+        previous = next(iter(self._runs(limit=1)), None)
         continues = tuple(
             r[0]
             for r in self._db.execute(
@@ -890,19 +880,21 @@ class Ledger:
     def history(self) -> list[PastRun]:
         """Every run this state has seen, newest first."""
         self.flush()
+        return self._runs()
+
+    def _runs(self, limit: int = -1) -> list[PastRun]:
+        """The newest ``limit`` runs (-1: all), newest first."""
         found = self._db.execute(
-            "SELECT id, started_at, finished_at, status, source, mapping, results, counts, "
-            "exit_code, destination FROM runs ORDER BY id DESC"
+            f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?",
+            (limit if limit < 0 else limit + 1,),
         ).fetchall()
         runs = []
-        for index, (run_id, started, finished, status, source, mapping, results, counts,
-                    code, destination) in enumerate(found):  # fmt: skip
+        for index, line in enumerate(found):
             earlier = found[index + 1][3] if index + 1 < len(found) else "finished"
-            tally = json.loads(counts) if counts else None
-            runs.append(PastRun(run_id, started, finished, status, source, mapping, results,
-                                tally, code, resumed=earlier != "finished",
-                                destination=destination))  # fmt: skip
-        return runs
+            run: dict[str, Any] = dict(zip(_RUN_COLUMNS.split(", "), line, strict=True))
+            run["counts"] = json.loads(run["counts"]) if run["counts"] else None
+            runs.append(PastRun(**run, resumed=earlier != "finished"))
+        return runs[:limit] if limit >= 0 else runs
 
     def results_files(self) -> list[Path]:
         """The results file the latest earlier run that recorded one wrote (none: [])."""
