@@ -211,24 +211,20 @@ class ReadOptions(_Checked):
         "--encoding",
         help="Text encoding of the CSV (default: detected; e.g. cp1252, latin-1).",
     )
-    """A Python codec name (``cp1252``, ``latin-1``); default: detected."""
     delimiter: str | None = flag(
         None,
         "--delimiter",
         help="Field delimiter, when sniffing guesses wrong (use '\\t' for TAB).",
     )
-    """The field delimiter; default: sniffed."""
     skip_lines: int | None = flag(
         None, "--skip-lines", kind="int", low=0, metavar="N",
         help="Lines before the header row (a title, an export date); default: detected.",
     )  # fmt: skip
-    """Lines before the header row (a title, an export date); default: detected."""
     sheet: str | None = flag(
         None, "--sheet", metavar="NAME|N",
         help="The sheet of a workbook (.xlsx, .xls, .ods) to read, by name or number from 1; "
         "default: the first sheet holding a table.",
     )  # fmt: skip
-    """A workbook's sheet, by name or number from 1; default: the first holding a table."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -240,41 +236,34 @@ class SendOptions(_Checked):
         help="Where the Help Scout API is (plain http only to this machine). Default: "
         "HELPSCOUT_API_URL of the credentials file, else " + DEFAULT_API_URL + ".",
     )  # fmt: skip
-    """Where the API is; None: ``HELPSCOUT_API_URL``, then :data:`DEFAULT_API_URL`."""
     rate: float | None = flag(
         None, "--rate", kind="int", low=0, open_low=True, unit=" requests a minute", metavar="N",
         help="The most to spend a minute (the plan's budget: Standard 200, Plus 400, Pro 800; a "
         "create costs 2); the importer still slows down for others under it. Default: "
         "--budget-share of the budget Help Scout reports.",
     )  # fmt: skip
-    """Requests per minute to spend; None: ``budget_share`` of the budget Help Scout reports."""
     budget_share: float = flag(
         DEFAULT_SHARE, "--budget-share", kind="float", low=0, high=1, open_low=True,
         show_default=True,
         help="Without --rate, the share of the reported budget to use; the rest stays for agents "
         "and other integrations.",
     )  # fmt: skip
-    """Without ``rate``, the share of the reported budget to use."""
     headroom: float = flag(
         DEFAULT_HEADROOM, "--headroom", kind="float", low=0, high=1, open_high=True,
         show_default=True,
         help="The share of the account's budget kept free for people's bursts: the importer slows "
         "down while others spend the rest, and speeds up when they stop.",
     )  # fmt: skip
-    """The share of the account's budget left free for others' bursts: the run yields to what
-    the rest of the account spends, less this (see :mod:`importer.send.pacing`)."""
     concurrency: int | None = flag(
         None, "--concurrency", kind="int", low=1, high=MAX_CONCURRENCY, metavar="N",
         why=" (more requests in flight than any Help Scout budget can use)",
         help=f"Requests in flight at once, at most {MAX_CONCURRENCY} (default: enough to keep up "
         "with the rate).",
     )  # fmt: skip
-    """Requests in flight at once; None: enough to keep up with the rate."""
     max_attempts: int = flag(
         MAX_ATTEMPTS, "--max-attempts", kind="int", low=1, show_default=True,
         help="Sends per row when Help Scout answers 5xx or the connection is lost.",
     )  # fmt: skip
-    """Sends per call when Help Scout answers 5xx or the connection is lost."""
     request_timeout: float = bounded(REQUEST_TIMEOUT, low=0, open_low=True, unit=" seconds")
     """Seconds one request may take."""
 
@@ -287,13 +276,11 @@ class ValidateOptions(ReadOptions):
         None, "--report", kind="output",
         help="Write every issue to this file; the suffix picks the format: .csv, .json or .html.",
     )  # fmt: skip
-    """Write every issue here; the suffix picks the format: .csv, .json or .html."""
     rejects: PathLike | None = field(default=None, metadata={"flag": _REJECTS})
     """Write the invalid rows here, with their own columns and what is wrong."""
     show: int = flag(
         0, "--show", kind="int", low=0, metavar="N", help="Print the first N payloads as sent."
     )
-    """Keep the first N payloads exactly as they would be sent."""
     keep_issues: int = bounded(20, low=0)
     """Keep the first N issues, for a console listing."""
 
@@ -308,56 +295,44 @@ class ImportOptions(ReadOptions, SendOptions):
         help="Append each row's original columns to the results, so the rows that failed can be "
         "fixed and imported again with the same mapping.",
     )  # fmt: skip
-    """Append each row's original columns to the results."""
     state: PathLike | None = flag(
         None, "--state", kind="output",
         help="The ledger (SQLite) that makes runs resumable and re-runs cheap; it belongs to one "
         "account. Default: beside the results, named after the mapping and the API host "
         "(mapping.api.helpscout.net.state.sqlite). Keep it on a local disk.",
     )  # fmt: skip
-    """The ledger; None: beside the results, named after the mapping and the destination
-    (:func:`~importer.jobs.importing.state_path_of`)."""
     on_existing: OnExisting = flag(
         "skip", "--on-existing", choices=get_args(OnExisting), show_default=True,
         help="A row imported before whose data changed, or whose customer exists already: leave "
         "the customer as it is (skipped) or update it.",
     )  # fmt: skip
-    """A row imported before whose data changed, or whose customer exists: skip or update it."""
     check_existing: bool | None = flag(
         None, "--check-existing", "--no-check-existing", kind="flag",
         help="Look up the emails of rows no earlier run imported, so customers created elsewhere "
         "are not created again (a look-up per 20 rows). Default: only on a first run into an "
         "account that holds customers already.",
     )  # fmt: skip
-    """Look up the emails of rows no earlier run imported before creating them; None: only on
-    a first run into an account that holds customers already
-    (:func:`~importer.jobs.importing.connect` asks)."""
     duplicates: Duplicates = flag(
         "error", "--duplicates", choices=get_args(Duplicates), show_default=True,
         help="Rows with the same key (email): invalid after the first (error), import the first "
         "and skip the others (first), or import the last (last).",
     )  # fmt: skip
-    """Rows with the same key: invalid after the first, import the first, or the last."""
     retry_failed: bool = flag(
         False, "--retry-failed", kind="flag",
         help="Send again only the rows that failed last time; the others are skipped "
         "(reason not-retried).",
     )  # fmt: skip
-    """Send again only the rows that failed last time; skip the others."""
     retry_unknown: bool = flag(
         False, "--retry-unknown", kind="flag",
         help="Send again the rows whose create got no certain answer and that have no email to "
         "look them up by (status unknown): only after checking in Help Scout that they are not "
         "there.",
     )  # fmt: skip
-    """Create again the rows whose create got no answer and that cannot be looked up (no email):
-    after checking in Help Scout that they are not there."""
     max_invalid: str | None = flag(
         None, "--max-invalid", metavar="N|N%",
         help="Exit 0 when at most N rows (or N% of them) are invalid and none failed: for nightly "
         "runs of a file with known bad rows.",
     )  # fmt: skip
-    """``N`` or ``N%``: the run exits 0 with at most this many invalid rows and none failed."""
     row_timeout: float = bounded(ROW_TIMEOUT, low=0, open_low=True, unit=" seconds")
     """Seconds one row's requests may take in all."""
     settle_time: float = flag(
@@ -367,13 +342,11 @@ class ImportOptions(ReadOptions, SendOptions):
         "kill) before a look-up that finds nobody is believed and the row is sent again: Help "
         "Scout's search may lag behind creates. Other rows go on meanwhile.",
     )  # fmt: skip
-    """Seconds after an unsure create before a look-up that finds nobody is believed."""
     report: PathLike | None = flag(
         None, "--report", kind="output", metavar="RESULTS.html",
         help="Write a results report here: rows by outcome, failures by reason with their "
         "logRefs, the pace over time (one HTML page).",
     )  # fmt: skip
-    """Write the results report here (HTML)."""
     rejects: PathLike | None = field(default=None, metadata={"flag": _REJECTS})
     """Write the rows to fix here: the invalid ones and those Help Scout refused."""
     summary_json: PathLike | None = flag(
@@ -381,13 +354,11 @@ class ImportOptions(ReadOptions, SendOptions):
         help="Write what the run did here as JSON, however it ends: counts per status and reason, "
         "durations, requests, 429s, pace, exit code, the files written (schema in the README).",
     )  # fmt: skip
-    """Write the run's summary here (JSON, :mod:`importer.outputs.summary`), however it ends."""
     log_file: PathLike | None = flag(
         None, "--log-file", kind="output", metavar="PATH",
         help="Append one JSON line per HTTP request here: time, method, path, status, attempt, "
         "latency, logRef (never a token or a customer's data).",
     )  # fmt: skip
-    """Append one JSON line per HTTP request here (:mod:`importer.send.requestlog`)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -405,26 +376,22 @@ class UndoOptions(SendOptions):
         help="Undo the import this run belongs to (with the runs it resumed). Default: the newest "
         "import that created customers.",
     )  # fmt: skip
-    """Undo the import this run belongs to; None: the newest import that created customers."""
     results: PathLike | None = flag(
         None, "-o", "--output", kind="output",
         help="Write one line per customer here (CSV). Default: beside the state, named after it "
         "(export.undo.csv); in a dry run, none.",
     )  # fmt: skip
-    """One line per customer here; None: beside the state, named after it (none in a dry run)."""
     only: PathLike | None = flag(
         None, "--only-listed", kind="input", metavar="RESULTS.csv",
         help="Undo only the customers this results file of the import lists as created (filter "
         "it to the rows to take back); customers the state does not record as created by the "
         "import are never touched.",
     )  # fmt: skip
-    """Undo only the customers this results file of the import lists as created."""
     dry_run: bool = flag(
         False, "--dry-run", kind="flag",
         help="Read each customer and its conversations and list what would be deleted or kept, "
         "and why; delete nothing, write nothing to the state.",
     )  # fmt: skip
-    """Read and list what would be deleted or kept; delete nothing, write nothing to the state."""
 
 
 #: The defaults, as objects: the command line's options read theirs from these.
