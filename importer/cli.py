@@ -290,9 +290,7 @@ def init(
     check_outputs([("FILE", file)], [("--output", output)])
     if output is not None and output.exists():
         raise click.UsageError(f"{output} exists already: choose another name or remove it")
-    suggestion = suggest_file(file, preset_name=preset_name, encoding=options.encoding,
-                              delimiter=options.delimiter, skip_lines=options.skip_lines,
-                              sheet=options.sheet)  # fmt: skip
+    suggestion = suggest_file(file, preset_name=preset_name, reading=options)
     if output is None:
         click.echo(suggestion.text, nl=False)
     else:
@@ -352,11 +350,10 @@ def review(
     stops it."""
     import webbrowser
 
-    from importer.review import Review, SourceOptions
+    from importer.review import Review
     from importer.review.server import serve
 
-    read = SourceOptions(options.encoding, options.delimiter, options.skip_lines, options.sheet)
-    session = Review(file, output, mapping, read)
+    session = Review(file, output, mapping, options)
 
     def ready(url: str) -> None:
         click.echo(url)

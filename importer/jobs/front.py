@@ -91,10 +91,7 @@ def open_input(
     """
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping)
-    source = open_source(
-        path, encoding=options.encoding, delimiter=options.delimiter,
-        skip_lines=options.skip_lines, sheet=options.sheet,
-    )  # fmt: skip
+    source = open_source(path, options)
     mapping.bind(source.columns)
     return (source if all_columns else source.select(mapping.columns)), mapping
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Protocol
 
 from importer.core.errors import SourceError
+from importer.core.options import DEFAULT_READ, ReadOptions
 from importer.read.base import Source
 from importer.read.delimited import CsvSource, open_csv, stat_of
 from importer.read.renumber import renumbered
@@ -108,29 +109,8 @@ def zip_member(names: list[str]) -> Format:
     )
 
 
-@dataclass(frozen=True)
-class _Reading:
-    """How the caller asked to read the input (None: detected)."""
-
-    encoding: str | None
-    delimiter: str | None
-    skip_lines: int | None
-    sheet: str | None
-    chunk_rows: int | None
-
-    def rows(self) -> dict[str, int]:
-        """The chunk size asked for, as a reader's keyword (none: the reader's own default)."""
-        return {} if self.chunk_rows is None else {"chunk_rows": self.chunk_rows}
-
-
 def open_source(
-    path: str | Path,
-    *,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    skip_lines: int | None = None,
-    sheet: str | None = None,
-    chunk_rows: int | None = None,
+    path: str | Path, reading: ReadOptions = DEFAULT_READ, *, chunk_rows: int | None = None
 ) -> Source:
     """Open ``path`` (``-``: standard input) with the reader its bytes call for; refuse it with
     one clear line (:class:`~importer.core.errors.SourceError`) when none fits.
@@ -139,17 +119,23 @@ def open_source(
     :data:`~importer.read.delimited.CHUNK_ROWS`, a sheet's 25,000, measured each for its memory).
     """
     name = str(path)
-    reading = _Reading(encoding, delimiter, skip_lines, sheet, chunk_rows)
+    chunk = {} if chunk_rows is None else {"chunk_rows": chunk_rows}
     if name == STDIN:
         spool = _Spool()
         spool.fill(sys.stdin.buffer, name, digest=True)
-        return _opened(spool.path, name, f"sha256={spool.digest}", spool, reading)
+        return _opened(spool.path, name, f"sha256={spool.digest}", spool, reading, chunk)
     path = Path(path)
-    return _opened(path, name, stat_of(path, name), None, reading)
+    return _opened(path, name, stat_of(path, name), None, reading, chunk)
 
 
 def _opened(
-    path: Path, name: str, fingerprint: str, spool: _Spool | None, reading: _Reading, depth: int = 0
+    path: Path,
+    name: str,
+    fingerprint: str,
+    spool: _Spool | None,
+    reading: ReadOptions,
+    chunk: dict[str, int],
+    depth: int = 0,
 ) -> Source:
     """Open the regular file ``path`` (the input, or a spooled copy of it) by its bytes."""
     found = format_of(_head(path, name))
@@ -164,7 +150,7 @@ def _opened(
             else:
                 with zipfile.ZipFile(path) as archive, archive.open(found.detail) as packed:
                     inner.fill(packed, name)
-        return _opened(inner.path, name, fingerprint, inner, reading, depth + 1)
+        return _opened(inner.path, name, fingerprint, inner, reading, chunk, depth + 1)
     if found.kind in ("gzip", "member"):
         raise SourceError("is an archive inside an archive inside an archive: unpack it", path=name)
     if found.kind == "refused":
@@ -181,13 +167,13 @@ def _opened(
             raise SourceError(ENCRYPTED_WORKBOOK, path=name)
         source = open_sheet(path, name=name, kind=found.detail, fingerprint=fingerprint,
                             sheet=reading.sheet, skip_lines=reading.skip_lines,
-                            **reading.rows())  # fmt: skip
+                            **chunk)  # fmt: skip
     else:
         if reading.sheet is not None:
             raise SourceError(f"--sheet {reading.sheet}: this is a CSV, not a workbook", path=name)
         source = open_csv(path, name=name, encoding=reading.encoding,
                           delimiter=reading.delimiter, skip_lines=reading.skip_lines,
-                          **reading.rows())  # fmt: skip
+                          **chunk)  # fmt: skip
     source.fingerprint = fingerprint
     source._keep = spool  # a spooled copy lives as long as its source
     return renumbered(source)

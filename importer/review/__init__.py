@@ -8,6 +8,6 @@ and :mod:`~importer.review.server` the aiohttp app: bound to 127.0.0.1, every re
 the random token of the URL, the page (``static/``) self-contained under a strict CSP.
 """
 
-from importer.review.session import Review, SourceOptions
+from importer.review.session import Review
 
-__all__ = ["Review", "SourceOptions"]
+__all__ = ["Review"]

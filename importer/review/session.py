@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +20,17 @@ import pandas as pd
 from importer.check.validate import Validator, check_rows, file_warnings
 from importer.core.errors import ConfigError, MappingError
 from importer.core.files import check_outputs
+from importer.core.options import DEFAULT_READ, ReadOptions
 from importer.mapping import TRANSFORMS, load_mapping
 from importer.mapping.reader import mapping_from_text
 from importer.outputs.report import HtmlReport, Summary
-from importer.read import Chunk, Source
-from importer.read import open_source as open_file
+from importer.read import Chunk, Source, open_source
 from importer.review.model import TARGETS, Choice, build, choices_of, offered
 from importer.review.profile import VALUE_CHARS, profile
 from importer.suggest import SAMPLE_ROWS, presets, recognise, suggest_mapping
 from importer.suggest.draft import Draft, emit, parse
 
-__all__ = ["PREVIEW_ROWS", "Review", "SourceOptions", "open_source"]
+__all__ = ["PREVIEW_ROWS", "Review"]
 
 #: Rows the column profiles are read from.
 PROFILE_ROWS = 1000
@@ -40,23 +40,6 @@ PAYLOADS_SHOWN = 10
 #: Invalid rows of the preview listed with what is wrong.
 INVALID_SHOWN = 20
 _ISSUE_KEYS = ["column", "field", "rule", "severity", "message", "value"]
-
-
-@dataclass(frozen=True)
-class SourceOptions:
-    """How FILE is read, and the preset to start from (None: recognised, or ``-m``)."""
-
-    encoding: str | None = None
-    delimiter: str | None = None
-    skip_lines: int | None = None
-    sheet: str | None = None
-    preset: str | None = None
-
-
-def open_source(path: Path, options: SourceOptions) -> Source:
-    """FILE, opened through the reader's seam (any format ``validate`` reads)."""
-    return open_file(path, encoding=options.encoding, delimiter=options.delimiter,
-                     skip_lines=options.skip_lines, sheet=options.sheet)  # fmt: skip
 
 
 def first_rows(source: Source, count: int) -> Chunk:
@@ -103,23 +86,24 @@ class Review:
     """FILE and the mapping being reviewed; the page's questions as methods returning JSON."""
 
     def __init__(self, file: Path, output: Path, mapping: Path | None = None,
-                 options: SourceOptions | None = None) -> None:  # fmt: skip
+                 options: ReadOptions = DEFAULT_READ) -> None:  # fmt: skip
         check_outputs([("FILE", file)], [("-o", output)])
         self.file, self.output, self.mapping = file, output, mapping
-        self.reopen(options or SourceOptions())
+        self.reopen(options)
 
-    def reopen(self, options: SourceOptions) -> None:
-        """Read FILE (again) with ``options``; start from ``-m``, or the suggestion."""
+    def reopen(self, options: ReadOptions, preset: str | None = None) -> None:
+        """Read FILE (again) with ``options``; start from ``preset``, else ``-m``, else the
+        suggestion."""
         source = open_source(self.file, options)
         sample = source.sample(PROFILE_ROWS)
         self.system = recognise(source.columns)
-        if self.mapping is not None and options.preset is None:
+        if self.mapping is not None and preset is None:
             load_mapping(self.mapping).bind(source.columns)
             self.base = parse(self.mapping.read_text(encoding="utf-8-sig"))
             self.started = f"the mapping {self.mapping}"
         else:
             cells = {c: sample[c].head(SAMPLE_ROWS).tolist() for c in source.columns}
-            suggestion = suggest_mapping(source.columns, cells, preset_name=options.preset,
+            suggestion = suggest_mapping(source.columns, cells, preset_name=preset,
                                          source=self.file.name)  # fmt: skip
             self.base, self.system = suggestion.draft, suggestion.match
             self.started = "init's suggestion"
@@ -168,9 +152,9 @@ class Review:
         def given(key: str) -> str | None:
             return str(data[key]) if data.get(key) not in (None, "") else None
 
-        self.reopen(replace(self.options, encoding=given("encoding"),
-                            delimiter=given("delimiter"), sheet=given("sheet"),
-                            preset=given("preset")))  # fmt: skip
+        read = replace(self.options, encoding=given("encoding"), delimiter=given("delimiter"),
+                       sheet=given("sheet"))  # fmt: skip
+        self.reopen(read, given("preset"))
         return self.state()
 
     # --- what each edit gives ---

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from importer.core.options import DEFAULT_READ, ReadOptions
 from importer.customer.values import SAMPLE_ROWS
 from importer.suggest.draft import REVIEW_HEADING, Draft, Field, columns_of, emit, trim
 from importer.suggest.engine import empty_columns, leftovers, null_values, read_columns, suggest
@@ -155,19 +156,12 @@ def _add_others(draft: Draft, extra: Draft) -> None:
 
 
 def suggest_file(
-    path: str | Path,
-    *,
-    preset_name: str | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    skip_lines: int | None = None,
-    sheet: str | None = None,
+    path: str | Path, *, preset_name: str | None = None, reading: ReadOptions = DEFAULT_READ
 ) -> Suggestion:
     """Read ``path``'s header and first :data:`SAMPLE_ROWS` rows, and suggest a mapping."""
     from importer.read import open_source
 
-    source = open_source(path, encoding=encoding, delimiter=delimiter, skip_lines=skip_lines,
-                         sheet=sheet, chunk_rows=SAMPLE_ROWS)  # fmt: skip
+    source = open_source(path, reading, chunk_rows=SAMPLE_ROWS)
     sample: dict[str, list[str]] = {}
     for chunk in source:
         frame = chunk.frame.head(SAMPLE_ROWS)
