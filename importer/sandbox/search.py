@@ -116,18 +116,18 @@ class _QueryParser:
         return self.tokens[self.at - 1]
 
     def expression(self, field: str | None) -> Node:
-        parts = [self.conjunction(field)]
-        while self.peek() == "OR":
-            self.take()
-            parts.append(self.conjunction(field))
-        return parts[0] if len(parts) == 1 else ("or", tuple(parts))
+        return self.joined("OR", self.conjunction, field)
 
     def conjunction(self, field: str | None) -> Node:
-        parts = [self.atom(field)]
-        while self.peek() == "AND":
+        return self.joined("AND", self.atom, field)
+
+    def joined(self, word: str, part: Callable[[str | None], Node], field: str | None) -> Node:
+        """``part`` once, or several joined by ``word`` (a node of its own)."""
+        parts = [part(field)]
+        while self.peek() == word:
             self.take()
-            parts.append(self.atom(field))
-        return parts[0] if len(parts) == 1 else ("and", tuple(parts))
+            parts.append(part(field))
+        return parts[0] if len(parts) == 1 else (word.lower(), tuple(parts))
 
     def atom(self, field: str | None) -> Node:
         kind, text = self.take()
