@@ -104,19 +104,6 @@ ADDRESSES = ["ana@example.com", "ana@@example.com", "chloé@example.com", "ana@e
              "伊昭傑@example.com", "a" * 70 + "@example.com", None, "bruno@localhost"]  # fmt: skip
 
 
-def test_an_email_column_is_judged_alike_in_ascii_or_not() -> None:
-    """An all-ASCII column takes the ASCII pattern; each address gets the verdict it gets in a
-    column with letters beyond ASCII."""
-    spec = schema.ENTRIES["emails"].value
-    mixed = pd.Series(ADDRESSES, dtype="string[pyarrow]")
-    whole = columns.not_an_email(columns.Cells(mixed, spec))
-    for row, address in enumerate(ADDRESSES):
-        alone = pd.Series([address], index=[row], dtype="string[pyarrow]")
-        found = columns.not_an_email(columns.Cells(alone, spec))
-        assert found.to_dict() == whole[whole.index == row].to_dict(), address
-    assert sorted(whole.index) == [1, 3, 7]
-
-
 def test_open_source_reads_a_csv_in_chunks_of_chunk_rows(tmp_path) -> None:
     path = tmp_path / "many.csv"
     rows = CHUNK_ROWS + 7
@@ -133,17 +120,23 @@ WEB_ADDRESSES = [
 ]  # fmt: skip
 
 
-def test_a_website_column_is_judged_alike_in_ascii_or_not() -> None:
-    """An all-ASCII column takes the URL pattern's ASCII form; each address gets the verdict it
-    gets in a column with letters beyond ASCII."""
-    spec = schema.ENTRIES["websites"].value
-    mixed = pd.Series(WEB_ADDRESSES, dtype="string[pyarrow]")
-    whole = columns.not_a_url(columns.Cells(mixed, spec))
-    for row, address in enumerate(WEB_ADDRESSES):
-        alone = pd.Series([address], index=[row], dtype="string[pyarrow]")
-        found = columns.not_a_url(columns.Cells(alone, spec))
-        assert list(found.index) == list(whole.index[whole.index == row]), address
-    assert sorted(whole.index) == [6, 7, 9, 10]
+@pytest.mark.parametrize(
+    ("check", "entry", "cells", "flagged"),
+    [
+        (columns.not_an_email, "emails", ADDRESSES, [1, 3, 7]),
+        (columns.not_a_url, "websites", WEB_ADDRESSES, [6, 7, 9, 10]),
+    ],
+)
+def test_a_column_is_judged_alike_in_ascii_or_not(check, entry, cells, flagged) -> None:
+    """An all-ASCII column takes the ASCII form of its pattern; each cell gets the verdict (and
+    the message) it gets in a column with letters beyond ASCII."""
+    spec = schema.ENTRIES[entry].value
+    whole = check(columns.Cells(pd.Series(cells, dtype="string[pyarrow]"), spec))
+    for row, cell in enumerate(cells):
+        alone = pd.Series([cell], index=[row], dtype="string[pyarrow]")
+        found = check(columns.Cells(alone, spec))
+        assert found.to_dict() == whole[whole.index == row].to_dict(), cell
+    assert sorted(whole.index) == flagged
 
 
 @settings(max_examples=300, deadline=None)
