@@ -15,27 +15,16 @@ __all__ = ["Source"]
 class Source(Protocol):
     """What the pipeline reads: a header, then chunks of numbered rows of text cells."""
 
-    @property
-    def name(self) -> str:
-        """What messages call the input (its path as given, ``-`` for stdin)."""
-
-    @property
-    def columns(self) -> list[str]: ...
-
-    @property
-    def encoding(self) -> str:
-        """The text encoding read (a workbook: its format, ``xlsx``)."""
-
-    @property
-    def delimiter(self) -> str:
-        """The CSV's delimiter (a workbook: ``,``, what its rejects are written with)."""
-
-    @property
-    def warnings(self) -> list[str]: ...
-
-    @property
-    def fingerprint(self) -> str:
-        """What a run records to know the input again (size and time, or a content hash)."""
+    name: str
+    """What messages call the input (its path as given, ``-`` for stdin)."""
+    columns: list[str]
+    encoding: str
+    """The text encoding read (a workbook: its format, ``xlsx``)."""
+    delimiter: str
+    """The CSV's delimiter (a workbook: ``,``, what its rejects are written with)."""
+    warnings: list[str]
+    fingerprint: str
+    """What a run records to know the input again (size and time, or a content hash)."""
 
     @property
     def frame_columns(self) -> list[str]: ...
