@@ -80,7 +80,7 @@ def test_leaving_closes_what_was_entered_then_the_ledger(serve_sandbox, tmp_path
 
     with JobContext(SendOptions(api_url=box.url), credentials=credentials_of(box)) as job:
         job.open_ledger(state, source="in.csv")
-        job.enter(writer())
+        job.enter_context(writer())
         job.callback(lambda: closed.append("callback"))
     assert closed == ["callback", "writer"]
     with Ledger.open(state, source="in.csv") as again:

@@ -17,8 +17,7 @@ import contextlib
 import dataclasses
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from importer.core.errors import ApiError, TransportError
 from importer.core.options import DEFAULT_API_URL, SendOptions
@@ -34,15 +33,15 @@ if TYPE_CHECKING:
 
 __all__ = ["BUILT_IN_SANDBOX", "JobContext", "bind", "destination_of", "endpoint", "open_client"]
 
-T = TypeVar("T")
 Notice = Callable[[str], None]
 
 #: The in-process sandbox (``--sandbox``): a fresh, empty account each run, never a real one.
 BUILT_IN_SANDBOX = Destination("built-in sandbox")
 
 
-class JobContext:
-    """Endpoint, credentials, pacer, ledger and client of one import, plan or undo.
+class JobContext(contextlib.ExitStack):
+    """Endpoint, credentials, pacer, ledger and client of one import, plan or undo; what the job
+    opens is entered into it (``enter_context``, ``callback``) and left, latest first, as it ends.
 
     ``credentials`` default to the environment's (and its credentials file's, whose warnings
     ``notice`` hears); ``sandbox`` sends to a fresh in-process sandbox instead. ``notice`` also
@@ -64,31 +63,11 @@ class JobContext:
         self.pacer = Pacer(options.rate, share=options.budget_share, headroom=options.headroom,
                            notice=notice)  # fmt: skip
         self.ledger: Ledger | None = None
-        self._stack = contextlib.ExitStack()
-
-    def __enter__(self) -> JobContext:
-        self._stack.__enter__()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> bool | None:
-        return self._stack.__exit__(kind, error, trace)
-
-    def enter(self, context: contextlib.AbstractContextManager[T]) -> T:
-        """``context`` entered now, left when the job ends (before what was entered earlier)."""
-        return self._stack.enter_context(context)
-
-    def callback(self, then: Callable[[], object]) -> None:
-        """Call ``then`` when the job ends, in its place among what was entered (latest first)."""
-        self._stack.callback(then)
+        super().__init__()
 
     def open_ledger(self, path: Path, *, source: str = "", readonly: bool = False) -> Ledger:
         """The job's ledger (locked unless ``readonly``), which :meth:`run` binds to the API."""
-        self.ledger = self.enter(Ledger.open(path, source=source, readonly=readonly))
+        self.ledger = self.enter_context(Ledger.open(path, source=source, readonly=readonly))
         return self.ledger
 
     def run(

@@ -290,9 +290,9 @@ def _import(
         result.notes += [*source.warnings, *file_warnings(mapping, source.sample())]
         log = None
         if options.log_file is not None:  # opened first: an unwritable one stops the run here
-            log = job.enter(RequestLog(options.log_file))
+            log = job.enter_context(RequestLog(options.log_file))
         if sandbox is not None and options.state is None:
-            state_path = Path(job.enter(tempfile.TemporaryDirectory())) / "state.sqlite"
+            state_path = Path(job.enter_context(tempfile.TemporaryDirectory())) / "state.sqlite"
         else:
             result.state = state_path
         # The lock first: a second run on the same state must not touch the first one's results.
@@ -380,7 +380,7 @@ class _Sending:
             job.callback(self.reporting.discard)
             self.listeners.append(self.reporting.add)
         if options.rejects is not None:
-            self.rejected = job.enter(RejectsWriter(options.rejects, self.source.columns,
+            self.rejected = job.enter_context(RejectsWriter(options.rejects, self.source.columns,
                                                     delimiter=self.source.delimiter))  # fmt: skip
             self.listeners.append(self.rejected.add)
 

@@ -188,7 +188,7 @@ def plan_import(
         async def planning(client: HelpScoutClient) -> None:
             writer = None
             if results is not None:  # once the destination guard let the plan go on
-                writer = job.enter(ResultsWriter(results, source_columns=columns))
+                writer = job.enter_context(ResultsWriter(results, source_columns=columns))
             if mapping.properties:
                 await check_properties(client, mapping, notice)
             planner = _Planner(client, policy)

@@ -495,7 +495,7 @@ def undo_import(
             if not dry_run:
                 result.resumed = ledger.begin_undo(target.runs, results).resuming
             result.results = Path(results) if results is not None else None
-            writer = job.enter(
+            writer = job.enter_context(
                 ResultsWriter(results or os.devnull, observers=[on_line] if on_line else ())
             )
             undoer = Undoer(client, writer, ledger, target, concurrency=workers_of(options),
