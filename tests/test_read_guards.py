@@ -68,28 +68,22 @@ def test_an_encoding_the_file_cannot_be_in_is_one_line_exit_2(
         )
 
 
-def test_an_unknown_encoding_name_is_one_line_exit_2(
-    invoke: Invoke, mapping: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--encoding", "klingon", "unknown encoding 'klingon': pass a name Python knows, such as "
+         "utf-8, cp1252, latin-1 or utf-16"),
+        ("--skip-lines", "99999999", "--skip-lines 99999999 skips past the end of the file (it "
+         "has 4 lines): give the number of lines before the header, or leave --skip-lines out "
+         "to detect it"),
+    ],
+)  # fmt: skip
+def test_a_reading_option_the_file_cannot_take_is_one_line_exit_2(
+    invoke: Invoke, mapping: Path, tmp_path: Path, option: str, value: str, says: str
 ) -> None:
     path = export(tmp_path, people(3))
-    result = invoke("validate", path, "-m", mapping, "--encoding", "klingon")
-    assert (result.exit_code, result.stderr) == (
-        2,
-        f"Error: {path}: unknown encoding 'klingon': pass a name Python knows, such as utf-8, "
-        "cp1252, latin-1 or utf-16\n",
-    )
-
-
-def test_skip_lines_past_the_end_is_one_line_exit_2(
-    invoke: Invoke, mapping: Path, tmp_path: Path
-) -> None:
-    path = export(tmp_path, people(3))
-    result = invoke("validate", path, "-m", mapping, "--skip-lines", "99999999")
-    assert (result.exit_code, result.stderr) == (
-        2,
-        f"Error: {path}: --skip-lines 99999999 skips past the end of the file (it has 4 lines): "
-        "give the number of lines before the header, or leave --skip-lines out to detect it\n",
-    )
+    result = invoke("validate", path, "-m", mapping, option, value)
+    assert (result.exit_code, result.stderr) == (2, f"Error: {path}: {says}\n")
 
 
 # --- rows of empty cells ------------------------------------------------------------------------
