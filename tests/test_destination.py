@@ -438,7 +438,7 @@ def test_a_cron_run_with_a_credentials_file_goes_where_it_says_and_writes_privat
     invoke: Invoke,
 ) -> None:
     """The file's HELPSCOUT_API_URL is honoured (not api.helpscout.net); a file others can
-    read is used with a warning; the state, log, results, rejects and report are 0600."""
+    read is used with a warning; the state, log, results, rejects, report and summary are 0600."""
     data, mapping, results = files
     write_people(data, ["ann", "bob", "not an email"])
     box = serve_sandbox(SandboxConfig())
@@ -450,7 +450,7 @@ def test_a_cron_run_with_a_credentials_file_goes_where_it_says_and_writes_privat
     )
     credentials.chmod(0o644)
     log, rejects = results.with_name("requests.jsonl"), results.with_name("fix.csv")
-    report = results.with_name("report.html")
+    report, summary = results.with_name("report.html"), results.with_name("summary.json")
     old = os.umask(0o022)
     try:
         done = invoke(
@@ -466,6 +466,8 @@ def test_a_cron_run_with_a_credentials_file_goes_where_it_says_and_writes_privat
             rejects,
             "--report",
             report,
+            "--summary-json",
+            summary,
             env={"HELPSCOUT_CREDENTIALS_FILE": str(credentials)},
         )
     finally:
@@ -478,7 +480,8 @@ def test_a_cron_run_with_a_credentials_file_goes_where_it_says_and_writes_privat
     ) in done.stderr
     assert box.app_secret not in done.output
     state = default_state_path(results, mapping, box.url)
-    for written in (state, results, log, rejects, report, state.with_name(state.name + ".lock")):
+    for written in (state, results, log, rejects, report, summary,
+                    state.with_name(state.name + ".lock")):  # fmt: skip
         assert stat.S_IMODE(written.stat().st_mode) == 0o600, written
 
 

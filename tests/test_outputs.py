@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from click.testing import Result
 
 from importer.core.errors import ConfigError
 from importer.core.files import check_outputs, same_file
+from importer.outputs.summary import write_summary
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data" / "customers.csv"
@@ -146,3 +149,22 @@ def test_distinct_files_pass(tmp_path: Path) -> None:
     paths[0].write_text("x")
     check_outputs(list(zip(names[:2], paths[:2], strict=True)),
                   list(zip(names[2:], paths[2:], strict=True)))  # fmt: skip
+
+
+def test_a_new_summary_is_its_owners_alone_and_a_replaced_one_keeps_its_mode(
+    tmp_path: Path,
+) -> None:
+    new, shared = tmp_path / "new.json", tmp_path / "shared.json"
+    shared.write_text("{}", encoding="utf-8")
+    shared.chmod(0o644)  # its owner chose it
+    (tmp_path / f".new.json.{os.getpid()}.tmp").write_text("", encoding="utf-8")  # a killed run's
+    old = os.umask(0o022)
+    try:
+        write_summary(new, {"rows": 1})
+        write_summary(shared, {"rows": 2})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o600
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o644
+    assert json.loads(shared.read_text("utf-8")) == {"rows": 2}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.json", "shared.json"]

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from importer.core.errors import ConfigError
+from importer.core.files import open_private
 from importer.core.redact import redact
 from importer.core.text import utc_stamp
 from importer.send.results import RUN_STATUSES, Outcome, cannot_write
@@ -145,11 +147,16 @@ def check_summary_path(path: str | os.PathLike[str]) -> None:
 
 
 def write_summary(path: str | os.PathLike[str], document: dict[str, Any]) -> None:
-    """Replace ``path`` with ``document`` at once: readers see the old one or the new one."""
+    """Replace ``path`` with ``document`` at once: readers see the old one or the new one. A new
+    summary is readable by its owner only, as the run's other files (its notes and error quote
+    the run's messages); one that exists keeps its mode."""
     target = Path(path)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with temporary.open("w", encoding="utf-8") as out:
+        temporary.unlink(missing_ok=True)  # one a killed run left, with its mode
+        with open_private(temporary, encoding="utf-8") as out:
+            if target.exists():
+                os.chmod(out.fileno(), stat.S_IMODE(target.stat().st_mode))
             json.dump(document, out, indent=2, ensure_ascii=False)
             out.write("\n")
         os.replace(temporary, target)
