@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import secrets
@@ -833,7 +834,8 @@ class Ledger:
     def preview_run(self, source_fingerprint: str) -> RunInfo:
         """The run :meth:`begin_run` would begin now (its id the next one), recording nothing:
         what a dry run plans with."""
-        previous = next(iter(self._runs(limit=1)), None)
+        newest = self._runs(limit=1)
+        previous = newest[0] if newest else None
         continues = tuple(
             r[0]
             for r in self._db.execute(
@@ -884,16 +886,20 @@ class Ledger:
 
     def _runs(self, limit: int = -1) -> list[PastRun]:
         """The newest ``limit`` runs (-1: all), newest first."""
-        found = self._db.execute(
-            f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?",
-            (limit if limit < 0 else limit + 1,),
-        ).fetchall()
+        names = _RUN_COLUMNS.split(", ")
+        # one run more than asked: whether a run resumed is told by the run before it
+        found = [
+            dict(zip(names, line, strict=True))
+            for line in self._db.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?",
+                (limit + 1 if limit >= 0 else -1,),
+            )
+        ]
         runs = []
-        for index, line in enumerate(found):
-            earlier = found[index + 1][3] if index + 1 < len(found) else "finished"
-            run: dict[str, Any] = dict(zip(_RUN_COLUMNS.split(", "), line, strict=True))
+        for run, before in itertools.zip_longest(found, found[1:]):
             run["counts"] = json.loads(run["counts"]) if run["counts"] else None
-            runs.append(PastRun(**run, resumed=earlier != "finished"))
+            resumed = before is not None and before["status"] != "finished"
+            runs.append(PastRun(**run, resumed=resumed))
         return runs[:limit] if limit >= 0 else runs
 
     def results_files(self) -> list[Path]:
