@@ -380,8 +380,9 @@ class _Sending:
             job.callback(self.reporting.discard)
             self.listeners.append(self.reporting.add)
         if options.rejects is not None:
-            self.rejected = job.enter_context(RejectsWriter(options.rejects, self.source.columns,
-                                                    delimiter=self.source.delimiter))  # fmt: skip
+            rejects = RejectsWriter(options.rejects, self.source.columns,
+                                    delimiter=self.source.delimiter)  # fmt: skip
+            self.rejected = job.enter_context(rejects)
             self.listeners.append(self.rejected.add)
 
     def _progressed(self, tally: Tally) -> None:

@@ -156,7 +156,7 @@ def write_summary(path: str | os.PathLike[str], document: dict[str, Any]) -> Non
         temporary.unlink(missing_ok=True)  # one a killed run left, with its mode
         with open_private(temporary, encoding="utf-8") as out:
             if target.exists():
-                os.chmod(out.fileno(), stat.S_IMODE(target.stat().st_mode))
+                os.fchmod(out.fileno(), stat.S_IMODE(target.stat().st_mode))
             json.dump(document, out, indent=2, ensure_ascii=False)
             out.write("\n")
         os.replace(temporary, target)
