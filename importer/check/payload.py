@@ -1,8 +1,9 @@
 """One JSON payload against Help Scout's rules, answered as Help Scout does: the sandbox's 400s.
 
 The value rules are the rows of :data:`importer.check.rules.RULES` that carry an ``answer``, so
-the sandbox refuses what the validator flags; this module adds only the payload's shape (types,
-unknown fields and properties). Light: no pandas, the sandbox imports it.
+the sandbox refuses what the validator flags; this module adds only the payload's shape (types
+and properties), and :func:`as_received`, what Help Scout makes of a body before its rules run.
+Light: no pandas, the sandbox imports it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, overload
 
 from importer.check import rules
 from importer.core import codes
@@ -27,9 +29,33 @@ class Violation:
 
 
 TYPE = "type"  #: a value of the wrong JSON type
-UNKNOWN_FIELD = "unknown_field"  #: a field Help Scout does not have
 UNKNOWN_PROPERTY = "unknown_property"  #: a property the account does not define
 REQUEST = "request"  #: a request of the wrong form (a patch's op or path), not a customer rule
+
+
+@overload
+def as_received(payload: dict[str, Any]) -> dict[str, Any]: ...
+@overload
+def as_received(payload: object) -> object: ...
+def as_received(payload: object) -> object:
+    """A customer body as Help Scout reads it: a null field is one not set (its docs: "the same
+    as if it was set with null"), a field it does not have is ignored (its PHP SDK sends ``email``
+    beside ``emails``; a client that PUTs back what it read sends ``createdAt`` and ``_links``),
+    and an enum's case does not matter (its own example creates ``"gender": "Male"``)."""
+    if not isinstance(payload, dict):
+        return payload
+    known = {**schema.SCALARS, **dict.fromkeys([*schema.ENTRIES, "address", "properties"])}
+    received = {}
+    for name, value in payload.items():
+        if name not in known or value is None:
+            continue
+        spec = schema.SCALARS.get(name)
+        if spec is not None and spec.kind == "enum" and isinstance(value, str):
+            value = value.lower()
+        elif name == "address" and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k in schema.ADDRESS and v is not None}
+        received[name] = value
+    return received
 
 
 def check_value(spec: schema.Field, value: object, path: str | None = None) -> Violation | None:
@@ -71,8 +97,6 @@ def check_payload(payload: object, properties: dict[str, dict] | None = None) ->
             found.extend(_check_address(value))
         elif name == "properties":
             found.extend(_check_properties(value, properties))
-        else:
-            found.append(Violation(name, UNKNOWN_FIELD, "unknown field", value))
     return found
 
 
@@ -104,8 +128,8 @@ def _check_address(address: object) -> list[Violation]:
     found = []
     for name, value in address.items():
         if name not in schema.ADDRESS:
-            found.append(Violation(f"address.{name}", UNKNOWN_FIELD, "unknown field", value))
-        elif name == "lines":
+            continue
+        if name == "lines":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 found.append(Violation("address.lines", TYPE, "must be an array of strings", value))
         else:

@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from yarl import URL
 
-from importer.check.payload import REQUEST, Violation, check_payload
+from importer.check.payload import REQUEST, Violation, as_received, check_payload
 from importer.sandbox.config import (
     CONVERSATION_SORTS,
     CONVERSATION_STATUSES,
@@ -395,7 +395,7 @@ class Api:
     # customers
     async def create(self, request: web.Request) -> web.Response:
         state = self.state
-        payload = await _json_body(request)
+        payload = as_received(await _json_body(request))
         violations = check_payload(payload, state.properties)
         if violations:
             return _bad_request(violations)
@@ -479,7 +479,7 @@ class Api:
         body = await _json_body(request)
         if not isinstance(body, dict):
             return _bad_request(check_payload(body))
-        given = {k: v for k, v in body.items() if v is not None and k != "id"}
+        given = as_received(body)
         violations = check_payload(given, self.state.properties)
         if violations:
             return _bad_request(violations)
@@ -495,8 +495,9 @@ class Api:
             if name not in OWN_FIELDS:
                 violations.append(_request_error(f"[{i}].path", "not a customer field", name))
             elif op in ("add", "replace") and value is not None:
-                violations.extend(check_payload({name: value}))
-                changes[name] = value
+                received = as_received({name: value})
+                violations.extend(check_payload(received))
+                changes[name] = received[name]
             elif op in ("add", "replace", "remove"):
                 changes[name] = None
             else:
@@ -640,7 +641,8 @@ class Api:
     async def set_address(self, request: web.Request) -> web.Response:
         """POST creates (201), PUT updates (204); either replaces whatever address was there."""
         customer = self._customer(request)
-        address = await _json_body(request)
+        body = await _json_body(request)
+        address = as_received({"address": body}).get("address", body)
         violations = check_payload({"address": address})
         if violations:
             return _bad_request(violations, strip="address.")

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from importer.check.payload import Violation, check_payload
+from importer.check.payload import Violation, as_received, check_payload
 from importer.customer import schema
 from importer.sandbox.budget import Agent, BurstLimit, FixedWindow, SlidingWindow
 from importer.sandbox.config import (
@@ -371,7 +371,7 @@ class SandboxState:
         Raises ``InvalidSeed`` (its ``violations`` paths prefixed ``[i].``) when any payload
         breaks a rule, as a create would.
         """
-        payloads = list(payloads)
+        payloads = [as_received(p) for p in payloads]
         violations = [
             Violation(f"[{i}].{v.path}", v.rule, v.message, v.rejected_value)
             for i, payload in enumerate(payloads)
