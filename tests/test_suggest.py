@@ -48,6 +48,7 @@ def test_headers_fold_into_words(text, folded):
         ("Address 2 - Country", "country", None, "2"),
         ("Default Address Address1", "street", None, ""),
         ("Address Line 2", "street", None, ""), ("State/Region", "state", None, ""),
+        ("Street Address 1", "street", None, ""), ("Street Address 2", "street", None, ""),
         ("Country/Region", "country", None, ""), ("Country / Region", "country", None, ""),
         ("Mailing Zip/Postal Code", "postalCode", None, "mailing"),
         ("Person - Postal address - ZIP/Postal code", "postalCode", None, ""),
@@ -323,6 +324,15 @@ def test_country_names_in_the_main_european_languages(text, code):
 # --- the engine -------------------------------------------------------------------------------
 def specs(draft: Draft) -> dict[str, object]:
     return dict(iter_specs(draft))
+
+
+def test_numbered_street_lines_are_one_address():
+    """Square's "Street Address 1" and "2" are two lines of one address, not two addresses
+    (each then without a city or a country, so never sent)."""
+    columns = ["Street Address 1", "Street Address 2", "City", "State", "Postal Code", "Country"]
+    found = specs(suggest(columns, {"Country": ["US", "CA", "US"]}))
+    assert found["address.0.lines"] == ["Street Address 1", "Street Address 2"]
+    assert found["address.0.city"] == "City" and "address.1.lines" not in found
 
 
 def test_prefixed_headers_map_by_their_words():

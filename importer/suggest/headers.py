@@ -256,13 +256,10 @@ def read_header(column: str) -> HeaderReading:
         entry_type = None
     group = next((ADDRESS_GROUP_WORDS[w] for w in folded if w in ADDRESS_GROUP_WORDS), "")
     if not group and number is not None and kind in (*ADDRESS_PARTS, "label"):
-        # "Address 1 - City" is the first address's city; "Address1", "Address Line 2" are lines.
-        after = folded.index(str(number)) - 1
-        if (
-            after >= 0
-            and (folded[after],) in _ADDRESS_WORDS
-            and phrase != folded[after : after + 1]
-        ):
+        # "Address 1 - City" is the first address's city; "Address1", "Address Line 2" and
+        # "Street Address 2" (Square's), where nothing follows the number, are lines.
+        at = folded.index(str(number))
+        if at >= 1 and (folded[at - 1],) in _ADDRESS_WORDS and at + 1 < len(folded):
             group = str(number)
     return HeaderReading(column, kind, entry_type, group, number, " ".join(phrase), folded)
 
