@@ -157,6 +157,9 @@ class Sniff:
     """Several formats that together read the dates when no single one does (issue 19)."""
     digits: float = 0.0
     """The share of the sampled values with a digit in them (names have none)."""
+    few_kind: str | None = None
+    """What the values look like when too few were sampled to decide by (kind is None then):
+    enough to tell that a Yes and a No are no emails."""
 
     @property
     def same(self) -> bool:
@@ -203,7 +206,7 @@ def sniff(values: Iterable[str]) -> Sniff:
     """The kind of most of ``values`` (cells as text; empty ones are skipped)."""
     texts = [v for v in (_clean(v) for v in values) if v and v.lower() not in NULL_MARKERS]
     if len(texts) < MIN_VALUES:
-        return Sniff(None, sampled=len(texts))
+        return Sniff(None, sampled=len(texts), few_kind=_kind(texts).kind if texts else None)
     counts = Counter(texts)
     found = _kind(texts)
     return replace(

@@ -78,6 +78,10 @@ def judge(kind: str | None, values: Sniff) -> Verdict:
     if kind in _NOT_FIELDS:
         return Verdict(kind, "high", seen)
     if values.sampled < MIN_VALUES:
+        if kind in MUST_BE and values.sampled and values.few_kind not in MUST_BE[kind]:
+            # Xero's "Person1IncludeInEmail": a Yes or two, no email however few
+            return Verdict(None, "high", f"none of the {values.sampled} sampled values looks "
+                           f"like {_FIELD_WORDS[kind]}")  # fmt: skip
         return Verdict(kind, "medium", "too few values sampled to confirm the header")
     if values.kind in RULED_OUT.get(kind, ()):
         return Verdict(None, "high", f"{seen}, not {_FIELD_WORDS.get(kind, kind)}")
