@@ -233,6 +233,8 @@ NAMES = ["Ana", "Kofi", "Mei", "Lars", "Priya", "Tomás", "Ravi", "Ingrid", "Oma
         (None, NAMES, None, "high"),
         # too few values to check the header
         ("email", ["a@example.com"], "email", "medium"),
+        # ...but enough to contradict a field that must have a shape (Xero's IncludeInEmail)
+        ("email", ["Yes", "No"], None, "high"), ("website", ["Yes"], None, "high"),
     ],
 )  # fmt: skip
 def test_values_decide_and_headers_suggest(kind, values, kept, confidence):
@@ -324,6 +326,17 @@ def test_country_names_in_the_main_european_languages(text, code):
 # --- the engine -------------------------------------------------------------------------------
 def specs(draft: Draft) -> dict[str, object]:
     return dict(iter_specs(draft))
+
+
+def test_an_empty_column_a_field_reads_is_not_said_to_be_left_out():
+    columns = ["Email", "Email 2", "Fax Number", "Nickname"]
+    sample = {"Email": [f"p{i}@example.com" for i in range(5)], "Email 2": [""] * 5,
+              "Fax Number": [""] * 5, "Nickname": [""] * 5}  # fmt: skip
+    draft = suggest(columns, sample)
+    read = {c for spec in specs(draft).values() for c in columns_of(spec)}
+    said = " ".join(draft.notes)
+    assert "Nickname" in said and "Email 2" in read
+    assert not [c for c in read if c in said.partition("left out:")[2]]
 
 
 def test_numbered_street_lines_are_one_address():

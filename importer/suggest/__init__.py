@@ -117,7 +117,7 @@ def suggest_mapping(
     read = read_columns(columns, sample or {})
     if found := null_values([c for c in read if c.name in draft.columns()]):
         draft.settings.setdefault("null_values", found)
-    empty = ", ".join(empty_columns(read))
+    empty = ", ".join(c for c in empty_columns(read) if c not in draft.columns())
     held = {c for one in draft.review for c in columns_of(one.item.spec)}
     skip = {*draft.columns(), *empty_columns(read), *held}
     draft.leftovers = leftovers([c for c in read if c.name not in skip])

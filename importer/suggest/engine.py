@@ -434,8 +434,8 @@ def _group_parts(group: _Group) -> dict[str, Field]:
 def _leftovers(read: list[Column], draft: Draft, used: set[str]) -> None:
     empty = set(empty_columns(read))
     draft.leftovers.update(leftovers([c for c in read if c.name not in used | empty]))
-    if empty:
-        names = ", ".join(c.name for c in read if c.name in empty)
+    if left_out := [c.name for c in read if c.name in empty - used]:
+        names = ", ".join(left_out)  # an empty column a field reads is mapped, not left out
         text = f"Empty in every sampled row, so left out: {names}."
         draft.notes += textwrap.wrap(text, 96, break_on_hyphens=False)
 
