@@ -287,7 +287,28 @@ def test_validate_does_not_load_the_http_side_and_run_defaults_to_help_scout():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["init", SAMPLE, "-o", "/nonexistent/dir/m.yaml"], "Error: cannot write /nonexistent"),
+        (
+            ["init", SAMPLE, "-o", "/nonexistent/dir/m.yaml"],
+            "Error: cannot write --output /nonexistent",
+        ),
+        (
+            ["run", SAMPLE, "-m", EXAMPLE, "--sandbox", "-o", "/nonexistent/dir/r.csv"],
+            "Error: cannot write --output /nonexistent/dir/r.csv: /nonexistent/dir is not a folder",
+        ),
+        (
+            [
+                "run",
+                SAMPLE,
+                "-m",
+                EXAMPLE,
+                "--sandbox",
+                "--dry-run",
+                "--check-existing",
+                "-o",
+                "/nonexistent/plan.csv",
+            ],
+            "Error: cannot write --output /nonexistent/plan.csv",
+        ),
         (["sandbox", "--port", "70000"], "Usage:"),
         (["sandbox", "--token-ttl", "0"], "Usage:"),
     ],

@@ -58,6 +58,7 @@ def check_outputs(inputs: Sequence[Named], outputs: Sequence[Named]) -> None:
     reads = [(name, Path(path), _identity(Path(path))) for name, path in inputs if path]
     writes = [(name, Path(path), _identity(Path(path))) for name, path in outputs if path]
     for index, (name, path, identity) in enumerate(writes):
+        check_writable(name, path)
         for other, other_path, other_identity in reads:
             if identity == other_identity:
                 raise ConfigError(
@@ -70,6 +71,18 @@ def check_outputs(inputs: Sequence[Named], outputs: Sequence[Named]) -> None:
                     f"{name} {path} is the same file as {other} {other_path}: give each its own "
                     "path"
                 )
+
+
+def check_writable(name: str, path: Path) -> None:
+    """Refuse, before anything is read or sent, an output that could not be written at all: a
+    run that could only fail at its first line of results must not begin (exit 2)."""
+    folder = path.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"cannot write {name} {path}: {folder} is not a folder this user may write in"
+        )
+    if path.is_dir():
+        raise ConfigError(f"cannot write {name} {path}: it is a folder")
 
 
 def check_recorded_results(recorded: Iterable[Path], output: str | os.PathLike[str] | None) -> None:

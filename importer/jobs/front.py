@@ -211,7 +211,6 @@ def import_csv(
     ended early (what finished is in the results and the ledger; the same call resumes).
     """
     from importer.jobs import context, importing  # the sending side: see the module's docstring
-    from importer.outputs.summary import check_summary_path
     from importer.send.tally import ImportResult
 
     options = options or DEFAULT_IMPORT
@@ -223,8 +222,6 @@ def import_csv(
     # the state's files are named by its path: a state given, or the default, which may differ
     outputs = [("--output", results), *kept_state, *output_flags(options, but={"state"})]
     check_outputs(inputs_of(path, mapping), outputs)
-    if options.summary_json is not None:
-        check_summary_path(options.summary_json)
     result = ImportResult(
         results=Path(results),
         started=datetime.now(UTC),

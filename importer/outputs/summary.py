@@ -19,7 +19,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from importer.core.errors import ConfigError
 from importer.core.files import open_private
 from importer.core.redact import redact
 from importer.core.text import utc_stamp
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
 __all__ = [
     "SUMMARY_VERSION",
     "Reasons",
-    "check_summary_path",
     "reason_of",
     "summary_of",
     "write_summary",
@@ -133,17 +131,6 @@ def summary_of(
         "notes": [redact(note) for note in result.notes],
         "dropped": result.dropped,
     }
-
-
-def check_summary_path(path: str | os.PathLike[str]) -> None:
-    """Refuse, before the run, a summary that could not be written at its end (exit 2)."""
-    folder = Path(path).parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise ConfigError(
-            f"cannot write --summary-json {path}: {folder} is not a folder this user may write in"
-        )
-    if Path(path).is_dir():
-        raise ConfigError(f"cannot write --summary-json {path}: it is a folder")
 
 
 def write_summary(path: str | os.PathLike[str], document: dict[str, Any]) -> None:

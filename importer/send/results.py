@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
-from importer.core.errors import OutputError
+from importer.core.errors import ConfigError, OutputError
 from importer.core.files import open_private
 from importer.core.redact import redact
 from importer.core.safecsv import SafeCsvWriter
@@ -121,7 +121,10 @@ class ResultsWriter:
     ) -> None:
         self.path = Path(path)
         self._width = len(source_columns) if source_columns is not None else None
-        self._file: IO[str] = open_private(self.path, "w", encoding="utf-8", newline="")
+        try:
+            self._file: IO[str] = open_private(self.path, "w", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise ConfigError(f"cannot write the results file {path}: {exc.strerror}") from exc
         self._writer = SafeCsvWriter(self._file, header(source_columns))
         self._observers = list(observers)
         self._failed: OutputError | None = None
