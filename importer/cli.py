@@ -26,6 +26,7 @@ from importer.core.errors import (
     EXIT_OK,
     EXIT_ROWS_FAILED,
     EXIT_STOPPED,
+    EXIT_USAGE,
     ConfigError,
     ImporterError,
     NotConfirmed,
@@ -562,6 +563,9 @@ def say_ending(ctx: click.Context, result: ImportResult, say: Console) -> None:
         )
     elif result.stopped:
         say.error(f"Error: {for_terminal(redact(result.stopped))}")
+        if result.exit_code == EXIT_USAGE:
+            say.info("Nothing was sent: fix the file, then run the same command.")
+            return
         say.info(f"Stopped early: what finished is in {kept}.")
         if result.state:
             say.info(resume_hint(ctx))

@@ -7,6 +7,7 @@ fails instead of passing slowly.
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
@@ -89,6 +90,26 @@ def test_a_field_over_the_limit_is_refused_naming_its_row_and_column(tmp_path: P
         "and never closed? (Help Scout keeps no field that long: shorten the cell or delete the "
         "column)"
     )
+
+
+def test_a_run_that_meets_an_unreadable_row_before_sending_is_refused(
+    tmp_path: Path, invoke
+) -> None:
+    """Exit 2 and 'nothing was sent', not 3 and 'the same command resumes': it never would."""
+    path = tmp_path / "in.csv"
+    cell = "lorem ipsum\n" * (MAX_FIELD_CHARS // 12 + 10)
+    path.write_text(f'Email,Note\na@example.com,ok\nb@example.com,"{cell}"\n', encoding="ascii")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "customer:\n  background: Note\n  emails: [{column: Email, type: work}]\n", "utf-8"
+    )
+    summary = tmp_path / "summary.json"
+    result = invoke("run", path, "-m", mapping, "--sandbox", "-o", tmp_path / "r.csv",
+                    "--summary-json", summary)  # fmt: skip
+    assert result.exit_code == 2
+    assert "data row 2 has a field longer than 1 MB" in result.stderr
+    assert "Nothing was sent: fix the file" in result.stderr and "resume" not in result.stderr
+    assert json.loads(summary.read_text("utf-8"))["outcome"] == "refused"
 
 
 def test_a_row_over_the_limit_is_refused(tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ from importer.send.diff import additions, changes_for
 from importer.send.ledger import Created, ImportRecord, Ledger, state_files
 from importer.send.pacing import PLAN_BUDGETS, budget_seconds, duration
 from importer.send.results import Outcome, ResultsWriter, Status, listed_customers
-from importer.send.tally import Tally
+from importer.send.tally import Tally, refused_or_stopped
 from importer.send.workers import ROW_TIMEOUT, Unknown, Workers, error_text
 
 __all__ = [
@@ -418,13 +418,14 @@ class UndoResult(UndoTally):
     resumed: bool = False
     """The undo continued one that had stopped before its end."""
     stopped: str | None = None
+    stopped_code: int = EXIT_STOPPED
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
         if self.stopped:
-            return EXIT_STOPPED
+            return refused_or_stopped(self.stopped_code, self.requests)
         return EXIT_ROWS_FAILED if self.failed else EXIT_OK
 
     @property

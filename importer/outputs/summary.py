@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from importer.core.errors import EXIT_STOPPED, EXIT_USAGE
 from importer.core.files import open_private
 from importer.core.redact import redact
 from importer.core.text import utc_stamp
@@ -84,11 +85,11 @@ def summary_of(
     ``error`` are for a run refused before it began (the result holds nothing yet)."""
     code = result.exit_code if exit_code is None else exit_code
     if error is not None:
-        outcome = "interrupted" if code == 3 else "refused"
+        outcome = "interrupted" if code == EXIT_STOPPED else "refused"
     elif result.interrupted:
         outcome = "interrupted"
     else:
-        outcome = "stopped" if result.stopped else "finished"
+        outcome = ("refused" if code == EXIT_USAGE else "stopped") if result.stopped else "finished"
     why = error if error is not None else result.stopped
     started, finished = result.started, result.finished
     total = (finished - started).total_seconds() if started and finished else 0.0

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from importer.core.errors import EXIT_OK, EXIT_ROWS_FAILED, EXIT_STOPPED
+from importer.core.errors import EXIT_OK, EXIT_ROWS_FAILED, EXIT_STOPPED, EXIT_USAGE
 from importer.core.text import plural
 from importer.send.pacing import duration
 from importer.send.results import Outcome
@@ -116,6 +116,12 @@ class Tally:
 Progress = Callable[[Tally], None]
 
 
+def refused_or_stopped(code: int, requests: int) -> int:
+    """A stopped job's exit code: 2 when what stopped it was the input (an unreadable row) and
+    nothing was sent, so nothing was attempted; else 3, what finished is recorded."""
+    return EXIT_USAGE if code == EXIT_USAGE and not requests else EXIT_STOPPED
+
+
 @dataclass
 class ImportResult(Tally):
     """What ``import_csv`` did: rows by outcome, requests, and whether the run went to the end."""
@@ -127,6 +133,9 @@ class ImportResult(Tally):
     """The run continued an import that had stopped before its end."""
     stopped: str | None = None
     """Why the run stopped before the end (interrupted, credentials refused...), else None."""
+    stopped_code: int = EXIT_STOPPED
+    """The exit code of the error that stopped it: a file unreadable at a row (2) stops a run
+    that has sent nothing as a refusal, not as a run the same command resumes."""
     interrupted: bool = False
     """Stopped by Ctrl-C or SIGTERM."""
     budget: float | None = None
@@ -159,7 +168,7 @@ class ImportResult(Tally):
     @property
     def exit_code(self) -> int:
         if self.stopped:
-            return EXIT_STOPPED
+            return refused_or_stopped(self.stopped_code, self.requests)
         missed = self.invalid > self.invalid_allowed or self.failed or self.unknown
         return EXIT_ROWS_FAILED if missed or self.not_sent else EXIT_OK
 

@@ -218,7 +218,7 @@ class Workers(Generic[T]):
         try:
             await self.run(batches)
         except ImporterError as exc:
-            result.stopped = str(exc)
+            result.stopped, result.stopped_code = str(exc), exc.exit_code
         finally:
             for counted in fields(self.tally):
                 setattr(result, counted.name, getattr(self.tally, counted.name))
