@@ -52,8 +52,8 @@ def test_validate_sample_lists_each_problem_and_the_summary(invoke):
     )
     assert lines[5] == (
         "row 26, Email: error: duplicate_key: 'chloe.obrien2@example.com' the same email as row 3: "
-        "this row would create a duplicate; remove or merge it, or run with --duplicates first "
-        "(or last) to import one of them"
+        "this row would create a duplicate; remove or merge it, or import with run --duplicates "
+        "first (or last) to import one of them"
     )
 
 

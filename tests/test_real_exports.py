@@ -237,8 +237,8 @@ def test_a_duplicate_email_names_the_option_that_imports_one(tmp_path: Path) -> 
     result = validate(tmp_path, text, "customer:\n  emails: [Email]\n")
     assert result.stdout.splitlines()[0] == (
         "row 2, Email: error: duplicate_key: 'ann@example.com' the same email as row 1: this "
-        "row would create a duplicate; remove or merge it, or run with --duplicates first (or "
-        "last) to import one of them"
+        "row would create a duplicate; remove or merge it, or import with run --duplicates first "
+        "(or last) to import one of them"
     )
 
 
