@@ -77,6 +77,10 @@ def test_headers_fold_into_words(text, folded):
         ("E-mail Display Name", "ignore", None, ""),
         ("Organization 1 - Location", "ignore", None, ""),
         ("Customer ID", "id", None, ""), ("Record ID", "id", None, ""),
+        # "#" and "No." say number: Eventbrite's "Order #" is an order's, not a phone
+        ("Order #", "id", None, ""), ("Attendee #", "id", None, ""),
+        ("Ticket No.", "id", None, ""), ("Phone #", "phone", None, ""),
+        ("Phone No.", "phone", None, ""),
         ("Middle Name", "ignore", None, ""),
         # German, French, Spanish, Italian, Dutch, Portuguese
         ("Vorname", "firstName", None, ""), ("Nachname", "lastName", None, ""),

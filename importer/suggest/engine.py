@@ -80,7 +80,7 @@ def _decide(column: Column) -> Column:
     header, values, kind = column.header, column.values, column.kind
     said = f'header "{column.name}"'
     if kind == "id" and header.phrase == "number":
-        kind = None  # "Text Reminder Number", "Member Number": the values say which
+        kind = None  # "Text Reminder Number", "Lucky Number": the values say which
     if kind == "chat" and values.kind == "phone":
         kind = "phone"  # WhatsApp, Signal: a phone number
     if kind == "title":

@@ -102,6 +102,12 @@ PHRASES: dict[tuple[str, ...], tuple[int, str]] = {
     **_phrases(48, "code", "code"),
     **_phrases(47, "id", "id", "record id", "identifier", "external id", "unique external id",
                "number"),
+    # a record's number, however phone-like its digits (Eventbrite's 11-digit "Order #")
+    **_phrases(47, "id", *(f"{record} number" for record in (
+        "order", "invoice", "ticket", "attendee", "booking", "reservation", "confirmation",
+        "transaction", "receipt", "registration", "tracking", "serial", "customer", "account",
+        "member", "membership", "reference", "case", "contract", "policy", "subscription",
+        "barcode"))),
     **_phrases(46, "jobTitle", "job title", "job", "jobtitle", "position", "occupation",
                "designation", "profession", "work title", "poste", "fonction", "cargo",
                "puesto", "berufsbezeichnung", "beruf", "funktion", "qualifica", "mansione",
@@ -281,6 +287,8 @@ def words(text: str) -> tuple[str, ...]:
         c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c)
     )
     text = re.sub(r"\be[\s\-_.]*mail", "email", text)
+    # "Order #", "Ticket No.", "Kunden-Nr.": the sign and the abbreviations say number
+    text = re.sub(r"#|\b(?:no|nr|nbr)\.", " number ", text)
     for split, joined in _BRANDS:  # "LinkedIn", "YouTube" came apart as camelCase
         text = re.sub(split, joined, text)
     out: list[str] = []
