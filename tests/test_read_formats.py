@@ -110,6 +110,18 @@ def test_the_default_sheet_is_the_first_holding_a_table(invoke: Invoke) -> None:
     )
 
 
+def test_a_table_on_a_later_sheet_is_named_not_lost(invoke: Invoke) -> None:
+    path = FORMATS / "two_tables.xlsx"
+    result = invoke("validate", path, "-m", MAPPING)
+    assert result.stderr.splitlines()[0] == (
+        f"Warning: {path}: read sheet 'EU' only; sheet 'US' holds a table too and is not "
+        "read: import it with --sheet 'US'"
+    )
+    assert result.stdout.splitlines()[-1].startswith("1 row read")
+    chosen = invoke("validate", path, "-m", MAPPING, "--sheet", "US")
+    assert "Warning" not in chosen.stderr and chosen.stdout.splitlines()[-1].startswith("1 row")
+
+
 @pytest.mark.parametrize("sheet", ["Customers", "customers", "2"])
 def test_sheet_chooses_a_sheet_by_name_or_number(invoke: Invoke, sheet: str) -> None:
     result = invoke("validate", FORMATS / "readme_first.xlsx", "-m", MAPPING, "--sheet", sheet)

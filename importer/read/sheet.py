@@ -332,6 +332,12 @@ def open_sheet(
     if tried:
         notes.insert(0, f"read sheet '{candidate}' (sheets before it hold no table): "
                         "pass --sheet to choose another")  # fmt: skip
+    if not chosen and (more := _more_tables(book, path, name, kind, shown, candidate)):
+        also = (f"sheet '{more[0]}' holds a table too and is not read: import it with --sheet "
+                f"'{more[0]}'" if len(more) == 1 else
+                f"sheets {', '.join(repr(s) for s in more)} hold tables too and are not read: "
+                "import each with --sheet NAME")  # fmt: skip
+        notes.append(f"{name}: read sheet '{candidate}' only; {also}")
     if header_line > 1 and skip_lines is None:
         notes.append(
             f"{where}: rows 1-{header_line - 1} are not the header: read the header from row "
@@ -353,6 +359,15 @@ def open_sheet(
         _header_line=header_line,
         _chunk_rows=chunk_rows,
     )
+
+
+def _more_tables(
+    book: Any, path: Path, name: str, kind: str, shown: list[str], read: str
+) -> list[str]:
+    """The visible sheets after ``read`` that hold a table too: their rows would be left out
+    without a word. An .xlsx sheet is peeked at from its XML, whatever its size."""
+    later = shown[shown.index(read) + 1 :]
+    return [s for s in later if _table_of(_rows_of(book, path, name, kind, s, 0)[0](), None, 2)]
 
 
 def _chosen_sheet(names: list[str], sheet: str, where: str) -> str:

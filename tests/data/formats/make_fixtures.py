@@ -5,8 +5,9 @@
 The same customers as customers.csv in each format, typed as a spreadsheet types them (phones
 and seats as numbers, sign-up dates as dates, VIP as booleans), with a blank row after the
 fourth; readme_first.xlsx has a read-me sheet before the table, hidden_first.xlsx a hidden
-one; formulas.xlsx holds formulas with their saved values, edges*.xlsx odd cells. Needs
-openpyxl, odfpy, xlwt and xlsxwriter (the tests only read the files: python-calamine).
+one, two_tables.xlsx a table on each of two sheets; formulas.xlsx holds formulas with their
+saved values, edges*.xlsx odd cells. Needs openpyxl, odfpy, xlwt and xlsxwriter (the tests
+only read the files: python-calamine).
 """
 
 from __future__ import annotations
@@ -75,6 +76,19 @@ def write_xlsx(path: Path, *, readme: bool = False, hidden: bool = False) -> Non
     for person in PEOPLE:
         sheet.append(person or [])
     book.save(path)
+
+
+def write_two_tables() -> None:
+    """two_tables.xlsx: the customers of two regions on two sheets, each a table."""
+    book = openpyxl.Workbook()
+    europe = book.active
+    europe.title = "EU"
+    europe.append(HEADER)
+    europe.append(PEOPLE[0])
+    states = book.create_sheet("US")
+    states.append(HEADER)
+    states.append(PEOPLE[1])
+    book.save(HERE / "two_tables.xlsx")
 
 
 def write_formulas() -> None:
@@ -165,6 +179,7 @@ if __name__ == "__main__":
     write_xlsx(HERE / "customers.xlsx")
     write_xlsx(HERE / "readme_first.xlsx", readme=True)
     write_xlsx(HERE / "hidden_first.xlsx", hidden=True)
+    write_two_tables()
     write_ods()
     write_xls()
     write_formulas()
