@@ -436,6 +436,9 @@ def run(ctx: click.Context, file: Path, mapping: Path, results: Path | None, use
             "--summary-json and --log-file describe an import that sends: not with --dry-run"
         )
     if dry_run and not options.check_existing:
+        if results is not None:  # the plan written row by row needs the account's answers
+            click.echo(f"Warning: {for_terminal(results, None)} is not written: only --dry-run "
+                       "--check-existing writes a plan, row by row", err=True)  # fmt: skip
         print_plan(file, mapping, options, checked_url=not use_sandbox)
     sandbox = sandbox_of(use_sandbox, properties)
     if dry_run:  # with --check-existing: the plan against the account

@@ -328,6 +328,17 @@ def test_dry_run_prints_the_plan_and_sends_nothing(
     ]
 
 
+def test_a_dry_run_says_its_output_is_not_written(
+    invoke: Callable[..., Result], tmp_path: Path
+) -> None:
+    plan = tmp_path / "plan.csv"
+    result = invoke("run", SAMPLE, "-m", EXAMPLE, "--dry-run", "--rate", "400", "-o", plan)
+    assert result.exit_code == 1 and not plan.exists()
+    assert result.stderr.splitlines()[0] == (
+        f"Warning: {plan} is not written: only --dry-run --check-existing writes a plan, row by row"
+    )
+
+
 # --- the results file, fed back ------------------------------------------------------------
 def test_include_source_gives_a_file_to_fix_and_import_again(
     invoke: Callable[..., Result], tmp_path: Path
