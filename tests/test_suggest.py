@@ -343,6 +343,26 @@ def test_an_empty_column_a_field_reads_is_not_said_to_be_left_out():
     assert not [c for c in read if c in said.partition("left out:")[2]]
 
 
+@pytest.mark.parametrize(
+    ("cells", "entry"),
+    [
+        (["https://www.linkedin.com/in/ann-lee", "https://uk.linkedin.com/in/bo-ng",
+          "linkedin.com/in/cy-ra"], {"socialProfiles.0": {"column": "URL", "type": "linkedin"}}),
+        (["https://x.com/annlee", "https://twitter.com/bo"],
+         {"socialProfiles.0": {"column": "URL", "type": "twitter"}}),
+        # a site of each customer's own, or profiles of two networks: web addresses
+        (["https://annlee.example", "https://www.linkedin.com/in/bo-ng"],
+         {"websites.0": {"column": "URL"}}),
+        (["https://x.com/annlee", "https://www.linkedin.com/in/bo-ng"],
+         {"websites.0": {"column": "URL"}}),
+    ],
+)  # fmt: skip
+def test_profile_pages_of_one_network_are_social_profiles(cells, entry):
+    """LinkedIn's Connections.csv has a "URL" column of linkedin.com/in/ pages."""
+    found = specs(suggest(["Email", "URL"], {"Email": ["a@example.com"] * 3, "URL": cells}))
+    assert {k: v for k, v in found.items() if k in entry} == entry
+
+
 def test_numbered_street_lines_are_one_address():
     """Square's "Street Address 1" and "2" are two lines of one address, not two addresses
     (each then without a city or a country, so never sent)."""

@@ -18,6 +18,7 @@ import textwrap
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from importer.customer import schema
 from importer.customer.values import NULL_MARKERS, Sniff, sniff
@@ -278,6 +279,10 @@ def _entries(read: list[Column], draft: Draft, used: set[str]) -> None:
             used.add(column.name)
         if items:
             draft.entries[name] = items
+    for column in read:
+        if column.kind == "website" and (network := _network_of(column)):
+            column.kind = "social"  # LinkedIn's Connections.csv: "URL", every one a profile
+            column.notes.append(f"every sampled value is a {network} profile")
     websites = [c for c in read if c.kind == "website"]
     if websites:
         draft.entries["websites"] = [Field({"column": c.name}, c.notes) for c in websites]
@@ -338,7 +343,22 @@ def _label_map(name: str, label: Column) -> dict[str, str]:
 
 def _named_type(column: Column, types: tuple[str, ...]) -> str:
     word = next((w for w in column.header.words if w in types), None)
-    return word or ("skype" if "skype" in column.header.words else "other")
+    return word or _network_of(column) or ("skype" if "skype" in column.header.words else "other")
+
+
+#: Sites whose pages are a person's profile there: the socialProfiles type they are.
+SOCIAL_SITES = {"linkedin.com": "linkedin", "twitter.com": "twitter", "x.com": "twitter",
+                "facebook.com": "facebook", "youtube.com": "youtube", "quora.com": "quora",
+                "flickr.com": "flickr", "about.me": "aboutme"}  # fmt: skip
+
+
+def _network_of(column: Column) -> str | None:
+    """The social network every sampled value of ``column`` is a page of, else None."""
+    found = set()
+    for cell in filter(None, (c.strip() for c in column.cells)):
+        host = urlsplit(cell if "//" in cell else f"//{cell}").hostname or ""
+        found.add(SOCIAL_SITES.get(".".join(host.split(".")[-2:])))
+    return found.pop() if len(found) == 1 and None not in found else None
 
 
 # --- addresses --------------------------------------------------------------------------------
