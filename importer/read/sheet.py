@@ -36,7 +36,13 @@ from importer.read.delimited import (
     find_header,
     name_columns,
 )
-from importer.read.xlsx_stream import STREAM_BYTES, Cells, XlsxStream, sheet_xml_bytes
+from importer.read.xlsx_stream import (
+    STREAM_BYTES,
+    Cells,
+    XlsxStream,
+    pads_numbers,
+    sheet_xml_bytes,
+)
 
 __all__ = ["ENCRYPTED_WORKBOOK", "SheetSource", "cell_text", "open_sheet", "sheet_records"]
 
@@ -394,7 +400,7 @@ def _rows_of(
     is a big .xlsx sheet, else from calamine's copy of it in memory (loaded now, once)."""
     if kind in ("xlsx", "xlsm"):
         found = sheet_xml_bytes(str(path), sheet)
-        if found is not None and found[1] > stream_over:
+        if found is not None and (found[1] > stream_over or pads_numbers(str(path))):
             stream = XlsxStream(str(path), found[0], cell_text, name)
             return stream.rows, stream.cells
     loaded = book.get_sheet_by_name(sheet)

@@ -31,7 +31,16 @@ import pyarrow.compute as pc
 from importer.core.arrow import offsets_and_bytes
 from importer.core.errors import SourceError
 
-__all__ = ["MAX_ROW_XML", "STREAM_BYTES", "Cells", "XlsxStream", "cut_texts", "sheet_xml_bytes"]
+__all__ = [
+    "MAX_ROW_XML",
+    "STREAM_BYTES",
+    "Cells",
+    "XlsxStream",
+    "cut_texts",
+    "padded",
+    "pads_numbers",
+    "sheet_xml_bytes",
+]
 
 #: A sheet whose XML is bigger than this (about 60,000 rows of 16 columns) is streamed.
 STREAM_BYTES = 64 << 20
@@ -74,6 +83,59 @@ _DIMENSION = re.compile(rb'<dimension ref="[A-Z]+\d+(?::([A-Z]+)\d+)?"')
 _DATE_FORMATS = {*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)}
 _DATE_CODE = re.compile(r"[dmyhs]", re.I)
 _QUOTED = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.')
+#: A number format that pads whole numbers with zeros: Excel's Zip Code (00000), Zip Code + 4
+#: (00000-0000), Social Security Number (000-00-0000), a fixed-width account number.
+_PADDED_CODE = re.compile(r"0{2,}(?:[- ]0+)*")
+
+
+def _styles(
+    archive: zipfile.ZipFile, names: set[str]
+) -> tuple[set[int], dict[str, str], dt.datetime]:
+    """The styles whose number format is a date or time, those that pad whole numbers with
+    zeros (style -> its format), and the workbook's day 0."""
+    book = archive.read("xl/workbook.xml")
+    epoch = dt.datetime(1904, 1, 1) if b'date1904="1"' in book else dt.datetime(1899, 12, 30)
+    if "xl/styles.xml" not in names:
+        return set(), {}, epoch
+    styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
+    codes = {int(f.get("numFmtId", -1)): f.get("formatCode", "")
+             for f in styles.iter(f"{_MAIN}numFmt")}  # fmt: skip
+    dated = {i for i, code in codes.items() if _DATE_CODE.search(_QUOTED.sub("", code))}
+    plain = {i: code.replace("\\", "").replace('"', "") for i, code in codes.items()}
+    zeros = {i: code for i, code in plain.items() if _PADDED_CODE.fullmatch(code)}
+    xfs = styles.find(f"{_MAIN}cellXfs")
+    found, padding = set(), {}
+    for index, xf in enumerate(xfs if xfs is not None else []):
+        number = int(xf.get("numFmtId", 0))
+        if number in _DATE_FORMATS or number in dated:
+            found.add(index)
+        elif number in zeros:
+            padding[str(index)] = zeros[number]
+    return found, padding, epoch
+
+
+def pads_numbers(path: str) -> bool:
+    """Whether the workbook has a style that pads whole numbers with zeros (02134): calamine
+    reads such a cell as the number 2134, so the sheet is read from its XML."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return bool(_styles(archive, set(archive.namelist()))[1])
+    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError, OSError):
+        return False
+
+
+def padded(digits: str, code: str) -> str:
+    """A whole number as a zero-padding format shows it: ``2134`` in ``00000`` is ``02134``,
+    ``12345678`` in ``00000-0000`` is ``01234-5678``; digits beyond the format go first."""
+    digits = digits.lstrip("0").zfill(code.count("0"))
+    at, shown = len(digits), []
+    for char in reversed(code):
+        if char == "0":
+            at -= 1
+            shown.append(digits[at])
+        else:
+            shown.append(char)
+    return digits[:at] + "".join(reversed(shown))
 
 
 def _column(letters: str) -> int:
@@ -191,9 +253,11 @@ class XlsxStream:
             names = set(archive.namelist())
             shared = "xl/sharedStrings.xml" in names
             self.strings = self._strings(archive) if shared else pa.array([], pa.string())
-            dates, self.epoch = self._dates(archive, names)
+            dates, self._padded, self.epoch = _styles(archive, names)
         self._dated = {str(i) for i in dates}
-        number = _NUMBER if self._dated else r'(?: s="\d+")?' + _NUMBER  # a date is no number
+        # a styled number may be a date or a padded one: then cut in Python, not in the fast path
+        styled = self._dated or self._padded
+        number = _NUMBER if styled else r'(?: s="\d+")?' + _NUMBER
         self._usual = rf'^[A-Z]+\d+"(?:(?:{_PLAIN}|{number})</c>|{_CLOSED}){_ROW_TAGS}$'
 
     @staticmethod
@@ -210,25 +274,6 @@ class XlsxStream:
                         parts.append(pa.array(batch, pa.string()))
                         batch = []
         return pa.concat_arrays([*parts, pa.array(batch, pa.string())])
-
-    @staticmethod
-    def _dates(archive: zipfile.ZipFile, names: set[str]) -> tuple[set[int], dt.datetime]:
-        """The styles whose number format is a date or time, and the workbook's day 0."""
-        book = archive.read("xl/workbook.xml")
-        epoch = dt.datetime(1904, 1, 1) if b'date1904="1"' in book else dt.datetime(1899, 12, 30)
-        if "xl/styles.xml" not in names:
-            return set(), epoch
-        styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
-        codes = {int(f.get("numFmtId", -1)): f.get("formatCode", "")
-                 for f in styles.iter(f"{_MAIN}numFmt")}  # fmt: skip
-        dated = {i for i, code in codes.items() if _DATE_CODE.search(_QUOTED.sub("", code))}
-        xfs = styles.find(f"{_MAIN}cellXfs")
-        found = set()
-        for index, xf in enumerate(xfs if xfs is not None else []):
-            number = int(xf.get("numFmtId", 0))
-            if number in _DATE_FORMATS or number in dated:
-                found.add(index)
-        return found, epoch
 
     def _blocks(self, size: int) -> Iterator[tuple[bytes, int]]:
         """The sheet's XML about ``size`` bytes at a time, each block cut after a row's end, with
@@ -375,6 +420,8 @@ class XlsxStream:
         if kind == "inlineStr":
             text = plain if plain or not rich else _runs(rich)
             return text if "&" not in text else html.unescape(text)
+        if kind in ("", "n") and style in self._padded and value.isdigit():
+            return padded(value, self._padded[style])
         if kind in ("", "n") and not (style and style in self._dated):
             if value.isdigit() and len(value) <= 15:  # a whole number, exact as a float
                 return value

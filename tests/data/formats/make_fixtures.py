@@ -5,9 +5,9 @@
 The same customers as customers.csv in each format, typed as a spreadsheet types them (phones
 and seats as numbers, sign-up dates as dates, VIP as booleans), with a blank row after the
 fourth; readme_first.xlsx has a read-me sheet before the table, hidden_first.xlsx a hidden
-one, two_tables.xlsx a table on each of two sheets; formulas.xlsx holds formulas with their
-saved values, edges*.xlsx odd cells. Needs openpyxl, odfpy, xlwt and xlsxwriter (the tests
-only read the files: python-calamine).
+one, two_tables.xlsx a table on each of two sheets, padded.xlsx ZIP codes padded by their
+number format; formulas.xlsx holds formulas with their saved values, edges*.xlsx odd cells.
+Needs openpyxl, odfpy, xlwt and xlsxwriter (the tests only read the files: python-calamine).
 """
 
 from __future__ import annotations
@@ -89,6 +89,20 @@ def write_two_tables() -> None:
     states.append(HEADER)
     states.append(PEOPLE[1])
     book.save(HERE / "two_tables.xlsx")
+
+
+def write_padded() -> None:
+    """padded.xlsx: ZIP codes stored as numbers and shown padded by Excel's special formats."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Customers"
+    sheet.append(["Email", "Zip", "Zip+4", "SSN", "Seats", "Code"])
+    sheet.append(["ann@example.com", 2134, 12345678, 12345678, 42, "00123"])
+    sheet.append(["bo@example.com", 98101, 981012345, 123456789, 7, "0042"])
+    for row in sheet.iter_rows(min_row=2):
+        row[1].number_format, row[2].number_format = "00000", "00000-0000"
+        row[3].number_format = "000-00-0000"
+    book.save(HERE / "padded.xlsx")
 
 
 def write_formulas() -> None:
@@ -180,6 +194,7 @@ if __name__ == "__main__":
     write_xlsx(HERE / "readme_first.xlsx", readme=True)
     write_xlsx(HERE / "hidden_first.xlsx", hidden=True)
     write_two_tables()
+    write_padded()
     write_ods()
     write_xls()
     write_formulas()
