@@ -192,6 +192,18 @@ def test_dates_and_ip_addresses_are_not_called_phone_numbers(tmp_path: Path) -> 
     assert (result.exit_code, result.stderr) == (0, "")
 
 
+def test_record_numbers_are_not_called_phone_numbers(tmp_path: Path) -> None:
+    """Eventbrite's "Order #" and "Attendee #" hold 11 digits: a record's, said by the header."""
+    data = (
+        "Email,Order #,Attendee #,Invoice No.\n"
+        "ann@example.com,11211912243,18441583423,20240001\n"
+        "bo@example.com,11211987213,18441700883,20240002\n"
+        "cy@example.com,11211987213,18441700884,20240003\n"
+    )
+    result = validate(tmp_path, data, "customer:\n  emails: [Email]\n")
+    assert (result.exit_code, result.stderr) == (0, "")
+
+
 def test_run_warns_the_same_once(tmp_path: Path) -> None:
     data = tmp_path / "export.csv"
     data.write_text(CONTACTS, encoding="utf-8")

@@ -23,6 +23,7 @@ from importer.customer import schema
 from importer.customer.values import emails_in, is_phone, is_street
 from importer.mapping import Mapping
 from importer.read import Chunk, shown_name
+from importer.suggest.headers import read_header
 
 
 @dataclass
@@ -206,6 +207,9 @@ LOOKS_LIKE: tuple[tuple[str, str, Callable[[str], object]], ...] = (
 )
 #: The share of a column's sampled values that must look alike.
 LOOK_SHARE = 0.6
+#: Header kinds that say a column is not the customer's detail, whatever its values look like
+#: (Eventbrite's "Attendee #" holds 11 digits, a record's, not a phone).
+NOT_THEIRS = frozenset({"id", "date", "ignore"})
 
 
 def file_warnings(mapping: Mapping, sample: pd.DataFrame) -> list[str]:
@@ -221,7 +225,7 @@ def file_warnings(mapping: Mapping, sample: pd.DataFrame) -> list[str]:
         )
     read = set(mapping.columns)
     for column in sample.columns:
-        if column in read:
+        if column in read or read_header(column).kind in NOT_THEIRS:
             continue
         values = [v.strip() for v in sample[column].tolist() if v.strip()]
         if len(values) < 2:
