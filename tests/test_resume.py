@@ -466,7 +466,7 @@ def test_duplicate_rows_keep_the_first_or_the_last(
     first = read_rows(results)
     assert [x["status"] for x in first] == ["created", "created", "invalid", "created", "invalid"]
     assert first[2]["error"].endswith("the same email as row 1: this row would create a "
-                                      "duplicate; remove or merge it, or run with "
+                                      "duplicate; remove or merge it, or import with run "
                                       "--duplicates first (or last) to import one of "
                                       "them")  # fmt: skip
     assert result.exit_code == 0
