@@ -535,6 +535,21 @@ def test_a_trailing_delimiter_on_every_line_is_an_unnamed_empty_column(tmp_path:
     assert (ragged, chunks[0].short, chunks[0].stray) == ([], [], [])
 
 
+def test_a_delimiter_ending_the_data_rows_only_is_an_unnamed_column(tmp_path: Path) -> None:
+    """A header without the trailing delimiter its data rows all have: read, not every row
+    ragged; a value after that delimiter is still an error on its row."""
+    people = [f"P{i},p{i}@example.com," + ("extra" if i == 2 else "") for i in range(1, 12)]
+    source = open_csv(write(tmp_path, "First,Email\n" + "\n".join(people) + "\n"))
+    assert source.columns == ["First", "Email"]
+    assert source.warnings == [
+        "the data rows have 3 fields and the header 2 (a delimiter ends every data row): "
+        "field 3 is ignored; a row with a value there is an error"
+    ]
+    rows, ragged, chunks = read(source)
+    assert rows[1] == ["P1", "p1@example.com"] and len(rows) == 11 and ragged == []
+    assert [(s.row, s.column, s.value) for s in chunks[0].stray] == [(2, 3, "extra")]
+
+
 def test_a_header_of_no_names_is_refused(tmp_path: Path) -> None:
     assert "the header names no column" in str(refusal(write(tmp_path, ",,\n1,2,3\n")))
 

@@ -393,12 +393,20 @@ def _open_csv(
                 f"{skip_lines + 1}; pass --skip-lines N to say how many lines come before it"
             )
 
-    width = _usual_width([r for _, r in _records(sample, whole, delimiter, skip_lines)])
+    records = [r for _, r in _records(sample, whole, delimiter, skip_lines)]
+    width = _usual_width(records)
     scan = _scan(path, codec, name, strict, delimiter, width)
     if scan.quotes_suspect:
         _check_quoting(path, scan.codec, delimiter, skip_lines)
     header = _read_header(path, scan.codec, delimiter, skip_lines)
-    columns, unnamed, said = name_columns(header.names, where, header.line)
+    closed = _closed_rows(records[1:], len(header.names))
+    columns, unnamed, said = name_columns([*header.names, *[""] * closed], where, header.line)
+    if closed and len(unnamed) == 1:
+        named = len(header.names)
+        said = [
+            f"the data rows have {named + 1} fields and the header {named} (a delimiter ends "
+            f"every data row): field {named + 1} is ignored; a row with a value there is an error"
+        ]
     if scan.undecodable:
         count = len(scan.undecodable)
         line, byte = scan.undecodable[0]
@@ -606,6 +614,14 @@ def _sniff(sample: str, whole: bool, skip: int) -> str:
         if score > best:
             best, choice = score, delimiter
     return choice
+
+
+def _closed_rows(rows: list[list[str]], names: int) -> bool:
+    """Whether (nearly) every sampled data row ends in a delimiter the header does not: one
+    field more than the header's, empty (then a column without a name, not ragged rows)."""
+    wide = [r for r in rows if len(r) == names + 1]
+    empty = sum(1 for r in wide if not r[-1].strip())
+    return names > 0 and len(wide) >= max(2, 0.9 * len(rows)) and empty >= 0.9 * len(wide)
 
 
 def _usual_width(records: list[list[str]]) -> int:
