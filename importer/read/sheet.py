@@ -303,7 +303,8 @@ def open_sheet(
 ) -> SheetSource:
     """Open a workbook and read the header of ``sheet`` (a name, or a 1-based number; default:
     the first visible sheet holding a table: a header of at least two names and a row under
-    it). An .xlsx sheet of more than ``stream_over`` bytes of XML is streamed, not loaded."""
+    it). An .xlsx sheet of more than ``stream_over`` bytes of XML is streamed, not loaded; so is
+    every sheet of one whose number formats pad with zeros (calamine reads 02134 as 2134)."""
     try:
         book = calamine.load_workbook(str(path))
     except calamine.PasswordError:
@@ -312,6 +313,8 @@ def open_sheet(
         raise SourceError(
             f"cannot be read as a {kind} workbook ({error}): export the sheet as CSV", path=name
         ) from None
+    if kind in ("xlsx", "xlsm") and pads_numbers(str(path)):
+        stream_over = 0
     sheets = [m for m in book.sheets_metadata if m.typ == calamine.SheetTypeEnum.WorkSheet]
     names = [m.name for m in sheets]
     chosen = _chosen_sheet(names, sheet, name) if sheet is not None else None
@@ -400,7 +403,7 @@ def _rows_of(
     is a big .xlsx sheet, else from calamine's copy of it in memory (loaded now, once)."""
     if kind in ("xlsx", "xlsm"):
         found = sheet_xml_bytes(str(path), sheet)
-        if found is not None and (found[1] > stream_over or pads_numbers(str(path))):
+        if found is not None and found[1] > stream_over:
             stream = XlsxStream(str(path), found[0], cell_text, name)
             return stream.rows, stream.cells
     loaded = book.get_sheet_by_name(sheet)

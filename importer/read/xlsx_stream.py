@@ -116,7 +116,7 @@ def _styles(
 
 def pads_numbers(path: str) -> bool:
     """Whether the workbook has a style that pads whole numbers with zeros (02134): calamine
-    reads such a cell as the number 2134, so the sheet is read from its XML."""
+    reads such a cell as the number 2134, so its sheets are read from their XML."""
     try:
         with zipfile.ZipFile(path) as archive:
             return bool(_styles(archive, set(archive.namelist()))[1])
