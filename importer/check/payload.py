@@ -33,6 +33,10 @@ UNKNOWN_PROPERTY = "unknown_property"  #: a property the account does not define
 REQUEST = "request"  #: a request of the wrong form (a patch's op or path), not a customer rule
 
 
+#: The top-level fields of a customer body.
+_FIELDS = frozenset({*schema.SCALARS, *schema.ENTRIES, "address", "properties"})
+
+
 @overload
 def as_received(payload: dict[str, Any]) -> dict[str, Any]: ...
 @overload
@@ -44,10 +48,9 @@ def as_received(payload: object) -> object:
     and an enum's case does not matter (its own example creates ``"gender": "Male"``)."""
     if not isinstance(payload, dict):
         return payload
-    known = {**schema.SCALARS, **dict.fromkeys([*schema.ENTRIES, "address", "properties"])}
     received = {}
     for name, value in payload.items():
-        if name not in known or value is None:
+        if name not in _FIELDS or value is None:
             continue
         spec = schema.SCALARS.get(name)
         if spec is not None and spec.kind == "enum" and isinstance(value, str):
