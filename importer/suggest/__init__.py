@@ -115,16 +115,19 @@ def suggest_mapping(
     others = [c for c in columns if fold(c) not in known]
     _add_others(draft, suggest(others, sample))
     read = read_columns(columns, sample or {})
-    if found := null_values([c for c in read if c.name in draft.columns()]):
+    mapped, empty = draft.columns(), empty_columns(read)
+    if found := null_values([c for c in read if c.name in mapped]):
         draft.settings.setdefault("null_values", found)
-    empty = ", ".join(c for c in empty_columns(read) if c not in draft.columns())
     held = {c for one in draft.review for c in columns_of(one.item.spec)}
-    skip = {*draft.columns(), *empty_columns(read), *held}
+    skip = {*mapped, *empty, *held}
+    unmapped = ", ".join(c for c in empty if c not in mapped)
     draft.leftovers = leftovers([c for c in read if c.name not in skip])
     draft.notes = [
         f"{source} {match.describe()}:",
         f"the {match.preset.name} preset, trimmed to the columns the file has. Check every line.",
-        *_wrapped(f"Empty in every sampled row, so not offered below: {empty}." if empty else ""),
+        *_wrapped(
+            f"Empty in every sampled row, so not offered below: {unmapped}." if unmapped else ""
+        ),
         "",
         *draft.notes,
     ]
