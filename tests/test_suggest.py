@@ -80,6 +80,8 @@ def test_headers_fold_into_words(text, folded):
         # "#" and "No." say number: Eventbrite's "Order #" is an order's, not a phone
         ("Order #", "id", None, ""), ("Attendee #", "id", None, ""),
         ("Ticket No.", "id", None, ""), ("Phone #", "phone", None, ""),
+        # "other" is a type of chats and of social profiles, not the name of one
+        ("Other Number", "id", None, "other"), ("Other Email", "email", "other", "other"),
         ("Phone No.", "phone", None, ""),
         ("Middle Name", "ignore", None, ""),
         # German, French, Spanish, Italian, Dutch, Portuguese
@@ -361,6 +363,17 @@ def test_profile_pages_of_one_network_are_social_profiles(cells, entry):
     """LinkedIn's Connections.csv has a "URL" column of linkedin.com/in/ pages."""
     found = specs(suggest(["Email", "URL"], {"Email": ["a@example.com"] * 3, "URL": cells}))
     assert {k: v for k, v in found.items() if k in entry} == entry
+
+
+@pytest.mark.parametrize("filled", [1, 3])
+def test_an_other_number_is_never_a_chat(filled):
+    """A phone system's contacts export (Business/Mobile/Fax/Other Number): "Other" named the
+    chat type, so an other number seldom filled became a chat handle. Filled, it is a phone."""
+    phones = ["+1 312 555 0141", "+44 20 7946 0011", "+36 1 555 0101"][:filled]
+    found = specs(suggest(["Email", "Other Number"], {"Other Number": [*phones, "", ""]}))
+    assert not [k for k in found if k.startswith("chats.")]
+    phoned = [v["column"] for k, v in found.items() if k.startswith("phones.")]
+    assert phoned == (["Other Number"] if filled == 3 else [])
 
 
 def test_numbered_street_lines_are_one_address():
