@@ -486,6 +486,32 @@ def test_the_more_complete_address_comes_first_and_both_are_offered():
     assert draft.addresses[0].notes[0].startswith("shipping address: 4 parts, filled in 3 of 3")
 
 
+@pytest.mark.parametrize(
+    ("columns", "cities"),
+    [
+        # Xero: each address tagged with a word no list knows, glued on
+        (["POAddressLine1", "POCity", "POCountry", "SAAddressLine1", "SACity", "SACountry"],
+         [["POCity"], ["SACity"]]),
+        (["Postal Address Line 1", "Postal City", "Postal Postcode", "Postal Country",
+          "Physical Address Line 1", "Physical City", "Physical Postcode", "Physical Country"],
+         [["Postal City"], ["Physical City"]]),
+        # one tag alone is one address; "Zip/Postal Code" leads with a word of its own kind
+        (["Company Street", "Company City", "Zip/Postal Code", "Country"], [["Company City"]]),
+        (["Street", "City", "Country", "Main Office Phone"], [["City"]]),
+    ],
+)  # fmt: skip
+def test_addresses_tagged_by_an_unknown_first_word_are_told_apart(columns, cities):
+    like = {
+        "Country": ["NZ", "AU", "NZ"],
+        "City": ["Auckland", "Sydney", "Nelson"],
+        "Line": ["1 Quay St", "2 High St", "PO Box 12"],
+        "Street": ["1 Quay St"] * 3,
+    }
+    sample = {c: v for c in columns for word, v in like.items() if word in c}
+    draft = suggest(columns, sample)
+    assert [[g.parts["city"].spec] for g in draft.addresses] == cities
+
+
 def test_a_street_cell_on_several_lines_is_cut_at_the_breaks():
     sample = {"Mailing Street": ["1 Main St\nSuite 2", "3 Elm Rd\nFloor 4", "5 Oak Ave"],
               "Mailing Country": ["US", "US", "US"]}  # fmt: skip

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import textwrap
 import unicodedata
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -385,18 +386,21 @@ _GROUP_NAMES = {"": "address", "billing": "billing address", "shipping": "shippi
 
 def _addresses(read: list[Column], draft: Draft, used: set[str]) -> None:
     groups: dict[str, _Group] = {}
+    tags = _tags([c for c in read if c.kind in _PARTS and not c.header.group])
     for column in read:
         part = _PARTS.get(column.kind or "")
-        if part is None or (column.kind == "code" and not column.header.group):
+        name = column.header.group or tags.get(column.name, "")
+        if part is None or (column.kind == "code" and not name):
             continue
-        group = groups.setdefault(column.header.group, _Group(column.header.group))
+        group = groups.setdefault(name, _Group(name))
         group.parts.setdefault(part, []).append(column)
     ranked = sorted(groups.values(), key=lambda g: g.score(), reverse=True)
     for number, group in enumerate(ranked):
         parts = _group_parts(group)
         if not parts:
             continue
-        label = _GROUP_NAMES.get(group.name, f"address {group.name}")
+        shown = group.name.upper() if len(group.name) <= 3 else group.name
+        label = _GROUP_NAMES.get(group.name, f"address {shown}")
         filled = max((c.filled for c in group.columns()), default=0)
         sampled = max((len(c.cells) for c in group.columns()), default=0)
         note = f"{label}: {len(group.parts)} parts" + (
@@ -415,6 +419,22 @@ def _addresses(read: list[Column], draft: Draft, used: set[str]) -> None:
         parts["on_incomplete"] = Field("drop")
         draft.addresses.append(AddressGroup(parts, notes))
         used.update(c.name for c in group.columns())
+
+
+def _tags(parts: list[Column]) -> dict[str, str]:
+    """Address parts whose first word is no word of their own, by that word, when two or more
+    such words each lead two or more parts: the addresses of an export that tags them with a
+    word no list knows (Xero's POCity and SACity, "Postal City" and "Physical City")."""
+    first = {c.name: c.header.words[0] for c in parts if c.header.words}
+    plain = Counter(
+        first[c.name] for c in parts
+        if first.get(c.name, "").isalpha() and first[c.name] not in c.header.phrase.split()
+    )  # fmt: skip
+    kept = {tag for tag, count in plain.items() if count >= 2}
+    if len(kept) < 2:
+        return {}
+    # a plain tag tags "Postal Address Line 1" too, whose phrase ("postal address") took it
+    return {name: word for name, word in first.items() if word in kept}
 
 
 def _group_parts(group: _Group) -> dict[str, Field]:
