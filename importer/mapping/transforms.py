@@ -12,7 +12,7 @@ from importer.core.codes import COUNTRY, DATE
 from importer.customer.countries import resolve_country
 from importer.customer.names import split_full_name
 from importer.customer.phones import row_regions, write_e164
-from importer.customer.values import COMMON_DATE_FORMATS
+from importer.customer.values import DATE_FORMATS
 from importer.mapping.apply import ENUM_CHOICES, Run, Step
 from importer.mapping.columns import replace_aliases, spread
 from importer.mapping.spec import Value
@@ -54,12 +54,7 @@ def _date(cells: pd.Series, step: Step) -> pd.Series:
     failed = np.append(unread.to_numpy(), False)[codes]
     if failed.any():
         examples = " or ".join(dt.date(2024, 1, 31).strftime(f) for f in formats)
-        fits = guess_date_formats(texts[unread])
-        how = (
-            f'these dates read as {" or ".join(fits)}: set format: "{fits[0]}" in the mapping'
-            if fits
-            else "fix the date, or change format: in the mapping"
-        )
+        how = _date_hint(guess_date_formats(texts[unread]), formats, some_read=not unread.all())
         message = f"not a date written like {examples} (format {' or '.join(formats)}): {how}"
         step.run.add_issues(cells[failed], step, DATE, [message] * int(failed.sum()))
     return result
@@ -99,16 +94,29 @@ def iso_dates(texts: list[str], formats: tuple[str, ...]) -> list[str | None]:
 
 
 def guess_date_formats(texts: pd.Series) -> list[str]:
-    """The common formats that read every one of ``texts``: a hint for a wrong ``format:``.
+    """The common formats, date-times included, that read every one of ``texts``: a hint for a
+    wrong ``format:``.
 
     Day-first and month-first both fit when no day is above 12; then both are named.
     """
     sample = texts.head(1000).astype(object)
     return [
         fmt
-        for fmt in COMMON_DATE_FORMATS
+        for fmt in DATE_FORMATS
         if pd.to_datetime(sample, format=fmt, errors="coerce").notna().all()
     ]
+
+
+def _date_hint(fits: list[str], formats: tuple[str, ...], *, some_read: bool) -> str:
+    """How to read the dates that failed: their format in place of the mapping's, or beside it
+    when the mapping's read other cells (a sheet writes a date-time cell at midnight as a date)."""
+    if not fits:
+        return "fix the date, or change format: in the mapping"
+    found = f"these dates read as {' or '.join(fits)}"
+    if not some_read:
+        return f'{found}: set format: "{fits[0]}" in the mapping'
+    both = ", ".join(f'"{f}"' for f in (*formats, fits[0]))
+    return f"{found}: add it to the mapping's formats, format: [{both}]"
 
 
 def _e164(cells: pd.Series, step: Step) -> pd.Series:
