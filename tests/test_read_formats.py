@@ -471,3 +471,66 @@ def test_a_sheet_whose_tags_carry_a_prefix_is_left_to_calamine(tmp_path: Path) -
         for name, text in parts.items():
             archive.writestr(name, text)
     assert sheet_xml_bytes(str(path), "S") is None
+
+
+def hidden_rows_workbook(path: Path, rows: int, hidden: set[int]) -> None:
+    """A one-sheet .xlsx whose row 1 is the header (Email, Name) and rows 2.. people, those of
+    ``hidden`` (spreadsheet numbers) hidden, alternately as hidden="1" and hidden="true"."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    rels = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+    def row(number: int, cells: list[str]) -> str:
+        flag = f' hidden="{"1" if number % 2 else "true"}"' if number in hidden else ""
+        inner = "".join(f'<c r="{col}{number}" t="inlineStr"><is><t>{text}</t></is></c>'
+                        for col, text in zip("AB", cells, strict=True))  # fmt: skip
+        return f'<row r="{number}" spans="1:2"{flag}>{inner}</row>'
+
+    body = [row(1, ["Email", "Name"])]
+    body += [row(n, [f"p{n}@example.com", f"Person {n}"]) for n in range(2, rows + 2)]
+    kind = "application/vnd.openxmlformats-officedocument"
+    parts = {
+        "[Content_Types].xml": '<Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+        'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-'
+        'package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{kind}.spreadsheetml.sheet.main+xml"'
+        f'/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="{kind}.spreadsheetml.'
+        'worksheet+xml"/></Types>',
+        "_rels/.rels": f'<Relationships xmlns="{rels}"><Relationship Id="rId1" Target="xl/'
+        f'workbook.xml" Type="{rel}/officeDocument"/></Relationships>',
+        "xl/workbook.xml": f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
+        '<sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{rels}"><Relationship Id="rId1" '
+        f'Target="worksheets/sheet1.xml" Type="{rel}/worksheet"/></Relationships>',
+        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{main}"><sheetData>{"".join(body)}'
+        "</sheetData></worksheet>",
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+
+
+@pytest.mark.parametrize(
+    ("rows", "hidden", "named"),
+    [
+        (5, set(), None),
+        (5, {3}, "1 row hidden in the workbook, read like the others (spreadsheet row 3)"),
+        (5, {1, 4, 6}, "2 rows hidden in the workbook, read like the others (spreadsheet "
+         "rows 4, 6)"),
+        # over 2 MB of XML: tags cut by the reader's blocks; only the first 10 are named
+        (30_000, set(range(5, 30_000, 997)), "31 rows hidden in the workbook, read like the "
+         "others (spreadsheet rows 5, 1002, 1999, 2996, 3993, 4990, 5987, 6984, 7981, 8978, ...)"),
+    ],
+)  # fmt: skip
+def test_rows_a_workbook_hides_are_read_and_named(
+    tmp_path: Path, rows: int, hidden: set[int], named: str | None
+) -> None:
+    """A filter's or a person's hidden rows are the file's rows (nobody is left out), but whoever
+    hid them may think them gone: the reader says which they are (a hidden header is no row)."""
+    path = tmp_path / "hidden.xlsx"
+    hidden_rows_workbook(path, rows, hidden)
+    source = open_sheet(path, name="hidden.xlsx", kind="xlsx", fingerprint="")
+    assert sum(len(chunk.frame) for chunk in source) == rows
+    said = [w for w in source.warnings if "hidden in the workbook" in w]
+    assert said == ([f"hidden.xlsx, sheet 'S': {named}: delete from the sheet what should not be "
+                     "imported"] if named else [])  # fmt: skip

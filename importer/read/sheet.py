@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 import python_calamine as calamine
 
 from importer.core.errors import SourceError
+from importer.core.text import plural
 from importer.read.delimited import (
     MAX_PREAMBLE,
     TEXT,
@@ -40,6 +41,7 @@ from importer.read.xlsx_stream import (
     STREAM_BYTES,
     Cells,
     XlsxStream,
+    hidden_rows,
     pads_numbers,
     sheet_xml_bytes,
 )
@@ -48,6 +50,8 @@ __all__ = ["ENCRYPTED_WORKBOOK", "SheetSource", "cell_text", "open_sheet", "shee
 
 #: Rows looked at to find the header (a preamble, then enough of the body to know its width).
 _HEAD_ROWS = MAX_PREAMBLE + 50
+#: Hidden rows named in the warning before "...".
+_ROWS_NAMED = 10
 _TO_TEXT = {pa.string(): TEXT}.get
 ENCRYPTED_WORKBOOK = (
     "is an encrypted (password-protected) workbook: save it without a password, or export the "
@@ -347,6 +351,10 @@ def open_sheet(
                 f"sheets {', '.join(repr(s) for s in more)} hold tables too and are not read: "
                 "import each with --sheet NAME")  # fmt: skip
         notes.append(f"{name}: read sheet '{candidate}' only; {also}")
+    if kind in ("xlsx", "xlsm"):
+        hidden = [r for r in hidden_rows(str(path), candidate, STREAM_BYTES) if r > header_line]
+        if hidden:
+            notes.append(f"{where}: {hidden_note(hidden)}")
     if header_line > 1 and skip_lines is None:
         notes.append(
             f"{where}: rows 1-{header_line - 1} are not the header: read the header from row "
@@ -367,6 +375,17 @@ def open_sheet(
         _unnamed=[p - 1 for p in unnamed],
         _header_line=header_line,
         _chunk_rows=chunk_rows,
+    )
+
+
+def hidden_note(rows: list[int]) -> str:
+    """What a sheet's hidden rows become: customers like the others, which whoever hid them (by
+    hand or with a filter) may not expect."""
+    shown = ", ".join(map(str, rows[:_ROWS_NAMED])) + (", ..." if rows[_ROWS_NAMED:] else "")
+    return (
+        f"{plural(len(rows), 'row')} hidden in the workbook, read like the others (spreadsheet "
+        f"{'row' if len(rows) == 1 else 'rows'} {shown}): delete from the sheet what should not "
+        "be imported"
     )
 
 

@@ -182,6 +182,35 @@ def sheet_xml_bytes(path: str, sheet: str) -> tuple[str, int] | None:
         return None
 
 
+#: A row a person hid, by hand or with a filter (``hidden`` is an XML boolean: 1 or true).
+_HIDDEN_ROW = re.compile(rb'<row\b[^>]*?\shidden="(?:1|true)"[^>]*>')
+_ROW_NUMBER = re.compile(rb'\sr="([0-9]+)"')
+
+
+def hidden_rows(path: str, sheet: str, most: int) -> list[int]:
+    """The spreadsheet numbers of the rows ``sheet`` hides: they are read like the others (a
+    filter's hidden rows are still the file's), so the reader can say which they are. A sheet
+    of over ``most`` bytes of XML is not looked at: unpacking it twice would cost seconds."""
+    tags: list[bytes] = []
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = _member_of(archive, sheet)
+            if member is None or archive.getinfo(member).file_size > most:
+                return []
+            with archive.open(member) as xml:
+                carry = b""
+                while block := xml.read(_BLOCK):
+                    text = carry + block
+                    cut = max(text.rfind(b"<"), 0)  # a tag cut by the block waits for the next
+                    whole, carry = text[:cut], text[cut:]
+                    if b'hidden="' in whole:
+                        tags += _HIDDEN_ROW.findall(whole)
+    except (KeyError, zipfile.BadZipFile, zlib.error, ElementTree.ParseError, OSError):
+        return []
+    numbers = (_ROW_NUMBER.search(tag) for tag in tags)
+    return [int(n.group(1)) for n in numbers if n]
+
+
 def _member_of(archive: zipfile.ZipFile, sheet: str) -> str | None:
     book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
     rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
