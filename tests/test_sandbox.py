@@ -649,6 +649,22 @@ async def test_every_customer_route_answers_404_for_unknown_ids(
     assert {"logRef", "message"} <= set(reply.json())
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/v2/customer-properties", {"GET"}),
+        ("PATCH", "/v2/customers", {"GET", "POST"}),
+        ("HEAD", "/v2/customers/1", {"GET", "PUT", "PATCH", "DELETE"}),
+    ],
+)
+async def test_a_method_a_path_does_not_take_is_405_naming_those_it_does(
+    api: Api, method: str, path: str, allowed: set[str]
+) -> None:
+    reply = await api.call(method, path)
+    assert reply.status == 405
+    assert set(reply.headers["Allow"].split(",")) == allowed
+
+
 SEARCHABLE = [
     "ann@example.com",
     "joann@example.com",

@@ -273,7 +273,10 @@ class Api:
         except _Answer as answer:
             return answer.response
         except web.HTTPException as exc:  # the router's 404/405
-            return _error(exc.status, exc.reason)
+            response = _error(exc.status, exc.reason)
+            if "Allow" in exc.headers:  # a 405 names the methods the path takes (RFC 9110)
+                response.headers["Allow"] = exc.headers["Allow"]
+            return response
 
     @staticmethod
     def _unauthorized(description: str) -> web.Response:
