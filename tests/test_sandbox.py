@@ -397,6 +397,8 @@ ACCEPTED_PAYLOADS = [
     ({"firstName": "Ada", "address": {"lines": ["1 Main St"], "city": "Dallas", "state": None,
       "postalCode": None, "country": "US"}}, {"firstName": "Ada"}),
     ({"firstName": "Ada", "lastName": None, "photoType": "Gravatar"}, {"photoType": "gravatar"}),
+    # how Help Scout shows a customer without a photo (its PHP SDK's customer_get_200.json)
+    ({"firstName": "Ada", "photoType": "unknown", "photoUrl": ""}, {"photoType": "unknown"}),
 ]  # fmt: skip
 
 
@@ -422,6 +424,23 @@ async def test_a_customer_read_can_be_put_back_as_it_came(api: Api) -> None:
     assert reply.status == 204, reply.body
     again = (await api.call("GET", f"/v2/customers/{customer_id}")).json()
     assert (again["gender"], again["jobTitle"], again["age"]) == ("Female", "Countess", "36")
+
+
+@pytest.mark.parametrize(
+    ("method", "body"),
+    [
+        ("PUT", {"firstName": "Ada", "photoUrl": ""}),
+        ("PATCH", [{"op": "replace", "path": "/photoUrl", "value": ""}]),
+    ],
+)
+async def test_an_empty_photo_url_clears_the_photo(api: Api, method: str, body: Any) -> None:
+    """Help Scout shows a customer without a photo with ``"photoUrl": ""``: a client sending
+    that back means no photo, not a URL to refuse."""
+    customer_id = await api.created_id(person(1, photoUrl="https://example.com/ada.png"))
+    reply = await api.call(method, f"/v2/customers/{customer_id}", json=body)
+    assert reply.status == 204, reply.body
+    again = (await api.call("GET", f"/v2/customers/{customer_id}")).json()
+    assert again.get("photoUrl") is None
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,9 @@ REQUEST = "request"  #: a request of the wrong form (a patch's op or path), not 
 
 #: The top-level fields of a customer body.
 _FIELDS = frozenset({*schema.SCALARS, *schema.ENTRIES, "address", "properties"})
+#: Fields Help Scout itself shows as "" when not set (``"photoUrl": ""`` on a customer without a
+#: photo, its PHP SDK's fixtures): a client that sends back what it read means "not set".
+_EMPTY_IS_UNSET = frozenset({"photoUrl"})
 
 
 @overload
@@ -43,14 +46,15 @@ def as_received(payload: dict[str, Any]) -> dict[str, Any]: ...
 def as_received(payload: object) -> object: ...
 def as_received(payload: object) -> object:
     """A customer body as Help Scout reads it: a null field is one not set (its docs: "the same
-    as if it was set with null"), a field it does not have is ignored (its PHP SDK sends ``email``
-    beside ``emails``; a client that PUTs back what it read sends ``createdAt`` and ``_links``),
-    and an enum's case does not matter (its own example creates ``"gender": "Male"``)."""
+    as if it was set with null"), and so is a photoUrl of "" (how it shows none), a field it does
+    not have is ignored (its PHP SDK sends ``email`` beside ``emails``; a client that PUTs back
+    what it read sends ``createdAt`` and ``_links``), and an enum's case does not matter (its own
+    example creates ``"gender": "Male"``)."""
     if not isinstance(payload, dict):
         return payload
     received = {}
     for name, value in payload.items():
-        if name not in _FIELDS or value is None:
+        if name not in _FIELDS or value is None or (value == "" and name in _EMPTY_IS_UNSET):
             continue
         spec = schema.SCALARS.get(name)
         if spec is not None and spec.kind == "enum" and isinstance(value, str):

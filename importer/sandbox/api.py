@@ -500,7 +500,7 @@ class Api:
             elif op in ("add", "replace") and value is not None:
                 received = as_received({name: value})
                 violations.extend(check_payload(received))
-                changes[name] = received[name]
+                changes[name] = received.get(name)  # None: a value that means "not set"
             elif op in ("add", "replace", "remove"):
                 changes[name] = None
             else:
