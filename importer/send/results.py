@@ -43,16 +43,24 @@ RUN_STATUSES: tuple[Status, ...] = (*IMPORT_STATUSES, "not_sent", "unknown")
 
 @dataclass
 class Outcome:
-    """How one input row ended."""
+    """How one input row ended: a line of the results CSV, its columns in this order."""
 
     row: int
+    """The 1-based data row of the input (the header not counted)."""
     status: Status
+    """One of :data:`RUN_STATUSES` (a plan's and an undo's have their own)."""
     customer_id: str | None = None
+    """The customer Help Scout created, updated or already had for the row."""
     http_status: int | None = None
+    """The status of the row's last answer from the API (none: nothing was sent)."""
     error: str = ""
+    """What went wrong, or what to do about it, in one line (never a token)."""
     log_ref: str | None = None
+    """Help Scout's ``logRef`` of a failed answer, to quote to its support."""
     attempts: int = 0
+    """Requests sent for the row, retries included."""
     reason: str = ""
+    """Why a row was skipped: unchanged, changed, exists, duplicate or not-retried."""
     source: Sequence[str] | None = None
     """The row's cells as read from the CSV (only with ``--include-source``)."""
 
