@@ -65,6 +65,11 @@ def test_headers_fold_into_words(text, folded):
         ("Organization Name", "organization", None, ""),
         ("Account Name", "organization", None, ""),
         ("Default Address Company", "organization", None, ""),
+        # a name on an address (Chargebee) is a name, as "Billing First Name" is; "Address Name"
+        # may be the address's own label
+        ("billing_address[first_name]", "firstName", None, "billing"),
+        ("Shipping Address Last Name", "lastName", None, "shipping"),
+        ("Address Name", "street", None, ""),
         ("Full Name", "fullName", None, ""), ("Display Name", "displayName", None, ""),
         ("Given Name", "firstName", None, ""), ("Family Name", "lastName", None, ""),
         ("Address 1 - Formatted", "formatted", None, "1"), ("E-mail 1 - Type", "label", None, ""),

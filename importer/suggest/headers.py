@@ -254,6 +254,12 @@ def read_header(column: str) -> HeaderReading:
         # "Organization 1 - Title" is the job title there; "- Location", "- Symbol" are not ours.
         kind = "jobTitle" if "title" in found else "ignore"
         phrase = found["title"][2] if kind == "jobTitle" else phrase
+    named = [k for k in _PERSON_NAMES if k in found and found[k][2] not in _BARE_NAMES]
+    if phrase in _ADDRESS_WORDS and named:
+        # Chargebee's "billing_address[first_name]" is a name on the address, as "Billing First
+        # Name" is, not a street line; a bare "Address Name" may be the address's own label
+        kind = max(named, key=lambda k: found[k][:2])
+        phrase = found[kind][2]
     if kind in _TYPED and _LABEL_WORDS & set(folded):
         kind = "label"
     if kind == "phone":
@@ -277,6 +283,8 @@ _LABEL_WORDS = {"type", "label", "typ", "etiquette", "etiqueta", "etichetta"}
 _ADDRESS_WORDS = {("address",), ("adresse",), ("adres",), ("direccion",), ("indirizzo",),
                   ("endereco",)}  # fmt: skip
 _OWN_PHONE = ("mobile", "fax", "pager")
+_PERSON_NAMES = ("firstName", "lastName", "fullName")
+_BARE_NAMES = {("name",), ("naam",)}
 
 
 @cache
