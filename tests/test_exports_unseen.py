@@ -76,6 +76,12 @@ def test_no_column_of_dates_ids_flags_lists_or_another_person_feeds_the_customer
     assert read & set(MANIFEST[name]["not_customer"]) == set()
 
 
+@pytest.mark.parametrize("name", sorted(n for n, spec in MANIFEST.items() if spec["misread"]))
+def test_no_column_is_read_as_a_field_it_is_not(name, init):
+    """Chargebee's billing_address[first_name] is a name on the address, not a street line."""
+    assert mapped_pairs(init(name)[0]) & {tuple(p) for p in MANIFEST[name]["misread"]} == set()
+
+
 @pytest.mark.parametrize("name", sorted(MANIFEST))
 def test_validate_and_run_find_exactly_the_planted_bad_rows(
     name, init, invoke, tmp_path, read_rows

@@ -251,8 +251,10 @@ def write(
     encoding: str = "utf-8",
     bom: bool = False,
     crlf: bool = False,
+    preamble: str = "",
 ) -> None:
-    text = io.StringIO()
+    text = io.StringIO(preamble)
+    text.seek(len(preamble))
     writer = csv.DictWriter(
         text, list(rows[0]), delimiter=delimiter, lineterminator="\r\n" if crlf else "\n"
     )
@@ -269,13 +271,20 @@ def files() -> dict[str, dict[str, Any]]:
     manifest: dict[str, dict[str, Any]] = {}
 
     def add(
-        name: str, rows: list, planted: list, expected: list, not_customer: list, **options: Any
+        name: str,
+        rows: list,
+        planted: list,
+        expected: list,
+        not_customer: list,
+        misread: list | None = None,
+        **options: Any,
     ) -> None:
         write(name, rows, **options)
         manifest[name] = {
             "rows": len(rows),
             "expected": expected,
             "not_customer": not_customer,
+            "misread": misread or [],
             "bad_rows": planted,
         }
 
@@ -1150,6 +1159,170 @@ def files() -> dict[str, dict[str, Any]]:
             ["address.postalCode", "Zipcode"],
         ],
         ["Created At", "Last Activity", "Tags", "Products", "Sign In Count"],
+    )
+
+    # Chargebee: Customers > Export, in its bulk-operation columns (customer[...], ...).
+    cols = {
+        "customer[id]": lambda p: f"AzZ{p['id']:07d}",
+        "customer[first_name]": lambda p: p["first"],
+        "customer[last_name]": lambda p: p["last"],
+        "customer[email]": lambda p: p["email"],
+        "customer[company]": lambda p: p["org"],
+        "customer[phone]": lambda p: p["phone"],
+        "customer[auto_collection]": lambda p: p["rand"].choice(["on", "off"]),
+        "customer[net_term_days]": lambda p: p["rand"].choice(["0", "30"]),
+        "customer[taxability]": lambda p: "taxable",
+        "customer[created_at]": lambda p: f"{p['created']} {p['time']}",
+        "billing_address[first_name]": lambda p: p["first"],
+        "billing_address[last_name]": lambda p: p["last"],
+        "billing_address[line1]": lambda p: p["street"],
+        "billing_address[line2]": lambda p: "",
+        "billing_address[city]": lambda p: p["city"],
+        "billing_address[state_code]": lambda p: p["state"],
+        "billing_address[zip]": lambda p: p["zip"],
+        "billing_address[country]": lambda p: p["cc"],
+    }
+    rows, planted = build("chargebee", cols, 40, 20, "customer[email]")
+    add(
+        "chargebee-customers.csv",
+        rows,
+        planted,
+        [
+            ["firstName", "customer[first_name]"],
+            ["lastName", "customer[last_name]"],
+            ["emails", "customer[email]"],
+            ["organization", "customer[company]"],
+            ["phones", "customer[phone]"],
+            ["address.lines", "billing_address[line1]"],
+            ["address.city", "billing_address[city]"],
+            ["address.postalCode", "billing_address[zip]"],
+            ["address.country", "billing_address[country]"],
+        ],
+        ["customer[id]", "customer[auto_collection]", "customer[net_term_days]",
+         "customer[taxability]", "customer[created_at]"],
+        # the name on the billing address is a name, not a street line
+        [["address.lines", "billing_address[first_name]"],
+         ["address.lines", "billing_address[last_name]"]],
+    )  # fmt: skip
+
+    # Patreon: Audience > Relationship manager > Export CSV; one column for the whole name.
+    cols = {
+        "Name": lambda p: p["full"],
+        "Email": lambda p: p["email"],
+        "Twitter": lambda p: "",
+        "Patron Status": lambda p: p["rand"].choice(["Active patron", "Former patron"]),
+        "Follows You": lambda p: p["flag"],
+        "Lifetime Amount": lambda p: p["amount"],
+        "Pledge Amount": lambda p: p["rand"].choice(["5.00", "10.00"]),
+        "Charge Frequency": lambda p: "monthly",
+        "Tier": lambda p: p["rand"].choice(["Bronze", "Gold"]),
+        "Addressee": lambda p: p["full"],
+        "Street": lambda p: p["street"],
+        "City": lambda p: p["city"],
+        "State": lambda p: p["state"],
+        "Zip": lambda p: p["zip"],
+        "Country": lambda p: p["cc"],
+        "Phone": lambda p: p["mobile"],
+        "Patronage Since Date": lambda p: f"{p['created']} {p['time']}.000000",
+        "Last Charge Date": lambda p: f"{p['created']} {p['time']}.000000",
+        "Last Charge Status": lambda p: p["rand"].choice(["Paid", "Declined"]),
+        "Additional Details": lambda p: "",
+        "User ID": lambda p: str(p["id"]),
+        "Currency": lambda p: "EUR",
+    }
+    rows, planted = build("patreon", cols, 40, 21, "Email")
+    add(
+        "patreon-members.csv",
+        rows,
+        planted,
+        [
+            ["firstName", "Name"],
+            ["lastName", "Name"],
+            ["emails", "Email"],
+            ["phones", "Phone"],
+            ["address.lines", "Street"],
+            ["address.city", "City"],
+            ["address.postalCode", "Zip"],
+            ["address.country", "Country"],
+        ],
+        ["Patron Status", "Follows You", "Lifetime Amount", "Pledge Amount", "Tier",
+         "Patronage Since Date", "Last Charge Date", "Last Charge Status", "User ID", "Currency"],
+    )  # fmt: skip
+
+    # Wix: Contacts > Export; numbered emails, phones and addresses.
+    cols = {
+        "First Name": lambda p: p["first"],
+        "Last Name": lambda p: p["last"],
+        "Email 1": lambda p: p["email"],
+        "Email 2": lambda p: p["email2"] if p["i"] % 3 == 0 else "",
+        "Phone 1": lambda p: p["phone"],
+        "Phone 2": lambda p: p["mobile"] if p["i"] % 2 else "",
+        "Address 1 - Type": lambda p: p["rand"].choice(["Home", "Billing"]),
+        "Address 1 - Street": lambda p: p["street"],
+        "Address 1 - City": lambda p: p["city"],
+        "Address 1 - State/Region": lambda p: p["state"],
+        "Address 1 - Zip": lambda p: p["zip"],
+        "Address 1 - Country": lambda p: p["country"],
+        "Company": lambda p: p["org"],
+        "Position": lambda p: p["job"],
+        "Labels": lambda p: p["rand"].choice(["Customer", "Lead; Newsletter"]),
+        "Email subscriber status": lambda p: p["rand"].choice(["Subscribed", "Unsubscribed"]),
+        "Created At (UTC+0)": lambda p: f"{p['created']} {p['time'][:5]}",
+        "Last Activity": lambda p: p["rand"].choice(["Form submitted", "Purchased"]),
+        "Language": lambda p: "en",
+    }
+    rows, planted = build("wix", cols, 40, 22, "Email 1")
+    add(
+        "wix-contacts.csv",
+        rows,
+        planted,
+        [
+            ["firstName", "First Name"],
+            ["lastName", "Last Name"],
+            ["emails", "Email 1"],
+            ["emails", "Email 2"],
+            ["phones", "Phone 1"],
+            ["organization", "Company"],
+            ["jobTitle", "Position"],
+            ["address.lines", "Address 1 - Street"],
+            ["address.city", "Address 1 - City"],
+            ["address.postalCode", "Address 1 - Zip"],
+            ["address.country", "Address 1 - Country"],
+        ],
+        ["Labels", "Email subscriber status", "Created At (UTC+0)", "Last Activity", "Language"],
+    )
+
+    # LinkedIn: Settings > Data privacy > Get a copy of your data > Connections.csv, whose
+    # header comes after a "Notes:" preamble; emails only where the connection allowed it.
+    cols = {
+        "First Name": lambda p: p["first"],
+        "Last Name": lambda p: p["last"],
+        "URL": lambda p: f"https://www.linkedin.com/in/{p['email'].split('@')[0]}",
+        "Email Address": lambda p: p["email"] if p["i"] % 4 else "",
+        "Company": lambda p: p["org"],
+        "Position": lambda p: p["job"],
+        "Connected On": lambda p: p["rand"].choice(["12 Mar 2024", "03 Jan 2023", "28 Feb 2022"]),
+    }
+    notes = (
+        'Notes:\n"When exporting your connection data, you may notice that some of the email '
+        "addresses are missing. You will only see email addresses for connections who have "
+        'allowed their connections to see or download their email address."\n\n'
+    )
+    rows, planted = build("linkedin", cols, 40, 23, "Email Address")
+    add(
+        "linkedin-connections.csv",
+        rows,
+        planted,
+        [
+            ["firstName", "First Name"],
+            ["lastName", "Last Name"],
+            ["emails", "Email Address"],
+            ["organization", "Company"],
+            ["jobTitle", "Position"],
+            ["socialProfiles", "URL"],
+        ],
+        ["Connected On"],
+        preamble=notes,
     )
     return manifest
 
