@@ -394,7 +394,7 @@ def _addresses(read: list[Column], draft: Draft, used: set[str]) -> None:
             continue
         group = groups.setdefault(name, _Group(name))
         group.parts.setdefault(part, []).append(column)
-    ranked = sorted(groups.values(), key=lambda g: g.score(), reverse=True)
+    ranked = sorted(_joined(groups).values(), key=lambda g: g.score(), reverse=True)
     for number, group in enumerate(ranked):
         parts = _group_parts(group)
         if not parts:
@@ -419,6 +419,19 @@ def _addresses(read: list[Column], draft: Draft, used: set[str]) -> None:
         parts["on_incomplete"] = Field("drop")
         draft.addresses.append(AddressGroup(parts, notes))
         used.update(c.name for c in group.columns())
+
+
+def _joined(groups: dict[str, _Group]) -> dict[str, _Group]:
+    """Unnamed street lines alone beside one named address without lines are its lines: Etsy's
+    "Street 1" and "Street 2" beside "Ship City", "Ship Zipcode" and "Ship Country" (apart, the
+    lines would be an address of no city and no country, never sent)."""
+    plain, named = groups.get(""), [g for name, g in groups.items() if name]
+    if plain is None or set(plain.parts) != {"lines"} or len(named) != 1:
+        return groups
+    if "lines" in named[0].parts:
+        return groups
+    joined = _Group(named[0].name, {**plain.parts, **named[0].parts})
+    return {joined.name: joined}
 
 
 def _tags(parts: list[Column]) -> dict[str, str]:
