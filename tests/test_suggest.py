@@ -78,6 +78,8 @@ def test_headers_fold_into_words(text, folded):
         ("Notes", "background", None, ""), ("Created (UTC)", "date", None, ""),
         # another person, a record id, a setting: not the customer's
         ("Assistant's Phone", "ignore", None, ""), ("Billing Attention", "ignore", None, "billing"),
+        ("Item Name", "ignore", None, ""), ("Giftee Email", "ignore", None, ""),
+        ("Coupon Details", "ignore", None, ""),
         ("Manager's Name", "ignore", None, ""), ("Accepts Email Marketing", "ignore", None, ""),
         ("E-mail Display Name", "ignore", None, ""),
         ("Organization 1 - Location", "ignore", None, ""),

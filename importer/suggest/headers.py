@@ -58,6 +58,9 @@ PHRASES: dict[tuple[str, ...], tuple[int, str]] = {
         "buyer", "host", "user", "agent", "guest", "guests", "referrer", "referral", "owned",
         "assigned", "second contact", "third contact", "secondary contact", "other contact",
         "additional contact", "contact 2", "contact 3", "blacklisted", "blocklisted",
+        # what was sold, not who bought it (Gumroad's "Item Name", Etsy's "Coupon Details")
+        "item", "items", "product", "products", "sku", "variant", "variants", "coupon",
+        "coupons", "discount", "giftee", "gifter",
         # a link the system made for the record (a receipt, an invoice), not the customer's site
         "invoice url", "invoice link", "receipt url", "receipt link", "order url",
         "purchase url", "download url", "download link", "tracking url", "tracking link",
