@@ -479,6 +479,31 @@ def test_entry_types_come_from_a_label_column_beside_them():
     assert phone_type["map"]["Büro Fax"] == "fax"  # a label seen in the sample, read by its words
 
 
+@pytest.mark.parametrize(
+    ("columns", "read"),
+    [
+        # Eventbrite: the buyer beside the attendee's own columns is another person
+        (["First Name", "Last Name", "Email", "Buyer First Name", "Buyer Email"],
+         {"First Name", "Last Name", "Email"}),
+        # Amazon's orders report: the buyer's are the only ones, so the customer's
+        (["buyer-email", "buyer-name", "buyer-phone-number", "ship-city"],
+         {"buyer-email", "buyer-name", "buyer-phone-number", "ship-city"}),
+        # Gumroad: the buyer's name is the only name; its email is beside the purchase's
+        (["Item Name", "Buyer Name", "Purchase Email", "Buyer Email"],
+         {"Buyer Name", "Purchase Email"}),
+    ],
+)  # fmt: skip
+def test_a_buyer_is_the_customer_unless_the_customer_has_columns_of_their_own(columns, read):
+    sample = {c: ["Ana Berger", "Bruno Chen", "Chloé Dubois"] for c in columns if "ame" in c}
+    sample |= {c: ["ana@example.com", "bo@example.org", "c@example.fr"] for c in columns
+               if "mail" in c}  # fmt: skip
+    sample |= {c: ["+1 415 555 0101", "+49 30 1234567", "+33 1 23 45 67 89"] for c in columns
+               if "phone" in c}  # fmt: skip
+    sample |= {"ship-city": ["Berlin", "Paris", "Austin"]}
+    draft = suggest(columns, sample)
+    assert {c for spec in specs(draft).values() for c in columns_of(spec)} & set(columns) == read
+
+
 def test_the_more_complete_address_comes_first_and_both_are_offered():
     columns = ["Billing City", "Billing Zip", "Shipping Street", "Shipping City", "Shipping Zip",
                "Shipping Country", "Billing Country"]  # fmt: skip

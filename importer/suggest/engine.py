@@ -18,7 +18,7 @@ import textwrap
 import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from importer.customer import schema
@@ -69,12 +69,35 @@ class Column:
 def read_columns(columns: Sequence[str], sample: Mapping[str, Sequence[str]]) -> list[Column]:
     """Every column with the kind its header and values give, and why."""
     out = []
-    for position, name in enumerate(columns):
-        header = read_header(name)
+    for position, (name, header) in enumerate(zip(columns, _headers(columns), strict=True)):
         cells = list(sample.get(name, ()))
         values = sniff(cells)
         out.append(_decide(Column(name, position, header, values, header.kind, cells=cells)))
     return out
+
+
+#: Words that name another person only beside the customer's own column of the same field:
+#: Eventbrite's "Buyer Email" beside the attendee's "Email"; Amazon's lone "buyer-email" is the
+#: customer's own, as Gumroad's "Buyer Name" is.
+_OTHER_BESIDE_OWN = frozenset({"buyer"})
+_NAME_KINDS = frozenset({"firstName", "lastName", "fullName", "displayName"})
+
+
+def _headers(columns: Sequence[str]) -> list[HeaderReading]:
+    """Each column's :func:`read_header`, a buyer's read as the customer's when no column is
+    the customer's own of that field."""
+    headers = [read_header(name) for name in columns]
+    own = {_field_of(h.kind) for h in headers}
+    for at, header in enumerate(headers):
+        if header.kind == "ignore" and header.phrase in _OTHER_BESIDE_OWN:
+            alone = read_header(" ".join(w for w in header.words if w not in _OTHER_BESIDE_OWN))
+            if alone.kind not in (None, "ignore") and _field_of(alone.kind) not in own:
+                headers[at] = replace(alone, column=header.column)
+    return headers
+
+
+def _field_of(kind: str | None) -> str | None:
+    return "name" if kind in _NAME_KINDS else kind
 
 
 def _decide(column: Column) -> Column:
