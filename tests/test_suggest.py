@@ -70,6 +70,7 @@ def test_headers_fold_into_words(text, folded):
         ("billing_address[first_name]", "firstName", None, "billing"),
         ("Shipping Address Last Name", "lastName", None, "shipping"),
         ("Address Name", "street", None, ""),
+        ("contact_name_first", "firstName", None, ""), ("Name Last", "lastName", None, ""),
         ("Full Name", "fullName", None, ""), ("Display Name", "displayName", None, ""),
         ("Given Name", "firstName", None, ""), ("Family Name", "lastName", None, ""),
         ("Address 1 - Formatted", "formatted", None, "1"), ("E-mail 1 - Type", "label", None, ""),

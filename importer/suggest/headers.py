@@ -130,6 +130,9 @@ PHRASES: dict[tuple[str, ...], tuple[int, str]] = {
                "client name", "person name", "contact", "attendee", "participant"),
     **_phrases(33, "displayName", "display name", "anzeigename", "nom a afficher",
                "nombre en pantalla", "nome visualizzato", "mostrar nome", "weergavenaam"),
+    # the name's part after the name (Close's "contact_name_first"), over "contact name"
+    **_phrases(34, "firstName", "name first", "name given"),
+    **_phrases(34, "lastName", "name last", "name family"),
     **_phrases(32, "firstName", "first name", "first", "firstname", "given name", "given",
                "forename", "fname", "vorname", "prenom", "nombre", "nome", "voornaam",
                "primeiro nome"),
