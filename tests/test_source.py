@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from importer.core.errors import SourceError
+from importer.read.codepages import plausibility
 from importer.read.delimited import (
     _SCAN_BYTES,
     CHUNK_ROWS,
@@ -338,11 +339,50 @@ def test_a_file_that_is_not_utf8_is_read_as_cp1252_with_a_warning(tmp_path: Path
 
 
 def test_a_byte_cp1252_leaves_undefined_means_latin1(tmp_path: Path) -> None:
-    source = open_csv(write(tmp_path, b"id,name\n1,Andr\xe9\n2,x\x81y\n"))
+    source = open_csv(write(tmp_path, b"id,name\n1,Andr\xe9\n2,Gr\xfc\xdfe\n3,x\x81y\n"))
     rows, _, _ = read(source)
     assert source.encoding == "latin-1"
     assert "read it as latin-1" in source.warnings[0]
-    assert rows == {1: ["1", "André"], 2: ["2", "x\x81y"]}
+    assert rows == {1: ["1", "André"], 2: ["2", "Grüße"], 3: ["3", "x\x81y"]}
+
+
+#: Names and places as a customer file holds them, in every code page's letters.
+WORDS = "Zoë Müller; Köln; René Çelik; São Paulo; Seán Ó Dónaill; Straße 5; MÜLLER"
+
+
+@pytest.mark.parametrize(
+    ("written", "extra"),
+    [
+        ("cp1252", " O’Brien – € 5"),  # Windows, smart quotes and all
+        ("mac_roman", " O’Brien – 5"),  # Excel for Mac's CSV (Macintosh)
+        ("cp850", ""),  # DOS-era programs
+        ("latin-1", ""),  # the same letters as cp1252: read as cp1252
+    ],
+)
+def test_a_file_that_is_not_utf8_is_read_in_the_code_page_its_letters_make_words_in(
+    tmp_path: Path, written: str, extra: str
+) -> None:
+    text = f"id,name\n1,{WORDS}{extra}\n"
+    source = open_csv(write(tmp_path, text.encode(written)))
+    rows, _, _ = read(source)
+    assert source.encoding == ("cp1252" if written == "latin-1" else written)
+    assert rows == {1: ["1", f"{WORDS}{extra}"]}
+    assert f"read it as {source.encoding}" in source.warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [
+        ("Müller O’Brien Zoë", 3),  # letters inside words, an apostrophe between letters
+        ("MŸller", -1),  # a capital after a small letter
+        ("M¸ller", -1),  # a sign inside a word
+        ("a ñ b", -1),  # a letter alone
+        ("“quoted” – 5 €", 0),  # quotes, dashes and signs beside spaces say nothing
+        ("x\x81y", -3),  # a control character
+    ],
+)
+def test_plausibility_scores_how_word_like_the_non_ascii_is(text: str, score: int) -> None:
+    assert plausibility(text) == score
 
 
 def test_the_encoding_is_decided_over_the_whole_file_before_any_row(tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ import pyarrow.csv as pacsv
 from importer.core.errors import SourceChangedError, SourceError
 from importer.core.frames import TEXT
 from importer.core.text import VALUE_WIDTH
+from importer.read.codepages import CODE_PAGES, KNOWN_AS, best_code_page
 
 __all__ = [
     "CHUNK_BYTES",
@@ -78,6 +79,8 @@ CHUNK_ROWS = 30_000
 CHUNK_BYTES = 32 << 20
 
 _SCAN_BYTES = 1 << 20
+#: The first bytes whose readings choose the code page of a file that is not UTF-8.
+_CODE_PAGE_SAMPLE = 4 << 20
 _SNIFF_BYTES = 1 << 16
 _SNIFF_RECORDS = 50
 #: The bytes pyarrow parses at a time. Its reader reads up to 32 blocks ahead on a thread of its
@@ -766,14 +769,17 @@ def _scan(path: Path, codec: str, encoding: str, strict: bool, delimiter: str, w
             if not data:
                 break
     warnings: list[str] = []
-    if bad and not multibyte and not strict:  # no UTF-8 beyond ASCII: another encoding
+    if bad and not multibyte and not strict:  # no UTF-8 beyond ASCII: a code page
         first_bad = f"byte 0x{bad[0][1]:02X} on line {_line_at(path, codec, bad[0][0])}"
-        codec = encoding = "cp1252" if _decodes(path, "cp1252") else "latin-1"
+        pages = [c for c in CODE_PAGES if c != "cp1252" or _decodes(path, "cp1252")]
+        with path.open("rb") as file:
+            codec = encoding = best_code_page(file.read(_CODE_PAGE_SAMPLE), pages)
         bad = []
     if first_bad:
+        known = f" ({KNOWN_AS[encoding]})" if encoding in KNOWN_AS else ""
         warnings.append(
             Guessed(
-                f"file is not UTF-8 ({first_bad}); read it as {encoding}: "
+                f"file is not UTF-8 ({first_bad}); read it as {encoding}{known}: "
                 "pass --encoding to choose another"
             )
         )
