@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from importer.core.errors import SourceError
-from importer.read.codepages import plausibility
+from importer.read.codepages import word_score
 from importer.read.delimited import (
     _SCAN_BYTES,
     CHUNK_ROWS,
@@ -371,18 +371,29 @@ def test_a_file_that_is_not_utf8_is_read_in_the_code_page_its_letters_make_words
 
 
 @pytest.mark.parametrize(
-    ("text", "score"),
+    ("context", "score"),
     [
-        ("Müller O’Brien Zoë", 3),  # letters inside words, an apostrophe between letters
-        ("MŸller", -1),  # a capital after a small letter
-        ("M¸ller", -1),  # a sign inside a word
-        ("a ñ b", -1),  # a letter alone
-        ("“quoted” – 5 €", 0),  # quotes, dashes and signs beside spaces say nothing
+        ("Müe", 1),
+        ("r’B", 1),
+        ("oë ", 1),
+        (" Ça", 1),
+        ("MÜL", 1),  # letters in words
+        ("MŸl", -1),
+        ("nŽ ", -1),  # a capital inside a word of small letters
+        ("M¸l", -1),
+        ("r³▀", -1),  # a sign inside a word, or in a run of such
+        (" ñ ", -1),  # a letter alone
+        (" “q", 0),
+        ("d” ", 0),
+        (" – ", 0),
+        (" € ", 0),  # quotes, dashes and signs by spaces
         ("x\x81y", -3),  # a control character
     ],
 )
-def test_plausibility_scores_how_word_like_the_non_ascii_is(text: str, score: int) -> None:
-    assert plausibility(text) == score
+def test_word_score_says_how_word_like_a_character_is_between_its_neighbours(
+    context: str, score: int
+) -> None:
+    assert word_score(*context) == score
 
 
 def test_the_encoding_is_decided_over_the_whole_file_before_any_row(tmp_path: Path) -> None:
