@@ -5,8 +5,10 @@ The workbooks are committed under tests/data/formats/ (made by make_fixtures.py 
 
 from __future__ import annotations
 
+import bz2
 import csv
 import gzip
+import lzma
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -205,6 +207,16 @@ def test_validate_reads_stdin_in_every_format(invoke: Invoke, name: str) -> None
     assert (result.exit_code, result.stdout.splitlines()[-1]) == (1, SUMMARY)
 
 
+@pytest.mark.parametrize(("suffix", "pack"), [(".bz2", bz2.compress), (".xz", lzma.compress)])
+def test_a_csv_packed_by_bzip2_or_xz_is_read(
+    invoke: Invoke, tmp_path: Path, suffix: str, pack: Callable[[bytes], bytes]
+) -> None:
+    packed = tmp_path / f"export.csv{suffix}"
+    packed.write_bytes(pack(CSV.read_bytes()))
+    result = invoke("validate", packed, "-m", MAPPING)
+    assert (result.exit_code, result.stdout.splitlines()[-1]) == (1, SUMMARY)
+
+
 def test_a_zip_holding_one_csv_is_read(invoke: Invoke, tmp_path: Path) -> None:
     packed = tmp_path / "export.zip"
     with zipfile.ZipFile(packed, "w") as archive:
@@ -237,6 +249,11 @@ def two_files(path: Path) -> None:
         ("cut.csv.gz", lambda p: p.write_bytes(gzip.compress(CSV.read_bytes())[:40]),
          "cannot be unpacked as gzip (Compressed file ended before the end-of-stream marker "
          "was reached): is the file complete?"),
+        ("cut.csv.xz", lambda p: p.write_bytes(lzma.compress(CSV.read_bytes())[:40]),
+         "cannot be unpacked as xz (Compressed file ended before the end-of-stream marker "
+         "was reached): is the file complete?"),
+        ("export.7z", lambda p: p.write_bytes(b"7z\xbc\xaf\x27\x1c\x00\x04" + b"\0" * 30),
+         "is a 7-Zip archive: unpack it and pass the CSV"),
         ("locked.xlsx", lambda p: p.write_bytes(
             b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 500 + "EncryptedPackage".encode(
                 "utf-16-le")),
@@ -257,7 +274,13 @@ def test_a_format_that_cannot_be_read_is_named_in_one_line_exit_2(
 @pytest.mark.parametrize(
     ("head", "kind"),
     [
-        (b"\x1f\x8b\x08\x00", "gzip"),
+        (b"\x1f\x8b\x08\x00", "packed"),
+        (b"BZh91AY&", "packed"),
+        (b"\xfd7zXZ\x00\x00\x04", "packed"),
+        (b"BZh,Name", "csv"),  # a header that starts like bzip2's magic
+        (b"7z\xbc\xaf\x27\x1c\x00\x04", "refused"),
+        (b"Rar!\x1a\x07\x01\x00", "refused"),
+        (b"\x28\xb5\x2f\xfd\x24\x00", "refused"),
         (b"PK\x03\x04\x14\x00", "zip"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "sheet"),
         (b"%PDF-1.4", "refused"),

@@ -4,20 +4,22 @@ with the reader that fits, behind the one :class:`Source` interface the pipeline
 - a CSV (any text): :func:`~importer.read.delimited.open_csv`;
 - ``.xlsx``/``.xlsm``/``.xls``/``.ods``: :func:`~importer.read.sheet.open_sheet` (a workbook
   renamed ``.csv`` is still read as one: the bytes decide);
-- ``.gz`` and a ``.zip`` holding one CSV: decompressed to a private temporary file, then read as
-  a CSV (every guard of the CSV reader applies; the file is read several times). Fingerprinted by
-  the compressed file's size and time, so a re-run knows it again;
+- ``.gz``, ``.bz2``, ``.xz`` and a ``.zip`` holding one CSV: decompressed to a private temporary
+  file, then read as a CSV (every guard of the CSV reader applies; the file is read several
+  times). Fingerprinted by the compressed file's size and time, so a re-run knows it again;
 - ``-``: standard input, spooled the same way, and fingerprinted by the SHA-256 of its bytes (the
   same bytes piped again resume the same import);
-- anything else (a PDF, an Apple Numbers file, a zip of several files, an encrypted workbook):
-  refused with one line naming it (exit 2).
+- anything else (a PDF, an Apple Numbers file, a zip of several files, an encrypted workbook, a
+  7-Zip, RAR or zstd archive): refused with one line naming it (exit 2).
 """
 
 from __future__ import annotations
 
+import bz2
 import contextlib
 import gzip
 import hashlib
+import lzma
 import os
 import sys
 import tempfile
@@ -48,9 +50,26 @@ __all__ = [
 
 #: The FILE that means standard input.
 STDIN = "-"
-_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 _COPY_BYTES = 1 << 20
+#: The stream compressors of the standard library, by name: the file object that unpacks.
+_PACKED: dict[str, type[gzip.GzipFile | bz2.BZ2File | lzma.LZMAFile]] = {
+    "gzip": gzip.GzipFile, "bz2": bz2.BZ2File, "xz": lzma.LZMAFile,
+}  # fmt: skip
+#: First bytes -> (kind, detail) of what is not text.
+_MAGIC: dict[bytes, tuple[str, str]] = {
+    b"\x1f\x8b": ("packed", "gzip"),
+    **{b"BZh%d1AY&" % level: ("packed", "bz2") for level in range(1, 10)},
+    b"\xfd7zXZ\x00": ("packed", "xz"),
+    b"PK\x03\x04": ("zip", ""),
+    b"PK\x05\x06": ("zip", ""),  # an empty archive
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": ("sheet", "xls"),  # OLE: a BIFF workbook
+    b"%PDF": ("refused", "is a PDF, not a table: export the data as CSV or Excel"),
+    b"{\\rtf": ("refused", "is an RTF document, not a table: export the data as CSV"),
+    b"7z\xbc\xaf\x27\x1c": ("refused", "is a 7-Zip archive: unpack it and pass the CSV"),
+    b"Rar!\x1a\x07": ("refused", "is a RAR archive: unpack it and pass the CSV"),
+    b"\x28\xb5\x2f\xfd": ("refused", "is zstd-compressed: unpack it (zstd -d) and pass the CSV"),
+}
 #: The most bytes of text spooled without a line break (the CSV reader's longest line, in
 #: UTF-16's two bytes a character, and then some).
 MAX_SPOOLED_LINE = 64 << 20
@@ -58,8 +77,9 @@ MAX_SPOOLED_LINE = 64 << 20
 
 @dataclass(frozen=True)
 class Format:
-    """What the first bytes say a file is: ``kind`` (csv, gzip, zip, sheet, refused; in a zip:
-    member) and ``detail``: a workbook's format, a zip's member to read, a refusal's reason."""
+    """What the first bytes say a file is: ``kind`` (csv, packed, zip, sheet, refused; in a zip:
+    member) and ``detail``: a compressor, a workbook's format, a zip's member to read, a
+    refusal's reason."""
 
     kind: str
     detail: str = ""
@@ -68,16 +88,9 @@ class Format:
 def format_of(head: bytes) -> Format:
     """The reader for a file starting with ``head`` (its first 8 bytes): the bytes decide, never
     the name (an export renamed .csv is still the workbook it is)."""
-    if head.startswith(b"\x1f\x8b"):
-        return Format("gzip")
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return Format("zip")
-    if head.startswith(_OLE):
-        return Format("sheet", "xls")
-    if head.startswith(b"%PDF"):
-        return Format("refused", "is a PDF, not a table: export the data as CSV or Excel")
-    if head.startswith(b"{\\rtf"):
-        return Format("refused", "is an RTF document, not a table: export the data as CSV")
+    for magic, (kind, detail) in _MAGIC.items():
+        if head.startswith(magic):
+            return Format(kind, detail)
     return Format("csv")
 
 
@@ -141,17 +154,17 @@ def _opened(
     found = format_of(_head(path, name))
     if found.kind == "zip":
         found = _member(path, name)
-    if found.kind in ("gzip", "member") and depth < 2:
+    if found.kind in ("packed", "member") and depth < 2:
         inner = _Spool()
-        with _unpacking(name, "gzip" if found.kind == "gzip" else "zip"):
-            if found.kind == "gzip":
-                with gzip.open(path, "rb") as packed:
+        with _unpacking(name, found.detail if found.kind == "packed" else "zip"):
+            if found.kind == "packed":
+                with _PACKED[found.detail](path, "rb") as packed:
                     inner.fill(packed, name)
             else:
                 with zipfile.ZipFile(path) as archive, archive.open(found.detail) as packed:
                     inner.fill(packed, name)
         return _opened(inner.path, name, fingerprint, inner, reading, chunk, depth + 1)
-    if found.kind in ("gzip", "member"):
+    if found.kind in ("packed", "member"):
         raise SourceError("is an archive inside an archive inside an archive: unpack it", path=name)
     if found.kind == "refused":
         raise SourceError(found.detail, path=name)
@@ -212,7 +225,7 @@ def _encrypted(path: Path) -> bool:
 def _unpacking(name: str, kind: str) -> Iterator[None]:
     try:
         yield
-    except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as error:
+    except (OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile) as error:
         raise SourceError(
             f"cannot be unpacked as {kind} ({error}): is the file complete?", path=name
         ) from None
