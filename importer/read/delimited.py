@@ -182,6 +182,8 @@ class CsvSource:
     _blank_rows: bool = field(default=False, repr=False)
     _undecodable: dict[int, tuple[int, int]] = field(default_factory=dict, repr=False)
     """Data row -> (line, byte) of its first byte that is not UTF-8, in a UTF-8 file."""
+    _footer: frozenset[int] = field(default=frozenset(), repr=False)
+    """The lines of a report's footer after the table (:func:`report_footer`): not rows."""
     _keep: object = field(default=None, repr=False)
     """A spooled copy (stdin, an unpacked archive) the file is, kept while the source lives."""
 
@@ -419,6 +421,9 @@ def _open_csv(
             f"on line {line}) while the rest of the file is: {rows}; the other rows are read as "
             "UTF-8"
         )
+    footer = _footer_lines(path, scan.codec, delimiter)
+    if footer:
+        said.append(_footer_note(footer))
     if not header.has_data:
         raise SourceError(
             "has a header but no data rows: nothing to import", path=where, line=header.line
@@ -436,6 +441,7 @@ def _open_csv(
         _opened=opened,
         _blank_rows=scan.blank_rows,
         _undecodable=_undecodable_rows(path, scan, delimiter, header),
+        _footer=frozenset(line for line, _ in footer),
         _header=header,
         _unnamed=unnamed,
         _chunk_rows=chunk_rows,
@@ -672,6 +678,66 @@ def _preamble_lines(sample: str, whole: bool, delimiter: str) -> int:
     records = _records(sample, whole, delimiter)
     index = find_header([record for _, record in records])
     return records[index][0] - 1 if index else 0
+
+
+#: The most lines a report's footer runs to (Salesforce's: the totals, a copyright, a
+#: confidentiality line, who generated it and when, the company).
+MAX_FOOTER_LINES = 10
+#: The file's last bytes, where a footer is looked for.
+_TAIL_BYTES = 64 << 10
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+
+
+def report_footer(tail: str, delimiter: str, *, whole: bool = False) -> list[tuple[int, str]]:
+    """(where it starts in ``tail``, its text) of each line of a report's footer, ``tail``
+    being the file's last characters (``whole``: all of it): after the table's last row, lines
+    of one field each to the end, with a blank line among or before them (QuickBooks' "Tuesday,
+    Jan 02, 2024 09:15:34 AM", Salesforce's "Grand Totals (12 records)" and copyright lines:
+    words, never an email or a number). None when a last row cut short ends the file."""
+    lines = [(m.start(), m.group().rstrip("\r\n")) for m in _LINE.finditer(tail) if m.group()]
+    if not whole:
+        lines = lines[1:]  # it may be the end of a longer line
+    found: list[tuple[int, str]] = []
+    blank_before = False
+    for start, line in reversed(lines):
+        if not line.strip(f' \t"{delimiter}'):
+            blank_before = blank_before or bool(found)
+            continue
+        if line.count('"') % 2 or len(next(csv.reader([line], delimiter=delimiter))) != 1:
+            break  # the table's last row (or a quoted field's lines: no footer)
+        if "@" in line or not any(c.isalpha() for c in line):
+            break  # a value (an email, a number) on a line of its own: a row cut short
+        found.append((start, line))
+    else:
+        return []  # no table row before them
+    if not blank_before or len(found) > MAX_FOOTER_LINES:
+        return []
+    return found[::-1]
+
+
+def _footer_lines(path: Path, codec: str, delimiter: str) -> list[tuple[int, str]]:
+    """(line number, text) of each line of the file's report footer, if it has one (then the
+    file's lines are counted once)."""
+    with path.open("rb") as file:
+        size = file.seek(0, io.SEEK_END)
+        file.seek(max(0, size - _TAIL_BYTES))
+        data = file.read()
+    if codec.startswith("utf-16") and size > _TAIL_BYTES:
+        data = data[size % 2 :]  # whole code units
+    tail = data.decode(codec, errors="replace").removeprefix("\ufeff")
+    footer = report_footer(tail, delimiter, whole=size <= _TAIL_BYTES)
+    if not footer:
+        return []
+    (after_last,) = _lines_at(path, codec, [sys.maxsize])  # the number after the last break
+    return [(after_last - _breaks(tail[at:]), text) for at, text in footer]
+
+
+def _footer_note(footer: list[tuple[int, str]]) -> str:
+    (first, text), last = footer[0], footer[-1][0]
+    where = f"line {first} is" if first == last else f"lines {first}-{last} are"
+    more = ", ..." if len(footer) > 1 else ""
+    shown = text.strip().strip('"')
+    return f"{where} after the table, a report's footer ('{shown}'{more}): not rows, left out"
 
 
 @dataclass
@@ -1338,6 +1404,7 @@ class _Rows:
             short = _padded(placed)
             padded = {r.row for r in short}  # a set: a chunk may hold thousands of short rows
             ragged = [self._with_line(r) for r in placed if r.row not in padded]
+            ragged = [r for r in ragged if r.line not in self._source._footer]
             # one piece per column: pyarrow sets up a regex again for every piece of a
             # column, which cost the checks more than this copy does
             table = pa.Table.from_batches(batches, self._schema).combine_chunks()
