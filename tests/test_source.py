@@ -947,5 +947,5 @@ def test_a_report_footer_is_left_out_with_a_warning_naming_its_lines(tmp_path: P
     assert (len(rows), ragged) == (5000, [])
     assert (
         "lines 5002-5005 are after the table, a report's footer ('Grand Totals (5000 "
-        "records)', ...): not rows, left out" in source.warnings
+        "records)', ...): not customers, left out" in source.warnings
     )

@@ -184,6 +184,8 @@ class CsvSource:
     """Data row -> (line, byte) of its first byte that is not UTF-8, in a UTF-8 file."""
     _footer: frozenset[int] = field(default=frozenset(), repr=False)
     """The lines of a report's footer after the table (:func:`report_footer`): not rows."""
+    late_warnings: list[str] = field(default_factory=list, repr=False)
+    """What reading to the end found (none: a CSV's warnings are all known when it opens)."""
     _keep: object = field(default=None, repr=False)
     """A spooled copy (stdin, an unpacked archive) the file is, kept while the source lives."""
 
@@ -423,7 +425,7 @@ def _open_csv(
         )
     footer = _footer_lines(path, scan.codec, delimiter)
     if footer:
-        said.append(_footer_note(footer))
+        said.append(footer_note(footer))
     if not header.has_data:
         raise SourceError(
             "has a header but no data rows: nothing to import", path=where, line=header.line
@@ -705,7 +707,7 @@ def report_footer(tail: str, delimiter: str, *, whole: bool = False) -> list[tup
             continue
         if line.count('"') % 2 or len(next(csv.reader([line], delimiter=delimiter))) != 1:
             break  # the table's last row (or a quoted field's lines: no footer)
-        if "@" in line or not any(c.isalpha() for c in line):
+        if not small_print(line):
             break  # a value (an email, a number) on a line of its own: a row cut short
         found.append((start, line))
     else:
@@ -732,12 +734,18 @@ def _footer_lines(path: Path, codec: str, delimiter: str) -> list[tuple[int, str
     return [(after_last - _breaks(tail[at:]), text) for at, text in footer]
 
 
-def _footer_note(footer: list[tuple[int, str]]) -> str:
+def small_print(text: str) -> bool:
+    """Whether a footer's line could be ``text``: words, never an email or a number."""
+    return "@" not in text and any(c.isalpha() for c in text)
+
+
+def footer_note(footer: list[tuple[int, str]], lines: str = "line") -> str:
+    """The warning on a footer left out: ``footer`` is (line, text) of each of its lines."""
     (first, text), last = footer[0], footer[-1][0]
-    where = f"line {first} is" if first == last else f"lines {first}-{last} are"
+    where = f"{lines} {first} is" if first == last else f"{lines}s {first}-{last} are"
     more = ", ..." if len(footer) > 1 else ""
     shown = text.strip().strip('"')
-    return f"{where} after the table, a report's footer ('{shown}'{more}): not rows, left out"
+    return f"{where} after the table, a report's footer ('{shown}'{more}): not customers, left out"
 
 
 @dataclass

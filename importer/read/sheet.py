@@ -30,12 +30,15 @@ import python_calamine as calamine
 from importer.core.errors import SourceError
 from importer.core.text import plural
 from importer.read.delimited import (
+    MAX_FOOTER_LINES,
     MAX_PREAMBLE,
     TEXT,
     Chunk,
     StrayValue,
     find_header,
+    footer_note,
     name_columns,
+    small_print,
 )
 from importer.read.xlsx_stream import (
     STREAM_BYTES,
@@ -107,6 +110,19 @@ def _blank(row: list[object]) -> bool:
     return True
 
 
+def _one_cell(row: list[object]) -> str | None:
+    """The text of the row's one filled cell; None when it has more (most rows: at the
+    second) or holds no text."""
+    found = None
+    for value in row:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        if found is not None:
+            return None
+        found = value
+    return found if isinstance(found, str) else None
+
+
 def sheet_records(rows: Iterable[list[object]]) -> Iterator[tuple[int, list[str]]]:
     """(the row's line in the sheet, 1-based; its cells as text, trailing empty ones cut) for
     every row that is not all empty."""
@@ -149,6 +165,8 @@ class SheetSource:
     _header_line: int = field(default=0, repr=False)
     _chunk_rows: int = field(default=25_000, repr=False)
     _selected: list[str] | None = field(default=None, repr=False)
+    late_warnings: list[str] = field(default_factory=list, repr=False)
+    """A report's footer found under the table (a loaded sheet's; see :meth:`_rows`)."""
     _keep: object = field(default=None, repr=False)
     """A spooled copy the sheet was read from, kept while the source lives."""
 
@@ -238,14 +256,36 @@ class SheetSource:
             yield _table_chunk(pa.concat_tables(tables), np.concatenate(numbers).tolist(), stray)
 
     def _rows(self) -> Iterator[list[object]]:
-        """The data rows as calamine gives them, blank ones (all cells empty) left out."""
+        """The data rows as calamine gives them, blank ones (all cells empty) left out, and a
+        report's footer (rows of one cell of words after a blank row, to the end: Salesforce's
+        "Grand Totals (12 records)" and small print) held back, and said in ``late_warnings``."""
         width = max(self._positions) + 1
-        for row in itertools.islice(self._rows_of(), self._header_line, None):
+        held: list[tuple[int, list[object], str]] = []  # rows that may be the footer
+        blank = footer = False  # a blank row since the last data row; and before a held row
+        rows = itertools.islice(self._rows_of(), self._header_line, None)
+        for line, row in enumerate(rows, self._header_line + 1):
             if len(row) < width:  # a streamed row stops at its last cell
                 row = row + [""] * (width - len(row))
             head = row[0]
-            if (head.__class__ is str and head.strip()) or not _blank(row):  # the first: fast
-                yield row
+            if not (head.__class__ is str and head.strip()) and _blank(row):  # the first: fast
+                blank = True
+                continue
+            if (text := _one_cell(row)) is not None and small_print(text):
+                footer = footer or blank
+                held.append((line, row, text))
+                if len(held) <= MAX_FOOTER_LINES:
+                    continue
+                row = held.pop()[1]  # too many for a footer: they are rows
+            yield from (r for _, r, _ in held)
+            yield row
+            held, blank, footer = [], False, False
+        if held and footer:
+            note = footer_note([(line, text) for line, _, text in held], "sheet row")
+            note = f"{self.name}, sheet '{self.sheet}': {note}"
+            if note not in self.late_warnings:
+                self.late_warnings.append(note)
+        else:
+            yield from (r for _, r, _ in held)
 
     def _data(self, limit: int) -> Iterator[tuple[int, list[str]]]:
         after = itertools.islice(self._rows_of(), self._header_line, None)
