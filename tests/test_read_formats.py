@@ -571,16 +571,33 @@ def test_rows_a_workbook_hides_are_read_and_named(
         ([[], *[["Note"]] * 11], 13, None),  # more than a footer has: rows
     ],
 )  # fmt: skip
+@pytest.mark.parametrize("stream_over", [1 << 40, 0])  # loaded by calamine, streamed
 def test_a_report_footer_under_a_sheet_is_left_out_and_said_after_the_rows(
-    tmp_path: Path, tail: list[list[str]], rows: int, said: str | None
+    tmp_path: Path, tail: list[list[str]], rows: int, said: str | None, stream_over: int
 ) -> None:
     path = tmp_path / "report.xlsx"
     table = [["First Name", "Email"], ["Ana", "ana@example.com"], ["Bo", "bo@example.com"]]
     write_workbook(path, [*table, *tail])
-    source = open_sheet(path, name="report.xlsx", kind="xlsx", fingerprint="")
-    assert sum(len(chunk.frame) for chunk in source) == rows
+    source = open_sheet(path, name="report.xlsx", kind="xlsx", fingerprint="",
+                        stream_over=stream_over, chunk_rows=2)  # fmt: skip
+    chunks = list(source)
+    assert [len(c.frame) for c in chunks] == [2] * (rows // 2) + [1] * (rows % 2)
     assert len(source.late_warnings) == (1 if said else 0)
     assert all(n.startswith(f"report.xlsx, sheet 'S': {said} ") for n in source.late_warnings)
+
+
+@pytest.mark.parametrize("stream_over", [1 << 40, 0])
+def test_a_footer_under_a_column_without_a_name_is_no_stray_value(
+    tmp_path: Path, stream_over: int
+) -> None:
+    """QuickBooks' reports leave their first column unnamed and write the footer in it."""
+    path = tmp_path / "qbo.xlsx"
+    write_workbook(path, [["", "Customer", "Email"], ["", "Amy's Birds", "amy@example.com"],
+                          [], [], ["Tuesday, Jan 02, 2024 09:15:34 AM GMT-08:00"]])  # fmt: skip
+    source = open_sheet(path, name="qbo.xlsx", kind="xlsx", fingerprint="", stream_over=stream_over)
+    (chunk,) = list(source)
+    assert (len(chunk.frame), chunk.stray) == (1, [])
+    assert "sheet row 5 is after the table" in source.late_warnings[0]
 
 
 def test_a_sheets_footer_is_said_once_the_rows_are_read(invoke: Invoke, tmp_path: Path) -> None:

@@ -20,13 +20,14 @@ import contextlib
 import csv
 import dataclasses
 import io
+import itertools
 import re
 import stat
 import sys
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -690,31 +691,40 @@ _TAIL_BYTES = 64 << 10
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 
 
+def footer_start(rows: Sequence[tuple[int, str | None]]) -> int:
+    """Where a report's footer starts in ``rows``, a table's last rows as (line, the text of its
+    one cell; None when it has more): the first of the trailing rows of one cell of words
+    (QuickBooks' "Tuesday, Jan 02, 2024 09:15:34 AM", Salesforce's "Grand Totals (12
+    records)" and small print), when a blank line comes among or before them. ``len(rows)``
+    when there is none: a table's last row with one value (a name, an email, a number) ends it
+    with no blank line before it, or holds no words; and a footer has a table row before it
+    and at most :data:`MAX_FOOTER_LINES` lines."""
+    start = len(rows)
+    while start and (text := rows[start - 1][1]) is not None and small_print(text):
+        start -= 1
+    if not 0 < start < len(rows) or len(rows) - start > MAX_FOOTER_LINES:
+        return len(rows)
+    lines = [line for line, _ in rows[start - 1 :]]
+    if all(after - before == 1 for before, after in itertools.pairwise(lines)):
+        return len(rows)
+    return start
+
+
 def report_footer(tail: str, delimiter: str, *, whole: bool = False) -> list[tuple[int, str]]:
-    """(where it starts in ``tail``, its text) of each line of a report's footer, ``tail``
-    being the file's last characters (``whole``: all of it): after the table's last row, lines
-    of one field each to the end, with a blank line among or before them (QuickBooks' "Tuesday,
-    Jan 02, 2024 09:15:34 AM", Salesforce's "Grand Totals (12 records)" and copyright lines:
-    words, never an email or a number). None when a last row cut short ends the file."""
+    """(where it starts in ``tail``, its text) of each line of a report's footer
+    (:func:`footer_start`), ``tail`` being the file's last characters (``whole``: all of it);
+    a line of one field is one cell (a quote left open: a quoted value's lines, not one)."""
     lines = [(m.start(), m.group().rstrip("\r\n")) for m in _LINE.finditer(tail) if m.group()]
     if not whole:
         lines = lines[1:]  # it may be the end of a longer line
-    found: list[tuple[int, str]] = []
-    blank_before = False
-    for start, line in reversed(lines):
+    rows = []
+    for number, (start, line) in enumerate(lines):
         if not line.strip(f' \t"{delimiter}'):
-            blank_before = blank_before or bool(found)
-            continue
-        if line.count('"') % 2 or len(next(csv.reader([line], delimiter=delimiter))) != 1:
-            break  # the table's last row (or a quoted field's lines: no footer)
-        if not small_print(line):
-            break  # a value (an email, a number) on a line of its own: a row cut short
-        found.append((start, line))
-    else:
-        return []  # no table row before them
-    if not blank_before or len(found) > MAX_FOOTER_LINES:
-        return []
-    return found[::-1]
+            continue  # a blank line: its number is the gap
+        fields = [] if line.count('"') % 2 else next(csv.reader([line], delimiter=delimiter))
+        rows.append((number, line if len(fields) == 1 else None, start))
+    start = footer_start([(number, text) for number, text, _ in rows])
+    return [(at, text) for _, text, at in rows[start:] if text is not None]
 
 
 def _footer_lines(path: Path, codec: str, delimiter: str) -> list[tuple[int, str]]:

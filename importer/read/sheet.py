@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import operator
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,8 +38,8 @@ from importer.read.delimited import (
     StrayValue,
     find_header,
     footer_note,
+    footer_start,
     name_columns,
-    small_print,
 )
 from importer.read.xlsx_stream import (
     STREAM_BYTES,
@@ -55,6 +56,8 @@ __all__ = ["ENCRYPTED_WORKBOOK", "SheetSource", "cell_text", "open_sheet", "shee
 _HEAD_ROWS = MAX_PREAMBLE + 50
 #: Hidden rows named in the warning before "...".
 _ROWS_NAMED = 10
+#: The last rows held back to look for a report's footer: its most lines and the row above.
+_FOOTER_HELD = MAX_FOOTER_LINES + 1
 _TO_TEXT = {pa.string(): TEXT}.get
 ENCRYPTED_WORKBOOK = (
     "is an encrypted (password-protected) workbook: save it without a password, or export the "
@@ -227,65 +230,85 @@ class SheetSource:
 
     def _cell_chunks(self, blocks: Iterable[Cells]) -> Iterator[Chunk]:
         """The chunks :meth:`__iter__` makes of rows, made of a streamed sheet's cells a column
-        at a time (no Python object per cell): the same rows, numbers and stray values."""
+        at a time (no Python object per cell): the same rows, numbers and stray values, and the
+        last rows held back to look for a report's footer as :meth:`_rows` does."""
         index = dict(zip(self.columns, self._positions, strict=True))
         wanted = {name: index[name] for name in self.frame_columns}
         width = max(self._positions) + 1
         tables: list[pa.Table] = []
         numbers: list[np.ndarray] = []
+        lines: list[np.ndarray] = []
         stray: list[StrayValue] = []
         held = done = 0
         for cells in blocks:
-            table, rows, found = _rows_of_cells(cells, self._header_line, wanted, width,
-                                                self._unnamed, done)  # fmt: skip
+            table, rows, at, found = _rows_of_cells(cells, self._header_line, wanted, width,
+                                                    self._unnamed, done)  # fmt: skip
             tables.append(table)
             numbers.append(rows)
+            lines.append(at)
             stray += found
             held += len(rows)
             done += len(rows)
-            while held >= (cut := self._chunk_rows):
+            while held >= (cut := self._chunk_rows) + _FOOTER_HELD:
                 whole = pa.concat_tables(tables)
-                rows = np.concatenate(numbers)
+                rows, at = np.concatenate(numbers), np.concatenate(lines)
                 last = int(rows[cut - 1])
                 mine = [s for s in stray if s.row <= last]
                 yield _table_chunk(whole.slice(0, cut), rows[:cut].tolist(), mine)
-                tables, numbers = [whole.slice(cut)], [rows[cut:]]
+                tables, numbers, lines = [whole.slice(cut)], [rows[cut:]], [at[cut:]]
                 stray = [s for s in stray if s.row > last]
                 held -= cut
-        if held:
-            yield _table_chunk(pa.concat_tables(tables), np.concatenate(numbers).tolist(), stray)
+        if not held:
+            return
+        whole, rows = pa.concat_tables(tables), np.concatenate(numbers)
+        kept = self._without_footer(whole, rows, np.concatenate(lines), stray)
+        for begin in range(0, kept, self._chunk_rows):  # as a loaded sheet's chunks end
+            part = rows[begin : min(kept, begin + self._chunk_rows)]
+            mine = [s for s in stray if part[0] <= s.row <= part[-1]]
+            yield _table_chunk(whole.slice(begin, len(part)), part.tolist(), mine)
+
+    def _without_footer(
+        self, table: pa.Table, rows: np.ndarray, lines: np.ndarray, stray: list[StrayValue]
+    ) -> int:
+        """How many of the last rows of a streamed sheet are not its report's footer."""
+        first = max(0, len(rows) - _FOOTER_HELD)
+        cells: dict[int, list[str]] = {int(r): [] for r in rows[first:]}
+        for offset, values in enumerate(table.slice(first).to_pylist()):
+            cells[int(rows[first + offset])] += [v for v in values.values() if v.strip()]
+        for value in stray:
+            if value.row in cells and value.value.strip():
+                cells[value.row].append(value.value)
+        tail = [(int(line), one[0] if len(one := cells[int(row)]) == 1 else None)
+                for row, line in zip(rows[first:], lines[first:], strict=True)]  # fmt: skip
+        start = footer_start(tail)
+        self._said_footer([(line, text or "") for line, text in tail[start:]])
+        return first + start
 
     def _rows(self) -> Iterator[list[object]]:
         """The data rows as calamine gives them, blank ones (all cells empty) left out, and a
-        report's footer (rows of one cell of words after a blank row, to the end: Salesforce's
-        "Grand Totals (12 records)" and small print) held back, and said in ``late_warnings``."""
+        report's footer under the table (:func:`footer_start`): the last rows are held back
+        to look for it, and one found is said in ``late_warnings``."""
         width = max(self._positions) + 1
-        held: list[tuple[int, list[object], str]] = []  # rows that may be the footer
-        blank = footer = False  # a blank row since the last data row; and before a held row
+        held: deque[tuple[int, list[object]]] = deque()
         rows = itertools.islice(self._rows_of(), self._header_line, None)
         for line, row in enumerate(rows, self._header_line + 1):
             if len(row) < width:  # a streamed row stops at its last cell
                 row = row + [""] * (width - len(row))
             head = row[0]
-            if not (head.__class__ is str and head.strip()) and _blank(row):  # the first: fast
-                blank = True
-                continue
-            if (text := _one_cell(row)) is not None and small_print(text):
-                footer = footer or blank
-                held.append((line, row, text))
-                if len(held) <= MAX_FOOTER_LINES:
-                    continue
-                row = held.pop()[1]  # too many for a footer: they are rows
-            yield from (r for _, r, _ in held)
-            yield row
-            held, blank, footer = [], False, False
-        if held and footer:
-            note = footer_note([(line, text) for line, _, text in held], "sheet row")
-            note = f"{self.name}, sheet '{self.sheet}': {note}"
+            if (head.__class__ is str and head.strip()) or not _blank(row):  # the first: fast
+                held.append((line, row))
+                if len(held) > _FOOTER_HELD:
+                    yield held.popleft()[1]
+        last = list(held)
+        start = footer_start([(line, _one_cell(row)) for line, row in last])
+        self._said_footer([(line, _one_cell(row) or "") for line, row in last[start:]])
+        yield from (row for _, row in last[:start])
+
+    def _said_footer(self, footer: list[tuple[int, str]]) -> None:
+        if footer:
+            note = f"{self.name}, sheet '{self.sheet}': {footer_note(footer, 'sheet row')}"
             if note not in self.late_warnings:
                 self.late_warnings.append(note)
-        else:
-            yield from (r for _, r, _ in held)
 
     def _data(self, limit: int) -> Iterator[tuple[int, list[str]]]:
         after = itertools.islice(self._rows_of(), self._header_line, None)
@@ -305,10 +328,11 @@ def _rows_of_cells(
     width: int,
     unnamed: list[int],
     done: int,
-) -> tuple[pa.Table, np.ndarray, list[StrayValue]]:
+) -> tuple[pa.Table, np.ndarray, np.ndarray, list[StrayValue]]:
     """The data rows a block of cells holds (those under the header with a cell not blank):
-    their ``wanted`` columns (name: position), their numbers (from ``done`` + 1) and the values
-    under no name (in ``unnamed`` positions or past the header's ``width``)."""
+    their ``wanted`` columns (name: position), their numbers (from ``done`` + 1), their sheet
+    lines, and the values under no name (in ``unnamed`` positions or past the header's
+    ``width``)."""
     under = cells.line > header_line
     blank = pc.or_(pc.equal(cells.text, ""), pc.utf8_is_space(cells.text))  # as str.isspace
     filled = ~blank.to_numpy(zero_copy_only=False) & under
@@ -331,7 +355,8 @@ def _rows_of_cells(
     )
     stray = [StrayValue(done + 1 + int(at[i]), int(cells.column[i]) + 1, cells.text[i].as_py())
              for i in beyond]  # fmt: skip
-    return pa.table(columns), np.arange(done + 1, done + 1 + rows, dtype=np.int64), stray
+    numbers = np.arange(done + 1, done + 1 + rows, dtype=np.int64)
+    return pa.table(columns), numbers, lines, stray
 
 
 def open_sheet(
