@@ -568,7 +568,8 @@ def test_rows_a_workbook_hides_are_read_and_named(
         ([[], ["Tuesday, Jan 02, 2024 09:15:34 AM"]], 2, "sheet row 5"),  # QuickBooks
         ([["Cara"]], 3, None),  # a last row with a name only: a row
         ([[], ["dee@example.com"]], 3, None),  # an email alone: a row
-        ([[], *[["Note"]] * 11], 13, None),  # more than a footer has: rows
+        ([[], *[["Note 1"]] * 11], 13, None),  # more than a footer has: rows
+        ([[], ["Cara"], ["Dee Jones"]], 4, None),  # names added under a gap: rows
     ],
 )  # fmt: skip
 @pytest.mark.parametrize("stream_over", [1 << 40, 0])  # loaded by calamine, streamed
@@ -602,12 +603,12 @@ def test_a_footer_under_a_column_without_a_name_is_no_stray_value(
 
 def test_a_sheets_footer_is_said_once_the_rows_are_read(invoke: Invoke, tmp_path: Path) -> None:
     path, mapping = tmp_path / "report.xlsx", tmp_path / "m.yaml"
-    write_workbook(path, [["First Name", "Email"], ["Ana", "ana@example.com"], [], ["Total"]])
+    write_workbook(path, [["First Name", "Email"], ["Ana", "ana@example.com"], [], ["Total: 1"]])
     mapping.write_text("customer:\n  firstName: First Name\n  emails: [{column: Email}]\n")
     result = invoke("validate", path, "-m", mapping)
     assert (result.exit_code, result.stdout.splitlines()[-1]) == (
         0, "1 row read: 1 valid, 0 invalid, 0 warnings."
     )  # fmt: skip
-    assert "sheet row 4 is after the table, a report's footer ('Total'): not customers" in (
+    assert "sheet row 4 is after the table, a report's footer ('Total: 1'): not customers" in (
         result.stderr
     )

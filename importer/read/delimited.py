@@ -695,14 +695,17 @@ def footer_start(rows: Sequence[tuple[int, str | None]]) -> int:
     """Where a report's footer starts in ``rows``, a table's last rows as (line, the text of its
     one cell; None when it has more): the first of the trailing rows of one cell of words
     (QuickBooks' "Tuesday, Jan 02, 2024 09:15:34 AM", Salesforce's "Grand Totals (12
-    records)" and small print), when a blank line comes among or before them. ``len(rows)``
-    when there is none: a table's last row with one value (a name, an email, a number) ends it
-    with no blank line before it, or holds no words; and a footer has a table row before it
-    and at most :data:`MAX_FOOTER_LINES` lines."""
+    records)" and small print), when a blank line comes among or before them and one of them
+    says when or how many (a number). ``len(rows)`` when there is none: a table's last rows
+    with one value each (a name, an email, a number) end it with no blank line before them,
+    or hold no words, or no number (names added under a gap are rows); and a footer has a
+    table row before it and at most :data:`MAX_FOOTER_LINES` lines."""
     start = len(rows)
     while start and (text := rows[start - 1][1]) is not None and small_print(text):
         start -= 1
     if not 0 < start < len(rows) or len(rows) - start > MAX_FOOTER_LINES:
+        return len(rows)
+    if not any(c.isdigit() for _, text in rows[start:] for c in text or ""):
         return len(rows)
     lines = [line for line, _ in rows[start - 1 :]]
     if all(after - before == 1 for before, after in itertools.pairwise(lines)):
