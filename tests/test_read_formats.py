@@ -585,6 +585,7 @@ def test_a_report_footer_under_a_sheet_is_left_out_and_said_after_the_rows(
     assert [len(c.frame) for c in chunks] == [2] * (rows // 2) + [1] * (rows % 2)
     assert len(source.late_warnings) == (1 if said else 0)
     assert all(n.startswith(f"report.xlsx, sheet 'S': {said} ") for n in source.late_warnings)
+    assert len(source.sample()) == rows  # what init sniffs: the rows, not the small print
 
 
 @pytest.mark.parametrize("stream_over", [1 << 40, 0])

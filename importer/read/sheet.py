@@ -185,9 +185,13 @@ class SheetSource:
         return dataclasses.replace(self, _selected=[c for c in self.columns if c in wanted])
 
     def sample(self, rows: int = 200) -> pd.DataFrame:
-        records = []
-        for _, cells in self._data(rows):
-            records.append([cells[p] if p < len(cells) else "" for p in self._positions])
+        """The first ``rows`` rows; when they are the whole sheet, without its footer."""
+        found = list(self._data(rows + 1))
+        if len(found) <= rows:
+            filled = [(line, [c for c in cells if c.strip()]) for line, cells in found]
+            found = found[: footer_start([(n, f[0] if len(f) == 1 else None) for n, f in filled])]
+        records = [[cells[p] if p < len(cells) else "" for p in self._positions]
+                   for _, cells in found[:rows]]  # fmt: skip
         return pd.DataFrame(records, columns=self.columns, dtype=object)
 
     def __iter__(self) -> Iterator[Chunk]:
