@@ -544,19 +544,27 @@ def write_workbook(path: Path, rows: list[list[str]], hidden: Collection[int] = 
          "others (spreadsheet rows 5, 1002, 1999, 2996, 3993, 4990, 5987, 6984, 7981, 8978, ...)"),
     ],
 )  # fmt: skip
+@pytest.mark.parametrize(("streamed", "big"), [(False, False), (True, False), (True, True)])
 def test_rows_a_workbook_hides_are_read_and_named(
-    tmp_path: Path, rows: int, hidden: set[int], named: str | None
-) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: int, hidden: set[int],
+    named: str | None, streamed: bool, big: bool,
+) -> None:  # fmt: skip
     """A filter's or a person's hidden rows are the file's rows (nobody is left out), but whoever
-    hid them may think them gone: the reader says which they are (a hidden header is no row)."""
+    hid them may think them gone: the reader says which they are (a hidden header is no row),
+    when the sheet opens, or a sheet too big to unpack twice once its stream is read."""
     path = tmp_path / "hidden.xlsx"
     people = [[f"p{n}@example.com", f"Person {n}"] for n in range(2, rows + 2)]
     write_workbook(path, [["Email", "Name"], *people], hidden)
-    source = open_sheet(path, name="hidden.xlsx", kind="xlsx", fingerprint="")
+    if big:
+        monkeypatch.setattr("importer.read.sheet.STREAM_BYTES", 0)
+    source = open_sheet(path, name="hidden.xlsx", kind="xlsx", fingerprint="",
+                        stream_over=0 if streamed else 1 << 40)  # fmt: skip
     assert sum(len(chunk.frame) for chunk in source) == rows
-    said = [w for w in source.warnings if "hidden in the workbook" in w]
+    said = [w for w in (*source.warnings, *source.late_warnings) if "hidden in the workbook" in w]
     assert said == ([f"hidden.xlsx, sheet 'S': {named}: delete from the sheet what should not be "
                      "imported"] if named else [])  # fmt: skip
+    if named:
+        assert said[0] in (source.late_warnings if big else source.warnings)
 
 
 @pytest.mark.parametrize(

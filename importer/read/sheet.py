@@ -243,8 +243,10 @@ class SheetSource:
         numbers: list[np.ndarray] = []
         lines: list[np.ndarray] = []
         stray: list[StrayValue] = []
+        hidden: list[int] = []
         held = done = 0
         for cells in blocks:
+            hidden += [line for line in cells.hidden if line > self._header_line]
             table, rows, at, found = _rows_of_cells(cells, self._header_line, wanted, width,
                                                     self._unnamed, done)  # fmt: skip
             tables.append(table)
@@ -262,6 +264,8 @@ class SheetSource:
                 tables, numbers, lines = [whole.slice(cut)], [rows[cut:]], [at[cut:]]
                 stray = [s for s in stray if s.row > last]
                 held -= cut
+        if hidden:  # said when the sheet opened, unless it was too big to look at then
+            self._said(f"{self.name}, sheet '{self.sheet}': {hidden_note(hidden)}")
         if not held:
             return
         whole, rows = pa.concat_tables(tables), np.concatenate(numbers)
@@ -310,9 +314,12 @@ class SheetSource:
 
     def _said_footer(self, footer: list[tuple[int, str]]) -> None:
         if footer:
-            note = f"{self.name}, sheet '{self.sheet}': {footer_note(footer, 'sheet row')}"
-            if note not in self.late_warnings:
-                self.late_warnings.append(note)
+            self._said(f"{self.name}, sheet '{self.sheet}': {footer_note(footer, 'sheet row')}")
+
+    def _said(self, note: str) -> None:
+        """``note`` in ``late_warnings``, once (a sheet read twice finds it twice)."""
+        if note not in self.warnings and note not in self.late_warnings:
+            self.late_warnings.append(note)
 
     def _data(self, limit: int) -> Iterator[tuple[int, list[str]]]:
         after = itertools.islice(self._rows_of(), self._header_line, None)

@@ -187,11 +187,18 @@ _HIDDEN_ROW = re.compile(rb'<row\b[^>]*?\shidden="(?:1|true)"[^>]*>')
 _ROW_NUMBER = re.compile(rb'\sr="([0-9]+)"')
 
 
+def _hidden_in(xml: bytes) -> tuple[int, ...]:
+    """The lines of the hidden rows whose tags ``xml`` holds whole."""
+    numbers = (_ROW_NUMBER.search(tag) for tag in _HIDDEN_ROW.findall(xml))
+    return tuple(int(n.group(1)) for n in numbers if n)
+
+
 def hidden_rows(path: str, sheet: str, most: int) -> list[int]:
     """The spreadsheet numbers of the rows ``sheet`` hides: they are read like the others (a
     filter's hidden rows are still the file's), so the reader can say which they are. A sheet
-    of over ``most`` bytes of XML is not looked at: unpacking it twice would cost seconds."""
-    tags: list[bytes] = []
+    of over ``most`` bytes of XML is not looked at: unpacking it twice would cost seconds (its
+    stream says them, :attr:`Cells.hidden`)."""
+    found: list[int] = []
     try:
         with zipfile.ZipFile(path) as archive:
             member = _member_of(archive, sheet)
@@ -204,11 +211,10 @@ def hidden_rows(path: str, sheet: str, most: int) -> list[int]:
                     cut = max(text.rfind(b"<"), 0)  # a tag cut by the block waits for the next
                     whole, carry = text[:cut], text[cut:]
                     if b'hidden="' in whole:
-                        tags += _HIDDEN_ROW.findall(whole)
+                        found += _hidden_in(whole)
     except (KeyError, zipfile.BadZipFile, zlib.error, ElementTree.ParseError, OSError):
         return []
-    numbers = (_ROW_NUMBER.search(tag) for tag in tags)
-    return [int(n.group(1)) for n in numbers if n]
+    return found
 
 
 def _member_of(archive: zipfile.ZipFile, sheet: str) -> str | None:
@@ -262,11 +268,12 @@ def cut_texts(pieces: pa.StringArray, usual: np.ndarray) -> tuple[pa.StringArray
 
 class Cells(NamedTuple):
     """The cells of one block of a sheet, in the sheet's order: each one's line (from 1), column
-    (from 0) and text (``""`` for an empty cell)."""
+    (from 0) and text (``""`` for an empty cell); and the lines of the block's hidden rows."""
 
     line: np.ndarray
     column: np.ndarray
     text: pa.StringArray
+    hidden: tuple[int, ...] = ()
 
 
 class XlsxStream:
@@ -359,7 +366,7 @@ class XlsxStream:
                 cells, done = self._of_rows(block.decode("utf-8"), done)  # UTF-8: _parsed says
             elif len(cells.line):
                 done = int(cells.line[-1])
-            yield cells
+            yield cells._replace(hidden=_hidden_in(block)) if b'hidden="' in block else cells
 
     def _parsed(self, block: bytes) -> Cells | None:
         """A block's cells read with pyarrow and numpy; None when a cell's reference is not its
