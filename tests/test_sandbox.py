@@ -1491,6 +1491,25 @@ async def test_conversations_of_a_customer_by_status(api: Api) -> None:
     assert (await api.get("/v2/conversations/999")).status == 404
 
 
+async def test_the_mailboxes_are_listed_and_each_conversations_mailbox_link_leads_to_one(
+    api: Api,
+) -> None:
+    """A client checks its credentials with ``GET /v2/mailboxes``, or follows a conversation's
+    ``mailbox`` link: mailbox 1, and each one a conversation is in, in the docs' shape."""
+    (ann,) = api.state.seed([person(1)])
+    api.state.add_conversation({"customerId": ann, "mailboxId": 7})
+    listed = (await api.get("/v2/mailboxes")).json()
+    assert [m["id"] for m in listed["_embedded"]["mailboxes"]] == [1, 7]
+    assert listed["page"] == {"size": 50, "totalElements": 2, "totalPages": 1, "number": 1}
+    conversation = (await api.get("/v2/conversations", params={"status": "all"})).json()
+    link = URL(conversation["_embedded"]["conversations"][0]["_links"]["mailbox"]["href"])
+    one = await api.get(link.path)
+    assert one.status == 200 and one.headers["Content-Type"].startswith("application/hal+json")
+    assert one.json() == listed["_embedded"]["mailboxes"][1]
+    assert {"id", "name", "slug", "email", "createdAt", "updatedAt"} <= set(one.json())
+    assert (await api.get("/v2/mailboxes/2")).status == 404
+
+
 async def test_conversations_page_like_customers(api: Api) -> None:
     [ann] = api.state.seed([person(1)])
     for _ in range(60):

@@ -28,6 +28,7 @@ from importer.sandbox.config import (
     HAL_JSON,
     INSPECT_PREFIX,
     LINK_RELS,
+    MAILBOX_CREATED,
     OWN_FIELDS,
     PAGE_SIZE,
     PLAIN_JSON,
@@ -754,6 +755,54 @@ class Api:
                 "_links": {"self": {"href": url}},
             }
         )
+
+    def _mailboxes(self) -> list[int]:
+        """The account's mailboxes: 1, and each one a seeded conversation is in."""
+        return sorted({1, *(c["mailboxId"] for c in self.state.conversations.values())})
+
+    @staticmethod
+    def _mailbox(number: int, base: str) -> dict[str, Any]:
+        """One mailbox in Help Scout's shape (its docs' List Mailboxes): a fixed, made-up one."""
+        href = f"{base}/v2/mailboxes/{number}"
+        return {
+            "id": number,
+            "name": "Sandbox" if number == 1 else f"Sandbox {number}",
+            "slug": f"{number:016x}",
+            "email": f"support-{number}@sandbox.example",
+            "createdAt": MAILBOX_CREATED,
+            "updatedAt": MAILBOX_CREATED,
+            "_links": {
+                "self": {"href": href},
+                "folders": {"href": f"{href}/folders"},
+                "fields": {"href": f"{href}/fields"},
+            },
+        }
+
+    async def list_mailboxes(self, request: web.Request) -> web.Response:
+        """``GET /v2/mailboxes``: what a client asks to check its credentials, or to find the
+        ``mailbox`` a customer search is narrowed to; one page."""
+        base, numbers = _base(request), self._mailboxes()
+        url = f"{base}/v2/mailboxes"
+        return _json_response(
+            {
+                "_embedded": {"mailboxes": [self._mailbox(n, base) for n in numbers]},
+                "_links": {
+                    "self": {"href": url},
+                    "first": {"href": f"{url}?page=1"},
+                    "last": {"href": f"{url}?page=1"},
+                    "page": {"href": f"{url}{{?page}}", "templated": True},
+                },
+                "page": {"size": PAGE_SIZE, "totalElements": len(numbers), "totalPages": 1,
+                         "number": 1},
+            }
+        )  # fmt: skip
+
+    async def get_mailbox(self, request: web.Request) -> web.Response:
+        """``GET /v2/mailboxes/{id}``: where a conversation's ``mailbox`` link leads."""
+        number = int(request.match_info["id"])
+        if number not in self._mailboxes():
+            return _not_found()
+        return _json_response(self._mailbox(number, _base(request)))
 
     async def customer_properties(self, request: web.Request) -> web.Response:
         url = f"{_base(request)}/v2/customer-properties"

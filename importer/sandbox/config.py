@@ -18,6 +18,8 @@ from importer.customer import schema
 TOKEN_PATH = "/v2/oauth2/token"
 INSPECT_PREFIX = "/_sandbox/"
 PAGE_SIZE = 50
+#: When the sandbox's mailboxes were made: before any customer (a fixed date, not the clock's).
+MAILBOX_CREATED = "2020-01-01T00:00:00Z"
 WINDOW = 60.0
 WRITE_METHODS = schema.WRITE_METHODS
 ERRORS_DOC = "https://developer.helpscout.com/mailbox-api/overview/errors/"

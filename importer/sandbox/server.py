@@ -72,6 +72,8 @@ def create_app(config: SandboxConfig | None = None) -> web.Application:
             web.get("/v2/conversations", api.list_conversations, allow_head=False),
             web.get(r"/v2/conversations/{id:\d+}", api.get_conversation, allow_head=False),
             web.get("/v2/customer-properties", api.customer_properties, allow_head=False),
+            web.get("/v2/mailboxes", api.list_mailboxes, allow_head=False),
+            web.get(r"/v2/mailboxes/{id:\d+}", api.get_mailbox, allow_head=False),
             web.get("/v2/users/me", api.me, allow_head=False),
             web.get(INSPECT_PREFIX + "customers", api.inspect_customers, allow_head=False),
             web.post(INSPECT_PREFIX + "customers", api.seed),
