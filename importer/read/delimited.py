@@ -722,10 +722,10 @@ def report_footer(tail: str, delimiter: str, *, whole: bool = False) -> list[tup
         lines = lines[1:]  # it may be the end of a longer line
     rows = []
     for number, (start, line) in enumerate(lines):
-        if not line.strip(f' \t"{delimiter}'):
+        fields = None if line.count('"') % 2 else next(csv.reader([line], delimiter=delimiter), [])
+        if fields is not None and is_blank(fields):
             continue  # a blank line: its number is the gap
-        fields = [] if line.count('"') % 2 else next(csv.reader([line], delimiter=delimiter))
-        rows.append((number, line if len(fields) == 1 else None, start))
+        rows.append((number, line if fields is not None and len(fields) == 1 else None, start))
     start = footer_start([(number, text) for number, text, _ in rows])
     return [(at, text) for _, text, at in rows[start:] if text is not None]
 
@@ -752,10 +752,10 @@ def small_print(text: str) -> bool:
     return "@" not in text and any(c.isalpha() for c in text)
 
 
-def footer_note(footer: list[tuple[int, str]], lines: str = "line") -> str:
+def footer_note(footer: list[tuple[int, str]], unit: str = "line") -> str:
     """The warning on a footer left out: ``footer`` is (line, text) of each of its lines."""
     (first, text), last = footer[0], footer[-1][0]
-    where = f"{lines} {first} is" if first == last else f"{lines}s {first}-{last} are"
+    where = f"{unit} {first} is" if first == last else f"{unit}s {first}-{last} are"
     more = ", ..." if len(footer) > 1 else ""
     shown = text.strip().strip('"')
     return f"{where} after the table, a report's footer ('{shown}'{more}): not customers, left out"

@@ -17,7 +17,7 @@ import datetime as dt
 import itertools
 import operator
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,7 +113,7 @@ def _blank(row: list[object]) -> bool:
     return True
 
 
-def _one_cell(row: list[object]) -> str | None:
+def _one_cell(row: Sequence[object]) -> str | None:
     """The text of the row's one filled cell; None when it has more (most rows: at the
     second) or holds no text."""
     found = None
@@ -188,8 +188,7 @@ class SheetSource:
         """The first ``rows`` rows; when they are the whole sheet, without its footer."""
         found = list(self._data(rows + 1))
         if len(found) <= rows:
-            filled = [(line, [c for c in cells if c.strip()]) for line, cells in found]
-            found = found[: footer_start([(n, f[0] if len(f) == 1 else None) for n, f in filled])]
+            found = found[: footer_start([(line, _one_cell(cells)) for line, cells in found])]
         records = [[cells[p] if p < len(cells) else "" for p in self._positions]
                    for _, cells in found[:rows]]  # fmt: skip
         return pd.DataFrame(records, columns=self.columns, dtype=object)
@@ -280,16 +279,17 @@ class SheetSource:
     ) -> int:
         """How many of the last rows of a streamed sheet are not its report's footer."""
         first = max(0, len(rows) - _FOOTER_HELD)
-        cells: dict[int, list[str]] = {int(r): [] for r in rows[first:]}
-        for offset, values in enumerate(table.slice(first).to_pylist()):
-            cells[int(rows[first + offset])] += [v for v in values.values() if v.strip()]
-        for value in stray:
-            if value.row in cells and value.value.strip():
+        cells = {
+            int(row): list(values.values())
+            for row, values in zip(rows[first:], table.slice(first).to_pylist(), strict=True)
+        }
+        for value in stray:  # a value under no name is one of its row's cells too
+            if value.row in cells:
                 cells[value.row].append(value.value)
-        tail = [(int(line), one[0] if len(one := cells[int(row)]) == 1 else None)
+        tail = [(int(line), _one_cell(cells[int(row)]))
                 for row, line in zip(rows[first:], lines[first:], strict=True)]  # fmt: skip
         start = footer_start(tail)
-        self._said_footer([(line, text or "") for line, text in tail[start:]])
+        self._said_footer(tail[start:])
         return first + start
 
     def _rows(self) -> Iterator[list[object]]:
@@ -307,14 +307,16 @@ class SheetSource:
                 held.append((line, row))
                 if len(held) > _FOOTER_HELD:
                     yield held.popleft()[1]
-        last = list(held)
-        start = footer_start([(line, _one_cell(row)) for line, row in last])
-        self._said_footer([(line, _one_cell(row) or "") for line, row in last[start:]])
-        yield from (row for _, row in last[:start])
+        tail = [(line, _one_cell(row)) for line, row in held]
+        start = footer_start(tail)
+        self._said_footer(tail[start:])
+        yield from (row for _, row in list(held)[:start])
 
-    def _said_footer(self, footer: list[tuple[int, str]]) -> None:
+    def _said_footer(self, footer: list[tuple[int, str | None]]) -> None:
+        """``footer``: (line, text) of each of its rows, as :func:`footer_start` found them."""
         if footer:
-            self._said(f"{self.name}, sheet '{self.sheet}': {footer_note(footer, 'sheet row')}")
+            lines = [(line, text or "") for line, text in footer]
+            self._said(f"{self.name}, sheet '{self.sheet}': {footer_note(lines, 'sheet row')}")
 
     def _said(self, note: str) -> None:
         """``note`` in ``late_warnings``, once (a sheet read twice finds it twice)."""
