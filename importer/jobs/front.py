@@ -41,7 +41,7 @@ from importer.core.options import (
 from importer.mapping import Mapping, load_mapping
 from importer.outputs.rejects import RejectsWriter
 from importer.outputs.report import Summary, open_report
-from importer.read import Source, late_notes, open_source
+from importer.read import Source, open_source
 from importer.send.ledger import state_files
 from importer.send.results import RUN_STATUSES, cannot_write
 
@@ -158,7 +158,7 @@ def validate_csv(
         raise
     finally:
         summary.valid = summary.rows - summary.invalid
-        summary.notes += late_notes(source, summary.notes)
+        summary.notes += source.late_warnings
         if summary.apostrophes_removed:
             summary.notes.append(apostrophe_note(summary.apostrophes_removed))
         if writer:
@@ -396,7 +396,7 @@ class _Sending:
         result.invalid_allowed = allowed_invalid(self.options.max_invalid, result.rows)
         result.reasons = self.reasons.by_status()
         result.notes += self.warned.notes()
-        result.notes += late_notes(self.source, result.notes)
+        result.notes += self.source.late_warnings
         result.dropped = self.warned.dropped
         unwritten = None
         if self.reporting is not None:

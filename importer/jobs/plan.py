@@ -31,7 +31,6 @@ from importer.jobs.context import JobContext
 from importer.jobs.front import inputs_of, open_input
 from importer.jobs.importing import api_url_of, check_properties, row_batches, state_path_of
 from importer.mapping import Mapping
-from importer.read import late_notes
 from importer.send.auth import Credentials
 from importer.send.client import HelpScoutClient
 from importer.send.decide import Action, Job, Policy, decide, is_ours
@@ -200,7 +199,7 @@ def plan_import(
                 plan.reads = client.requests
 
         job.run(planning)
-        plan.notes += late_notes(source, plan.notes)
+        plan.notes += source.late_warnings
     plan.limit = job.pacer.limit
     return plan
 

@@ -5,7 +5,7 @@
 of numbered rows of text cells from it, whatever the format.
 """
 
-from importer.read.base import Source, late_notes
+from importer.read.base import Source
 from importer.read.delimited import (
     TEXT,
     Chunk,
@@ -35,7 +35,6 @@ __all__ = [
     "cell_text",
     "count_rows",
     "find_header",
-    "late_notes",
     "open_csv",
     "open_source",
     "shown_name",

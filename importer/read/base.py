@@ -9,7 +9,7 @@ import pandas as pd
 
 from importer.read.delimited import Chunk
 
-__all__ = ["Source", "late_notes"]
+__all__ = ["Source"]
 
 
 class Source(Protocol):
@@ -24,7 +24,8 @@ class Source(Protocol):
     """The CSV's delimiter (a workbook: ``,``, what its rejects are written with)."""
     warnings: list[str]
     late_warnings: list[str]
-    """What only reading to the end found (a sheet's footer), said after the rows."""
+    """What only reading to the end found (a sheet's footer), once each, none of them among
+    ``warnings``: every job adds them to its notes after the rows."""
     fingerprint: str
     """What a run records to know the input again (size and time, or a content hash)."""
 
@@ -36,9 +37,3 @@ class Source(Protocol):
     def select(self, columns: Iterable[str]) -> Source: ...
 
     def __iter__(self) -> Iterator[Chunk]: ...
-
-
-def late_notes(source: Source, said: list[str]) -> list[str]:
-    """What ``source`` found only by reading to the end and ``said`` does not hold yet (a file
-    read twice finds it twice)."""
-    return [note for note in source.late_warnings if note not in said]
