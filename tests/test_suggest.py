@@ -137,6 +137,7 @@ def test_a_header_is_read_by_its_words(header, kind, entry_type, group):
         (["13.02.2021", "01.03.2020", "24.12.1999"], "date"),
         (["Mr", "Ms.", "Dr", "Frau"], "salutation"),
         (["yes", "no", "no"], "bool"),
+        (["active", "Cancelled", "bounced", "active"], "status"),  # Kit's subscriber "state"
         (["3", "12.50", "0"], "number"),
         (["1 Main St\nApt 2", "7 Elm Rd\nUnit 3", "9 Oak Ave"], "multiline"),
         # state codes are not countries, ZIP+4 and record numbers are not phones
@@ -503,6 +504,19 @@ def test_a_buyer_is_the_customer_unless_the_customer_has_columns_of_their_own(co
     sample |= {"ship-city": ["Berlin", "Paris", "Austin"]}
     draft = suggest(columns, sample)
     assert {c for spec in specs(draft).values() for c in columns_of(spec)} & set(columns) == read
+
+
+def test_a_column_of_record_states_is_no_region_whatever_its_header():
+    """Kit's subscribers export: ``state`` is the subscriber's (active, cancelled, bounced), the
+    region is ``location_state``."""
+    sample = {"state": ["active", "cancelled", "active", "bounced", "active"],
+              "location_state": ["OR", "TX", "MI", "MH", "CA"],
+              "city": ["Portland", "Austin", "Milano", "Pune", "Fresno"],
+              "country": ["US", "US", "IT", "IN", "US"]}  # fmt: skip
+    draft = suggest(list(sample), sample)
+    (address,) = draft.addresses
+    assert address.parts["state"].spec == "location_state"
+    assert "record's states" in draft.ruled_out["state"]
 
 
 def test_the_more_complete_address_comes_first_and_both_are_offered():

@@ -106,6 +106,13 @@ SALUTATIONS = frozenset(
 BOOLEANS = frozenset(
     ["yes", "no", "true", "false", "y", "n", "0", "1", "ja", "nein", "oui", "non", "si", "sí"]
 )
+#: The states a record is in (a subscriber's, an account's, a trial's): a column of them is the
+#: system's bookkeeping, whatever its header says (Kit's "state": active, cancelled, bounced).
+STATUSES = frozenset(
+    ["active", "inactive", "cancelled", "canceled", "bounced", "complained", "unsubscribed",
+     "subscribed", "unconfirmed", "confirmed", "pending", "suspended", "expired", "archived",
+     "deleted", "blocked", "trial", "trialing", "past_due", "paused", "cold", "opted out"]
+)  # fmt: skip
 #: Cells that mean "absent" in exports: not values, whatever the column.
 NULL_MARKERS = frozenset(["null", "n/a", "#n/a", "none", "(none)", "nil", "-"])
 #: Separators of several emails in one cell (Google writes " ::: ").
@@ -193,6 +200,7 @@ _KIND_WORDS = {
     "date": "dates",
     "salutation": "salutations (Mr, Ms...)",
     "bool": "yes/no values",
+    "status": "a record's states (active, cancelled...)",
     "number": "numbers or amounts",
     "id": "record numbers (unique, in sequence)",
     "list": "lists (several names in a cell)",
@@ -243,6 +251,8 @@ def _kind(texts: list[str]) -> Sniff:
         return Sniff("date", read, count, date_formats=cover[:1], date_cover=cover)
     if (s := share(lambda t: t.lower() in BOOLEANS)) >= THRESHOLD:
         return Sniff("bool", s, count)
+    if (s := share(lambda t: t.lower() in STATUSES)) >= THRESHOLD:
+        return Sniff("status", s, count)
     if is_sequence(texts):
         return Sniff("id", 1.0, count)
     if (s := share(is_phone)) >= THRESHOLD:

@@ -24,7 +24,7 @@ CONFIDENCES = ("high", "medium", "low")
 CLEAR_SHARE = 0.9
 
 _NAMES = ("firstName", "lastName", "fullName", "displayName")
-_CONTACT = {"date", "bool", "id", "number", "email", "emails", "url", "phone"}
+_CONTACT = {"date", "bool", "status", "id", "number", "email", "emails", "url", "phone"}
 #: Field kind -> the value kinds that rule a column out of it.
 RULED_OUT: dict[str, frozenset[str]] = {
     **dict.fromkeys(_NAMES, frozenset(_CONTACT | {"list", "text", "country"})),
@@ -35,10 +35,12 @@ RULED_OUT: dict[str, frozenset[str]] = {
     **dict.fromkeys(("postalCode", "code"), frozenset(_CONTACT - {"number", "id"} | {"text"})),
     **dict.fromkeys(("organization", "location"), frozenset(_CONTACT)),
     "jobTitle": frozenset(_CONTACT | {"list"}),
-    "background": frozenset({"date", "bool", "id", "number"}),
+    "background": frozenset({"date", "bool", "status", "id", "number"}),
     "gender": frozenset(_CONTACT - {"bool"} | {"text", "list"}),
     "age": frozenset(_CONTACT - {"number"}),
-    **dict.fromkeys(("chat", "social"), frozenset({"date", "bool", "id", "number", "list"})),
+    **dict.fromkeys(
+        ("chat", "social"), frozenset({"date", "bool", "status", "id", "number", "list"})
+    ),
 }
 #: Fields whose values must have their own shape: anything else rules the column out.
 MUST_BE = {"email": {"email", "emails"}, "website": {"url"}, "photoUrl": {"url"}}
