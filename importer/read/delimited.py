@@ -387,11 +387,20 @@ def _open_csv(
         codec, name, strict = _known_codec(encoding, where), encoding, True
         _check_plausible(head, whole, codec, encoding, where)
     sample = _sample(head, codec, whole)
+    notes = []
+    hinted = excel_hint(sample)
+    if hinted is not None and skip_lines is None:
+        skip_lines = 1
+        if delimiter is None:
+            delimiter = hinted
+        notes.append(
+            f"line 1 is Excel's delimiter hint (sep={hinted}), not the header: read the header "
+            "from line 2"
+        )
     if delimiter is None:
         delimiter = _sniff(sample, whole, skip_lines or 0)
     else:
         delimiter = _checked_delimiter(delimiter, where)
-    notes = []
     if skip_lines is None:
         skip_lines = _preamble_lines(sample, whole, delimiter)
         if skip_lines:
@@ -607,6 +616,16 @@ def _records(
     if not whole and found:
         found.pop()  # the sample may end inside the last record
     return found
+
+
+_EXCEL_HINT = re.compile(r'"?sep=(.)"?[ \t]*(?:\r\n|\r|\n|$)', re.IGNORECASE)
+
+
+def excel_hint(sample: str) -> str | None:
+    """The delimiter a first line ``sep=;`` names: Excel writes it (and reads it) so that a file
+    opens with the right delimiter whatever the machine's list separator; None without one."""
+    found = _EXCEL_HINT.match(sample.lstrip("\ufeff"))
+    return found.group(1) if found else None
 
 
 def _sniff(sample: str, whole: bool, skip: int) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bz2
 import contextlib
+import csv
 import gzip
 import hashlib
 import lzma
@@ -25,7 +26,7 @@ import sys
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -34,6 +35,7 @@ from importer.core.errors import SourceError
 from importer.core.options import DEFAULT_READ, ReadOptions
 from importer.read.base import Source
 from importer.read.delimited import CsvSource, open_csv, stat_of
+from importer.read.dressed import DRESSES, HEAD_BYTES, dress_of, rows_of
 from importer.read.renumber import renumbered
 from importer.read.sheet import ENCRYPTED_WORKBOOK, SheetSource, open_sheet
 
@@ -149,6 +151,8 @@ def _opened(
     reading: ReadOptions,
     chunk: dict[str, int],
     depth: int = 0,
+    *,
+    dressed: bool = False,
 ) -> Source:
     """Open the regular file ``path`` (the input, or a spooled copy of it) by its bytes."""
     found = format_of(_head(path, name))
@@ -166,6 +170,14 @@ def _opened(
         return _opened(inner.path, name, fingerprint, inner, reading, chunk, depth + 1)
     if found.kind in ("packed", "member"):
         raise SourceError("is an archive inside an archive inside an archive: unpack it", path=name)
+    dress = dress_of(_head(path, name, HEAD_BYTES)) if found.kind == "csv" and not dressed else None
+    if dress is not None:
+        _not_for_a_dress(reading, dress, name)
+        table = _Spool()
+        table.fill_rows(rows_of(dress, path, name))
+        read = _opened(table.path, name, fingerprint, table, reading, chunk, depth, dressed=True)
+        read.warnings.insert(0, f"read as {DRESSES[dress]}: its table's rows, as text cells")
+        return read
     if found.kind == "refused":
         raise SourceError(found.detail, path=name)
     source: CsvSource | SheetSource
@@ -192,10 +204,17 @@ def _opened(
     return renumbered(source)
 
 
-def _head(path: Path, name: str) -> bytes:
+def _not_for_a_dress(reading: ReadOptions, dress: str, name: str) -> None:
+    """``--encoding`` and ``--delimiter`` name a CSV's; a dressed table has neither."""
+    for given, option in ((reading.encoding, "--encoding"), (reading.delimiter, "--delimiter")):
+        if given is not None:
+            raise SourceError(f"is {DRESSES[dress]}, not a CSV: leave {option} out", path=name)
+
+
+def _head(path: Path, name: str, size: int = 8) -> bytes:
     try:
         with path.open("rb") as file:
-            return file.read(8)
+            return file.read(size)
     except OSError as error:
         raise SourceError(f"cannot be read: {error.strerror or error}", path=name) from None
 
@@ -266,6 +285,12 @@ class _Spool:
                     hashed.update(block)
         self.digest = hashed.hexdigest()
 
+    def fill_rows(self, rows: Iterable[list[str]]) -> None:
+        """Write ``rows`` as a UTF-8 CSV (a dressed table, for the CSV reader)."""
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            csv.writer(out).writerows(rows)
+
 
 def unbroken(block: bytes, run: int) -> int:
     """The bytes since the last line break once ``block`` follows ``run`` such bytes."""
@@ -275,12 +300,13 @@ def unbroken(block: bytes, run: int) -> int:
 
 def count_rows(path: str | Path) -> int | None:
     """Lines after the header of a plain CSV, for a progress bar's ETA (quoted line breaks
-    overcount); None for stdin, archives and workbooks (no cheap count)."""
+    overcount); None for stdin, archives, workbooks and dressed tables (no cheap count)."""
     path = Path(path)
     if str(path) == STDIN or not path.is_file():  # a FIFO would block, /dev/zero never end
         return None
     try:
-        if format_of(_head(path, str(path))).kind != "csv":
+        head = _head(path, str(path), HEAD_BYTES)
+        if format_of(head).kind != "csv" or dress_of(head) is not None:
             return None
         with path.open("rb") as fh:
             lines = sum(block.count(b"\n") for block in iter(lambda: fh.read(_COPY_BYTES), b""))

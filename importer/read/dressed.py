@@ -1,0 +1,463 @@
+"""Tables in another dress: a web page's table, an Excel 2003 XML workbook, vCards, JSON.
+
+Old systems write these as their "Excel" or "contacts" export (Salesforce's and many CRMs'
+``.xls`` is an HTML page; .NET reports write SpreadsheetML 2003; phones and mail programs export
+``.vcf``; APIs dump JSON). :func:`dress_of` tells one from the first bytes of its text, and
+:func:`rows_of` reads it as rows of text cells, the header first, which
+:mod:`~importer.read.formats` writes to a private CSV that the CSV reader then reads with every
+guard it has. Each reader is the standard library's (``html.parser``, ``xml.etree``, ``json``),
+and a file that is not what its first bytes promise is refused in one line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import quopri
+import re
+from collections.abc import Callable, Iterable, Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from xml.etree import ElementTree
+
+from importer.core.errors import SourceError
+
+__all__ = ["DRESSES", "dress_of", "rows_of"]
+
+#: The first bytes looked at, and the most a dress read whole (HTML, XML, a JSON array) may be.
+HEAD_BYTES = 4096
+MAX_WHOLE_BYTES = 512 << 20
+#: What each dress is called in messages.
+DRESSES = {
+    "html": "a web page (HTML)",
+    "spreadsheetml": "an Excel 2003 XML workbook",
+    "vcard": "a file of vCards",
+    "json": "JSON",
+    "ndjson": "JSON lines",
+}
+_SPREADSHEET_NS = "urn:schemas-microsoft-com:office:spreadsheet"
+
+
+def _text(data: bytes) -> str:
+    """Bytes as text by their BOM, else UTF-8, else Windows-1252 (what old exporters write)."""
+    for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+                       (codecs.BOM_UTF16_BE, "utf-16-be")):  # fmt: skip
+        if data.startswith(bom):
+            return data[len(bom) :].decode(codec, errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start >= len(data) - 3:  # a head cut inside a character
+            return data[: error.start].decode("utf-8")
+        return data.decode("cp1252", errors="replace")
+
+
+def dress_of(head: bytes) -> str | None:
+    """Which of :data:`DRESSES` a file starting with ``head`` is; None for a CSV (or anything
+    else the CSV reader judges)."""
+    text = _text(head[:HEAD_BYTES]).lstrip().lower()
+    if text.startswith("begin:vcard"):
+        return "vcard"
+    if text.startswith("<?xml") and _SPREADSHEET_NS in text:
+        return "spreadsheetml"
+    if re.match(r"(<!--.*?-->\s*)*<(!doctype html|html|table|head|body|meta)\b", text, re.S):
+        return "html"
+    if re.match(r"\[\s*([{\[\]\"\d-]|true|false|null)", text):  # "[Name],..." is a CSV
+        return "json"
+    if re.match(r'\{\s*["}]', text):
+        first = text.split("\n", 1)[0].strip()
+        return "ndjson" if first.endswith("}") and "\n" in text else "json"
+    return None
+
+
+def rows_of(dress: str, path: Path, name: str) -> Iterator[list[str]]:
+    """The rows of the file ``path`` in ``dress`` (its header first), every cell text."""
+    no_values = "is JSON whose records hold no values"
+    if dress == "vcard":
+        return vcard_rows(lambda: _lines(path), name)
+    if dress == "ndjson":
+        return _table(lambda: _flat(_json_lines(path, name), name), None, name, no_values)
+    if path.stat().st_size > MAX_WHOLE_BYTES:
+        raise SourceError(
+            f"is {DRESSES[dress]} of over {MAX_WHOLE_BYTES >> 20} MB, read whole to be read: "
+            "export the data as CSV",
+            path=name,
+        )
+    if dress == "json":
+        records = _json_records(path.read_bytes(), name)
+        return _table(lambda: _flat(records, name), None, name, no_values)
+    if dress == "spreadsheetml":
+        return iter(spreadsheetml_rows(path, name))
+    return iter(html_rows(_text(path.read_bytes()), name))
+
+
+def _lines(path: Path) -> Iterator[str]:
+    """The file's text in pieces, by its BOM, else UTF-8 if all of it decodes, else cp1252."""
+    codec = _codec_of(path)
+    with path.open("rb") as file:
+        yield from codecs.iterdecode(iter(lambda: file.read(1 << 20), b""), codec)
+
+
+def _codec_of(path: Path) -> str:
+    with path.open("rb") as file:
+        head = file.read(4)
+        if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return "utf-16"
+        file.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8-sig"
+
+
+def _split_lines(chunks: Iterable[str]) -> Iterator[str]:
+    """Whole lines (without their line break) from text in pieces."""
+    rest = ""
+    for piece in chunks:
+        lines = (rest + piece).splitlines(keepends=True)
+        rest = lines.pop() if lines and not lines[-1].endswith(("\n", "\r")) else ""
+        for line in lines:
+            yield line.rstrip("\r\n")
+    if rest:
+        yield rest
+
+
+# --- HTML -----------------------------------------------------------------------------------------
+class _Table:
+    """A table being read: its rows so far, and the cell open in it (None between cells)."""
+
+    def __init__(self) -> None:
+        self.rows: list[list[str]] = []
+        self.cell: list[str] | None = None
+        self.span = 1
+
+    def start_cell(self, span: str | None) -> None:
+        self.end_cell()
+        if not self.rows:
+            self.rows.append([])
+        self.cell = []
+        self.span = int(span) if span and span.isdigit() and 0 < int(span) < 1000 else 1
+
+    def end_cell(self) -> None:
+        if self.cell is None:
+            return
+        text = "\n".join(" ".join(line.split()) for line in "".join(self.cell).split("\n"))
+        self.rows[-1].extend([text.strip("\n"), *[""] * (self.span - 1)])
+        self.cell = None
+
+
+class _Tables(HTMLParser):
+    """Every table of a page as rows of cell texts (a nested table is a table of its own)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: list[list[list[str]]] = []
+        self._open: list[_Table] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        table = self._open[-1] if self._open else None
+        if tag == "table":
+            self._open.append(_Table())
+        elif table is None:
+            return
+        elif tag == "tr":
+            table.end_cell()
+            table.rows.append([])
+        elif tag in ("td", "th"):
+            table.start_cell(dict(attrs).get("colspan"))
+        elif tag == "br" and table.cell is not None:
+            table.cell.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self._open:
+            return
+        if tag in ("td", "th", "tr"):
+            self._open[-1].end_cell()
+        elif tag == "table":
+            table = self._open.pop()
+            table.end_cell()
+            self.tables.append(table.rows)
+
+    def handle_data(self, data: str) -> None:
+        if self._open and self._open[-1].cell is not None:
+            self._open[-1].cell.append(data)
+
+    def close(self) -> None:
+        """The end of the page: tables left open (no ``</table>``) end with it."""
+        super().close()
+        while self._open:
+            self.handle_endtag("table")
+
+
+def html_rows(text: str, name: str) -> list[list[str]]:
+    """The rows of a page's biggest table (a report's layout tables around it are smaller)."""
+    parser = _Tables()
+    parser.feed(text)
+    parser.close()
+    tables = [[r for r in t if any(c.strip() for c in r)] for t in parser.tables]
+    tables = [t for t in tables if t]
+    if not tables:
+        raise SourceError(
+            "is a web page (HTML) with no table in it: export the data as CSV or Excel", path=name
+        )
+    return max(tables, key=lambda t: len(t) * max(map(len, t)))
+
+
+# --- SpreadsheetML 2003 --------------------------------------------------------------------------
+def spreadsheetml_rows(path: Path, name: str) -> list[list[str]]:
+    """The first worksheet's rows, cells placed by ``ss:Index`` and ``ss:MergeAcross``."""
+    ns = f"{{{_SPREADSHEET_NS}}}"
+    rows: list[list[str]] = []
+    try:
+        for _, element in ElementTree.iterparse(path, events=("end",)):
+            if element.tag == ns + "Row":
+                at = int(element.get(ns + "Index") or len(rows) + 1)
+                rows.extend([] for _ in range(at - 1 - len(rows)))
+                rows.append(_sheet_cells(element, ns))
+                element.clear()
+            elif element.tag == ns + "Worksheet":
+                break
+    except (ElementTree.ParseError, ValueError) as error:
+        raise SourceError(f"is an Excel 2003 XML workbook that cannot be read ({error})",
+                          path=name) from None  # fmt: skip
+    if not any(rows):
+        raise SourceError("is an Excel 2003 XML workbook whose first sheet is empty", path=name)
+    return rows
+
+
+def _sheet_cells(row: ElementTree.Element, ns: str) -> list[str]:
+    cells: list[str] = []
+    for cell in row.iter(ns + "Cell"):
+        at = int(cell.get(ns + "Index") or len(cells) + 1)
+        cells.extend([""] * (at - 1 - len(cells)))
+        data = cell.find(ns + "Data")
+        text = "".join(data.itertext()) if data is not None else ""
+        if data is not None and data.get(ns + "Type") == "DateTime":
+            text = re.sub(r"T00:00:00(\.0+)?$", "", text).removesuffix(".000")
+        cells.append(text)
+        cells.extend([""] * int(cell.get(ns + "MergeAcross") or 0))
+    return cells
+
+
+# --- vCard ----------------------------------------------------------------------------------------
+#: vCard properties kept, and the column each becomes; the repeatable ones are numbered
+#: ("Email 1", "Email 1 Type"), and an address spreads over its parts.
+_ONCE = {"FN": "Full Name", "ORG": "Company", "TITLE": "Job Title", "NOTE": "Notes",
+         "BDAY": "Birthday", "GENDER": "Gender", "NICKNAME": "Nickname"}  # fmt: skip
+_NAME_PARTS = ("Last Name", "First Name", "Middle Name", "Name Prefix", "Name Suffix")
+_MANY = {"EMAIL": "Email", "TEL": "Phone", "URL": "Website", "IMPP": "Chat",
+         "X-SOCIALPROFILE": "Social Profile"}  # fmt: skip
+_ADDRESS_PARTS = ("PO Box", "Extended Address", "Street", "City", "Region", "Postal Code",
+                  "Country")  # fmt: skip
+#: The TYPE words a column keeps, the first a property has (``TYPE=work,fax`` is a fax): the
+#: rest (``pref``, ``voice``, ``internet``) say nothing Help Scout keeps.
+_TYPE_ORDER = (
+    "fax", "pager", "cell", "mobile", "iphone", "home", "work", "other", "main", "skype", "aim",
+    "icq", "msn", "xmpp", "jabber", "yahoo", "qq", "gtalk", "twitter", "facebook", "linkedin",
+    "youtube", "flickr", "quora", "google",
+)  # fmt: skip
+_LINE = re.compile(r"^(?:[\w-]+\.)?([\w-]+)((?:;[^:]*)?):(.*)$", re.S)
+
+
+def _unfolded(lines: Iterable[str]) -> Iterator[str]:
+    """Logical lines: a line starting with a space or TAB continues the one before (RFC 6350),
+    and a quoted-printable value ending in ``=`` continues on the next (vCard 2.1)."""
+    held = ""
+    for line in _split_lines(lines):
+        if held and line[:1] in (" ", "\t"):
+            held += line[1:]
+        elif held and held.endswith("=") and "QUOTED-PRINTABLE" in held.split(":", 1)[0].upper():
+            held += "\n" + line
+        else:
+            if held:
+                yield held
+            held = line
+    if held:
+        yield held
+
+
+def _cards(lines: Iterable[str], name: str) -> Iterator[list[tuple[str, list[str], str]]]:
+    """Each card as (property, its TYPE words, the raw value) in order."""
+    card: list[tuple[str, list[str], str]] | None = None
+    for number, line in enumerate(_unfolded(lines), 1):
+        found = _LINE.match(line)
+        if not found:
+            if line.strip() and card is not None:
+                raise SourceError(f"is a file of vCards with a line that is no property: "
+                                  f"{line[:60]!r}", path=name, line=number)  # fmt: skip
+            continue
+        prop, params, value = found.group(1).upper(), found.group(2), found.group(3)
+        if prop == "BEGIN" and value.strip().upper() == "VCARD":
+            card = []
+        elif prop == "END" and card is not None:
+            yield card
+            card = None
+        elif card is not None:
+            card.append((prop, *_decoded(params, value)))
+
+
+def _decoded(params: str, value: str) -> tuple[list[str], str]:
+    """A property's TYPE words (``TYPE=work,pref``, ``TYPE=WORK;TYPE=CELL``, 2.1's bare
+    ``;CELL``) and its value, quoted-printable undone."""
+    types, charset, printable = [], "utf-8", False
+    for param in filter(None, params.split(";")):
+        key, _, given = param.partition("=")
+        key = key.upper() if given else "TYPE"
+        given = given or param
+        if key == "TYPE":
+            types += [t.strip('"').lower() for t in given.split(",")]
+        elif key == "ENCODING" and given.upper() == "QUOTED-PRINTABLE":
+            printable = True
+        elif key == "CHARSET":
+            charset = given
+    if printable:
+        raw = quopri.decodestring(value.replace("=\n", "").encode("latin-1", "replace"))
+        try:
+            value = raw.decode(charset, errors="replace")
+        except LookupError:
+            value = raw.decode("utf-8", errors="replace")
+    return types, value
+
+
+def _unescaped(value: str) -> str:
+    return re.sub(r"\\(.)", lambda m: "\n" if m.group(1) in "nN" else m.group(1), value)
+
+
+def _parts(value: str) -> list[str]:
+    """A structured value's parts (``;`` unless escaped), each unescaped."""
+    return [_unescaped(p).strip() for p in re.split(r"(?<!\\);", value)]
+
+
+def _card_row(card: list[tuple[str, list[str], str]]) -> dict[str, str]:
+    row: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for prop, types, value in card:
+        kind = next((t for t in _TYPE_ORDER if t in types), "")
+        if prop == "N":
+            row.update(zip(_NAME_PARTS, _parts(value), strict=False))
+        elif prop in _ONCE and _ONCE[prop] not in row:
+            text = _parts(value)[0] if prop == "ORG" else _unescaped(value).strip()
+            row[_ONCE[prop]] = text
+        elif prop in _MANY or prop == "ADR":
+            base = _MANY.get(prop, "Address")
+            counts[base] = number = counts.get(base, 0) + 1
+            label = f"{base} {number}"
+            row[f"{label} Type"] = kind
+            if prop == "ADR":
+                parts = _parts(value)
+                row.update((f"{label} {p}", v) for p, v in zip(_ADDRESS_PARTS, parts, strict=False))
+            else:
+                text = _unescaped(value).strip().removeprefix("mailto:")
+                scheme = re.match(r"([a-z]+):(?!//)", text) if prop == "IMPP" else None
+                if scheme:  # IMPP:skype:ada.l -> ada.l, of type skype
+                    row[f"{label} Type"], text = scheme.group(1), text[scheme.end() :]
+                row[label] = text
+    if row.get("First Name") or row.get("Last Name"):
+        row.pop("Full Name", None)  # FN repeats N: kept only for the cards without N
+    return row
+
+
+_KINDS = [*_MANY.values(), "Address"]
+_NUMBERED = re.compile(rf"({'|'.join(_KINDS)}) (\d+)(?: (.+))?")
+_FIRST = (*_NAME_PARTS, "Full Name", "Nickname", "Company", "Job Title")
+_PART_ORDER = (*_ADDRESS_PARTS, "Type")
+
+
+def _vcard_column(column: str) -> tuple[int, int, int]:
+    """Where a vCard column goes: the name first, then each kind's numbered columns (their
+    parts in order, the type last), then birthday, gender and notes."""
+    if column in _FIRST:
+        return 0, 0, _FIRST.index(column)
+    found = _NUMBERED.fullmatch(column)
+    if found is None:
+        return 2, 0, ("Birthday", "Gender", "Notes").index(column)
+    part = _PART_ORDER.index(found.group(3)) if found.group(3) else -1
+    return 1, _KINDS.index(found.group(1)) * 10_000 + int(found.group(2)), part
+
+
+def vcard_rows(lines: Callable[[], Iterable[str]], name: str) -> Iterator[list[str]]:
+    """One row per card, the columns those any card fills; ``lines`` is read twice."""
+    empty = "is a file of vCards without a whole card (BEGIN:VCARD ... END:VCARD)"
+    return _table(lambda: map(_card_row, _cards(lines(), name)), _vcard_column, name, empty)
+
+
+def _table(
+    records: Callable[[], Iterable[dict[str, str]]],
+    order: Callable[[str], tuple[int, int, int]] | None,
+    name: str,
+    empty: str,
+) -> Iterator[list[str]]:
+    """The header (the columns any record fills, sorted by ``order``, else first seen), then a
+    row per record: ``records`` is called twice, so a big file is never held whole."""
+    seen = dict.fromkeys(c for record in records() for c, v in record.items() if v)
+    if not seen:
+        raise SourceError(empty, path=name)
+    columns = sorted(seen, key=order) if order else list(seen)
+    yield columns
+    for record in records():
+        yield [record.get(column, "") for column in columns]
+
+
+# --- JSON -----------------------------------------------------------------------------------------
+def _json_records(data: bytes, name: str) -> list[object]:
+    """The list of records a JSON file holds: the top-level array, or the one array of objects
+    an API's answer wraps them in (``{"customers": [...]}``, ``{"_embedded": {"customers":
+    [...]}}``)."""
+    try:
+        document = json.loads(_text(data))
+    except json.JSONDecodeError as error:
+        raise SourceError(f"is not valid JSON: {error.msg}", path=name, line=error.lineno) from None
+    found = _record_list(document, 3)
+    if found is None:
+        raise SourceError(
+            "is JSON without a list of records (objects) in it: expected [{...}, {...}]", path=name
+        )
+    return found
+
+
+def _record_list(document: object, depth: int) -> list[object] | None:
+    if isinstance(document, list):
+        return document if any(isinstance(item, dict) for item in document) else None
+    if not isinstance(document, dict) or not depth:
+        return None
+    lists = [found for value in document.values() if (found := _record_list(value, depth - 1))]
+    return max(lists, key=len) if lists else None
+
+
+def _json_lines(path: Path, name: str) -> Iterator[object]:
+    for number, line in enumerate(_split_lines(_lines(path)), 1):
+        if line.strip():
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as error:
+                raise SourceError(f"is JSON lines with a line that is not JSON ({error.msg})",
+                                  path=name, line=number) from None  # fmt: skip
+
+
+def flatten(record: object, prefix: str = "") -> dict[str, str]:
+    """A record's values by dotted path (``address.city``, ``emails.1.value``: lists count from
+    1), every value text (``true``/``false``, null as empty)."""
+    if isinstance(record, dict):
+        items: Iterable[tuple[str, object]] = record.items()
+    elif isinstance(record, list):
+        items = ((str(i), v) for i, v in enumerate(record, 1))
+    else:
+        if record is None or isinstance(record, bool):
+            return {prefix: "" if record is None else json.dumps(record)}
+        return {prefix: str(record)}
+    out: dict[str, str] = {}
+    for key, value in items:
+        out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def _flat(records: Iterable[object], name: str) -> Iterator[dict[str, str]]:
+    for number, record in enumerate(records, 1):
+        if not isinstance(record, dict):
+            raise SourceError(f"is JSON whose record {number} is not an object ({{...}})",
+                              path=name)  # fmt: skip
+        yield flatten(record)
