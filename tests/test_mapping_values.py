@@ -19,6 +19,7 @@ from importer.core.errors import MappingError
 from importer.customer.countries import cache_path, country_of, resolve_country, translated_names
 from importer.customer.names import split_full_name
 from importer.customer.phones import e164, phone_problem, plainly_possible, write_e164
+from importer.customer.values import email_address
 from importer.mapping import load_mapping
 
 
@@ -278,3 +279,52 @@ def test_what_the_fast_path_clears_libphonenumber_calls_possible(
         assert phone_problem(value) is None
         assert e164(value) == "+" + code + digits
         assert write_e164(pd.Series([value], dtype="string"), None).tolist() == [e164(value)]
+
+
+# --- emails in a display-name form or a link ----------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "address", "valid"),
+    [
+        ("Ada Lovelace <ada@example.com>", "ada@example.com", True),
+        ('"Lovelace, Ada" <ada@example.com>', "ada@example.com", True),
+        ("<ada@example.com>", "ada@example.com", True),
+        ("Ada < ada@example.com >", "ada@example.com", True),
+        ("mailto:ada@example.com", "ada@example.com", True),
+        ("MAILTO:ada@example.com?subject=Hi", "ada@example.com", True),
+        ("ada@example.com", "ada@example.com", True),
+        ("Ada <not an address>", "Ada <not an address>", False),
+        ("a@example.com, b@example.com", "a@example.com, b@example.com", False),
+    ],
+)
+def test_email_address_takes_the_address_out_of_its_wrapper(
+    tmp_path: Path, text: str, address: str, valid: bool
+) -> None:
+    assert email_address(text) == address  # the sniffer's reading, and the transform's alike:
+    mapping = "customer:\n  emails: [{column: Email, transform: [email_address]}]\n"
+    sent, issues = run(tmp_path, ["Email"], [[text]], mapping)
+    assert sent == ([{"emails": [{"type": "work", "value": address}]}] if valid else [None])
+    assert issues == ([] if valid else [(1, "emails.0.value", "email")])
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("Ada Lovelace <ada@example.com>",
+         "(transform: [email_address] sends the address alone, ada@example.com)"),
+        ("mailto:ada@example.com", "(transform: [email_address] sends the address alone, "
+         "ada@example.com)"),
+        ("a@example.com; b@example.com", '(several addresses: separator: ";" sends each)'),
+        ("Ada <ada@example>", None),
+    ],
+)  # fmt: skip
+def test_an_email_refused_says_how_to_send_the_address_it_holds(
+    tmp_path: Path, text: str, hint: str | None
+) -> None:
+    data, mapping = tmp_path / "in.csv", tmp_path / "m.yaml"
+    with data.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["Name", "Email"], ["Ada", text], ["Alan", "alan@example.com"]])
+    mapping.write_text("customer:\n  emails: [{column: Email}]\n", encoding="utf-8")
+    report = tmp_path / "report.json"
+    validate_csv(data, mapping, ValidateOptions(report=report))
+    (issue,) = json.loads(report.read_text(encoding="utf-8"))["issues"]
+    assert issue["message"].endswith(hint) if hint else "(" not in issue["message"]

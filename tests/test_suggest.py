@@ -880,3 +880,14 @@ def test_columns_a_preset_does_not_know_are_judged_too(tmp_path):
     assert [h.path for h in suggestion.draft.review] == ["phones"]
     assert "Not mapped: Surname:" in "\n".join(suggestion.summary())
     assert "#   phone-number:" not in suggestion.text  # held for review, not also a property
+
+
+def test_a_column_of_display_name_emails_sends_the_addresses():
+    sample = {
+        "Name": ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra"],
+        "Email": ["Ada Lovelace <ada@example.com>", '"Turing, Alan" <alan@example.com>',
+                  "grace@example.com", "mailto:edsger@example.org"],
+    }  # fmt: skip
+    (email,) = suggest_mapping(["Name", "Email"], sample).draft.entries["emails"]
+    assert email.spec["transform"] == ["email_address"]
+    assert "some values are 'Name <address>' or mailto: links: the address is sent" in email.notes

@@ -21,6 +21,7 @@ from importer.check import rules
 from importer.core.issues import NO_ISSUES, STRING, issue_table
 from importer.customer import schema
 from importer.customer.phones import each_number, phone_problem, plainly_possible, row_regions
+from importer.customer.values import EMAIL_SEPARATORS, email_address, emails_in
 from importer.mapping import Mapping
 from importer.read import Chunk, RaggedRow, StrayValue, Undecodable
 
@@ -110,7 +111,22 @@ def not_an_email(cells: Cells) -> pd.Series:
         & ~search(values, schema.SPECIAL_USE_SUFFIX)
     )
     unsure = values[cells.present & ~fast]
-    return unsure.map(schema.email_problem).dropna().astype(object)
+    return unsure.map(email_problem).dropna().astype(object)
+
+
+def email_problem(value: str) -> str | None:
+    """:func:`~importer.customer.schema.email_problem`, saying so when the value holds a good
+    address in a display-name form or a ``mailto:`` link."""
+    problem = schema.email_problem(value)
+    if problem is None:
+        return None
+    bare = email_address(value)
+    if bare != value and schema.email_problem(bare) is None:
+        return f"{problem} (transform: [email_address] sends the address alone, {bare})"
+    if len(emails_in(value)) > 1:
+        separator = next((s for s in EMAIL_SEPARATORS if s in value), ",")
+        return f'{problem} (several addresses: separator: "{separator}" sends each)'
+    return problem
 
 
 def not_a_url(cells: Cells) -> pd.Series:

@@ -43,6 +43,7 @@ __all__ = [
     "Sniff",
     "country_code",
     "date_cover",
+    "email_address",
     "emails_in",
     "is_phone",
     "is_street",
@@ -156,6 +157,8 @@ class Sniff:
     date_formats: tuple[str, ...] = ()
     country_map: dict[str, str] = field(default_factory=dict)
     separator: str | None = None
+    wrapped: bool = False
+    """Some sampled emails are in a display-name form or a ``mailto:`` link."""
     distinct: int = 0
     """How many different values were sampled."""
     top_share: float = 0.0
@@ -234,12 +237,13 @@ def _kind(texts: list[str]) -> Sniff:
     emails = [emails_in(t) for t in texts]
     if (s := sum(1 for e in emails if e) / count) >= THRESHOLD:
         several = [t for t, e in zip(texts, emails, strict=True) if len(e) > 1]
+        wrapped = any(email_address(t) != t for t, e in zip(texts, emails, strict=True) if e)
         if several:
             separator = next(
                 (sep for sep in EMAIL_SEPARATORS if all(sep in t for t in several)), ","
             )
-            return Sniff("emails", s, count, separator=separator)
-        return Sniff("email", s, count)
+            return Sniff("emails", s, count, separator=separator, wrapped=wrapped)
+        return Sniff("email", s, count, wrapped=wrapped)
     if (s := share(_is_url)) >= THRESHOLD:
         return Sniff("url", s, count)
     formats = date_formats(texts, DATE_SHARE)
@@ -316,8 +320,28 @@ def _clean(value: object) -> str:
     return text[1:].strip() if text.startswith("'") else text
 
 
+#: (RE2 pattern, replacement) in turn: the address of ``Ada Lovelace <ada@example.com>``
+#: (``"Lovelace, Ada" <...>``: what mail programs and some exports write) and of a
+#: ``mailto:`` link (HTML exports), the ``email_address`` transform's work.
+EMAIL_WRAPPERS = (
+    (r"^(?:\"[^\"]*\"|[^<>\"@]*)\s*<\s*([^<>\s]+@[^<>\s]+)\s*>$", r"\1"),
+    (r"^(?i:mailto:)([^?\s]+@[^?\s]+)(?:\?.*)?$", r"\1"),
+)
+_WRAPPERS = [(re.compile(p.replace("(?i:", "(?:"), re.I), r) for p, r in EMAIL_WRAPPERS]
+
+
+def email_address(text: str) -> str:
+    """The address a display-name form or a ``mailto:`` link holds; ``text`` otherwise."""
+    for pattern, replacement in _WRAPPERS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def emails_in(text: str) -> list[str]:
     """The emails ``text`` is made of; [] when anything else is in it."""
+    bare = email_address(text)
+    if bare != text and _EMAIL.fullmatch(bare):
+        return [bare]
     found = _EMAIL.findall(text)
     rest = _EMAIL.sub("", text)
     return found if found and not re.sub(r"[\s,;:]+", "", rest) else []

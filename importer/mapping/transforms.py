@@ -7,14 +7,15 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from importer.core.codes import COUNTRY, DATE
 from importer.customer.countries import resolve_country
 from importer.customer.names import split_full_name
 from importer.customer.phones import row_regions, write_e164
-from importer.customer.values import DATE_FORMATS
+from importer.customer.values import DATE_FORMATS, EMAIL_WRAPPERS
 from importer.mapping.apply import ENUM_CHOICES, Run, Step
-from importer.mapping.columns import replace_aliases, spread
+from importer.mapping.columns import from_arrow, replace_aliases, spread, to_arrow
 from importer.mapping.spec import Value
 
 Transform = Callable[[pd.Series, Step], pd.Series]
@@ -27,6 +28,14 @@ def _keep(cells: pd.Series, step: Step) -> pd.Series:
 
 def _collapse_spaces(cells: pd.Series, step: Step) -> pd.Series:
     return cells.str.replace(r"\s+", " ", regex=True)
+
+
+def _email_address(cells: pd.Series, step: Step) -> pd.Series:
+    """The address inside a display-name form or a link; other values as they are."""
+    text = to_arrow(cells)
+    for pattern, replacement in EMAIL_WRAPPERS:
+        text = pc.replace_substring_regex(text, pattern, replacement)
+    return from_arrow(text, cells.index)
 
 
 def _country_code(cells: pd.Series, step: Step) -> pd.Series:
@@ -143,13 +152,15 @@ TRANSFORMS: dict[str, Transform] = {
     "upper": lambda cells, step: cells.str.upper(),
     "title": lambda cells, step: cells.str.title(),
     "collapse_spaces": _collapse_spaces,
+    "email_address": _email_address,
     "country_code": _country_code,
     "date": _date,
     "split_name": _split_name,
     "e164": _e164,
 }
 #: Transforms that only make sense on some fields.
-ONLY_ON = {"split_name": ("firstName", "lastName"), "e164": ("phone", "phones")}
+ONLY_ON = {"split_name": ("firstName", "lastName"), "e164": ("phone", "phones"),
+           "email_address": ("emails",)}  # fmt: skip
 
 
 def clean(run: Run, cells: pd.Series, value: Value, path: str) -> pd.Series:

@@ -294,6 +294,10 @@ def _entries(read: list[Column], draft: Draft, used: set[str]) -> None:
                 column.notes.append(f'its type from "{label.name}"')
             else:
                 spec["type"] = fallback
+            if column.values.wrapped:
+                spec["transform"] = ["email_address"]
+                column.notes.append("some values are 'Name <address>' or mailto: links: the "
+                                    "address is sent")  # fmt: skip
             if column.values.kind == "emails" and column.values.separator:
                 spec["separator"] = column.values.separator
             elif kind == "email" and column.header.words and column.header.words[0] == "emails":
