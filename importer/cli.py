@@ -11,6 +11,7 @@ import dataclasses
 import errno
 import functools
 import json
+import re
 import shlex
 import sys
 from collections.abc import Callable
@@ -56,7 +57,23 @@ if TYPE_CHECKING:
 # The HTTP side (aiohttp, the uploader) is imported by the commands that send, so that validate
 # starts lighter: ~20 MB less at peak.
 
-READABLE_FILE = click.Path(exists=False, dir_okay=True, path_type=Path)
+
+class _LocalPath(click.Path):
+    """A path that says so when it was given a web address (a published sheet's link), which
+    would otherwise read as a missing file named ``https:/...``."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", value):
+            self.fail(
+                f"{value!r} is a web address, not a file: download it first (curl -fLo "
+                "export.csv 'ADDRESS'), then pass the file",
+                param,
+                ctx,
+            )
+        return super().convert(value, param, ctx)
+
+
+READABLE_FILE = _LocalPath(exists=False, dir_okay=True, path_type=Path)
 FILE_ONLY = click.Path(dir_okay=False, path_type=Path)
 Command = Callable[..., Any]
 Decorator = Callable[[Command], Command]

@@ -379,3 +379,16 @@ def test_the_progress_bar_counts_rows_in_whole_numbers(monkeypatch):
     assert "| 1/41 [" in screen.getvalue()
     # the counts, not the rate (which may well be 131072.00 rows/s)
     assert "1.00/" not in screen.getvalue() and "/41.0" not in screen.getvalue()
+
+
+@pytest.mark.parametrize("command", ["validate", "run", "init"])
+def test_a_web_address_for_file_says_to_download_it(invoke, command):
+    address = "https://docs.google.com/spreadsheets/d/abc/export?format=csv"
+    extra = [] if command == "init" else ["-m", "mappings/example.yaml"]
+    result = invoke(command, address, *extra)
+    assert result.exit_code == 2
+    name = "[FILE]" if command == "init" else "FILE"  # init's is optional (--list-presets)
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: Invalid value for '{name}': '{address}' is a web address, not a file: download it "
+        "first (curl -fLo export.csv 'ADDRESS'), then pass the file"
+    )
