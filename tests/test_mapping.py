@@ -1033,3 +1033,24 @@ def test_the_apostrophe_our_csv_files_put_before_formulas_is_dropped_on_reading(
     )
     assert cells(mapped, "phone") == ["+1 415 555 0100", "-5361", "=SUM(A1)", "it's", "'quoted'",
                                       "@handle"]  # fmt: skip
+
+
+def test_a_value_two_columns_hold_is_sent_once_in_its_list(load):
+    text = (
+        "customer:\n  emails:\n    - {column: Email, type: work}\n"
+        "    - {column: Other, type: home}\n"
+        "  phones:\n    - {column: Phone}\n    - {column: Address Phone}\n"
+    )
+    data = {
+        "Email": ["ada@example.com", "alan@example.com"],
+        "Other": ["ADA@example.com", "turing@example.org"],
+        "Phone": ["+1 415 555 0100", "+1 415 555 0101"],
+        "Address Phone": ["+1 415 555  0100", ""],
+    }
+    assert payloads_of(load, text, data) == [
+        {"emails": [{"type": "work", "value": "ada@example.com"}],
+         "phones": [{"type": "work", "value": "+1 415 555 0100"}]},
+        {"emails": [{"type": "work", "value": "alan@example.com"},
+                    {"type": "home", "value": "turing@example.org"}],
+         "phones": [{"type": "work", "value": "+1 415 555 0101"}]},
+    ]  # fmt: skip

@@ -66,10 +66,11 @@ def test_headers_fold_into_words(text, folded):
         ("Account Name", "organization", None, ""),
         ("Default Address Company", "organization", None, ""),
         # a name on an address (Chargebee) is a name, as "Billing First Name" is; "Address Name"
-        # may be the address's own label
+        # is its addressee or its label, no street line
         ("billing_address[first_name]", "firstName", None, "billing"),
         ("Shipping Address Last Name", "lastName", None, "shipping"),
-        ("Address Name", "street", None, ""),
+        ("Address Name", "ignore", None, ""), ("default_address.name", "ignore", None, ""),
+        ("shipping_address.name", "ignore", None, "shipping"),
         ("contact_name_first", "firstName", None, ""), ("Name Last", "lastName", None, ""),
         ("Full Name", "fullName", None, ""), ("Display Name", "displayName", None, ""),
         ("Given Name", "firstName", None, ""), ("Family Name", "lastName", None, ""),

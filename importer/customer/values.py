@@ -112,7 +112,8 @@ BOOLEANS = frozenset(
 STATUSES = frozenset(
     ["active", "inactive", "cancelled", "canceled", "bounced", "complained", "unsubscribed",
      "subscribed", "unconfirmed", "confirmed", "pending", "suspended", "expired", "archived",
-     "deleted", "blocked", "trial", "trialing", "past_due", "paused", "cold", "opted out"]
+     "deleted", "blocked", "trial", "trialing", "past_due", "paused", "cold", "opted out",
+     "enabled", "disabled", "invited", "declined"]
 )  # fmt: skip
 #: Cells that mean "absent" in exports: not values, whatever the column.
 NULL_MARKERS = frozenset(["null", "n/a", "#n/a", "none", "(none)", "nil", "-"])

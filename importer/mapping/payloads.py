@@ -47,10 +47,11 @@ class PayloadPlan:
             if cells[i] is not None:
                 payload[name] = cells[i]
         for name, items in self.entries.items():
+            seen: set[str] = set()
             found = [
                 {"type": cells[t], "value": cells[v]} if t is not None else {"value": cells[v]}
                 for _, v, t in items
-                if cells[v] is not None
+                if cells[v] is not None and _first(cells[v], seen)
             ]
             if found:
                 payload[name] = found
@@ -71,3 +72,13 @@ class PayloadPlan:
         if props:
             payload["properties"] = props
         return payload
+
+
+def _first(value: object, seen: set[str]) -> bool:
+    """Whether ``value`` is the first of its list in the row: two columns holding the same
+    email or phone (an export's "Phone" and "Default Address Phone") send it once."""
+    key = "".join(str(value).split()).casefold()
+    if key in seen:
+        return False
+    seen.add(key)
+    return True

@@ -263,9 +263,13 @@ def read_header(column: str) -> HeaderReading:
     named = [k for k in _PERSON_NAMES if k in found and found[k][2] not in _BARE_NAMES]
     if phrase in _ADDRESS_WORDS and named:
         # Chargebee's "billing_address[first_name]" is a name on the address, as "Billing First
-        # Name" is, not a street line; a bare "Address Name" may be the address's own label
+        # Name" is, not a street line
         kind = max(named, key=lambda k: found[k][:2])
         phrase = found[kind][2]
+    elif phrase in _ADDRESS_WORDS and "fullName" in found:
+        # a bare "Address Name" (Shopify's default_address.name) is the addressee, or the
+        # address's own label ("Home"): no street line either way, and no name of its own
+        kind = "ignore"
     if kind in _TYPED and _LABEL_WORDS & set(folded):
         kind = "label"
     if kind == "phone":
