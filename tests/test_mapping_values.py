@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import phonenumbers
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,7 +21,7 @@ from importer.core.errors import MappingError
 from importer.customer.countries import cache_path, country_of, resolve_country, translated_names
 from importer.customer.names import split_full_name
 from importer.customer.phones import e164, phone_problem, plainly_possible, write_e164
-from importer.customer.values import email_address
+from importer.customer.values import EMAIL_WRAPPERS, email_address, emails_in
 from importer.mapping import load_mapping
 
 
@@ -304,6 +306,21 @@ def test_email_address_takes_the_address_out_of_its_wrapper(
     sent, issues = run(tmp_path, ["Email"], [[text]], mapping)
     assert sent == ([{"emails": [{"type": "work", "value": address}]}] if valid else [None])
     assert issues == ([] if valid else [(1, "emails.0.value", "email")])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet='ab@.<>" \tmailto:?\n', max_size=24))
+def test_email_address_reads_one_value_as_the_transform_reads_a_column(text: str) -> None:
+    column = pa.array([text])
+    for pattern, replacement in EMAIL_WRAPPERS:
+        column = pc.replace_substring_regex(column, pattern, replacement)
+    assert email_address(text) == column[0].as_py()
+
+
+def test_email_address_is_quick_on_a_huge_cell() -> None:
+    for text in ("x" * 100_000 + ">", "<" * 50_000 + "a@b>", "mailto:" + "a" * 100_000):
+        assert email_address(text) == text
+        assert emails_in(text) == []
 
 
 @pytest.mark.parametrize(
