@@ -343,8 +343,11 @@ def email_address(text: str) -> str:
         head, bracket, inner = text[:-1].rpartition("<")
         head, inner = head.rstrip(), inner.strip()
         quoted = len(head) > 1 and head[0] == head[-1] == '"' and '"' not in head[1:-1]
-        if bracket and ">" not in inner and _address(inner) and (
-            quoted or not any(c in head for c in '<>"@')
+        if (
+            bracket
+            and ">" not in inner
+            and _address(inner)
+            and (quoted or not any(c in head for c in '<>"@'))
         ):
             text = inner
     if text[:7].lower() == "mailto:":
