@@ -222,7 +222,7 @@ def test_init_maps_a_vcard_export_and_validate_sends_its_people(
             b'<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">',
             "spreadsheetml",
         ),
-        (b'<?xml version="1.0"?><rss version="2.0">', None),
+        (b'<?xml version="1.0"?><rss version="2.0">', "xml"),
         (b"<!DOCTYPE html><html>", "html"),
         (b"<!-- exported --><table><tr>", "html"),
         ("<html>".encode("utf-16"), "html"),
@@ -314,6 +314,10 @@ def test_a_json_record_is_flattened_to_dotted_columns(
          "in double quotes)"),
         ("empty.vcf", "BEGIN:VCARD\nVERSION:3.0\nFN:Cut off\n",
          "is a file of vCards without a whole card (BEGIN:VCARD ... END:VCARD)"),
+        ("contacts.fods", '<?xml version="1.0"?><office:document xmlns:office="urn:oasis:names:'
+         'tc:opendocument:xmlns:office:1.0">', "is an XML document, not a table this tool reads: "
+         "export the data as CSV or Excel (an Excel 2003 XML workbook is read; save a flat "
+         "OpenDocument sheet, .fods, as .ods)"),
         ("book.xml", '<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:'
          'spreadsheet"><Worksheet><Table><Row>', "is an Excel 2003 XML workbook that cannot be "
          "read (no element found: line 1, column 107)"),

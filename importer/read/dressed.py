@@ -34,6 +34,7 @@ DRESSES = {
     "vcard": "a file of vCards",
     "json": "JSON",
     "ndjson": "JSON lines",
+    "xml": "an XML document",
 }
 _SPREADSHEET_NS = "urn:schemas-microsoft-com:office:spreadsheet"
 
@@ -58,8 +59,8 @@ def dress_of(head: bytes) -> str | None:
     text = _text(head[:HEAD_BYTES]).lstrip().lower()
     if text.startswith("begin:vcard"):
         return "vcard"
-    if text.startswith("<?xml") and _SPREADSHEET_NS in text:
-        return "spreadsheetml"
+    if text.startswith("<?xml"):
+        return "spreadsheetml" if _SPREADSHEET_NS in text else "xml"
     if re.match(r"(<!--.*?-->\s*)*<(!doctype html|html|table|head|body|meta)\b", text, re.S):
         return "html"
     if re.match(r"\[\s*([{\[\]\"\d-]|true|false|null)", text):  # "[Name],..." is a CSV
@@ -72,6 +73,12 @@ def dress_of(head: bytes) -> str | None:
 
 def rows_of(dress: str, path: Path, name: str) -> Iterator[list[str]]:
     """The rows of the file ``path`` in ``dress`` (its header first), every cell text."""
+    if dress == "xml":
+        raise SourceError(
+            "is an XML document, not a table this tool reads: export the data as CSV or Excel "
+            "(an Excel 2003 XML workbook is read; save a flat OpenDocument sheet, .fods, as .ods)",
+            path=name,
+        )
     no_values = "is JSON whose records hold no values"
     if dress == "vcard":
         return vcard_rows(lambda: _lines(path), name)
