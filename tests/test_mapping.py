@@ -1054,3 +1054,20 @@ def test_a_value_two_columns_hold_is_sent_once_in_its_list(load):
                     {"type": "home", "value": "turing@example.org"}],
          "phones": [{"type": "work", "value": "+1 415 555 0101"}]},
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("country", "fix"),
+    [
+        ("\n    country: Country", "fill the country to send it"),
+        ("", "the mapping fills none: map the file's country column, or give one (country: "
+             "{value: US}) to send it"),
+    ],
+)  # fmt: skip
+def test_an_address_dropped_for_its_country_says_what_to_fill(load, country, fix):
+    text = f"customer:\n  address:\n    city: City{country}\n    on_incomplete: drop\n"
+    data = {"City": ["Lyon"], "Country": [""]}
+    _, issues = mapped_of(load, text, data)
+    assert issues["message"].tolist() == [
+        f"the address has no country, so it is not sent (on_incomplete: drop); {fix}"
+    ]

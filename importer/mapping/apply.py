@@ -133,6 +133,12 @@ class Run:
                 dropped |= decides
         if dropped.any():
             rows = index[dropped]
+            fix = (
+                "fill the country to send it"
+                if "address.country" in sources
+                else "the mapping fills none: map the file's country column, or give one "
+                "(country: {value: US}) to send it"
+            )
             self.issues.append(
                 issue_table(
                     rows,
@@ -141,8 +147,7 @@ class Run:
                     [None] * len(rows),
                     codes.ADDRESS_DROPPED,
                     "warning",
-                    "the address has no country, so it is not sent (on_incomplete: drop); "
-                    "fill the country to send it",
+                    f"the address has no country, so it is not sent (on_incomplete: drop); {fix}",
                 )
             )
         out: dict[str, pd.Series] = {}
