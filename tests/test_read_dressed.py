@@ -363,3 +363,17 @@ def test_excel_s_sep_line_names_the_delimiter_and_is_no_header(
         "from line 2"
     )
     assert [c.frame["Email"].tolist() for c in source] == [["ada@example.com", "alan@example.com"]]
+
+
+def test_a_dress_read_whole_is_refused_over_its_limit(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps([{"email": f"p{i}@example.com"} for i in range(40_000)]))
+    monkeypatch.setattr("importer.read.dressed.MAX_WHOLE_BYTES", 1 << 20)  # the file: 1.1 MB
+    result = invoke("validate", path, "-m", MAPPING)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"Error: {path}: is JSON of over 1 MB, which is read whole: export the data as CSV (or as "
+        "JSON lines, read a record at a time)"
+    )
