@@ -229,6 +229,7 @@ def test_init_maps_a_vcard_export_and_validate_sends_its_people(
         (b'[{"email": "a@example.com"}]', "json"),
         (b'{"email": "a@example.com"}\n{"email": "b@example.com"}\n', "ndjson"),
         (b'{\n  "customers": []\n}', "json"),
+        (b'{"customers": [{"email": "a@example.com"}]}\n', "json"),
         (b"First Name,Email\nAda,ada@example.com\n", None),
         (b"<Name>,<Email>\n", None),
         (b"[Name],[Email]\nAda,ada@example.com\n", None),
@@ -318,6 +319,17 @@ def test_a_json_record_is_flattened_to_dotted_columns(
          'tc:opendocument:xmlns:office:1.0">', "is an XML document, not a table this tool reads: "
          "export the data as CSV or Excel (an Excel 2003 XML workbook is read; save a flat "
          "OpenDocument sheet, .fods, as .ods)"),
+        ("far.xml", '<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:'
+         'spreadsheet" xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet><Table>'
+         '<Row><Cell ss:Index="999999999"><Data ss:Type="String">x</Data></Cell></Row></Table>'
+         "</Worksheet></Workbook>", "is an Excel 2003 XML workbook that cannot be read (a cell "
+         "placed at 999,999,999, past Excel's 16,384)"),
+        ("laughs.xml", '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
+         + "".join(f'<!ENTITY {chr(ord(a) + 1)} "{("&" + a + ";") * 10}">' for a in "abcdefgh")
+         + ']><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet><Table>'
+         "<Row><Cell><Data>&i;</Data></Cell></Row></Table></Worksheet></Workbook>",
+         "is an Excel 2003 XML workbook that cannot be read (limit on input amplification factor "
+         "(from DTD and entities) breached: line 1, column 510)"),
         ("book.xml", '<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:'
          'spreadsheet"><Worksheet><Table><Row>', "is an Excel 2003 XML workbook that cannot be "
          "read (no element found: line 1, column 107)"),
@@ -334,14 +346,18 @@ def test_a_dress_that_breaks_its_promise_is_one_line_exit_2(
     assert result.stderr.strip() == f"Error: {where}{message}"
 
 
-def test_a_dressed_table_has_no_delimiter_to_give(
-    invoke: Invoke, dressed: Callable[[str], Path]
+@pytest.mark.parametrize(
+    ("option", "name"),
+    [("--delimiter", "report.xls"), ("--encoding", "customers.ndjson"), ("--sheet", "export.xml")],
+)
+def test_a_dressed_table_has_no_csv_or_workbook_option_to_give(
+    invoke: Invoke, dressed: Callable[[str], Path], option: str, name: str
 ) -> None:
-    path = dressed("report.xls")
-    result = invoke("validate", path, "-m", MAPPING, "--delimiter", ";")
+    path = dressed(name)
+    result = invoke("validate", path, "-m", MAPPING, option, "2")
     assert result.exit_code == 2
     assert result.stderr.strip() == (
-        f"Error: {path}: is a web page (HTML), not a CSV: leave --delimiter out"
+        f"Error: {path}: is {DRESSED[name][0]}, read as one table: leave {option} out"
     )
 
 

@@ -67,8 +67,10 @@ def dress_of(head: bytes) -> str | None:
     if re.match(r"\[\s*([{\[\]\"\d-]|true|false|null)", text):  # "[Name],..." is a CSV
         return "json"
     if re.match(r'\{\s*["}]', text):
-        first = text.split("\n", 1)[0].strip()
-        return "ndjson" if first.endswith("}") and "\n" in text else "json"
+        # JSON lines: an object a line, so a second line starts another one
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        one_a_line = len(lines) > 1 and lines[0].endswith("}") and lines[1].startswith("{")
+        return "ndjson" if one_a_line else "json"
     return None
 
 
@@ -216,6 +218,16 @@ def html_rows(text: str, name: str) -> list[list[str]]:
 
 
 # --- SpreadsheetML 2003 --------------------------------------------------------------------------
+#: Excel's own limits: where a cell or row may be placed (``ss:Index``, ``ss:MergeAcross``).
+MAX_SHEET_ROWS, MAX_SHEET_COLUMNS = 1 << 20, 1 << 14
+
+
+def _placed(at: int, limit: int, what: str) -> int:
+    if not 0 < at <= limit:
+        raise ValueError(f"a {what} placed at {at:,}, past Excel's {limit:,}")
+    return at
+
+
 def spreadsheetml_rows(path: Path, name: str) -> list[list[str]]:
     """The first worksheet's rows, cells placed by ``ss:Index`` and ``ss:MergeAcross``."""
     ns = f"{{{_SPREADSHEET_NS}}}"
@@ -223,7 +235,7 @@ def spreadsheetml_rows(path: Path, name: str) -> list[list[str]]:
     try:
         for _, element in ElementTree.iterparse(path, events=("end",)):
             if element.tag == ns + "Row":
-                at = int(element.get(ns + "Index") or len(rows) + 1)
+                at = _placed(int(element.get(ns + "Index") or len(rows) + 1), MAX_SHEET_ROWS, "row")
                 rows.extend([] for _ in range(at - 1 - len(rows)))
                 rows.append(_sheet_cells(element, ns))
                 element.clear()
@@ -240,14 +252,15 @@ def spreadsheetml_rows(path: Path, name: str) -> list[list[str]]:
 def _sheet_cells(row: ElementTree.Element, ns: str) -> list[str]:
     cells: list[str] = []
     for cell in row.iter(ns + "Cell"):
-        at = int(cell.get(ns + "Index") or len(cells) + 1)
+        at = _placed(int(cell.get(ns + "Index") or len(cells) + 1), MAX_SHEET_COLUMNS, "cell")
         cells.extend([""] * (at - 1 - len(cells)))
         data = cell.find(ns + "Data")
         text = "".join(data.itertext()) if data is not None else ""
         if data is not None and data.get(ns + "Type") == "DateTime":
             text = re.sub(r"T00:00:00(\.0+)?$", "", text).removesuffix(".000")
         cells.append(text)
-        cells.extend([""] * int(cell.get(ns + "MergeAcross") or 0))
+        merged = int(cell.get(ns + "MergeAcross") or 0)
+        cells.extend([""] * (_placed(len(cells) + merged, MAX_SHEET_COLUMNS, "cell") - len(cells)))
     return cells
 
 

@@ -205,10 +205,14 @@ def _opened(
 
 
 def _not_for_a_dress(reading: ReadOptions, dress: str, name: str) -> None:
-    """``--encoding`` and ``--delimiter`` name a CSV's; a dressed table has neither."""
-    for given, option in ((reading.encoding, "--encoding"), (reading.delimiter, "--delimiter")):
-        if given is not None:
-            raise SourceError(f"is {DRESSES[dress]}, not a CSV: leave {option} out", path=name)
+    """``--encoding`` and ``--delimiter`` name a CSV's, ``--sheet`` a workbook's; a dressed
+    table has none of them (an Excel 2003 XML workbook is read from its first sheet)."""
+    given = [("--encoding", reading.encoding), ("--delimiter", reading.delimiter),
+             ("--sheet", reading.sheet)]  # fmt: skip
+    for option, value in given:
+        if value is not None:
+            raise SourceError(f"is {DRESSES[dress]}, read as one table: leave {option} out",
+                              path=name)  # fmt: skip
 
 
 def _head(path: Path, name: str, size: int = 8) -> bytes:
