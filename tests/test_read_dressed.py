@@ -313,6 +313,8 @@ def test_a_json_record_is_flattened_to_dotted_columns(
         ("bad.ndjson", '{"email": "a@example.com"}\n{"email": "b@example.com"}\n{oops}\n',
          "line 3: is JSON lines with a line that is not JSON (Expecting property name enclosed "
          "in double quotes)"),
+        ("broken.vcf", "BEGIN:VCARD\nVERSION:3.0\nFN:Ada\nthis is no property\nEND:VCARD\n",
+         "is a file of vCards with a line that is no property: 'this is no property'"),
         ("empty.vcf", "BEGIN:VCARD\nVERSION:3.0\nFN:Cut off\n",
          "is a file of vCards without a whole card (BEGIN:VCARD ... END:VCARD)"),
         ("contacts.fods", '<?xml version="1.0"?><office:document xmlns:office="urn:oasis:names:'

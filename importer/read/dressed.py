@@ -304,12 +304,12 @@ def _unfolded(lines: Iterable[str]) -> Iterator[str]:
 def _cards(lines: Iterable[str], name: str) -> Iterator[list[tuple[str, list[str], str]]]:
     """Each card as (property, its TYPE words, the raw value) in order."""
     card: list[tuple[str, list[str], str]] | None = None
-    for number, line in enumerate(_unfolded(lines), 1):
+    for line in _unfolded(lines):
         found = _LINE.match(line)
         if not found:
             if line.strip() and card is not None:
                 raise SourceError(f"is a file of vCards with a line that is no property: "
-                                  f"{line[:60]!r}", path=name, line=number)  # fmt: skip
+                                  f"{line[:60]!r}", path=name)  # fmt: skip
             continue
         prop, params, value = found.group(1).upper(), found.group(2), found.group(3)
         if prop == "BEGIN" and value.strip().upper() == "VCARD":
