@@ -4,6 +4,7 @@ read as the CSV they stand for, or refused in one line."""
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 from collections.abc import Callable
 from html import escape
@@ -395,3 +396,16 @@ def test_a_dress_read_whole_is_refused_over_its_limit(
         f"Error: {path}: is JSON of over 1 MB, which is read whole: export the data as CSV (or as "
         "JSON lines, read a record at a time)"
     )
+
+
+def test_a_dressed_table_arrives_piped_or_packed_alike(
+    invoke: Invoke, dressed: Callable[[str], Path], tmp_path: Path
+) -> None:
+    page = dressed("report.xls")
+    packed = tmp_path / "report.xls.gz"
+    packed.write_bytes(gzip.compress(page.read_bytes()))
+    piped = invoke("validate", "-", "-m", MAPPING, input=page.read_bytes())
+    unpacked = invoke("validate", packed, "-m", MAPPING)
+    for result in (piped, unpacked):
+        assert (result.exit_code, result.stdout.splitlines()[-1]) == (1, SUMMARY)
+        assert "Warning: read as a web page (HTML)" in result.stderr
