@@ -143,6 +143,8 @@ ORG:Good Place Ltd;Ethics
 TITLE:Professor
 item1.EMAIL;type=INTERNET;type=pref:chidi@example.org
 item1.X-ABLabel:_$!<Other>!$_
+item2.URL:https://example.org/chidi
+item2.X-ABLabel:Office
 EMAIL;type=INTERNET;type=HOME:chidi.home@example.net
 TEL;type=CELL;type=VOICE;type=pref:+1 (555) 010-2000
 TEL;type=WORK;type=FAX:+1 555 010 2001
@@ -171,19 +173,21 @@ END:VCARD
 VCARD_TABLE = [
     ["Last Name", "First Name", "Name Prefix", "Full Name", "Company", "Job Title",
      "Email 1", "Email 1 Type", "Email 2", "Email 2 Type",
-     "Phone 1", "Phone 1 Type", "Phone 2", "Phone 2 Type", "Website 1", "Chat 1", "Chat 1 Type",
+     "Phone 1", "Phone 1 Type", "Phone 2", "Phone 2 Type", "Website 1", "Website 1 Type",
+     "Chat 1", "Chat 1 Type",
      "Address 1 Street", "Address 1 City", "Address 1 Region", "Address 1 Postal Code",
      "Address 1 Country", "Address 1 Type", "Notes"],
     ["Okafor", "Chidi", "Dr.", "", "Good Place Ltd", "Professor",
-     "chidi@example.org", "", "chidi.home@example.net", "home",
-     "+1 (555) 010-2000", "cell", "+1 555 010 2001", "fax", "", "chidi.okafor", "skype",
+     "chidi@example.org", "other", "chidi.home@example.net", "home",
+     "+1 (555) 010-2000", "cell", "+1 555 010 2001", "fax", "https://example.org/chidi",
+     "office", "chidi.okafor", "skype",
      "12 Elm Street", "Springfield", "IL", "62704", "United States", "home",
      "Met at the conference, 2023\nfollow up"],
     ["Müller", "Jürgen", "", "", "", "", "juergen@example.de", "", "", "",
-     "0170 1234567", "cell", "", "", "", "", "",
+     "0170 1234567", "cell", "", "", "", "", "", "",
      "Hauptstraße 1", "Berlin", "", "10115", "Germany", "work", ""],
     ["", "", "", "Acme Support", "", "", "help@acme.example", "work", "", "",
-     "", "", "", "", "https://acme.example/", "", "", "", "", "", "", "", "", ""],
+     "", "", "", "", "https://acme.example/", "", "", "", "", "", "", "", "", "", ""],
 ]  # fmt: skip
 
 
@@ -206,7 +210,7 @@ def test_init_maps_a_vcard_export_and_validate_sends_its_people(
     chidi, juergen, _ = shown
     assert (chidi["firstName"], chidi["lastName"], chidi["organization"]) == (
         "Chidi", "Okafor", "Good Place Ltd")  # fmt: skip
-    assert chidi["emails"] == [{"type": "work", "value": "chidi@example.org"},
+    assert chidi["emails"] == [{"type": "other", "value": "chidi@example.org"},
                                {"type": "home", "value": "chidi.home@example.net"}]  # fmt: skip
     assert [p["type"] for p in chidi["phones"]] == ["mobile", "fax"]
     assert chidi["address"]["country"] == "US"

@@ -274,14 +274,15 @@ _MANY = {"EMAIL": "Email", "TEL": "Phone", "URL": "Website", "IMPP": "Chat",
          "X-SOCIALPROFILE": "Social Profile"}  # fmt: skip
 _ADDRESS_PARTS = ("PO Box", "Extended Address", "Street", "City", "Region", "Postal Code",
                   "Country")  # fmt: skip
-#: The TYPE words a column keeps, the first a property has (``TYPE=work,fax`` is a fax): the
-#: rest (``pref``, ``voice``, ``internet``) say nothing Help Scout keeps.
+#: The TYPE words a column keeps, the first a property has (``TYPE=work,fax`` is a fax); else
+#: its first word that says something (a label of its own), never ``pref``, ``voice``...
 _TYPE_ORDER = (
     "fax", "pager", "cell", "mobile", "iphone", "home", "work", "other", "main", "skype", "aim",
     "icq", "msn", "xmpp", "jabber", "yahoo", "qq", "gtalk", "twitter", "facebook", "linkedin",
     "youtube", "flickr", "quora", "google",
 )  # fmt: skip
-_LINE = re.compile(r"^(?:[\w-]+\.)?([\w-]+)((?:;[^:]*)?):(.*)$", re.S)
+_SAY_NOTHING = frozenset({"pref", "internet", "voice", "x400"})
+_LINE = re.compile(r"^(?:([\w-]+)\.)?([\w-]+)((?:;[^:]*)?):(.*)$", re.S)
 
 
 def _unfolded(lines: Iterable[str]) -> Iterator[str]:
@@ -301,9 +302,16 @@ def _unfolded(lines: Iterable[str]) -> Iterator[str]:
         yield held
 
 
-def _cards(lines: Iterable[str], name: str) -> Iterator[list[tuple[str, list[str], str]]]:
-    """Each card as (property, its TYPE words, the raw value) in order."""
-    card: list[tuple[str, list[str], str]] | None = None
+Card = list[tuple[str, list[str], str]]
+
+
+def _cards(lines: Iterable[str], name: str) -> Iterator[Card]:
+    """Each card as (property, its TYPE words, the raw value) in order. A property whose TYPE
+    says nothing takes its group's label (Apple's and Google's ``item1.EMAIL:...`` beside
+    ``item1.X-ABLabel:_$!<Other>!$_`` or ``item1.X-ABLabel:Office``)."""
+    card: Card | None = None
+    labels: dict[str, str] = {}
+    grouped: dict[int, str] = {}
     for line in _unfolded(lines):
         found = _LINE.match(line)
         if not found:
@@ -311,13 +319,22 @@ def _cards(lines: Iterable[str], name: str) -> Iterator[list[tuple[str, list[str
                 raise SourceError(f"is a file of vCards with a line that is no property: "
                                   f"{line[:60]!r}", path=name)  # fmt: skip
             continue
-        prop, params, value = found.group(1).upper(), found.group(2), found.group(3)
+        group, prop, params, value = found.groups()
+        prop = prop.upper()
         if prop == "BEGIN" and value.strip().upper() == "VCARD":
-            card = []
+            card, labels, grouped = [], {}, {}
         elif prop == "END" and card is not None:
+            for at, group_of in grouped.items():
+                prop, types, value = card[at]
+                if group_of in labels and all(t in _SAY_NOTHING for t in types):
+                    card[at] = (prop, [labels[group_of]], value)
             yield card
             card = None
+        elif card is not None and prop == "X-ABLABEL" and group:
+            labels[group] = re.sub(r"^_\$!<(.*)>!\$_$", r"\1", value.strip()).lower()
         elif card is not None:
+            if group:
+                grouped[len(card)] = group
             card.append((prop, *_decoded(params, value)))
 
 
@@ -353,11 +370,12 @@ def _parts(value: str) -> list[str]:
     return [_unescaped(p).strip() for p in re.split(r"(?<!\\);", value)]
 
 
-def _card_row(card: list[tuple[str, list[str], str]]) -> dict[str, str]:
+def _card_row(card: Card) -> dict[str, str]:
     row: dict[str, str] = {}
     counts: dict[str, int] = {}
     for prop, types, value in card:
-        kind = next((t for t in _TYPE_ORDER if t in types), "")
+        known = [t for t in _TYPE_ORDER if t in types]
+        kind = known[0] if known else next((t for t in types if t not in _SAY_NOTHING), "")
         if prop == "N":
             row.update(zip(_NAME_PARTS, _parts(value), strict=False))
         elif prop in _ONCE and _ONCE[prop] not in row:
