@@ -70,6 +70,11 @@ def test_headers_fold_into_words(text, folded):
         ("billing_address[first_name]", "firstName", None, "billing"),
         ("Shipping Address Last Name", "lastName", None, "shipping"),
         ("Address Name", "ignore", None, ""), ("default_address.name", "ignore", None, ""),
+        # English words that end as a German compound does: no "Ort" in them, no city
+        ("Short Name", "ignore", None, ""), ("Support", None, None, ""),
+        ("report_csv", None, None, ""), ("Passport", None, None, ""), ("Ethnicity", None, None, ""),
+        ("Wohnort", "city", None, ""), ("Standort", "city", None, ""),
+        ("billingcity", "city", None, "billing"),
         ("shipping_address.name", "ignore", None, "shipping"),
         ("contact_name_first", "firstName", None, ""), ("Name Last", "lastName", None, ""),
         ("Full Name", "fullName", None, ""), ("Display Name", "displayName", None, ""),

@@ -42,10 +42,11 @@ PHRASES: dict[tuple[str, ...], tuple[int, str]] = {
         100, "ignore",
         "assistant", "asst", "assistent", "assistente", "manager", "spouse", "partner",
         "referred", "children", "child", "emergency", "attention", "yomi", "phonetic",
-        "file as", "middle", "middle name", "additional name", "nick", "nickname", "user name",
-        "username", "screen name", "prefix", "suffix", "salutation", "anrede", "civilite",
-        "saludo", "tratamiento", "titolo", "department", "abteilung", "departement service",
-        "departamento", "reparto", "afdeling", "job description", "office location",
+        "file as", "middle", "middle name", "additional name", "nick", "nickname", "short name",
+        "user name", "username", "screen name", "prefix", "suffix", "salutation", "anrede",
+        "civilite", "saludo", "tratamiento", "titolo", "department", "abteilung",
+        "departement service", "departamento", "reparto", "afdeling", "job description",
+        "office location",
         "ip", "optin", "confirm", "owner", "lifecycle", "lead", "source", "status", "mode",
         "gmtoff", "dstoff", "timezone", "time zone", "latitude", "longitude", "leid", "euid",
         "rating", "currency", "balance", "vat", "tax", "plan", "card last4", "brand", "funding",
@@ -205,6 +206,10 @@ _ENDINGS = sorted(
      "stadt"),
     key=len, reverse=True,
 )  # fmt: skip
+#: English words that end as a compound does but are none: "Support", "Report", "Short Name"
+#: and "Passport" hold no "Ort" (a place), "Ethnicity" and "Capacity" no city.
+_NOT_COMPOUNDS = {"ort": ("port", "fort", "hort", "cort", "resort"),
+                  "city": ("icity", "acity", "ocity"), "land": ("island",)}  # fmt: skip
 _MAX_PHRASE = max(len(phrase) for phrase in PHRASES)
 #: "First" and "last" name a name alone or before a word of names ("Last", "First Name", "Last
 #: (Family)", "Last, First"); before any other word they say which one of that ("Last Activity",
@@ -333,5 +338,7 @@ def _cut(word: str) -> list[str]:
         return [word]
     for ending in _ENDINGS:
         if word.endswith(ending) and len(word) - len(ending) >= 2:
+            if word.endswith(_NOT_COMPOUNDS.get(ending, ())):
+                continue
             return [*_cut(word[: -len(ending)]), ending]
     return [word]
