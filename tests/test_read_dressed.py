@@ -296,6 +296,8 @@ def test_spreadsheetml_places_cells_by_their_index_and_merges(tmp_path: Path) ->
          {"address.city": "Lyon", "address.lines.1": "1 rue A", "address.lines.2": "Bât B"}),
         ({"emails": [{"type": "work", "value": "a@example.com"}]},
          {"emails.1.type": "work", "emails.1.value": "a@example.com"}),
+        ({"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": "deep"}, "x": 1}}}}}}}},
+         {"a.b.c.d.e.f.g.h": '{"i": "deep"}', "a.b.c.d.e.f.g.x": "1"}),
     ],
 )  # fmt: skip
 def test_a_json_record_is_flattened_to_dotted_columns(
@@ -311,6 +313,10 @@ def test_a_json_record_is_flattened_to_dotted_columns(
          "is a web page (HTML) with no table in it: export the data as CSV or Excel"),
         ("bad.json", '[{"email": "a@example.com"},\n {"email": }]',
          "line 2: is not valid JSON: Expecting value"),
+        ("deep.json", "[" * 100_000 + "]" * 100_000, "is JSON nested too deeply to read as a "
+         "table"),
+        ("deep.ndjson", '{"a": 1}\n' + '{"a": ' * 100_000 + "1" + "}" * 100_000 + "\n",
+         "line 2: is JSON nested too deeply to read as a table"),
         ("scalars.json", "[1, 2, 3]",
          "is JSON without a list of records (objects) in it: expected [{...}, {...}]"),
         ("mixed.json", '[{"email": "a@example.com"}, 7]',

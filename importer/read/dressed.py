@@ -446,10 +446,7 @@ def _json_records(data: bytes, name: str) -> list[object]:
     """The list of records a JSON file holds: the top-level array, or the one array of objects
     an API's answer wraps them in (``{"customers": [...]}``, ``{"_embedded": {"customers":
     [...]}}``)."""
-    try:
-        document = json.loads(_text(data))
-    except json.JSONDecodeError as error:
-        raise SourceError(f"is not valid JSON: {error.msg}", path=name, line=error.lineno) from None
+    document = _parsed(_text(data), name, "is not valid JSON: {}")
     found = _record_list(document, 3)
     if found is None:
         raise SourceError(
@@ -470,16 +467,33 @@ def _record_list(document: object, depth: int) -> list[object] | None:
 def _json_lines(path: Path, name: str) -> Iterator[object]:
     for number, line in enumerate(_split_lines(_lines(path)), 1):
         if line.strip():
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError as error:
-                raise SourceError(f"is JSON lines with a line that is not JSON ({error.msg})",
-                                  path=name, line=number) from None  # fmt: skip
+            yield _parsed(line, name, "is JSON lines with a line that is not JSON ({})", number)
 
 
-def flatten(record: object, prefix: str = "") -> dict[str, str]:
+#: Nesting deeper than Python's parser goes (``[[[[...`` 100,000 times), said in one line.
+_TOO_DEEP = "is JSON nested too deeply to read as a table"
+#: The levels a record is flattened to; what lies deeper is one column of JSON text.
+MAX_DEPTH = 8
+
+
+def _parsed(text: str, name: str, message: str, line: int | None = None) -> object:
+    """``text`` parsed, or a :class:`SourceError` naming what is wrong (``message`` takes the
+    parser's words) and its line (the file's, for JSON lines)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        at = line if line is not None else error.lineno
+        raise SourceError(message.format(error.msg), path=name, line=at) from None
+    except RecursionError:
+        raise SourceError(_TOO_DEEP, path=name, line=line) from None
+
+
+def flatten(record: object, prefix: str = "", depth: int = 0) -> dict[str, str]:
     """A record's values by dotted path (``address.city``, ``emails.1.value``: lists count from
-    1), every value text (``true``/``false``, null as empty)."""
+    1), every value text (``true``/``false``, null as empty); below :data:`MAX_DEPTH` levels a
+    value is its JSON text."""
+    if depth == MAX_DEPTH and isinstance(record, dict | list):
+        return {prefix: json.dumps(record, ensure_ascii=False)}
     if isinstance(record, dict):
         items: Iterable[tuple[str, object]] = record.items()
     elif isinstance(record, list):
@@ -490,7 +504,7 @@ def flatten(record: object, prefix: str = "") -> dict[str, str]:
         return {prefix: str(record)}
     out: dict[str, str] = {}
     for key, value in items:
-        out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key), depth + 1))
     return out
 
 
@@ -499,4 +513,7 @@ def _flat(records: Iterable[object], name: str) -> Iterator[dict[str, str]]:
         if not isinstance(record, dict):
             raise SourceError(f"is JSON whose record {number} is not an object ({{...}})",
                               path=name)  # fmt: skip
-        yield flatten(record)
+        try:
+            yield flatten(record)
+        except RecursionError:  # parsed, but too deep to write back as text
+            raise SourceError(_TOO_DEEP, path=name) from None
