@@ -327,7 +327,11 @@ def test_a_json_record_is_flattened_to_dotted_columns(
         ("broken.vcf", "BEGIN:VCARD\nVERSION:3.0\nFN:Ada\nthis is no property\nEND:VCARD\n",
          "is a file of vCards with a line that is no property: 'this is no property'"),
         ("empty.vcf", "BEGIN:VCARD\nVERSION:3.0\nFN:Cut off\n",
-         "is a file of vCards without a whole card (BEGIN:VCARD ... END:VCARD)"),
+         "is a file of vCards without a whole card (BEGIN:VCARD ... END:VCARD) holding a name, "
+         "an email or another detail this tool reads"),
+        ("photo.vcf", "BEGIN:VCARD\nPHOTO;ENCODING=b:AAAA\n BBBB\nEND:VCARD\n",
+         "is a file of vCards without a whole card (BEGIN:VCARD ... END:VCARD) holding a name, "
+         "an email or another detail this tool reads"),
         ("contacts.fods", '<?xml version="1.0"?><office:document xmlns:office="urn:oasis:names:'
          'tc:opendocument:xmlns:office:1.0">', "is an XML document, not a table this tool reads: "
          "export the data as CSV or Excel (an Excel 2003 XML workbook is read; save a flat "
@@ -419,3 +423,22 @@ def test_a_dressed_table_arrives_piped_or_packed_alike(
     for result in (piped, unpacked):
         assert (result.exit_code, result.stdout.splitlines()[-1]) == (1, SUMMARY)
         assert "Warning: read as a web page (HTML)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("long.ndjson", '{"a": 1}\n{"a": "' + "x" * 5000),
+     ("long.vcf", "BEGIN:VCARD\nN:" + "x" * 5000),
+     ("folded.vcf", "BEGIN:VCARD\nNOTE:" + "\n x" * 5000 + "\nEND:VCARD\n")],
+)  # fmt: skip
+def test_a_line_past_the_csv_reader_s_limit_is_refused_not_held(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, text: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setattr("importer.read.dressed.MAX_LINE_CHARS", 4096)
+    result = invoke("validate", path, "-m", MAPPING)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"Error: {path}: holds a line of over 4,096 characters: is it complete?"
+    )

@@ -21,6 +21,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from importer.core.errors import SourceError
+from importer.read.delimited import MAX_LINE_CHARS
 
 __all__ = ["DRESSES", "dress_of", "rows_of"]
 
@@ -124,12 +125,21 @@ def _codec_of(path: Path) -> str:
     return "utf-8-sig"
 
 
-def _split_lines(chunks: Iterable[str]) -> Iterator[str]:
-    """Whole lines (without their line break) from text in pieces."""
+def _long_line(name: str) -> SourceError:
+    """The longest line read (a vCard's folded lines joined) is the CSV reader's."""
+    return SourceError(f"holds a line of over {MAX_LINE_CHARS:,} characters: is it complete?",
+                       path=name)  # fmt: skip
+
+
+def _split_lines(chunks: Iterable[str], name: str) -> Iterator[str]:
+    """Whole lines (without their line break) from text in pieces; a line longer than
+    :data:`MAX_LINE_CHARS` (``/dev/zero``-like content) is refused, not held."""
     rest = ""
     for piece in chunks:
         lines = (rest + piece).splitlines(keepends=True)
         rest = lines.pop() if lines and not lines[-1].endswith(("\n", "\r")) else ""
+        if len(rest) > MAX_LINE_CHARS:
+            raise _long_line(name)
         for line in lines:
             yield line.rstrip("\r\n")
     if rest:
@@ -285,11 +295,13 @@ _SAY_NOTHING = frozenset({"pref", "internet", "voice", "x400"})
 _LINE = re.compile(r"^(?:([\w-]+)\.)?([\w-]+)((?:;[^:]*)?):(.*)$", re.S)
 
 
-def _unfolded(lines: Iterable[str]) -> Iterator[str]:
+def _unfolded(lines: Iterable[str], name: str) -> Iterator[str]:
     """Logical lines: a line starting with a space or TAB continues the one before (RFC 6350),
     and a quoted-printable value ending in ``=`` continues on the next (vCard 2.1)."""
     held = ""
-    for line in _split_lines(lines):
+    for line in _split_lines(lines, name):
+        if len(held) > MAX_LINE_CHARS:
+            raise _long_line(name)
         if held and line[:1] in (" ", "\t"):
             held += line[1:]
         elif held and held.endswith("=") and "QUOTED-PRINTABLE" in held.split(":", 1)[0].upper():
@@ -312,7 +324,7 @@ def _cards(lines: Iterable[str], name: str) -> Iterator[Card]:
     card: Card | None = None
     labels: dict[str, str] = {}
     grouped: dict[int, str] = {}
-    for line in _unfolded(lines):
+    for line in _unfolded(lines, name):
         found = _LINE.match(line)
         if not found:
             if line.strip() and card is not None:
@@ -420,7 +432,8 @@ def _vcard_column(column: str) -> tuple[int, int, int]:
 
 def vcard_rows(lines: Callable[[], Iterable[str]], name: str) -> Iterator[list[str]]:
     """One row per card, the columns those any card fills; ``lines`` is read twice."""
-    empty = "is a file of vCards without a whole card (BEGIN:VCARD ... END:VCARD)"
+    empty = ("is a file of vCards without a whole card (BEGIN:VCARD ... END:VCARD) holding a "
+             "name, an email or another detail this tool reads")  # fmt: skip
     return _table(lambda: map(_card_row, _cards(lines(), name)), _vcard_column, name, empty)
 
 
@@ -465,7 +478,7 @@ def _record_list(document: object, depth: int) -> list[object] | None:
 
 
 def _json_lines(path: Path, name: str) -> Iterator[object]:
-    for number, line in enumerate(_split_lines(_lines(path)), 1):
+    for number, line in enumerate(_split_lines(_lines(path), name), 1):
         if line.strip():
             yield _parsed(line, name, "is JSON lines with a line that is not JSON ({})", number)
 
