@@ -111,6 +111,32 @@ def fifo(path: Path) -> Path:
     return path
 
 
+def deep_json(path: Path) -> Path:
+    """A JSON array nested 1,000,000 deep (2 MB): past Python's parser."""
+    path.write_text("[" * 1_000_000 + "]" * 1_000_000, encoding="ascii")
+    return path
+
+
+def endless_vcard(path: Path) -> Path:
+    """A vCard whose PHOTO folds on for 200 MB: one logical line, refused, not held."""
+    with path.open("w", encoding="ascii") as fh:
+        fh.write("BEGIN:VCARD\nVERSION:3.0\nPHOTO;ENCODING=b:")
+        for _ in range(200):
+            fh.write(" " + "QUJD" * (1 << 18) + "\n")
+        fh.write("END:VCARD\n")
+    return path
+
+
+def big_page(path: Path) -> Path:
+    """An "Excel" .xls that is a 120 MB web page: read whole, so refused before it is read."""
+    row = "<tr><td>a@example.com</td><td>" + "x" * 1000 + "</td></tr>\n"
+    with path.open("w", encoding="ascii") as fh:
+        fh.write("<html><body><table><tr><th>Email</th><th>Note</th></tr>\n")
+        for _ in range(120_000):
+            fh.write(row)
+    return path
+
+
 #: name -> (the file, or how to make it; the exit code due)
 CASES: dict[str, tuple[Callable[[Path], Path] | str, str]] = {
     "/dev/zero": ("/dev/zero", "2"),
@@ -125,6 +151,9 @@ CASES: dict[str, tuple[Callable[[Path], Path] | str, str]] = {
     "FIFO without a writer": (fifo, "2"),
     "gzip bomb (256 MB of NULs)": (gzip_bomb, "2"),
     "10,000 columns x 2,000 rows": (wide_allowed, "0"),
+    "JSON nested 1,000,000 deep": (deep_json, "2"),
+    "vCard line folded for 200 MB": (endless_vcard, "2"),
+    "120 MB web page as .xls": (big_page, "2"),
 }
 
 
