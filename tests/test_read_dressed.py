@@ -260,7 +260,7 @@ def test_a_dress_is_told_by_its_first_bytes(head: bytes, dress: str | None) -> N
          "</tr></table></td></tr></table>",
          [["A", "B"], ["1", "2"]]),
         ("<table><tr><td>A</td></tr><tr><td></td></tr><tr><td>2</td></tr></table>",
-         [["A"], ["2"]]),
+         [["A"], [], ["2"]]),
         ("<TABLE><TR><TD>A<TD>B<TR><TD>1<TD>2", [["A", "B"], ["1", "2"]]),
     ],
 )  # fmt: skip
@@ -441,4 +441,28 @@ def test_a_line_past_the_csv_reader_s_limit_is_refused_not_held(
     assert result.exit_code == 2
     assert result.stderr.strip() == (
         f"Error: {path}: holds a line of over 4,096 characters: is it complete?"
+    )
+
+
+def test_a_report_page_s_title_and_footer_rows_are_left_out(tmp_path: Path) -> None:
+    wide = '<tr><td colspan="3">{}</td></tr>'
+    page = "".join([
+        "<html><body><table>", wide.format("<b>All Contacts</b>"),
+        wide.format("Acme Inc. - Generated 2/1/2024 10:00 AM"), "<tr><td></td></tr>",
+        "<tr><th>First Name</th><th>Last Name</th><th>Email</th></tr>",
+        "<tr><td>Rosa</td><td>Parks</td><td>rosa@example.com</td></tr>",
+        "<tr><td>Marie</td><td>Curie</td><td>marie@example.fr</td></tr>", "<tr><td></td></tr>",
+        wide.format("Grand Totals (2 records)"), wide.format("Confidential Information"),
+        "</table></body></html>",
+    ])  # fmt: skip
+    path = tmp_path / "report.xls"
+    path.write_text(page, encoding="utf-8")
+    source = open_source(path)
+    assert source.columns == ["First Name", "Last Name", "Email"]
+    assert [email for c in source for email in c.frame["Email"]] == [
+        "rosa@example.com", "marie@example.fr"
+    ]  # fmt: skip
+    assert (
+        "a report's footer ('Grand Totals (2 records)', ...): not customers, left out"
+        in (source.warnings[-1])
     )

@@ -735,7 +735,9 @@ def footer_start(rows: Sequence[tuple[int, str | None]]) -> int:
 def report_footer(tail: str, delimiter: str, *, whole: bool = False) -> list[tuple[int, str]]:
     """(where it starts in ``tail``, its text) of each line of a report's footer
     (:func:`footer_start`), ``tail`` being the file's last characters (``whole``: all of it);
-    a line of one field is one cell (a quote left open: a quoted value's lines, not one)."""
+    a line of one field is one cell (a quote left open: a quoted value's lines, not one), and
+    so is one whose first field alone is filled (``Grand Totals (3 records),,,,``: a
+    spreadsheet saved as CSV pads every line to the table's width)."""
     lines = [(m.start(), m.group().rstrip("\r\n")) for m in _LINE.finditer(tail) if m.group()]
     if not whole:
         lines = lines[1:]  # it may be the end of a longer line
@@ -744,9 +746,18 @@ def report_footer(tail: str, delimiter: str, *, whole: bool = False) -> list[tup
         fields = None if line.count('"') % 2 else next(csv.reader([line], delimiter=delimiter), [])
         if fields is not None and is_blank(fields):
             continue  # a blank line: its number is the gap
-        rows.append((number, line if fields is not None and len(fields) == 1 else None, start))
+        rows.append((number, _footer_text(line, fields), start))
     start = footer_start([(number, text) for number, text, _ in rows])
     return [(at, text) for _, text, at in rows[start:] if text is not None]
+
+
+def _footer_text(line: str, fields: list[str] | None) -> str | None:
+    """The text of a line that is one cell, as a footer's are; None for any other line."""
+    if fields is None or not fields:
+        return None
+    if len(fields) == 1:
+        return line
+    return fields[0] if fields[0].strip() and not any(f.strip() for f in fields[1:]) else None
 
 
 def _footer_lines(path: Path, codec: str, delimiter: str) -> list[tuple[int, str]]:
@@ -1424,16 +1435,25 @@ class _Rows:
     def chunks(self, final: bool) -> Iterator[Chunk]:
         """Full chunks; at the end, everything left. Rows never come out of order."""
         size = self._source._chunk_rows
+        # a report's footer is the file's last records: held back until the end, then dropped
+        # (a line padded to the table's width, "Grand Totals,,,,", is a well-formed row)
+        hold = len(self._source._footer)
         if final:
             self._ready.extend(self._ahead)
             self._ahead.clear()
         while (
-            self._count >= size
+            self._count >= size + hold
             or self._bytes >= self._source._chunk_bytes
             or len(self._ready) >= size
             or (final and (self._count or self._ready))
         ):
-            batches, numbers = self._take(min(size, self._count))
+            take = min(size, self._count if final else max(self._count - hold, 0))
+            first = self._batches[0][1][0] if self._batches else None
+            if not (
+                take or final or (self._ready and (first is None or self._ready[0].row < first))
+            ):
+                break  # only the held-back rows are left: wait for the rest of the file
+            batches, numbers = self._take(take)
             self._bytes = sum(b.get_total_buffer_size() for b, _ in self._batches)
             limit = self._batches[0][1][0] if self._batches else None
             placed = []
@@ -1441,13 +1461,20 @@ class _Rows:
                 row = self._ready.popleft()
                 if row.row > self._done:
                     placed.append(row)
+            table = pa.Table.from_batches(batches, self._schema)
+            if final and hold:
+                table_ends = self._next - 1 - hold
+                placed = [r for r in placed if r.row <= table_ends]
+                if numbers.size and numbers[-1] > table_ends:
+                    kept = int(numbers.searchsorted(table_ends, "right"))
+                    table, numbers = table.slice(0, kept), numbers[:kept]
             short = _padded(placed)
             padded = {r.row for r in short}  # a set: a chunk may hold thousands of short rows
             ragged = [self._with_line(r) for r in placed if r.row not in padded]
             ragged = [r for r in ragged if r.line not in self._source._footer]
             # one piece per column: pyarrow sets up a regex again for every piece of a
             # column, which cost the checks more than this copy does
-            table = pa.Table.from_batches(batches, self._schema).combine_chunks()
+            table = table.combine_chunks()
             self._refuse_long_fields(table, numbers)
             stray = self._stray(table, numbers)
             frame = table.drop_columns(self._unnamed).to_pandas(types_mapper=_TO_TEXT)

@@ -218,13 +218,15 @@ def html_rows(text: str, name: str) -> list[list[str]]:
     parser = _Tables()
     parser.feed(text)
     parser.close()
-    tables = [[r for r in t if any(c.strip() for c in r)] for t in parser.tables]
-    tables = [t for t in tables if t]
+    blanked = [[r if any(r) else [] for r in t] for t in parser.tables]  # [] a blank line
+    filled = [(sum(1 for r in t if r), t) for t in blanked]
+    tables = [(rows * max(map(len, t)), t) for rows, t in filled if rows]
     if not tables:
         raise SourceError(
             "is a web page (HTML) with no table in it: export the data as CSV or Excel", path=name
         )
-    return max(tables, key=lambda t: len(t) * max(map(len, t)))
+    # its blank rows stay: a blank line before a report's footer is how the footer is told
+    return max(tables, key=lambda found: found[0])[1]
 
 
 # --- SpreadsheetML 2003 --------------------------------------------------------------------------
