@@ -897,3 +897,11 @@ def test_a_column_of_display_name_emails_sends_the_addresses():
     (email,) = suggest_mapping(["Name", "Email"], sample).draft.entries["emails"]
     assert email.spec["transform"] == ["email_address"]
     assert "some values are 'Name <address>' or mailto: links: the address is sent" in email.notes
+
+
+def test_a_numbered_emails_column_holds_one_email_and_a_bare_one_several():
+    values = ["ada@example.com", "alan@example.com", "grace@example.com"]
+    listed = suggest_mapping(["emails.1"], {"emails.1": values}).draft  # a JSON list's first
+    bare = suggest_mapping(["Emails"], {"Emails": values}).draft
+    assert "separator" not in listed.entries["emails"][0].spec
+    assert bare.entries["emails"][0].spec["separator"] == ";"

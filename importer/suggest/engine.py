@@ -300,7 +300,13 @@ def _entries(read: list[Column], draft: Draft, used: set[str]) -> None:
                                     "address is sent")  # fmt: skip
             if column.values.kind == "emails" and column.values.separator:
                 spec["separator"] = column.values.separator
-            elif kind == "email" and column.header.words and column.header.words[0] == "emails":
+            elif (
+                kind == "email"
+                and column.header.words[:1] == ("emails",)
+                and (
+                    column.header.number is None  # "emails.1" (a JSON list's first) holds one
+                )
+            ):
                 spec["separator"] = ";"
                 column.notes.append("several emails in a cell: check the separator")
             items.append(Field(spec, column.notes))
