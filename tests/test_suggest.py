@@ -905,3 +905,12 @@ def test_a_numbered_emails_column_holds_one_email_and_a_bare_one_several():
     bare = suggest_mapping(["Emails"], {"Emails": values}).draft
     assert "separator" not in listed.entries["emails"][0].spec
     assert bare.entries["emails"][0].spec["separator"] == ";"
+
+
+def test_a_json_list_s_type_beside_its_value_types_the_entry():
+    sample = {
+        "phones.1.number": ["+44 7700 900123", "+1 202 555 0100", "+49 30 1234567"],
+        "phones.1.type": ["mobile", "work", "home"],
+    }
+    (phone,) = suggest_mapping(list(sample), sample).draft.entries["phones"]
+    assert phone.spec["type"]["column"] == "phones.1.type"

@@ -356,9 +356,9 @@ def _label_for(column: Column, kind: str, labels: list[Column]) -> Column | None
 def read_header_kind_word(label: Column) -> str | None:
     """Which list a label column types: its email or phone word."""
     folded = set(label.header.words)
-    if folded & {"email", "mail", "correo", "courriel"}:
+    if folded & {"email", "emails", "mail", "correo", "courriel"}:
         return "email"
-    if folded & {"phone", "telephone", "tel", "telefon", "telefono", "telefoon"}:
+    if folded & {"phone", "phones", "telephone", "tel", "telefon", "telefono", "telefoon"}:
         return "phone"
     return None
 
