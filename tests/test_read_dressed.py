@@ -174,7 +174,7 @@ VCARD_TABLE = [
     ["Last Name", "First Name", "Name Prefix", "Full Name", "Company", "Job Title",
      "Email 1", "Email 1 Type", "Email 2", "Email 2 Type",
      "Phone 1", "Phone 1 Type", "Phone 2", "Phone 2 Type", "Website 1", "Website 1 Type",
-     "Chat 1", "Chat 1 Type",
+     "IM Address 1", "IM Address 1 Type",
      "Address 1 Street", "Address 1 City", "Address 1 Region", "Address 1 Postal Code",
      "Address 1 Country", "Address 1 Type", "Notes"],
     ["Okafor", "Chidi", "Dr.", "", "Good Place Ltd", "Professor",
@@ -214,6 +214,7 @@ def test_init_maps_a_vcard_export_and_validate_sends_its_people(
                                {"type": "home", "value": "chidi.home@example.net"}]  # fmt: skip
     assert [p["type"] for p in chidi["phones"]] == ["mobile", "fax"]
     assert chidi["address"]["country"] == "US"
+    assert chidi["chats"] == [{"type": "other", "value": "chidi.okafor"}]
     assert juergen["address"] == {"lines": ["Hauptstraße 1"], "city": "Berlin",
                                   "postalCode": "10115", "country": "DE"}  # fmt: skip
 

@@ -282,7 +282,7 @@ def _sheet_cells(row: ElementTree.Element, ns: str) -> list[str]:
 _ONCE = {"FN": "Full Name", "ORG": "Company", "TITLE": "Job Title", "NOTE": "Notes",
          "BDAY": "Birthday", "GENDER": "Gender", "NICKNAME": "Nickname"}  # fmt: skip
 _NAME_PARTS = ("Last Name", "First Name", "Middle Name", "Name Prefix", "Name Suffix")
-_MANY = {"EMAIL": "Email", "TEL": "Phone", "URL": "Website", "IMPP": "Chat",
+_MANY = {"EMAIL": "Email", "TEL": "Phone", "URL": "Website", "IMPP": "IM Address",
          "X-SOCIALPROFILE": "Social Profile"}  # fmt: skip
 _ADDRESS_PARTS = ("PO Box", "Extended Address", "Street", "City", "Region", "Postal Code",
                   "Country")  # fmt: skip

@@ -298,15 +298,11 @@ def _entries(read: list[Column], draft: Draft, used: set[str]) -> None:
                 spec["transform"] = ["email_address"]
                 column.notes.append("some values are 'Name <address>' or mailto: links: the "
                                     "address is sent")  # fmt: skip
+            # "Emails" may hold several; "emails.1" (a JSON list's first) holds one
+            listed = column.header.words[:1] == ("emails",) and column.header.number is None
             if column.values.kind == "emails" and column.values.separator:
                 spec["separator"] = column.values.separator
-            elif (
-                kind == "email"
-                and column.header.words[:1] == ("emails",)
-                and (
-                    column.header.number is None  # "emails.1" (a JSON list's first) holds one
-                )
-            ):
+            elif kind == "email" and listed:
                 spec["separator"] = ";"
                 column.notes.append("several emails in a cell: check the separator")
             items.append(Field(spec, column.notes))
