@@ -467,3 +467,19 @@ def test_a_report_page_s_title_and_footer_rows_are_left_out(tmp_path: Path) -> N
         "a report's footer ('Grand Totals (2 records)', ...): not customers, left out"
         in (source.warnings[-1])
     )
+
+
+@pytest.mark.parametrize(
+    ("charset", "name"),
+    [("Shift_JIS", "山田太郎"), ("windows-1252", "Zoë Müller"), ("utf-8", "Zoë Müller"),
+     ("no-such-charset", "Zoë Müller")],
+)  # fmt: skip
+def test_a_page_is_read_in_the_charset_it_declares(tmp_path: Path, charset: str, name: str) -> None:
+    page = (
+        f'<html><head><meta http-equiv="Content-Type" content="text/html; charset={charset}">'
+        f"</head><body><table><tr><th>Name</th></tr><tr><td>{name}</td></tr></table></body></html>"
+    )
+    codec = "cp1252" if charset == "no-such-charset" else charset
+    path = tmp_path / "page.xls"
+    path.write_bytes(page.encode(codec))
+    assert list(rows_of("html", path, "page.xls")) == [["Name"], [name]]

@@ -41,8 +41,9 @@ DRESSES = {
 _SPREADSHEET_NS = "urn:schemas-microsoft-com:office:spreadsheet"
 
 
-def _text(data: bytes) -> str:
-    """Bytes as text by their BOM, else UTF-8, else Windows-1252 (what old exporters write)."""
+def _text(data: bytes, fallback: str = "cp1252") -> str:
+    """Bytes as text by their BOM, else UTF-8, else ``fallback`` (Windows-1252: what old
+    exporters write)."""
     for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
                        (codecs.BOM_UTF16_BE, "utf-16-be")):  # fmt: skip
         if data.startswith(bom):
@@ -52,7 +53,21 @@ def _text(data: bytes) -> str:
     except UnicodeDecodeError as error:
         if error.start >= len(data) - 3:  # a head cut inside a character
             return data[: error.start].decode("utf-8")
-        return data.decode("cp1252", errors="replace")
+        return data.decode(fallback, errors="replace")
+
+
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
+
+
+def _page_text(data: bytes) -> str:
+    """A page's text as :func:`_text` reads it, but in the charset its ``<meta>`` declares
+    when it is not UTF-8 (a Japanese CRM's Shift_JIS)."""
+    declared = _CHARSET.search(data[:HEAD_BYTES])
+    try:
+        fallback = codecs.lookup(declared.group(1).decode("ascii")).name if declared else None
+    except LookupError:
+        fallback = None  # a charset Python does not know
+    return _text(data, fallback or "cp1252")
 
 
 def dress_of(head: bytes) -> str | None:
@@ -99,7 +114,7 @@ def rows_of(dress: str, path: Path, name: str) -> Iterator[list[str]]:
         return _table(lambda: _flat(records, name), None, name, no_values)
     if dress == "spreadsheetml":
         return iter(spreadsheetml_rows(path, name))
-    return iter(html_rows(_text(path.read_bytes()), name))
+    return iter(html_rows(_page_text(path.read_bytes()), name))
 
 
 def _lines(path: Path) -> Iterator[str]:
