@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import zipfile
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
@@ -483,3 +484,22 @@ def test_a_page_is_read_in_the_charset_it_declares(tmp_path: Path, charset: str,
     path = tmp_path / "page.xls"
     path.write_bytes(page.encode(codec))
     assert list(rows_of("html", path, "page.xls")) == [["Name"], [name]]
+
+
+def test_a_zip_of_vcards_one_a_contact_is_read_as_one_file_of_them(tmp_path: Path) -> None:
+    packed = tmp_path / "contacts.zip"
+    with zipfile.ZipFile(packed, "w") as archive:
+        archive.writestr(
+            "Contacts/Ada Lovelace.vcf",
+            "BEGIN:VCARD\r\nN:Lovelace;Ada;;;\r\nEMAIL:ada@example.com\r\nEND:VCARD",
+        )
+        archive.writestr(
+            "Contacts/Alan Turing.vcf",
+            "BEGIN:VCARD\nN:Turing;Alan;;;\nEMAIL:alan@example.com\nEND:VCARD\n",
+        )
+        archive.writestr("__MACOSX/Contacts/._Ada Lovelace.vcf", "\x00\x05junk")
+    source = open_source(packed)
+    assert source.warnings[0] == "read as a file of vCards: its table's rows, as text cells"
+    assert [c.frame["Email 1"].tolist() for c in source] == [
+        ["ada@example.com", "alan@example.com"]
+    ]

@@ -303,6 +303,15 @@ def test_the_first_bytes_pick_the_reader(head: bytes, kind: str) -> None:
         (["Index/Document.iwa"], Format("refused", NUMBERS)),
         (["export.csv"], Format("member", "export.csv")),
         (["out/", "out/export.csv", "__MACOSX/._export.csv"], Format("member", "out/export.csv")),
+        (["Contacts/Ada.vcf", "Contacts/Alan.VCF", "__MACOSX/._Ada.vcf"], Format("cards", "")),
+        (
+            ["Ada.vcf", "notes.txt"],
+            Format(
+                "refused",
+                "is a zip archive of 2 files (Ada.vcf, "
+                "notes.txt): unzip it and pass the CSV to import",
+            ),
+        ),
     ],
 )
 def test_what_a_zip_holds_picks_the_reader(names: list[str], expected: Format) -> None:

@@ -20,6 +20,7 @@ import contextlib
 import csv
 import gzip
 import hashlib
+import io
 import lzma
 import os
 import sys
@@ -29,7 +30,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import IO, BinaryIO, Protocol
 
 from importer.core.errors import SourceError
 from importer.core.options import DEFAULT_READ, ReadOptions
@@ -115,6 +116,8 @@ def zip_member(names: list[str]) -> Format:
     ]  # fmt: skip
     if len(files) == 1:
         return Format("member", files[0])
+    if files and all(n.lower().endswith(".vcf") for n in files):
+        return Format("cards", "")  # Outlook writes a .vcf a contact: read as one file of them
     if not files:
         return Format("refused", "is an empty zip archive: expected one CSV inside")
     shown = ", ".join(files[:3]) + (", ..." if len(files) > 3 else "")
@@ -158,6 +161,11 @@ def _opened(
     found = format_of(_head(path, name))
     if found.kind == "zip":
         found = _member(path, name)
+    if found.kind == "cards":
+        cards = _Spool()
+        with _unpacking(name, "zip"), zipfile.ZipFile(path) as archive:
+            cards.fill_joined([archive.open(n) for n in archive.namelist() if _is_card(n)])
+        return _opened(cards.path, name, fingerprint, cards, reading, chunk, depth + 1)
     if found.kind in ("packed", "member") and depth < 2:
         inner = _Spool()
         with _unpacking(name, found.detail if found.kind == "packed" else "zip"):
@@ -213,6 +221,10 @@ def _not_for_a_dress(reading: ReadOptions, dress: str, name: str) -> None:
         if value is not None:
             raise SourceError(f"is {DRESSES[dress]}, read as one table: leave {option} out",
                               path=name)  # fmt: skip
+
+
+def _is_card(member: str) -> bool:
+    return member.lower().endswith(".vcf") and not member.startswith("__MACOSX/")
 
 
 def _head(path: Path, name: str, size: int = 8) -> bytes:
@@ -273,8 +285,7 @@ class _Spool:
         hashed = hashlib.sha256()
         text: bool | None = None
         run = 0
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
+        with self._create() as out:
             while block := stream.read(_COPY_BYTES):
                 if text is None:
                     text = format_of(block[:8]).kind == "csv"
@@ -289,11 +300,28 @@ class _Spool:
                     hashed.update(block)
         self.digest = hashed.hexdigest()
 
+    def fill_joined(self, streams: list[IO[bytes]]) -> None:
+        """Copy ``streams`` one after the other, each ending its last line (vCards, a file
+        each, read as one file)."""
+        with self._create() as out:
+            for stream in streams:
+                with stream:
+                    last = b"\n"
+                    while block := stream.read(_COPY_BYTES):
+                        out.write(block)
+                        last = block[-1:]
+                    if last not in (b"\n", b"\r"):
+                        out.write(b"\r\n")
+
     def fill_rows(self, rows: Iterable[list[str]]) -> None:
         """Write ``rows`` as a UTF-8 CSV (a dressed table, for the CSV reader)."""
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+        with io.TextIOWrapper(self._create(), encoding="utf-8", newline="") as out:
             csv.writer(out).writerows(rows)
+
+    def _create(self) -> BinaryIO:
+        """The copy's file, new and readable by its owner only."""
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        return os.fdopen(fd, "wb")
 
 
 def unbroken(block: bytes, run: int) -> int:
