@@ -657,7 +657,8 @@ ERRORS = [
     ("neither", "customer:\n  firstName: {transform: [lower]}\n", 2, "either column:"),
     ("unknown transform", "customer:\n  jobTitle:\n    column: T\n    transform:\n      - strip\n"
      "      - titel\n", 6, "unknown transform 'titel' (did you mean title?); known: strip, lower, "
-     "upper, title, collapse_spaces, email_address, country_code, date, split_name, e164"),
+     "upper, title, collapse_spaces, email_address, display_name, country_code, date, "
+     "split_name, e164"),
     ("gender value", "customer:\n  gender: {value: mail}\n", 2,
      "'mail' is not a gender (did you mean male?); use one of: male, female, unknown"),
     ("gender map", "customer:\n  gender:\n    column: S\n    map:\n      M: man\n", 5,

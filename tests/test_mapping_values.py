@@ -345,3 +345,25 @@ def test_an_email_refused_says_how_to_send_the_address_it_holds(
     validate_csv(data, mapping, ValidateOptions(report=report))
     (issue,) = json.loads(report.read_text(encoding="utf-8"))["issues"]
     assert issue["message"].endswith(hint) if hint else "(" not in issue["message"]
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "last"),
+    [
+        ("Ada Lovelace <ada@example.com>", "Ada", "Lovelace"),
+        ('"Lovelace, Ada" <ada@example.com>', "Ada", "Lovelace"),
+        ('"Dr. Edsger W. Dijkstra" <ew@example.nl>', "Edsger", "W. Dijkstra"),
+        ("<ada@example.com>", None, None),
+        ("ada@example.com", None, None),
+    ],
+)
+def test_display_name_fills_the_name_an_email_is_written_with(
+    tmp_path: Path, text: str, first: str | None, last: str | None
+) -> None:
+    mapping = (
+        "customer:\n  name: {column: Email, transform: [display_name]}\n"
+        "  emails: [{column: Email, transform: [email_address]}]\n"
+    )
+    sent, issues = run(tmp_path, ["Email"], [[text]], mapping)
+    assert (sent[0].get("firstName"), sent[0].get("lastName")) == (first, last)
+    assert issues == []

@@ -914,3 +914,13 @@ def test_a_json_list_s_type_beside_its_value_types_the_entry():
     }
     (phone,) = suggest_mapping(list(sample), sample).draft.entries["phones"]
     assert phone.spec["type"]["column"] == "phones.1.type"
+
+
+def test_with_no_name_column_the_names_written_before_the_addresses_are_the_names():
+    emails = ["Ada Lovelace <ada@example.com>", '"Turing, Alan" <alan@example.com>',
+              "Grace Hopper <grace@example.com>"]  # fmt: skip
+    alone = suggest_mapping(["Email"], {"Email": emails}).draft
+    assert alone.fields["name"].spec == {"column": "Email", "transform": ["display_name"]}
+    named = suggest_mapping(["Name", "Email"], {"Name": ["Ada", "Alan", "Grace"],
+                                               "Email": emails}).draft  # fmt: skip
+    assert named.fields["name"].spec == "Name"

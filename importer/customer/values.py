@@ -329,6 +329,9 @@ EMAIL_WRAPPERS = (
     (r"^(?:\"[^\"]*\"|[^<>\"@]*)\s*<\s*([^<>\s]+@[^<>\s]+)\s*>$", r"\1"),
     (r"^(?i:mailto:)([^?\s]+@[^?\s]+)(?:\?.*)?$", r"\1"),
 )
+#: The name of ``Ada Lovelace <ada@example.com>`` or ``"Lovelace, Ada" <...>`` (RE2), the
+#: ``display_name`` transform's; a text in no such form has none.
+DISPLAY_NAME = r'^"?(?P<name>[^"<>@]*?)"?\s*<\s*[^<>\s]+@[^<>\s]+\s*>$'
 #: The longest text judged as a list of emails (a customer's cell, not a mailing list).
 MAX_EMAILS_TEXT = 2_000
 

@@ -17,7 +17,7 @@ from importer.customer.countries import resolve_country
 from importer.mapping.apply import ENUM_CHOICES
 from importer.mapping.model import SPLIT_NAME_FIELDS, Mapping, did_you_mean
 from importer.mapping.spec import Property, Target, TypeFrom, Value
-from importer.mapping.transforms import ONLY_ON, TRANSFORMS
+from importer.mapping.transforms import BEFORE_SPLIT, ONLY_ON, TRANSFORMS
 
 _VALUE_KEYS = (
     "column", "value", "transform", "map", "default", "format", "null_values", "replace", "join",
@@ -267,7 +267,9 @@ class _Reader:
                 for part in SPLIT_NAME_FIELDS:
                     value = self.value(value_node, part)
                     if "split_name" not in value.transforms:
-                        value = replace(value, transforms=("split_name", *value.transforms))
+                        first = [t for t in value.transforms if t in BEFORE_SPLIT]
+                        rest = [t for t in value.transforms if t not in BEFORE_SPLIT]
+                        value = replace(value, transforms=(*first, "split_name", *rest))
                     targets.append(Target(part, value))
             else:
                 hint = did_you_mean(name, (*schema.TOP_LEVEL_FIELDS, "name"))

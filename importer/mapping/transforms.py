@@ -7,13 +7,14 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from importer.core.codes import COUNTRY, DATE
 from importer.customer.countries import resolve_country
 from importer.customer.names import split_full_name
 from importer.customer.phones import row_regions, write_e164
-from importer.customer.values import DATE_FORMATS, EMAIL_WRAPPERS
+from importer.customer.values import DATE_FORMATS, DISPLAY_NAME, EMAIL_WRAPPERS
 from importer.mapping.apply import ENUM_CHOICES, Run, Step
 from importer.mapping.columns import from_arrow, replace_aliases, spread, to_arrow
 from importer.mapping.spec import Value
@@ -36,6 +37,16 @@ def _email_address(cells: pd.Series, step: Step) -> pd.Series:
     for pattern, replacement in EMAIL_WRAPPERS:
         text = pc.replace_substring_regex(text, pattern, replacement)
     return from_arrow(text, cells.index)
+
+
+def _display_name(cells: pd.Series, step: Step) -> pd.Series:
+    """The name before the address of ``Ada Lovelace <ada@example.com>`` (its quotes off);
+    absent for a bare address."""
+    text = to_arrow(cells)
+    found = pc.extract_regex(text, DISPLAY_NAME).field("name")
+    found = pc.utf8_trim_whitespace(found)
+    return from_arrow(pc.if_else(pc.equal(found, ""), pa.scalar(None, found.type), found),
+                      cells.index)  # fmt: skip
 
 
 def _country_code(cells: pd.Series, step: Step) -> pd.Series:
@@ -153,6 +164,7 @@ TRANSFORMS: dict[str, Transform] = {
     "title": lambda cells, step: cells.str.title(),
     "collapse_spaces": _collapse_spaces,
     "email_address": _email_address,
+    "display_name": _display_name,
     "country_code": _country_code,
     "date": _date,
     "split_name": _split_name,
@@ -160,7 +172,9 @@ TRANSFORMS: dict[str, Transform] = {
 }
 #: Transforms that only make sense on some fields.
 ONLY_ON = {"split_name": ("firstName", "lastName"), "e164": ("phone", "phones"),
-           "email_address": ("emails",)}  # fmt: skip
+           "email_address": ("emails",), "display_name": ("firstName", "lastName")}  # fmt: skip
+#: Transforms that give the full name ``split_name`` cuts: ``name:`` runs them before it.
+BEFORE_SPLIT = ("display_name",)
 
 
 def clean(run: Run, cells: pd.Series, value: Value, path: str) -> pd.Series:

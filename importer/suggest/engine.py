@@ -150,6 +150,7 @@ def suggest(columns: Sequence[str], sample: Mapping[str, Sequence[str]] | None =
     _names(read, draft, used)
     _scalars(read, draft, used)
     _entries(read, draft, used)
+    _names_in_emails(read, draft)
     _addresses(read, draft, used)
     _leftovers(read, draft, used)
     _null_values(read, draft, used)
@@ -242,6 +243,18 @@ def _names(read: list[Column], draft: Draft, used: set[str]) -> None:
         spec = full[0].name if len(full) == 1 else {"column": [c.name for c in full]}
         draft.fields["name"] = Field(spec, notes)
         used.update(c.name for c in full)
+
+
+def _names_in_emails(read: list[Column], draft: Draft) -> None:
+    """With no name column, the names an email column writes before its addresses
+    (``Ada Lovelace <ada@example.com>``) are the customers' names."""
+    if {"name", "firstName", "lastName"} & set(draft.fields):
+        return
+    wrapped = next((c for c in read if c.kind == "email" and c.values.wrapped), None)
+    if wrapped is not None:
+        notes = [f'the names before the addresses of "{wrapped.name}" (no name column)']
+        draft.fields["name"] = Field({"column": wrapped.name, "transform": ["display_name"]},
+                                     notes)  # fmt: skip
 
 
 def _mostly_two_words(column: Column) -> bool:
