@@ -503,3 +503,17 @@ def test_a_zip_of_vcards_one_a_contact_is_read_as_one_file_of_them(tmp_path: Pat
     assert [c.frame["Email 1"].tolist() for c in source] == [
         ["ada@example.com", "alan@example.com"]
     ]
+
+
+def test_json_lines_whose_first_line_outruns_the_first_look_are_still_lines(tmp_path: Path) -> None:
+    path = tmp_path / "users.json"
+    records = [{"email": f"p{i}@example.com", "note": "x" * 5000} for i in range(3)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    assert dress_of(path.read_bytes()) == "json"  # its first 4 KB end inside the first line
+    rows = list(rows_of("json", path, "users.json"))
+    assert [row[0] for row in rows] == [
+        "email",
+        "p0@example.com",
+        "p1@example.com",
+        "p2@example.com",
+    ]

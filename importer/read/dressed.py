@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 from importer.core.errors import SourceError
@@ -102,7 +103,11 @@ def rows_of(dress: str, path: Path, name: str) -> Iterator[list[str]]:
     if dress == "vcard":
         return vcard_rows(lambda: _lines(path), name)
     if dress == "ndjson":
-        return _table(lambda: _flat(_json_lines(path, name), name), None, name, no_values)
+
+        def records() -> Iterator[dict[str, str]]:
+            return _flat(_json_lines(_split_lines(_lines(path), name), name), name)
+
+        return _table(records, None, name, no_values)
     if path.stat().st_size > MAX_WHOLE_BYTES:
         raise SourceError(
             f"is {DRESSES[dress]} of over {MAX_WHOLE_BYTES >> 20} MB, which is read whole: "
@@ -110,8 +115,8 @@ def rows_of(dress: str, path: Path, name: str) -> Iterator[list[str]]:
             path=name,
         )
     if dress == "json":
-        records = _json_records(path.read_bytes(), name)
-        return _table(lambda: _flat(records, name), None, name, no_values)
+        found = _json_records(path.read_bytes(), name)
+        return _table(lambda: _flat(found, name), None, name, no_values)
     if dress == "spreadsheetml":
         return iter(spreadsheetml_rows(path, name))
     return iter(html_rows(_page_text(path.read_bytes()), name))
@@ -475,8 +480,15 @@ def _table(
 def _json_records(data: bytes, name: str) -> list[object]:
     """The list of records a JSON file holds: the top-level array, or the one array of objects
     an API's answer wraps them in (``{"customers": [...]}``, ``{"_embedded": {"customers":
-    [...]}}``)."""
-    document = _parsed(_text(data), name, "is not valid JSON: {}")
+    [...]}}``); or its lines' records when an object follows the first (JSON lines whose first
+    line is longer than the look at the file's start could tell)."""
+    text = _text(data).lstrip()
+    document, end = _parsed(text, name, "is not valid JSON: {}", raw=True)
+    if rest := text[end:].strip():
+        if isinstance(document, dict) and rest.startswith("{"):
+            return list(_json_lines(text.splitlines(), name))
+        raise SourceError("is not valid JSON: Extra data", path=name,
+                          line=text.count("\n", 0, end) + 1)  # fmt: skip
     found = _record_list(document, 3)
     if found is None:
         raise SourceError(
@@ -494,8 +506,8 @@ def _record_list(document: object, depth: int) -> list[object] | None:
     return max(lists, key=len) if lists else None
 
 
-def _json_lines(path: Path, name: str) -> Iterator[object]:
-    for number, line in enumerate(_split_lines(_lines(path), name), 1):
+def _json_lines(lines: Iterable[str], name: str) -> Iterator[object]:
+    for number, line in enumerate(lines, 1):
         if line.strip():
             yield _parsed(line, name, "is JSON lines with a line that is not JSON ({})", number)
 
@@ -506,11 +518,14 @@ _TOO_DEEP = "is JSON nested too deeply to read as a table"
 MAX_DEPTH = 8
 
 
-def _parsed(text: str, name: str, message: str, line: int | None = None) -> object:
-    """``text`` parsed, or a :class:`SourceError` naming what is wrong (``message`` takes the
-    parser's words) and its line (the file's, for JSON lines)."""
+def _parsed(
+    text: str, name: str, message: str, line: int | None = None, *, raw: bool = False
+) -> Any:
+    """``text`` parsed (``raw``: its first value, and where it ends), or a :class:`SourceError`
+    naming what is wrong (``message`` takes the parser's words) and its line (the file's, for
+    JSON lines)."""
     try:
-        return json.loads(text)
+        return json.JSONDecoder().raw_decode(text) if raw else json.loads(text)
     except json.JSONDecodeError as error:
         at = line if line is not None else error.lineno
         raise SourceError(message.format(error.msg), path=name, line=at) from None
