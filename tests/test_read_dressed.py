@@ -215,7 +215,7 @@ def test_init_maps_a_vcard_export_and_validate_sends_its_people(
                                {"type": "home", "value": "chidi.home@example.net"}]  # fmt: skip
     assert [p["type"] for p in chidi["phones"]] == ["mobile", "fax"]
     assert chidi["address"]["country"] == "US"
-    assert chidi["chats"] == [{"type": "other", "value": "chidi.okafor"}]
+    assert chidi["chats"] == [{"type": "skype", "value": "chidi.okafor"}]
     assert juergen["address"] == {"lines": ["Hauptstraße 1"], "city": "Berlin",
                                   "postalCode": "10115", "country": "DE"}  # fmt: skip
 

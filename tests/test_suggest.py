@@ -924,3 +924,14 @@ def test_with_no_name_column_the_names_written_before_the_addresses_are_the_name
     named = suggest_mapping(["Name", "Email"], {"Name": ["Ada", "Alan", "Grace"],
                                                "Email": emails}).draft  # fmt: skip
     assert named.fields["name"].spec == "Name"
+
+
+def test_a_chat_s_type_column_types_it():
+    sample = {
+        "Email": ["ada@example.com", "bo@example.com", "cy@example.com"],
+        "IM Address 1": ["ada.l", "bo_s", "cy99"],
+        "IM Address 1 Type": ["skype", "Skype", "aim"],
+    }
+    (chat,) = suggest_mapping(list(sample), sample).draft.entries["chats"]
+    assert chat.spec["type"]["column"] == "IM Address 1 Type"
+    assert chat.spec["type"]["map"]["aim"] == "aim" and chat.spec["type"]["default"] == "other"

@@ -336,10 +336,18 @@ def _entries(read: list[Column], draft: Draft, used: set[str]) -> None:
     )
     for kind, name, types in named:
         found = [c for c in read if c.kind == kind]
-        if found:
-            draft.entries[name] = [
-                Field({"column": c.name, "type": _named_type(c, types)}, c.notes) for c in found
-            ]
+        items = []
+        for c in found:
+            spec = {"column": c.name, "type": _named_type(c, types)}
+            label = _label_for(c, kind, labels)
+            if label is not None:  # vCards' "IM Address 1 Type", a JSON list's "chats.1.type"
+                spec["type"] = {"column": label.name, "map": _label_map(name, label),
+                                "default": spec["type"]}  # fmt: skip
+                used.add(label.name)
+                c.notes.append(f'its type from "{label.name}"')
+            items.append(Field(spec, c.notes))
+        if items:
+            draft.entries[name] = items
             used.update(c.name for c in found)
 
 
@@ -369,15 +377,19 @@ def read_header_kind_word(label: Column) -> str | None:
         return "email"
     if folded & {"phone", "phones", "telephone", "tel", "telefon", "telefono", "telefoon"}:
         return "phone"
+    if folded & {"im", "chat", "chats", "messenger"}:
+        return "chat"
+    if folded & {"social", "profile", "profiles"}:
+        return "social"
     return None
 
 
 def _label_map(name: str, label: Column) -> dict[str, str]:
     """The label texts of the export's own vocabulary, plus those seen in the sample."""
-    types = schema.EMAIL_TYPES if name == "emails" else schema.PHONE_TYPES
-    mapping = dict(LABEL_MAPS[name])
+    types = schema.ENTRIES[name].types
+    mapping = dict(LABEL_MAPS.get(name, {}))
     for value in sorted({c.strip() for c in label.cells if c and c.strip()} - set(mapping)):
-        found = [ENTRY_TYPE_WORDS.get(w) for w in words(value)]
+        found = [value.lower(), *(ENTRY_TYPE_WORDS.get(w) for w in words(value))]
         kind = next((k for k in found if k in types), None)
         if kind:
             mapping[value] = kind
