@@ -824,6 +824,16 @@ WIDE_ROW = [f"value {n}" for n in range(10)]
         # a name repeated once among many (Invoice Ninja v4's two "Phone" columns) is a header
         ([["Clients"], [*WIDE, "Column A"], [*WIDE_ROW, "1"], [*WIDE_ROW, "2"]], 1),
         ([["Clients"], [*WIDE[:7], "x", "x", "x"], WIDE_ROW, WIDE_ROW], 0),  # 3 of 10 alike: data
+        # two names repeated among 19 (a Monday.com board's "Phone Number", "Email Address")
+        (
+            [
+                ["Members 2025"],
+                [*WIDE, *(f"More {n}" for n in range(7)), "Column A", "Column B"],
+                [f"value {n}" for n in range(19)],
+                [f"cell {n}" for n in range(19)],
+            ],
+            1,
+        ),
         ([["only"]], 0),
         ([], 0),
     ],

@@ -691,8 +691,9 @@ def find_header(records: list[list[str]]) -> int:
 
 
 _NUMBER_LIKE = re.compile(r"[\d\s.,:;/+\-()]+")
-#: The share of a header's names after a preamble that must be distinct.
-DISTINCT_NAMES = 0.9
+#: The share of a header's names after a preamble that must be distinct (a board of 19
+#: columns names two of them twice: 0.89).
+DISTINCT_NAMES = 0.85
 
 
 def _preamble_lines(sample: str, whole: bool, delimiter: str) -> int:
