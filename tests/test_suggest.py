@@ -70,6 +70,11 @@ def test_headers_fold_into_words(text, folded):
         ("billing_address[first_name]", "firstName", None, "billing"),
         ("Shipping Address Last Name", "lastName", None, "shipping"),
         ("Address Name", "ignore", None, ""), ("default_address.name", "ignore", None, ""),
+        # someone else's (a club board's child, parent, school), the company's own figures
+        ("Childs name", "ignore", None, ""), ("Parent's Name", "ignore", None, ""),
+        ("School Name", "ignore", None, ""), ("Contact Type", "ignore", None, ""),
+        ("Company Address", "ignore", None, ""), ("Annual Revenue", "ignore", None, ""),
+        ("function", "jobTitle", None, ""), ("Site", "website", None, ""),
         # English words that end as a German compound does: no "Ort" in them, no city
         ("Short Name", "ignore", None, ""), ("Support", None, None, ""),
         ("report_csv", None, None, ""), ("Passport", None, None, ""), ("Ethnicity", None, None, ""),
@@ -191,6 +196,9 @@ def test_a_date_column_carries_its_format_in_the_evidence():
         (["4155550134", "3035550199", "2125550100", "6175550123"], "phone"),
         (["4155550134", "4155550177", "4155550199", "4155550121"], "phone"),  # one area code
         ([str(7001300000 + i * 13) for i in range(20)], "id"),  # no valid phones
+        # international numbers written without their "+": one country's are close too
+        (["27825550101", "27835550102", "27845550103", "27725550104", "27795550106"], "phone"),
+        ([str(6543210987654 + i * 101) for i in range(8)], "id"),  # Shopify's customer ids
         (["0700900123", "0700900124", "0700900125"], "phone"),
         (["12,50 €", "1.234,00 €", "0,99 €"], "number"), (["$12.50", "$3.00", "$0.99"], "number"),
         (["Newsletter", "Newsletter; VIP", "Sale alerts", "VIP", "VIP; Sale alerts"], "list"),

@@ -296,14 +296,18 @@ def is_sequence(texts: Sequence[str]) -> bool:
 
 
 def _north_american(texts: Sequence[str]) -> bool:
-    """Most are valid North American numbers written bare (``4155550134``): phones of one area
-    code are close together too. Elsewhere a number written bare starts with 0."""
-    valid = sum(1 for t in texts if len(t) == 10 and _valid_us(t))
+    """Most are valid phone numbers written bare: North American ones (``4155550134``), or
+    international ones without their ``+`` (``27825550101``): phones of one area code are close
+    together too. Elsewhere a national number written bare starts with 0."""
+    valid = sum(1 for t in texts if (len(t) == 10 and _valid_in(t, "US")) or _valid_in(f"+{t}"))
     return valid >= len(texts) / 2
 
 
-def _valid_us(text: str) -> bool:
-    return phonenumbers.is_valid_number(phonenumbers.parse(text, "US"))
+def _valid_in(text: str, region: str | None = None) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(text, region))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def is_list(texts: Sequence[str]) -> bool:

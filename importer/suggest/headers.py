@@ -59,6 +59,10 @@ PHRASES: dict[tuple[str, ...], tuple[int, str]] = {
         "buyer", "host", "user", "agent", "guest", "guests", "referrer", "referral", "owned",
         "assigned", "second contact", "third contact", "secondary contact", "other contact",
         "additional contact", "contact 2", "contact 3", "blacklisted", "blocklisted",
+        # a child's, a parent's, a school's (a club's members board), the company's own
+        "childs", "parent", "parents", "guardian", "mother", "father", "school",
+        "contact type", "company address", "annual revenue", "revenue", "income", "salary",
+        "employees", "headcount", "mrr", "arr", "ltv",
         # what was sold, not who bought it (Gumroad's "Item Name", Etsy's "Coupon Details")
         "item", "items", "product", "products", "sku", "variant", "variants", "coupon",
         "coupons", "discount", "giftee", "gifter",
@@ -81,7 +85,7 @@ PHRASES: dict[tuple[str, ...], tuple[int, str]] = {
     **_phrases(80, "chat", *(set(schema.CHAT_TYPES) - {"other"}), "skype identity", "skype id",
                "im address", "imaddress", "jabber"),
     **_phrases(76, "photoUrl", "photo", "avatar", "picture", "image", "foto", "photo url"),
-    **_phrases(75, "website", "website", "websites", "web site", "web page", "webpage",
+    **_phrases(75, "website", "website", "websites", "web site", "web page", "webpage", "site",
                "homepage", "home page", "url", "web", "site web", "sitio web", "pagina web",
                "webseite", "internetseite", "sito web", "sito", "domain"),
     **_phrases(70, "postalCode", "zip", "zipcode", "zip code", "postal code", "postcode",
@@ -115,6 +119,7 @@ PHRASES: dict[tuple[str, ...], tuple[int, str]] = {
         "member", "membership", "reference", "case", "contract", "policy", "subscription",
         "barcode"))),
     **_phrases(46, "jobTitle", "job title", "job", "jobtitle", "position", "occupation",
+               "function", "job function",
                "designation", "profession", "work title", "poste", "fonction", "cargo",
                "puesto", "berufsbezeichnung", "beruf", "funktion", "qualifica", "mansione",
                "ruolo", "functie", "functietitel", "profissao", "funcao", "job role",
