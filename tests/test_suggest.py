@@ -74,6 +74,7 @@ def test_headers_fold_into_words(text, folded):
         ("Childs name", "ignore", None, ""), ("Parent's Name", "ignore", None, ""),
         ("School Name", "ignore", None, ""), ("Contact Type", "ignore", None, ""),
         ("Company Address", "ignore", None, ""), ("Annual Revenue", "ignore", None, ""),
+        ("Company Linkedin Url", "ignore", None, ""), ("Person Linkedin Url", "social", None, ""),
         ("function", "jobTitle", None, ""), ("Site", "website", None, ""),
         # English words that end as a German compound does: no "Ort" in them, no city
         ("Short Name", "ignore", None, ""), ("Support", None, None, ""),

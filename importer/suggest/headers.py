@@ -62,7 +62,8 @@ PHRASES: dict[tuple[str, ...], tuple[int, str]] = {
         # a child's, a parent's, a school's (a club's members board), the company's own
         "childs", "parent", "parents", "guardian", "mother", "father", "school",
         "contact type", "company address", "annual revenue", "revenue", "income", "salary",
-        "employees", "headcount", "mrr", "arr", "ltv",
+        "employees", "headcount", "mrr", "arr", "ltv", "company linkedin", "company facebook",
+        "company twitter",
         # what was sold, not who bought it (Gumroad's "Item Name", Etsy's "Coupon Details")
         "item", "items", "product", "products", "sku", "variant", "variants", "coupon",
         "coupons", "discount", "giftee", "gifter",
