@@ -59,10 +59,13 @@ if TYPE_CHECKING:
 
 
 class _LocalPath(click.Path):
-    """A path that says so when it was given a web address (a published sheet's link), which
-    would otherwise read as a missing file named ``https:/...``."""
+    """A path that says so when it is empty (``--state "$UNSET"``, which would name the current
+    folder) or a web address (a published sheet's link, which would read as a missing file
+    named ``https:/...``)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path: give a file's name", param, ctx)  # "" would be "."
         if isinstance(value, str) and re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", value):
             self.fail(
                 f"{value!r} is a web address, not a file: download it first (curl -fLo "
@@ -74,7 +77,7 @@ class _LocalPath(click.Path):
 
 
 READABLE_FILE = _LocalPath(exists=False, dir_okay=True, path_type=Path)
-FILE_ONLY = click.Path(dir_okay=False, path_type=Path)
+FILE_ONLY = _LocalPath(dir_okay=False, path_type=Path)
 Command = Callable[..., Any]
 Decorator = Callable[[Command], Command]
 
@@ -273,7 +276,7 @@ def rejects_line(count: int, path: Path) -> str:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE_ONLY,
     help="Write the suggested mapping here instead of printing it.",
 )
 @click.option(
@@ -347,7 +350,7 @@ def suggested_how(suggestion: Suggestion) -> str:
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE_ONLY,
     help="Where Save writes the mapping (an existing file only when the page says so).",
 )
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port (default: any free).")
@@ -894,7 +897,7 @@ SHOWN = 20
 @main.command()
 @click.option(
     "--state",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE_ONLY,
     help="The state file (default: every *.state.sqlite in this folder).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON, for scripts.")
@@ -1017,7 +1020,7 @@ def _burst(value: str | None) -> tuple[int, float] | None:
 @flags_of(SandboxConfig, "background_load", "retry_after_header")
 @click.option(
     "--properties",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FILE_ONLY,
     help="JSON or YAML file of customer property definitions.",
 )
 @flags_of(SandboxConfig, "search_lag", "seed")

@@ -392,3 +392,23 @@ def test_a_web_address_for_file_says_to_download_it(invoke, command):
         f"Error: Invalid value for '{name}': '{address}' is a web address, not a file: download it "
         "first (curl -fLo export.csv 'ADDRESS'), then pass the file"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["run", "sample_data/customers.csv", "-m", "mappings/example.yaml", "--sandbox",
+          "-o", "out.csv", "--state", ""], "'--state'"),
+        (["validate", "sample_data/customers.csv", "-m", "mappings/example.yaml", "--report", ""],
+         "'--report'"),
+        (["validate", "", "-m", "mappings/example.yaml"], "'FILE'"),
+        (["init", "sample_data/customers.csv", "-o", ""], "'-o' / '--output'"),
+        (["undo", "--state", "", "--dry-run"], "'--state'"),
+    ],
+)  # fmt: skip
+def test_an_empty_path_is_one_line_not_the_current_folder(invoke, args, name):
+    result = invoke(*args)  # an unset variable in a script: --state "$STATE"
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: Invalid value for {name}: an empty path: give a file's name"
+    )
