@@ -298,15 +298,8 @@ def _entries(read: list[Column], draft: Draft, used: set[str]) -> None:
         items = []
         for position, column in enumerate(c for c in read if c.kind == kind):
             fallback = _default_type(column, types, position)
-            spec: dict = {"column": column.name}
-            label = _label_for(column, kind, labels)
-            if label is not None:
-                spec["type"] = {"column": label.name, "map": _label_map(name, label),
-                                "default": fallback}  # fmt: skip
-                used.add(label.name)
-                column.notes.append(f'its type from "{label.name}"')
-            else:
-                spec["type"] = fallback
+            spec: dict = {"column": column.name, "type": _type(column, kind, name, fallback,
+                                                               labels, used)}  # fmt: skip
             if column.values.wrapped:
                 spec["transform"] = ["email_address"]
                 column.notes.append("some values are 'Name <address>' or mailto: links: the "
@@ -336,19 +329,28 @@ def _entries(read: list[Column], draft: Draft, used: set[str]) -> None:
     )
     for kind, name, types in named:
         found = [c for c in read if c.kind == kind]
-        items = []
-        for c in found:
-            spec = {"column": c.name, "type": _named_type(c, types)}
-            label = _label_for(c, kind, labels)
-            if label is not None:  # vCards' "IM Address 1 Type", a JSON list's "chats.1.type"
-                spec["type"] = {"column": label.name, "map": _label_map(name, label),
-                                "default": spec["type"]}  # fmt: skip
-                used.add(label.name)
-                c.notes.append(f'its type from "{label.name}"')
-            items.append(Field(spec, c.notes))
-        if items:
-            draft.entries[name] = items
+        if found:
+            draft.entries[name] = [
+                Field({"column": c.name,
+                       "type": _type(c, kind, name, _named_type(c, types), labels, used)},
+                      c.notes)
+                for c in found
+            ]  # fmt: skip
             used.update(c.name for c in found)
+
+
+def _type(
+    column: Column, kind: str, name: str, fallback: str, labels: list[Column], used: set[str]
+) -> str | dict[str, object]:
+    """An entry's type: read from the label column beside it (Google's "E-mail 1 - Type",
+    vCards' "IM Address 1 Type", a JSON list's "phones.1.type"), ``fallback`` where it says
+    none; ``fallback`` alone without such a column."""
+    label = _label_for(column, kind, labels)
+    if label is None:
+        return fallback
+    used.add(label.name)
+    column.notes.append(f'its type from "{label.name}"')
+    return {"column": label.name, "map": _label_map(name, label), "default": fallback}
 
 
 def _default_type(column: Column, types: tuple[str, ...], position: int) -> str:
