@@ -27,7 +27,7 @@ import sys
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO, Protocol
@@ -89,8 +89,8 @@ class Format:
 
 
 def format_of(head: bytes) -> Format:
-    """The reader for a file starting with ``head`` (its first 8 bytes): the bytes decide, never
-    the name (an export renamed .csv is still the workbook it is)."""
+    """The reader for a file starting with ``head`` (its first 8 bytes or more): the bytes
+    decide, never the name (an export renamed .csv is still the workbook it is)."""
     for magic, (kind, detail) in _MAGIC.items():
         if head.startswith(magic):
             return Format(kind, detail)
@@ -158,7 +158,8 @@ def _opened(
     dressed: bool = False,
 ) -> Source:
     """Open the regular file ``path`` (the input, or a spooled copy of it) by its bytes."""
-    found = format_of(_head(path, name))
+    head = _head(path, name)
+    found = format_of(head)
     if found.kind == "zip":
         found = _member(path, name)
     if found.kind == "cards":
@@ -178,9 +179,13 @@ def _opened(
         return _opened(inner.path, name, fingerprint, inner, reading, chunk, depth + 1)
     if found.kind in ("packed", "member"):
         raise SourceError("is an archive inside an archive inside an archive: unpack it", path=name)
-    dress = dress_of(_head(path, name, HEAD_BYTES)) if found.kind == "csv" and not dressed else None
+    dress = dress_of(head) if found.kind == "csv" and not dressed else None
     if dress is not None:
-        _not_for_a_dress(reading, dress, name)
+        what = DRESSES[dress]
+        _refuse_options(
+            reading, ("--encoding", "--delimiter", "--sheet"), name,
+            lambda option: f"is {what}, read as one table: leave {option} out",
+        )  # fmt: skip
         table = _Spool()
         table.fill_rows(rows_of(dress, path, name))
         read = _opened(table.path, name, fingerprint, table, reading, chunk, depth, dressed=True)
@@ -190,12 +195,9 @@ def _opened(
         raise SourceError(found.detail, path=name)
     source: CsvSource | SheetSource
     if found.kind == "sheet":
-        for given, option in ((reading.encoding, "--encoding"), (reading.delimiter, "--delimiter")):
-            if given is not None:
-                raise SourceError(
-                    f"is a workbook ({found.detail}): it has no {option[2:]}, leave {option} out",
-                    path=name,
-                )
+        _refuse_options(reading, ("--encoding", "--delimiter"), name,
+                        lambda option: f"is a workbook ({found.detail}): it has no {option[2:]}, "
+                                       f"leave {option} out")  # fmt: skip
         if found.detail == "xls" and _encrypted(path):
             raise SourceError(ENCRYPTED_WORKBOOK, path=name)
         source = open_sheet(path, name=name, kind=found.detail, fingerprint=fingerprint,
@@ -212,25 +214,25 @@ def _opened(
     return renumbered(source)
 
 
-def _not_for_a_dress(reading: ReadOptions, dress: str, name: str) -> None:
-    """``--encoding`` and ``--delimiter`` name a CSV's, ``--sheet`` a workbook's; a dressed
-    table has none of them (an Excel 2003 XML workbook is read from its first sheet)."""
-    given = [("--encoding", reading.encoding), ("--delimiter", reading.delimiter),
-             ("--sheet", reading.sheet)]  # fmt: skip
-    for option, value in given:
-        if value is not None:
-            raise SourceError(f"is {DRESSES[dress]}, read as one table: leave {option} out",
-                              path=name)  # fmt: skip
+def _refuse_options(
+    reading: ReadOptions, options: tuple[str, ...], name: str, why: Callable[[str], str]
+) -> None:
+    """Refuse the first of ``options`` given (``--encoding`` names a CSV's, ``--sheet`` a
+    workbook's) for a file that has none: ``why(option)`` says so."""
+    for option in options:
+        if getattr(reading, option[2:]) is not None:
+            raise SourceError(why(option), path=name)
 
 
 def _is_card(member: str) -> bool:
     return member.lower().endswith(".vcf") and not member.startswith("__MACOSX/")
 
 
-def _head(path: Path, name: str, size: int = 8) -> bytes:
+def _head(path: Path, name: str) -> bytes:
+    """The file's first bytes: enough for its magic number and for a dressed table's start."""
     try:
         with path.open("rb") as file:
-            return file.read(size)
+            return file.read(HEAD_BYTES)
     except OSError as error:
         raise SourceError(f"cannot be read: {error.strerror or error}", path=name) from None
 
@@ -337,7 +339,7 @@ def count_rows(path: str | Path) -> int | None:
     if str(path) == STDIN or not path.is_file():  # a FIFO would block, /dev/zero never end
         return None
     try:
-        head = _head(path, str(path), HEAD_BYTES)
+        head = _head(path, str(path))
         if format_of(head).kind != "csv" or dress_of(head) is not None:
             return None
         with path.open("rb") as fh:
