@@ -100,12 +100,13 @@ def rows_of(dress: str, path: Path, name: str) -> Iterator[list[str]]:
             path=name,
         )
     no_values = "is JSON whose records hold no values"
-    if dress == "vcard":
-        return vcard_rows(lambda: _lines(path), name)
-    if dress == "ndjson":
+    if dress in ("vcard", "ndjson"):  # read a line at a time, twice: the encoding settled once
+        codec = _codec_of(path)
+        if dress == "vcard":
+            return vcard_rows(lambda: _lines(path, codec, name), name)
 
         def records() -> Iterator[dict[str, str]]:
-            return _flat(_json_lines(_split_lines(_lines(path), name), name), name)
+            return _flat(_json_lines(_lines(path, codec, name), name), name)
 
         return _table(records, None, name, no_values)
     if path.stat().st_size > MAX_WHOLE_BYTES:
@@ -122,14 +123,15 @@ def rows_of(dress: str, path: Path, name: str) -> Iterator[list[str]]:
     return iter(html_rows(_page_text(path.read_bytes()), name))
 
 
-def _lines(path: Path) -> Iterator[str]:
-    """The file's text in pieces, by its BOM, else UTF-8 if all of it decodes, else cp1252."""
-    codec = _codec_of(path)
+def _lines(path: Path, codec: str, name: str) -> Iterator[str]:
+    """The file's lines (without their line breaks) read in ``codec``."""
     with path.open("rb") as file:
-        yield from codecs.iterdecode(iter(lambda: file.read(1 << 20), b""), codec)
+        yield from _split_lines(codecs.iterdecode(iter(lambda: file.read(1 << 20), b""), codec),
+                                name)  # fmt: skip
 
 
 def _codec_of(path: Path) -> str:
+    """A file's encoding by its BOM, else UTF-8 if all of it decodes, else cp1252."""
     with path.open("rb") as file:
         head = file.read(4)
         if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
@@ -321,7 +323,7 @@ def _unfolded(lines: Iterable[str], name: str) -> Iterator[str]:
     """Logical lines: a line starting with a space or TAB continues the one before (RFC 6350),
     and a quoted-printable value ending in ``=`` continues on the next (vCard 2.1)."""
     held = ""
-    for line in _split_lines(lines, name):
+    for line in lines:
         if len(held) > MAX_LINE_CHARS:
             raise _long_line(name)
         if held and line[:1] in (" ", "\t"):
