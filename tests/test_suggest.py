@@ -944,3 +944,16 @@ def test_a_chat_s_type_column_types_it():
     (chat,) = suggest_mapping(list(sample), sample).draft.entries["chats"]
     assert chat.spec["type"]["column"] == "IM Address 1 Type"
     assert chat.spec["type"]["map"]["aim"] == "aim" and chat.spec["type"]["default"] == "other"
+
+
+def test_linkedin_pages_of_companies_are_not_the_person_s_profile():
+    sample = {
+        "Email": ["ana@example.com", "bo@example.com", "cy@example.com"],
+        "LinkedIn": ["https://www.linkedin.com/company/acme-example",
+                     "https://www.linkedin.com/company/globex-example",
+                     "https://linkedin.com/school/example-university"],
+        "Profile": ["https://www.linkedin.com/in/ana-example", "https://www.linkedin.com/in/bo",
+                    "https://www.linkedin.com/in/cy"],
+    }  # fmt: skip
+    draft = suggest_mapping(list(sample), sample).draft
+    assert [e.spec["column"] for e in draft.entries["socialProfiles"]] == ["Profile"]

@@ -108,6 +108,10 @@ def _decide(column: Column) -> Column:
         kind = None  # "Text Reminder Number", "Lucky Number": the values say which
     if kind == "chat" and values.kind == "phone":
         kind = "phone"  # WhatsApp, Signal: a phone number
+    if kind == "social" and _organisation_pages(column):
+        column.kind = "ignore"
+        column.notes = [f"{said}: LinkedIn pages of companies or schools, not the person's"]
+        return column
     if kind == "title":
         if values.kind == "salutation":
             column.kind = "ignore"
@@ -416,6 +420,14 @@ def _network_of(column: Column) -> str | None:
         host = urlsplit(cell if "//" in cell else f"//{cell}").hostname or ""
         found.add(SOCIAL_SITES.get(".".join(host.split(".")[-2:])))
     return found.pop() if len(found) == 1 and None not in found else None
+
+
+def _organisation_pages(column: Column) -> bool:
+    """Every sampled value a LinkedIn page of a company or a school (a lead list's company
+    "LinkedIn"): no person's profile."""
+    cells = [c.strip().lower() for c in column.cells if c and c.strip()]
+    return bool(cells) and all(re.search(r"linkedin\.com/(company|school|showcase)/", c)
+                               for c in cells)  # fmt: skip
 
 
 # --- addresses --------------------------------------------------------------------------------
